@@ -1,0 +1,2 @@
+# Fuzz targets of the chain module.
+phr_fuzzer(rpc_request SOURCE ${CMAKE_CURRENT_SOURCE_DIR}/rpc_request.c LIBS phr_chain)
