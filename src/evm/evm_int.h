@@ -1,0 +1,161 @@
+/*
+ * Internals of the EVM interpreter shared by interp.c and the opcode group
+ * files (ops_*.c). Not a public header.
+ *
+ * Conventions:
+ *  - the stack grows upwards; f->sp points one past the top item, so the top
+ *    is f->sp[-1]. The interpreter loop has already checked, from the opcode
+ *    table, that the instruction's inputs exist and that its outputs fit, and
+ *    has already charged the table's static gas;
+ *  - an op function returns PHR_EVM_SUCCESS to continue, or the status that
+ *    ends the frame (out of gas, static violation...). Halting successfully
+ *    (STOP, RETURN, SELFDESTRUCT) sets f->halted and returns PHR_EVM_SUCCESS;
+ *    REVERT returns PHR_EVM_REVERT.
+ */
+#ifndef PHR_EVM_INT_H
+#define PHR_EVM_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "phr/evm.h"
+#include "phr/u256.h"
+
+#include "opcodes.h"
+
+/* Gas constants, with their source. */
+#define GAS_MEMORY_WORD 3	  /* yellow paper G_memory */
+#define GAS_COPY_WORD 3		  /* G_copy: *COPY per word */
+#define GAS_KECCAK_WORD 6	  /* G_keccak256word */
+#define GAS_EXP_BYTE 50		  /* EIP-160 */
+#define GAS_LOG_TOPIC 375	  /* G_logtopic */
+#define GAS_LOG_DATA 8		  /* G_logdata per byte */
+#define GAS_WARM_ACCESS 100	  /* EIP-2929 WARM_STORAGE_READ_COST */
+#define GAS_COLD_ACCOUNT 2600	  /* EIP-2929 COLD_ACCOUNT_ACCESS_COST */
+#define GAS_COLD_SLOAD 2100	  /* EIP-2929 COLD_SLOAD_COST */
+#define GAS_SSTORE_SET 20000	  /* EIP-2200 SSTORE_SET_GAS */
+#define GAS_SSTORE_RESET 5000	  /* EIP-2200 SSTORE_RESET_GAS (minus cold: 2900) */
+#define GAS_SSTORE_SENTRY 2300	  /* EIP-2200: SSTORE fails when gas left <= this */
+#define REFUND_SSTORE_CLEARS 4800 /* EIP-3529 SSTORE_CLEARS_SCHEDULE */
+#define GAS_CALL_VALUE 9000	  /* G_callvalue */
+#define GAS_NEW_ACCOUNT 25000	  /* G_newaccount */
+#define GAS_SELFDESTRUCT 5000	  /* EIP-150 */
+#define GAS_INITCODE_WORD 2	  /* EIP-3860 */
+#define BLOCKHASH_WINDOW 256
+
+/** One call frame. Allocated once per phr_evm_execute (no allocation per opcode). */
+struct evm_frame {
+	struct phr_u256 *sp;
+	int64_t gas_left;
+	int64_t gas_refund;
+	bool halted;
+
+	const struct phr_evm_host *host;
+	void *ctx;
+	const struct phr_evm_message *msg;
+	const uint8_t *code;
+	size_t code_len;
+	size_t pc;
+	/* JUMPDEST bitmap, one bit per code byte, built on the first jump. */
+	uint8_t *jumpdests;
+
+	/* Memory: mem_size is a multiple of 32 (MSIZE); mem_cap >= mem_size. */
+	uint8_t *mem;
+	size_t mem_size;
+	size_t mem_cap;
+
+	/* The return data buffer (EIP-211): the last child's output. */
+	struct phr_evm_result child;
+
+	/* RETURN/REVERT area, valid once halted. */
+	size_t out_off;
+	size_t out_size;
+
+	struct phr_evm_tx_context txc;
+	bool txc_loaded;
+
+	struct phr_u256 stack[PHR_EVM_STACK_LIMIT];
+};
+
+/* --- helpers (interp.c) ---------------------------------------------------- */
+
+/** Charges @p gas; @return false when the frame is out of gas. */
+static inline bool evm_charge(struct evm_frame *f, int64_t gas)
+{
+	f->gas_left -= gas;
+	return f->gas_left >= 0;
+}
+
+/**
+ * Checks (offset, size) taken from the stack, expands memory to cover it and
+ * charges the expansion. A size of zero touches nothing whatever the offset.
+ * On success *off and *len hold the region. @return PHR_EVM_SUCCESS,
+ * PHR_EVM_OUT_OF_GAS or PHR_EVM_INTERNAL_ERROR (allocation failure).
+ */
+enum phr_evm_status evm_mem_region(struct evm_frame *f, size_t *off, size_t *len,
+				   const struct phr_u256 *offset, const struct phr_u256 *size);
+
+/** Ceil(n / 32). */
+static inline uint64_t evm_words(uint64_t n)
+{
+	return (n + 31) / 32;
+}
+
+/** Charges @p per_word gas for each (rounded-up) word of @p len bytes. */
+static inline bool evm_charge_words(struct evm_frame *f, int64_t per_word, size_t len)
+{
+	return evm_charge(f, per_word * (int64_t)evm_words(len));
+}
+
+/** The 20 low bytes of a stack word as an address. */
+void evm_word_to_address(struct phr_evm_address *a, const struct phr_u256 *w);
+/** An address as a stack word. */
+void evm_address_to_word(struct phr_u256 *w, const struct phr_evm_address *a);
+/** Loads the tx context from the host on first use. */
+const struct phr_evm_tx_context *evm_tx_context(struct evm_frame *f);
+/** Copies src[src_off .. src_off+len) into dst, zero-filling past src_len. */
+void evm_copy_padded(uint8_t *dst, size_t len, const uint8_t *src, size_t src_len,
+		     const struct phr_u256 *src_off);
+/** EIP-2929: charges the cold surcharge (cold - warm) if @p addr was cold. */
+bool evm_charge_account_access(struct evm_frame *f, const struct phr_evm_address *addr);
+
+/* --- opcode groups ---------------------------------------------------------- */
+
+/* ops_arith.c: arithmetic, comparison, bitwise. */
+enum phr_evm_status evm_op_arith(struct evm_frame *f, uint8_t op);
+
+/* ops_memory.c */
+enum phr_evm_status evm_op_mload(struct evm_frame *f);
+enum phr_evm_status evm_op_mstore(struct evm_frame *f);
+enum phr_evm_status evm_op_mstore8(struct evm_frame *f);
+enum phr_evm_status evm_op_mcopy(struct evm_frame *f);
+enum phr_evm_status evm_op_keccak256(struct evm_frame *f);
+enum phr_evm_status evm_op_calldataload(struct evm_frame *f);
+enum phr_evm_status evm_op_calldatacopy(struct evm_frame *f);
+enum phr_evm_status evm_op_codecopy(struct evm_frame *f);
+enum phr_evm_status evm_op_extcodecopy(struct evm_frame *f);
+enum phr_evm_status evm_op_returndatacopy(struct evm_frame *f);
+
+/* ops_storage.c */
+enum phr_evm_status evm_op_sload(struct evm_frame *f);
+enum phr_evm_status evm_op_sstore(struct evm_frame *f);
+enum phr_evm_status evm_op_tload(struct evm_frame *f);
+enum phr_evm_status evm_op_tstore(struct evm_frame *f);
+
+/* ops_env.c: environment and block information. */
+enum phr_evm_status evm_op_env(struct evm_frame *f, uint8_t op);
+
+/* ops_log.c */
+enum phr_evm_status evm_op_log(struct evm_frame *f, unsigned topics);
+
+/* ops_call.c */
+enum phr_evm_status evm_op_call(struct evm_frame *f, uint8_t op);
+enum phr_evm_status evm_op_create(struct evm_frame *f, uint8_t op);
+enum phr_evm_status evm_op_selfdestruct(struct evm_frame *f);
+
+/* ops_control.c: JUMP/JUMPI targets, RETURN/REVERT. */
+enum phr_evm_status evm_op_jump_target(struct evm_frame *f, const struct phr_u256 *dest);
+enum phr_evm_status evm_op_return(struct evm_frame *f, bool revert);
+
+#endif
