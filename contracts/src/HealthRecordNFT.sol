@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {
+    AccessLevel,
+    AuditAction,
+    Purpose,
+    RecordType,
+    IProviderRegistry,
+    IPatientRegistry,
+    IHealthRecordNFT,
+    IAuditTrail
+} from "./PhrTypes.sol";
+
+/// @title HealthRecordNFT
+/// @notice One soulbound token per record version, owned by the patient id (ERC-721 with
+///         ERC-5192 "locked" and ERC-165). A verified provider with Write access mints it;
+///         an amendment is a new token whose `supersedes` names the previous version. The
+///         token stores only a salted hash of the plaintext, the CID of the encrypted
+///         metadata object and a type code; tokenURI is ipfs://<cid>. The patient burns a
+///         token to erase a record (crypto-shredding happens off chain).
+/// @dev Every transfer and approval reverts (ERC-5192: locked tokens must not move). Minting
+///      never calls onERC721Received, so no code of the recipient runs.
+contract HealthRecordNFT is IHealthRecordNFT {
+    struct Record {
+        address patient;
+        RecordType recordType;
+        uint64 createdAt;
+        address provider;
+        uint256 supersedes;
+        uint256 supersededBy;
+        bytes32 dataHash;
+        string cid;
+    }
+
+    uint256 private constant MAX_CID_LENGTH = 128;
+
+    error ZeroAddress();
+    error NonexistentToken(uint256 tokenId);
+    error TokenLocked(uint256 tokenId);
+    error NotRegistered(address patient);
+    error ProviderNotVerified(address provider);
+    error NoWriteAccess(address provider, address patient);
+    error InvalidDataHash();
+    error InvalidCid();
+    error AlreadySuperseded(uint256 tokenId, uint256 by);
+    error WrongPatient(uint256 tokenId);
+    error NotPatientOwner(address patient);
+
+    /// ERC-721
+    event Transfer(address indexed from, address indexed to, uint256 indexed tokenId);
+    event Approval(address indexed owner, address indexed approved, uint256 indexed tokenId);
+    event ApprovalForAll(address indexed owner, address indexed operator, bool approved);
+    /// ERC-5192
+    event Locked(uint256 tokenId);
+    event Unlocked(uint256 tokenId);
+    /// phr
+    event RecordMinted(
+        uint256 indexed tokenId,
+        address indexed patient,
+        address indexed provider,
+        RecordType recordType,
+        bytes32 dataHash,
+        string cid,
+        uint256 supersedes
+    );
+    event RecordSuperseded(uint256 indexed oldTokenId, uint256 indexed newTokenId);
+    event RecordBurned(uint256 indexed tokenId, address indexed patient);
+
+    /// @notice The registry of patients and grants.
+    IPatientRegistry public immutable registry;
+    /// @notice The registry of providers.
+    IProviderRegistry public immutable providers;
+    /// @notice The audit trail.
+    IAuditTrail public immutable audit;
+    /// @notice Number of tokens ever minted (ids run 1..totalMinted).
+    uint256 public totalMinted;
+
+    mapping(uint256 => Record) private _records;
+    mapping(address => uint256) private _balances;
+
+    /// @param registry_ PatientRegistry
+    /// @param providers_ ProviderRegistry
+    /// @param audit_ AuditTrail
+    constructor(IPatientRegistry registry_, IProviderRegistry providers_, IAuditTrail audit_) {
+        if (address(registry_) == address(0) || address(providers_) == address(0) || address(audit_) == address(0)) {
+            revert ZeroAddress();
+        }
+        registry = registry_;
+        providers = providers_;
+        audit = audit_;
+    }
+
+    // ------------------------------------------------------------------ phr
+
+    /// @notice Mint a record token to a patient. The caller must be a verified provider with an
+    ///         active Write grant on all records or on the type's category; for an amendment
+    ///         (supersedes != 0), Write on the superseded record, which must be the patient's,
+    ///         live and not yet superseded.
+    /// @param patient the patient id
+    /// @param dataHash salted hash of the plaintext record (non-zero)
+    /// @param cid CID of the encrypted metadata object (1..128 alphanumeric characters)
+    /// @param recordType the record type (1..4 are milestones)
+    /// @param supersedes the token this one amends, or 0
+    /// @return tokenId the new token
+    function mintRecord(address patient, bytes32 dataHash, string calldata cid, RecordType recordType, uint256 supersedes)
+        external
+        returns (uint256 tokenId)
+    {
+        if (!registry.isRegistered(patient)) revert NotRegistered(patient);
+        if (!providers.isVerified(msg.sender)) revert ProviderNotVerified(msg.sender);
+        if (dataHash == bytes32(0)) revert InvalidDataHash();
+        _checkCid(cid);
+        if (supersedes == 0) {
+            if (!registry.canWriteType(msg.sender, patient, recordType)) revert NoWriteAccess(msg.sender, patient);
+        } else {
+            Record storage old = _records[supersedes];
+            if (old.patient == address(0)) revert NonexistentToken(supersedes);
+            if (old.patient != patient) revert WrongPatient(supersedes);
+            if (old.supersededBy != 0) revert AlreadySuperseded(supersedes, old.supersededBy);
+            if (!registry.canAccess(msg.sender, patient, supersedes, AccessLevel.Write)) {
+                revert NoWriteAccess(msg.sender, patient);
+            }
+        }
+        tokenId = ++totalMinted;
+        _records[tokenId] = Record({
+            patient: patient,
+            recordType: recordType,
+            createdAt: uint64(block.timestamp),
+            provider: msg.sender,
+            supersedes: supersedes,
+            supersededBy: 0,
+            dataHash: dataHash,
+            cid: cid
+        });
+        _balances[patient] += 1;
+        emit Transfer(address(0), patient, tokenId);
+        emit Locked(tokenId);
+        emit RecordMinted(tokenId, patient, msg.sender, recordType, dataHash, cid, supersedes);
+        if (supersedes != 0) {
+            _records[supersedes].supersededBy = tokenId;
+            emit RecordSuperseded(supersedes, tokenId);
+            audit.record(patient, tokenId, msg.sender, AuditAction.Update, Purpose.Treatment);
+        } else {
+            audit.record(patient, tokenId, msg.sender, AuditAction.Create, Purpose.Treatment);
+        }
+    }
+
+    /// @notice Burn a record token for erasure; the patient's owner only. Clears the hash and
+    ///         CID from current state; the audit trail logs Erase.
+    /// @param tokenId the token
+    function burn(uint256 tokenId) external {
+        Record storage r = _records[tokenId];
+        address patient = r.patient;
+        if (patient == address(0)) revert NonexistentToken(tokenId);
+        if (registry.ownerOfPatient(patient) != msg.sender) revert NotPatientOwner(patient);
+        delete _records[tokenId];
+        _balances[patient] -= 1;
+        emit Transfer(patient, address(0), tokenId);
+        emit RecordBurned(tokenId, patient);
+        audit.record(patient, tokenId, msg.sender, AuditAction.Erase, Purpose.PatientRequest);
+    }
+
+    /// @notice A record's on-chain fields.
+    /// @param tokenId the token
+    /// @return r the record
+    function recordOf(uint256 tokenId) external view returns (Record memory r) {
+        r = _records[tokenId];
+        if (r.patient == address(0)) revert NonexistentToken(tokenId);
+    }
+
+    /// @notice Patient, type and liveness of a token (no revert; for access checks).
+    /// @param tokenId the token
+    /// @return patient the patient id (0 if not live)
+    /// @return recordType the type
+    /// @return live whether the token exists
+    function recordInfo(uint256 tokenId) external view returns (address patient, RecordType recordType, bool live) {
+        Record storage r = _records[tokenId];
+        return (r.patient, r.recordType, r.patient != address(0));
+    }
+
+    /// @notice Whether a token is a health milestone (vaccination, major procedure,
+    ///         chronic-condition achievement, preventive care).
+    /// @param tokenId the token
+    /// @return milestone
+    function isMilestone(uint256 tokenId) external view returns (bool) {
+        Record storage r = _records[tokenId];
+        if (r.patient == address(0)) revert NonexistentToken(tokenId);
+        return r.recordType >= RecordType.Vaccination && r.recordType <= RecordType.PreventiveCare;
+    }
+
+    // ------------------------------------------------------------------ ERC-721 / 5192 / 165
+
+    /// @notice ERC-721 metadata name.
+    /// @return name
+    function name() external pure returns (string memory) {
+        return "PHR Health Record";
+    }
+
+    /// @notice ERC-721 metadata symbol.
+    /// @return symbol
+    function symbol() external pure returns (string memory) {
+        return "PHR";
+    }
+
+    /// @notice ipfs://<cid> of the encrypted metadata object.
+    /// @param tokenId the token
+    /// @return uri
+    function tokenURI(uint256 tokenId) external view returns (string memory) {
+        Record storage r = _records[tokenId];
+        if (r.patient == address(0)) revert NonexistentToken(tokenId);
+        return string.concat("ipfs://", r.cid);
+    }
+
+    /// @notice Tokens held by a patient id.
+    /// @param owner the patient id
+    /// @return balance
+    function balanceOf(address owner) external view returns (uint256) {
+        if (owner == address(0)) revert ZeroAddress();
+        return _balances[owner];
+    }
+
+    /// @notice The patient id that holds a token.
+    /// @param tokenId the token
+    /// @return owner
+    function ownerOf(uint256 tokenId) external view returns (address) {
+        address p = _records[tokenId].patient;
+        if (p == address(0)) revert NonexistentToken(tokenId);
+        return p;
+    }
+
+    /// @notice ERC-5192: every token is locked.
+    /// @param tokenId the token
+    /// @return true
+    function locked(uint256 tokenId) external view returns (bool) {
+        if (_records[tokenId].patient == address(0)) revert NonexistentToken(tokenId);
+        return true;
+    }
+
+    /// @notice Always reverts: tokens are locked.
+    /// @param tokenId the token
+    function transferFrom(address, address, uint256 tokenId) external pure {
+        revert TokenLocked(tokenId);
+    }
+
+    /// @notice Always reverts: tokens are locked.
+    /// @param tokenId the token
+    function safeTransferFrom(address, address, uint256 tokenId) external pure {
+        revert TokenLocked(tokenId);
+    }
+
+    /// @notice Always reverts: tokens are locked.
+    /// @param tokenId the token
+    function safeTransferFrom(address, address, uint256 tokenId, bytes calldata) external pure {
+        revert TokenLocked(tokenId);
+    }
+
+    /// @notice Always reverts: locked tokens have no use for approvals.
+    /// @param tokenId the token
+    function approve(address, uint256 tokenId) external pure {
+        revert TokenLocked(tokenId);
+    }
+
+    /// @notice Always reverts: locked tokens have no use for operators.
+    function setApprovalForAll(address, bool) external pure {
+        revert TokenLocked(0);
+    }
+
+    /// @notice Nobody is ever approved.
+    /// @param tokenId the token
+    /// @return zero address
+    function getApproved(uint256 tokenId) external view returns (address) {
+        if (_records[tokenId].patient == address(0)) revert NonexistentToken(tokenId);
+        return address(0);
+    }
+
+    /// @notice Nobody is ever an operator.
+    /// @return false
+    function isApprovedForAll(address, address) external pure returns (bool) {
+        return false;
+    }
+
+    /// @notice ERC-165.
+    /// @param interfaceId the interface id
+    /// @return whether supported (ERC-165, ERC-721, ERC-721 Metadata, ERC-5192)
+    function supportsInterface(bytes4 interfaceId) external pure returns (bool) {
+        return interfaceId == 0x01ffc9a7 || interfaceId == 0x80ac58cd || interfaceId == 0x5b5e139f
+            || interfaceId == 0xb45a3c0e;
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    function _checkCid(string calldata cid) private pure {
+        bytes calldata b = bytes(cid);
+        if (b.length == 0 || b.length > MAX_CID_LENGTH) revert InvalidCid();
+        for (uint256 i = 0; i < b.length; i++) {
+            bytes1 c = b[i];
+            bool ok = (c >= "0" && c <= "9") || (c >= "a" && c <= "z") || (c >= "A" && c <= "Z");
+            if (!ok) revert InvalidCid();
+        }
+    }
+}
