@@ -1,0 +1,752 @@
+/*
+ * bn254 (alt_bn128) for the precompiles 0x06 add, 0x07 mul, 0x08 pairing check
+ * (EIP-196, EIP-197, prices per EIP-1108).
+ *
+ * Fp: 4 x 64-bit limbs in Montgomery form (CIOS multiplication).
+ * Tower: Fp2 = Fp[i]/(i^2 + 1), Fp6 = Fp2[v]/(v^3 - xi) with xi = 9 + i,
+ * Fp12 = Fp6[w]/(w^2 - v). G2 is on the D-type twist y^2 = x^3 + 3/xi, mapped
+ * into E(Fp12) by (x, y) -> (x w^2, y w^3).
+ * Pairing: optimal ate, Miller loop over 6u+2 in affine coordinates, then
+ * f^((p^6-1)(p^2+1)(p^4-p^2+1)/r) (easy part by conjugation and inversion, the
+ * rest by one exponentiation).
+ *
+ * Not constant-time: every input here is public.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "precompile_int.h"
+
+__extension__ typedef unsigned __int128 u128;
+
+typedef struct {
+	uint64_t v[4];
+} fp;
+typedef struct {
+	fp a, b; /* a + b i */
+} fp2;
+typedef struct {
+	fp2 c0, c1, c2; /* c0 + c1 v + c2 v^2 */
+} fp6;
+typedef struct {
+	fp6 c0, c1; /* c0 + c1 w */
+} fp12;
+
+static const uint64_t P[4] = {0x3c208c16d87cfd47ULL, 0x97816a916871ca8dULL,
+			      0xb85045b68181585dULL, 0x30644e72e131a029ULL};
+static const uint64_t PINV = 0x87d20782e4866389ULL; /* -p^-1 mod 2^64 */
+static const fp R2 = {{0xf32cfc5b538afa89ULL, 0xb5e71911d44501fbULL, 0x47ab1eff0a417ff6ULL,
+		       0x06d89f71cab8351fULL}};
+static const fp ONE = {{0xd35d438dc58f0d9dULL, 0x0a78eb28f5c70b3dULL, 0x666ea36f7879462cULL,
+			0x0e0a77c19a07df2fULL}};
+static const uint64_t P_MINUS_2[4] = {0x3c208c16d87cfd45ULL, 0x97816a916871ca8dULL,
+				      0xb85045b68181585dULL, 0x30644e72e131a029ULL};
+static const uint64_t P_M1_DIV3[4] = {0x69602eb24829a9c2ULL, 0xdd2b2385cd7b4384ULL,
+				      0xe81ac1e7808072c9ULL, 0x10216f7ba065e00dULL};
+static const uint64_t P_M1_DIV2[4] = {0x9e10460b6c3e7ea3ULL, 0xcbc0b548b438e546ULL,
+				      0xdc2822db40c0ac2eULL, 0x183227397098d014ULL};
+/* The group order r, big-endian, for the G2 subgroup check. */
+static const uint8_t ORDER_BE[32] = {
+	0x30, 0x64, 0x4e, 0x72, 0xe1, 0x31, 0xa0, 0x29, 0xb8, 0x50, 0x45, 0xb6, 0x81, 0x81, 0x58, 0x5d,
+	0x28, 0x33, 0xe8, 0x48, 0x79, 0xb9, 0x70, 0x91, 0x43, 0xe1, 0xf5, 0x93, 0xf0, 0x00, 0x00, 0x01};
+/* 6u + 2 for u = 4965661367192848881: 65 bits. */
+static const uint64_t ATE_LO = 0x9d797039be763ba8ULL;
+#define ATE_BITS 65
+/* (p^2 + 1) * (p^4 - p^2 + 1) / r, little-endian limbs. */
+static const uint64_t FINAL_EXP[20] = {
+	0x5250a54036e3f812ULL, 0xa5635f1596789051ULL, 0xd1138bf54d5bd1d4ULL, 0xa8ce2533be36c7a2ULL,
+	0x94f69f6b84e09bf6ULL, 0x42ad1f5e50ef3644ULL, 0x0fcc420e48c3454cULL, 0x758e4408ecc9952cULL,
+	0xc901bf1887c6042cULL, 0xa733cd65b14bb3b5ULL, 0xdf6d76bdcf51b0d8ULL, 0xca64c0fd82eb59e1ULL,
+	0x1d2e5726e39276a1ULL, 0xc2d1ea74a391cae9ULL, 0x07409206c82d647eULL, 0x051c6d1aa5afdd17ULL,
+	0xb37f601919667af5ULL, 0x150e578c5084015bULL, 0xfbdea556c23998e4ULL, 0x000fd14cc52f5b83ULL};
+
+/* ---------------------------------------------------------------- Fp */
+
+static int ge_p(const uint64_t a[4])
+{
+	for (int i = 3; i >= 0; i--) {
+		if (a[i] != P[i])
+			return a[i] > P[i];
+	}
+	return 1;
+}
+
+static void sub_p(uint64_t a[4])
+{
+	uint64_t borrow = 0;
+	for (int i = 0; i < 4; i++) {
+		u128 d = (u128)a[i] - P[i] - borrow;
+		a[i] = (uint64_t)d;
+		borrow = (uint64_t)(d >> 64) & 1;
+	}
+}
+
+static void fp_add(fp *r, const fp *a, const fp *b)
+{
+	uint64_t carry = 0;
+	for (int i = 0; i < 4; i++) {
+		u128 s = (u128)a->v[i] + b->v[i] + carry;
+		r->v[i] = (uint64_t)s;
+		carry = (uint64_t)(s >> 64);
+	}
+	/* a, b < p < 2^254: no carry out of the top limb */
+	if (ge_p(r->v))
+		sub_p(r->v);
+}
+
+static void fp_sub(fp *r, const fp *a, const fp *b)
+{
+	uint64_t borrow = 0;
+	for (int i = 0; i < 4; i++) {
+		u128 d = (u128)a->v[i] - b->v[i] - borrow;
+		r->v[i] = (uint64_t)d;
+		borrow = (uint64_t)(d >> 64) & 1;
+	}
+	if (borrow) {
+		uint64_t carry = 0;
+		for (int i = 0; i < 4; i++) {
+			u128 s = (u128)r->v[i] + P[i] + carry;
+			r->v[i] = (uint64_t)s;
+			carry = (uint64_t)(s >> 64);
+		}
+	}
+}
+
+static void fp_mul(fp *r, const fp *a, const fp *b)
+{
+	uint64_t t[6] = {0};
+	for (int i = 0; i < 4; i++) {
+		uint64_t c = 0;
+		for (int j = 0; j < 4; j++) {
+			u128 s = (u128)a->v[j] * b->v[i] + t[j] + c;
+			t[j] = (uint64_t)s;
+			c = (uint64_t)(s >> 64);
+		}
+		u128 s = (u128)t[4] + c;
+		t[4] = (uint64_t)s;
+		t[5] = (uint64_t)(s >> 64);
+		uint64_t m = t[0] * PINV;
+		s = (u128)m * P[0] + t[0];
+		c = (uint64_t)(s >> 64);
+		for (int j = 1; j < 4; j++) {
+			s = (u128)m * P[j] + t[j] + c;
+			t[j - 1] = (uint64_t)s;
+			c = (uint64_t)(s >> 64);
+		}
+		s = (u128)t[4] + c;
+		t[3] = (uint64_t)s;
+		t[4] = t[5] + (uint64_t)(s >> 64);
+	}
+	memcpy(r->v, t, sizeof r->v);
+	if (t[4] || ge_p(r->v))
+		sub_p(r->v);
+}
+
+static void fp_sqr(fp *r, const fp *a)
+{
+	fp_mul(r, a, a);
+}
+
+static int fp_is_zero(const fp *a)
+{
+	return (a->v[0] | a->v[1] | a->v[2] | a->v[3]) == 0;
+}
+
+static int fp_eq(const fp *a, const fp *b)
+{
+	return memcmp(a->v, b->v, sizeof a->v) == 0;
+}
+
+static void fp_set_zero(fp *a)
+{
+	memset(a, 0, sizeof *a);
+}
+
+static void fp_set_one(fp *a)
+{
+	*a = ONE;
+}
+
+static void fp_neg(fp *r, const fp *a)
+{
+	fp z;
+	fp_set_zero(&z);
+	fp_sub(r, &z, a);
+}
+
+static void fp_from_u64(fp *r, uint64_t x)
+{
+	fp t = {{x, 0, 0, 0}};
+	fp_mul(r, &t, &R2);
+}
+
+static void fp_pow(fp *r, const fp *a, const uint64_t *e, int limbs)
+{
+	fp acc = ONE;
+	for (int i = limbs * 64 - 1; i >= 0; i--) {
+		fp_sqr(&acc, &acc);
+		if ((e[i / 64] >> (i % 64)) & 1)
+			fp_mul(&acc, &acc, a);
+	}
+	*r = acc;
+}
+
+static void fp_inv(fp *r, const fp *a)
+{
+	fp_pow(r, a, P_MINUS_2, 4); /* 0 maps to 0 */
+}
+
+/* 32 big-endian bytes -> Montgomery form; 0 if the value is >= p. */
+static int fp_from_be(fp *r, const uint8_t b[32])
+{
+	fp t;
+	for (int i = 0; i < 4; i++) {
+		uint64_t x = 0;
+		for (int k = 0; k < 8; k++)
+			x = (x << 8) | b[(3 - i) * 8 + k];
+		t.v[i] = x;
+	}
+	if (ge_p(t.v))
+		return 0;
+	fp_mul(r, &t, &R2);
+	return 1;
+}
+
+static void fp_to_be(uint8_t b[32], const fp *a)
+{
+	fp one_plain = {{1, 0, 0, 0}}, t;
+	fp_mul(&t, a, &one_plain); /* out of Montgomery form */
+	for (int i = 0; i < 4; i++)
+		for (int k = 0; k < 8; k++)
+			b[(3 - i) * 8 + k] = (uint8_t)(t.v[i] >> (56 - 8 * k));
+}
+
+/* ---------------------------------------------------------------- Fp2 */
+
+static void fp2_add(fp2 *r, const fp2 *x, const fp2 *y)
+{
+	fp_add(&r->a, &x->a, &y->a);
+	fp_add(&r->b, &x->b, &y->b);
+}
+
+static void fp2_sub(fp2 *r, const fp2 *x, const fp2 *y)
+{
+	fp_sub(&r->a, &x->a, &y->a);
+	fp_sub(&r->b, &x->b, &y->b);
+}
+
+static void fp2_neg(fp2 *r, const fp2 *x)
+{
+	fp_neg(&r->a, &x->a);
+	fp_neg(&r->b, &x->b);
+}
+
+static void fp2_mul(fp2 *r, const fp2 *x, const fp2 *y)
+{
+	fp t0, t1, s, u;
+	fp_mul(&t0, &x->a, &y->a);
+	fp_mul(&t1, &x->b, &y->b);
+	fp_add(&s, &x->a, &x->b);
+	fp_add(&u, &y->a, &y->b);
+	fp_mul(&s, &s, &u);
+	fp_sub(&s, &s, &t0);
+	fp_sub(&r->b, &s, &t1);
+	fp_sub(&r->a, &t0, &t1);
+}
+
+static void fp2_sqr(fp2 *r, const fp2 *x)
+{
+	/* (a + bi)^2 = (a + b)(a - b) + 2ab i */
+	fp s, d, m;
+	fp_add(&s, &x->a, &x->b);
+	fp_sub(&d, &x->a, &x->b);
+	fp_mul(&m, &x->a, &x->b);
+	fp_mul(&r->a, &s, &d);
+	fp_add(&r->b, &m, &m);
+}
+
+static void fp2_mul_fp(fp2 *r, const fp2 *x, const fp *k)
+{
+	fp_mul(&r->a, &x->a, k);
+	fp_mul(&r->b, &x->b, k);
+}
+
+/* r = x * xi, xi = 9 + i: (9a - b) + (a + 9b) i */
+static void fp2_mul_xi(fp2 *r, const fp2 *x)
+{
+	fp a9 = x->a, b9 = x->b, t;
+	for (int k = 0; k < 3; k++) { /* times 8 */
+		fp_add(&a9, &a9, &a9);
+		fp_add(&b9, &b9, &b9);
+	}
+	fp_add(&a9, &a9, &x->a);
+	fp_add(&b9, &b9, &x->b);
+	fp_sub(&t, &a9, &x->b);
+	fp_add(&r->b, &x->a, &b9);
+	r->a = t;
+}
+
+static void fp2_conj(fp2 *r, const fp2 *x)
+{
+	r->a = x->a;
+	fp_neg(&r->b, &x->b);
+}
+
+static int fp2_is_zero(const fp2 *x)
+{
+	return fp_is_zero(&x->a) && fp_is_zero(&x->b);
+}
+
+static int fp2_eq(const fp2 *x, const fp2 *y)
+{
+	return fp_eq(&x->a, &y->a) && fp_eq(&x->b, &y->b);
+}
+
+static void fp2_set_zero(fp2 *x)
+{
+	fp_set_zero(&x->a);
+	fp_set_zero(&x->b);
+}
+
+static void fp2_set_one(fp2 *x)
+{
+	x->a = ONE;
+	fp_set_zero(&x->b);
+}
+
+static void fp2_inv(fp2 *r, const fp2 *x)
+{
+	fp n, t;
+	fp_sqr(&n, &x->a);
+	fp_sqr(&t, &x->b);
+	fp_add(&n, &n, &t);
+	fp_inv(&n, &n);
+	fp_mul(&r->a, &x->a, &n);
+	fp_mul(&t, &x->b, &n);
+	fp_neg(&r->b, &t);
+}
+
+static void fp2_pow(fp2 *r, const fp2 *x, const uint64_t e[4])
+{
+	fp2 acc;
+	fp2_set_one(&acc);
+	for (int i = 255; i >= 0; i--) {
+		fp2_sqr(&acc, &acc);
+		if ((e[i / 64] >> (i % 64)) & 1)
+			fp2_mul(&acc, &acc, x);
+	}
+	*r = acc;
+}
+
+/* ---------------------------------------------------------------- Fp6 */
+
+static void fp6_add(fp6 *r, const fp6 *x, const fp6 *y)
+{
+	fp2_add(&r->c0, &x->c0, &y->c0);
+	fp2_add(&r->c1, &x->c1, &y->c1);
+	fp2_add(&r->c2, &x->c2, &y->c2);
+}
+
+static void fp6_sub(fp6 *r, const fp6 *x, const fp6 *y)
+{
+	fp2_sub(&r->c0, &x->c0, &y->c0);
+	fp2_sub(&r->c1, &x->c1, &y->c1);
+	fp2_sub(&r->c2, &x->c2, &y->c2);
+}
+
+static void fp6_neg(fp6 *r, const fp6 *x)
+{
+	fp2_neg(&r->c0, &x->c0);
+	fp2_neg(&r->c1, &x->c1);
+	fp2_neg(&r->c2, &x->c2);
+}
+
+static void fp6_mul(fp6 *r, const fp6 *x, const fp6 *y)
+{
+	fp2 t0, t1, t2, s, u, c0, c1, c2;
+	fp2_mul(&t0, &x->c0, &y->c0);
+	fp2_mul(&t1, &x->c1, &y->c1);
+	fp2_mul(&t2, &x->c2, &y->c2);
+	/* c0 = t0 + xi((x1 + x2)(y1 + y2) - t1 - t2) */
+	fp2_add(&s, &x->c1, &x->c2);
+	fp2_add(&u, &y->c1, &y->c2);
+	fp2_mul(&s, &s, &u);
+	fp2_sub(&s, &s, &t1);
+	fp2_sub(&s, &s, &t2);
+	fp2_mul_xi(&s, &s);
+	fp2_add(&c0, &t0, &s);
+	/* c1 = (x0 + x1)(y0 + y1) - t0 - t1 + xi t2 */
+	fp2_add(&s, &x->c0, &x->c1);
+	fp2_add(&u, &y->c0, &y->c1);
+	fp2_mul(&s, &s, &u);
+	fp2_sub(&s, &s, &t0);
+	fp2_sub(&s, &s, &t1);
+	fp2_mul_xi(&u, &t2);
+	fp2_add(&c1, &s, &u);
+	/* c2 = (x0 + x2)(y0 + y2) - t0 - t2 + t1 */
+	fp2_add(&s, &x->c0, &x->c2);
+	fp2_add(&u, &y->c0, &y->c2);
+	fp2_mul(&s, &s, &u);
+	fp2_sub(&s, &s, &t0);
+	fp2_sub(&s, &s, &t2);
+	fp2_add(&c2, &s, &t1);
+	r->c0 = c0;
+	r->c1 = c1;
+	r->c2 = c2;
+}
+
+/* r = x * v: (c0, c1, c2) -> (xi c2, c0, c1) */
+static void fp6_mul_v(fp6 *r, const fp6 *x)
+{
+	fp2 t;
+	fp2_mul_xi(&t, &x->c2);
+	r->c2 = x->c1;
+	r->c1 = x->c0;
+	r->c0 = t;
+}
+
+static void fp6_inv(fp6 *r, const fp6 *x)
+{
+	fp2 a, b, c, t, f;
+	/* A = x0^2 - xi x1 x2, B = xi x2^2 - x0 x1, C = x1^2 - x0 x2 */
+	fp2_sqr(&a, &x->c0);
+	fp2_mul(&t, &x->c1, &x->c2);
+	fp2_mul_xi(&t, &t);
+	fp2_sub(&a, &a, &t);
+	fp2_sqr(&b, &x->c2);
+	fp2_mul_xi(&b, &b);
+	fp2_mul(&t, &x->c0, &x->c1);
+	fp2_sub(&b, &b, &t);
+	fp2_sqr(&c, &x->c1);
+	fp2_mul(&t, &x->c0, &x->c2);
+	fp2_sub(&c, &c, &t);
+	/* F = x0 A + xi (x2 B + x1 C) */
+	fp2_mul(&f, &x->c2, &b);
+	fp2_mul(&t, &x->c1, &c);
+	fp2_add(&f, &f, &t);
+	fp2_mul_xi(&f, &f);
+	fp2_mul(&t, &x->c0, &a);
+	fp2_add(&f, &f, &t);
+	fp2_inv(&f, &f);
+	fp2_mul(&r->c0, &a, &f);
+	fp2_mul(&r->c1, &b, &f);
+	fp2_mul(&r->c2, &c, &f);
+}
+
+/* ---------------------------------------------------------------- Fp12 */
+
+static void fp12_set_one(fp12 *x)
+{
+	memset(x, 0, sizeof *x);
+	x->c0.c0.a = ONE;
+}
+
+static int fp12_is_one(const fp12 *x)
+{
+	fp12 one;
+	fp12_set_one(&one);
+	return memcmp(x, &one, sizeof one) == 0;
+}
+
+static void fp12_mul(fp12 *r, const fp12 *x, const fp12 *y)
+{
+	fp6 t0, t1, s, u;
+	fp6_mul(&t0, &x->c0, &y->c0);
+	fp6_mul(&t1, &x->c1, &y->c1);
+	fp6_add(&s, &x->c0, &x->c1);
+	fp6_add(&u, &y->c0, &y->c1);
+	fp6_mul(&s, &s, &u);
+	fp6_sub(&s, &s, &t0);
+	fp6_sub(&r->c1, &s, &t1);
+	fp6_mul_v(&t1, &t1);
+	fp6_add(&r->c0, &t0, &t1);
+}
+
+static void fp12_sqr(fp12 *r, const fp12 *x)
+{
+	fp12_mul(r, x, x);
+}
+
+/* f^(p^6): w -> -w */
+static void fp12_conj(fp12 *r, const fp12 *x)
+{
+	r->c0 = x->c0;
+	fp6_neg(&r->c1, &x->c1);
+}
+
+static void fp12_inv(fp12 *r, const fp12 *x)
+{
+	/* 1 / (c0 + c1 w) = (c0 - c1 w) / (c0^2 - c1^2 v) */
+	fp6 t0, t1;
+	fp6_mul(&t0, &x->c0, &x->c0);
+	fp6_mul(&t1, &x->c1, &x->c1);
+	fp6_mul_v(&t1, &t1);
+	fp6_sub(&t0, &t0, &t1);
+	fp6_inv(&t0, &t0);
+	fp6_mul(&r->c0, &x->c0, &t0);
+	fp6_mul(&t1, &x->c1, &t0);
+	fp6_neg(&r->c1, &t1);
+}
+
+static void fp12_pow(fp12 *r, const fp12 *x, const uint64_t *e, int limbs)
+{
+	fp12 acc;
+	fp12_set_one(&acc);
+	int started = 0;
+	for (int i = limbs * 64 - 1; i >= 0; i--) {
+		if (started)
+			fp12_sqr(&acc, &acc);
+		if ((e[i / 64] >> (i % 64)) & 1) {
+			fp12_mul(&acc, &acc, x);
+			started = 1;
+		}
+	}
+	*r = acc;
+}
+
+/* ---------------------------------------------------------------- curves */
+
+static void g1_b(fp *b)
+{
+	fp_from_u64(b, 3);
+}
+
+/* b' = 3 / xi */
+static void g2_b(fp2 *b)
+{
+	fp2 xi;
+	fp_from_u64(&xi.a, 9);
+	xi.b = ONE;
+	fp2_inv(&xi, &xi);
+	fp2 three;
+	fp_from_u64(&three.a, 3);
+	fp_set_zero(&three.b);
+	fp2_mul(b, &xi, &three);
+}
+
+#define F fp
+#define FN(op) fp_##op
+#define PT g1
+#define PN(op) g1_##op
+#define CURVE_B g1_b
+#include "bn254_curve.inc"
+#undef F
+#undef FN
+#undef PT
+#undef PN
+#undef CURVE_B
+
+#define F fp2
+#define FN(op) fp2_##op
+#define PT g2
+#define PN(op) g2_##op
+#define CURVE_B g2_b
+#include "bn254_curve.inc"
+#undef F
+#undef FN
+#undef PT
+#undef PN
+#undef CURVE_B
+
+/* ---------------------------------------------------------------- pairing */
+
+/* An affine G2 point in twist coordinates, with a flag for infinity. */
+struct aff2 {
+	fp2 x, y;
+	int inf;
+};
+
+/*
+ * Multiplies f by the line through T with slope lambda, evaluated at P:
+ * yP - lambda xP w + (lambda xT - yT) w^3.
+ */
+static void mul_line(fp12 *f, const fp2 *lambda, const struct aff2 *t, const fp *xp, const fp *yp)
+{
+	fp12 l;
+	memset(&l, 0, sizeof l);
+	l.c0.c0.a = *yp;
+	fp2_mul_fp(&l.c1.c0, lambda, xp);
+	fp2_neg(&l.c1.c0, &l.c1.c0);
+	fp2_mul(&l.c1.c1, lambda, &t->x);
+	fp2_sub(&l.c1.c1, &l.c1.c1, &t->y);
+	fp12_mul(f, f, &l);
+}
+
+/*
+ * T = T + Q (or 2T when Q is T), multiplying f by the line. Vertical lines
+ * (T = -Q) lie in Fp6 and vanish in the final exponentiation: skipped.
+ */
+static void line_step(fp12 *f, struct aff2 *t, const struct aff2 *q, const fp *xp, const fp *yp)
+{
+	fp2 lambda, num, den, x3, y3;
+	if (q->inf)
+		return;
+	if (t->inf) {
+		*t = *q;
+		return;
+	}
+	if (fp2_eq(&t->x, &q->x)) {
+		if (!fp2_eq(&t->y, &q->y) || fp2_is_zero(&t->y)) {
+			t->inf = 1;
+			return;
+		}
+		/* tangent: lambda = 3x^2 / 2y */
+		fp2_sqr(&num, &t->x);
+		fp2_add(&den, &num, &num);
+		fp2_add(&num, &den, &num);
+		fp2_add(&den, &t->y, &t->y);
+	} else {
+		fp2_sub(&num, &q->y, &t->y);
+		fp2_sub(&den, &q->x, &t->x);
+	}
+	fp2_inv(&den, &den);
+	fp2_mul(&lambda, &num, &den);
+	mul_line(f, &lambda, t, xp, yp);
+	fp2_sqr(&x3, &lambda);
+	fp2_sub(&x3, &x3, &t->x);
+	fp2_sub(&x3, &x3, &q->x);
+	fp2_sub(&y3, &t->x, &x3);
+	fp2_mul(&y3, &y3, &lambda);
+	fp2_sub(&y3, &y3, &t->y);
+	t->x = x3;
+	t->y = y3;
+}
+
+/* pi(Q) = (conj(x) xi^((p-1)/3), conj(y) xi^((p-1)/2)) on the twist. */
+static void frobenius(struct aff2 *r, const struct aff2 *q, const fp2 *g3, const fp2 *g2c)
+{
+	fp2 t;
+	r->inf = q->inf;
+	fp2_conj(&t, &q->x);
+	fp2_mul(&r->x, &t, g3);
+	fp2_conj(&t, &q->y);
+	fp2_mul(&r->y, &t, g2c);
+}
+
+/* f *= Miller loop value f_{6u+2,Q}(P) times the two Frobenius lines. */
+static void miller(fp12 *f, const fp *xp, const fp *yp, const struct aff2 *q, const fp2 *g3,
+		   const fp2 *g2c)
+{
+	struct aff2 t = *q, q1, q2;
+	fp12 acc;
+	fp12_set_one(&acc);
+	for (int i = ATE_BITS - 2; i >= 0; i--) {
+		fp12_sqr(&acc, &acc);
+		line_step(&acc, &t, &t, xp, yp);
+		if ((ATE_LO >> i) & 1)
+			line_step(&acc, &t, q, xp, yp);
+	}
+	frobenius(&q1, q, g3, g2c);
+	frobenius(&q2, &q1, g3, g2c);
+	fp2_neg(&q2.y, &q2.y);
+	line_step(&acc, &t, &q1, xp, yp);
+	line_step(&acc, &t, &q2, xp, yp);
+	fp12_mul(f, f, &acc);
+}
+
+static void final_exp(fp12 *r, const fp12 *f)
+{
+	fp12 c, i;
+	fp12_conj(&c, f);
+	fp12_inv(&i, f);
+	fp12_mul(&c, &c, &i); /* f^(p^6 - 1) */
+	fp12_pow(r, &c, FINAL_EXP, 20);
+}
+
+/* ---------------------------------------------------------------- encoding */
+
+/* 64 bytes x || y -> G1 point; (0, 0) is infinity. 0 if invalid. */
+static int g1_decode(g1 *p, const uint8_t in[64])
+{
+	fp x, y;
+	if (!fp_from_be(&x, in) || !fp_from_be(&y, in + 32))
+		return 0;
+	if (fp_is_zero(&x) && fp_is_zero(&y)) {
+		g1_set_inf(p);
+		return 1;
+	}
+	if (!g1_on_curve(&x, &y))
+		return 0;
+	p->x = x;
+	p->y = y;
+	p->z = ONE;
+	return 1;
+}
+
+static int g1_emit(struct phr_buf *out, const g1 *p)
+{
+	uint8_t b[64] = {0};
+	if (!g1_is_inf(p)) {
+		fp x, y;
+		g1_to_affine(&x, &y, p);
+		fp_to_be(b, &x);
+		fp_to_be(b + 32, &y);
+	}
+	return phr_precompile_emit(out, b, sizeof b);
+}
+
+/* 128 bytes x_im || x_re || y_im || y_re -> affine G2 point in the order-r
+ * subgroup; all zero is infinity. 0 if invalid. */
+static int g2_decode(struct aff2 *q, const uint8_t in[128])
+{
+	if (!fp_from_be(&q->x.b, in) || !fp_from_be(&q->x.a, in + 32) ||
+	    !fp_from_be(&q->y.b, in + 64) || !fp_from_be(&q->y.a, in + 96))
+		return 0;
+	q->inf = fp2_is_zero(&q->x) && fp2_is_zero(&q->y);
+	if (q->inf)
+		return 1;
+	if (!g2_on_curve(&q->x, &q->y))
+		return 0;
+	g2 j = {q->x, q->y, {ONE, {{0}}}}, rj;
+	g2_mul(&rj, &j, ORDER_BE);
+	return g2_is_inf(&rj);
+}
+
+int phr_precompile_bn254_add_run(struct phr_buf *out, const uint8_t *in, size_t n)
+{
+	uint8_t buf[128];
+	g1 a, b;
+	phr_precompile_pad_read(buf, sizeof buf, in, n, 0);
+	if (!g1_decode(&a, buf) || !g1_decode(&b, buf + 64))
+		return PHR_PRECOMPILE_FAILURE;
+	g1_add(&a, &a, &b);
+	return g1_emit(out, &a);
+}
+
+int phr_precompile_bn254_mul_run(struct phr_buf *out, const uint8_t *in, size_t n)
+{
+	uint8_t buf[96];
+	g1 a;
+	phr_precompile_pad_read(buf, sizeof buf, in, n, 0);
+	if (!g1_decode(&a, buf))
+		return PHR_PRECOMPILE_FAILURE;
+	g1_mul(&a, &a, buf + 64);
+	return g1_emit(out, &a);
+}
+
+int phr_precompile_bn254_pairing_run(struct phr_buf *out, const uint8_t *in, size_t n)
+{
+	if (n % 192 != 0)
+		return PHR_PRECOMPILE_FAILURE;
+	fp2 xi, g3, g2c;
+	fp_from_u64(&xi.a, 9);
+	xi.b = ONE;
+	fp2_pow(&g3, &xi, P_M1_DIV3);
+	fp2_pow(&g2c, &xi, P_M1_DIV2);
+	fp12 f;
+	fp12_set_one(&f);
+	for (size_t off = 0; off < n; off += 192) {
+		g1 p;
+		struct aff2 q;
+		if (!g1_decode(&p, in + off) || !g2_decode(&q, in + off + 64))
+			return PHR_PRECOMPILE_FAILURE;
+		if (g1_is_inf(&p) || q.inf)
+			continue;
+		miller(&f, &p.x, &p.y, &q, &g3, &g2c);
+	}
+	fp12 r;
+	final_exp(&r, &f);
+	uint8_t word[32] = {0};
+	word[31] = fp12_is_one(&r) ? 1 : 0;
+	return phr_precompile_emit(out, word, sizeof word);
+}

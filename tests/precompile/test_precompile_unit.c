@@ -1,0 +1,213 @@
+/*
+ * Unit tests: RIPEMD-160 against the test vectors on its authors' page
+ * (homes.esat.kuleuven.be/~bosselae/ripemd160.html), sha256/identity through
+ * the precompile interface, pricing edge cases, dispatch and status rules.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "phr/core.h"
+#include "phr/precompile.h"
+
+static void addr_of(uint8_t a[20], uint8_t id)
+{
+	memset(a, 0, 20);
+	a[19] = id;
+}
+
+static void hex32(uint8_t *out, size_t n, const char *hex)
+{
+	assert_int_equal(phr_hex_decode_exact(out, n, hex), PHR_OK);
+}
+
+/* Runs @p id with plenty of gas; returns the status, output in @p out. */
+static int run(uint8_t id, const void *in, size_t n, struct phr_buf *out, int64_t *used)
+{
+	uint8_t a[20];
+	addr_of(a, id);
+	return phr_precompile_run(a, in, n, 10000000, out, used);
+}
+
+static void test_ripemd160_vectors(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *msg;
+		const char *digest;
+	} v[] = {
+		{"", "9c1185a5c5e9fc54612808977ee8f548b2258d31"},
+		{"a", "0bdc9d2d256b3ee9daae347be6f4dc835a467ffe"},
+		{"abc", "8eb208f7e05d987a9b044a8e98c6b087f15a0bfc"},
+		{"message digest", "5d0689ef49d2fae572b881b123a85ffa21595f36"},
+		{"abcdefghijklmnopqrstuvwxyz", "f71c27109c692c1b56bbdceb5b9d2865b3708dbc"},
+		{"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+		 "12a053384a9c0c88e405a06c27dcf49ada62eb2b"},
+		{"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+		 "b0e20b6e3116640286ed3a87a5713079b21f5189"},
+		{"12345678901234567890123456789012345678901234567890123456789012345678901234567890",
+		 "9b752e45573d4b39f4dbd3323cab82bf63326bfb"},
+	};
+	struct phr_buf out;
+	phr_buf_init(&out, 0);
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		int64_t used;
+		size_t n = strlen(v[i].msg);
+		assert_int_equal(run(3, v[i].msg, n, &out, &used), PHR_PRECOMPILE_OK);
+		assert_int_equal(used, 600 + 120 * (int64_t)((n + 31) / 32));
+		uint8_t want[32] = {0};
+		hex32(want + 12, 20, v[i].digest);
+		assert_int_equal(out.len, 32);
+		assert_memory_equal(out.data, want, 32);
+	}
+	/* one million 'a' */
+	size_t big = 1000000;
+	char *m = malloc(big);
+	assert_non_null(m);
+	memset(m, 'a', big);
+	int64_t used;
+	assert_int_equal(run(3, m, big, &out, &used), PHR_PRECOMPILE_OK);
+	uint8_t want[32] = {0};
+	hex32(want + 12, 20, "52783243c1697bdbe16d37f97f68f08325dc1528");
+	assert_memory_equal(out.data, want, 32);
+	free(m);
+	phr_buf_release(&out);
+}
+
+static void test_sha256_identity(void **state)
+{
+	(void)state;
+	struct phr_buf out;
+	int64_t used;
+	phr_buf_init(&out, 0);
+	uint8_t want[32];
+	hex32(want, 32, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_int_equal(run(2, "abc", 3, &out, &used), PHR_PRECOMPILE_OK);
+	assert_int_equal(used, 72);
+	assert_memory_equal(out.data, want, 32);
+	hex32(want, 32, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	assert_int_equal(run(2, NULL, 0, &out, &used), PHR_PRECOMPILE_OK);
+	assert_int_equal(used, 60);
+	assert_memory_equal(out.data, want, 32);
+	uint8_t data[33];
+	for (int i = 0; i < 33; i++)
+		data[i] = (uint8_t)i;
+	assert_int_equal(run(4, data, 33, &out, &used), PHR_PRECOMPILE_OK);
+	assert_int_equal(used, 15 + 3 * 2);
+	assert_int_equal(out.len, 33);
+	assert_memory_equal(out.data, data, 33);
+	assert_int_equal(run(4, NULL, 0, &out, &used), PHR_PRECOMPILE_OK);
+	assert_int_equal(used, 15);
+	assert_int_equal(out.len, 0);
+	phr_buf_release(&out);
+}
+
+static void test_dispatch_and_status(void **state)
+{
+	(void)state;
+	uint8_t a[20];
+	for (int id = 0; id < 256; id++) {
+		addr_of(a, (uint8_t)id);
+		assert_int_equal(phr_precompile_is(a), id >= 1 && id <= 10);
+		assert_int_equal(phr_precompile_name(a) != NULL, id >= 1 && id <= 10);
+	}
+	addr_of(a, 1);
+	a[0] = 1;
+	assert_false(phr_precompile_is(a));
+	assert_int_equal(phr_precompile_gas(a, NULL, 0), -1);
+
+	struct phr_buf out;
+	int64_t used;
+	phr_buf_init(&out, 0);
+	/* point evaluation: unsupported, consumes all gas */
+	addr_of(a, 10);
+	assert_int_equal(phr_precompile_gas(a, NULL, 0), 50000);
+	assert_int_equal(phr_precompile_run(a, NULL, 0, 60000, &out, &used),
+			 PHR_PRECOMPILE_UNSUPPORTED);
+	assert_int_equal(used, 60000);
+	assert_int_equal(phr_precompile_run(a, NULL, 0, 49999, &out, &used),
+			 PHR_PRECOMPILE_OUT_OF_GAS);
+	assert_int_equal(used, 49999);
+	/* out of gas leaves output empty; negative limits count as zero */
+	addr_of(a, 4);
+	assert_int_equal(phr_precompile_run(a, (const uint8_t *)"x", 1, 17, &out, &used), PHR_PRECOMPILE_OUT_OF_GAS);
+	assert_int_equal(out.len, 0);
+	assert_int_equal(used, 17);
+	assert_int_equal(phr_precompile_run(a, (const uint8_t *)"x", 1, -5, &out, &used), PHR_PRECOMPILE_OUT_OF_GAS);
+	assert_int_equal(used, 0);
+	assert_int_equal(phr_precompile_run(a, (const uint8_t *)"x", 1, 18, &out, &used), PHR_PRECOMPILE_OK);
+	assert_int_equal(used, 18);
+	/* ecrecover: any bad input gives empty output and full price, not failure */
+	uint8_t in[128] = {0};
+	in[63] = 27;
+	assert_int_equal(run(1, in, 128, &out, &used), PHR_PRECOMPILE_OK);
+	assert_int_equal(out.len, 0);
+	assert_int_equal(used, 3000);
+	assert_int_equal(run(1, NULL, 0, &out, &used), PHR_PRECOMPILE_OK);
+	assert_int_equal(out.len, 0);
+	phr_buf_release(&out);
+}
+
+static void test_modexp_small(void **state)
+{
+	(void)state;
+	struct phr_buf out;
+	int64_t used;
+	phr_buf_init(&out, 0);
+	/* 3^5 mod 7 = 5 with 1-byte lengths; 2^256 mod (2^64+1) cases via vectors */
+	uint8_t in[99] = {0};
+	in[31] = 1;
+	in[63] = 1;
+	in[95] = 1;
+	in[96] = 3;
+	in[97] = 5;
+	in[98] = 7;
+	assert_int_equal(run(5, in, sizeof in, &out, &used), PHR_PRECOMPILE_OK);
+	assert_int_equal(out.len, 1);
+	assert_int_equal(out.data[0], 5);
+	assert_int_equal(used, 200);
+	/* modulus 0 gives zeros of mod_len */
+	in[98] = 0;
+	assert_int_equal(run(5, in, sizeof in, &out, &used), PHR_PRECOMPILE_OK);
+	assert_int_equal(out.len, 1);
+	assert_int_equal(out.data[0], 0);
+	/* exponent 0: 1 mod m; modulus 1: 0 */
+	in[97] = 0;
+	in[98] = 9;
+	assert_int_equal(run(5, in, sizeof in, &out, &used), PHR_PRECOMPILE_OK);
+	assert_int_equal(out.data[0], 1);
+	in[98] = 1;
+	assert_int_equal(run(5, in, sizeof in, &out, &used), PHR_PRECOMPILE_OK);
+	assert_int_equal(out.data[0], 0);
+	/* huge declared lengths: price saturates, the call runs out of gas */
+	uint8_t huge[96];
+	memset(huge, 0xff, sizeof huge);
+	uint8_t a[20];
+	addr_of(a, 5);
+	assert_int_equal(phr_precompile_gas(a, huge, sizeof huge), INT64_MAX);
+	assert_int_equal(run(5, huge, sizeof huge, &out, &used), PHR_PRECOMPILE_OUT_OF_GAS);
+	/* zero base and modulus lengths with a huge exponent length: 200 gas, empty */
+	memset(huge, 0, 64);
+	memset(huge + 64, 0, 32);
+	memset(huge + 32, 0xff, 32);
+	assert_int_equal(phr_precompile_gas(a, huge, sizeof huge), 200);
+	assert_int_equal(run(5, huge, sizeof huge, &out, &used), PHR_PRECOMPILE_OK);
+	assert_int_equal(out.len, 0);
+	phr_buf_release(&out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ripemd160_vectors),
+		cmocka_unit_test(test_sha256_identity),
+		cmocka_unit_test(test_dispatch_and_status),
+		cmocka_unit_test(test_modexp_small),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
