@@ -204,55 +204,8 @@ static int get_to(struct phr_tx *tx, const struct phr_rlp_item *it)
 	return phr_rlp_item_fixed(tx->to, 20, it);
 }
 
-static int get_access_list(struct phr_tx *tx, const struct phr_rlp_item *list)
-{
-	struct phr_rlp_iter it;
-	struct phr_rlp_item entry;
-	int rc = phr_rlp_iter_init(&it, list);
-	while (rc == PHR_OK && (rc = phr_rlp_iter_next(&it, &entry)) == 1) {
-		struct phr_rlp_item parts[2], key;
-		struct phr_rlp_iter ki;
-		size_t cnt, nk = 0;
-		uint8_t addr[20];
-		if (tx->n_access >= PHR_TX_MAX_LIST)
-			return PHR_ERR_TOO_LARGE;
-		rc = phr_rlp_list_items(parts, 2, &cnt, &entry);
-		if (rc == PHR_ERR_TOO_LARGE || (rc == PHR_OK && cnt != 2))
-			return PHR_ERR_PARSE;
-		if (rc == PHR_OK)
-			rc = phr_rlp_item_fixed(addr, 20, &parts[0]);
-		if (rc == PHR_OK)
-			rc = phr_rlp_iter_init(&ki, &parts[1]);
-		if (rc != PHR_OK)
-			return rc;
-		/* count and check the keys first, then copy them in one allocation */
-		while ((rc = phr_rlp_iter_next(&ki, &key)) == 1) {
-			if (key.is_list || key.len != 32)
-				return PHR_ERR_INVALID;
-			nk++;
-		}
-		if (rc < 0)
-			return rc;
-		if (nk > PHR_TX_MAX_LIST)
-			return PHR_ERR_TOO_LARGE;
-		uint8_t(*keys)[32] = NULL;
-		if (nk) {
-			keys = phr_calloc(nk, 32);
-			if (!keys)
-				return PHR_ERR_NOMEM;
-			for (size_t k = 0; k < nk; k++)
-				memcpy(keys[k], parts[1].data + k * 33 + 1, 32);
-		}
-		rc = phr_tx_add_access(tx, addr, (const uint8_t(*)[32])keys, nk);
-		phr_free(keys);
-		if (rc != PHR_OK)
-			return rc;
-		rc = PHR_OK;
-	}
-	return rc < 0 ? rc : PHR_OK;
-}
-
-static int get_blob_hashes(struct phr_tx *tx, const struct phr_rlp_item *list)
+/* Reads a list of 32-byte strings (storage keys, blob hashes) into a new array. */
+static int get_words(uint8_t (**out)[32], size_t *count, const struct phr_rlp_item *list)
 {
 	struct phr_rlp_iter it;
 	struct phr_rlp_item h;
@@ -269,15 +222,43 @@ static int get_blob_hashes(struct phr_tx *tx, const struct phr_rlp_item *list)
 		return rc;
 	if (n > PHR_TX_MAX_LIST)
 		return PHR_ERR_TOO_LARGE;
+	*out = NULL;
 	if (n) {
-		tx->blob_hashes = phr_calloc(n, 32);
-		if (!tx->blob_hashes)
+		*out = phr_calloc(n, 32);
+		if (!*out)
 			return PHR_ERR_NOMEM;
+		/* each validated item is 0xa0 followed by its 32 bytes */
 		for (size_t i = 0; i < n; i++)
-			memcpy(tx->blob_hashes[i], list->data + i * 33 + 1, 32);
+			memcpy((*out)[i], list->data + i * 33 + 1, 32);
 	}
-	tx->n_blob_hashes = n;
+	*count = n;
 	return PHR_OK;
+}
+
+static int get_access_list(struct phr_tx *tx, const struct phr_rlp_item *list)
+{
+	struct phr_rlp_iter it;
+	struct phr_rlp_item entry;
+	int rc = phr_rlp_iter_init(&it, list);
+	while (rc == PHR_OK && (rc = phr_rlp_iter_next(&it, &entry)) == 1) {
+		struct phr_rlp_item parts[2];
+		size_t cnt, nk = 0;
+		uint8_t addr[20], (*keys)[32] = NULL;
+		if (tx->n_access >= PHR_TX_MAX_LIST)
+			return PHR_ERR_TOO_LARGE;
+		rc = phr_rlp_list_items(parts, 2, &cnt, &entry);
+		if (rc == PHR_ERR_TOO_LARGE || (rc == PHR_OK && cnt != 2))
+			return PHR_ERR_PARSE;
+		if (rc == PHR_OK)
+			rc = phr_rlp_item_fixed(addr, 20, &parts[0]);
+		if (rc == PHR_OK)
+			rc = get_words(&keys, &nk, &parts[1]);
+		if (rc != PHR_OK)
+			return rc;
+		rc = phr_tx_add_access(tx, addr, (const uint8_t(*)[32])keys, nk);
+		phr_free(keys);
+	}
+	return rc < 0 ? rc : PHR_OK;
 }
 
 static int get_data(struct phr_tx *tx, const struct phr_rlp_item *it)
@@ -325,7 +306,7 @@ static int decode_fields(struct phr_tx *tx, const struct phr_rlp_item *f, size_t
 	if (rc == PHR_OK && tx->type == PHR_TX_BLOB) {
 		rc = phr_rlp_item_u256(&tx->max_fee_per_blob_gas, &f[i++]);
 		if (rc == PHR_OK)
-			rc = get_blob_hashes(tx, &f[i++]);
+			rc = get_words(&tx->blob_hashes, &tx->n_blob_hashes, &f[i++]);
 		if (rc == PHR_OK && !tx->has_to)
 			rc = PHR_ERR_INVALID;
 	}
