@@ -99,6 +99,9 @@ static size_t run_file(const char *file, uint8_t id)
 VECTOR_TEST(test_ecrecover, "ecRecover.json", 1)
 VECTOR_TEST(test_blake2f, "blake2F.json", 9)
 VECTOR_TEST(test_blake2f_fail, "fail-blake2f.json", 9)
+VECTOR_TEST(test_bn256_add, "bn256Add.json", 6)
+VECTOR_TEST(test_bn256_mul, "bn256ScalarMul.json", 7)
+VECTOR_TEST(test_bn256_pairing, "bn256Pairing.json", 8)
 
 int main(void)
 {
@@ -106,6 +109,9 @@ int main(void)
 		cmocka_unit_test(test_ecrecover),
 		cmocka_unit_test(test_blake2f),
 		cmocka_unit_test(test_blake2f_fail),
+		cmocka_unit_test(test_bn256_add),
+		cmocka_unit_test(test_bn256_mul),
+		cmocka_unit_test(test_bn256_pairing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
