@@ -102,6 +102,7 @@ VECTOR_TEST(test_blake2f_fail, "fail-blake2f.json", 9)
 VECTOR_TEST(test_bn256_add, "bn256Add.json", 6)
 VECTOR_TEST(test_bn256_mul, "bn256ScalarMul.json", 7)
 VECTOR_TEST(test_bn256_pairing, "bn256Pairing.json", 8)
+VECTOR_TEST(test_modexp_eip2565, "modexp_eip2565.json", 5)
 
 int main(void)
 {
@@ -112,6 +113,7 @@ int main(void)
 		cmocka_unit_test(test_bn256_add),
 		cmocka_unit_test(test_bn256_mul),
 		cmocka_unit_test(test_bn256_pairing),
+		cmocka_unit_test(test_modexp_eip2565),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
