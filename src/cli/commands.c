@@ -5,8 +5,10 @@
 #include "cli.h"
 
 int phr_cmd_version(int argc, char **argv);
+int phr_cmd_account(int argc, char **argv);
 
 const struct phr_cli_cmd phr_cli_commands[] = {
 	{ "version", "print the version of phr and its libraries", phr_cmd_version },
+	{ "account", "manage Ethereum accounts (keystore files)", phr_cmd_account },
 	{ NULL, NULL, NULL },
 };
