@@ -5,10 +5,24 @@
 #include "cli.h"
 
 int phr_cmd_version(int argc, char **argv);
+int phr_cmd_add(int argc, char **argv);
+int phr_cmd_cat(int argc, char **argv);
+int phr_cmd_get(int argc, char **argv);
+int phr_cmd_pin(int argc, char **argv);
+int phr_cmd_store(int argc, char **argv);
+int phr_cmd_car(int argc, char **argv);
+int phr_cmd_gateway(int argc, char **argv);
 int phr_cmd_account(int argc, char **argv);
 
 const struct phr_cli_cmd phr_cli_commands[] = {
 	{ "version", "print the version of phr and its libraries", phr_cmd_version },
 	{ "account", "manage Ethereum accounts (keystore files)", phr_cmd_account },
+	{ "add", "import a file into the store, print its CID (IPFS-compatible)", phr_cmd_add },
+	{ "cat", "write a stored file to stdout, verifying every block", phr_cmd_cat },
+	{ "get", "fetch a DAG from an IPFS trustless gateway", phr_cmd_get },
+	{ "pin", "pin add|rm|ls: keep DAGs in the store", phr_cmd_pin },
+	{ "store", "store gc|stat|verify", phr_cmd_store },
+	{ "car", "car export|import: CARv1 archives of DAGs", phr_cmd_car },
+	{ "gateway", "serve the store as an IPFS trustless gateway", phr_cmd_gateway },
 	{ NULL, NULL, NULL },
 };

@@ -1,0 +1,700 @@
+/*
+ * The on-disk blockstore: one file per block under blocks/<shard>/, named by
+ * the base32 of the block's multihash (so a raw and a dag-pb CID of the same
+ * bytes share a file), written by temp file + fsync + rename + directory
+ * fsync, and verified against the CID on every read. Pins are files under
+ * pins/ named by the root CID.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "phr/core.h"
+#include "phr/store.h"
+#include "store_int.h"
+
+#define PATH_CAP 4096
+#define TMP_PREFIX ".tmp."
+#define WALK_MAX_DEPTH 64
+
+struct phr_store {
+	char *dir;
+	char *blocks;
+	char *pins;
+	int lock_fd;
+};
+
+static atomic_uint tmp_counter;
+
+int phr_store_write_all(int fd, const uint8_t *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, data, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return PHR_ERR_IO;
+		}
+		data += w;
+		len -= (size_t)w;
+	}
+	return PHR_OK;
+}
+
+long phr_store_read_full(int fd, uint8_t *buf, size_t len)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t r = read(fd, buf + got, len - got);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (long)got;
+}
+
+/* snprintf for paths: PHR_ERR_TOO_LARGE instead of a truncated path. */
+static PHR_PRINTF(3, 4) int pathf(char *out, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(out, cap, fmt, ap);
+	va_end(ap);
+	return n >= 0 && (size_t)n < cap ? PHR_OK : PHR_ERR_TOO_LARGE;
+}
+
+static char *join(const char *a, const char *b)
+{
+	size_t n = strlen(a) + strlen(b) + 2;
+	char *s = phr_malloc(n);
+	if (s)
+		snprintf(s, n, "%s/%s", a, b);
+	return s;
+}
+
+int phr_store_open(struct phr_store **out, const char *dir)
+{
+	struct phr_store *st = phr_calloc(1, sizeof(*st));
+	char *lock = NULL;
+	int rc = PHR_ERR_NOMEM;
+
+	if (!st)
+		return PHR_ERR_NOMEM;
+	st->lock_fd = -1;
+	st->dir = phr_strdup(dir);
+	st->blocks = join(dir, "blocks");
+	st->pins = join(dir, "pins");
+	lock = join(dir, "store.lock");
+	if (!st->dir || !st->blocks || !st->pins || !lock)
+		goto fail;
+	rc = PHR_ERR_IO;
+	if (phr_mkdir_p(st->blocks, 0755) != PHR_OK || phr_mkdir_p(st->pins, 0755) != PHR_OK)
+		goto fail;
+	st->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (st->lock_fd < 0)
+		goto fail;
+	phr_free(lock);
+	*out = st;
+	return PHR_OK;
+fail:
+	phr_free(lock);
+	phr_store_close(st);
+	return rc;
+}
+
+void phr_store_close(struct phr_store *st)
+{
+	if (!st)
+		return;
+	if (st->lock_fd >= 0)
+		close(st->lock_fd);
+	phr_free(st->dir);
+	phr_free(st->blocks);
+	phr_free(st->pins);
+	phr_free(st);
+}
+
+/* Writers (importers, CAR imports, fetches) hold the lock shared; GC exclusive. */
+static void lock_shared(struct phr_store *st)
+{
+	while (flock(st->lock_fd, LOCK_SH) < 0 && errno == EINTR)
+		;
+}
+
+static void unlock(struct phr_store *st)
+{
+	flock(st->lock_fd, LOCK_UN);
+}
+
+/* Key of a block: base32 of its multihash; shard: the two characters before the last. */
+static int block_key(char *key, size_t cap, const struct phr_cid *cid)
+{
+	uint8_t mh[2 + PHR_CID_DIGEST_MAX];
+	if (cid->mh_code != PHR_MH_SHA2_256 || cid->digest_len != 32)
+		return PHR_ERR_UNSUPPORTED;
+	mh[0] = 0x12;
+	mh[1] = 0x20;
+	memcpy(mh + 2, cid->digest, 32);
+	return phr_base32_encode(key, cap, mh, 34);
+}
+
+static int block_path(struct phr_store *st, char *path, size_t cap, char *shard_dir,
+		      size_t shard_cap, const struct phr_cid *cid)
+{
+	char key[80];
+	int rc = block_key(key, sizeof(key), cid);
+	if (rc != PHR_OK)
+		return rc;
+	size_t kl = strlen(key);
+	if (shard_dir && pathf(shard_dir, shard_cap, "%s/%.2s", st->blocks, key + kl - 3) != PHR_OK)
+		return PHR_ERR_TOO_LARGE;
+	return pathf(path, cap, "%s/%.2s/%s", st->blocks, key + kl - 3, key);
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return PHR_ERR_IO;
+	int rc = fsync(fd) == 0 ? PHR_OK : PHR_ERR_IO;
+	close(fd);
+	return rc;
+}
+
+int phr_store_put(struct phr_store *st, const struct phr_cid *cid, const uint8_t *data, size_t len)
+{
+	char path[PATH_CAP], shard[PATH_CAP], tmp[PATH_CAP];
+	struct stat sb;
+	int rc, fd;
+
+	if (cid->mh_code == PHR_MH_IDENTITY)
+		return PHR_OK;
+	if (len > PHR_STORE_BLOCK_MAX)
+		return PHR_ERR_TOO_LARGE;
+	if ((rc = block_path(st, path, sizeof(path), shard, sizeof(shard), cid)) != PHR_OK)
+		return rc;
+	if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && (size_t)sb.st_size == len)
+		return PHR_OK;
+	if (mkdir(shard, 0755) < 0 && errno != EEXIST)
+		return PHR_ERR_IO;
+	if (pathf(tmp, sizeof(tmp), "%s/" TMP_PREFIX "%ld.%u", shard, (long)getpid(),
+		  atomic_fetch_add(&tmp_counter, 1)) != PHR_OK)
+		return PHR_ERR_TOO_LARGE;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return PHR_ERR_IO;
+	rc = phr_store_write_all(fd, data, len);
+	if (rc == PHR_OK && fsync(fd) != 0)
+		rc = PHR_ERR_IO;
+	if (close(fd) != 0 && rc == PHR_OK)
+		rc = PHR_ERR_IO;
+	if (rc == PHR_OK && rename(tmp, path) != 0)
+		rc = PHR_ERR_IO;
+	if (rc != PHR_OK) {
+		unlink(tmp);
+		return rc;
+	}
+	return fsync_dir(shard);
+}
+
+int phr_store_put_verified(struct phr_store *st, const struct phr_cid *cid, const uint8_t *data,
+			   size_t len)
+{
+	int rc = phr_cid_verify(cid, data, len);
+	return rc == PHR_OK ? phr_store_put(st, cid, data, len) : rc;
+}
+
+int phr_store_get(struct phr_store *st, struct phr_buf *out, const struct phr_cid *cid)
+{
+	char path[PATH_CAP];
+	struct stat sb;
+	int rc, fd;
+
+	phr_buf_reset(out);
+	if (cid->mh_code == PHR_MH_IDENTITY)
+		return cid->digest_len ? phr_buf_append(out, cid->digest, cid->digest_len) : PHR_OK;
+	if ((rc = block_path(st, path, sizeof(path), NULL, 0, cid)) != PHR_OK)
+		return rc;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? PHR_ERR_NOT_FOUND : PHR_ERR_IO;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return PHR_ERR_IO;
+	}
+	if ((uint64_t)sb.st_size > PHR_STORE_BLOCK_MAX) {
+		close(fd);
+		return PHR_ERR_CORRUPT;
+	}
+	rc = phr_buf_reserve(out, (size_t)sb.st_size + 1);
+	if (rc == PHR_OK) {
+		long got = phr_store_read_full(fd, out->data, (size_t)sb.st_size + 1);
+		if (got < 0)
+			rc = PHR_ERR_IO;
+		else
+			out->len = (size_t)got;
+	}
+	close(fd);
+	if (rc == PHR_OK && phr_cid_verify(cid, out->data, out->len) != PHR_OK) {
+		phr_log_error("store", "block %s is corrupt on disk", path + strlen(st->blocks) + 1);
+		rc = PHR_ERR_CORRUPT;
+	}
+	if (rc != PHR_OK)
+		phr_buf_reset(out);
+	else
+		out->data[out->len] = 0;
+	return rc;
+}
+
+bool phr_store_has(struct phr_store *st, const struct phr_cid *cid)
+{
+	char path[PATH_CAP];
+	if (cid->mh_code == PHR_MH_IDENTITY)
+		return true;
+	if (block_path(st, path, sizeof(path), NULL, 0, cid) != PHR_OK)
+		return false;
+	return access(path, F_OK) == 0;
+}
+
+int phr_store_delete(struct phr_store *st, const struct phr_cid *cid)
+{
+	char path[PATH_CAP];
+	int rc = block_path(st, path, sizeof(path), NULL, 0, cid);
+	if (rc != PHR_OK)
+		return rc;
+	if (unlink(path) != 0)
+		return errno == ENOENT ? PHR_ERR_NOT_FOUND : PHR_ERR_IO;
+	return PHR_OK;
+}
+
+/* ---- a set of 32-byte digests (open addressing) ---- */
+
+struct digest_set {
+	uint8_t (*slots)[32];
+	uint8_t *used;
+	size_t cap, n;
+};
+
+static void set_release(struct digest_set *s)
+{
+	phr_free(s->slots);
+	phr_free(s->used);
+	memset(s, 0, sizeof(*s));
+}
+
+static size_t set_hash(const uint8_t *d, size_t cap)
+{
+	uint64_t h;
+	memcpy(&h, d, sizeof(h));
+	return (size_t)(h & (cap - 1));
+}
+
+static int set_add(struct digest_set *s, const uint8_t d[32], bool *added);
+
+static int set_grow(struct digest_set *s)
+{
+	struct digest_set ns = { 0 };
+	ns.cap = s->cap ? s->cap * 2 : 256;
+	ns.slots = phr_calloc(ns.cap, 32);
+	ns.used = phr_calloc(ns.cap, 1);
+	if (!ns.slots || !ns.used) {
+		set_release(&ns);
+		return PHR_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < s->cap; i++) {
+		bool added;
+		if (s->used[i])
+			(void)set_add(&ns, s->slots[i], &added);
+	}
+	set_release(s);
+	*s = ns;
+	return PHR_OK;
+}
+
+static int set_add(struct digest_set *s, const uint8_t d[32], bool *added)
+{
+	if ((s->n + 1) * 2 > s->cap) {
+		int rc = set_grow(s);
+		if (rc != PHR_OK)
+			return rc;
+	}
+	size_t i = set_hash(d, s->cap);
+	while (s->used[i]) {
+		if (memcmp(s->slots[i], d, 32) == 0) {
+			*added = false;
+			return PHR_OK;
+		}
+		i = (i + 1) & (s->cap - 1);
+	}
+	s->used[i] = 1;
+	memcpy(s->slots[i], d, 32);
+	s->n++;
+	*added = true;
+	return PHR_OK;
+}
+
+static bool set_has(const struct digest_set *s, const uint8_t d[32])
+{
+	if (!s->cap)
+		return false;
+	size_t i = set_hash(d, s->cap);
+	while (s->used[i]) {
+		if (memcmp(s->slots[i], d, 32) == 0)
+			return true;
+		i = (i + 1) & (s->cap - 1);
+	}
+	return false;
+}
+
+/* ---- DAG walk ---- */
+
+struct walk {
+	struct phr_store *st;
+	struct digest_set seen;
+	int (*fn)(void *ctx, const struct phr_cid *cid, const uint8_t *data, size_t len);
+	void *ctx;
+};
+
+static int walk_rec(struct walk *w, const struct phr_cid *cid, unsigned depth)
+{
+	struct phr_buf b;
+	struct phr_dagpb_node node;
+	bool added = true;
+	int rc;
+
+	if (depth > WALK_MAX_DEPTH)
+		return PHR_ERR_RANGE;
+	if (cid->mh_code == PHR_MH_SHA2_256) {
+		if ((rc = set_add(&w->seen, cid->digest, &added)) != PHR_OK)
+			return rc;
+		if (!added)
+			return PHR_OK;
+	}
+	phr_buf_init(&b, PHR_STORE_BLOCK_MAX + 1);
+	if ((rc = phr_store_get(w->st, &b, cid)) != PHR_OK)
+		goto out;
+	if ((rc = w->fn(w->ctx, cid, b.data, b.len)) != PHR_OK)
+		goto out;
+	if (cid->codec != PHR_CODEC_DAG_PB)
+		goto out;
+	if ((rc = phr_dagpb_decode(&node, b.data, b.len)) != PHR_OK)
+		goto out;
+	for (size_t i = 0; i < node.nlinks && rc == PHR_OK; i++)
+		rc = walk_rec(w, &node.links[i].cid, depth + 1);
+	phr_dagpb_node_release(&node);
+out:
+	phr_buf_release(&b);
+	return rc;
+}
+
+int phr_store_walk(struct phr_store *st, const struct phr_cid *root,
+		   int (*fn)(void *ctx, const struct phr_cid *cid, const uint8_t *data, size_t len),
+		   void *ctx)
+{
+	struct walk w = { .st = st, .fn = fn, .ctx = ctx };
+	int rc = walk_rec(&w, root, 0);
+	set_release(&w.seen);
+	return rc;
+}
+
+/* ---- pins ---- */
+
+static int pin_path(struct phr_store *st, char *path, size_t cap, const struct phr_cid *root)
+{
+	char s[PHR_CID_STR_MAX];
+	int rc = phr_cid_format(s, sizeof(s), root);
+	if (rc != PHR_OK)
+		return rc;
+	return pathf(path, cap, "%s/%s", st->pins, s);
+}
+
+static int walk_nop(void *ctx, const struct phr_cid *cid, const uint8_t *data, size_t len)
+{
+	return PHR_OK;
+}
+
+int phr_store_pin_write(struct phr_store *st, const struct phr_cid *root)
+{
+	char path[PATH_CAP];
+	int rc = pin_path(st, path, sizeof(path), root);
+	if (rc != PHR_OK)
+		return rc;
+	if (access(path, F_OK) == 0)
+		return PHR_OK;
+	return phr_file_write_atomic(path, "recursive\n", 10, 0644);
+}
+
+int phr_store_pin_add(struct phr_store *st, const struct phr_cid *root)
+{
+	int rc = phr_store_walk(st, root, walk_nop, NULL);
+	return rc == PHR_OK ? phr_store_pin_write(st, root) : rc;
+}
+
+int phr_store_pin_rm(struct phr_store *st, const struct phr_cid *root)
+{
+	char path[PATH_CAP];
+	int rc = pin_path(st, path, sizeof(path), root);
+	if (rc != PHR_OK)
+		return rc;
+	if (unlink(path) != 0)
+		return errno == ENOENT ? PHR_ERR_NOT_FOUND : PHR_ERR_IO;
+	return fsync_dir(st->pins);
+}
+
+bool phr_store_pin_has(struct phr_store *st, const struct phr_cid *root)
+{
+	char path[PATH_CAP];
+	return pin_path(st, path, sizeof(path), root) == PHR_OK && access(path, F_OK) == 0;
+}
+
+int phr_store_pin_list(struct phr_store *st, int (*fn)(void *ctx, const struct phr_cid *root),
+		       void *ctx)
+{
+	DIR *d = opendir(st->pins);
+	struct dirent *e;
+	int rc = PHR_OK;
+
+	if (!d)
+		return PHR_ERR_IO;
+	while (rc == PHR_OK && (e = readdir(d)) != NULL) {
+		struct phr_cid cid;
+		if (e->d_name[0] == '.')
+			continue;
+		if (phr_cid_parse(&cid, e->d_name) != PHR_OK)
+			continue; /* not ours (e.g. a temp file of an interrupted write) */
+		rc = fn(ctx, &cid);
+	}
+	closedir(d);
+	return rc;
+}
+
+/* ---- whole-store scans ---- */
+
+/* Calls fn for each file under blocks/ with its path and, for block files, the CID. */
+static int scan_blocks(struct phr_store *st,
+		       int (*fn)(void *ctx, const char *path, const struct phr_cid *cid,
+				 const struct stat *sb),
+		       void *ctx)
+{
+	DIR *top = opendir(st->blocks);
+	struct dirent *e;
+	int rc = PHR_OK;
+
+	if (!top)
+		return PHR_ERR_IO;
+	while (rc == PHR_OK && (e = readdir(top)) != NULL) {
+		char sub[PATH_CAP];
+		DIR *d;
+		struct dirent *f;
+		if (e->d_name[0] == '.')
+			continue;
+		if (pathf(sub, sizeof(sub), "%s/%s", st->blocks, e->d_name) != PHR_OK ||
+		    !(d = opendir(sub)))
+			continue;
+		while (rc == PHR_OK && (f = readdir(d)) != NULL) {
+			char path[PATH_CAP];
+			struct stat sb;
+			struct phr_cid cid, *cp = NULL;
+			uint8_t mh[64];
+			size_t n;
+			if (!strcmp(f->d_name, ".") || !strcmp(f->d_name, ".."))
+				continue;
+			if (pathf(path, sizeof(path), "%s/%s", sub, f->d_name) != PHR_OK)
+				continue;
+			if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+				continue;
+			if (phr_base32_decode(mh, sizeof(mh), &n, f->d_name, strlen(f->d_name)) ==
+				    PHR_OK &&
+			    n == 34 && mh[0] == 0x12 && mh[1] == 0x20) {
+				phr_cid_identity_empty(&cid);
+				cid.codec = PHR_CODEC_RAW;
+				cid.mh_code = PHR_MH_SHA2_256;
+				cid.digest_len = 32;
+				memcpy(cid.digest, mh + 2, 32);
+				cp = &cid;
+			}
+			rc = fn(ctx, path, cp, &sb);
+		}
+		closedir(d);
+	}
+	closedir(top);
+	return rc;
+}
+
+static int stat_fn(void *ctx, const char *path, const struct phr_cid *cid, const struct stat *sb)
+{
+	struct phr_store_stat *s = ctx;
+	if (!cid) {
+		s->tmp_files++;
+		return PHR_OK;
+	}
+	s->blocks++;
+	s->bytes += (uint64_t)sb->st_size;
+	return PHR_OK;
+}
+
+static int count_pin(void *ctx, const struct phr_cid *root)
+{
+	(*(uint64_t *)ctx)++;
+	return PHR_OK;
+}
+
+int phr_store_stat(struct phr_store *st, struct phr_store_stat *out)
+{
+	struct phr_store_stat s = { 0 };
+	int rc = scan_blocks(st, stat_fn, &s);
+	if (rc == PHR_OK)
+		rc = phr_store_pin_list(st, count_pin, &s.pins);
+	if (rc == PHR_OK)
+		*out = s;
+	return rc;
+}
+
+struct gc_ctx {
+	struct phr_store *st;
+	struct digest_set live;
+	uint64_t removed, freed;
+};
+
+static int mark_fn(void *ctx, const struct phr_cid *cid, const uint8_t *data, size_t len)
+{
+	struct gc_ctx *g = ctx;
+	bool added;
+	if (cid->mh_code != PHR_MH_SHA2_256)
+		return PHR_OK;
+	return set_add(&g->live, cid->digest, &added);
+}
+
+static int mark_pin(void *ctx, const struct phr_cid *root)
+{
+	struct gc_ctx *g = ctx;
+	return phr_store_walk(g->st, root, mark_fn, g);
+}
+
+static int sweep_fn(void *ctx, const char *path, const struct phr_cid *cid, const struct stat *sb)
+{
+	struct gc_ctx *g = ctx;
+	if (cid && set_has(&g->live, cid->digest))
+		return PHR_OK;
+	if (unlink(path) != 0)
+		return PHR_ERR_IO;
+	if (cid) {
+		g->removed++;
+		g->freed += (uint64_t)sb->st_size;
+	}
+	return PHR_OK;
+}
+
+int phr_store_gc(struct phr_store *st, uint64_t *removed, uint64_t *freed)
+{
+	struct gc_ctx g = { .st = st };
+	int rc;
+
+	/* wait for writers (imports hold the lock shared) */
+	while (flock(st->lock_fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return PHR_ERR_IO;
+	rc = phr_store_pin_list(st, mark_pin, &g);
+	if (rc == PHR_OK)
+		rc = scan_blocks(st, sweep_fn, &g);
+	unlock(st);
+	set_release(&g.live);
+	if (removed)
+		*removed = g.removed;
+	if (freed)
+		*freed = g.freed;
+	return rc;
+}
+
+struct verify_ctx {
+	struct phr_store *st;
+	struct phr_store_verify_report rep;
+	struct phr_buf b;
+	void (*fn)(void *ctx, const char *problem);
+	void *ctx;
+};
+
+static void report(struct verify_ctx *v, const char *what, const char *name)
+{
+	char msg[PATH_CAP + 64];
+	if (!v->fn)
+		return;
+	if (pathf(msg, sizeof(msg), "%s: %s", what, name) != PHR_OK)
+		return;
+	v->fn(v->ctx, msg);
+}
+
+static int verify_block(void *ctx, const char *path, const struct phr_cid *cid,
+			const struct stat *sb)
+{
+	struct verify_ctx *v = ctx;
+	int rc = PHR_OK;
+	if (!cid) {
+		v->rep.tmp_files++;
+		return PHR_OK;
+	}
+	if (phr_file_read(&v->b, path, PHR_STORE_BLOCK_MAX) != PHR_OK ||
+	    phr_cid_verify(cid, v->b.data, v->b.len) != PHR_OK) {
+		v->rep.blocks_corrupt++;
+		report(v, "corrupt block", path + strlen(v->st->blocks) + 1);
+	} else {
+		v->rep.blocks_ok++;
+	}
+	phr_buf_reset(&v->b);
+	return rc;
+}
+
+static int verify_pin(void *ctx, const struct phr_cid *root)
+{
+	struct verify_ctx *v = ctx;
+	char s[PHR_CID_STR_MAX];
+	int rc = phr_store_walk(v->st, root, walk_nop, NULL);
+	if (rc == PHR_OK) {
+		v->rep.pins_ok++;
+	} else {
+		v->rep.pins_broken++;
+		if (phr_cid_format(s, sizeof(s), root) == PHR_OK)
+			report(v, phr_strerror(rc), s);
+	}
+	return PHR_OK;
+}
+
+int phr_store_verify(struct phr_store *st, struct phr_store_verify_report *rep,
+		     void (*fn)(void *ctx, const char *problem), void *ctx)
+{
+	struct verify_ctx v = { .st = st, .fn = fn, .ctx = ctx };
+	int rc;
+
+	phr_buf_init(&v.b, PHR_STORE_BLOCK_MAX + 1);
+	rc = scan_blocks(st, verify_block, &v);
+	if (rc == PHR_OK)
+		rc = phr_store_pin_list(st, verify_pin, &v);
+	phr_buf_release(&v.b);
+	if (rep)
+		*rep = v.rep;
+	if (rc != PHR_OK)
+		return rc;
+	return v.rep.blocks_corrupt || v.rep.pins_broken ? PHR_ERR_CORRUPT : PHR_OK;
+}
+
+void phr_store_writer_lock(struct phr_store *st)
+{
+	lock_shared(st);
+}
+
+void phr_store_writer_unlock(struct phr_store *st)
+{
+	unlock(st);
+}

@@ -1,0 +1,40 @@
+/* Internals shared by the store module's files. */
+#ifndef PHR_STORE_INT_H
+#define PHR_STORE_INT_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#include "phr/store.h"
+
+/* SHA-256 of one buffer (the one place the hash implementation is chosen). */
+void phr_store_sha256(uint8_t out[32], const uint8_t *data, size_t len);
+
+/* Incremental SHA-256 state: an opaque, suitably aligned blob. */
+struct phr_store_sha256_ctx {
+	_Alignas(16) uint8_t opaque[512];
+};
+void phr_store_sha256_init(struct phr_store_sha256_ctx *c);
+void phr_store_sha256_update(struct phr_store_sha256_ctx *c, const uint8_t *data, size_t len);
+void phr_store_sha256_final(struct phr_store_sha256_ctx *c, uint8_t out[32]);
+
+/* Protobuf reading helpers (dagpb.c). */
+int phr_pb_varint(uint64_t *v, const uint8_t **p, const uint8_t *end);
+
+/* Writes all of @p len bytes to @p fd, retrying on EINTR. */
+int phr_store_write_all(int fd, const uint8_t *data, size_t len);
+/* Reads up to @p len bytes (short only at end of file). Returns bytes or -1. */
+long phr_store_read_full(int fd, uint8_t *buf, size_t len);
+
+/* The identity CID with empty data ("bafkqaaa"). */
+void phr_cid_identity_empty(struct phr_cid *cid);
+
+/* Writers hold the store lock shared while they add unpinned blocks; GC takes
+ * it exclusive so it never collects the blocks of an import in progress. */
+void phr_store_writer_lock(struct phr_store *st);
+void phr_store_writer_unlock(struct phr_store *st);
+
+/* Records a recursive pin without walking the DAG (the importer just wrote it). */
+int phr_store_pin_write(struct phr_store *st, const struct phr_cid *root);
+
+#endif
