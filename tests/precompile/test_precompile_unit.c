@@ -201,6 +201,81 @@ static void test_modexp_small(void **state)
 	phr_buf_release(&out);
 }
 
+/* G1 generator (1, 2) and the G2 generator of EIP-197, hex. */
+#define G1_GEN                                                                                     \
+	"0000000000000000000000000000000000000000000000000000000000000001"                         \
+	"0000000000000000000000000000000000000000000000000000000000000002"
+#define G2_GEN                                                                                     \
+	"198e9393920d483a7260bfb731fb5d25f1aa493335a9e71297e485b7aef312c2"                         \
+	"1800deef121f1e76426a00665e5c4479674322d4f75edadd46debd5cd992f6ed"                         \
+	"090689d0585ff075ec9e99ad690c3395bc4b313370b38ef355acdadcd122975b"                         \
+	"12c85ea5db8c6deb4aab71808dcb408fe3d1e7690c43d37b4ce6cc0166fa7daa"
+/* x = 2 + i on the twist y^2 = x^3 + 3/(9+i) (y from a Python square root),
+ * not in the order-r subgroup. */
+#define G2_OFF_SUBGROUP                                                                            \
+	"0000000000000000000000000000000000000000000000000000000000000001"                         \
+	"0000000000000000000000000000000000000000000000000000000000000002"                         \
+	"2b76c179599bb92a963dac85546a005a777f7c13f6a7b75d5918b6b5808f5fde"                         \
+	"101f7278419308b95099eca02dcee0c5381f4d26d1d62313f057167f064101ce"
+#define FIELD_P "30644e72e131a029b85045b68181585d97816a916871ca8d3c208c16d87cfd47"
+
+static int run_hex(uint8_t id, const char *hex, struct phr_buf *out)
+{
+	uint8_t buf[512];
+	size_t n;
+	int64_t used;
+	assert_int_equal(phr_hex_decode(buf, sizeof buf, &n, hex, strlen(hex)), PHR_OK);
+	return run(id, buf, n, out, &used);
+}
+
+static void test_bn254_invalid_points(void **state)
+{
+	(void)state;
+	struct phr_buf out;
+	phr_buf_init(&out, 0);
+	/* valid pairs first, so the failures below are about the one changed field */
+	assert_int_equal(run_hex(6, G1_GEN G1_GEN, &out), PHR_PRECOMPILE_OK);
+	assert_int_equal(run_hex(8, G1_GEN G2_GEN, &out), PHR_PRECOMPILE_OK);
+	assert_int_equal(out.len, 32);
+	assert_int_equal(out.data[31], 0); /* e(G1, G2) != 1 */
+	/* (1, 3) is not on the curve */
+	const char *bad = "0000000000000000000000000000000000000000000000000000000000000001"
+			  "0000000000000000000000000000000000000000000000000000000000000003";
+	char in[1024];
+	snprintf(in, sizeof in, "%s%s", G1_GEN, bad);
+	assert_int_equal(run_hex(6, in, &out), PHR_PRECOMPILE_FAILURE);
+	assert_int_equal(out.len, 0);
+	snprintf(in, sizeof in, "%s%s", bad, "00");
+	assert_int_equal(run_hex(7, in, &out), PHR_PRECOMPILE_FAILURE);
+	snprintf(in, sizeof in, "%s%s", bad, G2_GEN);
+	assert_int_equal(run_hex(8, in, &out), PHR_PRECOMPILE_FAILURE);
+	/* x = p (not reduced) with y = 2: (p, 2) is (0, 2) mod p, still invalid encoding */
+	snprintf(in, sizeof in, "%s%s%s", FIELD_P,
+		 "0000000000000000000000000000000000000000000000000000000000000002", G1_GEN);
+	assert_int_equal(run_hex(6, in, &out), PHR_PRECOMPILE_FAILURE);
+	/* G2 point on the twist but outside the subgroup */
+	snprintf(in, sizeof in, "%s%s", G1_GEN, G2_OFF_SUBGROUP);
+	assert_int_equal(run_hex(8, in, &out), PHR_PRECOMPILE_FAILURE);
+	/* G2 point off the twist: change the last byte of y */
+	snprintf(in, sizeof in, "%s%s", G1_GEN, G2_GEN);
+	in[strlen(in) - 1] = 'b';
+	assert_int_equal(run_hex(8, in, &out), PHR_PRECOMPILE_FAILURE);
+	/* G2 coordinate >= p */
+	snprintf(in, sizeof in, "%s%s%s", G1_GEN, FIELD_P, G2_GEN + 64);
+	assert_int_equal(run_hex(8, in, &out), PHR_PRECOMPILE_FAILURE);
+	/* pairing length not a multiple of 192 */
+	snprintf(in, sizeof in, "%s%s00", G1_GEN, G2_GEN);
+	assert_int_equal(run_hex(8, in, &out), PHR_PRECOMPILE_FAILURE);
+	/* infinity in either slot contributes 1: (O, G2) and (G1, O) pairs give 1 */
+	snprintf(in, sizeof in, "%0128d%s", 0, G2_GEN);
+	assert_int_equal(run_hex(8, in, &out), PHR_PRECOMPILE_OK);
+	assert_int_equal(out.data[31], 1);
+	snprintf(in, sizeof in, "%s%0256d", G1_GEN, 0);
+	assert_int_equal(run_hex(8, in, &out), PHR_PRECOMPILE_OK);
+	assert_int_equal(out.data[31], 1);
+	phr_buf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -208,6 +283,7 @@ int main(void)
 		cmocka_unit_test(test_sha256_identity),
 		cmocka_unit_test(test_dispatch_and_status),
 		cmocka_unit_test(test_modexp_small),
+		cmocka_unit_test(test_bn254_invalid_points),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -103,6 +103,7 @@ VECTOR_TEST(test_bn256_add, "bn256Add.json", 6)
 VECTOR_TEST(test_bn256_mul, "bn256ScalarMul.json", 7)
 VECTOR_TEST(test_bn256_pairing, "bn256Pairing.json", 8)
 VECTOR_TEST(test_modexp_eip2565, "modexp_eip2565.json", 5)
+VECTOR_TEST(test_modexp_python, "modexp_python.json", 5)
 
 int main(void)
 {
@@ -114,6 +115,7 @@ int main(void)
 		cmocka_unit_test(test_bn256_mul),
 		cmocka_unit_test(test_bn256_pairing),
 		cmocka_unit_test(test_modexp_eip2565),
+		cmocka_unit_test(test_modexp_python),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
