@@ -11,18 +11,10 @@
 
 #include <string.h>
 
+#include "eth_int.h"
+
 #include "phr/crypto.h"
 #include "phr/rlp.h"
-
-/* secp256k1 group order n and n/2, big-endian */
-static const uint8_t SECP_N[32] = {
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
-	0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41
-};
-static const uint8_t SECP_HALF_N[32] = {
-	0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0x5d, 0x57, 0x6e, 0x73, 0x57, 0xa4, 0x50, 0x1d, 0xdf, 0xe9, 0x2f, 0x46, 0x68, 0x1b, 0x20, 0xa0
-};
 
 void phr_tx_init(struct phr_tx *tx)
 {
@@ -389,34 +381,24 @@ int phr_tx_sign(struct phr_tx *tx, const uint8_t seckey[32])
 
 int phr_tx_sender(uint8_t addr[20], const struct phr_tx *tx)
 {
-	uint8_t hash[32], sig[64], pub[64];
-	struct phr_u256 n, half;
+	uint8_t hash[32], rs[64];
 	int recid;
-	phr_u256_from_be(&n, SECP_N);
-	phr_u256_from_be(&half, SECP_HALF_N);
-	if (phr_u256_is_zero(&tx->r) || phr_u256_is_zero(&tx->s) || phr_u256_cmp(&tx->r, &n) >= 0 ||
-	    phr_u256_cmp(&tx->s, &half) > 0)
-		return PHR_ERR_SIGNATURE;
 	if (tx->type != PHR_TX_LEGACY)
-		recid = (int)tx->v;
+		recid = tx->v <= 1 ? (int)tx->v : -1;
 	else if (tx->v == 27 || tx->v == 28)
 		recid = (int)(tx->v - 27);
 	else if (tx->v >= 35)
 		recid = (int)((tx->v - 35) & 1);
 	else
-		return PHR_ERR_SIGNATURE;
-	if (recid > 1)
+		recid = -1;
+	if (recid < 0)
 		return PHR_ERR_SIGNATURE;
 	int rc = phr_tx_signing_hash(hash, tx);
 	if (rc != PHR_OK)
 		return rc;
-	phr_u256_to_be(sig, &tx->r);
-	phr_u256_to_be(sig + 32, &tx->s);
-	rc = phr_secp256k1_recover(pub, hash, sig, recid);
-	if (rc != PHR_OK)
-		return PHR_ERR_SIGNATURE;
-	phr_eth_address(addr, pub);
-	return PHR_OK;
+	phr_u256_to_be(rs, &tx->r);
+	phr_u256_to_be(rs + 32, &tx->s);
+	return phr_eth_recover_rs(addr, hash, rs, recid);
 }
 
 /* ---------------------------------------------------------------- rules */

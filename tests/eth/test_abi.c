@@ -26,7 +26,7 @@ static void check_roundtrip(const char *type, json_t *value, const uint8_t *want
 	assert_int_equal(phr_abi_value_from_json(&v, t, value), PHR_OK);
 	phr_buf_init(&b, 0);
 	assert_int_equal(phr_abi_encode(&b, v), PHR_OK);
-	if (b.len != wlen || memcmp(b.data, want, wlen) != 0)
+	if (b.len != wlen || (wlen && memcmp(b.data, want, wlen) != 0))
 		fail_msg("%s: encoding differs (%zu vs %zu bytes)", type, b.len, wlen);
 	/* decode, render to JSON, rebuild and re-encode */
 	assert_int_equal(phr_abi_decode(&d, t, want, wlen), PHR_OK);
@@ -36,7 +36,8 @@ static void check_roundtrip(const char *type, json_t *value, const uint8_t *want
 	phr_buf_reset(&b);
 	assert_int_equal(phr_abi_encode(&b, v2), PHR_OK);
 	assert_int_equal(b.len, wlen);
-	assert_memory_equal(b.data, want, wlen);
+	if (wlen)
+		assert_memory_equal(b.data, want, wlen);
 	/* every strict prefix that cuts into the data is rejected */
 	for (size_t cut = 0; cut < wlen; cut += 32) {
 		struct phr_abi_value *x = NULL;
