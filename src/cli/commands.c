@@ -13,6 +13,7 @@ int phr_cmd_store(int argc, char **argv);
 int phr_cmd_car(int argc, char **argv);
 int phr_cmd_gateway(int argc, char **argv);
 int phr_cmd_account(int argc, char **argv);
+int phr_cmd_statetest(int argc, char **argv);
 
 const struct phr_cli_cmd phr_cli_commands[] = {
 	{ "version", "print the version of phr and its libraries", phr_cmd_version },
@@ -24,5 +25,6 @@ const struct phr_cli_cmd phr_cli_commands[] = {
 	{ "store", "store gc|stat|verify", phr_cmd_store },
 	{ "car", "car export|import: CARv1 archives of DAGs", phr_cmd_car },
 	{ "gateway", "serve the store as an IPFS trustless gateway", phr_cmd_gateway },
+	{ "statetest", "run ethereum/tests GeneralStateTests (conformance of the EVM)", phr_cmd_statetest },
 	{ NULL, NULL, NULL },
 };
