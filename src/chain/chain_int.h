@@ -1,0 +1,190 @@
+/*
+ * Internals of the chain module shared by db.c, node*.c, txpool.c, rpc_eth.c.
+ */
+#ifndef PHR_CHAIN_INT_H
+#define PHR_CHAIN_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "phr/chain.h"
+#include "phr/state.h"
+#include "phr/tx.h"
+
+/* ---- SQLite layer (db.c) ---- */
+
+enum db_stmt {
+	DB_META_GET,
+	DB_META_PUT,
+	DB_ACCOUNT_GET,
+	DB_ACCOUNT_PUT,
+	DB_ACCOUNT_DEL,
+	DB_ACCOUNT_ALL,
+	DB_STORAGE_GET,
+	DB_STORAGE_PUT,
+	DB_STORAGE_DEL,
+	DB_STORAGE_DEL_ALL,
+	DB_STORAGE_OF,
+	DB_CODE_GET,
+	DB_CODE_PUT,
+	DB_BLOCK_PUT,
+	DB_BLOCK_BY_NUMBER,
+	DB_BLOCK_BY_HASH,
+	DB_TX_PUT,
+	DB_TX_GET,
+	DB_TX_OF_BLOCK,
+	DB_RECEIPT_PUT,
+	DB_RECEIPT_GET,
+	DB_LOG_PUT,
+	DB_LOGS_OF_TX,
+	DB_UNDO_PUT,
+	DB_STMT_COUNT
+};
+
+struct chain_db {
+	sqlite3 *db;
+	sqlite3_stmt *st[DB_STMT_COUNT];
+};
+
+/** An account as stored. */
+struct db_account {
+	uint64_t nonce;
+	struct phr_u256 balance;
+	uint8_t code_hash[32];
+	uint8_t storage_root[32];
+};
+
+int db_open(struct chain_db *db, const char *path);
+void db_close(struct chain_db *db);
+int db_exec(struct chain_db *db, const char *sql);
+int db_begin(struct chain_db *db);
+int db_commit(struct chain_db *db);
+void db_rollback(struct chain_db *db);
+
+int db_meta_get(struct chain_db *db, struct phr_buf *out, const char *key);
+int db_meta_get_u64(struct chain_db *db, uint64_t *v, const char *key);
+int db_meta_put(struct chain_db *db, const char *key, const void *val, size_t n);
+int db_meta_put_u64(struct chain_db *db, const char *key, uint64_t v);
+
+int db_account_get(struct chain_db *db, struct db_account *a, const uint8_t addr[20]);
+int db_account_put(struct chain_db *db, const uint8_t addr[20], const struct db_account *a);
+int db_account_del(struct chain_db *db, const uint8_t addr[20]);
+int db_storage_get(struct chain_db *db, uint8_t val[32], const uint8_t addr[20],
+		   const uint8_t slot[32]);
+/* a zero value deletes the slot */
+int db_storage_put(struct chain_db *db, const uint8_t addr[20], const uint8_t slot[32],
+		   const uint8_t val[32]);
+int db_storage_del_all(struct chain_db *db, const uint8_t addr[20]);
+int db_code_get(struct chain_db *db, struct phr_buf *out, const uint8_t hash[32]);
+int db_code_put(struct chain_db *db, const uint8_t hash[32], const uint8_t *code, size_t n);
+
+int db_block_put(struct chain_db *db, uint64_t number, const uint8_t hash[32],
+		 const uint8_t *header, size_t n);
+/* header RLP of a block into out (appended), its hash into hash (may be NULL) */
+int db_block_by_number(struct chain_db *db, struct phr_buf *out, uint8_t *hash, uint64_t number);
+int db_block_number_of(struct chain_db *db, uint64_t *number, const uint8_t hash[32]);
+
+int db_tx_put(struct chain_db *db, const uint8_t hash[32], uint64_t block, uint64_t idx,
+	      const uint8_t *raw, size_t n, const uint8_t sender[20]);
+int db_tx_get(struct chain_db *db, struct phr_buf *raw, uint64_t *block, uint64_t *idx,
+	      uint8_t sender[20], const uint8_t hash[32]);
+
+/* hashes of the transactions of a block in order (new array, phr_free) */
+int db_block_tx_hashes(struct chain_db *db, uint8_t (**hashes)[32], size_t *count, uint64_t number);
+/* receipts: the receipt's own fields; logs go to the logs table */
+int db_receipt_put(struct chain_db *db, const struct phr_chain_receipt *r);
+int db_receipt_get(struct chain_db *db, struct phr_chain_receipt *r, const uint8_t hash[32]);
+
+/* the state backend on this database (load on miss, enumerate for the root) */
+void db_state_backend(struct phr_state_backend *be, struct chain_db *db);
+/* writes a change set of phr_state_commit (inside the caller's transaction) */
+int db_write_changes(struct chain_db *db, const struct phr_state_changes *c);
+int db_log_from_row(struct phr_chain_log *l, sqlite3_stmt *s);
+int db_logs_push(struct phr_chain_log **logs, size_t *count, size_t *cap,
+		 const struct phr_chain_log *l);
+
+/* ---- the node (node.c, genesis.c, txpool in node.c) ---- */
+
+/** A transaction waiting in the pool. */
+struct pool_tx {
+	struct phr_tx tx;
+	uint8_t hash[32];
+	uint8_t sender[20];
+	uint8_t *raw;
+	size_t raw_len;
+};
+
+enum filter_kind { FILTER_LOGS, FILTER_BLOCKS, FILTER_PENDING };
+
+struct chain_filter {
+	uint64_t id;
+	enum filter_kind kind;
+	uint64_t next_block; /* first block not yet reported */
+	json_t *criteria;    /* eth_newFilter object (owned) */
+};
+
+#define CHAIN_DEV_ACCOUNTS 10
+#define CHAIN_DEV_MNEMONIC "test test test test test test test test test test test junk"
+
+struct phr_chain_node {
+	pthread_mutex_t lock;
+	struct chain_db db;
+	struct phr_state *state;
+	uint64_t chain_id;
+	uint64_t gas_limit;
+	uint64_t block_time;
+	struct phr_chain_header head;
+	uint8_t head_hash[32];
+	struct pool_tx *pool;
+	size_t pool_n, pool_cap;
+	uint8_t *dev_keys; /* sodium_malloc'd CHAIN_DEV_ACCOUNTS * 32 bytes */
+	uint8_t dev_addrs[CHAIN_DEV_ACCOUNTS][20];
+	size_t dev_count;
+	int64_t time_offset;     /* evm_increaseTime */
+	uint64_t next_timestamp; /* evm_setNextBlockTimestamp, 0 = none */
+	uint64_t last_seal_ms;   /* wall clock of the last interval block */
+	struct chain_filter *filters;
+	size_t filters_n;
+	uint64_t next_filter_id;
+	bool broken; /* a block failed to persist: refuse writes */
+};
+
+/* genesis.c: builds block 0 of a new chain (state, block, metadata) */
+int chain_genesis(struct phr_chain_node *n, const struct phr_chain_config *cfg);
+/* node.c */
+int chain_header_get(struct phr_chain_node *n, struct phr_chain_header *h, uint8_t hash[32],
+		     uint64_t number);
+/* resolves a block reference to a number (PHR_ERR_NOT_FOUND when unknown) */
+int chain_block_resolve(struct phr_chain_node *n, uint64_t *number,
+			const struct phr_rpc_block_ref *ref);
+/* the block values of the block after the head (eth_call, estimates, sealing) */
+void chain_next_block_env(struct phr_chain_node *n, struct phr_state_block *blk,
+			  struct phr_chain_header *h);
+/* writes a block (header, state changes, txs, receipts) in one SQLite
+ * transaction and makes it the head; fills receipts' block hash */
+int chain_persist(struct phr_chain_node *n, uint8_t hash[32], const struct phr_chain_header *h,
+		  const struct phr_state_changes *changes, const struct pool_tx *txs,
+		  struct phr_chain_receipt *receipts, size_t count);
+/* seals one block with what the pool can execute (possibly empty) */
+int chain_seal(struct phr_chain_node *n);
+/* takes a signed raw transaction into the pool (automine: seals it) */
+int chain_submit(struct phr_chain_node *n, uint8_t hash[32], struct phr_rpc_error *err,
+		 const uint8_t *raw, size_t raw_len);
+/* filter.c: JSON of a log; the methods of the filter family */
+json_t *chain_log_json(const struct phr_chain_log *l);
+int chain_rpc_get_logs(void *ctx, json_t **result, struct phr_rpc_error *err, json_t *params);
+int chain_rpc_new_filter(void *ctx, json_t **result, struct phr_rpc_error *err, json_t *params);
+int chain_rpc_new_block_filter(void *ctx, json_t **result, struct phr_rpc_error *err,
+			       json_t *params);
+int chain_rpc_new_pending_filter(void *ctx, json_t **result, struct phr_rpc_error *err,
+				 json_t *params);
+int chain_rpc_filter_changes(void *ctx, json_t **result, struct phr_rpc_error *err, json_t *params);
+int chain_rpc_filter_logs(void *ctx, json_t **result, struct phr_rpc_error *err, json_t *params);
+int chain_rpc_uninstall_filter(void *ctx, json_t **result, struct phr_rpc_error *err,
+			       json_t *params);
+/* the next nonce of addr counting the pool */
+int chain_pending_nonce(struct phr_chain_node *n, uint64_t *nonce, const uint8_t addr[20]);
+/* the pool entry with this hash or NULL */
+const struct pool_tx *chain_pool_find(struct phr_chain_node *n, const uint8_t hash[32]);
+
+#endif

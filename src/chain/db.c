@@ -1,0 +1,736 @@
+/*
+ * SQLite persistence of the embedded chain: accounts, storage, code, blocks,
+ * transactions, receipts, logs and metadata in one WAL-mode database.
+ *
+ * Durability: synchronous=FULL. In WAL mode NORMAL may lose the last
+ * transactions on power loss (not on a process crash); FULL fsyncs the WAL on
+ * every commit. A block is committed before eth_sendRawTransaction answers,
+ * so an acknowledged transaction survives kill -9 and power loss alike; the
+ * price is one fsync per block.
+ */
+#include "chain_int.h"
+
+static const char *const schema =
+	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS accounts(address BLOB PRIMARY KEY, nonce INTEGER NOT NULL,"
+	" balance BLOB NOT NULL, code_hash BLOB NOT NULL, storage_root BLOB NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS storage(address BLOB NOT NULL, slot BLOB NOT NULL,"
+	" value BLOB NOT NULL, PRIMARY KEY(address, slot)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS code(hash BLOB PRIMARY KEY, code BLOB NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS blocks(number INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE,"
+	" header BLOB NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS txs(hash BLOB PRIMARY KEY, block INTEGER NOT NULL,"
+	" idx INTEGER NOT NULL, raw BLOB NOT NULL, sender BLOB NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS txs_block ON txs(block, idx);"
+	"CREATE TABLE IF NOT EXISTS receipts(tx_hash BLOB PRIMARY KEY, block INTEGER NOT NULL,"
+	" idx INTEGER NOT NULL, type INTEGER NOT NULL, status INTEGER NOT NULL,"
+	" cumulative_gas INTEGER NOT NULL, gas_used INTEGER NOT NULL, gas_price BLOB NOT NULL,"
+	" sender BLOB NOT NULL, recipient BLOB, contract BLOB, bloom BLOB NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS logs(block INTEGER NOT NULL, log_index INTEGER NOT NULL,"
+	" tx_idx INTEGER NOT NULL, tx_hash BLOB NOT NULL, address BLOB NOT NULL,"
+	" topic0 BLOB, topic1 BLOB, topic2 BLOB, topic3 BLOB, data BLOB NOT NULL,"
+	" PRIMARY KEY(block, log_index)) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS logs_address ON logs(address, block);"
+	"CREATE INDEX IF NOT EXISTS logs_topic0 ON logs(topic0, block);"
+	"CREATE INDEX IF NOT EXISTS logs_tx ON logs(tx_hash);";
+
+static const char *const sql[DB_STMT_COUNT] = {
+	[DB_META_GET] = "SELECT value FROM meta WHERE key=?1",
+	[DB_META_PUT] = "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)",
+	[DB_ACCOUNT_GET] = "SELECT nonce, balance, code_hash, storage_root FROM accounts WHERE address=?1",
+	[DB_ACCOUNT_PUT] = "INSERT OR REPLACE INTO accounts VALUES(?1, ?2, ?3, ?4, ?5)",
+	[DB_ACCOUNT_DEL] = "DELETE FROM accounts WHERE address=?1",
+	[DB_ACCOUNT_ALL] = "SELECT address, nonce, balance, code_hash, storage_root FROM accounts",
+	[DB_STORAGE_GET] = "SELECT value FROM storage WHERE address=?1 AND slot=?2",
+	[DB_STORAGE_PUT] = "INSERT OR REPLACE INTO storage VALUES(?1, ?2, ?3)",
+	[DB_STORAGE_DEL] = "DELETE FROM storage WHERE address=?1 AND slot=?2",
+	[DB_STORAGE_DEL_ALL] = "DELETE FROM storage WHERE address=?1",
+	[DB_STORAGE_OF] = "SELECT slot, value FROM storage WHERE address=?1",
+	[DB_CODE_GET] = "SELECT code FROM code WHERE hash=?1",
+	[DB_CODE_PUT] = "INSERT OR IGNORE INTO code VALUES(?1, ?2)",
+	[DB_BLOCK_PUT] = "INSERT OR REPLACE INTO blocks VALUES(?1, ?2, ?3)",
+	[DB_BLOCK_BY_NUMBER] = "SELECT header, hash FROM blocks WHERE number=?1",
+	[DB_BLOCK_BY_HASH] = "SELECT number FROM blocks WHERE hash=?1",
+	[DB_TX_PUT] = "INSERT OR REPLACE INTO txs VALUES(?1, ?2, ?3, ?4, ?5)",
+	[DB_TX_GET] = "SELECT raw, block, idx, sender FROM txs WHERE hash=?1",
+	[DB_TX_OF_BLOCK] = "SELECT hash FROM txs WHERE block=?1 ORDER BY idx",
+	[DB_RECEIPT_PUT] = "INSERT OR REPLACE INTO receipts VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+	[DB_RECEIPT_GET] = "SELECT r.block, r.idx, r.type, r.status, r.cumulative_gas, r.gas_used,"
+			   " r.gas_price, r.sender, r.recipient, r.contract, r.bloom, b.hash"
+			   " FROM receipts r JOIN blocks b ON b.number = r.block WHERE r.tx_hash=?1",
+	[DB_LOG_PUT] = "INSERT OR REPLACE INTO logs VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+	[DB_LOGS_OF_TX] = "SELECT l.block, l.log_index, l.tx_idx, l.tx_hash, l.address, l.topic0,"
+			  " l.topic1, l.topic2, l.topic3, l.data, b.hash FROM logs l"
+			  " JOIN blocks b ON b.number = l.block WHERE l.tx_hash=?1 ORDER BY l.log_index",
+	[DB_UNDO_PUT] = "SELECT 1",
+};
+
+int db_exec(struct chain_db *db, const char *s)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db->db, s, NULL, NULL, &msg) != SQLITE_OK) {
+		phr_log_error("chain", "sqlite: %s", msg ? msg : "?");
+		sqlite3_free(msg);
+		return PHR_ERR_DB;
+	}
+	return PHR_OK;
+}
+
+int db_open(struct chain_db *db, const char *path)
+{
+	int i;
+
+	memset(db, 0, sizeof(*db));
+	if (sqlite3_open_v2(path, &db->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+						   SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		phr_log_error("chain", "cannot open %s: %s", path,
+			      db->db ? sqlite3_errmsg(db->db) : "out of memory");
+		sqlite3_close(db->db);
+		db->db = NULL;
+		return PHR_ERR_DB;
+	}
+	sqlite3_busy_timeout(db->db, 5000);
+	if (db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+			"PRAGMA foreign_keys=OFF;") != PHR_OK ||
+	    db_exec(db, schema) != PHR_OK)
+		goto fail;
+	for (i = 0; i < DB_STMT_COUNT; i++) {
+		if (sqlite3_prepare_v3(db->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &db->st[i],
+				       NULL) != SQLITE_OK) {
+			phr_log_error("chain", "sqlite prepare: %s", sqlite3_errmsg(db->db));
+			goto fail;
+		}
+	}
+	return PHR_OK;
+fail:
+	db_close(db);
+	return PHR_ERR_DB;
+}
+
+void db_close(struct chain_db *db)
+{
+	int i;
+
+	for (i = 0; i < DB_STMT_COUNT; i++)
+		sqlite3_finalize(db->st[i]);
+	if (db->db)
+		sqlite3_close(db->db);
+	memset(db, 0, sizeof(*db));
+}
+
+int db_begin(struct chain_db *db)
+{
+	return db_exec(db, "BEGIN IMMEDIATE");
+}
+
+int db_commit(struct chain_db *db)
+{
+	return db_exec(db, "COMMIT");
+}
+
+void db_rollback(struct chain_db *db)
+{
+	if (!sqlite3_get_autocommit(db->db))
+		(void)db_exec(db, "ROLLBACK");
+}
+
+/* Resets and returns a cached statement. */
+static sqlite3_stmt *stmt(struct chain_db *db, enum db_stmt which)
+{
+	sqlite3_stmt *s = db->st[which];
+
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return s;
+}
+
+/* Steps a statement expected to finish (INSERT/DELETE). */
+static int run(struct chain_db *db, sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		phr_log_error("chain", "sqlite: %s", sqlite3_errmsg(db->db));
+		return PHR_ERR_DB;
+	}
+	return PHR_OK;
+}
+
+/* Steps a query: PHR_OK with a row, PHR_ERR_NOT_FOUND, PHR_ERR_DB. */
+static int row(struct chain_db *db, sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW)
+		return PHR_OK;
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return PHR_ERR_NOT_FOUND;
+	phr_log_error("chain", "sqlite: %s", sqlite3_errmsg(db->db));
+	return PHR_ERR_DB;
+}
+
+/* Copies a blob column of exactly n bytes (else zero-fills). */
+static void col_fixed(uint8_t *out, size_t n, sqlite3_stmt *s, int col)
+{
+	const void *p = sqlite3_column_blob(s, col);
+
+	if (p && (size_t)sqlite3_column_bytes(s, col) == n)
+		memcpy(out, p, n);
+	else
+		memset(out, 0, n);
+}
+
+static int col_buf(struct phr_buf *out, sqlite3_stmt *s, int col)
+{
+	const void *p = sqlite3_column_blob(s, col);
+	int n = sqlite3_column_bytes(s, col);
+
+	return n > 0 ? phr_buf_append(out, p, (size_t)n) : PHR_OK;
+}
+
+int db_meta_get(struct chain_db *db, struct phr_buf *out, const char *key)
+{
+	sqlite3_stmt *s = stmt(db, DB_META_GET);
+	int rc;
+
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	rc = row(db, s);
+	if (rc != PHR_OK)
+		return rc;
+	rc = col_buf(out, s, 0);
+	sqlite3_reset(s);
+	return rc;
+}
+
+int db_meta_get_u64(struct chain_db *db, uint64_t *v, const char *key)
+{
+	sqlite3_stmt *s = stmt(db, DB_META_GET);
+	int rc;
+
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	rc = row(db, s);
+	if (rc != PHR_OK)
+		return rc;
+	*v = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return PHR_OK;
+}
+
+int db_meta_put(struct chain_db *db, const char *key, const void *val, size_t n)
+{
+	sqlite3_stmt *s = stmt(db, DB_META_PUT);
+
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, val ? val : "", (int)n, SQLITE_STATIC);
+	return run(db, s);
+}
+
+int db_meta_put_u64(struct chain_db *db, const char *key, uint64_t v)
+{
+	sqlite3_stmt *s = stmt(db, DB_META_PUT);
+
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)v);
+	return run(db, s);
+}
+
+int db_account_get(struct chain_db *db, struct db_account *a, const uint8_t addr[20])
+{
+	sqlite3_stmt *s = stmt(db, DB_ACCOUNT_GET);
+	uint8_t be[32];
+	int rc;
+
+	sqlite3_bind_blob(s, 1, addr, 20, SQLITE_STATIC);
+	rc = row(db, s);
+	if (rc != PHR_OK)
+		return rc;
+	a->nonce = (uint64_t)sqlite3_column_int64(s, 0);
+	col_fixed(be, 32, s, 1);
+	phr_u256_from_be(&a->balance, be);
+	col_fixed(a->code_hash, 32, s, 2);
+	col_fixed(a->storage_root, 32, s, 3);
+	sqlite3_reset(s);
+	return PHR_OK;
+}
+
+int db_account_put(struct chain_db *db, const uint8_t addr[20], const struct db_account *a)
+{
+	sqlite3_stmt *s = stmt(db, DB_ACCOUNT_PUT);
+	uint8_t be[32];
+
+	phr_u256_to_be(be, &a->balance);
+	sqlite3_bind_blob(s, 1, addr, 20, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)a->nonce);
+	sqlite3_bind_blob(s, 3, be, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 4, a->code_hash, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 5, a->storage_root, 32, SQLITE_STATIC);
+	return run(db, s);
+}
+
+int db_account_del(struct chain_db *db, const uint8_t addr[20])
+{
+	sqlite3_stmt *s = stmt(db, DB_ACCOUNT_DEL);
+
+	sqlite3_bind_blob(s, 1, addr, 20, SQLITE_STATIC);
+	return run(db, s);
+}
+
+int db_storage_get(struct chain_db *db, uint8_t val[32], const uint8_t addr[20],
+		   const uint8_t slot[32])
+{
+	sqlite3_stmt *s = stmt(db, DB_STORAGE_GET);
+	int rc;
+
+	sqlite3_bind_blob(s, 1, addr, 20, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, slot, 32, SQLITE_STATIC);
+	rc = row(db, s);
+	if (rc == PHR_ERR_NOT_FOUND) {
+		memset(val, 0, 32);
+		return PHR_OK;
+	}
+	if (rc != PHR_OK)
+		return rc;
+	col_fixed(val, 32, s, 0);
+	sqlite3_reset(s);
+	return PHR_OK;
+}
+
+int db_storage_put(struct chain_db *db, const uint8_t addr[20], const uint8_t slot[32],
+		   const uint8_t val[32])
+{
+	static const uint8_t zero[32];
+	sqlite3_stmt *s;
+
+	if (memcmp(val, zero, 32) == 0) {
+		s = stmt(db, DB_STORAGE_DEL);
+		sqlite3_bind_blob(s, 1, addr, 20, SQLITE_STATIC);
+		sqlite3_bind_blob(s, 2, slot, 32, SQLITE_STATIC);
+		return run(db, s);
+	}
+	s = stmt(db, DB_STORAGE_PUT);
+	sqlite3_bind_blob(s, 1, addr, 20, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, slot, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 3, val, 32, SQLITE_STATIC);
+	return run(db, s);
+}
+
+int db_storage_del_all(struct chain_db *db, const uint8_t addr[20])
+{
+	sqlite3_stmt *s = stmt(db, DB_STORAGE_DEL_ALL);
+
+	sqlite3_bind_blob(s, 1, addr, 20, SQLITE_STATIC);
+	return run(db, s);
+}
+
+int db_code_get(struct chain_db *db, struct phr_buf *out, const uint8_t hash[32])
+{
+	sqlite3_stmt *s = stmt(db, DB_CODE_GET);
+	int rc;
+
+	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
+	rc = row(db, s);
+	if (rc != PHR_OK)
+		return rc;
+	rc = col_buf(out, s, 0);
+	sqlite3_reset(s);
+	return rc;
+}
+
+int db_code_put(struct chain_db *db, const uint8_t hash[32], const uint8_t *code, size_t n)
+{
+	sqlite3_stmt *s = stmt(db, DB_CODE_PUT);
+
+	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, n ? (const void *)code : "", (int)n, SQLITE_STATIC);
+	return run(db, s);
+}
+
+int db_block_put(struct chain_db *db, uint64_t number, const uint8_t hash[32],
+		 const uint8_t *header, size_t n)
+{
+	sqlite3_stmt *s = stmt(db, DB_BLOCK_PUT);
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)number);
+	sqlite3_bind_blob(s, 2, hash, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 3, header, (int)n, SQLITE_STATIC);
+	return run(db, s);
+}
+
+int db_block_by_number(struct chain_db *db, struct phr_buf *out, uint8_t *hash, uint64_t number)
+{
+	sqlite3_stmt *s = stmt(db, DB_BLOCK_BY_NUMBER);
+	int rc;
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)number);
+	rc = row(db, s);
+	if (rc != PHR_OK)
+		return rc;
+	rc = out ? col_buf(out, s, 0) : PHR_OK;
+	if (hash)
+		col_fixed(hash, 32, s, 1);
+	sqlite3_reset(s);
+	return rc;
+}
+
+int db_block_number_of(struct chain_db *db, uint64_t *number, const uint8_t hash[32])
+{
+	sqlite3_stmt *s = stmt(db, DB_BLOCK_BY_HASH);
+	int rc;
+
+	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
+	rc = row(db, s);
+	if (rc != PHR_OK)
+		return rc;
+	*number = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return PHR_OK;
+}
+
+int db_tx_put(struct chain_db *db, const uint8_t hash[32], uint64_t block, uint64_t idx,
+	      const uint8_t *raw, size_t n, const uint8_t sender[20])
+{
+	sqlite3_stmt *s = stmt(db, DB_TX_PUT);
+
+	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)block);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)idx);
+	sqlite3_bind_blob(s, 4, raw, (int)n, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 5, sender, 20, SQLITE_STATIC);
+	return run(db, s);
+}
+
+int db_tx_get(struct chain_db *db, struct phr_buf *raw, uint64_t *block, uint64_t *idx,
+	      uint8_t sender[20], const uint8_t hash[32])
+{
+	sqlite3_stmt *s = stmt(db, DB_TX_GET);
+	int rc;
+
+	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
+	rc = row(db, s);
+	if (rc != PHR_OK)
+		return rc;
+	rc = raw ? col_buf(raw, s, 0) : PHR_OK;
+	if (block)
+		*block = (uint64_t)sqlite3_column_int64(s, 1);
+	if (idx)
+		*idx = (uint64_t)sqlite3_column_int64(s, 2);
+	if (sender)
+		col_fixed(sender, 20, s, 3);
+	sqlite3_reset(s);
+	return rc;
+}
+
+/* Binds a topic or NULL. */
+static void bind_topic(sqlite3_stmt *s, int col, const struct phr_chain_log *l, size_t t)
+{
+	if (t < l->topics_count)
+		sqlite3_bind_blob(s, col, l->topics[t], 32, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, col);
+}
+
+int db_receipt_put(struct chain_db *db, const struct phr_chain_receipt *r)
+{
+	sqlite3_stmt *s = stmt(db, DB_RECEIPT_PUT);
+	uint8_t price[32];
+	size_t i, t;
+	int rc;
+
+	phr_u256_to_be(price, &r->effective_gas_price);
+	sqlite3_bind_blob(s, 1, r->tx_hash, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)r->block_number);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)r->tx_index);
+	sqlite3_bind_int(s, 4, r->type);
+	sqlite3_bind_int(s, 5, r->status ? 1 : 0);
+	sqlite3_bind_int64(s, 6, (sqlite3_int64)r->cumulative_gas);
+	sqlite3_bind_int64(s, 7, (sqlite3_int64)r->gas_used);
+	sqlite3_bind_blob(s, 8, price, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 9, r->from, 20, SQLITE_STATIC);
+	if (r->has_to)
+		sqlite3_bind_blob(s, 10, r->to, 20, SQLITE_STATIC);
+	if (r->has_contract)
+		sqlite3_bind_blob(s, 11, r->contract_address, 20, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 12, r->bloom, PHR_CHAIN_BLOOM_BYTES, SQLITE_STATIC);
+	rc = run(db, s);
+	for (i = 0; rc == PHR_OK && i < r->logs_count; i++) {
+		const struct phr_chain_log *l = &r->logs[i];
+
+		s = stmt(db, DB_LOG_PUT);
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)r->block_number);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)l->log_index);
+		sqlite3_bind_int64(s, 3, (sqlite3_int64)r->tx_index);
+		sqlite3_bind_blob(s, 4, r->tx_hash, 32, SQLITE_STATIC);
+		sqlite3_bind_blob(s, 5, l->address, 20, SQLITE_STATIC);
+		for (t = 0; t < 4; t++)
+			bind_topic(s, 6 + (int)t, l, t);
+		sqlite3_bind_blob(s, 10, l->data_len ? (const void *)l->data : "", (int)l->data_len,
+				  SQLITE_STATIC);
+		rc = run(db, s);
+	}
+	return rc;
+}
+
+/* Reads one log row (columns as DB_LOGS_OF_TX and the eth_getLogs query). */
+int db_log_from_row(struct phr_chain_log *l, sqlite3_stmt *s)
+{
+	int t, n;
+
+	memset(l, 0, sizeof(*l));
+	l->block_number = (uint64_t)sqlite3_column_int64(s, 0);
+	l->log_index = (uint64_t)sqlite3_column_int64(s, 1);
+	l->tx_index = (uint64_t)sqlite3_column_int64(s, 2);
+	col_fixed(l->tx_hash, 32, s, 3);
+	col_fixed(l->address, 20, s, 4);
+	for (t = 0; t < 4; t++) {
+		if (sqlite3_column_type(s, 5 + t) == SQLITE_NULL)
+			break;
+		col_fixed(l->topics[t], 32, s, 5 + t);
+		l->topics_count++;
+	}
+	n = sqlite3_column_bytes(s, 9);
+	if (n > 0) {
+		l->data = phr_malloc((size_t)n);
+		if (!l->data)
+			return PHR_ERR_NOMEM;
+		memcpy(l->data, sqlite3_column_blob(s, 9), (size_t)n);
+		l->data_len = (size_t)n;
+	}
+	col_fixed(l->block_hash, 32, s, 10);
+	return PHR_OK;
+}
+
+/* Appends one log to a growing array. */
+int db_logs_push(struct phr_chain_log **logs, size_t *count, size_t *cap,
+		 const struct phr_chain_log *l)
+{
+	if (*count == *cap) {
+		size_t nc = *cap ? *cap * 2 : 8;
+		struct phr_chain_log *p = phr_realloc(*logs, nc * sizeof(*p));
+
+		if (!p)
+			return PHR_ERR_NOMEM;
+		*logs = p;
+		*cap = nc;
+	}
+	(*logs)[(*count)++] = *l;
+	return PHR_OK;
+}
+
+int db_receipt_get(struct chain_db *db, struct phr_chain_receipt *out, const uint8_t hash[32])
+{
+	struct phr_chain_receipt r = { 0 };
+	sqlite3_stmt *s = stmt(db, DB_RECEIPT_GET);
+	uint8_t price[32];
+	size_t cap = 0;
+	int rc;
+
+	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
+	rc = row(db, s);
+	if (rc != PHR_OK)
+		return rc;
+	memcpy(r.tx_hash, hash, 32);
+	r.block_number = (uint64_t)sqlite3_column_int64(s, 0);
+	r.tx_index = (uint64_t)sqlite3_column_int64(s, 1);
+	r.type = (uint8_t)sqlite3_column_int(s, 2);
+	r.status = sqlite3_column_int(s, 3) != 0;
+	r.cumulative_gas = (uint64_t)sqlite3_column_int64(s, 4);
+	r.gas_used = (uint64_t)sqlite3_column_int64(s, 5);
+	col_fixed(price, 32, s, 6);
+	phr_u256_from_be(&r.effective_gas_price, price);
+	col_fixed(r.from, 20, s, 7);
+	r.has_to = sqlite3_column_type(s, 8) != SQLITE_NULL;
+	if (r.has_to)
+		col_fixed(r.to, 20, s, 8);
+	r.has_contract = sqlite3_column_type(s, 9) != SQLITE_NULL;
+	if (r.has_contract)
+		col_fixed(r.contract_address, 20, s, 9);
+	col_fixed(r.bloom, PHR_CHAIN_BLOOM_BYTES, s, 10);
+	col_fixed(r.block_hash, 32, s, 11);
+	sqlite3_reset(s);
+
+	s = stmt(db, DB_LOGS_OF_TX);
+	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
+	while ((rc = row(db, s)) == PHR_OK) {
+		struct phr_chain_log l;
+
+		rc = db_log_from_row(&l, s);
+		if (rc == PHR_OK) {
+			rc = db_logs_push(&r.logs, &r.logs_count, &cap, &l);
+			if (rc != PHR_OK)
+				phr_free(l.data);
+		}
+		if (rc != PHR_OK) {
+			sqlite3_reset(s);
+			phr_chain_receipt_release(&r);
+			return rc;
+		}
+	}
+	if (rc != PHR_ERR_NOT_FOUND) {
+		phr_chain_receipt_release(&r);
+		return rc;
+	}
+	*out = r;
+	return PHR_OK;
+}
+
+/* ---- the state backend: load on miss, enumerate for the first root ---- */
+
+static int be_load_account(void *ctx, bool *found, struct phr_state_account *acc,
+			   const uint8_t addr[20])
+{
+	struct db_account a;
+	int rc = db_account_get(ctx, &a, addr);
+
+	if (rc == PHR_ERR_NOT_FOUND) {
+		*found = false;
+		return PHR_OK;
+	}
+	if (rc != PHR_OK)
+		return rc;
+	*found = true;
+	acc->nonce = a.nonce;
+	acc->balance = a.balance;
+	memcpy(acc->code_hash, a.code_hash, 32);
+	memcpy(acc->storage_root, a.storage_root, 32);
+	return PHR_OK;
+}
+
+static int be_load_storage(void *ctx, uint8_t value[32], const uint8_t addr[20],
+			   const uint8_t key[32])
+{
+	return db_storage_get(ctx, value, addr, key);
+}
+
+static int be_load_code(void *ctx, struct phr_buf *code, const uint8_t code_hash[32])
+{
+	int rc = db_code_get(ctx, code, code_hash);
+
+	return rc == PHR_ERR_NOT_FOUND ? PHR_OK : rc;
+}
+
+static int be_foreach_account(void *ctx, phr_state_account_cb cb, void *cb_ctx)
+{
+	struct chain_db *db = ctx;
+	sqlite3_stmt *s;
+	int rc;
+
+	/* a private statement: the callback may load through the cached ones */
+	if (sqlite3_prepare_v2(db->db, sql[DB_ACCOUNT_ALL], -1, &s, NULL) != SQLITE_OK)
+		return PHR_ERR_DB;
+	while ((rc = row(db, s)) == PHR_OK) {
+		struct phr_state_account a;
+		uint8_t addr[20], be[32];
+
+		col_fixed(addr, 20, s, 0);
+		a.nonce = (uint64_t)sqlite3_column_int64(s, 1);
+		col_fixed(be, 32, s, 2);
+		phr_u256_from_be(&a.balance, be);
+		col_fixed(a.code_hash, 32, s, 3);
+		col_fixed(a.storage_root, 32, s, 4);
+		if (cb(cb_ctx, addr, &a) != 0) {
+			rc = PHR_ERR_INTERNAL;
+			break;
+		}
+	}
+	sqlite3_finalize(s);
+	return rc == PHR_ERR_NOT_FOUND ? PHR_OK : rc;
+}
+
+static int be_foreach_storage(void *ctx, const uint8_t addr[20], phr_state_slot_cb cb, void *cb_ctx)
+{
+	struct chain_db *db = ctx;
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(db->db, sql[DB_STORAGE_OF], -1, &s, NULL) != SQLITE_OK)
+		return PHR_ERR_DB;
+	sqlite3_bind_blob(s, 1, addr, 20, SQLITE_TRANSIENT);
+	while ((rc = row(db, s)) == PHR_OK) {
+		uint8_t key[32], val[32];
+
+		col_fixed(key, 32, s, 0);
+		col_fixed(val, 32, s, 1);
+		if (cb(cb_ctx, key, val) != 0) {
+			rc = PHR_ERR_INTERNAL;
+			break;
+		}
+	}
+	sqlite3_finalize(s);
+	return rc == PHR_ERR_NOT_FOUND ? PHR_OK : rc;
+}
+
+void db_state_backend(struct phr_state_backend *be, struct chain_db *db)
+{
+	memset(be, 0, sizeof(*be));
+	be->ctx = db;
+	be->load_account = be_load_account;
+	be->load_storage = be_load_storage;
+	be->load_code = be_load_code;
+	be->foreach_account = be_foreach_account;
+	be->foreach_storage = be_foreach_storage;
+}
+
+int db_write_changes(struct chain_db *db, const struct phr_state_changes *c)
+{
+	size_t i, k;
+	int rc = PHR_OK;
+
+	for (i = 0; rc == PHR_OK && i < c->count; i++) {
+		const struct phr_state_account_change *a = &c->accounts[i];
+		struct db_account acc;
+
+		if (a->deleted || a->storage_wiped)
+			rc = db_storage_del_all(db, a->addr);
+		if (rc == PHR_OK && a->deleted) {
+			rc = db_account_del(db, a->addr);
+			continue;
+		}
+		for (k = 0; rc == PHR_OK && k < a->slots_count; k++)
+			rc = db_storage_put(db, a->addr, a->slots[k].key, a->slots[k].value);
+		if (rc == PHR_OK && a->code)
+			rc = db_code_put(db, a->acc.code_hash, a->code, a->code_len);
+		if (rc != PHR_OK)
+			break;
+		acc.nonce = a->acc.nonce;
+		acc.balance = a->acc.balance;
+		memcpy(acc.code_hash, a->acc.code_hash, 32);
+		memcpy(acc.storage_root, a->acc.storage_root, 32);
+		rc = db_account_put(db, a->addr, &acc);
+	}
+	return rc;
+}
+
+int db_block_tx_hashes(struct chain_db *db, uint8_t (**hashes)[32], size_t *count, uint64_t number)
+{
+	sqlite3_stmt *s = stmt(db, DB_TX_OF_BLOCK);
+	uint8_t(*v)[32] = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)number);
+	while ((rc = row(db, s)) == PHR_OK) {
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			uint8_t(*p)[32] = phr_realloc(v, nc * 32);
+
+			if (!p) {
+				sqlite3_reset(s);
+				phr_free(v);
+				return PHR_ERR_NOMEM;
+			}
+			v = p;
+			cap = nc;
+		}
+		col_fixed(v[n++], 32, s, 0);
+	}
+	if (rc != PHR_ERR_NOT_FOUND) {
+		phr_free(v);
+		return rc;
+	}
+	*hashes = v;
+	*count = n;
+	return PHR_OK;
+}
