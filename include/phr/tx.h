@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "phr/core.h"
 #include "phr/u256.h"
 
@@ -163,6 +165,27 @@ PHR_WUR int phr_tx_intrinsic_gas(uint64_t *gas, const struct phr_tx *tx);
  *         product), PHR_ERR_UNSUPPORTED (type 3: phr has no blob support).
  */
 PHR_WUR int phr_tx_validate(uint8_t sender[20], const struct phr_tx *tx, uint64_t chain_id);
+
+/**
+ * Builds an unsigned transaction from the JSON-RPC object form: type
+ * ("0x0".."0x3" or 0-3; default 2 when maxFeePerGas is present, 1 when only
+ * accessList is, else 0), chainId, nonce, gasPrice, maxFeePerGas,
+ * maxPriorityFeePerGas, gas (or gasLimit), to (absent or null for a create),
+ * value, data (or input), accessList [{address, storageKeys}]. Quantities are
+ * JSON integers or decimal / 0x-hex strings. A legacy transaction without
+ * chainId is pre-EIP-155.
+ * @param[out] tx initialised by this call; owns nothing on failure
+ * @return PHR_OK, PHR_ERR_INVALID (a member of the wrong form or range),
+ *         PHR_ERR_UNSUPPORTED (type 3 or unknown), PHR_ERR_NOMEM.
+ */
+PHR_WUR int phr_tx_from_json(struct phr_tx *tx, const json_t *obj);
+
+/**
+ * Renders @p tx in the JSON-RPC form (quantities as 0x-hex, addresses
+ * EIP-55, data as hex; v, r, s and yParity included).
+ * @return a new reference, or NULL on allocation failure.
+ */
+json_t *phr_tx_to_json(const struct phr_tx *tx);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "eth_int.h"
 #include "phr/crypto.h"
 
 /* Static encodings larger than this are refused by the type parser. */
@@ -388,16 +389,9 @@ static int from_json(struct phr_abi_value *v, const struct phr_abi_type *t, cons
 		return set_bytes(v, (const uint8_t *)json_string_value(j), json_string_length(j));
 	case PHR_ABI_BYTES:
 	case PHR_ABI_FIXED_BYTES: {
-		if (!json_is_string(j))
-			return PHR_ERR_INVALID;
-		const char *s = json_string_value(j);
-		size_t sl = json_string_length(j), n;
-		if (sl < 2 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || sl % 2)
-			return PHR_ERR_INVALID;
-		uint8_t *tmp = phr_malloc(sl / 2 + 1);
-		if (!tmp)
-			return PHR_ERR_NOMEM;
-		rc = phr_hex_decode(tmp, sl / 2 + 1, &n, s, sl) == PHR_OK ? PHR_OK : PHR_ERR_INVALID;
+		uint8_t *tmp = NULL;
+		size_t n = 0;
+		rc = phr_eth_json_unhex(&tmp, &n, j);
 		if (rc == PHR_OK && t->kind == PHR_ABI_FIXED_BYTES && n != t->bits / 8)
 			rc = PHR_ERR_INVALID;
 		if (rc == PHR_OK)
@@ -443,16 +437,6 @@ int phr_abi_value_from_json(struct phr_abi_value **value, const struct phr_abi_t
 	return PHR_OK;
 }
 
-static json_t *hex_json(const uint8_t *d, size_t n)
-{
-	char *s = phr_malloc(PHR_HEX_LEN(n, true));
-	json_t *j = NULL;
-	if (s && phr_hex_encode(s, PHR_HEX_LEN(n, true), d, n, true) == PHR_OK)
-		j = json_string(s);
-	phr_free(s);
-	return j;
-}
-
 json_t *phr_abi_value_to_json(const struct phr_abi_value *v)
 {
 	const struct phr_abi_type *t = v->type;
@@ -484,7 +468,7 @@ json_t *phr_abi_value_to_json(const struct phr_abi_value *v)
 		return json_stringn_nocheck((const char *)v->bytes, v->len);
 	case PHR_ABI_BYTES:
 	case PHR_ABI_FIXED_BYTES:
-		return hex_json(v->bytes, v->len);
+		return phr_eth_json_hex(v->bytes, v->len);
 	case PHR_ABI_ARRAY:
 	case PHR_ABI_FIXED_ARRAY:
 	case PHR_ABI_TUPLE: {

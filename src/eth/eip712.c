@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "eth_int.h"
 #include "phr/abi.h"
 #include "phr/crypto.h"
 #include "phr/eip712.h"
@@ -199,14 +200,9 @@ static int encode_field(uint8_t out[32], const json_t *types, const char *type, 
 		return PHR_OK;
 	}
 	if (strcmp(name, "bytes") == 0) {
-		const char *s = json_string_value(value);
-		size_t sl = s ? strlen(s) : 0, n;
-		if (!s || sl < 2 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || sl % 2)
-			return PHR_ERR_INVALID;
-		uint8_t *d = phr_malloc(sl / 2 + 1);
-		if (!d)
-			return PHR_ERR_NOMEM;
-		int rc = phr_hex_decode(d, sl / 2 + 1, &n, s, sl) == PHR_OK ? PHR_OK : PHR_ERR_INVALID;
+		uint8_t *d = NULL;
+		size_t n = 0;
+		int rc = phr_eth_json_unhex(&d, &n, value);
 		if (rc == PHR_OK)
 			phr_keccak256(out, d, n);
 		phr_free(d);

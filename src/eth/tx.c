@@ -468,3 +468,200 @@ int phr_tx_validate(uint8_t sender[20], const struct phr_tx *tx, uint64_t chain_
 		memcpy(sender, addr, 20);
 	return PHR_OK;
 }
+
+/* ---------------------------------------------------------------- JSON */
+
+static int json_u256(struct phr_u256 *out, const json_t *j)
+{
+	if (json_is_integer(j) && json_integer_value(j) >= 0) {
+		*out = phr_u256_from_u64((uint64_t)json_integer_value(j));
+		return PHR_OK;
+	}
+	if (json_is_string(j) && phr_u256_parse(out, json_string_value(j)) == 0)
+		return PHR_OK;
+	return PHR_ERR_INVALID;
+}
+
+static int json_u64(uint64_t *out, const json_t *j)
+{
+	struct phr_u256 x;
+	int rc = json_u256(&x, j);
+	if (rc == PHR_OK && !phr_u256_fits_u64(&x))
+		rc = PHR_ERR_INVALID;
+	if (rc == PHR_OK)
+		*out = x.w[0];
+	return rc;
+}
+
+static int json_access_list(struct phr_tx *tx, const json_t *al)
+{
+	size_t i;
+	const json_t *e;
+	if (!json_is_array(al))
+		return PHR_ERR_INVALID;
+	json_array_foreach(al, i, e) {
+		uint8_t addr[20], (*keys)[32] = NULL;
+		const json_t *ks = json_object_get(e, "storageKeys");
+		const char *as = json_string_value(json_object_get(e, "address"));
+		size_t nk = json_array_size(ks), k;
+		const json_t *kj;
+		int rc = as && phr_eth_address_parse(addr, as) == PHR_OK && (!ks || json_is_array(ks))
+				 ? PHR_OK : PHR_ERR_INVALID;
+		if (rc == PHR_OK && nk) {
+			keys = phr_calloc(nk, 32);
+			if (!keys)
+				rc = PHR_ERR_NOMEM;
+		}
+		json_array_foreach(ks, k, kj) {
+			if (rc == PHR_OK && (!json_is_string(kj) ||
+					     phr_hex_decode_exact(keys[k], 32, json_string_value(kj)) != PHR_OK))
+				rc = PHR_ERR_INVALID;
+		}
+		if (rc == PHR_OK)
+			rc = phr_tx_add_access(tx, addr, (const uint8_t(*)[32])keys, nk);
+		phr_free(keys);
+		if (rc != PHR_OK)
+			return rc;
+	}
+	return PHR_OK;
+}
+
+static int from_json(struct phr_tx *tx, const json_t *o)
+{
+	const json_t *j;
+	uint64_t type;
+	int rc = PHR_OK;
+	if (!json_is_object(o))
+		return PHR_ERR_INVALID;
+	if ((j = json_object_get(o, "type"))) {
+		if (json_u64(&type, j) != PHR_OK)
+			return PHR_ERR_INVALID;
+		if (type > 2)
+			return PHR_ERR_UNSUPPORTED;
+	} else {
+		type = json_object_get(o, "maxFeePerGas") ? 2 : json_object_get(o, "accessList") ? 1 : 0;
+	}
+	tx->type = (enum phr_tx_type)type;
+	if ((j = json_object_get(o, "chainId"))) {
+		tx->has_chain_id = true;
+		rc = json_u64(&tx->chain_id, j);
+	} else if (type != 0) {
+		return PHR_ERR_INVALID;
+	}
+	if (rc == PHR_OK && (j = json_object_get(o, "nonce")))
+		rc = json_u64(&tx->nonce, j);
+	if (rc == PHR_OK && (j = json_object_get(o, "gasPrice")))
+		rc = json_u256(&tx->gas_price, j);
+	if (rc == PHR_OK && (j = json_object_get(o, "maxFeePerGas")))
+		rc = json_u256(&tx->max_fee, j);
+	if (rc == PHR_OK && (j = json_object_get(o, "maxPriorityFeePerGas")))
+		rc = json_u256(&tx->max_priority_fee, j);
+	j = json_object_get(o, "gas");
+	if (!j)
+		j = json_object_get(o, "gasLimit");
+	if (rc == PHR_OK && j)
+		rc = json_u64(&tx->gas_limit, j);
+	if (rc == PHR_OK && (j = json_object_get(o, "to")) && !json_is_null(j)) {
+		tx->has_to = true;
+		if (!json_is_string(j) || phr_eth_address_parse(tx->to, json_string_value(j)) != PHR_OK)
+			rc = PHR_ERR_INVALID;
+	}
+	if (rc == PHR_OK && (j = json_object_get(o, "value")))
+		rc = json_u256(&tx->value, j);
+	j = json_object_get(o, "data");
+	if (!j)
+		j = json_object_get(o, "input");
+	if (rc == PHR_OK && j) {
+		rc = phr_eth_json_unhex(&tx->data, &tx->data_len, j);
+		if (rc == PHR_OK && tx->data_len == 0) {
+			phr_free(tx->data);
+			tx->data = NULL;
+		}
+	}
+	if (rc == PHR_OK && (j = json_object_get(o, "accessList"))) {
+		if (type == 0)
+			rc = PHR_ERR_INVALID;
+		else
+			rc = json_access_list(tx, j);
+	}
+	return rc;
+}
+
+int phr_tx_from_json(struct phr_tx *tx, const json_t *obj)
+{
+	phr_tx_init(tx);
+	int rc = from_json(tx, obj);
+	if (rc != PHR_OK)
+		phr_tx_release(tx);
+	return rc;
+}
+
+static json_t *qty(const struct phr_u256 *x)
+{
+	char q[67];
+	phr_u256_to_quantity(q, x);
+	return json_string(q);
+}
+
+static json_t *qty64(uint64_t v)
+{
+	struct phr_u256 x = phr_u256_from_u64(v);
+	return qty(&x);
+}
+
+static json_t *addrj(const uint8_t a[20])
+{
+	char s[PHR_ETH_ADDRESS_STR_LEN];
+	phr_eth_address_checksum(s, a);
+	return json_string(s);
+}
+
+json_t *phr_tx_to_json(const struct phr_tx *tx)
+{
+	json_t *o = json_object();
+	int bad = !o;
+	if (bad)
+		return NULL;
+	bad |= json_object_set_new(o, "type", qty64((uint64_t)tx->type));
+	if (tx->has_chain_id)
+		bad |= json_object_set_new(o, "chainId", qty64(tx->chain_id));
+	bad |= json_object_set_new(o, "nonce", qty64(tx->nonce));
+	if (tx->type == PHR_TX_LEGACY || tx->type == PHR_TX_ACCESS_LIST) {
+		bad |= json_object_set_new(o, "gasPrice", qty(&tx->gas_price));
+	} else {
+		bad |= json_object_set_new(o, "maxFeePerGas", qty(&tx->max_fee));
+		bad |= json_object_set_new(o, "maxPriorityFeePerGas", qty(&tx->max_priority_fee));
+	}
+	bad |= json_object_set_new(o, "gas", qty64(tx->gas_limit));
+	bad |= json_object_set_new(o, "to", tx->has_to ? addrj(tx->to) : json_null());
+	bad |= json_object_set_new(o, "value", qty(&tx->value));
+	bad |= json_object_set_new(o, "input", phr_eth_json_hex(tx->data, tx->data_len));
+	if (tx->type != PHR_TX_LEGACY) {
+		json_t *al = json_array();
+		for (size_t i = 0; al && i < tx->n_access; i++) {
+			json_t *keys = json_array();
+			for (size_t k = 0; keys && k < tx->access_list[i].n_keys; k++)
+				bad |= json_array_append_new(keys, phr_eth_json_hex(tx->access_list[i].keys[k], 32));
+			bad |= json_array_append_new(al, json_pack("{s:o,s:o*}", "address",
+								   addrj(tx->access_list[i].address),
+								   "storageKeys", keys));
+		}
+		bad |= json_object_set_new(o, "accessList", al);
+		bad |= json_object_set_new(o, "yParity", qty64(tx->v));
+	}
+	if (tx->type == PHR_TX_BLOB) {
+		json_t *bh = json_array();
+		for (size_t i = 0; bh && i < tx->n_blob_hashes; i++)
+			bad |= json_array_append_new(bh, phr_eth_json_hex(tx->blob_hashes[i], 32));
+		bad |= json_object_set_new(o, "maxFeePerBlobGas", qty(&tx->max_fee_per_blob_gas));
+		bad |= json_object_set_new(o, "blobVersionedHashes", bh);
+	}
+	bad |= json_object_set_new(o, "v", qty64(tx->v));
+	bad |= json_object_set_new(o, "r", qty(&tx->r));
+	bad |= json_object_set_new(o, "s", qty(&tx->s));
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}

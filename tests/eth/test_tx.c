@@ -224,6 +224,57 @@ static void test_bad_inputs(void **state)
 	free(raw);
 }
 
+/* to_json then from_json keeps everything that is signed. */
+static void test_json(void **state)
+{
+	(void)state;
+	for (int type = 0; type <= 2; type++) {
+		struct phr_tx tx, back;
+		uint8_t h1[32], h2[32], key[2][32];
+		phr_tx_init(&tx);
+		tx.type = (enum phr_tx_type)type;
+		tx.has_chain_id = type > 0;
+		tx.chain_id = type > 0 ? 5 : 0;
+		tx.nonce = 77;
+		tx.gas_price = phr_u256_from_u64(1000);
+		tx.max_fee = phr_u256_from_u64(2000);
+		tx.max_priority_fee = phr_u256_from_u64(3);
+		tx.gas_limit = 90000;
+		tx.has_to = type != 1;
+		memset(tx.to, 0x42, 20);
+		assert_int_equal(phr_u256_parse(&tx.value, "1000000000000000000000000"), 0);
+		assert_int_equal(phr_tx_set_data(&tx, (const uint8_t *)"\xde\xad", 2), PHR_OK);
+		if (type > 0) {
+			memset(key, 0x33, sizeof(key));
+			assert_int_equal(phr_tx_add_access(&tx, tx.to, (const uint8_t(*)[32])key, 2), PHR_OK);
+		}
+		assert_int_equal(phr_tx_sign(&tx, KEY46), PHR_OK);
+		json_t *j = phr_tx_to_json(&tx);
+		assert_non_null(j);
+		assert_int_equal(phr_tx_from_json(&back, j), PHR_OK);
+		assert_int_equal(phr_tx_signing_hash(h1, &tx), PHR_OK);
+		assert_int_equal(phr_tx_signing_hash(h2, &back), PHR_OK);
+		assert_memory_equal(h1, h2, 32);
+		assert_int_equal(back.has_to, tx.has_to);
+		json_decref(j);
+		phr_tx_release(&back);
+		phr_tx_release(&tx);
+	}
+	struct phr_tx tx;
+	json_t *bad = json_pack("{ss}", "to", "0x1234");
+	assert_int_equal(phr_tx_from_json(&tx, bad), PHR_ERR_INVALID);
+	json_decref(bad);
+	bad = json_pack("{si}", "type", 3);
+	assert_int_equal(phr_tx_from_json(&tx, bad), PHR_ERR_UNSUPPORTED);
+	json_decref(bad);
+	bad = json_pack("{sisi}", "type", 2, "nonce", 1);
+	assert_int_equal(phr_tx_from_json(&tx, bad), PHR_ERR_INVALID); /* typed needs chainId */
+	json_decref(bad);
+	bad = json_pack("{ss}", "data", "0x123");
+	assert_int_equal(phr_tx_from_json(&tx, bad), PHR_ERR_INVALID);
+	json_decref(bad);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -237,6 +288,7 @@ int main(void)
 		cmocka_unit_test(test_eip155_example),
 		cmocka_unit_test(test_roundtrip_types),
 		cmocka_unit_test(test_bad_inputs),
+		cmocka_unit_test(test_json),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
