@@ -21,44 +21,40 @@ static const uint64_t keccak_rc[24] = {
 	0x8000000000008080ULL, 0x0000000080000001ULL, 0x8000000080008008ULL,
 };
 
-/* rho offsets and pi destinations along the lane walk starting at (1,0) */
-static const unsigned keccak_rotc[24] = { 1,  3,  6,  10, 15, 21, 28, 36, 45, 55, 2,  14,
-					  27, 41, 56, 8,  25, 43, 62, 18, 39, 61, 20, 44 };
-static const unsigned keccak_piln[24] = { 10, 7,  11, 17, 18, 3, 5,  16, 8,  21, 24, 4,
-					  15, 23, 19, 13, 12, 2, 20, 14, 22, 9,  6,  1 };
+/* rho rotation of lane i = x + 5y, and the lane pi moves it to: (x, y) -> (y, 2x + 3y) */
+static const unsigned keccak_rho[25] = { 0,  1,  62, 28, 27, 36, 44, 6,	 55, 20, 3,  10, 43,
+					 25, 39, 41, 45, 15, 21, 8,  18, 2,  61, 56, 14 };
+static const unsigned keccak_pi[25] = { 0,  10, 20, 5,	15, 16, 1, 11, 21, 6,  7,  17, 2,
+					12, 22, 23, 8,	18, 3,	13, 14, 24, 9, 19, 4 };
 
 static inline uint64_t rotl64(uint64_t x, unsigned n)
 {
-	return (x << n) | (x >> (64 - n));
+	return (x << n) | (x >> ((64 - n) & 63)); /* n = 0 is defined too */
 }
 
+/* Keccak-f[1600]. The loops have constant bounds and tables, and are fully
+ * unrolled so that lanes stay in registers. */
 static void keccak_f1600(uint64_t st[25])
 {
-	uint64_t bc[5], t;
+	uint64_t c[5], d[5], b[25];
 
 	for (int round = 0; round < 24; round++) {
 		/* theta */
-		for (int i = 0; i < 5; i++)
-			bc[i] = st[i] ^ st[i + 5] ^ st[i + 10] ^ st[i + 15] ^ st[i + 20];
-		for (int i = 0; i < 5; i++) {
-			t = bc[(i + 4) % 5] ^ rotl64(bc[(i + 1) % 5], 1);
-			for (int j = 0; j < 25; j += 5)
-				st[j + i] ^= t;
-		}
-		/* rho and pi */
-		t = st[1];
-		for (int i = 0; i < 24; i++) {
-			unsigned j = keccak_piln[i];
-			uint64_t tmp = st[j];
-			st[j] = rotl64(t, keccak_rotc[i]);
-			t = tmp;
-		}
+#pragma GCC unroll 5
+		for (int x = 0; x < 5; x++)
+			c[x] = st[x] ^ st[x + 5] ^ st[x + 10] ^ st[x + 15] ^ st[x + 20];
+#pragma GCC unroll 5
+		for (int x = 0; x < 5; x++)
+			d[x] = c[(x + 4) % 5] ^ rotl64(c[(x + 1) % 5], 1);
+		/* theta's xor, rho and pi */
+#pragma GCC unroll 25
+		for (int i = 0; i < 25; i++)
+			b[keccak_pi[i]] = rotl64(st[i] ^ d[i % 5], keccak_rho[i]);
 		/* chi */
-		for (int j = 0; j < 25; j += 5) {
-			for (int i = 0; i < 5; i++)
-				bc[i] = st[j + i];
-			for (int i = 0; i < 5; i++)
-				st[j + i] ^= (~bc[(i + 1) % 5]) & bc[(i + 2) % 5];
+#pragma GCC unroll 25
+		for (int i = 0; i < 25; i++) {
+			int x = i % 5, y5 = i - x;
+			st[i] = b[i] ^ (~b[y5 + (x + 1) % 5] & b[y5 + (x + 2) % 5]);
 		}
 		/* iota */
 		st[0] ^= keccak_rc[round];
