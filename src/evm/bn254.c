@@ -6,9 +6,10 @@
  * Tower: Fp2 = Fp[i]/(i^2 + 1), Fp6 = Fp2[v]/(v^3 - xi) with xi = 9 + i,
  * Fp12 = Fp6[w]/(w^2 - v). G2 is on the D-type twist y^2 = x^3 + 3/xi, mapped
  * into E(Fp12) by (x, y) -> (x w^2, y w^3).
- * Pairing: optimal ate, Miller loop over 6u+2 in affine coordinates, then
- * f^((p^6-1)(p^2+1)(p^4-p^2+1)/r) (easy part by conjugation and inversion, the
- * rest by one exponentiation).
+ * Pairing: optimal ate, Miller loop over 6u+2 in affine coordinates (Fp
+ * inversion by binary extended Euclid), then the final exponentiation: easy part
+ * by conjugation, inversion and Frobenius, hard part by the decomposition
+ * (p^4 - p^2 + 1)/r = l0 + l1 p + l2 p^2 + p^3 and one joint exponentiation.
  *
  * Not constant-time: every input here is public.
  */
@@ -39,12 +40,18 @@ static const fp R2 = {{0xf32cfc5b538afa89ULL, 0xb5e71911d44501fbULL, 0x47ab1eff0
 		       0x06d89f71cab8351fULL}};
 static const fp ONE = {{0xd35d438dc58f0d9dULL, 0x0a78eb28f5c70b3dULL, 0x666ea36f7879462cULL,
 			0x0e0a77c19a07df2fULL}};
-static const uint64_t P_MINUS_2[4] = {0x3c208c16d87cfd45ULL, 0x97816a916871ca8dULL,
-				      0xb85045b68181585dULL, 0x30644e72e131a029ULL};
-static const uint64_t P_M1_DIV3[4] = {0x69602eb24829a9c2ULL, 0xdd2b2385cd7b4384ULL,
-				      0xe81ac1e7808072c9ULL, 0x10216f7ba065e00dULL};
-static const uint64_t P_M1_DIV2[4] = {0x9e10460b6c3e7ea3ULL, 0xcbc0b548b438e546ULL,
-				      0xdc2822db40c0ac2eULL, 0x183227397098d014ULL};
+static const fp R3 = {{0xb1cd6dafda1530dfULL, 0x62f210e6a7283db6ULL, 0xef7f0b0c0ada0afbULL,
+		       0x20fd6e902d592544ULL}}; /* R^3 mod p, for inversion */
+static const uint64_t P_M1_DIV6[4] = {0x34b017592414d4e1ULL, 0xee9591c2e6bda1c2ULL,
+				      0xf40d60f3c0403964ULL, 0x0810b7bdd032f006ULL};
+/*
+ * Hard part of the final exponentiation: (p^4 - p^2 + 1)/r = l0 + l1 p + l2 p^2 + p^3
+ * with l0 = -(36u^3 + 30u^2 + 18u + 2), l1 = -(36u^3 + 18u^2 + 12u - 1), l2 = 6u^2 + 1
+ * (checked in Python). Absolute values, little-endian limbs.
+ */
+static const uint64_t HARD_L0[3] = {0xb687f7e0078302b6ULL, 0x3a97459a6afe5ea2ULL, 0xb3c4d79d41a91759ULL};
+static const uint64_t HARD_L1[3] = {0x28915aa07812cc81ULL, 0x5bfc41088d8daaa9ULL, 0xb3c4d79d41a91758ULL};
+static const uint64_t HARD_L2[3] = {0xf83e9682e87cfd47ULL, 0x6f4d8248eeb859fbULL, 0};
 /* The group order r, big-endian, for the G2 subgroup check. */
 static const uint8_t ORDER_BE[32] = {
 	0x30, 0x64, 0x4e, 0x72, 0xe1, 0x31, 0xa0, 0x29, 0xb8, 0x50, 0x45, 0xb6, 0x81, 0x81, 0x58, 0x5d,
@@ -52,13 +59,6 @@ static const uint8_t ORDER_BE[32] = {
 /* 6u + 2 for u = 4965661367192848881: 65 bits. */
 static const uint64_t ATE_LO = 0x9d797039be763ba8ULL;
 #define ATE_BITS 65
-/* (p^2 + 1) * (p^4 - p^2 + 1) / r, little-endian limbs. */
-static const uint64_t FINAL_EXP[20] = {
-	0x5250a54036e3f812ULL, 0xa5635f1596789051ULL, 0xd1138bf54d5bd1d4ULL, 0xa8ce2533be36c7a2ULL,
-	0x94f69f6b84e09bf6ULL, 0x42ad1f5e50ef3644ULL, 0x0fcc420e48c3454cULL, 0x758e4408ecc9952cULL,
-	0xc901bf1887c6042cULL, 0xa733cd65b14bb3b5ULL, 0xdf6d76bdcf51b0d8ULL, 0xca64c0fd82eb59e1ULL,
-	0x1d2e5726e39276a1ULL, 0xc2d1ea74a391cae9ULL, 0x07409206c82d647eULL, 0x051c6d1aa5afdd17ULL,
-	0xb37f601919667af5ULL, 0x150e578c5084015bULL, 0xfbdea556c23998e4ULL, 0x000fd14cc52f5b83ULL};
 
 /* ---------------------------------------------------------------- Fp */
 
@@ -112,33 +112,40 @@ static void fp_sub(fp *r, const fp *a, const fp *b)
 	}
 }
 
-static void fp_mul(fp *r, const fp *a, const fp *b)
+/* (hi, lo) = a * b + c + d; cannot overflow 128 bits */
+#define MAC(lo, hi, a, b, c, d)                                                                    \
+	do {                                                                                       \
+		u128 m_ = (u128)(a) * (b) + (c) + (d);                                             \
+		(lo) = (uint64_t)m_;                                                               \
+		(hi) = (uint64_t)(m_ >> 64);                                                       \
+	} while (0)
+
+/* Montgomery product a b R^-1 mod p, CIOS with the limbs of a in registers. */
+static void fp_mul(fp *r, const fp *x, const fp *y)
 {
-	uint64_t t[6] = {0};
+	const uint64_t a0 = x->v[0], a1 = x->v[1], a2 = x->v[2], a3 = x->v[3];
+	uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, t5, c, m, lo;
 	for (int i = 0; i < 4; i++) {
-		uint64_t c = 0;
-		for (int j = 0; j < 4; j++) {
-			u128 s = (u128)a->v[j] * b->v[i] + t[j] + c;
-			t[j] = (uint64_t)s;
-			c = (uint64_t)(s >> 64);
-		}
-		u128 s = (u128)t[4] + c;
-		t[4] = (uint64_t)s;
-		t[5] = (uint64_t)(s >> 64);
-		uint64_t m = t[0] * PINV;
-		s = (u128)m * P[0] + t[0];
-		c = (uint64_t)(s >> 64);
-		for (int j = 1; j < 4; j++) {
-			s = (u128)m * P[j] + t[j] + c;
-			t[j - 1] = (uint64_t)s;
-			c = (uint64_t)(s >> 64);
-		}
-		s = (u128)t[4] + c;
-		t[3] = (uint64_t)s;
-		t[4] = t[5] + (uint64_t)(s >> 64);
+		uint64_t b = y->v[i];
+		MAC(t0, c, a0, b, t0, 0);
+		MAC(t1, c, a1, b, t1, c);
+		MAC(t2, c, a2, b, t2, c);
+		MAC(t3, c, a3, b, t3, c);
+		MAC(t4, t5, t4, 1, c, 0);
+		m = t0 * PINV;
+		MAC(lo, c, m, P[0], t0, 0); /* lo is 0 by the choice of m */
+		(void)lo;
+		MAC(t0, c, m, P[1], t1, c);
+		MAC(t1, c, m, P[2], t2, c);
+		MAC(t2, c, m, P[3], t3, c);
+		MAC(t3, c, t4, 1, c, 0);
+		t4 = t5 + c;
 	}
-	memcpy(r->v, t, sizeof r->v);
-	if (t[4] || ge_p(r->v))
+	r->v[0] = t0;
+	r->v[1] = t1;
+	r->v[2] = t2;
+	r->v[3] = t3;
+	if (t4 || ge_p(r->v))
 		sub_p(r->v);
 }
 
@@ -180,20 +187,70 @@ static void fp_from_u64(fp *r, uint64_t x)
 	fp_mul(r, &t, &R2);
 }
 
-static void fp_pow(fp *r, const fp *a, const uint64_t *e, int limbs)
+static int is_one_plain(const uint64_t a[4])
 {
-	fp acc = ONE;
-	for (int i = limbs * 64 - 1; i >= 0; i--) {
-		fp_sqr(&acc, &acc);
-		if ((e[i / 64] >> (i % 64)) & 1)
-			fp_mul(&acc, &acc, a);
-	}
-	*r = acc;
+	return a[0] == 1 && (a[1] | a[2] | a[3]) == 0;
 }
 
+static void shr1(uint64_t a[4])
+{
+	for (int i = 0; i < 3; i++)
+		a[i] = (a[i] >> 1) | (a[i + 1] << 63);
+	a[3] >>= 1;
+}
+
+/* x / 2 mod p (x < p): add p first when x is odd; x + p < 2^255 */
+static void half_mod(fp *x)
+{
+	if (x->v[0] & 1) {
+		uint64_t carry = 0;
+		for (int i = 0; i < 4; i++) {
+			u128 s = (u128)x->v[i] + P[i] + carry;
+			x->v[i] = (uint64_t)s;
+			carry = (uint64_t)(s >> 64);
+		}
+	}
+	shr1(x->v);
+}
+
+static int geq(const uint64_t a[4], const uint64_t b[4])
+{
+	for (int i = 3; i >= 0; i--)
+		if (a[i] != b[i])
+			return a[i] > b[i];
+	return 1;
+}
+
+/*
+ * Inversion by the binary extended Euclidean algorithm (variable time: inputs
+ * are public). On Montgomery input aR it yields (aR)^-1 = a^-1 R^-1; one
+ * Montgomery multiplication by R^3 turns that into a^-1 R. 0 maps to 0.
+ */
 static void fp_inv(fp *r, const fp *a)
 {
-	fp_pow(r, a, P_MINUS_2, 4); /* 0 maps to 0 */
+	if (fp_is_zero(a)) {
+		fp_set_zero(r);
+		return;
+	}
+	fp u = *a, v = {{P[0], P[1], P[2], P[3]}}, x1 = {{1, 0, 0, 0}}, x2 = {{0, 0, 0, 0}};
+	while (!is_one_plain(u.v) && !is_one_plain(v.v)) {
+		while (!(u.v[0] & 1)) {
+			shr1(u.v);
+			half_mod(&x1);
+		}
+		while (!(v.v[0] & 1)) {
+			shr1(v.v);
+			half_mod(&x2);
+		}
+		if (geq(u.v, v.v)) {
+			fp_sub(&u, &u, &v); /* u >= v: plain subtraction, no wrap */
+			fp_sub(&x1, &x1, &x2);
+		} else {
+			fp_sub(&v, &v, &u);
+			fp_sub(&x2, &x2, &x1);
+		}
+	}
+	fp_mul(r, is_one_plain(u.v) ? &x1 : &x2, &R3);
 }
 
 /* 32 big-endian bytes -> Montgomery form; 0 if the value is >= p. */
@@ -462,9 +519,19 @@ static void fp12_mul(fp12 *r, const fp12 *x, const fp12 *y)
 	fp6_add(&r->c0, &t0, &t1);
 }
 
+/* (a + b w)^2 = (a + b)(a + v b) - t - v t + 2t w, t = ab: two Fp6 products */
 static void fp12_sqr(fp12 *r, const fp12 *x)
 {
-	fp12_mul(r, x, x);
+	fp6 t, s, u, vt;
+	fp6_mul(&t, &x->c0, &x->c1);
+	fp6_add(&s, &x->c0, &x->c1);
+	fp6_mul_v(&u, &x->c1);
+	fp6_add(&u, &u, &x->c0);
+	fp6_mul(&s, &s, &u);
+	fp6_mul_v(&vt, &t);
+	fp6_sub(&s, &s, &t);
+	fp6_sub(&r->c0, &s, &vt);
+	fp6_add(&r->c1, &t, &t);
 }
 
 /* f^(p^6): w -> -w */
@@ -488,20 +555,50 @@ static void fp12_inv(fp12 *r, const fp12 *x)
 	fp6_neg(&r->c1, &t1);
 }
 
-static void fp12_pow(fp12 *r, const fp12 *x, const uint64_t *e, int limbs)
+/*
+ * Frobenius constants: x^(p^j) for x = sum a_k w^k (a_k in Fp2) is
+ * sum sigma^j(a_k) g[j-1][k] w^k with g[j-1][k] = xi^(k (p^j - 1) / 6) and sigma
+ * the conjugation of Fp2. With gamma = xi^((p-1)/6): g[0][1] = gamma,
+ * g[1][1] = gamma^(p+1) = gamma conj(gamma), g[2][1] = gamma^(p^2+p+1) = gamma^2 conj(gamma).
+ */
+struct frob {
+	fp2 g[3][6];
+};
+
+static void frob_init(struct frob *fc)
 {
-	fp12 acc;
-	fp12_set_one(&acc);
-	int started = 0;
-	for (int i = limbs * 64 - 1; i >= 0; i--) {
-		if (started)
-			fp12_sqr(&acc, &acc);
-		if ((e[i / 64] >> (i % 64)) & 1) {
-			fp12_mul(&acc, &acc, x);
-			started = 1;
-		}
+	fp2 xi, gamma, c;
+	fp_from_u64(&xi.a, 9);
+	xi.b = ONE;
+	fp2_pow(&gamma, &xi, P_M1_DIV6);
+	fp2_conj(&c, &gamma);
+	fc->g[0][1] = gamma;
+	fp2_mul(&fc->g[1][1], &gamma, &c);
+	fp2_mul(&fc->g[2][1], &fc->g[1][1], &gamma);
+	for (int j = 0; j < 3; j++) {
+		fp2_set_one(&fc->g[j][0]);
+		for (int k = 2; k < 6; k++)
+			fp2_mul(&fc->g[j][k], &fc->g[j][k - 1], &fc->g[j][1]);
 	}
-	*r = acc;
+}
+
+/* Coefficient k of w^k inside an Fp12 element (w^2 = v). */
+static fp2 *coef(fp12 *x, int k)
+{
+	fp6 *h = k & 1 ? &x->c1 : &x->c0;
+	return k / 2 == 0 ? &h->c0 : k / 2 == 1 ? &h->c1 : &h->c2;
+}
+
+/* r = x^(p^j), j = 1, 2, 3 */
+static void fp12_frob(fp12 *r, const fp12 *x, const struct frob *fc, int j)
+{
+	fp12 t = *x;
+	for (int k = 0; k < 6; k++) {
+		fp2 *a = coef(&t, k);
+		if (j & 1)
+			fp2_conj(a, a);
+		fp2_mul(coef(r, k), a, &fc->g[j - 1][k]);
+	}
 }
 
 /* ---------------------------------------------------------------- curves */
@@ -644,13 +741,43 @@ static void miller(fp12 *f, const fp *xp, const fp *yp, const struct aff2 *q, co
 	fp12_mul(f, f, &acc);
 }
 
-static void final_exp(fp12 *r, const fp12 *f)
+/*
+ * f^((p^12 - 1)/r): easy part f^((p^6 - 1)(p^2 + 1)) by conjugation, inversion
+ * and Frobenius; hard part as g^l0 g^(p l1) g^(p^2 l2) g^(p^3) with one joint
+ * square-and-multiply over the 192-bit |l_i| (negative l_i by conjugation,
+ * which inverts elements of the cyclotomic subgroup).
+ */
+static void final_exp(fp12 *r, const fp12 *f, const struct frob *fc)
 {
-	fp12 c, i;
-	fp12_conj(&c, f);
-	fp12_inv(&i, f);
-	fp12_mul(&c, &c, &i); /* f^(p^6 - 1) */
-	fp12_pow(r, &c, FINAL_EXP, 20);
+	fp12 g, t, x[3], d, tab[8];
+	fp12_conj(&g, f);
+	fp12_inv(&t, f);
+	fp12_mul(&g, &g, &t); /* f^(p^6 - 1) */
+	fp12_frob(&t, &g, fc, 2);
+	fp12_mul(&g, &g, &t); /* ^(p^2 + 1) */
+	fp12_conj(&x[0], &g);
+	fp12_frob(&t, &g, fc, 1);
+	fp12_conj(&x[1], &t);
+	fp12_frob(&x[2], &g, fc, 2);
+	fp12_frob(&d, &g, fc, 3);
+	/* tab[m] = product of x[i] for the bits i of m */
+	fp12_set_one(&tab[0]);
+	for (int m = 1; m < 8; m++) {
+		int low = m & -m, i = low == 1 ? 0 : low == 2 ? 1 : 2;
+		fp12_mul(&tab[m], &tab[m ^ low], &x[i]);
+	}
+	const uint64_t *e[3] = {HARD_L0, HARD_L1, HARD_L2};
+	fp12 acc;
+	fp12_set_one(&acc);
+	for (int b = 191; b >= 0; b--) {
+		fp12_sqr(&acc, &acc);
+		int m = 0;
+		for (int i = 0; i < 3; i++)
+			m |= (int)((e[i][b / 64] >> (b % 64)) & 1) << i;
+		if (m)
+			fp12_mul(&acc, &acc, &tab[m]);
+	}
+	fp12_mul(r, &acc, &d);
 }
 
 /* ---------------------------------------------------------------- encoding */
@@ -728,11 +855,10 @@ int phr_precompile_bn254_pairing_run(struct phr_buf *out, const uint8_t *in, siz
 {
 	if (n % 192 != 0)
 		return PHR_PRECOMPILE_FAILURE;
-	fp2 xi, g3, g2c;
-	fp_from_u64(&xi.a, 9);
-	xi.b = ONE;
-	fp2_pow(&g3, &xi, P_M1_DIV3);
-	fp2_pow(&g2c, &xi, P_M1_DIV2);
+	struct frob fc;
+	frob_init(&fc);
+	/* twist Frobenius: xi^((p-1)/3) and xi^((p-1)/2) */
+	const fp2 *g3 = &fc.g[0][2], *g2c = &fc.g[0][3];
 	fp12 f;
 	fp12_set_one(&f);
 	for (size_t off = 0; off < n; off += 192) {
@@ -742,10 +868,10 @@ int phr_precompile_bn254_pairing_run(struct phr_buf *out, const uint8_t *in, siz
 			return PHR_PRECOMPILE_FAILURE;
 		if (g1_is_inf(&p) || q.inf)
 			continue;
-		miller(&f, &p.x, &p.y, &q, &g3, &g2c);
+		miller(&f, &p.x, &p.y, &q, g3, g2c);
 	}
 	fp12 r;
-	final_exp(&r, &f);
+	final_exp(&r, &f, &fc);
 	uint8_t word[32] = {0};
 	word[31] = fp12_is_one(&r) ? 1 : 0;
 	return phr_precompile_emit(out, word, sizeof word);
