@@ -276,6 +276,50 @@ static void test_bn254_invalid_points(void **state)
 	phr_buf_release(&out);
 }
 
+/* go-ethereum's ecRecover "ValidKey" case: hash, v = 28, r, s (s is high). */
+#define EC_HASH "18c547e4f7b0f325ad1e56f57e26c745b09a3e503d86e00e5255ff7f715d3d1c"
+#define EC_R "73b1693892219d736caba55bdb67216e485557ea6b6af75f37096c9aa6a5a75f"
+#define EC_S_HIGH "eeb940b1d03b21e36b0e47e79769f095fe2ab855bd91e3a38756b7d75a9c4549"
+/* n - s (computed with Python), valid with the other parity */
+#define EC_S_LOW "1146bf4e2fc4de1c94f1b81868960f68bc842490f1b6bc98387ba6b57599fbf8"
+#define EC_ORDER "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141"
+#define EC_V(v) "00000000000000000000000000000000000000000000000000000000000000" v
+#define EC_ADDR "000000000000000000000000a94f5374fce5edbc8e2a8697c15331677e6ebf0b"
+
+static void test_ecrecover_ranges(void **state)
+{
+	(void)state;
+	struct phr_buf out;
+	uint8_t want[32];
+	phr_buf_init(&out, 0);
+	hex32(want, 32, EC_ADDR);
+	/* the high-s original and its low-s twin recover the same address */
+	assert_int_equal(run_hex(1, EC_HASH EC_V("1c") EC_R EC_S_HIGH, &out), PHR_PRECOMPILE_OK);
+	assert_int_equal(out.len, 32);
+	assert_memory_equal(out.data, want, 32);
+	assert_int_equal(run_hex(1, EC_HASH EC_V("1b") EC_R EC_S_LOW, &out), PHR_PRECOMPILE_OK);
+	assert_int_equal(out.len, 32);
+	assert_memory_equal(out.data, want, 32);
+	/* trailing bytes past 128 are ignored */
+	assert_int_equal(run_hex(1, EC_HASH EC_V("1c") EC_R EC_S_HIGH "ffff", &out), PHR_PRECOMPILE_OK);
+	assert_memory_equal(out.data, want, 32);
+	/* v = 29, 0, 1 */
+	assert_int_equal(run_hex(1, EC_HASH EC_V("1d") EC_R EC_S_HIGH, &out), PHR_PRECOMPILE_OK);
+	assert_int_equal(out.len, 0);
+	assert_int_equal(run_hex(1, EC_HASH EC_V("01") EC_R EC_S_HIGH, &out), PHR_PRECOMPILE_OK);
+	assert_int_equal(out.len, 0);
+	/* r = n, s = n, r = 0, s = 0 */
+	assert_int_equal(run_hex(1, EC_HASH EC_V("1c") EC_ORDER EC_S_HIGH, &out), PHR_PRECOMPILE_OK);
+	assert_int_equal(out.len, 0);
+	assert_int_equal(run_hex(1, EC_HASH EC_V("1c") EC_R EC_ORDER, &out), PHR_PRECOMPILE_OK);
+	assert_int_equal(out.len, 0);
+	assert_int_equal(run_hex(1, EC_HASH EC_V("1c") EC_V("00") EC_S_HIGH, &out), PHR_PRECOMPILE_OK);
+	assert_int_equal(out.len, 0);
+	assert_int_equal(run_hex(1, EC_HASH EC_V("1c") EC_R EC_V("00"), &out), PHR_PRECOMPILE_OK);
+	assert_int_equal(out.len, 0);
+	phr_buf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -284,6 +328,7 @@ int main(void)
 		cmocka_unit_test(test_dispatch_and_status),
 		cmocka_unit_test(test_modexp_small),
 		cmocka_unit_test(test_bn254_invalid_points),
+		cmocka_unit_test(test_ecrecover_ranges),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
