@@ -15,6 +15,7 @@ int phr_cmd_gateway(int argc, char **argv);
 int phr_cmd_account(int argc, char **argv);
 int phr_cmd_statetest(int argc, char **argv);
 int phr_cmd_chain(int argc, char **argv);
+int phr_cmd_eth(int argc, char **argv);
 
 const struct phr_cli_cmd phr_cli_commands[] = {
 	{ "version", "print the version of phr and its libraries", phr_cmd_version },
@@ -28,5 +29,6 @@ const struct phr_cli_cmd phr_cli_commands[] = {
 	{ "gateway", "serve the store as an IPFS trustless gateway", phr_cmd_gateway },
 	{ "statetest", "run ethereum/tests GeneralStateTests (conformance of the EVM)", phr_cmd_statetest },
 	{ "chain", "run the embedded Ethereum-compatible chain with its JSON-RPC server", phr_cmd_chain },
+	{ "eth", "Ethereum utilities: decode transactions, recover signers, ABI", phr_cmd_eth },
 	{ NULL, NULL, NULL },
 };
