@@ -413,7 +413,7 @@ PHR_WUR int phr_store_cat_fd(struct phr_store *st, const struct phr_cid *root, i
 
 /**
  * Encrypts everything read from @p fd with the record secretstream
- * (crypto.h, PHR_UNIXFS_CHUNK-sized plaintext chunks) under @p key and imports
+ * (crypto.h, 64 KiB plaintext chunks) under @p key and imports
  * the ciphertext as a UnixFS file, in constant memory. The CID names
  * ciphertext only.
  * @return PHR_OK, PHR_ERR_IO, PHR_ERR_CRYPTO, PHR_ERR_NOMEM.
@@ -429,6 +429,26 @@ PHR_WUR int phr_store_add_encrypted_fd(struct phr_store *st, struct phr_cid *roo
  */
 PHR_WUR int phr_store_cat_decrypted_fd(struct phr_store *st, const struct phr_cid *root, int fd,
 				       const uint8_t key[32]);
+
+/**
+ * Stores a key capsule: @p key sealed to @p recipient_pk (crypto.h's
+ * phr_crypto_key_wrap, 80 bytes) as a small object of its own (one raw block,
+ * pinned), so each reader's capsule can be shared or erased separately.
+ * @return PHR_OK, PHR_ERR_CRYPTO (invalid public key), PHR_ERR_IO.
+ */
+PHR_WUR int phr_store_add_capsule(struct phr_store *st, struct phr_cid *cid,
+				  const uint8_t recipient_pk[32], const uint8_t key[32]);
+
+/**
+ * Reads the capsule @p cid and unwraps the data key with the reader's X25519
+ * key pair.
+ * @param[out] key 32 bytes (sodium_malloc memory recommended); untouched on error
+ * @return PHR_OK, PHR_ERR_TAMPERED (not for this key pair, or modified),
+ *         PHR_ERR_PARSE (not a capsule), errors of phr_store_get.
+ */
+PHR_WUR int phr_store_open_capsule(struct phr_store *st, uint8_t key[32],
+				   const struct phr_cid *cid, const uint8_t pk[32],
+				   const uint8_t sk[32]);
 
 /* ------------------------------------------------------------------------- */
 /* CARv1                                                                     */
