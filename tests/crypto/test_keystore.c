@@ -237,12 +237,37 @@ static void test_address_mismatch(void **state)
 	json_decref(js);
 }
 
+/* Failing the Nth allocation: NOMEM (no JSON handed out), never a crash or leak. */
+static void test_alloc_failures(void **state)
+{
+	(void)state;
+	static const struct phr_keystore_params pb = { PHR_KEYSTORE_PBKDF2, 0, 0, 0, 2 };
+	uint8_t key[32], got[32];
+	char *js = NULL;
+	int rc;
+
+	memset(key, 7, 32);
+	for (long n = 1;; n++) {
+		phr_alloc_fail_at(n);
+		rc = phr_keystore_encrypt(&js, key, "pw", 2, &pb);
+		phr_alloc_fail_at(0);
+		if (rc == PHR_OK)
+			break;
+		assert_int_equal(rc, PHR_ERR_NOMEM);
+		assert_null(js);
+		assert_true(n < 50);
+	}
+	assert_int_equal(phr_keystore_decrypt_json(got, js, strlen(js), "pw", 2), PHR_OK);
+	assert_memory_equal(got, key, 32);
+	phr_free(js);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ethereum_keystore_tests), cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_pbkdf2_vectors),          cmocka_unit_test(test_parse_rejects),
-		cmocka_unit_test(test_address_mismatch),
+		cmocka_unit_test(test_address_mismatch),  cmocka_unit_test(test_alloc_failures),
 	};
 	assert_int_equal(phr_crypto_init(), PHR_OK);
 	return cmocka_run_group_tests(tests, NULL, NULL);

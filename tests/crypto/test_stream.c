@@ -313,6 +313,58 @@ static void test_key_wrap(void **state)
 	phr_crypto_key_free(NULL);
 }
 
+/* curl's torture idea: fail the Nth allocation; every call either succeeds
+ * or reports PHR_ERR_NOMEM, never crashes or leaks (ASan checks the latter). */
+static void test_alloc_failures(void **state)
+{
+	(void)state;
+	uint8_t p[3 * CHUNK + 5];
+	struct phr_buf c, out;
+	int rc;
+
+	fill(p, sizeof(p), 13);
+	for (long n = 1;; n++) {
+		phr_buf_init(&c, 0);
+		phr_alloc_fail_at(n);
+		rc = phr_crypto_encrypt_buf(&c, key, p, sizeof(p), CHUNK);
+		phr_alloc_fail_at(0);
+		if (rc == PHR_OK)
+			break;
+		assert_int_equal(rc, PHR_ERR_NOMEM);
+		phr_buf_release(&c);
+		assert_true(n < 50);
+	}
+	for (long n = 1;; n++) {
+		phr_buf_init(&out, 0);
+		phr_alloc_fail_at(n);
+		rc = phr_crypto_decrypt_buf(&out, key, c.data, c.len);
+		phr_alloc_fail_at(0);
+		if (rc == PHR_OK) {
+			assert_memory_equal(out.data, p, sizeof(p));
+			phr_buf_release(&out);
+			break;
+		}
+		assert_int_equal(rc, PHR_ERR_NOMEM);
+		assert_null(out.data);
+		assert_true(n < 50);
+	}
+	for (long n = 1;; n++) {
+		FILE *in = tmpfile(), *enc = tmpfile();
+		assert_int_equal(fwrite(p, 1, sizeof(p), in), sizeof(p));
+		rewind(in);
+		phr_alloc_fail_at(n);
+		rc = phr_crypto_encrypt_file(enc, in, key, CHUNK);
+		phr_alloc_fail_at(0);
+		fclose(in);
+		fclose(enc);
+		if (rc == PHR_OK)
+			break;
+		assert_int_equal(rc, PHR_ERR_NOMEM);
+		assert_true(n < 50);
+	}
+	phr_buf_release(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -320,6 +372,7 @@ int main(void)
 		cmocka_unit_test(test_truncation),       cmocka_unit_test(test_reorder_duplicate_extend),
 		cmocka_unit_test(test_wrong_key_and_splice), cmocka_unit_test(test_stream_api),
 		cmocka_unit_test(test_files),            cmocka_unit_test(test_key_wrap),
+		cmocka_unit_test(test_alloc_failures),
 	};
 	assert_int_equal(phr_crypto_init(), PHR_OK);
 	randombytes_buf(key, sizeof(key));
