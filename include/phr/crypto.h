@@ -516,9 +516,11 @@ PHR_WUR int phr_totp(uint32_t *code, enum phr_totp_alg alg, const uint8_t *secre
 
 /**
  * Checks a user-typed code (exactly @p digits decimal digits) at time @p t,
- * accepting @p window steps before and after. The comparison is constant-time.
+ * accepting @p window steps (0..10) before and after; every step is computed
+ * and compared in constant time, whether or not an earlier one matched.
+ * Replay protection (refusing a code already used) is the caller's job.
  * @return PHR_OK, PHR_ERR_UNAUTHENTICATED (wrong code), PHR_ERR_PARSE (not
- *         digits / wrong length), PHR_ERR_INVALID (bad parameters).
+ *         digits / wrong length), PHR_ERR_INVALID (bad parameters, window > 10).
  */
 PHR_WUR int phr_totp_verify(enum phr_totp_alg alg, const uint8_t *secret, size_t len, uint64_t t,
 			    unsigned period, unsigned digits, unsigned window, const char *code);
