@@ -16,6 +16,7 @@ static int probe(void *ctx, json_t **result, struct phr_rpc_error *err, json_t *
 	uint64_t v;
 	uint8_t addr[20], hash[32], *data = NULL;
 	size_t len, i;
+	int bad = 0;
 	json_t *p;
 
 	(void)ctx;
@@ -23,23 +24,23 @@ static int probe(void *ctx, json_t **result, struct phr_rpc_error *err, json_t *
 		if (phr_rpc_param_call(&call, err, p) == PHR_OK)
 			phr_rpc_call_release(&call);
 		phr_rpc_error_release(err);
-		(void)phr_rpc_param_block(&ref, err, p);
+		bad += phr_rpc_param_block(&ref, err, p);
 		phr_rpc_error_release(err);
-		(void)phr_rpc_param_u64(&v, err, p, "v");
+		bad += phr_rpc_param_u64(&v, err, p, "v");
 		phr_rpc_error_release(err);
-		(void)phr_rpc_param_u256(&u, err, p, "u");
+		bad += phr_rpc_param_u256(&u, err, p, "u");
 		phr_rpc_error_release(err);
-		(void)phr_rpc_param_address(addr, err, p, "a");
+		bad += phr_rpc_param_address(addr, err, p, "a");
 		phr_rpc_error_release(err);
-		(void)phr_rpc_param_hash(hash, err, p, "h");
+		bad += phr_rpc_param_hash(hash, err, p, "h");
 		phr_rpc_error_release(err);
-		(void)phr_rpc_param_slot(hash, err, p, "s");
+		bad += phr_rpc_param_slot(hash, err, p, "s");
 		phr_rpc_error_release(err);
 		if (phr_rpc_param_bytes(&data, &len, err, p, 1 << 20, "d") == PHR_OK)
 			phr_free(data);
 		phr_rpc_error_release(err);
 	}
-	*result = phr_rpc_quantity(json_array_size(params));
+	*result = phr_rpc_quantity(json_array_size(params) + (bad != 0));
 	return *result ? PHR_OK : PHR_ERR_NOMEM;
 }
 
