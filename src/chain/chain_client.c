@@ -228,20 +228,6 @@ static int call(struct phr_chain *c, json_t **result, const char *method, json_t
 	return rc;
 }
 
-static int result_u64(struct phr_chain *c, uint64_t *v, const char *method, json_t *params)
-{
-	struct phr_rpc_error err = { 0 };
-	json_t *r;
-	int rc = call(c, &r, method, params);
-
-	if (rc != PHR_OK)
-		return rc;
-	rc = phr_rpc_param_u64(v, &err, r, method) == PHR_OK ? PHR_OK : PHR_ERR_PARSE;
-	phr_rpc_error_release(&err);
-	json_decref(r);
-	return rc;
-}
-
 static int result_u256(struct phr_chain *c, struct phr_u256 *v, const char *method, json_t *params)
 {
 	struct phr_rpc_error err = { 0 };
@@ -253,6 +239,18 @@ static int result_u256(struct phr_chain *c, struct phr_u256 *v, const char *meth
 	rc = phr_rpc_param_u256(v, &err, r, method) == PHR_OK ? PHR_OK : PHR_ERR_PARSE;
 	phr_rpc_error_release(&err);
 	json_decref(r);
+	return rc;
+}
+
+static int result_u64(struct phr_chain *c, uint64_t *v, const char *method, json_t *params)
+{
+	struct phr_u256 u;
+	int rc = result_u256(c, &u, method, params);
+
+	if (rc == PHR_OK && !phr_u256_fits_u64(&u))
+		rc = PHR_ERR_RANGE;
+	if (rc == PHR_OK)
+		*v = u.w[0];
 	return rc;
 }
 
