@@ -1,0 +1,48 @@
+/*
+ * Internals shared by the generated bindings (contracts_gen.c) and their runtime
+ * (contracts_rt.c): building JSON argument arrays for phr_abi_encode_call, copying decoded
+ * ABI values into typed outputs, and reading indexed event fields from topics.
+ * Every function returns PHR_OK or a negative enum phr_err.
+ */
+#ifndef PHR_CONTRACTS_INT_H
+#define PHR_CONTRACTS_INT_H
+
+#include <jansson.h>
+
+#include "phr/abi.h"
+#include "phr/core.h"
+#include "phr/u256.h"
+
+/* Arguments: append one JSON value of the given kind to array @p a. */
+int phr_contracts_rt_json_address(json_t *a, const uint8_t v[20]);
+int phr_contracts_rt_json_bool(json_t *a, bool v);
+int phr_contracts_rt_json_u64(json_t *a, uint64_t v);
+int phr_contracts_rt_json_u256(json_t *a, const struct phr_u256 *v);
+/* bytesN or bytes: "0x" + hex; @p v may be NULL only when @p n is 0. */
+int phr_contracts_rt_json_hex(json_t *a, const uint8_t *v, size_t n);
+/* NULL is PHR_ERR_INVALID. */
+int phr_contracts_rt_json_string(json_t *a, const char *s);
+int phr_contracts_rt_json_address_array(json_t *a, const uint8_t (*v)[20], size_t n);
+
+/* Parse @p type (a tuple type string) and decode @p data strictly; on error nothing is left. */
+int phr_contracts_rt_decode(struct phr_abi_type **t, struct phr_abi_value **v, const char *type,
+			    const uint8_t *data, size_t n);
+
+/* Outputs from a decoded value. */
+int phr_contracts_rt_get_fixed(uint8_t *out, size_t n, const struct phr_abi_value *v);
+int phr_contracts_rt_get_bool(bool *out, const struct phr_abi_value *v);
+int phr_contracts_rt_get_u64(uint64_t *out, const struct phr_abi_value *v);
+int phr_contracts_rt_get_u256(struct phr_u256 *out, const struct phr_abi_value *v);
+int phr_contracts_rt_get_buf(struct phr_buf *out, const struct phr_abi_value *v);
+int phr_contracts_rt_get_address_array(struct phr_buf *out, const struct phr_abi_value *v);
+
+/* Events. */
+int phr_contracts_rt_event_check(const uint8_t (*topics)[32], size_t n_topics, const uint8_t topic0[32],
+				 size_t n_indexed);
+int phr_contracts_rt_topic_address(uint8_t out[20], const uint8_t t[32]);
+int phr_contracts_rt_topic_bool(bool *out, const uint8_t t[32]);
+int phr_contracts_rt_topic_u64(uint64_t *out, unsigned bits, const uint8_t t[32]);
+int phr_contracts_rt_topic_u256(struct phr_u256 *out, const uint8_t t[32]);
+int phr_contracts_rt_topic_fixed(uint8_t *out, size_t n, const uint8_t t[32]);
+
+#endif /* PHR_CONTRACTS_INT_H */
