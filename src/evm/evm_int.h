@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "phr/evm.h"
 #include "phr/u256.h"
@@ -77,6 +78,95 @@ struct evm_frame {
 
 	struct phr_u256 stack[PHR_EVM_STACK_LIMIT];
 };
+
+/* --- hot-path word helpers (inline; the general code is include/phr/u256.h) --- */
+
+/** r = a + b mod 2^256 (r may alias). */
+static inline void evm_add(struct phr_u256 *r, const struct phr_u256 *a, const struct phr_u256 *b)
+{
+	uint64_t c = 0;
+	for (int i = 0; i < 4; i++) {
+		uint64_t s = a->w[i] + c;
+		c = s < c;
+		s += b->w[i];
+		c += s < b->w[i];
+		r->w[i] = s;
+	}
+}
+
+/** r = a - b mod 2^256 (r may alias). */
+static inline void evm_sub(struct phr_u256 *r, const struct phr_u256 *a, const struct phr_u256 *b)
+{
+	uint64_t borrow = 0;
+	for (int i = 0; i < 4; i++) {
+		uint64_t ai = a->w[i], bi = b->w[i];
+		uint64_t d = ai - bi - borrow;
+		borrow = (ai < bi) | ((ai == bi) & borrow);
+		r->w[i] = d;
+	}
+}
+
+/** a < b, unsigned. */
+static inline bool evm_lt(const struct phr_u256 *a, const struct phr_u256 *b)
+{
+	for (int i = 3; i > 0; i--)
+		if (a->w[i] != b->w[i])
+			return a->w[i] < b->w[i];
+	return a->w[0] < b->w[0];
+}
+
+static inline bool evm_eq(const struct phr_u256 *a, const struct phr_u256 *b)
+{
+	return ((a->w[0] ^ b->w[0]) | (a->w[1] ^ b->w[1]) | (a->w[2] ^ b->w[2]) |
+		(a->w[3] ^ b->w[3])) == 0;
+}
+
+static inline bool evm_is_zero(const struct phr_u256 *a)
+{
+	return (a->w[0] | a->w[1] | a->w[2] | a->w[3]) == 0;
+}
+
+static inline struct phr_u256 evm_word(uint64_t v)
+{
+	struct phr_u256 r = { { v, 0, 0, 0 } };
+	return r;
+}
+
+static inline uint64_t evm_load_be64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+static inline void evm_store_be64(uint8_t *p, uint64_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	memcpy(p, &v, 8);
+}
+
+/** 32 big-endian bytes to a word. */
+static inline void evm_load_word(struct phr_u256 *r, const uint8_t *p)
+{
+	r->w[3] = evm_load_be64(p);
+	r->w[2] = evm_load_be64(p + 8);
+	r->w[1] = evm_load_be64(p + 16);
+	r->w[0] = evm_load_be64(p + 24);
+}
+
+/** A word to 32 big-endian bytes. */
+static inline void evm_store_word(uint8_t *p, const struct phr_u256 *a)
+{
+	evm_store_be64(p, a->w[3]);
+	evm_store_be64(p + 8, a->w[2]);
+	evm_store_be64(p + 16, a->w[1]);
+	evm_store_be64(p + 24, a->w[0]);
+}
 
 /* --- helpers (interp.c) ---------------------------------------------------- */
 

@@ -211,7 +211,9 @@ static void push_bytes(struct phr_u256 *r, const uint8_t *code, size_t code_len,
 			uint64_t v = 0;
 			for (unsigned i = 0; i < n; i++)
 				v = (v << 8) | code[start + i];
-			*r = phr_u256_from_u64(v);
+			*r = evm_word(v);
+		} else if (n == 32) {
+			evm_load_word(r, code + start);
 		} else {
 			phr_u256_from_be_n(r, code + start, n);
 		}
@@ -224,133 +226,218 @@ static void push_bytes(struct phr_u256 *r, const uint8_t *code, size_t code_len,
 	phr_u256_from_be_n(r, buf, n);
 }
 
+/*
+ * The loop keeps pc, sp and gas in locals (registers); SAVE() writes them to
+ * the frame before an out-of-line instruction and LOAD() reads them back.
+ */
+#define SAVE() (f->sp = sp, f->gas_left = gas, f->pc = pc)
+#define LOAD() (sp = f->sp, gas = f->gas_left, pc = f->pc)
+#define OUT_OF_LINE(expr)        \
+	do {                     \
+		SAVE();          \
+		st = (expr);     \
+		LOAD();          \
+	} while (0)
+
 static enum phr_evm_status run(struct evm_frame *f)
 {
-	const uint8_t *code = f->code;
+	const uint8_t *const code = f->code;
 	const size_t code_len = f->code_len;
 	struct phr_u256 *const bottom = f->stack;
+	struct phr_u256 *sp = f->sp;
+	int64_t gas = f->gas_left;
+	size_t pc = f->pc;
 	enum phr_evm_status st;
 
-	for (;;) {
-		if (f->pc >= code_len)
+	for (;; pc++) {
+		if (pc >= code_len) {
+			SAVE();
 			return PHR_EVM_SUCCESS; /* running off the end is STOP */
-		const uint8_t op = code[f->pc];
+		}
+		const uint8_t op = code[pc];
 		const struct op_info info = op_table[op];
 		if (!info.defined)
 			return PHR_EVM_UNDEFINED_INSTRUCTION;
-		const ptrdiff_t height = f->sp - bottom;
+		const ptrdiff_t height = sp - bottom;
 		if (height < info.in)
 			return PHR_EVM_STACK_UNDERFLOW;
 		if (height + info.grow > PHR_EVM_STACK_LIMIT)
 			return PHR_EVM_STACK_OVERFLOW;
-		if ((f->gas_left -= info.gas) < 0)
+		if ((gas -= info.gas) < 0)
 			return PHR_EVM_OUT_OF_GAS;
-
+#ifdef PHR_EVM_TRACE
+		/* Debug builds only (-DPHR_EVM_TRACE): one line per instruction. */
+		fprintf(stderr, "evm d=%d pc=%zu %s gas=%lld h=%td top=%016llx\n",
+			(int)f->msg->depth, pc, op_names[op], (long long)(gas + info.gas), height,
+			height ? (unsigned long long)sp[-1].w[0] : 0ull);
+#endif
 		st = PHR_EVM_SUCCESS;
 		switch (op) {
 		case OP_STOP:
+			SAVE();
 			f->halted = true;
 			return PHR_EVM_SUCCESS;
-		case OP_ADD: case OP_MUL: case OP_SUB: case OP_DIV: case OP_SDIV: case OP_MOD:
-		case OP_SMOD: case OP_ADDMOD: case OP_MULMOD: case OP_EXP: case OP_SIGNEXTEND:
-		case OP_LT: case OP_GT: case OP_SLT: case OP_SGT: case OP_EQ: case OP_ISZERO:
-		case OP_AND: case OP_OR: case OP_XOR: case OP_NOT: case OP_BYTE: case OP_SHL:
-		case OP_SHR: case OP_SAR:
-			st = evm_op_arith(f, op);
+		/* The hottest arithmetic inline; the rest in ops_arith.c. */
+		case OP_ADD:
+			evm_add(&sp[-2], &sp[-1], &sp[-2]);
+			sp--;
 			break;
-		case OP_KECCAK256: st = evm_op_keccak256(f); break;
-		case OP_CALLDATALOAD: st = evm_op_calldataload(f); break;
-		case OP_CALLDATACOPY: st = evm_op_calldatacopy(f); break;
-		case OP_CODECOPY: st = evm_op_codecopy(f); break;
-		case OP_EXTCODECOPY: st = evm_op_extcodecopy(f); break;
-		case OP_RETURNDATACOPY: st = evm_op_returndatacopy(f); break;
+		case OP_SUB:
+			evm_sub(&sp[-2], &sp[-1], &sp[-2]);
+			sp--;
+			break;
+		case OP_LT:
+			sp[-2] = evm_word(evm_lt(&sp[-1], &sp[-2]));
+			sp--;
+			break;
+		case OP_GT:
+			sp[-2] = evm_word(evm_lt(&sp[-2], &sp[-1]));
+			sp--;
+			break;
+		case OP_EQ:
+			sp[-2] = evm_word(evm_eq(&sp[-1], &sp[-2]));
+			sp--;
+			break;
+		case OP_ISZERO:
+			sp[-1] = evm_word(evm_is_zero(&sp[-1]));
+			break;
+		case OP_AND:
+		case OP_OR:
+		case OP_XOR:
+			for (int i = 0; i < 4; i++) {
+				uint64_t a = sp[-1].w[i], b = sp[-2].w[i];
+				sp[-2].w[i] = op == OP_AND ? a & b : op == OP_OR ? a | b : a ^ b;
+			}
+			sp--;
+			break;
+		case OP_NOT:
+			for (int i = 0; i < 4; i++)
+				sp[-1].w[i] = ~sp[-1].w[i];
+			break;
+		case OP_MUL: case OP_DIV: case OP_SDIV: case OP_MOD:
+		case OP_SMOD: case OP_ADDMOD: case OP_MULMOD: case OP_EXP: case OP_SIGNEXTEND:
+		case OP_SLT: case OP_SGT: case OP_BYTE: case OP_SHL: case OP_SHR: case OP_SAR:
+			OUT_OF_LINE(evm_op_arith(f, op));
+			break;
+		case OP_KECCAK256: OUT_OF_LINE(evm_op_keccak256(f)); break;
+		case OP_CALLDATALOAD: OUT_OF_LINE(evm_op_calldataload(f)); break;
+		case OP_CALLDATACOPY: OUT_OF_LINE(evm_op_calldatacopy(f)); break;
+		case OP_CODECOPY: OUT_OF_LINE(evm_op_codecopy(f)); break;
+		case OP_EXTCODECOPY: OUT_OF_LINE(evm_op_extcodecopy(f)); break;
+		case OP_RETURNDATACOPY: OUT_OF_LINE(evm_op_returndatacopy(f)); break;
 		case OP_ADDRESS: case OP_BALANCE: case OP_ORIGIN: case OP_CALLER:
 		case OP_CALLVALUE: case OP_CALLDATASIZE: case OP_CODESIZE: case OP_GASPRICE:
 		case OP_EXTCODESIZE: case OP_RETURNDATASIZE: case OP_EXTCODEHASH:
 		case OP_BLOCKHASH: case OP_COINBASE: case OP_TIMESTAMP: case OP_NUMBER:
 		case OP_PREVRANDAO: case OP_GASLIMIT: case OP_CHAINID: case OP_SELFBALANCE:
 		case OP_BASEFEE: case OP_BLOBHASH: case OP_BLOBBASEFEE:
-			st = evm_op_env(f, op);
+			OUT_OF_LINE(evm_op_env(f, op));
 			break;
 		case OP_POP:
-			f->sp--;
+			sp--;
 			break;
-		case OP_MLOAD: st = evm_op_mload(f); break;
-		case OP_MSTORE: st = evm_op_mstore(f); break;
-		case OP_MSTORE8: st = evm_op_mstore8(f); break;
-		case OP_SLOAD: st = evm_op_sload(f); break;
-		case OP_SSTORE: st = evm_op_sstore(f); break;
+		case OP_MLOAD: {
+			/* fast path: inside current memory */
+			const struct phr_u256 *o = &sp[-1];
+			if ((o->w[1] | o->w[2] | o->w[3]) == 0 && o->w[0] <= f->mem_size &&
+			    f->mem_size - o->w[0] >= 32) {
+				evm_load_word(&sp[-1], f->mem + o->w[0]);
+				break;
+			}
+			OUT_OF_LINE(evm_op_mload(f));
+			break;
+		}
+		case OP_MSTORE: {
+			const struct phr_u256 *o = &sp[-1];
+			if ((o->w[1] | o->w[2] | o->w[3]) == 0 && o->w[0] <= f->mem_size &&
+			    f->mem_size - o->w[0] >= 32) {
+				evm_store_word(f->mem + o->w[0], &sp[-2]);
+				sp -= 2;
+				break;
+			}
+			OUT_OF_LINE(evm_op_mstore(f));
+			break;
+		}
+		case OP_MSTORE8: OUT_OF_LINE(evm_op_mstore8(f)); break;
+		case OP_SLOAD: OUT_OF_LINE(evm_op_sload(f)); break;
+		case OP_SSTORE: OUT_OF_LINE(evm_op_sstore(f)); break;
 		case OP_JUMP:
-			f->sp--;
-			st = evm_op_jump_target(f, f->sp);
+			sp--;
+			SAVE();
+			st = evm_op_jump_target(f, sp);
 			if (st != PHR_EVM_SUCCESS)
 				return st;
-			continue; /* pc is the JUMPDEST, which runs next */
+			pc = f->pc - 1; /* the JUMPDEST runs next (pc++ of the loop) */
+			continue;
 		case OP_JUMPI:
-			f->sp -= 2;
-			if (!phr_u256_is_zero(&f->sp[0])) {
-				st = evm_op_jump_target(f, &f->sp[1]);
+			sp -= 2;
+			if (!evm_is_zero(&sp[0])) {
+				SAVE();
+				st = evm_op_jump_target(f, &sp[1]);
 				if (st != PHR_EVM_SUCCESS)
 					return st;
+				pc = f->pc - 1;
 				continue;
 			}
 			break;
 		case OP_PC:
-			*f->sp++ = phr_u256_from_u64(f->pc);
+			*sp++ = evm_word(pc);
 			break;
 		case OP_MSIZE:
-			*f->sp++ = phr_u256_from_u64(f->mem_size);
+			*sp++ = evm_word(f->mem_size);
 			break;
 		case OP_GAS:
-			*f->sp++ = phr_u256_from_u64((uint64_t)f->gas_left);
+			*sp++ = evm_word((uint64_t)gas);
 			break;
 		case OP_JUMPDEST:
 			break;
-		case OP_TLOAD: st = evm_op_tload(f); break;
-		case OP_TSTORE: st = evm_op_tstore(f); break;
-		case OP_MCOPY: st = evm_op_mcopy(f); break;
+		case OP_TLOAD: OUT_OF_LINE(evm_op_tload(f)); break;
+		case OP_TSTORE: OUT_OF_LINE(evm_op_tstore(f)); break;
+		case OP_MCOPY: OUT_OF_LINE(evm_op_mcopy(f)); break;
 		case OP_PUSH0:
-			*f->sp++ = PHR_U256_ZERO;
+			*sp++ = evm_word(0);
 			break;
 		case OP_LOG0: case OP_LOG1: case OP_LOG2: case OP_LOG3: case OP_LOG4:
-			st = evm_op_log(f, (unsigned)(op - OP_LOG0));
+			OUT_OF_LINE(evm_op_log(f, (unsigned)(op - OP_LOG0)));
 			break;
 		case OP_CREATE: case OP_CREATE2:
-			st = evm_op_create(f, op);
+			OUT_OF_LINE(evm_op_create(f, op));
 			break;
 		case OP_CALL: case OP_CALLCODE: case OP_DELEGATECALL: case OP_STATICCALL:
-			st = evm_op_call(f, op);
+			OUT_OF_LINE(evm_op_call(f, op));
 			break;
 		case OP_RETURN:
+			SAVE();
 			return evm_op_return(f, false);
 		case OP_REVERT:
+			SAVE();
 			return evm_op_return(f, true);
 		case OP_INVALID:
 			return PHR_EVM_INVALID_INSTRUCTION;
 		case OP_SELFDESTRUCT:
+			SAVE();
 			return evm_op_selfdestruct(f);
 		default:
 			if (op >= OP_PUSH1 && op <= OP_PUSH32) {
 				unsigned n = (unsigned)(op - OP_PUSH1 + 1);
-				push_bytes(f->sp++, code, code_len, f->pc + 1, n);
-				f->pc += n;
+				push_bytes(sp++, code, code_len, pc + 1, n);
+				pc += n;
 			} else if (op >= OP_DUP1 && op <= OP_DUP16) {
 				unsigned n = (unsigned)(op - OP_DUP1 + 1);
-				f->sp[0] = f->sp[-(ptrdiff_t)n];
-				f->sp++;
+				sp[0] = sp[-(ptrdiff_t)n];
+				sp++;
 			} else if (op >= OP_SWAP1 && op <= OP_SWAP16) {
 				unsigned n = (unsigned)(op - OP_SWAP1 + 1);
-				struct phr_u256 t = f->sp[-1];
-				f->sp[-1] = f->sp[-1 - (ptrdiff_t)n];
-				f->sp[-1 - (ptrdiff_t)n] = t;
+				struct phr_u256 t = sp[-1];
+				sp[-1] = sp[-1 - (ptrdiff_t)n];
+				sp[-1 - (ptrdiff_t)n] = t;
 			} else {
-				return PHR_EVM_UNDEFINED_INSTRUCTION; /* not reached: table */
+				return PHR_EVM_UNDEFINED_INSTRUCTION;
 			}
 			break;
 		}
 		if (st != PHR_EVM_SUCCESS)
 			return st;
-		f->pc++;
 	}
 }
 
