@@ -227,219 +227,283 @@ static void push_bytes(struct phr_u256 *r, const uint8_t *code, size_t code_len,
 }
 
 /*
- * The loop keeps pc, sp and gas in locals (registers); SAVE() writes them to
- * the frame before an out-of-line instruction and LOAD() reads them back.
+ * The loop: threaded code (computed goto, a GNU C extension that gcc and clang
+ * both have), so every instruction ends with its own copy of the dispatch and
+ * the branch predictor sees one indirect jump per handler. pc, sp and gas live
+ * in locals; SAVE() writes them to the frame before an out-of-line
+ * instruction (the ops_*.c groups) and LOAD() reads them back.
  */
 #define SAVE() (f->sp = sp, f->gas_left = gas, f->pc = pc)
 #define LOAD() (sp = f->sp, gas = f->gas_left, pc = f->pc)
-#define OUT_OF_LINE(expr)        \
-	do {                     \
-		SAVE();          \
-		st = (expr);     \
-		LOAD();          \
+#define OUT_OF_LINE(expr)                        \
+	do {                                     \
+		SAVE();                          \
+		st = (expr);                     \
+		LOAD();                          \
+		if (st != PHR_EVM_SUCCESS)       \
+			goto out;                \
 	} while (0)
+#define FAIL(status)                             \
+	do {                                     \
+		st = (status);                   \
+		goto out;                        \
+	} while (0)
+
+#ifdef PHR_EVM_TRACE
+#define TRACE()                                                                                    \
+	fprintf(stderr, "evm d=%d pc=%zu %s gas=%lld h=%td top=%016llx\n", (int)f->msg->depth, pc, \
+		op_names[op], (long long)(gas + op_table[op].gas), sp - bottom,                    \
+		sp > bottom ? (unsigned long long)sp[-1].w[0] : 0ull)
+#else
+#define TRACE() ((void)0)
+#endif
+
+/* Fetch, check (table: defined, stack in/out, static gas) and jump. */
+#define DISPATCH()                                                     \
+	do {                                                           \
+		if (pc >= code_len)                                    \
+			goto op_end;                                   \
+		op = code[pc];                                         \
+		const struct op_info info_ = op_table[op];             \
+		if (!info_.defined)                                    \
+			FAIL(PHR_EVM_UNDEFINED_INSTRUCTION);           \
+		const ptrdiff_t height_ = sp - bottom;                 \
+		if (height_ < info_.in)                                \
+			FAIL(PHR_EVM_STACK_UNDERFLOW);                 \
+		if (height_ + info_.grow > PHR_EVM_STACK_LIMIT)        \
+			FAIL(PHR_EVM_STACK_OVERFLOW);                  \
+		if ((gas -= info_.gas) < 0)                            \
+			FAIL(PHR_EVM_OUT_OF_GAS);                      \
+		TRACE();                                               \
+		goto *labels[op];                                      \
+	} while (0)
+#define NEXT()            \
+	do {              \
+		pc++;     \
+		DISPATCH(); \
+	} while (0)
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
+#ifdef __clang__
+#pragma clang diagnostic ignored "-Wgnu-label-as-value"
+#endif
 
 static enum phr_evm_status run(struct evm_frame *f)
 {
+	static const void *const labels[256] = {
+#define PHR_EVM_OPCODE_LABEL(code, name, gas, in, out) [code] = &&L_##name,
+		PHR_EVM_OPCODES(PHR_EVM_OPCODE_LABEL)
+#undef PHR_EVM_OPCODE_LABEL
+	};
 	const uint8_t *const code = f->code;
 	const size_t code_len = f->code_len;
 	struct phr_u256 *const bottom = f->stack;
 	struct phr_u256 *sp = f->sp;
 	int64_t gas = f->gas_left;
 	size_t pc = f->pc;
-	enum phr_evm_status st;
+	enum phr_evm_status st = PHR_EVM_SUCCESS;
+	uint8_t op;
 
-	for (;; pc++) {
-		if (pc >= code_len) {
-			SAVE();
-			return PHR_EVM_SUCCESS; /* running off the end is STOP */
-		}
-		const uint8_t op = code[pc];
-		const struct op_info info = op_table[op];
-		if (!info.defined)
-			return PHR_EVM_UNDEFINED_INSTRUCTION;
-		const ptrdiff_t height = sp - bottom;
-		if (height < info.in)
-			return PHR_EVM_STACK_UNDERFLOW;
-		if (height + info.grow > PHR_EVM_STACK_LIMIT)
-			return PHR_EVM_STACK_OVERFLOW;
-		if ((gas -= info.gas) < 0)
-			return PHR_EVM_OUT_OF_GAS;
-#ifdef PHR_EVM_TRACE
-		/* Debug builds only (-DPHR_EVM_TRACE): one line per instruction. */
-		fprintf(stderr, "evm d=%d pc=%zu %s gas=%lld h=%td top=%016llx\n",
-			(int)f->msg->depth, pc, op_names[op], (long long)(gas + info.gas), height,
-			height ? (unsigned long long)sp[-1].w[0] : 0ull);
-#endif
-		st = PHR_EVM_SUCCESS;
-		switch (op) {
-		case OP_STOP:
-			SAVE();
-			f->halted = true;
-			return PHR_EVM_SUCCESS;
-		/* The hottest arithmetic inline; the rest in ops_arith.c. */
-		case OP_ADD:
-			evm_add(&sp[-2], &sp[-1], &sp[-2]);
-			sp--;
-			break;
-		case OP_SUB:
-			evm_sub(&sp[-2], &sp[-1], &sp[-2]);
-			sp--;
-			break;
-		case OP_LT:
-			sp[-2] = evm_word(evm_lt(&sp[-1], &sp[-2]));
-			sp--;
-			break;
-		case OP_GT:
-			sp[-2] = evm_word(evm_lt(&sp[-2], &sp[-1]));
-			sp--;
-			break;
-		case OP_EQ:
-			sp[-2] = evm_word(evm_eq(&sp[-1], &sp[-2]));
-			sp--;
-			break;
-		case OP_ISZERO:
-			sp[-1] = evm_word(evm_is_zero(&sp[-1]));
-			break;
-		case OP_AND:
-		case OP_OR:
-		case OP_XOR:
-			for (int i = 0; i < 4; i++) {
-				uint64_t a = sp[-1].w[i], b = sp[-2].w[i];
-				sp[-2].w[i] = op == OP_AND ? a & b : op == OP_OR ? a | b : a ^ b;
-			}
-			sp--;
-			break;
-		case OP_NOT:
-			for (int i = 0; i < 4; i++)
-				sp[-1].w[i] = ~sp[-1].w[i];
-			break;
-		case OP_MUL: case OP_DIV: case OP_SDIV: case OP_MOD:
-		case OP_SMOD: case OP_ADDMOD: case OP_MULMOD: case OP_EXP: case OP_SIGNEXTEND:
-		case OP_SLT: case OP_SGT: case OP_BYTE: case OP_SHL: case OP_SHR: case OP_SAR:
-			OUT_OF_LINE(evm_op_arith(f, op));
-			break;
-		case OP_KECCAK256: OUT_OF_LINE(evm_op_keccak256(f)); break;
-		case OP_CALLDATALOAD: OUT_OF_LINE(evm_op_calldataload(f)); break;
-		case OP_CALLDATACOPY: OUT_OF_LINE(evm_op_calldatacopy(f)); break;
-		case OP_CODECOPY: OUT_OF_LINE(evm_op_codecopy(f)); break;
-		case OP_EXTCODECOPY: OUT_OF_LINE(evm_op_extcodecopy(f)); break;
-		case OP_RETURNDATACOPY: OUT_OF_LINE(evm_op_returndatacopy(f)); break;
-		case OP_ADDRESS: case OP_BALANCE: case OP_ORIGIN: case OP_CALLER:
-		case OP_CALLVALUE: case OP_CALLDATASIZE: case OP_CODESIZE: case OP_GASPRICE:
-		case OP_EXTCODESIZE: case OP_RETURNDATASIZE: case OP_EXTCODEHASH:
-		case OP_BLOCKHASH: case OP_COINBASE: case OP_TIMESTAMP: case OP_NUMBER:
-		case OP_PREVRANDAO: case OP_GASLIMIT: case OP_CHAINID: case OP_SELFBALANCE:
-		case OP_BASEFEE: case OP_BLOBHASH: case OP_BLOBBASEFEE:
-			OUT_OF_LINE(evm_op_env(f, op));
-			break;
-		case OP_POP:
-			sp--;
-			break;
-		case OP_MLOAD: {
-			/* fast path: inside current memory */
-			const struct phr_u256 *o = &sp[-1];
-			if ((o->w[1] | o->w[2] | o->w[3]) == 0 && o->w[0] <= f->mem_size &&
-			    f->mem_size - o->w[0] >= 32) {
-				evm_load_word(&sp[-1], f->mem + o->w[0]);
-				break;
-			}
-			OUT_OF_LINE(evm_op_mload(f));
-			break;
-		}
-		case OP_MSTORE: {
-			const struct phr_u256 *o = &sp[-1];
-			if ((o->w[1] | o->w[2] | o->w[3]) == 0 && o->w[0] <= f->mem_size &&
-			    f->mem_size - o->w[0] >= 32) {
-				evm_store_word(f->mem + o->w[0], &sp[-2]);
-				sp -= 2;
-				break;
-			}
-			OUT_OF_LINE(evm_op_mstore(f));
-			break;
-		}
-		case OP_MSTORE8: OUT_OF_LINE(evm_op_mstore8(f)); break;
-		case OP_SLOAD: OUT_OF_LINE(evm_op_sload(f)); break;
-		case OP_SSTORE: OUT_OF_LINE(evm_op_sstore(f)); break;
-		case OP_JUMP:
-			sp--;
-			SAVE();
-			st = evm_op_jump_target(f, sp);
-			if (st != PHR_EVM_SUCCESS)
-				return st;
-			pc = f->pc - 1; /* the JUMPDEST runs next (pc++ of the loop) */
-			continue;
-		case OP_JUMPI:
-			sp -= 2;
-			if (!evm_is_zero(&sp[0])) {
-				SAVE();
-				st = evm_op_jump_target(f, &sp[1]);
-				if (st != PHR_EVM_SUCCESS)
-					return st;
-				pc = f->pc - 1;
-				continue;
-			}
-			break;
-		case OP_PC:
-			*sp++ = evm_word(pc);
-			break;
-		case OP_MSIZE:
-			*sp++ = evm_word(f->mem_size);
-			break;
-		case OP_GAS:
-			*sp++ = evm_word((uint64_t)gas);
-			break;
-		case OP_JUMPDEST:
-			break;
-		case OP_TLOAD: OUT_OF_LINE(evm_op_tload(f)); break;
-		case OP_TSTORE: OUT_OF_LINE(evm_op_tstore(f)); break;
-		case OP_MCOPY: OUT_OF_LINE(evm_op_mcopy(f)); break;
-		case OP_PUSH0:
-			*sp++ = evm_word(0);
-			break;
-		case OP_LOG0: case OP_LOG1: case OP_LOG2: case OP_LOG3: case OP_LOG4:
-			OUT_OF_LINE(evm_op_log(f, (unsigned)(op - OP_LOG0)));
-			break;
-		case OP_CREATE: case OP_CREATE2:
-			OUT_OF_LINE(evm_op_create(f, op));
-			break;
-		case OP_CALL: case OP_CALLCODE: case OP_DELEGATECALL: case OP_STATICCALL:
-			OUT_OF_LINE(evm_op_call(f, op));
-			break;
-		case OP_RETURN:
-			SAVE();
-			return evm_op_return(f, false);
-		case OP_REVERT:
-			SAVE();
-			return evm_op_return(f, true);
-		case OP_INVALID:
-			return PHR_EVM_INVALID_INSTRUCTION;
-		case OP_SELFDESTRUCT:
-			SAVE();
-			return evm_op_selfdestruct(f);
-		default:
-			if (op >= OP_PUSH1 && op <= OP_PUSH32) {
-				unsigned n = (unsigned)(op - OP_PUSH1 + 1);
-				push_bytes(sp++, code, code_len, pc + 1, n);
-				pc += n;
-			} else if (op >= OP_DUP1 && op <= OP_DUP16) {
-				unsigned n = (unsigned)(op - OP_DUP1 + 1);
-				sp[0] = sp[-(ptrdiff_t)n];
-				sp++;
-			} else if (op >= OP_SWAP1 && op <= OP_SWAP16) {
-				unsigned n = (unsigned)(op - OP_SWAP1 + 1);
-				struct phr_u256 t = sp[-1];
-				sp[-1] = sp[-1 - (ptrdiff_t)n];
-				sp[-1 - (ptrdiff_t)n] = t;
-			} else {
-				return PHR_EVM_UNDEFINED_INSTRUCTION;
-			}
-			break;
-		}
-		if (st != PHR_EVM_SUCCESS)
-			return st;
-	}
+	DISPATCH();
+
+op_end: /* running off the end is STOP */
+L_STOP:
+	SAVE();
+	f->halted = true;
+	return PHR_EVM_SUCCESS;
+
+/* The hottest arithmetic inline; the rest in ops_arith.c. */
+L_ADD:
+	evm_add(&sp[-2], &sp[-1], &sp[-2]);
+	sp--;
+	NEXT();
+L_SUB:
+	evm_sub(&sp[-2], &sp[-1], &sp[-2]);
+	sp--;
+	NEXT();
+L_LT:
+	sp[-2] = evm_word(evm_lt(&sp[-1], &sp[-2]));
+	sp--;
+	NEXT();
+L_GT:
+	sp[-2] = evm_word(evm_lt(&sp[-2], &sp[-1]));
+	sp--;
+	NEXT();
+L_EQ:
+	sp[-2] = evm_word(evm_eq(&sp[-1], &sp[-2]));
+	sp--;
+	NEXT();
+L_ISZERO:
+	sp[-1] = evm_word(evm_is_zero(&sp[-1]));
+	NEXT();
+L_AND:
+	for (int i = 0; i < 4; i++)
+		sp[-2].w[i] &= sp[-1].w[i];
+	sp--;
+	NEXT();
+L_OR:
+	for (int i = 0; i < 4; i++)
+		sp[-2].w[i] |= sp[-1].w[i];
+	sp--;
+	NEXT();
+L_XOR:
+	for (int i = 0; i < 4; i++)
+		sp[-2].w[i] ^= sp[-1].w[i];
+	sp--;
+	NEXT();
+L_NOT:
+	for (int i = 0; i < 4; i++)
+		sp[-1].w[i] = ~sp[-1].w[i];
+	NEXT();
+L_MUL: L_DIV: L_SDIV: L_MOD: L_SMOD: L_ADDMOD: L_MULMOD: L_EXP: L_SIGNEXTEND:
+L_SLT: L_SGT: L_BYTE: L_SHL: L_SHR: L_SAR:
+	OUT_OF_LINE(evm_op_arith(f, op));
+	NEXT();
+L_KECCAK256:
+	OUT_OF_LINE(evm_op_keccak256(f));
+	NEXT();
+L_CALLDATALOAD:
+	OUT_OF_LINE(evm_op_calldataload(f));
+	NEXT();
+L_CALLDATACOPY:
+	OUT_OF_LINE(evm_op_calldatacopy(f));
+	NEXT();
+L_CODECOPY:
+	OUT_OF_LINE(evm_op_codecopy(f));
+	NEXT();
+L_EXTCODECOPY:
+	OUT_OF_LINE(evm_op_extcodecopy(f));
+	NEXT();
+L_RETURNDATACOPY:
+	OUT_OF_LINE(evm_op_returndatacopy(f));
+	NEXT();
+L_ADDRESS: L_BALANCE: L_ORIGIN: L_CALLER: L_CALLVALUE: L_CALLDATASIZE: L_CODESIZE:
+L_GASPRICE: L_EXTCODESIZE: L_RETURNDATASIZE: L_EXTCODEHASH: L_BLOCKHASH: L_COINBASE:
+L_TIMESTAMP: L_NUMBER: L_PREVRANDAO: L_GASLIMIT: L_CHAINID: L_SELFBALANCE: L_BASEFEE:
+L_BLOBHASH: L_BLOBBASEFEE:
+	OUT_OF_LINE(evm_op_env(f, op));
+	NEXT();
+L_POP:
+	sp--;
+	NEXT();
+L_MLOAD: {
+	/* fast path: inside current memory */
+	const struct phr_u256 *o = &sp[-1];
+	if ((o->w[1] | o->w[2] | o->w[3]) == 0 && o->w[0] <= f->mem_size &&
+	    f->mem_size - o->w[0] >= 32)
+		evm_load_word(&sp[-1], f->mem + o->w[0]);
+	else
+		OUT_OF_LINE(evm_op_mload(f));
+	NEXT();
 }
+L_MSTORE: {
+	const struct phr_u256 *o = &sp[-1];
+	if ((o->w[1] | o->w[2] | o->w[3]) == 0 && o->w[0] <= f->mem_size &&
+	    f->mem_size - o->w[0] >= 32) {
+		evm_store_word(f->mem + o->w[0], &sp[-2]);
+		sp -= 2;
+	} else {
+		OUT_OF_LINE(evm_op_mstore(f));
+	}
+	NEXT();
+}
+L_MSTORE8:
+	OUT_OF_LINE(evm_op_mstore8(f));
+	NEXT();
+L_SLOAD:
+	OUT_OF_LINE(evm_op_sload(f));
+	NEXT();
+L_SSTORE:
+	OUT_OF_LINE(evm_op_sstore(f));
+	NEXT();
+L_JUMP:
+	sp--;
+	SAVE();
+	st = evm_op_jump_target(f, sp);
+	if (st != PHR_EVM_SUCCESS)
+		goto out;
+	pc = f->pc; /* the JUMPDEST runs next */
+	DISPATCH();
+L_JUMPI:
+	sp -= 2;
+	if (!evm_is_zero(&sp[0])) {
+		SAVE();
+		st = evm_op_jump_target(f, &sp[1]);
+		if (st != PHR_EVM_SUCCESS)
+			goto out;
+		pc = f->pc;
+		DISPATCH();
+	}
+	NEXT();
+L_PC:
+	*sp++ = evm_word(pc);
+	NEXT();
+L_MSIZE:
+	*sp++ = evm_word(f->mem_size);
+	NEXT();
+L_GAS:
+	*sp++ = evm_word((uint64_t)gas);
+	NEXT();
+L_JUMPDEST:
+	NEXT();
+L_TLOAD:
+	OUT_OF_LINE(evm_op_tload(f));
+	NEXT();
+L_TSTORE:
+	OUT_OF_LINE(evm_op_tstore(f));
+	NEXT();
+L_MCOPY:
+	OUT_OF_LINE(evm_op_mcopy(f));
+	NEXT();
+L_PUSH0:
+	*sp++ = evm_word(0);
+	NEXT();
+L_PUSH1: L_PUSH2: L_PUSH3: L_PUSH4: L_PUSH5: L_PUSH6: L_PUSH7: L_PUSH8: L_PUSH9: L_PUSH10: L_PUSH11: L_PUSH12: L_PUSH13: L_PUSH14: L_PUSH15: L_PUSH16: L_PUSH17: L_PUSH18: L_PUSH19: L_PUSH20: L_PUSH21: L_PUSH22: L_PUSH23: L_PUSH24: L_PUSH25: L_PUSH26: L_PUSH27: L_PUSH28: L_PUSH29: L_PUSH30: L_PUSH31: L_PUSH32: {
+	unsigned n = (unsigned)(op - OP_PUSH1 + 1);
+	push_bytes(sp++, code, code_len, pc + 1, n);
+	pc += n;
+	NEXT();
+}
+L_DUP1: L_DUP2: L_DUP3: L_DUP4: L_DUP5: L_DUP6: L_DUP7: L_DUP8: L_DUP9: L_DUP10: L_DUP11: L_DUP12: L_DUP13: L_DUP14: L_DUP15: L_DUP16: {
+	unsigned n = (unsigned)(op - OP_DUP1 + 1);
+	sp[0] = sp[-(ptrdiff_t)n];
+	sp++;
+	NEXT();
+}
+L_SWAP1: L_SWAP2: L_SWAP3: L_SWAP4: L_SWAP5: L_SWAP6: L_SWAP7: L_SWAP8: L_SWAP9: L_SWAP10: L_SWAP11: L_SWAP12: L_SWAP13: L_SWAP14: L_SWAP15: L_SWAP16: {
+	unsigned n = (unsigned)(op - OP_SWAP1 + 1);
+	struct phr_u256 t = sp[-1];
+	sp[-1] = sp[-1 - (ptrdiff_t)n];
+	sp[-1 - (ptrdiff_t)n] = t;
+	NEXT();
+}
+L_LOG0: L_LOG1: L_LOG2: L_LOG3: L_LOG4:
+	OUT_OF_LINE(evm_op_log(f, (unsigned)(op - OP_LOG0)));
+	NEXT();
+L_CREATE: L_CREATE2:
+	OUT_OF_LINE(evm_op_create(f, op));
+	NEXT();
+L_CALL: L_CALLCODE: L_DELEGATECALL: L_STATICCALL:
+	OUT_OF_LINE(evm_op_call(f, op));
+	NEXT();
+L_RETURN:
+	SAVE();
+	return evm_op_return(f, false);
+L_REVERT:
+	SAVE();
+	return evm_op_return(f, true);
+L_INVALID:
+	FAIL(PHR_EVM_INVALID_INSTRUCTION);
+L_SELFDESTRUCT:
+	SAVE();
+	return evm_op_selfdestruct(f);
+
+out:
+	return st;
+}
+
+#pragma GCC diagnostic pop
 
 void phr_evm_execute(const struct phr_evm_host *host, void *ctx, const struct phr_evm_message *msg,
 		     const uint8_t *code, size_t code_len, struct phr_evm_result *out)
