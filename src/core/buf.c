@@ -29,7 +29,8 @@ void phr_buf_reset(struct phr_buf *b)
 
 int phr_buf_reserve(struct phr_buf *b, size_t extra)
 {
-	if (extra > b->max || b->len > b->max - extra) {
+	/* len + extra + 1 (the NUL) must fit in max + 1 and in size_t */
+	if (extra > b->max || b->len > b->max - extra || b->len + extra == SIZE_MAX) {
 		phr_buf_release(b);
 		return PHR_ERR_TOO_LARGE;
 	}
@@ -39,7 +40,7 @@ int phr_buf_reserve(struct phr_buf *b, size_t extra)
 	size_t ncap = b->cap ? b->cap : 64;
 	while (ncap < need)
 		ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
-	if (ncap > b->max + 1)
+	if (b->max < SIZE_MAX && ncap > b->max + 1)
 		ncap = b->max + 1;
 	uint8_t *nd = phr_realloc(b->data, ncap);
 	if (!nd) {
