@@ -357,7 +357,11 @@ static int filter_logs(struct phr_chain_node *n, json_t **result, struct phr_rpc
 	if (query_parse(n, &q, err, f->criteria) != PHR_OK)
 		return PHR_ERR_INVALID;
 	if (changes_only && !q.has_hash) {
-		if (q.from < f->next_block)
+		const json_t *fb = json_object_get(f->criteria, "fromBlock");
+		const char *t = json_string_value(fb);
+
+		/* a tag ("latest"...) counts from the installation, not from each poll */
+		if (!fb || json_is_null(fb) || (t && strncmp(t, "0x", 2) != 0) || q.from < f->next_block)
 			q.from = f->next_block;
 	}
 	rc = query_run(n, &logs, &cnt, err, &q);
