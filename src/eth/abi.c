@@ -464,8 +464,11 @@ json_t *phr_abi_value_to_json(const struct phr_abi_value *v)
 		phr_eth_address_checksum(a, v->bytes);
 		return json_string(a);
 	}
-	case PHR_ABI_STRING:
-		return json_stringn_nocheck((const char *)v->bytes, v->len);
+	case PHR_ABI_STRING: {
+		/* Solidity does not enforce UTF-8: render invalid text as hex */
+		json_t *j = json_stringn((const char *)v->bytes, v->len);
+		return j ? j : phr_eth_json_hex(v->bytes, v->len);
+	}
 	case PHR_ABI_BYTES:
 	case PHR_ABI_FIXED_BYTES:
 		return phr_eth_json_hex(v->bytes, v->len);

@@ -287,6 +287,20 @@ static void test_strict_decode(void **state)
 		phr_abi_type_free(t);
 		free(d);
 	}
+	/* a string that is not UTF-8 decodes and renders as hex */
+	{
+		struct phr_abi_type *st = T("(string)");
+		struct phr_abi_value *sv = NULL;
+		size_t n;
+		uint8_t *d = eth_test_unhex(W20 W2 "fffe000000000000000000000000000000000000000000000000000000000000", &n);
+		assert_int_equal(phr_abi_decode(&sv, st, d, n), PHR_OK);
+		json_t *j = phr_abi_value_to_json(sv);
+		assert_string_equal(json_string_value(json_array_get(j, 0)), "0xfffe");
+		json_decref(j);
+		phr_abi_value_free(sv);
+		phr_abi_type_free(st);
+		free(d);
+	}
 	/* values that do not fit their type are refused when encoding */
 	struct phr_abi_type *t = T("(uint8)");
 	struct phr_abi_value *v = NULL;
