@@ -3,6 +3,7 @@
 // from contracts/artifacts, decode custom errors.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ethers } from 'ethers';
@@ -44,17 +45,20 @@ export function phrBinary() {
 
 /** Start a chain; resolves to { url, stop, kind }. */
 export function startChain(kind, phrBin) {
-  let cmd, args, re;
+  let cmd, args, re, datadir = null;
   if (kind === 'anvil') {
     cmd = ANVIL;
     args = ['--port', '0', '--hardfork', 'cancun', '--mnemonic', MNEMONIC, '--accounts', '10'];
     re = /Listening on ([0-9.]+):(\d+)/;
   } else {
     cmd = phrBin;
-    args = ['chain', '--dev', '--listen', '127.0.0.1:0'];
+    // a fresh chain in a temporary data directory, removed when the chain stops
+    datadir = fs.mkdtempSync(path.join(os.tmpdir(), 'phr-contracts-chain-'));
+    args = ['chain', '--dev', '--datadir', datadir, '--listen', '127.0.0.1:0'];
     re = /listening on (http:\/\/[0-9.]+:\d+)/i;
   }
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const cleanup = () => datadir && fs.rmSync(datadir, { recursive: true, force: true });
   return new Promise((resolve, reject) => {
     let buf = '';
     const timer = setTimeout(() => {
@@ -77,8 +81,14 @@ export function startChain(kind, phrBin) {
         pid: child.pid,
         stop: () =>
           new Promise((res) => {
-            if (child.exitCode !== null) return res();
-            child.once('exit', () => res());
+            if (child.exitCode !== null) {
+              cleanup();
+              return res();
+            }
+            child.once('exit', () => {
+              cleanup();
+              res();
+            });
             process.kill(child.pid, 'SIGTERM');
             setTimeout(() => child.exitCode === null && process.kill(child.pid, 'SIGKILL'), 3000).unref();
           }),
@@ -92,6 +102,7 @@ export function startChain(kind, phrBin) {
     });
     child.on('exit', (code) => {
       clearTimeout(timer);
+      cleanup();
       reject(new Error(`${kind} exited with ${code} before listening: ${buf.slice(-500)}`));
     });
   });
