@@ -364,6 +364,45 @@ static void test_bn254_g2_subgroup(void **state)
 	phr_buf_release(&out);
 }
 
+static void test_internal_errors(void **state)
+{
+	(void)state;
+	uint8_t a[20];
+	struct phr_buf out;
+	int64_t used;
+	phr_buf_init(&out, 0);
+	addr_of(a, 5);
+	/* base_len 2^26 (64 MiB), mod_len 1: priced below INT64_MAX, refused at run time */
+	uint8_t in[99] = {0};
+	in[28] = 0x04; /* 0x04000000 */
+	in[63] = 1;
+	in[95] = 1;
+	int64_t price = phr_precompile_gas(a, in, sizeof in);
+	assert_true(price > 0 && price < INT64_MAX);
+	assert_int_equal(phr_precompile_run(a, in, sizeof in, INT64_MAX, &out, &used),
+			 PHR_PRECOMPILE_INTERNAL_ERROR);
+	assert_int_equal(used, 0);
+	assert_int_equal(out.len, 0);
+	/* an allocation failure inside modexp is an internal error, not a result */
+	uint8_t small[99] = {0};
+	small[31] = 1;
+	small[63] = 1;
+	small[95] = 1;
+	small[96] = 3;
+	small[97] = 5;
+	small[98] = 7;
+	phr_alloc_fail_at(1);
+	int st = phr_precompile_run(a, small, sizeof small, 1000, &out, &used);
+	phr_alloc_fail_at(0);
+	assert_int_equal(st, PHR_PRECOMPILE_INTERNAL_ERROR);
+	assert_int_equal(used, 0);
+	/* not a precompile */
+	addr_of(a, 11);
+	assert_int_equal(phr_precompile_run(a, NULL, 0, 1000, &out, &used),
+			 PHR_PRECOMPILE_INTERNAL_ERROR);
+	phr_buf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,6 +413,7 @@ int main(void)
 		cmocka_unit_test(test_bn254_invalid_points),
 		cmocka_unit_test(test_ecrecover_ranges),
 		cmocka_unit_test(test_bn254_g2_subgroup),
+		cmocka_unit_test(test_internal_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
