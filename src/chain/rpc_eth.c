@@ -575,6 +575,33 @@ static int m_get_tx(void *ctx, json_t **result, struct phr_rpc_error *err, json_
 	return ok(result, err, tx_json(&p->tx, p->hash, p->sender, NULL, 0, 0, NULL));
 }
 
+/* geth's eth_getRawTransactionByHash: the signed encoding of a mined transaction */
+static int m_get_raw_tx(void *ctx, json_t **result, struct phr_rpc_error *err, json_t *params)
+{
+	struct phr_chain_node *n = ctx;
+	struct phr_buf raw;
+	uint8_t hash[32];
+	int rc;
+
+	if (phr_rpc_param_hash(hash, err, json_array_get(params, 0), "hash") != PHR_OK)
+		return PHR_ERR_INVALID;
+	phr_buf_init(&raw, 0);
+	rc = db_tx_get(&n->db, &raw, NULL, NULL, NULL, hash);
+	if (rc == PHR_ERR_NOT_FOUND) {
+		const struct pool_tx *p = chain_pool_find(n, hash);
+
+		phr_buf_release(&raw);
+		return ok(result, err, p ? phr_rpc_data(p->raw, p->raw_len) : json_null());
+	}
+	if (rc != PHR_OK) {
+		phr_buf_release(&raw);
+		return internal(err, rc);
+	}
+	rc = ok(result, err, phr_rpc_data(raw.data, raw.len));
+	phr_buf_release(&raw);
+	return rc;
+}
+
 static json_t *receipt_json(const struct phr_chain_receipt *r)
 {
 	json_t *logs = json_array(), *o;
@@ -946,6 +973,7 @@ const struct phr_rpc_method phr_chain_node_methods[] = {
 	{ "eth_accounts", m_accounts },
 	{ "eth_getTransactionByHash", m_get_tx },
 	{ "eth_getTransactionReceipt", m_get_receipt },
+	{ "eth_getRawTransactionByHash", m_get_raw_tx },
 	{ "eth_getBlockByNumber", m_block_by_number },
 	{ "eth_getBlockByHash", m_block_by_hash },
 	{ "eth_getLogs", chain_rpc_get_logs },
