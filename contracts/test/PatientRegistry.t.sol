@@ -296,4 +296,21 @@ contract PatientRegistryTest is Fixture {
         vm.expectRevert(abi.encodeWithSelector(PatientRegistry.ProviderNotVerified.selector, doctor));
         reg.approveRequest(id);
     }
+
+    function test_rotated_owner_cannot_register_again() public {
+        vm.prank(address(recovery));
+        reg.rotateOwner(patient, newOwner);
+        vm.prank(newOwner);
+        vm.expectRevert(abi.encodeWithSelector(PatientRegistry.AlreadyRegistered.selector, newOwner));
+        reg.register(KEY);
+    }
+
+    function test_unwired_registry_refuses_grants() public {
+        PatientRegistry fresh = new PatientRegistry(IProviderRegistry(address(providers)));
+        vm.prank(patient);
+        fresh.register(KEY);
+        vm.prank(patient);
+        vm.expectRevert(PatientRegistry.NotWired.selector);
+        fresh.grantAccess(patient, doctor, AccessLevel.Read, scopeAll(), T0 + 1 days);
+    }
 }

@@ -462,6 +462,8 @@ export async function runSuite(url) {
   await r.tx('old owner locked out', patient, reg, 'updateEncryptionKey', [A(patient), KEY], 'NotPatientOwner');
   await r.tx('new owner acts', newOwner, reg, 'updateEncryptionKey', [A(patient), KEY]);
   await r.tx('new owner burns', newOwner, nft, 'burn', [lab]);
+  await r.tx('new owner cannot register', newOwner, reg, 'register', [KEY], 'AlreadyRegistered');
+  await r.tx('old owner cannot re-register', patient, reg, 'register', [KEY], 'AlreadyRegistered');
 
   // ---------------------------------------------------------------- governance hand-over, authority removal
   const rm = providers.interface.encodeFunctionData('setAuthority', [A(authority), false]);
