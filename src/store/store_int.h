@@ -10,14 +10,6 @@
 /* SHA-256 of one buffer (the one place the hash implementation is chosen). */
 void phr_store_sha256(uint8_t out[32], const uint8_t *data, size_t len);
 
-/* Incremental SHA-256 state: an opaque, suitably aligned blob. */
-struct phr_store_sha256_ctx {
-	_Alignas(16) uint8_t opaque[512];
-};
-void phr_store_sha256_init(struct phr_store_sha256_ctx *c);
-void phr_store_sha256_update(struct phr_store_sha256_ctx *c, const uint8_t *data, size_t len);
-void phr_store_sha256_final(struct phr_store_sha256_ctx *c, uint8_t out[32]);
-
 /* Protobuf reading helpers (dagpb.c). */
 int phr_pb_varint(uint64_t *v, const uint8_t **p, const uint8_t *end);
 

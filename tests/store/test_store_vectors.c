@@ -123,13 +123,16 @@ static void test_vectors_cli(void **state)
 		snprintf(want, sizeof(want), "%s\n", want0);
 		assert_string_equal(out, want);
 
+		bool big = size > (8u << 20); /* keep the test fast: fewer passes over 50 MiB */
+		if (!big) {
 		const char *only[] = { st_phr(), "add", "--only-hash", path, NULL };
 		assert_int_equal(st_run(out, sizeof(out), only), 0);
 		snprintf(want, sizeof(want), "%s\n", want1);
 		assert_string_equal(out, want);
+		}
 
 		/* phr cat gives the same bytes back, from both roots */
-		for (int k = 0; k < 2; k++) {
+		for (int k = 0; k < (big ? 1 : 2); k++) {
 			const char *cat[] = { st_phr(), "cat", "--datadir", data, "-o", back,
 					(k ? want0 : want1), NULL };
 			const char *cmp[] = { "/usr/bin/cmp", "-s", path, back, NULL };
