@@ -695,6 +695,17 @@ static void test_selfdestruct(void **state)
 	assert_int_equal(GAS - r.gas_left, 3 + 5000);
 }
 
+/* Self-recursion down to the depth limit: the 1025th frame is refused. */
+static void test_call_depth_recursion(void **state)
+{
+	(void)state;
+	struct phr_evm_result r;
+	run(&r, "6000 6000 6000 6000 6000 30 5a f1 00", INT64_C(1000000000000));
+	assert_int_equal(r.status, PHR_EVM_SUCCESS);
+	assert_int_equal(H.last_child_depth, PHR_EVM_MAX_DEPTH);
+	assert_int_equal(H.calls, PHR_EVM_MAX_DEPTH);
+}
+
 static void test_gas_opcode(void **state)
 {
 	(void)state;
@@ -728,6 +739,7 @@ int main(void)
 		cmocka_unit_test_setup(test_create, setup),
 		cmocka_unit_test_setup(test_logs, setup),
 		cmocka_unit_test_setup(test_selfdestruct, setup),
+		cmocka_unit_test_setup(test_call_depth_recursion, setup),
 		cmocka_unit_test_setup(test_gas_opcode, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
