@@ -87,3 +87,59 @@ export function rmrf(dir) {
 export function check(cond, msg) {
   if (!cond) throw new Error('check failed: ' + msg);
 }
+
+// Compute-heavy contract for bench/chain.sh (eth_call speed): a keccak loop,
+// a fixed-point Mandelbrot "ray tracer" and a sieve over memory.
+export const BENCH_SOURCE = `// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+contract Bench {
+    uint256 public counter;
+    event Bumped(address indexed by, uint256 value);
+    function bump(uint256 x) external { counter += x; emit Bumped(msg.sender, counter); }
+    function hashLoop(uint256 n) external pure returns (bytes32 h) {
+        for (uint256 i = 0; i < n; i++) h = keccak256(abi.encode(h, i));
+    }
+    // Mandelbrot set over a w*h grid, 16.16 fixed point: number of points inside.
+    function mandel(uint256 w, uint256 hgt, uint256 iters) external pure returns (uint256 inside) {
+        unchecked {
+            for (uint256 py = 0; py < hgt; py++) {
+                int256 y0 = int256(py * 131072 / hgt) - 65536;
+                for (uint256 px = 0; px < w; px++) {
+                    int256 x0 = int256(px * 196608 / w) - 131072;
+                    int256 x = 0; int256 y = 0; uint256 i = 0;
+                    while (i < iters) {
+                        int256 xx = (x * x) >> 16; int256 yy = (y * y) >> 16;
+                        if (xx + yy > 262144) break;
+                        y = ((2 * x * y) >> 16) + y0;
+                        x = xx - yy + x0;
+                        i++;
+                    }
+                    if (i == iters) inside++;
+                }
+            }
+        }
+    }
+    function sieve(uint256 n) external pure returns (uint256 count) {
+        bool[] memory composite = new bool[](n + 1);
+        for (uint256 i = 2; i <= n; i++) {
+            if (composite[i]) continue;
+            count++;
+            for (uint256 j = i * i; j <= n; j += i) composite[j] = true;
+        }
+    }
+}
+`;
+
+export function compileBench() {
+  const input = {
+    language: 'Solidity',
+    sources: { 'Bench.sol': { content: BENCH_SOURCE } },
+    settings: { evmVersion: 'cancun', optimizer: { enabled: true, runs: 200 },
+      outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } } },
+  };
+  const out = JSON.parse(solc.compile(JSON.stringify(input)));
+  const errs = (out.errors || []).filter((e) => e.severity === 'error');
+  if (errs.length) throw new Error(errs.map((e) => e.formattedMessage).join('\n'));
+  const c = out.contracts['Bench.sol'].Bench;
+  return { abi: c.abi, bytecode: '0x' + c.evm.bytecode.object };
+}
