@@ -1,0 +1,339 @@
+/**
+ * @file phr.h
+ * @brief The phr domain (module `phr`): deployment of the contracts,
+ *        identities, and the two flows of seed §6 over a chain and a store.
+ *
+ * A `struct phr_node` ties together one chain handle (chain.h, embedded or
+ * remote), one store (store.h), the addresses of the deployed contracts and
+ * a small local database (DIR/phr.db: key-capsule index and the node's own
+ * log of denied attempts). Identities are key holders hosted by this node:
+ * each has a secp256k1 account key (it signs the transactions) and an X25519
+ * key pair derived from it (it opens key capsules).
+ *
+ * Every access decision asks the chain (PatientRegistry.canAccess) at the
+ * moment of the request; nothing is cached.
+ *
+ * Thread safety: every phr_node_* call takes the node's lock, so a node may
+ * be shared by the threads of an HTTP server (calls are serialised).
+ */
+#ifndef PHR_PHR_H
+#define PHR_PHR_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "phr/chain.h"
+#include "phr/core.h"
+#include "phr/store.h"
+#include "phr/u256.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Access levels (PhrTypes.sol AccessLevel). */
+enum phr_level { PHR_LEVEL_NONE = 0, PHR_LEVEL_READ = 1, PHR_LEVEL_WRITE = 2, PHR_LEVEL_ADMIN = 3 };
+
+/** Audit actions (PhrTypes.sol AuditAction). */
+enum phr_audit_action {
+	PHR_AUDIT_VIEW = 0, PHR_AUDIT_CREATE, PHR_AUDIT_UPDATE, PHR_AUDIT_SHARE,
+	PHR_AUDIT_EMERGENCY, PHR_AUDIT_REVOKE, PHR_AUDIT_ERASE, PHR_AUDIT_RECOVER
+};
+
+/** Largest record type code (PhrTypes.sol RecordType: General .. EmergencySummary). */
+#define PHR_RECORD_TYPE_MAX 9u
+/** Largest purpose code (PhrTypes.sol Purpose: Unspecified .. Legal). */
+#define PHR_PURPOSE_MAX 7u
+/** Provider role bits of ProviderRegistry. */
+#define PHR_ROLE_PROVIDER 1u
+#define PHR_ROLE_EMERGENCY 2u
+/** Largest record accepted by phr_node_record_submit. */
+#define PHR_RECORD_MAX ((size_t)64 << 20)
+
+/** Addresses of a deployment (DIR/deployment.json). */
+struct phr_deployment {
+	uint64_t chain_id;
+	uint8_t governance[20]; /**< governance of ProviderRegistry (a key on dev chains) */
+	uint8_t providers[20];  /**< ProviderRegistry */
+	uint8_t registry[20];   /**< PatientRegistry */
+	uint8_t audit[20];      /**< AuditTrail */
+	uint8_t nft[20];        /**< HealthRecordNFT */
+	uint8_t emergency[20];  /**< EmergencyAccess */
+	uint8_t recovery[20];   /**< Recovery */
+};
+
+/**
+ * Deploys and wires the contracts (ProviderRegistry, PatientRegistry,
+ * AuditTrail, HealthRecordNFT, EmergencyAccess, Recovery) from the artifacts
+ * in @p artifacts_dir, in the order of docs/contracts.md. The deployer's
+ * address becomes the governance of ProviderRegistry.
+ * @param[out] d           filled on success
+ * @param[in]  chain       the chain (borrowed)
+ * @param[in]  deployer_sk funded secp256k1 key (borrowed, not retained)
+ * @param[in]  artifacts_dir directory holding <Name>.json artifacts
+ * @return PHR_OK, PHR_ERR_NOT_FOUND (artifact), PHR_ERR_PARSE, PHR_ERR_REVERTED,
+ *         chain transport errors, PHR_ERR_NOMEM.
+ */
+PHR_WUR int phr_deployment_deploy(struct phr_deployment *d, struct phr_chain *chain,
+				  const uint8_t deployer_sk[32], const char *artifacts_dir);
+
+/** Writes @p d as JSON to @p path (atomic). @return PHR_OK, PHR_ERR_IO, PHR_ERR_NOMEM. */
+PHR_WUR int phr_deployment_save(const struct phr_deployment *d, const char *path);
+
+/**
+ * Reads a deployment file.
+ * @return PHR_OK, PHR_ERR_NOT_FOUND, PHR_ERR_PARSE (missing or bad field), PHR_ERR_IO.
+ */
+PHR_WUR int phr_deployment_load(struct phr_deployment *d, const char *path);
+
+/** @return a new JSON object of @p d (NULL on NOMEM). */
+json_t *phr_deployment_json(const struct phr_deployment *d);
+
+/** An identity hosted by a node (opaque secrets, public fields readable). */
+struct phr_identity {
+	char name[32];          /**< local label, e.g. "patient" */
+	uint8_t address[20];    /**< account address */
+	uint8_t box_pk[32];     /**< X25519 public key (derived from the account key) */
+	uint8_t *seckey;        /**< 32 bytes, sodium_malloc */
+	uint8_t *box_sk;        /**< 32 bytes, sodium_malloc */
+};
+
+/**
+ * Creates an identity from an account key. The X25519 key pair is derived:
+ * seed = keccak256("phr/x25519/v1" || seckey).
+ * @param[out] id new identity (phr_identity_free)
+ * @return PHR_OK, PHR_ERR_INVALID (bad key or name over 31 bytes), PHR_ERR_NOMEM, PHR_ERR_CRYPTO.
+ */
+PHR_WUR int phr_identity_new(struct phr_identity **id, const char *name, const uint8_t seckey[32]);
+
+/**
+ * Loads an identity from a Web3 v3 keystore file.
+ * @return as phr_identity_new, PHR_ERR_NOT_FOUND, PHR_ERR_PASSWORD, PHR_ERR_PARSE.
+ */
+PHR_WUR int phr_identity_load(struct phr_identity **id, const char *name, const char *keystore_path,
+			      const char *password);
+
+/** Wipes and frees. NULL is a no-op. */
+void phr_identity_free(struct phr_identity *id);
+
+/** The domain context of one node (opaque). */
+struct phr_node;
+
+/**
+ * Opens the domain over @p chain and @p store (both borrowed; they must
+ * outlive the node) with the local database in @p datadir/phr.db.
+ * @return PHR_OK, PHR_ERR_DB, PHR_ERR_IO, PHR_ERR_NOMEM.
+ */
+PHR_WUR int phr_node_open(struct phr_node **node, struct phr_chain *chain, struct phr_store *store,
+			  const struct phr_deployment *d, const char *datadir);
+
+/** Closes the node and frees the identities it holds. NULL is a no-op. */
+void phr_node_close(struct phr_node *node);
+
+/** @return the deployment the node uses (valid while the node is open). */
+const struct phr_deployment *phr_node_deployment(const struct phr_node *node);
+
+/** @return the chain handle (borrowed). */
+struct phr_chain *phr_node_chain(struct phr_node *node);
+/** @return the store (borrowed). */
+struct phr_store *phr_node_store(struct phr_node *node);
+
+/**
+ * Hands an identity to the node (the node frees it).
+ * @return PHR_OK, PHR_ERR_EXISTS (same address or name), PHR_ERR_NOMEM (id freed).
+ */
+PHR_WUR int phr_node_add_identity(struct phr_node *node, struct phr_identity *id);
+
+/** @return the hosted identity with this address, or NULL. Valid while the node is open. */
+const struct phr_identity *phr_node_identity(struct phr_node *node, const uint8_t address[20]);
+/** @return the hosted identity with this name, or NULL. */
+const struct phr_identity *phr_node_identity_by_name(struct phr_node *node, const char *name);
+
+/**
+ * Advances chain time by @p seconds and mines a block (evm_increaseTime +
+ * evm_mine; works on the embedded chain and on anvil). For tests and --dev.
+ */
+PHR_WUR int phr_node_advance_time(struct phr_node *node, uint64_t seconds);
+
+/** The chain's latest block timestamp. */
+PHR_WUR int phr_node_chain_time(struct phr_node *node, uint64_t *t);
+
+/* --- registries ---------------------------------------------------------- */
+
+/**
+ * PatientRegistry.register with the identity's X25519 public key (every
+ * identity registers: the registry is the directory of encryption keys).
+ * @return PHR_OK, PHR_ERR_EXISTS (already registered), chain errors.
+ */
+PHR_WUR int phr_node_register(struct phr_node *node, const struct phr_identity *who);
+
+/** ProviderRegistry.setAuthority(authority, true), sent by the governance key @p gov. */
+PHR_WUR int phr_node_appoint_authority(struct phr_node *node, const struct phr_identity *gov,
+				       const uint8_t authority[20]);
+
+/**
+ * ProviderRegistry.verifyProvider sent by the credentialing authority @p auth.
+ * @param roles PHR_ROLE_PROVIDER and/or PHR_ROLE_EMERGENCY
+ */
+PHR_WUR int phr_node_verify_provider(struct phr_node *node, const struct phr_identity *auth,
+				     const uint8_t provider[20], unsigned roles,
+				     uint64_t licence_expiry);
+
+/** Roles of an address as seen on chain (bit set of enum phr_role_bits). */
+enum phr_role_bits {
+	PHR_R_PATIENT = 1u << 0,   /**< registered in PatientRegistry as its own patient */
+	PHR_R_PROVIDER = 1u << 1,  /**< verified provider */
+	PHR_R_EMERGENCY = 1u << 2, /**< verified emergency provider */
+	PHR_R_AUTHORITY = 1u << 3, /**< credentialing authority */
+	PHR_R_GOVERNANCE = 1u << 4 /**< governance of ProviderRegistry (operator) */
+};
+
+/** Reads the roles of @p addr from the registries. */
+PHR_WUR int phr_node_roles(struct phr_node *node, unsigned *roles, const uint8_t addr[20]);
+
+/* --- records (seed §6.1) -------------------------------------------------- */
+
+/** What phr_node_record_submit produced. */
+struct phr_record_receipt {
+	struct phr_u256 token_id;
+	char cid[PHR_CID_STR_MAX];   /**< CID of the ciphertext */
+	uint8_t data_hash[32];       /**< keccak256(salt || plaintext), on chain */
+};
+
+/**
+ * Provider-to-patient flow: fresh data key; the envelope (32-byte salt ||
+ * plaintext) encrypted into the store; key capsules for the patient's
+ * registered X25519 key and for the provider's own; the record token minted
+ * to the patient with the CID and keccak256(salt || plaintext) (the chain
+ * logs Create, or Update when @p supersedes is non-zero).
+ * @param[in] provider   hosted identity that signs (must hold Write)
+ * @param[in] patient    patient id
+ * @param[in] rtype      record type 0..PHR_RECORD_TYPE_MAX
+ * @param[in] supersedes token amended, or NULL / zero for a new record
+ * @return PHR_OK, PHR_ERR_FORBIDDEN (no Write / not verified), PHR_ERR_NOT_FOUND
+ *         (patient not registered), PHR_ERR_INVALID, PHR_ERR_TOO_LARGE, store
+ *         and chain errors.
+ */
+PHR_WUR int phr_node_record_submit(struct phr_node *node, struct phr_record_receipt *out,
+				   const struct phr_identity *provider, const uint8_t patient[20],
+				   unsigned rtype, const struct phr_u256 *supersedes,
+				   const uint8_t *data, size_t len);
+
+/**
+ * The access decision: PatientRegistry.canAccess(accessor, patient-of-record,
+ * record, level) at the latest block.
+ * @param[out] patient the record's patient (may be NULL)
+ * @return PHR_OK (see *@p allowed), PHR_ERR_NOT_FOUND (no live record), chain errors.
+ */
+PHR_WUR int phr_node_can_access(struct phr_node *node, bool *allowed, uint8_t patient[20],
+				const uint8_t accessor[20], const struct phr_u256 *record,
+				enum phr_level level);
+
+/** A record as returned to a reader: metadata, ciphertext CID and the reader's capsule. */
+struct phr_record_meta {
+	struct phr_u256 token_id;
+	uint8_t patient[20];
+	uint8_t provider[20];
+	unsigned rtype;
+	uint64_t created_at;
+	struct phr_u256 supersedes, superseded_by;
+	uint8_t data_hash[32];
+	char cid[PHR_CID_STR_MAX];
+	bool has_capsule;
+	char capsule_cid[PHR_CID_STR_MAX]; /**< the reader's key capsule */
+};
+
+/**
+ * getRecord: checks canAccess(reader, …, Read) on chain; on a denial writes
+ * the attempt to the node's local audit log and returns PHR_ERR_FORBIDDEN.
+ * When allowed, finds (or, when the patient is hosted here, creates) the
+ * reader's key capsule and logs View on chain (AuditTrail.logAccess, signed
+ * by the reader) with @p purpose.
+ * @return PHR_OK, PHR_ERR_FORBIDDEN, PHR_ERR_NOT_FOUND, chain errors.
+ */
+PHR_WUR int phr_node_record_open(struct phr_node *node, struct phr_record_meta *meta,
+				 const struct phr_identity *reader, const struct phr_u256 *record,
+				 unsigned purpose);
+
+/**
+ * phr_node_record_open, then opens the reader's capsule, decrypts the
+ * ciphertext and checks keccak256(salt || plaintext) against the chain.
+ * @param[out] plaintext appended; on error it may hold nothing useful (reset)
+ * @return as phr_node_record_open, PHR_ERR_TAMPERED, PHR_ERR_CORRUPT (hash mismatch).
+ */
+PHR_WUR int phr_node_record_read(struct phr_node *node, struct phr_buf *plaintext,
+				 struct phr_record_meta *meta, const struct phr_identity *reader,
+				 const struct phr_u256 *record, unsigned purpose);
+
+/**
+ * Records of a patient (RecordMinted logs, live or burnt), as a JSON array of
+ * objects {id, patient, provider, type, cid, dataHash, supersedes, block}.
+ */
+PHR_WUR int phr_node_records_list(struct phr_node *node, json_t **out, const uint8_t patient[20]);
+
+/* --- access (seed §6.2) --------------------------------------------------- */
+
+/** Scope helpers (docs/contracts.md): all records, one category, one record. */
+void phr_scope_all(uint8_t scope[32]);
+void phr_scope_category(uint8_t scope[32], unsigned rtype);
+void phr_scope_record(uint8_t scope[32], const struct phr_u256 *token_id);
+
+/**
+ * Patient grants @p level on @p scope to @p provider until @p expiry (unix
+ * time), then wraps the data keys of every live record in the scope to the
+ * provider's registered X25519 key (capsules in the store, indexed locally).
+ * @return PHR_OK, PHR_ERR_FORBIDDEN (not verified / not owner), PHR_ERR_INVALID, chain errors.
+ */
+PHR_WUR int phr_node_access_grant(struct phr_node *node, const struct phr_identity *patient,
+				  const uint8_t provider[20], enum phr_level level,
+				  const uint8_t scope[32], uint64_t expiry);
+
+/** PatientRegistry.revokeAccess by the patient. */
+PHR_WUR int phr_node_access_revoke(struct phr_node *node, const struct phr_identity *patient,
+				   const uint8_t provider[20], const uint8_t scope[32]);
+
+/** Provider's PatientRegistry.requestAccess. @param[out] id the request id */
+PHR_WUR int phr_node_access_request(struct phr_node *node, struct phr_u256 *id,
+				    const struct phr_identity *provider, const uint8_t patient[20],
+				    unsigned purpose, uint64_t duration, enum phr_level level,
+				    const uint8_t scope[32]);
+
+/** Patient answers request @p id (approve also wraps keys as phr_node_access_grant). */
+PHR_WUR int phr_node_access_answer(struct phr_node *node, const struct phr_identity *patient,
+				   const struct phr_u256 *id, bool approve);
+
+/**
+ * Grants of a patient: JSON array of {provider, scope, level, expiry, grantor,
+ * active} (current state from grantOf for every pair seen in AccessGranted logs).
+ */
+PHR_WUR int phr_node_grants_list(struct phr_node *node, json_t **out, const uint8_t patient[20]);
+
+/** Requests addressed to a patient: JSON array of {id, provider, level, scope, purpose, duration, status, expiresAt}. */
+PHR_WUR int phr_node_requests_list(struct phr_node *node, json_t **out, const uint8_t patient[20]);
+
+/* --- audit ---------------------------------------------------------------- */
+
+/**
+ * The audit trail of a patient (AuditLogged logs, checked against the on-chain
+ * hash-chain head), optionally only the entries of @p record (NULL: all).
+ * JSON array of {seq, recordId, accessor, action, purpose, time, head, block}.
+ * @return PHR_OK, PHR_ERR_CORRUPT (the logs do not fold to headOf), chain errors.
+ */
+PHR_WUR int phr_node_audit_list(struct phr_node *node, json_t **out, const uint8_t patient[20],
+				const struct phr_u256 *record);
+
+/**
+ * Denied attempts this node refused (local log, never on chain): JSON array
+ * of {time, accessor, patient, recordId, reason}. @p patient NULL: all.
+ */
+PHR_WUR int phr_node_denials_list(struct phr_node *node, json_t **out, const uint8_t *patient);
+
+/** @return the static name of an action ("View", ...) or "?" */
+const char *phr_audit_action_name(unsigned action);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PHR_PHR_H */

@@ -1,0 +1,191 @@
+/*
+ * Transactions, calls and log queries of the domain over the chain interface.
+ */
+#include <string.h>
+
+#include "phr/contracts.h"
+#include "phr/crypto.h"
+#include "phr/tx.h"
+#include "phr_int.h"
+
+static const struct {
+	const char *name;
+	int err;
+} revert_map[] = {
+	{ "NotPatientOwner", PHR_ERR_FORBIDDEN },     { "NotAuthorized", PHR_ERR_FORBIDDEN },
+	{ "ProviderNotVerified", PHR_ERR_FORBIDDEN }, { "NoWriteAccess", PHR_ERR_FORBIDDEN },
+	{ "NotGovernance", PHR_ERR_FORBIDDEN },       { "NotAuthority", PHR_ERR_FORBIDDEN },
+	{ "NotOwner", PHR_ERR_FORBIDDEN },            { "ProviderIsSuspended", PHR_ERR_FORBIDDEN },
+	{ "GrantExpired", PHR_ERR_EXPIRED },          { "RequestExpired", PHR_ERR_EXPIRED },
+	{ "AlreadyRegistered", PHR_ERR_EXISTS },      { "OwnerTaken", PHR_ERR_EXISTS },
+	{ "NotRegistered", PHR_ERR_NOT_FOUND },       { "NonexistentToken", PHR_ERR_NOT_FOUND },
+	{ "UnknownRequest", PHR_ERR_NOT_FOUND },      { "NoGrant", PHR_ERR_NOT_FOUND },
+	{ "UnknownProvider", PHR_ERR_NOT_FOUND },     { "RequestNotPending", PHR_ERR_STATE },
+	{ "RequestAlreadyOpen", PHR_ERR_CONFLICT },   { "AlreadySuperseded", PHR_ERR_CONFLICT },
+	{ "TokenLocked", PHR_ERR_FORBIDDEN },         { "ActionNotAllowed", PHR_ERR_FORBIDDEN },
+};
+
+int phr_node_i_revert_err(const uint8_t *data, size_t n)
+{
+	const char *name = phr_contracts_error_name(data, n);
+
+	if (name == NULL)
+		return PHR_ERR_REVERTED;
+	for (size_t i = 0; i < PHR_ARRAY_LEN(revert_map); i++)
+		if (strcmp(revert_map[i].name, name) == 0)
+			return revert_map[i].err;
+	if (strncmp(name, "Invalid", 7) == 0 || strncmp(name, "Wrong", 5) == 0)
+		return PHR_ERR_INVALID;
+	phr_log_debug("phr", "revert %s", name);
+	return PHR_ERR_REVERTED;
+}
+
+int phr_node_i_send(struct phr_chain *c, uint64_t chain_id, struct phr_chain_receipt *r,
+		    const uint8_t sk[32], const uint8_t *to, const uint8_t *data, size_t len)
+{
+	uint8_t from[20], hash[32];
+	struct phr_tx tx;
+	struct phr_buf raw, out;
+	struct phr_rpc_error err;
+	struct phr_chain_receipt rc;
+	uint64_t gas = 0;
+	int rv;
+
+	memset(&rc, 0, sizeof(rc));
+	memset(&err, 0, sizeof(err));
+	phr_tx_init(&tx);
+	phr_buf_init(&raw, 0);
+	phr_buf_init(&out, 0);
+	rv = phr_eth_address_from_seckey(from, sk);
+	if (rv != PHR_OK)
+		goto out;
+	if (to != NULL) {
+		rv = phr_chain_call(c, &out, from, to, data, len);
+		if (rv == PHR_ERR_REVERTED) {
+			rv = phr_node_i_revert_err(out.data, out.len);
+			goto out;
+		}
+		if (rv != PHR_OK)
+			goto out;
+	}
+	rv = phr_chain_estimate_gas(c, &gas, from, to, NULL, data, len);
+	if (rv != PHR_OK)
+		goto out;
+	tx.type = PHR_TX_LEGACY;
+	tx.has_chain_id = true;
+	tx.chain_id = chain_id;
+	tx.gas_limit = gas + gas / 4 + 10000;
+	if ((rv = phr_chain_gas_price(c, &tx.gas_price)) != PHR_OK ||
+	    (rv = phr_chain_nonce(c, &tx.nonce, from)) != PHR_OK)
+		goto out;
+	if (to != NULL) {
+		tx.has_to = true;
+		memcpy(tx.to, to, 20);
+	}
+	if ((rv = phr_tx_set_data(&tx, data, len)) != PHR_OK || (rv = phr_tx_sign(&tx, sk)) != PHR_OK ||
+	    (rv = phr_tx_encode(&raw, &tx)) != PHR_OK)
+		goto out;
+	rv = phr_chain_send_raw(c, hash, &err, raw.data, raw.len);
+	if (rv != PHR_OK) {
+		phr_log_warn("phr", "transaction rejected: %s", err.message);
+		goto out;
+	}
+	rv = phr_chain_wait_receipt(c, &rc, hash, 30000);
+	if (rv != PHR_OK)
+		goto out;
+	if (!rc.status) {
+		rv = PHR_ERR_REVERTED;
+		phr_chain_receipt_release(&rc);
+		goto out;
+	}
+	if (r != NULL)
+		*r = rc;
+	else
+		phr_chain_receipt_release(&rc);
+out:
+	if (err.data != NULL)
+		json_decref(err.data);
+	phr_tx_release(&tx);
+	phr_buf_release(&raw);
+	phr_buf_release(&out);
+	return rv;
+}
+
+int phr_node_i_tx(struct phr_node *n, struct phr_chain_receipt *r, const struct phr_identity *who,
+		  const uint8_t to[20], const struct phr_buf *calldata)
+{
+	return phr_node_i_send(n->chain, n->dep.chain_id, r, who->seckey, to, calldata->data,
+			       calldata->len);
+}
+
+int phr_node_i_call(struct phr_node *n, struct phr_buf *out, const uint8_t *from,
+		    const uint8_t to[20], const struct phr_buf *calldata)
+{
+	int rv;
+
+	phr_buf_reset(out);
+	rv = phr_chain_call(n->chain, out, from, to, calldata->data, calldata->len);
+	if (rv == PHR_ERR_REVERTED)
+		return phr_node_i_revert_err(out->data, out->len);
+	return rv;
+}
+
+void phr_node_i_addr_topic(uint8_t topic[32], const uint8_t addr[20])
+{
+	memset(topic, 0, 12);
+	memcpy(topic + 12, addr, 20);
+}
+
+int phr_node_i_logs(struct phr_node *n, struct phr_chain_log **logs, size_t *count,
+		    const uint8_t addr[20], const uint8_t topic0[32], const uint8_t *topic1,
+		    const uint8_t *topic2)
+{
+	struct phr_chain_filter f;
+	uint8_t t0[1][32], t1[1][32], t2[1][32], a[1][20];
+
+	memset(&f, 0, sizeof(f));
+	memcpy(a[0], addr, 20);
+	memcpy(t0[0], topic0, 32);
+	f.from_block = 0;
+	f.to_block = UINT64_MAX;
+	f.addresses = (const uint8_t(*)[20])a;
+	f.addresses_count = 1;
+	f.topics[0] = (const uint8_t(*)[32])t0;
+	f.topics_count[0] = 1;
+	if (topic1 != NULL) {
+		memcpy(t1[0], topic1, 32);
+		f.topics[1] = (const uint8_t(*)[32])t1;
+		f.topics_count[1] = 1;
+	}
+	if (topic2 != NULL) {
+		memcpy(t2[0], topic2, 32);
+		f.topics[2] = (const uint8_t(*)[32])t2;
+		f.topics_count[2] = 1;
+	}
+	return phr_chain_get_logs(n->chain, logs, count, &f);
+}
+
+json_t *phr_node_i_jaddr(const uint8_t addr[20])
+{
+	char s[PHR_ETH_ADDRESS_STR_LEN];
+
+	phr_eth_address_checksum(s, addr);
+	return json_string(s);
+}
+
+json_t *phr_node_i_ju256(const struct phr_u256 *v)
+{
+	char s[PHR_U256_DEC_LEN];
+
+	phr_u256_to_dec(s, v);
+	return json_string(s);
+}
+
+json_t *phr_node_i_jhex(const uint8_t *p, size_t n)
+{
+	char s[PHR_HEX_LEN(64, true)];
+
+	if (n > 64 || phr_hex_encode(s, sizeof(s), p, n, true) != PHR_OK)
+		return NULL;
+	return json_string(s);
+}

@@ -1,0 +1,436 @@
+/*
+ * Records: the provider-to-patient flow (seed §6.1) and reading (§6.2 step 5).
+ */
+#include <errno.h>
+#include <sodium.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "phr/contracts.h"
+#include "phr/crypto.h"
+#include "phr_int.h"
+
+#define SALT_BYTES 32
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return PHR_ERR_IO;
+		p += w;
+		n -= (size_t)w;
+	}
+	return PHR_OK;
+}
+
+/* Encrypts salt || data under @p key into the store. */
+static int store_envelope(struct phr_store *st, struct phr_cid *root, const uint8_t salt[32],
+			  const uint8_t *data, size_t len, const uint8_t *key)
+{
+	int fd = memfd_create("phr-record", MFD_CLOEXEC);
+	int rv;
+
+	if (fd < 0)
+		return PHR_ERR_IO;
+	rv = write_all(fd, salt, SALT_BYTES);
+	if (rv == PHR_OK)
+		rv = write_all(fd, data, len);
+	if (rv == PHR_OK && lseek(fd, 0, SEEK_SET) != 0)
+		rv = PHR_ERR_IO;
+	if (rv == PHR_OK)
+		rv = phr_store_add_encrypted_fd(st, root, fd, key, NULL);
+	/* wipe the plaintext copy before the memory goes back */
+	if (ftruncate(fd, 0) != 0)
+		rv = rv == PHR_OK ? PHR_ERR_IO : rv;
+	close(fd);
+	return rv;
+}
+
+static void data_hash(uint8_t out[32], const uint8_t salt[32], const uint8_t *data, size_t len)
+{
+	struct phr_keccak k;
+
+	phr_keccak_init(&k);
+	phr_keccak_update(&k, salt, SALT_BYTES);
+	phr_keccak_update(&k, data, len);
+	phr_keccak_final(&k, out);
+}
+
+static int minted_id(struct phr_u256 *id, const struct phr_chain_receipt *r, const uint8_t nft[20])
+{
+	for (size_t i = 0; i < r->logs_count; i++) {
+		const struct phr_chain_log *l = &r->logs[i];
+		struct phr_contracts_health_record_nft_record_minted_event ev;
+		if (memcmp(l->address, nft, 20) != 0 || l->topics_count == 0 ||
+		    memcmp(l->topics[0], phr_contracts_health_record_nft_record_minted_event_topic,
+			   32) != 0)
+			continue;
+		if (phr_contracts_health_record_nft_record_minted_event_decode(
+			    &ev, (const uint8_t(*)[32])l->topics, l->topics_count, l->data,
+			    l->data_len) != PHR_OK)
+			return PHR_ERR_PARSE;
+		*id = ev.token_id;
+		phr_contracts_health_record_nft_record_minted_event_release(&ev);
+		return PHR_OK;
+	}
+	return PHR_ERR_NOT_FOUND;
+}
+
+int phr_node_record_submit(struct phr_node *n, struct phr_record_receipt *out,
+			   const struct phr_identity *provider, const uint8_t patient[20],
+			   unsigned rtype, const struct phr_u256 *supersedes, const uint8_t *data,
+			   size_t len)
+{
+	struct phr_record_receipt res;
+	struct phr_chain_receipt r;
+	struct phr_cid root, cap_pat, cap_prov;
+	struct phr_u256 sup = supersedes ? *supersedes : PHR_U256_ZERO;
+	uint8_t patient_pk[32], salt[SALT_BYTES];
+	uint8_t *key = NULL;
+	struct phr_buf cd;
+	bool have_r = false;
+	char cid[PHR_CID_STR_MAX];
+	int rv;
+
+	if (rtype > PHR_RECORD_TYPE_MAX || (data == NULL && len > 0))
+		return PHR_ERR_INVALID;
+	if (len > PHR_RECORD_MAX)
+		return PHR_ERR_TOO_LARGE;
+	memset(&res, 0, sizeof(res));
+	phr_buf_init(&cd, 0);
+	pthread_mutex_lock(&n->lock);
+	if ((rv = phr_node_i_enc_key(n, patient_pk, patient)) != PHR_OK)
+		goto out;
+	key = phr_crypto_key_new();
+	if (key == NULL) {
+		rv = PHR_ERR_NOMEM;
+		goto out;
+	}
+	randombytes_buf(salt, sizeof(salt));
+	data_hash(res.data_hash, salt, data, len);
+	if ((rv = store_envelope(n->store, &root, salt, data, len, key)) != PHR_OK ||
+	    (rv = phr_cid_format(cid, sizeof(cid), &root)) != PHR_OK ||
+	    (rv = phr_store_add_capsule(n->store, &cap_pat, patient_pk, key)) != PHR_OK ||
+	    (rv = phr_store_add_capsule(n->store, &cap_prov, provider->box_pk, key)) != PHR_OK)
+		goto out;
+	memcpy(res.cid, cid, sizeof(cid));
+	rv = phr_contracts_health_record_nft_mint_record_encode(&cd, patient, res.data_hash, cid,
+								rtype, &sup);
+	if (rv == PHR_OK)
+		rv = phr_node_i_tx(n, &r, provider, n->dep.nft, &cd);
+	if (rv != PHR_OK)
+		goto out;
+	have_r = true;
+	if ((rv = minted_id(&res.token_id, &r, n->dep.nft)) != PHR_OK)
+		goto out;
+	if ((rv = phr_cid_format(cid, sizeof(cid), &cap_pat)) != PHR_OK ||
+	    (rv = phr_node_i_capsule_put(n, &res.token_id, patient, cid)) != PHR_OK ||
+	    (rv = phr_cid_format(cid, sizeof(cid), &cap_prov)) != PHR_OK ||
+	    (rv = phr_node_i_capsule_put(n, &res.token_id, provider->address, cid)) != PHR_OK)
+		goto out;
+	*out = res;
+	{
+		char id[PHR_U256_DEC_LEN];
+		phr_u256_to_dec(id, &res.token_id);
+		phr_log_info("phr", "record %s minted (type %u, cid %s)", id, rtype, res.cid);
+	}
+out:
+	if (have_r)
+		phr_chain_receipt_release(&r);
+	pthread_mutex_unlock(&n->lock);
+	sodium_memzero(salt, sizeof(salt));
+	phr_crypto_key_free(key);
+	phr_buf_release(&cd);
+	return rv;
+}
+
+/* recordOf + recordInfo (live) of a token. Caller holds the lock. */
+static int record_meta(struct phr_node *n, struct phr_record_meta *m, const struct phr_u256 *id)
+{
+	struct phr_buf cd, out, cid;
+	uint8_t pat[20];
+	uint64_t t = 0;
+	bool live = false;
+	int rv;
+
+	memset(m, 0, sizeof(*m));
+	phr_buf_init(&cd, 0);
+	phr_buf_init(&out, 0);
+	phr_buf_init(&cid, PHR_CID_STR_MAX - 1);
+	if ((rv = phr_contracts_health_record_nft_record_info_encode(&cd, id)) != PHR_OK ||
+	    (rv = phr_node_i_call(n, &out, NULL, n->dep.nft, &cd)) != PHR_OK ||
+	    (rv = phr_contracts_health_record_nft_record_info_decode(pat, &t, &live, out.data,
+								     out.len)) != PHR_OK)
+		goto out;
+	if (!live) {
+		rv = PHR_ERR_NOT_FOUND;
+		goto out;
+	}
+	phr_buf_reset(&cd);
+	if ((rv = phr_contracts_health_record_nft_record_of_encode(&cd, id)) != PHR_OK ||
+	    (rv = phr_node_i_call(n, &out, NULL, n->dep.nft, &cd)) != PHR_OK)
+		goto out;
+	rv = phr_contracts_health_record_nft_record_of_decode(m->patient, &t, &m->created_at,
+							      m->provider, &m->supersedes,
+							      &m->superseded_by, m->data_hash, &cid,
+							      out.data, out.len);
+	if (rv != PHR_OK)
+		goto out;
+	m->rtype = (unsigned)t;
+	m->token_id = *id;
+	if (cid.len > 0)
+		memcpy(m->cid, cid.data, cid.len);
+	m->cid[cid.len] = '\0';
+out:
+	if (rv == PHR_ERR_TOO_LARGE)
+		rv = PHR_ERR_CORRUPT;
+	phr_buf_release(&cd);
+	phr_buf_release(&out);
+	phr_buf_release(&cid);
+	return rv;
+}
+
+static int can_access_locked(struct phr_node *n, bool *allowed, const uint8_t accessor[20],
+			     const uint8_t patient[20], const struct phr_u256 *record,
+			     enum phr_level level)
+{
+	struct phr_buf cd, out;
+	int rv;
+
+	phr_buf_init(&cd, 0);
+	phr_buf_init(&out, 0);
+	rv = phr_contracts_patient_registry_can_access_encode(&cd, accessor, patient, record,
+							      (uint64_t)level);
+	if (rv == PHR_OK)
+		rv = phr_node_i_call(n, &out, NULL, n->dep.registry, &cd);
+	if (rv == PHR_OK)
+		rv = phr_contracts_patient_registry_can_access_decode(allowed, out.data, out.len);
+	phr_buf_release(&cd);
+	phr_buf_release(&out);
+	return rv;
+}
+
+int phr_node_can_access(struct phr_node *n, bool *allowed, uint8_t patient[20],
+			const uint8_t accessor[20], const struct phr_u256 *record,
+			enum phr_level level)
+{
+	struct phr_record_meta m;
+	int rv;
+
+	pthread_mutex_lock(&n->lock);
+	rv = record_meta(n, &m, record);
+	if (rv == PHR_OK)
+		rv = can_access_locked(n, allowed, accessor, m.patient, record, level);
+	if (rv == PHR_OK && patient != NULL)
+		memcpy(patient, m.patient, 20);
+	pthread_mutex_unlock(&n->lock);
+	return rv;
+}
+
+int phr_node_i_share_record(struct phr_node *n, const struct phr_identity *patient,
+			    const struct phr_u256 *record, const uint8_t reader[20],
+			    const uint8_t reader_pk[32])
+{
+	char cid[PHR_CID_STR_MAX];
+	struct phr_cid c, cap;
+	uint8_t *key;
+	int rv;
+
+	if (phr_node_i_capsule_get(n, cid, record, reader) == PHR_OK)
+		return PHR_OK;
+	if ((rv = phr_node_i_capsule_get(n, cid, record, patient->address)) != PHR_OK ||
+	    (rv = phr_cid_parse(&c, cid)) != PHR_OK)
+		return rv;
+	key = phr_crypto_key_new();
+	if (key == NULL)
+		return PHR_ERR_NOMEM;
+	rv = phr_store_open_capsule(n->store, key, &c, patient->box_pk, patient->box_sk);
+	if (rv == PHR_OK)
+		rv = phr_store_add_capsule(n->store, &cap, reader_pk, key);
+	phr_crypto_key_free(key);
+	if (rv == PHR_OK)
+		rv = phr_cid_format(cid, sizeof(cid), &cap);
+	if (rv == PHR_OK)
+		rv = phr_node_i_capsule_put(n, record, reader, cid);
+	return rv;
+}
+
+static int record_open_locked(struct phr_node *n, struct phr_record_meta *meta,
+			      const struct phr_identity *reader, const struct phr_u256 *record,
+			      unsigned purpose)
+{
+	struct phr_record_meta m;
+	struct phr_buf cd;
+	bool ok = false;
+	int rv;
+
+	if (purpose > PHR_PURPOSE_MAX)
+		return PHR_ERR_INVALID;
+	rv = record_meta(n, &m, record);
+	if (rv == PHR_ERR_NOT_FOUND)
+		phr_node_i_deny(n, reader->address, NULL, record, "no such record");
+	if (rv != PHR_OK)
+		return rv;
+	if ((rv = can_access_locked(n, &ok, reader->address, m.patient, record, PHR_LEVEL_READ)) !=
+	    PHR_OK)
+		return rv;
+	if (!ok) {
+		phr_node_i_deny(n, reader->address, m.patient, record, "no active grant");
+		return PHR_ERR_FORBIDDEN;
+	}
+	if (phr_node_i_capsule_get(n, m.capsule_cid, record, reader->address) != PHR_OK) {
+		/* the patient's client wraps the key to the reader when it is hosted here */
+		const struct phr_identity *pat = phr_node_identity(n, m.patient);
+		uint8_t pk[32];
+		if (pat == NULL || phr_node_i_enc_key(n, pk, reader->address) != PHR_OK ||
+		    phr_node_i_share_record(n, pat, record, reader->address, pk) != PHR_OK ||
+		    phr_node_i_capsule_get(n, m.capsule_cid, record, reader->address) != PHR_OK) {
+			phr_node_i_deny(n, reader->address, m.patient, record, "no key capsule");
+			return PHR_ERR_FORBIDDEN;
+		}
+	}
+	m.has_capsule = true;
+	phr_buf_init(&cd, 0);
+	rv = phr_contracts_audit_trail_log_access_encode(&cd, m.patient, record, PHR_AUDIT_VIEW,
+							 purpose);
+	if (rv == PHR_OK)
+		rv = phr_node_i_tx(n, NULL, reader, n->dep.audit, &cd);
+	phr_buf_release(&cd);
+	if (rv == PHR_ERR_FORBIDDEN)
+		phr_node_i_deny(n, reader->address, m.patient, record, "audit refused");
+	if (rv == PHR_OK)
+		*meta = m;
+	return rv;
+}
+
+int phr_node_record_open(struct phr_node *n, struct phr_record_meta *meta,
+			 const struct phr_identity *reader, const struct phr_u256 *record,
+			 unsigned purpose)
+{
+	int rv;
+
+	pthread_mutex_lock(&n->lock);
+	rv = record_open_locked(n, meta, reader, record, purpose);
+	pthread_mutex_unlock(&n->lock);
+	return rv;
+}
+
+static int read_fd(struct phr_buf *out, int fd)
+{
+	uint8_t tmp[65536];
+	ssize_t r;
+
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		return PHR_ERR_IO;
+	while ((r = read(fd, tmp, sizeof(tmp))) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return PHR_ERR_IO;
+		if (phr_buf_append(out, tmp, (size_t)r) != PHR_OK)
+			return PHR_ERR_TOO_LARGE;
+	}
+	return PHR_OK;
+}
+
+int phr_node_record_read(struct phr_node *n, struct phr_buf *plaintext,
+			 struct phr_record_meta *meta, const struct phr_identity *reader,
+			 const struct phr_u256 *record, unsigned purpose)
+{
+	struct phr_record_meta m;
+	struct phr_cid cap, root;
+	struct phr_buf env;
+	uint8_t *key = NULL, h[32];
+	int fd = -1, rv;
+
+	phr_buf_init(&env, PHR_RECORD_MAX + SALT_BYTES);
+	pthread_mutex_lock(&n->lock);
+	rv = record_open_locked(n, &m, reader, record, purpose);
+	if (rv != PHR_OK)
+		goto out;
+	key = phr_crypto_key_new();
+	fd = memfd_create("phr-read", MFD_CLOEXEC);
+	if (key == NULL || fd < 0) {
+		rv = key == NULL ? PHR_ERR_NOMEM : PHR_ERR_IO;
+		goto out;
+	}
+	if ((rv = phr_cid_parse(&cap, m.capsule_cid)) != PHR_OK ||
+	    (rv = phr_cid_parse(&root, m.cid)) != PHR_OK ||
+	    (rv = phr_store_open_capsule(n->store, key, &cap, reader->box_pk, reader->box_sk)) !=
+		    PHR_OK ||
+	    (rv = phr_store_cat_decrypted_fd(n->store, &root, fd, key)) != PHR_OK ||
+	    (rv = read_fd(&env, fd)) != PHR_OK)
+		goto out;
+	if (env.len < SALT_BYTES) {
+		rv = PHR_ERR_CORRUPT;
+		goto out;
+	}
+	data_hash(h, env.data, env.data + SALT_BYTES, env.len - SALT_BYTES);
+	if (sodium_memcmp(h, m.data_hash, 32) != 0) {
+		rv = PHR_ERR_CORRUPT;
+		goto out;
+	}
+	rv = phr_buf_append(plaintext, env.data + SALT_BYTES, env.len - SALT_BYTES);
+	if (rv == PHR_OK && meta != NULL)
+		*meta = m;
+out:
+	pthread_mutex_unlock(&n->lock);
+	if (fd >= 0) {
+		if (ftruncate(fd, 0) != 0)
+			rv = rv == PHR_OK ? PHR_ERR_IO : rv;
+		close(fd);
+	}
+	if (env.data != NULL)
+		sodium_memzero(env.data, env.len);
+	phr_buf_release(&env);
+	phr_crypto_key_free(key);
+	return rv;
+}
+
+int phr_node_records_list(struct phr_node *n, json_t **out, const uint8_t patient[20])
+{
+	struct phr_chain_log *logs = NULL;
+	size_t count = 0;
+	uint8_t t1[32];
+	json_t *arr;
+	int rv;
+
+	arr = json_array();
+	if (arr == NULL)
+		return PHR_ERR_NOMEM;
+	phr_node_i_addr_topic(t1, patient);
+	pthread_mutex_lock(&n->lock);
+	/* RecordMinted(tokenId indexed, patient indexed, provider indexed, ...) */
+	rv = phr_node_i_logs(n, &logs, &count, n->dep.nft,
+			     phr_contracts_health_record_nft_record_minted_event_topic, NULL, t1);
+	pthread_mutex_unlock(&n->lock);
+	for (size_t i = 0; rv == PHR_OK && i < count; i++) {
+		struct phr_contracts_health_record_nft_record_minted_event ev;
+		json_t *o;
+		if (phr_contracts_health_record_nft_record_minted_event_decode(
+			    &ev, (const uint8_t(*)[32])logs[i].topics, logs[i].topics_count,
+			    logs[i].data, logs[i].data_len) != PHR_OK)
+			continue;
+		o = json_pack("{s:o,s:o,s:o,s:I,s:s%,s:o,s:o,s:I}", "id",
+			      phr_node_i_ju256(&ev.token_id), "patient", phr_node_i_jaddr(ev.patient),
+			      "provider", phr_node_i_jaddr(ev.provider), "type",
+			      (json_int_t)ev.record_type, "cid", (const char *)ev.cid.data,
+			      ev.cid.len, "dataHash", phr_node_i_jhex(ev.data_hash, 32),
+			      "supersedes", phr_node_i_ju256(&ev.supersedes), "block",
+			      (json_int_t)logs[i].block_number);
+		phr_contracts_health_record_nft_record_minted_event_release(&ev);
+		if (o == NULL || json_array_append_new(arr, o) != 0)
+			rv = PHR_ERR_NOMEM;
+	}
+	phr_chain_logs_free(logs, count);
+	if (rv != PHR_OK) {
+		json_decref(arr);
+		return rv;
+	}
+	*out = arr;
+	return PHR_OK;
+}

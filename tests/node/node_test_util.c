@@ -1,0 +1,106 @@
+/* Helpers shared by the node tests. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "node_test_util.h"
+
+char *node_test_tmpdir(const char *tag)
+{
+	const char *base = getenv("TMPDIR");
+	char *p = malloc(512);
+
+	if (p == NULL)
+		return NULL;
+	snprintf(p, 512, "%s/phr-%s-XXXXXX", base && *base ? base : "/tmp", tag);
+	if (mkdtemp(p) == NULL) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static int walk(const char *dir, void (*fn)(void *, const char *, bool), void *ctx)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		char p[4096];
+		struct stat st;
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		if (lstat(p, &st) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			walk(p, fn, ctx);
+			fn(ctx, p, true);
+		} else {
+			fn(ctx, p, false);
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
+static void rm_one(void *ctx, const char *p, bool is_dir)
+{
+	(void)ctx;
+	if (is_dir)
+		rmdir(p);
+	else
+		unlink(p);
+}
+
+void node_test_rmrf(const char *path)
+{
+	if (path == NULL)
+		return;
+	walk(path, rm_one, NULL);
+	rmdir(path);
+}
+
+struct scan {
+	const uint8_t *needle;
+	size_t n, hits, files;
+};
+
+static void scan_one(void *ctx, const char *p, bool is_dir)
+{
+	struct scan *s = ctx;
+	FILE *f;
+	long sz;
+	uint8_t *buf;
+
+	if (is_dir || (f = fopen(p, "rb")) == NULL)
+		return;
+	fseek(f, 0, SEEK_END);
+	sz = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = sz > 0 ? malloc((size_t)sz) : NULL;
+	if (buf != NULL && fread(buf, 1, (size_t)sz, f) == (size_t)sz) {
+		s->files++;
+		if (memmem(buf, (size_t)sz, s->needle, s->n) != NULL) {
+			fprintf(stderr, "plaintext found in %s\n", p);
+			s->hits++;
+		}
+	}
+	free(buf);
+	fclose(f);
+}
+
+size_t node_test_scan(const char *dir, const uint8_t *needle, size_t n, size_t *files)
+{
+	struct scan s = { needle, n, 0, 0 };
+
+	walk(dir, scan_one, &s);
+	if (files != NULL)
+		*files += s.files;
+	return s.hits;
+}

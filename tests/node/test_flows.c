@@ -1,0 +1,302 @@
+/*
+ * Integration test of the phr domain on an embedded chain in a temporary
+ * directory: deployment, registries, provider-to-patient and
+ * patient-to-provider flows, denials (no grant, revoked, expired),
+ * amendments, the audit trail, and a scan for plaintext on disk.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node_test_util.h"
+#include "phr/crypto.h"
+#include "phr/phr.h"
+
+struct fx {
+	char *dir;
+	struct phr_chain_node *cn;
+	struct phr_chain *chain;
+	struct phr_store *store;
+	struct phr_node *node;
+	const struct phr_identity *gov, *auth, *prov, *pat, *other;
+};
+
+static const struct phr_identity *add_id(struct fx *f, const char *name, uint32_t index)
+{
+	uint8_t sk[32];
+	struct phr_identity *id = NULL;
+
+	assert_int_equal(phr_bip32_eth_key(sk, NODE_TEST_MNEMONIC, index), PHR_OK);
+	assert_int_equal(phr_identity_new(&id, name, sk), PHR_OK);
+	sodium_memzero(sk, sizeof(sk));
+	assert_int_equal(phr_node_add_identity(f->node, id), PHR_OK);
+	return id;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct phr_chain_config cfg = { 0 };
+	struct phr_deployment d, d2;
+	char path[1024], store_dir[1024], chain_dir[1024];
+	uint8_t sk[32];
+	uint64_t now;
+
+	assert_int_equal(phr_crypto_init(), PHR_OK);
+	assert_non_null(f);
+	f->dir = node_test_tmpdir("flows");
+	assert_non_null(f->dir);
+	snprintf(chain_dir, sizeof(chain_dir), "%s/chain", f->dir);
+	snprintf(store_dir, sizeof(store_dir), "%s/store", f->dir);
+	cfg.datadir = chain_dir;
+	cfg.dev = true;
+	assert_int_equal(phr_chain_node_open(&f->cn, &cfg), PHR_OK);
+	assert_int_equal(phr_chain_open_embedded(&f->chain, f->cn), PHR_OK);
+	assert_int_equal(phr_store_open(&f->store, store_dir), PHR_OK);
+	assert_int_equal(phr_bip32_eth_key(sk, NODE_TEST_MNEMONIC, 0), PHR_OK);
+	assert_int_equal(phr_deployment_deploy(&d, f->chain, sk, "contracts/artifacts"), PHR_OK);
+	snprintf(path, sizeof(path), "%s/deployment.json", f->dir);
+	assert_int_equal(phr_deployment_save(&d, path), PHR_OK);
+	assert_int_equal(phr_deployment_load(&d2, path), PHR_OK);
+	assert_memory_equal(&d, &d2, sizeof(d));
+	assert_int_equal(d.chain_id, 31337);
+	assert_int_equal(phr_node_open(&f->node, f->chain, f->store, &d, f->dir), PHR_OK);
+	f->gov = add_id(f, "operator", 0);
+	f->auth = add_id(f, "authority", 1);
+	f->prov = add_id(f, "provider", 2);
+	f->pat = add_id(f, "patient", 3);
+	f->other = add_id(f, "other", 4);
+	assert_int_equal(phr_node_register(f->node, f->pat), PHR_OK);
+	assert_int_equal(phr_node_register(f->node, f->pat), PHR_ERR_EXISTS);
+	assert_int_equal(phr_node_register(f->node, f->prov), PHR_OK);
+	assert_int_equal(phr_node_register(f->node, f->other), PHR_OK);
+	assert_int_equal(phr_node_appoint_authority(f->node, f->gov, f->auth->address), PHR_OK);
+	/* only the governance key appoints authorities */
+	assert_int_equal(phr_node_appoint_authority(f->node, f->prov, f->prov->address),
+			 PHR_ERR_FORBIDDEN);
+	assert_int_equal(phr_node_chain_time(f->node, &now), PHR_OK);
+	assert_int_equal(phr_node_verify_provider(f->node, f->auth, f->prov->address,
+						  PHR_ROLE_PROVIDER, now + 365 * 86400), PHR_OK);
+	assert_int_equal(phr_node_verify_provider(f->node, f->auth, f->other->address,
+						  PHR_ROLE_PROVIDER | PHR_ROLE_EMERGENCY,
+						  now + 365 * 86400), PHR_OK);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	phr_node_close(f->node);
+	phr_store_close(f->store);
+	phr_chain_close(f->chain);
+	phr_chain_node_close(f->cn);
+	if (getenv("PHR_KEEP_TMP") == NULL)
+		node_test_rmrf(f->dir);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+static void make_record(uint8_t *buf, size_t n, const char *marker)
+{
+	for (size_t i = 0; i < n; i++)
+		buf[i] = (uint8_t)(' ' + (i * 7 + 3) % 90);
+	memcpy(buf + n / 2, marker, strlen(marker));
+}
+
+static void expect_read(struct fx *f, const struct phr_identity *who, const struct phr_u256 *id,
+			const uint8_t *want, size_t n, int want_rv)
+{
+	struct phr_buf out;
+	struct phr_record_meta m;
+
+	phr_buf_init(&out, 0);
+	assert_int_equal(phr_node_record_read(f->node, &out, &m, who, id, 1), want_rv);
+	if (want_rv == PHR_OK) {
+		assert_int_equal(out.len, n);
+		assert_memory_equal(out.data, want, n);
+		assert_memory_equal(m.patient, f->pat->address, 20);
+		assert_memory_equal(m.provider, f->prov->address, 20);
+	}
+	phr_buf_release(&out);
+}
+
+static size_t count_action(json_t *arr, const char *action, const uint8_t *accessor)
+{
+	size_t i, c = 0;
+	json_t *e;
+	char want[PHR_ETH_ADDRESS_STR_LEN];
+
+	if (accessor != NULL)
+		phr_eth_address_checksum(want, accessor);
+	json_array_foreach(arr, i, e) {
+		if (strcmp(json_string_value(json_object_get(e, "action")), action) != 0)
+			continue;
+		if (accessor == NULL ||
+		    strcmp(json_string_value(json_object_get(e, "accessor")), want) == 0)
+			c++;
+	}
+	return c;
+}
+
+static void test_roles(void **state)
+{
+	struct fx *f = *state;
+	unsigned r = 0;
+
+	assert_int_equal(phr_node_roles(f->node, &r, f->pat->address), PHR_OK);
+	assert_true(r & PHR_R_PATIENT);
+	assert_false(r & PHR_R_PROVIDER);
+	assert_int_equal(phr_node_roles(f->node, &r, f->prov->address), PHR_OK);
+	assert_true(r & PHR_R_PROVIDER);
+	assert_false(r & PHR_R_EMERGENCY);
+	assert_int_equal(phr_node_roles(f->node, &r, f->other->address), PHR_OK);
+	assert_true(r & PHR_R_EMERGENCY);
+	assert_int_equal(phr_node_roles(f->node, &r, f->auth->address), PHR_OK);
+	assert_int_equal(r, PHR_R_AUTHORITY);
+	assert_int_equal(phr_node_roles(f->node, &r, f->gov->address), PHR_OK);
+	assert_int_equal(r, PHR_R_GOVERNANCE);
+}
+
+static void test_flows(void **state)
+{
+	struct fx *f = *state;
+	static const char marker[] = "PHR-PLAINTEXT-MARKER-hb A1c 6.1% patient Jane Roe";
+	static uint8_t rec[4096], rec2[300];
+	struct phr_record_receipt r1, r2;
+	struct phr_u256 req;
+	uint8_t scope[32];
+	uint64_t now;
+	json_t *list = NULL;
+	size_t files = 0;
+
+	make_record(rec, sizeof(rec), marker);
+	make_record(rec2, sizeof(rec2), "amended PHR-PLAINTEXT-MARKER");
+	phr_scope_all(scope);
+	assert_int_equal(phr_node_chain_time(f->node, &now), PHR_OK);
+
+	/* without a Write grant the provider cannot mint */
+	assert_int_equal(phr_node_record_submit(f->node, &r1, f->prov, f->pat->address, 5, NULL, rec,
+						sizeof(rec)),
+			 PHR_ERR_FORBIDDEN);
+	/* an unregistered patient */
+	assert_int_equal(phr_node_record_submit(f->node, &r1, f->prov, f->auth->address, 5, NULL,
+						rec, sizeof(rec)),
+			 PHR_ERR_NOT_FOUND);
+	assert_int_equal(phr_node_access_grant(f->node, f->pat, f->prov->address, PHR_LEVEL_WRITE,
+					       scope, now + 86400),
+			 PHR_OK);
+
+	/* §6.1: provider -> patient */
+	assert_int_equal(phr_node_record_submit(f->node, &r1, f->prov, f->pat->address, 5, NULL, rec,
+						sizeof(rec)),
+			 PHR_OK);
+	assert_true(phr_u256_eq(&r1.token_id, &(struct phr_u256){ { 1, 0, 0, 0 } }));
+	expect_read(f, f->pat, &r1.token_id, rec, sizeof(rec), PHR_OK);
+	expect_read(f, f->prov, &r1.token_id, rec, sizeof(rec), PHR_OK);
+
+	/* no grant: 403 and a local denial entry */
+	expect_read(f, f->other, &r1.token_id, NULL, 0, PHR_ERR_FORBIDDEN);
+	assert_int_equal(phr_node_denials_list(f->node, &list, f->pat->address), PHR_OK);
+	assert_int_equal(json_array_size(list), 1);
+	json_decref(list);
+	/* unknown record */
+	expect_read(f, f->prov, &(struct phr_u256){ { 99, 0, 0, 0 } }, NULL, 0, PHR_ERR_NOT_FOUND);
+
+	/* §6.2: request, approve, read, revoke */
+	assert_int_equal(phr_node_access_request(f->node, &req, f->other, f->pat->address, 1, 3600,
+						 PHR_LEVEL_READ, scope),
+			 PHR_OK);
+	assert_int_equal(phr_node_requests_list(f->node, &list, f->pat->address), PHR_OK);
+	assert_int_equal(json_array_size(list), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "status")),
+			    "Pending");
+	json_decref(list);
+	/* only the patient answers */
+	assert_int_equal(phr_node_access_answer(f->node, f->other, &req, true), PHR_ERR_FORBIDDEN);
+	assert_int_equal(phr_node_access_answer(f->node, f->pat, &req, true), PHR_OK);
+	expect_read(f, f->other, &r1.token_id, rec, sizeof(rec), PHR_OK);
+	assert_int_equal(phr_node_grants_list(f->node, &list, f->pat->address), PHR_OK);
+	assert_int_equal(json_array_size(list), 2);
+	json_decref(list);
+	assert_int_equal(phr_node_access_revoke(f->node, f->pat, f->other->address, scope), PHR_OK);
+	expect_read(f, f->other, &r1.token_id, NULL, 0, PHR_ERR_FORBIDDEN);
+	assert_int_equal(phr_node_grants_list(f->node, &list, f->pat->address), PHR_OK);
+	{
+		size_t i, revoked = 0;
+		json_t *e;
+		json_array_foreach(list, i, e)
+			revoked += strcmp(json_string_value(json_object_get(e, "state")),
+					  "revoked") == 0;
+		assert_int_equal(revoked, 1);
+	}
+	json_decref(list);
+
+	/* expiry: a short grant stops working once chain time passes it */
+	assert_int_equal(phr_node_chain_time(f->node, &now), PHR_OK);
+	assert_int_equal(phr_node_access_grant(f->node, f->pat, f->other->address, PHR_LEVEL_READ,
+					       scope, now + 120),
+			 PHR_OK);
+	expect_read(f, f->other, &r1.token_id, rec, sizeof(rec), PHR_OK);
+	assert_int_equal(phr_node_advance_time(f->node, 300), PHR_OK);
+	expect_read(f, f->other, &r1.token_id, NULL, 0, PHR_ERR_FORBIDDEN);
+
+	/* amendment: a new version linked to the old one */
+	assert_int_equal(phr_node_record_submit(f->node, &r2, f->prov, f->pat->address, 5,
+						&r1.token_id, rec2, sizeof(rec2)),
+			 PHR_OK);
+	expect_read(f, f->pat, &r2.token_id, rec2, sizeof(rec2), PHR_OK);
+	{
+		struct phr_record_meta m;
+		struct phr_buf out;
+		phr_buf_init(&out, 0);
+		assert_int_equal(phr_node_record_read(f->node, &out, &m, f->pat, &r1.token_id, 6),
+				 PHR_OK);
+		assert_true(phr_u256_eq(&m.superseded_by, &r2.token_id));
+		phr_buf_release(&out);
+	}
+	assert_int_equal(phr_node_records_list(f->node, &list, f->pat->address), PHR_OK);
+	assert_int_equal(json_array_size(list), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 1), "supersedes")),
+			    "1");
+	json_decref(list);
+
+	/* the audit trail shows every step and folds to the on-chain head */
+	assert_int_equal(phr_node_audit_list(f->node, &list, f->pat->address, NULL), PHR_OK);
+	assert_int_equal(count_action(list, "Create", f->prov->address), 1);
+	assert_int_equal(count_action(list, "Update", f->prov->address), 1);
+	assert_int_equal(count_action(list, "View", f->other->address), 2);
+	assert_int_equal(count_action(list, "View", f->prov->address), 1);
+	assert_int_equal(count_action(list, "View", f->pat->address), 3);
+	assert_true(count_action(list, "Share", NULL) >= 3);
+	assert_int_equal(count_action(list, "Revoke", f->other->address), 1);
+	json_decref(list);
+	assert_int_equal(phr_node_audit_list(f->node, &list, f->pat->address, &r2.token_id), PHR_OK);
+	assert_int_equal(json_array_size(list), 2); /* Update + View */
+	json_decref(list);
+	assert_int_equal(phr_node_denials_list(f->node, &list, f->pat->address), PHR_OK);
+	assert_int_equal(json_array_size(list), 3);
+	json_decref(list);
+
+	/* no plaintext anywhere on disk: chain database, store blocks, local db */
+	assert_int_equal(node_test_scan(f->dir, (const uint8_t *)"PHR-PLAINTEXT-MARKER", 20, &files),
+			 0);
+	assert_true(files > 10);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roles),
+		cmocka_unit_test(test_flows),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
