@@ -187,136 +187,136 @@ static int list_logs(struct phr_node *n, struct phr_chain_log **logs, size_t *co
 	return rv;
 }
 
-int phr_node_grants_list(struct phr_node *n, json_t **out, const uint8_t patient[20])
-{
-	struct phr_chain_log *logs = NULL;
+/* State shared by the list functions: the logs, chain time, scratch buffers, the result. */
+struct listing {
+	struct phr_chain_log *logs;
+	size_t count;
+	uint64_t now;
 	struct phr_buf cd, res;
-	size_t count = 0;
-	uint8_t t1[32];
-	uint64_t now = 0;
-	json_t *arr = json_array();
+	json_t *arr;
+};
+
+static int listing_begin(struct phr_node *n, struct listing *l, const uint8_t topic0[32],
+			 const uint8_t patient[20], bool patient_is_topic1)
+{
+	uint8_t t[32];
 	int rv;
 
-	if (arr == NULL)
+	memset(l, 0, sizeof(*l));
+	phr_buf_init(&l->cd, 0);
+	phr_buf_init(&l->res, 0);
+	l->arr = json_array();
+	if (l->arr == NULL)
 		return PHR_ERR_NOMEM;
-	phr_buf_init(&cd, 0);
-	phr_buf_init(&res, 0);
-	phr_node_i_addr_topic(t1, patient);
-	rv = phr_node_chain_time(n, &now);
+	phr_node_i_addr_topic(t, patient);
+	rv = phr_node_chain_time(n, &l->now);
 	if (rv == PHR_OK)
-		rv = list_logs(n, &logs, &count, n->dep.registry,
-			       phr_contracts_patient_registry_access_granted_event_topic, t1, NULL);
-	for (size_t i = 0; rv == PHR_OK && i < count; i++) {
+		rv = list_logs(n, &l->logs, &l->count, n->dep.registry, topic0,
+			       patient_is_topic1 ? t : NULL, patient_is_topic1 ? NULL : t);
+	return rv;
+}
+
+static int listing_end(struct listing *l, json_t **out, int rv)
+{
+	phr_chain_logs_free(l->logs, l->count);
+	phr_buf_release(&l->cd);
+	phr_buf_release(&l->res);
+	if (rv != PHR_OK) {
+		json_decref(l->arr);
+		return rv;
+	}
+	*out = l->arr;
+	return PHR_OK;
+}
+
+int phr_node_grants_list(struct phr_node *n, json_t **out, const uint8_t patient[20])
+{
+	struct listing l;
+	int rv = listing_begin(n, &l, phr_contracts_patient_registry_access_granted_event_topic,
+			       patient, true);
+
+	for (size_t i = 0; rv == PHR_OK && i < l.count; i++) {
 		struct phr_contracts_patient_registry_access_granted_event ev;
 		uint64_t level = 0, expiry = 0;
 		uint8_t grantor[20];
 		bool dup = false;
 		json_t *o;
 		if (phr_contracts_patient_registry_access_granted_event_decode(
-			    &ev, (const uint8_t(*)[32])logs[i].topics, logs[i].topics_count,
-			    logs[i].data, logs[i].data_len) != PHR_OK)
+			    &ev, (const uint8_t(*)[32])l.logs[i].topics, l.logs[i].topics_count,
+			    l.logs[i].data, l.logs[i].data_len) != PHR_OK)
 			continue;
 		/* one row per (provider, scope): the latest grant event decides nothing,
 		 * grantOf does */
-		for (size_t j = i + 1; j < count && !dup; j++)
-			dup = memcmp(logs[j].topics[2], logs[i].topics[2], 32) == 0 &&
-			      memcmp(logs[j].topics[3], logs[i].topics[3], 32) == 0;
+		for (size_t j = i + 1; j < l.count && !dup; j++)
+			dup = memcmp(l.logs[j].topics[2], l.logs[i].topics[2], 32) == 0 &&
+			      memcmp(l.logs[j].topics[3], l.logs[i].topics[3], 32) == 0;
 		if (dup)
 			continue;
-		phr_buf_reset(&cd);
+		phr_buf_reset(&l.cd);
 		pthread_mutex_lock(&n->lock);
-		rv = phr_contracts_patient_registry_grant_of_encode(&cd, patient, ev.provider, ev.scope);
+		rv = phr_contracts_patient_registry_grant_of_encode(&l.cd, patient, ev.provider, ev.scope);
 		if (rv == PHR_OK)
-			rv = phr_node_i_call(n, &res, NULL, n->dep.registry, &cd);
+			rv = phr_node_i_call(n, &l.res, NULL, n->dep.registry, &l.cd);
 		pthread_mutex_unlock(&n->lock);
 		if (rv == PHR_OK)
 			rv = phr_contracts_patient_registry_grant_of_decode(&level, &expiry, grantor,
-									    res.data, res.len);
+									    l.res.data, l.res.len);
 		if (rv != PHR_OK)
 			break;
 		o = json_pack("{s:o,s:o,s:I,s:I,s:o,s:s,s:b}", "provider",
 			      phr_node_i_jaddr(ev.provider), "scope", phr_node_i_jhex(ev.scope, 32),
 			      "level", (json_int_t)level, "expiry", (json_int_t)expiry, "grantor",
 			      phr_node_i_jaddr(grantor), "state",
-			      level == 0 ? "revoked" : expiry <= now ? "expired" : "active", "active",
-			      level != 0 && expiry > now);
-		if (o == NULL || json_array_append_new(arr, o) != 0)
+			      level == 0 ? "revoked" : expiry <= l.now ? "expired" : "active", "active",
+			      level != 0 && expiry > l.now);
+		if (o == NULL || json_array_append_new(l.arr, o) != 0)
 			rv = PHR_ERR_NOMEM;
 	}
-	phr_chain_logs_free(logs, count);
-	phr_buf_release(&cd);
-	phr_buf_release(&res);
-	if (rv != PHR_OK) {
-		json_decref(arr);
-		return rv;
-	}
-	*out = arr;
-	return PHR_OK;
+	return listing_end(&l, out, rv);
 }
 
 int phr_node_requests_list(struct phr_node *n, json_t **out, const uint8_t patient[20])
 {
 	static const char *const status_names[] = { "None", "Pending", "Approved", "Denied",
 						    "Cancelled" };
-	struct phr_chain_log *logs = NULL;
-	struct phr_buf cd, res;
-	size_t count = 0;
-	uint8_t t2[32];
-	uint64_t now = 0;
-	json_t *arr = json_array();
-	int rv;
+	struct listing l;
+	int rv = listing_begin(n, &l, phr_contracts_patient_registry_access_requested_event_topic,
+			       patient, false);
 
-	if (arr == NULL)
-		return PHR_ERR_NOMEM;
-	phr_buf_init(&cd, 0);
-	phr_buf_init(&res, 0);
-	phr_node_i_addr_topic(t2, patient);
-	rv = phr_node_chain_time(n, &now);
-	if (rv == PHR_OK)
-		rv = list_logs(n, &logs, &count, n->dep.registry,
-			       phr_contracts_patient_registry_access_requested_event_topic, NULL, t2);
-	for (size_t i = 0; rv == PHR_OK && i < count; i++) {
+	for (size_t i = 0; rv == PHR_OK && i < l.count; i++) {
 		struct phr_contracts_patient_registry_access_requested_event ev;
 		uint8_t prov[20], pat[20], scope[32];
 		uint64_t level, purpose, status = 0, duration, exp = 0;
 		const char *st;
 		json_t *o;
 		if (phr_contracts_patient_registry_access_requested_event_decode(
-			    &ev, (const uint8_t(*)[32])logs[i].topics, logs[i].topics_count,
-			    logs[i].data, logs[i].data_len) != PHR_OK)
+			    &ev, (const uint8_t(*)[32])l.logs[i].topics, l.logs[i].topics_count,
+			    l.logs[i].data, l.logs[i].data_len) != PHR_OK)
 			continue;
-		phr_buf_reset(&cd);
+		phr_buf_reset(&l.cd);
 		pthread_mutex_lock(&n->lock);
-		rv = phr_contracts_patient_registry_request_info_encode(&cd, &ev.id);
+		rv = phr_contracts_patient_registry_request_info_encode(&l.cd, &ev.id);
 		if (rv == PHR_OK)
-			rv = phr_node_i_call(n, &res, NULL, n->dep.registry, &cd);
+			rv = phr_node_i_call(n, &l.res, NULL, n->dep.registry, &l.cd);
 		pthread_mutex_unlock(&n->lock);
 		if (rv == PHR_OK)
 			rv = phr_contracts_patient_registry_request_info_decode(
 				prov, &level, &purpose, &status, &duration, &exp, pat, scope,
-				res.data, res.len);
+				l.res.data, l.res.len);
 		if (rv != PHR_OK)
 			break;
 		st = status < PHR_ARRAY_LEN(status_names) ? status_names[status] : "?";
-		if (status == 1 && exp <= now)
+		if (status == 1 && exp <= l.now)
 			st = "Expired";
 		o = json_pack("{s:o,s:o,s:I,s:o,s:I,s:I,s:s,s:I}", "id", phr_node_i_ju256(&ev.id),
 			      "provider", phr_node_i_jaddr(prov), "level", (json_int_t)level,
 			      "scope", phr_node_i_jhex(scope, 32), "purpose", (json_int_t)purpose,
 			      "duration", (json_int_t)duration, "status", st, "expiresAt",
 			      (json_int_t)exp);
-		if (o == NULL || json_array_append_new(arr, o) != 0)
+		if (o == NULL || json_array_append_new(l.arr, o) != 0)
 			rv = PHR_ERR_NOMEM;
 	}
-	phr_chain_logs_free(logs, count);
-	phr_buf_release(&cd);
-	phr_buf_release(&res);
-	if (rv != PHR_OK) {
-		json_decref(arr);
-		return rv;
-	}
-	*out = arr;
-	return PHR_OK;
+	return listing_end(&l, out, rv);
 }
 
 /* head(seq+1) = keccak256(head ‖ uint64 seq ‖ address ‖ uint256 record ‖ uint64 time ‖ uint8 action ‖ uint8 purpose) */
