@@ -6,8 +6,8 @@
  * Tower: Fp2 = Fp[i]/(i^2 + 1), Fp6 = Fp2[v]/(v^3 - xi) with xi = 9 + i,
  * Fp12 = Fp6[w]/(w^2 - v). G2 is on the D-type twist y^2 = x^3 + 3/xi, mapped
  * into E(Fp12) by (x, y) -> (x w^2, y w^3).
- * Pairing: optimal ate, Miller loop over 6u+2 in affine coordinates (Fp
- * inversion by binary extended Euclid), then the final exponentiation: easy part
+ * Pairing: optimal ate, Miller loop over 6u+2 with T in Jacobian coordinates
+ * (lines scaled by Fp2 factors), then the final exponentiation: easy part
  * by conjugation, inversion and Frobenius, hard part by the decomposition
  * (p^4 - p^2 + 1)/r = l0 + l1 p + l2 p^2 + p^3 and one joint exponentiation.
  *
@@ -79,35 +79,48 @@ static void sub_p(uint64_t a[4])
 	}
 }
 
-static void fp_add(fp *r, const fp *a, const fp *b)
+static inline uint64_t addc(uint64_t a, uint64_t b, uint64_t *carry)
 {
-	uint64_t carry = 0;
-	for (int i = 0; i < 4; i++) {
-		u128 s = (u128)a->v[i] + b->v[i] + carry;
-		r->v[i] = (uint64_t)s;
-		carry = (uint64_t)(s >> 64);
-	}
-	/* a, b < p < 2^254: no carry out of the top limb */
-	if (ge_p(r->v))
-		sub_p(r->v);
+	u128 t = (u128)a + b + *carry;
+	*carry = (uint64_t)(t >> 64);
+	return (uint64_t)t;
 }
 
-static void fp_sub(fp *r, const fp *a, const fp *b)
+static inline uint64_t subb(uint64_t a, uint64_t b, uint64_t *borrow)
 {
-	uint64_t borrow = 0;
-	for (int i = 0; i < 4; i++) {
-		u128 d = (u128)a->v[i] - b->v[i] - borrow;
-		r->v[i] = (uint64_t)d;
-		borrow = (uint64_t)(d >> 64) & 1;
-	}
-	if (borrow) {
-		uint64_t carry = 0;
-		for (int i = 0; i < 4; i++) {
-			u128 s = (u128)r->v[i] + P[i] + carry;
-			r->v[i] = (uint64_t)s;
-			carry = (uint64_t)(s >> 64);
-		}
-	}
+	u128 t = (u128)a - b - *borrow;
+	*borrow = (uint64_t)(t >> 127);
+	return (uint64_t)t;
+}
+
+/* r = a + b mod p: add, subtract p, keep the subtraction unless it borrowed
+ * (a, b < p < 2^254, so the sum never carries out of 256 bits). Scalar code
+ * with a mask select: no data-dependent branch. */
+static inline void fp_add(fp *r, const fp *a, const fp *b)
+{
+	uint64_t c = 0, br = 0;
+	uint64_t s0 = addc(a->v[0], b->v[0], &c), s1 = addc(a->v[1], b->v[1], &c);
+	uint64_t s2 = addc(a->v[2], b->v[2], &c), s3 = addc(a->v[3], b->v[3], &c);
+	uint64_t d0 = subb(s0, P[0], &br), d1 = subb(s1, P[1], &br);
+	uint64_t d2 = subb(s2, P[2], &br), d3 = subb(s3, P[3], &br);
+	uint64_t keep = br - 1; /* all ones when s >= p */
+	r->v[0] = (d0 & keep) | (s0 & ~keep);
+	r->v[1] = (d1 & keep) | (s1 & ~keep);
+	r->v[2] = (d2 & keep) | (s2 & ~keep);
+	r->v[3] = (d3 & keep) | (s3 & ~keep);
+}
+
+/* r = a - b mod p: subtract, add p back masked by the borrow. */
+static inline void fp_sub(fp *r, const fp *a, const fp *b)
+{
+	uint64_t br = 0, c = 0;
+	uint64_t d0 = subb(a->v[0], b->v[0], &br), d1 = subb(a->v[1], b->v[1], &br);
+	uint64_t d2 = subb(a->v[2], b->v[2], &br), d3 = subb(a->v[3], b->v[3], &br);
+	uint64_t mask = 0 - br;
+	r->v[0] = addc(d0, P[0] & mask, &c);
+	r->v[1] = addc(d1, P[1] & mask, &c);
+	r->v[2] = addc(d2, P[2] & mask, &c);
+	r->v[3] = addc(d3, P[3] & mask, &c);
 }
 
 /* (hi, lo) = a * b + c + d; cannot overflow 128 bits */
@@ -652,59 +665,97 @@ struct aff2 {
 };
 
 /*
- * Multiplies f by the line through T with slope lambda, evaluated at P:
- * yP - lambda xP w + (lambda xT - yT) w^3.
+ * Multiplies f by the line a yP + b xP w + c w^3 (a, b, c in Fp2). Lines are
+ * used up to a factor in Fp2, which the final exponentiation removes.
  */
-static void mul_line(fp12 *f, const fp2 *lambda, const struct aff2 *t, const fp *xp, const fp *yp)
+static void mul_line(fp12 *f, const fp2 *a, const fp2 *b, const fp2 *c, const fp *xp, const fp *yp)
 {
 	fp12 l;
 	memset(&l, 0, sizeof l);
-	l.c0.c0.a = *yp;
-	fp2_mul_fp(&l.c1.c0, lambda, xp);
-	fp2_neg(&l.c1.c0, &l.c1.c0);
-	fp2_mul(&l.c1.c1, lambda, &t->x);
-	fp2_sub(&l.c1.c1, &l.c1.c1, &t->y);
+	fp2_mul_fp(&l.c0.c0, a, yp);
+	fp2_mul_fp(&l.c1.c0, b, xp);
+	l.c1.c1 = *c;
 	fp12_mul(f, f, &l);
 }
 
 /*
- * T = T + Q (or 2T when Q is T), multiplying f by the line. Vertical lines
- * (T = -Q) lie in Fp6 and vanish in the final exponentiation: skipped.
+ * Doubling step, T in Jacobian coordinates (x = X/Z^2, y = Y/Z^3). The affine
+ * tangent yP - lambda xP w + (lambda x - y) w^3 with lambda = 3X^2/(2YZ), scaled
+ * by 2YZ^3, is 2YZ^3 yP - 3X^2 Z^2 xP w + (3X^3 - 2Y^2) w^3. A vertical tangent
+ * (y = 0, not reachable for points of odd order) lies in Fp6 and is skipped.
  */
-static void line_step(fp12 *f, struct aff2 *t, const struct aff2 *q, const fp *xp, const fp *yp)
+static void dbl_step(fp12 *f, g2 *t, const fp *xp, const fp *yp)
 {
-	fp2 lambda, num, den, x3, y3;
+	if (g2_is_inf(t) || fp2_is_zero(&t->y)) {
+		g2_set_inf(t);
+		return;
+	}
+	fp2 x2, e, zz, a, b, c, y2;
+	fp2_sqr(&x2, &t->x);
+	fp2_add(&e, &x2, &x2);
+	fp2_add(&e, &e, &x2); /* 3X^2 */
+	fp2_sqr(&zz, &t->z);
+	fp2_mul(&b, &e, &zz);
+	fp2_neg(&b, &b);
+	fp2_mul(&c, &e, &t->x); /* 3X^3 */
+	fp2_sqr(&y2, &t->y);
+	fp2_sub(&c, &c, &y2);
+	fp2_sub(&c, &c, &y2);
+	fp2_mul(&a, &t->y, &t->z);
+	fp2_add(&a, &a, &a);
+	fp2_mul(&a, &a, &zz);
+	mul_line(f, &a, &b, &c, xp, yp);
+	g2_dbl(t, t);
+}
+
+/*
+ * Addition step T + Q, Q affine. With H = x2 Z^2 - X, R = y2 Z^3 - Y the chord
+ * through Q, scaled by Z H, is Z H yP - R xP w + (R x2 - y2 Z H) w^3. T = -Q
+ * gives a vertical line (skipped, T becomes infinity); T = Q a doubling.
+ */
+static void add_step(fp12 *f, g2 *t, const struct aff2 *q, const fp *xp, const fp *yp)
+{
 	if (q->inf)
 		return;
-	if (t->inf) {
-		*t = *q;
+	if (g2_is_inf(t)) {
+		t->x = q->x;
+		t->y = q->y;
+		fp2_set_one(&t->z);
 		return;
 	}
-	if (fp2_eq(&t->x, &q->x)) {
-		if (!fp2_eq(&t->y, &q->y) || fp2_is_zero(&t->y)) {
-			t->inf = 1;
-			return;
-		}
-		/* tangent: lambda = 3x^2 / 2y */
-		fp2_sqr(&num, &t->x);
-		fp2_add(&den, &num, &num);
-		fp2_add(&num, &den, &num);
-		fp2_add(&den, &t->y, &t->y);
-	} else {
-		fp2_sub(&num, &q->y, &t->y);
-		fp2_sub(&den, &q->x, &t->x);
+	fp2 zz, h, r, zh, b, c, hh, hhh, v, t0;
+	fp2_sqr(&zz, &t->z);
+	fp2_mul(&h, &q->x, &zz);
+	fp2_sub(&h, &h, &t->x);
+	fp2_mul(&r, &q->y, &zz);
+	fp2_mul(&r, &r, &t->z);
+	fp2_sub(&r, &r, &t->y);
+	if (fp2_is_zero(&h)) {
+		if (fp2_is_zero(&r))
+			dbl_step(f, t, xp, yp);
+		else
+			g2_set_inf(t);
+		return;
 	}
-	fp2_inv(&den, &den);
-	fp2_mul(&lambda, &num, &den);
-	mul_line(f, &lambda, t, xp, yp);
-	fp2_sqr(&x3, &lambda);
-	fp2_sub(&x3, &x3, &t->x);
-	fp2_sub(&x3, &x3, &q->x);
-	fp2_sub(&y3, &t->x, &x3);
-	fp2_mul(&y3, &y3, &lambda);
-	fp2_sub(&y3, &y3, &t->y);
-	t->x = x3;
-	t->y = y3;
+	fp2_mul(&zh, &t->z, &h);
+	fp2_neg(&b, &r);
+	fp2_mul(&c, &r, &q->x);
+	fp2_mul(&t0, &q->y, &zh);
+	fp2_sub(&c, &c, &t0);
+	mul_line(f, &zh, &b, &c, xp, yp);
+	/* X3 = R^2 - H^3 - 2 X H^2, Y3 = R (X H^2 - X3) - Y H^3, Z3 = Z H */
+	fp2_sqr(&hh, &h);
+	fp2_mul(&hhh, &hh, &h);
+	fp2_mul(&v, &t->x, &hh);
+	fp2_sqr(&t->x, &r);
+	fp2_sub(&t->x, &t->x, &hhh);
+	fp2_sub(&t->x, &t->x, &v);
+	fp2_sub(&t->x, &t->x, &v);
+	fp2_sub(&t0, &v, &t->x);
+	fp2_mul(&t0, &t0, &r);
+	fp2_mul(&hhh, &hhh, &t->y);
+	fp2_sub(&t->y, &t0, &hhh);
+	t->z = zh;
 }
 
 /* pi(Q) = (conj(x) xi^((p-1)/3), conj(y) xi^((p-1)/2)) on the twist. */
@@ -722,20 +773,21 @@ static void frobenius(struct aff2 *r, const struct aff2 *q, const fp2 *g3, const
 static void miller(fp12 *f, const fp *xp, const fp *yp, const struct aff2 *q, const fp2 *g3,
 		   const fp2 *g2c)
 {
-	struct aff2 t = *q, q1, q2;
+	struct aff2 q1, q2;
+	g2 t = {q->x, q->y, {ONE, {{0}}}};
 	fp12 acc;
 	fp12_set_one(&acc);
 	for (int i = ATE_BITS - 2; i >= 0; i--) {
 		fp12_sqr(&acc, &acc);
-		line_step(&acc, &t, &t, xp, yp);
+		dbl_step(&acc, &t, xp, yp);
 		if ((ATE_LO >> i) & 1)
-			line_step(&acc, &t, q, xp, yp);
+			add_step(&acc, &t, q, xp, yp);
 	}
 	frobenius(&q1, q, g3, g2c);
 	frobenius(&q2, &q1, g3, g2c);
 	fp2_neg(&q2.y, &q2.y);
-	line_step(&acc, &t, &q1, xp, yp);
-	line_step(&acc, &t, &q2, xp, yp);
+	add_step(&acc, &t, &q1, xp, yp);
+	add_step(&acc, &t, &q2, xp, yp);
 	fp12_mul(f, f, &acc);
 }
 
