@@ -172,6 +172,53 @@ const char *phr_contracts_error_name(const uint8_t *abi_data, size_t abi_len);
     const cs = snake(cname);
     const CS = cs.toUpperCase();
     H.push(`\n/* ---------------------------------------------------------------- ${cname} */\n`);
+    // creation and runtime code, and the deployment (constructor) encoder
+    const ctor = art.abi.find((f) => f.type === 'constructor') || { inputs: [] };
+    const cins = ctor.inputs.map((p, i) => [p, ident(p.name, `arg${i}`)]);
+    const cdecls = cins.map(([p, n]) => inDecl(p, n));
+    const cparams = ['struct phr_buf *out', ...cdecls.map((d) => d[0])].join(', ');
+    const ctype = `(${ctor.inputs.map(typeString).join(',')})`;
+    H.push(`/** Creation code of ${cname} (without constructor arguments). */
+extern const uint8_t phr_contracts_${cs}_bytecode[];
+/** Length of phr_contracts_${cs}_bytecode. */
+extern const size_t phr_contracts_${cs}_bytecode_len;
+/** Runtime code of ${cname}, to compare with eth_getCode at a configured address. */
+extern const uint8_t phr_contracts_${cs}_deployed_bytecode[];
+/** Length of phr_contracts_${cs}_deployed_bytecode. */
+extern const size_t phr_contracts_${cs}_deployed_bytecode_len;
+/** Deployment data of ${cname}: creation code + ABI-encoded constructor ${ctype}; errors as for calls. */
+PHR_WUR int phr_contracts_${cs}_deploy_encode(${cparams});`);
+    const bytesArray = (hex) => {
+      const b = hex.replace(/^0x/, '').match(/../g);
+      const rows = [];
+      for (let i = 0; i < b.length; i += 16) rows.push('\t' + b.slice(i, i + 16).map((x) => `0x${x}`).join(', ') + ',');
+      return rows.join('\n');
+    };
+    C.push(`const uint8_t phr_contracts_${cs}_bytecode[] = {
+${bytesArray(art.bytecode)}
+};
+const size_t phr_contracts_${cs}_bytecode_len = sizeof(phr_contracts_${cs}_bytecode);
+
+const uint8_t phr_contracts_${cs}_deployed_bytecode[] = {
+${bytesArray(art.deployedBytecode)}
+};
+const size_t phr_contracts_${cs}_deployed_bytecode_len = sizeof(phr_contracts_${cs}_deployed_bytecode);
+
+int phr_contracts_${cs}_deploy_encode(${cparams})
+{
+	json_t *a = json_array();
+	int err;
+
+	if (!a)
+		return PHR_ERR_NOMEM;
+	err = phr_buf_append(out, phr_contracts_${cs}_bytecode, phr_contracts_${cs}_bytecode_len);
+${cdecls.map((d) => `	if (!err)\n		err = ${d[1]};`).join('\n')}
+	if (!err)
+		err = phr_contracts_rt_encode_args(out, "${ctype}", a);
+	json_decref(a);
+	return err;
+}
+`);
     const fns = art.abi.filter((f) => f.type === 'function').sort((a, b) => (a.name + a.inputs.length).localeCompare(b.name + b.inputs.length));
     const counts = {};
     for (const f of fns) counts[f.name] = (counts[f.name] || 0) + 1;

@@ -48,6 +48,16 @@ const char *phr_contracts_error_name(const uint8_t *abi_data, size_t abi_len);
 
 /* ---------------------------------------------------------------- GovernanceMultisig */
 
+/** Creation code of GovernanceMultisig (without constructor arguments). */
+extern const uint8_t phr_contracts_governance_multisig_bytecode[];
+/** Length of phr_contracts_governance_multisig_bytecode. */
+extern const size_t phr_contracts_governance_multisig_bytecode_len;
+/** Runtime code of GovernanceMultisig, to compare with eth_getCode at a configured address. */
+extern const uint8_t phr_contracts_governance_multisig_deployed_bytecode[];
+/** Length of phr_contracts_governance_multisig_deployed_bytecode. */
+extern const size_t phr_contracts_governance_multisig_deployed_bytecode_len;
+/** Deployment data of GovernanceMultisig: creation code + ABI-encoded constructor (address[],uint256); errors as for calls. */
+PHR_WUR int phr_contracts_governance_multisig_deploy_encode(struct phr_buf *out, const uint8_t (*owners)[20], size_t owners_count, const struct phr_u256 *threshold);
 /** Selector of GovernanceMultisig.confirm(uint256). */
 #define PHR_CONTRACTS_GOVERNANCE_MULTISIG_CONFIRM_SELECTOR 0xba0179b5u
 /** Calldata of GovernanceMultisig.confirm(uint256) (transaction); see the file comment. */
@@ -145,6 +155,16 @@ void phr_contracts_governance_multisig_proposed_event_release(struct phr_contrac
 
 /* ---------------------------------------------------------------- ProviderRegistry */
 
+/** Creation code of ProviderRegistry (without constructor arguments). */
+extern const uint8_t phr_contracts_provider_registry_bytecode[];
+/** Length of phr_contracts_provider_registry_bytecode. */
+extern const size_t phr_contracts_provider_registry_bytecode_len;
+/** Runtime code of ProviderRegistry, to compare with eth_getCode at a configured address. */
+extern const uint8_t phr_contracts_provider_registry_deployed_bytecode[];
+/** Length of phr_contracts_provider_registry_deployed_bytecode. */
+extern const size_t phr_contracts_provider_registry_deployed_bytecode_len;
+/** Deployment data of ProviderRegistry: creation code + ABI-encoded constructor (address); errors as for calls. */
+PHR_WUR int phr_contracts_provider_registry_deploy_encode(struct phr_buf *out, const uint8_t governance[20]);
 /** Selector of ProviderRegistry.governance(). */
 #define PHR_CONTRACTS_PROVIDER_REGISTRY_GOVERNANCE_SELECTOR 0x5aa6e675u
 /** Calldata of ProviderRegistry.governance() (view); see the file comment. */
@@ -259,6 +279,16 @@ PHR_WUR int phr_contracts_provider_registry_provider_verified_event_decode(struc
 
 /* ---------------------------------------------------------------- PatientRegistry */
 
+/** Creation code of PatientRegistry (without constructor arguments). */
+extern const uint8_t phr_contracts_patient_registry_bytecode[];
+/** Length of phr_contracts_patient_registry_bytecode. */
+extern const size_t phr_contracts_patient_registry_bytecode_len;
+/** Runtime code of PatientRegistry, to compare with eth_getCode at a configured address. */
+extern const uint8_t phr_contracts_patient_registry_deployed_bytecode[];
+/** Length of phr_contracts_patient_registry_deployed_bytecode. */
+extern const size_t phr_contracts_patient_registry_deployed_bytecode_len;
+/** Deployment data of PatientRegistry: creation code + ABI-encoded constructor (address); errors as for calls. */
+PHR_WUR int phr_contracts_patient_registry_deploy_encode(struct phr_buf *out, const uint8_t providers[20]);
 /** Selector of PatientRegistry.approveRequest(uint256). */
 #define PHR_CONTRACTS_PATIENT_REGISTRY_APPROVE_REQUEST_SELECTOR 0xd7d1bbdbu
 /** Calldata of PatientRegistry.approveRequest(uint256) (transaction); see the file comment. */
@@ -568,6 +598,16 @@ PHR_WUR int phr_contracts_patient_registry_wired_event_decode(struct phr_contrac
 
 /* ---------------------------------------------------------------- AuditTrail */
 
+/** Creation code of AuditTrail (without constructor arguments). */
+extern const uint8_t phr_contracts_audit_trail_bytecode[];
+/** Length of phr_contracts_audit_trail_bytecode. */
+extern const size_t phr_contracts_audit_trail_bytecode_len;
+/** Runtime code of AuditTrail, to compare with eth_getCode at a configured address. */
+extern const uint8_t phr_contracts_audit_trail_deployed_bytecode[];
+/** Length of phr_contracts_audit_trail_deployed_bytecode. */
+extern const size_t phr_contracts_audit_trail_deployed_bytecode_len;
+/** Deployment data of AuditTrail: creation code + ABI-encoded constructor (address); errors as for calls. */
+PHR_WUR int phr_contracts_audit_trail_deploy_encode(struct phr_buf *out, const uint8_t registry[20]);
 /** Selector of AuditTrail.countOf(address). */
 #define PHR_CONTRACTS_AUDIT_TRAIL_COUNT_OF_SELECTOR 0xf8977e96u
 /** Calldata of AuditTrail.countOf(address) (view); see the file comment. */
@@ -644,6 +684,16 @@ void phr_contracts_audit_trail_wired_event_release(struct phr_contracts_audit_tr
 
 /* ---------------------------------------------------------------- HealthRecordNFT */
 
+/** Creation code of HealthRecordNFT (without constructor arguments). */
+extern const uint8_t phr_contracts_health_record_nft_bytecode[];
+/** Length of phr_contracts_health_record_nft_bytecode. */
+extern const size_t phr_contracts_health_record_nft_bytecode_len;
+/** Runtime code of HealthRecordNFT, to compare with eth_getCode at a configured address. */
+extern const uint8_t phr_contracts_health_record_nft_deployed_bytecode[];
+/** Length of phr_contracts_health_record_nft_deployed_bytecode. */
+extern const size_t phr_contracts_health_record_nft_deployed_bytecode_len;
+/** Deployment data of HealthRecordNFT: creation code + ABI-encoded constructor (address,address,address); errors as for calls. */
+PHR_WUR int phr_contracts_health_record_nft_deploy_encode(struct phr_buf *out, const uint8_t registry[20], const uint8_t providers[20], const uint8_t audit[20]);
 /** Selector of HealthRecordNFT.approve(address,uint256). */
 #define PHR_CONTRACTS_HEALTH_RECORD_NFT_APPROVE_SELECTOR 0x095ea7b3u
 /** Calldata of HealthRecordNFT.approve(address,uint256) (view); see the file comment. */
@@ -853,6 +903,16 @@ PHR_WUR int phr_contracts_health_record_nft_unlocked_event_decode(struct phr_con
 
 /* ---------------------------------------------------------------- EmergencyAccess */
 
+/** Creation code of EmergencyAccess (without constructor arguments). */
+extern const uint8_t phr_contracts_emergency_access_bytecode[];
+/** Length of phr_contracts_emergency_access_bytecode. */
+extern const size_t phr_contracts_emergency_access_bytecode_len;
+/** Runtime code of EmergencyAccess, to compare with eth_getCode at a configured address. */
+extern const uint8_t phr_contracts_emergency_access_deployed_bytecode[];
+/** Length of phr_contracts_emergency_access_deployed_bytecode. */
+extern const size_t phr_contracts_emergency_access_deployed_bytecode_len;
+/** Deployment data of EmergencyAccess: creation code + ABI-encoded constructor (address,address,address); errors as for calls. */
+PHR_WUR int phr_contracts_emergency_access_deploy_encode(struct phr_buf *out, const uint8_t registry[20], const uint8_t providers[20], const uint8_t audit[20]);
 /** Selector of EmergencyAccess.audit(). */
 #define PHR_CONTRACTS_EMERGENCY_ACCESS_AUDIT_SELECTOR 0x1ddc0ef0u
 /** Calldata of EmergencyAccess.audit() (view); see the file comment. */
@@ -935,6 +995,16 @@ PHR_WUR int phr_contracts_emergency_access_emergency_notification_event_decode(s
 
 /* ---------------------------------------------------------------- Recovery */
 
+/** Creation code of Recovery (without constructor arguments). */
+extern const uint8_t phr_contracts_recovery_bytecode[];
+/** Length of phr_contracts_recovery_bytecode. */
+extern const size_t phr_contracts_recovery_bytecode_len;
+/** Runtime code of Recovery, to compare with eth_getCode at a configured address. */
+extern const uint8_t phr_contracts_recovery_deployed_bytecode[];
+/** Length of phr_contracts_recovery_deployed_bytecode. */
+extern const size_t phr_contracts_recovery_deployed_bytecode_len;
+/** Deployment data of Recovery: creation code + ABI-encoded constructor (address,address); errors as for calls. */
+PHR_WUR int phr_contracts_recovery_deploy_encode(struct phr_buf *out, const uint8_t registry[20], const uint8_t audit[20]);
 /** Selector of Recovery.approveRecovery(address,address). */
 #define PHR_CONTRACTS_RECOVERY_APPROVE_RECOVERY_SELECTOR 0x9614ddd8u
 /** Calldata of Recovery.approveRecovery(address,address) (transaction); see the file comment. */

@@ -24,6 +24,9 @@ int phr_contracts_rt_json_hex(json_t *a, const uint8_t *v, size_t n);
 int phr_contracts_rt_json_string(json_t *a, const char *s);
 int phr_contracts_rt_json_address_array(json_t *a, const uint8_t (*v)[20], size_t n);
 
+/* Append the ABI encoding of JSON array @p args as tuple type @p type (constructor arguments). */
+int phr_contracts_rt_encode_args(struct phr_buf *out, const char *type, const json_t *args);
+
 /* Parse @p type (a tuple type string) and decode @p data strictly; on error nothing is left. */
 int phr_contracts_rt_decode(struct phr_abi_type **t, struct phr_abi_value **v, const char *type,
 			    const uint8_t *data, size_t n);

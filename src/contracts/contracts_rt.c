@@ -96,6 +96,22 @@ int phr_contracts_rt_json_address_array(json_t *a, const uint8_t (*v)[20], size_
 	return append(a, arr);
 }
 
+int phr_contracts_rt_encode_args(struct phr_buf *out, const char *type, const json_t *args)
+{
+	struct phr_abi_type *ty = NULL;
+	struct phr_abi_value *val = NULL;
+	int err = phr_abi_type_parse(&ty, type);
+
+	if (err)
+		return err == PHR_ERR_NOMEM ? err : PHR_ERR_INTERNAL;
+	err = phr_abi_value_from_json(&val, ty, args);
+	if (!err)
+		err = phr_abi_encode(out, val);
+	phr_abi_value_free(val);
+	phr_abi_type_free(ty);
+	return err;
+}
+
 int phr_contracts_rt_decode(struct phr_abi_type **t, struct phr_abi_value **v, const char *type,
 			    const uint8_t *data, size_t n)
 {

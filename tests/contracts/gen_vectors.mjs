@@ -66,6 +66,13 @@ const errors = {
   RecoveryTimelocked: rec.encodeErrorResult('RecoveryTimelocked', [P, 1700000000]),
 };
 
-const out = { source: 'ethers ' + ethers.version + ' over contracts/artifacts', calls, results, events, errors };
+const art = (n) => JSON.parse(fs.readFileSync(path.join(root, 'contracts/artifacts', `${n}.json`), 'utf8'));
+const deployData = async (n, args) => (await new ethers.ContractFactory(art(n).abi, art(n).bytecode).getDeployTransaction(...args)).data;
+const deploy = {
+  governance_multisig: await deployData('GovernanceMultisig', [[C1, C2, G3], 2]),
+  health_record_nft: await deployData('HealthRecordNFT', [P, Q, C1]),
+};
+
+const out = { source: 'ethers ' + ethers.version + ' over contracts/artifacts', calls, results, events, errors, deploy };
 fs.writeFileSync(path.join(here, 'bindings_vectors.json'), JSON.stringify(out, null, 2) + '\n');
 console.log('wrote tests/contracts/bindings_vectors.json');

@@ -357,6 +357,41 @@ static void test_events(void **state)
 	}
 }
 
+static void expect_deploy(const char *name, const struct phr_buf *b)
+{
+	size_t n;
+	uint8_t *want = vec("deploy", name, &n);
+
+	assert_int_equal(b->len, n);
+	assert_memory_equal(b->data, want, n);
+	free(want);
+}
+
+static void test_deploy(void **state)
+{
+	uint8_t p[20], q[20], c[3][20];
+	struct phr_buf b;
+	struct phr_u256 two = PHR_U256_ZERO;
+
+	(void)state;
+	fill(p, 0x11, 20);
+	fill(q, 0x22, 20);
+	fill(c[0], 0x33, 20);
+	fill(c[1], 0x44, 20);
+	fill(c[2], 0x55, 20);
+	two.w[0] = 2;
+	phr_buf_init(&b, 0);
+	assert_int_equal(phr_contracts_governance_multisig_deploy_encode(&b, (const uint8_t(*)[20])c, 3, &two), PHR_OK);
+	expect_deploy("governance_multisig", &b);
+	phr_buf_reset(&b);
+	assert_int_equal(phr_contracts_health_record_nft_deploy_encode(&b, p, q, c[0]), PHR_OK);
+	expect_deploy("health_record_nft", &b);
+	/* the creation code carries the runtime code plus the constructor */
+	assert_true(phr_contracts_health_record_nft_bytecode_len > phr_contracts_health_record_nft_deployed_bytecode_len);
+	assert_true(phr_contracts_patient_registry_deployed_bytecode_len > 1000);
+	phr_buf_release(&b);
+}
+
 static void test_errors(void **state)
 {
 	size_t n;
@@ -404,6 +439,7 @@ int main(void)
 		cmocka_unit_test(test_results),
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_deploy),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
