@@ -53,36 +53,48 @@ enum Purpose {
 
 /// @notice Provider registry as seen by the other contracts.
 interface IProviderRegistry {
+    /// @notice Whether provider is a verified provider now (active, licence unexpired, authority appointed).
     function isVerified(address provider) external view returns (bool);
+    /// @notice Whether provider is a verified emergency provider now.
     function isEmergencyProvider(address provider) external view returns (bool);
 }
 
 /// @notice Patient registry as seen by the other contracts.
 interface IPatientRegistry {
+    /// @notice Whether patient is registered.
     function isRegistered(address patient) external view returns (bool);
+    /// @notice The current owner address of a patient (0 if unregistered).
     function ownerOfPatient(address patient) external view returns (address);
+    /// @notice The patient id controlled by owner (0 if none).
     function patientOf(address owner) external view returns (address);
+    /// @notice May accessor act at level on record recordId (0: the patient as a whole) of patient now?
     function canAccess(address accessor, address patient, uint256 recordId, AccessLevel level)
         external
         view
         returns (bool);
+    /// @notice May accessor mint a new record of type rtype for patient now?
     function canWriteType(address accessor, address patient, RecordType rtype) external view returns (bool);
+    /// @notice The patient's designated emergency contacts.
     function emergencyContacts(address patient) external view returns (address[] memory);
+    /// @notice Rotate a patient's owner address (Recovery only).
     function rotateOwner(address patient, address newOwner) external;
 }
 
 /// @notice Record token as seen by the other contracts.
 interface IHealthRecordNFT {
+    /// @notice Patient, type and liveness of a record token (never reverts).
     function recordInfo(uint256 tokenId) external view returns (address patient, RecordType recordType, bool live);
 }
 
 /// @notice Emergency sessions as seen by the other contracts.
 interface IEmergencyAccess {
+    /// @notice Whether provider holds an open break-glass session on patient.
     function isActive(address patient, address provider) external view returns (bool);
 }
 
 /// @notice Audit trail as seen by the other contracts.
 interface IAuditTrail {
+    /// @notice Append an audit entry on behalf of accessor (wired contracts only).
     function record(address patient, uint256 recordId, address accessor, AuditAction action, Purpose purpose)
         external;
 }
