@@ -329,25 +329,30 @@ static long read_fd(void *ctx, uint8_t *buf, size_t n)
 int phr_car_import_fd(struct phr_store *st, struct phr_cid *root_out, uint64_t *nblocks, int fd)
 {
 	struct phr_car_reader *r;
+	struct phr_store_batch *batch;
 	struct phr_cid cid;
 	const uint8_t *data;
 	size_t len;
 	uint64_t count = 0;
 	int rc;
 
+	if ((rc = phr_store_batch_new(&batch, st)) != PHR_OK)
+		return rc;
 	phr_store_writer_lock(st);
 	rc = phr_car_reader_new(&r, read_fd, &fd);
 	if (rc != PHR_OK) {
 		phr_store_writer_unlock(st);
+		phr_store_batch_free(batch);
 		return rc;
 	}
 	while ((rc = phr_car_reader_next(r, &cid, &data, &len)) == PHR_OK) {
-		if ((rc = phr_store_put(st, &cid, data, len)) != PHR_OK)
+		if ((rc = phr_store_batch_put(batch, &cid, data, len)) != PHR_OK)
 			break;
 		count++;
 	}
 	if (rc == PHR_ERR_NOT_FOUND)
-		rc = PHR_OK;
+		rc = phr_store_batch_commit(batch);
+	phr_store_batch_free(batch);
 	for (size_t i = 0; rc == PHR_OK && i < r->nroots; i++)
 		rc = phr_store_pin_add(st, &r->roots[i]);
 	if (rc == PHR_OK && root_out)

@@ -27,6 +27,7 @@ struct level {
 
 struct phr_importer {
 	struct phr_store *st;
+	struct phr_store_batch *batch;
 	struct phr_import_opts o;
 	uint8_t *chunk;
 	size_t fill;
@@ -58,6 +59,10 @@ int phr_importer_new(struct phr_importer **out, struct phr_store *st,
 	phr_buf_init(&imp->node, PHR_STORE_BLOCK_MAX);
 	phr_buf_init(&imp->ufs, PHR_STORE_BLOCK_MAX);
 	if (imp->st) {
+		if (phr_store_batch_new(&imp->batch, imp->st) != PHR_OK) {
+			phr_importer_free(imp);
+			return PHR_ERR_NOMEM;
+		}
 		phr_store_writer_lock(imp->st);
 		imp->locked = true;
 	}
@@ -69,6 +74,7 @@ void phr_importer_free(struct phr_importer *imp)
 {
 	if (!imp)
 		return;
+	phr_store_batch_free(imp->batch); /* an unfinished import: drop its temp files */
 	if (imp->locked)
 		phr_store_writer_unlock(imp->st);
 	for (size_t i = 0; i < MAX_LEVELS; i++)
@@ -82,7 +88,7 @@ void phr_importer_free(struct phr_importer *imp)
 static int put_block(struct phr_importer *imp, const struct phr_cid *cid, const uint8_t *d,
 		     size_t n)
 {
-	return imp->st ? phr_store_put(imp->st, cid, d, n) : PHR_OK;
+	return imp->batch ? phr_store_batch_put(imp->batch, cid, d, n) : PHR_OK;
 }
 
 static int add_link(struct phr_importer *imp, size_t lv, const struct phr_cid *cid, uint64_t tsize,
@@ -208,6 +214,8 @@ int phr_importer_finish(struct phr_importer *imp, struct phr_cid *root, uint64_t
 		if (L->n > 0)
 			rc = flush_level(imp, lv);
 	}
+	if (rc == PHR_OK && imp->batch)
+		rc = phr_store_batch_commit(imp->batch); /* every block durable before the pin */
 	if (rc == PHR_OK && imp->st && imp->o.pin)
 		rc = phr_store_pin_write(imp->st, root);
 	if (rc == PHR_OK && size)

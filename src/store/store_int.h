@@ -29,4 +29,18 @@ void phr_store_writer_unlock(struct phr_store *st);
 /* Records a recursive pin without walking the DAG (the importer just wrote it). */
 int phr_store_pin_write(struct phr_store *st, const struct phr_cid *root);
 
+/*
+ * Batched block writes for importers: each block goes to a temp file; a
+ * commit (automatic every 64 blocks, and explicit at the end) fsyncs them
+ * all, renames them into place and fsyncs their directories once. A block is
+ * never visible under its name before its content is durable; discarded
+ * batches leave nothing but removed temp files.
+ */
+struct phr_store_batch;
+int phr_store_batch_new(struct phr_store_batch **b, struct phr_store *st);
+int phr_store_batch_put(struct phr_store_batch *b, const struct phr_cid *cid, const uint8_t *data,
+			size_t len);
+int phr_store_batch_commit(struct phr_store_batch *b);
+void phr_store_batch_free(struct phr_store_batch *b);
+
 #endif
