@@ -196,6 +196,18 @@ static void test_unit(void **state)
 	assert_int_equal(phr_rlp_decode(&it, b.data, b.len), PHR_OK);
 	assert_int_equal(phr_rlp_item_u256(&y, &it), PHR_OK);
 	assert_true(phr_u256_eq(&x, &y));
+	/* a buffer limit hit mid-list empties the buffer; list_end then refuses the stale mark */
+	struct phr_buf small;
+	phr_buf_init(&small, 8);
+	size_t mk;
+	phr_rlp_list_begin(&small, &mk);
+	assert_int_equal(phr_rlp_put_u64(&small, 1), PHR_OK);
+	assert_int_equal(phr_rlp_put_bytes(&small, "0123456789", 10), PHR_ERR_TOO_LARGE);
+	assert_int_equal(small.len, 0);
+	phr_rlp_list_begin(&small, &mk);
+	assert_int_equal(phr_rlp_put_bytes(&small, "0123456", 7), PHR_OK);
+	assert_int_equal(phr_rlp_list_end(&small, mk), PHR_ERR_TOO_LARGE);
+	phr_buf_release(&small);
 	assert_int_equal(phr_rlp_string_len(1, 0x7f), 1);
 	assert_int_equal(phr_rlp_string_len(56, 0), 58);
 	phr_buf_release(&b);
