@@ -6,7 +6,7 @@
 //   pipelined:  pre-signed transactions sent back to back, then all receipts checked
 // Usage: node bench/contracts_flow.mjs [--flows N per round] [--rounds R] [--phr PATH]
 import { ethers } from 'ethers';
-import { startChain, connect, deployAll, phrBinary, scopeAll, AL, RT, ACT, PUR } from '../tests/interop/contracts_lib.mjs';
+import { startChain, connect, deployAll, phrBinary, waitReceipt, scopeAll, AL, RT, ACT, PUR } from '../tests/interop/contracts_lib.mjs';
 
 const args = process.argv.slice(2);
 const opt = (k, d) => {
@@ -16,14 +16,6 @@ const opt = (k, d) => {
 const FLOWS = Number(opt('--flows', '10'));
 const ROUNDS = Number(opt('--rounds', '5'));
 const GAS_LIMIT = 600000n;
-
-async function receipt(provider, hash) {
-  for (;;) {
-    const r = await provider.getTransactionReceipt(hash);
-    if (r) return r;
-    await new Promise((res) => setTimeout(res, 2));
-  }
-}
 
 async function setup(url) {
   const { provider, wallets } = connect(url);
@@ -49,7 +41,7 @@ async function patients(provider, funder, n) {
     const t = await funder.sendTransaction({ to: w.address, value: ethers.parseEther('1'), nonce: nonce++ });
     hashes.push(t.hash);
   }
-  for (const h of hashes) await receipt(provider, h);
+  for (const h of hashes) await waitReceipt(provider, h);
   return out;
 }
 
@@ -95,7 +87,7 @@ async function prepare(kind, phrBin) {
     for (const p of ps) {
       for (const t of flowTxs(c, p, doctor, ctx.nextToken, ctx.expiry)) {
         const hash = await provider.send('eth_sendRawTransaction', [await sign(t)]);
-        const r = await receipt(provider, hash);
+        const r = await waitReceipt(provider, hash);
         if (r.status !== 1) throw new Error(`${kind}: ${t.step} failed`);
         ctx.gas[t.step].push(r.gasUsed);
       }
@@ -117,7 +109,7 @@ async function prepare(kind, phrBin) {
     const hashes = [];
     for (const raw of raws) hashes.push(await provider.send('eth_sendRawTransaction', [raw]));
     let ok = 0;
-    for (const h of hashes) ok += (await receipt(provider, h)).status === 1 ? 1 : 0;
+    for (const h of hashes) ok += (await waitReceipt(provider, h)).status === 1 ? 1 : 0;
     const tps = raws.length / ((performance.now() - t0) / 1000);
     if (ok !== raws.length) throw new Error(`${kind}: ${raws.length - ok} pipelined transactions failed`);
     ctx.pipe.push(tps);

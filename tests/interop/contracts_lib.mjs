@@ -147,6 +147,16 @@ export async function deployAll(deployer, govOwners) {
   return { c: { gov, providers, reg, audit, nft, emergency, recovery }, gas };
 }
 
+/** Poll for a receipt (faster than ethers' block polling under automine). */
+export async function waitReceipt(provider, hash) {
+  for (let i = 0; i < 20000; i++) {
+    const r = await provider.getTransactionReceipt(hash);
+    if (r) return r;
+    await new Promise((res) => setTimeout(res, 2));
+  }
+  throw new Error(`no receipt for ${hash}`);
+}
+
 /** Find revert data inside an ethers error. */
 export function revertData(e) {
   for (const x of [e?.data, e?.error?.data, e?.info?.error?.data, e?.error?.error?.data]) {

@@ -12,22 +12,12 @@
 import assert from 'node:assert/strict';
 import { ethers } from 'ethers';
 import {
-  startChain, connect, deployAll, allInterface, revertData, phrBinary,
+  startChain, connect, deployAll, allInterface, revertData, phrBinary, waitReceipt,
   scopeAll, scopeCat, scopeRec, AL, RT, ACT, PUR,
 } from './contracts_lib.mjs';
 
 const IFACE = allInterface();
 const FAIL_GAS = 3_000_000n;
-
-/** Poll for a receipt (faster than ethers' block polling under automine). */
-export async function waitReceipt(provider, hash) {
-  for (let i = 0; i < 2000; i++) {
-    const r = await provider.getTransactionReceipt(hash);
-    if (r) return r;
-    await new Promise((res) => setTimeout(res, 5));
-  }
-  throw new Error(`no receipt for ${hash}`);
-}
 
 class Runner {
   constructor(provider) {
