@@ -3,7 +3,7 @@
 #  (a) eth_call of compute-heavy contract functions (keccak loop, fixed-point
 #      Mandelbrot, memory sieve): median latency and ratio phr/anvil;
 #  (b) a stream of pre-signed contract-call transactions (Bench.bump) sent over
-#      JSON-RPC by one C load generator (4 connections, 4 accounts): tx/s and p99.
+#      JSON-RPC by one C load generator (8 connections, 8 accounts): tx/s and p99.
 # Both nodes automine; phr commits (fsync) every block before it answers.
 # Env: PHR_BIN, BENCH_BIN (default: a Release build in build/chain-bench), NTX (2000).
 set -eu
@@ -66,6 +66,6 @@ for w in "hashLoop(3000) HASH" "mandel(24,24,48) MANDEL" "sieve(30000) SIEVE"; d
   a=$("$BENCH_BIN" call "$ANVIL_URL" "$CODE" "$data" 20 | awk '{print $2}')
   printf '%-22s %10s %10s %8s\n' "$name" "$p" "$a" "$(echo "$p $a" | awk '{printf "%.2f", $1/$2}')"
 done
-echo "(b) $NTX pre-signed bump() transactions, 4 connections, automine"
-printf 'phr:   '; "$BENCH_BIN" load "$PHR_URL" "$CODE" "$BUMP" "$NTX" 4
-printf 'anvil: '; "$BENCH_BIN" load "$ANVIL_URL" "$CODE" "$BUMP" "$NTX" 4
+echo "(b) $NTX pre-signed bump() transactions, 8 connections, automine"
+printf 'phr:   '; "$BENCH_BIN" load "$PHR_URL" "$CODE" "$BUMP" "$NTX" 8
+printf 'anvil: '; "$BENCH_BIN" load "$ANVIL_URL" "$CODE" "$BUMP" "$NTX" 8

@@ -172,8 +172,15 @@ void phr_chain_node_close(struct phr_chain_node *node);
  */
 extern const struct phr_rpc_method phr_chain_node_methods[];
 
-/** The guard that locks the node around each request body. */
-void phr_chain_node_guard(void *node, bool enter);
+/**
+ * The guard around each request body: takes the node's lock on entry; on exit
+ * makes every block sealed so far durable before the answers go out. Blocks of
+ * requests that run concurrently are committed together (group commit: one
+ * fsync for all of them), so a request that sealed a block waits for the
+ * commit while the requests queued behind it seal theirs.
+ * @return 0, or on exit -1 when the commit failed (answers must not be sent).
+ */
+int phr_chain_node_guard(void *node, bool enter);
 
 /**
  * Interval mining: seals a block with the pending transactions if the block

@@ -9,7 +9,8 @@
  * client of the embedded chain (chain.h).
  *
  * Thread safety: the parser and decoders are reentrant. A server runs its
- * handlers on one internal thread, one request at a time.
+ * handlers on one thread per connection; handlers that share state
+ * serialise through the guard (phr_rpc_guard).
  */
 #ifndef PHR_RPC_H
 #define PHR_RPC_H
@@ -100,9 +101,11 @@ struct phr_rpc_method {
 
 /**
  * Optional hook run around every dispatch (e.g. to lock the chain). @p enter
- * is true before the body is handled and false after.
+ * is true before the body is handled and false after. A non-zero return on
+ * exit means the answers must not be sent (e.g. what they acknowledge could
+ * not be made durable): phr_rpc_dispatch() then fails with PHR_ERR_IO.
  */
-typedef void (*phr_rpc_guard)(void *ctx, bool enter);
+typedef int (*phr_rpc_guard)(void *ctx, bool enter);
 
 /**
  * Handles one HTTP request body: a single call or a batch. Writes the response
@@ -116,7 +119,8 @@ typedef void (*phr_rpc_guard)(void *ctx, bool enter);
  * @param[in]  guard   optional hook around the whole body, or NULL
  * @param[in]  body    request text (need not be NUL-terminated)
  * @param[in]  len     its length; over PHR_RPC_MAX_BODY gives -32600
- * @return PHR_OK, PHR_ERR_NOMEM or PHR_ERR_TOO_LARGE (out's limit).
+ * @return PHR_OK, PHR_ERR_NOMEM, PHR_ERR_TOO_LARGE (out's limit), PHR_ERR_IO (the
+ *         guard refused the answers).
  */
 PHR_WUR int phr_rpc_dispatch(struct phr_buf *out, const struct phr_rpc_method *methods, void *ctx,
 			     phr_rpc_guard guard, const char *body, size_t len);

@@ -26,9 +26,13 @@ static int embedded_request(void *impl, json_t **result, struct phr_rpc_error *e
 	if (!m->name)
 		return phr_rpc_error_set(err, PHR_RPC_METHOD_NOT_FOUND, "the method %s does not exist",
 					 method);
-	phr_chain_node_guard(n, true);
+	(void)phr_chain_node_guard(n, true);
 	rc = m->fn(n, &res, err, params);
-	phr_chain_node_guard(n, false);
+	if (phr_chain_node_guard(n, false) != 0) {
+		if (res)
+			json_decref(res);
+		return phr_rpc_error_set(err, PHR_RPC_INTERNAL_ERROR, "storage failure");
+	}
 	if (rc != PHR_OK) {
 		if (res)
 			json_decref(res);

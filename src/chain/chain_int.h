@@ -147,6 +147,12 @@ struct phr_chain_node {
 	size_t filters_n;
 	uint64_t next_filter_id;
 	bool broken; /* a block failed to persist: refuse writes */
+	/* group commit: blocks are written into an open SQLite transaction and
+	 * committed by the last request to leave (see phr_chain_node_guard) */
+	bool txn_open;
+	uint64_t sealed_seq, durable_seq;
+	int waiters; /* threads queued on lock (atomic) */
+	pthread_cond_t durable_cv;
 };
 
 /* genesis.c: builds block 0 of a new chain (state, block, metadata) */
@@ -165,6 +171,8 @@ void chain_next_block_env(struct phr_chain_node *n, struct phr_state_block *blk,
 int chain_persist(struct phr_chain_node *n, uint8_t hash[32], const struct phr_chain_header *h,
 		  const struct phr_state_changes *changes, const struct pool_tx *txs,
 		  struct phr_chain_receipt *receipts, size_t count);
+/* commits the open block transaction (fsync); wakes the waiters */
+int chain_sync(struct phr_chain_node *n);
 /* seals one block with what the pool can execute (possibly empty) */
 int chain_seal(struct phr_chain_node *n);
 /* takes a signed raw transaction into the pool (automine: seals it) */

@@ -199,6 +199,8 @@ int chain_genesis(struct phr_chain_node *n, const struct phr_chain_config *cfg)
 	rc = db_meta_put_u64(&n->db, "chain_id", chain_id);
 	if (rc == PHR_OK)
 		rc = chain_persist(n, hash, &h, &changes, NULL, NULL, 0);
+	if (rc == PHR_OK)
+		rc = chain_sync(n);
 out:
 	phr_state_changes_release(&changes);
 	if (g)

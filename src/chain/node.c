@@ -280,7 +280,10 @@ int chain_persist(struct phr_chain_node *n, uint8_t hash[32], const struct phr_c
 	if (rc != PHR_OK)
 		return rc;
 	phr_keccak256(hash, hb.data, hb.len);
-	rc = db_begin(&n->db);
+	if (!n->txn_open) {
+		rc = db_begin(&n->db);
+		n->txn_open = rc == PHR_OK;
+	}
 	if (rc == PHR_OK)
 		rc = db_write_changes(&n->db, changes);
 	if (rc == PHR_OK)
@@ -294,13 +297,14 @@ int chain_persist(struct phr_chain_node *n, uint8_t hash[32], const struct phr_c
 	}
 	if (rc == PHR_OK)
 		rc = db_meta_put_u64(&n->db, "head", h->number);
-	if (rc == PHR_OK)
-		rc = db_commit(&n->db);
 	phr_buf_release(&hb);
 	if (rc != PHR_OK) {
 		db_rollback(&n->db);
+		n->txn_open = false;
 		return rc;
 	}
+	/* durable at the next chain_sync(), before any answer leaves */
+	n->sealed_seq++;
 	n->head = *h;
 	memcpy(n->head_hash, hash, 32);
 	return PHR_OK;
@@ -607,6 +611,7 @@ int phr_chain_node_open(struct phr_chain_node **out, const struct phr_chain_conf
 	if (!n)
 		return PHR_ERR_NOMEM;
 	pthread_mutex_init(&n->lock, NULL);
+	pthread_cond_init(&n->durable_cv, NULL);
 	n->next_filter_id = 1;
 	plen = strlen(cfg->datadir) + 16;
 	path = phr_malloc(plen);
@@ -683,22 +688,62 @@ void phr_chain_node_close(struct phr_chain_node *n)
 		if (n->filters[i].criteria)
 			json_decref(n->filters[i].criteria);
 	phr_free(n->filters);
+	(void)chain_sync(n);
 	phr_state_free(n->state);
 	db_close(&n->db);
 	if (n->dev_keys)
 		sodium_free(n->dev_keys);
+	pthread_cond_destroy(&n->durable_cv);
 	pthread_mutex_destroy(&n->lock);
 	phr_free(n);
 }
 
-void phr_chain_node_guard(void *node, bool enter)
+int chain_sync(struct phr_chain_node *n)
+{
+	int rc = PHR_OK;
+
+	if (n->txn_open) {
+		rc = db_commit(&n->db);
+		n->txn_open = false;
+		if (rc != PHR_OK) {
+			db_rollback(&n->db);
+			n->broken = true;
+			phr_log_error("chain", "commit failed; node read-only");
+		} else {
+			n->durable_seq = n->sealed_seq;
+		}
+		pthread_cond_broadcast(&n->durable_cv);
+	}
+	return rc;
+}
+
+int phr_chain_node_guard(void *node, bool enter)
 {
 	struct phr_chain_node *n = node;
+	uint64_t mine;
+	int rc = 0;
 
-	if (enter)
+	if (enter) {
+		__atomic_add_fetch(&n->waiters, 1, __ATOMIC_SEQ_CST);
 		pthread_mutex_lock(&n->lock);
-	else
-		pthread_mutex_unlock(&n->lock);
+		__atomic_sub_fetch(&n->waiters, 1, __ATOMIC_SEQ_CST);
+		return 0;
+	}
+	/* Whatever this request saw or did must be on disk before it answers. The
+	 * last request to leave commits for everyone queued before it; the others
+	 * wait for that commit (one fsync for the whole group). */
+	mine = n->sealed_seq;
+	if (n->txn_open && __atomic_load_n(&n->waiters, __ATOMIC_SEQ_CST) == 0) {
+		if (chain_sync(n) != PHR_OK)
+			rc = -1;
+	} else {
+		while (n->durable_seq < mine && !n->broken)
+			pthread_cond_wait(&n->durable_cv, &n->lock);
+		if (n->durable_seq < mine)
+			rc = -1;
+	}
+	pthread_mutex_unlock(&n->lock);
+	return rc;
 }
 
 int phr_chain_node_tick(struct phr_chain_node *n)
@@ -708,12 +753,13 @@ int phr_chain_node_tick(struct phr_chain_node *n)
 
 	if (!n->block_time)
 		return PHR_OK;
-	pthread_mutex_lock(&n->lock);
+	(void)phr_chain_node_guard(n, true);
 	now = now_ms();
 	if (now - n->last_seal_ms >= n->block_time * 1000u) {
 		n->last_seal_ms = now;
 		rc = chain_seal(n);
 	}
-	pthread_mutex_unlock(&n->lock);
+	if (phr_chain_node_guard(n, false) != 0 && rc == PHR_OK)
+		rc = PHR_ERR_DB;
 	return rc;
 }

@@ -186,7 +186,7 @@ int phr_rpc_dispatch(struct phr_buf *out, const struct phr_rpc_method *methods, 
 {
 	json_error_t jerr;
 	json_t *root, *arr = NULL, *item;
-	bool nomem = false;
+	bool nomem = false, refused;
 	size_t i, n;
 	int rc;
 
@@ -199,11 +199,15 @@ int phr_rpc_dispatch(struct phr_buf *out, const struct phr_rpc_method *methods, 
 		json_t *resp;
 
 		if (guard)
-			guard(ctx, true);
+			(void)guard(ctx, true);
 		resp = run_one(methods, ctx, root, &nomem);
-		if (guard)
-			guard(ctx, false);
+		refused = guard && guard(ctx, false) != 0;
 		json_decref(root);
+		if (refused) {
+			if (resp)
+				json_decref(resp);
+			return PHR_ERR_IO;
+		}
 		if (nomem)
 			return PHR_ERR_NOMEM;
 		return resp ? emit(out, resp) : PHR_OK;
@@ -220,7 +224,7 @@ int phr_rpc_dispatch(struct phr_buf *out, const struct phr_rpc_method *methods, 
 		return PHR_ERR_NOMEM;
 	}
 	if (guard)
-		guard(ctx, true);
+		(void)guard(ctx, true);
 	json_array_foreach(root, i, item) {
 		json_t *resp = run_one(methods, ctx, item, &nomem);
 
@@ -231,9 +235,12 @@ int phr_rpc_dispatch(struct phr_buf *out, const struct phr_rpc_method *methods, 
 			break;
 		}
 	}
-	if (guard)
-		guard(ctx, false);
+	refused = guard && guard(ctx, false) != 0;
 	json_decref(root);
+	if (refused) {
+		json_decref(arr);
+		return PHR_ERR_IO;
+	}
 	if (nomem) {
 		json_decref(arr);
 		return PHR_ERR_NOMEM;

@@ -10,6 +10,9 @@
 
 #include "phr/rpc.h"
 
+/* most connections (and so threads) at once; the guard serialises handlers */
+#define PHR_RPC_CONNECTIONS 128
+
 struct phr_rpc_server {
 	struct MHD_Daemon *d;
 	uint16_t port;
@@ -123,12 +126,15 @@ int phr_rpc_server_start(struct phr_rpc_server **srv, const char *host, uint16_t
 	s->methods = methods;
 	s->ctx = ctx;
 	s->guard = guard;
-	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY |
-					MHD_USE_ERROR_LOG,
+	/* a thread per connection: a request waiting for the group commit must
+	 * not hold up requests that arrive on other connections */
+	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+					MHD_USE_POLL | MHD_USE_ERROR_LOG,
 				port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &sa,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_END);
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)PHR_RPC_CONNECTIONS,
+				MHD_OPTION_END);
 	if (!s->d) {
 		phr_free(s);
 		return PHR_ERR_NETWORK;
