@@ -10,18 +10,38 @@
 
 /* --- the opcode table, expanded ------------------------------------------- */
 
+/*
+ * Per opcode: static gas and the allowed stack heights before it runs,
+ * [min_height, max_height_excl): min = items taken, max = 1024 - (out - in) + 1.
+ * Undefined opcodes are left zero, an empty range, so one unsigned compare
+ * catches underflow, overflow and undefined opcodes alike.
+ */
 struct op_info {
-	int16_t gas;   /* static gas */
-	uint8_t in;    /* stack items required */
-	int8_t grow;   /* out - in */
-	uint8_t defined;
+	int32_t gas;
+	uint16_t min_height;
+	uint16_t max_height_excl;
 };
 
 static const struct op_info op_table[256] = {
-#define PHR_EVM_OPCODE_INFO(code, name, gas, in, out) [code] = { gas, in, (out) - (in), 1 },
+#define PHR_EVM_OPCODE_INFO(code, name, gas, in, out) \
+	[code] = { gas, in, PHR_EVM_STACK_LIMIT - ((out) - (in)) + 1 },
 	PHR_EVM_OPCODES(PHR_EVM_OPCODE_INFO)
 #undef PHR_EVM_OPCODE_INFO
 };
+
+/* Slow path of the stack check: which failure it is. */
+static enum phr_evm_status stack_failure(uint8_t op, ptrdiff_t height)
+{
+	const struct op_info *i = &op_table[op];
+	if (i->max_height_excl == 0)
+		return PHR_EVM_UNDEFINED_INSTRUCTION;
+	return height < i->min_height ? PHR_EVM_STACK_UNDERFLOW : PHR_EVM_STACK_OVERFLOW;
+}
+
+/* Code is copied with this much zero padding: a PUSH at the very end reads
+ * zeros, and running off the end meets a STOP (0x00), so the loop needs no
+ * bounds check. */
+#define CODE_PADDING 33
 
 static const char *const op_names[256] = {
 #define PHR_EVM_OPCODE_NAME(code, name, gas, in, out) [code] = #name,
@@ -203,27 +223,19 @@ enum phr_evm_status evm_op_jump_target(struct evm_frame *f, const struct phr_u25
 
 /* --- the loop --------------------------------------------------------------- */
 
-static void push_bytes(struct phr_u256 *r, const uint8_t *code, size_t code_len, size_t start,
-		       unsigned n)
+/* PUSHn: n bytes at p (inside the padded code). */
+static inline void push_bytes(struct phr_u256 *r, const uint8_t *p, unsigned n)
 {
-	if (start + n <= code_len) {
-		if (n <= 8) {
-			uint64_t v = 0;
-			for (unsigned i = 0; i < n; i++)
-				v = (v << 8) | code[start + i];
-			*r = evm_word(v);
-		} else if (n == 32) {
-			evm_load_word(r, code + start);
-		} else {
-			phr_u256_from_be_n(r, code + start, n);
-		}
-		return;
+	if (n <= 8) {
+		uint64_t v = 0;
+		for (unsigned i = 0; i < n; i++)
+			v = (v << 8) | p[i];
+		*r = evm_word(v);
+	} else if (n == 32) {
+		evm_load_word(r, p);
+	} else {
+		phr_u256_from_be_n(r, p, n);
 	}
-	/* Truncated PUSH at the end of the code: the missing bytes are zero. */
-	uint8_t buf[32] = { 0 };
-	if (start < code_len)
-		memcpy(buf, code + start, code_len - start);
-	phr_u256_from_be_n(r, buf, n);
 }
 
 /*
@@ -261,17 +273,12 @@ static void push_bytes(struct phr_u256 *r, const uint8_t *code, size_t code_len,
 /* Fetch, check (table: defined, stack in/out, static gas) and jump. */
 #define DISPATCH()                                                     \
 	do {                                                           \
-		if (pc >= code_len)                                    \
-			goto op_end;                                   \
 		op = code[pc];                                         \
 		const struct op_info info_ = op_table[op];             \
-		if (!info_.defined)                                    \
-			FAIL(PHR_EVM_UNDEFINED_INSTRUCTION);           \
 		const ptrdiff_t height_ = sp - bottom;                 \
-		if (height_ < info_.in)                                \
-			FAIL(PHR_EVM_STACK_UNDERFLOW);                 \
-		if (height_ + info_.grow > PHR_EVM_STACK_LIMIT)        \
-			FAIL(PHR_EVM_STACK_OVERFLOW);                  \
+		if ((size_t)(height_ - info_.min_height) >=            \
+		    (size_t)(info_.max_height_excl - info_.min_height)) \
+			FAIL(stack_failure(op, height_));              \
 		if ((gas -= info_.gas) < 0)                            \
 			FAIL(PHR_EVM_OUT_OF_GAS);                      \
 		TRACE();                                               \
@@ -297,7 +304,6 @@ static enum phr_evm_status run(struct evm_frame *f)
 #undef PHR_EVM_OPCODE_LABEL
 	};
 	const uint8_t *const code = f->code;
-	const size_t code_len = f->code_len;
 	struct phr_u256 *const bottom = f->stack;
 	struct phr_u256 *sp = f->sp;
 	int64_t gas = f->gas_left;
@@ -307,8 +313,7 @@ static enum phr_evm_status run(struct evm_frame *f)
 
 	DISPATCH();
 
-op_end: /* running off the end is STOP */
-L_STOP:
+L_STOP: /* also reached by running off the end (the padding) */
 	SAVE();
 	f->halted = true;
 	return PHR_EVM_SUCCESS;
@@ -461,7 +466,7 @@ L_PUSH0:
 	NEXT();
 L_PUSH1: L_PUSH2: L_PUSH3: L_PUSH4: L_PUSH5: L_PUSH6: L_PUSH7: L_PUSH8: L_PUSH9: L_PUSH10: L_PUSH11: L_PUSH12: L_PUSH13: L_PUSH14: L_PUSH15: L_PUSH16: L_PUSH17: L_PUSH18: L_PUSH19: L_PUSH20: L_PUSH21: L_PUSH22: L_PUSH23: L_PUSH24: L_PUSH25: L_PUSH26: L_PUSH27: L_PUSH28: L_PUSH29: L_PUSH30: L_PUSH31: L_PUSH32: {
 	unsigned n = (unsigned)(op - OP_PUSH1 + 1);
-	push_bytes(sp++, code, code_len, pc + 1, n);
+	push_bytes(sp++, code + pc + 1, n);
 	pc += n;
 	NEXT();
 }
@@ -509,7 +514,11 @@ void phr_evm_execute(const struct phr_evm_host *host, void *ctx, const struct ph
 		     const uint8_t *code, size_t code_len, struct phr_evm_result *out)
 {
 	memset(out, 0, sizeof(*out));
-	struct evm_frame *f = phr_malloc(sizeof(*f));
+	if (code_len > SIZE_MAX - sizeof(struct evm_frame) - CODE_PADDING) {
+		out->status = PHR_EVM_INTERNAL_ERROR;
+		return;
+	}
+	struct evm_frame *f = phr_malloc(sizeof(*f) + code_len + CODE_PADDING);
 	if (!f) {
 		out->status = PHR_EVM_INTERNAL_ERROR;
 		return;
@@ -521,7 +530,11 @@ void phr_evm_execute(const struct phr_evm_host *host, void *ctx, const struct ph
 	f->host = host;
 	f->ctx = ctx;
 	f->msg = msg;
-	f->code = code_len ? code : (const uint8_t *)"";
+	uint8_t *padded = (uint8_t *)(f + 1);
+	if (code_len)
+		memcpy(padded, code, code_len);
+	memset(padded + code_len, 0, CODE_PADDING);
+	f->code = padded;
 	f->code_len = code_len;
 
 	enum phr_evm_status st = run(f);
