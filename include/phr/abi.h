@@ -12,9 +12,9 @@
  *
  * Decoding is strict: every offset and length in range, dynamic data inside
  * the input, padding bytes zero, integers correctly zero/sign-extended for
- * their width, bool 0 or 1, address high bytes zero. An allocation budget
- * proportional to the input stops offset aliasing from expanding a small
- * input into a huge value tree.
+ * their width, bool 0 or 1, address high bytes zero. A value budget
+ * proportional to the input (never reached by a canonical encoding) stops
+ * offset aliasing from expanding a small input into a huge value tree.
  *
  * Thread safety: no shared state.
  */
@@ -76,12 +76,15 @@ struct phr_abi_value {
 
 /**
  * Parses a type string: an elementary type (uintN, intN, uint, int, address,
- * bool, bytesN, bytes, string), a tuple "(T1,T2,...)" (also "()"), each
- * optionally followed by "[]" or "[k]" suffixes. Blanks around commas and
- * parentheses are ignored.
+ * bool, bytesN, bytes, string), a tuple "(T1,T2,...)" (also "()" as the
+ * whole type, for functions without parameters), each optionally followed by
+ * "[]" or "[k]" suffixes. Blanks around commas and parentheses are ignored.
+ * Types that encode to zero bytes ("()" inside another type, "T[0]") are
+ * refused, as Solidity refuses them.
  * @param[out] type new type tree (free with phr_abi_type_free); untouched on error
  * @return PHR_OK, PHR_ERR_PARSE, PHR_ERR_TOO_LARGE (nesting or fixed length
- *         over the limits), PHR_ERR_NOMEM.
+ *         over the limits), PHR_ERR_UNSUPPORTED (zero-size inner types),
+ *         PHR_ERR_NOMEM.
  */
 PHR_WUR int phr_abi_type_parse(struct phr_abi_type **type, const char *s);
 

@@ -137,6 +137,13 @@ static int parse_tuple(struct phr_abi_type **out, struct tparser *tp)
 		}
 		t->members = mm;
 		mm[t->n_members++] = m;
+		/* zero-size members ("()", nested) would decode to values that take no
+		 * bytes, defeating the decoder's size-proportional budget; Solidity has
+		 * no empty structs */
+		if (!m->dynamic && m->head_size == 0) {
+			rc = PHR_ERR_UNSUPPORTED;
+			break;
+		}
 		t->dynamic |= m->dynamic;
 		t->head_size += m->dynamic ? 32 : m->head_size;
 		if (t->head_size > ABI_MAX_HEAD) {
@@ -201,6 +208,12 @@ static int parse_type(struct phr_abi_type **out, struct tparser *tp)
 		}
 		a->elem = t;
 		t = a;
+		/* zero-length arrays (Solidity rejects them) and arrays of zero-size
+		 * elements: see parse_tuple */
+		if (k == 0 || (!a->elem->dynamic && a->elem->head_size == 0)) {
+			rc = PHR_ERR_UNSUPPORTED;
+			break;
+		}
 		if (k < 0) {
 			a->dynamic = true;
 		} else {
@@ -709,7 +722,14 @@ static int decode_value(struct phr_abi_value *v, const struct phr_abi_type *t, s
 int phr_abi_decode(struct phr_abi_value **value, const struct phr_abi_type *type,
 		   const uint8_t *data, size_t n)
 {
-	struct dec dc = { data, n, n / 8 + 1024 };
+	/*
+	 * Every value other than a static tuple or fixed array owns at least one
+	 * 32-byte word of its canonical encoding, and static containers nest at
+	 * most PHR_ABI_MAX_DEPTH deep, so a canonical encoding of n bytes holds at
+	 * most 33 * n / 32 values. Aliased offsets can make a small input decode
+	 * to more; the budget refuses that, and never refuses a canonical input.
+	 */
+	struct dec dc = { data, n, (n / 32 + 1) * (PHR_ABI_MAX_DEPTH + 1) };
 	struct phr_abi_value *v = phr_calloc(1, sizeof(*v));
 	if (!v)
 		return PHR_ERR_NOMEM;

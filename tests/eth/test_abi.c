@@ -85,7 +85,7 @@ static void test_ethers_cases(void **state)
 		phr_buf_release(&sig);
 		phr_abi_type_free(t);
 	}
-	assert_int_equal(i, 22);
+	assert_int_equal(i, 21);
 	json_decref(root);
 }
 
@@ -184,7 +184,7 @@ static void test_type_parser(void **state)
 	(void)state;
 	const char *good[][2] = {
 		{ "uint", "uint256" }, { "int", "int256" }, { "(uint8, address[] ,bytes)", "(uint8,address[],bytes)" },
-		{ "bytes32[2][]", "bytes32[2][]" }, { "((),bool)", "((),bool)" }, { "string[0]", "string[0]" },
+		{ "bytes32[2][]", "bytes32[2][]" }, { "()", "()" }, { "( )", "()" },
 	};
 	for (size_t i = 0; i < PHR_ARRAY_LEN(good); i++) {
 		struct phr_abi_type *t;
@@ -214,6 +214,11 @@ static void test_type_parser(void **state)
 		deep[44 + i] = ')';
 	assert_int_equal(phr_abi_type_parse(&t, deep), PHR_ERR_TOO_LARGE);
 	assert_int_equal(phr_abi_type_parse(&t, "uint256[4097]"), PHR_ERR_TOO_LARGE);
+	/* zero-size inner types */
+	assert_int_equal(phr_abi_type_parse(&t, "((),bool)"), PHR_ERR_UNSUPPORTED);
+	assert_int_equal(phr_abi_type_parse(&t, "string[0]"), PHR_ERR_UNSUPPORTED);
+	assert_int_equal(phr_abi_type_parse(&t, "()[3]"), PHR_ERR_UNSUPPORTED);
+	assert_int_equal(phr_abi_type_parse(&t, "()[]"), PHR_ERR_UNSUPPORTED);
 	assert_int_equal(phr_abi_type_parse(&t, "uint256[4096][4096][4096]"), PHR_ERR_TOO_LARGE);
 }
 
