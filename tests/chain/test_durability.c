@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,10 +23,13 @@
 #include "phr/crypto.h"
 
 #define ROUNDS 5
-#define MAX_ACKED 4096
+#define SENDERS 3
+#define MAX_ACKED 8192
 
 static uint8_t acked[MAX_ACKED][32];
 static size_t acked_n;
+static pthread_mutex_t acked_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned cur_port;
 
 static pid_t start(const char *dir, unsigned *port)
 {
@@ -136,10 +140,41 @@ static void replay_and_compare(struct phr_chain *src)
 	phr_free(dir);
 }
 
+/* One sender (dev account @p arg) until the node is gone: transfers and creations. */
+static void *sender(void *arg)
+{
+	uint32_t key = (uint32_t)(uintptr_t)arg;
+	struct phr_chain *c;
+	uint8_t to[20];
+	char url[64];
+	unsigned i;
+
+	memset(to, 0x5a, 20);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", cur_port);
+	if (phr_chain_open_remote(&c, url) != PHR_OK)
+		return NULL;
+	for (i = 0;; i++) {
+		uint8_t hash[32];
+		int rc;
+
+		if (i % 2)
+			rc = chain_test_send(c, hash, key, to, NULL, 0, 1 + i);
+		else
+			rc = chain_test_send(c, hash, key, NULL, (const uint8_t *)"\x60\x2a\x60\x00\x55\x00", 6, 0);
+		if (rc != PHR_OK)
+			break; /* the node is gone */
+		pthread_mutex_lock(&acked_lock);
+		if (acked_n < MAX_ACKED)
+			memcpy(acked[acked_n++], hash, 32);
+		pthread_mutex_unlock(&acked_lock);
+	}
+	phr_chain_close(c);
+	return NULL;
+}
+
 static void test_kill9(void **state)
 {
 	char *dir = chain_tmpdir();
-	uint8_t to[20];
 	unsigned port = 0, round;
 	struct phr_chain *c;
 	pid_t pid;
@@ -147,30 +182,23 @@ static void test_kill9(void **state)
 	(void)state;
 	assert_int_equal(phr_crypto_init(), PHR_OK);
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
-	memset(to, 0x5a, 20);
 	for (round = 0; round < ROUNDS; round++) {
+		pthread_t th[SENDERS];
 		pid_t k;
-		unsigned i = 0;
+		int t;
 
 		pid = start(dir, &port);
 		assert_true(pid > 0);
 		c = connect_to(port);
 		check_acked(c); /* everything acknowledged before the last kill is there */
+		cur_port = port;
 		k = killer(pid, 100 + (unsigned)(rand() % 400));
-		for (;; i++) {
-			uint8_t hash[32];
-			int rc;
-
-			/* alternate a value transfer and a contract creation with storage */
-			if (i % 2)
-				rc = chain_test_send(c, hash, round % 3, to, NULL, 0, 1 + i);
-			else
-				rc = chain_test_send(c, hash, round % 3, NULL, (const uint8_t *)"\x60\x2a\x60\x00\x55\x00", 6, 0);
-			if (rc != PHR_OK)
-				break; /* the node is gone */
-			assert_true(acked_n < MAX_ACKED);
-			memcpy(acked[acked_n++], hash, 32);
-		}
+		/* concurrent senders: their blocks share group commits */
+		for (t = 0; t < SENDERS; t++)
+			assert_int_equal(pthread_create(&th[t], NULL, sender, (void *)(uintptr_t)(round + (unsigned)t)), 0);
+		for (t = 0; t < SENDERS; t++)
+			pthread_join(th[t], NULL);
+		assert_true(acked_n < MAX_ACKED);
 		waitpid(k, NULL, 0);
 		waitpid(pid, NULL, 0);
 		phr_chain_close(c);
