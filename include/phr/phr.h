@@ -231,6 +231,14 @@ PHR_WUR int phr_node_can_access(struct phr_node *node, bool *allowed, uint8_t pa
 				const uint8_t accessor[20], const struct phr_u256 *record,
 				enum phr_level level);
 
+/**
+ * canAccess(accessor, patient, 0, level): access to the patient as a whole
+ * (grants on all records, the owner, an open emergency session for Read).
+ */
+PHR_WUR int phr_node_can_access_patient(struct phr_node *node, bool *allowed,
+					const uint8_t accessor[20], const uint8_t patient[20],
+					enum phr_level level);
+
 /** A record as returned to a reader: metadata, ciphertext CID and the reader's capsule. */
 struct phr_record_meta {
 	struct phr_u256 token_id;
@@ -332,6 +340,30 @@ PHR_WUR int phr_node_denials_list(struct phr_node *node, json_t **out, const uin
 
 /** @return the static name of an action ("View", ...) or "?" */
 const char *phr_audit_action_name(unsigned action);
+
+/* --- development setup ---------------------------------------------------- */
+
+/** The demo identities of `phr node --dev`, keys from the dev mnemonic
+ *  ("test test ... junk") at these account indices. */
+#define PHR_DEV_IDENTITIES                                                                     \
+	X(operator, 0) X(authority, 1) X(provider, 2) X(patient, 3) X(emergency, 4)            \
+	X(auditor, 5) X(clinic, 6)
+
+/** Password of the demo keystores written by phr_dev_setup. */
+#define PHR_DEV_PASSWORD "dev"
+
+/**
+ * Development setup, idempotent: hosts the demo identities (PHR_DEV_IDENTITIES)
+ * on @p node, writes their keystores to @p keys_dir (when non-NULL and
+ * missing), appoints the authority, verifies the provider, the clinic and
+ * the emergency provider (licences valid one year), registers everybody's
+ * X25519 key, and with @p seed, when the patient has no records yet, seeds
+ * the demo: the patient grants the provider Write (30 days); the provider
+ * submits a vaccination, a lab result and an imaging file; the patient grants
+ * the emergency provider Read (1 day), who reads the lab result.
+ * @return PHR_OK or the first error.
+ */
+PHR_WUR int phr_dev_setup(struct phr_node *node, const char *keys_dir, bool seed);
 
 #ifdef __cplusplus
 }

@@ -16,6 +16,7 @@ int phr_cmd_account(int argc, char **argv);
 int phr_cmd_statetest(int argc, char **argv);
 int phr_cmd_chain(int argc, char **argv);
 int phr_cmd_eth(int argc, char **argv);
+int phr_cmd_node(int argc, char **argv);
 
 const struct phr_cli_cmd phr_cli_commands[] = {
 	{ "version", "print the version of phr and its libraries", phr_cmd_version },
@@ -30,5 +31,6 @@ const struct phr_cli_cmd phr_cli_commands[] = {
 	{ "statetest", "run ethereum/tests GeneralStateTests (conformance of the EVM)", phr_cmd_statetest },
 	{ "chain", "run the embedded Ethereum-compatible chain with its JSON-RPC server", phr_cmd_chain },
 	{ "eth", "Ethereum utilities: decode transactions, recover signers, ABI", phr_cmd_eth },
+	{ "node", "run a phr node: chain, record store, REST API, JSON-RPC and gateway", phr_cmd_node },
 	{ NULL, NULL, NULL },
 };

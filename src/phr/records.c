@@ -231,6 +231,18 @@ int phr_node_can_access(struct phr_node *n, bool *allowed, uint8_t patient[20],
 	return rv;
 }
 
+int phr_node_can_access_patient(struct phr_node *n, bool *allowed, const uint8_t accessor[20],
+				const uint8_t patient[20], enum phr_level level)
+{
+	const struct phr_u256 zero = PHR_U256_ZERO;
+	int rv;
+
+	pthread_mutex_lock(&n->lock);
+	rv = can_access_locked(n, allowed, accessor, patient, &zero, level);
+	pthread_mutex_unlock(&n->lock);
+	return rv;
+}
+
 int phr_node_i_share_record(struct phr_node *n, const struct phr_identity *patient,
 			    const struct phr_u256 *record, const uint8_t reader[20],
 			    const uint8_t reader_pk[32])

@@ -1,0 +1,129 @@
+/*
+ * Internals of the api module: server state, per-request context, handlers.
+ */
+#ifndef PHR_API_INT_H
+#define PHR_API_INT_H
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+
+#include "phr/api.h"
+#include "phr/chain.h"
+#include "phr/store.h"
+
+#define API_NONCES 1024
+#define API_BUCKETS 256
+#define API_MAX_AUDITORS 16
+
+struct api_nonce {
+	char nonce[33];
+	int64_t expires;
+	bool used;
+};
+
+struct api_bucket {
+	uint32_t ip;
+	double tokens;
+	int64_t last_ms;
+};
+
+struct phr_api {
+	struct phr_api_config cfg;
+	uint8_t auditors[API_MAX_AUDITORS][20];
+	char domain[300];
+	struct MHD_Daemon *d;
+	struct phr_gateway *gw;
+	uint16_t port;
+	sqlite3 *db;
+	pthread_mutex_t lock; /* nonces, buckets */
+	struct api_nonce nonces[API_NONCES];
+	size_t nonce_next;
+	struct api_bucket buckets[API_BUCKETS];
+	/* metrics */
+	atomic_ullong m_requests[6]; /* by status class 1xx..5xx, [0] other */
+	atomic_ullong m_submitted, m_reads, m_denied, m_logins, m_auth_fail, m_rate_limited;
+	atomic_ullong m_latency_us;
+};
+
+/* Per-request state (MHD req_cls). */
+struct api_ctx {
+	struct phr_api *api;
+	struct MHD_Connection *conn;
+	void *gw_cls;       /* the gateway handler's own req_cls */
+	bool gateway, rpc;
+	struct phr_buf body;
+	bool too_large;
+	int64_t start_us;
+	/* after parsing */
+	struct phr_api_req req;
+	bool authed;
+	uint8_t caller[20];
+	/* response */
+	unsigned status;
+	json_t *out;              /* JSON body, or */
+	uint8_t *raw_out;         /* raw body (phr_malloc) */
+	size_t raw_len;
+	const char *raw_type;
+	char detail[256];         /* problem detail on errors */
+};
+
+struct api_route {
+	const char *method;
+	const char *path;
+	bool auth;
+	int (*fn)(struct api_ctx *c);
+};
+
+extern const struct api_route api_route_table[];
+
+/** Sets the problem detail (printf) and returns @p err. */
+int api_fail(struct api_ctx *c, int err, const char *fmt, ...) PHR_PRINTF(3, 4);
+/** Sets a JSON result (stolen) with @p status. */
+int api_ok(struct api_ctx *c, unsigned status, json_t *out);
+/** Query parameter or NULL. */
+const char *api_query(struct api_ctx *c, const char *key);
+/** The hosted identity of the caller, or NULL (and a problem) */
+const struct phr_identity *api_hosted_caller(struct api_ctx *c);
+/** Whether the caller is an auditor of this node. */
+bool api_is_auditor(struct phr_api *a, const uint8_t addr[20]);
+/** Token bucket: false when @p ip is over its rate. */
+bool api_rate_ok(struct phr_api *a, uint32_t ip);
+int64_t api_now_us(void);
+/** Checksummed address as a JSON string (NULL on NOMEM). */
+json_t *api_jaddr(const uint8_t addr[20]);
+
+/** Auth store. */
+int api_auth_open(struct phr_api *a);
+int api_token_lookup(struct phr_api *a, uint8_t addr[20], const char *token);
+
+/* handlers */
+int api_h_healthz(struct api_ctx *c);
+int api_h_metrics(struct api_ctx *c);
+int api_h_openapi(struct api_ctx *c);
+int api_h_info(struct api_ctx *c);
+int api_h_nonce(struct api_ctx *c);
+int api_h_login(struct api_ctx *c);
+int api_h_logout(struct api_ctx *c);
+int api_h_me(struct api_ctx *c);
+int api_h_totp_enroll(struct api_ctx *c);
+int api_h_totp_confirm(struct api_ctx *c);
+int api_totp_check(struct api_ctx *c);
+int api_h_register(struct api_ctx *c);
+int api_h_patient_records(struct api_ctx *c);
+int api_h_patient_grants(struct api_ctx *c);
+int api_h_patient_requests(struct api_ctx *c);
+int api_h_patient_audit(struct api_ctx *c);
+int api_h_patient_denials(struct api_ctx *c);
+int api_h_submit(struct api_ctx *c);
+int api_h_get_record(struct api_ctx *c);
+int api_h_get_content(struct api_ctx *c);
+int api_h_record_audit(struct api_ctx *c);
+int api_h_grant(struct api_ctx *c);
+int api_h_revoke(struct api_ctx *c);
+int api_h_request(struct api_ctx *c);
+int api_h_approve(struct api_ctx *c);
+int api_h_deny(struct api_ctx *c);
+
+#endif

@@ -1,0 +1,562 @@
+/*
+ * The /api/v1 handlers over the phr domain, and /healthz, /metrics, /info.
+ */
+#include <sodium.h>
+#include <string.h>
+
+#include "api_int.h"
+#include "phr/crypto.h"
+#include "phr/json.h"
+
+const struct phr_identity *api_hosted_caller(struct api_ctx *c)
+{
+	const struct phr_identity *id = phr_node_identity(c->api->cfg.node, c->caller);
+
+	if (id == NULL)
+		api_fail(c, PHR_ERR_FORBIDDEN,
+			 "this node does not hold the caller's keys: use the node that hosts the "
+			 "identity (or phr CLI with its keystore)");
+	return id;
+}
+
+int api_h_healthz(struct api_ctx *c)
+{
+	uint64_t block = 0;
+	int rv = phr_chain_block_number(phr_node_chain(c->api->cfg.node), &block);
+
+	if (rv != PHR_OK)
+		return api_fail(c, PHR_ERR_NETWORK, "the chain does not answer");
+	return api_ok(c, 200, json_pack("{s:s,s:I,s:I}", "status", "ok", "chainId",
+					 (json_int_t)phr_node_deployment(c->api->cfg.node)->chain_id,
+					 "block", (json_int_t)block));
+}
+
+int api_h_metrics(struct api_ctx *c)
+{
+	struct phr_api *a = c->api;
+	struct phr_buf b;
+	static const char *const cls[] = { "other", "1xx", "2xx", "3xx", "4xx", "5xx" };
+	int rv = PHR_OK;
+
+	phr_buf_init(&b, 65536);
+	rv = phr_buf_append_str(&b, "# HELP phr_http_requests_total HTTP responses by status class.\n"
+				    "# TYPE phr_http_requests_total counter\n");
+	for (size_t i = 0; rv == PHR_OK && i < 6; i++)
+		rv = phr_buf_appendf(&b, "phr_http_requests_total{class=\"%s\"} %llu\n", cls[i],
+				     (unsigned long long)atomic_load(&a->m_requests[i]));
+#define M(name, help, v)                                                                       \
+	if (rv == PHR_OK)                                                                      \
+		rv = phr_buf_appendf(&b, "# HELP " name " " help "\n# TYPE " name " counter\n" name \
+				     " %llu\n", (unsigned long long)atomic_load(&a->v))
+	M("phr_records_submitted_total", "Records submitted through this node.", m_submitted);
+	M("phr_records_read_total", "Record reads served (getRecord and content).", m_reads);
+	M("phr_access_denied_total", "Requests refused with 403.", m_denied);
+	M("phr_auth_logins_total", "Successful SIWE logins.", m_logins);
+	M("phr_auth_failures_total", "Failed logins and bad tokens.", m_auth_fail);
+	M("phr_rate_limited_total", "Requests refused by the auth rate limit.", m_rate_limited);
+	M("phr_http_request_duration_microseconds_sum", "Total time spent on requests.",
+	  m_latency_us);
+#undef M
+	if (rv != PHR_OK) {
+		phr_buf_release(&b);
+		return api_fail(c, rv, "metrics");
+	}
+	c->raw_out = phr_buf_detach(&b, &c->raw_len);
+	c->raw_type = "text/plain; version=0.0.4";
+	c->status = 200;
+	return PHR_OK;
+}
+
+int api_h_openapi(struct api_ctx *c)
+{
+	const char *doc = phr_api_openapi();
+	size_t n = strlen(doc);
+
+	c->raw_out = phr_malloc(n);
+	if (c->raw_out == NULL)
+		return api_fail(c, PHR_ERR_NOMEM, "openapi");
+	memcpy(c->raw_out, doc, n);
+	c->raw_len = n;
+	c->raw_type = "application/json";
+	c->status = 200;
+	return PHR_OK;
+}
+
+int api_h_info(struct api_ctx *c)
+{
+	json_t *d = phr_deployment_json(phr_node_deployment(c->api->cfg.node));
+
+	return api_ok(c, 200, json_pack("{s:s,s:o,s:s,s:b}", "name", "phr", "deployment", d,
+					 "siweDomain", c->api->domain, "rpc",
+					 c->api->cfg.chain_node != NULL));
+}
+
+/* --- patients ------------------------------------------------------------- */
+
+int api_h_register(struct api_ctx *c)
+{
+	const struct phr_identity *me = api_hosted_caller(c);
+	int rv;
+
+	if (me == NULL)
+		return PHR_ERR_FORBIDDEN;
+	rv = phr_node_register(c->api->cfg.node, me);
+	if (rv != PHR_OK)
+		return api_fail(c, rv, "%s", rv == PHR_ERR_EXISTS ? "already registered" : "register");
+	{
+		char h[PHR_HEX_LEN(32, true)];
+		if (phr_hex_encode(h, sizeof(h), me->box_pk, 32, true) != PHR_OK)
+			return api_fail(c, PHR_ERR_INTERNAL, "hex");
+		return api_ok(c, 201, json_pack("{s:o,s:s}", "address", api_jaddr(me->address),
+						 "encryptionKey", h));
+	}
+}
+
+/* The patient of a list route; checks who may see it. */
+static int patient_param(struct api_ctx *c, uint8_t patient[20], bool providers_may)
+{
+	bool ok = false;
+	int rv;
+
+	if (phr_api_param_address(patient, c->req.params[0]) != PHR_OK)
+		return api_fail(c, PHR_ERR_INVALID, "the path must name a 0x address");
+	if (memcmp(patient, c->caller, 20) == 0 || api_is_auditor(c->api, c->caller))
+		return PHR_OK;
+	if (providers_may) {
+		rv = phr_node_can_access_patient(c->api->cfg.node, &ok, c->caller, patient,
+						 PHR_LEVEL_READ);
+		if (rv != PHR_OK)
+			return api_fail(c, rv, "access check");
+		if (ok)
+			return PHR_OK;
+	}
+	return api_fail(c, PHR_ERR_FORBIDDEN, "only the patient%s may see this",
+			providers_may ? ", an auditor or a provider with Read on all records"
+				      : " or an auditor");
+}
+
+static int list_result(struct api_ctx *c, int rv, json_t *list)
+{
+	if (rv != PHR_OK)
+		return api_fail(c, rv, "reading the chain");
+	return api_ok(c, 200, json_pack("{s:o,s:I}", "items", list, "count",
+					 (json_int_t)json_array_size(list)));
+}
+
+int api_h_patient_records(struct api_ctx *c)
+{
+	uint8_t p[20];
+	json_t *l = NULL;
+	int rv = patient_param(c, p, true);
+
+	if (rv != PHR_OK)
+		return rv;
+	rv = phr_node_records_list(c->api->cfg.node, &l, p);
+	return list_result(c, rv, l);
+}
+
+int api_h_patient_grants(struct api_ctx *c)
+{
+	uint8_t p[20];
+	json_t *l = NULL;
+	int rv = patient_param(c, p, false);
+
+	if (rv != PHR_OK)
+		return rv;
+	rv = phr_node_grants_list(c->api->cfg.node, &l, p);
+	return list_result(c, rv, l);
+}
+
+int api_h_patient_requests(struct api_ctx *c)
+{
+	uint8_t p[20];
+	json_t *l = NULL;
+	int rv = patient_param(c, p, false);
+
+	if (rv != PHR_OK)
+		return rv;
+	rv = phr_node_requests_list(c->api->cfg.node, &l, p);
+	return list_result(c, rv, l);
+}
+
+int api_h_patient_audit(struct api_ctx *c)
+{
+	uint8_t p[20];
+	json_t *l = NULL;
+	int rv = patient_param(c, p, true);
+
+	if (rv != PHR_OK)
+		return rv;
+	rv = phr_node_audit_list(c->api->cfg.node, &l, p, NULL);
+	return list_result(c, rv, l);
+}
+
+int api_h_patient_denials(struct api_ctx *c)
+{
+	uint8_t p[20];
+	json_t *l = NULL;
+	int rv = patient_param(c, p, false);
+
+	if (rv != PHR_OK)
+		return rv;
+	rv = phr_node_denials_list(c->api->cfg.node, &l, p);
+	return list_result(c, rv, l);
+}
+
+/* --- records -------------------------------------------------------------- */
+
+static int query_u64(struct api_ctx *c, uint64_t *v, const char *key, uint64_t max, bool required)
+{
+	const char *s = api_query(c, key);
+
+	if (s == NULL)
+		return required ? api_fail(c, PHR_ERR_INVALID, "query parameter %s is required", key)
+				 : PHR_ERR_NOT_FOUND;
+	if (phr_parse_u64(v, s) != PHR_OK || *v > max)
+		return api_fail(c, PHR_ERR_INVALID, "query parameter %s is out of range", key);
+	return PHR_OK;
+}
+
+int api_h_submit(struct api_ctx *c)
+{
+	const struct phr_identity *me;
+	struct phr_record_receipt r;
+	struct phr_u256 sup = PHR_U256_ZERO;
+	uint8_t patient[20];
+	uint64_t type = 0;
+	struct phr_buf data;
+	const uint8_t *p;
+	size_t n;
+	int rv;
+
+	phr_buf_init(&data, PHR_API_MAX_UPLOAD);
+	if (c->req.body == NULL) {
+		/* raw upload: metadata in the query */
+		const char *s = api_query(c, "patient");
+		if (s == NULL || phr_api_param_address(patient, s) != PHR_OK)
+			return api_fail(c, PHR_ERR_INVALID, "query parameter patient (address) is required");
+		if ((rv = query_u64(c, &type, "type", PHR_RECORD_TYPE_MAX, true)) != PHR_OK)
+			return rv;
+		s = api_query(c, "supersedes");
+		if (s != NULL && phr_api_param_u256(&sup, s) != PHR_OK)
+			return api_fail(c, PHR_ERR_INVALID, "supersedes must be a record id");
+		p = c->body.data;
+		n = c->body.len;
+	} else {
+		const char *text;
+		if (phr_api_get_address(patient, c->req.body, "patient") != PHR_OK)
+			return api_fail(c, PHR_ERR_INVALID, "patient (0x address) is required");
+		if (phr_api_get_uint(&type, c->req.body, "type", PHR_RECORD_TYPE_MAX) != PHR_OK)
+			return api_fail(c, PHR_ERR_INVALID, "type (0..%u) is required",
+					PHR_RECORD_TYPE_MAX);
+		rv = phr_api_get_u256(&sup, c->req.body, "supersedes");
+		if (rv != PHR_OK && rv != PHR_ERR_NOT_FOUND)
+			return api_fail(c, PHR_ERR_INVALID, "supersedes must be a record id");
+		rv = phr_api_get_base64(&data, c->req.body, "data");
+		if (rv == PHR_ERR_NOT_FOUND && phr_json_get_str(&text, c->req.body, "text") == PHR_OK)
+			rv = phr_buf_append(&data, text, strlen(text));
+		if (rv != PHR_OK) {
+			phr_buf_release(&data);
+			return api_fail(c, PHR_ERR_INVALID, "data (base64) or text (string) is required");
+		}
+		p = data.data;
+		n = data.len;
+	}
+	if (n == 0) {
+		phr_buf_release(&data);
+		return api_fail(c, PHR_ERR_INVALID, "the record is empty");
+	}
+	me = api_hosted_caller(c);
+	if (me == NULL) {
+		phr_buf_release(&data);
+		return PHR_ERR_FORBIDDEN;
+	}
+	rv = phr_node_record_submit(c->api->cfg.node, &r, me, patient, (unsigned)type, &sup, p, n);
+	if (data.data != NULL)
+		sodium_memzero(data.data, data.len);
+	phr_buf_release(&data);
+	if (rv != PHR_OK)
+		return api_fail(c, rv, "%s",
+				rv == PHR_ERR_FORBIDDEN ? "no Write access to this patient's records"
+				: rv == PHR_ERR_NOT_FOUND ? "the patient is not registered"
+							  : "submitRecord failed");
+	atomic_fetch_add(&c->api->m_submitted, 1);
+	{
+		char h[PHR_HEX_LEN(32, true)];
+		char id[PHR_U256_DEC_LEN];
+		if (phr_hex_encode(h, sizeof(h), r.data_hash, 32, true) != PHR_OK)
+			return api_fail(c, PHR_ERR_INTERNAL, "hex");
+		phr_u256_to_dec(id, &r.token_id);
+		return api_ok(c, 201, json_pack("{s:s,s:s,s:s,s:o,s:I}", "id", id, "cid", r.cid,
+						 "dataHash", h, "patient", api_jaddr(patient), "size",
+						 (json_int_t)n));
+	}
+}
+
+static int record_param(struct api_ctx *c, struct phr_u256 *id, uint64_t *purpose)
+{
+	int rv;
+
+	if (phr_api_param_u256(id, c->req.params[0]) != PHR_OK)
+		return api_fail(c, PHR_ERR_INVALID, "the path must name a record id");
+	*purpose = 1; /* Treatment */
+	rv = query_u64(c, purpose, "purpose", PHR_PURPOSE_MAX, false);
+	if (rv != PHR_OK && rv != PHR_ERR_NOT_FOUND)
+		return rv;
+	return PHR_OK;
+}
+
+static int read_failed(struct api_ctx *c, int rv)
+{
+	return api_fail(c, rv, "%s",
+			rv == PHR_ERR_FORBIDDEN ? "no active grant covers this record for the caller "
+						  "(the attempt was logged)"
+			: rv == PHR_ERR_NOT_FOUND ? "no such record"
+						  : "getRecord failed");
+}
+
+static int append_cb(void *ctx, const uint8_t *d, size_t n)
+{
+	return phr_buf_append(ctx, d, n);
+}
+
+int api_h_get_record(struct api_ctx *c)
+{
+	const struct phr_identity *me;
+	struct phr_record_meta m;
+	struct phr_u256 id;
+	struct phr_cid cap, root;
+	struct phr_buf capb, ct;
+	uint64_t purpose;
+	char buf[PHR_U256_DEC_LEN];
+	json_t *o;
+	int rv;
+
+	if ((rv = record_param(c, &id, &purpose)) != PHR_OK)
+		return rv;
+	if ((me = api_hosted_caller(c)) == NULL)
+		return PHR_ERR_FORBIDDEN;
+	rv = phr_node_record_open(c->api->cfg.node, &m, me, &id, (unsigned)purpose);
+	if (rv != PHR_OK)
+		return read_failed(c, rv);
+	atomic_fetch_add(&c->api->m_reads, 1);
+	phr_buf_init(&capb, PHR_STORE_BLOCK_MAX);
+	phr_buf_init(&ct, (size_t)1 << 20);
+	if (phr_cid_parse(&cap, m.capsule_cid) != PHR_OK ||
+	    phr_store_get(c->api->cfg.store, &capb, &cap) != PHR_OK ||
+	    phr_cid_parse(&root, m.cid) != PHR_OK) {
+		phr_buf_release(&capb);
+		return api_fail(c, PHR_ERR_NOT_FOUND, "the key capsule is not in this node's store");
+	}
+	phr_u256_to_dec(buf, &m.token_id);
+	o = json_pack("{s:s,s:o,s:o,s:I,s:I,s:s,s:o,s:s,s:o,s:s+}", "id", buf, "patient",
+		      api_jaddr(m.patient), "provider", api_jaddr(m.provider), "type",
+		      (json_int_t)m.rtype, "createdAt", (json_int_t)m.created_at, "cid", m.cid,
+		      "capsule", json_stringn_nocheck("", 0), "capsuleCid", m.capsule_cid,
+		      "dataHash", json_string(""), "ciphertextUrl", "/ipfs/", m.cid);
+	if (o != NULL) {
+		char hex[PHR_HEX_LEN(PHR_STORE_BLOCK_MAX, true)];
+		if (capb.len <= 256 && phr_hex_encode(hex, sizeof(hex), capb.data, capb.len, true) ==
+					       PHR_OK)
+			json_object_set_new(o, "capsule", json_string(hex));
+		if (phr_hex_encode(hex, sizeof(hex), m.data_hash, 32, true) == PHR_OK)
+			json_object_set_new(o, "dataHash", json_string(hex));
+		phr_u256_to_dec(buf, &m.supersedes);
+		json_object_set_new(o, "supersedes", json_string(buf));
+		phr_u256_to_dec(buf, &m.superseded_by);
+		json_object_set_new(o, "supersededBy", json_string(buf));
+		/* small records carry their ciphertext inline (base64) */
+		if (phr_store_cat(c->api->cfg.store, &root, append_cb, &ct) == PHR_OK) {
+			size_t bl = sodium_base64_ENCODED_LEN(ct.len, sodium_base64_VARIANT_ORIGINAL);
+			char *b64 = phr_malloc(bl);
+			if (b64 != NULL) {
+				sodium_bin2base64(b64, bl, ct.data, ct.len,
+						  sodium_base64_VARIANT_ORIGINAL);
+				json_object_set_new(o, "ciphertext", json_string(b64));
+				phr_free(b64);
+			}
+		}
+	}
+	phr_buf_release(&capb);
+	phr_buf_release(&ct);
+	return api_ok(c, 200, o);
+}
+
+int api_h_get_content(struct api_ctx *c)
+{
+	const struct phr_identity *me;
+	struct phr_u256 id;
+	struct phr_buf out;
+	uint64_t purpose;
+	int rv;
+
+	if ((rv = record_param(c, &id, &purpose)) != PHR_OK)
+		return rv;
+	if ((me = api_hosted_caller(c)) == NULL)
+		return PHR_ERR_FORBIDDEN;
+	phr_buf_init(&out, PHR_RECORD_MAX);
+	rv = phr_node_record_read(c->api->cfg.node, &out, NULL, me, &id, (unsigned)purpose);
+	if (rv != PHR_OK) {
+		phr_buf_release(&out);
+		return read_failed(c, rv);
+	}
+	atomic_fetch_add(&c->api->m_reads, 1);
+	c->raw_out = phr_buf_detach(&out, &c->raw_len);
+	c->raw_type = "application/octet-stream";
+	c->status = 200;
+	return PHR_OK;
+}
+
+int api_h_record_audit(struct api_ctx *c)
+{
+	struct phr_u256 id;
+	uint8_t patient[20];
+	bool ok = false;
+	json_t *l = NULL;
+	int rv;
+
+	if (phr_api_param_u256(&id, c->req.params[0]) != PHR_OK)
+		return api_fail(c, PHR_ERR_INVALID, "the path must name a record id");
+	rv = phr_node_can_access(c->api->cfg.node, &ok, patient, c->caller, &id, PHR_LEVEL_READ);
+	if (rv != PHR_OK)
+		return read_failed(c, rv);
+	if (!ok && !api_is_auditor(c->api, c->caller))
+		return api_fail(c, PHR_ERR_FORBIDDEN,
+				"only the patient, an auditor or a reader of the record may see this");
+	rv = phr_node_audit_list(c->api->cfg.node, &l, patient, &id);
+	return list_result(c, rv, l);
+}
+
+/* --- access --------------------------------------------------------------- */
+
+int api_h_grant(struct api_ctx *c)
+{
+	const struct phr_identity *me;
+	uint8_t prov[20], scope[32];
+	enum phr_level level;
+	uint64_t expiry = 0, duration = 0, now = 0;
+	char h[PHR_HEX_LEN(32, true)];
+	int rv;
+
+	if (c->req.body == NULL || phr_api_get_address(prov, c->req.body, "provider") != PHR_OK)
+		return api_fail(c, PHR_ERR_INVALID, "provider (0x address) is required");
+	if (phr_api_get_level(&level, c->req.body, "level") != PHR_OK)
+		return api_fail(c, PHR_ERR_INVALID, "level must be read, write or admin");
+	if (phr_api_get_scope(scope, c->req.body, "scope") != PHR_OK)
+		return api_fail(c, PHR_ERR_INVALID,
+				"scope must be \"all\", {\"category\":n}, {\"record\":id} or 32 bytes hex");
+	rv = phr_api_get_uint(&expiry, c->req.body, "expiry", UINT64_MAX >> 1);
+	if (rv == PHR_ERR_NOT_FOUND) {
+		if (phr_api_get_uint(&duration, c->req.body, "duration", 10ull * 365 * 86400) !=
+			    PHR_OK ||
+		    duration == 0)
+			return api_fail(c, PHR_ERR_INVALID,
+					"expiry (unix time) or duration (seconds, > 0) is required");
+		if ((rv = phr_node_chain_time(c->api->cfg.node, &now)) != PHR_OK)
+			return api_fail(c, rv, "chain time");
+		expiry = now + duration;
+	} else if (rv != PHR_OK) {
+		return api_fail(c, PHR_ERR_INVALID, "expiry must be a unix time");
+	}
+	if ((me = api_hosted_caller(c)) == NULL)
+		return PHR_ERR_FORBIDDEN;
+	if (level == PHR_LEVEL_ADMIN && (rv = api_totp_check(c)) != PHR_OK)
+		return rv;
+	rv = phr_node_access_grant(c->api->cfg.node, me, prov, level, scope, expiry);
+	if (rv != PHR_OK)
+		return api_fail(c, rv, "%s",
+				rv == PHR_ERR_FORBIDDEN ? "refused by the registry (not the patient's "
+							  "owner, or the provider is not verified)"
+				: rv == PHR_ERR_INVALID ? "refused by the registry (expiry in the past?)"
+							: "grant failed");
+	if (phr_hex_encode(h, sizeof(h), scope, 32, true) != PHR_OK)
+		return api_fail(c, PHR_ERR_INTERNAL, "hex");
+	return api_ok(c, 201, json_pack("{s:o,s:o,s:i,s:s,s:I}", "patient", api_jaddr(me->address),
+					 "provider", api_jaddr(prov), "level", (int)level, "scope",
+					 h, "expiry", (json_int_t)expiry));
+}
+
+int api_h_revoke(struct api_ctx *c)
+{
+	const struct phr_identity *me;
+	uint8_t prov[20], scope[32];
+	int rv;
+
+	if (c->req.body == NULL || phr_api_get_address(prov, c->req.body, "provider") != PHR_OK)
+		return api_fail(c, PHR_ERR_INVALID, "provider (0x address) is required");
+	if (phr_api_get_scope(scope, c->req.body, "scope") != PHR_OK)
+		return api_fail(c, PHR_ERR_INVALID, "bad scope");
+	if ((me = api_hosted_caller(c)) == NULL)
+		return PHR_ERR_FORBIDDEN;
+	rv = phr_node_access_revoke(c->api->cfg.node, me, prov, scope);
+	if (rv != PHR_OK)
+		return api_fail(c, rv, "%s", rv == PHR_ERR_NOT_FOUND ? "no such grant" : "revoke failed");
+	return api_ok(c, 200, json_pack("{s:o,s:b}", "provider", api_jaddr(prov), "revoked", 1));
+}
+
+int api_h_request(struct api_ctx *c)
+{
+	const struct phr_identity *me;
+	uint8_t patient[20], scope[32];
+	enum phr_level level = PHR_LEVEL_READ;
+	uint64_t purpose = 0, duration = 0;
+	struct phr_u256 id;
+	char buf[PHR_U256_DEC_LEN];
+	int rv;
+
+	if (c->req.body == NULL || phr_api_get_address(patient, c->req.body, "patient") != PHR_OK)
+		return api_fail(c, PHR_ERR_INVALID, "patient (0x address) is required");
+	if (phr_api_get_uint(&purpose, c->req.body, "purpose", PHR_PURPOSE_MAX) != PHR_OK)
+		return api_fail(c, PHR_ERR_INVALID, "purpose (0..%u) is required", PHR_PURPOSE_MAX);
+	if (phr_api_get_uint(&duration, c->req.body, "duration", 10ull * 365 * 86400) != PHR_OK ||
+	    duration == 0)
+		return api_fail(c, PHR_ERR_INVALID, "duration (seconds, > 0) is required");
+	rv = phr_api_get_level(&level, c->req.body, "level");
+	if (rv != PHR_OK && rv != PHR_ERR_NOT_FOUND)
+		return api_fail(c, PHR_ERR_INVALID, "level must be read, write or admin");
+	if (phr_api_get_scope(scope, c->req.body, "scope") != PHR_OK)
+		return api_fail(c, PHR_ERR_INVALID, "bad scope");
+	if ((me = api_hosted_caller(c)) == NULL)
+		return PHR_ERR_FORBIDDEN;
+	rv = phr_node_access_request(c->api->cfg.node, &id, me, patient, (unsigned)purpose, duration,
+				     level, scope);
+	if (rv != PHR_OK)
+		return api_fail(c, rv, "%s",
+				rv == PHR_ERR_FORBIDDEN ? "only verified providers may request access"
+				: rv == PHR_ERR_CONFLICT ? "a request to this patient is already open"
+							 : "requestAccess failed");
+	phr_u256_to_dec(buf, &id);
+	return api_ok(c, 201, json_pack("{s:s,s:o,s:s}", "id", buf, "patient", api_jaddr(patient),
+					 "status", "Pending"));
+}
+
+static int answer(struct api_ctx *c, bool approve)
+{
+	const struct phr_identity *me;
+	struct phr_u256 id;
+	int rv;
+
+	if (phr_api_param_u256(&id, c->req.params[0]) != PHR_OK)
+		return api_fail(c, PHR_ERR_INVALID, "the path must name a request id");
+	if ((me = api_hosted_caller(c)) == NULL)
+		return PHR_ERR_FORBIDDEN;
+	rv = phr_node_access_answer(c->api->cfg.node, me, &id, approve);
+	if (rv != PHR_OK)
+		return api_fail(c, rv, "%s",
+				rv == PHR_ERR_FORBIDDEN ? "only the patient answers its requests"
+				: rv == PHR_ERR_NOT_FOUND ? "no such request"
+				: rv == PHR_ERR_EXPIRED	  ? "the request has expired"
+							  : "the request is not pending");
+	return api_ok(c, 200, json_pack("{s:s,s:s}", "id", c->req.params[0], "status",
+					 approve ? "Approved" : "Denied"));
+}
+
+int api_h_approve(struct api_ctx *c)
+{
+	return answer(c, true);
+}
+
+int api_h_deny(struct api_ctx *c)
+{
+	return answer(c, false);
+}

@@ -1,0 +1,379 @@
+/*
+ * The node's HTTP server: libmicrohttpd with a thread pool, body limits,
+ * routing to /api/v1 handlers, /rpc and /ipfs, problem+json errors.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+
+#include "api_int.h"
+#include "phr/crypto.h"
+#include "phr/json.h"
+#include "phr/rpc.h"
+
+int64_t api_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+json_t *api_jaddr(const uint8_t addr[20])
+{
+	char s[PHR_ETH_ADDRESS_STR_LEN];
+
+	phr_eth_address_checksum(s, addr);
+	return json_string(s);
+}
+
+int api_fail(struct api_ctx *c, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
+	va_end(ap);
+	return err == PHR_OK ? PHR_ERR_INTERNAL : err;
+}
+
+int api_ok(struct api_ctx *c, unsigned status, json_t *out)
+{
+	if (out == NULL)
+		return api_fail(c, PHR_ERR_NOMEM, "out of memory");
+	json_decref(c->out);
+	c->out = out;
+	c->status = status;
+	return PHR_OK;
+}
+
+const char *api_query(struct api_ctx *c, const char *key)
+{
+	return MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+bool api_is_auditor(struct phr_api *a, const uint8_t addr[20])
+{
+	for (size_t i = 0; i < a->cfg.n_auditors; i++)
+		if (memcmp(a->auditors[i], addr, 20) == 0)
+			return true;
+	return false;
+}
+
+bool api_rate_ok(struct phr_api *a, uint32_t ip)
+{
+	/* token bucket per client address: 10 requests burst, 2 per second */
+	const double cap = 10.0, rate = 2.0;
+	struct api_bucket *b;
+	int64_t now = api_now_us() / 1000;
+	bool ok;
+
+	pthread_mutex_lock(&a->lock);
+	b = &a->buckets[(ip * 2654435761u) % API_BUCKETS];
+	if (b->ip != ip || b->last_ms == 0) {
+		b->ip = ip;
+		b->tokens = cap;
+		b->last_ms = now;
+	}
+	b->tokens += (double)(now - b->last_ms) * rate / 1000.0;
+	if (b->tokens > cap)
+		b->tokens = cap;
+	b->last_ms = now;
+	ok = b->tokens >= 1.0;
+	if (ok)
+		b->tokens -= 1.0;
+	pthread_mutex_unlock(&a->lock);
+	return ok;
+}
+
+static uint32_t client_ip(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	if (ci == NULL || ci->client_addr == NULL || ci->client_addr->sa_family != AF_INET)
+		return 0;
+	return ntohl(((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr.s_addr);
+}
+
+static enum MHD_Result queue(struct api_ctx *c, unsigned status, const char *type, void *data,
+			     size_t len, bool take)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	if (take)
+		r = MHD_create_response_from_buffer_with_free_callback(len, data, phr_free);
+	else
+		r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_COPY);
+	if (r == NULL) {
+		if (take)
+			phr_free(data);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", type);
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	if (status == 401)
+		MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
+	if (status == 429)
+		MHD_add_response_header(r, "Retry-After", "1");
+	ret = MHD_queue_response(c->conn, status, r);
+	MHD_destroy_response(r);
+	atomic_fetch_add(&c->api->m_requests[status / 100 <= 5 ? status / 100 : 0], 1);
+	return ret;
+}
+
+static enum MHD_Result problem(struct api_ctx *c, int err, unsigned status, const char *url)
+{
+	json_t *p;
+	char *s;
+	enum MHD_Result r;
+
+	if (status == 0)
+		status = (unsigned)phr_err_http_status(err);
+	if (status < 400 || status > 599)
+		status = 500;
+	p = json_pack("{s:s+,s:s,s:i,s:s,s:s}", "type", "urn:phr:error:",
+		      err == PHR_OK ? "http" : phr_err_name(err), "title",
+		      err == PHR_OK ? "request refused" : phr_strerror(err), "status", (int)status,
+		      "detail", c->detail[0] ? c->detail : (err ? phr_strerror(err) : "refused"),
+		      "instance", url);
+	s = p ? json_dumps(p, JSON_COMPACT) : NULL;
+	json_decref(p);
+	if (s == NULL)
+		return MHD_NO;
+	r = queue(c, status, "application/problem+json", s, strlen(s), false);
+	free(s);
+	return r;
+}
+
+static enum MHD_Result serve_rpc(struct api_ctx *c, const char *url)
+{
+	struct phr_buf out;
+	enum MHD_Result r;
+
+	if (c->api->cfg.chain_node == NULL) {
+		snprintf(c->detail, sizeof(c->detail), "this node uses an external chain: no /rpc");
+		return problem(c, PHR_ERR_NOT_FOUND, 404, url);
+	}
+	phr_buf_init(&out, PHR_RPC_MAX_BODY * 2);
+	if (phr_rpc_dispatch(&out, phr_chain_node_methods, c->api->cfg.chain_node,
+			     phr_chain_node_guard, (const char *)c->body.data, c->body.len) != PHR_OK) {
+		phr_buf_release(&out);
+		return problem(c, PHR_ERR_NOMEM, 500, url);
+	}
+	r = queue(c, out.len ? 200 : 204, "application/json", out.data ? out.data : (uint8_t *)"",
+		  out.len, false);
+	phr_buf_release(&out);
+	return r;
+}
+
+static enum MHD_Result dispatch(struct api_ctx *c, const char *url, const char *method)
+{
+	struct phr_api *a = c->api;
+	const char *ctype = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Content-Type");
+	bool raw = ctype != NULL && strncmp(ctype, "application/octet-stream", 24) == 0;
+	const struct api_route *rt;
+	int st, rv;
+
+	if (c->too_large) {
+		snprintf(c->detail, sizeof(c->detail), "request body over the limit");
+		return problem(c, PHR_ERR_TOO_LARGE, 413, url);
+	}
+	if (c->rpc)
+		return serve_rpc(c, url);
+	st = phr_api_req_parse(&c->req, method, url, (const char *)c->body.data, c->body.len, !raw);
+	if (st != 0) {
+		snprintf(c->detail, sizeof(c->detail), "%s",
+			 st == 404 ? "no such route" : st == 405 ? "method not allowed on this route"
+				   : st == 413 ? "request body over the limit"
+					       : "the body is not a JSON object (or a path parameter is malformed)");
+		return problem(c, PHR_OK, (unsigned)st, url);
+	}
+	rt = &api_route_table[c->req.route];
+	if (strncmp(rt->path, "/api/v1/auth/", 13) == 0 && !api_rate_ok(a, client_ip(c->conn))) {
+		atomic_fetch_add(&a->m_rate_limited, 1);
+		snprintf(c->detail, sizeof(c->detail), "too many authentication requests; slow down");
+		return problem(c, PHR_ERR_RATE_LIMITED, 429, url);
+	}
+	if (rt->auth) {
+		const char *h = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Authorization");
+		if (h == NULL || strncmp(h, "Bearer ", 7) != 0) {
+			snprintf(c->detail, sizeof(c->detail), "a bearer token is required");
+			return problem(c, PHR_ERR_UNAUTHENTICATED, 401, url);
+		}
+		rv = api_token_lookup(a, c->caller, h + 7);
+		if (rv != PHR_OK) {
+			atomic_fetch_add(&a->m_auth_fail, 1);
+			snprintf(c->detail, sizeof(c->detail), "%s",
+				 rv == PHR_ERR_EXPIRED ? "the token has expired" : "unknown token");
+			return problem(c, rv == PHR_ERR_EXPIRED ? PHR_ERR_EXPIRED
+								: PHR_ERR_UNAUTHENTICATED,
+				       401, url);
+		}
+		c->authed = true;
+	}
+	if (raw && c->req.route >= 0 && strcmp(rt->path, "/api/v1/records") != 0 && c->body.len > 0) {
+		snprintf(c->detail, sizeof(c->detail), "only POST /api/v1/records takes a raw body");
+		return problem(c, PHR_ERR_UNSUPPORTED, 415, url);
+	}
+	rv = rt->fn(c);
+	if (rv != PHR_OK) {
+		unsigned s = (unsigned)phr_err_http_status(rv);
+		if (rv == PHR_ERR_FORBIDDEN)
+			atomic_fetch_add(&a->m_denied, 1);
+		return problem(c, rv, s, url);
+	}
+	if (c->raw_out != NULL || c->raw_type != NULL) {
+		uint8_t *d = c->raw_out;
+		c->raw_out = NULL;
+		return queue(c, c->status ? c->status : 200, c->raw_type, d ? d : (uint8_t *)"",
+			     c->raw_len, d != NULL);
+	}
+	{
+		char *s = json_dumps(c->out, JSON_COMPACT);
+		enum MHD_Result r;
+		if (s == NULL)
+			return problem(c, PHR_ERR_NOMEM, 500, url);
+		r = queue(c, c->status ? c->status : 200, "application/json", s, strlen(s), false);
+		free(s);
+		return r;
+	}
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **req_cls)
+{
+	struct phr_api *a = cls;
+	struct api_ctx *c = *req_cls;
+
+	if (c == NULL) {
+		const char *ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+		const char *clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+		size_t limit = PHR_API_MAX_JSON;
+		c = phr_calloc(1, sizeof(*c));
+		if (c == NULL)
+			return MHD_NO;
+		c->api = a;
+		c->conn = conn;
+		c->start_us = api_now_us();
+		*req_cls = c;
+		if (strncmp(url, "/ipfs/", 6) == 0) {
+			c->gateway = true;
+		} else if (strcmp(url, "/rpc") == 0) {
+			c->rpc = true;
+			limit = PHR_RPC_MAX_BODY;
+		} else if (ctype != NULL && strncmp(ctype, "application/octet-stream", 24) == 0) {
+			limit = PHR_API_MAX_UPLOAD;
+		}
+		phr_buf_init(&c->body, limit);
+		if (!c->gateway) {
+			uint64_t n;
+			if (clen != NULL && (phr_parse_u64(&n, clen) != PHR_OK || n > limit)) {
+				snprintf(c->detail, sizeof(c->detail), "request body over the limit");
+				return problem(c, PHR_ERR_TOO_LARGE, 413, url);
+			}
+			return MHD_YES;
+		}
+	}
+	if (c->gateway)
+		return phr_gateway_handler(a->gw, conn, url, method, version, upload_data,
+					   upload_data_size, &c->gw_cls);
+	if (*upload_data_size > 0) {
+		if (!c->too_large && phr_buf_append(&c->body, upload_data, *upload_data_size) != PHR_OK)
+			c->too_large = true;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	return dispatch(c, url, method);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct phr_api *a = cls;
+	struct api_ctx *c = *req_cls;
+
+	(void)conn;
+	(void)toe;
+	if (c == NULL)
+		return;
+	atomic_fetch_add(&a->m_latency_us, (unsigned long long)(api_now_us() - c->start_us));
+	phr_buf_release(&c->body);
+	phr_api_req_release(&c->req);
+	json_decref(c->out);
+	phr_free(c->raw_out);
+	phr_free(c);
+	*req_cls = NULL;
+}
+
+int phr_api_start(struct phr_api **out, const struct phr_api_config *cfg)
+{
+	struct phr_api *a;
+	struct sockaddr_in sa;
+	const union MHD_DaemonInfo *di;
+	int rv;
+
+	if (cfg == NULL || cfg->node == NULL || cfg->store == NULL || cfg->datadir == NULL ||
+	    cfg->host == NULL || cfg->n_auditors > API_MAX_AUDITORS)
+		return PHR_ERR_INVALID;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(cfg->port);
+	if (inet_pton(AF_INET, cfg->host, &sa.sin_addr) != 1)
+		return PHR_ERR_INVALID;
+	a = phr_calloc(1, sizeof(*a));
+	if (a == NULL)
+		return PHR_ERR_NOMEM;
+	a->cfg = *cfg;
+	for (size_t i = 0; i < cfg->n_auditors; i++)
+		memcpy(a->auditors[i], cfg->auditors[i], 20);
+	pthread_mutex_init(&a->lock, NULL);
+	if ((rv = api_auth_open(a)) != PHR_OK || (rv = phr_gateway_new(&a->gw, cfg->store)) != PHR_OK)
+		goto fail;
+	a->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY |
+					MHD_USE_ERROR_LOG,
+				cfg->port, NULL, NULL, on_request, a, MHD_OPTION_SOCK_ADDR, &sa,
+				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads ? cfg->threads : 4),
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_END);
+	if (a->d == NULL) {
+		rv = PHR_ERR_NETWORK;
+		goto fail;
+	}
+	di = MHD_get_daemon_info(a->d, MHD_DAEMON_INFO_BIND_PORT);
+	a->port = di ? di->port : cfg->port;
+	if (cfg->domain != NULL)
+		snprintf(a->domain, sizeof(a->domain), "%s", cfg->domain);
+	else
+		snprintf(a->domain, sizeof(a->domain), "%s:%u", cfg->host, (unsigned)a->port);
+	*out = a;
+	return PHR_OK;
+fail:
+	phr_gateway_free(a->gw);
+	sqlite3_close(a->db);
+	pthread_mutex_destroy(&a->lock);
+	phr_free(a);
+	return rv;
+}
+
+uint16_t phr_api_port(const struct phr_api *a)
+{
+	return a->port;
+}
+
+void phr_api_stop(struct phr_api *a)
+{
+	if (a == NULL)
+		return;
+	MHD_stop_daemon(a->d);
+	phr_gateway_free(a->gw);
+	sqlite3_close(a->db);
+	pthread_mutex_destroy(&a->lock);
+	phr_free(a);
+}
