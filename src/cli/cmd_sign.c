@@ -253,6 +253,25 @@ static int arg_hex(struct phr_buf *out, const char *s)
 	return rc;
 }
 
+/*
+ * Handles --help (usage on stdout, exit 0) and bad arguments (usage on
+ * stderr, exit 2). @return true when the command should return *status.
+ */
+static bool eth_usage(int argc, char **argv, bool bad, const char *usage, int *status)
+{
+	if (phr_cli_wants_help(argc, argv)) {
+		fputs(usage, stdout);
+		*status = PHR_EXIT_OK;
+		return true;
+	}
+	if (bad) {
+		fputs(usage, stderr);
+		*status = PHR_EXIT_USAGE;
+		return true;
+	}
+	return false;
+}
+
 static int eth_exit(int rc, const char *what)
 {
 	if (rc != PHR_OK && rc != PHR_EXIT_USAGE)
@@ -266,11 +285,10 @@ static int cmd_tx_decode(int argc, char **argv)
 	struct phr_tx tx;
 	uint8_t h[32], from[20];
 	int rc;
-	if (argc != 2 || phr_cli_wants_help(argc, argv)) {
-		fputs("usage: phr eth tx-decode RAWHEX\n\nPrints a signed transaction as JSON with "
-		      "its hash and sender.\n", argc == 2 ? stdout : stderr);
-		return argc == 2 ? PHR_EXIT_OK : PHR_EXIT_USAGE;
-	}
+	if (eth_usage(argc, argv, argc != 2,
+		      "usage: phr eth tx-decode RAWHEX\n\nPrints a signed transaction as JSON with "
+		      "its hash and sender.\n", &rc))
+		return rc;
 	if (phr_crypto_init() != PHR_OK)
 		return eth_exit(PHR_ERR_CRYPTO, "tx-decode");
 	phr_buf_init(&raw, 0);
@@ -310,11 +328,10 @@ static int cmd_recover(int argc, char **argv)
 		else
 			rc = PHR_EXIT_USAGE;
 	}
-	if (rc != PHR_OK || argc % 2 == 0 || !sighex || !msg == !typed || phr_cli_wants_help(argc, argv)) {
-		fputs("usage: phr eth recover (--message TEXT | --typed-data FILE) --signature HEX\n\n"
-		      "Prints the address that made an EIP-191 or EIP-712 signature.\n", stderr);
-		return PHR_EXIT_USAGE;
-	}
+	if (eth_usage(argc, argv, rc != PHR_OK || argc % 2 == 0 || !sighex || !msg == !typed,
+		      "usage: phr eth recover (--message TEXT | --typed-data FILE) --signature HEX\n\n"
+		      "Prints the address that made an EIP-191 or EIP-712 signature.\n", &rc))
+		return rc;
 	if (phr_crypto_init() != PHR_OK)
 		return eth_exit(PHR_ERR_CRYPTO, "recover");
 	rc = phr_hex_decode_exact(sig, sizeof(sig), sighex);
@@ -345,11 +362,10 @@ static int cmd_abi_encode(int argc, char **argv)
 	json_error_t err;
 	struct phr_buf out;
 	int rc;
-	if (argc != 3 || phr_cli_wants_help(argc, argv)) {
-		fputs("usage: phr eth abi-encode 'name(T1,T2,...)' 'JSON-ARRAY'\n\n"
-		      "Prints selector + ABI-encoded arguments (call data) in hex.\n", stderr);
-		return PHR_EXIT_USAGE;
-	}
+	if (eth_usage(argc, argv, argc != 3,
+		      "usage: phr eth abi-encode 'name(T1,T2,...)' 'JSON-ARRAY'\n\n"
+		      "Prints selector + ABI-encoded arguments (call data) in hex.\n", &rc))
+		return rc;
 	json_t *args = json_loads(argv[2], 0, &err);
 	if (!args)
 		return eth_exit(PHR_ERR_PARSE, "arguments");
@@ -368,11 +384,10 @@ static int cmd_abi_decode(int argc, char **argv)
 	struct phr_abi_value *v = NULL;
 	struct phr_buf data;
 	int rc;
-	if (argc != 3 || phr_cli_wants_help(argc, argv)) {
-		fputs("usage: phr eth abi-decode '(T1,T2,...)' HEX\n\n"
-		      "Decodes ABI data (strictly) and prints it as JSON.\n", stderr);
-		return PHR_EXIT_USAGE;
-	}
+	if (eth_usage(argc, argv, argc != 3,
+		      "usage: phr eth abi-decode '(T1,T2,...)' HEX\n\n"
+		      "Decodes ABI data (strictly) and prints it as JSON.\n", &rc))
+		return rc;
 	phr_buf_init(&data, 0);
 	rc = phr_abi_type_parse(&t, argv[1]);
 	if (rc == PHR_OK)
@@ -390,13 +405,13 @@ static int cmd_abi_decode(int argc, char **argv)
 static int cmd_selector(int argc, char **argv)
 {
 	uint8_t sel[32];
-	if (argc != 2 || phr_cli_wants_help(argc, argv)) {
-		fputs("usage: phr eth selector 'name(T1,...)'\n\nPrints the 4-byte function selector and "
-		      "the 32-byte event topic of a canonical signature.\n", stderr);
-		return PHR_EXIT_USAGE;
-	}
+	int rc;
+	if (eth_usage(argc, argv, argc != 2,
+		      "usage: phr eth selector 'name(T1,...)'\n\nPrints the 4-byte function selector and "
+		      "the 32-byte event topic of a canonical signature.\n", &rc))
+		return rc;
 	phr_abi_event_topic(sel, argv[1]);
-	int rc = print_hex(sel, 4);
+	rc = print_hex(sel, 4);
 	if (rc == PHR_OK)
 		rc = print_hex(sel, 32);
 	return eth_exit(rc, "selector");
