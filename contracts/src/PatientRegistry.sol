@@ -248,7 +248,8 @@ contract PatientRegistry is IPatientRegistry {
     // ------------------------------------------------------------------ grants
 
     /// @notice Grant (or replace) a provider's access. Patient owner, or a provider holding an
-    ///         active Admin grant on all records (it may grant Read or Write only).
+    ///         active Admin grant on all records (it may grant Read or Write only, and may not
+    ///         replace an Admin grant).
     /// @param patient the patient id
     /// @param provider a verified provider
     /// @param level Read, Write or Admin
@@ -257,7 +258,8 @@ contract PatientRegistry is IPatientRegistry {
     function grantAccess(address patient, address provider, AccessLevel level, bytes32 scope, uint64 expiry)
         external
     {
-        _onlyManager(patient, level);
+        AccessLevel existing = _grants[patient][provider][scope].level;
+        _onlyManager(patient, existing > level ? existing : level);
         _grant(patient, provider, level, scope, expiry, msg.sender);
     }
 

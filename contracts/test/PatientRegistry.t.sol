@@ -203,6 +203,13 @@ contract PatientRegistryTest is Fixture {
         vm.prank(doctor2);
         vm.expectRevert(abi.encodeWithSelector(PatientRegistry.NotPatientOwner.selector, patient));
         reg.revokeAccess(patient, doctor, scopeAll());
+        // a delegate cannot downgrade another Admin grant by overwriting it
+        _grant(doctor2, AccessLevel.Admin, scopeAll(), T0 + 10 days);
+        vm.prank(doctor);
+        vm.expectRevert(abi.encodeWithSelector(PatientRegistry.NotPatientOwner.selector, patient));
+        reg.grantAccess(patient, doctor2, AccessLevel.Read, scopeAll(), T0 + 1 days);
+        (AccessLevel l,,) = reg.grantOf(patient, doctor2, scopeAll());
+        assertEq(uint256(l), uint256(AccessLevel.Admin), "still admin");
     }
 
     function test_request_approve() public {

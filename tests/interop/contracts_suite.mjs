@@ -317,6 +317,9 @@ export async function runSuite(url) {
   await r.tx('admin extends', doctor, reg, 'extendAccess', [A(patient), A(doctor2), scopeAll(), now + 2n * DAY]);
   await r.tx('admin revokes', doctor, reg, 'revokeAccess', [A(patient), A(doctor2), scopeAll()]);
   await r.tx('non-admin cannot revoke', doctor2, reg, 'revokeAccess', [A(patient), A(doctor), scopeAll()], 'NotPatientOwner');
+  await r.tx('grant doctor2 admin', patient, reg, 'grantAccess', [A(patient), A(doctor2), AL.Admin, scopeAll(), now + DAY]);
+  await r.tx('admin cannot overwrite admin', doctor, reg, 'grantAccess', [A(patient), A(doctor2), AL.Read, scopeAll(), now + DAY], 'NotPatientOwner');
+  await r.tx('owner revokes doctor2 admin', patient, reg, 'revokeAccess', [A(patient), A(doctor2), scopeAll()]);
 
   // ---------------------------------------------------------------- audit
   await r.tx('audit record by stranger', stranger, audit, 'record', [A(patient), 0, A(stranger), ACT.View, PUR.Treatment], 'NotAuthorized');
