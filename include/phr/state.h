@@ -304,6 +304,9 @@ struct phr_statetest_opts {
 	 *  counts as known, not failed. */
 	const char *const *known;
 	size_t known_count;
+	/** Tests (by test name) not run at all, counted as skipped. */
+	const char *const *skip;
+	size_t skip_count;
 };
 
 /** Counters of phr_statetest_run (added to, not reset). */

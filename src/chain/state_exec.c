@@ -139,6 +139,9 @@ static bool h_access_storage(void *ctx, const struct phr_evm_address *addr,
 
 static void add_balance(struct phr_state *st, struct st_account *a, const struct phr_u256 *v)
 {
+	/* as geth's AddBalance: the account comes into being (and, if it stays
+	 * empty, is cleared again at the end of the transaction) */
+	phr_st_make_exist(st, a);
 	phr_st_touch(st, a);
 	if (phr_u256_is_zero(v))
 		return;
@@ -377,7 +380,9 @@ static void do_create(struct phr_state *st, struct phr_evm_result *out,
 		return;
 	}
 	if (from->nonce == UINT64_MAX) {
-		out->status = PHR_EVM_CONTRACT_VALIDATION_FAILURE;
+		/* EIP-2681: the create fails but, as in geth, returns the gas:
+		 * REVERT with empty data is the status that keeps gas_left */
+		out->status = PHR_EVM_REVERT;
 		out->gas_left = msg->gas;
 		return;
 	}
@@ -405,9 +410,12 @@ static void do_create(struct phr_state *st, struct phr_evm_result *out,
 	sub_balance(st, from, &msg->value);
 	add_balance(st, a, &msg->value);
 
+	/* the initcode runs as code with empty call data */
 	struct phr_evm_message m = *msg;
 	memcpy(m.recipient.bytes, addr, 20);
 	memcpy(m.code_address.bytes, addr, 20);
+	m.input = NULL;
+	m.input_size = 0;
 	phr_evm_execute(&phr_st_host, st, &m, msg->input, msg->input_size, out);
 	if (out->status == PHR_EVM_SUCCESS) {
 		int64_t cost = (int64_t)out->output_size * PHR_EVM_CODE_DEPOSIT_GAS;

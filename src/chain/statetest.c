@@ -264,14 +264,18 @@ struct runner {
 	struct phr_statetest_stats *stats;
 };
 
-static const char *known_reason(const struct phr_statetest_opts *o, const char *test,
-				const char *cname)
+static bool listed(const char *const *list, size_t n, const char *name)
 {
-	for (size_t i = 0; i < o->known_count; i++) {
-		if (!strcmp(o->known[i], cname) || !strcmp(o->known[i], test))
-			return o->known[i];
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(list[i], name))
+			return true;
 	}
-	return NULL;
+	return false;
+}
+
+static bool known_failure(const struct phr_statetest_opts *o, const char *test, const char *cname)
+{
+	return listed(o->known, o->known_count, cname) || listed(o->known, o->known_count, test);
 }
 
 static void report(struct runner *r, const char *file, const char *test, const char *cname,
@@ -285,14 +289,14 @@ static void report(struct runner *r, const char *file, const char *test, const c
 	} else if (!reason) {
 		r->stats->passed++;
 		verdict = "pass";
-	} else if (known_reason(r->o, test, cname)) {
+	} else if (known_failure(r->o, test, cname)) {
 		r->stats->known++;
 		verdict = "known";
 	} else {
 		r->stats->failed++;
 		verdict = "fail";
 	}
-	bool show = r->o->verbose || (reason && !skipped);
+	bool show = r->o->verbose || reason;
 	if (!show)
 		return;
 	if (r->o->json) {
@@ -464,7 +468,10 @@ static int run_file(struct runner *r, const char *path)
 				continue;
 			bool skipped = false;
 			const char *fail;
-			if (rc) {
+			if (listed(r->o->skip, r->o->skip_count, name)) {
+				skipped = true;
+				fail = "skipped (--skip)";
+			} else if (rc) {
 				snprintf(why, sizeof(why), "cannot read the test: %s", phr_strerror(rc));
 				fail = why;
 			} else {

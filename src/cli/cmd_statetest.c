@@ -16,6 +16,7 @@ static const char usage[] =
 	"  --filter SUBSTRING     only cases whose name or file contains SUBSTRING\n"
 	"  --allow-failures FILE  known failures, one test or case name per line then a reason;\n"
 	"                         they are reported but do not fail the run\n"
+	"  --skip TEST            do not run TEST (a test name; repeatable): counted as skipped\n"
 	"  --json                 one JSON object per reported case\n"
 	"  -v, --verbose          report passing cases too\n"
 	"The last line is the summary: N passed, N failed[, N skipped].\n"
@@ -77,12 +78,17 @@ int phr_cmd_statetest(int argc, char **argv)
 		{ "filter", required_argument, NULL, 'F' },
 		{ "allow-failures", required_argument, NULL, 'a' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "skip", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct phr_statetest_opts o = { .fork = "Cancun", .out = stdout };
 	const char *allow = NULL;
+	const char **skip = phr_calloc((size_t)argc + 1, sizeof(*skip));
+	if (!skip)
+		return PHR_EXIT_FAIL;
+	o.skip = skip;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
@@ -99,19 +105,25 @@ int phr_cmd_statetest(int argc, char **argv)
 		case 'j':
 			o.json = true;
 			break;
+		case 's':
+			skip[o.skip_count++] = optarg;
+			break;
 		case 'v':
 			o.verbose = true;
 			break;
 		case 'h':
 			fputs(usage, stdout);
+			phr_free(skip);
 			return PHR_EXIT_OK;
 		default:
 			fputs(usage, stderr);
+			phr_free(skip);
 			return PHR_EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
 		fputs(usage, stderr);
+		phr_free(skip);
 		return PHR_EXIT_USAGE;
 	}
 	struct known k = { 0 };
@@ -121,6 +133,7 @@ int phr_cmd_statetest(int argc, char **argv)
 			phr_cli_error("cannot read %s: %s", allow, phr_strerror(rc));
 			phr_free(k.names);
 			phr_free(k.text);
+			phr_free(skip);
 			return PHR_EXIT_FAIL;
 		}
 		o.known = k.names;
@@ -151,5 +164,6 @@ int phr_cmd_statetest(int argc, char **argv)
 		fprintf(stdout, "%zu passed, %zu failed\n", stats.passed, stats.failed + stats.known);
 	phr_free(k.names);
 	phr_free(k.text);
+	phr_free(skip);
 	return status;
 }
