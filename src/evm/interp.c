@@ -274,12 +274,12 @@ static inline void push_bytes(struct phr_u256 *r, const uint8_t *p, unsigned n)
 #define DISPATCH()                                                     \
 	do {                                                           \
 		op = code[pc];                                         \
-		const struct op_info info_ = op_table[op];             \
-		const ptrdiff_t height_ = sp - bottom;                 \
-		if ((size_t)(height_ - info_.min_height) >=            \
-		    (size_t)(info_.max_height_excl - info_.min_height)) \
-			FAIL(stack_failure(op, height_));              \
-		if ((gas -= info_.gas) < 0)                            \
+		info = &op_table[op];                                  \
+		height = sp - bottom;                                  \
+		if ((size_t)(height - info->min_height) >=             \
+		    (size_t)(info->max_height_excl - info->min_height)) \
+			FAIL(stack_failure(op, height));               \
+		if ((gas -= info->gas) < 0)                            \
 			FAIL(PHR_EVM_OUT_OF_GAS);                      \
 		TRACE();                                               \
 		goto *labels[op];                                      \
@@ -309,7 +309,12 @@ static enum phr_evm_status run(struct evm_frame *f)
 	int64_t gas = f->gas_left;
 	size_t pc = f->pc;
 	enum phr_evm_status st = PHR_EVM_SUCCESS;
+	/* Declared once: the dispatch is repeated in every handler, and locals
+	 * declared inside it would each get a stack slot in unoptimised builds. */
 	uint8_t op;
+	const struct op_info *info;
+	ptrdiff_t height;
+	struct phr_u256 tmp;
 
 	DISPATCH();
 
@@ -478,9 +483,9 @@ L_DUP1: L_DUP2: L_DUP3: L_DUP4: L_DUP5: L_DUP6: L_DUP7: L_DUP8: L_DUP9: L_DUP10:
 }
 L_SWAP1: L_SWAP2: L_SWAP3: L_SWAP4: L_SWAP5: L_SWAP6: L_SWAP7: L_SWAP8: L_SWAP9: L_SWAP10: L_SWAP11: L_SWAP12: L_SWAP13: L_SWAP14: L_SWAP15: L_SWAP16: {
 	unsigned n = (unsigned)(op - OP_SWAP1 + 1);
-	struct phr_u256 t = sp[-1];
+	tmp = sp[-1];
 	sp[-1] = sp[-1 - (ptrdiff_t)n];
-	sp[-1 - (ptrdiff_t)n] = t;
+	sp[-1 - (ptrdiff_t)n] = tmp;
 	NEXT();
 }
 L_LOG0: L_LOG1: L_LOG2: L_LOG3: L_LOG4:

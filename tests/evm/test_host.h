@@ -70,6 +70,7 @@ struct test_host {
 	int64_t last_child_gas; /* gas of the last message passed to call */
 	int32_t last_child_depth;
 	bool oom;		/* snapshot allocation failed */
+	int32_t max_depth;	/* 0: none; else calls to deeper frames fail */
 };
 
 static inline bool th_addr_eq(const struct phr_evm_address *a, const struct phr_evm_address *b)
@@ -339,6 +340,11 @@ static void th_call(void *ctx, struct phr_evm_result *out, const struct phr_evm_
 	h->last_child_gas = msg->gas;
 	h->last_child_depth = msg->depth;
 	memset(out, 0, sizeof(*out));
+	if (h->max_depth && msg->depth > h->max_depth) {
+		/* a C-stack guard for sanitizer builds (-O0 frames are large) */
+		out->status = PHR_EVM_CALL_DEPTH_EXCEEDED;
+		return;
+	}
 	struct th_state *snap = malloc(sizeof(*snap));
 	if (!snap) {
 		h->oom = true;
