@@ -44,6 +44,9 @@ enum db_stmt {
 struct chain_db {
 	sqlite3 *db;
 	sqlite3_stmt *st[DB_STMT_COUNT];
+	/* undo log for evm_revert: on while snapshots exist */
+	bool undo;
+	uint64_t undo_block, undo_seq;
 };
 
 /** An account as stored. */
@@ -97,7 +100,11 @@ int db_receipt_get(struct chain_db *db, struct phr_chain_receipt *r, const uint8
 
 /* the state backend on this database (load on miss, enumerate for the root) */
 void db_state_backend(struct phr_state_backend *be, struct chain_db *db);
-/* writes a change set of phr_state_commit (inside the caller's transaction) */
+/* evm_revert: undoes the state changes of blocks after @p block and deletes
+ * those blocks (inside the caller's transaction) */
+int db_undo_to(struct chain_db *db, uint64_t block);
+/* writes a change set of phr_state_commit (inside the caller's transaction);
+ * with db->undo set, records what it overwrites under db->undo_block */
 int db_write_changes(struct chain_db *db, const struct phr_state_changes *c);
 int db_log_from_row(struct phr_chain_log *l, sqlite3_stmt *s);
 int db_logs_push(struct phr_chain_log **logs, size_t *count, size_t *cap,
@@ -153,6 +160,12 @@ struct phr_chain_node {
 	uint64_t sealed_seq, durable_seq;
 	int waiters; /* threads queued on lock (atomic) */
 	pthread_cond_t durable_cv;
+	/* evm_snapshot: id -> head number at the time */
+	struct {
+		uint64_t id, block;
+	} snaps[64];
+	size_t snaps_n;
+	uint64_t next_snap_id;
 };
 
 /* genesis.c: builds block 0 of a new chain (state, block, metadata) */
@@ -173,6 +186,8 @@ int chain_persist(struct phr_chain_node *n, uint8_t hash[32], const struct phr_c
 		  struct phr_chain_receipt *receipts, size_t count);
 /* commits the open block transaction (fsync); wakes the waiters */
 int chain_sync(struct phr_chain_node *n);
+/* evm_revert: back to block @p number (state, blocks, pool) */
+int chain_revert(struct phr_chain_node *n, uint64_t number);
 /* seals one block with what the pool can execute (possibly empty) */
 int chain_seal(struct phr_chain_node *n);
 /* takes a signed raw transaction into the pool (automine: seals it) */

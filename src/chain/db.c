@@ -32,7 +32,9 @@ static const char *const schema =
 	" PRIMARY KEY(block, log_index)) WITHOUT ROWID;"
 	"CREATE INDEX IF NOT EXISTS logs_address ON logs(address, block);"
 	"CREATE INDEX IF NOT EXISTS logs_topic0 ON logs(topic0, block);"
-	"CREATE INDEX IF NOT EXISTS logs_tx ON logs(tx_hash);";
+	"CREATE INDEX IF NOT EXISTS logs_tx ON logs(tx_hash);"
+	"CREATE TABLE IF NOT EXISTS undo(block INTEGER NOT NULL, seq INTEGER NOT NULL,"
+	" address BLOB NOT NULL, slot BLOB, value BLOB, PRIMARY KEY(block, seq)) WITHOUT ROWID;";
 
 static const char *const sql[DB_STMT_COUNT] = {
 	[DB_META_GET] = "SELECT value FROM meta WHERE key=?1",
@@ -62,7 +64,7 @@ static const char *const sql[DB_STMT_COUNT] = {
 	[DB_LOGS_OF_TX] = "SELECT l.block, l.log_index, l.tx_idx, l.tx_hash, l.address, l.topic0,"
 			  " l.topic1, l.topic2, l.topic3, l.data, b.hash FROM logs l"
 			  " JOIN blocks b ON b.number = l.block WHERE l.tx_hash=?1 ORDER BY l.log_index",
-	[DB_UNDO_PUT] = "SELECT 1",
+	[DB_UNDO_PUT] = "INSERT INTO undo VALUES(?1, ?2, ?3, ?4, ?5)",
 };
 
 int db_exec(struct chain_db *db, const char *s)
@@ -673,6 +675,132 @@ void db_state_backend(struct phr_state_backend *be, struct chain_db *db)
 	be->foreach_storage = be_foreach_storage;
 }
 
+/* One undo record: the previous account row (slot NULL; value NULL = absent)
+ * or the previous value of a slot (value NULL = zero). */
+static int undo_put(struct chain_db *db, const uint8_t addr[20], const uint8_t *slot,
+		    const void *val, size_t val_len)
+{
+	sqlite3_stmt *s = stmt(db, DB_UNDO_PUT);
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)db->undo_block);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)db->undo_seq++);
+	sqlite3_bind_blob(s, 3, addr, 20, SQLITE_STATIC);
+	if (slot)
+		sqlite3_bind_blob(s, 4, slot, 32, SQLITE_STATIC);
+	if (val)
+		sqlite3_bind_blob(s, 5, val, (int)val_len, SQLITE_STATIC);
+	return run(db, s);
+}
+
+/* Records what a change is about to overwrite (only while snapshots exist). */
+static int undo_record(struct chain_db *db, const struct phr_state_account_change *a)
+{
+	static const uint8_t zero[32];
+	struct db_account prev;
+	uint8_t rec[8 + 32 * 3], val[32];
+	size_t k;
+	int rc = db_account_get(db, &prev, a->addr);
+
+	if (rc == PHR_ERR_NOT_FOUND) {
+		rc = undo_put(db, a->addr, NULL, NULL, 0);
+	} else if (rc == PHR_OK) {
+		for (k = 0; k < 8; k++)
+			rec[k] = (uint8_t)(prev.nonce >> (56 - 8 * k));
+		phr_u256_to_be(rec + 8, &prev.balance);
+		memcpy(rec + 40, prev.code_hash, 32);
+		memcpy(rec + 72, prev.storage_root, 32);
+		rc = undo_put(db, a->addr, NULL, rec, sizeof(rec));
+	}
+	if (rc == PHR_OK && (a->deleted || a->storage_wiped)) {
+		sqlite3_stmt *s;
+
+		if (sqlite3_prepare_v2(db->db, sql[DB_STORAGE_OF], -1, &s, NULL) != SQLITE_OK)
+			return PHR_ERR_DB;
+		sqlite3_bind_blob(s, 1, a->addr, 20, SQLITE_TRANSIENT);
+		while (rc == PHR_OK && (rc = row(db, s)) == PHR_OK) {
+			uint8_t key[32];
+
+			col_fixed(key, 32, s, 0);
+			col_fixed(val, 32, s, 1);
+			rc = undo_put(db, a->addr, key, val, 32);
+		}
+		sqlite3_finalize(s);
+		if (rc == PHR_ERR_NOT_FOUND)
+			rc = PHR_OK;
+	}
+	for (k = 0; rc == PHR_OK && k < a->slots_count; k++) {
+		rc = db_storage_get(db, val, a->addr, a->slots[k].key);
+		if (rc == PHR_OK)
+			rc = undo_put(db, a->addr, a->slots[k].key,
+				      memcmp(val, zero, 32) ? val : NULL, 32);
+	}
+	return rc;
+}
+
+int db_undo_to(struct chain_db *db, uint64_t block)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(db->db,
+			       "SELECT address, slot, value FROM undo WHERE block > ?1"
+			       " ORDER BY block DESC, seq DESC",
+			       -1, &s, NULL) != SQLITE_OK)
+		return PHR_ERR_DB;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)block);
+	while ((rc = row(db, s)) == PHR_OK) {
+		uint8_t addr[20], slot[32], val[32] = { 0 };
+		bool has_val = sqlite3_column_type(s, 2) != SQLITE_NULL;
+
+		col_fixed(addr, 20, s, 0);
+		if (sqlite3_column_type(s, 1) != SQLITE_NULL) {
+			col_fixed(slot, 32, s, 1);
+			if (has_val)
+				col_fixed(val, 32, s, 2);
+			rc = db_storage_put(db, addr, slot, val);
+		} else if (!has_val) {
+			rc = db_account_del(db, addr);
+		} else if (sqlite3_column_bytes(s, 2) == 8 + 32 * 3) {
+			const uint8_t *p = sqlite3_column_blob(s, 2);
+			struct db_account a = { 0 };
+			int k;
+
+			for (k = 0; k < 8; k++)
+				a.nonce = a.nonce << 8 | p[k];
+			phr_u256_from_be(&a.balance, p + 8);
+			memcpy(a.code_hash, p + 40, 32);
+			memcpy(a.storage_root, p + 72, 32);
+			rc = db_account_put(db, addr, &a);
+		} else {
+			rc = PHR_ERR_CORRUPT;
+		}
+		if (rc != PHR_OK)
+			break;
+	}
+	sqlite3_finalize(s);
+	if (rc != PHR_ERR_NOT_FOUND)
+		return rc;
+	{
+		static const char *const del[] = {
+			"DELETE FROM blocks WHERE number > ?1", "DELETE FROM txs WHERE block > ?1",
+			"DELETE FROM receipts WHERE block > ?1", "DELETE FROM logs WHERE block > ?1",
+			"DELETE FROM undo WHERE block > ?1",
+		};
+		size_t i;
+
+		for (i = 0; i < PHR_ARRAY_LEN(del); i++) {
+			if (sqlite3_prepare_v2(db->db, del[i], -1, &s, NULL) != SQLITE_OK)
+				return PHR_ERR_DB;
+			sqlite3_bind_int64(s, 1, (sqlite3_int64)block);
+			rc = sqlite3_step(s) == SQLITE_DONE ? PHR_OK : PHR_ERR_DB;
+			sqlite3_finalize(s);
+			if (rc != PHR_OK)
+				return rc;
+		}
+	}
+	return PHR_OK;
+}
+
 int db_write_changes(struct chain_db *db, const struct phr_state_changes *c)
 {
 	size_t i, k;
@@ -681,6 +809,12 @@ int db_write_changes(struct chain_db *db, const struct phr_state_changes *c)
 	for (i = 0; rc == PHR_OK && i < c->count; i++) {
 		const struct phr_state_account_change *a = &c->accounts[i];
 		struct db_account acc;
+
+		if (db->undo) {
+			rc = undo_record(db, a);
+			if (rc != PHR_OK)
+				break;
+		}
 
 		if (a->deleted || a->storage_wiped)
 			rc = db_storage_del_all(db, a->addr);

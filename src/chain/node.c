@@ -284,6 +284,9 @@ int chain_persist(struct phr_chain_node *n, uint8_t hash[32], const struct phr_c
 		rc = db_begin(&n->db);
 		n->txn_open = rc == PHR_OK;
 	}
+	n->db.undo = n->snaps_n > 0;
+	n->db.undo_block = h->number;
+	n->db.undo_seq = 0;
 	if (rc == PHR_OK)
 		rc = db_write_changes(&n->db, changes);
 	if (rc == PHR_OK)
@@ -652,6 +655,10 @@ int phr_chain_node_open(struct phr_chain_node **out, const struct phr_chain_conf
 		goto fail;
 	}
 	n->gas_limit = cfg->gas_limit ? cfg->gas_limit : n->head.gas_limit;
+	/* snapshots live in memory: an undo log of a previous run is of no use */
+	rc = db_exec(&n->db, "DELETE FROM undo");
+	if (rc != PHR_OK)
+		goto fail;
 	{
 		/* the first commit builds the tries from the database: check the head's root */
 		uint8_t root[32];
@@ -715,6 +722,61 @@ int chain_sync(struct phr_chain_node *n)
 		pthread_cond_broadcast(&n->durable_cv);
 	}
 	return rc;
+}
+
+int chain_revert(struct phr_chain_node *n, uint64_t number)
+{
+	struct phr_state_backend be;
+	struct phr_state *st = NULL;
+	struct phr_chain_header h;
+	uint8_t hash[32], root[32];
+	size_t i;
+	int rc;
+
+	if (n->broken)
+		return PHR_ERR_STATE;
+	rc = chain_sync(n);
+	if (rc == PHR_OK)
+		rc = chain_header_get(n, &h, hash, number);
+	if (rc != PHR_OK)
+		return rc;
+	rc = db_begin(&n->db);
+	if (rc == PHR_OK)
+		rc = db_undo_to(&n->db, number);
+	if (rc == PHR_OK)
+		rc = db_meta_put_u64(&n->db, "head", number);
+	if (rc == PHR_OK)
+		rc = db_commit(&n->db);
+	if (rc != PHR_OK) {
+		db_rollback(&n->db);
+		return rc;
+	}
+	/* a fresh state over the reverted tables; its root must be the block's */
+	db_state_backend(&be, &n->db);
+	rc = phr_state_new(&st, &be);
+	if (rc == PHR_OK)
+		rc = phr_state_commit(st, root, NULL);
+	if (rc == PHR_OK && memcmp(root, h.state_root, 32) != 0)
+		rc = PHR_ERR_CORRUPT;
+	if (rc != PHR_OK) {
+		phr_state_free(st);
+		n->broken = true;
+		phr_log_error("chain", "evm_revert: state does not match block %llu; node read-only",
+			      (unsigned long long)number);
+		return rc;
+	}
+	phr_state_free(n->state);
+	n->state = st;
+	n->head = h;
+	memcpy(n->head_hash, hash, 32);
+	n->next_timestamp = 0;
+	for (i = 0; i < n->pool_n; i++)
+		pool_entry_release(&n->pool[i]);
+	n->pool_n = 0;
+	for (i = 0; i < n->filters_n; i++)
+		if (n->filters[i].next_block > number + 1)
+			n->filters[i].next_block = number + 1;
+	return PHR_OK;
 }
 
 int phr_chain_node_guard(void *node, bool enter)

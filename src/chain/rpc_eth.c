@@ -951,6 +951,39 @@ static int m_set_next_ts(void *ctx, json_t **result, struct phr_rpc_error *err, 
 	return ok(result, err, json_null());
 }
 
+static int m_snapshot(void *ctx, json_t **result, struct phr_rpc_error *err, json_t *params)
+{
+	struct phr_chain_node *n = ctx;
+
+	if (n->snaps_n == PHR_ARRAY_LEN(n->snaps))
+		return phr_rpc_error_set(err, PHR_RPC_SERVER_ERROR, "too many snapshots");
+	n->snaps[n->snaps_n].id = n->next_snap_id++;
+	n->snaps[n->snaps_n].block = n->head.number;
+	return ok(result, err, phr_rpc_quantity(n->snaps[n->snaps_n++].id));
+}
+
+/* As anvil: reverting to a snapshot drops it and every later one. */
+static int m_revert(void *ctx, json_t **result, struct phr_rpc_error *err, json_t *params)
+{
+	struct phr_chain_node *n = ctx;
+	uint64_t id;
+	size_t i;
+	int rc;
+
+	if (phr_rpc_param_u64(&id, err, json_array_get(params, 0), "snapshot id") != PHR_OK)
+		return PHR_ERR_INVALID;
+	for (i = 0; i < n->snaps_n; i++)
+		if (n->snaps[i].id == id)
+			break;
+	if (i == n->snaps_n)
+		return ok(result, err, json_false());
+	rc = chain_revert(n, n->snaps[i].block);
+	if (rc != PHR_OK)
+		return internal(err, rc);
+	n->snaps_n = i;
+	return ok(result, err, json_true());
+}
+
 const struct phr_rpc_method phr_chain_node_methods[] = {
 	{ "web3_clientVersion", m_client_version },
 	{ "net_version", m_net_version },
@@ -987,5 +1020,7 @@ const struct phr_rpc_method phr_chain_node_methods[] = {
 	{ "evm_mine", m_mine },
 	{ "evm_increaseTime", m_increase_time },
 	{ "evm_setNextBlockTimestamp", m_set_next_ts },
+	{ "evm_snapshot", m_snapshot },
+	{ "evm_revert", m_revert },
 	{ NULL, NULL },
 };

@@ -354,6 +354,78 @@ static void test_restart(void **state)
 	phr_chain_node_close(n);
 }
 
+static void test_snapshot_revert(void **state)
+{
+	struct phr_chain_node *n = open_node(0);
+	struct phr_chain *c;
+	struct phr_chain_receipt r;
+	struct phr_u256 bal0, bal1;
+	struct phr_buf code;
+	uint8_t hash[32], to[20], from[20], contract[20], word[32] = { 0 };
+	uint64_t b0, b1, nonce0, nonce1;
+	json_t *snap, *res;
+	struct phr_rpc_error err = { 0 };
+	/* runtime: sstore(0, calldataload(0)) */
+	static const uint8_t init[] = { 0x60, 0x06, 0x80, 0x60, 0x0b, 0x60, 0x00, 0x39, 0x60, 0x00, 0xf3,
+					0x60, 0x00, 0x35, 0x60, 0x00, 0x55 };
+
+	(void)state;
+	memset(to, 0x33, 20);
+	assert_int_equal(phr_hex_decode_exact(from, 20, "f39fd6e51aad88f6f4ce6ab8827279cfffb92266"), PHR_OK);
+	assert_int_equal(phr_chain_open_embedded(&c, n), PHR_OK);
+	/* a contract with a stored word before the snapshot */
+	assert_int_equal(chain_test_send(c, hash, 0, NULL, init, sizeof(init), 0), PHR_OK);
+	assert_int_equal(phr_chain_receipt(c, &r, hash), PHR_OK);
+	memcpy(contract, r.contract_address, 20);
+	phr_chain_receipt_release(&r);
+	word[31] = 7;
+	assert_int_equal(chain_test_send(c, hash, 0, contract, word, 32, 0), PHR_OK);
+	assert_int_equal(phr_chain_block_number(c, &b0), PHR_OK);
+	assert_int_equal(phr_chain_balance(c, &bal0, from), PHR_OK);
+	assert_int_equal(phr_chain_nonce(c, &nonce0, from), PHR_OK);
+	assert_int_equal(phr_chain_request(c, &snap, &err, "evm_snapshot", NULL), PHR_OK);
+	/* after it: a transfer, a new contract, a storage change */
+	assert_int_equal(chain_test_send(c, hash, 0, to, NULL, 0, 1000), PHR_OK);
+	assert_int_equal(chain_test_send(c, hash, 0, NULL, init, sizeof(init), 0), PHR_OK);
+	word[31] = 9;
+	assert_int_equal(chain_test_send(c, hash, 0, contract, word, 32, 0), PHR_OK);
+	assert_int_equal(phr_chain_request(c, &res, &err, "evm_revert", json_pack("[O]", snap)), PHR_OK);
+	assert_true(json_is_true(res));
+	json_decref(res);
+	assert_int_equal(phr_chain_block_number(c, &b1), PHR_OK);
+	assert_int_equal(b1, b0);
+	assert_int_equal(phr_chain_balance(c, &bal1, from), PHR_OK);
+	assert_true(phr_u256_eq(&bal0, &bal1));
+	assert_int_equal(phr_chain_nonce(c, &nonce1, from), PHR_OK);
+	assert_int_equal(nonce1, nonce0);
+	assert_int_equal(phr_chain_balance(c, &bal1, to), PHR_OK);
+	assert_true(phr_u256_is_zero(&bal1));
+	{
+		uint8_t slot[32] = { 0 }, val[32];
+
+		assert_int_equal(phr_chain_storage(c, val, contract, slot), PHR_OK);
+		assert_int_equal(val[31], 7);
+	}
+	/* the snapshot is used up; the chain goes on from the reverted head */
+	assert_int_equal(phr_chain_request(c, &res, &err, "evm_revert", json_pack("[O]", snap)), PHR_OK);
+	assert_true(json_is_false(res));
+	json_decref(res);
+	json_decref(snap);
+	assert_int_equal(chain_test_send(c, hash, 0, to, NULL, 0, 5), PHR_OK);
+	assert_int_equal(phr_chain_receipt(c, &r, hash), PHR_OK);
+	assert_int_equal(r.block_number, b0 + 1);
+	phr_chain_receipt_release(&r);
+	phr_buf_init(&code, 0);
+	assert_int_equal(phr_chain_code(c, &code, contract), PHR_OK);
+	assert_int_equal(code.len, 6);
+	phr_buf_release(&code);
+	phr_chain_close(c);
+	phr_chain_node_close(n);
+	/* and the reverted chain reopens (its state root is checked) */
+	n = open_node(0);
+	phr_chain_node_close(n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -363,6 +435,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rpc_methods, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pool_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_revert, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
