@@ -125,7 +125,7 @@ PHR_WUR int phr_api_get_scope(uint8_t scope[32], const json_t *obj, const char *
 PHR_WUR int phr_api_get_level(enum phr_level *level, const json_t *obj, const char *key);
 /** Base64 data into @p out (appended). */
 PHR_WUR int phr_api_get_base64(struct phr_buf *out, const json_t *obj, const char *key);
-/** Parses a path parameter as an address or a decimal/0x record id. */
+/** Parses a path parameter as an address, or as a decimal/0x id (0 allowed: request ids start at 0). */
 PHR_WUR int phr_api_param_address(uint8_t addr[20], const char *s);
 PHR_WUR int phr_api_param_u256(struct phr_u256 *v, const char *s);
 

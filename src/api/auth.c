@@ -333,17 +333,31 @@ static int totp_verify(struct api_ctx *c, bool require_confirmed)
 		sodium_memzero(secret, sizeof(secret));
 		return api_fail(c, PHR_ERR_UNAUTHENTICATED, "a TOTP code is required (X-PHR-TOTP)");
 	}
+	/* RFC 6238 §5.2: accept the previous, current or next step, each step once */
 	step = now / TOTP_PERIOD;
-	rv = phr_totp_verify(PHR_TOTP_SHA1, secret, sizeof(secret), (uint64_t)now, TOTP_PERIOD,
-			     TOTP_DIGITS, 1, code);
-	sodium_memzero(secret, sizeof(secret));
-	if (rv != PHR_OK || step + 1 <= last)
-		return api_fail(c, PHR_ERR_UNAUTHENTICATED, "wrong or already used TOTP code");
+	{
+		int64_t matched = -1;
+		for (int64_t s = step - 1; s <= step + 1; s++) {
+			uint32_t v = 0;
+			char want[16];
+			if (phr_totp(&v, PHR_TOTP_SHA1, secret, sizeof(secret), (uint64_t)(s * TOTP_PERIOD),
+				     TOTP_PERIOD, TOTP_DIGITS) != PHR_OK)
+				continue;
+			snprintf(want, sizeof(want), "%0*u", TOTP_DIGITS, (unsigned)v);
+			if (strlen(code) == TOTP_DIGITS && sodium_memcmp(want, code, TOTP_DIGITS) == 0 &&
+			    s > last)
+				matched = s;
+		}
+		sodium_memzero(secret, sizeof(secret));
+		if (matched < 0)
+			return api_fail(c, PHR_ERR_UNAUTHENTICATED, "wrong or already used TOTP code");
+		step = matched;
+	}
 	/* one use per window: a later code must come from a later step */
 	if (sqlite3_prepare_v2(c->api->db, "UPDATE totp SET confirmed = 1, last_step = ? WHERE"
 					   " address = ?", -1, &st, NULL) != SQLITE_OK)
 		return api_fail(c, PHR_ERR_DB, "totp store");
-	sqlite3_bind_int64(st, 1, step + 2);
+	sqlite3_bind_int64(st, 1, step);
 	sqlite3_bind_blob(st, 2, c->caller, 20, SQLITE_TRANSIENT);
 	rv = sqlite3_step(st) == SQLITE_DONE ? PHR_OK : PHR_ERR_DB;
 	sqlite3_finalize(st);

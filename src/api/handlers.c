@@ -297,8 +297,8 @@ static int record_param(struct api_ctx *c, struct phr_u256 *id, uint64_t *purpos
 {
 	int rv;
 
-	if (phr_api_param_u256(id, c->req.params[0]) != PHR_OK)
-		return api_fail(c, PHR_ERR_INVALID, "the path must name a record id");
+	if (phr_api_param_u256(id, c->req.params[0]) != PHR_OK || phr_u256_is_zero(id))
+		return api_fail(c, PHR_ERR_INVALID, "the path must name a record id (from 1)");
 	*purpose = 1; /* Treatment */
 	rv = query_u64(c, purpose, "purpose", PHR_PURPOSE_MAX, false);
 	if (rv != PHR_OK && rv != PHR_ERR_NOT_FOUND)
@@ -415,8 +415,8 @@ int api_h_record_audit(struct api_ctx *c)
 	json_t *l = NULL;
 	int rv;
 
-	if (phr_api_param_u256(&id, c->req.params[0]) != PHR_OK)
-		return api_fail(c, PHR_ERR_INVALID, "the path must name a record id");
+	if (phr_api_param_u256(&id, c->req.params[0]) != PHR_OK || phr_u256_is_zero(&id))
+		return api_fail(c, PHR_ERR_INVALID, "the path must name a record id (from 1)");
 	rv = phr_node_can_access(c->api->cfg.node, &ok, patient, c->caller, &id, PHR_LEVEL_READ);
 	if (rv != PHR_OK)
 		return read_failed(c, rv);

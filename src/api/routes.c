@@ -149,7 +149,7 @@ int phr_api_param_u256(struct phr_u256 *v, const char *s)
 		if (!((*p >= '0' && *p <= '9') || (s[1] == 'x' && ((*p >= 'a' && *p <= 'f') ||
 								    (*p >= 'A' && *p <= 'F')))))
 			return PHR_ERR_INVALID;
-	if (phr_u256_parse(&x, s) != PHR_OK || phr_u256_is_zero(&x))
+	if (phr_u256_parse(&x, s) != PHR_OK)
 		return PHR_ERR_INVALID;
 	*v = x;
 	return PHR_OK;

@@ -64,8 +64,8 @@ bool api_is_auditor(struct phr_api *a, const uint8_t addr[20])
 
 bool api_rate_ok(struct phr_api *a, uint32_t ip)
 {
-	/* token bucket per client address: 10 requests burst, 2 per second */
-	const double cap = 10.0, rate = 2.0;
+	/* token bucket per client address: 20 requests burst, 5 per second */
+	const double cap = 20.0, rate = 5.0;
 	struct api_bucket *b;
 	int64_t now = api_now_us() / 1000;
 	bool ok;

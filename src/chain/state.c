@@ -843,11 +843,7 @@ static int strie_ready(struct phr_state *st, struct st_account *a, struct phr_bu
 		if ((rc = st->be.foreach_storage(st->be.ctx, a->addr, fill_slot, &f)))
 			return rc;
 	}
-	/* slots loaded and changed before now are applied by the caller */
-	for (size_t i = 0; i < a->slots_cap; i++) {
-		if (a->slots[i].used)
-			a->slots[i].dirty = true;
-	}
+	/* slots changed since the backend's version are dirty: the caller applies them */
 	a->strie_built = true;
 	return PHR_OK;
 }

@@ -1,0 +1,521 @@
+/*
+ * The node API end to end in one process: OpenAPI document vs. route table,
+ * SIWE login (bad signatures, replayed nonces, expired tokens), TOTP for
+ * Admin grants, both flows over HTTP (403 for no grant, revoked, expired),
+ * bad input (problem+json 4xx, never 5xx) and the auth rate limit.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api_test_util.h"
+#include "phr/crypto.h"
+#include "phr/eip712.h"
+
+static struct api_fx fx;
+static char t_patient[PHR_API_TOKEN_LEN], t_provider[PHR_API_TOKEN_LEN],
+	t_clinic[PHR_API_TOKEN_LEN], t_auditor[PHR_API_TOKEN_LEN];
+static char a_patient[PHR_ETH_ADDRESS_STR_LEN], a_clinic[PHR_ETH_ADDRESS_STR_LEN];
+
+static int setup(void **state)
+{
+	(void)state;
+	if (api_fx_start(&fx, false) != 0)
+		return -1;
+	api_fx_token(&fx, t_patient, "patient");
+	api_fx_token(&fx, t_provider, "provider");
+	api_fx_token(&fx, t_clinic, "clinic");
+	api_fx_token(&fx, t_auditor, "auditor");
+	phr_eth_address_checksum(a_patient, phr_node_identity_by_name(fx.node, "patient")->address);
+	phr_eth_address_checksum(a_clinic, phr_node_identity_by_name(fx.node, "clinic")->address);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	api_fx_stop(&fx);
+	return 0;
+}
+
+static void req(struct http_res *r, const char *method, const char *path, const char *token,
+		const char *json)
+{
+	char url[512];
+
+	snprintf(url, sizeof(url), "%s%s", fx.base, path);
+	assert_int_equal(http_do(r, method, url, token, json ? "application/json" : NULL, json,
+				 json ? strlen(json) : 0, NULL),
+			 0);
+	assert_true(r->status < 500);
+}
+
+static void test_openapi_matches_routes(void **state)
+{
+	struct http_res r;
+	const struct phr_api_route_info *rt = phr_api_routes();
+	json_t *paths, *ops;
+	const char *path, *m;
+	size_t n_doc = 0, n_rt = 0;
+
+	(void)state;
+	req(&r, "GET", "/api/v1/openapi.json", NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_non_null(r.json);
+	assert_string_equal(json_string_value(json_object_get(r.json, "openapi")), "3.1.0");
+	paths = json_object_get(r.json, "paths");
+	for (size_t i = 0; rt[i].method != NULL; i++, n_rt++) {
+		char lower[8];
+		size_t k;
+		for (k = 0; rt[i].method[k] && k < 7; k++)
+			lower[k] = (char)tolower((unsigned char)rt[i].method[k]);
+		lower[k] = 0;
+		ops = json_object_get(paths, rt[i].path);
+		if (ops == NULL || json_object_get(ops, lower) == NULL)
+			fail_msg("route %s %s is not in the OpenAPI document", rt[i].method, rt[i].path);
+		/* authenticated routes declare the bearer scheme, open ones none */
+		assert_int_equal(json_array_size(json_object_get(json_object_get(ops, lower),
+								 "security")) > 0,
+				 rt[i].auth);
+	}
+	json_object_foreach(paths, path, ops) {
+		json_t *op;
+		json_object_foreach(ops, m, op) {
+			bool found = false;
+			for (size_t i = 0; rt[i].method != NULL && !found; i++)
+				found = strcmp(rt[i].path, path) == 0 && strcasecmp(rt[i].method, m) == 0;
+			if (!found)
+				fail_msg("documented %s %s is not implemented", m, path);
+			n_doc++;
+		}
+	}
+	assert_int_equal(n_doc, n_rt);
+	http_res_release(&r);
+}
+
+static void test_health_metrics(void **state)
+{
+	struct http_res r;
+
+	(void)state;
+	req(&r, "GET", "/healthz", NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(json_string_value(json_object_get(r.json, "status")), "ok");
+	http_res_release(&r);
+	req(&r, "GET", "/metrics", NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr((const char *)r.body, "phr_http_requests_total{class=\"2xx\"}"));
+	http_res_release(&r);
+	/* the chain's JSON-RPC is mounted at /rpc */
+	req(&r, "POST", "/rpc", NULL, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_chainId\"}");
+	assert_int_equal(r.status, 200);
+	assert_string_equal(json_string_value(json_object_get(r.json, "result")), "0x7a69");
+	http_res_release(&r);
+}
+
+static void iso_time(char *out, size_t cap, time_t t)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* A SIWE message for the dev identity @p name, signed by @p signer. */
+static void siwe(char *msg, size_t cap, char sig_hex[140], const char *name, const char *signer,
+		 const char *domain, const char *nonce, time_t issued)
+{
+	const struct phr_identity *id = phr_node_identity_by_name(fx.node, name);
+	const struct phr_identity *s = phr_node_identity_by_name(fx.node, signer);
+	char addr[PHR_ETH_ADDRESS_STR_LEN], when[40];
+	uint8_t sig[65];
+
+	phr_eth_address_checksum(addr, id->address);
+	iso_time(when, sizeof(when), issued);
+	snprintf(msg, cap,
+		 "%s wants you to sign in with your Ethereum account:\n%s\n\nSign in to the phr node.\n\n"
+		 "URI: http://%s\nVersion: 1\nChain ID: 31337\nNonce: %s\nIssued At: %s",
+		 domain, addr, domain, nonce, when);
+	assert_int_equal(phr_eip191_sign(sig, msg, strlen(msg), s->seckey), PHR_OK);
+	assert_int_equal(phr_hex_encode(sig_hex, 140, sig, 65, true), PHR_OK);
+}
+
+static void login(struct http_res *r, const char *msg, const char *sig)
+{
+	json_t *b = json_pack("{s:s,s:s}", "message", msg, "signature", sig);
+	char *s = json_dumps(b, 0);
+
+	req(r, "POST", "/api/v1/auth/login", NULL, s);
+	free(s);
+	json_decref(b);
+}
+
+static void fresh_nonce(char nonce[64], char domain[128])
+{
+	struct http_res r;
+
+	req(&r, "POST", "/api/v1/auth/nonce", NULL, NULL);
+	assert_int_equal(r.status, 200);
+	snprintf(nonce, 64, "%s", json_string_value(json_object_get(r.json, "nonce")));
+	snprintf(domain, 128, "%s", json_string_value(json_object_get(r.json, "domain")));
+	http_res_release(&r);
+}
+
+static void test_siwe_login(void **state)
+{
+	struct http_res r;
+	char nonce[64], domain[128], msg[1024], sig[140], tok[PHR_API_TOKEN_LEN];
+	const struct phr_identity *pat = phr_node_identity_by_name(fx.node, "patient");
+
+	(void)state;
+	fresh_nonce(nonce, domain);
+	siwe(msg, sizeof(msg), sig, "patient", "patient", domain, nonce, time(NULL));
+	login(&r, msg, sig);
+	assert_int_equal(r.status, 200);
+	snprintf(tok, sizeof(tok), "%s", json_string_value(json_object_get(r.json, "token")));
+	http_res_release(&r);
+	req(&r, "GET", "/api/v1/me", tok, NULL);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(json_string_value(json_object_get(r.json, "address")), a_patient);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(r.json, "roles"), 0)),
+			    "patient");
+	http_res_release(&r);
+
+	/* the same message again: the nonce is single-use */
+	login(&r, msg, sig);
+	assert_true(http_is_problem(&r, 401));
+	http_res_release(&r);
+	/* signed by someone else */
+	fresh_nonce(nonce, domain);
+	siwe(msg, sizeof(msg), sig, "patient", "clinic", domain, nonce, time(NULL));
+	login(&r, msg, sig);
+	assert_true(http_is_problem(&r, 401));
+	http_res_release(&r);
+	/* another domain */
+	fresh_nonce(nonce, domain);
+	siwe(msg, sizeof(msg), sig, "patient", "patient", "evil.example", nonce, time(NULL));
+	login(&r, msg, sig);
+	assert_true(http_is_problem(&r, 401));
+	http_res_release(&r);
+	/* an old message */
+	fresh_nonce(nonce, domain);
+	siwe(msg, sizeof(msg), sig, "patient", "patient", domain, nonce, time(NULL) - 3600);
+	login(&r, msg, sig);
+	assert_true(http_is_problem(&r, 401));
+	http_res_release(&r);
+	/* an unknown nonce */
+	siwe(msg, sizeof(msg), sig, "patient", "patient", domain, "abcdefgh12345678", time(NULL));
+	login(&r, msg, sig);
+	assert_true(http_is_problem(&r, 401));
+	http_res_release(&r);
+	/* not a SIWE message, a malformed signature */
+	login(&r, "hello", sig);
+	assert_true(http_is_problem(&r, 400));
+	http_res_release(&r);
+	login(&r, msg, "0x1234");
+	assert_true(http_is_problem(&r, 400));
+	http_res_release(&r);
+	/* logout revokes the token */
+	req(&r, "POST", "/api/v1/auth/logout", tok, NULL);
+	assert_int_equal(r.status, 200);
+	http_res_release(&r);
+	req(&r, "GET", "/api/v1/me", tok, NULL);
+	assert_true(http_is_problem(&r, 401));
+	http_res_release(&r);
+	/* an expired token */
+	assert_int_equal(phr_api_token_issue(fx.api, tok, pat->address, 0), PHR_OK);
+	req(&r, "GET", "/api/v1/me", tok, NULL);
+	assert_true(http_is_problem(&r, 401));
+	http_res_release(&r);
+	req(&r, "GET", "/api/v1/me", "phr_0000", NULL);
+	assert_true(http_is_problem(&r, 401));
+	http_res_release(&r);
+}
+
+static void expect_content(const char *token, const char *id, const void *want, size_t n,
+			   long status)
+{
+	struct http_res r;
+	char path[128];
+
+	snprintf(path, sizeof(path), "/api/v1/records/%s/content", id);
+	req(&r, "GET", path, token, NULL);
+	if (status == 200) {
+		assert_int_equal(r.status, 200);
+		assert_int_equal(r.len, n);
+		assert_memory_equal(r.body, want, n);
+	} else {
+		assert_true(http_is_problem(&r, status));
+	}
+	http_res_release(&r);
+}
+
+static void test_flows_over_http(void **state)
+{
+	struct http_res r;
+	char body[1024], path[256], id[32], rid[32];
+	static uint8_t big[200000];
+	const char *text = "Observation: potassium 4.1 mmol/L (secret-marker-7731)";
+
+	(void)state;
+	/* the patient grants the provider Write on all records for a day */
+	snprintf(body, sizeof(body), "{\"provider\":\"%s\",\"level\":\"write\",\"duration\":86400}",
+		 "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC");
+	req(&r, "POST", "/api/v1/access/grants", t_patient, body);
+	assert_int_equal(r.status, 201);
+	http_res_release(&r);
+	/* submitRecord (JSON) */
+	snprintf(body, sizeof(body), "{\"patient\":\"%s\",\"type\":5,\"text\":\"%s\"}", a_patient, text);
+	req(&r, "POST", "/api/v1/records", t_provider, body);
+	assert_int_equal(r.status, 201);
+	snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(r.json, "id")));
+	http_res_release(&r);
+	expect_content(t_patient, id, text, strlen(text), 200);
+	expect_content(t_provider, id, text, strlen(text), 200);
+	/* getRecord: ciphertext and the caller's capsule */
+	snprintf(path, sizeof(path), "/api/v1/records/%s", id);
+	req(&r, "GET", path, t_provider, NULL);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(strlen(json_string_value(json_object_get(r.json, "capsule"))), 2 + 160);
+	assert_null(strstr((const char *)r.body, "secret-marker"));
+	http_res_release(&r);
+	/* submitRecord with a raw body */
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 131 + (i >> 9));
+	{
+		char url[512];
+		snprintf(url, sizeof(url), "%s/api/v1/records?patient=%s&type=6", fx.base, a_patient);
+		assert_int_equal(http_do(&r, "POST", url, t_provider, "application/octet-stream", big,
+					 sizeof(big), NULL),
+				 0);
+		assert_int_equal(r.status, 201);
+		snprintf(rid, sizeof(rid), "%s", json_string_value(json_object_get(r.json, "id")));
+		http_res_release(&r);
+	}
+	expect_content(t_patient, rid, big, sizeof(big), 200);
+	/* the ciphertext is served by the gateway */
+	{
+		struct http_res g;
+		snprintf(path, sizeof(path), "/api/v1/records/%s", rid);
+		req(&r, "GET", path, t_patient, NULL);
+		snprintf(path, sizeof(path), "%s", json_string_value(json_object_get(r.json, "ciphertextUrl")));
+		http_res_release(&r);
+		req(&g, "GET", path, NULL, NULL);
+		assert_int_equal(g.status, 200);
+		assert_true(g.len > sizeof(big));
+		assert_null(memmem(g.body, g.len, big + 1000, 64));
+		http_res_release(&g);
+	}
+
+	/* no grant: 403 problem, denial logged */
+	expect_content(t_clinic, id, NULL, 0, 403);
+	snprintf(path, sizeof(path), "/api/v1/records/%s", id);
+	req(&r, "GET", path, t_clinic, NULL);
+	assert_true(http_is_problem(&r, 403));
+	http_res_release(&r);
+	snprintf(path, sizeof(path), "/api/v1/patients/%s/denials", a_patient);
+	req(&r, "GET", path, t_patient, NULL);
+	assert_int_equal(r.status, 200);
+	assert_true(json_integer_value(json_object_get(r.json, "count")) >= 2);
+	http_res_release(&r);
+
+	/* requestAccess -> approve -> read -> revoke */
+	snprintf(body, sizeof(body), "{\"patient\":\"%s\",\"purpose\":1,\"duration\":3600}", a_patient);
+	req(&r, "POST", "/api/v1/access/requests", t_clinic, body);
+	assert_int_equal(r.status, 201);
+	snprintf(path, sizeof(path), "/api/v1/access/requests/%s/approve",
+		 json_string_value(json_object_get(r.json, "id")));
+	http_res_release(&r);
+	req(&r, "POST", path, t_clinic, NULL); /* only the patient answers */
+	assert_true(http_is_problem(&r, 403));
+	http_res_release(&r);
+	req(&r, "POST", path, t_patient, NULL);
+	assert_int_equal(r.status, 200);
+	http_res_release(&r);
+	expect_content(t_clinic, id, text, strlen(text), 200);
+	snprintf(body, sizeof(body), "{\"provider\":\"%s\"}", a_clinic);
+	req(&r, "POST", "/api/v1/access/revoke", t_patient, body);
+	assert_int_equal(r.status, 200);
+	http_res_release(&r);
+	expect_content(t_clinic, id, NULL, 0, 403);
+
+	/* expiry by chain time */
+	snprintf(body, sizeof(body), "{\"provider\":\"%s\",\"level\":\"read\",\"duration\":60}", a_clinic);
+	req(&r, "POST", "/api/v1/access/grants", t_patient, body);
+	assert_int_equal(r.status, 201);
+	http_res_release(&r);
+	expect_content(t_clinic, id, text, strlen(text), 200);
+	assert_int_equal(phr_node_advance_time(fx.node, 120), PHR_OK);
+	expect_content(t_clinic, id, NULL, 0, 403);
+
+	/* lists: the patient sees its grants and audit, an auditor too, the clinic not */
+	snprintf(path, sizeof(path), "/api/v1/patients/%s/grants", a_patient);
+	req(&r, "GET", path, t_patient, NULL);
+	assert_int_equal(r.status, 200);
+	assert_true(json_integer_value(json_object_get(r.json, "count")) >= 2);
+	http_res_release(&r);
+	req(&r, "GET", path, t_clinic, NULL);
+	assert_true(http_is_problem(&r, 403));
+	http_res_release(&r);
+	snprintf(path, sizeof(path), "/api/v1/patients/%s/audit", a_patient);
+	req(&r, "GET", path, t_auditor, NULL);
+	assert_int_equal(r.status, 200);
+	assert_true(json_integer_value(json_object_get(r.json, "count")) >= 8);
+	http_res_release(&r);
+	snprintf(path, sizeof(path), "/api/v1/records/%s/audit", id);
+	req(&r, "GET", path, t_patient, NULL);
+	assert_int_equal(r.status, 200);
+	assert_true(json_integer_value(json_object_get(r.json, "count")) >= 4); /* Create + Views */
+	http_res_release(&r);
+}
+
+static void test_totp_admin(void **state)
+{
+	struct http_res r;
+	char body[256], hdr[64];
+	uint8_t secret[64];
+	size_t sl = 0;
+	uint32_t code;
+
+	(void)state;
+	snprintf(body, sizeof(body), "{\"provider\":\"%s\",\"level\":\"admin\",\"duration\":600}",
+		 a_clinic);
+	req(&r, "POST", "/api/v1/access/grants", t_patient, body);
+	assert_true(http_is_problem(&r, 403)); /* not enrolled */
+	http_res_release(&r);
+	req(&r, "POST", "/api/v1/me/totp", t_patient, NULL);
+	assert_int_equal(r.status, 201);
+	assert_int_equal(strncmp(json_string_value(json_object_get(r.json, "otpauthUri")),
+				 "otpauth://totp/", 15),
+			 0);
+	assert_int_equal(phr_totp_secret_decode(secret, sizeof(secret), &sl,
+						json_string_value(json_object_get(r.json, "secret"))),
+			 PHR_OK);
+	http_res_release(&r);
+	assert_int_equal(phr_totp(&code, PHR_TOTP_SHA1, secret, sl, (uint64_t)time(NULL), 30, 6),
+			 PHR_OK);
+	snprintf(body, sizeof(body), "{\"code\":\"%06u\"}", (unsigned)code);
+	req(&r, "POST", "/api/v1/me/totp/confirm", t_patient, body);
+	assert_int_equal(r.status, 200);
+	http_res_release(&r);
+	/* the same code again is refused (one use per step) */
+	snprintf(hdr, sizeof(hdr), "X-PHR-TOTP: %06u", (unsigned)code);
+	snprintf(body, sizeof(body), "{\"provider\":\"%s\",\"level\":\"admin\",\"duration\":600}",
+		 a_clinic);
+	{
+		char url[256];
+		snprintf(url, sizeof(url), "%s/api/v1/access/grants", fx.base);
+		assert_int_equal(http_do(&r, "POST", url, t_patient, "application/json", body,
+					 strlen(body), hdr), 0);
+		assert_true(http_is_problem(&r, 401));
+		http_res_release(&r);
+		/* the next step's code is accepted */
+		assert_int_equal(phr_totp(&code, PHR_TOTP_SHA1, secret, sl,
+					  (uint64_t)time(NULL) + 30, 30, 6), PHR_OK);
+		snprintf(hdr, sizeof(hdr), "X-PHR-TOTP: %06u", (unsigned)code);
+		assert_int_equal(http_do(&r, "POST", url, t_patient, "application/json", body,
+					 strlen(body), hdr), 0);
+		assert_int_equal(r.status, 201);
+		http_res_release(&r);
+	}
+}
+
+static void test_bad_input(void **state)
+{
+	struct http_res r;
+	char url[256], *huge;
+	static const struct {
+		const char *method, *path, *body;
+		long status;
+		bool auth;
+	} cases[] = {
+		{ "POST", "/api/v1/records", "{", 400, true },
+		{ "POST", "/api/v1/records", "[1,2]", 400, true },
+		{ "POST", "/api/v1/records", "{\"patient\":5,\"type\":1,\"text\":\"x\"}", 400, true },
+		{ "POST", "/api/v1/records", "{\"patient\":\"0x12\",\"type\":1,\"text\":\"x\"}", 400, true },
+		{ "POST", "/api/v1/records", "{\"patient\":\"0x90F79bf6EB2c4f870365E785982E1f101E93b906\",\"type\":99,\"text\":\"x\"}", 400, true },
+		{ "POST", "/api/v1/records", "{\"patient\":\"0x90F79bf6EB2c4f870365E785982E1f101E93b906\",\"type\":1,\"data\":\"!!!\"}", 400, true },
+		{ "POST", "/api/v1/records", "{\"patient\":\"0x90F79bf6EB2c4f870365E785982E1f101E93b906\",\"type\":1,\"text\":\"x\",\"supersedes\":\"-1\"}", 400, true },
+		{ "POST", "/api/v1/access/grants", "{\"provider\":\"0x90F79bf6EB2c4f870365E785982E1f101E93b906\",\"level\":\"root\",\"duration\":5}", 400, true },
+		{ "POST", "/api/v1/access/grants", "{\"provider\":\"0x90F79bf6EB2c4f870365E785982E1f101E93b906\",\"level\":1,\"scope\":{\"category\":77},\"duration\":5}", 400, true },
+		{ "POST", "/api/v1/access/grants", "{\"provider\":\"0x90F79bf6EB2c4f870365E785982E1f101E93b906\",\"level\":1}", 400, true },
+		{ "POST", "/api/v1/access/requests", "{\"patient\":\"0x90F79bf6EB2c4f870365E785982E1f101E93b906\",\"purpose\":\"x\",\"duration\":5}", 400, true },
+		{ "GET", "/api/v1/records/abc", NULL, 400, true },
+		{ "GET", "/api/v1/records/0", NULL, 400, true },
+		{ "GET", "/api/v1/records/99999/content", NULL, 404, true },
+		{ "GET", "/api/v1/records/1?purpose=99", NULL, 400, true },
+		{ "GET", "/api/v1/patients/nobody/records", NULL, 400, true },
+		{ "GET", "/api/v1/nothing", NULL, 404, false },
+		{ "DELETE", "/api/v1/records", NULL, 405, false },
+		{ "GET", "/api/v1/me", NULL, 401, false },
+		{ "POST", "/api/v1/access/requests/xyz/approve", NULL, 400, true },
+		{ "POST", "/rpc", "{not json", 200, false }, /* a JSON-RPC error object */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		req(&r, cases[i].method, cases[i].path, cases[i].auth ? t_provider : NULL,
+		    cases[i].body);
+		if (cases[i].status == 200) {
+			assert_int_equal(r.status, 200);
+			assert_non_null(json_object_get(r.json, "error"));
+		} else if (!http_is_problem(&r, cases[i].status)) {
+			fail_msg("case %zu %s %s: status %ld type %s body %s", i, cases[i].method,
+				 cases[i].path, r.status, r.ctype, r.body ? (char *)r.body : "");
+		}
+		http_res_release(&r);
+	}
+	/* a huge JSON body: 413 */
+	huge = malloc(3u << 20);
+	memset(huge, ' ', 3u << 20);
+	huge[0] = '{';
+	huge[(3u << 20) - 1] = '}';
+	snprintf(url, sizeof(url), "%s/api/v1/records", fx.base);
+	assert_int_equal(http_do(&r, "POST", url, t_provider, "application/json", huge, 3u << 20, NULL), 0);
+	assert_true(http_is_problem(&r, 413));
+	http_res_release(&r);
+	/* a raw body on a JSON route: 415 */
+	snprintf(url, sizeof(url), "%s/api/v1/access/grants", fx.base);
+	assert_int_equal(http_do(&r, "POST", url, t_patient, "application/octet-stream", huge, 100, NULL), 0);
+	assert_true(http_is_problem(&r, 415));
+	http_res_release(&r);
+	free(huge);
+}
+
+static void test_rate_limit(void **state)
+{
+	struct http_res r;
+	int limited = 0;
+
+	(void)state;
+	for (int i = 0; i < 80; i++) {
+		req(&r, "POST", "/api/v1/auth/nonce", NULL, NULL);
+		if (r.status == 429) {
+			assert_true(http_is_problem(&r, 429));
+			limited++;
+		}
+		http_res_release(&r);
+	}
+	assert_true(limited > 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_openapi_matches_routes),
+		cmocka_unit_test(test_health_metrics),
+		cmocka_unit_test(test_siwe_login),
+		cmocka_unit_test(test_flows_over_http),
+		cmocka_unit_test(test_totp_admin),
+		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_rate_limit),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
