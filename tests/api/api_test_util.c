@@ -10,35 +10,21 @@
 
 int api_fx_start(struct api_fx *f, bool seed)
 {
-	struct phr_chain_config cfg = { 0 };
 	struct phr_api_config acfg = { 0 };
-	struct phr_deployment d;
-	char p[1024];
-	uint8_t sk[32];
 	const struct phr_identity *aud;
 
 	memset(f, 0, sizeof(*f));
-	if (phr_crypto_init() != PHR_OK || (f->dir = node_test_tmpdir("api")) == NULL)
+	if (node_stack_open(&f->s, "api") != 0)
 		return -1;
-	snprintf(p, sizeof(p), "%s/chain", f->dir);
-	cfg.datadir = p;
-	cfg.dev = true;
-	if (phr_chain_node_open(&f->cn, &cfg) != PHR_OK ||
-	    phr_chain_open_embedded(&f->chain, f->cn) != PHR_OK)
-		return -1;
-	snprintf(p, sizeof(p), "%s/store", f->dir);
-	if (phr_store_open(&f->store, p) != PHR_OK ||
-	    phr_bip32_eth_key(sk, NODE_TEST_MNEMONIC, 0) != PHR_OK ||
-	    phr_deployment_deploy(&d, f->chain, sk, "contracts/artifacts") != PHR_OK ||
-	    phr_node_open(&f->node, f->chain, f->store, &d, f->dir) != PHR_OK ||
-	    phr_dev_setup(f->node, NULL, seed) != PHR_OK)
+	f->node = f->s.node;
+	if (phr_dev_setup(f->node, NULL, seed) != PHR_OK)
 		return -1;
 	aud = phr_node_identity_by_name(f->node, "auditor");
 	acfg.host = "127.0.0.1";
 	acfg.node = f->node;
-	acfg.chain_node = f->cn;
-	acfg.store = f->store;
-	acfg.datadir = f->dir;
+	acfg.chain_node = f->s.cn;
+	acfg.store = f->s.store;
+	acfg.datadir = f->s.dir;
 	acfg.threads = 2;
 	acfg.auditors = (const uint8_t(*)[20])aud->address;
 	acfg.n_auditors = 1;
@@ -52,13 +38,7 @@ int api_fx_start(struct api_fx *f, bool seed)
 void api_fx_stop(struct api_fx *f)
 {
 	phr_api_stop(f->api);
-	phr_node_close(f->node);
-	phr_store_close(f->store);
-	phr_chain_close(f->chain);
-	phr_chain_node_close(f->cn);
-	if (getenv("PHR_KEEP_TMP") == NULL)
-		node_test_rmrf(f->dir);
-	free(f->dir);
+	node_stack_close(&f->s);
 	curl_global_cleanup();
 }
 

@@ -11,11 +11,10 @@
 #include "phr/api.h"
 #include "phr/phr.h"
 
+#include "../node/node_test_util.h"
+
 struct api_fx {
-	char *dir;
-	struct phr_chain_node *cn;
-	struct phr_chain *chain;
-	struct phr_store *store;
+	struct node_stack s;
 	struct phr_node *node;
 	struct phr_api *api;
 	char base[64];

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "node_test_util.h"
+#include "phr/crypto.h"
+#include "phr/phr.h"
 
 char *node_test_tmpdir(const char *tag)
 {
@@ -103,4 +105,44 @@ size_t node_test_scan(const char *dir, const uint8_t *needle, size_t n, size_t *
 	if (files != NULL)
 		*files += s.files;
 	return s.hits;
+}
+
+int node_stack_open(struct node_stack *s, const char *tag)
+{
+	struct phr_chain_config cfg = { 0 };
+	struct phr_deployment d;
+	char p[1024];
+	uint8_t sk[32];
+
+	memset(s, 0, sizeof(*s));
+	if (phr_crypto_init() != PHR_OK || (s->dir = node_test_tmpdir(tag)) == NULL)
+		return -1;
+	snprintf(p, sizeof(p), "%s/chain", s->dir);
+	cfg.datadir = p;
+	cfg.dev = true;
+	if (phr_chain_node_open(&s->cn, &cfg) != PHR_OK ||
+	    phr_chain_open_embedded(&s->chain, s->cn) != PHR_OK)
+		return -1;
+	snprintf(p, sizeof(p), "%s/store", s->dir);
+	if (phr_store_open(&s->store, p) != PHR_OK ||
+	    phr_bip32_eth_key(sk, NODE_TEST_MNEMONIC, 0) != PHR_OK ||
+	    phr_deployment_deploy(&d, s->chain, sk, "contracts/artifacts") != PHR_OK)
+		return -1;
+	snprintf(p, sizeof(p), "%s/deployment.json", s->dir);
+	if (phr_deployment_save(&d, p) != PHR_OK ||
+	    phr_node_open(&s->node, s->chain, s->store, &d, s->dir) != PHR_OK)
+		return -1;
+	return 0;
+}
+
+void node_stack_close(struct node_stack *s)
+{
+	phr_node_close(s->node);
+	phr_store_close(s->store);
+	phr_chain_close(s->chain);
+	phr_chain_node_close(s->cn);
+	if (getenv("PHR_KEEP_TMP") == NULL)
+		node_test_rmrf(s->dir);
+	free(s->dir);
+	memset(s, 0, sizeof(*s));
 }

@@ -15,4 +15,23 @@ void node_test_rmrf(const char *path);
 /** Counts files under @p dir whose bytes contain @p needle; adds the file count to *files. */
 size_t node_test_scan(const char *dir, const uint8_t *needle, size_t n, size_t *files);
 
+struct phr_chain_node;
+struct phr_chain;
+struct phr_store;
+struct phr_node;
+
+/** A temp dir with an embedded dev chain, a store, the deployed contracts and a domain node. */
+struct node_stack {
+	char *dir;
+	struct phr_chain_node *cn;
+	struct phr_chain *chain;
+	struct phr_store *store;
+	struct phr_node *node;
+};
+
+/** Opens the stack (deploys the contracts from contracts/artifacts). @return 0 or -1. */
+int node_stack_open(struct node_stack *s, const char *tag);
+/** Closes it and removes the directory (unless PHR_KEEP_TMP is set). */
+void node_stack_close(struct node_stack *s);
+
 #endif

@@ -19,10 +19,8 @@
 #include "phr/phr.h"
 
 struct fx {
+	struct node_stack s;
 	char *dir;
-	struct phr_chain_node *cn;
-	struct phr_chain *chain;
-	struct phr_store *store;
 	struct phr_node *node;
 	const struct phr_identity *gov, *auth, *prov, *pat, *other;
 };
@@ -42,31 +40,18 @@ static const struct phr_identity *add_id(struct fx *f, const char *name, uint32_
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct phr_chain_config cfg = { 0 };
-	struct phr_deployment d, d2;
-	char path[1024], store_dir[1024], chain_dir[1024];
-	uint8_t sk[32];
+	struct phr_deployment d2;
+	char path[1024];
 	uint64_t now;
 
-	assert_int_equal(phr_crypto_init(), PHR_OK);
 	assert_non_null(f);
-	f->dir = node_test_tmpdir("flows");
-	assert_non_null(f->dir);
-	snprintf(chain_dir, sizeof(chain_dir), "%s/chain", f->dir);
-	snprintf(store_dir, sizeof(store_dir), "%s/store", f->dir);
-	cfg.datadir = chain_dir;
-	cfg.dev = true;
-	assert_int_equal(phr_chain_node_open(&f->cn, &cfg), PHR_OK);
-	assert_int_equal(phr_chain_open_embedded(&f->chain, f->cn), PHR_OK);
-	assert_int_equal(phr_store_open(&f->store, store_dir), PHR_OK);
-	assert_int_equal(phr_bip32_eth_key(sk, NODE_TEST_MNEMONIC, 0), PHR_OK);
-	assert_int_equal(phr_deployment_deploy(&d, f->chain, sk, "contracts/artifacts"), PHR_OK);
+	assert_int_equal(node_stack_open(&f->s, "flows"), 0);
+	f->dir = f->s.dir;
+	f->node = f->s.node;
 	snprintf(path, sizeof(path), "%s/deployment.json", f->dir);
-	assert_int_equal(phr_deployment_save(&d, path), PHR_OK);
 	assert_int_equal(phr_deployment_load(&d2, path), PHR_OK);
-	assert_memory_equal(&d, &d2, sizeof(d));
-	assert_int_equal(d.chain_id, 31337);
-	assert_int_equal(phr_node_open(&f->node, f->chain, f->store, &d, f->dir), PHR_OK);
+	assert_memory_equal(phr_node_deployment(f->node), &d2, sizeof(d2));
+	assert_int_equal(d2.chain_id, 31337);
 	f->gov = add_id(f, "operator", 0);
 	f->auth = add_id(f, "authority", 1);
 	f->prov = add_id(f, "provider", 2);
@@ -94,13 +79,7 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
-	phr_node_close(f->node);
-	phr_store_close(f->store);
-	phr_chain_close(f->chain);
-	phr_chain_node_close(f->cn);
-	if (getenv("PHR_KEEP_TMP") == NULL)
-		node_test_rmrf(f->dir);
-	free(f->dir);
+	node_stack_close(&f->s);
 	free(f);
 	return 0;
 }
