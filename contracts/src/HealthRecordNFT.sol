@@ -45,6 +45,7 @@ contract HealthRecordNFT is IHealthRecordNFT {
     error InvalidCid();
     error AlreadySuperseded(uint256 tokenId, uint256 by);
     error WrongPatient(uint256 tokenId);
+    error TypeMismatch(uint256 tokenId);
     error NotPatientOwner(address patient);
 
     /// ERC-721
@@ -96,7 +97,7 @@ contract HealthRecordNFT is IHealthRecordNFT {
     /// @notice Mint a record token to a patient. The caller must be a verified provider with an
     ///         active Write grant on all records or on the type's category; for an amendment
     ///         (supersedes != 0), Write on the superseded record, which must be the patient's,
-    ///         live and not yet superseded.
+    ///         live, not yet superseded and of the same type.
     /// @param patient the patient id
     /// @param dataHash salted hash of the plaintext record (non-zero)
     /// @param cid CID of the encrypted metadata object (1..128 alphanumeric characters)
@@ -118,6 +119,7 @@ contract HealthRecordNFT is IHealthRecordNFT {
             if (old.patient == address(0)) revert NonexistentToken(supersedes);
             if (old.patient != patient) revert WrongPatient(supersedes);
             if (old.supersededBy != 0) revert AlreadySuperseded(supersedes, old.supersededBy);
+            if (old.recordType != recordType) revert TypeMismatch(supersedes);
             if (!registry.canAccess(msg.sender, patient, supersedes, AccessLevel.Write)) {
                 revert NoWriteAccess(msg.sender, patient);
             }

@@ -26,6 +26,10 @@ contract Recovery {
     uint256 public constant MAX_GUARDIANS = 10;
     /// @notice Time between reaching the threshold and the rotation.
     uint64 public constant TIMELOCK = 2 days;
+    /// @notice A scheduled rotation not executed this long after it became ready lapses, and
+    ///         the next vote opens a new round (so a rotation that cannot execute never blocks
+    ///         recovery for good).
+    uint64 public constant EXECUTION_WINDOW = 7 days;
 
     error ZeroAddress();
     error NotRegistered(address patient);
@@ -37,6 +41,8 @@ contract Recovery {
     error RecoveryAlreadyScheduled(address patient);
     error NoRecoveryScheduled(address patient);
     error RecoveryTimelocked(address patient, uint64 readyAt);
+    error RecoveryLapsed(address patient);
+    error CandidateTaken(address candidate);
 
     event GuardiansSet(address indexed patient, address[] guardians, uint8 threshold, uint64 round);
     event RecoveryApproved(
@@ -45,6 +51,7 @@ contract Recovery {
     event RecoveryScheduled(address indexed patient, address indexed newOwner, uint64 round, uint64 readyAt);
     event RecoveryCancelled(address indexed patient, uint64 round);
     event RecoveryExecuted(address indexed patient, address indexed newOwner, uint64 round);
+    event RecoveryScheduleLapsed(address indexed patient, uint64 round);
 
     /// @notice The patient registry.
     IPatientRegistry public immutable registry;
@@ -93,14 +100,24 @@ contract Recovery {
     }
 
     /// @notice Vote, as a guardian, for newOwner in the current round. When a candidate reaches
-    ///         the threshold its rotation is scheduled TIMELOCK from now.
+    ///         the threshold its rotation is scheduled TIMELOCK from now. A candidate that
+    ///         already controls a patient is refused. A vote after a scheduled rotation lapsed
+    ///         (EXECUTION_WINDOW after it became ready) opens a new round.
     /// @param patient the patient id
     /// @param newOwner the proposed owner address
     function approveRecovery(address patient, address newOwner) external {
         if (!_isGuardian[patient][msg.sender]) revert NotGuardian(patient, msg.sender);
         if (newOwner == address(0)) revert ZeroAddress();
-        if (_pending[patient].readyAt != 0) revert RecoveryAlreadyScheduled(patient);
+        if (registry.patientOf(newOwner) != address(0)) revert CandidateTaken(newOwner);
         Config storage c = _configs[patient];
+        uint64 readyAt0 = _pending[patient].readyAt;
+        if (readyAt0 != 0) {
+            if (block.timestamp < uint256(readyAt0) + EXECUTION_WINDOW) revert RecoveryAlreadyScheduled(patient);
+            // the scheduled rotation lapsed: start a new round
+            emit RecoveryScheduleLapsed(patient, c.round);
+            c.round += 1;
+            delete _pending[patient];
+        }
         uint64 round = c.round;
         if (_voted[patient][round][msg.sender]) revert AlreadyApproved(patient, round);
         _voted[patient][round][msg.sender] = true;
@@ -123,12 +140,14 @@ contract Recovery {
         delete _pending[patient];
     }
 
-    /// @notice Carry out a scheduled rotation once its time lock has passed. Anyone.
+    /// @notice Carry out a scheduled rotation once its time lock has passed and before it
+    ///         lapses. Anyone.
     /// @param patient the patient id
     function executeRecovery(address patient) external {
         Pending memory p = _pending[patient];
         if (p.readyAt == 0) revert NoRecoveryScheduled(patient);
         if (block.timestamp < p.readyAt) revert RecoveryTimelocked(patient, p.readyAt);
+        if (block.timestamp >= uint256(p.readyAt) + EXECUTION_WINDOW) revert RecoveryLapsed(patient);
         Config storage c = _configs[patient];
         uint64 round = c.round;
         c.round = round + 1;

@@ -111,6 +111,9 @@ contract HealthRecordNFTTest is Fixture {
         vm.expectRevert(abi.encodeWithSelector(HealthRecordNFT.AlreadySuperseded.selector, v1, v2));
         nft.mintRecord(patient, HASH1, CID1, RecordType.Vaccination, v1);
         vm.prank(doctor);
+        vm.expectRevert(abi.encodeWithSelector(HealthRecordNFT.TypeMismatch.selector, v2));
+        nft.mintRecord(patient, HASH1, CID1, RecordType.LabResult, v2);
+        vm.prank(doctor);
         vm.expectRevert(abi.encodeWithSelector(HealthRecordNFT.NonexistentToken.selector, 77));
         nft.mintRecord(patient, HASH1, CID1, RecordType.Vaccination, 77);
         vm.prank(patient2);

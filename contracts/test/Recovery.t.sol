@@ -135,15 +135,34 @@ contract RecoveryTest is Fixture {
         recovery.approveRecovery(patient, address(0));
     }
 
-    function test_rotation_to_taken_owner_fails() public {
+    function test_taken_candidate_refused_and_lapse() public {
         vm.prank(patient2);
         reg.register(KEY);
         vm.prank(guardA);
+        vm.expectRevert(abi.encodeWithSelector(Recovery.CandidateTaken.selector, patient2));
         recovery.approveRecovery(patient, patient2);
+        // the candidate becomes taken after the votes: execution fails, then the schedule lapses
+        vm.prank(guardA);
+        recovery.approveRecovery(patient, newOwner);
         vm.prank(guardB);
-        recovery.approveRecovery(patient, patient2);
+        recovery.approveRecovery(patient, newOwner);
+        vm.prank(newOwner);
+        reg.register(KEY);
         vm.warp(T0 + 2 days);
-        vm.expectRevert(abi.encodeWithSelector(PatientRegistry.OwnerTaken.selector, patient2));
+        vm.expectRevert(abi.encodeWithSelector(PatientRegistry.OwnerTaken.selector, newOwner));
         recovery.executeRecovery(patient);
+        vm.prank(guardC);
+        vm.expectRevert(abi.encodeWithSelector(Recovery.RecoveryAlreadyScheduled.selector, patient));
+        recovery.approveRecovery(patient, stranger);
+        vm.warp(T0 + 9 days);
+        vm.expectRevert(abi.encodeWithSelector(Recovery.RecoveryLapsed.selector, patient));
+        recovery.executeRecovery(patient);
+        vm.expectEmit(true, false, false, true, address(recovery));
+        emit Recovery.RecoveryScheduleLapsed(patient, 1);
+        vm.prank(guardC);
+        recovery.approveRecovery(patient, stranger);
+        (,, uint64 round) = recovery.guardiansOf(patient);
+        assertEq(round, 2, "new round after lapse");
+        assertEq(recovery.votesFor(patient, stranger), 1, "vote counted in the new round");
     }
 }

@@ -1023,6 +1023,12 @@ PHR_WUR int phr_contracts_recovery_cancel_recovery_encode(struct phr_buf *out, c
 #define PHR_CONTRACTS_RECOVERY_EXECUTE_RECOVERY_SELECTOR 0x3bc2c4a7u
 /** Calldata of Recovery.executeRecovery(address) (transaction); see the file comment. */
 PHR_WUR int phr_contracts_recovery_execute_recovery_encode(struct phr_buf *out, const uint8_t patient[20]);
+/** Selector of Recovery.EXECUTION_WINDOW(). */
+#define PHR_CONTRACTS_RECOVERY_EXECUTION_WINDOW_SELECTOR 0x3e65164au
+/** Calldata of Recovery.EXECUTION_WINDOW() (view); see the file comment. */
+PHR_WUR int phr_contracts_recovery_execution_window_encode(struct phr_buf *out);
+/** Decodes the result (uint64) of Recovery.EXECUTION_WINDOW; see the file comment. */
+PHR_WUR int phr_contracts_recovery_execution_window_decode(uint64_t *ret0, const uint8_t *abi_data, size_t abi_len);
 /** Selector of Recovery.guardiansOf(address). */
 #define PHR_CONTRACTS_RECOVERY_GUARDIANS_OF_SELECTOR 0x82a44847u
 /** Calldata of Recovery.guardiansOf(address) (view); see the file comment. */
@@ -1118,6 +1124,15 @@ struct phr_contracts_recovery_recovery_scheduled_event {
 };
 /** Decodes a RecoveryScheduled log of Recovery; see the file comment. */
 PHR_WUR int phr_contracts_recovery_recovery_scheduled_event_decode(struct phr_contracts_recovery_recovery_scheduled_event *ev, const uint8_t (*topics)[32], size_t n_topics, const uint8_t *abi_data, size_t abi_len);
+/** Topic 0 of Recovery event RecoveryScheduleLapsed(address,uint64). */
+extern const uint8_t phr_contracts_recovery_recovery_schedule_lapsed_event_topic[32];
+/** Recovery event RecoveryScheduleLapsed(address,uint64). */
+struct phr_contracts_recovery_recovery_schedule_lapsed_event {
+	uint8_t patient[20]; /**< indexed */
+	uint64_t round;
+};
+/** Decodes a RecoveryScheduleLapsed log of Recovery; see the file comment. */
+PHR_WUR int phr_contracts_recovery_recovery_schedule_lapsed_event_decode(struct phr_contracts_recovery_recovery_schedule_lapsed_event *ev, const uint8_t (*topics)[32], size_t n_topics, const uint8_t *abi_data, size_t abi_len);
 
 #ifdef __cplusplus
 }

@@ -305,6 +305,7 @@ export async function runSuite(url) {
   const lab2 = 3n;
   r.eq('supersededBy', (await nft.recordOf(lab)).supersededBy, lab2);
   await r.tx('supersede twice', doctor, nft, 'mintRecord', [A(patient), HASH1, CID2, RT.LabResult, lab], 'AlreadySuperseded');
+  await r.tx('amend with another type', doctor, nft, 'mintRecord', [A(patient), HASH1, CID2, RT.Imaging, lab2], 'TypeMismatch');
   await r.tx('record-scope writer cannot mint new', doctor2, nft, 'mintRecord', [A(patient), HASH1, CID2, RT.LabResult, 0], 'NoWriteAccess');
   await r.tx('register patient2', patient2, reg, 'register', [KEY]);
   await r.tx('patient2 grants doctor', patient2, reg, 'grantAccess', [A(patient2), A(doctor), AL.Write, scopeAll(), now + DAY]);
@@ -433,6 +434,7 @@ export async function runSuite(url) {
   await r.tx('set guardians', patient, recovery, 'setGuardians', [A(patient), [A(guardA), A(guardB), guardC], 2]);
   r.eq('guardiansOf', (await recovery.guardiansOf(A(patient)))[0].length, 3);
   await r.tx('approve by non-guardian', stranger, recovery, 'approveRecovery', [A(patient), A(newOwner)], 'NotGuardian');
+  await r.tx('vote for taken candidate', guardA, recovery, 'approveRecovery', [A(patient), A(patient2)], 'CandidateTaken');
   await r.tx('guardian A votes', guardA, recovery, 'approveRecovery', [A(patient), A(stranger)]);
   await r.tx('guardian A votes twice', guardA, recovery, 'approveRecovery', [A(patient), A(stranger)], 'AlreadyApproved');
   await r.tx('execute unscheduled', stranger, recovery, 'executeRecovery', [A(patient)], 'NoRecoveryScheduled');
@@ -456,6 +458,15 @@ export async function runSuite(url) {
   await r.tx('new owner acts', newOwner, reg, 'updateEncryptionKey', [A(patient), KEY]);
   await r.tx('new owner burns', newOwner, nft, 'burn', [lab]);
   await r.tx('new owner cannot register', newOwner, reg, 'register', [KEY], 'AlreadyRegistered');
+  // a scheduled rotation that is not executed lapses; the next vote opens a new round
+  const lapseTo = ethers.getAddress('0x' + '77'.repeat(20));
+  await r.tx('lapse vote A', guardA, recovery, 'approveRecovery', [A(patient), lapseTo]);
+  await r.tx('lapse vote B', guardB, recovery, 'approveRecovery', [A(patient), lapseTo]);
+  await r.advance(9n * DAY + 10n);
+  await r.tx('execute lapsed', stranger, recovery, 'executeRecovery', [A(patient)], 'RecoveryLapsed');
+  const lRcpt = await r.tx('vote after lapse', guardA, recovery, 'approveRecovery', [A(patient), lapseTo]);
+  r.eq('RecoveryScheduleLapsed', eventsOf(lRcpt, 'RecoveryScheduleLapsed').length, 1);
+  await r.tx('owner cancels after lapse', newOwner, recovery, 'cancelRecovery', [A(patient)]);
   await r.tx('old owner cannot re-register', patient, reg, 'register', [KEY], 'AlreadyRegistered');
 
   // ---------------------------------------------------------------- governance hand-over, authority removal
