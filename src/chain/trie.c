@@ -115,6 +115,12 @@ static struct tnode *leaf_new(const uint8_t *path, size_t plen, const uint8_t *v
 	return n;
 }
 
+/* Are the first @p len nibbles of n's path k[0..len)? (empty paths are NULL) */
+static bool prefix_eq(const struct tnode *n, const uint8_t *k, size_t len)
+{
+	return len == 0 || memcmp(n->path, k, len) == 0;
+}
+
 static size_t common_prefix(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
 	size_t i = 0;
@@ -203,7 +209,8 @@ static struct tnode *ins(struct tnode *n, const uint8_t *k, size_t klen, const u
 	uint8_t *prefix = phr_malloc(cp ? cp : 1);
 	if (!prefix)
 		goto nomem;
-	memcpy(prefix, n->path, cp);
+	if (cp)
+		memcpy(prefix, n->path, cp);
 	/* Re-home the old node under the branch. */
 	if (n->kind == N_LEAF) {
 		if (cp == n->plen) {
@@ -309,7 +316,7 @@ static struct tnode *del(struct tnode *n, const uint8_t *k, size_t klen, bool *r
 	if (!n)
 		return NULL;
 	if (n->kind == N_LEAF) {
-		if (n->plen == klen && memcmp(n->path, k, klen) == 0) {
+		if (n->plen == klen && prefix_eq(n, k, klen)) {
 			*removed = true;
 			node_free(n);
 			return NULL;
@@ -317,7 +324,7 @@ static struct tnode *del(struct tnode *n, const uint8_t *k, size_t klen, bool *r
 		return n;
 	}
 	if (n->kind == N_EXT) {
-		if (klen < n->plen || memcmp(n->path, k, n->plen) != 0)
+		if (klen < n->plen || !prefix_eq(n, k, n->plen))
 			return n;
 		struct tnode *c = del(n->child, k + n->plen, klen - n->plen, removed, err);
 		if (!*removed)
@@ -472,7 +479,7 @@ int phr_trie_get(const struct phr_trie *t, const uint8_t **val, size_t *val_len,
 			klen--;
 			continue;
 		}
-		if (klen < n->plen || memcmp(n->path, k, n->plen) != 0)
+		if (klen < n->plen || !prefix_eq(n, k, n->plen))
 			return PHR_ERR_NOT_FOUND;
 		if (n->kind == N_LEAF) {
 			if (klen != n->plen)
@@ -494,7 +501,8 @@ static int walk(const struct tnode *n, uint8_t *nib, size_t depth, phr_trie_visi
 	if (!n)
 		return PHR_OK;
 	if (n->kind != N_BRANCH) {
-		memcpy(nib + depth, n->path, n->plen);
+		if (n->plen)
+			memcpy(nib + depth, n->path, n->plen);
 		depth += n->plen;
 		if (n->kind == N_EXT)
 			return walk(n->child, nib, depth, fn, ctx);
@@ -694,7 +702,7 @@ int phr_trie_prove(struct phr_trie *t, struct phr_buf **nodes, size_t *nodes_cou
 		} else if (n->kind == N_LEAF) {
 			break;
 		} else {
-			if (klen < n->plen || memcmp(n->path, k, n->plen) != 0)
+			if (klen < n->plen || !prefix_eq(n, k, n->plen))
 				break;
 			k += n->plen;
 			klen -= n->plen;
