@@ -1,7 +1,9 @@
 // Interop: transactions (legacy EIP-155, pre-EIP-155, EIP-2930, EIP-1559),
 // EIP-712 typed data and EIP-191 personal messages signed by phr verify in
 // ethers v6, and ethers-signed ones verify in phr. Drives the eth module
-// through tests/eth/eth_tool ($PHR_ETH_TOOL).
+// through tests/eth/eth_tool ($PHR_ETH_TOOL). viem 2 cross-checks what phr signs
+// as a second independent implementation.
+import { recoverTransactionAddress, recoverMessageAddress, recoverTypedDataAddress } from "viem";
 import { Wallet, Transaction, verifyTypedData, verifyMessage, AbiCoder, hexlify, randomBytes } from "ethers";
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
@@ -48,6 +50,8 @@ try {
     const back = Transaction.from(mine);
     assert.equal(back.from, wallet.address, `ethers sender of phr type ${t.type}`);
     assert.equal(back.type, t.type);
+    assert.equal((await recoverTransactionAddress({ serializedTransaction: mine })).toLowerCase(),
+      wallet.address.toLowerCase(), `viem sender of phr type ${t.type}`);
     // both use RFC 6979 nonces, so the signed bytes are identical
     assert.equal(mine, raw, `identical raw type ${t.type}`);
     checks += 4;
@@ -75,7 +79,10 @@ try {
     const mine = tool("typed-sign", key, file);
     assert.equal(verifyTypedData(td.domain, types, td.message, mine), wallet.address, "ethers verifies phr typed signature");
     assert.equal(mine, sig);
-    checks += 3;
+    const primaryType = td.primaryType;
+    assert.equal(await recoverTypedDataAddress({ domain: td.domain, types, primaryType, message: td.message, signature: mine }),
+      wallet.address, "viem verifies phr typed signature");
+    checks += 4;
   }
 
   // ---- EIP-191
@@ -84,6 +91,7 @@ try {
     assert.equal(tool("msg-recover", msg, sig), wallet.address, "phr recovers ethers personal_sign");
     const mine = tool("msg-sign", key, msg);
     assert.equal(verifyMessage(msg, mine), wallet.address, "ethers verifies phr personal_sign");
+    assert.equal(await recoverMessageAddress({ message: msg, signature: mine }), wallet.address, "viem verifies phr personal_sign");
     assert.equal(mine, sig);
     checks += 3;
   }
