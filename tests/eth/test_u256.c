@@ -202,11 +202,89 @@ static void test_edges(void **state)
 	check("alias mul", &r, &x);
 }
 
+static uint64_t rng_state = 0x853c49e6748fea9bull;
+
+static uint64_t rnd(void)
+{
+	/* splitmix64 */
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* Random values with the limb patterns that stress long division. */
+static struct phr_u256 rnd_u256(void)
+{
+	struct phr_u256 v = PHR_U256_ZERO;
+	unsigned limbs = 1 + (unsigned)(rnd() % 4);
+	for (unsigned i = 0; i < limbs; i++) {
+		switch (rnd() % 6) {
+		case 0: v.w[i] = 0; break;
+		case 1: v.w[i] = UINT64_MAX; break;
+		case 2: v.w[i] = 1; break;
+		case 3: v.w[i] = (uint64_t)1 << 63; break;
+		default: v.w[i] = rnd(); break;
+		}
+	}
+	if (rnd() % 3 == 0)
+		phr_u256_shr(&v, &v, (unsigned)(rnd() % 64));
+	return v;
+}
+
+/* Algebraic identities over many random operands: a = q*b + r with r < b,
+ * the same for SDIV/SMOD, shifts undoing each other, and MULMOD/ADDMOD
+ * agreeing with DIVMOD where no 256-bit overflow is possible. */
+static void test_identities(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 200000; i++) {
+		struct phr_u256 a = rnd_u256(), b = rnd_u256(), q, r, t, u;
+		if (phr_u256_is_zero(&b))
+			continue;
+		phr_u256_divmod(&q, &r, &a, &b);
+		assert_true(phr_u256_cmp(&r, &b) < 0);
+		phr_u256_mul(&t, &q, &b);
+		assert_false(phr_u256_add(&t, &t, &r));
+		check("q*b+r", &t, &a);
+		phr_u256_sdiv(&q, &a, &b);
+		phr_u256_smod(&r, &a, &b);
+		phr_u256_mul(&t, &q, &b);
+		(void)phr_u256_add(&t, &t, &r);
+		check("sq*b+sr", &t, &a);
+		unsigned n = (unsigned)(rnd() % 256);
+		phr_u256_shl(&t, &a, n);
+		phr_u256_shr(&t, &t, n);
+		/* keeps the low 256-n bits: a & (~0 >> n) */
+		phr_u256_not(&u, &PHR_U256_ZERO);
+		phr_u256_shr(&u, &u, n);
+		phr_u256_and(&u, &u, &a);
+		check("shr(shl)", &t, &u);
+		/* products of two values below 2^128 fit: mulmod = (a*b) mod m */
+		struct phr_u256 x = a, y = b, m = rnd_u256();
+		x.w[2] = x.w[3] = y.w[2] = y.w[3] = 0;
+		phr_u256_mulmod(&t, &x, &y, &m);
+		phr_u256_mul(&u, &x, &y);
+		phr_u256_mod(&u, &u, &m);
+		check("mulmod small", &t, &u);
+		/* sums of two values below 2^255 fit: addmod = (a+b) mod m */
+		x = a;
+		y = b;
+		x.w[3] >>= 1;
+		y.w[3] >>= 1;
+		phr_u256_addmod(&t, &x, &y, &m);
+		(void)phr_u256_add(&u, &x, &y);
+		phr_u256_mod(&u, &u, &m);
+		check("addmod small", &t, &u);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vectors),
 		cmocka_unit_test(test_edges),
+		cmocka_unit_test(test_identities),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
