@@ -50,6 +50,7 @@ import { compileBench } from '$ROOT/tests/interop/chain_lib.mjs';
 import { ethers } from 'ethers';
 const b = compileBench(); const i = new ethers.Interface(b.abi);
 console.log('CODE=' + b.bytecode.slice(2));
+console.log('VIEW=' + i.encodeFunctionData('counter', []).slice(2));
 console.log('HASH=' + i.encodeFunctionData('hashLoop', [3000]).slice(2));
 console.log('MANDEL=' + i.encodeFunctionData('mandel', [24, 24, 48]).slice(2));
 console.log('SIEVE=' + i.encodeFunctionData('sieve', [30000]).slice(2));
@@ -60,7 +61,7 @@ console.log('BUMP=' + i.encodeFunctionData('bump', [1]).slice(2));
 echo "chain bench: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(. /etc/os-release && echo "$PRETTY_NAME")"
 echo "(a) eth_call, median of 20 (ms)"
 printf '%-22s %10s %10s %8s\n' workload phr anvil phr/anvil
-for w in "hashLoop(3000) HASH" "mandel(24,24,48) MANDEL" "sieve(30000) SIEVE"; do
+for w in "counter()_(baseline) VIEW" "hashLoop(3000) HASH" "mandel(24,24,48) MANDEL" "sieve(30000) SIEVE"; do
   name=${w% *}; var=${w#* }; eval data=\$$var
   p=$("$BENCH_BIN" call "$PHR_URL" "$CODE" "$data" 20 | awk '{print $2}')
   a=$("$BENCH_BIN" call "$ANVIL_URL" "$CODE" "$data" 20 | awk '{print $2}')
