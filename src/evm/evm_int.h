@@ -81,29 +81,33 @@ struct evm_frame {
 
 /* --- hot-path word helpers (inline; the general code is include/phr/u256.h) --- */
 
+/* 128-bit halves for add/sub/mul (a GNU C extension gcc and clang share). */
+__extension__ typedef unsigned __int128 evm_u128;
+
 /** r = a + b mod 2^256 (r may alias). */
 static inline void evm_add(struct phr_u256 *r, const struct phr_u256 *a, const struct phr_u256 *b)
 {
-	uint64_t c = 0;
-	for (int i = 0; i < 4; i++) {
-		uint64_t s = a->w[i] + c;
-		c = s < c;
-		s += b->w[i];
-		c += s < b->w[i];
-		r->w[i] = s;
-	}
+	evm_u128 alo = (evm_u128)a->w[1] << 64 | a->w[0], blo = (evm_u128)b->w[1] << 64 | b->w[0];
+	evm_u128 ahi = (evm_u128)a->w[3] << 64 | a->w[2], bhi = (evm_u128)b->w[3] << 64 | b->w[2];
+	evm_u128 lo = alo + blo;
+	evm_u128 hi = ahi + bhi + (lo < alo);
+	r->w[0] = (uint64_t)lo;
+	r->w[1] = (uint64_t)(lo >> 64);
+	r->w[2] = (uint64_t)hi;
+	r->w[3] = (uint64_t)(hi >> 64);
 }
 
 /** r = a - b mod 2^256 (r may alias). */
 static inline void evm_sub(struct phr_u256 *r, const struct phr_u256 *a, const struct phr_u256 *b)
 {
-	uint64_t borrow = 0;
-	for (int i = 0; i < 4; i++) {
-		uint64_t ai = a->w[i], bi = b->w[i];
-		uint64_t d = ai - bi - borrow;
-		borrow = (ai < bi) | ((ai == bi) & borrow);
-		r->w[i] = d;
-	}
+	evm_u128 alo = (evm_u128)a->w[1] << 64 | a->w[0], blo = (evm_u128)b->w[1] << 64 | b->w[0];
+	evm_u128 ahi = (evm_u128)a->w[3] << 64 | a->w[2], bhi = (evm_u128)b->w[3] << 64 | b->w[2];
+	evm_u128 lo = alo - blo;
+	evm_u128 hi = ahi - bhi - (alo < blo);
+	r->w[0] = (uint64_t)lo;
+	r->w[1] = (uint64_t)(lo >> 64);
+	r->w[2] = (uint64_t)hi;
+	r->w[3] = (uint64_t)(hi >> 64);
 }
 
 /** a < b, unsigned. */
@@ -124,6 +128,72 @@ static inline bool evm_eq(const struct phr_u256 *a, const struct phr_u256 *b)
 static inline bool evm_is_zero(const struct phr_u256 *a)
 {
 	return (a->w[0] | a->w[1] | a->w[2] | a->w[3]) == 0;
+}
+
+/** r = a * b mod 2^256: the truncated schoolbook product, unrolled (r may alias). */
+static inline void evm_mul(struct phr_u256 *r, const struct phr_u256 *a, const struct phr_u256 *b)
+{
+	const uint64_t a0 = a->w[0], a1 = a->w[1], a2 = a->w[2], a3 = a->w[3];
+	const uint64_t b0 = b->w[0], b1 = b->w[1], b2 = b->w[2], b3 = b->w[3];
+	evm_u128 t;
+	uint64_t r0, r1, r2, r3;
+	t = (evm_u128)a0 * b0;
+	r0 = (uint64_t)t;
+	t = (evm_u128)a0 * b1 + (uint64_t)(t >> 64);
+	r1 = (uint64_t)t;
+	t = (evm_u128)a0 * b2 + (uint64_t)(t >> 64);
+	r2 = (uint64_t)t;
+	r3 = a0 * b3 + (uint64_t)(t >> 64);
+	t = (evm_u128)a1 * b0 + r1;
+	r1 = (uint64_t)t;
+	t = (evm_u128)a1 * b1 + r2 + (uint64_t)(t >> 64);
+	r2 = (uint64_t)t;
+	r3 += a1 * b2 + (uint64_t)(t >> 64);
+	t = (evm_u128)a2 * b0 + r2;
+	r2 = (uint64_t)t;
+	r3 += a2 * b1 + (uint64_t)(t >> 64);
+	r3 += a3 * b0;
+	r->w[0] = r0;
+	r->w[1] = r1;
+	r->w[2] = r2;
+	r->w[3] = r3;
+}
+
+/** r = a << n for n < 256 (r may alias). */
+static inline void evm_shl(struct phr_u256 *r, const struct phr_u256 *a, unsigned n)
+{
+	uint64_t in[4], out[4];
+	memcpy(in, a->w, sizeof(in));
+	unsigned limbs = n / 64, bits = n % 64;
+	for (int i = 3; i >= 0; i--) {
+		int src = i - (int)limbs;
+		uint64_t v = src >= 0 ? in[src] << bits : 0;
+		if (bits && src - 1 >= 0)
+			v |= in[src - 1] >> (64 - bits);
+		out[i] = v;
+	}
+	memcpy(r->w, out, sizeof(out));
+}
+
+/** r = a >> n (logical) for n < 256 (r may alias). */
+static inline void evm_shr(struct phr_u256 *r, const struct phr_u256 *a, unsigned n)
+{
+	uint64_t in[4], out[4];
+	memcpy(in, a->w, sizeof(in));
+	unsigned limbs = n / 64, bits = n % 64;
+	for (int i = 0; i < 4; i++) {
+		unsigned src = (unsigned)i + limbs;
+		uint64_t v = src < 4 ? in[src] >> bits : 0;
+		if (bits && src + 1 < 4)
+			v |= in[src + 1] << (64 - bits);
+		out[i] = v;
+	}
+	memcpy(r->w, out, sizeof(out));
+}
+
+static inline bool evm_fits_u64(const struct phr_u256 *a)
+{
+	return (a->w[1] | a->w[2] | a->w[3]) == 0;
 }
 
 static inline struct phr_u256 evm_word(uint64_t v)

@@ -19,12 +19,12 @@
 struct op_info {
 	int32_t gas;
 	uint16_t min_height;
-	uint16_t max_height_excl;
+	uint16_t range; /* max_height_excl - min_height */
 };
 
 static const struct op_info op_table[256] = {
 #define PHR_EVM_OPCODE_INFO(code, name, gas, in, out) \
-	[code] = { gas, in, PHR_EVM_STACK_LIMIT - ((out) - (in)) + 1 },
+	[code] = { gas, in, PHR_EVM_STACK_LIMIT - ((out) - (in)) + 1 - (in) },
 	PHR_EVM_OPCODES(PHR_EVM_OPCODE_INFO)
 #undef PHR_EVM_OPCODE_INFO
 };
@@ -33,7 +33,7 @@ static const struct op_info op_table[256] = {
 static enum phr_evm_status stack_failure(uint8_t op, ptrdiff_t height)
 {
 	const struct op_info *i = &op_table[op];
-	if (i->max_height_excl == 0)
+	if (i->range == 0)
 		return PHR_EVM_UNDEFINED_INSTRUCTION;
 	return height < i->min_height ? PHR_EVM_STACK_UNDERFLOW : PHR_EVM_STACK_OVERFLOW;
 }
@@ -210,7 +210,7 @@ static bool analyse_jumpdests(struct evm_frame *f)
 
 enum phr_evm_status evm_op_jump_target(struct evm_frame *f, const struct phr_u256 *dest)
 {
-	if (!phr_u256_fits_u64(dest) || dest->w[0] >= f->code_len)
+	if (!evm_fits_u64(dest) || dest->w[0] >= f->code_len)
 		return PHR_EVM_BAD_JUMP_DESTINATION;
 	if (!f->jumpdests && !analyse_jumpdests(f))
 		return PHR_EVM_INTERNAL_ERROR;
@@ -276,8 +276,7 @@ static inline void push_bytes(struct phr_u256 *r, const uint8_t *p, unsigned n)
 		op = code[pc];                                         \
 		info = &op_table[op];                                  \
 		height = sp - bottom;                                  \
-		if ((size_t)(height - info->min_height) >=             \
-		    (size_t)(info->max_height_excl - info->min_height)) \
+		if ((size_t)(height - info->min_height) >= info->range) \
 			FAIL(stack_failure(op, height));               \
 		if ((gas -= info->gas) < 0)                            \
 			FAIL(PHR_EVM_OUT_OF_GAS);                      \
@@ -366,8 +365,33 @@ L_NOT:
 	for (int i = 0; i < 4; i++)
 		sp[-1].w[i] = ~sp[-1].w[i];
 	NEXT();
-L_MUL: L_DIV: L_SDIV: L_MOD: L_SMOD: L_ADDMOD: L_MULMOD: L_EXP: L_SIGNEXTEND:
-L_SLT: L_SGT: L_BYTE: L_SHL: L_SHR: L_SAR:
+L_MUL:
+	evm_mul(&sp[-2], &sp[-1], &sp[-2]);
+	sp--;
+	NEXT();
+L_SHL:
+L_SHR: /* EIP-145; a shift of 256 or more gives 0 */
+	if (!evm_fits_u64(&sp[-1]) || sp[-1].w[0] >= 256)
+		sp[-2] = evm_word(0);
+	else if (op == OP_SHL)
+		evm_shl(&sp[-2], &sp[-2], (unsigned)sp[-1].w[0]);
+	else
+		evm_shr(&sp[-2], &sp[-2], (unsigned)sp[-1].w[0]);
+	sp--;
+	NEXT();
+L_DIV:
+L_MOD:
+	/* both operands in 64 bits: native division (divisor 0 gives 0) */
+	if (evm_fits_u64(&sp[-1]) && evm_fits_u64(&sp[-2])) {
+		uint64_t a = sp[-1].w[0], b = sp[-2].w[0];
+		sp[-2] = evm_word(b == 0 ? 0 : op == OP_DIV ? a / b : a % b);
+		sp--;
+		NEXT();
+	}
+	OUT_OF_LINE(evm_op_arith(f, op));
+	NEXT();
+L_SDIV: L_SMOD: L_ADDMOD: L_MULMOD: L_EXP: L_SIGNEXTEND:
+L_SLT: L_SGT: L_BYTE: L_SAR:
 	OUT_OF_LINE(evm_op_arith(f, op));
 	NEXT();
 L_KECCAK256:

@@ -695,6 +695,75 @@ static void test_selfdestruct(void **state)
 	assert_int_equal(GAS - r.gas_left, 3 + 5000);
 }
 
+/* The interpreter's inline fast paths against include/phr/u256.h, on
+ * pseudo-random operands (fixed seed) that hit small, large and shift cases. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static struct phr_u256 rnd_word(void)
+{
+	struct phr_u256 v;
+	unsigned shape = (unsigned)(rng() % 4);
+	for (int i = 0; i < 4; i++)
+		v.w[i] = rng();
+	if (shape == 0) /* fits in 64 bits */
+		v.w[1] = v.w[2] = v.w[3] = 0;
+	else if (shape == 1) /* small: a shift amount or tiny divisor */
+		v = phr_u256_from_u64(rng() % 300);
+	else if (shape == 2) /* zero limbs in the middle */
+		v.w[1] = v.w[2] = 0;
+	return v;
+}
+
+static void test_inline_arith_matches_u256(void **state)
+{
+	(void)state;
+	static const uint8_t ops[] = { 0x01, 0x02, 0x03, 0x04, 0x06, 0x10, 0x11, 0x14, 0x16,
+				       0x17, 0x18, 0x1b, 0x1c };
+	for (int iter = 0; iter < 400; iter++) {
+		struct phr_u256 a = rnd_word(), b = rnd_word(), want;
+		uint8_t op = ops[iter % sizeof(ops)];
+		switch (op) {
+		case 0x01: phr_u256_add(&want, &a, &b); break;
+		case 0x02: phr_u256_mul(&want, &a, &b); break;
+		case 0x03: phr_u256_sub(&want, &a, &b); break;
+		case 0x04: phr_u256_div(&want, &a, &b); break;
+		case 0x06: phr_u256_mod(&want, &a, &b); break;
+		case 0x10: want = phr_u256_from_u64(phr_u256_cmp(&a, &b) < 0); break;
+		case 0x11: want = phr_u256_from_u64(phr_u256_cmp(&a, &b) > 0); break;
+		case 0x14: want = phr_u256_from_u64(phr_u256_eq(&a, &b)); break;
+		case 0x16: phr_u256_and(&want, &a, &b); break;
+		case 0x17: phr_u256_or(&want, &a, &b); break;
+		case 0x18: phr_u256_xor(&want, &a, &b); break;
+		case 0x1b: phr_u256_shl_u256(&want, &a, &b); break; /* shift a, value b */
+		default: phr_u256_shr_u256(&want, &a, &b); break;
+		}
+		/* PUSH32 b, PUSH32 a, op: a is the top */
+		char hex[2 * 70 + 64];
+		uint8_t be[32];
+		size_t n = 0;
+		n += (size_t)snprintf(hex + n, sizeof(hex) - n, "7f");
+		phr_u256_to_be(be, &b);
+		for (int i = 0; i < 32; i++)
+			n += (size_t)snprintf(hex + n, sizeof(hex) - n, "%02x", be[i]);
+		n += (size_t)snprintf(hex + n, sizeof(hex) - n, "7f");
+		phr_u256_to_be(be, &a);
+		for (int i = 0; i < 32; i++)
+			n += (size_t)snprintf(hex + n, sizeof(hex) - n, "%02x", be[i]);
+		snprintf(hex + n, sizeof(hex) - n, "%02x", op);
+		struct phr_u256 got = run_word(hex);
+		if (!phr_u256_eq(&got, &want))
+			print_error("op %02x iter %d mismatch\n", op, iter);
+		assert_true(phr_u256_eq(&got, &want));
+	}
+}
+
 /* Self-recursion down to the depth limit: the 1025th frame is refused. */
 static void test_call_depth_recursion(void **state)
 {
@@ -739,6 +808,7 @@ int main(void)
 		cmocka_unit_test_setup(test_create, setup),
 		cmocka_unit_test_setup(test_logs, setup),
 		cmocka_unit_test_setup(test_selfdestruct, setup),
+		cmocka_unit_test_setup(test_inline_arith_matches_u256, setup),
 		cmocka_unit_test_setup(test_call_depth_recursion, setup),
 		cmocka_unit_test_setup(test_gas_opcode, setup),
 	};
