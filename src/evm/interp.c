@@ -295,7 +295,15 @@ static inline void push_bytes(struct phr_u256 *r, const uint8_t *p, unsigned n)
 #pragma clang diagnostic ignored "-Wgnu-label-as-value"
 #endif
 
-static enum phr_evm_status run(struct evm_frame *f)
+/* Keep one dispatch per handler: gcc would otherwise merge the copies
+ * (cross-jumping) and its GCSE hurts computed goto (gcc manual, -fno-gcse). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define PHR_EVM_DISPATCH_ATTR __attribute__((optimize("no-crossjumping", "no-gcse")))
+#else
+#define PHR_EVM_DISPATCH_ATTR
+#endif
+
+PHR_EVM_DISPATCH_ATTR static enum phr_evm_status run(struct evm_frame *f)
 {
 	static const void *const labels[256] = {
 #define PHR_EVM_OPCODE_LABEL(code, name, gas, in, out) [code] = &&L_##name,
