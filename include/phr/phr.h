@@ -141,6 +141,24 @@ struct phr_chain *phr_node_chain(struct phr_node *node);
 struct phr_store *phr_node_store(struct phr_node *node);
 
 /**
+ * Adds a peer node (its base URL, e.g. "http://127.0.0.1:8080"). When a
+ * record's ciphertext or a key capsule is not in the local store, the node
+ * asks its peers: the capsule's CID from GET /api/v1/records/{id}/capsules/{reader},
+ * the blocks through their trustless gateways (verified against their CIDs).
+ * Peers also come from DIR/peers (one URL per line, read at each lookup).
+ * @return PHR_OK, PHR_ERR_INVALID (not http(s)://), PHR_ERR_NOMEM (too many peers).
+ */
+PHR_WUR int phr_node_add_peer(struct phr_node *node, const char *url);
+
+/**
+ * The CID of the key capsule of @p record for @p reader in this node's
+ * index (no lock taken; safe to call from any thread).
+ * @return PHR_OK, PHR_ERR_NOT_FOUND, PHR_ERR_DB.
+ */
+PHR_WUR int phr_node_capsule_lookup(struct phr_node *node, char cid[PHR_CID_STR_MAX],
+				    const struct phr_u256 *record, const uint8_t reader[20]);
+
+/**
  * Hands an identity to the node (the node frees it).
  * @return PHR_OK, PHR_ERR_EXISTS (same address or name), PHR_ERR_NOMEM (id freed).
  */

@@ -39,6 +39,7 @@ paths={
  "/api/v1/records/{id}":{"get":op("getRecord: metadata, ciphertext (inline up to 1 MiB and at /ipfs/{cid}) and the caller's key capsule; audited View","records",params=[rid,purpose])},
  "/api/v1/records/{id}/content":{"get":op("The decrypted record for an identity hosted by this node; audited View","records",params=[rid,purpose],okmedia="application/octet-stream",okschema={"type":"string","format":"binary"})},
  "/api/v1/records/{id}/audit":{"get":op("Who looked at this record","audit",params=[rid],okschema=lst)},
+ "/api/v1/records/{id}/capsules/{address}":{"get":op("Where this node keeps the key capsule of a record for a reader (sealed to the reader's X25519 key; used by peer nodes)","records",auth=False,params=[rid,addr])},
  "/api/v1/access/grants":{"post":op("The patient grants a level on a scope until an expiry (Admin needs X-PHR-TOTP)","access",ok="201",okdesc="Created",
    params=[{"name":"X-PHR-TOTP","in":"header","required":False,"schema":{"type":"string"}}],
    body=js({"type":"object","required":["provider","level"],"properties":{"provider":{"$ref":"#/components/schemas/Address"},"level":{"enum":["read","write","admin",1,2,3]},"scope":{"$ref":"#/components/schemas/Scope"},"expiry":{"type":"integer"},"duration":{"type":"integer","minimum":1}}}))},

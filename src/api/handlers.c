@@ -427,6 +427,24 @@ int api_h_record_audit(struct api_ctx *c)
 	return list_result(c, rv, l);
 }
 
+int api_h_capsule(struct api_ctx *c)
+{
+	struct phr_u256 id;
+	uint8_t reader[20];
+	char cid[PHR_CID_STR_MAX];
+	int rv;
+
+	if (phr_api_param_u256(&id, c->req.params[0]) != PHR_OK || phr_u256_is_zero(&id) ||
+	    phr_api_param_address(reader, c->req.params[1]) != PHR_OK)
+		return api_fail(c, PHR_ERR_INVALID, "the path must name a record id and an address");
+	rv = phr_node_capsule_lookup(c->api->cfg.node, cid, &id, reader);
+	if (rv != PHR_OK)
+		return api_fail(c, rv, "%s", rv == PHR_ERR_NOT_FOUND ? "this node holds no such capsule"
+								      : "capsule index");
+	/* a capsule opens only with the reader's X25519 secret key: its CID is not a secret */
+	return api_ok(c, 200, json_pack("{s:s,s:s+}", "cid", cid, "url", "/ipfs/", cid));
+}
+
 /* --- access --------------------------------------------------------------- */
 
 int api_h_grant(struct api_ctx *c)

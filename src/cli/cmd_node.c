@@ -20,7 +20,7 @@
 static const char usage[] =
 	"usage: phr node [--datadir DIR] [--listen HOST:PORT] [--dev] [--chain-rpc URL]\n"
 	"                [--deployment FILE] [--artifacts DIR] [--threads N]\n"
-	"                [--log-level LEVEL] [--log-json] [--no-seed]\n"
+	"                [--log-level LEVEL] [--log-json] [--no-seed] [--peer URL]...\n"
 	"\n"
 	"Runs a phr node: the chain (embedded in DIR/chain, or external with --chain-rpc),\n"
 	"the encrypted record store (DIR/store), and one HTTP server with the REST API\n"
@@ -38,6 +38,10 @@ static const char usage[] =
 	"sets them up on chain, seeds a small demo unless --no-seed, and writes bearer\n"
 	"tokens to DIR/dev/tokens.json.\n"
 	"\n"
+	"--peer URL (repeatable; also DIR/peers, one URL per line) names other nodes\n"
+	"whose gateways and capsule index this node asks for ciphertext and key\n"
+	"capsules it does not hold.\n"
+	"\n"
 	"Settings come from flags, then the environment (PHR_DATADIR, PHR_LISTEN,\n"
 	"PHR_CHAIN_RPC, PHR_LOG_LEVEL, PHR_LOG_JSON=1), then DIR/config.json (keys:\n"
 	"listen, chainRpc, threads, logLevel). SIGINT or SIGTERM stops the node cleanly.\n";
@@ -46,6 +50,8 @@ struct node_opts {
 	const char *datadir, *listen, *chain_rpc, *deployment, *artifacts, *log_level;
 	unsigned threads;
 	bool dev, log_json, seed;
+	const char *peers[16];
+	size_t n_peers;
 };
 
 static int parse_args(struct node_opts *o, int argc, char **argv)
@@ -76,6 +82,8 @@ static int parse_args(struct node_opts *o, int argc, char **argv)
 			o->chain_rpc = v;
 		else if (strcmp(a, "--deployment") == 0)
 			o->deployment = v;
+		else if (strcmp(a, "--peer") == 0 && o->n_peers < 16)
+			o->peers[o->n_peers++] = v;
 		else if (strcmp(a, "--artifacts") == 0)
 			o->artifacts = v;
 		else if (strcmp(a, "--log-level") == 0)
@@ -318,6 +326,11 @@ int phr_cmd_node(int argc, char **argv)
 		phr_cli_error("node: cannot open the store or the node database: %s", phr_strerror(rc));
 		goto out;
 	}
+	for (size_t i = 0; i < o.n_peers; i++)
+		if (phr_node_add_peer(node, o.peers[i]) != PHR_OK) {
+			phr_cli_error("node: bad --peer %s", o.peers[i]);
+			goto out;
+		}
 	if (o.dev) {
 		snprintf(path, sizeof(path), "%s/dev/keys", dir);
 		rc = phr_dev_setup(node, path, o.seed);

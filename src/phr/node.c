@@ -33,6 +33,7 @@ int phr_node_open(struct phr_node **out, struct phr_chain *chain, struct phr_sto
 		return PHR_ERR_NOMEM;
 	n->chain = chain;
 	n->store = store;
+	snprintf(n->datadir, sizeof(n->datadir), "%s", datadir);
 	n->dep = *d;
 	if (sqlite3_open_v2(path, &n->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				  SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK ||
@@ -54,6 +55,8 @@ void phr_node_close(struct phr_node *n)
 		return;
 	for (size_t i = 0; i < n->n_ids; i++)
 		phr_identity_free(n->ids[i]);
+	for (size_t i = 0; i < n->n_peers; i++)
+		phr_free(n->peers[i]);
 	sqlite3_close(n->db);
 	pthread_mutex_destroy(&n->lock);
 	phr_free(n);
@@ -375,6 +378,12 @@ int phr_node_i_capsule_put(struct phr_node *n, const struct phr_u256 *record,
 		rv = PHR_ERR_DB;
 	sqlite3_finalize(st);
 	return rv;
+}
+
+int phr_node_capsule_lookup(struct phr_node *n, char cid[PHR_CID_STR_MAX],
+			    const struct phr_u256 *record, const uint8_t reader[20])
+{
+	return phr_node_i_capsule_get(n, cid, record, reader);
 }
 
 int phr_node_i_capsule_get(struct phr_node *n, char cid[PHR_CID_STR_MAX],

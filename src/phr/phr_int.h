@@ -11,6 +11,7 @@
 #include "phr/phr.h"
 
 #define PHR_NODE_MAX_IDS 64
+#define PHR_NODE_MAX_PEERS 16
 
 struct phr_node {
 	pthread_mutex_t lock;
@@ -20,6 +21,9 @@ struct phr_node {
 	sqlite3 *db;
 	struct phr_identity *ids[PHR_NODE_MAX_IDS];
 	size_t n_ids;
+	char datadir[512];
+	char *peers[PHR_NODE_MAX_PEERS];
+	size_t n_peers;
 };
 
 /** Maps a phr custom error name (revert) to a phr_err. */
@@ -69,5 +73,11 @@ void phr_node_i_deny(struct phr_node *n, const uint8_t accessor[20], const uint8
 		     const struct phr_u256 *record, const char *reason);
 /** Registered X25519 key of @p who (patientInfo). */
 int phr_node_i_enc_key(struct phr_node *n, uint8_t pk[32], const uint8_t who[20]);
+
+/** Finds the capsule of @p record for @p reader at a peer, fetches it, indexes it. */
+int phr_node_i_peer_capsule(struct phr_node *n, char cid[PHR_CID_STR_MAX],
+			    const struct phr_u256 *record, const uint8_t reader[20]);
+/** Makes sure the DAG under @p root is in the store, fetching it from a peer if not. */
+int phr_node_i_ensure_blocks(struct phr_node *n, const struct phr_cid *root);
 
 #endif

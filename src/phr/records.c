@@ -254,8 +254,10 @@ int phr_node_i_share_record(struct phr_node *n, const struct phr_identity *patie
 
 	if (phr_node_i_capsule_get(n, cid, record, reader) == PHR_OK)
 		return PHR_OK;
-	if ((rv = phr_node_i_capsule_get(n, cid, record, patient->address)) != PHR_OK ||
-	    (rv = phr_cid_parse(&c, cid)) != PHR_OK)
+	rv = phr_node_i_capsule_get(n, cid, record, patient->address);
+	if (rv == PHR_ERR_NOT_FOUND) /* minted on another node */
+		rv = phr_node_i_peer_capsule(n, cid, record, patient->address);
+	if (rv != PHR_OK || (rv = phr_cid_parse(&c, cid)) != PHR_OK)
 		return rv;
 	key = phr_crypto_key_new();
 	if (key == NULL)
@@ -294,7 +296,8 @@ static int record_open_locked(struct phr_node *n, struct phr_record_meta *meta,
 		phr_node_i_deny(n, reader->address, m.patient, record, "no active grant");
 		return PHR_ERR_FORBIDDEN;
 	}
-	if (phr_node_i_capsule_get(n, m.capsule_cid, record, reader->address) != PHR_OK) {
+	if (phr_node_i_capsule_get(n, m.capsule_cid, record, reader->address) != PHR_OK &&
+	    phr_node_i_peer_capsule(n, m.capsule_cid, record, reader->address) != PHR_OK) {
 		/* the patient's client wraps the key to the reader when it is hosted here */
 		const struct phr_identity *pat = phr_node_identity(n, m.patient);
 		uint8_t pk[32];
@@ -306,6 +309,12 @@ static int record_open_locked(struct phr_node *n, struct phr_record_meta *meta,
 		}
 	}
 	m.has_capsule = true;
+	{
+		/* the ciphertext may live on another node: fetch it through a gateway */
+		struct phr_cid root;
+		if (phr_cid_parse(&root, m.cid) == PHR_OK && phr_node_i_ensure_blocks(n, &root) != PHR_OK)
+			phr_log_warn("phr", "ciphertext %s is not in the store and no peer has it", m.cid);
+	}
 	phr_buf_init(&cd, 0);
 	rv = phr_contracts_audit_trail_log_access_encode(&cd, m.patient, record, PHR_AUDIT_VIEW,
 							 purpose);
