@@ -315,24 +315,21 @@ void phr_st_set_slot(struct phr_state *st, struct st_account *a, struct st_slot 
 	memcpy(s->cur, val, 32);
 }
 
+/* Sets one of a's flags, journaled (the revert clears it again). */
+static void flag_on(struct phr_state *st, struct st_account *a, bool *flag, uint8_t kind)
+{
+	if (!*flag && jpush(st, kind, a))
+		*flag = true;
+}
+
 void phr_st_touch(struct phr_state *st, struct st_account *a)
 {
-	if (a->touched)
-		return;
-	if (!jpush(st, J_TOUCH, a))
-		return;
-	a->touched = true;
+	flag_on(st, a, &a->touched, J_TOUCH);
 }
 
 void phr_st_make_exist(struct phr_state *st, struct st_account *a)
 {
-	if (a->exists)
-		return;
-	struct st_jentry *e = jpush(st, J_EXISTS, a);
-	if (!e)
-		return;
-	e->b1 = a->exists;
-	a->exists = true;
+	flag_on(st, a, &a->exists, J_EXISTS);
 }
 
 void phr_st_create(struct phr_state *st, struct st_account *a)
@@ -348,20 +345,14 @@ void phr_st_create(struct phr_state *st, struct st_account *a)
 
 void phr_st_destruct(struct phr_state *st, struct st_account *a)
 {
-	if (a->destructed)
-		return;
-	if (!jpush(st, J_DESTRUCT, a))
-		return;
-	a->destructed = true;
+	flag_on(st, a, &a->destructed, J_DESTRUCT);
 }
 
 bool phr_st_warm_account(struct phr_state *st, struct st_account *a)
 {
-	if (a->warm)
-		return true;
-	if (jpush(st, J_WARM_ACC, a))
-		a->warm = true;
-	return false;
+	bool was = a->warm;
+	flag_on(st, a, &a->warm, J_WARM_ACC);
+	return was;
 }
 
 bool phr_st_warm_slot(struct phr_state *st, struct st_account *a, struct st_slot *s)
@@ -548,7 +539,7 @@ void phr_st_revert(struct phr_state *st, struct st_snap snap)
 			a->touched = false;
 			break;
 		case J_EXISTS:
-			a->exists = e->b1;
+			a->exists = false;
 			break;
 		default:
 			break;

@@ -61,7 +61,7 @@ enum st_jkind {
 
 struct st_jentry {
 	uint8_t kind;
-	bool b1, b2; /* saved flags (J_CREATE: exists, created; J_EXISTS: exists) */
+	bool b1, b2; /* saved flags of J_CREATE: exists, created */
 	struct st_account *acc;
 	uint8_t key[32];
 	union {
