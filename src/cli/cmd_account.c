@@ -18,9 +18,8 @@ int phr_cmd_account(int argc, char **argv);
 int phr_cli_account_load_key(uint8_t seckey[PHR_SECP256K1_SECKEY_BYTES], const char *datadir,
 			     const char *address, const char *password_file);
 
-/* Written by the eth module (cmd_sign.c); weak so the account commands link
- * without it. */
-int phr_cli_account_sign(int argc, char **argv) __attribute__((weak));
+/* `phr account sign` lives in cmd_sign.c (it needs the eth module's signing). */
+int phr_cli_account_sign(int argc, char **argv);
 
 struct acct_opts {
 	const char *datadir;
@@ -451,10 +450,6 @@ static int cmd_export(int argc, char **argv)
 
 static int cmd_sign(int argc, char **argv)
 {
-	if (!phr_cli_account_sign) {
-		phr_cli_error("'phr account sign' is not available in this build");
-		return PHR_EXIT_FAIL;
-	}
 	return phr_cli_account_sign(argc, argv);
 }
 
