@@ -25,6 +25,7 @@ class Runner {
     this.outcomes = [];
     this.txs = 0;
     this.reverted = 0;
+    this.events = new Set();
   }
 
   async now() {
@@ -61,8 +62,22 @@ class Runner {
         throw new Error(`${name}: expected ok, got ${err ? err.name : e.shortMessage || e.message}`);
       }
       assert.equal(rcpt.status, 1, `${name}: status`);
+      // every state change emits at least one event; the names join the outcome so the
+      // chains are compared on their logs too
+      const names = [];
+      for (const l of rcpt.logs) {
+        let p = null;
+        try {
+          p = IFACE.parseLog(l);
+        } catch {
+          p = null;
+        }
+        names.push(p ? p.name : `unknown(${l.topics[0]})`);
+        if (p) this.events.add(p.name);
+      }
+      assert.ok(names.length > 0, `${name}: no event emitted`);
       this.txs++;
-      this.outcomes.push(`${name}: ok`);
+      this.outcomes.push(`${name}: ok [${names.join(',')}]`);
       return rcpt;
     }
     // 1. the call reverts with the expected custom error
@@ -154,6 +169,11 @@ export async function runSuite(url) {
   const { c } = await deployAll(deployer, [A(deployer), A(g2), g3]);
   const { gov, providers, reg, audit, nft, emergency, recovery } = c;
   r.check('deployed 7 contracts', (await provider.getCode(await recovery.getAddress())).length > 2);
+  for (const c2 of [reg, audit]) {
+    const w = await provider.getLogs({ address: await c2.getAddress(), fromBlock: 0, toBlock: 'latest', topics: [c2.interface.getEvent('Wired').topicHash] });
+    r.eq(`Wired event of ${c2 === reg ? 'registry' : 'audit'}`, w.length, 1);
+    r.events.add('Wired');
+  }
   await r.tx('wire again', deployer, reg, 'wire', [await nft.getAddress(), await emergency.getAddress(), await recovery.getAddress(), await audit.getAddress()], 'AlreadyWired');
   await r.tx('wire by stranger', stranger, reg, 'wire', [await nft.getAddress(), await emergency.getAddress(), await recovery.getAddress(), await audit.getAddress()], 'NotDeployer');
   await r.tx('audit wire again', deployer, audit, 'wire', [[]], 'AlreadyWired');
@@ -485,6 +505,10 @@ export async function runSuite(url) {
   await r.advance(YEAR);
   r.check('licence expiry unverifies', !(await providers.isVerified(A(doctor))));
 
+  // every event of every contract was seen, except those a locked token never emits
+  const never = new Set(['Approval', 'ApprovalForAll', 'Unlocked']);
+  const missing = IFACE.fragments.filter((f) => f.type === 'event' && !never.has(f.name) && !r.events.has(f.name)).map((f) => f.name);
+  r.eq('every event emitted somewhere', missing, []);
   return r;
 }
 
