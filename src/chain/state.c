@@ -14,13 +14,19 @@ const uint8_t phr_state_empty_code_hash[32] = {
 
 static const uint8_t zero32[32];
 
+/* Table hash of an address or a key: 8 bytes at a time, multiply-xorshift. */
 static uint64_t hash_bytes(const uint8_t *p, size_t n)
 {
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 1099511628211ull;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+		h ^= h >> 31;
 	}
+	for (; i < n; i++)
+		h = (h ^ p[i]) * 0x94d049bb133111ebull;
 	return h ^ (h >> 29);
 }
 
