@@ -6,7 +6,7 @@
  *   bench_store add FILE DIR    import into the store in DIR (fsync per block)
  *   bench_store enc FILE DIR    encrypt (secretstream) and import into DIR
  *
- * Prints one line: mode bytes seconds MB/s peak-RSS-KiB CID.
+ * Prints one line: mode bytes seconds MB/s peak-RSS-KiB CID CPU-seconds.
  */
 #include <fcntl.h>
 #include <sodium.h>
@@ -66,6 +66,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	struct rusage r0;
+	getrusage(RUSAGE_SELF, &r0);
 	t0 = now();
 	if (!strcmp(mode, "sha")) {
 		rc = sha_file(fd, &size);
@@ -97,7 +99,11 @@ int main(int argc, char **argv)
 	char cid[PHR_CID_STR_MAX] = "-";
 	if (strcmp(mode, "sha") && phr_cid_format(cid, sizeof(cid), &root) != PHR_OK)
 		return 1;
-	printf("%s %llu %.3f %.1f %ld %s\n", mode, (unsigned long long)size, t1 - t0,
-	       (double)size / 1e6 / (t1 - t0), ru.ru_maxrss, cid);
+	double cpu = (double)(ru.ru_utime.tv_sec - r0.ru_utime.tv_sec) +
+		     (double)(ru.ru_stime.tv_sec - r0.ru_stime.tv_sec) +
+		     (double)(ru.ru_utime.tv_usec - r0.ru_utime.tv_usec) / 1e6 +
+		     (double)(ru.ru_stime.tv_usec - r0.ru_stime.tv_usec) / 1e6;
+	printf("%s %llu %.3f %.1f %ld %s %.4f\n", mode, (unsigned long long)size, t1 - t0,
+	       (double)size / 1e6 / (t1 - t0), ru.ru_maxrss, cid, cpu);
 	return 0;
 }
