@@ -316,6 +316,16 @@ PHR_WUR int phr_node_access_grant(struct phr_node *node, const struct phr_identi
 				  const uint8_t provider[20], enum phr_level level,
 				  const uint8_t scope[32], uint64_t expiry);
 
+/**
+ * As phr_node_access_grant, but for @p patient_id, signed by @p signer: the
+ * patient's owner, or an Admin delegate (a verified provider with an active
+ * Admin grant on all records, which may grant Read or Write only). Keys are
+ * wrapped only when the signer is the patient itself.
+ */
+PHR_WUR int phr_node_access_grant_for(struct phr_node *node, const struct phr_identity *signer,
+				      const uint8_t patient_id[20], const uint8_t provider[20],
+				      enum phr_level level, const uint8_t scope[32], uint64_t expiry);
+
 /** PatientRegistry.revokeAccess by the patient. */
 PHR_WUR int phr_node_access_revoke(struct phr_node *node, const struct phr_identity *patient,
 				   const uint8_t provider[20], const uint8_t scope[32]);

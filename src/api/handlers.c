@@ -450,7 +450,7 @@ int api_h_capsule(struct api_ctx *c)
 int api_h_grant(struct api_ctx *c)
 {
 	const struct phr_identity *me;
-	uint8_t prov[20], scope[32];
+	uint8_t prov[20], scope[32], patient[20];
 	enum phr_level level;
 	uint64_t expiry = 0, duration = 0, now = 0;
 	char h[PHR_HEX_LEN(32, true)];
@@ -476,11 +476,16 @@ int api_h_grant(struct api_ctx *c)
 	} else if (rv != PHR_OK) {
 		return api_fail(c, PHR_ERR_INVALID, "expiry must be a unix time");
 	}
+	rv = phr_api_get_address(patient, c->req.body, "patient");
+	if (rv == PHR_ERR_NOT_FOUND)
+		memcpy(patient, c->caller, 20);
+	else if (rv != PHR_OK)
+		return api_fail(c, PHR_ERR_INVALID, "patient must be a 0x address");
 	if ((me = api_hosted_caller(c)) == NULL)
 		return PHR_ERR_FORBIDDEN;
 	if (level == PHR_LEVEL_ADMIN && (rv = api_totp_check(c)) != PHR_OK)
 		return rv;
-	rv = phr_node_access_grant(c->api->cfg.node, me, prov, level, scope, expiry);
+	rv = phr_node_access_grant_for(c->api->cfg.node, me, patient, prov, level, scope, expiry);
 	if (rv != PHR_OK)
 		return api_fail(c, rv, "%s",
 				rv == PHR_ERR_FORBIDDEN ? "refused by the registry (not the patient's "
@@ -489,7 +494,7 @@ int api_h_grant(struct api_ctx *c)
 							: "grant failed");
 	if (phr_hex_encode(h, sizeof(h), scope, 32, true) != PHR_OK)
 		return api_fail(c, PHR_ERR_INTERNAL, "hex");
-	return api_ok(c, 201, json_pack("{s:o,s:o,s:i,s:s,s:I}", "patient", api_jaddr(me->address),
+	return api_ok(c, 201, json_pack("{s:o,s:o,s:i,s:s,s:I}", "patient", api_jaddr(patient),
 					 "provider", api_jaddr(prov), "level", (int)level, "scope",
 					 h, "expiry", (json_int_t)expiry));
 }

@@ -69,9 +69,9 @@ static void share_scope(struct phr_node *n, const struct phr_identity *patient,
 	phr_log_info("phr", "wrapped %zu data keys to the grantee", shared);
 }
 
-int phr_node_access_grant(struct phr_node *n, const struct phr_identity *patient,
-			  const uint8_t provider[20], enum phr_level level, const uint8_t scope[32],
-			  uint64_t expiry)
+int phr_node_access_grant_for(struct phr_node *n, const struct phr_identity *signer,
+			      const uint8_t patient_id[20], const uint8_t provider[20],
+			      enum phr_level level, const uint8_t scope[32], uint64_t expiry)
 {
 	struct phr_buf cd;
 	int rv;
@@ -80,15 +80,23 @@ int phr_node_access_grant(struct phr_node *n, const struct phr_identity *patient
 		return PHR_ERR_INVALID;
 	phr_buf_init(&cd, 0);
 	pthread_mutex_lock(&n->lock);
-	rv = phr_contracts_patient_registry_grant_access_encode(&cd, patient->address, provider,
-								 level, scope, expiry);
+	rv = phr_contracts_patient_registry_grant_access_encode(&cd, patient_id, provider, level,
+								 scope, expiry);
 	if (rv == PHR_OK)
-		rv = phr_node_i_tx(n, NULL, patient, n->dep.registry, &cd);
-	if (rv == PHR_OK)
-		share_scope(n, patient, provider, scope);
+		rv = phr_node_i_tx(n, NULL, signer, n->dep.registry, &cd);
+	if (rv == PHR_OK && memcmp(signer->address, patient_id, 20) == 0)
+		share_scope(n, signer, provider, scope);
 	pthread_mutex_unlock(&n->lock);
 	phr_buf_release(&cd);
 	return rv;
+}
+
+int phr_node_access_grant(struct phr_node *n, const struct phr_identity *patient,
+			  const uint8_t provider[20], enum phr_level level, const uint8_t scope[32],
+			  uint64_t expiry)
+{
+	return phr_node_access_grant_for(n, patient, patient->address, provider, level, scope,
+					 expiry);
 }
 
 int phr_node_access_revoke(struct phr_node *n, const struct phr_identity *patient,
