@@ -33,6 +33,16 @@ struct opts {
 	char *pos[4];
 };
 
+/* Whether @p opt is one of the space-separated words of @p allowed. */
+static bool allowed_opt(const char *allowed, const char *opt)
+{
+	size_t n = strlen(opt);
+	for (const char *p = allowed; (p = strstr(p, opt)) != NULL; p += n)
+		if ((p == allowed || p[-1] == ' ') && (p[n] == ' ' || p[n] == 0))
+			return true;
+	return false;
+}
+
 /* Parses argv[1..]; @p allowed lists the value-less flags and flags with values accepted. */
 static int parse(struct opts *o, int argc, char **argv, const char *allowed)
 {
@@ -49,7 +59,7 @@ static int parse(struct opts *o, int argc, char **argv, const char *allowed)
 			o->pos[o->npos++] = argv[i];
 			continue;
 		}
-		if (!strstr(allowed, a)) {
+		if (!allowed_opt(allowed, a)) {
 			phr_cli_error("unknown option '%s'", a);
 			return -1;
 		}

@@ -359,6 +359,26 @@ static void test_cli_gateway(void **state)
 	http(&r, "GET", url, NULL);
 	assert_int_equal(r.status, 200);
 	resp_release(&r);
+	/* phr get: block by block and as one CAR, into fresh data directories */
+	for (int car = 0; car < 2; car++) {
+		char dd[512], outp[600];
+		snprintf(dd, sizeof(dd), "%s/get%d", f->dir, car);
+		snprintf(outp, sizeof(outp), "%s/got%d", f->dir, car);
+		const char *get[] = { st_phr(), "get", "--gateway", f->base, "--datadir", dd, "-o", outp,
+				      car ? "--car" : f->root_s, car ? f->root_s : NULL, NULL };
+		assert_int_equal(st_run(NULL, 0, get), 0);
+		FILE *g = fopen(outp, "rb");
+		assert_non_null(g);
+		uint8_t *back = malloc(f->n + 1);
+		assert_int_equal(fread(back, 1, f->n + 1, g), f->n);
+		fclose(g);
+		assert_memory_equal(back, f->data, f->n);
+		free(back);
+		const char *pins[] = { st_phr(), "pin", "ls", "--datadir", dd, NULL };
+		char listing[512];
+		assert_int_equal(st_run(listing, sizeof(listing), pins), 0);
+		assert_non_null(strstr(listing, f->root_s));
+	}
 	kill(pid, SIGTERM);
 	int status;
 	assert_int_equal(waitpid(pid, &status, 0), pid);

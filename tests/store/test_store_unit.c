@@ -533,6 +533,87 @@ static void test_importer_constant_memory(void **state)
 	assert_true(counts[1] <= counts[0] + 16);
 }
 
+/* Torture (curl's idea): every allocation of the parsers fails in turn; each
+ * failure is a clean error, never a crash or a leak (ASan checks the leaks). */
+static void test_alloc_failures(void **state)
+{
+	uint8_t blk[64] = { 0 };
+	struct phr_cid cid;
+	struct phr_buf node;
+	assert_int_equal(phr_cid_of_block(&cid, 1, PHR_CODEC_RAW, blk, sizeof(blk)), PHR_OK);
+	struct phr_dagpb_link links[20];
+	for (size_t i = 0; i < 20; i++)
+		links[i] = (struct phr_dagpb_link){ .cid = cid, .tsize = 64, .has_tsize = true };
+	phr_buf_init(&node, 0);
+	assert_int_equal(phr_dagpb_encode(&node, links, 20, (const uint8_t *)"\x08\x02", 2), PHR_OK);
+	for (long n = 1; n < 20; n++) {
+		struct phr_dagpb_node d;
+		phr_alloc_fail_at(n);
+		int rc = phr_dagpb_decode(&d, node.data, node.len);
+		phr_alloc_fail_at(0);
+		if (rc == PHR_OK) {
+			assert_int_equal(d.nlinks, 20);
+			phr_dagpb_node_release(&d);
+			break;
+		}
+		assert_int_equal(rc, PHR_ERR_NOMEM);
+	}
+	phr_buf_release(&node);
+
+	/* a CAR reader with a few blocks */
+	char *dir = st_tmpdir();
+	struct phr_store *st;
+	struct phr_cid root;
+	struct phr_buf car;
+	uint8_t *data = malloc(600000);
+	st_pattern(data, 600000, 3);
+	assert_int_equal(phr_store_open(&st, dir), PHR_OK);
+	assert_int_equal(phr_store_add_bytes(st, &root, data, 600000, NULL), PHR_OK);
+	phr_buf_init(&car, 0);
+	assert_int_equal(phr_car_export(st, &root, PHR_DAG_SCOPE_ALL, collect, &car), PHR_OK);
+	bool completed = false;
+	for (long n = 1; n < 40 && !completed; n++) {
+		struct mem m = { car.data, car.len, 0 };
+		struct phr_car_reader *r = NULL;
+		struct phr_cid c;
+		const uint8_t *b;
+		size_t bl;
+		int rc;
+		phr_alloc_fail_at(n);
+		rc = phr_car_reader_new(&r, mem_read, &m);
+		while (rc == PHR_OK && (rc = phr_car_reader_next(r, &c, &b, &bl)) == PHR_OK)
+			;
+		phr_alloc_fail_at(0);
+		phr_car_reader_free(r);
+		if (rc == PHR_ERR_NOT_FOUND)
+			completed = true;
+		else
+			assert_int_equal(rc, PHR_ERR_NOMEM);
+	}
+	assert_true(completed);
+	/* the importer */
+	completed = false;
+	for (long n = 1; n < 40 && !completed; n++) {
+		struct phr_cid r2;
+		struct phr_import_opts o = { .cid_version = 1, .only_hash = true };
+		phr_alloc_fail_at(n);
+		int rc = phr_store_add_bytes(NULL, &r2, data, 600000, &o);
+		phr_alloc_fail_at(0);
+		if (rc == PHR_OK) {
+			assert_true(phr_cid_equal(&r2, &root));
+			completed = true;
+		} else {
+			assert_int_equal(rc, PHR_ERR_NOMEM);
+		}
+	}
+	assert_true(completed);
+	phr_buf_release(&car);
+	phr_store_close(st);
+	st_rmtree(dir);
+	phr_free(dir);
+	free(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -544,6 +625,7 @@ int main(void)
 		cmocka_unit_test(test_gateway_request),
 		cmocka_unit_test(test_importer_state),
 		cmocka_unit_test(test_importer_constant_memory),
+		cmocka_unit_test(test_alloc_failures),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
