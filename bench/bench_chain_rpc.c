@@ -262,7 +262,12 @@ static int run_load(const char *url, const uint8_t *code, size_t code_len, const
 		for (i = 0; i < per; i++) {
 			struct phr_chain_receipt r;
 
-			if (phr_chain_wait_receipt(c, &r, w[t].hashes[i], 30000) != PHR_OK || !r.status) {
+			rc = phr_chain_wait_receipt(c, &r, w[t].hashes[i], 30000);
+			if (rc != PHR_OK || !r.status) {
+				fprintf(stderr, "tx %d/%zu: %s\n", t, i,
+					rc != PHR_OK ? phr_strerror(rc) : "failed (status 0)");
+				if (rc == PHR_OK)
+					phr_chain_receipt_release(&r);
 				bad = 1;
 				break;
 			}
