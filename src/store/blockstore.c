@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -73,6 +74,23 @@ static PHR_PRINTF(3, 4) int pathf(char *out, size_t cap, const char *fmt, ...)
 	int n = vsnprintf(out, cap, fmt, ap);
 	va_end(ap);
 	return n >= 0 && (size_t)n < cap ? PHR_OK : PHR_ERR_TOO_LARGE;
+}
+
+int phr_store_tmpfile(void)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[PATH_CAP];
+	int fd;
+	if (!dir || !*dir)
+		dir = "/tmp";
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0 || pathf(path, sizeof(path), "%s/phr-store-XXXXXX", dir) != PHR_OK)
+		return fd;
+	/* file systems without O_TMPFILE: a named file, unlinked at once */
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd >= 0)
+		unlink(path);
+	return fd;
 }
 
 static char *join(const char *a, const char *b)

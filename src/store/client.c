@@ -165,14 +165,13 @@ int phr_gw_fetch_car(struct phr_store *st, const char *base_url, const struct ph
 {
 	char url[2048];
 	struct curl_slist *hdr = NULL;
-	const char *dir = getenv("TMPDIR");
 	long status = 0;
 	CURL *c;
 	int fd, rc;
 
 	if ((rc = build_url(url, sizeof(url), base_url, root, "format=car&dag-scope=all")) != PHR_OK)
 		return rc;
-	fd = open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	fd = phr_store_tmpfile();
 	if (fd < 0)
 		return PHR_ERR_IO;
 	if (!(c = new_curl())) {

@@ -220,14 +220,6 @@ static void free_buf(void *p)
 	phr_free(p);
 }
 
-/* An anonymous temporary file for spooling CARs and files. */
-static int spool_fd(void)
-{
-	const char *dir = getenv("TMPDIR");
-	int fd = open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	return fd;
-}
-
 static int fd_sink(void *ctx, const uint8_t *data, size_t len)
 {
 	return phr_store_write_all(*(int *)ctx, data, len);
@@ -293,7 +285,7 @@ static enum MHD_Result serve(struct phr_gateway *gw, struct MHD_Connection *c,
 				phr_free(data);
 		}
 	} else {
-		int fd = spool_fd();
+		int fd = phr_store_tmpfile();
 		off_t size;
 		if (fd < 0)
 			return send_error(c, PHR_ERR_IO);

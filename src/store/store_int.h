@@ -18,6 +18,9 @@ int phr_store_write_all(int fd, const uint8_t *data, size_t len);
 /* Reads up to @p len bytes (short only at end of file). Returns bytes or -1. */
 long phr_store_read_full(int fd, uint8_t *buf, size_t len);
 
+/* An anonymous read-write temporary file in $TMPDIR (or /tmp); -1 on error. */
+int phr_store_tmpfile(void);
+
 /* The identity CID with empty data ("bafkqaaa"). */
 void phr_cid_identity_empty(struct phr_cid *cid);
 
