@@ -426,6 +426,64 @@ static void test_snapshot_revert(void **state)
 	phr_chain_node_close(n);
 }
 
+static void test_genesis_file(void **state)
+{
+	static const char genesis[] =
+		"{\"config\":{\"chainId\":4242},\"gasLimit\":\"0x1312d00\",\"timestamp\":\"0x5f5e100\","
+		"\"extraData\":\"0x706872\",\"baseFeePerGas\":\"0x7\",\"alloc\":{"
+		"\"0x1111111111111111111111111111111111111111\":{\"balance\":\"1000000000000000000\"},"
+		"\"2222222222222222222222222222222222222222\":{\"balance\":\"0x10\",\"nonce\":\"0x3\","
+		"\"code\":\"0x60005460005260206000f3\",\"storage\":{\"0x0\":\"0x2a\"}}}}";
+	struct phr_chain_config cfg = { 0 };
+	struct phr_chain_node *n = NULL;
+	char path[512];
+	json_t *r;
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/genesis.json", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(genesis, f);
+	fclose(f);
+	cfg.datadir = dir;
+	cfg.genesis_path = path;
+	assert_int_equal(phr_chain_node_open(&n, &cfg), PHR_OK);
+	r = rpc(n, "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_chainId\"},"
+		   "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"eth_getBalance\",\"params\":[\"0x1111111111111111111111111111111111111111\",\"latest\"]},"
+		   "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"eth_getTransactionCount\",\"params\":[\"0x2222222222222222222222222222222222222222\",\"latest\"]},"
+		   "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"eth_call\",\"params\":[{\"to\":\"0x2222222222222222222222222222222222222222\"},\"latest\"]},"
+		   "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"eth_getBlockByNumber\",\"params\":[\"0x0\",false]},"
+		   "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"eth_accounts\"}]");
+	assert_string_equal(result_str(json_array_get(r, 0)), "0x1092");
+	assert_string_equal(result_str(json_array_get(r, 1)), "0xde0b6b3a7640000");
+	assert_string_equal(result_str(json_array_get(r, 2)), "0x3");
+	assert_string_equal(result_str(json_array_get(r, 3)),
+			    "0x000000000000000000000000000000000000000000000000000000000000002a");
+	{
+		json_t *b = json_object_get(json_array_get(r, 4), "result");
+
+		assert_string_equal(json_string_value(json_object_get(b, "gasLimit")), "0x1312d00");
+		assert_string_equal(json_string_value(json_object_get(b, "timestamp")), "0x5f5e100");
+		assert_string_equal(json_string_value(json_object_get(b, "extraData")), "0x706872");
+		assert_string_equal(json_string_value(json_object_get(b, "baseFeePerGas")), "0x7");
+	}
+	assert_int_equal(json_array_size(json_object_get(json_array_get(r, 5), "result")), 0);
+	json_decref(r);
+	phr_chain_node_close(n);
+	/* a bad genesis file is an error, not a crash */
+	chain_rmdir(dir);
+	phr_free(dir);
+	dir = chain_tmpdir();
+	snprintf(path, sizeof(path), "%s/genesis.json", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("{\"alloc\":{\"0xzz\":{}}}", f);
+	fclose(f);
+	cfg.datadir = dir;
+	assert_int_not_equal(phr_chain_node_open(&n, &cfg), PHR_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -436,6 +494,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pool_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_revert, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_genesis_file, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
