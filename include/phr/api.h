@@ -129,6 +129,31 @@ PHR_WUR int phr_api_get_base64(struct phr_buf *out, const json_t *obj, const cha
 PHR_WUR int phr_api_param_address(uint8_t addr[20], const char *s);
 PHR_WUR int phr_api_param_u256(struct phr_u256 *v, const char *s);
 
+/* --- client (used by the CLI) -------------------------------------------- */
+
+/**
+ * One request to a node's API with libcurl.
+ * @param[out] status    HTTP status
+ * @param[out] resp      response body (appended)
+ * @param[in]  base      node URL, e.g. "http://127.0.0.1:8080"
+ * @param[in]  token     bearer token or NULL
+ * @param[in]  ctype     Content-Type of @p body or NULL
+ * @param[in]  extra     one extra header line ("Name: value") or NULL
+ * @return PHR_OK (any status), PHR_ERR_NETWORK, PHR_ERR_INVALID (URL), PHR_ERR_TOO_LARGE.
+ */
+PHR_WUR int phr_api_client_call(long *status, struct phr_buf *resp, const char *base,
+				const char *method, const char *path, const char *token,
+				const char *ctype, const void *body, size_t len, const char *extra);
+
+/**
+ * Sign-In with Ethereum against a node: asks a nonce, builds the EIP-4361
+ * message for @p seckey's address, signs it (EIP-191) and logs in.
+ * @param[out] token the bearer token
+ * @return PHR_OK, PHR_ERR_UNAUTHENTICATED (refused), PHR_ERR_NETWORK, PHR_ERR_PARSE.
+ */
+PHR_WUR int phr_api_client_login(char token[PHR_API_TOKEN_LEN], const char *base,
+				 const uint8_t seckey[32]);
+
 #ifdef __cplusplus
 }
 #endif

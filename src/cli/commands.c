@@ -17,6 +17,11 @@ int phr_cmd_statetest(int argc, char **argv);
 int phr_cmd_chain(int argc, char **argv);
 int phr_cmd_eth(int argc, char **argv);
 int phr_cmd_node(int argc, char **argv);
+int phr_cmd_login(int argc, char **argv);
+int phr_cmd_patient(int argc, char **argv);
+int phr_cmd_record(int argc, char **argv);
+int phr_cmd_access(int argc, char **argv);
+int phr_cmd_audit(int argc, char **argv);
 
 const struct phr_cli_cmd phr_cli_commands[] = {
 	{ "version", "print the version of phr and its libraries", phr_cmd_version },
@@ -32,5 +37,10 @@ const struct phr_cli_cmd phr_cli_commands[] = {
 	{ "chain", "run the embedded Ethereum-compatible chain with its JSON-RPC server", phr_cmd_chain },
 	{ "eth", "Ethereum utilities: decode transactions, recover signers, ABI", phr_cmd_eth },
 	{ "node", "run a phr node: chain, record store, REST API, JSON-RPC and gateway", phr_cmd_node },
+	{ "login", "sign in to a node with Sign-In with Ethereum (keystore), save the token", phr_cmd_login },
+	{ "patient", "patient register|me: registration and roles on a node", phr_cmd_patient },
+	{ "record", "record submit|get|list: health records through a node's API", phr_cmd_record },
+	{ "access", "access grant|revoke|request|approve|deny|list: who may read what", phr_cmd_access },
+	{ "audit", "the audit trail of a patient or a record", phr_cmd_audit },
 	{ NULL, NULL, NULL },
 };
