@@ -119,6 +119,45 @@ static inline bool evm_lt(const struct phr_u256 *a, const struct phr_u256 *b)
 	return a->w[0] < b->w[0];
 }
 
+/** a < b, two's complement. */
+static inline bool evm_slt(const struct phr_u256 *a, const struct phr_u256 *b)
+{
+	bool na = a->w[3] >> 63, nb = b->w[3] >> 63;
+	return na != nb ? na : evm_lt(a, b);
+}
+
+/** Is @p a a two's-complement value in int64 range? Then *v holds it. */
+static inline bool evm_small_signed(const struct phr_u256 *a, int64_t *v)
+{
+	uint64_t ext = (uint64_t)0 - (a->w[0] >> 63); /* sign extension of the low limb */
+	if (a->w[1] != ext || a->w[2] != ext || a->w[3] != ext)
+		return false;
+	*v = (int64_t)a->w[0];
+	return true;
+}
+
+/** r = v, sign-extended to 256 bits. */
+static inline void evm_set_signed(struct phr_u256 *r, int64_t v)
+{
+	uint64_t ext = v < 0 ? ~(uint64_t)0 : 0;
+	r->w[0] = (uint64_t)v;
+	r->w[1] = r->w[2] = r->w[3] = ext;
+}
+
+/** r = (a + b) mod m for a, b < m (so the sum is below 2m). */
+static inline void evm_addmod_reduced(struct phr_u256 *r, const struct phr_u256 *a,
+				      const struct phr_u256 *b, const struct phr_u256 *m)
+{
+	struct phr_u256 s, d;
+	evm_add(&s, a, b);
+	bool carry = evm_lt(&s, a); /* the sum wrapped past 2^256 */
+	if (carry || !evm_lt(&s, m)) {
+		evm_sub(&d, &s, m);
+		s = d;
+	}
+	*r = s;
+}
+
 static inline bool evm_eq(const struct phr_u256 *a, const struct phr_u256 *b)
 {
 	return ((a->w[0] ^ b->w[0]) | (a->w[1] ^ b->w[1]) | (a->w[2] ^ b->w[2]) |

@@ -398,8 +398,37 @@ L_MOD:
 	}
 	OUT_OF_LINE(evm_op_arith(f, op));
 	NEXT();
-L_SDIV: L_SMOD: L_ADDMOD: L_MULMOD: L_EXP: L_SIGNEXTEND:
-L_SLT: L_SGT: L_BYTE: L_SAR:
+L_SLT:
+	sp[-2] = evm_word(evm_slt(&sp[-1], &sp[-2]));
+	sp--;
+	NEXT();
+L_SGT:
+	sp[-2] = evm_word(evm_slt(&sp[-2], &sp[-1]));
+	sp--;
+	NEXT();
+L_SDIV:
+L_SMOD: {
+	/* both operands small signed values: native arithmetic */
+	int64_t a, b;
+	if (evm_small_signed(&sp[-1], &a) && evm_small_signed(&sp[-2], &b) && b != 0 &&
+	    !(a == INT64_MIN && b == -1)) {
+		evm_set_signed(&sp[-2], op == OP_SDIV ? a / b : a % b);
+		sp--;
+		NEXT();
+	}
+	OUT_OF_LINE(evm_op_arith(f, op));
+	NEXT();
+}
+L_ADDMOD:
+	/* the usual case, both addends already reduced: one conditional subtract */
+	if (evm_lt(&sp[-1], &sp[-3]) && evm_lt(&sp[-2], &sp[-3])) {
+		evm_addmod_reduced(&sp[-3], &sp[-1], &sp[-2], &sp[-3]);
+		sp -= 2;
+		NEXT();
+	}
+	OUT_OF_LINE(evm_op_arith(f, op));
+	NEXT();
+L_MULMOD: L_EXP: L_SIGNEXTEND: L_BYTE: L_SAR:
 	OUT_OF_LINE(evm_op_arith(f, op));
 	NEXT();
 L_KECCAK256:

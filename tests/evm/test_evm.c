@@ -724,17 +724,34 @@ static struct phr_u256 rnd_word(void)
 static void test_inline_arith_matches_u256(void **state)
 {
 	(void)state;
-	static const uint8_t ops[] = { 0x01, 0x02, 0x03, 0x04, 0x06, 0x10, 0x11, 0x14, 0x16,
-				       0x17, 0x18, 0x1b, 0x1c };
-	for (int iter = 0; iter < 400; iter++) {
+	static const uint8_t ops[] = { 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x10,
+				       0x11, 0x12, 0x13, 0x14, 0x16, 0x17, 0x18, 0x1b, 0x1c };
+	for (int iter = 0; iter < 720; iter++) {
 		struct phr_u256 a = rnd_word(), b = rnd_word(), want;
+		struct phr_u256 m = rnd_word();
+		if (rng() % 2) { /* negative small values for the signed paths */
+			phr_u256_neg(&a, &a);
+			if (rng() % 2)
+				phr_u256_neg(&b, &b);
+		}
 		uint8_t op = ops[iter % sizeof(ops)];
 		switch (op) {
 		case 0x01: phr_u256_add(&want, &a, &b); break;
 		case 0x02: phr_u256_mul(&want, &a, &b); break;
 		case 0x03: phr_u256_sub(&want, &a, &b); break;
 		case 0x04: phr_u256_div(&want, &a, &b); break;
+		case 0x05: phr_u256_sdiv(&want, &a, &b); break;
 		case 0x06: phr_u256_mod(&want, &a, &b); break;
+		case 0x07: phr_u256_smod(&want, &a, &b); break;
+		case 0x08:
+			if (rng() % 2) { /* reduced addends: the inline path */
+				phr_u256_mod(&a, &a, &m);
+				phr_u256_mod(&b, &b, &m);
+			}
+			phr_u256_addmod(&want, &a, &b, &m);
+			break;
+		case 0x12: want = phr_u256_from_u64(phr_u256_scmp(&a, &b) < 0); break;
+		case 0x13: want = phr_u256_from_u64(phr_u256_scmp(&a, &b) > 0); break;
 		case 0x10: want = phr_u256_from_u64(phr_u256_cmp(&a, &b) < 0); break;
 		case 0x11: want = phr_u256_from_u64(phr_u256_cmp(&a, &b) > 0); break;
 		case 0x14: want = phr_u256_from_u64(phr_u256_eq(&a, &b)); break;
@@ -744,10 +761,16 @@ static void test_inline_arith_matches_u256(void **state)
 		case 0x1b: phr_u256_shl_u256(&want, &a, &b); break; /* shift a, value b */
 		default: phr_u256_shr_u256(&want, &a, &b); break;
 		}
-		/* PUSH32 b, PUSH32 a, op: a is the top */
-		char hex[2 * 70 + 64];
+		/* [PUSH32 m,] PUSH32 b, PUSH32 a, op: a is the top */
+		char hex[3 * 70 + 64];
 		uint8_t be[32];
 		size_t n = 0;
+		if (op == 0x08) {
+			n += (size_t)snprintf(hex + n, sizeof(hex) - n, "7f");
+			phr_u256_to_be(be, &m);
+			for (int i = 0; i < 32; i++)
+				n += (size_t)snprintf(hex + n, sizeof(hex) - n, "%02x", be[i]);
+		}
 		n += (size_t)snprintf(hex + n, sizeof(hex) - n, "7f");
 		phr_u256_to_be(be, &b);
 		for (int i = 0; i < 32; i++)
