@@ -1,0 +1,48 @@
+/*
+ * Fuzz target: terminology checks. The first byte picks the code system ('0' ICD-10-CM, '1' SNOMED CT,
+ * '2' LOINC, '3' CVX, '4' other), the
+ * rest is the code. Accepted codes must satisfy the rules checked again here.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <phr/terminology.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const char *const systems[] = { PHR_FHIR_SYSTEM_ICD10CM, PHR_FHIR_SYSTEM_SNOMED,
+					       PHR_FHIR_SYSTEM_LOINC, PHR_FHIR_SYSTEM_CVX,
+					       "http://example.org/other" };
+	if (size < 1)
+		return 0;
+	unsigned pick = (uint8_t)(data[0] - '0') % 5; /* '0'..'4' in the seeds */
+	const char *sys = systems[pick];
+	const char *code = (const char *)data + 1;
+	size_t n = size - 1;
+	char reason[64];
+	int rc = phr_fhir_term_check(reason, sizeof(reason), sys, code, n);
+	if (rc != PHR_OK && rc != PHR_ERR_INVALID)
+		abort();
+	if (rc == PHR_OK && reason[0] != '\0')
+		abort();
+	if (rc != PHR_OK && reason[0] == '\0')
+		abort();
+	if (rc == PHR_OK && pick == 1) {
+		struct phr_fhir_snomed_id id;
+		if (phr_fhir_snomed_parse(&id, NULL, 0, code, n) != PHR_OK || id.kind != PHR_FHIR_SNOMED_CONCEPT)
+			abort();
+		if (phr_fhir_verhoeff_digit(code, n - 1) != code[n - 1] - '0')
+			abort();
+	}
+	if (rc == PHR_OK && pick == 3 && phr_fhir_cvx_lookup(NULL, code, n) != PHR_OK)
+		abort();
+	/* the parts on their own never crash either */
+	(void)phr_fhir_verhoeff_digit(code, n);
+	(void)phr_fhir_loinc_digit(code, n);
+	if (phr_fhir_icd10cm_check(NULL, 0, code, n) == PHR_OK && (n < 3 || code[0] < 'A' || code[0] > 'Z'))
+		abort();
+	return 0;
+}

@@ -1,0 +1,290 @@
+/* Terminology checks: every code of the official FHIR R4 expansions (195 CVX,
+ * 1,000 LOINC, 1,001 SNOMED CT; tests/vectors/fhir-terminology) passes, and
+ * corrupted copies (a changed digit, adjacent digits swapped, a digit added or
+ * dropped) are rejected. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "phr/terminology.h"
+
+#define MAX_CODES 1100
+struct list {
+	char code[MAX_CODES][32];
+	size_t n;
+};
+
+static void load(struct list *l, const char *name)
+{
+	char path[512];
+	const char *root = getenv("PHR_SOURCE_DIR");
+	snprintf(path, sizeof(path), "%s/tests/vectors/fhir-terminology/%s", root ? root : ".", name);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	l->n = 0;
+	char line[64];
+	while (fgets(line, sizeof(line), f)) {
+		size_t n = strcspn(line, "\r\n");
+		line[n] = '\0';
+		if (n == 0)
+			continue;
+		assert_true(n < sizeof(l->code[0]));
+		assert_true(l->n < MAX_CODES);
+		memcpy(l->code[l->n++], line, n + 1);
+	}
+	fclose(f);
+}
+
+static bool in_list(const struct list *l, const char *c)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->code[i], c) == 0)
+			return true;
+	return false;
+}
+
+static int check(const char *sys, const char *code)
+{
+	char reason[160];
+	int rc = phr_fhir_term_check(reason, sizeof(reason), sys, code, strlen(code));
+	if (rc == PHR_OK)
+		assert_string_equal(reason, "");
+	else
+		assert_true(strlen(reason) > 0);
+	return rc;
+}
+
+static bool is_exception_loinc(const char *c)
+{
+	static const char *const ex[] = { "11491-6", "11501-6", "5895-7", "5896-5", "5897-3",
+					  "5928-1",  "6028-3",  "6415-5", "6580-7", "6645-7",
+					  "6646-5",  "6647-3",  "6648-1", "6649-9" };
+	for (size_t i = 0; i < sizeof(ex) / sizeof(ex[0]); i++)
+		if (strcmp(ex[i], c) == 0)
+			return true;
+	return false;
+}
+
+/* Corrupts every code of a list in every position and checks each copy.
+ * @p valid_if decides whether a corrupted copy may still be valid (another
+ * real code); NULL means never. Returns the number of copies rejected. */
+static size_t corrupt_all(const struct list *l, const char *sys, bool (*may_pass)(const struct list *, const char *),
+			  bool skip_09_swap)
+{
+	size_t rejected = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		const char *c = l->code[i];
+		size_t n = strlen(c);
+		char m[80];
+		for (size_t p = 0; p < n; p++) {
+			if (c[p] < '0' || c[p] > '9')
+				continue;
+			/* a changed digit */
+			memcpy(m, c, n + 1);
+			m[p] = (char)('0' + (c[p] - '0' + 1 + (int)(i % 9)) % 10);
+			if (may_pass && may_pass(l, m)) {
+				assert_int_equal(check(sys, m), PHR_OK);
+			} else {
+				if (check(sys, m) == PHR_OK)
+					fail_msg("%s %s (from %s) accepted", sys, m, c);
+				rejected++;
+			}
+			/* adjacent digits swapped */
+			if (p + 1 < n && c[p + 1] >= '0' && c[p + 1] <= '9' && c[p] != c[p + 1]) {
+				int a = c[p] - '0', b = c[p + 1] - '0';
+				if (skip_09_swap && a + b == 9 && (a == 0 || b == 0))
+					continue; /* Luhn-style mod 10 cannot see 09 <-> 90 */
+				memcpy(m, c, n + 1);
+				m[p] = c[p + 1];
+				m[p + 1] = c[p];
+				if (may_pass && may_pass(l, m)) {
+					assert_int_equal(check(sys, m), PHR_OK);
+				} else {
+					if (check(sys, m) == PHR_OK)
+						fail_msg("%s %s (swapped from %s) accepted", sys, m, c);
+					rejected++;
+				}
+			}
+		}
+	}
+	return rejected;
+}
+
+static bool in_list_or_exception(const struct list *l, const char *c)
+{
+	(void)l;
+	return is_exception_loinc(c);
+}
+
+static void test_cvx(void **state)
+{
+	(void)state;
+	static struct list l;
+	load(&l, "cvx.txt");
+	assert_int_equal(l.n, 195);
+	assert_int_equal(phr_fhir_cvx_count(), 195);
+	for (size_t i = 0; i < l.n; i++)
+		assert_int_equal(check(PHR_FHIR_SYSTEM_CVX, l.code[i]), PHR_OK);
+	/* corrupted copies pass exactly when they are another code of the list */
+	size_t rej = corrupt_all(&l, PHR_FHIR_SYSTEM_CVX, in_list, false);
+	assert_true(rej > 100);
+	char m[80];
+	for (size_t i = 0; i < l.n; i++) {
+		snprintf(m, sizeof(m), "%s0", l.code[i]);
+		assert_int_equal(check(PHR_FHIR_SYSTEM_CVX, m), in_list(&l, m) ? PHR_OK : PHR_ERR_INVALID);
+		snprintf(m, sizeof(m), "%.*s", (int)strlen(l.code[i]) - 1, l.code[i]);
+		assert_int_equal(check(PHR_FHIR_SYSTEM_CVX, m), in_list(&l, m) ? PHR_OK : PHR_ERR_INVALID);
+	}
+	const char *display = NULL;
+	assert_int_equal(phr_fhir_cvx_lookup(&display, "03", 2), PHR_OK);
+	assert_string_equal(display, "MMR");
+	assert_int_equal(phr_fhir_cvx_lookup(&display, "3", 1), PHR_ERR_NOT_FOUND);
+	assert_int_equal(check(PHR_FHIR_SYSTEM_CVX, " 03"), PHR_ERR_INVALID);
+}
+
+static void test_loinc(void **state)
+{
+	(void)state;
+	static struct list l;
+	load(&l, "loinc.txt");
+	assert_int_equal(l.n, 1000);
+	for (size_t i = 0; i < l.n; i++)
+		assert_int_equal(check(PHR_FHIR_SYSTEM_LOINC, l.code[i]), PHR_OK);
+	size_t rej = corrupt_all(&l, PHR_FHIR_SYSTEM_LOINC, in_list_or_exception, true);
+	assert_true(rej > 5000);
+	char m[80];
+	for (size_t i = 0; i < l.n; i++) {
+		/* wrong length: a digit added in front of the hyphen or one dropped */
+		const char *c = l.code[i];
+		size_t n = strlen(c);
+		snprintf(m, sizeof(m), "%.*s1%s", (int)(n - 2), c, c + n - 2);
+		if (!is_exception_loinc(m) && phr_fhir_loinc_digit(m, n - 1) != c[n - 1] - '0')
+			assert_int_equal(check(PHR_FHIR_SYSTEM_LOINC, m), PHR_ERR_INVALID);
+		snprintf(m, sizeof(m), "%s0", c); /* two check digits */
+		assert_int_equal(check(PHR_FHIR_SYSTEM_LOINC, m), PHR_ERR_INVALID);
+		snprintf(m, sizeof(m), "%.*s", (int)(n - 2), c); /* no check digit */
+		assert_int_equal(check(PHR_FHIR_SYSTEM_LOINC, m), PHR_ERR_INVALID);
+	}
+	/* the published exceptions: accepted, and indeed wrong by the algorithm */
+	static const char *const ex[] = { "11491-6", "11501-6", "5895-7", "5896-5", "5897-3",
+					  "5928-1",  "6028-3",  "6415-5", "6580-7", "6645-7",
+					  "6646-5",  "6647-3",  "6648-1", "6649-9" };
+	for (size_t i = 0; i < sizeof(ex) / sizeof(ex[0]); i++) {
+		size_t n = strlen(ex[i]);
+		assert_int_equal(check(PHR_FHIR_SYSTEM_LOINC, ex[i]), PHR_OK);
+		assert_int_not_equal(phr_fhir_loinc_digit(ex[i], n - 2), ex[i][n - 1] - '0');
+	}
+	/* LOINC's own worked example: 10154-3; answers and parts */
+	assert_int_equal(phr_fhir_loinc_digit("10154", 5), 3);
+	assert_int_equal(check(PHR_FHIR_SYSTEM_LOINC, "LA6576-8"), PHR_OK);
+	assert_int_equal(check(PHR_FHIR_SYSTEM_LOINC, "LA6576"), PHR_ERR_INVALID);
+	assert_int_equal(check(PHR_FHIR_SYSTEM_LOINC, "LX6576-8"), PHR_ERR_INVALID);
+	assert_int_equal(check(PHR_FHIR_SYSTEM_LOINC, "8480-6"), PHR_OK);
+	assert_int_equal(check(PHR_FHIR_SYSTEM_LOINC, "8480 6"), PHR_ERR_INVALID);
+	assert_int_equal(check(PHR_FHIR_SYSTEM_LOINC, "-6"), PHR_ERR_INVALID);
+	assert_int_equal(check(PHR_FHIR_SYSTEM_LOINC, "08480-6"), PHR_ERR_INVALID);
+}
+
+static void test_snomed(void **state)
+{
+	(void)state;
+	static struct list l;
+	load(&l, "snomed.txt");
+	assert_int_equal(l.n, 1001);
+	for (size_t i = 0; i < l.n; i++) {
+		struct phr_fhir_snomed_id id;
+		const char *c = l.code[i];
+		assert_int_equal(check(PHR_FHIR_SYSTEM_SNOMED, c), PHR_OK);
+		assert_int_equal(phr_fhir_snomed_parse(&id, NULL, 0, c, strlen(c)), PHR_OK);
+		assert_int_equal(id.kind, PHR_FHIR_SNOMED_CONCEPT);
+	}
+	/* Verhoeff catches every single-digit change and adjacent swap; a few
+	 * copies fail earlier (leading zero, partition) — all must fail */
+	size_t rej = corrupt_all(&l, PHR_FHIR_SYSTEM_SNOMED, NULL, false);
+	assert_true(rej > 10000);
+	char m[80];
+	for (size_t i = 0; i < l.n; i++) {
+		const char *c = l.code[i];
+		size_t n = strlen(c);
+		/* wrong length: a 6-digit code cut to 5, any code grown to 19 digits */
+		if (n == 6) {
+			snprintf(m, sizeof(m), "%.*s", (int)(n - 1), c);
+			assert_int_equal(check(PHR_FHIR_SYSTEM_SNOMED, m), PHR_ERR_INVALID);
+		}
+		snprintf(m, sizeof(m), "%.*s%s", (int)(19 - n), "1111111111111111111", c);
+		assert_int_equal(check(PHR_FHIR_SYSTEM_SNOMED, m), PHR_ERR_INVALID);
+	}
+	/* partition identifiers and formats */
+	struct phr_fhir_snomed_id id;
+	char code[32];
+	int d;
+	/* a description id (partition 01) and relationship id (02) of item 12345 */
+	memcpy(code, "1234501", 8);
+	d = phr_fhir_verhoeff_digit(code, 7);
+	code[7] = (char)('0' + d), code[8] = '\0';
+	assert_int_equal(phr_fhir_snomed_parse(&id, NULL, 0, code, 8), PHR_OK);
+	assert_int_equal(id.kind, PHR_FHIR_SNOMED_DESCRIPTION);
+	assert_false(id.long_format);
+	assert_int_equal(id.item, 12345);
+	assert_int_equal(check(PHR_FHIR_SYSTEM_SNOMED, code), PHR_ERR_INVALID);
+	/* long format: item 999, namespace 1000124, partition 10 */
+	memcpy(code, "999100012410", 13);
+	d = phr_fhir_verhoeff_digit(code, 12);
+	code[12] = (char)('0' + d), code[13] = '\0';
+	assert_int_equal(phr_fhir_snomed_parse(&id, NULL, 0, code, 13), PHR_OK);
+	assert_true(id.long_format);
+	assert_int_equal(id.namespace_id, 1000124);
+	assert_int_equal(id.item, 999);
+	assert_int_equal(check(PHR_FHIR_SYSTEM_SNOMED, code), PHR_OK);
+	/* partition 05 is not one of ours */
+	memcpy(code, "1234505", 8);
+	d = phr_fhir_verhoeff_digit(code, 7);
+	code[7] = (char)('0' + d), code[8] = '\0';
+	assert_int_equal(check(PHR_FHIR_SYSTEM_SNOMED, code), PHR_ERR_INVALID);
+	assert_int_equal(check(PHR_FHIR_SYSTEM_SNOMED, "22298006"), PHR_OK); /* myocardial infarction */
+	assert_int_equal(check(PHR_FHIR_SYSTEM_SNOMED, "12345"), PHR_ERR_INVALID);
+	assert_int_equal(check(PHR_FHIR_SYSTEM_SNOMED, "1234567890123456789"), PHR_ERR_INVALID);
+	assert_int_equal(check(PHR_FHIR_SYSTEM_SNOMED, "22298006 "), PHR_ERR_INVALID);
+}
+
+static void test_icd10cm(void **state)
+{
+	(void)state;
+	static const char *const good[] = { "A78", "A69.21", "S52.131A", "C50.512", "O9A.211",
+					    "W06.XXXD", "U07.1", "J06.9", "Z23", "E11.65" };
+	static const char *const bad[] = { "a78", "A7", "178", "AA8", "A78.", "A78.12345", "A7812",
+					   "S52-131A", "A78.1a", "A 78", "" };
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_int_equal(check(PHR_FHIR_SYSTEM_ICD10CM, good[i]), PHR_OK);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(check(PHR_FHIR_SYSTEM_ICD10CM, bad[i]), PHR_ERR_INVALID);
+}
+
+static void test_other(void **state)
+{
+	(void)state;
+	assert_int_equal(check("http://example.org/codes", "anything at all"), PHR_OK);
+	assert_int_equal(check("urn:oid:2.16.840.1.113883.6.96", "x"), PHR_OK);
+	assert_int_equal(check("http://example.org/codes", ""), PHR_ERR_INVALID);
+	assert_int_equal(phr_fhir_term_system_of("http://loinc.org"), PHR_FHIR_TERM_LOINC);
+	assert_int_equal(phr_fhir_term_system_of("http://loinc.org/"), PHR_FHIR_TERM_OTHER);
+	assert_int_equal(phr_fhir_term_check(NULL, 0, PHR_FHIR_SYSTEM_LOINC, "x", 1), PHR_ERR_INVALID);
+	char tiny[8];
+	assert_int_equal(phr_fhir_term_check(tiny, sizeof(tiny), PHR_FHIR_SYSTEM_LOINC, "x", 1), PHR_ERR_INVALID);
+	assert_int_equal(strlen(tiny), 7);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cvx),    cmocka_unit_test(test_loinc), cmocka_unit_test(test_snomed),
+		cmocka_unit_test(test_icd10cm), cmocka_unit_test(test_other),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
