@@ -81,8 +81,8 @@ struct fixture {
 	struct phr_store *st;
 	struct phr_gateway *gw;
 	char base[64];
-	struct phr_cid root, small;
-	char root_s[PHR_CID_STR_MAX], small_s[PHR_CID_STR_MAX];
+	struct phr_cid root, small, empty;
+	char root_s[PHR_CID_STR_MAX], small_s[PHR_CID_STR_MAX], empty_s[PHR_CID_STR_MAX];
 	uint8_t *data;
 	size_t n;
 };
@@ -97,10 +97,12 @@ static int setup(void **state)
 	st_pattern(f->data, f->n, 7);
 	if (phr_store_open(&f->st, f->dir) || phr_store_add_bytes(f->st, &f->root, f->data, f->n, NULL) ||
 	    phr_store_add_bytes(f->st, &f->small, (const uint8_t *)"hello\n", 6, NULL) ||
+	    phr_store_add_bytes(f->st, &f->empty, NULL, 0, NULL) ||
 	    phr_gateway_new(&f->gw, f->st) || phr_gateway_listen(f->gw, "127.0.0.1", 0, &port))
 		return -1;
 	if (phr_cid_format(f->root_s, sizeof(f->root_s), &f->root) ||
-	    phr_cid_format(f->small_s, sizeof(f->small_s), &f->small))
+	    phr_cid_format(f->small_s, sizeof(f->small_s), &f->small) ||
+	    phr_cid_format(f->empty_s, sizeof(f->empty_s), &f->empty))
 		return -1;
 	snprintf(f->base, sizeof(f->base), "http://127.0.0.1:%u", (unsigned)port);
 	*state = f;
@@ -157,6 +159,33 @@ static void test_raw_and_headers(void **state)
 	assert_int_equal(r.status, 200);
 	assert_int_equal(r.body.len, f->n);
 	assert_memory_equal(r.body.data, f->data, f->n);
+	resp_release(&r);
+
+	/* a cached copy is still good: 304 */
+	{
+		CURL *c = curl_easy_init();
+		struct curl_slist *h = NULL;
+		char inm[300];
+		long status = 0;
+		snprintf(url, sizeof(url), "%s/ipfs/%s?format=raw", f->base, f->small_s);
+		snprintf(inm, sizeof(inm), "If-None-Match: \"%s.raw\"", f->small_s);
+		h = curl_slist_append(h, inm);
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+		assert_int_equal(curl_easy_perform(c), CURLE_OK);
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		assert_int_equal(status, 304);
+		curl_slist_free_all(h);
+		curl_easy_cleanup(c);
+	}
+
+	/* the empty file, deserialized */
+	snprintf(url, sizeof(url), "%s/ipfs/%s", f->base, f->empty_s);
+	http(&r, "GET", url, NULL);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.body.len, 0);
+	assert_true(has_header(&r, "Content-Length: 0"));
 	resp_release(&r);
 
 	/* the identity probe */
