@@ -29,8 +29,9 @@ enum phr_precompile_status {
 	/** Invalid input (bad curve point, bad blake2f length/flag...): the call
 	 *  fails exactly like an exceptional halt and consumes all of gas_limit. */
 	PHR_PRECOMPILE_FAILURE,
-	/** Recognised but not implemented here (0x0a point evaluation: no KZG
-	 *  library). Treat as PHR_PRECOMPILE_FAILURE: consumes all of gas_limit. */
+	/** Recognised but not implemented. No Cancun precompile returns it any more
+	 *  (0x0a point evaluation is implemented); kept so callers stay correct if a
+	 *  later fork adds one. Treat as PHR_PRECOMPILE_FAILURE: consumes all of gas_limit. */
 	PHR_PRECOMPILE_UNSUPPORTED,
 	/** Not a consensus result: memory could not be allocated for the output
 	 *  (or @p addr is not a precompile). The caller should abort the whole

@@ -23,15 +23,6 @@ __extension__ typedef unsigned __int128 u128;
 typedef struct {
 	uint64_t v[4];
 } fp;
-typedef struct {
-	fp a, b; /* a + b i */
-} fp2;
-typedef struct {
-	fp2 c0, c1, c2; /* c0 + c1 v + c2 v^2 */
-} fp6;
-typedef struct {
-	fp6 c0, c1; /* c0 + c1 w */
-} fp12;
 
 static const uint64_t P[4] = {0x3c208c16d87cfd47ULL, 0x97816a916871ca8dULL,
 			      0xb85045b68181585dULL, 0x30644e72e131a029ULL};
@@ -289,328 +280,40 @@ static void fp_to_be(uint8_t b[32], const fp *a)
 			b[(3 - i) * 8 + k] = (uint8_t)(t.v[i] >> (56 - 8 * k));
 }
 
-/* ---------------------------------------------------------------- Fp2 */
+/* ---------------------------------------------------------------- Fp2, Fp6, Fp12 */
 
-static void fp2_add(fp2 *r, const fp2 *x, const fp2 *y)
+/* r = 9 a (xi = 9 + i) */
+static void fp_mul9(fp *r, const fp *a)
 {
-	fp_add(&r->a, &x->a, &y->a);
-	fp_add(&r->b, &x->b, &y->b);
+	fp t = *a;
+	for (int k = 0; k < 3; k++)
+		fp_add(&t, &t, &t);
+	fp_add(r, &t, a);
 }
 
-static void fp2_sub(fp2 *r, const fp2 *x, const fp2 *y)
-{
-	fp_sub(&r->a, &x->a, &y->a);
-	fp_sub(&r->b, &x->b, &y->b);
-}
-
-static void fp2_neg(fp2 *r, const fp2 *x)
-{
-	fp_neg(&r->a, &x->a);
-	fp_neg(&r->b, &x->b);
-}
-
-static void fp2_mul(fp2 *r, const fp2 *x, const fp2 *y)
-{
-	fp t0, t1, s, u;
-	fp_mul(&t0, &x->a, &y->a);
-	fp_mul(&t1, &x->b, &y->b);
-	fp_add(&s, &x->a, &x->b);
-	fp_add(&u, &y->a, &y->b);
-	fp_mul(&s, &s, &u);
-	fp_sub(&s, &s, &t0);
-	fp_sub(&r->b, &s, &t1);
-	fp_sub(&r->a, &t0, &t1);
-}
-
-static void fp2_sqr(fp2 *r, const fp2 *x)
-{
-	/* (a + bi)^2 = (a + b)(a - b) + 2ab i */
-	fp s, d, m;
-	fp_add(&s, &x->a, &x->b);
-	fp_sub(&d, &x->a, &x->b);
-	fp_mul(&m, &x->a, &x->b);
-	fp_mul(&r->a, &s, &d);
-	fp_add(&r->b, &m, &m);
-}
-
-static void fp2_mul_fp(fp2 *r, const fp2 *x, const fp *k)
-{
-	fp_mul(&r->a, &x->a, k);
-	fp_mul(&r->b, &x->b, k);
-}
-
-/* r = x * xi, xi = 9 + i: (9a - b) + (a + 9b) i */
-static void fp2_mul_xi(fp2 *r, const fp2 *x)
-{
-	fp a9 = x->a, b9 = x->b, t;
-	for (int k = 0; k < 3; k++) { /* times 8 */
-		fp_add(&a9, &a9, &a9);
-		fp_add(&b9, &b9, &b9);
-	}
-	fp_add(&a9, &a9, &x->a);
-	fp_add(&b9, &b9, &x->b);
-	fp_sub(&t, &a9, &x->b);
-	fp_add(&r->b, &x->a, &b9);
-	r->a = t;
-}
-
-static void fp2_conj(fp2 *r, const fp2 *x)
-{
-	r->a = x->a;
-	fp_neg(&r->b, &x->b);
-}
-
-static int fp2_is_zero(const fp2 *x)
-{
-	return fp_is_zero(&x->a) && fp_is_zero(&x->b);
-}
-
-static int fp2_eq(const fp2 *x, const fp2 *y)
-{
-	return fp_eq(&x->a, &y->a) && fp_eq(&x->b, &y->b);
-}
-
-static void fp2_set_zero(fp2 *x)
-{
-	fp_set_zero(&x->a);
-	fp_set_zero(&x->b);
-}
-
-static void fp2_set_one(fp2 *x)
-{
-	x->a = ONE;
-	fp_set_zero(&x->b);
-}
-
-static void fp2_inv(fp2 *r, const fp2 *x)
-{
-	fp n, t;
-	fp_sqr(&n, &x->a);
-	fp_sqr(&t, &x->b);
-	fp_add(&n, &n, &t);
-	fp_inv(&n, &n);
-	fp_mul(&r->a, &x->a, &n);
-	fp_mul(&t, &x->b, &n);
-	fp_neg(&r->b, &t);
-}
-
-static void fp2_pow(fp2 *r, const fp2 *x, const uint64_t e[4])
-{
-	fp2 acc;
-	fp2_set_one(&acc);
-	for (int i = 255; i >= 0; i--) {
-		fp2_sqr(&acc, &acc);
-		if ((e[i / 64] >> (i % 64)) & 1)
-			fp2_mul(&acc, &acc, x);
-	}
-	*r = acc;
-}
-
-/* ---------------------------------------------------------------- Fp6 */
-
-static void fp6_add(fp6 *r, const fp6 *x, const fp6 *y)
-{
-	fp2_add(&r->c0, &x->c0, &y->c0);
-	fp2_add(&r->c1, &x->c1, &y->c1);
-	fp2_add(&r->c2, &x->c2, &y->c2);
-}
-
-static void fp6_sub(fp6 *r, const fp6 *x, const fp6 *y)
-{
-	fp2_sub(&r->c0, &x->c0, &y->c0);
-	fp2_sub(&r->c1, &x->c1, &y->c1);
-	fp2_sub(&r->c2, &x->c2, &y->c2);
-}
-
-static void fp6_neg(fp6 *r, const fp6 *x)
-{
-	fp2_neg(&r->c0, &x->c0);
-	fp2_neg(&r->c1, &x->c1);
-	fp2_neg(&r->c2, &x->c2);
-}
-
-static void fp6_mul(fp6 *r, const fp6 *x, const fp6 *y)
-{
-	fp2 t0, t1, t2, s, u, c0, c1, c2;
-	fp2_mul(&t0, &x->c0, &y->c0);
-	fp2_mul(&t1, &x->c1, &y->c1);
-	fp2_mul(&t2, &x->c2, &y->c2);
-	/* c0 = t0 + xi((x1 + x2)(y1 + y2) - t1 - t2) */
-	fp2_add(&s, &x->c1, &x->c2);
-	fp2_add(&u, &y->c1, &y->c2);
-	fp2_mul(&s, &s, &u);
-	fp2_sub(&s, &s, &t1);
-	fp2_sub(&s, &s, &t2);
-	fp2_mul_xi(&s, &s);
-	fp2_add(&c0, &t0, &s);
-	/* c1 = (x0 + x1)(y0 + y1) - t0 - t1 + xi t2 */
-	fp2_add(&s, &x->c0, &x->c1);
-	fp2_add(&u, &y->c0, &y->c1);
-	fp2_mul(&s, &s, &u);
-	fp2_sub(&s, &s, &t0);
-	fp2_sub(&s, &s, &t1);
-	fp2_mul_xi(&u, &t2);
-	fp2_add(&c1, &s, &u);
-	/* c2 = (x0 + x2)(y0 + y2) - t0 - t2 + t1 */
-	fp2_add(&s, &x->c0, &x->c2);
-	fp2_add(&u, &y->c0, &y->c2);
-	fp2_mul(&s, &s, &u);
-	fp2_sub(&s, &s, &t0);
-	fp2_sub(&s, &s, &t2);
-	fp2_add(&c2, &s, &t1);
-	r->c0 = c0;
-	r->c1 = c1;
-	r->c2 = c2;
-}
-
-/* r = x * v: (c0, c1, c2) -> (xi c2, c0, c1) */
-static void fp6_mul_v(fp6 *r, const fp6 *x)
-{
-	fp2 t;
-	fp2_mul_xi(&t, &x->c2);
-	r->c2 = x->c1;
-	r->c1 = x->c0;
-	r->c0 = t;
-}
-
-static void fp6_inv(fp6 *r, const fp6 *x)
-{
-	fp2 a, b, c, t, f;
-	/* A = x0^2 - xi x1 x2, B = xi x2^2 - x0 x1, C = x1^2 - x0 x2 */
-	fp2_sqr(&a, &x->c0);
-	fp2_mul(&t, &x->c1, &x->c2);
-	fp2_mul_xi(&t, &t);
-	fp2_sub(&a, &a, &t);
-	fp2_sqr(&b, &x->c2);
-	fp2_mul_xi(&b, &b);
-	fp2_mul(&t, &x->c0, &x->c1);
-	fp2_sub(&b, &b, &t);
-	fp2_sqr(&c, &x->c1);
-	fp2_mul(&t, &x->c0, &x->c2);
-	fp2_sub(&c, &c, &t);
-	/* F = x0 A + xi (x2 B + x1 C) */
-	fp2_mul(&f, &x->c2, &b);
-	fp2_mul(&t, &x->c1, &c);
-	fp2_add(&f, &f, &t);
-	fp2_mul_xi(&f, &f);
-	fp2_mul(&t, &x->c0, &a);
-	fp2_add(&f, &f, &t);
-	fp2_inv(&f, &f);
-	fp2_mul(&r->c0, &a, &f);
-	fp2_mul(&r->c1, &b, &f);
-	fp2_mul(&r->c2, &c, &f);
-}
-
-/* ---------------------------------------------------------------- Fp12 */
-
-static void fp12_set_one(fp12 *x)
-{
-	memset(x, 0, sizeof *x);
-	x->c0.c0.a = ONE;
-}
-
-static int fp12_is_one(const fp12 *x)
-{
-	fp12 one;
-	fp12_set_one(&one);
-	return memcmp(x, &one, sizeof one) == 0;
-}
-
-static void fp12_mul(fp12 *r, const fp12 *x, const fp12 *y)
-{
-	fp6 t0, t1, s, u;
-	fp6_mul(&t0, &x->c0, &y->c0);
-	fp6_mul(&t1, &x->c1, &y->c1);
-	fp6_add(&s, &x->c0, &x->c1);
-	fp6_add(&u, &y->c0, &y->c1);
-	fp6_mul(&s, &s, &u);
-	fp6_sub(&s, &s, &t0);
-	fp6_sub(&r->c1, &s, &t1);
-	fp6_mul_v(&t1, &t1);
-	fp6_add(&r->c0, &t0, &t1);
-}
-
-/* (a + b w)^2 = (a + b)(a + v b) - t - v t + 2t w, t = ab: two Fp6 products */
-static void fp12_sqr(fp12 *r, const fp12 *x)
-{
-	fp6 t, s, u, vt;
-	fp6_mul(&t, &x->c0, &x->c1);
-	fp6_add(&s, &x->c0, &x->c1);
-	fp6_mul_v(&u, &x->c1);
-	fp6_add(&u, &u, &x->c0);
-	fp6_mul(&s, &s, &u);
-	fp6_mul_v(&vt, &t);
-	fp6_sub(&s, &s, &t);
-	fp6_sub(&r->c0, &s, &vt);
-	fp6_add(&r->c1, &t, &t);
-}
-
-/* f^(p^6): w -> -w */
-static void fp12_conj(fp12 *r, const fp12 *x)
-{
-	r->c0 = x->c0;
-	fp6_neg(&r->c1, &x->c1);
-}
-
-static void fp12_inv(fp12 *r, const fp12 *x)
-{
-	/* 1 / (c0 + c1 w) = (c0 - c1 w) / (c0^2 - c1^2 v) */
-	fp6 t0, t1;
-	fp6_mul(&t0, &x->c0, &x->c0);
-	fp6_mul(&t1, &x->c1, &x->c1);
-	fp6_mul_v(&t1, &t1);
-	fp6_sub(&t0, &t0, &t1);
-	fp6_inv(&t0, &t0);
-	fp6_mul(&r->c0, &x->c0, &t0);
-	fp6_mul(&t1, &x->c1, &t0);
-	fp6_neg(&r->c1, &t1);
-}
-
-/*
- * Frobenius constants: x^(p^j) for x = sum a_k w^k (a_k in Fp2) is
- * sum sigma^j(a_k) g[j-1][k] w^k with g[j-1][k] = xi^(k (p^j - 1) / 6) and sigma
- * the conjugation of Fp2. With gamma = xi^((p-1)/6): g[0][1] = gamma,
- * g[1][1] = gamma^(p+1) = gamma conj(gamma), g[2][1] = gamma^(p^2+p+1) = gamma^2 conj(gamma).
- */
-struct frob {
-	fp2 g[3][6];
-};
-
-static void frob_init(struct frob *fc)
-{
-	fp2 xi, gamma, c;
-	fp_from_u64(&xi.a, 9);
-	xi.b = ONE;
-	fp2_pow(&gamma, &xi, P_M1_DIV6);
-	fp2_conj(&c, &gamma);
-	fc->g[0][1] = gamma;
-	fp2_mul(&fc->g[1][1], &gamma, &c);
-	fp2_mul(&fc->g[2][1], &fc->g[1][1], &gamma);
-	for (int j = 0; j < 3; j++) {
-		fp2_set_one(&fc->g[j][0]);
-		for (int k = 2; k < 6; k++)
-			fp2_mul(&fc->g[j][k], &fc->g[j][k - 1], &fc->g[j][1]);
-	}
-}
-
-/* Coefficient k of w^k inside an Fp12 element (w^2 = v). */
-static fp2 *coef(fp12 *x, int k)
-{
-	fp6 *h = k & 1 ? &x->c1 : &x->c0;
-	return k / 2 == 0 ? &h->c0 : k / 2 == 1 ? &h->c1 : &h->c2;
-}
-
-/* r = x^(p^j), j = 1, 2, 3 */
-static void fp12_frob(fp12 *r, const fp12 *x, const struct frob *fc, int j)
-{
-	fp12 t = *x;
-	for (int k = 0; k < 6; k++) {
-		fp2 *a = coef(&t, k);
-		if (j & 1)
-			fp2_conj(a, a);
-		fp2_mul(coef(r, k), a, &fc->g[j - 1][k]);
-	}
-}
+#define F fp
+#define FN(op) fp_##op
+#define F2 fp2
+#define F2N(op) fp2_##op
+#define F6 fp6
+#define F6N(op) fp6_##op
+#define F12 fp12
+#define F12N(op) fp12_##op
+#define TOWER_XI_MUL_K fp_mul9
+#define TOWER_LIMBS 4
+#define TOWER_PM1_DIV6 P_M1_DIV6
+#include "precompile_tower.inc"
+#undef F
+#undef FN
+#undef F2
+#undef F2N
+#undef F6
+#undef F6N
+#undef F12
+#undef F12N
+#undef TOWER_XI_MUL_K
+#undef TOWER_LIMBS
+#undef TOWER_PM1_DIV6
 
 /* ---------------------------------------------------------------- curves */
 
@@ -672,8 +375,8 @@ static void mul_line(fp12 *f, const fp2 *a, const fp2 *b, const fp2 *c, const fp
 {
 	fp12 l;
 	memset(&l, 0, sizeof l);
-	fp2_mul_fp(&l.c0.c0, a, yp);
-	fp2_mul_fp(&l.c1.c0, b, xp);
+	fp2_scale(&l.c0.c0, a, yp);
+	fp2_scale(&l.c1.c0, b, xp);
 	l.c1.c1 = *c;
 	fp12_mul(f, f, &l);
 }
@@ -797,7 +500,7 @@ static void miller(fp12 *f, const fp *xp, const fp *yp, const struct aff2 *q, co
  * square-and-multiply over the 192-bit |l_i| (negative l_i by conjugation,
  * which inverts elements of the cyclotomic subgroup).
  */
-static void final_exp(fp12 *r, const fp12 *f, const struct frob *fc)
+static void final_exp(fp12 *r, const fp12 *f, const struct fp12_fc *fc)
 {
 	fp12 g, t, x[3], d, tab[8];
 	fp12_conj(&g, f);
@@ -864,7 +567,7 @@ static int g1_emit(struct phr_buf *out, const g1 *p)
 
 /* psi(Q) = (conj(x) xi^((p-1)/3), conj(y) xi^((p-1)/2)) on Jacobian coordinates
  * (conjugation is a field automorphism, so it applies to X, Y, Z alike). */
-static void g2_psi(g2 *r, const g2 *q, const struct frob *fc)
+static void g2_psi(g2 *r, const g2 *q, const struct fp12_fc *fc)
 {
 	fp2 t;
 	fp2_conj(&t, &q->x);
@@ -898,7 +601,7 @@ static int g2_eq(const g2 *a, const g2 *b)
  * [u+1]Q + psi([u]Q) + psi^2([u]Q) = psi^3([2u]Q); valid for BN254 since
  * u mod 13 != 4 and u mod 97 != 92.
  */
-static int g2_in_subgroup(const g2 *q, const struct frob *fc)
+static int g2_in_subgroup(const g2 *q, const struct fp12_fc *fc)
 {
 	uint8_t k[32] = {0};
 	for (int i = 0; i < 8; i++)
@@ -919,7 +622,7 @@ static int g2_in_subgroup(const g2 *q, const struct frob *fc)
 
 /* 128 bytes x_im || x_re || y_im || y_re -> affine G2 point in the order-r
  * subgroup; all zero is infinity. 0 if invalid. */
-static int g2_decode(struct aff2 *q, const uint8_t in[128], const struct frob *fc)
+static int g2_decode(struct aff2 *q, const uint8_t in[128], const struct fp12_fc *fc)
 {
 	if (!fp_from_be(&q->x.b, in) || !fp_from_be(&q->x.a, in + 32) ||
 	    !fp_from_be(&q->y.b, in + 64) || !fp_from_be(&q->y.a, in + 96))
@@ -959,8 +662,8 @@ int phr_precompile_bn254_pairing_run(struct phr_buf *out, const uint8_t *in, siz
 {
 	if (n % 192 != 0)
 		return PHR_PRECOMPILE_FAILURE;
-	struct frob fc;
-	frob_init(&fc);
+	struct fp12_fc fc;
+	fp12_fc_init(&fc);
 	/* twist Frobenius: xi^((p-1)/3) and xi^((p-1)/2) */
 	const fp2 *g3 = &fc.g[0][2], *g2c = &fc.g[0][3];
 	fp12 f;

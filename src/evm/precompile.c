@@ -1,7 +1,8 @@
 /*
  * Precompile dispatch, pricing, and the small precompiles: 0x01 ecrecover,
- * 0x02 sha256, 0x03 ripemd160 (digest in precompile_ripemd160.c), 0x04 identity,
- * 0x0a point evaluation (unsupported: no KZG library).
+ * 0x02 sha256, 0x03 ripemd160 (digest in precompile_ripemd160.c), 0x04 identity.
+ * 0x05 is in precompile_modexp.c, 0x06-0x08 in bn254.c, 0x09 in
+ * precompile_blake2f.c, 0x0a in precompile_kzg.c.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -168,7 +169,7 @@ static int dispatch(int id, struct phr_buf *out, const uint8_t *in, size_t n)
 	case PC_BLAKE2F:
 		return phr_precompile_blake2f_run(out, in, n);
 	case PC_POINT_EVALUATION:
-		return PHR_PRECOMPILE_UNSUPPORTED;
+		return phr_precompile_kzg_point_eval_run(out, in, n);
 	default:
 		return PHR_PRECOMPILE_INTERNAL_ERROR;
 	}

@@ -36,4 +36,7 @@ int phr_precompile_bn254_add_run(struct phr_buf *out, const uint8_t *in, size_t 
 int phr_precompile_bn254_mul_run(struct phr_buf *out, const uint8_t *in, size_t n);
 int phr_precompile_bn254_pairing_run(struct phr_buf *out, const uint8_t *in, size_t n);
 
+/* 0x0a: EIP-4844 point evaluation (BLS12-381 KZG proof check). */
+int phr_precompile_kzg_point_eval_run(struct phr_buf *out, const uint8_t *in, size_t n);
+
 #endif

@@ -1,5 +1,10 @@
 /* Helpers shared by the node tests. */
 #include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,3 +151,59 @@ void node_stack_close(struct node_stack *s)
 	free(s->dir);
 	memset(s, 0, sizeof(*s));
 }
+
+/* Starts argv with stdout and stderr to files; waits for @p marker in stdout; returns what follows it. */
+pid_t node_test_spawn(const char *const argv[], const char *out_path, const char *err_path,
+		   const char *marker, char *after, size_t after_cap)
+{
+	pid_t pid = fork();
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+	if (pid == 0) {
+		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(o, 1);
+		dup2(e, 2);
+		execv(argv[0], (char *const *)(uintptr_t)argv);
+		_exit(127);
+	}
+	for (int i = 0; i < 1200 && pid > 0; i++) {
+		char buf[8192];
+		FILE *f = fopen(out_path, "r");
+		size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+		char *p;
+		if (f)
+			fclose(f);
+		buf[n] = 0;
+		if ((p = strstr(buf, marker)) != NULL && strchr(p, '\n') != NULL) {
+			p += strlen(marker);
+			snprintf(after, after_cap, "%.*s", (int)strcspn(p, "\r\n"), p);
+			return pid;
+		}
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return -1;
+		nanosleep(&ts, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+int node_test_stop(pid_t pid)
+{
+	int st = -1;
+
+	if (pid <= 0)
+		return -1;
+	kill(pid, SIGTERM);
+	for (int i = 0; i < 200; i++) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return st;
+		nanosleep(&ts, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return -1;
+}
+

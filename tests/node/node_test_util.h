@@ -15,6 +15,18 @@ void node_test_rmrf(const char *path);
 /** Counts files under @p dir whose bytes contain @p needle; adds the file count to *files. */
 size_t node_test_scan(const char *dir, const uint8_t *needle, size_t n, size_t *files);
 
+#include <sys/types.h>
+
+/**
+ * Starts @p argv with stdout and stderr in files and waits (up to 60 s) for
+ * @p marker on stdout; copies the rest of that line to @p after.
+ * @return the pid, or -1.
+ */
+pid_t node_test_spawn(const char *const argv[], const char *out_path, const char *err_path,
+		      const char *marker, char *after, size_t after_cap);
+/** SIGTERM, wait (10 s, then SIGKILL). @return the wait status, -1 when killed or not started. */
+int node_test_stop(pid_t pid);
+
 struct phr_chain_node;
 struct phr_chain;
 struct phr_store;

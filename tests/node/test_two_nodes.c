@@ -33,62 +33,8 @@
 static const char *mode = "embedded";
 static char *dir;
 static pid_t pids[3];
+
 static char url_a[128], url_b[128], chain_url[160];
-
-/* Starts argv with stdout and stderr to files; waits for @p marker in stdout; returns what follows it. */
-static pid_t spawn(const char *const argv[], const char *out_path, const char *err_path,
-		   const char *marker, char *after, size_t after_cap)
-{
-	pid_t pid = fork();
-	struct timespec ts = { 0, 50 * 1000 * 1000 };
-
-	if (pid == 0) {
-		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		dup2(o, 1);
-		dup2(e, 2);
-		execv(argv[0], (char *const *)(uintptr_t)argv);
-		_exit(127);
-	}
-	for (int i = 0; i < 1200 && pid > 0; i++) {
-		char buf[8192];
-		FILE *f = fopen(out_path, "r");
-		size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-		char *p;
-		if (f)
-			fclose(f);
-		buf[n] = 0;
-		if ((p = strstr(buf, marker)) != NULL && strchr(p, '\n') != NULL) {
-			p += strlen(marker);
-			snprintf(after, after_cap, "%.*s", (int)strcspn(p, "\r\n"), p);
-			return pid;
-		}
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return -1;
-		nanosleep(&ts, NULL);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	return -1;
-}
-
-static int stop(pid_t pid)
-{
-	int st = -1;
-
-	if (pid <= 0)
-		return -1;
-	kill(pid, SIGTERM);
-	for (int i = 0; i < 200; i++) {
-		struct timespec ts = { 0, 50 * 1000 * 1000 };
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			return st;
-		nanosleep(&ts, NULL);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
-	return -1;
-}
 
 static int setup(void **state)
 {
@@ -109,7 +55,7 @@ static int setup(void **state)
 		const char *argv[] = { anvil, "--port", "0", "--hardfork", "cancun", NULL };
 		snprintf(o, sizeof(o), "%s/anvil.out", dir);
 		snprintf(e, sizeof(e), "%s/anvil.err", dir);
-		pids[2] = spawn(argv, o, e, "Listening on ", port, sizeof(port));
+		pids[2] = node_test_spawn(argv, o, e, "Listening on ", port, sizeof(port));
 		if (pids[2] <= 0)
 			return -1;
 		snprintf(chain_url, sizeof(chain_url), "http://%s", port);
@@ -117,13 +63,13 @@ static int setup(void **state)
 				   "--dev", "--chain-rpc", chain_url, NULL };
 		snprintf(o, sizeof(o), "%s/a.out", dir);
 		snprintf(e, sizeof(e), "%s/a.log", dir);
-		pids[0] = spawn(argv_a, o, e, "listening on ", url_a, sizeof(url_a));
+		pids[0] = node_test_spawn(argv_a, o, e, "listening on ", url_a, sizeof(url_a));
 	} else {
 		const char *argv_a[] = { bin, "node", "--datadir", a_dir, "--listen", "127.0.0.1:0",
 				   "--dev", NULL };
 		snprintf(o, sizeof(o), "%s/a.out", dir);
 		snprintf(e, sizeof(e), "%s/a.log", dir);
-		pids[0] = spawn(argv_a, o, e, "listening on ", url_a, sizeof(url_a));
+		pids[0] = node_test_spawn(argv_a, o, e, "listening on ", url_a, sizeof(url_a));
 		snprintf(chain_url, sizeof(chain_url), "%s/rpc", url_a);
 	}
 	if (pids[0] <= 0)
@@ -135,7 +81,7 @@ static int setup(void **state)
 			   "--peer", url_a, NULL };
 	snprintf(o, sizeof(o), "%s/b.out", dir);
 	snprintf(e, sizeof(e), "%s/b.log", dir);
-	pids[1] = spawn(argv_b, o, e, "listening on ", url_b, sizeof(url_b));
+	pids[1] = node_test_spawn(argv_b, o, e, "listening on ", url_b, sizeof(url_b));
 	if (pids[1] <= 0)
 		return -1;
 	/* A learns B as a peer through its peers file */
@@ -152,12 +98,9 @@ static int teardown(void **state)
 {
 	(void)state;
 	/* graceful SIGTERM: both nodes exit 0 */
-	for (int i = 0; i < 2; i++) {
-		int st = stop(pids[i]);
-		if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0))
-			fprintf(stderr, "node %d did not stop cleanly (status %d)\n", i, st);
-	}
-	stop(pids[2]);
+	for (int i = 0; i < 3; i++)
+		if (pids[i] > 0)
+			node_test_stop(pids[i]);
 	if (getenv("PHR_KEEP_TMP") == NULL)
 		node_test_rmrf(dir);
 	free(dir);
@@ -326,6 +269,12 @@ static void test_two_nodes(void **state)
 	}
 	http_res_release(&r);
 
+	/* graceful SIGTERM: both nodes exit 0 (and their logs are complete) */
+	for (int i = 0; i < 2; i++) {
+		int st = node_test_stop(pids[i]);
+		pids[i] = 0;
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
 	/* no plaintext in the data directories (chain db, stores, local dbs) or the logs */
 	assert_int_equal(node_test_scan(dir, (const uint8_t *)"PHR-2NODE-MARKER", 16, &files), 0);
 	assert_true(files > 20);

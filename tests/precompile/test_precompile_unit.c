@@ -124,11 +124,10 @@ static void test_dispatch_and_status(void **state)
 	struct phr_buf out;
 	int64_t used;
 	phr_buf_init(&out, 0);
-	/* point evaluation: unsupported, consumes all gas */
+	/* point evaluation: a bad length fails and consumes all gas */
 	addr_of(a, 10);
 	assert_int_equal(phr_precompile_gas(a, NULL, 0), 50000);
-	assert_int_equal(phr_precompile_run(a, NULL, 0, 60000, &out, &used),
-			 PHR_PRECOMPILE_UNSUPPORTED);
+	assert_int_equal(phr_precompile_run(a, NULL, 0, 60000, &out, &used), PHR_PRECOMPILE_FAILURE);
 	assert_int_equal(used, 60000);
 	assert_int_equal(phr_precompile_run(a, NULL, 0, 49999, &out, &used),
 			 PHR_PRECOMPILE_OUT_OF_GAS);
@@ -403,6 +402,46 @@ static void test_internal_errors(void **state)
 	phr_buf_release(&out);
 }
 
+/* ethereum/tests (EEST) point-evaluation case correct_proof_02e696ada7d4631d, fields split:
+ * versioned hash, z, y, commitment, proof (valid proof). */
+#define KZG_VHASH "010657f37554c781402a22917dee2f75def7ab966d7b770905398eba3c444014"
+#define KZG_Z "0000000000000000000000000000000000000000000000000000000000000002"
+#define KZG_Y "0000000000000000000000000000000000000000000000000000000000000000"
+#define KZG_C                                                                                      \
+	"c00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+#define KZG_PROOF                                                                                  \
+	"c00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+#define BLS_R "73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001"
+
+static void test_point_evaluation_rejects(void **state)
+{
+	(void)state;
+	struct phr_buf out;
+	char in[512];
+	phr_buf_init(&out, 0);
+	snprintf(in, sizeof in, "%s%s%s%s%s", KZG_VHASH, KZG_Z, KZG_Y, KZG_C, KZG_PROOF);
+	assert_int_equal(run_hex(10, in, &out), PHR_PRECOMPILE_OK);
+	assert_int_equal(out.len, 64);
+	/* wrong y (last digit changed): the pairing check fails */
+	snprintf(in, sizeof in, "%s%s%.63s%c%s%s", KZG_VHASH, KZG_Z, KZG_Y, 'd', KZG_C, KZG_PROOF);
+	assert_int_equal(run_hex(10, in, &out), PHR_PRECOMPILE_FAILURE);
+	/* wrong versioned hash (version byte 02) */
+	snprintf(in, sizeof in, "02%s%s%s%s%s", KZG_VHASH + 2, KZG_Z, KZG_Y, KZG_C, KZG_PROOF);
+	assert_int_equal(run_hex(10, in, &out), PHR_PRECOMPILE_FAILURE);
+	/* z = r is not a field element */
+	snprintf(in, sizeof in, "%s%s%s%s%s", KZG_VHASH, BLS_R, KZG_Y, KZG_C, KZG_PROOF);
+	assert_int_equal(run_hex(10, in, &out), PHR_PRECOMPILE_FAILURE);
+	/* proof without the compression flag, proof = infinity with a stray bit */
+	snprintf(in, sizeof in, "%s%s%s%s3%s", KZG_VHASH, KZG_Z, KZG_Y, KZG_C, KZG_PROOF + 1);
+	assert_int_equal(run_hex(10, in, &out), PHR_PRECOMPILE_FAILURE);
+	snprintf(in, sizeof in, "%s%s%s%sc%094d1", KZG_VHASH, KZG_Z, KZG_Y, KZG_C, 0);
+	assert_int_equal(run_hex(10, in, &out), PHR_PRECOMPILE_FAILURE);
+	/* one byte short */
+	snprintf(in, sizeof in, "%s%s%s%s%.94s", KZG_VHASH, KZG_Z, KZG_Y, KZG_C, KZG_PROOF);
+	assert_int_equal(run_hex(10, in, &out), PHR_PRECOMPILE_FAILURE);
+	phr_buf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -414,6 +453,7 @@ int main(void)
 		cmocka_unit_test(test_ecrecover_ranges),
 		cmocka_unit_test(test_bn254_g2_subgroup),
 		cmocka_unit_test(test_internal_errors),
+		cmocka_unit_test(test_point_evaluation_rejects),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -104,6 +104,7 @@ VECTOR_TEST(test_bn256_mul, "bn256ScalarMul.json", 7)
 VECTOR_TEST(test_bn256_pairing, "bn256Pairing.json", 8)
 VECTOR_TEST(test_modexp_eip2565, "modexp_eip2565.json", 5)
 VECTOR_TEST(test_modexp_python, "modexp_python.json", 5)
+VECTOR_TEST(test_point_evaluation, "pointEvaluation_eest.json", 10)
 
 int main(void)
 {
@@ -116,6 +117,7 @@ int main(void)
 		cmocka_unit_test(test_bn256_pairing),
 		cmocka_unit_test(test_modexp_eip2565),
 		cmocka_unit_test(test_modexp_python),
+		cmocka_unit_test(test_point_evaluation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
