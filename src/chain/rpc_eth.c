@@ -204,9 +204,9 @@ static void call_tx(struct phr_tx *tx, uint8_t from[20], struct phr_rpc_call *c,
 		memset(from, 0, 20);
 }
 
-/* Runs a call without keeping its effects. */
-static int dry_run(struct phr_chain_node *n, struct phr_state_tx_result *res, struct phr_rpc_call *c,
-		   uint64_t gas)
+/* Runs a call without keeping its effects (on @p st, or the node's state when NULL). */
+static int dry_run_on(struct phr_chain_node *n, struct phr_state *st, struct phr_state_tx_result *res,
+		      struct phr_rpc_call *c, uint64_t gas)
 {
 	struct phr_state_block blk;
 	struct phr_tx tx;
@@ -215,12 +215,113 @@ static int dry_run(struct phr_chain_node *n, struct phr_state_tx_result *res, st
 
 	chain_next_block_env(n, &blk, NULL);
 	call_tx(&tx, from, c, gas);
-	rc = phr_state_tx_apply(n->state, res, &blk, &tx, from,
+	rc = phr_state_tx_apply(st ? st : n->state, res, &blk, &tx, from,
 				PHR_STATE_TX_DRY_RUN | PHR_STATE_TX_NO_CHECKS);
 	tx.data = NULL;
 	tx.data_len = 0;
 	phr_tx_release(&tx);
 	return rc;
+}
+
+static int dry_run(struct phr_chain_node *n, struct phr_state_tx_result *res, struct phr_rpc_call *c,
+		   uint64_t gas)
+{
+	return dry_run_on(n, NULL, res, c, gas);
+}
+
+/* Applies one account of an eth_call state override to @p st. */
+static int override_one(struct phr_state *st, struct phr_rpc_error *err, const char *key,
+			const json_t *o)
+{
+	struct phr_state_account acc;
+	const json_t *v, *sv;
+	const char *slot_s;
+	uint8_t addr[20];
+	bool exists;
+	int rc;
+	json_t *kj = json_string(key);
+
+	rc = kj ? phr_rpc_param_address(addr, err, kj, "override address") : PHR_ERR_NOMEM;
+	if (kj)
+		json_decref(kj);
+	if (rc != PHR_OK)
+		return rc == PHR_ERR_NOMEM ? phr_rpc_error_set(err, PHR_RPC_INTERNAL_ERROR, "out of memory") : rc;
+	if (!json_is_object(o))
+		return phr_rpc_error_set(err, PHR_RPC_INVALID_PARAMS, "override of %s: object expected", key);
+	if (json_object_get(o, "state"))
+		return phr_rpc_error_set(err, PHR_RPC_INVALID_PARAMS,
+					 "override \"state\" (full replacement) is not supported; use \"stateDiff\"");
+	rc = phr_state_get_account(st, &exists, &acc, addr);
+	if (rc != PHR_OK)
+		return phr_rpc_error_set(err, PHR_RPC_INTERNAL_ERROR, "internal error: %s", phr_strerror(rc));
+	if (!exists)
+		memset(&acc, 0, sizeof(acc));
+	if ((v = json_object_get(o, "balance")) &&
+	    phr_rpc_param_u256(&acc.balance, err, v, "override balance") != PHR_OK)
+		return PHR_ERR_INVALID;
+	if ((v = json_object_get(o, "nonce")) && phr_rpc_param_u64(&acc.nonce, err, v, "override nonce") != PHR_OK)
+		return PHR_ERR_INVALID;
+	rc = phr_state_set_account(st, addr, acc.nonce, &acc.balance);
+	if (rc == PHR_OK && (v = json_object_get(o, "code"))) {
+		uint8_t *code = NULL;
+		size_t len = 0;
+
+		if (phr_rpc_param_bytes(&code, &len, err, v, CALL_DATA_MAX, "override code") != PHR_OK)
+			return PHR_ERR_INVALID;
+		rc = phr_state_set_code(st, addr, code, len);
+		phr_free(code);
+	}
+	if (rc == PHR_OK && (sv = json_object_get(o, "stateDiff"))) {
+		if (!json_is_object(sv))
+			return phr_rpc_error_set(err, PHR_RPC_INVALID_PARAMS, "stateDiff: object expected");
+		json_object_foreach((json_t *)sv, slot_s, v) {
+			uint8_t slot[32], val[32];
+			json_t *sj = json_string(slot_s);
+
+			rc = sj ? phr_rpc_param_slot(slot, err, sj, "stateDiff slot") : PHR_ERR_NOMEM;
+			if (sj)
+				json_decref(sj);
+			if (rc == PHR_OK)
+				rc = phr_rpc_param_slot(val, err, v, "stateDiff value");
+			if (rc != PHR_OK)
+				return err->code ? rc : phr_rpc_error_set(err, PHR_RPC_INTERNAL_ERROR, "out of memory");
+			rc = phr_state_set_storage(st, addr, slot, val);
+			if (rc != PHR_OK)
+				break;
+		}
+	}
+	if (rc != PHR_OK)
+		return phr_rpc_error_set(err, PHR_RPC_INTERNAL_ERROR, "internal error: %s", phr_strerror(rc));
+	return PHR_OK;
+}
+
+/*
+ * eth_call's third parameter (geth's state override set): a throw-away state
+ * over the same database, so the node's state is never touched.
+ */
+static int override_state(struct phr_chain_node *n, struct phr_state **out, struct phr_rpc_error *err,
+			  const json_t *set)
+{
+	struct phr_state_backend be;
+	struct phr_state *st;
+	const char *key;
+	json_t *o;
+	int rc;
+
+	if (!json_is_object(set))
+		return phr_rpc_error_set(err, PHR_RPC_INVALID_PARAMS, "state override set: object expected");
+	db_state_backend(&be, &n->db);
+	if (phr_state_new(&st, &be) != PHR_OK)
+		return phr_rpc_error_set(err, PHR_RPC_INTERNAL_ERROR, "out of memory");
+	json_object_foreach((json_t *)set, key, o) {
+		rc = override_one(st, err, key, o);
+		if (rc != PHR_OK) {
+			phr_state_free(st);
+			return rc;
+		}
+	}
+	*out = st;
+	return PHR_OK;
 }
 
 /* The error of a failed call: code 3 with the revert data, or -32000. */
@@ -251,15 +352,19 @@ static int m_call(void *ctx, json_t **result, struct phr_rpc_error *err, json_t 
 	struct phr_chain_node *n = ctx;
 	struct phr_rpc_call c;
 	struct phr_state_tx_result res;
+	struct phr_state *ov = NULL;
+	const json_t *set = json_array_get(params, 2);
 	int rc;
 
 	if (phr_rpc_param_call(&c, err, json_array_get(params, 0)) != PHR_OK)
 		return PHR_ERR_INVALID;
-	if (state_block(n, err, json_array_get(params, 1)) != PHR_OK) {
+	if (state_block(n, err, json_array_get(params, 1)) != PHR_OK ||
+	    (set && !json_is_null(set) && override_state(n, &ov, err, set) != PHR_OK)) {
 		phr_rpc_call_release(&c);
-		return PHR_ERR_INVALID;
+		return err->code == PHR_RPC_INVALID_PARAMS ? PHR_ERR_INVALID : PHR_ERR_STATE;
 	}
-	rc = dry_run(n, &res, &c, c.has_gas && c.gas < n->gas_limit ? c.gas : n->gas_limit);
+	rc = dry_run_on(n, ov, &res, &c, c.has_gas && c.gas < n->gas_limit ? c.gas : n->gas_limit);
+	phr_state_free(ov);
 	phr_rpc_call_release(&c);
 	if (rc == PHR_ERR_INVALID)
 		rc = phr_rpc_error_set(err, PHR_RPC_SERVER_ERROR, "%s", res.error);

@@ -191,6 +191,20 @@ static void test_rpc_methods(void **state)
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "error"), "code")), 3);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(r, "error"), "data")), "0xaa");
 	json_decref(r);
+	/* state overrides: code and a storage word at an empty address, balance */
+	r = rpc(n, "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_call\",\"params\":["
+		   "{\"to\":\"0x00000000000000000000000000000000000000c0\"},\"latest\",{"
+		   "\"0x00000000000000000000000000000000000000c0\":{\"code\":\"0x60005460005260206000f3\","
+		   "\"stateDiff\":{\"0x0\":\"0x77\"}}}]},"
+		   "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"eth_getCode\",\"params\":[\"0x00000000000000000000000000000000000000c0\",\"latest\"]},"
+		   "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"eth_call\",\"params\":[{\"to\":\"0x00000000000000000000000000000000000000c0\"},"
+		   "\"latest\",{\"0x00000000000000000000000000000000000000c0\":{\"state\":{}}}]}]");
+	assert_string_equal(result_str(json_array_get(r, 0)),
+			    "0x0000000000000000000000000000000000000000000000000000000000000077");
+	assert_string_equal(result_str(json_array_get(r, 1)), "0x"); /* the node's state is untouched */
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(json_array_get(r, 2), "error"), "code")),
+			 PHR_RPC_INVALID_PARAMS);
+	json_decref(r);
 	/* estimate of a plain transfer */
 	r = rpc(n, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_estimateGas\",\"params\":[{"
 		   "\"from\":\"0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266\","
