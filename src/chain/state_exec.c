@@ -708,13 +708,16 @@ int phr_state_tx_apply(struct phr_state *st, struct phr_state_tx_result *out,
 	msg.input = tx->data;
 	msg.input_size = tx->data_len;
 
+	if (!tx->has_to) {
+		/* the address a receipt reports, also when the creation fails */
+		out->created = true;
+		if (create_address(st, out->created_addr, &msg, from->nonce))
+			memset(out->created_addr, 0, 20);
+	}
 	struct phr_evm_result res;
 	h_call(st, &res, &msg);
 	out->status = res.status;
-	if (!tx->has_to) {
-		out->created = true;
-		memcpy(out->created_addr, res.create_address.bytes, 20);
-	}
+
 	if (res.output_size) {
 		out->output = phr_malloc(res.output_size);
 		if (out->output) {

@@ -265,6 +265,33 @@ static void test_create_storage_and_logs(void **state)
 	phr_state_free(st);
 }
 
+/* A failed creation still reports the address it would have had; the nonce moves on. */
+static void test_failed_create(void **state)
+{
+	(void)state;
+	struct phr_state *st = funded_state();
+	struct phr_state_block blk;
+	block_env(&blk);
+	const uint8_t init[] = { 0x5f, 0x5f, 0xfd }; /* revert(0, 0) */
+	struct phr_tx tx;
+	struct phr_state_tx_result res;
+	legacy_tx(&tx, NULL, 0, 100000, 3, init, sizeof(init));
+	assert_int_equal(phr_state_tx_apply(st, &res, &blk, &tx, ALICE, 0), PHR_OK);
+	assert_int_equal(res.status, PHR_EVM_REVERT);
+	assert_true(res.created);
+	uint8_t want[20];
+	create_address(want, ALICE, 0);
+	assert_memory_equal(res.created_addr, want, 20);
+	assert_false(exists_at(st, want));
+	phr_state_tx_result_release(&res);
+	phr_tx_release(&tx);
+	bool ex;
+	struct phr_state_account acc;
+	assert_int_equal(phr_state_get_account(st, &ex, &acc, ALICE), PHR_OK);
+	assert_int_equal(acc.nonce, 1);
+	phr_state_free(st);
+}
+
 /* EIP-6780: only a contract created in the same transaction is deleted. */
 static void test_selfdestruct_6780(void **state)
 {
@@ -521,6 +548,7 @@ int main(void)
 		cmocka_unit_test(test_transfer_and_fees),
 		cmocka_unit_test(test_invalid_transactions),
 		cmocka_unit_test(test_create_storage_and_logs),
+		cmocka_unit_test(test_failed_create),
 		cmocka_unit_test(test_selfdestruct_6780),
 		cmocka_unit_test(test_touch_clears_empty),
 		cmocka_unit_test(test_journal),
