@@ -36,7 +36,8 @@ void dcm_src_init_mem(struct dcm_src *s, const uint8_t *data, size_t len)
 {
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
-	s->mem = data;
+	static const uint8_t empty[1];
+	s->mem = data ? data : empty;
 	s->memlen = data ? len : 0;
 }
 
