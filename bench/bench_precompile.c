@@ -30,6 +30,7 @@ static const struct {
 	{"modexp_eip2565.json", "nagydani-3-pow0x10001", 5},
 	{"modexp_eip2565.json", "nagydani-4-pow0x10001", 5},
 	{"blake2F.json", "vector 5", 9},
+	{"pointEvaluation_eest.json", "correct_proof_02e696ada7d4631d", 10},
 };
 
 static double now(void)
