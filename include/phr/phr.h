@@ -349,6 +349,27 @@ PHR_WUR int phr_node_grants_list(struct phr_node *node, json_t **out, const uint
 /** Requests addressed to a patient: JSON array of {id, provider, level, scope, purpose, duration, status, expiresAt}. */
 PHR_WUR int phr_node_requests_list(struct phr_node *node, json_t **out, const uint8_t patient[20]);
 
+/* --- emergency (seed §8) --------------------------------------------------- */
+
+/**
+ * Break-glass: EmergencyAccess.openEmergencyAccess(patient, reason_code,
+ * keccak256(reason)) signed by a verified emergency provider. The session
+ * gives Read on all the patient's records for 24 hours (canAccess), notifies
+ * the patient's owner and contacts (events) and is audited (Emergency). The
+ * reason text itself stays off chain (only its hash). Key capsules for the
+ * records are made by the patient's node when it hosts the patient.
+ * @param[out] expires_at end of the session (unix time)
+ * @return PHR_OK, PHR_ERR_FORBIDDEN (not a verified emergency provider),
+ *         PHR_ERR_CONFLICT (a session is open), PHR_ERR_NOT_FOUND, PHR_ERR_INVALID.
+ */
+PHR_WUR int phr_node_emergency_open(struct phr_node *node, uint64_t *expires_at,
+				    const struct phr_identity *provider, const uint8_t patient[20],
+				    unsigned reason_code, const char *reason);
+
+/** Closes a session (the patient's owner or the provider). */
+PHR_WUR int phr_node_emergency_close(struct phr_node *node, const struct phr_identity *signer,
+				     const uint8_t patient[20], const uint8_t provider[20]);
+
 /* --- audit ---------------------------------------------------------------- */
 
 /**

@@ -47,6 +47,10 @@ paths={
  "/api/v1/access/requests":{"post":op("requestAccess(patient, purpose, duration) by a verified provider","access",ok="201",okdesc="Created",
    body=js({"type":"object","required":["patient","purpose","duration"],"properties":{"patient":{"$ref":"#/components/schemas/Address"},"purpose":{"type":"integer","minimum":0,"maximum":7},"duration":{"type":"integer","minimum":1},"level":{"enum":["read","write","admin",1,2,3]},"scope":{"$ref":"#/components/schemas/Scope"}}}))},
  "/api/v1/access/requests/{id}/approve":{"post":op("The patient approves a request (grant until approval + duration)","access",params=[rid])},
+ "/api/v1/emergency":{"post":op("Break-glass (seed 8): a verified emergency provider opens a 24 h Read session on a patient; needs X-PHR-TOTP; the reason text is hashed on chain","emergency",ok="201",okdesc="Created",
+   params=[{"name":"X-PHR-TOTP","in":"header","required":True,"schema":{"type":"string"}}],
+   body=js({"type":"object","required":["patient","reasonCode","reason"],"properties":{"patient":{"$ref":"#/components/schemas/Address"},"reasonCode":{"type":"integer","minimum":1,"maximum":255},"reason":{"type":"string"}}}))},
+ "/api/v1/emergency/close":{"post":op("Closes a break-glass session (the patient or the provider)","emergency",body=js({"type":"object","required":["patient"],"properties":{"patient":{"$ref":"#/components/schemas/Address"},"provider":{"$ref":"#/components/schemas/Address"}}}))},
  "/api/v1/access/requests/{id}/deny":{"post":op("The patient denies a request","access",params=[rid])},
 }
 doc={"openapi":"3.1.0","info":{"title":"phr node API","version":"1.0.0","description":"REST API of a phr node, shaped after the seed's ProviderInterface (submitRecord, getRecord, requestAccess). Errors are RFC 9457 problem+json."},

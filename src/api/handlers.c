@@ -583,3 +583,58 @@ int api_h_deny(struct api_ctx *c)
 {
 	return answer(c, false);
 }
+
+/* --- emergency -------------------------------------------------------------- */
+
+int api_h_emergency_open(struct api_ctx *c)
+{
+	const struct phr_identity *me;
+	uint8_t patient[20];
+	uint64_t code = 0, expires = 0;
+	const char *reason;
+	int rv;
+
+	if (c->req.body == NULL || phr_api_get_address(patient, c->req.body, "patient") != PHR_OK)
+		return api_fail(c, PHR_ERR_INVALID, "patient (0x address) is required");
+	if (phr_api_get_uint(&code, c->req.body, "reasonCode", 255) != PHR_OK || code == 0)
+		return api_fail(c, PHR_ERR_INVALID, "reasonCode (1..255) is required");
+	if (phr_json_get_str(&reason, c->req.body, "reason") != PHR_OK || strlen(reason) > 4096)
+		return api_fail(c, PHR_ERR_INVALID, "reason (text, hashed on chain) is required");
+	if ((me = api_hosted_caller(c)) == NULL)
+		return PHR_ERR_FORBIDDEN;
+	/* break-glass is a sensitive action: second factor */
+	if ((rv = api_totp_check(c)) != PHR_OK)
+		return rv;
+	rv = phr_node_emergency_open(c->api->cfg.node, &expires, me, patient, (unsigned)code, reason);
+	if (rv != PHR_OK)
+		return api_fail(c, rv, "%s",
+				rv == PHR_ERR_FORBIDDEN ? "only verified emergency providers break the glass"
+				: rv == PHR_ERR_CONFLICT ? "a session is already open"
+							 : "openEmergencyAccess failed");
+	return api_ok(c, 201, json_pack("{s:o,s:o,s:I,s:s}", "patient", api_jaddr(patient),
+					 "provider", api_jaddr(me->address), "expiresAt",
+					 (json_int_t)expires, "access", "read"));
+}
+
+int api_h_emergency_close(struct api_ctx *c)
+{
+	const struct phr_identity *me;
+	uint8_t patient[20], prov[20];
+	int rv;
+
+	if (c->req.body == NULL || phr_api_get_address(patient, c->req.body, "patient") != PHR_OK)
+		return api_fail(c, PHR_ERR_INVALID, "patient (0x address) is required");
+	rv = phr_api_get_address(prov, c->req.body, "provider");
+	if (rv == PHR_ERR_NOT_FOUND)
+		memcpy(prov, c->caller, 20);
+	else if (rv != PHR_OK)
+		return api_fail(c, PHR_ERR_INVALID, "provider must be a 0x address");
+	if ((me = api_hosted_caller(c)) == NULL)
+		return PHR_ERR_FORBIDDEN;
+	rv = phr_node_emergency_close(c->api->cfg.node, me, patient, prov);
+	if (rv != PHR_OK)
+		return api_fail(c, rv, "%s", rv == PHR_ERR_NOT_FOUND ? "no open session"
+					     : rv == PHR_ERR_FORBIDDEN ? "only the patient or the provider closes it"
+								       : "closeEmergencyAccess failed");
+	return api_ok(c, 200, json_pack("{s:b}", "closed", 1));
+}

@@ -22,6 +22,8 @@ static const struct {
 	{ "UnknownRequest", PHR_ERR_NOT_FOUND },      { "NoGrant", PHR_ERR_NOT_FOUND },
 	{ "UnknownProvider", PHR_ERR_NOT_FOUND },     { "RequestNotPending", PHR_ERR_STATE },
 	{ "RequestAlreadyOpen", PHR_ERR_CONFLICT },   { "AlreadySuperseded", PHR_ERR_CONFLICT },
+	{ "NotEmergencyProvider", PHR_ERR_FORBIDDEN }, { "SessionActive", PHR_ERR_CONFLICT },
+	{ "NoActiveSession", PHR_ERR_NOT_FOUND },
 	{ "TokenLocked", PHR_ERR_FORBIDDEN },         { "ActionNotAllowed", PHR_ERR_FORBIDDEN },
 };
 

@@ -427,6 +427,72 @@ static void test_totp_admin(void **state)
 	}
 }
 
+static void test_emergency(void **state)
+{
+	struct http_res r;
+	char tok[PHR_API_TOKEN_LEN], body[256], hdr[64], url[256];
+	uint8_t secret[64];
+	size_t sl = 0;
+	uint32_t code;
+	json_t *items;
+	size_t i, n = 0;
+	json_t *e;
+
+	(void)state;
+	api_fx_token(&fx, tok, "emergency");
+	snprintf(body, sizeof(body), "{\"patient\":\"%s\",\"reasonCode\":1,\"reason\":\"unconscious on arrival\"}",
+		 a_patient);
+	/* without a second factor: refused */
+	req(&r, "POST", "/api/v1/emergency", tok, body);
+	assert_true(http_is_problem(&r, 403));
+	http_res_release(&r);
+	/* a provider that is not an emergency provider: refused by the contract */
+	req(&r, "POST", "/api/v1/me/totp", tok, NULL);
+	assert_int_equal(r.status, 201);
+	assert_int_equal(phr_totp_secret_decode(secret, sizeof(secret), &sl,
+						json_string_value(json_object_get(r.json, "secret"))),
+			 PHR_OK);
+	http_res_release(&r);
+	assert_int_equal(phr_totp(&code, PHR_TOTP_SHA1, secret, sl, (uint64_t)time(NULL), 30, 6), PHR_OK);
+	snprintf(hdr, sizeof(hdr), "{\"code\":\"%06u\"}", (unsigned)code);
+	req(&r, "POST", "/api/v1/me/totp/confirm", tok, hdr);
+	assert_int_equal(r.status, 200);
+	http_res_release(&r);
+	/* no session yet: no read */
+	expect_content(tok, "1", NULL, 0, 403);
+	assert_int_equal(phr_totp(&code, PHR_TOTP_SHA1, secret, sl, (uint64_t)time(NULL) + 30, 30, 6), PHR_OK);
+	snprintf(hdr, sizeof(hdr), "X-PHR-TOTP: %06u", (unsigned)code);
+	snprintf(url, sizeof(url), "%s/api/v1/emergency", fx.base);
+	assert_int_equal(http_do(&r, "POST", url, tok, "application/json", body, strlen(body), hdr), 0);
+	assert_int_equal(r.status, 201);
+	assert_true(json_integer_value(json_object_get(r.json, "expiresAt")) > 0);
+	http_res_release(&r);
+	/* the session reads; the patient sees an Emergency entry */
+	{
+		struct http_res c;
+		req(&c, "GET", "/api/v1/records/1/content", tok, NULL);
+		assert_int_equal(c.status, 200);
+		http_res_release(&c);
+	}
+	snprintf(url, sizeof(url), "/api/v1/patients/%s/audit", a_patient);
+	req(&r, "GET", url, t_patient, NULL);
+	items = json_object_get(r.json, "items");
+	json_array_foreach(items, i, e)
+		n += strcmp(json_string_value(json_object_get(e, "action")), "Emergency") == 0;
+	assert_int_equal(n, 1);
+	http_res_release(&r);
+	/* the patient closes it: reads stop */
+	{
+		char b2[256], em[PHR_ETH_ADDRESS_STR_LEN];
+		phr_eth_address_checksum(em, phr_node_identity_by_name(fx.node, "emergency")->address);
+		snprintf(b2, sizeof(b2), "{\"patient\":\"%s\",\"provider\":\"%s\"}", a_patient, em);
+		req(&r, "POST", "/api/v1/emergency/close", t_patient, b2);
+		assert_int_equal(r.status, 200);
+		http_res_release(&r);
+	}
+	expect_content(tok, "1", NULL, 0, 403);
+}
+
 static void test_bad_input(void **state)
 {
 	struct http_res r;
@@ -514,6 +580,7 @@ int main(void)
 		cmocka_unit_test(test_siwe_login),
 		cmocka_unit_test(test_flows_over_http),
 		cmocka_unit_test(test_totp_admin),
+		cmocka_unit_test(test_emergency),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_rate_limit),
 	};
