@@ -376,7 +376,9 @@ PHR_WUR int phr_node_emergency_close(struct phr_node *node, const struct phr_ide
  * The audit trail of a patient (AuditLogged logs, checked against the on-chain
  * hash-chain head), optionally only the entries of @p record (NULL: all).
  * JSON array of {seq, recordId, accessor, action, purpose, time, head, block}.
- * @return PHR_OK, PHR_ERR_CORRUPT (the logs do not fold to headOf), chain errors.
+ * Reads again (up to 4 times) when another writer appends between the logs and
+ * the head; PHR_ERR_STATE when it keeps changing.
+ * @return PHR_OK, PHR_ERR_CORRUPT (the logs do not fold to headOf or countOf), PHR_ERR_STATE, chain errors.
  */
 PHR_WUR int phr_node_audit_list(struct phr_node *node, json_t **out, const uint8_t patient[20],
 				const struct phr_u256 *record);

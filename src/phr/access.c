@@ -348,8 +348,43 @@ static void audit_link(uint8_t out[32], const uint8_t head[32],
 	phr_keccak256(out, b, sizeof(b));
 }
 
-int phr_node_audit_list(struct phr_node *n, json_t **out, const uint8_t patient[20],
-			const struct phr_u256 *record)
+/* Compares the folded head with the contract's: PHR_OK, PHR_ERR_CORRUPT, or
+ * PHR_ERR_STATE when entries were appended since the logs were read. */
+static int audit_head_check(struct phr_node *n, const uint8_t patient[20], const uint8_t head[32],
+			    uint64_t entries)
+{
+	struct phr_buf cd, res;
+	uint8_t onchain[32];
+	uint64_t count = 0;
+	int rv;
+
+	phr_buf_init(&cd, 0);
+	phr_buf_init(&res, 0);
+	pthread_mutex_lock(&n->lock);
+	rv = phr_contracts_audit_trail_head_of_encode(&cd, patient);
+	if (rv == PHR_OK)
+		rv = phr_node_i_call(n, &res, NULL, n->dep.audit, &cd);
+	if (rv == PHR_OK)
+		rv = phr_contracts_audit_trail_head_of_decode(onchain, res.data, res.len);
+	phr_buf_reset(&cd);
+	if (rv == PHR_OK)
+		rv = phr_contracts_audit_trail_count_of_encode(&cd, patient);
+	if (rv == PHR_OK)
+		rv = phr_node_i_call(n, &res, NULL, n->dep.audit, &cd);
+	if (rv == PHR_OK)
+		rv = phr_contracts_audit_trail_count_of_decode(&count, res.data, res.len);
+	pthread_mutex_unlock(&n->lock);
+	if (rv == PHR_OK && count != entries)
+		rv = count > entries ? PHR_ERR_STATE : PHR_ERR_CORRUPT;
+	else if (rv == PHR_OK && memcmp(onchain, head, 32) != 0)
+		rv = PHR_ERR_CORRUPT;
+	phr_buf_release(&cd);
+	phr_buf_release(&res);
+	return rv;
+}
+
+static int audit_list_once(struct phr_node *n, json_t **out, const uint8_t patient[20],
+			   const struct phr_u256 *record)
 {
 	struct phr_chain_log *logs = NULL;
 	size_t count = 0;
@@ -392,24 +427,9 @@ int phr_node_audit_list(struct phr_node *n, json_t **out, const uint8_t patient[
 		if (o == NULL || json_array_append_new(arr, o) != 0)
 			rv = PHR_ERR_NOMEM;
 	}
-	if (rv == PHR_OK && record == NULL) {
-		/* and the last head must be the one the contract holds now */
-		struct phr_buf cd, res;
-		uint8_t onchain[32];
-		phr_buf_init(&cd, 0);
-		phr_buf_init(&res, 0);
-		pthread_mutex_lock(&n->lock);
-		rv = phr_contracts_audit_trail_head_of_encode(&cd, patient);
-		if (rv == PHR_OK)
-			rv = phr_node_i_call(n, &res, NULL, n->dep.audit, &cd);
-		pthread_mutex_unlock(&n->lock);
-		if (rv == PHR_OK)
-			rv = phr_contracts_audit_trail_head_of_decode(onchain, res.data, res.len);
-		if (rv == PHR_OK && memcmp(onchain, head, 32) != 0)
-			rv = PHR_ERR_CORRUPT;
-		phr_buf_release(&cd);
-		phr_buf_release(&res);
-	}
+	/* and the last head must be the one the contract holds */
+	if (rv == PHR_OK && record == NULL)
+		rv = audit_head_check(n, patient, head, count);
 	phr_chain_logs_free(logs, count);
 	if (rv != PHR_OK) {
 		json_decref(arr);
@@ -417,4 +437,15 @@ int phr_node_audit_list(struct phr_node *n, json_t **out, const uint8_t patient[
 	}
 	*out = arr;
 	return PHR_OK;
+}
+
+int phr_node_audit_list(struct phr_node *n, json_t **out, const uint8_t patient[20],
+			const struct phr_u256 *record)
+{
+	int rv = PHR_ERR_STATE;
+
+	/* another node may append between reading the logs and the head: read again */
+	for (int attempt = 0; attempt < 4 && rv == PHR_ERR_STATE; attempt++)
+		rv = audit_list_once(n, out, patient, record);
+	return rv;
 }
