@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <string.h>
+#include <time.h>
 
 #include "chain_test_util.h"
 #include "phr/crypto.h"
@@ -336,6 +337,42 @@ static void test_pool_rules(void **state)
 	phr_chain_node_close(n);
 }
 
+/* --block-time: transactions wait in the pool until the interval has passed */
+static void test_interval_mining(void **state)
+{
+	time_t t0 = time(NULL); /* before the node starts its interval */
+	struct phr_chain_node *n = open_node(1);
+	struct phr_chain *c;
+	struct phr_chain_receipt r;
+	struct timespec ts = { 1, 100 * 1000 * 1000 };
+	uint8_t h1[32], h2[32], to[20];
+	uint64_t b0, b1;
+
+	(void)state;
+	memset(to, 0x44, 20);
+	assert_int_equal(phr_chain_open_embedded(&c, n), PHR_OK);
+	assert_int_equal(phr_chain_block_number(c, &b0), PHR_OK);
+	assert_int_equal(chain_test_send(c, h1, 3, to, NULL, 0, 1), PHR_OK);
+	assert_int_equal(chain_test_send(c, h2, 3, to, NULL, 0, 2), PHR_OK); /* pending nonce counted */
+	assert_int_equal(phr_chain_receipt(c, &r, h1), PHR_ERR_NOT_FOUND);
+	assert_int_equal(phr_chain_node_tick(n), PHR_OK);
+	assert_int_equal(phr_chain_block_number(c, &b1), PHR_OK);
+	if (time(NULL) - t0 < 1)
+		assert_int_equal(b1, b0); /* too early: nothing (unless this machine is that slow) */
+	nanosleep(&ts, NULL);
+	assert_int_equal(phr_chain_node_tick(n), PHR_OK);
+	assert_int_equal(phr_chain_block_number(c, &b1), PHR_OK);
+	assert_int_equal(b1, b0 + 1);
+	assert_int_equal(phr_chain_receipt(c, &r, h1), PHR_OK);
+	assert_int_equal(r.block_number, b0 + 1);
+	phr_chain_receipt_release(&r);
+	assert_int_equal(phr_chain_receipt(c, &r, h2), PHR_OK);
+	assert_int_equal(r.tx_index, 1);
+	phr_chain_receipt_release(&r);
+	phr_chain_close(c);
+	phr_chain_node_close(n);
+}
+
 static void test_restart(void **state)
 {
 	struct phr_chain_node *n = open_node(0);
@@ -506,6 +543,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scenario_embedded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rpc_methods, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pool_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_interval_mining, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_revert, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_genesis_file, setup, teardown),
