@@ -15,9 +15,12 @@ static void set_return_data(struct evm_frame *f, struct phr_evm_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* Sanitises what a host answered: gas within [0, given], no refund on failure. */
+/* Sanitises what a host answered: gas within [0, given], no refund on failure,
+ * no output (hence no return data) after an exceptional halt. */
 static void check_result(struct phr_evm_result *r, int64_t given)
 {
+	if (r->status > PHR_EVM_REVERT && r->status != PHR_EVM_INTERNAL_ERROR)
+		phr_evm_result_release(r);
 	if (r->gas_left < 0 || r->status > PHR_EVM_REVERT)
 		r->gas_left = 0;
 	if (r->gas_left > given)

@@ -550,6 +550,22 @@ static void test_return_data(void **state)
 			 0x2b);
 }
 
+/* A failed call leaves no return data and writes nothing to the output area,
+ * and costs the child's gas, even if a host attaches output or gas to it. */
+static void test_failed_call_has_no_output(void **state)
+{
+	(void)state;
+	H.fail_addr = 0xfa;
+	assert_int_equal(word_u64("6020 6000 6000 6000 6000 60fa 6103e8 f1 3d"), 0);
+	assert_int_equal(word_u64("6001 6000 52 6020 6000 6000 6000 6000 60fa 6103e8 f1 50"
+				  " 6000 51"),
+			 1);
+	struct phr_evm_result r;
+	run(&r, "6000 6000 6000 6000 6000 60fa 6103e8 f1 00", 100000);
+	assert_int_equal(r.status, PHR_EVM_SUCCESS);
+	assert_int_equal(100000 - r.gas_left, 21 + 100 + 1000); /* 0xfa warm by now */
+}
+
 static void test_call_gas_rules(void **state)
 {
 	(void)state;
@@ -827,6 +843,7 @@ int main(void)
 		cmocka_unit_test_setup(test_static_violations, setup),
 		cmocka_unit_test_setup(test_revert_data, setup),
 		cmocka_unit_test_setup(test_return_data, setup),
+		cmocka_unit_test_setup(test_failed_call_has_no_output, setup),
 		cmocka_unit_test_setup(test_call_gas_rules, setup),
 		cmocka_unit_test_setup(test_create, setup),
 		cmocka_unit_test_setup(test_logs, setup),

@@ -71,7 +71,13 @@ struct test_host {
 	int32_t last_child_depth;
 	bool oom;		/* snapshot allocation failed */
 	int32_t max_depth;	/* 0: none; else calls to deeper frames fail */
+	uint8_t fail_addr;	/* calls to th_addr(fail_addr) fail with output (0: off) */
 };
+
+static void th_release_output(struct phr_evm_result *r)
+{
+	free(r->output);
+}
 
 static inline bool th_addr_eq(const struct phr_evm_address *a, const struct phr_evm_address *b)
 {
@@ -344,6 +350,21 @@ static void th_call(void *ctx, struct phr_evm_result *out, const struct phr_evm_
 		/* a C-stack guard for sanitizer builds (-O0 frames are large) */
 		out->status = PHR_EVM_CALL_DEPTH_EXCEEDED;
 		return;
+	}
+	if (h->fail_addr && msg->kind != PHR_EVM_CREATE && msg->kind != PHR_EVM_CREATE2) {
+		struct phr_evm_address fa = th_addr(h->fail_addr);
+		if (th_addr_eq(&msg->code_address, &fa)) {
+			/* a misbehaving host: failure status with output attached */
+			out->status = PHR_EVM_PRECOMPILE_FAILURE;
+			out->output = malloc(4);
+			if (out->output) {
+				memcpy(out->output, "\xde\xad\xbe\xef", 4);
+				out->output_size = 4;
+				out->release = th_release_output;
+			}
+			out->gas_left = msg->gas;
+			return;
+		}
 	}
 	struct th_state *snap = malloc(sizeof(*snap));
 	if (!snap) {
