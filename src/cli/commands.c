@@ -19,6 +19,7 @@ int phr_cmd_eth(int argc, char **argv);
 int phr_cmd_node(int argc, char **argv);
 int phr_cmd_dicom(int argc, char **argv);
 int phr_cmd_fhir(int argc, char **argv);
+int phr_cmd_shc(int argc, char **argv);
 int phr_cmd_login(int argc, char **argv);
 int phr_cmd_patient(int argc, char **argv);
 int phr_cmd_record(int argc, char **argv);
@@ -45,6 +46,7 @@ const struct phr_cli_cmd phr_cli_commands[] = {
 	{ "access", "access grant|revoke|request|approve|deny|list: who may read what", phr_cmd_access },
 	{ "audit", "the audit trail of a patient or a record", phr_cmd_audit },
 	{ "fhir", "FHIR utilities: check-code (terminology checks)", phr_cmd_fhir },
+	{ "shc", "SMART Health Cards: keygen, jwks, issue, verify, qr", phr_cmd_shc },
 	{ "dicom", "DICOM files: dump as DICOM JSON, metadata and FHIR ImagingStudy", phr_cmd_dicom },
 	{ NULL, NULL, NULL },
 };
