@@ -88,6 +88,9 @@ PHR_WUR int phr_deployment_save(const struct phr_deployment *d, const char *path
  */
 PHR_WUR int phr_deployment_load(struct phr_deployment *d, const char *path);
 
+/** Reads a deployment from its JSON object (as phr_deployment_json writes it). @return PHR_OK or PHR_ERR_PARSE. */
+PHR_WUR int phr_deployment_from_json(struct phr_deployment *d, const json_t *j);
+
 /** @return a new JSON object of @p d (NULL on NOMEM). */
 json_t *phr_deployment_json(const struct phr_deployment *d);
 
@@ -282,6 +285,35 @@ struct phr_record_meta {
 PHR_WUR int phr_node_record_open(struct phr_node *node, struct phr_record_meta *meta,
 				 const struct phr_identity *reader, const struct phr_u256 *record,
 				 unsigned purpose);
+
+/**
+ * getRecord for a reader whose keys this node does not hold: the reader has
+ * logged View itself (AuditTrail.logAccess, signed in its own keystore) in
+ * transaction @p audit_tx. The node checks that the transaction succeeded,
+ * was sent by @p reader, carries an AuditLogged(patient, record, reader, View)
+ * log, lies within the last 256 blocks and was not used before; then
+ * canAccess(reader, …, Read) as always, and finds the reader's capsule
+ * (local, peers, or made by a hosted patient).
+ * @return as phr_node_record_open; PHR_ERR_UNAUTHENTICATED (the transaction
+ *         does not prove the View), PHR_ERR_CONFLICT (already used).
+ */
+PHR_WUR int phr_node_record_open_audited(struct phr_node *node, struct phr_record_meta *meta,
+					 const uint8_t reader[20], const struct phr_u256 *record,
+					 const uint8_t audit_tx[32]);
+
+/**
+ * Signs (legacy EIP-155) and sends a call to @p to, waits for the receipt and
+ * checks its status; a call that would revert is refused first (eth_call) with
+ * the contract's custom error mapped to a phr_err. What the CLI uses to act
+ * from the caller's own keystore.
+ * @param[out] r receipt (may be NULL; release with phr_chain_receipt_release)
+ */
+PHR_WUR int phr_node_tx_send(struct phr_chain *chain, uint64_t chain_id,
+			     struct phr_chain_receipt *r, const uint8_t seckey[32],
+			     const uint8_t to[20], const uint8_t *data, size_t len);
+
+/** The X25519 key pair of an account key (the derivation of phr_identity_new). */
+PHR_WUR int phr_identity_box_keys(uint8_t pk[32], uint8_t sk[32], const uint8_t seckey[32]);
 
 /**
  * phr_node_record_open, then opens the reader's capsule, decrypts the

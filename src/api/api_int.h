@@ -127,6 +127,7 @@ int api_h_request(struct api_ctx *c);
 int api_h_approve(struct api_ctx *c);
 int api_h_deny(struct api_ctx *c);
 int api_h_emergency_open(struct api_ctx *c);
+int api_h_verify_provider(struct api_ctx *c);
 int api_h_emergency_close(struct api_ctx *c);
 
 #endif

@@ -332,11 +332,27 @@ int api_h_get_record(struct api_ctx *c)
 	json_t *o;
 	int rv;
 
+	const char *atx;
+
 	if ((rv = record_param(c, &id, &purpose)) != PHR_OK)
 		return rv;
-	if ((me = api_hosted_caller(c)) == NULL)
-		return PHR_ERR_FORBIDDEN;
-	rv = phr_node_record_open(c->api->cfg.node, &m, me, &id, (unsigned)purpose);
+	atx = api_query(c, "auditTx");
+	if (atx != NULL) {
+		/* the caller logged its View itself, from its own keystore */
+		uint8_t h[32];
+		if (strlen(atx) != 66 || phr_hex_decode_exact(h, 32, atx) != PHR_OK)
+			return api_fail(c, PHR_ERR_INVALID, "auditTx must be a 0x transaction hash");
+		rv = phr_node_record_open_audited(c->api->cfg.node, &m, c->caller, &id, h);
+		if (rv == PHR_ERR_UNAUTHENTICATED || rv == PHR_ERR_CONFLICT)
+			return api_fail(c, rv == PHR_ERR_CONFLICT ? rv : PHR_ERR_FORBIDDEN, "%s",
+					rv == PHR_ERR_CONFLICT
+						? "this audit transaction was already used"
+						: "auditTx is not a recent View of this record by the caller");
+	} else {
+		if ((me = api_hosted_caller(c)) == NULL)
+			return PHR_ERR_FORBIDDEN;
+		rv = phr_node_record_open(c->api->cfg.node, &m, me, &id, (unsigned)purpose);
+	}
 	if (rv != PHR_OK)
 		return read_failed(c, rv);
 	atomic_fetch_add(&c->api->m_reads, 1);
@@ -637,4 +653,37 @@ int api_h_emergency_close(struct api_ctx *c)
 					     : rv == PHR_ERR_FORBIDDEN ? "only the patient or the provider closes it"
 								       : "closeEmergencyAccess failed");
 	return api_ok(c, 200, json_pack("{s:b}", "closed", 1));
+}
+
+/* --- credentialing ---------------------------------------------------------- */
+
+int api_h_verify_provider(struct api_ctx *c)
+{
+	const struct phr_identity *me;
+	uint8_t prov[20];
+	uint64_t roles = PHR_ROLE_PROVIDER, expiry = 0, now = 0;
+	int rv;
+
+	if (c->req.body == NULL || phr_api_get_address(prov, c->req.body, "provider") != PHR_OK)
+		return api_fail(c, PHR_ERR_INVALID, "provider (0x address) is required");
+	rv = phr_api_get_uint(&roles, c->req.body, "roles", 3);
+	if ((rv != PHR_OK && rv != PHR_ERR_NOT_FOUND) || roles == 0)
+		return api_fail(c, PHR_ERR_INVALID, "roles: 1 provider, 2 emergency, 3 both");
+	rv = phr_api_get_uint(&expiry, c->req.body, "licenceExpiry", UINT64_MAX >> 1);
+	if (rv == PHR_ERR_NOT_FOUND) {
+		if ((rv = phr_node_chain_time(c->api->cfg.node, &now)) != PHR_OK)
+			return api_fail(c, rv, "chain time");
+		expiry = now + 365 * 86400;
+	} else if (rv != PHR_OK) {
+		return api_fail(c, PHR_ERR_INVALID, "licenceExpiry must be a unix time");
+	}
+	if ((me = api_hosted_caller(c)) == NULL)
+		return PHR_ERR_FORBIDDEN;
+	rv = phr_node_verify_provider(c->api->cfg.node, me, prov, (unsigned)roles, expiry);
+	if (rv != PHR_OK)
+		return api_fail(c, rv, "%s", rv == PHR_ERR_FORBIDDEN
+					       ? "only credentialing authorities verify providers"
+					       : "verifyProvider failed (expiry in the past?)");
+	return api_ok(c, 201, json_pack("{s:o,s:I,s:I}", "provider", api_jaddr(prov), "roles",
+					 (json_int_t)roles, "licenceExpiry", (json_int_t)expiry));
 }

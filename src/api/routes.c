@@ -37,6 +37,7 @@ const struct api_route api_route_table[] = {
 	{ "POST", "/api/v1/access/requests", true, api_h_request },
 	{ "POST", "/api/v1/access/requests/{id}/approve", true, api_h_approve },
 	{ "POST", "/api/v1/access/requests/{id}/deny", true, api_h_deny },
+	{ "POST", "/api/v1/providers/verify", true, api_h_verify_provider },
 	{ "POST", "/api/v1/emergency", true, api_h_emergency_open },
 	{ "POST", "/api/v1/emergency/close", true, api_h_emergency_close },
 	{ NULL, NULL, false, NULL },

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <stdint.h>
+
 #include "phr/api.h"
 
 struct phr_cli_api {
@@ -30,5 +32,20 @@ int phr_cli_api_print(struct phr_cli_api *a, const char *method, const char *pat
 
 /** The signed-in address (GET /api/v1/me). @return 0 or -1. */
 int phr_cli_api_me(struct phr_cli_api *a, char addr[64]);
+
+struct phr_chain;
+struct phr_deployment;
+
+/**
+ * Reads the account key of a keystore (password from --password-file, $PHR_PASSWORD
+ * or a prompt) into @p sk (sodium memory of 32 bytes). @return 0 or -1 (message printed).
+ */
+int phr_cli_keystore_key(uint8_t *sk, const char *keystore, const char *password_file);
+/**
+ * The node's deployment (GET /api/v1/info) and a chain handle: @p chain_rpc, or the
+ * node's /rpc. @return 0 or -1 (message printed).
+ */
+int phr_cli_api_chain(struct phr_cli_api *a, struct phr_chain **chain, struct phr_deployment *d,
+		      const char *chain_rpc);
 
 #endif

@@ -11,6 +11,7 @@
 #include "phr/api.h"
 #include "phr/crypto.h"
 #include "phr/json.h"
+#include "phr/phr.h"
 
 int phr_cmd_login(int argc, char **argv);
 
@@ -188,6 +189,56 @@ int phr_cli_api_me(struct phr_cli_api *a, char addr[64])
 	return ok ? 0 : -1;
 }
 
+int phr_cli_keystore_key(uint8_t *sk, const char *keystore, const char *password_file)
+{
+	struct phr_buf json;
+	char *pw;
+	int rv;
+
+	phr_buf_init(&json, PHR_KEYSTORE_MAX_JSON);
+	if (phr_file_read(&json, keystore, PHR_KEYSTORE_MAX_JSON) != PHR_OK) {
+		phr_cli_error("cannot read %s", keystore);
+		phr_buf_release(&json);
+		return -1;
+	}
+	pw = phr_cli_password(password_file, "keystore password: ", false);
+	if (pw == NULL) {
+		phr_buf_release(&json);
+		return -1;
+	}
+	rv = phr_keystore_decrypt_json(sk, (const char *)json.data, json.len, pw, strlen(pw));
+	sodium_free(pw);
+	phr_buf_release(&json);
+	if (rv != PHR_OK) {
+		phr_cli_error("%s: %s", keystore, rv == PHR_ERR_PASSWORD ? "wrong password" : phr_strerror(rv));
+		return -1;
+	}
+	return 0;
+}
+
+int phr_cli_api_chain(struct phr_cli_api *a, struct phr_chain **chain, struct phr_deployment *d,
+		      const char *chain_rpc)
+{
+	json_t *info = NULL;
+	char url[512];
+	int rv;
+
+	if (phr_cli_api_call(a, &info, "GET", "/api/v1/info", NULL, NULL, 0, NULL) != PHR_EXIT_OK)
+		return -1;
+	rv = phr_deployment_from_json(d, json_object_get(info, "deployment"));
+	json_decref(info);
+	if (rv != PHR_OK) {
+		phr_cli_error("the node's /api/v1/info has no deployment");
+		return -1;
+	}
+	snprintf(url, sizeof(url), "%s%s", chain_rpc ? chain_rpc : a->node, chain_rpc ? "" : "/rpc");
+	if (phr_chain_open_remote(chain, url) != PHR_OK) {
+		phr_cli_error("cannot use the chain at %s", url);
+		return -1;
+	}
+	return 0;
+}
+
 static const char login_usage[] =
 	"usage: phr login [--node URL] --keystore FILE [--password-file FILE] [--out FILE] [--print]\n"
 	"\n"
@@ -201,8 +252,7 @@ int phr_cmd_login(int argc, char **argv)
 {
 	struct phr_cli_api a = { 0 };
 	const char *keystore = NULL, *pwfile = NULL, *out = NULL;
-	char token[PHR_API_TOKEN_LEN], path[1024], *pw = NULL, *dir = NULL;
-	struct phr_buf json;
+	char token[PHR_API_TOKEN_LEN], path[1024], *dir = NULL;
 	uint8_t *sk = NULL, addr[20];
 	char addr_s[PHR_ETH_ADDRESS_STR_LEN];
 	bool print = false;
@@ -238,18 +288,9 @@ int phr_cmd_login(int argc, char **argv)
 	phr_cli_api_ready(&a, false);
 	if (phr_crypto_init() != PHR_OK)
 		return PHR_EXIT_FAIL;
-	phr_buf_init(&json, PHR_KEYSTORE_MAX_JSON);
 	sk = sodium_malloc(32);
-	pw = phr_cli_password(pwfile, "keystore password: ", false);
-	if (sk == NULL || pw == NULL || phr_file_read(&json, keystore, PHR_KEYSTORE_MAX_JSON) != PHR_OK) {
-		phr_cli_error("login: cannot read %s", keystore);
+	if (sk == NULL || phr_cli_keystore_key(sk, keystore, pwfile) != 0)
 		goto done;
-	}
-	rv = phr_keystore_decrypt_json(sk, (const char *)json.data, json.len, pw, strlen(pw));
-	if (rv != PHR_OK) {
-		phr_cli_error("login: %s", rv == PHR_ERR_PASSWORD ? "wrong password" : phr_strerror(rv));
-		goto done;
-	}
 	rv = phr_api_client_login(token, a.node, sk);
 	if (rv != PHR_OK) {
 		phr_cli_error("login at %s failed: %s", a.node, phr_strerror(rv));
@@ -276,10 +317,7 @@ int phr_cmd_login(int argc, char **argv)
 done:
 	if (sk != NULL)
 		sodium_free(sk);
-	if (pw != NULL)
-		sodium_free(pw);
 	sodium_memzero(token, sizeof(token));
-	phr_buf_release(&json);
 	phr_free(dir);
 	return rc;
 }

@@ -4,18 +4,66 @@
 
 #include "cli.h"
 #include "cmd_api.h"
+#include "phr/chain.h"
+#include "phr/contracts.h"
+#include "phr/crypto.h"
+#include "phr/phr.h"
+
+#include <sodium.h>
 
 int phr_cmd_patient(int argc, char **argv);
 
 static const char usage[] =
 	"usage: phr patient register|me [--node URL] [--token T | --token-file F [--as NAME]] [--json]\n"
+	"       phr patient register --keystore FILE [--password-file F] [--chain-rpc URL] [--node URL]\n"
 	"\n"
 	"  register  registers the signed-in identity as a patient, publishing its X25519\n"
-	"            encryption key in PatientRegistry (the node signs with the keys it hosts)\n"
+	"            encryption key in PatientRegistry (the node signs with the keys it hosts;\n"
+	"            with --keystore the CLI signs and derives the X25519 key itself)\n"
 	"  me        the signed-in address, its roles from the registries, TOTP state\n";
+
+static int register_local(struct phr_cli_api *a, const char *keystore, const char *pwfile,
+			  const char *chain_rpc)
+{
+	struct phr_chain *chain = NULL;
+	struct phr_deployment d;
+	struct phr_buf cd;
+	uint8_t *sk = sodium_malloc(32), *bsk = sodium_malloc(32), pk[32], addr[20];
+	char a_s[PHR_ETH_ADDRESS_STR_LEN], k_s[PHR_HEX_LEN(32, true)];
+	int rc = PHR_EXIT_FAIL, rv;
+
+	phr_buf_init(&cd, 0);
+	if (sk == NULL || bsk == NULL || phr_crypto_init() != PHR_OK ||
+	    phr_cli_keystore_key(sk, keystore, pwfile) != 0 ||
+	    phr_identity_box_keys(pk, bsk, sk) != PHR_OK ||
+	    phr_eth_address_from_seckey(addr, sk) != PHR_OK ||
+	    phr_cli_api_chain(a, &chain, &d, chain_rpc) != 0 ||
+	    phr_contracts_patient_registry_register_encode(&cd, pk) != PHR_OK)
+		goto done;
+	rv = phr_node_tx_send(chain, d.chain_id, NULL, sk, d.registry, cd.data, cd.len);
+	if (rv != PHR_OK) {
+		phr_cli_error("patient register: %s", rv == PHR_ERR_EXISTS ? "already registered"
+							: phr_strerror(rv));
+		goto done;
+	}
+	phr_eth_address_checksum(a_s, addr);
+	if (phr_hex_encode(k_s, sizeof(k_s), pk, 32, true) != PHR_OK)
+		goto done;
+	printf("{\"address\":\"%s\",\"encryptionKey\":\"%s\"}\n", a_s, k_s);
+	rc = PHR_EXIT_OK;
+done:
+	phr_chain_close(chain);
+	phr_buf_release(&cd);
+	if (sk)
+		sodium_free(sk);
+	if (bsk)
+		sodium_free(bsk);
+	return rc;
+}
 
 int phr_cmd_patient(int argc, char **argv)
 {
+	const char *keystore = NULL, *pwfile = NULL, *chain_rpc = NULL;
 	struct phr_cli_api a = { 0 };
 	const char *sub = argc > 1 ? argv[1] : NULL;
 
@@ -23,11 +71,25 @@ int phr_cmd_patient(int argc, char **argv)
 		fputs(usage, sub ? stdout : stderr);
 		return sub ? PHR_EXIT_OK : PHR_EXIT_USAGE;
 	}
-	for (int i = 2; i < argc; i++)
-		if (phr_cli_api_opt(&a, &i, argc, argv) != 1) {
+	for (int i = 2; i < argc; i++) {
+		int t = phr_cli_api_opt(&a, &i, argc, argv);
+		if (t == 1)
+			continue;
+		if (t == 0 && i + 1 < argc && strcmp(argv[i], "--keystore") == 0)
+			keystore = argv[++i];
+		else if (t == 0 && i + 1 < argc && strcmp(argv[i], "--password-file") == 0)
+			pwfile = argv[++i];
+		else if (t == 0 && i + 1 < argc && strcmp(argv[i], "--chain-rpc") == 0)
+			chain_rpc = argv[++i];
+		else {
 			phr_cli_error("patient: unexpected %s", argv[i]);
 			return PHR_EXIT_USAGE;
 		}
+	}
+	if (keystore != NULL && strcmp(sub, "register") == 0) {
+		phr_cli_api_ready(&a, false);
+		return register_local(&a, keystore, pwfile, chain_rpc);
+	}
 	if (phr_cli_api_ready(&a, true) != 0)
 		return PHR_EXIT_USAGE;
 	if (strcmp(sub, "register") == 0)

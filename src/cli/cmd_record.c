@@ -4,13 +4,20 @@
 
 #include "cli.h"
 #include "cmd_api.h"
+#include <sodium.h>
+
+#include "phr/chain.h"
+#include "phr/contracts.h"
+#include "phr/crypto.h"
 #include "phr/json.h"
+#include "phr/phr.h"
 
 int phr_cmd_record(int argc, char **argv);
 
 static const char usage[] =
 	"usage: phr record submit --patient ADDR --type N (--file F | --text T) [--supersedes ID]\n"
 	"       phr record get ID [--out FILE] [--meta] [--purpose N]\n"
+	"                         [--keystore FILE [--password-file F] [--chain-rpc URL]]\n"
 	"       phr record list [--patient ADDR]\n"
 	"  common: [--node URL] [--token T | --token-file F [--as NAME]] [--json]\n"
 	"\n"
@@ -21,10 +28,14 @@ static const char usage[] =
 	"          9 EmergencySummary)\n"
 	"  get     the decrypted record (to stdout or --out), or with --meta getRecord's\n"
 	"          metadata, ciphertext and key capsule; every read is audited (View)\n"
+	"          With --keystore the keys never reach the node: the CLI logs the View on\n"
+	"          chain with its own key, gets the ciphertext and its key capsule, unwraps\n"
+	"          and decrypts here and checks the salted hash on chain\n"
 	"  list    records of a patient (default: the signed-in address)\n";
 
 struct kv {
-	const char *patient, *type, *file, *text, *supersedes, *out, *purpose;
+	const char *patient, *type, *file, *text, *supersedes, *out, *purpose, *keystore, *pwfile,
+		*chain_rpc;
 	bool meta;
 };
 
@@ -63,6 +74,12 @@ static int parse(struct kv *k, struct phr_cli_api *a, const char **pos, int argc
 			k->out = v;
 		else if (strcmp(o, "--purpose") == 0)
 			k->purpose = v;
+		else if (strcmp(o, "--keystore") == 0)
+			k->keystore = v;
+		else if (strcmp(o, "--password-file") == 0)
+			k->pwfile = v;
+		else if (strcmp(o, "--chain-rpc") == 0)
+			k->chain_rpc = v;
 		else {
 			phr_cli_error("record: unknown option %s", o);
 			return -1;
@@ -124,6 +141,135 @@ static int submit(struct phr_cli_api *a, const struct kv *k)
 	return rc;
 }
 
+static int write_out(const struct kv *k, const uint8_t *p, size_t n)
+{
+	if (k->out != NULL) {
+		if (phr_file_write_atomic(k->out, n ? p : (const uint8_t *)"", n, 0600) != PHR_OK) {
+			phr_cli_error("record get: cannot write %s", k->out);
+			return PHR_EXIT_FAIL;
+		}
+		return PHR_EXIT_OK;
+	}
+	return fwrite(p, 1, n, stdout) == n ? PHR_EXIT_OK : PHR_EXIT_FAIL;
+}
+
+/* getRecord with the caller's own keys: audit, fetch, unwrap, decrypt, verify. */
+static int get_local_keys(struct phr_cli_api *a, const struct kv *k, const char *id)
+{
+	struct phr_chain *chain = NULL;
+	struct phr_deployment d;
+	struct phr_chain_receipt r;
+	struct phr_u256 rid, sup, sby;
+	struct phr_buf cd, out, ct, pt, cidb;
+	uint8_t *sk = sodium_malloc(32), *bsk = sodium_malloc(32), *key = sodium_malloc(32);
+	uint8_t bpk[32], patient[20], prov[20], hash[32], h2[32], capsule[80];
+	uint64_t rtype = 0, created = 0, purpose = 1;
+	char path[512], txh[PHR_HEX_LEN(32, true)];
+	const char *s;
+	json_t *j = NULL;
+	bool live = false, have_r = false;
+	size_t n;
+	int rc = PHR_EXIT_FAIL, rv;
+
+	phr_buf_init(&cd, 0);
+	phr_buf_init(&out, 0);
+	phr_buf_init(&ct, PHR_RECORD_MAX + 4096);
+	phr_buf_init(&pt, PHR_RECORD_MAX + 64);
+	phr_buf_init(&cidb, 256);
+	if (sk == NULL || bsk == NULL || key == NULL || phr_crypto_init() != PHR_OK)
+		goto done;
+	if (k->purpose != NULL && (phr_parse_u64(&purpose, k->purpose) != PHR_OK || purpose > 7)) {
+		phr_cli_error("record get: --purpose 0..7");
+		goto done;
+	}
+	if (phr_u256_parse(&rid, id) != 0 || phr_cli_keystore_key(sk, k->keystore, k->pwfile) != 0 ||
+	    phr_identity_box_keys(bpk, bsk, sk) != PHR_OK ||
+	    phr_cli_api_chain(a, &chain, &d, k->chain_rpc) != 0)
+		goto done;
+	/* the record's patient and salted hash, from the chain */
+	if (phr_contracts_health_record_nft_record_info_encode(&cd, &rid) != PHR_OK ||
+	    phr_chain_call(chain, &out, NULL, d.nft, cd.data, cd.len) != PHR_OK ||
+	    phr_contracts_health_record_nft_record_info_decode(patient, &rtype, &live, out.data, out.len) != PHR_OK ||
+	    !live) {
+		phr_cli_error("record get: no live record %s", id);
+		goto done;
+	}
+	phr_buf_reset(&cd);
+	phr_buf_reset(&out);
+	if (phr_contracts_health_record_nft_record_of_encode(&cd, &rid) != PHR_OK ||
+	    phr_chain_call(chain, &out, NULL, d.nft, cd.data, cd.len) != PHR_OK ||
+	    phr_contracts_health_record_nft_record_of_decode(patient, &rtype, &created, prov, &sup, &sby,
+							     hash, &cidb, out.data, out.len) != PHR_OK)
+		goto done;
+	/* the View, logged with the caller's own key (the contract checks access) */
+	phr_buf_reset(&cd);
+	if (phr_contracts_audit_trail_log_access_encode(&cd, patient, &rid, 0, purpose) != PHR_OK)
+		goto done;
+	rv = phr_node_tx_send(chain, d.chain_id, &r, sk, d.audit, cd.data, cd.len);
+	if (rv != PHR_OK) {
+		phr_cli_error("record get: logging the View was refused: %s", phr_strerror(rv));
+		goto done;
+	}
+	have_r = true;
+	if (phr_hex_encode(txh, sizeof(txh), r.tx_hash, 32, true) != PHR_OK)
+		goto done;
+	snprintf(path, sizeof(path), "/api/v1/records/%s?auditTx=%s&purpose=%llu", id, txh,
+		 (unsigned long long)purpose);
+	if (phr_cli_api_call(a, &j, "GET", path, NULL, NULL, 0, NULL) != PHR_EXIT_OK)
+		goto done;
+	if (phr_json_get_hex(capsule, sizeof(capsule), &n, j, "capsule") != PHR_OK || n != 80) {
+		phr_cli_error("record get: no key capsule in the answer");
+		goto done;
+	}
+	if (phr_json_get_str(&s, j, "ciphertext") == PHR_OK) {
+		size_t bl = 0;
+		if (phr_buf_reserve(&ct, strlen(s)) != PHR_OK ||
+		    sodium_base642bin(ct.data, ct.cap - 1, s, strlen(s), NULL, &bl, NULL,
+				      sodium_base64_VARIANT_ORIGINAL) != 0)
+			goto done;
+		ct.len = bl;
+	} else {
+		/* large records: the ciphertext from the gateway */
+		long status = 0;
+		snprintf(path, sizeof(path), "/ipfs/%.*s", (int)cidb.len, (const char *)cidb.data);
+		if (phr_api_client_call(&status, &ct, a->node, "GET", path, NULL, NULL, NULL, 0, NULL) !=
+			    PHR_OK || status != 200) {
+			phr_cli_error("record get: cannot fetch the ciphertext");
+			goto done;
+		}
+	}
+	if (phr_crypto_key_unwrap(key, capsule, bpk, bsk) != PHR_OK ||
+	    phr_crypto_decrypt_buf(&pt, key, ct.data, ct.len) != PHR_OK || pt.len < 32) {
+		phr_cli_error("record get: the capsule or the ciphertext does not open with this key");
+		goto done;
+	}
+	phr_keccak256(h2, pt.data, pt.len);
+	if (sodium_memcmp(h2, hash, 32) != 0) {
+		phr_cli_error("record get: the plaintext does not match the hash on chain");
+		goto done;
+	}
+	rc = write_out(k, pt.data + 32, pt.len - 32);
+done:
+	if (pt.data != NULL)
+		sodium_memzero(pt.data, pt.len);
+	if (have_r)
+		phr_chain_receipt_release(&r);
+	json_decref(j);
+	phr_chain_close(chain);
+	phr_buf_release(&cd);
+	phr_buf_release(&out);
+	phr_buf_release(&ct);
+	phr_buf_release(&pt);
+	phr_buf_release(&cidb);
+	if (sk)
+		sodium_free(sk);
+	if (bsk)
+		sodium_free(bsk);
+	if (key)
+		sodium_free(key);
+	return rc;
+}
+
 static int get(struct phr_cli_api *a, const struct kv *k, const char *id)
 {
 	char path[256];
@@ -135,6 +281,8 @@ static int get(struct phr_cli_api *a, const struct kv *k, const char *id)
 		phr_cli_error("record get: a record ID is required");
 		return PHR_EXIT_USAGE;
 	}
+	if (k->keystore != NULL)
+		return get_local_keys(a, k, id);
 	snprintf(path, sizeof(path), "/api/v1/records/%s%s%s%s", id, k->meta ? "" : "/content",
 		 k->purpose ? "?purpose=" : "", k->purpose ? k->purpose : "");
 	if (k->meta)

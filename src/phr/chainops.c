@@ -113,6 +113,12 @@ out:
 	return rv;
 }
 
+int phr_node_tx_send(struct phr_chain *c, uint64_t chain_id, struct phr_chain_receipt *r,
+		     const uint8_t seckey[32], const uint8_t to[20], const uint8_t *data, size_t len)
+{
+	return phr_node_i_send(c, chain_id, r, seckey, to, data, len);
+}
+
 int phr_node_i_tx(struct phr_node *n, struct phr_chain_receipt *r, const struct phr_identity *who,
 		  const uint8_t to[20], const struct phr_buf *calldata)
 {

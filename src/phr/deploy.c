@@ -174,27 +174,35 @@ int phr_deployment_save(const struct phr_deployment *d, const char *path)
 	return rv;
 }
 
-int phr_deployment_load(struct phr_deployment *d, const char *path)
+int phr_deployment_from_json(struct phr_deployment *d, const json_t *j)
 {
 	struct phr_deployment x;
-	char err[128];
-	json_t *j = NULL;
 	const char *s;
 	int rv;
 
 	memset(&x, 0, sizeof(x));
-	rv = phr_json_load_file(&j, err, sizeof(err), path, 65536);
-	if (rv != PHR_OK)
-		return rv;
 	rv = phr_json_get_u64(&x.chain_id, j, "chainId");
 	for (size_t i = 0; rv == PHR_OK && i < PHR_ARRAY_LEN(dep_fields); i++) {
 		rv = phr_json_get_str(&s, j, dep_fields[i].key);
 		if (rv == PHR_OK)
 			rv = phr_eth_address_parse((uint8_t *)&x + dep_fields[i].off, s);
 	}
-	json_decref(j);
 	if (rv != PHR_OK)
 		return PHR_ERR_PARSE;
 	*d = x;
 	return PHR_OK;
+}
+
+int phr_deployment_load(struct phr_deployment *d, const char *path)
+{
+	char err[128];
+	json_t *j = NULL;
+	int rv;
+
+	rv = phr_json_load_file(&j, err, sizeof(err), path, 65536);
+	if (rv != PHR_OK)
+		return rv;
+	rv = phr_deployment_from_json(d, j);
+	json_decref(j);
+	return rv;
 }

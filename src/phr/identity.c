@@ -7,24 +7,35 @@
 #include "phr/crypto.h"
 #include "phr_int.h"
 
-int phr_identity_new(struct phr_identity **out, const char *name, const uint8_t seckey[32])
+int phr_identity_box_keys(uint8_t pk[32], uint8_t sk[32], const uint8_t seckey[32])
 {
 	static const char tag[] = "phr/x25519/v1";
-	struct phr_identity *id;
 	struct phr_keccak k;
-	uint8_t *seed;
+	uint8_t *seed = sodium_malloc(32);
+	int rv;
+
+	if (seed == NULL)
+		return PHR_ERR_NOMEM;
+	phr_keccak_init(&k);
+	phr_keccak_update(&k, tag, sizeof(tag) - 1);
+	phr_keccak_update(&k, seckey, 32);
+	phr_keccak_final(&k, seed);
+	sodium_memzero(&k, sizeof(k));
+	rv = phr_crypto_box_seed_keypair(pk, sk, seed);
+	sodium_free(seed);
+	return rv;
+}
+
+int phr_identity_new(struct phr_identity **out, const char *name, const uint8_t seckey[32])
+{
+	struct phr_identity *id;
 	int rv;
 
 	if (name == NULL || strlen(name) >= sizeof(id->name) || !phr_secp256k1_seckey_valid(seckey))
 		return PHR_ERR_INVALID;
 	id = phr_calloc(1, sizeof(*id));
-	seed = sodium_malloc(32);
-	if (id == NULL || seed == NULL) {
-		phr_free(id);
-		if (seed != NULL)
-			sodium_free(seed);
+	if (id == NULL)
 		return PHR_ERR_NOMEM;
-	}
 	memcpy(id->name, name, strlen(name) + 1);
 	id->seckey = sodium_malloc(32);
 	id->box_sk = sodium_malloc(32);
@@ -33,16 +44,10 @@ int phr_identity_new(struct phr_identity **out, const char *name, const uint8_t 
 		goto out;
 	}
 	memcpy(id->seckey, seckey, 32);
-	phr_keccak_init(&k);
-	phr_keccak_update(&k, tag, sizeof(tag) - 1);
-	phr_keccak_update(&k, seckey, 32);
-	phr_keccak_final(&k, seed);
-	sodium_memzero(&k, sizeof(k));
 	if ((rv = phr_eth_address_from_seckey(id->address, seckey)) != PHR_OK)
 		goto out;
-	rv = phr_crypto_box_seed_keypair(id->box_pk, id->box_sk, seed);
+	rv = phr_identity_box_keys(id->box_pk, id->box_sk, seckey);
 out:
-	sodium_free(seed);
 	if (rv != PHR_OK) {
 		phr_identity_free(id);
 		return rv;

@@ -16,7 +16,8 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS capsules(record TEXT NOT NULL, reader BLOB NOT NULL,"
 	" cid TEXT NOT NULL, PRIMARY KEY(record, reader));"
 	"CREATE TABLE IF NOT EXISTS denials(id INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
-	" accessor BLOB NOT NULL, patient BLOB, record TEXT, reason TEXT NOT NULL);";
+	" accessor BLOB NOT NULL, patient BLOB, record TEXT, reason TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS audit_tx(hash BLOB PRIMARY KEY);";
 
 int phr_node_open(struct phr_node **out, struct phr_chain *chain, struct phr_store *store,
 		  const struct phr_deployment *d, const char *datadir)

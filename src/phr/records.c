@@ -273,48 +273,59 @@ int phr_node_i_share_record(struct phr_node *n, const struct phr_identity *patie
 	return rv;
 }
 
+/* The access decision and the reader's capsule, for a reader at @p raddr
+ * (hosted identity @p hosted or NULL). Caller holds the lock. */
+static int record_access_locked(struct phr_node *n, struct phr_record_meta *m, const uint8_t raddr[20],
+				const struct phr_u256 *record)
+{
+	bool ok = false;
+	int rv;
+
+	rv = record_meta(n, m, record);
+	if (rv == PHR_ERR_NOT_FOUND)
+		phr_node_i_deny(n, raddr, NULL, record, "no such record");
+	if (rv != PHR_OK)
+		return rv;
+	if ((rv = can_access_locked(n, &ok, raddr, m->patient, record, PHR_LEVEL_READ)) != PHR_OK)
+		return rv;
+	if (!ok) {
+		phr_node_i_deny(n, raddr, m->patient, record, "no active grant");
+		return PHR_ERR_FORBIDDEN;
+	}
+	if (phr_node_i_capsule_get(n, m->capsule_cid, record, raddr) != PHR_OK &&
+	    phr_node_i_peer_capsule(n, m->capsule_cid, record, raddr) != PHR_OK) {
+		/* the patient's client wraps the key to the reader when it is hosted here */
+		const struct phr_identity *pat = phr_node_identity(n, m->patient);
+		uint8_t pk[32];
+		if (pat == NULL || phr_node_i_enc_key(n, pk, raddr) != PHR_OK ||
+		    phr_node_i_share_record(n, pat, record, raddr, pk) != PHR_OK ||
+		    phr_node_i_capsule_get(n, m->capsule_cid, record, raddr) != PHR_OK) {
+			phr_node_i_deny(n, raddr, m->patient, record, "no key capsule");
+			return PHR_ERR_FORBIDDEN;
+		}
+	}
+	m->has_capsule = true;
+	{
+		/* the ciphertext may live on another node: fetch it through a gateway */
+		struct phr_cid root;
+		if (phr_cid_parse(&root, m->cid) == PHR_OK && phr_node_i_ensure_blocks(n, &root) != PHR_OK)
+			phr_log_warn("phr", "ciphertext %s is not in the store and no peer has it", m->cid);
+	}
+	return PHR_OK;
+}
+
 static int record_open_locked(struct phr_node *n, struct phr_record_meta *meta,
 			      const struct phr_identity *reader, const struct phr_u256 *record,
 			      unsigned purpose)
 {
 	struct phr_record_meta m;
 	struct phr_buf cd;
-	bool ok = false;
 	int rv;
 
 	if (purpose > PHR_PURPOSE_MAX)
 		return PHR_ERR_INVALID;
-	rv = record_meta(n, &m, record);
-	if (rv == PHR_ERR_NOT_FOUND)
-		phr_node_i_deny(n, reader->address, NULL, record, "no such record");
-	if (rv != PHR_OK)
+	if ((rv = record_access_locked(n, &m, reader->address, record)) != PHR_OK)
 		return rv;
-	if ((rv = can_access_locked(n, &ok, reader->address, m.patient, record, PHR_LEVEL_READ)) !=
-	    PHR_OK)
-		return rv;
-	if (!ok) {
-		phr_node_i_deny(n, reader->address, m.patient, record, "no active grant");
-		return PHR_ERR_FORBIDDEN;
-	}
-	if (phr_node_i_capsule_get(n, m.capsule_cid, record, reader->address) != PHR_OK &&
-	    phr_node_i_peer_capsule(n, m.capsule_cid, record, reader->address) != PHR_OK) {
-		/* the patient's client wraps the key to the reader when it is hosted here */
-		const struct phr_identity *pat = phr_node_identity(n, m.patient);
-		uint8_t pk[32];
-		if (pat == NULL || phr_node_i_enc_key(n, pk, reader->address) != PHR_OK ||
-		    phr_node_i_share_record(n, pat, record, reader->address, pk) != PHR_OK ||
-		    phr_node_i_capsule_get(n, m.capsule_cid, record, reader->address) != PHR_OK) {
-			phr_node_i_deny(n, reader->address, m.patient, record, "no key capsule");
-			return PHR_ERR_FORBIDDEN;
-		}
-	}
-	m.has_capsule = true;
-	{
-		/* the ciphertext may live on another node: fetch it through a gateway */
-		struct phr_cid root;
-		if (phr_cid_parse(&root, m.cid) == PHR_OK && phr_node_i_ensure_blocks(n, &root) != PHR_OK)
-			phr_log_warn("phr", "ciphertext %s is not in the store and no peer has it", m.cid);
-	}
 	phr_buf_init(&cd, 0);
 	rv = phr_contracts_audit_trail_log_access_encode(&cd, m.patient, record, PHR_AUDIT_VIEW,
 							 purpose);
@@ -325,6 +336,73 @@ static int record_open_locked(struct phr_node *n, struct phr_record_meta *meta,
 		phr_node_i_deny(n, reader->address, m.patient, record, "audit refused");
 	if (rv == PHR_OK)
 		*meta = m;
+	return rv;
+}
+
+/* Does @p r prove that @p reader logged View of @p record of @p patient? */
+static bool receipt_proves_view(struct phr_node *n, const struct phr_chain_receipt *r,
+				const uint8_t reader[20], const uint8_t patient[20],
+				const struct phr_u256 *record)
+{
+	if (!r->status || memcmp(r->from, reader, 20) != 0)
+		return false;
+	for (size_t i = 0; i < r->logs_count; i++) {
+		struct phr_contracts_audit_trail_audit_logged_event ev;
+		if (memcmp(r->logs[i].address, n->dep.audit, 20) != 0 ||
+		    phr_contracts_audit_trail_audit_logged_event_decode(
+			    &ev, (const uint8_t(*)[32])r->logs[i].topics, r->logs[i].topics_count,
+			    r->logs[i].data, r->logs[i].data_len) != PHR_OK)
+			continue;
+		if (memcmp(ev.patient, patient, 20) == 0 && memcmp(ev.accessor, reader, 20) == 0 &&
+		    phr_u256_eq(&ev.record_id, record) && ev.action == PHR_AUDIT_VIEW)
+			return true;
+	}
+	return false;
+}
+
+int phr_node_record_open_audited(struct phr_node *n, struct phr_record_meta *meta,
+				 const uint8_t reader[20], const struct phr_u256 *record,
+				 const uint8_t audit_tx[32])
+{
+	struct phr_record_meta m;
+	struct phr_chain_receipt r;
+	sqlite3_stmt *st = NULL;
+	uint64_t head = 0;
+	int rv;
+
+	memset(&r, 0, sizeof(r));
+	pthread_mutex_lock(&n->lock);
+	rv = record_meta(n, &m, record);
+	if (rv != PHR_OK)
+		goto out;
+	if ((rv = phr_chain_receipt(n->chain, &r, audit_tx)) != PHR_OK ||
+	    (rv = phr_chain_block_number(n->chain, &head)) != PHR_OK) {
+		if (rv == PHR_ERR_NOT_FOUND)
+			rv = PHR_ERR_UNAUTHENTICATED;
+		goto out;
+	}
+	if (!receipt_proves_view(n, &r, reader, m.patient, record) || r.block_number + 256 < head) {
+		phr_node_i_deny(n, reader, m.patient, record, "audit transaction does not prove a View");
+		rv = PHR_ERR_UNAUTHENTICATED;
+		goto out;
+	}
+	/* each View transaction opens one read */
+	if (sqlite3_prepare_v2(n->db, "INSERT INTO audit_tx(hash) VALUES(?)", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		rv = PHR_ERR_DB;
+		goto out;
+	}
+	sqlite3_bind_blob(st, 1, audit_tx, 32, SQLITE_TRANSIENT);
+	rv = sqlite3_step(st) == SQLITE_DONE ? PHR_OK : PHR_ERR_CONFLICT;
+	sqlite3_finalize(st);
+	if (rv != PHR_OK)
+		goto out;
+	rv = record_access_locked(n, &m, reader, record);
+	if (rv == PHR_OK)
+		*meta = m;
+out:
+	phr_chain_receipt_release(&r);
+	pthread_mutex_unlock(&n->lock);
 	return rv;
 }
 

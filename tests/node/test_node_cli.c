@@ -17,6 +17,8 @@
 #include <jansson.h>
 
 #include "node_test_util.h"
+#include "phr/api.h"
+#include "phr/crypto.h"
 
 static char *dir, url[128], tokens[700], patient[64], clinic[64];
 static pid_t node;
@@ -142,6 +144,56 @@ static void test_cli(void **state)
 	assert_non_null(strstr(out, "\"action\":\"View\""));
 	assert_int_equal(phr(out, sizeof(out), "audit --denials --json"), 0);
 	assert_non_null(strstr(out, clinic));
+
+	/* a provider whose keys never reach the node (dev account 7, not hosted) */
+	{
+		uint8_t sk[32], addr[20];
+		char ks[700], tokfile[700], a7[PHR_ETH_ADDRESS_STR_LEN], *json = NULL;
+		const struct phr_keystore_params light = PHR_KEYSTORE_PARAMS_LIGHT;
+		assert_int_equal(phr_crypto_init(), PHR_OK);
+		assert_int_equal(phr_bip32_eth_key(sk, NODE_TEST_MNEMONIC, 7), PHR_OK);
+		assert_int_equal(phr_eth_address_from_seckey(addr, sk), PHR_OK);
+		phr_eth_address_checksum(a7, addr);
+		assert_int_equal(phr_keystore_encrypt(&json, sk, "dev", 3, &light), PHR_OK);
+		snprintf(ks, sizeof(ks), "%s/ext.json", dir);
+		f = fopen(ks, "w");
+		fputs(json, f);
+		fclose(f);
+		free(json);
+		snprintf(tokfile, sizeof(tokfile), "%s/ext.token", dir);
+		/* registers its X25519 key, signing here */
+		assert_int_equal(phr(out, sizeof(out), "patient register --keystore '%s'", ks), 0);
+		assert_non_null(strstr(out, a7));
+		/* the authority verifies it; the patient grants it Read on notes */
+		{
+			json_t *t = json_load_file(tokens, 0, NULL);
+			char body[128];
+			struct phr_buf resp;
+			long status = 0;
+			assert_non_null(t);
+			snprintf(body, sizeof(body), "{\"provider\":\"%s\"}", a7);
+			phr_buf_init(&resp, 65536);
+			assert_int_equal(phr_api_client_call(&status, &resp, url, "POST", "/api/v1/providers/verify",
+							     json_string_value(json_object_get(json_object_get(t, "authority"), "token")),
+							     "application/json", body, strlen(body), NULL), PHR_OK);
+			assert_int_equal(status, 201);
+			phr_buf_release(&resp);
+			json_decref(t);
+		}
+		assert_int_equal(phr(out, sizeof(out),
+				     "access grant --provider %s --level read --scope category:8 --duration 600", a7), 0);
+		assert_int_equal(phr(out, sizeof(out), "login --keystore '%s' --out '%s'", ks, tokfile), 0);
+		/* reads record 4 with its own keys: View signed here, capsule opened here */
+		assert_int_equal(phr(out, sizeof(out), "record get 4 --keystore '%s' --token-file '%s'", ks, tokfile), 0);
+		assert_string_equal(out, "Progress note: CLI-MARKER stable, continue current plan.\n");
+		/* not in scope: the View is refused on chain */
+		assert_int_equal(phr(out, sizeof(out), "record get 1 --keystore '%s' --token-file '%s'", ks, tokfile), 1);
+		/* without its keystore the node cannot act for it */
+		assert_int_equal(phr(out, sizeof(out), "record get 4 --token-file '%s'", tokfile), 1);
+		assert_non_null(strstr(out, "does not hold the caller's keys"));
+		assert_int_equal(phr(out, sizeof(out), "access revoke --provider %s --scope category:8", a7), 0);
+		assert_int_equal(phr(out, sizeof(out), "record get 4 --keystore '%s' --token-file '%s'", ks, tokfile), 1);
+	}
 
 	/* usage errors and help */
 	assert_int_equal(phr(out, sizeof(out), "record submit --type 1"), 2);
