@@ -27,8 +27,9 @@ static const char usage[] =
 	"(/api/v1), the chain's JSON-RPC (/rpc, embedded chain only), the IPFS trustless\n"
 	"gateway (/ipfs), /healthz and /metrics.\n"
 	"\n"
-	"The first start deploys the contracts (from contracts/artifacts, or --artifacts)\n"
-	"and writes DIR/deployment.json; with --chain-rpc, an existing deployment file\n"
+	"The first start deploys the contracts (from contracts/artifacts, --artifacts or\n"
+	"$PHR_SOURCE_DIR/contracts/artifacts) and writes DIR/deployment.json; with\n"
+	"--chain-rpc, an existing deployment file\n"
 	"(--deployment FILE or DIR/deployment.json) is used, else one is deployed with the\n"
 	"first dev account. Port 0 picks a free port; the node prints\n"
 	"`listening on http://HOST:PORT` on stdout when it is ready.\n"
@@ -303,6 +304,13 @@ int phr_cmd_node(int argc, char **argv)
 	} else if (rc == PHR_ERR_NOT_FOUND) {
 		uint8_t sk[32];
 		const char *art = o.artifacts ? o.artifacts : "contracts/artifacts";
+		char art_env[900];
+		struct stat st;
+		/* outside the repository: $PHR_SOURCE_DIR/contracts/artifacts */
+		if (o.artifacts == NULL && stat(art, &st) != 0 && getenv("PHR_SOURCE_DIR") != NULL) {
+			snprintf(art_env, sizeof(art_env), "%s/contracts/artifacts", getenv("PHR_SOURCE_DIR"));
+			art = art_env;
+		}
 		rc = phr_bip32_eth_key(sk, "test test test test test test test test test test test junk",
 				       0);
 		if (rc == PHR_OK)
