@@ -310,6 +310,12 @@ struct phr_evm_host {
 	 * balance; the host snapshots state, transfers value, dispatches
 	 * precompiles, runs code by calling phr_evm_execute, deposits code, and
 	 * reverts on failure. out->gas_left must be within [0, msg->gas].
+	 * The interpreter treats every status other than SUCCESS and REVERT as
+	 * having consumed all of msg->gas and discards any output with it; a
+	 * failure that must give the gas back (a create whose sender nonce is
+	 * at 2^64-1, EIP-2681) is answered as REVERT with no output and
+	 * gas_left = msg->gas. A create's output after SUCCESS is ignored (the
+	 * return data buffer is empty after a successful create).
 	 */
 	void (*call)(void *ctx, struct phr_evm_result *out, const struct phr_evm_message *msg);
 	/** Fills the block and transaction values. */
