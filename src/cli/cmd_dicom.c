@@ -82,7 +82,9 @@ static struct phr_dicom_file *load(const char *path, size_t inline_max)
 		phr_cli_error("%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	struct phr_dicom_limits lim = { .max_value_bytes = inline_max };
+	/* a value as large as --inline-max must fit the total budget too */
+	struct phr_dicom_limits lim = { .max_value_bytes = inline_max,
+					.max_total_bytes = inline_max + PHR_DICOM_DEFAULT_TOTAL_BYTES };
 	struct phr_dicom_error err;
 	struct phr_dicom_file *f = NULL;
 	enum phr_err e = phr_dicom_file_read_fd(&f, &err, fd, &lim);
@@ -171,8 +173,6 @@ int phr_cmd_dicom(int argc, char **argv)
 		{ NULL, NULL, NULL },
 	};
 	static const char usage[] = "usage: phr dicom dump|info [options] FILE\n"
-				    "  dump   print a DICOM Part 10 file as DICOM JSON (PS3.18 Annex F)\n"
-				    "  info   print its study/series/instance metadata (--fhir: ImagingStudy)\n"
 				    "Run phr dicom COMMAND --help for the options.\n";
 	return phr_cli_dispatch("phr dicom", usage, subs, argc, argv);
 }
