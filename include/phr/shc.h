@@ -134,8 +134,9 @@ PHR_WUR int phr_shc_jws_decode(json_t **header, json_t **payload, uint8_t sig[PH
 /**
  * Minimises FHIR resources into a SMART Health Card Bundle (type
  * "collection"): entry i gets fullUrl "resource:i"; references to
- * "<type>/<id>" (or to a resource's own fullUrl if it had one) become
- * "resource:i"; Resource.id, Resource.meta (but meta.security), text
+ * "<type>/<id>" of an input resource (relative, or an absolute URL ending in
+ * "/<type>/<id>") become "resource:i"; Resource.id, Resource.meta (but
+ * meta.security), text
  * (DomainResource.text, CodeableConcept.text) and Coding.display are removed.
  * The input resources are not modified.
  * @param[out] out new Bundle
