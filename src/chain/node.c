@@ -397,6 +397,10 @@ static int seal(struct phr_chain_node *n, const uint8_t *watch, struct phr_rpc_e
 	}
 	if (rc != PHR_OK)
 		goto out;
+	/* automine: a rejected or not yet executable (nonce gap) transaction
+	 * makes no empty block */
+	if (watch && s.count == 0)
+		goto out;
 	h.gas_used = cumulative;
 	rc = phr_state_commit(n->state, h.state_root, &changes);
 	if (rc != PHR_OK)

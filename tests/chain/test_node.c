@@ -373,6 +373,49 @@ static void test_interval_mining(void **state)
 	phr_chain_node_close(n);
 }
 
+/* automine: a nonce gap waits without an empty block; filling it mines both */
+static void test_automine_gap(void **state)
+{
+	struct phr_chain_node *n = open_node(0);
+	struct phr_chain *c;
+	struct phr_rpc_error err = { 0 };
+	struct phr_chain_receipt r1, r2;
+	struct phr_buf a, b, low;
+	uint8_t ha[32], hb[32], from[20];
+	uint64_t nonce, b0, b1;
+
+	(void)state;
+	assert_int_equal(phr_chain_open_embedded(&c, n), PHR_OK);
+	assert_int_equal(phr_hex_decode_exact(from, 20, "70997970c51812dc3a010c7d01b50e0d17dc79c8"), PHR_OK);
+	assert_int_equal(phr_chain_nonce(c, &nonce, from), PHR_OK);
+	assert_int_equal(phr_chain_block_number(c, &b0), PHR_OK);
+	signed_transfer(&a, nonce + 1, 10000000000ull, 1000000000);
+	signed_transfer(&b, nonce, 10000000000ull, 1000000000);
+	signed_transfer(&low, nonce + 2, 1, 1); /* fee cap under the base fee */
+	assert_int_equal(phr_chain_send_raw(c, ha, &err, a.data, a.len), PHR_OK);
+	assert_int_equal(phr_chain_block_number(c, &b1), PHR_OK);
+	assert_int_equal(b1, b0);
+	assert_int_equal(phr_chain_send_raw(c, hb, &err, b.data, b.len), PHR_OK);
+	assert_int_equal(phr_chain_receipt(c, &r1, hb), PHR_OK);
+	assert_int_equal(phr_chain_receipt(c, &r2, ha), PHR_OK);
+	assert_int_equal(r1.block_number, b0 + 1);
+	assert_int_equal(r2.block_number, b0 + 1);
+	assert_int_equal(r2.tx_index, 1);
+	phr_chain_receipt_release(&r1);
+	phr_chain_receipt_release(&r2);
+	/* rejected by the execution rules: an error, no block */
+	assert_int_equal(phr_chain_send_raw(c, ha, &err, low.data, low.len), PHR_ERR_STATE);
+	assert_true(err.code == PHR_RPC_SERVER_ERROR);
+	phr_rpc_error_release(&err);
+	assert_int_equal(phr_chain_block_number(c, &b1), PHR_OK);
+	assert_int_equal(b1, b0 + 1);
+	phr_buf_release(&a);
+	phr_buf_release(&b);
+	phr_buf_release(&low);
+	phr_chain_close(c);
+	phr_chain_node_close(n);
+}
+
 static void test_restart(void **state)
 {
 	struct phr_chain_node *n = open_node(0);
@@ -544,6 +587,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rpc_methods, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pool_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_interval_mining, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_automine_gap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_revert, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_genesis_file, setup, teardown),
