@@ -15,7 +15,7 @@
 #include "api_test_util.h"
 #include "phr/crypto.h"
 
-#define MAX_ROWS 128
+#define MAX_ROWS 160
 
 struct row {
 	char method[8], path[96], role[16];
@@ -111,6 +111,9 @@ static void subst(char *out, size_t cap, const char *tmpl)
 		if (strncmp(p, "{id}", 4) == 0) {
 			o += (size_t)snprintf(out + o, cap - o, "%s", record);
 			p += 3;
+		} else if (strncmp(p, "{address}", 9) == 0) {
+			o += (size_t)snprintf(out + o, cap - o, "%s", patient);
+			p += 8;
 		} else if (strncmp(p, "{patient}", 9) == 0) {
 			o += (size_t)snprintf(out + o, cap - o, "%s", patient);
 			p += 8;
@@ -138,6 +141,9 @@ static void check_state(int col, const char *name)
 		if (strcmp(w->path, "/api/v1/records") == 0) {
 			snprintf(body, sizeof(body), "{\"patient\":\"%s\",\"type\":5,\"text\":\"matrix\"}",
 				 patient);
+			json = body;
+		} else if (strcmp(w->path, "/api/v1/providers/verify") == 0) {
+			snprintf(body, sizeof(body), "{\"provider\":\"%s\"}", clinic);
 			json = body;
 		} else if (strcmp(w->path, "/api/v1/access/grants") == 0) {
 			snprintf(body, sizeof(body),
