@@ -1,14 +1,12 @@
 #!/usr/bin/env node
 // Generates src/fhir/cvx_table.c from the FHIR R4 vaccine-code expansion
 // (npm hl7.fhir.r4.expansions 4.0.1, ValueSet-vaccine-code.json, CC0).
-// Usage: node src/fhir/gen_cvx.mjs PATH/ValueSet-vaccine-code.json > src/fhir/cvx_table.c
+// Usage: node src/fhir/gen_cvx.mjs [PATH/ValueSet-vaccine-code.json] > src/fhir/cvx_table.c
+// (default: the package in node_modules)
 import { readFileSync } from 'node:fs';
 
-const path = process.argv[2];
-if (!path) {
-  console.error('usage: gen_cvx.mjs ValueSet-vaccine-code.json');
-  process.exit(2);
-}
+const path = process.argv[2] ||
+  new URL('../../node_modules/hl7.fhir.r4.expansions/ValueSet-vaccine-code.json', import.meta.url).pathname;
 const vs = JSON.parse(readFileSync(path, 'utf8'));
 const codes = [];
 const walk = (list) => {
