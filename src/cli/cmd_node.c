@@ -21,6 +21,7 @@ static const char usage[] =
 	"usage: phr node [--datadir DIR] [--listen HOST:PORT] [--dev] [--chain-rpc URL]\n"
 	"                [--deployment FILE] [--artifacts DIR] [--threads N]\n"
 	"                [--log-level LEVEL] [--log-json] [--no-seed] [--peer URL]...\n"
+	"                [--siwe-domain HOST[:PORT]]\n"
 	"\n"
 	"Runs a phr node: the chain (embedded in DIR/chain, or external with --chain-rpc),\n"
 	"the encrypted record store (DIR/store), and one HTTP server with the REST API\n"
@@ -44,11 +45,13 @@ static const char usage[] =
 	"capsules it does not hold.\n"
 	"\n"
 	"Settings come from flags, then the environment (PHR_DATADIR, PHR_LISTEN,\n"
-	"PHR_CHAIN_RPC, PHR_LOG_LEVEL, PHR_LOG_JSON=1), then DIR/config.json (keys:\n"
-	"listen, chainRpc, threads, logLevel). SIGINT or SIGTERM stops the node cleanly.\n";
+	"PHR_CHAIN_RPC, PHR_LOG_LEVEL, PHR_LOG_JSON=1, PHR_SIWE_DOMAIN), then\n"
+	"DIR/config.json (keys: listen, chainRpc, threads, logLevel, siweDomain).\n"
+	"--siwe-domain is the domain Sign-In with Ethereum messages must name (default:\n"
+	"the HOST:PORT listened on). SIGINT or SIGTERM stops the node cleanly.\n";
 
 struct node_opts {
-	const char *datadir, *listen, *chain_rpc, *deployment, *artifacts, *log_level;
+	const char *datadir, *listen, *chain_rpc, *deployment, *artifacts, *log_level, *domain;
 	unsigned threads;
 	bool dev, log_json, seed;
 	const char *peers[16];
@@ -89,6 +92,8 @@ static int parse_args(struct node_opts *o, int argc, char **argv)
 			o->artifacts = v;
 		else if (strcmp(a, "--log-level") == 0)
 			o->log_level = v;
+		else if (strcmp(a, "--siwe-domain") == 0)
+			o->domain = v;
 		else if (strcmp(a, "--threads") == 0) {
 			uint64_t t;
 			if (phr_parse_u64(&t, v) != PHR_OK || t == 0 || t > 64) {
@@ -118,6 +123,8 @@ static void apply_config(struct node_opts *o, json_t **keep, const char *dir)
 		o->chain_rpc = getenv("PHR_CHAIN_RPC");
 	if (o->log_level == NULL)
 		o->log_level = getenv("PHR_LOG_LEVEL");
+	if (o->domain == NULL)
+		o->domain = getenv("PHR_SIWE_DOMAIN");
 	if (!o->log_json && getenv("PHR_LOG_JSON") != NULL && strcmp(getenv("PHR_LOG_JSON"), "1") == 0)
 		o->log_json = true;
 	snprintf(path, sizeof(path), "%s/config.json", dir);
@@ -129,6 +136,8 @@ static void apply_config(struct node_opts *o, json_t **keep, const char *dir)
 		o->chain_rpc = s;
 	if (o->log_level == NULL && phr_json_get_str(&s, *keep, "logLevel") == PHR_OK)
 		o->log_level = s;
+	if (o->domain == NULL && phr_json_get_str(&s, *keep, "siweDomain") == PHR_OK)
+		o->domain = s;
 	if (o->threads == 0 && phr_json_get_u64(&t, *keep, "threads") == PHR_OK && t > 0 && t <= 64)
 		o->threads = (unsigned)t;
 }
@@ -354,6 +363,7 @@ int phr_cmd_node(int argc, char **argv)
 	acfg.store = store;
 	acfg.datadir = dir;
 	acfg.threads = o.threads;
+	acfg.domain = o.domain;
 	{
 		const struct phr_identity *aud = phr_node_identity_by_name(node, "auditor");
 		if (aud != NULL) {
