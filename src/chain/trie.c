@@ -129,31 +129,14 @@ static size_t common_prefix(const uint8_t *a, size_t alen, const uint8_t *b, siz
 	return i;
 }
 
-/* Wraps @p n in an extension with path p[0..len) when len > 0. On failure
- * @p n is freed. */
-static struct tnode *wrap_ext(struct tnode *n, const uint8_t *p, size_t len)
-{
-	if (!n || len == 0)
-		return n;
-	struct tnode *e = node_new(N_EXT);
-	if (!e || set_path2(e, p, len, NULL, 0)) {
-		node_free(e);
-		node_free(n);
-		return NULL;
-	}
-	e->child = n;
-	return e;
-}
-
 /* ------------------------------------------------------------------------- */
 /* insert                                                                    */
 /* ------------------------------------------------------------------------- */
 
 /*
- * Inserts into the subtree @p n; returns the new subtree root, or NULL on
- * allocation failure (then *err is set; the subtree may have been
- * partially restructured but holds the same key set: inserts build the new
- * nodes before detaching old ones).
+ * Inserts into the subtree @p n; returns the new subtree root. On allocation
+ * failure *err is set and the subtree is returned unchanged (NULL only when
+ * @p n was NULL).
  */
 static struct tnode *ins(struct tnode *n, const uint8_t *k, size_t klen, const uint8_t *v,
 			 size_t vlen, bool *added, int *err)
@@ -194,9 +177,15 @@ static struct tnode *ins(struct tnode *n, const uint8_t *k, size_t klen, const u
 		n->clean = false;
 		return n;
 	}
-	/* Split at cp: a branch (wrapped in an extension when cp > 0). */
-	struct tnode *b = node_new(N_BRANCH);
-	struct tnode *nl = NULL;
+	/*
+	 * Split at cp: a branch (under an extension when cp > 0). Everything is
+	 * allocated first, so a failure leaves the subtree as it was.
+	 */
+	struct tnode *b = node_new(N_BRANCH), *nl = NULL, *e = NULL;
+	uint8_t *rest = NULL;
+	size_t rest_len = 0;
+	bool leaf_val_up = n->kind == N_LEAF && cp == n->plen;
+	bool ext_dissolves = n->kind == N_EXT && n->plen - cp == 1;
 	if (!b)
 		goto nomem;
 	if (cp < klen) {
@@ -206,52 +195,50 @@ static struct tnode *ins(struct tnode *n, const uint8_t *k, size_t klen, const u
 	} else if (set_val(b, v, vlen)) {
 		goto nomem;
 	}
-	uint8_t *prefix = phr_malloc(cp ? cp : 1);
-	if (!prefix)
-		goto nomem;
-	if (cp)
-		memcpy(prefix, n->path, cp);
-	/* Re-home the old node under the branch. */
-	if (n->kind == N_LEAF) {
-		if (cp == n->plen) {
-			/* the old leaf's value becomes the branch value */
-			b->val = n->val;
-			b->vlen = n->vlen;
-			n->val = NULL;
-			node_free(n);
-		} else {
-			uint8_t nib = n->path[cp];
-			if (set_path2(n, n->path + cp + 1, n->plen - cp - 1, NULL, 0)) {
-				phr_free(prefix);
+	if (cp > 0) {
+		e = node_new(N_EXT);
+		if (!e || set_path2(e, k, cp, NULL, 0))
+			goto nomem;
+	}
+	if (!leaf_val_up && !ext_dissolves) {
+		rest_len = n->plen - cp - 1;
+		if (rest_len) {
+			rest = phr_malloc(rest_len);
+			if (!rest)
 				goto nomem;
-			}
-			b->kids[nib] = n;
+			memcpy(rest, n->path + cp + 1, rest_len);
 		}
-	} else { /* extension, cp < plen */
-		uint8_t nib = n->path[cp];
-		if (n->plen - cp == 1) {
-			b->kids[nib] = n->child;
-			n->child = NULL;
-			node_free(n);
-		} else {
-			if (set_path2(n, n->path + cp + 1, n->plen - cp - 1, NULL, 0)) {
-				phr_free(prefix);
-				goto nomem;
-			}
-			b->kids[nib] = n;
-		}
+	}
+	/* no allocation from here on: re-home the old node under the branch */
+	if (leaf_val_up) {
+		b->val = n->val;
+		b->vlen = n->vlen;
+		n->val = NULL;
+		node_free(n);
+	} else if (ext_dissolves) {
+		b->kids[n->path[cp]] = n->child;
+		n->child = NULL;
+		node_free(n);
+	} else {
+		b->kids[n->path[cp]] = n;
+		phr_free(n->path);
+		n->path = rest;
+		n->plen = (uint16_t)rest_len;
+		n->clean = false;
 	}
 	if (nl)
 		b->kids[k[cp]] = nl;
 	*added = true;
-	struct tnode *r = wrap_ext(b, prefix, cp);
-	phr_free(prefix);
-	if (!r)
-		*err = PHR_ERR_NOMEM; /* the subtree is lost: caller clears the trie */
-	return r;
+	if (e) {
+		e->child = b;
+		return e;
+	}
+	return b;
 nomem:
 	node_free(b);
 	node_free(nl);
+	node_free(e);
+	phr_free(rest);
 	*err = PHR_ERR_NOMEM;
 	return n;
 }
@@ -427,14 +414,8 @@ int phr_trie_put(struct phr_trie *t, const uint8_t *key, size_t key_len, const u
 	size_t n = to_nibbles(nib, t, key, key_len);
 	bool added = false;
 	int err = PHR_OK;
-	struct tnode *r = ins(t->root, nib, n, val, val_len, &added, &err);
-	if (!r && t->root) {
-		/* a split failed after detaching nodes: nothing sane is left */
-		t->root = NULL;
-		t->count = 0;
-		return PHR_ERR_NOMEM;
-	}
-	t->root = r;
+	/* on failure ins() returns the subtree unchanged (NULL only for an empty trie) */
+	t->root = ins(t->root, nib, n, val, val_len, &added, &err);
 	if (err)
 		return err;
 	if (added)

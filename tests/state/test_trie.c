@@ -337,6 +337,44 @@ static void test_ordered(void **state)
 	phr_trie_free(t);
 }
 
+/* Allocation failures (curl's torture idea): a failed put leaves the trie as it was. */
+static void test_alloc_failures(void **state)
+{
+	(void)state;
+	for (long fail_at = 1; fail_at < 400; fail_at += 3) {
+		struct phr_trie *t, *ref;
+		assert_int_equal(phr_trie_new(&t, false), PHR_OK);
+		assert_int_equal(phr_trie_new(&ref, false), PHR_OK);
+		phr_alloc_fail_at(fail_at);
+		int failures = 0;
+		for (uint32_t i = 0; i < 60; i++) {
+			uint8_t key[3] = { (uint8_t)(i * 37), (uint8_t)(i % 5), (uint8_t)i };
+			uint8_t val[40];
+			memset(val, (int)i + 1, sizeof(val));
+			int rc = phr_trie_put(t, key, 1 + i % 3, val, 1 + i % 40);
+			if (rc == PHR_OK) {
+				phr_alloc_fail_at(0);
+				assert_int_equal(phr_trie_put(ref, key, 1 + i % 3, val, 1 + i % 40), PHR_OK);
+				phr_alloc_fail_at(fail_at > 200 ? 0 : fail_at);
+			} else {
+				assert_int_equal(rc, PHR_ERR_NOMEM);
+				failures++;
+				phr_alloc_fail_at(0);
+			}
+		}
+		phr_alloc_fail_at(0);
+		uint8_t r1[32], r2[32];
+		assert_int_equal(phr_trie_root(t, r1), PHR_OK);
+		assert_int_equal(phr_trie_root(ref, r2), PHR_OK);
+		assert_memory_equal(r1, r2, 32);
+		assert_int_equal(phr_trie_count(t), phr_trie_count(ref));
+		phr_trie_free(t);
+		phr_trie_free(ref);
+		if (fail_at <= 3 && failures == 0)
+			fail_msg("no allocation failed with fail_at %ld", fail_at);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -350,6 +388,7 @@ int main(void)
 		cmocka_unit_test(test_incremental_matches_rebuild),
 		cmocka_unit_test(test_proof),
 		cmocka_unit_test(test_ordered),
+		cmocka_unit_test(test_alloc_failures),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
