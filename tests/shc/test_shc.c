@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <qrencode.h>
 #include <sodium.h>
 #include <zlib.h>
 
@@ -545,6 +546,63 @@ static void test_qr(void **state)
 	phr_free(jws);
 }
 
+/* The PNG and SVG show exactly libqrencode's module matrix for the same two
+ * segments (byte "shc:/", numeric digits), with a 4-module quiet zone. */
+static void test_qr_matrix(void **state)
+{
+	(void)state;
+	const char *qr = "shc:/56762909524320603460292437404460312229595326546034602925407728043360287028647167452228092861333145643765314159064022030645045908564355034142454136403706366541713724123638030437562204673740753232392543344332605736010641293361123274243503696800275229652620773944655229270734222062556964582763756505595508556436";
+	size_t len = strlen(qr);
+	QRinput *in = QRinput_new2(0, QR_ECLEVEL_L);
+	assert_non_null(in);
+	assert_int_equal(QRinput_append(in, QR_MODE_8, 5, (const unsigned char *)qr), 0);
+	assert_int_equal(QRinput_append(in, QR_MODE_NUM, (int)len - 5, (const unsigned char *)qr + 5), 0);
+	QRcode *code = QRcode_encodeInput(in);
+	assert_non_null(code);
+	const unsigned scale = 3;
+	size_t side = (size_t)(code->width + 8) * scale;
+
+	struct phr_buf png, svg;
+	phr_buf_init(&png, 0);
+	phr_buf_init(&svg, 0);
+	assert_int_equal(phr_shc_qr_render(&png, qr, len, PHR_SHC_QR_PNG, scale), PHR_OK);
+	assert_int_equal(phr_shc_qr_render(&svg, qr, len, PHR_SHC_QR_SVG, 0), PHR_OK);
+	uint32_t idat_len = (uint32_t)png.data[33] << 24 | (uint32_t)png.data[34] << 16 | (uint32_t)png.data[35] << 8 | png.data[36];
+	uLongf rawlen = (uLongf)(side + 1) * side;
+	uint8_t *raw = malloc(rawlen);
+	assert_non_null(raw);
+	assert_int_equal(uncompress(raw, &rawlen, png.data + 41, idat_len), Z_OK);
+	assert_int_equal(rawlen, (uLongf)(side + 1) * side);
+	size_t dark_modules = 0;
+	for (size_t py = 0; py < side; py++) {
+		assert_int_equal(raw[py * (side + 1)], 0); /* filter: none */
+		for (size_t px = 0; px < side; px++) {
+			long mx = (long)(px / scale) - 4, my = (long)(py / scale) - 4;
+			bool want = mx >= 0 && my >= 0 && mx < code->width && my < code->width &&
+				    (code->data[my * code->width + mx] & 1);
+			assert_int_equal(raw[py * (side + 1) + 1 + px], want ? 0 : 255);
+		}
+	}
+	for (int my = 0; my < code->width; my++)
+		for (int mx = 0; mx < code->width; mx++)
+			if (code->data[my * code->width + mx] & 1) {
+				char cell[32];
+				snprintf(cell, sizeof(cell), "M%d %dh1v1h-1z", mx + 4, my + 4);
+				assert_non_null(strstr((char *)svg.data, cell));
+				dark_modules++;
+			}
+	/* and nothing else is drawn */
+	size_t cells = 0;
+	for (const char *p = (char *)svg.data; (p = strstr(p, "h1v1h-1z")); p++)
+		cells++;
+	assert_int_equal(cells, dark_modules);
+	free(raw);
+	phr_buf_release(&png);
+	phr_buf_release(&svg);
+	QRcode_free(code);
+	QRinput_free(in);
+}
+
 static void test_file(void **state)
 {
 	struct fixture *f = *state;
@@ -581,6 +639,7 @@ int main(void)
 		cmocka_unit_test(test_revoked),
 		cmocka_unit_test(test_numeric),
 		cmocka_unit_test(test_qr),
+		cmocka_unit_test(test_qr_matrix),
 		cmocka_unit_test(test_file),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
