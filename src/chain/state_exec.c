@@ -456,6 +456,9 @@ static void h_call(void *ctx, struct phr_evm_result *out, const struct phr_evm_m
 		do_call(st, out, msg);
 	if (out->gas_left < 0 || out->gas_left > msg->gas)
 		out->gas_left = out->gas_left < 0 ? 0 : msg->gas;
+	/* not a consensus outcome: the interpreter could not allocate */
+	if (out->status == PHR_EVM_INTERNAL_ERROR && !st->error)
+		st->error = PHR_ERR_NOMEM;
 }
 
 const struct phr_evm_host phr_st_host = {
