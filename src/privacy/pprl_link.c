@@ -102,7 +102,7 @@ int phr_pprl_csv_parse(const char *csv, size_t len, bool header, size_t pad, phr
 					if (rc)
 						goto out;
 				}
-				while (i < len && csv[i] == '\r')
+				while (i < len && (csv[i] == '\r' || csv[i] == ' '))
 					i++;
 				if (i < len && csv[i] != ',' && csv[i] != '\n') {
 					rc = PHR_ERR_PARSE;
