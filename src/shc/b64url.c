@@ -18,7 +18,7 @@ int phr_shc_fail(char *reason, size_t cap, int err, const char *fmt, ...)
 	return err;
 }
 
-int phr_shc_b64url_encode(struct phr_buf *out, const uint8_t *in, size_t n)
+static int b64url_encode_impl(struct phr_buf *out, const uint8_t *in, size_t n)
 {
 	int rc = phr_buf_reserve(out, n / 3 * 4 + 4);
 	if (rc != PHR_OK)
@@ -59,7 +59,7 @@ static int b64url_value(char c)
 	return -1;
 }
 
-int phr_shc_b64url_decode(struct phr_buf *out, const char *in, size_t len)
+static int b64url_decode_impl(struct phr_buf *out, const char *in, size_t len)
 {
 	if (len % 4 == 1)
 		return PHR_ERR_PARSE;
@@ -115,7 +115,7 @@ int phr_shc_deflate(struct phr_buf *out, const uint8_t *in, size_t n)
 	return PHR_OK;
 }
 
-int phr_shc_inflate(struct phr_buf *out, const uint8_t *in, size_t n)
+static int inflate_impl(struct phr_buf *out, const uint8_t *in, size_t n)
 {
 	z_stream z;
 	memset(&z, 0, sizeof(z));
@@ -147,4 +147,22 @@ int phr_shc_inflate(struct phr_buf *out, const uint8_t *in, size_t n)
 	}
 	inflateEnd(&z);
 	return rc;
+}
+
+int phr_shc_b64url_encode(struct phr_buf *out, const uint8_t *in, size_t n)
+{
+	size_t start = out->len;
+	return phr_shc_keep(out, start, b64url_encode_impl(out, in, n));
+}
+
+int phr_shc_b64url_decode(struct phr_buf *out, const char *in, size_t len)
+{
+	size_t start = out->len;
+	return phr_shc_keep(out, start, b64url_decode_impl(out, in, len));
+}
+
+int phr_shc_inflate(struct phr_buf *out, const uint8_t *in, size_t n)
+{
+	size_t start = out->len;
+	return phr_shc_keep(out, start, inflate_impl(out, in, n));
 }

@@ -317,7 +317,7 @@ out:
 
 /* ---- the .smart-health-card file ---------------------------------------- */
 
-int phr_shc_file_encode(struct phr_buf *out, const char *const *jws, size_t n)
+static int file_encode_impl(struct phr_buf *out, const char *const *jws, size_t n)
 {
 	json_t *arr = json_array();
 	json_t *doc = arr ? json_pack("{s:o}", "verifiableCredential", arr) : NULL;
@@ -353,4 +353,10 @@ int phr_shc_file_parse(json_t **vcs, const char *text, size_t len)
 		*vcs = json_incref(arr);
 	json_decref(doc);
 	return rc;
+}
+
+int phr_shc_file_encode(struct phr_buf *out, const char *const *jws, size_t n)
+{
+	size_t start = out->len;
+	return phr_shc_keep(out, start, file_encode_impl(out, jws, n));
 }

@@ -11,7 +11,7 @@
 #define SHC_PREFIX "shc:/"
 #define QUIET 4
 
-int phr_shc_numeric_encode(struct phr_buf *out, size_t *chunks, const char *jws, size_t len)
+static int numeric_encode_impl(struct phr_buf *out, size_t *chunks, const char *jws, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
 		if (jws[i] < '-' || jws[i] > 'z')
@@ -86,7 +86,7 @@ static int append_digits(struct phr_buf *jws, const char *d, size_t n)
 	return rc;
 }
 
-int phr_shc_numeric_decode(struct phr_buf *jws, const char *const *qr, size_t n)
+static int numeric_decode_impl(struct phr_buf *jws, const char *const *qr, size_t n)
 {
 	if (n == 0)
 		return PHR_ERR_PARSE;
@@ -202,7 +202,7 @@ static int write_svg(struct phr_buf *out, const QRcode *q)
 	return rc;
 }
 
-int phr_shc_qr_render(struct phr_buf *out, const char *qr, size_t len, enum phr_shc_qr_format fmt,
+static int qr_render_impl(struct phr_buf *out, const char *qr, size_t len, enum phr_shc_qr_format fmt,
 		      unsigned scale)
 {
 	size_t idx, total, dlen;
@@ -238,4 +238,23 @@ out:
 	QRcode_free(code);
 	QRinput_free(in);
 	return rc;
+}
+
+int phr_shc_numeric_encode(struct phr_buf *out, size_t *chunks, const char *jws, size_t len)
+{
+	size_t start = out->len;
+	return phr_shc_keep(out, start, numeric_encode_impl(out, chunks, jws, len));
+}
+
+int phr_shc_numeric_decode(struct phr_buf *jws, const char *const *qr, size_t n)
+{
+	size_t start = jws->len;
+	return phr_shc_keep(jws, start, numeric_decode_impl(jws, qr, n));
+}
+
+int phr_shc_qr_render(struct phr_buf *out, const char *qr, size_t len, enum phr_shc_qr_format fmt,
+		      unsigned scale)
+{
+	size_t start = out->len;
+	return phr_shc_keep(out, start, qr_render_impl(out, qr, len, fmt, scale));
 }

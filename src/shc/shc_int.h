@@ -17,4 +17,15 @@ PHR_WUR int phr_shc_deflate(struct phr_buf *out, const uint8_t *in, size_t n);
 /** Raw INFLATE of @p n bytes, appended to @p out (limited by out->max). */
 PHR_WUR int phr_shc_inflate(struct phr_buf *out, const uint8_t *in, size_t n);
 
+/* On failure, cuts @p b back to @p start so outputs stay as they were (a
+ * failed append has already emptied the buffer: core's rule). Returns @p rc. */
+static inline int phr_shc_keep(struct phr_buf *b, size_t start, int rc)
+{
+	if (rc != PHR_OK && b->data && b->len >= start) {
+		b->len = start;
+		b->data[start] = 0;
+	}
+	return rc;
+}
+
 #endif

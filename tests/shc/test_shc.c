@@ -497,6 +497,19 @@ static void test_numeric(void **state)
 	const char *dup[3] = { lines[0], lines[0], lines[1] };
 	phr_buf_reset(&back);
 	assert_int_equal(phr_shc_numeric_decode(&back, dup, 3), PHR_ERR_PARSE);
+	/* outputs stay untouched on failure: a chunk that breaks late leaves the
+	 * earlier chunks' text out */
+	phr_buf_reset(&back);
+	assert_int_equal(phr_buf_append_str(&back, "kept"), PHR_OK);
+	char *late = phr_strdup(lines[2]);
+	late[strlen(late) - 1] = 'x';
+	const char *broken[3] = { lines[0], lines[1], late };
+	assert_int_equal(phr_shc_numeric_decode(&back, broken, 3), PHR_ERR_PARSE);
+	assert_int_equal(back.len, 4);
+	assert_string_equal((char *)back.data, "kept");
+	assert_int_equal(phr_shc_b64url_decode(&back, "Zm9vYmF!", 8), PHR_ERR_PARSE);
+	assert_string_equal((char *)back.data, "kept");
+	phr_free(late);
 	phr_buf_release(&b);
 	phr_buf_release(&back);
 }
