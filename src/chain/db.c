@@ -32,6 +32,8 @@ static const char *const schema =
 	" PRIMARY KEY(block, log_index)) WITHOUT ROWID;"
 	"CREATE INDEX IF NOT EXISTS logs_address ON logs(address, block);"
 	"CREATE INDEX IF NOT EXISTS logs_topic0 ON logs(topic0, block);"
+	"CREATE INDEX IF NOT EXISTS logs_topic1 ON logs(topic1, block) WHERE topic1 IS NOT NULL;"
+	"CREATE INDEX IF NOT EXISTS logs_topic2 ON logs(topic2, block) WHERE topic2 IS NOT NULL;"
 	"CREATE INDEX IF NOT EXISTS logs_tx ON logs(tx_hash);"
 	"CREATE TABLE IF NOT EXISTS undo(block INTEGER NOT NULL, seq INTEGER NOT NULL,"
 	" address BLOB NOT NULL, slot BLOB, value BLOB, PRIMARY KEY(block, seq)) WITHOUT ROWID;";
