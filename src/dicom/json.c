@@ -249,30 +249,41 @@ static json_t *inline_binary(const struct dcm_elem *el)
 	size_t w = 1;
 	if (el->big)
 		w = el->vr == VR_OW ? 2 : el->vr == VR_OF || el->vr == VR_OL ? 4 : el->vr == VR_OD || el->vr == VR_OV ? 8 : 1;
-	size_t n = el->len, olen = (n + 2) / 3 * 4;
-	char *out = phr_malloc(olen + 1);
-	if (!out)
-		return NULL;
-	size_t o = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-	for (size_t i = 0; i < n; i++) {
-		/* byte i of the little-endian form */
-		size_t src = w > 1 && i / w * w + w <= n ? i / w * w + (w - 1 - i % w) : i;
-		acc = acc << 8 | el->val[src];
-		bits += 8;
-		while (bits >= 6) {
-			bits -= 6;
-			out[o++] = b64[(acc >> bits) & 63];
-		}
+	size_t n = el->len;
+	const uint8_t *v = el->val;
+	uint8_t *swapped = NULL;
+	if (w > 1) {
+		/* big-endian words: a little-endian copy (a partial last word stays as is) */
+		swapped = phr_malloc(n);
+		if (!swapped)
+			return NULL;
+		for (size_t i = 0; i < n; i++)
+			swapped[i] = i / w * w + w <= n ? v[i / w * w + (w - 1 - i % w)] : v[i];
+		v = swapped;
 	}
-	if (bits)
-		out[o++] = b64[(acc << (6 - bits)) & 63];
-	while (o % 4)
-		out[o++] = '=';
-	out[o] = 0;
-	json_t *j = json_string(out);
+	char *out = phr_malloc((n + 2) / 3 * 4 + 1);
+	json_t *j = NULL;
+	if (out) {
+		size_t o = 0, i = 0;
+		for (; i + 3 <= n; i += 3) {
+			uint32_t t = (uint32_t)v[i] << 16 | (uint32_t)v[i + 1] << 8 | v[i + 2];
+			out[o++] = b64[t >> 18];
+			out[o++] = b64[(t >> 12) & 63];
+			out[o++] = b64[(t >> 6) & 63];
+			out[o++] = b64[t & 63];
+		}
+		if (i < n) {
+			uint32_t t = (uint32_t)v[i] << 16 | (i + 1 < n ? (uint32_t)v[i + 1] << 8 : 0);
+			out[o++] = b64[t >> 18];
+			out[o++] = b64[(t >> 12) & 63];
+			out[o++] = i + 1 < n ? b64[(t >> 6) & 63] : '=';
+			out[o++] = '=';
+		}
+		/* base64 is ASCII: no UTF-8 check needed */
+		j = json_stringn_nocheck(out, o);
+	}
 	phr_free(out);
+	phr_free(swapped);
 	return j;
 }
 
