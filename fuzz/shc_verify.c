@@ -1,7 +1,9 @@
 /*
  * Fuzz target: SMART Health Card parsing and verification. The input is tried
  * as a JWS (verified against the spec example issuer's JWKS, with a CRL), as a
- * .smart-health-card file, and as shc:/ QR text (one chunk per line).
+ * .smart-health-card file, as shc:/ QR text (one chunk per line), and, when it
+ * is JSON, as a payload that a test key signs so that verification gets
+ * past the signature to the payload, time and revocation checks.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,7 +14,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static json_t *jwks, *crl;
+static json_t *jwks, *crl, *own_jwks;
+static struct phr_shc_key *own_key;
 
 static void init(void)
 {
@@ -26,8 +29,34 @@ static void init(void)
 	crl = json_loads("{\"kid\":\"3Kfdg-XwP-7gXyywtUfUADwBumDOPKMQx-iELL11W9s\",\"method\":\"rid\",\"ctr\":1,"
 			 "\"rids\":[\"vwAjHdarZuc.1668545475\",\"FKDIxsTCGlU\"]}",
 			 0, NULL);
-	if (!jwks || !crl)
+	/* a test key for the process: only its JWKS is consulted */
+	if (!jwks || !crl || phr_shc_key_generate(&own_key) != PHR_OK)
 		abort();
+	const struct phr_shc_key *keys[1] = { own_key };
+	if (phr_shc_jwks_build(&own_jwks, keys, 1) != PHR_OK)
+		abort();
+}
+
+/* Signs @p payload with the test key and verifies it: only the payload checks can fail. */
+static void sign_and_verify(const json_t *payload)
+{
+	struct phr_buf jws;
+	phr_buf_init(&jws, 1 << 20);
+	if (phr_shc_jws_sign(&jws, own_key, payload) == PHR_OK) {
+		json_t *crls = json_pack("[{s:s, s:s, s:i, s:[s, s]}]", "kid", phr_shc_key_kid(own_key), "method", "rid",
+					 "ctr", 1, "rids", "abc", "def.1700000000");
+		struct phr_shc_verify_opts o = { .jwks = own_jwks, .crl = crls, .now = 1700000000, .iss = NULL };
+		char reason[128];
+		json_t *out = NULL;
+		int rc = phr_shc_card_verify(&out, reason, sizeof(reason), (char *)jws.data, jws.len, &o);
+		if (rc == PHR_ERR_SIGNATURE || rc == PHR_ERR_NOT_FOUND || rc == PHR_ERR_PARSE)
+			abort(); /* a card phr signed always decodes and verifies its signature */
+		if (rc == PHR_OK && !json_equal(out, payload))
+			abort();
+		json_decref(out);
+		json_decref(crls);
+	}
+	phr_buf_release(&jws);
 }
 
 static void verify_one(const char *jws, size_t len)
@@ -59,6 +88,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text[size] = '\0';
 
 	verify_one(text, size);
+
+	json_t *as_json = json_loadb(text, size, JSON_REJECT_DUPLICATES, NULL);
+	if (json_is_object(as_json))
+		sign_and_verify(as_json);
+	json_decref(as_json);
 
 	json_t *vcs = NULL;
 	if (phr_shc_file_parse(&vcs, text, size) == PHR_OK) {
