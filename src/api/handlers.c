@@ -461,6 +461,35 @@ int api_h_capsule(struct api_ctx *c)
 	return api_ok(c, 200, json_pack("{s:s,s:s+}", "cid", cid, "url", "/ipfs/", cid));
 }
 
+int api_h_capsule_put(struct api_ctx *c)
+{
+	struct phr_u256 id;
+	uint8_t reader[20], cap[80];
+	char cid[PHR_CID_STR_MAX];
+	size_t n = 0;
+	int rv;
+
+	if (phr_api_param_u256(&id, c->req.params[0]) != PHR_OK || phr_u256_is_zero(&id) ||
+	    phr_api_param_address(reader, c->req.params[1]) != PHR_OK)
+		return api_fail(c, PHR_ERR_INVALID, "the path must name a record id and an address");
+	if (c->req.body != NULL) {
+		if (phr_json_get_hex(cap, sizeof(cap), &n, c->req.body, "capsule") != PHR_OK)
+			n = 0;
+	} else if (c->body.len == sizeof(cap)) {
+		memcpy(cap, c->body.data, sizeof(cap));
+		n = sizeof(cap);
+	}
+	if (n != sizeof(cap))
+		return api_fail(c, PHR_ERR_INVALID,
+				"the body must be the 80-byte capsule (raw, or {\"capsule\":\"0x...\"})");
+	rv = phr_node_capsule_add(c->api->cfg.node, cid, c->caller, &id, reader, cap);
+	if (rv != PHR_OK)
+		return api_fail(c, rv, "%s", rv == PHR_ERR_FORBIDDEN ? "only the record's patient adds capsules"
+					     : rv == PHR_ERR_NOT_FOUND ? "no such record"
+								       : "storing the capsule failed");
+	return api_ok(c, 201, json_pack("{s:s,s:s+}", "cid", cid, "url", "/ipfs/", cid));
+}
+
 /* --- access --------------------------------------------------------------- */
 
 int api_h_grant(struct api_ctx *c)

@@ -32,6 +32,7 @@ const struct api_route api_route_table[] = {
 	{ "GET", "/api/v1/records/{id}/content", true, api_h_get_content },
 	{ "GET", "/api/v1/records/{id}/audit", true, api_h_record_audit },
 	{ "GET", "/api/v1/records/{id}/capsules/{address}", false, api_h_capsule },
+	{ "PUT", "/api/v1/records/{id}/capsules/{address}", true, api_h_capsule_put },
 	{ "POST", "/api/v1/access/grants", true, api_h_grant },
 	{ "POST", "/api/v1/access/revoke", true, api_h_revoke },
 	{ "POST", "/api/v1/access/requests", true, api_h_request },

@@ -4,13 +4,21 @@
 
 #include "cli.h"
 #include "cmd_api.h"
+#include <sodium.h>
+
+#include "phr/chain.h"
+#include "phr/contracts.h"
+#include "phr/crypto.h"
 #include "phr/json.h"
+#include "phr/phr.h"
+#include "phr/store.h"
 
 int phr_cmd_access(int argc, char **argv);
 
 static const char usage[] =
 	"usage: phr access grant --provider ADDR --level read|write|admin [--scope S]\n"
 	"                        (--duration SECONDS | --expiry UNIXTIME) [--patient ADDR] [--totp CODE]\n"
+	"       phr access grant ... --keystore FILE [--password-file F] [--chain-rpc URL]\n"
 	"       phr access revoke --provider ADDR [--scope S]\n"
 	"       phr access request --patient ADDR --purpose N --duration SECONDS [--level L] [--scope S]\n"
 	"       phr access approve|deny REQUEST_ID\n"
@@ -19,12 +27,15 @@ static const char usage[] =
 	"\n"
 	"Scopes S: all (default), category:N (a record type), record:ID.\n"
 	"A grant wraps the data keys of the shared records to the provider's registered key.\n"
+	"With --keystore the patient's own client does it: the CLI signs grantAccess, opens\n"
+	"the patient's key capsules here and uploads capsules sealed to the provider.\n"
 	"An Admin grant needs a TOTP code (--totp) once the caller has enrolled\n"
 	"(POST /api/v1/me/totp). Purposes N: 0 Unspecified, 1 Treatment, 2 Payment,\n"
 	"3 Operations, 4 Emergency, 5 Research, 6 PatientRequest, 7 Legal.\n";
 
 static const char *const opts[] = { "--provider", "--patient", "--level", "--scope", "--duration",
-				    "--expiry", "--purpose", "--totp" };
+				    "--expiry", "--purpose", "--totp", "--keystore", "--password-file",
+				    "--chain-rpc" };
 
 static json_t *scope_json(const char *s)
 {
@@ -37,6 +48,189 @@ static json_t *scope_json(const char *s)
 	if (strncmp(s, "record:", 7) == 0)
 		return json_pack("{s:s}", "record", s + 7);
 	return json_string(s);
+}
+
+static bool in_scope(const char *scope, const char *id, uint64_t type)
+{
+	uint64_t v;
+
+	if (scope == NULL || strcmp(scope, "all") == 0)
+		return true;
+	if (strncmp(scope, "category:", 9) == 0)
+		return phr_parse_u64(&v, scope + 9) == PHR_OK && v == type;
+	if (strncmp(scope, "record:", 7) == 0)
+		return strcmp(scope + 7, id) == 0;
+	return false;
+}
+
+/* Re-seals the data key of record @p id (from the patient's capsule) to @p pk and uploads it. */
+static int rewrap(struct phr_cli_api *a, const char *id, const char *me, const char *provider,
+		  const uint8_t pk[32], const uint8_t bpk[32], const uint8_t *bsk)
+{
+	char path[400];
+	json_t *j = NULL;
+	const char *cid_s;
+	struct phr_cid cid;
+	struct phr_buf blk, resp;
+	uint8_t *key = sodium_malloc(32), cap[80];
+	long status = 0;
+	int rv = -1;
+
+	phr_buf_init(&blk, 1024);
+	phr_buf_init(&resp, 65536);
+	snprintf(path, sizeof(path), "/api/v1/records/%s/capsules/%s", id, me);
+	if (key == NULL || phr_cli_api_call(a, &j, "GET", path, NULL, NULL, 0, NULL) != PHR_EXIT_OK ||
+	    phr_json_get_str(&cid_s, j, "cid") != PHR_OK || phr_cid_parse(&cid, cid_s) != PHR_OK)
+		goto done;
+	snprintf(path, sizeof(path), "/ipfs/%s?format=raw", cid_s);
+	/* the block is checked against its CID before it is opened */
+	if (phr_api_client_call(&status, &blk, a->node, "GET", path, NULL, NULL, NULL, 0, NULL) != PHR_OK ||
+	    status != 200 || phr_cid_verify(&cid, blk.data, blk.len) != PHR_OK || blk.len != 80 ||
+	    phr_crypto_key_unwrap(key, blk.data, bpk, bsk) != PHR_OK ||
+	    phr_crypto_key_wrap(cap, pk, key) != PHR_OK)
+		goto done;
+	snprintf(path, sizeof(path), "/api/v1/records/%s/capsules/%s", id, provider);
+	if (phr_api_client_call(&status, &resp, a->node, "PUT", path, a->token,
+				"application/octet-stream", cap, sizeof(cap), NULL) == PHR_OK && status == 201)
+		rv = 0;
+done:
+	if (key)
+		sodium_free(key);
+	json_decref(j);
+	phr_buf_release(&blk);
+	phr_buf_release(&resp);
+	return rv;
+}
+
+static json_t *scope_json(const char *s);
+
+/* The patient's own client: grantAccess signed here, capsules re-sealed here. */
+static int grant_local(struct phr_cli_api *a, const char *const *val, json_t *b)
+{
+	struct phr_chain *chain = NULL;
+	struct phr_deployment d;
+	struct phr_buf cd, out;
+	uint8_t *sk = sodium_malloc(32), *bsk = sodium_malloc(32), bpk[32], me[20], prov[20], pk[32],
+		owner[20], scope[32] = { 0 };
+	char me_s[PHR_ETH_ADDRESS_STR_LEN], path[256];
+	uint64_t level = 0, expiry = 0, now = 0, at = 0;
+	json_t *list = NULL, *e, *sj = NULL;
+	size_t i, wrapped = 0, failed = 0;
+	int rc = PHR_EXIT_FAIL, rv;
+
+	phr_buf_init(&cd, 0);
+	phr_buf_init(&out, 0);
+	if (sk == NULL || bsk == NULL || phr_crypto_init() != PHR_OK)
+		goto done;
+	if (val[0] == NULL || phr_eth_address_parse(prov, val[0]) != PHR_OK || val[2] == NULL) {
+		phr_cli_error("access grant: --provider ADDR and --level are required");
+		rc = PHR_EXIT_USAGE;
+		goto done;
+	}
+	level = strcmp(val[2], "read") == 0 ? 1 : strcmp(val[2], "write") == 0 ? 2
+		: strcmp(val[2], "admin") == 0 ? 3 : 0;
+	if (level == 0 || level == 3) {
+		phr_cli_error("access grant --keystore: level read or write");
+		rc = PHR_EXIT_USAGE;
+		goto done;
+	}
+	if (phr_cli_keystore_key(sk, val[8], val[9]) != 0 || phr_identity_box_keys(bpk, bsk, sk) != PHR_OK ||
+	    phr_eth_address_from_seckey(me, sk) != PHR_OK || phr_cli_api_chain(a, &chain, &d, val[10]) != 0)
+		goto done;
+	phr_eth_address_checksum(me_s, me);
+	/* the scope in the contract's form */
+	sj = scope_json(val[3]);
+	if (json_is_object(sj) && json_object_get(sj, "category") != NULL) {
+		scope[0] = 1;
+		scope[31] = (uint8_t)json_integer_value(json_object_get(sj, "category"));
+	} else if (json_is_object(sj)) {
+		struct phr_u256 rid;
+		if (phr_u256_parse(&rid, json_string_value(json_object_get(sj, "record"))) != 0) {
+			phr_cli_error("access grant: bad record scope");
+			goto done;
+		}
+		phr_scope_record(scope, &rid);
+	}
+	if (val[5] != NULL) {
+		if (phr_parse_u64(&expiry, val[5]) != PHR_OK)
+			goto done;
+	} else {
+		uint64_t dur = 0;
+		if (val[4] == NULL || phr_parse_u64(&dur, val[4]) != PHR_OK || dur == 0 ||
+		    phr_chain_block_number(chain, &now) != PHR_OK) {
+			phr_cli_error("access grant: --duration or --expiry is required");
+			rc = PHR_EXIT_USAGE;
+			goto done;
+		}
+		/* chain time: the latest block's timestamp */
+		{
+			json_t *blk = NULL;
+			struct phr_rpc_error err = { 0 };
+			const char *ts;
+			if (phr_chain_request(chain, &blk, &err, "eth_getBlockByNumber",
+					      json_pack("[sb]", "latest", 0)) != PHR_OK ||
+			    phr_json_get_str(&ts, blk, "timestamp") != PHR_OK ||
+			    phr_parse_u64(&now, ts) != PHR_OK) {
+				json_decref(blk);
+				json_decref(err.data);
+				goto done;
+			}
+			json_decref(blk);
+		}
+		expiry = now + dur;
+	}
+	if (phr_contracts_patient_registry_grant_access_encode(&cd, me, prov, level, scope, expiry) != PHR_OK)
+		goto done;
+	rv = phr_node_tx_send(chain, d.chain_id, NULL, sk, d.registry, cd.data, cd.len);
+	if (rv != PHR_OK) {
+		phr_cli_error("access grant: refused: %s", phr_strerror(rv));
+		goto done;
+	}
+	/* the provider's registered X25519 key, then every record in scope */
+	phr_buf_reset(&cd);
+	if (phr_contracts_patient_registry_patient_info_encode(&cd, prov) != PHR_OK ||
+	    phr_chain_call(chain, &out, NULL, d.registry, cd.data, cd.len) != PHR_OK ||
+	    phr_contracts_patient_registry_patient_info_decode(owner, pk, &at, out.data, out.len) != PHR_OK ||
+	    at == 0) {
+		phr_cli_error("access grant: granted, but the provider has no registered key: no capsules");
+		rc = PHR_EXIT_OK;
+		goto done;
+	}
+	snprintf(path, sizeof(path), "/api/v1/patients/%s/records", me_s);
+	if (phr_cli_api_call(a, &list, "GET", path, NULL, NULL, 0, NULL) != PHR_EXIT_OK)
+		goto done;
+	json_array_foreach(json_object_get(list, "items"), i, e) {
+		const char *id = json_string_value(json_object_get(e, "id"));
+		uint64_t type = (uint64_t)json_integer_value(json_object_get(e, "type"));
+		if (id == NULL || !in_scope(val[3], id, type))
+			continue;
+		if (rewrap(a, id, me_s, val[0], pk, bpk, bsk) == 0)
+			wrapped++;
+		else
+			failed++;
+	}
+	json_object_set_new(b, "patient", json_string(me_s));
+	json_object_set_new(b, "expiry", json_integer((json_int_t)expiry));
+	json_object_set_new(b, "wrapped", json_integer((json_int_t)wrapped));
+	json_object_set_new(b, "notWrapped", json_integer((json_int_t)failed));
+	{
+		char *t = json_dumps(b, a->raw_json ? JSON_COMPACT : JSON_INDENT(2));
+		if (t)
+			puts(t);
+		free(t);
+	}
+	rc = failed == 0 ? PHR_EXIT_OK : PHR_EXIT_FAIL;
+done:
+	json_decref(list);
+	json_decref(sj);
+	phr_chain_close(chain);
+	phr_buf_release(&cd);
+	phr_buf_release(&out);
+	if (sk)
+		sodium_free(sk);
+	if (bsk)
+		sodium_free(bsk);
+	return rc;
 }
 
 static int set_u64(json_t *b, const char *key, const char *v)
@@ -56,7 +250,7 @@ static int set_u64(json_t *b, const char *key, const char *v)
 int phr_cmd_access(int argc, char **argv)
 {
 	struct phr_cli_api a = { 0 };
-	const char *sub = argc > 1 ? argv[1] : NULL, *val[8] = { 0 }, *pos = NULL;
+	const char *sub = argc > 1 ? argv[1] : NULL, *val[11] = { 0 }, *pos = NULL;
 	bool requests = false;
 	char path[256], me[64], hdr[64];
 	json_t *b;
@@ -100,7 +294,9 @@ int phr_cmd_access(int argc, char **argv)
 		json_object_set_new(b, "patient", json_string(val[1]));
 	if (val[2])
 		json_object_set_new(b, "level", json_string(val[2]));
-	if (strcmp(sub, "grant") == 0) {
+	if (strcmp(sub, "grant") == 0 && val[8] != NULL) {
+		rc = grant_local(&a, val, b);
+	} else if (strcmp(sub, "grant") == 0) {
 		json_object_set_new(b, "scope", scope_json(val[3]));
 		if (set_u64(b, "duration", val[4]) == 0 && set_u64(b, "expiry", val[5]) == 0) {
 			snprintf(hdr, sizeof(hdr), "X-PHR-TOTP: %s", val[7] ? val[7] : "");

@@ -533,3 +533,28 @@ int phr_node_records_list(struct phr_node *n, json_t **out, const uint8_t patien
 	*out = arr;
 	return PHR_OK;
 }
+
+int phr_node_capsule_add(struct phr_node *n, char cid[PHR_CID_STR_MAX], const uint8_t uploader[20],
+			 const struct phr_u256 *record, const uint8_t reader[20],
+			 const uint8_t capsule[80])
+{
+	struct phr_record_meta m;
+	struct phr_cid c;
+	char text[PHR_CID_STR_MAX];
+	int rv;
+
+	pthread_mutex_lock(&n->lock);
+	rv = record_meta(n, &m, record);
+	if (rv == PHR_OK && memcmp(m.patient, uploader, 20) != 0)
+		rv = PHR_ERR_FORBIDDEN;
+	if (rv == PHR_OK)
+		rv = phr_store_add_bytes(n->store, &c, capsule, PHR_CRYPTO_CAPSULE_BYTES, NULL);
+	if (rv == PHR_OK)
+		rv = phr_cid_format(text, sizeof(text), &c);
+	if (rv == PHR_OK)
+		rv = phr_node_i_capsule_put(n, record, reader, text);
+	pthread_mutex_unlock(&n->lock);
+	if (rv == PHR_OK)
+		memcpy(cid, text, strlen(text) + 1);
+	return rv;
+}

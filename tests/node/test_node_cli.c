@@ -193,6 +193,48 @@ static void test_cli(void **state)
 		assert_non_null(strstr(out, "does not hold the caller's keys"));
 		assert_int_equal(phr(out, sizeof(out), "access revoke --provider %s --scope category:8", a7), 0);
 		assert_int_equal(phr(out, sizeof(out), "record get 4 --keystore '%s' --token-file '%s'", ks, tokfile), 1);
+
+		/* the patient's own client grants and re-seals the key (patient keystore, signed here) */
+		assert_int_equal(phr(out, sizeof(out),
+				     "record submit --token-file '%s' --as provider --patient %s --type 7 --text 'Rx: KEYSTORE-MARKER amoxicillin' --json",
+				     tokens, patient), 0);
+		if (strstr(out, "\"id\":\"5\"") == NULL)
+			fail_msg("submit: %s", out);
+		assert_int_equal(phr(out, sizeof(out),
+				     "access grant --keystore '%s/node/dev/keys/patient.json' --provider %s --level read --scope record:5 --duration 600 --json",
+				     dir, a7), 0);
+		assert_non_null(strstr(out, "\"wrapped\":1"));
+		{
+			/* the capsule is on the node before any read (uploaded, not made by the node) */
+			struct phr_buf resp;
+			long status = 0;
+			char p5[200];
+			snprintf(p5, sizeof(p5), "/api/v1/records/5/capsules/%s", a7);
+			phr_buf_init(&resp, 65536);
+			assert_int_equal(phr_api_client_call(&status, &resp, url, "GET", p5, NULL, NULL, NULL, 0, NULL), PHR_OK);
+			assert_int_equal(status, 200);
+			phr_buf_release(&resp);
+		}
+		assert_int_equal(phr(out, sizeof(out), "record get 5 --keystore '%s' --token-file '%s'", ks, tokfile), 0);
+		assert_string_equal(out, "Rx: KEYSTORE-MARKER amoxicillin");
+		/* only the record's patient uploads capsules */
+		{
+			struct phr_buf resp;
+			long status = 0;
+			char p5[200], t7[80];
+			uint8_t junk[80] = { 0 };
+			FILE *tf = fopen(tokfile, "r");
+			assert_non_null(tf);
+			assert_non_null(fgets(t7, sizeof(t7), tf));
+			fclose(tf);
+			t7[strcspn(t7, "\n")] = 0;
+			snprintf(p5, sizeof(p5), "/api/v1/records/5/capsules/%s", a7);
+			phr_buf_init(&resp, 65536);
+			assert_int_equal(phr_api_client_call(&status, &resp, url, "PUT", p5, t7,
+							     "application/octet-stream", junk, sizeof(junk), NULL), PHR_OK);
+			assert_int_equal(status, 403);
+			phr_buf_release(&resp);
+		}
 	}
 
 	/* usage errors and help */
