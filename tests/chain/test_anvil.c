@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "chain_test_util.h"
@@ -26,8 +27,11 @@ static int setup(void **state)
 	assert_int_equal(phr_crypto_init(), PHR_OK);
 	snprintf(path, sizeof(path), "%s/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil",
 		 src ? src : ".");
-	if (access(path, X_OK) != 0)
-		return -1;
+	if (access(path, X_OK) != 0) {
+		fprintf(stderr, "anvil not installed (%s): skipping\n", path);
+		anvil = 0; /* the tests skip themselves */
+		return 0;
+	}
 	anvil = chain_spawn(argv, "Listening on ", &port);
 	return anvil > 0 ? 0 : -1;
 }
@@ -45,6 +49,8 @@ static struct phr_chain *connect_anvil(void)
 	struct phr_chain *c;
 	char url[64];
 
+	if (anvil == 0)
+		skip();
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u", port);
 	assert_int_equal(phr_chain_open_remote(&c, url), PHR_OK);
 	return c;
