@@ -162,12 +162,13 @@ PHR_WUR int phr_node_capsule_lookup(struct phr_node *node, char cid[PHR_CID_STR_
 				    const struct phr_u256 *record, const uint8_t reader[20]);
 
 /**
- * Stores a key capsule made by the patient's own client (the data key of
- * @p record sealed to @p reader's X25519 key, 80 bytes) and indexes it.
- * Only the record's patient may add capsules; the node cannot check what a
- * capsule holds, only the reader can open it.
+ * Stores a key capsule made by the patient's (or the minting provider's) own
+ * client — the data key of @p record sealed to @p reader's X25519 key, 80
+ * bytes — and indexes it. Only the record's patient or the provider that
+ * minted it may add capsules; the node cannot check what a capsule holds,
+ * only the reader can open it.
  * @param[out] cid the capsule's CID (text)
- * @return PHR_OK, PHR_ERR_FORBIDDEN (@p uploader is not the record's patient),
+ * @return PHR_OK, PHR_ERR_FORBIDDEN (@p uploader is neither),
  *         PHR_ERR_NOT_FOUND (no live record), store and chain errors.
  */
 PHR_WUR int phr_node_capsule_add(struct phr_node *node, char cid[PHR_CID_STR_MAX],

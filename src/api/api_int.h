@@ -122,6 +122,7 @@ int api_h_get_content(struct api_ctx *c);
 int api_h_record_audit(struct api_ctx *c);
 int api_h_capsule(struct api_ctx *c);
 int api_h_capsule_put(struct api_ctx *c);
+int api_h_ciphertext(struct api_ctx *c);
 int api_h_grant(struct api_ctx *c);
 int api_h_revoke(struct api_ctx *c);
 int api_h_request(struct api_ctx *c);

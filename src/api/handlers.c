@@ -490,6 +490,29 @@ int api_h_capsule_put(struct api_ctx *c)
 	return api_ok(c, 201, json_pack("{s:s,s:s+}", "cid", cid, "url", "/ipfs/", cid));
 }
 
+int api_h_ciphertext(struct api_ctx *c)
+{
+	struct phr_cid root;
+	char cid[PHR_CID_STR_MAX];
+	unsigned roles = 0;
+	int rv;
+
+	/* only providers store record ciphertext here (they mint next) */
+	if ((rv = phr_node_roles(c->api->cfg.node, &roles, c->caller)) != PHR_OK)
+		return api_fail(c, rv, "reading the registries");
+	if (!(roles & PHR_R_PROVIDER))
+		return api_fail(c, PHR_ERR_FORBIDDEN, "only verified providers upload record ciphertext");
+	if (c->req.body != NULL || c->body.len == 0)
+		return api_fail(c, PHR_ERR_INVALID,
+				"the body must be the ciphertext (Content-Type: application/octet-stream)");
+	rv = phr_store_add_bytes(c->api->cfg.store, &root, c->body.data, c->body.len, NULL);
+	if (rv == PHR_OK)
+		rv = phr_cid_format(cid, sizeof(cid), &root);
+	if (rv != PHR_OK)
+		return api_fail(c, rv, "storing the ciphertext failed");
+	return api_ok(c, 201, json_pack("{s:s,s:I}", "cid", cid, "size", (json_int_t)c->body.len));
+}
+
 /* --- access --------------------------------------------------------------- */
 
 int api_h_grant(struct api_ctx *c)

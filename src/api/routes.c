@@ -28,6 +28,7 @@ const struct api_route api_route_table[] = {
 	{ "GET", "/api/v1/patients/{address}/audit", true, api_h_patient_audit },
 	{ "GET", "/api/v1/patients/{address}/denials", true, api_h_patient_denials },
 	{ "POST", "/api/v1/records", true, api_h_submit },
+	{ "POST", "/api/v1/ciphertext", true, api_h_ciphertext },
 	{ "GET", "/api/v1/records/{id}", true, api_h_get_record },
 	{ "GET", "/api/v1/records/{id}/content", true, api_h_get_content },
 	{ "GET", "/api/v1/records/{id}/audit", true, api_h_record_audit },

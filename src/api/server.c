@@ -216,9 +216,9 @@ static enum MHD_Result dispatch(struct api_ctx *c, const char *url, const char *
 		}
 		c->authed = true;
 	}
-	if (raw && strcmp(rt->path, "/api/v1/records") != 0 &&
+	if (raw && strcmp(rt->path, "/api/v1/records") != 0 && strcmp(rt->path, "/api/v1/ciphertext") != 0 &&
 	    strcmp(rt->path, "/api/v1/records/{id}/capsules/{address}") != 0 && c->body.len > 0) {
-		snprintf(c->detail, sizeof(c->detail), "only record and capsule uploads take a raw body");
+		snprintf(c->detail, sizeof(c->detail), "only record, ciphertext and capsule uploads take a raw body");
 		return problem(c, PHR_ERR_UNSUPPORTED, 415, url);
 	}
 	rv = rt->fn(c);

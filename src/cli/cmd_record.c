@@ -11,11 +11,13 @@
 #include "phr/crypto.h"
 #include "phr/json.h"
 #include "phr/phr.h"
+#include "phr/store.h"
 
 int phr_cmd_record(int argc, char **argv);
 
 static const char usage[] =
 	"usage: phr record submit --patient ADDR --type N (--file F | --text T) [--supersedes ID]\n"
+	"                         [--keystore FILE [--password-file F] [--chain-rpc URL]]\n"
 	"       phr record get ID [--out FILE] [--meta] [--purpose N]\n"
 	"                         [--keystore FILE [--password-file F] [--chain-rpc URL]]\n"
 	"       phr record list [--patient ADDR]\n"
@@ -25,7 +27,9 @@ static const char usage[] =
 	"          ciphertext, wraps the key to the patient and the provider, and mints the\n"
 	"          record token to the patient (types: 0 General, 1 Vaccination, 2 Procedure,\n"
 	"          3 Chronic, 4 Preventive, 5 LabResult, 6 Imaging, 7 Prescription, 8 Note,\n"
-	"          9 EmergencySummary)\n"
+	"          9 EmergencySummary). With --keystore the provider's own client does it:\n"
+	"          encrypts here, uploads only ciphertext (its CID checked), mints with its\n"
+	"          own key and uploads the two capsules\n"
 	"  get     the decrypted record (to stdout or --out), or with --meta getRecord's\n"
 	"          metadata, ciphertext and key capsule; every read is audited (View)\n"
 	"          With --keystore the keys never reach the node: the CLI logs the View on\n"
@@ -97,6 +101,151 @@ static bool safe_token(const char *s)
 	return true;
 }
 
+static int read_append(struct phr_buf *b, const char *path)
+{
+	struct phr_buf f;
+	int rv;
+
+	phr_buf_init(&f, PHR_API_MAX_UPLOAD);
+	rv = phr_file_read(&f, path, PHR_API_MAX_UPLOAD);
+	if (rv == PHR_OK && f.len > 0)
+		rv = phr_buf_append(b, f.data, f.len);
+	phr_buf_release(&f);
+	return rv;
+}
+
+/* submitRecord from the provider's own keystore: encrypt here, upload ciphertext,
+ * mint with the provider's key, upload the capsules. */
+static int submit_local(struct phr_cli_api *a, const struct kv *k)
+{
+	struct phr_chain *chain = NULL;
+	struct phr_deployment d;
+	struct phr_chain_receipt r;
+	struct phr_import_opts ho = { 1, true, false };
+	struct phr_importer *imp = NULL;
+	struct phr_cid want;
+	struct phr_buf env, ct, cd, out;
+	struct phr_u256 sup = PHR_U256_ZERO, tid = PHR_U256_ZERO;
+	uint8_t *sk = sodium_malloc(32), *bsk = sodium_malloc(32), *key = phr_crypto_key_new();
+	uint8_t bpk[32], ppk[32], owner[20], patient[20], hash[32], cap[80];
+	char want_s[PHR_CID_STR_MAX], path[300], id[PHR_U256_DEC_LEN], hx[PHR_HEX_LEN(32, true)];
+	const char *got;
+	uint64_t type = 0, at = 0;
+	json_t *j = NULL;
+	bool have_r = false;
+	int rc = PHR_EXIT_FAIL, rv;
+
+	phr_buf_init(&env, PHR_API_MAX_UPLOAD);
+	phr_buf_init(&ct, PHR_API_MAX_UPLOAD + (PHR_API_MAX_UPLOAD >> 8));
+	phr_buf_init(&cd, 0);
+	phr_buf_init(&out, 0);
+	if (sk == NULL || bsk == NULL || key == NULL || phr_crypto_init() != PHR_OK)
+		goto done;
+	if (phr_eth_address_parse(patient, k->patient) != PHR_OK || phr_parse_u64(&type, k->type) != PHR_OK ||
+	    type > PHR_RECORD_TYPE_MAX || (k->supersedes && phr_u256_parse(&sup, k->supersedes) != 0)) {
+		phr_cli_error("record submit: bad --patient, --type or --supersedes");
+		rc = PHR_EXIT_USAGE;
+		goto done;
+	}
+	/* the envelope: 32-byte salt, then the record */
+	if (phr_buf_reserve(&env, 32) != PHR_OK)
+		goto done;
+	randombytes_buf(env.data, 32);
+	env.len = 32;
+	if (k->text != NULL ? phr_buf_append(&env, k->text, strlen(k->text)) != PHR_OK
+			    : read_append(&env, k->file) != PHR_OK) {
+		phr_cli_error("record submit: cannot read the record (at most 16 MiB)");
+		goto done;
+	}
+	phr_keccak256(hash, env.data, env.len);
+	if (phr_cli_keystore_key(sk, k->keystore, k->pwfile) != 0 || phr_identity_box_keys(bpk, bsk, sk) != PHR_OK ||
+	    phr_cli_api_chain(a, &chain, &d, k->chain_rpc) != 0)
+		goto done;
+	/* the patient's registered X25519 key */
+	if (phr_contracts_patient_registry_patient_info_encode(&cd, patient) != PHR_OK ||
+	    phr_chain_call(chain, &out, NULL, d.registry, cd.data, cd.len) != PHR_OK ||
+	    phr_contracts_patient_registry_patient_info_decode(owner, ppk, &at, out.data, out.len) != PHR_OK ||
+	    at == 0) {
+		phr_cli_error("record submit: the patient is not registered");
+		goto done;
+	}
+	if (phr_crypto_encrypt_buf(&ct, key, env.data, env.len, PHR_CRYPTO_CHUNK_DEFAULT) != PHR_OK ||
+	    phr_importer_new(&imp, NULL, &ho) != PHR_OK || phr_importer_write(imp, ct.data, ct.len) != PHR_OK ||
+	    phr_importer_finish(imp, &want, NULL) != PHR_OK || phr_cid_format(want_s, sizeof(want_s), &want) != PHR_OK)
+		goto done;
+	sodium_memzero(env.data, env.len);
+	/* the node stores ciphertext only, and must name it by the CID computed here */
+	if (phr_cli_api_call(a, &j, "POST", "/api/v1/ciphertext", "application/octet-stream", ct.data,
+			     ct.len, NULL) != PHR_EXIT_OK)
+		goto done;
+	if (phr_json_get_str(&got, j, "cid") != PHR_OK || strcmp(got, want_s) != 0) {
+		phr_cli_error("record submit: the node stored something else than the ciphertext");
+		goto done;
+	}
+	phr_buf_reset(&cd);
+	if (phr_contracts_health_record_nft_mint_record_encode(&cd, patient, hash, want_s, type, &sup) != PHR_OK)
+		goto done;
+	rv = phr_node_tx_send(chain, d.chain_id, &r, sk, d.nft, cd.data, cd.len);
+	if (rv != PHR_OK) {
+		phr_cli_error("record submit: mintRecord refused: %s", phr_strerror(rv));
+		goto done;
+	}
+	have_r = true;
+	for (size_t i = 0; i < r.logs_count; i++) {
+		struct phr_contracts_health_record_nft_record_minted_event ev;
+		if (phr_contracts_health_record_nft_record_minted_event_decode(
+			    &ev, (const uint8_t(*)[32])r.logs[i].topics, r.logs[i].topics_count,
+			    r.logs[i].data, r.logs[i].data_len) == PHR_OK) {
+			tid = ev.token_id;
+			phr_contracts_health_record_nft_record_minted_event_release(&ev);
+		}
+	}
+	if (phr_u256_is_zero(&tid))
+		goto done;
+	phr_u256_to_dec(id, &tid);
+	/* capsules for the patient and for the provider itself */
+	for (int i = 0; i < 2; i++) {
+		uint8_t who[20];
+		char who_s[PHR_ETH_ADDRESS_STR_LEN];
+		json_t *cj = NULL;
+		if (i == 0)
+			memcpy(who, patient, 20);
+		else if (phr_eth_address_from_seckey(who, sk) != PHR_OK)
+			goto done;
+		phr_eth_address_checksum(who_s, who);
+		if (phr_crypto_key_wrap(cap, i == 0 ? ppk : bpk, key) != PHR_OK)
+			goto done;
+		snprintf(path, sizeof(path), "/api/v1/records/%s/capsules/%s", id, who_s);
+		if (phr_cli_api_call(a, &cj, "PUT", path, "application/octet-stream", cap, sizeof(cap),
+				     NULL) != PHR_EXIT_OK)
+			goto done;
+		json_decref(cj);
+	}
+	if (phr_hex_encode(hx, sizeof(hx), hash, 32, true) != PHR_OK)
+		goto done;
+	printf("{\"id\":\"%s\",\"cid\":\"%s\",\"dataHash\":\"%s\",\"patient\":\"%s\"}\n", id, want_s,
+	       hx, k->patient);
+	rc = PHR_EXIT_OK;
+done:
+	if (env.data != NULL)
+		sodium_memzero(env.data, env.len);
+	if (have_r)
+		phr_chain_receipt_release(&r);
+	phr_importer_free(imp);
+	json_decref(j);
+	phr_chain_close(chain);
+	phr_buf_release(&env);
+	phr_buf_release(&ct);
+	phr_buf_release(&cd);
+	phr_buf_release(&out);
+	phr_crypto_key_free(key);
+	if (sk)
+		sodium_free(sk);
+	if (bsk)
+		sodium_free(bsk);
+	return rc;
+}
+
 static int submit(struct phr_cli_api *a, const struct kv *k)
 {
 	char path[512];
@@ -108,6 +257,8 @@ static int submit(struct phr_cli_api *a, const struct kv *k)
 		phr_cli_error("record submit: --patient, --type and one of --file/--text are required");
 		return PHR_EXIT_USAGE;
 	}
+	if (k->keystore != NULL)
+		return submit_local(a, k);
 	if (k->text != NULL) {
 		json_t *b = json_pack("{s:s,s:s,s:s}", "patient", k->patient, "text", k->text,
 				      "type", k->type);

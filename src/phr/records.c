@@ -545,7 +545,8 @@ int phr_node_capsule_add(struct phr_node *n, char cid[PHR_CID_STR_MAX], const ui
 
 	pthread_mutex_lock(&n->lock);
 	rv = record_meta(n, &m, record);
-	if (rv == PHR_OK && memcmp(m.patient, uploader, 20) != 0)
+	if (rv == PHR_OK && memcmp(m.patient, uploader, 20) != 0 &&
+	    memcmp(m.provider, uploader, 20) != 0)
 		rv = PHR_ERR_FORBIDDEN;
 	if (rv == PHR_OK)
 		rv = phr_store_add_bytes(n->store, &c, capsule, PHR_CRYPTO_CAPSULE_BYTES, NULL);

@@ -217,7 +217,20 @@ static void test_cli(void **state)
 		}
 		assert_int_equal(phr(out, sizeof(out), "record get 5 --keystore '%s' --token-file '%s'", ks, tokfile), 0);
 		assert_string_equal(out, "Rx: KEYSTORE-MARKER amoxicillin");
-		/* only the record's patient uploads capsules */
+		/* the provider's own client submits: encrypts here, mints with its own key */
+		assert_int_equal(phr(out, sizeof(out),
+				     "access grant --provider %s --level write --scope category:7 --duration 600", a7), 0);
+		assert_int_equal(phr(out, sizeof(out),
+				     "record submit --keystore '%s' --token-file '%s' --patient %s --type 7 --text 'Rx: KEYSTORE-SUBMIT ibuprofen'",
+				     ks, tokfile, patient), 0);
+		if (strstr(out, "\"id\":\"6\"") == NULL)
+			fail_msg("keystore submit: %s", out);
+		assert_int_equal(phr(out, sizeof(out), "record get 6"), 0);
+		assert_string_equal(out, "Rx: KEYSTORE-SUBMIT ibuprofen");
+		assert_int_equal(phr(out, sizeof(out), "record get 6 --keystore '%s' --token-file '%s'", ks, tokfile), 0);
+		assert_string_equal(out, "Rx: KEYSTORE-SUBMIT ibuprofen");
+
+		/* only the record's patient (or its provider) uploads capsules */
 		{
 			struct phr_buf resp;
 			long status = 0;
