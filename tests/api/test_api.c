@@ -17,6 +17,7 @@
 
 #include "api_test_util.h"
 #include "phr/crypto.h"
+#include "phr/contracts.h"
 #include "phr/eip712.h"
 
 static struct api_fx fx;
@@ -374,6 +375,45 @@ static void test_flows_over_http(void **state)
 	assert_int_equal(r.status, 200);
 	assert_true(json_integer_value(json_object_get(r.json, "count")) >= 4); /* Create + Views */
 	http_res_release(&r);
+
+	/* a reader that logs its View itself: the audit transaction opens one read */
+	{
+		const struct phr_identity *prov = phr_node_identity_by_name(fx.node, "provider");
+		const struct phr_deployment *d = phr_node_deployment(fx.node);
+		struct phr_chain_receipt rc;
+		struct phr_buf cd;
+		struct phr_u256 rec;
+		uint8_t pat[20];
+		char h[PHR_HEX_LEN(32, true)];
+		assert_int_equal(phr_u256_parse(&rec, id), 0);
+		assert_int_equal(phr_eth_address_parse(pat, a_patient), PHR_OK);
+		phr_buf_init(&cd, 0);
+		assert_int_equal(phr_contracts_audit_trail_log_access_encode(&cd, pat, &rec, 0, 1), PHR_OK);
+		assert_int_equal(phr_node_tx_send(phr_node_chain(fx.node), d->chain_id, &rc, prov->seckey,
+						  d->audit, cd.data, cd.len), PHR_OK);
+		assert_int_equal(phr_hex_encode(h, sizeof(h), rc.tx_hash, 32, true), PHR_OK);
+		phr_chain_receipt_release(&rc);
+		phr_buf_release(&cd);
+		snprintf(path, sizeof(path), "/api/v1/records/%s?auditTx=%s", id, h);
+		req(&r, "GET", path, t_provider, NULL);
+		assert_int_equal(r.status, 200);
+		http_res_release(&r);
+		req(&r, "GET", path, t_provider, NULL); /* used */
+		assert_true(http_is_problem(&r, 409));
+		http_res_release(&r);
+		snprintf(path, sizeof(path), "/api/v1/records/%s?auditTx=%s", rid, h); /* another record */
+		req(&r, "GET", path, t_provider, NULL);
+		assert_true(http_is_problem(&r, 403));
+		http_res_release(&r);
+		snprintf(path, sizeof(path), "/api/v1/records/%s?auditTx=0x%064d", id, 7);
+		req(&r, "GET", path, t_provider, NULL);
+		assert_true(http_is_problem(&r, 403));
+		http_res_release(&r);
+		/* uploads of ciphertext: providers only */
+		req(&r, "POST", "/api/v1/ciphertext", t_patient, NULL);
+		assert_true(http_is_problem(&r, 403));
+		http_res_release(&r);
+	}
 }
 
 static void test_totp_admin(void **state)
