@@ -15,6 +15,7 @@
 #ifndef PHR_TERMINOLOGY_H
 #define PHR_TERMINOLOGY_H
 
+#include <jansson.h>
 #include <phr/core.h>
 
 #ifdef __cplusplus
@@ -124,6 +125,32 @@ PHR_WUR int phr_fhir_cvx_lookup(const char **display, const char *code, size_t c
 
 /** @return the number of CVX codes embedded. */
 size_t phr_fhir_cvx_count(void);
+
+/**
+ * Called by phr_fhir_term_check_resource() for each rejected code.
+ * @param ctx    the caller's pointer
+ * @param path   element path of the code, e.g. "Immunization.vaccineCode.coding[0].code"
+ * @param system the Coding's system
+ * @param code   the rejected code
+ * @param reason why (as phr_fhir_term_check)
+ * All strings are valid only during the call.
+ */
+typedef void phr_fhir_term_issue_fn(void *ctx, const char *path, const char *system, const char *code,
+				    const char *reason);
+
+/**
+ * Checks every coded value of a FHIR resource (JSON): each object with string
+ * members "system" and "code" (Coding, and Quantity, whose UCUM system falls
+ * under "any other system") goes through phr_fhir_term_check(). Contained and
+ * nested resources (Bundle entries) are walked too; paths start at the
+ * top-level resourceType (or "$" when there is none).
+ * @param[out] n_invalid number of rejected codes
+ * @param[in]  fn        called once per rejected code (may be NULL)
+ * @return PHR_OK (whatever the verdicts), PHR_ERR_INVALID when @p resource is
+ *         not an object, PHR_ERR_TOO_LARGE when nesting exceeds 64 levels.
+ */
+PHR_WUR int phr_fhir_term_check_resource(size_t *n_invalid, const json_t *resource, phr_fhir_term_issue_fn *fn,
+					 void *ctx);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,9 @@
 /*
- * `phr fhir`: FHIR utilities. For now `check-code SYSTEM CODE`, the
- * terminology check the FHIR server applies to every Coding.
+ * `phr fhir`: FHIR utilities. For now `check-code SYSTEM CODE` and
+ * `check-resource FILE`, the terminology checks the FHIR server applies to
+ * every Coding.
  */
+#include <phr/json.h>
 #include <phr/terminology.h>
 
 #include "cli.h"
@@ -43,8 +45,60 @@ static int cmd_check_code(int argc, char **argv)
 	return PHR_EXIT_OK;
 }
 
+static const char resource_usage[] =
+	"usage: phr fhir check-resource FILE\n"
+	"\n"
+	"Checks every code (each object with \"system\" and \"code\") in the FHIR\n"
+	"resource or Bundle in FILE (JSON; \"-\" reads stdin) and prints one line per\n"
+	"invalid code: its element path, system, code and reason. Exit status 1 when\n"
+	"any code is invalid.\n";
+
+static void print_issue(void *ctx, const char *path, const char *system, const char *code, const char *reason)
+{
+	(void)ctx;
+	printf("%s: %s|%s: %s\n", path, system, code, reason);
+}
+
+static int cmd_check_resource(int argc, char **argv)
+{
+	if (phr_cli_wants_help(argc, argv)) {
+		fputs(resource_usage, stdout);
+		return PHR_EXIT_OK;
+	}
+	if (argc != 2) {
+		fputs(resource_usage, stderr);
+		return PHR_EXIT_USAGE;
+	}
+	json_t *res = NULL;
+	char err[256];
+	int rc;
+	if (strcmp(argv[1], "-") == 0) {
+		json_error_t je;
+		res = json_loadf(stdin, JSON_REJECT_DUPLICATES, &je);
+		rc = res ? PHR_OK : PHR_ERR_PARSE;
+		snprintf(err, sizeof(err), "stdin: line %d: %s", je.line, je.text);
+	} else {
+		rc = phr_json_load_file(&res, err, sizeof(err), argv[1], (size_t)64 << 20);
+	}
+	if (rc != PHR_OK) {
+		phr_cli_error("%s", err);
+		return PHR_EXIT_FAIL;
+	}
+	size_t n = 0;
+	rc = phr_fhir_term_check_resource(&n, res, print_issue, NULL);
+	json_decref(res);
+	if (rc != PHR_OK) {
+		phr_cli_error("%s: %s", argv[1], phr_strerror(rc));
+		return PHR_EXIT_FAIL;
+	}
+	if (n == 0)
+		puts("ok");
+	return n ? PHR_EXIT_FAIL : PHR_EXIT_OK;
+}
+
 static const struct phr_cli_cmd fhir_subs[] = {
 	{ "check-code", "check a code against its code system's rules", cmd_check_code },
+	{ "check-resource", "check every code in a FHIR resource or Bundle", cmd_check_resource },
 	{ NULL, NULL, NULL },
 };
 

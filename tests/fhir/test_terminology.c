@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "phr/terminology.h"
+#include "phr/json.h"
 
 #define MAX_CODES 1100
 struct list {
@@ -280,11 +281,82 @@ static void test_other(void **state)
 	assert_int_equal(strlen(tiny), 7);
 }
 
+struct issues {
+	size_t n;
+	char path[8][128];
+	char code[8][32];
+};
+
+static void record_issue(void *ctx, const char *path, const char *system, const char *code, const char *reason)
+{
+	struct issues *is = ctx;
+	assert_non_null(system);
+	assert_true(strlen(reason) > 0);
+	if (is->n < 8) {
+		snprintf(is->path[is->n], sizeof(is->path[0]), "%s", path);
+		snprintf(is->code[is->n], sizeof(is->code[0]), "%s", code);
+	}
+	is->n++;
+}
+
+static void test_resource(void **state)
+{
+	(void)state;
+	static const char bundle[] =
+		"{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
+		"{\"resource\":{\"resourceType\":\"Immunization\",\"status\":\"completed\","
+		"\"vaccineCode\":{\"coding\":[{\"system\":\"http://hl7.org/fhir/sid/cvx\",\"code\":\"03\"},"
+		"{\"system\":\"http://hl7.org/fhir/sid/cvx\",\"code\":\"3\"}]}}},"
+		"{\"resource\":{\"resourceType\":\"Observation\",\"status\":\"final\","
+		"\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"8480-6\"}]},"
+		"\"valueQuantity\":{\"value\":120,\"unit\":\"mmHg\",\"system\":\"http://unitsofmeasure.org\",\"code\":\"mm[Hg]\"},"
+		"\"component\":[{\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"8462-5\"}]}}]}},"
+		"{\"resource\":{\"resourceType\":\"Condition\",\"code\":{\"coding\":["
+		"{\"system\":\"http://snomed.info/sct\",\"code\":\"22298006\"},"
+		"{\"system\":\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"I21.9\"}]}}}]}";
+	json_t *b;
+	assert_int_equal(phr_json_parse(&b, NULL, 0, bundle, strlen(bundle)), PHR_OK);
+	struct issues is = { 0 };
+	size_t n = 99;
+	assert_int_equal(phr_fhir_term_check_resource(&n, b, record_issue, &is), PHR_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(is.n, 2);
+	/* the order of object members is jansson's; find both */
+	bool cvx = false, loinc = false;
+	for (size_t i = 0; i < 2; i++) {
+		if (strcmp(is.path[i], "Bundle.entry[0].resource.vaccineCode.coding[1].code") == 0 &&
+		    strcmp(is.code[i], "3") == 0)
+			cvx = true;
+		if (strcmp(is.path[i], "Bundle.entry[1].resource.component[0].code.coding[0].code") == 0 &&
+		    strcmp(is.code[i], "8462-5") == 0)
+			loinc = true;
+	}
+	/* 8462-5 is diastolic blood pressure: its check digit is 4 (8462-4) */
+	assert_true(cvx);
+	assert_true(loinc);
+	assert_int_equal(phr_fhir_term_check_resource(&n, b, NULL, NULL), PHR_OK);
+	assert_int_equal(n, 2);
+	json_decref(b);
+	json_t *arr = json_array();
+	assert_int_equal(phr_fhir_term_check_resource(&n, arr, NULL, NULL), PHR_ERR_INVALID);
+	json_decref(arr);
+	/* nesting deeper than 64 levels is refused, not recursed into */
+	json_t *deep = json_object();
+	json_t *cur = deep;
+	for (int i = 0; i < 100; i++) {
+		json_t *next = json_object();
+		json_object_set_new(cur, "a", next);
+		cur = next;
+	}
+	assert_int_equal(phr_fhir_term_check_resource(&n, deep, NULL, NULL), PHR_ERR_TOO_LARGE);
+	json_decref(deep);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cvx),    cmocka_unit_test(test_loinc), cmocka_unit_test(test_snomed),
-		cmocka_unit_test(test_icd10cm), cmocka_unit_test(test_other),
+		cmocka_unit_test(test_icd10cm), cmocka_unit_test(test_other), cmocka_unit_test(test_resource),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -46,6 +46,7 @@ static void test_help(void **state)
 	assert_int_equal(run(out, sizeof(out), "shc"), 2);
 	assert_int_equal(run(out, sizeof(out), "shc nosuch"), 2);
 	assert_int_equal(run(out, sizeof(out), "fhir check-code --help"), 0);
+	assert_int_equal(run(out, sizeof(out), "fhir check-resource"), 2);
 	assert_int_equal(run(out, sizeof(out), "fhir check-code http://loinc.org"), 2);
 }
 
@@ -63,6 +64,24 @@ static void test_check_code(void **state)
 	assert_int_equal(run(out, sizeof(out), "fhir check-code http://snomed.info/sct 22298007"), 1);
 	assert_int_equal(run(out, sizeof(out), "fhir check-code http://hl7.org/fhir/sid/icd-10-cm S52.131A"), 0);
 	assert_int_equal(run(out, sizeof(out), "fhir check-code http://example.org/x anything"), 0);
+	/* a whole resource: the SMART Health Cards example bundle codes its
+	 * vaccines as CVX 207, which the 2019 R4 value set does not hold */
+	char a[512];
+	snprintf(a, sizeof(a), "fhir check-resource %s/bundle.json", tmp);
+	FILE *f;
+	char path[128];
+	snprintf(path, sizeof(path), "%s/bundle.json", tmp);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("{\"resourceType\":\"Immunization\",\"vaccineCode\":{\"coding\":[{\"system\":"
+	      "\"http://hl7.org/fhir/sid/cvx\",\"code\":\"207\"}]},\"reasonCode\":[{\"coding\":[{\"system\":"
+	      "\"http://snomed.info/sct\",\"code\":\"840539006\"}]}]}",
+	      f);
+	fclose(f);
+	assert_int_equal(run(out, sizeof(out), a), 1);
+	assert_string_equal(out, "Immunization.vaccineCode.coding[0].code: http://hl7.org/fhir/sid/cvx|207: "
+				 "code is not in the CVX value set\n");
+	assert_int_equal(run(out, sizeof(out), "fhir check-resource --help"), 0);
 }
 
 static void write_file(const char *name, const char *text)
