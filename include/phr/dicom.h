@@ -91,6 +91,22 @@ PHR_WUR enum phr_err phr_dicom_file_read_fd(struct phr_dicom_file **out, struct 
 					    int fd, const struct phr_dicom_limits *limits);
 
 /**
+ * A pull reader for phr_dicom_file_read(): fills up to @p n bytes of @p buf.
+ * @return the number of bytes read, 0 at the end of input, negative on error.
+ */
+typedef long (*phr_dicom_read_fn)(void *ctx, uint8_t *buf, size_t n);
+
+/**
+ * Same as phr_dicom_file_read_fd() with input from @p read (called with
+ * @p ctx, from the calling thread, only during this call). Skipped values are
+ * read through, never kept, so a caller can see every byte once, e.g. to
+ * store an upload while it is parsed.
+ */
+PHR_WUR enum phr_err phr_dicom_file_read(struct phr_dicom_file **out, struct phr_dicom_error *err,
+					 phr_dicom_read_fn read, void *ctx,
+					 const struct phr_dicom_limits *limits);
+
+/**
  * Same as phr_dicom_file_read_fd() on the bytes @p data[0..len). @p data is
  * only read during the call.
  */

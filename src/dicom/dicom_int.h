@@ -66,6 +66,8 @@ struct phr_dicom_file {
 /* Bounded byte source: memory or a file descriptor, optionally inflating. */
 struct dcm_src {
 	int fd;
+	phr_dicom_read_fn read; /* pull reader, when not NULL */
+	void *read_ctx;
 	const uint8_t *mem;
 	size_t memlen, mempos;
 	bool seekable;
@@ -83,6 +85,7 @@ struct dcm_src {
 };
 
 enum phr_err dcm_src_init_fd(struct dcm_src *s, int fd);
+enum phr_err dcm_src_init_reader(struct dcm_src *s, phr_dicom_read_fn read, void *ctx);
 void dcm_src_init_mem(struct dcm_src *s, const uint8_t *data, size_t len);
 void dcm_src_release(struct dcm_src *s);
 /* Reads exactly @n bytes: PHR_OK, PHR_ERR_TRUNCATED, PHR_ERR_IO, ... */

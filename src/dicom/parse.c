@@ -438,17 +438,33 @@ static enum phr_err run(struct phr_dicom_file **out, struct phr_dicom_error *err
 	return PHR_OK;
 }
 
+/* Runs the parser on an initialised source (@init: its setup result), then releases it. */
+static enum phr_err run_src(struct phr_dicom_file **out, struct phr_dicom_error *err, struct dcm_src *s,
+			    enum phr_err init, const struct phr_dicom_limits *limits)
+{
+	enum phr_err e = init;
+	if (!e)
+		e = run(out, err, s, limits);
+	else if (err)
+		snprintf(err->msg, sizeof(err->msg), "out of memory");
+	dcm_src_release(s);
+	return e;
+}
+
 enum phr_err phr_dicom_file_read_fd(struct phr_dicom_file **out, struct phr_dicom_error *err, int fd,
 				    const struct phr_dicom_limits *limits)
 {
 	struct dcm_src s;
 	enum phr_err e = dcm_src_init_fd(&s, fd);
-	if (!e)
-		e = run(out, err, &s, limits);
-	else if (err)
-		snprintf(err->msg, sizeof(err->msg), "out of memory");
-	dcm_src_release(&s);
-	return e;
+	return run_src(out, err, &s, e, limits);
+}
+
+enum phr_err phr_dicom_file_read(struct phr_dicom_file **out, struct phr_dicom_error *err,
+				 phr_dicom_read_fn read, void *ctx, const struct phr_dicom_limits *limits)
+{
+	struct dcm_src s;
+	enum phr_err e = dcm_src_init_reader(&s, read, ctx);
+	return run_src(out, err, &s, e, limits);
 }
 
 enum phr_err phr_dicom_file_parse(struct phr_dicom_file **out, struct phr_dicom_error *err,

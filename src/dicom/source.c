@@ -13,14 +13,23 @@
 
 #define SRC_BUF_BYTES ((size_t)64 * 1024)
 
-enum phr_err dcm_src_init_fd(struct dcm_src *s, int fd)
+enum phr_err dcm_src_init_reader(struct dcm_src *s, phr_dicom_read_fn read, void *ctx)
 {
 	memset(s, 0, sizeof(*s));
-	s->fd = fd;
+	s->fd = -1;
+	s->read = read;
+	s->read_ctx = ctx;
 	s->cap = SRC_BUF_BYTES;
 	s->buf = phr_malloc(s->cap);
-	if (!s->buf)
-		return PHR_ERR_NOMEM;
+	return s->buf ? PHR_OK : PHR_ERR_NOMEM;
+}
+
+enum phr_err dcm_src_init_fd(struct dcm_src *s, int fd)
+{
+	enum phr_err e = dcm_src_init_reader(s, NULL, NULL);
+	if (e)
+		return e;
+	s->fd = fd;
 	struct stat st;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
 		off_t cur = lseek(fd, 0, SEEK_CUR);
@@ -59,6 +68,10 @@ static ssize_t raw_read(struct dcm_src *s, uint8_t *dst, size_t max)
 		memcpy(dst, s->mem + s->mempos, n);
 		s->mempos += n;
 		return (ssize_t)n;
+	}
+	if (s->read) {
+		long r = s->read(s->read_ctx, dst, max);
+		return r < 0 ? -1 : r > (long)max ? -1 : (ssize_t)r;
 	}
 	for (;;) {
 		ssize_t r = read(s->fd, dst, max);

@@ -590,6 +590,57 @@ static void test_streaming_large(void **state)
 	dt_rmtree(dir);
 }
 
+struct chunks {
+	const uint8_t *d;
+	size_t n, off, fail_at;
+};
+
+/* A reader that hands out at most 7 bytes at a time and can fail at an offset. */
+static long chunk_read(void *ctx, uint8_t *buf, size_t n)
+{
+	struct chunks *c = ctx;
+	if (c->fail_at && c->off >= c->fail_at)
+		return -1;
+	size_t k = c->n - c->off < n ? c->n - c->off : n;
+	if (k > 7)
+		k = 7;
+	memcpy(buf, c->d + c->off, k);
+	c->off += k;
+	return (long)k;
+}
+
+/* The pull-reader source: short reads, skips read through, every byte seen. */
+static void test_reader(void **state)
+{
+	(void)state;
+	static const char *const names[] = { "CT_small.dcm", "image_dfl.dcm", "JPEG2000.dcm", "MR_small_implicit.dcm" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		size_t len;
+		uint8_t *d = vector(names[i], &len);
+		struct phr_dicom_limits lim = { .max_value_bytes = 64 };
+		struct chunks c = { .d = d, .n = len };
+		struct phr_dicom_file *f = NULL;
+		assert_int_equal(phr_dicom_file_read(&f, NULL, chunk_read, &c, &lim), PHR_OK);
+		if (strcmp(names[i], "image_dfl.dcm"))
+			assert_int_equal(c.off, len); /* deflate may stop at the stream end */
+		json_t *a = NULL, *b = NULL;
+		assert_int_equal(phr_dicom_file_to_json(&a, f, PHR_DICOM_JSON_META), PHR_OK);
+		phr_dicom_file_free(f);
+		assert_int_equal(phr_dicom_file_parse(&f, NULL, d, len, &lim), PHR_OK);
+		assert_int_equal(phr_dicom_file_to_json(&b, f, PHR_DICOM_JSON_META), PHR_OK);
+		phr_dicom_file_free(f);
+		assert_true(json_equal(a, b));
+		json_decref(a);
+		json_decref(b);
+		/* a reader error anywhere is PHR_ERR_IO */
+		c = (struct chunks){ .d = d, .n = len, .fail_at = len / 2 };
+		struct phr_dicom_error err;
+		assert_int_equal(phr_dicom_file_read(&f, &err, chunk_read, &c, &lim), PHR_ERR_IO);
+		assert_true(err.msg[0] != 0);
+		free(d);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -604,6 +655,7 @@ int main(void)
 		cmocka_unit_test(test_alloc_failures),
 		cmocka_unit_test(test_corrupt_deflate),
 		cmocka_unit_test(test_streaming_large),
+		cmocka_unit_test(test_reader),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
