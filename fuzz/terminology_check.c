@@ -1,13 +1,16 @@
 /*
- * Fuzz target: terminology checks. The first byte picks the code system ('0' ICD-10-CM, '1' SNOMED CT,
- * '2' LOINC, '3' CVX, '4' other), the
- * rest is the code. Accepted codes must satisfy the rules checked again here.
+ * Fuzz target: terminology checks. The first byte picks the code system ('0'
+ * ICD-10-CM, '1' SNOMED CT, '2' LOINC, '3' CVX, '4' other); the rest is the
+ * code and, when it is JSON, also a resource whose codes are all checked.
+ * Accepted codes must satisfy the rules checked again here.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <phr/terminology.h>
+
+#include <jansson.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -39,6 +42,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (rc == PHR_OK && pick == 3 && phr_fhir_cvx_lookup(NULL, code, n) != PHR_OK)
 		abort();
+	/* JSON input: a resource whose codes are walked with element paths */
+	json_t *res = json_loadb(code, n, 0, NULL);
+	if (res) {
+		size_t bad = 0;
+		int wrc = phr_fhir_term_check_resource(&bad, res, NULL, NULL);
+		if (wrc != PHR_OK && wrc != PHR_ERR_INVALID && wrc != PHR_ERR_TOO_LARGE)
+			abort();
+		json_decref(res);
+	}
 	/* the parts on their own never crash either */
 	(void)phr_fhir_verhoeff_digit(code, n);
 	(void)phr_fhir_loinc_digit(code, n);
