@@ -84,8 +84,8 @@ static size_t run_file(const char *file, uint8_t id)
 		free(in);
 		passed++;
 	}
+	printf("%s: %zu/%zu passed\n", file, passed, json_array_size(arr));
 	json_decref(arr);
-	printf("%s: %zu/%zu passed\n", file, passed, passed);
 	return passed;
 }
 
