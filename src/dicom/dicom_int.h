@@ -79,6 +79,7 @@ struct dcm_src {
 	uint64_t pos; /* logical offset of *p */
 	bool eof;
 	bool inflating, zdone, zinit;
+	enum phr_err zerr; /* deferred inflate error: reported once the good bytes are used */
 	z_stream zs;
 	uint8_t *zin;
 	uint64_t max_inflated;

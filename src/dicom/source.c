@@ -110,6 +110,8 @@ static enum phr_err refill(struct dcm_src *s)
 		s->avail += (size_t)r;
 		return PHR_OK;
 	}
+	if (s->zerr)
+		return s->zerr;
 	if (s->zdone) {
 		s->eof = true;
 		return PHR_OK;
@@ -119,8 +121,10 @@ static enum phr_err refill(struct dcm_src *s)
 	while (s->zs.avail_out == (uInt)room) {
 		if (s->zs.avail_in == 0) {
 			ssize_t r = raw_read(s, s->zin, SRC_BUF_BYTES);
-			if (r < 0)
-				return PHR_ERR_IO;
+			if (r < 0) {
+				s->zerr = PHR_ERR_IO;
+				break;
+			}
 			s->zs.next_in = s->zin;
 			s->zs.avail_in = (uInt)r;
 		}
@@ -134,13 +138,21 @@ static enum phr_err refill(struct dcm_src *s)
 			s->zdone = true;
 			break;
 		}
-		if (zr != Z_OK)
-			return zr == Z_MEM_ERROR ? PHR_ERR_NOMEM : PHR_ERR_CORRUPT;
+		if (zr != Z_OK) {
+			s->zerr = zr == Z_MEM_ERROR ? PHR_ERR_NOMEM : PHR_ERR_CORRUPT;
+			break;
+		}
 	}
 	size_t got = room - s->zs.avail_out;
+	/* the bytes inflated before an error or the size limit are still served, so
+	 * the error surfaces at the same offset whatever the buffer sizes */
+	if (s->pos + s->avail + got > s->max_inflated) {
+		got = s->pos + s->avail > s->max_inflated ? 0 : (size_t)(s->max_inflated - s->pos - s->avail);
+		s->zerr = PHR_ERR_TOO_LARGE;
+	}
 	s->avail += got;
-	if (s->pos + s->avail > s->max_inflated)
-		return PHR_ERR_TOO_LARGE;
+	if (got == 0 && s->zerr)
+		return s->zerr;
 	if (got == 0)
 		s->eof = true;
 	return PHR_OK;
