@@ -14,7 +14,10 @@ const uint8_t phr_state_empty_code_hash[32] = {
 
 static const uint8_t zero32[32];
 
-/* Table hash of an address or a key: 8 bytes at a time, multiply-xorshift. */
+/* Table hash of an address or a key: 8 bytes at a time, then murmur3's
+ * fmix64 so that keys differing only in their last byte (sequential slots,
+ * whose low byte lands in the top of a little-endian word) spread over the
+ * low bits the tables use. */
 static uint64_t hash_bytes(const uint8_t *p, size_t n)
 {
 	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
@@ -23,11 +26,15 @@ static uint64_t hash_bytes(const uint8_t *p, size_t n)
 		uint64_t w;
 		memcpy(&w, p + i, 8);
 		h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
-		h ^= h >> 31;
+		h ^= h >> 32;
 	}
 	for (; i < n; i++)
 		h = (h ^ p[i]) * 0x94d049bb133111ebull;
-	return h ^ (h >> 29);
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 33);
 }
 
 static void fail(struct phr_state *st, int err)
