@@ -476,8 +476,8 @@ int phr_trie_get(const struct phr_trie *t, const uint8_t **val, size_t *val_len,
 	return PHR_ERR_NOT_FOUND;
 }
 
-static int walk(const struct tnode *n, uint8_t *nib, size_t depth, phr_trie_visit_fn fn,
-		void *ctx)
+static int walk(const struct tnode *n, uint8_t *nib, uint8_t *key, size_t depth,
+		phr_trie_visit_fn fn, void *ctx)
 {
 	if (!n)
 		return PHR_OK;
@@ -486,10 +486,9 @@ static int walk(const struct tnode *n, uint8_t *nib, size_t depth, phr_trie_visi
 			memcpy(nib + depth, n->path, n->plen);
 		depth += n->plen;
 		if (n->kind == N_EXT)
-			return walk(n->child, nib, depth, fn, ctx);
+			return walk(n->child, nib, key, depth, fn, ctx);
 	}
 	if (n->val) {
-		uint8_t key[MAX_KEY];
 		for (size_t i = 0; i + 1 < depth; i += 2)
 			key[i / 2] = (uint8_t)(nib[i] << 4 | nib[i + 1]);
 		int rc = fn(ctx, key, depth / 2, n->val, n->vlen);
@@ -499,7 +498,7 @@ static int walk(const struct tnode *n, uint8_t *nib, size_t depth, phr_trie_visi
 	if (n->kind == N_BRANCH) {
 		for (uint8_t i = 0; i < 16; i++) {
 			nib[depth] = i;
-			int rc = walk(n->kids[i], nib, depth + 1, fn, ctx);
+			int rc = walk(n->kids[i], nib, key, depth + 1, fn, ctx);
 			if (rc)
 				return rc;
 		}
@@ -509,8 +508,8 @@ static int walk(const struct tnode *n, uint8_t *nib, size_t depth, phr_trie_visi
 
 int phr_trie_foreach(const struct phr_trie *t, phr_trie_visit_fn fn, void *ctx)
 {
-	uint8_t nib[2 * MAX_KEY + 2];
-	return walk(t->root, nib, 0, fn, ctx);
+	uint8_t nib[2 * MAX_KEY + 2], key[MAX_KEY + 1];
+	return walk(t->root, nib, key, 0, fn, ctx);
 }
 
 /* ------------------------------------------------------------------------- */
