@@ -535,6 +535,15 @@ static void hp_write(uint8_t *out, const struct tnode *n)
 		out[o++] = (uint8_t)(n->path[i] << 4 | n->path[i + 1]);
 }
 
+/* Appends the hex-prefix path of @p n as an RLP string. Not inlined into the
+ * recursive node_encode so the path buffer is not part of every level's frame. */
+static __attribute__((noinline)) int put_hp(struct phr_buf *b, const struct tnode *n)
+{
+	uint8_t hp[MAX_KEY + 1];
+	hp_write(hp, n);
+	return phr_rlp_put_bytes(b, hp, hp_len(n));
+}
+
 static int ref_put(struct phr_buf *b, const struct tnode *c)
 {
 	if (!c)
@@ -586,9 +595,7 @@ static int node_encode(struct tnode *n, struct phr_buf *b)
 		}
 		rc = phr_rlp_put_bytes(b, n->val ? n->val : (const uint8_t *)"", n->val ? n->vlen : 0);
 	} else {
-		uint8_t hp[MAX_KEY + 1];
-		hp_write(hp, n);
-		if ((rc = phr_rlp_put_bytes(b, hp, hp_len(n))))
+		if ((rc = put_hp(b, n)))
 			return rc;
 		if (n->kind == N_LEAF)
 			rc = phr_rlp_put_bytes(b, n->val, n->vlen);
