@@ -156,6 +156,9 @@ int phr_shc_card_issue(struct phr_buf *jws, const struct phr_shc_key *k, const s
 {
 	if (!o || !o->iss || !*o->iss || o->nbf <= 0 || (o->exp && o->exp <= o->nbf) || (o->rid && !rid_ok(o->rid)))
 		return PHR_ERR_INVALID;
+	/* verifiers append "/.well-known/jwks.json" to iss: no trailing slash */
+	if (o->iss[strlen(o->iss) - 1] == '/')
+		return PHR_ERR_INVALID;
 	if (!json_is_object(bundle) || !json_string_value(json_object_get(bundle, "resourceType")))
 		return PHR_ERR_INVALID;
 	json_t *types = json_pack("[s]", PHR_SHC_TYPE_HEALTH_CARD);

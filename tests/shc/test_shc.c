@@ -411,6 +411,9 @@ static void test_time(void **state)
 	bad.rid = "has space";
 	assert_int_equal(phr_shc_card_issue(&b, f->key, &bad, f->bundle), PHR_ERR_INVALID);
 	bad.rid = NULL;
+	bad.iss = ISS "/";
+	assert_int_equal(phr_shc_card_issue(&b, f->key, &bad, f->bundle), PHR_ERR_INVALID);
+	assert_int_equal(b.len, 0);
 	bad.iss = NULL;
 	assert_int_equal(phr_shc_card_issue(&b, f->key, &bad, f->bundle), PHR_ERR_INVALID);
 	phr_buf_release(&b);
