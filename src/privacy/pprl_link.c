@@ -287,7 +287,8 @@ int phr_pprl_link(struct phr_pprl_match **out, size_t *nout, struct phr_pprl_lin
 	}
 	for (size_t j = 0; j < nb; j++)
 		bi[j] = (struct pc_index){ phr_pprl_popcount(b + j * nbytes, nbytes), (uint32_t)j };
-	qsort(bi, nb, sizeof(*bi), cmp_pc);
+	if (nb)
+		qsort(bi, nb, sizeof(*bi), cmp_pc);
 	for (size_t i = 0; i < na; i++) {
 		const uint8_t *ca = a + i * nbytes;
 		uint32_t pa = phr_pprl_popcount(ca, nbytes);
@@ -329,7 +330,8 @@ int phr_pprl_link(struct phr_pprl_match **out, size_t *nout, struct phr_pprl_lin
 		}
 	}
 	st.candidates = ncand;
-	qsort(cand, ncand, sizeof(*cand), cmp_match);
+	if (ncand)
+		qsort(cand, ncand, sizeof(*cand), cmp_match);
 	size_t k = 0;
 	for (size_t c = 0; c < ncand; c++) {
 		if (taken_a[cand[c].a] || taken_b[cand[c].b])
