@@ -164,6 +164,26 @@ void phr_he_aggregate_init(struct phr_he_aggregate *agg);
 PHR_WUR int phr_he_aggregate_add(struct phr_he_aggregate *agg, const struct phr_he_submission *sub);
 
 /**
+ * Consent check called before a submission counts: returns PHR_OK when @p patient
+ * consented to @p study (the node asks the chain's consent contract), else
+ * PHR_ERR_FORBIDDEN or another error.
+ */
+typedef int (*phr_he_consent_fn)(void *ctx, const char *study, const char *patient);
+
+/**
+ * Aggregator's whole step for one submission: verify it, check consent through
+ * @p consent, then add it. Duplicate detection (one submission per patient) is
+ * left to the caller, which keeps the set of patients.
+ * @param consent  the consent check (NULL: PHR_ERR_INVALID; pass a function that
+ *                 returns PHR_OK only where consent is not required)
+ * @return PHR_OK, an error of phr_he_submission_verify, the consent function's
+ *         error (PHR_ERR_FORBIDDEN), or of phr_he_aggregate_add. The aggregate is
+ *         unchanged on error.
+ */
+PHR_WUR int phr_he_aggregate_submit(struct phr_he_aggregate *agg, const struct phr_he_study *study,
+				    const struct phr_he_submission *sub, phr_he_consent_fn consent, void *ctx);
+
+/**
  * Custodian: partial decryption of an aggregate with Chaum-Pedersen proofs
  * (log_G vk_i = log_A d for each of the three ciphertexts; challenge bound to the
  * study id, the custodian index and the ciphertext).

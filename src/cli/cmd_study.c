@@ -286,22 +286,46 @@ static int cmd_submit(int argc, char **argv)
 /* ---- aggregate --------------------------------------------------------------- */
 
 static const char aggregate_usage[] =
-	"usage: phr study aggregate --study study.json --out AGG.json SUBMISSION.json...\n"
+	"usage: phr study aggregate --study study.json --out AGG.json [--consent FILE]\n"
+	"                           SUBMISSION.json...\n"
 	"\n"
 	"Aggregator: verifies every submission (range, square and one proofs, patient\n"
-	"id, at most one submission per patient) and adds the ciphertexts of those that\n"
-	"pass. Rejected submissions are listed on stderr. (Consent is checked on chain\n"
-	"by the node before a submission counts; this file-based command does not.)\n"
+	"id, at most one submission per patient), checks consent and adds the\n"
+	"ciphertexts of those that pass. Rejected submissions are listed on stderr.\n"
+	"Consent: with --consent, FILE lists the consenting patient ids, one a line (a\n"
+	"stand-in for the node's on-chain check); without it consent is not checked.\n"
 	"Exit status 1 when any submission was rejected.\n";
+
+/* consent from a list of ids, one a line (NULL list: everyone) */
+static int consent_from_list(void *ctx, const char *study, const char *patient)
+{
+	const char *list = ctx;
+	(void)study;
+	if (!list)
+		return PHR_OK;
+	size_t n = strlen(patient);
+	for (const char *l = list; *l;) {
+		const char *e = strchr(l, '\n');
+		size_t len = e ? (size_t)(e - l) : strlen(l);
+		size_t t = len;
+		while (t && (l[t - 1] == '\r' || l[t - 1] == ' '))
+			t--;
+		if (t == n && memcmp(l, patient, n) == 0)
+			return PHR_OK;
+		l += len + (e ? 1 : 0);
+	}
+	return PHR_ERR_FORBIDDEN;
+}
 
 static int cmd_aggregate(int argc, char **argv)
 {
 	static const struct option lo[] = { { "study", required_argument, NULL, 's' },
 					    { "out", required_argument, NULL, 'o' },
+					    { "consent", required_argument, NULL, 'c' },
 					    { "help", no_argument, NULL, 'h' },
 					    { NULL, 0, NULL, 0 } };
 	const char *o[26] = { 0 };
-	int r = options(o, argc, argv, lo, "s:o:h", aggregate_usage);
+	int r = options(o, argc, argv, lo, "s:o:c:h", aggregate_usage);
 	if (r)
 		return r == 1 ? PHR_EXIT_OK : PHR_EXIT_USAGE;
 	if (!o['s' - 'a'] || !o['o' - 'a'] || optind >= argc) {
@@ -316,8 +340,19 @@ static int cmd_aggregate(int argc, char **argv)
 	json_t *patients = json_array();
 	size_t rejected = 0;
 	int status = PHR_EXIT_FAIL;
+	struct phr_buf consent;
+	phr_buf_init(&consent, STUDY_MAX_FILE);
 	if (!patients)
 		goto out;
+	if (o['c' - 'a']) {
+		int crc = phr_file_read(&consent, o['c' - 'a'], STUDY_MAX_FILE);
+		if (crc == PHR_OK && !consent.data)
+			crc = phr_buf_append_byte(&consent, 0); /* an empty list: nobody consented */
+		if (crc) {
+			phr_cli_error("cannot read %s: %s", o['c' - 'a'], phr_strerror(crc));
+			goto out;
+		}
+	}
 	for (int i = optind; i < argc; i++) {
 		json_t *j;
 		if (load(&j, argv[i])) {
@@ -327,19 +362,20 @@ static int cmd_aggregate(int argc, char **argv)
 		struct phr_he_submission sub;
 		int rc = phr_he_submission_from_json(&sub, j);
 		json_decref(j);
-		if (!rc)
-			rc = phr_he_submission_verify(&s, &sub);
 		bool dup = false;
 		for (size_t k = 0; !rc && k < json_array_size(patients); k++)
 			dup |= strcmp(json_string_value(json_array_get(patients, k)), sub.patient) == 0;
+		if (!rc && !dup)
+			rc = phr_he_aggregate_submit(&agg, &s, &sub, consent_from_list,
+						     o['c' - 'a'] ? (void *)consent.data : NULL);
 		if (rc || dup) {
 			fprintf(stderr, "phr: rejected %s: %s\n", argv[i],
-				dup ? "a second submission from the same patient" : phr_strerror(rc));
+				dup ? "a second submission from the same patient"
+				    : rc == PHR_ERR_FORBIDDEN ? "the patient has not consented" : phr_strerror(rc));
 			rejected++;
 			continue;
 		}
-		if (phr_he_aggregate_add(&agg, &sub) != PHR_OK ||
-		    json_array_append_new(patients, json_string(sub.patient)) != 0) {
+		if (json_array_append_new(patients, json_string(sub.patient)) != 0) {
 			phr_cli_error("cannot add %s", argv[i]);
 			goto out;
 		}
@@ -360,6 +396,7 @@ static int cmd_aggregate(int argc, char **argv)
 	fprintf(stderr, "%llu submissions aggregated, %zu rejected\n", (unsigned long long)agg.count, rejected);
 	status = rejected ? PHR_EXIT_FAIL : PHR_EXIT_OK;
 out:
+	phr_buf_release(&consent);
 	json_decref(patients);
 	return status;
 }

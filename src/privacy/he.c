@@ -589,6 +589,19 @@ int phr_he_aggregate_add(struct phr_he_aggregate *agg, const struct phr_he_submi
 	return PHR_OK;
 }
 
+int phr_he_aggregate_submit(struct phr_he_aggregate *agg, const struct phr_he_study *study,
+			    const struct phr_he_submission *sub, phr_he_consent_fn consent, void *ctx)
+{
+	if (!consent)
+		return PHR_ERR_INVALID;
+	int rc = phr_he_submission_verify(study, sub);
+	if (!rc)
+		rc = consent(ctx, study->id, sub->patient);
+	if (!rc)
+		rc = phr_he_aggregate_add(agg, sub);
+	return rc;
+}
+
 static const char *const sum_labels[3] = { "sum", "sumsq", "count" };
 
 static void custodian_ctx(char ctx[16], uint32_t index)

@@ -231,6 +231,49 @@ static void test_rejections(void **state)
 	phr_he_shares_free(sh, 3);
 }
 
+/* a consent list standing in for the chain's consent contract */
+static int consent_list(void *ctx, const char *study, const char *patient)
+{
+	const char *const *ok = ctx;
+	if (strcmp(study, "study-small") != 0)
+		return PHR_ERR_FORBIDDEN;
+	for (; *ok; ok++)
+		if (strcmp(*ok, patient) == 0)
+			return PHR_OK;
+	return PHR_ERR_FORBIDDEN;
+}
+
+static void test_consent(void **state)
+{
+	(void)state;
+	struct phr_he_study s;
+	struct phr_he_share *sh;
+	struct phr_he_aggregate agg;
+	uint64_t sum;
+	setup_small(&s, &sh, &agg, &sum);
+	static const char *const consented[] = { "alice", NULL };
+	struct phr_he_submission a, b;
+	assert_int_equal(phr_he_submission_make(&a, &s, "alice", 10), PHR_OK);
+	assert_int_equal(phr_he_submission_make(&b, &s, "bob", 20), PHR_OK);
+	struct phr_he_aggregate before = agg;
+	assert_int_equal(phr_he_aggregate_submit(&agg, &s, &b, consent_list, (void *)consented), PHR_ERR_FORBIDDEN);
+	assert_memory_equal(&agg, &before, sizeof(agg));
+	assert_int_equal(phr_he_aggregate_submit(&agg, &s, &a, NULL, NULL), PHR_ERR_INVALID);
+	assert_int_equal(phr_he_aggregate_submit(&agg, &s, &a, consent_list, (void *)consented), PHR_OK);
+	struct phr_he_submission forged = a;
+	memcpy(forged.patient, "alicf", 6);
+	assert_int_equal(phr_he_aggregate_submit(&agg, &s, &forged, consent_list, (void *)consented),
+			 PHR_ERR_TAMPERED);
+	struct phr_he_partial p[2];
+	const uint32_t w[2] = { 3, 1 };
+	make_partials(p, &s, sh, &agg, w, 2);
+	struct phr_he_result res;
+	assert_int_equal(phr_he_combine(&res, NULL, &s, &agg, p, 2), PHR_OK);
+	assert_int_equal(res.count, 6);
+	assert_int_equal(res.sum, sum + 10);
+	phr_he_shares_free(sh, 3);
+}
+
 /* JSON round trips, and every 1-of-1 .. t-of-n subset decrypts the same */
 static void test_json_and_subsets(void **state)
 {
@@ -289,6 +332,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_generator),
 		cmocka_unit_test(test_rejections),
+		cmocka_unit_test(test_consent),
 		cmocka_unit_test(test_json_and_subsets),
 		cmocka_unit_test(test_ten_thousand),
 	};

@@ -62,6 +62,14 @@ static void test_study_flow(void **state)
 	assert_int_equal(run("grep -q 'rejected .*forged.json' %s/agg.err && grep -q 'rejected .*dup.json' %s/agg.err && "
 			     "grep -q '^4 submissions aggregated, 2 rejected' %s/agg.err",
 			     dir, dir, dir), 0);
+	/* consent: p2 is not on the list (the node's on-chain check stands behind this) */
+	assert_int_equal(run("printf 'p0\\np1\\np3\\n' > %s/consent && %s study aggregate --study %s/d/study.json "
+			     "--out %s/agg2.json --consent %s/consent %s/s0.json %s/s1.json %s/s2.json %s/s3.json "
+			     "2>%s/agg2.err",
+			     dir, bin, dir, dir, dir, dir, dir, dir, dir, dir), 1);
+	assert_int_equal(run("grep -q 'rejected .*s2.json: the patient has not consented' %s/agg2.err && "
+			     "grep -q '^3 submissions aggregated, 1 rejected' %s/agg2.err",
+			     dir, dir), 0);
 	for (int i = 1; i <= 3; i++)
 		assert_int_equal(run("%s study decrypt --study %s/d/study.json --aggregate %s/agg.json --share "
 				     "%s/d/custodian-%d.json --out %s/p%d.json",
