@@ -63,6 +63,26 @@ static int parse_opts(struct acct_opts *o, int argc, char **argv, bool allow_lig
 	return 0;
 }
 
+/* The start every subcommand shares: prints @p usage for -h/--help, parses
+ * the options and checks that there are @p npos positional arguments.
+ * Returns true when the subcommand should go on; otherwise false with its
+ * exit code in @p exit_code. */
+static bool start_cmd(struct acct_opts *o, int *exit_code, int argc, char **argv,
+		      const char *usage, bool allow_light, int npos)
+{
+	if (phr_cli_wants_help(argc, argv)) {
+		fputs(usage, stdout);
+		*exit_code = PHR_EXIT_OK;
+		return false;
+	}
+	if (parse_opts(o, argc, argv, allow_light) != 0 || o->npos != npos) {
+		fputs(usage, stderr);
+		*exit_code = PHR_EXIT_USAGE;
+		return false;
+	}
+	return true;
+}
+
 /* DATADIR/keystore as a heap string; created (0700) when @p create. */
 static char *keystore_dir(const char *datadir_flag, bool create)
 {
@@ -203,14 +223,8 @@ static int cmd_new(int argc, char **argv)
 	char *pw = NULL, *dir = NULL, *json = NULL, shown[PHR_ETH_ADDRESS_STR_LEN];
 	int ret = PHR_EXIT_FAIL, rc;
 
-	if (phr_cli_wants_help(argc, argv)) {
-		fputs(usage_new, stdout);
-		return PHR_EXIT_OK;
-	}
-	if (parse_opts(&o, argc, argv, true) != 0 || o.npos != 0) {
-		fputs(usage_new, stderr);
-		return PHR_EXIT_USAGE;
-	}
+	if (!start_cmd(&o, &ret, argc, argv, usage_new, true, 0))
+		return ret;
 	dir = keystore_dir(o.datadir, true);
 	if (!dir)
 		goto out;
@@ -252,11 +266,8 @@ static int cmd_list(int argc, char **argv)
 	struct acct_opts o;
 	bool verbose = false;
 	char *dir;
+	int ret = PHR_EXIT_FAIL;
 
-	if (phr_cli_wants_help(argc, argv)) {
-		fputs(usage_list, stdout);
-		return PHR_EXIT_OK;
-	}
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-v")) {
 			verbose = true;
@@ -265,10 +276,8 @@ static int cmd_list(int argc, char **argv)
 			break;
 		}
 	}
-	if (parse_opts(&o, argc, argv, false) != 0 || o.npos != 0) {
-		fputs(usage_list, stderr);
-		return PHR_EXIT_USAGE;
-	}
+	if (!start_cmd(&o, &ret, argc, argv, usage_list, false, 0))
+		return ret;
 	dir = keystore_dir(o.datadir, false);
 	if (!dir)
 		return PHR_EXIT_FAIL;
@@ -291,14 +300,8 @@ static int cmd_import(int argc, char **argv)
 	char *pw = NULL, *dir = NULL, shown[PHR_ETH_ADDRESS_STR_LEN];
 	int ret = PHR_EXIT_FAIL, rc;
 
-	if (phr_cli_wants_help(argc, argv)) {
-		fputs(usage_import, stdout);
-		return PHR_EXIT_OK;
-	}
-	if (parse_opts(&o, argc, argv, false) != 0 || o.npos != 1) {
-		fputs(usage_import, stderr);
-		return PHR_EXIT_USAGE;
-	}
+	if (!start_cmd(&o, &ret, argc, argv, usage_import, false, 1))
+		return ret;
 	phr_buf_init(&in, PHR_KEYSTORE_MAX_JSON);
 	rc = phr_file_read(&in, o.pos[0], PHR_KEYSTORE_MAX_JSON);
 	if (rc != PHR_OK) {
@@ -430,14 +433,8 @@ static int cmd_export(int argc, char **argv)
 	struct phr_buf json;
 	int ret = PHR_EXIT_FAIL;
 
-	if (phr_cli_wants_help(argc, argv)) {
-		fputs(usage_export, stdout);
-		return PHR_EXIT_OK;
-	}
-	if (parse_opts(&o, argc, argv, false) != 0 || o.npos != 1) {
-		fputs(usage_export, stderr);
-		return PHR_EXIT_USAGE;
-	}
+	if (!start_cmd(&o, &ret, argc, argv, usage_export, false, 1))
+		return ret;
 	phr_buf_init(&json, PHR_KEYSTORE_MAX_JSON);
 	if (find_keystore(&json, o.datadir, o.pos[0]) == PHR_OK &&
 	    fwrite(json.data, 1, json.len, stdout) == json.len &&
