@@ -37,6 +37,13 @@ static uint64_t hash_bytes(const uint8_t *p, size_t n)
 	return h ^ (h >> 33);
 }
 
+/* The tables are open-addressed with linear probing and grow (double) before
+ * one more entry would fill them past 70%. */
+static bool table_needs_grow(size_t used, size_t cap)
+{
+	return (used + 1) * 10 > cap * 7;
+}
+
 static void fail(struct phr_state *st, int err)
 {
 	if (!st->error)
@@ -108,7 +115,7 @@ struct st_account *phr_st_account(struct phr_state *st, const uint8_t addr[20])
 	struct st_account *a = acc_find(st, addr, &pos);
 	if (a)
 		return a;
-	if ((st->accs_used + 1) * 10 > st->accs_cap * 7) {
+	if (table_needs_grow(st->accs_used, st->accs_cap)) {
 		int rc = accs_grow(st);
 		if (rc) {
 			fail(st, rc);
@@ -239,7 +246,7 @@ struct st_slot *phr_st_slot(struct phr_state *st, struct st_account *a, const ui
 			return NULL;
 		}
 	}
-	if ((a->slots_used + 1) * 10 > a->slots_cap * 7) {
+	if (table_needs_grow(a->slots_used, a->slots_cap)) {
 		int rc = slots_grow(a);
 		if (rc) {
 			fail(st, rc);
@@ -385,7 +392,7 @@ bool phr_st_warm_slot(struct phr_state *st, struct st_account *a, struct st_slot
 static struct st_tslot *ts_find(struct phr_state *st, const uint8_t addr[20], const uint8_t key[32],
 				bool add)
 {
-	if (add && (st->ts_used + 1) * 10 > st->ts_cap * 7) {
+	if (add && table_needs_grow(st->ts_used, st->ts_cap)) {
 		size_t ncap = st->ts_cap ? st->ts_cap * 2 : 32;
 		struct st_tslot *n = phr_calloc(ncap, sizeof(*n));
 		if (!n) {
