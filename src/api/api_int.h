@@ -16,6 +16,7 @@
 #define API_NONCES 1024
 #define API_BUCKETS 256
 #define API_MAX_AUDITORS 16
+#define API_MAX_HEADERS 8
 
 struct api_nonce {
 	char nonce[33];
@@ -67,6 +68,11 @@ struct api_ctx {
 	size_t raw_len;
 	const char *raw_type;
 	char detail[256];         /* problem detail on errors */
+	/* extra response headers (api_header_add) */
+	char hdr_name[API_MAX_HEADERS][48];
+	char hdr_value[API_MAX_HEADERS][256];
+	size_t n_hdr;
+	const struct api_mount *mount; /* set when the path is under a mount */
 };
 
 struct api_route {
@@ -77,6 +83,42 @@ struct api_route {
 };
 
 extern const struct api_route api_route_table[];
+
+/*
+ * A mount: a path prefix served by one function instead of the route table
+ * (the FHIR server under /fhir, the portal's static files under /, the
+ * /.well-known documents). The body is read first (up to max_body bytes),
+ * then serve() runs with the raw body in c->body. No bearer token is checked
+ * for it: serve() calls api_authenticate() when it needs the caller. serve()
+ * sets the response (api_ok, or c->raw_out/raw_len/raw_type and c->status)
+ * and returns PHR_OK, also for errors it answers in its own format (e.g. a
+ * FHIR OperationOutcome); any other return becomes a problem+json answer.
+ * The first mount whose prefix matches wins: keep the table in
+ * api_mount_table (routes.c) ordered from the most to the least specific.
+ * A prefix matches the path itself and any path below it ("/fhir" matches
+ * "/fhir", "/fhir/" and "/fhir/Patient", not "/fhirx"); the prefix "/"
+ * matches every path that neither a route nor an earlier mount takes.
+ */
+struct api_mount {
+	const char *prefix;
+	size_t max_body;
+	int (*serve)(struct api_ctx *c, const char *url, const char *method);
+};
+
+extern const struct api_mount api_mount_table[];
+
+/**
+ * Checks the request's bearer token (Authorization: Bearer ...): on success
+ * sets c->authed and c->caller. @return PHR_OK, PHR_ERR_UNAUTHENTICATED (no
+ * or unknown token), PHR_ERR_EXPIRED; c->detail says why.
+ */
+int api_authenticate(struct api_ctx *c);
+
+/** Adds a response header (copied; at most API_MAX_HEADERS). @return PHR_OK or PHR_ERR_TOO_LARGE. */
+int api_header_add(struct api_ctx *c, const char *name, const char *value);
+
+/** Request header or NULL. */
+const char *api_header(struct api_ctx *c, const char *name);
 
 /** Sets the problem detail (printf) and returns @p err. */
 int api_fail(struct api_ctx *c, int err, const char *fmt, ...) PHR_PRINTF(3, 4);

@@ -45,6 +45,11 @@ const struct api_route api_route_table[] = {
 	{ NULL, NULL, false, NULL },
 };
 
+/* Path prefixes served by one function each (api_int.h); most specific first, "/" last. */
+const struct api_mount api_mount_table[] = {
+	{ NULL, 0, NULL },
+};
+
 const struct phr_api_route_info *phr_api_routes(void)
 {
 	static struct phr_api_route_info info[PHR_ARRAY_LEN(api_route_table)];

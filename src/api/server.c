@@ -54,6 +54,22 @@ const char *api_query(struct api_ctx *c, const char *key)
 	return MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
+const char *api_header(struct api_ctx *c, const char *name)
+{
+	return MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, name);
+}
+
+int api_header_add(struct api_ctx *c, const char *name, const char *value)
+{
+	if (c->n_hdr == API_MAX_HEADERS || strlen(name) >= sizeof(c->hdr_name[0]) ||
+	    strlen(value) >= sizeof(c->hdr_value[0]))
+		return PHR_ERR_TOO_LARGE;
+	memcpy(c->hdr_name[c->n_hdr], name, strlen(name) + 1);
+	memcpy(c->hdr_value[c->n_hdr], value, strlen(value) + 1);
+	c->n_hdr++;
+	return PHR_OK;
+}
+
 bool api_is_auditor(struct phr_api *a, const uint8_t addr[20])
 {
 	for (size_t i = 0; i < a->cfg.n_auditors; i++)
@@ -114,7 +130,10 @@ static enum MHD_Result queue(struct api_ctx *c, unsigned status, const char *typ
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, "Content-Type", type);
-	MHD_add_response_header(r, "Cache-Control", "no-store");
+	for (size_t i = 0; i < c->n_hdr; i++)
+		MHD_add_response_header(r, c->hdr_name[i], c->hdr_value[i]);
+	if (MHD_get_response_header(r, "Cache-Control") == NULL)
+		MHD_add_response_header(r, "Cache-Control", "no-store");
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	if (status == 401)
 		MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
@@ -171,6 +190,77 @@ static enum MHD_Result serve_rpc(struct api_ctx *c, const char *url)
 	return r;
 }
 
+int api_authenticate(struct api_ctx *c)
+{
+	const char *h = api_header(c, "Authorization");
+	int rv;
+
+	if (h == NULL || strncmp(h, "Bearer ", 7) != 0) {
+		snprintf(c->detail, sizeof(c->detail), "a bearer token is required");
+		return PHR_ERR_UNAUTHENTICATED;
+	}
+	rv = api_token_lookup(c->api, c->caller, h + 7);
+	if (rv != PHR_OK) {
+		atomic_fetch_add(&c->api->m_auth_fail, 1);
+		snprintf(c->detail, sizeof(c->detail), "%s",
+			 rv == PHR_ERR_EXPIRED ? "the token has expired" : "unknown token");
+		return rv == PHR_ERR_EXPIRED ? PHR_ERR_EXPIRED : PHR_ERR_UNAUTHENTICATED;
+	}
+	c->authed = true;
+	return PHR_OK;
+}
+
+/* Sends what a handler left in @p c (raw body or JSON). */
+static enum MHD_Result respond(struct api_ctx *c, const char *url)
+{
+	if (c->raw_out != NULL || c->raw_type != NULL) {
+		uint8_t *d = c->raw_out;
+		c->raw_out = NULL;
+		return queue(c, c->status ? c->status : 200, c->raw_type ? c->raw_type : "application/octet-stream",
+			     d ? d : (uint8_t *)"", c->raw_len, d != NULL);
+	}
+	{
+		char *s = c->out ? json_dumps(c->out, JSON_COMPACT) : NULL;
+		enum MHD_Result r;
+		if (s == NULL)
+			return problem(c, PHR_ERR_NOMEM, 500, url);
+		r = queue(c, c->status ? c->status : 200, "application/json", s, strlen(s), false);
+		free(s);
+		return r;
+	}
+}
+
+/* The mount for @p url, or NULL. With @p fallback false the catch-all "/" is skipped. */
+static const struct api_mount *mount_of(const char *url, bool fallback)
+{
+	for (const struct api_mount *m = api_mount_table; m->prefix != NULL; m++) {
+		size_t n = strlen(m->prefix);
+		if (strcmp(m->prefix, "/") == 0) {
+			if (fallback)
+				return m;
+			continue;
+		}
+		if (strncmp(url, m->prefix, n) == 0 &&
+		    (url[n] == '\0' || url[n] == '/' || m->prefix[n - 1] == '/'))
+			return m;
+	}
+	return NULL;
+}
+
+static enum MHD_Result serve_mount(struct api_ctx *c, const char *url, const char *method)
+{
+	int rv;
+
+	if (c->too_large) {
+		snprintf(c->detail, sizeof(c->detail), "request body over the limit");
+		return problem(c, PHR_ERR_TOO_LARGE, 413, url);
+	}
+	rv = c->mount->serve(c, url, method);
+	if (rv != PHR_OK)
+		return problem(c, rv, 0, url);
+	return respond(c, url);
+}
+
 static enum MHD_Result dispatch(struct api_ctx *c, const char *url, const char *method)
 {
 	struct phr_api *a = c->api;
@@ -199,23 +289,8 @@ static enum MHD_Result dispatch(struct api_ctx *c, const char *url, const char *
 		snprintf(c->detail, sizeof(c->detail), "too many authentication requests; slow down");
 		return problem(c, PHR_ERR_RATE_LIMITED, 429, url);
 	}
-	if (rt->auth) {
-		const char *h = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Authorization");
-		if (h == NULL || strncmp(h, "Bearer ", 7) != 0) {
-			snprintf(c->detail, sizeof(c->detail), "a bearer token is required");
-			return problem(c, PHR_ERR_UNAUTHENTICATED, 401, url);
-		}
-		rv = api_token_lookup(a, c->caller, h + 7);
-		if (rv != PHR_OK) {
-			atomic_fetch_add(&a->m_auth_fail, 1);
-			snprintf(c->detail, sizeof(c->detail), "%s",
-				 rv == PHR_ERR_EXPIRED ? "the token has expired" : "unknown token");
-			return problem(c, rv == PHR_ERR_EXPIRED ? PHR_ERR_EXPIRED
-								: PHR_ERR_UNAUTHENTICATED,
-				       401, url);
-		}
-		c->authed = true;
-	}
+	if (rt->auth && (rv = api_authenticate(c)) != PHR_OK)
+		return problem(c, rv, 401, url);
 	if (raw && strcmp(rt->path, "/api/v1/records") != 0 && strcmp(rt->path, "/api/v1/ciphertext") != 0 &&
 	    strcmp(rt->path, "/api/v1/records/{id}/capsules/{address}") != 0 && c->body.len > 0) {
 		snprintf(c->detail, sizeof(c->detail), "only record, ciphertext and capsule uploads take a raw body");
@@ -228,21 +303,7 @@ static enum MHD_Result dispatch(struct api_ctx *c, const char *url, const char *
 			atomic_fetch_add(&a->m_denied, 1);
 		return problem(c, rv, s, url);
 	}
-	if (c->raw_out != NULL || c->raw_type != NULL) {
-		uint8_t *d = c->raw_out;
-		c->raw_out = NULL;
-		return queue(c, c->status ? c->status : 200, c->raw_type, d ? d : (uint8_t *)"",
-			     c->raw_len, d != NULL);
-	}
-	{
-		char *s = json_dumps(c->out, JSON_COMPACT);
-		enum MHD_Result r;
-		if (s == NULL)
-			return problem(c, PHR_ERR_NOMEM, 500, url);
-		r = queue(c, c->status ? c->status : 200, "application/json", s, strlen(s), false);
-		free(s);
-		return r;
-	}
+	return respond(c, url);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -268,6 +329,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		} else if (strcmp(url, "/rpc") == 0) {
 			c->rpc = true;
 			limit = PHR_RPC_MAX_BODY;
+		} else if ((c->mount = mount_of(url, false)) != NULL ||
+			   (strncmp(url, "/api/", 5) != 0 && strcmp(url, "/healthz") != 0 &&
+			    strcmp(url, "/metrics") != 0 && (c->mount = mount_of(url, true)) != NULL)) {
+			limit = c->mount->max_body;
 		} else if (ctype != NULL && strncmp(ctype, "application/octet-stream", 24) == 0) {
 			limit = PHR_API_MAX_UPLOAD;
 		}
@@ -290,6 +355,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (c->mount != NULL)
+		return serve_mount(c, url, method);
 	return dispatch(c, url, method);
 }
 
