@@ -289,6 +289,14 @@ struct phr_record_meta {
 };
 
 /**
+ * The on-chain fields of a live record token (HealthRecordNFT.recordOf), no
+ * access check and no audit (they are public). has_capsule is false.
+ * @return PHR_OK, PHR_ERR_NOT_FOUND (no live token), chain errors.
+ */
+PHR_WUR int phr_node_record_meta(struct phr_node *node, struct phr_record_meta *meta,
+				 const struct phr_u256 *record);
+
+/**
  * getRecord: checks canAccess(reader, …, Read) on chain; on a denial writes
  * the attempt to the node's local audit log and returns PHR_ERR_FORBIDDEN.
  * When allowed, finds (or, when the patient is hosted here, creates) the

@@ -194,6 +194,19 @@ out:
 	return rv;
 }
 
+int phr_node_record_meta(struct phr_node *n, struct phr_record_meta *m, const struct phr_u256 *id)
+{
+	struct phr_record_meta tmp;
+	int rv;
+
+	pthread_mutex_lock(&n->lock);
+	rv = record_meta(n, &tmp, id);
+	pthread_mutex_unlock(&n->lock);
+	if (rv == PHR_OK)
+		*m = tmp;
+	return rv;
+}
+
 static int can_access_locked(struct phr_node *n, bool *allowed, const uint8_t accessor[20],
 			     const uint8_t patient[20], const struct phr_u256 *record,
 			     enum phr_level level)
