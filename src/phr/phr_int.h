@@ -13,6 +13,8 @@
 #define PHR_NODE_MAX_IDS 64
 #define PHR_NODE_MAX_PEERS 16
 
+struct phr_index;
+
 struct phr_node {
 	pthread_mutex_t lock;
 	struct phr_chain *chain;
@@ -24,6 +26,8 @@ struct phr_node {
 	char datadir[512];
 	char *peers[PHR_NODE_MAX_PEERS];
 	size_t n_peers;
+	struct phr_index *index; /* chain index (indexer.c, index_int.h) */
+	bool index_off;          /* lists read eth_getLogs instead */
 };
 
 /** Maps a phr custom error name (revert) to a phr_err. */
