@@ -174,4 +174,7 @@ int api_h_emergency_open(struct api_ctx *c);
 int api_h_verify_provider(struct api_ctx *c);
 int api_h_emergency_close(struct api_ctx *c);
 
+/** The portal's static files (portal.c): the mount "/", last in api_mount_table. */
+int api_portal_serve(struct api_ctx *c, const char *url, const char *method);
+
 #endif

@@ -47,6 +47,7 @@ const struct api_route api_route_table[] = {
 
 /* Path prefixes served by one function each (api_int.h); most specific first, "/" last. */
 const struct api_mount api_mount_table[] = {
+	{ "/", 0, api_portal_serve }, /* portal.c: keep last */
 	{ NULL, 0, NULL },
 };
 
