@@ -136,6 +136,12 @@ int64_t api_now_us(void);
 /** Checksummed address as a JSON string (NULL on NOMEM). */
 json_t *api_jaddr(const uint8_t addr[20]);
 
+/** The patient address of path parameter 0, checked: the patient, an auditor, or (with
+ * @p providers_may) an accessor with Read on all the patient's records. PHR_OK or a problem. */
+int api_patient_param(struct api_ctx *c, uint8_t patient[20], bool providers_may);
+/** Answers {items: @p list, count} (list stolen), or the problem of @p rv. */
+int api_list_result(struct api_ctx *c, int rv, json_t *list);
+
 /** Auth store. */
 int api_auth_open(struct phr_api *a);
 int api_token_lookup(struct phr_api *a, uint8_t addr[20], const char *token);

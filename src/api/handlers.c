@@ -21,14 +21,20 @@ const struct phr_identity *api_hosted_caller(struct api_ctx *c)
 
 int api_h_healthz(struct api_ctx *c)
 {
+	struct phr_index_status ix;
 	uint64_t block = 0;
 	int rv = phr_chain_block_number(phr_node_chain(c->api->cfg.node), &block);
 
 	if (rv != PHR_OK)
 		return api_fail(c, PHR_ERR_NETWORK, "the chain does not answer");
-	return api_ok(c, 200, json_pack("{s:s,s:I,s:I}", "status", "ok", "chainId",
+	/* the index follows the chain: healthy only when it catches up */
+	if (phr_node_index_sync(c->api->cfg.node) != PHR_OK)
+		return api_fail(c, PHR_ERR_NETWORK, "the chain index cannot catch up with the chain");
+	phr_node_index_status(c->api->cfg.node, &ix);
+	return api_ok(c, 200, json_pack("{s:s,s:I,s:I,s:I}", "status", "ok", "chainId",
 					 (json_int_t)phr_node_deployment(c->api->cfg.node)->chain_id,
-					 "block", (json_int_t)block));
+					 "block", (json_int_t)block, "indexedBlock",
+					 (json_int_t)ix.block));
 }
 
 int api_h_metrics(struct api_ctx *c)
@@ -113,7 +119,7 @@ int api_h_register(struct api_ctx *c)
 }
 
 /* The patient of a list route; checks who may see it. */
-static int patient_param(struct api_ctx *c, uint8_t patient[20], bool providers_may)
+int api_patient_param(struct api_ctx *c, uint8_t patient[20], bool providers_may)
 {
 	bool ok = false;
 	int rv;
@@ -135,7 +141,7 @@ static int patient_param(struct api_ctx *c, uint8_t patient[20], bool providers_
 				      : " or an auditor");
 }
 
-static int list_result(struct api_ctx *c, int rv, json_t *list)
+int api_list_result(struct api_ctx *c, int rv, json_t *list)
 {
 	if (rv != PHR_OK)
 		return api_fail(c, rv, "reading the chain");
@@ -147,60 +153,60 @@ int api_h_patient_records(struct api_ctx *c)
 {
 	uint8_t p[20];
 	json_t *l = NULL;
-	int rv = patient_param(c, p, true);
+	int rv = api_patient_param(c, p, true);
 
 	if (rv != PHR_OK)
 		return rv;
 	rv = phr_node_records_list(c->api->cfg.node, &l, p);
-	return list_result(c, rv, l);
+	return api_list_result(c, rv, l);
 }
 
 int api_h_patient_grants(struct api_ctx *c)
 {
 	uint8_t p[20];
 	json_t *l = NULL;
-	int rv = patient_param(c, p, false);
+	int rv = api_patient_param(c, p, false);
 
 	if (rv != PHR_OK)
 		return rv;
 	rv = phr_node_grants_list(c->api->cfg.node, &l, p);
-	return list_result(c, rv, l);
+	return api_list_result(c, rv, l);
 }
 
 int api_h_patient_requests(struct api_ctx *c)
 {
 	uint8_t p[20];
 	json_t *l = NULL;
-	int rv = patient_param(c, p, false);
+	int rv = api_patient_param(c, p, false);
 
 	if (rv != PHR_OK)
 		return rv;
 	rv = phr_node_requests_list(c->api->cfg.node, &l, p);
-	return list_result(c, rv, l);
+	return api_list_result(c, rv, l);
 }
 
 int api_h_patient_audit(struct api_ctx *c)
 {
 	uint8_t p[20];
 	json_t *l = NULL;
-	int rv = patient_param(c, p, true);
+	int rv = api_patient_param(c, p, true);
 
 	if (rv != PHR_OK)
 		return rv;
 	rv = phr_node_audit_list(c->api->cfg.node, &l, p, NULL);
-	return list_result(c, rv, l);
+	return api_list_result(c, rv, l);
 }
 
 int api_h_patient_denials(struct api_ctx *c)
 {
 	uint8_t p[20];
 	json_t *l = NULL;
-	int rv = patient_param(c, p, false);
+	int rv = api_patient_param(c, p, false);
 
 	if (rv != PHR_OK)
 		return rv;
 	rv = phr_node_denials_list(c->api->cfg.node, &l, p);
-	return list_result(c, rv, l);
+	return api_list_result(c, rv, l);
 }
 
 /* --- records -------------------------------------------------------------- */
@@ -440,7 +446,7 @@ int api_h_record_audit(struct api_ctx *c)
 		return api_fail(c, PHR_ERR_FORBIDDEN,
 				"only the patient, an auditor or a reader of the record may see this");
 	rv = phr_node_audit_list(c->api->cfg.node, &l, patient, &id);
-	return list_result(c, rv, l);
+	return api_list_result(c, rv, l);
 }
 
 int api_h_capsule(struct api_ctx *c)
