@@ -126,7 +126,9 @@ struct phr_node;
 
 /**
  * Opens the domain over @p chain and @p store (both borrowed; they must
- * outlive the node) with the local database in @p datadir/phr.db.
+ * outlive the node) with the local database in @p datadir/phr.db and the
+ * chain index in @p datadir/index.db (resumed from its cursor; nothing is
+ * read from the chain here).
  * @return PHR_OK, PHR_ERR_DB, PHR_ERR_IO, PHR_ERR_NOMEM.
  */
 PHR_WUR int phr_node_open(struct phr_node **node, struct phr_chain *chain, struct phr_store *store,
@@ -445,6 +447,52 @@ PHR_WUR int phr_node_denials_list(struct phr_node *node, json_t **out, const uin
 
 /** @return the static name of an action ("View", ...) or "?" */
 const char *phr_audit_action_name(unsigned action);
+
+/* --- chain index ------------------------------------------------------------ */
+
+/*
+ * The node's lists (records of a patient, grants, requests, audit trail) are
+ * answered from an index of the deployed contracts' logs in DIR/index.db
+ * (SQLite, WAL) instead of eth_getLogs per request. The index keeps a cursor
+ * (last block number and hash); before answering a list the node catches the
+ * index up to the chain head, so a caller sees its own confirmed writes.
+ * When the cursor's hash is no longer the chain's hash at that height
+ * (another chain, a reorg), the index is rebuilt from block 0.
+ */
+
+/** Where the index stands. */
+struct phr_index_status {
+	uint64_t block;    /**< last block indexed (0 with @c empty) */
+	uint8_t hash[32];  /**< its hash */
+	bool empty;        /**< nothing indexed yet */
+	uint64_t logs;     /**< log entries held */
+	uint64_t fetched;  /**< logs copied from the chain since the node was opened */
+	uint64_t rebuilds; /**< wipes since the node was opened (hash mismatch or reindex) */
+	bool healthy;      /**< the last catch-up reached the chain */
+};
+
+/**
+ * Catches the index up to the chain head (what every list does first).
+ * @return PHR_OK, chain transport errors (PHR_ERR_NETWORK... : the index is
+ *         left as it was and /healthz reports the node unhealthy), PHR_ERR_DB.
+ */
+PHR_WUR int phr_node_index_sync(struct phr_node *node);
+
+/**
+ * Rebuilds the index from the chain from scratch (`phr node reindex`): wipes
+ * it, then catches up from block 0.
+ * @return as phr_node_index_sync.
+ */
+PHR_WUR int phr_node_reindex(struct phr_node *node);
+
+/** Fills @p st with the cursor and counters (no chain access). */
+void phr_node_index_status(struct phr_node *node, struct phr_index_status *st);
+
+/**
+ * Turns the index off (lists read eth_getLogs on every request, as before the
+ * indexer: the reference the tests and benchmarks compare with) or back on.
+ */
+void phr_node_index_enable(struct phr_node *node, bool on);
 
 /* --- development setup ---------------------------------------------------- */
 

@@ -48,12 +48,17 @@ static const char usage[] =
 	"PHR_CHAIN_RPC, PHR_LOG_LEVEL, PHR_LOG_JSON=1, PHR_SIWE_DOMAIN), then\n"
 	"DIR/config.json (keys: listen, chainRpc, threads, logLevel, siweDomain).\n"
 	"--siwe-domain is the domain Sign-In with Ethereum messages must name (default:\n"
-	"the HOST:PORT listened on). SIGINT or SIGTERM stops the node cleanly.\n";
+	"the HOST:PORT listened on). SIGINT or SIGTERM stops the node cleanly.\n"
+	"\n"
+	"phr node reindex [--datadir DIR] [--chain-rpc URL] [--deployment FILE]\n"
+	"rebuilds the chain index (DIR/index.db) from the chain from scratch, prints\n"
+	"the block and the number of logs indexed, and exits. Stop the node first\n"
+	"when it runs the embedded chain (the chain's files are its own).\n";
 
 struct node_opts {
 	const char *datadir, *listen, *chain_rpc, *deployment, *artifacts, *log_level, *domain;
 	unsigned threads;
-	bool dev, log_json, seed;
+	bool dev, log_json, seed, reindex;
 	const char *peers[16];
 	size_t n_peers;
 };
@@ -210,6 +215,25 @@ static void print_next(const char *url, const char *dir, struct phr_node *node)
 	       url, dir);
 }
 
+/* phr node reindex: wipe the index, read the chain again from block 0. */
+static int reindex(struct phr_node *node)
+{
+	struct phr_index_status st;
+	char hash[PHR_HEX_LEN(32, true)];
+	int rc = phr_node_reindex(node);
+
+	if (rc != PHR_OK) {
+		phr_cli_error("node reindex: %s", phr_strerror(rc));
+		return PHR_EXIT_FAIL;
+	}
+	phr_node_index_status(node, &st);
+	if (phr_hex_encode(hash, sizeof(hash), st.hash, 32, true) != PHR_OK)
+		hash[0] = '\0';
+	printf("indexed %llu logs up to block %llu (%s)\n", (unsigned long long)st.logs,
+	       (unsigned long long)st.block, hash);
+	return PHR_EXIT_OK;
+}
+
 int phr_cmd_node(int argc, char **argv);
 
 int phr_cmd_node(int argc, char **argv)
@@ -234,6 +258,11 @@ int phr_cmd_node(int argc, char **argv)
 	if (phr_cli_wants_help(argc, argv)) {
 		fputs(usage, stdout);
 		return PHR_EXIT_OK;
+	}
+	if (argc > 1 && strcmp(argv[1], "reindex") == 0) {
+		o.reindex = true;
+		argc--;
+		argv++;
 	}
 	if ((rc = parse_args(&o, argc, argv)) != PHR_EXIT_OK)
 		return rc;
@@ -310,7 +339,7 @@ int phr_cmd_node(int argc, char **argv)
 				      phr_strerror(rc));
 			goto out;
 		}
-	} else if (rc == PHR_ERR_NOT_FOUND) {
+	} else if (rc == PHR_ERR_NOT_FOUND && !o.reindex) {
 		uint8_t sk[32];
 		const char *art = o.artifacts ? o.artifacts : "contracts/artifacts";
 		char art_env[900];
@@ -341,6 +370,10 @@ int phr_cmd_node(int argc, char **argv)
 	if ((rc = phr_store_open(&store, path)) != PHR_OK ||
 	    (rc = phr_node_open(&node, chain, store, &dep, dir)) != PHR_OK) {
 		phr_cli_error("node: cannot open the store or the node database: %s", phr_strerror(rc));
+		goto out;
+	}
+	if (o.reindex) {
+		status = reindex(node);
 		goto out;
 	}
 	for (size_t i = 0; i < o.n_peers; i++)

@@ -5,8 +5,8 @@
 
 #include "phr/contracts.h"
 #include "phr/crypto.h"
+#include "index_int.h"
 #include "phr/tx.h"
-#include "phr_int.h"
 
 static const struct {
 	const char *name;
@@ -144,9 +144,10 @@ void phr_node_i_addr_topic(uint8_t topic[32], const uint8_t addr[20])
 	memcpy(topic + 12, addr, 20);
 }
 
-int phr_node_i_logs(struct phr_node *n, struct phr_chain_log **logs, size_t *count,
-		    const uint8_t addr[20], const uint8_t topic0[32], const uint8_t *topic1,
-		    const uint8_t *topic2)
+/* eth_getLogs over the whole chain: the path before the indexer (and with it off). */
+static int chain_logs(struct phr_node *n, struct phr_chain_log **logs, size_t *count,
+		      const uint8_t addr[20], const uint8_t topic0[32], const uint8_t *topic1,
+		      const uint8_t *topic2)
 {
 	struct phr_chain_filter f;
 	uint8_t t0[1][32], t1[1][32], t2[1][32], a[1][20];
@@ -171,6 +172,21 @@ int phr_node_i_logs(struct phr_node *n, struct phr_chain_log **logs, size_t *cou
 		f.topics_count[2] = 1;
 	}
 	return phr_chain_get_logs(n->chain, logs, count, &f);
+}
+
+int phr_node_i_logs(struct phr_node *n, struct phr_chain_log **logs, size_t *count,
+		    const uint8_t addr[20], const uint8_t topic0[32], const uint8_t *topic1,
+		    const uint8_t *topic2)
+{
+	int rv;
+
+	if (n->index_off)
+		return chain_logs(n, logs, count, addr, topic0, topic1, topic2);
+	/* read-your-writes: the index catches up to the head before answering */
+	rv = phr_index_i_sync(n->index, n->chain);
+	if (rv == PHR_OK)
+		rv = phr_index_i_logs(n->index, logs, count, addr, topic0, topic1, topic2);
+	return rv;
 }
 
 json_t *phr_node_i_jaddr(const uint8_t addr[20])

@@ -7,8 +7,8 @@
 
 #include "phr/contracts.h"
 #include "phr/crypto.h"
+#include "index_int.h"
 #include "phr/json.h"
-#include "phr_int.h"
 
 static const char schema[] =
 	"PRAGMA journal_mode=WAL;"
@@ -45,6 +45,12 @@ int phr_node_open(struct phr_node **out, struct phr_chain *chain, struct phr_sto
 		phr_free(n);
 		return PHR_ERR_DB;
 	}
+	if ((size_t)snprintf(path, sizeof(path), "%s/index.db", datadir) >= sizeof(path) ||
+	    phr_index_i_open(&n->index, path, d) != PHR_OK) {
+		sqlite3_close(n->db);
+		phr_free(n);
+		return PHR_ERR_DB;
+	}
 	pthread_mutex_init(&n->lock, NULL);
 	*out = n;
 	return PHR_OK;
@@ -59,6 +65,7 @@ void phr_node_close(struct phr_node *n)
 	for (size_t i = 0; i < n->n_peers; i++)
 		phr_free(n->peers[i]);
 	sqlite3_close(n->db);
+	phr_index_i_close(n->index);
 	pthread_mutex_destroy(&n->lock);
 	phr_free(n);
 }
