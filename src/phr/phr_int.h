@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 
 #include "phr/chain.h"
 #include "phr/phr.h"
@@ -28,6 +29,12 @@ struct phr_node {
 	size_t n_peers;
 	struct phr_index *index; /* chain index (indexer.c, index_int.h) */
 	bool index_off;          /* lists read eth_getLogs instead */
+	/* notifications (outbox.c) */
+	bool notify_schema;                 /* tables created */
+	unsigned notify_backoff, notify_backoff_max; /* retry delays, seconds */
+	bool notify_running;                /* delivery thread started */
+	pthread_t notify_thread;
+	atomic_int notify_stop, notify_kick;
 };
 
 /** Maps a phr custom error name (revert) to a phr_err. */

@@ -1,0 +1,833 @@
+/*
+ * Notifications (issue 8 part 2): a durable outbox in the node database,
+ * webhook deliveries signed with HMAC-SHA256, retries with exponential
+ * backoff, a delivery thread and a scan of the chain's notification events.
+ */
+#include <curl/curl.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "phr/contracts.h"
+#include "phr/crypto.h"
+#include "phr/json.h"
+#include "phr/notify.h"
+#include "phr_int.h"
+
+#define NOTIFY_DEFAULT_BACKOFF 5u
+#define NOTIFY_HTTP_TIMEOUT 5L
+
+static const char notify_schema[] =
+	"CREATE TABLE IF NOT EXISTS notify_subs(id INTEGER PRIMARY KEY, owner BLOB NOT NULL,"
+	" url TEXT NOT NULL, secret BLOB NOT NULL, created INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS notifications(id INTEGER PRIMARY KEY, recipient BLOB NOT NULL,"
+	" kind TEXT NOT NULL, payload TEXT NOT NULL, created INTEGER NOT NULL, dedup TEXT UNIQUE);"
+	"CREATE INDEX IF NOT EXISTS notifications_recipient ON notifications(recipient, id);"
+	"CREATE TABLE IF NOT EXISTS notify_deliveries(notification INTEGER NOT NULL,"
+	" sub INTEGER NOT NULL, state INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,"
+	" next_at INTEGER NOT NULL, last_error TEXT, delivered_at INTEGER,"
+	" PRIMARY KEY(notification, sub));"
+	"CREATE INDEX IF NOT EXISTS notify_due ON notify_deliveries(state, next_at);"
+	"CREATE TABLE IF NOT EXISTS notify_cursor(name TEXT PRIMARY KEY, block INTEGER NOT NULL);";
+
+static uint64_t now_s(void)
+{
+	return (uint64_t)time(NULL);
+}
+
+/* Creates the tables once per node (lock held). */
+static int schema(struct phr_node *n)
+{
+	if (n->notify_schema)
+		return PHR_OK;
+	if (sqlite3_exec(n->db, notify_schema, NULL, NULL, NULL) != SQLITE_OK) {
+		phr_log_error("notify", "schema: %s", sqlite3_errmsg(n->db));
+		return PHR_ERR_DB;
+	}
+	n->notify_schema = true;
+	return PHR_OK;
+}
+
+static bool kind_ok(const char *k)
+{
+	size_t i;
+
+	if (k == NULL)
+		return false;
+	for (i = 0; k[i] != '\0'; i++) {
+		char ch = k[i];
+		if (i >= 32 || !((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+				 ch == '.' || ch == '-'))
+			return false;
+	}
+	return i > 0;
+}
+
+static int prep(struct phr_node *n, sqlite3_stmt **st, const char *sql)
+{
+	if (sqlite3_prepare_v2(n->db, sql, -1, st, NULL) != SQLITE_OK) {
+		phr_log_error("notify", "prepare: %s", sqlite3_errmsg(n->db));
+		return PHR_ERR_DB;
+	}
+	return PHR_OK;
+}
+
+/*
+ * Inserts a notification and a delivery row per subscription of the
+ * recipient in one transaction (lock held). A @p dedup key already present
+ * makes it a no-op (*queued false).
+ */
+static int queue_locked(struct phr_node *n, bool *queued, const uint8_t recipient[20],
+			const char *kind, const char *payload, const char *dedup)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3_int64 id;
+	uint64_t t = now_s();
+	int rv, rc;
+
+	*queued = false;
+	if ((rv = schema(n)) != PHR_OK)
+		return rv;
+	if (sqlite3_exec(n->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return PHR_ERR_DB;
+	rv = prep(n, &st, "INSERT OR IGNORE INTO notifications(recipient, kind, payload, created, dedup)"
+			  " VALUES(?,?,?,?,?)");
+	if (rv == PHR_OK) {
+		sqlite3_bind_blob(st, 1, recipient, 20, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, payload, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)t);
+		if (dedup != NULL)
+			sqlite3_bind_text(st, 5, dedup, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 5);
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_DONE)
+			rv = PHR_ERR_DB;
+		else if (sqlite3_changes(n->db) == 1)
+			*queued = true;
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (rv == PHR_OK && *queued) {
+		id = sqlite3_last_insert_rowid(n->db);
+		rv = prep(n, &st, "INSERT INTO notify_deliveries(notification, sub, next_at)"
+				  " SELECT ?, id, ? FROM notify_subs WHERE owner = ?");
+		if (rv == PHR_OK) {
+			sqlite3_bind_int64(st, 1, id);
+			sqlite3_bind_int64(st, 2, (sqlite3_int64)t);
+			sqlite3_bind_blob(st, 3, recipient, 20, SQLITE_STATIC);
+			if (sqlite3_step(st) != SQLITE_DONE)
+				rv = PHR_ERR_DB;
+			sqlite3_finalize(st);
+		}
+	}
+	if (rv == PHR_OK && sqlite3_exec(n->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		rv = PHR_ERR_DB;
+	if (rv != PHR_OK) {
+		sqlite3_exec(n->db, "ROLLBACK", NULL, NULL, NULL);
+		*queued = false;
+	}
+	return rv;
+}
+
+/* Validates and serialises a payload (NULL: {}); @p text is phr_malloc'd. */
+static int payload_text(char **text, const json_t *payload)
+{
+	char *s;
+
+	if (payload != NULL && !json_is_object(payload))
+		return PHR_ERR_INVALID;
+	s = payload ? json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
+	if (s == NULL)
+		return PHR_ERR_NOMEM;
+	if (strlen(s) > PHR_NOTIFY_PAYLOAD_MAX) {
+		free(s);
+		return PHR_ERR_TOO_LARGE;
+	}
+	*text = s;
+	return PHR_OK;
+}
+
+static int notify_dedup(struct phr_node *n, bool *queued, const uint8_t recipient[20],
+			const char *kind, const json_t *payload, const char *dedup)
+{
+	char *text = NULL;
+	bool q = false;
+	int rv;
+
+	if (!kind_ok(kind))
+		return PHR_ERR_INVALID;
+	if ((rv = payload_text(&text, payload)) != PHR_OK)
+		return rv;
+	pthread_mutex_lock(&n->lock);
+	rv = queue_locked(n, &q, recipient, kind, text, dedup);
+	pthread_mutex_unlock(&n->lock);
+	free(text);
+	if (queued != NULL)
+		*queued = q;
+	if (rv == PHR_OK && q) {
+		atomic_store(&n->notify_kick, 1);
+		phr_log_info("notify", "queued a %s notification", kind);
+	}
+	return rv;
+}
+
+int phr_notify(struct phr_node *n, const uint8_t recipient[20], const char *kind,
+	       const json_t *payload)
+{
+	if (n == NULL || recipient == NULL)
+		return PHR_ERR_INVALID;
+	return notify_dedup(n, NULL, recipient, kind, payload, NULL);
+}
+
+int phr_notify_subscribe(struct phr_node *n, uint64_t *id, const uint8_t owner[20],
+			 const char *url, const uint8_t *secret, size_t secret_len)
+{
+	sqlite3_stmt *st = NULL;
+	size_t ul;
+	int rv;
+
+	if (n == NULL || id == NULL || owner == NULL || url == NULL || secret == NULL ||
+	    secret_len < PHR_NOTIFY_SECRET_MIN || secret_len > PHR_NOTIFY_SECRET_MAX)
+		return PHR_ERR_INVALID;
+	ul = strlen(url);
+	if (ul > PHR_NOTIFY_URL_MAX)
+		return PHR_ERR_INVALID;
+	if (strncmp(url, "https://", 8) == 0)
+		return PHR_ERR_UNSUPPORTED;
+	if (strncmp(url, "http://", 7) != 0 || ul == 7 || strpbrk(url, " \r\n\t") != NULL)
+		return PHR_ERR_INVALID;
+	pthread_mutex_lock(&n->lock);
+	rv = schema(n);
+	if (rv == PHR_OK)
+		rv = prep(n, &st, "INSERT INTO notify_subs(owner, url, secret, created) VALUES(?,?,?,?)");
+	if (rv == PHR_OK) {
+		sqlite3_bind_blob(st, 1, owner, 20, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, url, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 3, secret, (int)secret_len, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)now_s());
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rv = PHR_ERR_DB;
+		else
+			*id = (uint64_t)sqlite3_last_insert_rowid(n->db);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&n->lock);
+	return rv;
+}
+
+int phr_notify_unsubscribe(struct phr_node *n, const uint8_t owner[20], uint64_t id)
+{
+	sqlite3_stmt *st = NULL;
+	int rv, changes = 0;
+
+	pthread_mutex_lock(&n->lock);
+	rv = schema(n);
+	if (rv == PHR_OK)
+		rv = prep(n, &st, "DELETE FROM notify_subs WHERE id = ? AND owner = ?");
+	if (rv == PHR_OK) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+		sqlite3_bind_blob(st, 2, owner, 20, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rv = PHR_ERR_DB;
+		changes = sqlite3_changes(n->db);
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (rv == PHR_OK && changes == 0)
+		rv = PHR_ERR_NOT_FOUND;
+	if (rv == PHR_OK && prep(n, &st, "DELETE FROM notify_deliveries WHERE sub = ? AND state = 0") ==
+				    PHR_OK) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rv = PHR_ERR_DB;
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&n->lock);
+	return rv;
+}
+
+/* Gives @p arr to the caller on success, frees it otherwise. */
+static int hand_over(json_t **out, json_t *arr, int rv)
+{
+	if (rv != PHR_OK) {
+		json_decref(arr);
+		return rv;
+	}
+	*out = arr;
+	return PHR_OK;
+}
+
+int phr_notify_subscriptions(struct phr_node *n, json_t **out, const uint8_t owner[20])
+{
+	sqlite3_stmt *st = NULL;
+	json_t *arr = json_array();
+	int rv, rc;
+
+	if (arr == NULL)
+		return PHR_ERR_NOMEM;
+	pthread_mutex_lock(&n->lock);
+	rv = schema(n);
+	if (rv == PHR_OK)
+		rv = prep(n, &st, "SELECT id, url, created FROM notify_subs WHERE owner = ? ORDER BY id");
+	if (rv == PHR_OK) {
+		sqlite3_bind_blob(st, 1, owner, 20, SQLITE_STATIC);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			if (json_array_append_new(
+				    arr, json_pack("{s:I,s:s,s:I}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+						   "url", (const char *)sqlite3_column_text(st, 1),
+						   "createdAt", (json_int_t)sqlite3_column_int64(st, 2))) != 0)
+				rv = PHR_ERR_NOMEM;
+		if (rc != SQLITE_DONE)
+			rv = PHR_ERR_DB;
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&n->lock);
+	return hand_over(out, arr, rv);
+}
+
+static json_t *deliveries_of(struct phr_node *n, sqlite3_int64 id)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *arr = json_array();
+
+	if (arr == NULL || prep(n, &st, "SELECT sub, state, attempts, next_at, last_error, delivered_at"
+					" FROM notify_deliveries WHERE notification = ? ORDER BY sub") != PHR_OK) {
+		json_decref(arr);
+		return NULL;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *err = (const char *)sqlite3_column_text(st, 4);
+		json_t *d = json_pack("{s:I,s:s,s:I,s:I}", "subscription",
+				      (json_int_t)sqlite3_column_int64(st, 0), "state",
+				      sqlite3_column_int(st, 1) ? "delivered" : "pending", "attempts",
+				      (json_int_t)sqlite3_column_int64(st, 2), "nextAttempt",
+				      (json_int_t)sqlite3_column_int64(st, 3));
+		if (d == NULL)
+			continue;
+		json_object_set_new(d, "lastError", err ? json_string(err) : json_null());
+		json_object_set_new(d, "deliveredAt", sqlite3_column_type(st, 5) == SQLITE_NULL
+							      ? json_null()
+							      : json_integer(sqlite3_column_int64(st, 5)));
+		json_array_append_new(arr, d);
+	}
+	sqlite3_finalize(st);
+	return arr;
+}
+
+int phr_notify_list(struct phr_node *n, json_t **out, const uint8_t recipient[20], size_t limit)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *arr = json_array();
+	int rv, rc;
+
+	if (arr == NULL)
+		return PHR_ERR_NOMEM;
+	if (limit == 0 || limit > 1000)
+		limit = limit == 0 ? 100 : 1000;
+	pthread_mutex_lock(&n->lock);
+	rv = schema(n);
+	if (rv == PHR_OK)
+		rv = prep(n, &st, "SELECT id, kind, payload, created FROM notifications"
+				  " WHERE recipient = ? ORDER BY id DESC LIMIT ?");
+	if (rv == PHR_OK) {
+		sqlite3_bind_blob(st, 1, recipient, 20, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *p = (const char *)sqlite3_column_text(st, 2);
+			json_t *pl = p ? json_loads(p, 0, NULL) : NULL;
+			json_t *e = json_pack("{s:I,s:s,s:I,s:o,s:o}", "id",
+					      (json_int_t)sqlite3_column_int64(st, 0), "kind",
+					      (const char *)sqlite3_column_text(st, 1), "createdAt",
+					      (json_int_t)sqlite3_column_int64(st, 3), "payload",
+					      pl ? pl : json_object(), "deliveries",
+					      deliveries_of(n, sqlite3_column_int64(st, 0)));
+			if (e == NULL || json_array_append_new(arr, e) != 0)
+				rv = PHR_ERR_NOMEM;
+		}
+		if (rc != SQLITE_DONE)
+			rv = PHR_ERR_DB;
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&n->lock);
+	return hand_over(out, arr, rv);
+}
+
+/* --- signatures ------------------------------------------------------------ */
+
+static void sign_raw(uint8_t mac[32], const uint8_t *secret, size_t secret_len, uint64_t ts,
+		     const uint8_t *body, size_t body_len)
+{
+	crypto_auth_hmacsha256_state s;
+	char pre[32];
+	int l = snprintf(pre, sizeof(pre), "%llu.", (unsigned long long)ts);
+
+	crypto_auth_hmacsha256_init(&s, secret, secret_len);
+	crypto_auth_hmacsha256_update(&s, (const uint8_t *)pre, (unsigned long long)l);
+	if (body_len > 0)
+		crypto_auth_hmacsha256_update(&s, body, body_len);
+	crypto_auth_hmacsha256_final(&s, mac);
+	sodium_memzero(&s, sizeof(s));
+}
+
+int phr_notify_sign(char out[68], const uint8_t *secret, size_t secret_len, uint64_t ts,
+		    const uint8_t *body, size_t body_len)
+{
+	uint8_t mac[32];
+
+	if (out == NULL || secret == NULL || secret_len == 0 || (body == NULL && body_len > 0))
+		return PHR_ERR_INVALID;
+	sign_raw(mac, secret, secret_len, ts, body, body_len);
+	memcpy(out, "v1=", 3);
+	return phr_hex_encode(out + 3, 65, mac, 32, false);
+}
+
+int phr_notify_verify(const char *sig_header, const uint8_t *secret, size_t secret_len, uint64_t ts,
+		      uint64_t now, uint64_t tolerance, const uint8_t *body, size_t body_len)
+{
+	char want[68];
+	int rv;
+
+	if (sig_header == NULL)
+		return PHR_ERR_INVALID;
+	if ((rv = phr_notify_sign(want, secret, secret_len, ts, body, body_len)) != PHR_OK)
+		return rv;
+	if (strlen(sig_header) != 67 || sodium_memcmp(want, sig_header, 67) != 0)
+		return PHR_ERR_SIGNATURE;
+	if ((ts > now ? ts - now : now - ts) > tolerance)
+		return PHR_ERR_EXPIRED;
+	return PHR_OK;
+}
+
+/* --- delivery --------------------------------------------------------------- */
+
+struct due {
+	sqlite3_int64 notification, sub;
+	uint64_t attempts;
+	char url[PHR_NOTIFY_URL_MAX + 1];
+	uint8_t secret[PHR_NOTIFY_SECRET_MAX];
+	size_t secret_len;
+	char *body; /* malloc */
+};
+
+static size_t discard(void *p, size_t sz, size_t nm, void *ud)
+{
+	(void)p;
+	(void)ud;
+	return sz * nm;
+}
+
+/* One POST; @return PHR_OK on 2xx, else an error with @p why filled. */
+static int post_one(const struct due *d, char why[128])
+{
+	struct curl_slist *h = NULL;
+	char line[160], sig[68];
+	uint64_t ts = now_s();
+	long status = 0;
+	CURL *c;
+	CURLcode cc;
+	int rv;
+
+	if (phr_notify_sign(sig, d->secret, d->secret_len, ts, (const uint8_t *)d->body,
+			    strlen(d->body)) != PHR_OK) {
+		snprintf(why, 128, "signing failed");
+		return PHR_ERR_INTERNAL;
+	}
+	if ((c = curl_easy_init()) == NULL) {
+		snprintf(why, 128, "no curl handle");
+		return PHR_ERR_NOMEM;
+	}
+	h = curl_slist_append(h, "Content-Type: application/json");
+	snprintf(line, sizeof(line), "X-Phr-Notification: %lld", (long long)d->notification);
+	h = curl_slist_append(h, line);
+	snprintf(line, sizeof(line), "X-Phr-Timestamp: %llu", (unsigned long long)ts);
+	h = curl_slist_append(h, line);
+	snprintf(line, sizeof(line), "X-Phr-Signature: %s", sig);
+	h = curl_slist_append(h, line);
+	curl_easy_setopt(c, CURLOPT_URL, d->url);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, d->body);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, NOTIFY_HTTP_TIMEOUT);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 2L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	cc = curl_easy_perform(c);
+	if (cc != CURLE_OK) {
+		snprintf(why, 128, "%s", curl_easy_strerror(cc));
+		rv = PHR_ERR_NETWORK;
+	} else {
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		if (status >= 200 && status < 300) {
+			rv = PHR_OK;
+		} else {
+			snprintf(why, 128, "HTTP %ld", status);
+			rv = PHR_ERR_NETWORK;
+		}
+	}
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return rv;
+}
+
+static uint64_t backoff_of(const struct phr_node *n, uint64_t attempts)
+{
+	uint64_t base = n->notify_backoff ? n->notify_backoff : NOTIFY_DEFAULT_BACKOFF;
+	uint64_t cap = n->notify_backoff_max ? n->notify_backoff_max : PHR_NOTIFY_BACKOFF_MAX;
+	uint64_t d = base;
+
+	for (uint64_t i = 1; i < attempts && d < cap; i++)
+		d *= 2;
+	return d < cap ? d : cap;
+}
+
+/* Selects up to @p max due deliveries with their bodies (lock held). */
+static int select_due(struct phr_node *n, struct due *ds, size_t *nd, size_t max)
+{
+	sqlite3_stmt *st = NULL;
+	int rv;
+
+	*nd = 0;
+	if ((rv = schema(n)) != PHR_OK)
+		return rv;
+	rv = prep(n, &st,
+		  "SELECT d.notification, d.sub, d.attempts, s.url, s.secret, n.recipient, n.kind,"
+		  " n.payload, n.created FROM notify_deliveries d JOIN notify_subs s ON s.id = d.sub"
+		  " JOIN notifications n ON n.id = d.notification WHERE d.state = 0 AND d.next_at <= ?"
+		  " ORDER BY d.next_at, d.notification LIMIT ?");
+	if (rv != PHR_OK)
+		return rv;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)now_s());
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+	while (*nd < max && sqlite3_step(st) == SQLITE_ROW) {
+		struct due *d = &ds[*nd];
+		const char *url = (const char *)sqlite3_column_text(st, 3);
+		int sl = sqlite3_column_bytes(st, 4);
+		const void *rcp = sqlite3_column_blob(st, 5);
+		json_t *pl = json_loads((const char *)sqlite3_column_text(st, 7), 0, NULL);
+		json_t *doc;
+
+		if (url == NULL || sl < 1 || sl > (int)PHR_NOTIFY_SECRET_MAX ||
+		    sqlite3_column_bytes(st, 5) != 20 || rcp == NULL) {
+			json_decref(pl);
+			continue;
+		}
+		memset(d, 0, sizeof(*d));
+		d->notification = sqlite3_column_int64(st, 0);
+		d->sub = sqlite3_column_int64(st, 1);
+		d->attempts = (uint64_t)sqlite3_column_int64(st, 2);
+		snprintf(d->url, sizeof(d->url), "%s", url);
+		memcpy(d->secret, sqlite3_column_blob(st, 4), (size_t)sl);
+		d->secret_len = (size_t)sl;
+		doc = json_pack("{s:I,s:o,s:s,s:I,s:o}", "id", (json_int_t)d->notification, "recipient",
+				phr_node_i_jaddr(rcp), "kind", (const char *)sqlite3_column_text(st, 6),
+				"createdAt", (json_int_t)sqlite3_column_int64(st, 8), "payload",
+				pl ? pl : json_object());
+		d->body = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		json_decref(doc);
+		if (d->body == NULL) {
+			sodium_memzero(d->secret, sizeof(d->secret));
+			continue;
+		}
+		(*nd)++;
+	}
+	sqlite3_finalize(st);
+	return PHR_OK;
+}
+
+static void record_outcome(struct phr_node *n, const struct due *d, int ok, const char *why)
+{
+	sqlite3_stmt *st = NULL;
+	uint64_t t = now_s();
+
+	if (prep(n, &st, ok == PHR_OK
+				 ? "UPDATE notify_deliveries SET state = 1, attempts = attempts + 1,"
+				   " delivered_at = ?3, last_error = NULL WHERE notification = ?1 AND sub = ?2"
+				 : "UPDATE notify_deliveries SET attempts = attempts + 1, next_at = ?3,"
+				   " last_error = ?4 WHERE notification = ?1 AND sub = ?2") != PHR_OK)
+		return;
+	sqlite3_bind_int64(st, 1, d->notification);
+	sqlite3_bind_int64(st, 2, d->sub);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)(ok == PHR_OK ? t : t + backoff_of(n, d->attempts + 1)));
+	if (ok != PHR_OK)
+		sqlite3_bind_text(st, 4, why, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		phr_log_error("notify", "delivery state: %s", sqlite3_errmsg(n->db));
+	sqlite3_finalize(st);
+}
+
+int phr_notify_deliver_due(struct phr_node *n, size_t *delivered, size_t *failed, size_t max)
+{
+	struct due *ds;
+	size_t nd = 0, ok = 0, bad = 0;
+	int rv;
+
+	if (max == 0 || max > 256)
+		max = max == 0 ? 64 : 256;
+	if ((ds = phr_calloc(max, sizeof(*ds))) == NULL)
+		return PHR_ERR_NOMEM;
+	pthread_mutex_lock(&n->lock);
+	rv = select_due(n, ds, &nd, max);
+	pthread_mutex_unlock(&n->lock);
+	for (size_t i = 0; rv == PHR_OK && i < nd; i++) {
+		char why[128] = "";
+		int r = post_one(&ds[i], why);
+		pthread_mutex_lock(&n->lock);
+		record_outcome(n, &ds[i], r, why);
+		pthread_mutex_unlock(&n->lock);
+		if (r == PHR_OK) {
+			ok++;
+			phr_log_info("notify", "notification %lld delivered to subscription %lld",
+				     (long long)ds[i].notification, (long long)ds[i].sub);
+		} else {
+			bad++;
+			phr_log_warn("notify", "notification %lld to subscription %lld: %s (retrying)",
+				     (long long)ds[i].notification, (long long)ds[i].sub, why);
+		}
+	}
+	for (size_t i = 0; i < nd; i++) {
+		free(ds[i].body);
+		sodium_memzero(ds[i].secret, sizeof(ds[i].secret));
+	}
+	phr_free(ds);
+	if (delivered != NULL)
+		*delivered = ok;
+	if (failed != NULL)
+		*failed = bad;
+	return rv;
+}
+
+void phr_notify_set_backoff(struct phr_node *n, unsigned base_seconds)
+{
+	pthread_mutex_lock(&n->lock);
+	n->notify_backoff = base_seconds ? base_seconds : NOTIFY_DEFAULT_BACKOFF;
+	pthread_mutex_unlock(&n->lock);
+}
+
+/* --- chain events --------------------------------------------------------- */
+
+static int cursor_get(struct phr_node *n, const char *name, uint64_t *block)
+{
+	sqlite3_stmt *st = NULL;
+	int rv = prep(n, &st, "SELECT block FROM notify_cursor WHERE name = ?");
+
+	*block = 0;
+	if (rv != PHR_OK)
+		return rv;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*block = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return PHR_OK;
+}
+
+static int cursor_set(struct phr_node *n, const char *name, uint64_t block)
+{
+	sqlite3_stmt *st = NULL;
+	int rv = prep(n, &st, "INSERT OR REPLACE INTO notify_cursor(name, block) VALUES(?,?)");
+
+	if (rv != PHR_OK)
+		return rv;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)block);
+	rv = sqlite3_step(st) == SQLITE_DONE ? PHR_OK : PHR_ERR_DB;
+	sqlite3_finalize(st);
+	return rv;
+}
+
+/* Whether @p who has a subscription here or is hosted here (lock held). */
+static bool interested(struct phr_node *n, const uint8_t who[20])
+{
+	sqlite3_stmt *st = NULL;
+	bool yes = phr_node_identity(n, who) != NULL;
+
+	if (!yes && prep(n, &st, "SELECT 1 FROM notify_subs WHERE owner = ? LIMIT 1") == PHR_OK) {
+		sqlite3_bind_blob(st, 1, who, 20, SQLITE_STATIC);
+		yes = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_finalize(st);
+	}
+	return yes;
+}
+
+static void dedup_key(char out[160], const char *tag, const struct phr_chain_log *l,
+		      const uint8_t who[20])
+{
+	char tx[65], a[41];
+
+	if (phr_hex_encode(tx, sizeof(tx), l->tx_hash, 32, false) != PHR_OK ||
+	    phr_hex_encode(a, sizeof(a), who, 20, false) != PHR_OK)
+		tx[0] = a[0] = '\0';
+	snprintf(out, 160, "%s:%s:%llu:%s", tag, tx, (unsigned long long)l->log_index, a);
+}
+
+/* Turns one log into a notification (lock held); @return 1 when queued. */
+static int scan_one(struct phr_node *n, const struct phr_chain_log *l, bool emergency)
+{
+	char key[160], *text = NULL;
+	json_t *pl = NULL;
+	uint8_t who[20];
+	const char *kind;
+	bool q = false;
+
+	if (emergency) {
+		struct phr_contracts_emergency_access_emergency_notification_event ev;
+		if (phr_contracts_emergency_access_emergency_notification_event_decode(
+			    &ev, (const uint8_t(*)[32])l->topics, l->topics_count, l->data, l->data_len) !=
+		    PHR_OK)
+			return 0;
+		memcpy(who, ev.recipient, 20);
+		kind = "emergency";
+		pl = json_pack("{s:s,s:o,s:o,s:I,s:I}", "event", "break_glass_opened", "patient",
+			       phr_node_i_jaddr(ev.patient), "provider", phr_node_i_jaddr(ev.provider),
+			       "expiresAt", (json_int_t)ev.expires_at, "block",
+			       (json_int_t)l->block_number);
+	} else {
+		struct phr_contracts_patient_registry_access_requested_event ev;
+		if (phr_contracts_patient_registry_access_requested_event_decode(
+			    &ev, (const uint8_t(*)[32])l->topics, l->topics_count, l->data, l->data_len) !=
+		    PHR_OK)
+			return 0;
+		memcpy(who, ev.patient, 20);
+		kind = "access_request";
+		pl = json_pack("{s:s,s:o,s:o,s:o,s:I,s:I,s:I,s:I}", "event", "access_requested", "id",
+			       phr_node_i_ju256(&ev.id), "patient", phr_node_i_jaddr(ev.patient),
+			       "provider", phr_node_i_jaddr(ev.provider), "level", (json_int_t)ev.level,
+			       "purpose", (json_int_t)ev.purpose, "duration", (json_int_t)ev.duration,
+			       "block", (json_int_t)l->block_number);
+	}
+	if (pl == NULL || !interested(n, who) || payload_text(&text, pl) != PHR_OK) {
+		json_decref(pl);
+		return 0;
+	}
+	dedup_key(key, kind, l, who);
+	if (queue_locked(n, &q, who, kind, text, key) != PHR_OK)
+		q = false;
+	free(text);
+	json_decref(pl);
+	return q ? 1 : 0;
+}
+
+int phr_notify_scan_chain(struct phr_node *n, size_t *queued)
+{
+	static const char *const cur = "chain";
+	struct phr_chain_filter f;
+	struct phr_chain_log *logs = NULL;
+	size_t count = 0, q = 0;
+	uint64_t from = 0, head = 0;
+	uint8_t addrs[2][20], t0[2][32];
+	int rv;
+
+	pthread_mutex_lock(&n->lock);
+	rv = schema(n);
+	if (rv == PHR_OK)
+		rv = cursor_get(n, cur, &from);
+	if (rv == PHR_OK)
+		rv = phr_chain_block_number(n->chain, &head);
+	if (rv == PHR_OK && head >= from) {
+		memset(&f, 0, sizeof(f));
+		memcpy(addrs[0], n->dep.emergency, 20);
+		memcpy(addrs[1], n->dep.registry, 20);
+		memcpy(t0[0], phr_contracts_emergency_access_emergency_notification_event_topic, 32);
+		memcpy(t0[1], phr_contracts_patient_registry_access_requested_event_topic, 32);
+		f.from_block = from;
+		f.to_block = head;
+		f.addresses = (const uint8_t(*)[20])addrs;
+		f.addresses_count = 2;
+		f.topics[0] = (const uint8_t(*)[32])t0;
+		f.topics_count[0] = 2;
+		rv = phr_chain_get_logs(n->chain, &logs, &count, &f);
+		for (size_t i = 0; rv == PHR_OK && i < count; i++) {
+			const struct phr_chain_log *l = &logs[i];
+			if (l->removed || l->topics_count < 1)
+				continue;
+			if (memcmp(l->address, n->dep.emergency, 20) == 0 &&
+			    memcmp(l->topics[0], phr_contracts_emergency_access_emergency_notification_event_topic, 32) == 0)
+				q += (size_t)scan_one(n, l, true);
+			else if (memcmp(l->address, n->dep.registry, 20) == 0 &&
+				 memcmp(l->topics[0], phr_contracts_patient_registry_access_requested_event_topic, 32) == 0)
+				q += (size_t)scan_one(n, l, false);
+		}
+		phr_chain_logs_free(logs, count);
+		if (rv == PHR_OK)
+			rv = cursor_set(n, cur, head + 1);
+	}
+	pthread_mutex_unlock(&n->lock);
+	if (q > 0)
+		atomic_store(&n->notify_kick, 1);
+	if (queued != NULL)
+		*queued = q;
+	return rv;
+}
+
+/* --- worker ------------------------------------------------------------------ */
+
+static void *worker(void *arg)
+{
+	struct phr_node *n = arg;
+	unsigned ticks = 0;
+
+	while (!atomic_load(&n->notify_stop)) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		bool kick = atomic_exchange(&n->notify_kick, 0) != 0;
+		if (kick || ticks % 10 == 0) {
+			size_t q = 0;
+			if (phr_notify_scan_chain(n, &q) != PHR_OK)
+				phr_log_debug("notify", "chain scan failed (retrying)");
+			if (phr_notify_deliver_due(n, NULL, NULL, 0) != PHR_OK)
+				phr_log_warn("notify", "delivery pass failed");
+		}
+		ticks++;
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+static unsigned env_uint(const char *name, unsigned dflt)
+{
+	const char *s = getenv(name);
+	uint64_t v;
+
+	if (s == NULL || phr_parse_u64(&v, s) != PHR_OK || v == 0 || v > PHR_NOTIFY_BACKOFF_MAX)
+		return dflt;
+	return (unsigned)v;
+}
+
+int phr_notify_worker_start(struct phr_node *n)
+{
+	int rv = PHR_OK;
+
+	pthread_mutex_lock(&n->lock);
+	if (!n->notify_running) {
+		if (n->notify_backoff == 0)
+			n->notify_backoff = env_uint("PHR_NOTIFY_BACKOFF", NOTIFY_DEFAULT_BACKOFF);
+		if (n->notify_backoff_max == 0)
+			n->notify_backoff_max = env_uint("PHR_NOTIFY_BACKOFF_MAX", PHR_NOTIFY_BACKOFF_MAX);
+		atomic_store(&n->notify_stop, 0);
+		atomic_store(&n->notify_kick, 1);
+		if (pthread_create(&n->notify_thread, NULL, worker, n) != 0)
+			rv = PHR_ERR_INTERNAL;
+		else
+			n->notify_running = true;
+	}
+	pthread_mutex_unlock(&n->lock);
+	return rv;
+}
+
+void phr_notify_worker_stop(struct phr_node *n)
+{
+	bool running;
+
+	if (n == NULL)
+		return;
+	pthread_mutex_lock(&n->lock);
+	running = n->notify_running;
+	n->notify_running = false;
+	pthread_mutex_unlock(&n->lock);
+	if (!running)
+		return;
+	atomic_store(&n->notify_stop, 1);
+	pthread_join(n->notify_thread, NULL);
+}
