@@ -14,6 +14,7 @@
 #include "phr/chain.h"
 #include "phr/crypto.h"
 #include "phr/json.h"
+#include "phr/notify.h"
 #include "phr/phr.h"
 #include "phr/store.h"
 
@@ -404,6 +405,8 @@ int phr_cmd_node(int argc, char **argv)
 			acfg.n_auditors = 1;
 		}
 	}
+	if (phr_notify_worker_start(node) != PHR_OK) /* notification outbox (notify.h) */
+		phr_log_warn("node", "notification delivery thread not started");
 	rc = phr_api_start(&api, &acfg);
 	if (rc != PHR_OK) {
 		phr_cli_error("node: cannot listen on %s: %s", o.listen, phr_strerror(rc));
@@ -430,6 +433,7 @@ int phr_cmd_node(int argc, char **argv)
 	status = PHR_EXIT_OK;
 out:
 	phr_api_stop(api);
+	phr_notify_worker_stop(node);
 	phr_node_close(node);
 	phr_store_close(store);
 	phr_chain_close(chain);
