@@ -179,6 +179,15 @@ int api_h_deny(struct api_ctx *c);
 int api_h_emergency_open(struct api_ctx *c);
 int api_h_verify_provider(struct api_ctx *c);
 int api_h_emergency_close(struct api_ctx *c);
+int api_h_milestone_publish(struct api_ctx *c);
+int api_h_milestone_get(struct api_ctx *c);
+int api_h_milestone_verify(struct api_ctx *c);
+int api_h_milestone_details(struct api_ctx *c);
+int api_h_patient_milestones(struct api_ctx *c);
+int api_h_shc_issue(struct api_ctx *c);
+int api_h_shc_verify(struct api_ctx *c);
+/** /.well-known/ documents (h_shc.c): jwks.json. */
+int api_wellknown_serve(struct api_ctx *c, const char *url, const char *method);
 
 /** The portal's static files (portal.c): the mount "/", last in api_mount_table. */
 int api_portal_serve(struct api_ctx *c, const char *url, const char *method);

@@ -42,11 +42,19 @@ const struct api_route api_route_table[] = {
 	{ "POST", "/api/v1/providers/verify", true, api_h_verify_provider },
 	{ "POST", "/api/v1/emergency", true, api_h_emergency_open },
 	{ "POST", "/api/v1/emergency/close", true, api_h_emergency_close },
+	{ "POST", "/api/v1/milestones/{id}", true, api_h_milestone_publish },
+	{ "GET", "/api/v1/milestones/{id}", false, api_h_milestone_get },
+	{ "GET", "/api/v1/milestones/{id}/verify", false, api_h_milestone_verify },
+	{ "GET", "/api/v1/milestones/{id}/details", true, api_h_milestone_details },
+	{ "GET", "/api/v1/patients/{address}/milestones", true, api_h_patient_milestones },
+	{ "POST", "/api/v1/records/{id}/shc", true, api_h_shc_issue },
+	{ "POST", "/api/v1/shc/verify", false, api_h_shc_verify },
 	{ NULL, NULL, false, NULL },
 };
 
 /* Path prefixes served by one function each (api_int.h); most specific first, "/" last. */
 const struct api_mount api_mount_table[] = {
+	{ "/.well-known/", 0, api_wellknown_serve }, /* h_shc.c */
 	{ "/", 0, api_portal_serve }, /* portal.c: keep last */
 	{ NULL, 0, NULL },
 };
