@@ -1,8 +1,9 @@
 /*
  * `phr fhir`: FHIR utilities. For now `check-code SYSTEM CODE` and
  * `check-resource FILE`, the terminology checks the FHIR server applies to
- * every Coding.
+ * every Coding; `validate FILE...`, validation against the R4 definitions.
  */
+#include <phr/fhir_validate.h>
 #include <phr/json.h>
 #include <phr/terminology.h>
 
@@ -53,6 +54,19 @@ static const char resource_usage[] =
 	"invalid code: its element path, system, code and reason. Exit status 1 when\n"
 	"any code is invalid.\n";
 
+/* Loads the JSON document in @p path ("-": stdin). */
+static int load_json(json_t **out, char *err, size_t err_cap, const char *path)
+{
+	if (strcmp(path, "-") != 0)
+		return phr_json_load_file(out, err, err_cap, path, (size_t)64 << 20);
+	json_error_t je;
+	*out = json_loadf(stdin, JSON_REJECT_DUPLICATES, &je);
+	if (*out)
+		return PHR_OK;
+	snprintf(err, err_cap, "stdin: line %d: %s", je.line, je.text);
+	return PHR_ERR_PARSE;
+}
+
 static void print_issue(void *ctx, const char *path, const char *system, const char *code, const char *reason)
 {
 	(void)ctx;
@@ -71,15 +85,7 @@ static int cmd_check_resource(int argc, char **argv)
 	}
 	json_t *res = NULL;
 	char err[256];
-	int rc;
-	if (strcmp(argv[1], "-") == 0) {
-		json_error_t je;
-		res = json_loadf(stdin, JSON_REJECT_DUPLICATES, &je);
-		rc = res ? PHR_OK : PHR_ERR_PARSE;
-		snprintf(err, sizeof(err), "stdin: line %d: %s", je.line, je.text);
-	} else {
-		rc = phr_json_load_file(&res, err, sizeof(err), argv[1], (size_t)64 << 20);
-	}
+	int rc = load_json(&res, err, sizeof(err), argv[1]);
 	if (rc != PHR_OK) {
 		phr_cli_error("%s", err);
 		return PHR_EXIT_FAIL;
@@ -96,9 +102,63 @@ static int cmd_check_resource(int argc, char **argv)
 	return n ? PHR_EXIT_FAIL : PHR_EXIT_OK;
 }
 
+static const char validate_usage[] =
+	"usage: phr fhir validate FILE...\n"
+	"\n"
+	"Validates each FHIR R4 resource (JSON; \"-\" reads stdin) against the official\n"
+	"definitions (elements, types, cardinality, formats, required bindings) and the\n"
+	"terminology checks, and prints one JSON verdict per line:\n"
+	"  {\"file\": FILE, \"valid\": true|false, \"issues\": [OperationOutcome.issue...]}\n"
+	"A file that is not JSON gets valid false and one issue of code \"structure\".\n"
+	"Exit status 1 when any file is invalid.\n";
+
+static int cmd_validate(int argc, char **argv)
+{
+	if (phr_cli_wants_help(argc, argv)) {
+		fputs(validate_usage, stdout);
+		return PHR_EXIT_OK;
+	}
+	if (argc < 2) {
+		fputs(validate_usage, stderr);
+		return PHR_EXIT_USAGE;
+	}
+	int status = PHR_EXIT_OK;
+	for (int i = 1; i < argc; i++) {
+		json_t *res = NULL, *issues = NULL;
+		char err[256];
+		int rc = load_json(&res, err, sizeof(err), argv[i]);
+		if (rc == PHR_OK)
+			rc = phr_fhir_validate(&issues, res);
+		else if ((issues = json_array()) != NULL)
+			rc = json_array_append_new(issues, json_pack("{s:s,s:s,s:s}", "severity", "error", "code",
+								      "structure", "diagnostics", err)) == 0
+				     ? PHR_ERR_INVALID
+				     : PHR_ERR_NOMEM;
+		json_decref(res);
+		if (rc != PHR_OK && rc != PHR_ERR_INVALID) {
+			json_decref(issues);
+			phr_cli_error("%s: %s", argv[i], phr_strerror(rc));
+			return PHR_EXIT_FAIL;
+		}
+		json_t *verdict = json_pack("{s:s,s:b,s:o}", "file", argv[i], "valid", rc == PHR_OK, "issues", issues);
+		char *line = verdict ? json_dumps(verdict, JSON_COMPACT) : NULL;
+		json_decref(verdict);
+		if (!line) {
+			phr_cli_error("%s: %s", argv[i], phr_strerror(PHR_ERR_NOMEM));
+			return PHR_EXIT_FAIL;
+		}
+		puts(line);
+		free(line);
+		if (rc != PHR_OK)
+			status = PHR_EXIT_FAIL;
+	}
+	return status;
+}
+
 static const struct phr_cli_cmd fhir_subs[] = {
 	{ "check-code", "check a code against its code system's rules", cmd_check_code },
 	{ "check-resource", "check every code in a FHIR resource or Bundle", cmd_check_resource },
+	{ "validate", "validate FHIR resources against the R4 definitions", cmd_validate },
 	{ NULL, NULL, NULL },
 };
 
