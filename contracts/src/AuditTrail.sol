@@ -25,6 +25,12 @@ contract AuditTrail is IAuditTrail {
     error ZeroAddress();
     error NotAuthorized();
     error ActionNotAllowed(AuditAction action);
+    error WrongBatch();
+
+    /// @notice Most entries one logViews call takes.
+    uint256 public constant MAX_BATCH = 256;
+    /// @notice Bytes of one packed logViews entry (patient, recordId, purpose).
+    uint256 public constant ENTRY_BYTES = 53;
 
     event Wired(address[] modules);
     event AuditLogged(
@@ -99,6 +105,28 @@ contract AuditTrail is IAuditTrail {
             revert ActionNotAllowed(action);
         }
         _append(patient, recordId, msg.sender, action, purpose);
+    }
+
+    /// @notice Log several Views by the caller in one transaction: a node that served many reads
+    ///         in a short interval logs them together. Every entry is checked as
+    ///         logAccess(View) checks it and appended in order; if any entry is not allowed the
+    ///         whole call reverts (the node then logs the entries one by one).
+    /// @param entries packed entries of ENTRY_BYTES each:
+    ///        abi.encodePacked(address patient, uint256 recordId, uint8 purpose)
+    function logViews(bytes calldata entries) external {
+        uint256 n = entries.length / ENTRY_BYTES;
+        if (n == 0 || n * ENTRY_BYTES != entries.length || n > MAX_BATCH) revert WrongBatch();
+        for (uint256 off = 0; off < entries.length; off += ENTRY_BYTES) {
+            address patient = address(bytes20(entries[off:off + 20]));
+            uint256 recordId = uint256(bytes32(entries[off + 20:off + 52]));
+            uint8 purpose = uint8(entries[off + 52]);
+            if (purpose > uint8(type(Purpose).max)) revert WrongBatch();
+            if (
+                registry.ownerOfPatient(patient) != msg.sender
+                    && !registry.canAccess(msg.sender, patient, recordId, AccessLevel.Read)
+            ) revert NotAuthorized();
+            _append(patient, recordId, msg.sender, AuditAction.View, Purpose(purpose));
+        }
     }
 
     /// @notice The head of a patient's hash chain.

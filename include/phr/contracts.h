@@ -614,6 +614,12 @@ PHR_WUR int phr_contracts_audit_trail_deploy_encode(struct phr_buf *out, const u
 PHR_WUR int phr_contracts_audit_trail_count_of_encode(struct phr_buf *out, const uint8_t patient[20]);
 /** Decodes the result (uint64) of AuditTrail.countOf; see the file comment. */
 PHR_WUR int phr_contracts_audit_trail_count_of_decode(uint64_t *ret0, const uint8_t *abi_data, size_t abi_len);
+/** Selector of AuditTrail.ENTRY_BYTES(). */
+#define PHR_CONTRACTS_AUDIT_TRAIL_ENTRY_BYTES_SELECTOR 0x8db77e30u
+/** Calldata of AuditTrail.ENTRY_BYTES() (view); see the file comment. */
+PHR_WUR int phr_contracts_audit_trail_entry_bytes_encode(struct phr_buf *out);
+/** Decodes the result (uint256) of AuditTrail.ENTRY_BYTES; see the file comment. */
+PHR_WUR int phr_contracts_audit_trail_entry_bytes_decode(struct phr_u256 *ret0, const uint8_t *abi_data, size_t abi_len);
 /** Selector of AuditTrail.headOf(address). */
 #define PHR_CONTRACTS_AUDIT_TRAIL_HEAD_OF_SELECTOR 0x1db0e136u
 /** Calldata of AuditTrail.headOf(address) (view); see the file comment. */
@@ -636,6 +642,16 @@ PHR_WUR int phr_contracts_audit_trail_link_decode(uint8_t ret0[32], const uint8_
 #define PHR_CONTRACTS_AUDIT_TRAIL_LOG_ACCESS_SELECTOR 0xee7fb57bu
 /** Calldata of AuditTrail.logAccess(address,uint256,uint8,uint8) (transaction); see the file comment. */
 PHR_WUR int phr_contracts_audit_trail_log_access_encode(struct phr_buf *out, const uint8_t patient[20], const struct phr_u256 *record_id, uint64_t action, uint64_t purpose);
+/** Selector of AuditTrail.logViews(bytes). */
+#define PHR_CONTRACTS_AUDIT_TRAIL_LOG_VIEWS_SELECTOR 0x28655c54u
+/** Calldata of AuditTrail.logViews(bytes) (transaction); see the file comment. */
+PHR_WUR int phr_contracts_audit_trail_log_views_encode(struct phr_buf *out, const uint8_t *entries, size_t entries_len);
+/** Selector of AuditTrail.MAX_BATCH(). */
+#define PHR_CONTRACTS_AUDIT_TRAIL_MAX_BATCH_SELECTOR 0x950bff9fu
+/** Calldata of AuditTrail.MAX_BATCH() (view); see the file comment. */
+PHR_WUR int phr_contracts_audit_trail_max_batch_encode(struct phr_buf *out);
+/** Decodes the result (uint256) of AuditTrail.MAX_BATCH; see the file comment. */
+PHR_WUR int phr_contracts_audit_trail_max_batch_decode(struct phr_u256 *ret0, const uint8_t *abi_data, size_t abi_len);
 /** Selector of AuditTrail.record(address,uint256,address,uint8,uint8). */
 #define PHR_CONTRACTS_AUDIT_TRAIL_RECORD_SELECTOR 0x8b1c0b07u
 /** Calldata of AuditTrail.record(address,uint256,address,uint8,uint8) (transaction); see the file comment. */
