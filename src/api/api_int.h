@@ -183,6 +183,7 @@ int api_h_milestone_publish(struct api_ctx *c);
 int api_h_milestone_get(struct api_ctx *c);
 int api_h_milestone_verify(struct api_ctx *c);
 int api_h_milestone_details(struct api_ctx *c);
+int api_h_milestone_typed_data(struct api_ctx *c);
 int api_h_patient_milestones(struct api_ctx *c);
 int api_h_shc_issue(struct api_ctx *c);
 int api_h_shc_verify(struct api_ctx *c);

@@ -63,6 +63,7 @@ paths={
   "get":op("Public metadata of a milestone (recordType, provider, timestamp, detailsHash, sealed-details CIDs, verificationProof, encryptedData)","milestones",auth=False,params=[rid])},
  "/api/v1/milestones/{id}/verify":{"get":op("Checks a milestone's metadata against the chain: live milestone token, type, provider, dataHash, timestamp, the provider's EIP-712 signature, the provider verified now","milestones",auth=False,params=[rid])},
  "/api/v1/milestones/{id}/details":{"get":op("The sealed details of a milestone opened for the hosted patient or provider, checked against detailsHash","milestones",params=[rid])},
+ "/api/v1/milestones/{id}/typed-data":{"get":op("The EIP-712 typed data a provider signs with its own key to attest a milestone (then POST /api/v1/milestones/{id} with details and signature)","milestones",auth=False,params=[rid,{"name":"detailsHash","in":"query","required":True,"schema":{"type":"string","pattern":"^0x[0-9a-fA-F]{64}$"}}])},
  "/api/v1/patients/{address}/milestones":{"get":op("Milestone tokens of a patient with their public metadata","milestones",params=[addr],okschema=lst)},
  "/api/v1/records/{id}/shc":{"post":op("Issues a SMART Health Card for an Immunization record minted by a provider this node hosts (the caller must be able to read it); ?format=png|svg answers the first QR code","shc",ok="201",okdesc="Created",
    params=[rid,{"name":"format","in":"query","required":False,"schema":{"type":"string","enum":["json","png","svg"]}}],

@@ -138,3 +138,30 @@ int api_h_patient_milestones(struct api_ctx *c)
 	rv = phr_node_milestones_list(c->api->cfg.node, &l, p);
 	return api_list_result(c, rv, l);
 }
+
+/* GET /api/v1/milestones/{id}/typed-data?detailsHash=0x...: the EIP-712 typed
+ * data a provider signs with its own key for this token (public fields only). */
+int api_h_milestone_typed_data(struct api_ctx *c)
+{
+	const struct phr_deployment *d = phr_node_deployment(c->api->cfg.node);
+	const char *dh_s = api_query(c, "detailsHash");
+	struct phr_u256 id;
+	struct phr_record_meta m;
+	uint8_t dh[32];
+	json_t *typed = NULL;
+	int rv = token_param(c, &id);
+
+	if (rv != PHR_OK)
+		return rv;
+	if (dh_s == NULL || strlen(dh_s) != 66 || phr_hex_decode_exact(dh, 32, dh_s) != PHR_OK)
+		return api_fail(c, PHR_ERR_INVALID, "detailsHash must be 0x + 32 bytes of hex");
+	if ((rv = phr_node_record_meta(c->api->cfg.node, &m, &id)) != PHR_OK)
+		return milestone_failed(c, rv);
+	if (!phr_milestone_type(m.rtype))
+		return milestone_failed(c, PHR_ERR_INVALID);
+	rv = phr_milestone_typed_data(&typed, d->chain_id, d->nft, &id, m.rtype, m.data_hash, dh,
+				      m.created_at);
+	if (rv != PHR_OK)
+		return api_fail(c, rv, "typed data");
+	return api_ok(c, 200, typed);
+}

@@ -46,6 +46,7 @@ const struct api_route api_route_table[] = {
 	{ "GET", "/api/v1/milestones/{id}", false, api_h_milestone_get },
 	{ "GET", "/api/v1/milestones/{id}/verify", false, api_h_milestone_verify },
 	{ "GET", "/api/v1/milestones/{id}/details", true, api_h_milestone_details },
+	{ "GET", "/api/v1/milestones/{id}/typed-data", false, api_h_milestone_typed_data },
 	{ "GET", "/api/v1/patients/{address}/milestones", true, api_h_patient_milestones },
 	{ "POST", "/api/v1/records/{id}/shc", true, api_h_shc_issue },
 	{ "POST", "/api/v1/shc/verify", false, api_h_shc_verify },

@@ -27,6 +27,7 @@ int phr_cmd_access(int argc, char **argv);
 int phr_cmd_audit(int argc, char **argv);
 int phr_cmd_pprl(int argc, char **argv);
 int phr_cmd_study(int argc, char **argv);
+int phr_cmd_milestone(int argc, char **argv);
 
 const struct phr_cli_cmd phr_cli_commands[] = {
 	{ "version", "print the version of phr and its libraries", phr_cmd_version },
@@ -52,5 +53,6 @@ const struct phr_cli_cmd phr_cli_commands[] = {
 	{ "dicom", "DICOM files: dump as DICOM JSON, metadata and FHIR ImagingStudy", phr_cmd_dicom },
 	{ "pprl", "privacy-preserving record linkage: encode CSV into CLKs, link CLK files", phr_cmd_pprl },
 	{ "study", "homomorphic study aggregates: create, join, submit, aggregate, decrypt", phr_cmd_study },
+	{ "milestone", "health milestone tokens: list, show, verify, details, attest", phr_cmd_milestone },
 	{ NULL, NULL, NULL },
 };

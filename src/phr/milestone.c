@@ -350,9 +350,14 @@ static int seal_to(struct phr_node *n, char cid[PHR_CID_STR_MAX], const uint8_t 
 	return rv;
 }
 
+/* 0x hex of up to 65 bytes (a signature) as a JSON string. */
 static json_t *jhex(const uint8_t *p, size_t len)
 {
-	return phr_node_i_jhex(p, len);
+	char s[PHR_HEX_LEN(PHR_ETH_SIG_BYTES, true)];
+
+	if (len > PHR_ETH_SIG_BYTES || phr_hex_encode(s, sizeof(s), p, len, true) != PHR_OK)
+		return NULL;
+	return json_string(s);
 }
 
 static int iso_time(char out[32], uint64_t t)
