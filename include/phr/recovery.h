@@ -65,7 +65,6 @@ struct phr_recovery_status {
 	uint8_t pending_owner[20];                         /**< its candidate */
 	uint64_t ready_at;                                 /**< when it may execute */
 	uint64_t votes;                                    /**< votes of the asked candidate this round */
-	uint64_t now;                                      /**< chain time of the read */
 };
 
 /**

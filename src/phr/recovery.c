@@ -54,26 +54,6 @@ static int call(struct phr_chain *c, struct phr_buf *out, const uint8_t to[20],
 	return phr_chain_call(c, out, NULL, to, cd->data, cd->len);
 }
 
-static int chain_now(struct phr_chain *c, uint64_t *t)
-{
-	struct phr_rpc_error err;
-	json_t *res = NULL;
-	const char *ts;
-	int rv;
-
-	memset(&err, 0, sizeof(err));
-	rv = phr_chain_request(c, &res, &err, "eth_getBlockByNumber", json_pack("[sb]", "latest", 0));
-	if (err.data != NULL)
-		json_decref(err.data);
-	if (rv != PHR_OK)
-		return rv;
-	rv = phr_json_get_str(&ts, res, "timestamp");
-	if (rv == PHR_OK)
-		rv = phr_parse_u64(t, ts);
-	json_decref(res);
-	return rv;
-}
-
 int phr_recovery_status_read(struct phr_chain *c, const struct phr_deployment *d,
 			     struct phr_recovery_status *st, const uint8_t patient[20],
 			     const uint8_t *candidate)
@@ -118,7 +98,6 @@ int phr_recovery_status_read(struct phr_chain *c, const struct phr_deployment *d
 			goto out;
 		s.votes = v.w[0];
 	}
-	rv = chain_now(c, &s.now);
 out:
 	if (rv == PHR_ERR_TRUNCATED || rv == PHR_ERR_NONCANONICAL || rv == PHR_ERR_TOO_LARGE)
 		rv = PHR_ERR_CORRUPT;
