@@ -179,6 +179,16 @@ int api_h_deny(struct api_ctx *c);
 int api_h_emergency_open(struct api_ctx *c);
 int api_h_verify_provider(struct api_ctx *c);
 int api_h_emergency_close(struct api_ctx *c);
+/** Escrow of the emergency summary (h_emergency.c). */
+int api_h_escrow_info(struct api_ctx *c);
+int api_h_escrow_deposit(struct api_ctx *c);
+int api_h_escrow_status(struct api_ctx *c);
+int api_h_escrow_release(struct api_ctx *c);
+/** Notifications (h_notify.c). */
+int api_h_webhook_add(struct api_ctx *c);
+int api_h_webhook_list(struct api_ctx *c);
+int api_h_webhook_delete(struct api_ctx *c);
+int api_h_patient_notifications(struct api_ctx *c);
 int api_h_milestone_publish(struct api_ctx *c);
 int api_h_milestone_get(struct api_ctx *c);
 int api_h_milestone_verify(struct api_ctx *c);
