@@ -66,7 +66,7 @@ function need(opts, key) {
 }
 
 let poseidonFn = null;
-async function poseidon(inputs) {
+export async function poseidon(inputs) {
   if (!poseidonFn) poseidonFn = await buildPoseidon();
   return poseidonFn.F.toObject(poseidonFn(inputs));
 }
@@ -151,7 +151,7 @@ function addressOrField(v, what) {
   return field(v, what);
 }
 
-async function cmdProveProvider(opts) {
+export async function cmdProveProvider(opts) {
   const secret = field(need(opts, 'secret'), 'secret');
   const role = field(need(opts, 'role'), 'role');
   const expiry = field(need(opts, 'expiry'), 'expiry');
@@ -190,7 +190,7 @@ async function eddsaKey(hex) {
   return { eddsa, key, x: eddsa.F.toObject(pub[0]), y: eddsa.F.toObject(pub[1]) };
 }
 
-async function cmdAttest(opts) {
+export async function cmdAttest(opts) {
   const { eddsa, key, x, y } = await eddsaKey(need(opts, 'key'));
   const id = field(need(opts, 'id'), 'id');
   const birth = field(need(opts, 'birth'), 'birth');
@@ -202,7 +202,7 @@ async function cmdAttest(opts) {
   };
 }
 
-async function cmdProveAge(opts) {
+export async function cmdProveAge(opts) {
   const secret = field(need(opts, 'secret'), 'secret');
   const att = JSON.parse(fs.readFileSync(need(opts, 'attestation'), 'utf8'));
   const input = {
@@ -221,7 +221,7 @@ async function cmdProveAge(opts) {
   return prove('age_credential', input);
 }
 
-async function cmdVerify(opts) {
+export async function cmdVerify(opts) {
   const p = JSON.parse(fs.readFileSync(need(opts, 'proof'), 'utf8'));
   const circuit = p.circuit ?? opts.circuit;
   if (!CIRCUITS[circuit]) fail('unknown circuit (give --circuit provider_credential|age_credential)');
