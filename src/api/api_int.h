@@ -179,6 +179,7 @@ int api_h_deny(struct api_ctx *c);
 int api_h_emergency_open(struct api_ctx *c);
 int api_h_verify_provider(struct api_ctx *c);
 int api_h_emergency_close(struct api_ctx *c);
+int api_h_tx(struct api_ctx *c);
 /** Escrow of the emergency summary (h_emergency.c). */
 int api_h_escrow_info(struct api_ctx *c);
 int api_h_escrow_deposit(struct api_ctx *c);

@@ -2,9 +2,13 @@
  * Authentication: SIWE nonces and logins, bearer tokens (stored hashed),
  * TOTP enrolment and checks, and the caller's roles.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api_int.h"
 #include "phr/crypto.h"
@@ -15,6 +19,10 @@
 #define TOTP_SECRET_BYTES 20
 #define TOTP_PERIOD 30
 #define TOTP_DIGITS 6
+/* a TOTP secret at rest: XChaCha20-Poly1305 under DIR/node.key, the address as AD */
+#define NODE_KEY_BYTES crypto_aead_xchacha20poly1305_ietf_KEYBYTES
+#define TOTP_NONCE_BYTES crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define TOTP_SEALED_BYTES (TOTP_NONCE_BYTES + TOTP_SECRET_BYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES)
 
 static const char schema[] =
 	"PRAGMA journal_mode=WAL;"
@@ -23,19 +31,128 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS totp(address BLOB PRIMARY KEY, secret BLOB NOT NULL,"
 	" confirmed INTEGER NOT NULL, last_step INTEGER NOT NULL);";
 
+static int node_key_path(char *path, size_t cap, const struct phr_api *a)
+{
+	return (size_t)snprintf(path, cap, "%s/node.key", a->cfg.datadir) >= cap ? PHR_ERR_INVALID
+										  : PHR_OK;
+}
+
+/* Reads DIR/node.key (NODE_KEY_BYTES, mode 0600) into @p key (sodium memory). */
+static int node_key_read(const struct phr_api *a, uint8_t *key)
+{
+	char path[1024];
+	struct stat st;
+	ssize_t got;
+	int fd, rv = PHR_OK;
+
+	if (node_key_path(path, sizeof(path), a) != PHR_OK)
+		return PHR_ERR_INVALID;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? PHR_ERR_NOT_FOUND : PHR_ERR_IO;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != NODE_KEY_BYTES ||
+	    (st.st_mode & 077) != 0)
+		rv = PHR_ERR_CORRUPT;
+	if (rv == PHR_OK) {
+		got = read(fd, key, NODE_KEY_BYTES);
+		if (got != (ssize_t)NODE_KEY_BYTES)
+			rv = PHR_ERR_IO;
+	}
+	close(fd);
+	return rv;
+}
+
+/* Creates DIR/node.key (0600) on first start; checks it afterwards. */
+static int node_key_ensure(const struct phr_api *a)
+{
+	uint8_t *key = sodium_malloc(NODE_KEY_BYTES);
+	char path[1024];
+	int rv;
+
+	if (key == NULL)
+		return PHR_ERR_NOMEM;
+	rv = node_key_read(a, key);
+	if (rv == PHR_ERR_NOT_FOUND && (rv = node_key_path(path, sizeof(path), a)) == PHR_OK) {
+		randombytes_buf(key, NODE_KEY_BYTES);
+		rv = phr_file_write_atomic(path, key, NODE_KEY_BYTES, 0600);
+	}
+	if (rv == PHR_ERR_CORRUPT)
+		phr_log_error("api", "%s/node.key must be %u bytes with mode 0600", a->cfg.datadir,
+			      (unsigned)NODE_KEY_BYTES);
+	sodium_free(key);
+	return rv;
+}
+
+static int totp_seal(uint8_t sealed[TOTP_SEALED_BYTES], const uint8_t *key, const uint8_t *secret,
+		     const uint8_t addr[20])
+{
+	randombytes_buf(sealed, TOTP_NONCE_BYTES);
+	return crypto_aead_xchacha20poly1305_ietf_encrypt(sealed + TOTP_NONCE_BYTES, NULL, secret,
+							  TOTP_SECRET_BYTES, addr, 20, NULL, sealed,
+							  key) == 0
+		       ? PHR_OK
+		       : PHR_ERR_CRYPTO;
+}
+
+/* Seals the TOTP secrets an older node stored in clear (20-byte rows). */
+static int totp_migrate(struct phr_api *a)
+{
+	sqlite3_stmt *sel = NULL, *upd = NULL;
+	uint8_t *key = sodium_malloc(NODE_KEY_BYTES), sealed[TOTP_SEALED_BYTES];
+	int rv = PHR_OK, n = 0;
+
+	if (key == NULL)
+		return PHR_ERR_NOMEM;
+	if (node_key_read(a, key) != PHR_OK ||
+	    sqlite3_prepare_v2(a->db, "SELECT address, secret FROM totp WHERE length(secret) = ?", -1,
+			       &sel, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(a->db, "UPDATE totp SET secret = ? WHERE address = ?", -1, &upd,
+			       NULL) != SQLITE_OK) {
+		rv = PHR_ERR_DB;
+		goto out;
+	}
+	sqlite3_bind_int(sel, 1, TOTP_SECRET_BYTES);
+	while (rv == PHR_OK && sqlite3_step(sel) == SQLITE_ROW) {
+		if (sqlite3_column_bytes(sel, 0) != 20)
+			continue;
+		rv = totp_seal(sealed, key, sqlite3_column_blob(sel, 1), sqlite3_column_blob(sel, 0));
+		sqlite3_reset(upd);
+		sqlite3_bind_blob(upd, 1, sealed, sizeof(sealed), SQLITE_TRANSIENT);
+		sqlite3_bind_blob(upd, 2, sqlite3_column_blob(sel, 0), 20, SQLITE_TRANSIENT);
+		if (rv == PHR_OK && sqlite3_step(upd) != SQLITE_DONE)
+			rv = PHR_ERR_DB;
+		n++;
+	}
+	if (n > 0)
+		phr_log_info("api", "sealed %d TOTP secrets stored in clear by an older version", n);
+out:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	sodium_free(key);
+	return rv;
+}
+
 int api_auth_open(struct phr_api *a)
 {
 	char path[1024];
+	int rv;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/auth.db", a->cfg.datadir) >= sizeof(path))
 		return PHR_ERR_INVALID;
+	if ((rv = node_key_ensure(a)) != PHR_OK)
+		return rv;
+	/* secure_delete: replaced or deleted rows (tokens, TOTP) are zeroed on disk */
 	if (sqlite3_open_v2(path, &a->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				  SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK ||
+	    sqlite3_exec(a->db, "PRAGMA secure_delete=ON;", NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_exec(a->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
 		phr_log_error("api", "auth database %s: %s", path, a->db ? sqlite3_errmsg(a->db) : "?");
 		return PHR_ERR_DB;
 	}
 	sqlite3_busy_timeout(a->db, 5000);
+	if ((rv = totp_migrate(a)) != PHR_OK)
+		return rv;
+	sqlite3_exec(a->db, "PRAGMA wal_checkpoint(TRUNCATE);", NULL, NULL, NULL);
 	return PHR_OK;
 }
 
@@ -228,29 +345,46 @@ static json_t *roles_json(struct api_ctx *c, unsigned r)
 	return arr;
 }
 
-static int totp_row(struct phr_api *a, uint8_t secret[TOTP_SECRET_BYTES], bool *confirmed,
-		    int64_t *last_step, const uint8_t addr[20])
+/* The caller's TOTP row; @p secret (sodium memory, TOTP_SECRET_BYTES) gets the
+ * opened secret, or is left untouched when NULL. */
+static int totp_row(struct phr_api *a, uint8_t *secret, bool *confirmed, int64_t *last_step,
+		    const uint8_t addr[20])
 {
 	sqlite3_stmt *st = NULL;
+	uint8_t *key = NULL;
 	int rv = PHR_ERR_NOT_FOUND;
 
 	if (sqlite3_prepare_v2(a->db, "SELECT secret, confirmed, last_step FROM totp WHERE address = ?",
 			       -1, &st, NULL) != SQLITE_OK)
 		return PHR_ERR_DB;
 	sqlite3_bind_blob(st, 1, addr, 20, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == TOTP_SECRET_BYTES) {
-		memcpy(secret, sqlite3_column_blob(st, 0), TOTP_SECRET_BYTES);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == TOTP_SEALED_BYTES) {
+		const uint8_t *sealed = sqlite3_column_blob(st, 0);
 		*confirmed = sqlite3_column_int(st, 1) != 0;
 		*last_step = sqlite3_column_int64(st, 2);
 		rv = PHR_OK;
+		if (secret != NULL) {
+			key = sodium_malloc(NODE_KEY_BYTES);
+			if (key == NULL)
+				rv = PHR_ERR_NOMEM;
+			else if (node_key_read(a, key) != PHR_OK)
+				rv = PHR_ERR_CORRUPT;
+			else if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+					 secret, NULL, NULL, sealed + TOTP_NONCE_BYTES,
+					 TOTP_SEALED_BYTES - TOTP_NONCE_BYTES, addr, 20, sealed, key) != 0)
+				rv = PHR_ERR_TAMPERED;
+		}
 	}
 	sqlite3_finalize(st);
+	if (key != NULL)
+		sodium_free(key);
+	if (rv == PHR_ERR_CORRUPT || rv == PHR_ERR_TAMPERED)
+		phr_log_error("api", "a TOTP secret does not open with DIR/node.key (%s)", phr_strerror(rv));
 	return rv;
 }
 
 int api_h_me(struct api_ctx *c)
 {
-	uint8_t secret[TOTP_SECRET_BYTES];
 	bool confirmed = false;
 	int64_t last;
 	unsigned r = 0;
@@ -258,9 +392,8 @@ int api_h_me(struct api_ctx *c)
 
 	if (rv != PHR_OK)
 		return api_fail(c, rv, "reading the registries");
-	if (totp_row(c->api, secret, &confirmed, &last, c->caller) != PHR_OK)
+	if (totp_row(c->api, NULL, &confirmed, &last, c->caller) != PHR_OK)
 		confirmed = false;
-	sodium_memzero(secret, sizeof(secret));
 	return api_ok(c, 200, json_pack("{s:o,s:o,s:b,s:b}", "address",
 					 api_jaddr(c->caller), "roles", roles_json(c, r),
 					 "hosted", phr_node_identity(c->api->cfg.node, c->caller) != NULL,
@@ -269,90 +402,116 @@ int api_h_me(struct api_ctx *c)
 
 int api_h_totp_enroll(struct api_ctx *c)
 {
-	uint8_t secret[TOTP_SECRET_BYTES], old[TOTP_SECRET_BYTES];
-	char account[PHR_ETH_ADDRESS_STR_LEN], b32[64];
+	uint8_t *secret = NULL, *key = NULL, sealed[TOTP_SEALED_BYTES];
+	char account[PHR_ETH_ADDRESS_STR_LEN], *b32 = NULL;
 	struct phr_buf uri;
 	sqlite3_stmt *st = NULL;
 	bool confirmed = false;
 	int64_t last;
 	int rv;
 
-	if (totp_row(c->api, old, &confirmed, &last, c->caller) == PHR_OK && confirmed) {
+	if (totp_row(c->api, NULL, &confirmed, &last, c->caller) == PHR_OK && confirmed) {
 		/* replacing a confirmed factor needs the current one */
-		sodium_memzero(old, sizeof(old));
 		if ((rv = api_totp_check(c)) != PHR_OK)
 			return rv;
 	}
-	randombytes_buf(secret, sizeof(secret));
-	phr_eth_address_checksum(account, c->caller);
 	phr_buf_init(&uri, 1024);
-	if (phr_totp_uri(&uri, "phr", account, secret, sizeof(secret), PHR_TOTP_SHA1, TOTP_DIGITS,
+	secret = sodium_malloc(TOTP_SECRET_BYTES);
+	key = sodium_malloc(NODE_KEY_BYTES);
+	b32 = sodium_malloc(64);
+	if (secret == NULL || key == NULL || b32 == NULL) {
+		rv = api_fail(c, PHR_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	randombytes_buf(secret, TOTP_SECRET_BYTES);
+	phr_eth_address_checksum(account, c->caller);
+	if (phr_totp_uri(&uri, "phr", account, secret, TOTP_SECRET_BYTES, PHR_TOTP_SHA1, TOTP_DIGITS,
 			 TOTP_PERIOD) != PHR_OK ||
-	    phr_totp_secret_encode(b32, sizeof(b32), secret, sizeof(secret)) != PHR_OK) {
-		phr_buf_release(&uri);
-		return api_fail(c, PHR_ERR_INTERNAL, "otpauth uri");
+	    phr_totp_secret_encode(b32, 64, secret, TOTP_SECRET_BYTES) != PHR_OK) {
+		rv = api_fail(c, PHR_ERR_INTERNAL, "otpauth uri");
+		goto out;
+	}
+	if (node_key_read(c->api, key) != PHR_OK || totp_seal(sealed, key, secret, c->caller) != PHR_OK) {
+		rv = api_fail(c, PHR_ERR_CRYPTO, "sealing the TOTP secret");
+		goto out;
 	}
 	if (sqlite3_prepare_v2(c->api->db, "INSERT OR REPLACE INTO totp(address, secret, confirmed,"
 					   " last_step) VALUES(?,?,0,0)", -1, &st, NULL) != SQLITE_OK) {
-		phr_buf_release(&uri);
-		return api_fail(c, PHR_ERR_DB, "totp store");
+		rv = api_fail(c, PHR_ERR_DB, "totp store");
+		goto out;
 	}
 	sqlite3_bind_blob(st, 1, c->caller, 20, SQLITE_TRANSIENT);
-	sqlite3_bind_blob(st, 2, secret, sizeof(secret), SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 2, sealed, sizeof(sealed), SQLITE_TRANSIENT);
 	rv = sqlite3_step(st) == SQLITE_DONE ? PHR_OK : PHR_ERR_DB;
 	sqlite3_finalize(st);
-	sodium_memzero(secret, sizeof(secret));
-	if (rv == PHR_OK)
+	if (rv != PHR_OK)
+		rv = api_fail(c, rv, "totp store");
+	else
 		rv = api_ok(c, 201, json_pack("{s:s,s:s,s:i,s:i,s:s}", "otpauthUri",
 					      (const char *)uri.data, "secret", b32, "digits",
 					      TOTP_DIGITS, "period", TOTP_PERIOD, "next",
 					      "POST /api/v1/me/totp/confirm {\"code\":\"123456\"}"));
-	sodium_memzero(b32, sizeof(b32));
+out:
+	if (uri.data != NULL)
+		sodium_memzero(uri.data, uri.len);
 	phr_buf_release(&uri);
+	if (secret != NULL)
+		sodium_free(secret);
+	if (key != NULL)
+		sodium_free(key);
+	if (b32 != NULL)
+		sodium_free(b32);
 	return rv;
 }
 
 /* Verifies the code in X-PHR-TOTP (or body "code") against the caller's secret,
- * once per time step (no replay). */
+ * once per time step (no replay). The secret is opened into sodium memory only
+ * for the comparison. */
 static int totp_verify(struct api_ctx *c, bool require_confirmed)
 {
-	uint8_t secret[TOTP_SECRET_BYTES];
+	uint8_t *secret;
 	bool confirmed = false;
-	int64_t last = 0, now = (int64_t)time(NULL), step;
+	int64_t last = 0, now = (int64_t)time(NULL), step, matched = -1;
 	const char *code = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "X-PHR-TOTP");
 	sqlite3_stmt *st = NULL;
 	int rv;
 
 	if (code == NULL && c->req.body != NULL && phr_json_get_str(&code, c->req.body, "code") != PHR_OK)
 		code = NULL;
-	if (totp_row(c->api, secret, &confirmed, &last, c->caller) != PHR_OK ||
-	    (require_confirmed && !confirmed))
+	secret = sodium_malloc(TOTP_SECRET_BYTES);
+	if (secret == NULL)
+		return api_fail(c, PHR_ERR_NOMEM, "out of memory");
+	rv = totp_row(c->api, secret, &confirmed, &last, c->caller);
+	if (rv != PHR_OK && rv != PHR_ERR_NOT_FOUND) {
+		sodium_free(secret);
+		return api_fail(c, rv == PHR_ERR_DB ? rv : PHR_ERR_INTERNAL, "the TOTP store");
+	}
+	if (rv != PHR_OK || (require_confirmed && !confirmed)) {
+		sodium_free(secret);
 		return api_fail(c, PHR_ERR_FORBIDDEN,
 				"this action needs a second factor: enrol with POST /api/v1/me/totp");
+	}
 	if (code == NULL) {
-		sodium_memzero(secret, sizeof(secret));
+		sodium_free(secret);
 		return api_fail(c, PHR_ERR_UNAUTHENTICATED, "a TOTP code is required (X-PHR-TOTP)");
 	}
 	/* RFC 6238 §5.2: accept the previous, current or next step, each step once */
 	step = now / TOTP_PERIOD;
-	{
-		int64_t matched = -1;
-		for (int64_t s = step - 1; s <= step + 1; s++) {
-			uint32_t v = 0;
-			char want[16];
-			if (phr_totp(&v, PHR_TOTP_SHA1, secret, sizeof(secret), (uint64_t)(s * TOTP_PERIOD),
-				     TOTP_PERIOD, TOTP_DIGITS) != PHR_OK)
-				continue;
-			snprintf(want, sizeof(want), "%0*u", TOTP_DIGITS, (unsigned)v);
-			if (strlen(code) == TOTP_DIGITS && sodium_memcmp(want, code, TOTP_DIGITS) == 0 &&
-			    s > last)
-				matched = s;
-		}
-		sodium_memzero(secret, sizeof(secret));
-		if (matched < 0)
-			return api_fail(c, PHR_ERR_UNAUTHENTICATED, "wrong or already used TOTP code");
-		step = matched;
+	for (int64_t s = step - 1; s <= step + 1; s++) {
+		uint32_t v = 0;
+		char want[16];
+		if (phr_totp(&v, PHR_TOTP_SHA1, secret, TOTP_SECRET_BYTES, (uint64_t)(s * TOTP_PERIOD),
+			     TOTP_PERIOD, TOTP_DIGITS) != PHR_OK)
+			continue;
+		snprintf(want, sizeof(want), "%0*u", TOTP_DIGITS, (unsigned)v);
+		if (strlen(code) == TOTP_DIGITS && sodium_memcmp(want, code, TOTP_DIGITS) == 0 && s > last)
+			matched = s;
+		sodium_memzero(want, sizeof(want));
 	}
+	sodium_free(secret);
+	if (matched < 0)
+		return api_fail(c, PHR_ERR_UNAUTHENTICATED, "wrong or already used TOTP code");
+	step = matched;
 	/* one use per window: a later code must come from a later step */
 	if (sqlite3_prepare_v2(c->api->db, "UPDATE totp SET confirmed = 1, last_step = ? WHERE"
 					   " address = ?", -1, &st, NULL) != SQLITE_OK)

@@ -42,6 +42,7 @@ const struct api_route api_route_table[] = {
 	{ "POST", "/api/v1/providers/verify", true, api_h_verify_provider },
 	{ "POST", "/api/v1/emergency", true, api_h_emergency_open },
 	{ "POST", "/api/v1/emergency/close", true, api_h_emergency_close },
+	{ "POST", "/api/v1/tx", true, api_h_tx },
 	{ "GET", "/api/v1/escrow", false, api_h_escrow_info },
 	{ "PUT", "/api/v1/escrow/{address}", false, api_h_escrow_deposit },
 	{ "GET", "/api/v1/escrow/{address}", true, api_h_escrow_status },

@@ -18,20 +18,27 @@ int phr_cmd_access(int argc, char **argv);
 static const char usage[] =
 	"usage: phr access grant --provider ADDR --level read|write|admin [--scope S]\n"
 	"                        (--duration SECONDS | --expiry UNIXTIME) [--patient ADDR] [--totp CODE]\n"
-	"       phr access grant ... --keystore FILE [--password-file F] [--chain-rpc URL]\n"
-	"       phr access revoke --provider ADDR [--scope S]\n"
+	"       phr access revoke --provider ADDR [--scope S] [--patient ADDR]\n"
 	"       phr access request --patient ADDR --purpose N --duration SECONDS [--level L] [--scope S]\n"
-	"       phr access approve|deny REQUEST_ID\n"
+	"       phr access approve|deny REQUEST_ID [--totp CODE]\n"
 	"       phr access list [--patient ADDR] [--requests]\n"
+	"  signing: [--keystore FILE [--password-file F] [--chain-rpc URL]] (grant, revoke,\n"
+	"           request, approve, deny)\n"
 	"  common: [--node URL] [--token T | --token-file F [--as NAME]] [--json]\n"
 	"\n"
 	"Scopes S: all (default), category:N (a record type), record:ID.\n"
-	"A grant wraps the data keys of the shared records to the provider's registered key.\n"
-	"With --keystore the patient's own client does it: the CLI signs grantAccess, opens\n"
-	"the patient's key capsules here and uploads capsules sealed to the provider.\n"
-	"An Admin grant needs a TOTP code (--totp) once the caller has enrolled\n"
-	"(POST /api/v1/me/totp). Purposes N: 0 Unspecified, 1 Treatment, 2 Payment,\n"
-	"3 Operations, 4 Emergency, 5 Research, 6 PatientRequest, 7 Legal.\n";
+	"With --keystore the caller's own client signs the transaction (grantAccess,\n"
+	"revokeAccess, requestAccess, approveRequest, denyRequest) with the keystore's key\n"
+	"and hands it to the node's relay (POST /api/v1/tx); the key never leaves this\n"
+	"process. Without it the node signs for identities it hosts (phr node --dev).\n"
+	"A grant wraps the data keys of the shared records to the provider's registered\n"
+	"key; with --keystore the CLI opens the patient's key capsules here and uploads\n"
+	"capsules sealed to the provider.\n"
+	"An Admin grant (and approving a request for Admin access) needs a TOTP code\n"
+	"(--totp) once the caller has enrolled (POST /api/v1/me/totp). Purposes N:\n"
+	"0 Unspecified, 1 Treatment, 2 Payment, 3 Operations, 4 Emergency, 5 Research,\n"
+	"6 PatientRequest, 7 Legal. Reads use the node's /rpc, or --chain-rpc URL\n"
+	"($PHR_CHAIN_RPC) when the node runs on an external chain.\n";
 
 static const char *const opts[] = { "--provider", "--patient", "--level", "--scope", "--duration",
 				    "--expiry", "--purpose", "--totp", "--keystore", "--password-file",
@@ -129,12 +136,13 @@ static int grant_local(struct phr_cli_api *a, const char *const *val, json_t *b)
 	}
 	level = strcmp(val[2], "read") == 0 ? 1 : strcmp(val[2], "write") == 0 ? 2
 		: strcmp(val[2], "admin") == 0 ? 3 : 0;
-	if (level == 0 || level == 3) {
-		phr_cli_error("access grant --keystore: level read or write");
+	if (level == 0) {
+		phr_cli_error("access grant: --level read, write or admin");
 		rc = PHR_EXIT_USAGE;
 		goto done;
 	}
-	if (phr_cli_keystore_key(sk, val[8], val[9]) != 0 || phr_identity_box_keys(bpk, bsk, sk) != PHR_OK ||
+	a->totp = val[7];
+	if (phr_cli_api_signer(a, sk, val[8], val[9]) != 0 || phr_identity_box_keys(bpk, bsk, sk) != PHR_OK ||
 	    phr_eth_address_from_seckey(me, sk) != PHR_OK || phr_cli_api_chain(a, &chain, &d, val[10]) != 0)
 		goto done;
 	phr_eth_address_checksum(me_s, me);
@@ -230,6 +238,128 @@ done:
 		sodium_free(sk);
 	if (bsk)
 		sodium_free(bsk);
+	phr_cli_api_done(a);
+	return rc;
+}
+
+/* The contract's 32-byte scope of a --scope value. @return 0 or -1. */
+static int scope_bytes(uint8_t scope[32], const char *s)
+{
+	json_t *sj = scope_json(s);
+	struct phr_u256 rid;
+	int rv = 0;
+
+	memset(scope, 0, 32);
+	if (json_is_object(sj) && json_object_get(sj, "category") != NULL) {
+		json_int_t v = json_integer_value(json_object_get(sj, "category"));
+		if (v < 0 || v > PHR_RECORD_TYPE_MAX)
+			rv = -1;
+		else
+			phr_scope_category(scope, (unsigned)v);
+	} else if (json_is_object(sj)) {
+		const char *id = json_string_value(json_object_get(sj, "record"));
+		if (id == NULL || phr_u256_parse(&rid, id) != 0)
+			rv = -1;
+		else
+			phr_scope_record(scope, &rid);
+	} else if (!json_is_string(sj) || strcmp(json_string_value(sj), "all") != 0) {
+		rv = -1;
+	}
+	json_decref(sj);
+	if (rv != 0)
+		phr_cli_error("access: --scope all, category:N or record:ID");
+	return rv;
+}
+
+/* revoke, request, approve and deny signed with the caller's own key (keystore). */
+static int access_local(struct phr_cli_api *a, const char *sub, const char *const *val,
+			const char *pos)
+{
+	struct phr_cli_local l = { 0 };
+	struct phr_chain_receipt r;
+	struct phr_buf cd;
+	struct phr_u256 id = PHR_U256_ZERO;
+	uint8_t other[20], scope[32];
+	uint64_t purpose = 0, duration = 0, level = PHR_LEVEL_READ;
+	char idbuf[PHR_U256_DEC_LEN];
+	bool have_r = false;
+	int rc = PHR_EXIT_USAGE;
+
+	phr_buf_init(&cd, 0);
+	/* arguments first: nothing is signed for a malformed command */
+	if (strcmp(sub, "revoke") == 0) {
+		if (val[0] == NULL || phr_eth_address_parse(other, val[0]) != PHR_OK ||
+		    scope_bytes(scope, val[3]) != 0) {
+			phr_cli_error("access revoke: --provider ADDR is required");
+			goto done;
+		}
+	} else if (strcmp(sub, "request") == 0) {
+		if (val[1] == NULL || phr_eth_address_parse(other, val[1]) != PHR_OK ||
+		    val[6] == NULL || phr_parse_u64(&purpose, val[6]) != PHR_OK ||
+		    purpose > PHR_PURPOSE_MAX || val[4] == NULL ||
+		    phr_parse_u64(&duration, val[4]) != PHR_OK || duration == 0 ||
+		    scope_bytes(scope, val[3]) != 0) {
+			phr_cli_error("access request: --patient ADDR, --purpose 0..7 and --duration S are required");
+			goto done;
+		}
+		if (val[2] != NULL) {
+			level = strcmp(val[2], "read") == 0 ? 1 : strcmp(val[2], "write") == 0 ? 2
+				: strcmp(val[2], "admin") == 0 ? 3 : 0;
+			if (level == 0) {
+				phr_cli_error("access request: --level read, write or admin");
+				goto done;
+			}
+		}
+	} else if (pos == NULL || strspn(pos, "0123456789") != strlen(pos) ||
+		   phr_u256_parse(&id, pos) != 0) {
+		phr_cli_error("access %s: a numeric REQUEST_ID is required", sub);
+		goto done;
+	}
+	rc = PHR_EXIT_FAIL;
+	a->totp = val[7];
+	if (phr_cli_local_open(a, &l, val[8], val[9], val[10]) != 0)
+		goto done;
+	if (strcmp(sub, "revoke") == 0) {
+		/* the patient, or an Admin delegate naming --patient */
+		uint8_t patient[20];
+		if (val[1] == NULL)
+			memcpy(patient, l.addr, 20);
+		else if (phr_eth_address_parse(patient, val[1]) != PHR_OK)
+			goto done;
+		if (phr_contracts_patient_registry_revoke_access_encode(&cd, patient, other, scope) != PHR_OK ||
+		    phr_cli_local_send(&l, NULL, l.d->registry, &cd, "access revoke") != 0)
+			goto done;
+		printf("{\"provider\":\"%s\",\"revoked\":true}\n", val[0]);
+	} else if (strcmp(sub, "request") == 0) {
+		if (phr_contracts_patient_registry_request_access_encode(&cd, other, purpose, duration, level,
+									   scope) != PHR_OK ||
+		    phr_cli_local_send(&l, &r, l.d->registry, &cd, "access request") != 0)
+			goto done;
+		have_r = true;
+		for (size_t i = 0; i < r.logs_count; i++) {
+			struct phr_contracts_patient_registry_access_requested_event ev;
+			if (phr_contracts_patient_registry_access_requested_event_decode(
+				    &ev, (const uint8_t(*)[32])r.logs[i].topics, r.logs[i].topics_count,
+				    r.logs[i].data, r.logs[i].data_len) == PHR_OK)
+				id = ev.id;
+		}
+		phr_u256_to_dec(idbuf, &id);
+		printf("{\"id\":\"%s\",\"patient\":\"%s\",\"status\":\"Pending\"}\n", idbuf, val[1]);
+	} else {
+		bool approve = strcmp(sub, "approve") == 0;
+		if ((approve ? phr_contracts_patient_registry_approve_request_encode(&cd, &id)
+			     : phr_contracts_patient_registry_deny_request_encode(&cd, &id)) != PHR_OK ||
+		    phr_cli_local_send(&l, NULL, l.d->registry, &cd, approve ? "access approve"
+									   : "access deny") != 0)
+			goto done;
+		printf("{\"id\":\"%s\",\"status\":\"%s\"}\n", pos, approve ? "Approved" : "Denied");
+	}
+	rc = PHR_EXIT_OK;
+done:
+	if (have_r)
+		phr_chain_receipt_release(&r);
+	phr_cli_local_close(a, &l);
+	phr_buf_release(&cd);
 	return rc;
 }
 
@@ -283,8 +413,16 @@ int phr_cmd_access(int argc, char **argv)
 		}
 		val[j] = argv[++i];
 	}
-	if (phr_cli_api_ready(&a, true) != 0)
+	if (phr_cli_api_ready(&a, val[8] == NULL) != 0)
 		return PHR_EXIT_USAGE;
+	if (val[8] != NULL && strcmp(sub, "grant") != 0 && strcmp(sub, "list") != 0) {
+		if (strcmp(sub, "revoke") != 0 && strcmp(sub, "request") != 0 &&
+		    strcmp(sub, "approve") != 0 && strcmp(sub, "deny") != 0) {
+			phr_cli_error("access: unknown subcommand %s", sub);
+			return PHR_EXIT_USAGE;
+		}
+		return access_local(&a, sub, val, pos);
+	}
 	b = json_object();
 	if (b == NULL)
 		return PHR_EXIT_FAIL;

@@ -12,15 +12,20 @@
 #include "phr/crypto.h"
 #include "phr/json.h"
 #include "phr/phr.h"
+#include "phr/rpc.h"
+#include "phr/chain.h"
+
+#include <strings.h>
 
 int phr_cmd_login(int argc, char **argv);
 
-/* Reads a token: tokens.json ({name: {token}}) with @p as, or a file holding the token. */
-static int read_token(char out[PHR_API_TOKEN_LEN], const char *path, const char *as)
+/* Reads a token: tokens.json ({name: {token, address?}}) with @p as, or a file
+ * holding the token. @p addr (64 bytes, may be NULL) gets the entry's address or "". */
+static int read_token(char out[PHR_API_TOKEN_LEN], char *addr, const char *path, const char *as)
 {
 	struct phr_buf b;
 	json_t *j = NULL;
-	const char *t = NULL;
+	const char *t = NULL, *ad = NULL;
 	int rv;
 
 	phr_buf_init(&b, 1 << 20);
@@ -36,15 +41,29 @@ static int read_token(char out[PHR_API_TOKEN_LEN], const char *path, const char 
 		    as == NULL ||
 		    phr_json_get_str(&t, json_object_get(j, as), "token") != PHR_OK)
 			t = NULL;
+		else if (phr_json_get_str(&ad, json_object_get(j, as), "address") != PHR_OK)
+			ad = NULL;
 	} else {
 		t = (const char *)b.data;
 	}
 	rv = t != NULL && strlen(t) == PHR_API_TOKEN_LEN - 1 ? PHR_OK : PHR_ERR_PARSE;
 	if (rv == PHR_OK)
 		memcpy(out, t, PHR_API_TOKEN_LEN);
+	if (rv == PHR_OK && addr != NULL)
+		snprintf(addr, 64, "%s", ad != NULL ? ad : "");
 	json_decref(j);
 	phr_buf_release(&b);
 	return rv;
+}
+
+/* $PHR_DATADIR/NAME into @p path. @return 0 or -1. */
+static int datadir_file(char *path, size_t cap, const char *name)
+{
+	char *dir = phr_cli_datadir(NULL);
+	int ok = dir != NULL && (size_t)snprintf(path, cap, "%s/%s", dir, name) < cap;
+
+	phr_free(dir);
+	return ok ? 0 : -1;
 }
 
 int phr_cli_api_opt(struct phr_cli_api *a, int *i, int argc, char **argv)
@@ -76,14 +95,24 @@ int phr_cli_api_opt(struct phr_cli_api *a, int *i, int argc, char **argv)
 
 int phr_cli_api_ready(struct phr_cli_api *a, bool need_token)
 {
-	char *dir, path[1024];
+	char path[1024];
+	size_t n;
 
 	if (a->node == NULL)
 		a->node = getenv("PHR_NODE");
 	if (a->node == NULL)
 		a->node = "http://127.0.0.1:8080";
-	if (!need_token)
-		return 0;
+	/* one spelling per node: tokens are saved under the URL without a trailing slash */
+	n = strlen(a->node);
+	while (n > 1 && a->node[n - 1] == '/')
+		n--;
+	if (n >= sizeof(a->node_buf)) {
+		phr_cli_error("the node URL is too long");
+		return -1;
+	}
+	memcpy(a->node_buf, a->node, n);
+	a->node_buf[n] = '\0';
+	a->node = a->node_buf;
 	if (a->token_arg == NULL)
 		a->token_arg = getenv("PHR_TOKEN");
 	if (a->token_arg != NULL) {
@@ -95,21 +124,30 @@ int phr_cli_api_ready(struct phr_cli_api *a, bool need_token)
 		return 0;
 	}
 	if (a->token_file != NULL) {
-		if (read_token(a->token, a->token_file, a->as) != PHR_OK) {
+		if (read_token(a->token, NULL, a->token_file, a->as) != PHR_OK) {
 			phr_cli_error("no token in %s%s%s", a->token_file, a->as ? " for " : "",
 				      a->as ? a->as : " (use --as NAME for a tokens.json)");
 			return -1;
 		}
 		return 0;
 	}
-	dir = phr_cli_datadir(NULL);
-	snprintf(path, sizeof(path), "%s/token", dir ? dir : ".");
-	phr_free(dir);
-	if (read_token(a->token, path, NULL) != PHR_OK) {
-		phr_cli_error("not logged in: run phr login, or pass --token / --token-file");
-		return -1;
+	/* what phr login saved for this node, then the single token of older versions */
+	if (datadir_file(path, sizeof(path), "tokens.json") == 0 &&
+	    read_token(a->token, a->saved_addr, path, a->node) == PHR_OK) {
+		a->saved = true;
+		return 0;
 	}
-	return 0;
+	if (datadir_file(path, sizeof(path), "token") == 0 &&
+	    read_token(a->token, NULL, path, NULL) == PHR_OK) {
+		a->saved = true;
+		a->saved_addr[0] = '\0';
+		return 0;
+	}
+	a->token[0] = '\0';
+	if (!need_token)
+		return 0;
+	phr_cli_error("not logged in to %s: run phr login, or pass --token / --token-file", a->node);
+	return -1;
 }
 
 int phr_cli_api_call(struct phr_cli_api *a, json_t **out, const char *method, const char *path,
@@ -216,27 +254,225 @@ int phr_cli_keystore_key(uint8_t *sk, const char *keystore, const char *password
 	return 0;
 }
 
+/* A chain handle whose eth_sendRawTransaction goes to the node's relay. */
+struct relay {
+	struct phr_chain *inner;
+	struct phr_cli_api *a;
+};
+
+static int relay_request(void *impl, json_t **result, struct phr_rpc_error *err, const char *method,
+			 json_t *params)
+{
+	struct relay *r = impl;
+	struct phr_buf resp;
+	json_t *body, *j = NULL;
+	const char *hash = NULL, *detail = NULL;
+	char *s, hdr[64];
+	long status = 0;
+	int rv;
+
+	if (strcmp(method, "eth_sendRawTransaction") != 0)
+		return r->inner->ops->request(r->inner->impl, result, err, method, params);
+	body = json_pack("{s:O}", "raw", json_array_get(params, 0));
+	s = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	if (s == NULL)
+		return PHR_ERR_NOMEM;
+	snprintf(hdr, sizeof(hdr), "X-PHR-TOTP: %s", r->a->totp ? r->a->totp : "");
+	phr_buf_init(&resp, 1 << 20);
+	rv = phr_api_client_call(&status, &resp, r->a->node, "POST", "/api/v1/tx",
+				 r->a->token[0] ? r->a->token : NULL, "application/json", s, strlen(s),
+				 r->a->totp ? hdr : NULL);
+	free(s);
+	if (rv == PHR_OK && phr_json_parse(&j, NULL, 0, (const char *)resp.data, resp.len) != PHR_OK)
+		rv = PHR_ERR_PARSE;
+	if (rv == PHR_OK && status == 200 && phr_json_get_str(&hash, j, "hash") == PHR_OK) {
+		*result = json_string(hash);
+		rv = *result != NULL ? PHR_OK : PHR_ERR_NOMEM;
+	} else if (rv == PHR_OK) {
+		/* the relay's refusal, as the chain's would be */
+		if (phr_json_get_str(&detail, j, "detail") != PHR_OK)
+			detail = "refused";
+		phr_rpc_error_set(err, -32000, "relay %ld: %s", status, detail);
+		phr_cli_error("the node's relay refused the transaction: %ld: %s", status, detail);
+		rv = status == 401 || status == 403 ? PHR_ERR_FORBIDDEN : PHR_ERR_STATE;
+	}
+	json_decref(j);
+	phr_buf_release(&resp);
+	return rv;
+}
+
+static void relay_close(void *impl)
+{
+	struct relay *r = impl;
+
+	phr_chain_close(r->inner);
+	phr_free(r);
+}
+
+static const struct phr_chain_ops relay_ops = { relay_request, relay_close };
+
 int phr_cli_api_chain(struct phr_cli_api *a, struct phr_chain **chain, struct phr_deployment *d,
 		      const char *chain_rpc)
 {
 	json_t *info = NULL;
+	struct phr_chain *inner = NULL, *c;
+	struct relay *r;
 	char url[512];
+	bool rpc;
 	int rv;
 
 	if (phr_cli_api_call(a, &info, "GET", "/api/v1/info", NULL, NULL, 0, NULL) != PHR_EXIT_OK)
 		return -1;
 	rv = phr_deployment_from_json(d, json_object_get(info, "deployment"));
+	rpc = json_is_true(json_object_get(info, "rpc"));
 	json_decref(info);
 	if (rv != PHR_OK) {
 		phr_cli_error("the node's /api/v1/info has no deployment");
 		return -1;
 	}
+	if (chain_rpc == NULL)
+		chain_rpc = getenv("PHR_CHAIN_RPC");
+	if (chain_rpc == NULL && !rpc) {
+		phr_cli_error("the node at %s uses an external chain: pass --chain-rpc URL (or set "
+			      "PHR_CHAIN_RPC) for reads; transactions still go through the node",
+			      a->node);
+		return -1;
+	}
 	snprintf(url, sizeof(url), "%s%s", chain_rpc ? chain_rpc : a->node, chain_rpc ? "" : "/rpc");
-	if (phr_chain_open_remote(chain, url) != PHR_OK) {
+	if (phr_chain_open_remote(&inner, url) != PHR_OK) {
 		phr_cli_error("cannot use the chain at %s", url);
 		return -1;
 	}
+	c = phr_calloc(1, sizeof(*c));
+	r = phr_calloc(1, sizeof(*r));
+	if (c == NULL || r == NULL) {
+		phr_free(c);
+		phr_free(r);
+		phr_chain_close(inner);
+		return -1;
+	}
+	r->inner = inner;
+	r->a = a;
+	c->ops = &relay_ops;
+	c->impl = r;
+	*chain = c;
 	return 0;
+}
+
+int phr_cli_api_signer(struct phr_cli_api *a, uint8_t *sk, const char *keystore,
+		       const char *password_file)
+{
+	uint8_t addr[20];
+	char addr_s[PHR_ETH_ADDRESS_STR_LEN];
+	int rv;
+
+	if (phr_crypto_init() != PHR_OK || phr_cli_keystore_key(sk, keystore, password_file) != 0 ||
+	    phr_eth_address_from_seckey(addr, sk) != PHR_OK)
+		return -1;
+	phr_eth_address_checksum(addr_s, addr);
+	/* a token given on the command line is the user's choice */
+	if (a->token[0] != '\0' && !a->saved)
+		return 0;
+	if (a->token[0] != '\0' && strcasecmp(a->saved_addr, addr_s) == 0)
+		return 0;
+	rv = phr_api_client_login(a->token, a->node, sk);
+	if (rv != PHR_OK) {
+		phr_cli_error("signing in to %s with %s failed: %s", a->node, keystore, phr_strerror(rv));
+		a->token[0] = '\0';
+		return -1;
+	}
+	a->saved = false;
+	a->ephemeral = true;
+	return 0;
+}
+
+void phr_cli_api_done(struct phr_cli_api *a)
+{
+	struct phr_buf resp;
+	long status = 0;
+
+	if (!a->ephemeral)
+		return;
+	phr_buf_init(&resp, 65536);
+	if (phr_api_client_call(&status, &resp, a->node, "POST", "/api/v1/auth/logout", a->token, NULL,
+				NULL, 0, NULL) != PHR_OK)
+		status = 0;
+	phr_buf_release(&resp);
+	sodium_memzero(a->token, sizeof(a->token));
+	a->ephemeral = false;
+}
+
+int phr_cli_local_open(struct phr_cli_api *a, struct phr_cli_local *l, const char *keystore,
+		       const char *password_file, const char *chain_rpc)
+{
+	memset(l, 0, sizeof(*l));
+	l->sk = sodium_malloc(32);
+	l->d = phr_calloc(1, sizeof(*l->d));
+	if (l->sk == NULL || l->d == NULL) {
+		phr_cli_error("out of memory");
+		return -1;
+	}
+	if (phr_cli_api_signer(a, l->sk, keystore, password_file) != 0 ||
+	    phr_eth_address_from_seckey(l->addr, l->sk) != PHR_OK)
+		return -1;
+	phr_eth_address_checksum(l->addr_s, l->addr);
+	return phr_cli_api_chain(a, &l->chain, l->d, chain_rpc);
+}
+
+int phr_cli_local_send(struct phr_cli_local *l, struct phr_chain_receipt *r, const uint8_t to[20],
+		       const struct phr_buf *cd, const char *what)
+{
+	int rv = phr_node_tx_send(l->chain, l->d->chain_id, r, l->sk, to, cd->data, cd->len);
+
+	if (rv == PHR_OK)
+		return 0;
+	phr_cli_error("%s: refused: %s", what,
+		      rv == PHR_ERR_FORBIDDEN ? "not allowed (by the contract or the node's relay)"
+					      : phr_strerror(rv));
+	return -1;
+}
+
+void phr_cli_local_close(struct phr_cli_api *a, struct phr_cli_local *l)
+{
+	if (l->sk != NULL)
+		sodium_free(l->sk);
+	phr_chain_close(l->chain);
+	phr_free(l->d);
+	memset(l, 0, sizeof(*l));
+	phr_cli_api_done(a);
+}
+
+/* Saves @p token for @p node in $PHR_DATADIR/tokens.json (0600), keeping other nodes' tokens. */
+static int save_token(const char *node, const char *token, const char *addr, char *path, size_t cap)
+{
+	char *dir = phr_cli_datadir(NULL);
+	json_t *all = NULL;
+	char *text = NULL;
+	int rv = -1;
+
+	if (dir == NULL || phr_mkdir_p(dir, 0700) != PHR_OK ||
+	    (size_t)snprintf(path, cap, "%s/tokens.json", dir) >= cap)
+		goto out;
+	all = json_load_file(path, 0, NULL);
+	if (!json_is_object(all)) {
+		json_decref(all);
+		all = json_object();
+	}
+	if (all == NULL ||
+	    json_object_set_new(all, node, json_pack("{s:s,s:s}", "token", token, "address", addr)) != 0)
+		goto out;
+	text = json_dumps(all, JSON_INDENT(2) | JSON_SORT_KEYS);
+	if (text != NULL && phr_file_write_atomic(path, text, strlen(text), 0600) == PHR_OK)
+		rv = 0;
+out:
+	if (text != NULL) {
+		sodium_memzero(text, strlen(text));
+		free(text);
+	}
+	json_decref(all);
+	phr_free(dir);
+	return rv;
 }
 
 static const char login_usage[] =
@@ -244,15 +480,17 @@ static const char login_usage[] =
 	"\n"
 	"Signs in to a node with Sign-In with Ethereum (EIP-4361): asks the node for a\n"
 	"nonce, signs the message with the keystore's key (personal_sign) and saves the\n"
-	"bearer token to $PHR_DATADIR/token (or --out), where the other API commands\n"
-	"(phr record, phr access, phr audit, phr patient) find it. The key never leaves\n"
-	"this process. --node defaults to $PHR_NODE, then http://127.0.0.1:8080.\n";
+	"bearer token for that node URL in $PHR_DATADIR/tokens.json (or in --out FILE),\n"
+	"where the other API commands (phr record, phr access, phr audit, phr patient)\n"
+	"find it when they talk to the same node. The key never leaves this process.\n"
+	"--node defaults to $PHR_NODE, then http://127.0.0.1:8080. --print also prints\n"
+	"the token.\n";
 
 int phr_cmd_login(int argc, char **argv)
 {
 	struct phr_cli_api a = { 0 };
 	const char *keystore = NULL, *pwfile = NULL, *out = NULL;
-	char token[PHR_API_TOKEN_LEN], path[1024], *dir = NULL;
+	char token[PHR_API_TOKEN_LEN], path[1024];
 	uint8_t *sk = NULL, addr[20];
 	char addr_s[PHR_ETH_ADDRESS_STR_LEN];
 	bool print = false;
@@ -296,20 +534,19 @@ int phr_cmd_login(int argc, char **argv)
 		phr_cli_error("login at %s failed: %s", a.node, phr_strerror(rv));
 		goto done;
 	}
-	if (out == NULL) {
-		dir = phr_cli_datadir(NULL);
-		if (dir == NULL || phr_mkdir_p(dir, 0700) != PHR_OK)
-			goto done;
-		snprintf(path, sizeof(path), "%s/token", dir);
-		out = path;
-	}
-	if (phr_file_write_atomic(out, token, strlen(token), 0600) != PHR_OK) {
-		phr_cli_error("login: cannot write %s", out);
-		goto done;
-	}
 	if (phr_eth_address_from_seckey(addr, sk) != PHR_OK)
 		goto done;
 	phr_eth_address_checksum(addr_s, addr);
+	if (out == NULL) {
+		if (save_token(a.node, token, addr_s, path, sizeof(path)) != 0) {
+			phr_cli_error("login: cannot save the token in $PHR_DATADIR/tokens.json");
+			goto done;
+		}
+		out = path;
+	} else if (phr_file_write_atomic(out, token, strlen(token), 0600) != PHR_OK) {
+		phr_cli_error("login: cannot write %s", out);
+		goto done;
+	}
 	printf("signed in to %s as %s; token saved to %s\n", a.node, addr_s, out);
 	if (print)
 		printf("%s\n", token);
@@ -318,6 +555,5 @@ done:
 	if (sk != NULL)
 		sodium_free(sk);
 	sodium_memzero(token, sizeof(token));
-	phr_free(dir);
 	return rc;
 }

@@ -25,37 +25,24 @@ static const char usage[] =
 static int register_local(struct phr_cli_api *a, const char *keystore, const char *pwfile,
 			  const char *chain_rpc)
 {
-	struct phr_chain *chain = NULL;
-	struct phr_deployment d;
+	struct phr_cli_local l = { 0 };
 	struct phr_buf cd;
-	uint8_t *sk = sodium_malloc(32), *bsk = sodium_malloc(32), pk[32], addr[20];
-	char a_s[PHR_ETH_ADDRESS_STR_LEN], k_s[PHR_HEX_LEN(32, true)];
-	int rc = PHR_EXIT_FAIL, rv;
+	uint8_t *bsk = sodium_malloc(32), pk[32];
+	char k_s[PHR_HEX_LEN(32, true)];
+	int rc = PHR_EXIT_FAIL;
 
 	phr_buf_init(&cd, 0);
-	if (sk == NULL || bsk == NULL || phr_crypto_init() != PHR_OK ||
-	    phr_cli_keystore_key(sk, keystore, pwfile) != 0 ||
-	    phr_identity_box_keys(pk, bsk, sk) != PHR_OK ||
-	    phr_eth_address_from_seckey(addr, sk) != PHR_OK ||
-	    phr_cli_api_chain(a, &chain, &d, chain_rpc) != 0 ||
-	    phr_contracts_patient_registry_register_encode(&cd, pk) != PHR_OK)
+	if (bsk == NULL || phr_cli_local_open(a, &l, keystore, pwfile, chain_rpc) != 0 ||
+	    phr_identity_box_keys(pk, bsk, l.sk) != PHR_OK ||
+	    phr_contracts_patient_registry_register_encode(&cd, pk) != PHR_OK ||
+	    phr_cli_local_send(&l, NULL, l.d->registry, &cd, "patient register") != 0 ||
+	    phr_hex_encode(k_s, sizeof(k_s), pk, 32, true) != PHR_OK)
 		goto done;
-	rv = phr_node_tx_send(chain, d.chain_id, NULL, sk, d.registry, cd.data, cd.len);
-	if (rv != PHR_OK) {
-		phr_cli_error("patient register: %s", rv == PHR_ERR_EXISTS ? "already registered"
-							: phr_strerror(rv));
-		goto done;
-	}
-	phr_eth_address_checksum(a_s, addr);
-	if (phr_hex_encode(k_s, sizeof(k_s), pk, 32, true) != PHR_OK)
-		goto done;
-	printf("{\"address\":\"%s\",\"encryptionKey\":\"%s\"}\n", a_s, k_s);
+	printf("{\"address\":\"%s\",\"encryptionKey\":\"%s\"}\n", l.addr_s, k_s);
 	rc = PHR_EXIT_OK;
 done:
-	phr_chain_close(chain);
+	phr_cli_local_close(a, &l);
 	phr_buf_release(&cd);
-	if (sk)
-		sodium_free(sk);
 	if (bsk)
 		sodium_free(bsk);
 	return rc;

@@ -158,7 +158,7 @@ static int submit_local(struct phr_cli_api *a, const struct kv *k)
 		goto done;
 	}
 	phr_keccak256(hash, env.data, env.len);
-	if (phr_cli_keystore_key(sk, k->keystore, k->pwfile) != 0 || phr_identity_box_keys(bpk, bsk, sk) != PHR_OK ||
+	if (phr_cli_api_signer(a, sk, k->keystore, k->pwfile) != 0 || phr_identity_box_keys(bpk, bsk, sk) != PHR_OK ||
 	    phr_cli_api_chain(a, &chain, &d, k->chain_rpc) != 0)
 		goto done;
 	/* the patient's registered X25519 key */
@@ -243,6 +243,7 @@ done:
 		sodium_free(sk);
 	if (bsk)
 		sodium_free(bsk);
+	phr_cli_api_done(a);
 	return rc;
 }
 
@@ -333,7 +334,7 @@ static int get_local_keys(struct phr_cli_api *a, const struct kv *k, const char 
 		phr_cli_error("record get: --purpose 0..7");
 		goto done;
 	}
-	if (phr_u256_parse(&rid, id) != 0 || phr_cli_keystore_key(sk, k->keystore, k->pwfile) != 0 ||
+	if (phr_u256_parse(&rid, id) != 0 || phr_cli_api_signer(a, sk, k->keystore, k->pwfile) != 0 ||
 	    phr_identity_box_keys(bpk, bsk, sk) != PHR_OK ||
 	    phr_cli_api_chain(a, &chain, &d, k->chain_rpc) != 0)
 		goto done;
@@ -418,6 +419,7 @@ done:
 		sodium_free(bsk);
 	if (key)
 		sodium_free(key);
+	phr_cli_api_done(a);
 	return rc;
 }
 
@@ -468,7 +470,7 @@ int phr_cmd_record(int argc, char **argv)
 		fputs(usage, sub ? stdout : stderr);
 		return sub ? PHR_EXIT_OK : PHR_EXIT_USAGE;
 	}
-	if (parse(&k, &a, &pos, argc, argv) != 0 || phr_cli_api_ready(&a, true) != 0)
+	if (parse(&k, &a, &pos, argc, argv) != 0 || phr_cli_api_ready(&a, k.keystore == NULL) != 0)
 		return PHR_EXIT_USAGE;
 	if (strcmp(sub, "submit") == 0)
 		return submit(&a, &k);
