@@ -120,6 +120,56 @@ PHR_WUR int phr_groth16_public_parse(uint8_t (*inputs)[32], size_t cap, size_t *
 PHR_WUR int phr_groth16_verify(const struct phr_groth16_vkey *vk, const struct phr_groth16_proof *proof,
 			       const uint8_t (*inputs)[32], size_t n);
 
+/** Public signals of circuits/provider_credential.circom, in snarkjs's order (outputs
+ *  first, then the public inputs as declared). */
+enum phr_groth16_provider_signal {
+	PHR_GROTH16_P_NULLIFIER = 0, /**< Poseidon(scope, secret) */
+	PHR_GROTH16_P_ROOT,          /**< credential-tree root */
+	PHR_GROTH16_P_ROLE,          /**< role proven */
+	PHR_GROTH16_P_TIME,          /**< time the credential was unexpired at (unix seconds) */
+	PHR_GROTH16_P_SCOPE,         /**< scope of the nullifier */
+	PHR_GROTH16_P_MESSAGE,       /**< value the proof is bound to (the caller's address) */
+	PHR_GROTH16_P_COUNT
+};
+
+/** What a relying party (the node) requires of a provider-credential proof, the native
+ *  counterpart of ResearchAccess.useCredential. Every member is optional. */
+struct phr_groth16_policy {
+	/** Acceptable roots (e.g. the registry's current root and its unexpired,
+	 *  unrevoked predecessors, read from the chain); NULL/0: any root. */
+	const uint8_t (*roots)[32];
+	size_t n_roots;
+	/** Required role, scope and message (32-byte big-endian); NULL: not checked. */
+	const uint8_t *role;
+	const uint8_t *scope;
+	const uint8_t *message;
+	/** With max_age > 0: the proof's time must satisfy time <= now <= time + max_age. */
+	uint64_t now;
+	uint64_t max_age;
+	/** Called once the proof verified: records the nullifier and returns PHR_OK, or
+	 *  PHR_ERR_EXISTS if it was already spent, or another error. NULL: not checked. */
+	int (*spend)(void *ctx, const uint8_t nullifier[32]);
+	void *ctx;
+};
+
+/**
+ * Checks a provider-credential proof against a policy, in the contract's order: root,
+ * time, role/scope/message, the Groth16 proof, then the nullifier.
+ *
+ * @param[in] vk      the provider_credential verification key (6 public signals).
+ * @param[in] proof   the proof.
+ * @param[in] inputs  PHR_GROTH16_P_COUNT public signals.
+ * @param[in] n       their number.
+ * @param[in] policy  the requirements; not retained.
+ * @return PHR_OK; PHR_ERR_NOT_FOUND for a root not in the list (wrong or revoked);
+ *         PHR_ERR_EXPIRED for a time outside the window; PHR_ERR_FORBIDDEN for another
+ *         role, scope or message; PHR_ERR_SIGNATURE / PHR_ERR_INVALID as
+ *         phr_groth16_verify(); PHR_ERR_EXISTS for a spent nullifier (or what spend returns).
+ */
+PHR_WUR int phr_groth16_provider_check(const struct phr_groth16_vkey *vk, const struct phr_groth16_proof *proof,
+				       const uint8_t (*inputs)[32], size_t n,
+				       const struct phr_groth16_policy *policy);
+
 /**
  * Formats a 32-byte big-endian value as a decimal string (the form snarkjs and the
  * ZK driver use for signals).

@@ -361,3 +361,48 @@ int phr_groth16_verify(const struct phr_groth16_vkey *vk, const struct phr_groth
 		return rc;
 	return ok[31] == 1 ? PHR_OK : PHR_ERR_SIGNATURE;
 }
+
+/* A public signal that must fit in 64 bits (a time). */
+static int signal_u64(uint64_t *out, const uint8_t v[32])
+{
+	uint64_t x = 0;
+
+	for (int i = 0; i < 24; i++)
+		if (v[i])
+			return PHR_ERR_RANGE;
+	for (int i = 24; i < 32; i++)
+		x = x << 8 | v[i];
+	*out = x;
+	return PHR_OK;
+}
+
+int phr_groth16_provider_check(const struct phr_groth16_vkey *vk, const struct phr_groth16_proof *proof,
+			       const uint8_t (*inputs)[32], size_t n, const struct phr_groth16_policy *policy)
+{
+	int rc;
+
+	if (n != PHR_GROTH16_P_COUNT)
+		return PHR_ERR_INVALID;
+	if (policy->n_roots > 0) {
+		size_t i;
+		for (i = 0; i < policy->n_roots; i++)
+			if (memcmp(policy->roots[i], inputs[PHR_GROTH16_P_ROOT], 32) == 0)
+				break;
+		if (i == policy->n_roots)
+			return PHR_ERR_NOT_FOUND;
+	}
+	if (policy->max_age > 0) {
+		uint64_t t;
+		if (signal_u64(&t, inputs[PHR_GROTH16_P_TIME]) != PHR_OK || t > policy->now ||
+		    policy->now - t > policy->max_age)
+			return PHR_ERR_EXPIRED;
+	}
+	if ((policy->role && memcmp(policy->role, inputs[PHR_GROTH16_P_ROLE], 32) != 0) ||
+	    (policy->scope && memcmp(policy->scope, inputs[PHR_GROTH16_P_SCOPE], 32) != 0) ||
+	    (policy->message && memcmp(policy->message, inputs[PHR_GROTH16_P_MESSAGE], 32) != 0))
+		return PHR_ERR_FORBIDDEN;
+	rc = phr_groth16_verify(vk, proof, inputs, n);
+	if (rc != PHR_OK)
+		return rc;
+	return policy->spend ? policy->spend(policy->ctx, inputs[PHR_GROTH16_P_NULLIFIER]) : PHR_OK;
+}
