@@ -90,12 +90,17 @@ export function encodeCall(sig, args) {
   let tailLen = 0;
   for (let i = 0; i < types.length; i++) {
     const t = types[i];
-    if (t === 'string' || t === 'bytes') {
-      const b = t === 'string' ? utf8(args[i]) : args[i];
-      const padded = new Uint8Array(Math.ceil(b.length / 32) * 32);
-      padded.set(b);
+    if (t === 'string' || t === 'bytes' || t === 'address[]') {
+      let enc;
+      if (t === 'address[]') {
+        enc = concat(word(BigInt(args[i].length)), ...args[i].map((a) => encodeStatic('address', a)));
+      } else {
+        const b = t === 'string' ? utf8(args[i]) : args[i];
+        const padded = new Uint8Array(Math.ceil(b.length / 32) * 32);
+        padded.set(b);
+        enc = concat(word(BigInt(b.length)), padded);
+      }
       head.push({ off: true, at: tailLen });
-      const enc = concat(word(BigInt(b.length)), padded);
       tail.push(enc);
       tailLen += enc.length;
     } else {
@@ -121,6 +126,13 @@ export function decode(types, data) {
       const off = Number(bytesToBig(w));
       const n = Number(bytesToBig(data.subarray(off, off + 32)));
       out.push(new TextDecoder().decode(data.subarray(off + 32, off + 32 + n)));
+    } else if (t === 'address[]') {
+      const off = Number(bytesToBig(w));
+      const n = Number(bytesToBig(data.subarray(off, off + 32)));
+      if (n > 1000) throw new Error('abi: array too long');
+      const arr = [];
+      for (let k = 0; k < n; k++) arr.push(checksum(data.subarray(off + 32 + k * 32 + 12, off + 64 + k * 32)));
+      out.push(arr);
     } else out.push(bytesToBig(w));
   });
   return out;

@@ -1,0 +1,352 @@
+// Patient views: timeline, record details, lab charts, sharing (grants),
+// requests, who looked, notifications, emergency, recovery, health cards, export.
+import * as api from './api.js';
+import { busy, date, download, errorText, field, h, progress, select, short, toast } from './ui.js';
+import { chart, labPoint, parseRecord, render, summary } from './fhir.js';
+import { show, state } from './main.js';
+import { toBase64 } from './bytes.js';
+import { isAddress } from './eth.js';
+
+/** Records of @p patient with block times (cached for the session). */
+export async function recordsOf(patient, fresh = false) {
+  const k = patient.toLowerCase();
+  if (!fresh && state.records.has(k)) return state.records.get(k);
+  const items = await api.listRecords(patient);
+  const times = await api.blockTimes(items.map((r) => r.block));
+  for (const r of items) r.time = times.get(r.block) || 0;
+  items.sort((a, b) => b.time - a.time || Number(b.id) - Number(a.id));
+  state.records.set(k, items);
+  return items;
+}
+
+/** The timeline (shared by the provider's patient view). */
+export function timeline(items, opts = {}) {
+  const filter = select('type', [['', 'All types'], ...api.TYPES.map((t, i) => [i, t])], '');
+  const list = h('ol.timeline', { 'aria-label': 'Records, newest first' });
+  const count = h('p.muted', { 'aria-live': 'polite' });
+  const draw = () => {
+    const t = filter.value;
+    const shown = t === '' ? items : items.filter((r) => String(r.type) === t);
+    list.textContent = '';
+    let month = '';
+    const frag = document.createDocumentFragment();
+    for (const r of shown) {
+      const m = r.time ? new Date(r.time * 1000).toISOString().slice(0, 7) : 'unknown date';
+      if (m !== month) { month = m; frag.appendChild(h('li.month', h('h3', m))); }
+      const p = state.plain.get(String(r.id));
+      frag.appendChild(h('li.rec', { 'data-type': r.type },
+        h('a', { href: '#/records/' + r.id }, h('span.badge.t' + r.type, api.TYPES[r.type] || 'Type ' + r.type),
+          h('span.what', p ? summary(p.parsed) : `Record #${r.id}` + (Number(r.supersedes) ? ` (amends #${r.supersedes})` : '')),
+          h('span.when', date(r.time))),
+        h('span.by', 'from ' + short(r.provider))));
+    }
+    list.appendChild(frag);
+    count.textContent = `${shown.length} of ${items.length} records`;
+  };
+  filter.addEventListener('change', draw);
+  draw();
+  return h('div', opts.title ? h('h2', opts.title) : null, h('div.toolbar', field('Show', filter)), count, list);
+}
+
+async function records() {
+  const items = await recordsOf(api.me(), true);
+  const body = items.length ? timeline(items) : h('p', state.registered ? 'No records yet. Records appear here when a provider you gave Write access submits one.' : 'No records yet. Register your encryption key on Home first.');
+  show('My records', body);
+}
+
+/** Record details: decrypt on request (each view is logged on the audit trail). */
+async function recordView([id]) {
+  if (!/^\d+$/.test(id || '')) throw new Error('bad record id');
+  const mine = (state.records.get(api.me().toLowerCase()) || []).find((r) => String(r.id) === id);
+  const prog = progress();
+  const out = h('div.record', { 'aria-live': 'polite' });
+  const purpose = select('purpose', api.PURPOSES.map((p, i) => [i, p]).slice(1), mine ? 6 : 1);
+  const btn = h('button', { type: 'button' }, 'Decrypt and show');
+  const cached = state.plain.get(id);
+  const showPlain = (p) => {
+    out.textContent = '';
+    out.appendChild(render(p.parsed));
+    out.appendChild(h('p.muted', `Decrypted in this browser; hash checked against the chain (${p.meta.dataHash.slice(0, 10)}…).`));
+    out.appendChild(h('button', { type: 'button', onclick: () => download(`record-${id}.${p.parsed.kind === 'fhir' ? 'json' : p.parsed.kind === 'dicom' ? 'dcm' : 'bin'}`, p.bytes, 'application/octet-stream') }, 'Save decrypted file'));
+  };
+  btn.onclick = () => busy(btn, async () => {
+    const r = await api.readRecord(id, Number(purpose.value), (m, f) => prog.update(m, f));
+    prog.done();
+    const entry = { meta: r.meta, bytes: r.bytes, parsed: parseRecord(r.bytes) };
+    state.plain.set(id, entry);
+    showPlain(entry);
+  }).finally(() => prog.done());
+  if (cached) showPlain(cached);
+  const meta = mine ? h('dl.facts', h('dt', 'Type'), h('dd', api.TYPES[mine.type]), h('dt', 'From'), h('dd.mono', mine.provider), h('dt', 'Date'), h('dd', date(mine.time)),
+    h('dt', 'Content id'), h('dd.mono.wrap', mine.cid)) : null;
+  show(`Record #${id}`, meta, h('div.toolbar', field('Purpose of this view', purpose, 'Logged on the audit trail with your view.'), btn), prog, out,
+    h('p', h('button.link', { type: 'button', onclick: () => history.back() }, '← Back')));
+}
+
+async function labs() {
+  const items = (await recordsOf(api.me())).filter((r) => Number(r.type) === 5);
+  const box = h('div');
+  const prog = progress();
+  const draw = () => {
+    box.textContent = '';
+    const series = new Map();
+    for (const r of items) {
+      const p = state.plain.get(String(r.id));
+      const pt = p && labPoint(p.parsed);
+      if (!pt) continue;
+      if (!series.has(pt.key)) series.set(pt.key, { title: pt.title, unit: pt.unit, points: [] });
+      series.get(pt.key).points.push(pt);
+    }
+    if (!series.size) box.appendChild(h('p', 'Decrypt your lab results to chart them.'));
+    for (const s of series.values()) box.appendChild(h('figure', chart(s.points, s.title, s.unit), h('figcaption', `${s.title} (${s.unit}), ${s.points.length} results`)));
+  };
+  const todo = items.filter((r) => !state.plain.has(String(r.id)));
+  const btn = h('button', { type: 'button', disabled: !todo.length }, `Decrypt ${todo.length} lab results`);
+  btn.onclick = () => busy(btn, async () => {
+    let i = 0;
+    for (const r of todo) {
+      prog.update(`Decrypting lab result ${++i}/${todo.length}…`, i / todo.length);
+      const x = await api.readRecord(r.id, 6);
+      state.plain.set(String(r.id), { meta: x.meta, bytes: x.bytes, parsed: parseRecord(x.bytes) });
+    }
+    prog.done();
+    draw();
+  });
+  draw();
+  show('Lab results over time', h('p', `${items.length} lab results. Each decryption is logged as your own view.`), btn, prog, box);
+}
+
+// --- sharing ------------------------------------------------------------------------------------
+
+function scopeInput() {
+  const kind = select('scope', [['all', 'All my records'], ['category', 'One type of record'], ['record', 'One record']], 'all');
+  const cat = select('category', api.TYPES.map((t, i) => [i, t]), 1);
+  const rec = h('input', { type: 'text', inputmode: 'numeric', pattern: '[0-9]+' });
+  const catF = field('Record type', cat);
+  const recF = field('Record id', rec);
+  const sync = () => { catF.hidden = kind.value !== 'category'; recF.hidden = kind.value !== 'record'; };
+  kind.addEventListener('change', sync);
+  sync();
+  return {
+    el: h('div', field('Scope', kind), catF, recF),
+    value: () => (kind.value === 'category' ? { category: Number(cat.value) } : kind.value === 'record' ? { record: rec.value.trim() } : 'all'),
+  };
+}
+
+async function sharing() {
+  const now = await api.chainNow();
+  const list = await api.grants();
+  const prog = progress();
+  const provider = h('input', { type: 'text', autocomplete: 'off', placeholder: '0x…', required: true, spellcheck: 'false' });
+  const level = select('level', [[1, 'Read'], [2, 'Write (may submit records)']], 1);
+  const days = h('input', { type: 'number', min: 1, max: 3650, value: 30, required: true });
+  const scope = scopeInput();
+  const btn = h('button', { type: 'submit' }, 'Grant access');
+  const form = h('form.card', {
+    onsubmit: (e) => {
+      e.preventDefault();
+      busy(btn, async () => {
+        if (!isAddress(provider.value)) throw new Error('the provider must be a 0x address');
+        const d = Number(days.value);
+        if (!(d >= 1 && d <= 3650)) throw new Error('expiry: 1 to 3650 days');
+        const r = await api.grant(provider.value.trim(), Number(level.value), scope.value(), now + Math.round(d * 86400), (m, f) => prog.update(m, f));
+        prog.done();
+        toast(`Access granted; ${r.wrapped} record keys shared.` + (r.note ? ' ' + r.note : ''));
+        sharing();
+      }).finally(() => prog.done());
+    },
+  }, h('h2', 'Grant access'), field('Provider address', provider), field('Level', level), scope.el, field('Expires in (days)', days), btn, prog);
+  const rows = list.map((g) => {
+    const ext = h('button', { type: 'button' }, 'Extend 30 days');
+    ext.onclick = () => busy(ext, async () => { await api.extend(g.provider, g.scope, Math.max(g.expiry, now) + 30 * 86400); toast('Extended.'); sharing(); });
+    const rev = h('button.danger', { type: 'button' }, 'Revoke');
+    rev.onclick = () => busy(rev, async () => {
+      if (!confirm(`Revoke ${short(g.provider)}'s access?`)) return;
+      await api.revoke(g.provider, g.scope);
+      toast('Access revoked: the provider is refused from now on.');
+      sharing();
+    });
+    return h('tr', { 'data-provider': g.provider },
+      h('td.mono', { title: g.provider }, short(g.provider)), h('td', api.LEVELS[g.level] || g.level), h('td', api.scopeText(g.scope)),
+      h('td', date(g.expiry)), h('td', h('span.state.' + g.state, g.state)),
+      h('td', g.state === 'active' ? [ext, ' ', rev] : null));
+  });
+  show('Sharing',
+    form,
+    h('section', h('h2', 'Who has access'), list.length ? h('div.scroll', h('table', h('caption.sr', 'Grants'),
+      h('thead', h('tr', ['Provider', 'Level', 'Scope', 'Expires', 'State', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))), h('tbody', rows))) : h('p', 'Nobody has access to your records.')));
+}
+
+async function requests() {
+  const list = await api.requests();
+  const rows = list.map((r) => {
+    const ok = h('button', { type: 'button' }, 'Approve');
+    const no = h('button.danger', { type: 'button' }, 'Deny');
+    ok.onclick = () => busy(ok, async () => { await api.answerRequest(r.id, true); toast('Approved.'); requests(); });
+    no.onclick = () => busy(no, async () => { await api.answerRequest(r.id, false); toast('Denied.'); requests(); });
+    const open = /pending/i.test(String(r.status));
+    return h('tr', h('td', '#' + r.id), h('td.mono', { title: r.provider }, short(r.provider)), h('td', api.PURPOSES[r.purpose] || r.purpose),
+      h('td', api.LEVELS[r.level] || r.level), h('td', api.scopeText(r.scope)), h('td', Math.round(r.duration / 86400 * 10) / 10 + ' days'), h('td', String(r.status)),
+      h('td', open ? [ok, ' ', no] : null));
+  });
+  show('Access requests', list.length ? h('div.scroll', h('table', h('thead', h('tr', ['Request', 'Provider', 'Purpose', 'Level', 'Scope', 'Duration', 'Status', ''].map((t) => h('th', { scope: 'col' }, t)))), h('tbody', rows)))
+    : h('p', 'No access requests.'));
+}
+
+async function auditView() {
+  const items = await api.audit();
+  let denials = [];
+  try { denials = (await api.call('GET', `/api/v1/patients/${api.me()}/denials`)).items || []; } catch { /* optional */ }
+  const mine = api.me().toLowerCase();
+  const rows = items.slice().reverse().map((a) => h('tr', { class: a.accessor.toLowerCase() === mine ? 'self' : 'other', 'data-action': a.action },
+    h('td', date(a.time)), h('td.mono', { title: a.accessor }, a.accessor.toLowerCase() === mine ? 'you' : short(a.accessor)),
+    h('td', a.action), h('td', a.recordId === '0' ? '—' : '#' + a.recordId), h('td', api.PURPOSES[a.purpose] || a.purpose)));
+  const views = items.filter((a) => a.action === 'View' && a.accessor.toLowerCase() !== mine).length;
+  show('Who looked at my record',
+    h('p', `${items.length} entries on the audit trail (checked against its on-chain head); ${views} views by others.`),
+    h('div.scroll', h('table#audit', h('thead', h('tr', ['When', 'Who', 'What', 'Record', 'Purpose'].map((t) => h('th', { scope: 'col' }, t)))), h('tbody', rows))),
+    denials.length ? h('section', h('h2', 'Refused attempts'), h('ul', denials.map((d) => h('li', `${date(d.time)}: ${short(d.accessor)} — ${d.reason}`)))) : null);
+}
+
+async function notificationsView() {
+  const list = await api.notifications();
+  const pending = (await api.requests()).filter((r) => /pending/i.test(String(r.status)));
+  show('Notifications',
+    pending.length ? h('p.notice', h('a', { href: '#/requests' }, `${pending.length} access request(s) waiting for your answer`)) : null,
+    list.length ? h('ul.notes', list.map((n) => h('li.' + n.kind, h('span.when', date(n.time)), ' ', n.text))) : h('p', 'Nothing yet: emergency access, requests and recovery attempts show up here.'));
+}
+
+// --- emergency, recovery -------------------------------------------------------------------------
+
+function addressList(values) {
+  const ta = h('textarea', { rows: 3, spellcheck: 'false' });
+  ta.value = values.join('\n');
+  return { el: ta, value: () => ta.value.split(/[\s,]+/).filter(Boolean) };
+}
+
+async function emergency() {
+  const [contacts, sessions, items, grants] = await Promise.all([
+    api.emergencyContacts(api.me()), api.emergencySessions(api.me()), recordsOf(api.me()), api.grants()]);
+  const summaries = items.filter((r) => Number(r.type) === 9);
+  const ems = [];
+  for (const g of grants) if (g.state === 'active' && await api.isEmergencyProvider(g.provider)) ems.push(g);
+  const cl = addressList(contacts);
+  const save = h('button', { type: 'submit' }, 'Save contacts');
+  const form = h('form.card', {
+    onsubmit: (e) => {
+      e.preventDefault();
+      busy(save, async () => {
+        const v = cl.value();
+        if (!v.every(isAddress)) throw new Error('contacts must be 0x addresses');
+        await api.setEmergencyContacts(v);
+        toast('Emergency contacts saved.');
+        emergency();
+      });
+    },
+  }, h('h2', 'Emergency contacts'), h('p', 'Notified on chain when someone opens emergency access to your record.'), field('Contact addresses (one per line)', cl.el), save);
+  const srows = sessions.map((s) => {
+    const b = h('button.danger', { type: 'button' }, 'Close');
+    b.onclick = () => busy(b, async () => { await api.closeEmergency(api.me(), s.provider); toast('Closed.'); emergency(); });
+    return h('tr', h('td.mono', short(s.provider)), h('td', String(s.reasonCode)), h('td', date(s.expiresAt)), h('td', s.active ? 'active' : 'ended'), h('td', s.active ? b : null));
+  });
+  show('Emergency settings',
+    h('section.card', h('h2', 'Emergency summary'), summaries.length
+      ? h('p', 'Your emergency summary: ', summaries.map((r) => h('a', { href: '#/records/' + r.id }, `record #${r.id} (${date(r.time)})`)))
+      : h('p', 'No emergency summary record yet: ask your provider to submit one (type “Emergency summary”).'),
+    h('p.muted', 'Escrow holders for a threshold release of the summary key are not available on this node yet; emergency providers you grant Read below can read what you share.')),
+    h('section.card', h('h2', 'Emergency providers with access'), ems.length ? h('ul', ems.map((g) => h('li', `${short(g.provider)}: ${api.LEVELS[g.level]}, ${api.scopeText(g.scope)}, until ${date(g.expiry)}`))) : h('p', 'None. Grant Read to an emergency provider on the Sharing page.')),
+    form,
+    h('section', h('h2', 'Break-glass sessions'), sessions.length ? h('div.scroll', h('table#sessions', h('thead', h('tr', ['Provider', 'Reason code', 'Expires', 'State', ''].map((t) => h('th', { scope: 'col' }, t)))), h('tbody', srows))) : h('p', 'No emergency access so far.')));
+}
+
+async function recovery() {
+  const g = await api.guardians(api.me());
+  const gl = addressList(g.guardians);
+  const th = h('input', { type: 'number', min: 1, max: 10, value: g.threshold || 2 });
+  const save = h('button', { type: 'submit' }, 'Save guardians');
+  const form = h('form.card', {
+    onsubmit: (e) => {
+      e.preventDefault();
+      busy(save, async () => {
+        const v = gl.value();
+        if (!v.every(isAddress)) throw new Error('guardians must be 0x addresses');
+        const t = Number(th.value);
+        if (!(t >= 1 && t <= v.length)) throw new Error('the threshold must be between 1 and the number of guardians');
+        await api.setGuardians(v, t);
+        toast('Guardians saved.');
+        recovery();
+      });
+    },
+  }, h('h2', 'Recovery guardians'), h('p', 'If you lose your key, this many guardians together can move your record to a new key (after a waiting period you can cancel).'),
+  field('Guardian addresses (one per line)', gl.el), field('Guardians needed', th), save);
+  let pending = null;
+  if (g.pending.readyAt) {
+    const c = h('button.danger', { type: 'button' }, 'Cancel this recovery');
+    c.onclick = () => busy(c, async () => { await api.cancelRecovery(); toast('Recovery cancelled.'); recovery(); });
+    pending = h('section.card.notice', h('h2', 'Recovery in progress'), h('p', `Your account is being recovered to ${g.pending.newOwner}, possible from ${date(g.pending.readyAt)}. If this is not you, cancel it.`), c);
+  }
+  show('Recovery', pending, h('p', g.guardians.length ? `${g.guardians.length} guardians, ${g.threshold} needed.` : 'No guardians yet.'), form);
+}
+
+async function shc() {
+  const items = (await recordsOf(api.me())).filter((r) => Number(r.type) === 1);
+  show('SMART Health Cards',
+    h('p', 'This node does not issue SMART Health Cards over its API yet (the shc module signs cards from the command line: phr shc). Your vaccination records:'),
+    items.length ? h('ul', items.map((r) => h('li', h('a', { href: '#/records/' + r.id }, `Vaccination record #${r.id}, ${date(r.time)}`)))) : h('p', 'No vaccination records.'));
+}
+
+// --- export -------------------------------------------------------------------------------------------
+
+async function exportView() {
+  const items = await recordsOf(api.me(), true);
+  const prog = progress();
+  const btn = h('button', { type: 'button' }, `Decrypt and export all ${items.length} records`);
+  const result = h('div', { 'aria-live': 'polite' });
+  btn.onclick = () => busy(btn, async () => {
+    const entries = [];
+    const failed = [];
+    let i = 0;
+    for (const r of items) {
+      prog.update(`Decrypting record ${++i}/${items.length}…`, i / items.length);
+      let p = state.plain.get(String(r.id));
+      if (!p) {
+        try {
+          const x = await api.readRecord(r.id, 6);
+          p = { meta: x.meta, bytes: x.bytes, parsed: parseRecord(x.bytes) };
+          state.plain.set(String(r.id), p);
+        } catch (e) { failed.push({ id: r.id, error: errorText(e) }); continue; }
+      }
+      const ext = [{ url: 'urn:phr:record', extension: [{ url: 'id', valueString: String(r.id) }, { url: 'type', valueInteger: Number(r.type) }, { url: 'provider', valueString: r.provider }, { url: 'cid', valueString: r.cid }, { url: 'dataHash', valueString: r.dataHash }] }];
+      entries.push(p.parsed.kind === 'fhir'
+        ? { fullUrl: `urn:phr:record:${r.id}`, resource: { ...p.parsed.resource, extension: [...(p.parsed.resource.extension || []), ...ext] } }
+        : { fullUrl: `urn:phr:record:${r.id}`, resource: { resourceType: 'Binary', contentType: p.parsed.kind === 'dicom' ? 'application/dicom' : 'application/octet-stream', data: toBase64(p.bytes), extension: ext } });
+    }
+    prog.update('Adding the audit trail…', 1);
+    const audit = await api.audit();
+    const bundle = {
+      resourceType: 'Bundle', type: 'collection', timestamp: new Date().toISOString(),
+      meta: { tag: [{ system: 'urn:phr', code: 'export' }] },
+      identifier: { system: 'urn:phr:patient', value: api.me() },
+      entry: [...entries, ...audit.map((a) => ({ fullUrl: `urn:phr:audit:${a.seq}`, resource: { resourceType: 'AuditEvent', recorded: new Date(a.time * 1000).toISOString(), action: a.action === 'View' ? 'R' : a.action === 'Create' ? 'C' : 'E', agent: [{ who: { identifier: { value: a.accessor } }, requestor: true }], source: { observer: { display: 'phr AuditTrail' } }, purposeOfEvent: [{ text: api.PURPOSES[a.purpose] }], entity: [{ what: { identifier: { value: a.recordId } } }], extension: [{ url: 'urn:phr:audit', extension: [{ url: 'action', valueString: a.action }, { url: 'head', valueString: a.head }] }] } }))],
+    };
+    prog.done();
+    download(`phr-export-${api.me()}.json`, JSON.stringify(bundle, null, 1));
+    result.textContent = '';
+    result.appendChild(h('p.ok', `Exported ${entries.length} records and ${audit.length} audit entries as a FHIR Bundle.` + (failed.length ? ` ${failed.length} records could not be decrypted.` : '')));
+  }).finally(() => prog.done());
+  show('Export my data', h('p', 'Everything is decrypted in this browser and saved as one FHIR R4 Bundle (records, plus your audit trail as AuditEvents). Each decryption is logged as your own view.'), btn, prog, result);
+}
+
+export const patientRoutes = {
+  '#/records': records,
+  '#/records/*': recordView,
+  '#/labs': labs,
+  '#/sharing': sharing,
+  '#/requests': requests,
+  '#/audit': auditView,
+  '#/notifications': notificationsView,
+  '#/emergency': emergency,
+  '#/recovery': recovery,
+  '#/shc': shc,
+  '#/export': exportView,
+};
