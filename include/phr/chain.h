@@ -10,8 +10,8 @@
  * same against the embedded node, anvil, or any EVM network.
  *
  * Thread safety: a node serialises every operation behind one mutex; it may
- * be used from several threads. A `struct phr_chain` handle is for one thread
- * at a time.
+ * be used from several threads. A `struct phr_chain` handle may be shared by
+ * threads too (the remote one sends one request at a time on its connection).
  */
 #ifndef PHR_CHAIN_H
 #define PHR_CHAIN_H

@@ -4,6 +4,7 @@
  * libcurl), and the typed calls written once on top of it.
  */
 #include <curl/curl.h>
+#include <pthread.h>
 #include <time.h>
 
 #include "chain_int.h"
@@ -64,6 +65,7 @@ int phr_chain_open_embedded(struct phr_chain **chain, struct phr_chain_node *nod
 /* ---- remote (libcurl) ---- */
 
 struct remote {
+	pthread_mutex_t lock; /* one request at a time on the connection */
 	CURL *curl;
 	char *url;
 	struct curl_slist *headers;
@@ -90,7 +92,7 @@ static int remote_request(void *impl, json_t **result, struct phr_rpc_error *err
 	CURLcode cc;
 	int rc;
 
-	req = json_pack("{s:s,s:I,s:s,s:O}", "jsonrpc", "2.0", "id", (json_int_t)r->next_id++,
+	req = json_pack("{s:s,s:I,s:s,s:O}", "jsonrpc", "2.0", "id", (json_int_t)__atomic_fetch_add(&r->next_id, 1, __ATOMIC_RELAXED),
 			"method", method, "params", params);
 	if (!req)
 		return PHR_ERR_NOMEM;
@@ -99,16 +101,19 @@ static int remote_request(void *impl, json_t **result, struct phr_rpc_error *err
 	if (!text)
 		return PHR_ERR_NOMEM;
 	phr_buf_init(&body, RESPONSE_MAX);
+	pthread_mutex_lock(&r->lock);
 	curl_easy_setopt(r->curl, CURLOPT_POSTFIELDS, text);
 	curl_easy_setopt(r->curl, CURLOPT_WRITEDATA, &body);
 	cc = curl_easy_perform(r->curl);
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
+	pthread_mutex_unlock(&r->lock);
 	free(text);
 	if (cc != CURLE_OK) {
 		phr_buf_release(&body);
 		(void)phr_rpc_error_set(err, PHR_RPC_INTERNAL_ERROR, "%s", curl_easy_strerror(cc));
 		return cc == CURLE_OPERATION_TIMEDOUT ? PHR_ERR_TIMEOUT : PHR_ERR_NETWORK;
 	}
-	curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
 	resp = json_loadb((const char *)body.data, body.len, 0, &jerr);
 	phr_buf_release(&body);
 	if (!resp || !json_is_object(resp)) {
@@ -151,6 +156,7 @@ static void remote_close(void *impl)
 
 	curl_slist_free_all(r->headers);
 	curl_easy_cleanup(r->curl);
+	pthread_mutex_destroy(&r->lock);
 	phr_free(r->url);
 	phr_free(r);
 }
@@ -180,6 +186,7 @@ int phr_chain_open_remote(struct phr_chain **chain, const char *url)
 	curl_easy_setopt(r->curl, CURLOPT_TIMEOUT, 60L);
 	curl_easy_setopt(r->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(r->curl, CURLOPT_TCP_NODELAY, 1L);
+	pthread_mutex_init(&r->lock, NULL);
 	c->ops = &remote_ops;
 	c->impl = r;
 	*chain = c;

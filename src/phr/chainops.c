@@ -6,6 +6,7 @@
 #include "phr/contracts.h"
 #include "phr/crypto.h"
 #include "index_int.h"
+#include "txq.h"
 #include "phr/tx.h"
 
 static const struct {
@@ -122,8 +123,14 @@ int phr_node_tx_send(struct phr_chain *c, uint64_t chain_id, struct phr_chain_re
 int phr_node_i_tx(struct phr_node *n, struct phr_chain_receipt *r, const struct phr_identity *who,
 		  const uint8_t to[20], const struct phr_buf *calldata)
 {
-	return phr_node_i_send(n->chain, n->dep.chain_id, r, who->seckey, to, calldata->data,
-			       calldata->len);
+	int rv;
+
+	/* one transaction of a sender at a time: its nonce */
+	phr_txq_i_sender_lock(n->txq, who->address);
+	rv = phr_node_i_send(n->chain, n->dep.chain_id, r, who->seckey, to, calldata->data,
+			     calldata->len);
+	phr_txq_i_sender_unlock(n->txq, who->address);
+	return rv;
 }
 
 int phr_node_i_call(struct phr_node *n, struct phr_buf *out, const uint8_t *from,

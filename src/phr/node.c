@@ -8,6 +8,7 @@
 #include "phr/contracts.h"
 #include "phr/crypto.h"
 #include "index_int.h"
+#include "txq.h"
 #include "phr/json.h"
 
 static const char schema[] =
@@ -51,6 +52,12 @@ int phr_node_open(struct phr_node **out, struct phr_chain *chain, struct phr_sto
 		phr_free(n);
 		return PHR_ERR_DB;
 	}
+	if (phr_txq_i_open(&n->txq) != PHR_OK) {
+		phr_index_i_close(n->index);
+		sqlite3_close(n->db);
+		phr_free(n);
+		return PHR_ERR_NOMEM;
+	}
 	pthread_mutex_init(&n->lock, NULL);
 	*out = n;
 	return PHR_OK;
@@ -66,6 +73,7 @@ void phr_node_close(struct phr_node *n)
 		phr_free(n->peers[i]);
 	sqlite3_close(n->db);
 	phr_index_i_close(n->index);
+	phr_txq_i_close(n->txq);
 	pthread_mutex_destroy(&n->lock);
 	phr_free(n);
 }

@@ -15,6 +15,7 @@
 #define PHR_NODE_MAX_PEERS 16
 
 struct phr_index;
+struct phr_txq;
 
 struct phr_node {
 	pthread_mutex_t lock;
@@ -29,6 +30,7 @@ struct phr_node {
 	size_t n_peers;
 	struct phr_index *index; /* chain index (indexer.c, index_int.h) */
 	bool index_off;          /* lists read eth_getLogs instead */
+	struct phr_txq *txq;     /* sender and pin locks, View batching (txq.c, txq.h) */
 	/* notifications (outbox.c) */
 	bool notify_schema;                 /* tables created */
 	unsigned notify_backoff, notify_backoff_max; /* retry delays, seconds */

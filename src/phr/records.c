@@ -10,6 +10,7 @@
 #include "phr/contracts.h"
 #include "phr/crypto.h"
 #include "phr_int.h"
+#include "txq.h"
 
 #define SALT_BYTES 32
 
@@ -102,7 +103,8 @@ int phr_node_record_submit(struct phr_node *n, struct phr_record_receipt *out,
 		return PHR_ERR_TOO_LARGE;
 	memset(&res, 0, sizeof(res));
 	phr_buf_init(&cd, 0);
-	pthread_mutex_lock(&n->lock);
+	/* no node lock: the store takes concurrent block writes, pins and the
+	 * mint transaction are serialised where they must be (txq.c) */
 	if ((rv = phr_node_i_enc_key(n, patient_pk, patient)) != PHR_OK)
 		goto out;
 	key = phr_crypto_key_new();
@@ -114,8 +116,8 @@ int phr_node_record_submit(struct phr_node *n, struct phr_record_receipt *out,
 	data_hash(res.data_hash, salt, data, len);
 	if ((rv = store_envelope(n->store, &root, salt, data, len, key)) != PHR_OK ||
 	    (rv = phr_cid_format(cid, sizeof(cid), &root)) != PHR_OK ||
-	    (rv = phr_store_add_capsule(n->store, &cap_pat, patient_pk, key)) != PHR_OK ||
-	    (rv = phr_store_add_capsule(n->store, &cap_prov, provider->box_pk, key)) != PHR_OK)
+	    (rv = phr_node_i_add_capsule(n, &cap_pat, patient_pk, key)) != PHR_OK ||
+	    (rv = phr_node_i_add_capsule(n, &cap_prov, provider->box_pk, key)) != PHR_OK)
 		goto out;
 	memcpy(res.cid, cid, sizeof(cid));
 	rv = phr_contracts_health_record_nft_mint_record_encode(&cd, patient, res.data_hash, cid,
@@ -141,7 +143,6 @@ int phr_node_record_submit(struct phr_node *n, struct phr_record_receipt *out,
 out:
 	if (have_r)
 		phr_chain_receipt_release(&r);
-	pthread_mutex_unlock(&n->lock);
 	sodium_memzero(salt, sizeof(salt));
 	phr_crypto_key_free(key);
 	phr_buf_release(&cd);
@@ -234,13 +235,11 @@ int phr_node_can_access(struct phr_node *n, bool *allowed, uint8_t patient[20],
 	struct phr_record_meta m;
 	int rv;
 
-	pthread_mutex_lock(&n->lock);
 	rv = record_meta(n, &m, record);
 	if (rv == PHR_OK)
 		rv = can_access_locked(n, allowed, accessor, m.patient, record, level);
 	if (rv == PHR_OK && patient != NULL)
 		memcpy(patient, m.patient, 20);
-	pthread_mutex_unlock(&n->lock);
 	return rv;
 }
 
@@ -250,9 +249,7 @@ int phr_node_can_access_patient(struct phr_node *n, bool *allowed, const uint8_t
 	const struct phr_u256 zero = PHR_U256_ZERO;
 	int rv;
 
-	pthread_mutex_lock(&n->lock);
 	rv = can_access_locked(n, allowed, accessor, patient, &zero, level);
-	pthread_mutex_unlock(&n->lock);
 	return rv;
 }
 
@@ -277,7 +274,7 @@ int phr_node_i_share_record(struct phr_node *n, const struct phr_identity *patie
 		return PHR_ERR_NOMEM;
 	rv = phr_store_open_capsule(n->store, key, &c, patient->box_pk, patient->box_sk);
 	if (rv == PHR_OK)
-		rv = phr_store_add_capsule(n->store, &cap, reader_pk, key);
+		rv = phr_node_i_add_capsule(n, &cap, reader_pk, key);
 	phr_crypto_key_free(key);
 	if (rv == PHR_OK)
 		rv = phr_cid_format(cid, sizeof(cid), &cap);
@@ -332,19 +329,14 @@ static int record_open_locked(struct phr_node *n, struct phr_record_meta *meta,
 			      unsigned purpose)
 {
 	struct phr_record_meta m;
-	struct phr_buf cd;
 	int rv;
 
 	if (purpose > PHR_PURPOSE_MAX)
 		return PHR_ERR_INVALID;
 	if ((rv = record_access_locked(n, &m, reader->address, record)) != PHR_OK)
 		return rv;
-	phr_buf_init(&cd, 0);
-	rv = phr_contracts_audit_trail_log_access_encode(&cd, m.patient, record, PHR_AUDIT_VIEW,
-							 purpose);
-	if (rv == PHR_OK)
-		rv = phr_node_i_tx(n, NULL, reader, n->dep.audit, &cd);
-	phr_buf_release(&cd);
+	/* grouped with the concurrent Views of this reader (txq.c) */
+	rv = phr_node_i_log_view(n, reader, m.patient, record, purpose);
 	if (rv == PHR_ERR_FORBIDDEN)
 		phr_node_i_deny(n, reader->address, m.patient, record, "audit refused");
 	if (rv == PHR_OK)
@@ -425,9 +417,8 @@ int phr_node_record_open(struct phr_node *n, struct phr_record_meta *meta,
 {
 	int rv;
 
-	pthread_mutex_lock(&n->lock);
+	/* no node lock: view calls, the capsule index and the store are thread-safe */
 	rv = record_open_locked(n, meta, reader, record, purpose);
-	pthread_mutex_unlock(&n->lock);
 	return rv;
 }
 
@@ -460,7 +451,6 @@ int phr_node_record_read(struct phr_node *n, struct phr_buf *plaintext,
 	int fd = -1, rv;
 
 	phr_buf_init(&env, PHR_RECORD_MAX + SALT_BYTES);
-	pthread_mutex_lock(&n->lock);
 	rv = record_open_locked(n, &m, reader, record, purpose);
 	if (rv != PHR_OK)
 		goto out;
@@ -490,7 +480,6 @@ int phr_node_record_read(struct phr_node *n, struct phr_buf *plaintext,
 	if (rv == PHR_OK && meta != NULL)
 		*meta = m;
 out:
-	pthread_mutex_unlock(&n->lock);
 	if (fd >= 0) {
 		if (ftruncate(fd, 0) != 0)
 			rv = rv == PHR_OK ? PHR_ERR_IO : rv;

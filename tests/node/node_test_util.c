@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "node_test_util.h"
 #include "phr/crypto.h"
 #include "phr/phr.h"
@@ -207,3 +209,27 @@ int node_test_stop(pid_t pid)
 	return -1;
 }
 
+
+int node_test_token(char *token, size_t token_cap, char addr[64], const char *node_dir,
+		    const char *name)
+{
+	char path[1024];
+	json_t *j, *o;
+	const char *t, *a;
+
+	snprintf(path, sizeof(path), "%s/dev/tokens.json", node_dir);
+	if ((j = json_load_file(path, 0, NULL)) == NULL)
+		return -1;
+	o = json_object_get(j, name);
+	t = json_string_value(json_object_get(o, "token"));
+	a = json_string_value(json_object_get(o, "address"));
+	if (t == NULL || a == NULL) {
+		json_decref(j);
+		return -1;
+	}
+	snprintf(token, token_cap, "%s", t);
+	if (addr != NULL)
+		snprintf(addr, 64, "%s", a);
+	json_decref(j);
+	return 0;
+}

@@ -27,6 +27,13 @@ pid_t node_test_spawn(const char *const argv[], const char *out_path, const char
 /** SIGTERM, wait (10 s, then SIGKILL). @return the wait status, -1 when killed or not started. */
 int node_test_stop(pid_t pid);
 
+/**
+ * Bearer token (and address, when @p addr is non-NULL) of the dev identity
+ * @p name from NODE_DIR/dev/tokens.json. @return 0, or -1 when missing.
+ */
+int node_test_token(char *token, size_t token_cap, char addr[64], const char *node_dir,
+		    const char *name);
+
 struct phr_chain_node;
 struct phr_chain;
 struct phr_store;

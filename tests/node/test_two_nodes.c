@@ -110,17 +110,10 @@ static int teardown(void **state)
 
 static void token(char out[PHR_API_TOKEN_LEN], char addr[64], const char *node, const char *name)
 {
-	char path[700];
-	json_t *j, *o;
+	char nd[700];
 
-	snprintf(path, sizeof(path), "%s/%s/dev/tokens.json", dir, node);
-	j = json_load_file(path, 0, NULL);
-	assert_non_null(j);
-	o = json_object_get(j, name);
-	snprintf(out, PHR_API_TOKEN_LEN, "%s", json_string_value(json_object_get(o, "token")));
-	if (addr != NULL)
-		snprintf(addr, 64, "%s", json_string_value(json_object_get(o, "address")));
-	json_decref(j);
+	snprintf(nd, sizeof(nd), "%s/%s", dir, node);
+	assert_int_equal(node_test_token(out, PHR_API_TOKEN_LEN, addr, nd, name), 0);
 }
 
 static void call(struct http_res *r, const char *base, const char *method, const char *path,

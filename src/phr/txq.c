@@ -1,0 +1,219 @@
+/*
+ * Concurrency of the node's chain writes: per-sender transaction locks, the
+ * pin lock, and group commit of View audit entries (AuditTrail.logViews).
+ *
+ * Group commit: a read appends its entry to its reader's queue. When no
+ * transaction of that reader's batcher is in flight, the thread becomes the
+ * leader: it takes every queued entry (up to the contract's batch limit),
+ * sends one logViews transaction and hands each entry its result; the reads
+ * that queued meanwhile form the next batch. Nothing is acknowledged before
+ * its entry is on chain, so kill -9 loses no audited read.
+ */
+#include <string.h>
+
+#include "phr/contracts.h"
+#include "txq.h"
+
+#define SENDER_STRIPES 64
+#define READER_SLOTS 64
+#define BATCH_MAX 256 /* AuditTrail.MAX_BATCH */
+#define ENTRY_BYTES 53
+
+struct ventry {
+	uint8_t patient[20];
+	struct phr_u256 record;
+	uint8_t purpose;
+	int result;
+	bool done;
+	struct ventry *next;
+};
+
+struct reader_slot {
+	bool used, busy;
+	uint8_t reader[20];
+	struct ventry *head, *tail;
+};
+
+struct phr_txq {
+	pthread_mutex_t sender[SENDER_STRIPES];
+	pthread_mutex_t pin;
+	pthread_mutex_t vlock;
+	pthread_cond_t vcond;
+	struct reader_slot slots[READER_SLOTS];
+	uint64_t batches, entries; /* counters, under vlock */
+};
+
+int phr_txq_i_open(struct phr_txq **out)
+{
+	struct phr_txq *q = phr_calloc(1, sizeof(*q));
+
+	if (q == NULL)
+		return PHR_ERR_NOMEM;
+	for (size_t i = 0; i < SENDER_STRIPES; i++)
+		pthread_mutex_init(&q->sender[i], NULL);
+	pthread_mutex_init(&q->pin, NULL);
+	pthread_mutex_init(&q->vlock, NULL);
+	pthread_cond_init(&q->vcond, NULL);
+	*out = q;
+	return PHR_OK;
+}
+
+void phr_txq_i_close(struct phr_txq *q)
+{
+	if (q == NULL)
+		return;
+	phr_log_debug("phr", "View audit: %llu entries in %llu transactions",
+		      (unsigned long long)q->entries, (unsigned long long)q->batches);
+	for (size_t i = 0; i < SENDER_STRIPES; i++)
+		pthread_mutex_destroy(&q->sender[i]);
+	pthread_mutex_destroy(&q->pin);
+	pthread_mutex_destroy(&q->vlock);
+	pthread_cond_destroy(&q->vcond);
+	phr_free(q);
+}
+
+static size_t stripe(const uint8_t a[20])
+{
+	return (size_t)(a[19] ^ (a[18] << 3) ^ a[0]) % SENDER_STRIPES;
+}
+
+void phr_txq_i_sender_lock(struct phr_txq *q, const uint8_t sender[20])
+{
+	pthread_mutex_lock(&q->sender[stripe(sender)]);
+}
+
+void phr_txq_i_sender_unlock(struct phr_txq *q, const uint8_t sender[20])
+{
+	pthread_mutex_unlock(&q->sender[stripe(sender)]);
+}
+
+int phr_node_i_add_capsule(struct phr_node *n, struct phr_cid *cid, const uint8_t pk[32],
+			   const uint8_t *key)
+{
+	int rv;
+
+	pthread_mutex_lock(&n->txq->pin);
+	rv = phr_store_add_capsule(n->store, cid, pk, key);
+	pthread_mutex_unlock(&n->txq->pin);
+	return rv;
+}
+
+/* The slot of @p reader (found or claimed); NULL when the table is full. Under vlock. */
+static struct reader_slot *slot_of(struct phr_txq *q, const uint8_t reader[20])
+{
+	struct reader_slot *free_slot = NULL;
+
+	for (size_t i = 0; i < READER_SLOTS; i++) {
+		struct reader_slot *s = &q->slots[(stripe(reader) + i) % READER_SLOTS];
+		if (s->used && memcmp(s->reader, reader, 20) == 0)
+			return s;
+		if (!s->used && free_slot == NULL)
+			free_slot = s;
+	}
+	if (free_slot != NULL) {
+		free_slot->used = true;
+		memcpy(free_slot->reader, reader, 20);
+	}
+	return free_slot;
+}
+
+/* AuditTrail.logAccess(View) of one entry. */
+static int log_one(struct phr_node *n, const struct phr_identity *reader, const struct ventry *e)
+{
+	struct phr_buf cd;
+	int rv;
+
+	phr_buf_init(&cd, 0);
+	rv = phr_contracts_audit_trail_log_access_encode(&cd, e->patient, &e->record, PHR_AUDIT_VIEW,
+							 e->purpose);
+	if (rv == PHR_OK)
+		rv = phr_node_i_tx(n, NULL, reader, n->dep.audit, &cd);
+	phr_buf_release(&cd);
+	return rv;
+}
+
+/* Sends the entries of @p batch (@p count of them) and sets each result. */
+static void send_batch(struct phr_node *n, const struct phr_identity *reader,
+		       struct ventry *batch, size_t count)
+{
+	uint8_t packed[BATCH_MAX * ENTRY_BYTES], *p = packed;
+	struct phr_buf cd;
+	int rv;
+
+	if (count == 1) {
+		batch->result = log_one(n, reader, batch);
+		return;
+	}
+	for (struct ventry *e = batch; e != NULL; e = e->next) {
+		memcpy(p, e->patient, 20);
+		phr_u256_to_be(p + 20, &e->record);
+		p[52] = e->purpose;
+		p += ENTRY_BYTES;
+	}
+	phr_buf_init(&cd, 0);
+	rv = phr_contracts_audit_trail_log_views_encode(&cd, packed, count * ENTRY_BYTES);
+	if (rv == PHR_OK)
+		rv = phr_node_i_tx(n, NULL, reader, n->dep.audit, &cd);
+	phr_buf_release(&cd);
+	for (struct ventry *e = batch; e != NULL; e = e->next)
+		/* one entry is refused (access revoked meanwhile): each on its own */
+		e->result = rv == PHR_ERR_FORBIDDEN ? log_one(n, reader, e) : rv;
+}
+
+int phr_node_i_log_view(struct phr_node *n, const struct phr_identity *reader,
+			const uint8_t patient[20], const struct phr_u256 *record, unsigned purpose)
+{
+	struct phr_txq *q = n->txq;
+	struct ventry e;
+	struct reader_slot *s;
+
+	memset(&e, 0, sizeof(e));
+	memcpy(e.patient, patient, 20);
+	e.record = *record;
+	e.purpose = (uint8_t)purpose;
+	pthread_mutex_lock(&q->vlock);
+	s = slot_of(q, reader->address);
+	if (s == NULL) { /* more concurrent readers than slots: unbatched */
+		pthread_mutex_unlock(&q->vlock);
+		return log_one(n, reader, &e);
+	}
+	if (s->tail != NULL)
+		s->tail->next = &e;
+	else
+		s->head = &e;
+	s->tail = &e;
+	while (!e.done) {
+		struct ventry *batch, *last;
+		size_t count = 1;
+		if (s->busy) {
+			pthread_cond_wait(&q->vcond, &q->vlock);
+			continue;
+		}
+		/* lead: take up to BATCH_MAX queued entries */
+		s->busy = true;
+		batch = last = s->head;
+		while (last->next != NULL && count < BATCH_MAX) {
+			last = last->next;
+			count++;
+		}
+		s->head = last->next;
+		if (s->head == NULL)
+			s->tail = NULL;
+		last->next = NULL;
+		pthread_mutex_unlock(&q->vlock);
+		send_batch(n, reader, batch, count);
+		pthread_mutex_lock(&q->vlock);
+		q->batches++;
+		q->entries += count;
+		for (struct ventry *x = batch, *nx; x != NULL; x = nx) {
+			nx = x->next; /* the owner may return as soon as done is set */
+			x->done = true;
+		}
+		s->busy = false;
+		if (s->head == NULL)
+			s->used = false; /* nobody waiting: free the slot */
+		pthread_cond_broadcast(&q->vcond);
+	}
+	pthread_mutex_unlock(&q->vlock);
+	return e.result;
+}

@@ -1,0 +1,36 @@
+/*
+ * Concurrency of the node's chain writes (txq.c): transactions of one sender
+ * are serialised (nonces), store pin changes are serialised, and the View
+ * audit entries of concurrent reads by one reader are grouped into one
+ * AuditTrail.logViews transaction (group commit: a read returns only when its
+ * entry is on chain).
+ */
+#ifndef PHR_TXQ_H
+#define PHR_TXQ_H
+
+#include "phr_int.h"
+
+/** Creates the node's queue state. */
+int phr_txq_i_open(struct phr_txq **q);
+/** Frees it; no thread may be inside. NULL is a no-op. */
+void phr_txq_i_close(struct phr_txq *q);
+
+/** Serialises the transactions of @p sender (striped locks). */
+void phr_txq_i_sender_lock(struct phr_txq *q, const uint8_t sender[20]);
+void phr_txq_i_sender_unlock(struct phr_txq *q, const uint8_t sender[20]);
+
+/** phr_store_add_capsule under the node's pin lock (the store's pins are not reentrant). */
+int phr_node_i_add_capsule(struct phr_node *n, struct phr_cid *cid, const uint8_t pk[32],
+			   const uint8_t *key);
+
+/**
+ * Logs View of @p record of @p patient by the hosted @p reader with
+ * @p purpose: grouped with the Views of concurrent reads by the same reader
+ * in one AuditTrail.logViews transaction (logAccess when alone). Returns when
+ * the entry is on chain, or with the error of its own entry.
+ * @return PHR_OK, PHR_ERR_FORBIDDEN (the contract refused this entry), chain errors.
+ */
+int phr_node_i_log_view(struct phr_node *n, const struct phr_identity *reader,
+			const uint8_t patient[20], const struct phr_u256 *record, unsigned purpose);
+
+#endif

@@ -1,0 +1,194 @@
+/*
+ * Concurrent reads and submits on one node (embedded chain): 8 threads read
+ * records as the same provider while 2 threads submit; every read returns the
+ * exact plaintext, every read is in the patient's audit trail (the trail
+ * still folds to the on-chain head), and the View entries of concurrent reads
+ * share transactions (AuditTrail.logViews: fewer blocks than reads). A
+ * refused read running next to an allowed one fails alone.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "node_test_util.h"
+#include "phr/crypto.h"
+#include "phr/phr.h"
+
+#define READERS 8
+#define READS 12
+#define WRITERS 2
+#define WRITES 3
+
+struct fx {
+	struct node_stack s;
+	const struct phr_identity *prov, *pat, *emerg;
+	struct phr_u256 ids[3];
+};
+
+struct job {
+	struct fx *f;
+	int index, failures;
+};
+
+static const char *const texts[3] = { "first record text", "second record, longer text",
+				      "third" };
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	assert_int_equal(node_stack_open(&f->s, "concurrent"), 0);
+	assert_int_equal(phr_dev_setup(f->s.node, NULL, true), PHR_OK); /* provider has Write */
+	f->prov = phr_node_identity_by_name(f->s.node, "provider");
+	f->pat = phr_node_identity_by_name(f->s.node, "patient");
+	f->emerg = phr_node_identity_by_name(f->s.node, "emergency");
+	for (int i = 0; i < 3; i++) {
+		struct phr_record_receipt r;
+		assert_int_equal(phr_node_record_submit(f->s.node, &r, f->prov, f->pat->address, 5,
+							NULL, (const uint8_t *)texts[i],
+							strlen(texts[i])),
+				 PHR_OK);
+		f->ids[i] = r.token_id;
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	node_stack_close(&f->s);
+	free(f);
+	return 0;
+}
+
+static void *reader(void *arg)
+{
+	struct job *j = arg;
+	struct phr_buf out;
+
+	phr_buf_init(&out, 0);
+	for (int i = 0; i < READS; i++) {
+		int k = (j->index + i) % 3;
+		phr_buf_reset(&out);
+		if (phr_node_record_read(j->f->s.node, &out, NULL, j->f->prov, &j->f->ids[k], 1) !=
+			    PHR_OK ||
+		    out.len != strlen(texts[k]) || memcmp(out.data, texts[k], out.len) != 0)
+			j->failures++;
+	}
+	phr_buf_release(&out);
+	return NULL;
+}
+
+static void *writer(void *arg)
+{
+	struct job *j = arg;
+	char text[64];
+
+	for (int i = 0; i < WRITES; i++) {
+		struct phr_record_receipt r;
+		snprintf(text, sizeof(text), "written by %d, %d", j->index, i);
+		if (phr_node_record_submit(j->f->s.node, &r, j->f->prov, j->f->pat->address, 1, NULL,
+					   (const uint8_t *)text, strlen(text)) != PHR_OK)
+			j->failures++;
+	}
+	return NULL;
+}
+
+static size_t count_views(json_t *trail, const char *accessor, size_t *blocks)
+{
+	size_t i, n = 0, nb = 0;
+	json_int_t last = -1;
+	json_t *e;
+
+	json_array_foreach(trail, i, e) {
+		if (strcmp(json_string_value(json_object_get(e, "action")), "View") != 0 ||
+		    strcasecmp(json_string_value(json_object_get(e, "accessor")), accessor) != 0)
+			continue;
+		n++;
+		if (json_integer_value(json_object_get(e, "block")) != last)
+			nb++;
+		last = json_integer_value(json_object_get(e, "block"));
+	}
+	*blocks = nb;
+	return n;
+}
+
+static void concurrent_reads_are_batched(void **state)
+{
+	struct fx *f = *state;
+	pthread_t th[READERS + WRITERS];
+	struct job jobs[READERS + WRITERS];
+	char prov[64];
+	json_t *trail = NULL, *recs = NULL;
+	size_t views, blocks;
+
+	phr_eth_address_checksum(prov, f->prov->address);
+	for (int i = 0; i < READERS + WRITERS; i++) {
+		jobs[i] = (struct job){ f, i, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, i < READERS ? reader : writer, &jobs[i]),
+				 0);
+	}
+	for (int i = 0; i < READERS + WRITERS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(jobs[i].failures, 0);
+	}
+	/* the whole trail folds to headOf/countOf (audit_list checks) */
+	assert_int_equal(phr_node_audit_list(f->s.node, &trail, f->pat->address, NULL), PHR_OK);
+	views = count_views(trail, prov, &blocks);
+	assert_int_equal(views, READERS * READS);
+	print_message("%zu View entries in %zu blocks\n", views, blocks);
+	assert_true(blocks < views);
+	json_decref(trail);
+	assert_int_equal(phr_node_records_list(f->s.node, &recs, f->pat->address), PHR_OK);
+	assert_int_equal(json_array_size(recs), 3 + 3 + WRITERS * WRITES);
+	json_decref(recs);
+}
+
+static void *revoked_reader(void *arg)
+{
+	struct job *j = arg;
+	struct phr_buf out;
+
+	phr_buf_init(&out, 0);
+	j->failures = phr_node_record_read(j->f->s.node, &out, NULL,
+					   j->index ? j->f->emerg : j->f->prov, &j->f->ids[0], 1);
+	phr_buf_release(&out);
+	return NULL;
+}
+
+static void refused_entry_alone(void **state)
+{
+	struct fx *f = *state;
+	uint8_t scope[32];
+	struct job a = { f, 0, -1 }, b = { f, 1, -1 };
+	pthread_t ta, tb;
+
+	/* the emergency provider's demo grant is revoked: its reads fail, the provider's pass */
+	phr_scope_all(scope);
+	assert_int_equal(phr_node_access_revoke(f->s.node, f->pat, f->emerg->address, scope), PHR_OK);
+	assert_int_equal(pthread_create(&ta, NULL, revoked_reader, &a), 0);
+	assert_int_equal(pthread_create(&tb, NULL, revoked_reader, &b), 0);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	assert_int_equal(a.failures, PHR_OK);
+	assert_int_equal(b.failures, PHR_ERR_FORBIDDEN);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(concurrent_reads_are_batched),
+		cmocka_unit_test(refused_entry_alone),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
