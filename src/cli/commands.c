@@ -54,5 +54,6 @@ const struct phr_cli_cmd phr_cli_commands[] = {
 	{ "pprl", "privacy-preserving record linkage: encode CSV into CLKs, link CLK files", phr_cmd_pprl },
 	{ "study", "homomorphic study aggregates: create, join, submit, aggregate, decrypt", phr_cmd_study },
 	{ "milestone", "health milestone tokens: list, show, verify, details, attest", phr_cmd_milestone },
+	{ "emergency", "break-glass with an escrowed emergency summary: setup, open, read, close, status", phr_cmd_emergency },
 	{ NULL, NULL, NULL },
 };
