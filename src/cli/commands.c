@@ -28,6 +28,7 @@ int phr_cmd_audit(int argc, char **argv);
 int phr_cmd_pprl(int argc, char **argv);
 int phr_cmd_study(int argc, char **argv);
 int phr_cmd_milestone(int argc, char **argv);
+int phr_cmd_emergency(int argc, char **argv);
 
 const struct phr_cli_cmd phr_cli_commands[] = {
 	{ "version", "print the version of phr and its libraries", phr_cmd_version },
