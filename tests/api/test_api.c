@@ -595,6 +595,95 @@ static void test_bad_input(void **state)
 	free(huge);
 }
 
+/* Bad input on the auth routes and the relay: every answer a 4xx problem+json. */
+static void test_bad_auth_input(void **state)
+{
+	struct http_res r;
+	char url[256], nonce[64], domain[128], msg[1024], sig[140], *big;
+	static const struct {
+		const char *path, *body;
+		long status;
+		bool auth;
+	} cases[] = {
+		/* wrong types and missing fields */
+		{ "/api/v1/auth/login", "{\"message\":5,\"signature\":\"0x00\"}", 400, false },
+		{ "/api/v1/auth/login", "{\"message\":\"x\",\"signature\":[1]}", 400, false },
+		{ "/api/v1/auth/login", "{\"message\":\"x\"}", 400, false },
+		{ "/api/v1/auth/login", "{\"message\":null,\"signature\":null}", 400, false },
+		{ "/api/v1/auth/login", "\"just a string\"", 400, false },
+		{ "/api/v1/auth/login", "{\"message\":\"x\",\"signature\":\"0xgg\"}", 400, false },
+		/* malformed TOTP codes (the patient enrolled in test_totp_admin) */
+		{ "/api/v1/me/totp/confirm", "{\"code\":123456}", 401, true },
+		{ "/api/v1/me/totp/confirm", "{\"code\":\"12345a\"}", 401, true },
+		{ "/api/v1/me/totp/confirm", "{\"code\":\"1234567890\"}", 401, true },
+		/* the relay */
+		{ "/api/v1/tx", "{\"raw\":\"0x\"}", 400, true },
+		{ "/api/v1/tx", "{\"raw\":true}", 400, true },
+		{ "/api/v1/tx", "{\"raw\":\"0xf8\"}", 400, true },
+		{ "/api/v1/tx", "{\"raw\":\"0x02\"}", 400, true },
+		{ "/api/v1/tx", "{\"raw\":\"0x1\"}", 400, true },
+		{ "/api/v1/tx", "{\"raw\":\"0xf86c\"", 400, true },
+		{ "/api/v1/tx", NULL, 400, true },
+		{ "/api/v1/tx", "{\"raw\":\"0xc0\"}", 401, false },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		req(&r, "POST", cases[i].path, cases[i].auth ? t_patient : NULL, cases[i].body);
+		if (!http_is_problem(&r, cases[i].status))
+			fail_msg("case %zu %s %s: status %ld type %s body %s", i, cases[i].path,
+				 cases[i].body ? cases[i].body : "(none)", r.status, r.ctype,
+				 r.body ? (char *)r.body : "");
+		http_res_release(&r);
+	}
+	/* a SIWE message that expired (Expiration Time in the past) */
+	fresh_nonce(nonce, domain);
+	{
+		const struct phr_identity *id = phr_node_identity_by_name(fx.node, "patient");
+		char addr[PHR_ETH_ADDRESS_STR_LEN], when[40], exp[40];
+		uint8_t s65[65];
+		phr_eth_address_checksum(addr, id->address);
+		iso_time(when, sizeof(when), time(NULL) - 120);
+		iso_time(exp, sizeof(exp), time(NULL) - 60);
+		snprintf(msg, sizeof(msg),
+			 "%s wants you to sign in with your Ethereum account:\n%s\n\nSign in.\n\n"
+			 "URI: http://%s\nVersion: 1\nChain ID: 31337\nNonce: %s\nIssued At: %s\n"
+			 "Expiration Time: %s",
+			 domain, addr, domain, nonce, when, exp);
+		assert_int_equal(phr_eip191_sign(s65, msg, strlen(msg), id->seckey), PHR_OK);
+		assert_int_equal(phr_hex_encode(sig, sizeof(sig), s65, 65, true), PHR_OK);
+	}
+	login(&r, msg, sig);
+	assert_true(http_is_problem(&r, 401));
+	http_res_release(&r);
+	/* a bearer scheme that is not Bearer, a token with a wrong prefix */
+	snprintf(url, sizeof(url), "%s/api/v1/me", fx.base);
+	assert_int_equal(http_do(&r, "GET", url, NULL, NULL, NULL, 0, "Authorization: Basic dXNlcjpwdw=="), 0);
+	assert_true(http_is_problem(&r, 401));
+	http_res_release(&r);
+	assert_int_equal(http_do(&r, "GET", url, "xyz_00000000000000000000000000000000000000000000000000000000000000000",
+				 NULL, NULL, 0, NULL), 0);
+	assert_true(http_is_problem(&r, 401));
+	http_res_release(&r);
+	/* a raw upload over 16 MiB: 413 */
+	big = calloc(1, (17u << 20));
+	assert_non_null(big);
+	snprintf(url, sizeof(url), "%s/api/v1/ciphertext", fx.base);
+	assert_int_equal(http_do(&r, "POST", url, t_provider, "application/octet-stream", big, 17u << 20, NULL), 0);
+	assert_true(http_is_problem(&r, 413));
+	http_res_release(&r);
+	/* a JSON body over 1 MiB on the relay: 413 */
+	memset(big, ' ', (2u << 20));
+	memcpy(big, "{\"raw\":\"0x", 10);
+	big[(2u << 20) - 2] = '"';
+	big[(2u << 20) - 1] = '}';
+	snprintf(url, sizeof(url), "%s/api/v1/tx", fx.base);
+	assert_int_equal(http_do(&r, "POST", url, t_patient, "application/json", big, 2u << 20, NULL), 0);
+	assert_true(http_is_problem(&r, 413));
+	http_res_release(&r);
+	free(big);
+}
+
 static void test_rate_limit(void **state)
 {
 	struct http_res r;
@@ -622,6 +711,7 @@ int main(void)
 		cmocka_unit_test(test_totp_admin),
 		cmocka_unit_test(test_emergency),
 		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_bad_auth_input),
 		cmocka_unit_test(test_rate_limit),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
