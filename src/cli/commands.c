@@ -29,6 +29,7 @@ int phr_cmd_pprl(int argc, char **argv);
 int phr_cmd_study(int argc, char **argv);
 int phr_cmd_milestone(int argc, char **argv);
 int phr_cmd_emergency(int argc, char **argv);
+int phr_cmd_zk(int argc, char **argv);
 
 const struct phr_cli_cmd phr_cli_commands[] = {
 	{ "version", "print the version of phr and its libraries", phr_cmd_version },
@@ -56,5 +57,6 @@ const struct phr_cli_cmd phr_cli_commands[] = {
 	{ "study", "homomorphic study aggregates: create, join, submit, aggregate, decrypt", phr_cmd_study },
 	{ "milestone", "health milestone tokens: list, show, verify, details, attest", phr_cmd_milestone },
 	{ "emergency", "break-glass with an escrowed emergency summary: setup, open, read, close, status", phr_cmd_emergency },
+	{ "zk", "zero-knowledge credentials: identity, prove (via node), verify (native)", phr_cmd_zk },
 	{ NULL, NULL, NULL },
 };
