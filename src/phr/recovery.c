@@ -11,7 +11,7 @@
 #include "phr/json.h"
 #include "phr/notify.h"
 #include "phr/recovery.h"
-#include "phr_int.h"
+#include "recovery_int.h"
 
 /* phr_notify lives in the emergency engineer's notify.c; until it is linked
  * the node only logs (a weak reference keeps this module building alone). */
@@ -519,8 +519,8 @@ static int rewrap_one(struct phr_node *n, const struct phr_identity *owner, cons
 }
 
 /* Live token ids of @p patient (from the records list). */
-static int live_records(struct phr_node *n, struct phr_u256 **ids, size_t *count,
-			const uint8_t patient[20])
+int phr_recovery_i_live_records(struct phr_node *n, struct phr_u256 **ids, size_t *count,
+				const uint8_t patient[20])
 {
 	json_t *list = NULL, *o;
 	size_t i, k = 0;
@@ -566,7 +566,7 @@ int phr_node_recovery_rewrap(struct phr_node *n, size_t *rewrapped, size_t *fail
 		return rv;
 	if (memcmp(st.owner, owner->address, 20) != 0)
 		return PHR_ERR_FORBIDDEN;
-	if ((rv = live_records(n, &ids, &count, patient)) != PHR_OK)
+	if ((rv = phr_recovery_i_live_records(n, &ids, &count, patient)) != PHR_OK)
 		return rv;
 	pthread_mutex_lock(&n->lock);
 	for (size_t i = 0; i < count; i++) {
@@ -616,7 +616,7 @@ int phr_node_recovery_grant(struct phr_node *n, const struct phr_identity *owner
 	rv = phr_node_access_grant_for(n, owner, patient, provider, level, scope, expiry);
 	if (rv != PHR_OK || memcmp(owner->address, patient, 20) == 0) /* the node wrapped them */
 		return rv;
-	if ((rv = live_records(n, &ids, &count, patient)) != PHR_OK)
+	if ((rv = phr_recovery_i_live_records(n, &ids, &count, patient)) != PHR_OK)
 		return rv;
 	pthread_mutex_lock(&n->lock);
 	rv = phr_node_i_enc_key(n, pk, provider);
