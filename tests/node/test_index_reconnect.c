@@ -28,12 +28,15 @@ static char *dir;
 static pid_t pid_a, pid_b;
 static char url_a[128], url_b[128], rpc[160], a_dir[600], b_dir[600], dep[700];
 
+/* Each start writes new files: node_test_spawn must not find the marker of an earlier run. */
 static pid_t start(const char *name, const char *const argv[], char *url, size_t cap)
 {
+	static unsigned runs;
 	char o[700], e[700];
 
-	snprintf(o, sizeof(o), "%s/%s.out", dir, name);
-	snprintf(e, sizeof(e), "%s/%s.log", dir, name);
+	runs++;
+	snprintf(o, sizeof(o), "%s/%s%u.out", dir, name, runs);
+	snprintf(e, sizeof(e), "%s/%s%u.log", dir, name, runs);
 	return node_test_spawn(argv, o, e, "listening on ", url, cap);
 }
 
@@ -194,8 +197,8 @@ static void reconnect_and_reindex(void **state)
 	assert_int_equal(json_array_size(items), 4);
 	json_decref(items);
 	before = lists(url_b, tok_b, pat);
-	assert_false(log_has("b", "rebuilding"));
-	assert_true(log_has("b", "caught up with the chain"));
+	assert_false(log_has("b2", "rebuilding"));
+	assert_true(log_has("b2", "caught up with the chain"));
 
 	/* phr node reindex rebuilds B's index from scratch; B answers the same */
 	assert_true(WIFEXITED(node_test_stop(pid_b)));
