@@ -90,41 +90,49 @@ int phr_api_tx_check(struct phr_api_tx_info *info, const struct phr_deployment *
 	return rv;
 }
 
-/* approveRequest(id) of a request for Admin access is an Admin grant too. */
-static int approves_admin(struct api_ctx *c, bool *admin, const uint8_t *raw, size_t n)
+int api_request_is_admin(struct api_ctx *c, bool *admin, const struct phr_u256 *id)
 {
 	const struct phr_deployment *d = phr_node_deployment(c->api->cfg.node);
-	struct phr_tx tx;
-	struct phr_u256 id;
 	struct phr_buf cd, out;
 	uint8_t prov[20], patient[20], scope[32];
 	uint64_t level = 0, purpose, status, duration, expires;
 	int rv;
 
 	*admin = false;
-	phr_tx_init(&tx);
 	phr_buf_init(&cd, 0);
 	phr_buf_init(&out, 0);
+	rv = phr_contracts_patient_registry_request_info_encode(&cd, id);
+	if (rv == PHR_OK)
+		rv = phr_chain_call(phr_node_chain(c->api->cfg.node), &out, NULL, d->registry, cd.data,
+				    cd.len);
+	if (rv == PHR_OK &&
+	    phr_contracts_patient_registry_request_info_decode(prov, &level, &purpose, &status,
+								&duration, &expires, patient, scope,
+								out.data, out.len) == PHR_OK)
+		*admin = level == PHR_LEVEL_ADMIN;
+	/* an unknown request reverts: so will the answer to it */
+	if (rv == PHR_ERR_REVERTED)
+		rv = PHR_OK;
+	phr_buf_release(&cd);
+	phr_buf_release(&out);
+	return rv;
+}
+
+/* approveRequest(id) of a request for Admin access is an Admin grant too. */
+static int approves_admin(struct api_ctx *c, bool *admin, const uint8_t *raw, size_t n)
+{
+	struct phr_tx tx;
+	struct phr_u256 id;
+	int rv;
+
+	*admin = false;
+	phr_tx_init(&tx);
 	rv = phr_tx_decode(&tx, raw, n);
 	if (rv == PHR_OK && tx.data_len == 4 + 32) {
 		phr_u256_from_be(&id, tx.data + 4);
-		rv = phr_contracts_patient_registry_request_info_encode(&cd, &id);
-		if (rv == PHR_OK)
-			rv = phr_chain_call(phr_node_chain(c->api->cfg.node), &out, NULL, d->registry,
-					    cd.data, cd.len);
-		/* an unknown request reverts: the transaction will revert as well */
-		if (rv == PHR_OK &&
-		    phr_contracts_patient_registry_request_info_decode(prov, &level, &purpose, &status,
-									&duration, &expires, patient,
-									scope, out.data,
-									out.len) == PHR_OK)
-			*admin = level == PHR_LEVEL_ADMIN;
-		if (rv == PHR_ERR_REVERTED)
-			rv = PHR_OK;
+		rv = api_request_is_admin(c, admin, &id);
 	}
 	phr_tx_release(&tx);
-	phr_buf_release(&cd);
-	phr_buf_release(&out);
 	return rv;
 }
 

@@ -637,6 +637,14 @@ static int answer(struct api_ctx *c, bool approve)
 		return api_fail(c, PHR_ERR_INVALID, "the path must name a request id");
 	if ((me = api_hosted_caller(c)) == NULL)
 		return PHR_ERR_FORBIDDEN;
+	/* approving a request for Admin access is an Admin grant: second factor */
+	if (approve) {
+		bool admin = false;
+		if ((rv = api_request_is_admin(c, &admin, &id)) != PHR_OK)
+			return api_fail(c, rv, "reading the request");
+		if (admin && (rv = api_totp_check(c)) != PHR_OK)
+			return rv;
+	}
 	rv = phr_node_access_answer(c->api->cfg.node, me, &id, approve);
 	if (rv != PHR_OK)
 		return api_fail(c, rv, "%s",

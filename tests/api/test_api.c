@@ -465,6 +465,25 @@ static void test_totp_admin(void **state)
 		assert_int_equal(r.status, 201);
 		http_res_release(&r);
 	}
+	/* approving a request for Admin access is an Admin grant: refused without a code */
+	{
+		char path[128], id[32];
+		snprintf(body, sizeof(body),
+			 "{\"patient\":\"%s\",\"purpose\":3,\"duration\":600,\"level\":\"admin\"}",
+			 a_patient);
+		req(&r, "POST", "/api/v1/access/requests", t_clinic, body);
+		assert_int_equal(r.status, 201);
+		snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(r.json, "id")));
+		http_res_release(&r);
+		snprintf(path, sizeof(path), "/api/v1/access/requests/%s/approve", id);
+		req(&r, "POST", path, t_patient, NULL);
+		assert_true(http_is_problem(&r, 401));
+		http_res_release(&r);
+		snprintf(path, sizeof(path), "/api/v1/access/requests/%s/deny", id);
+		req(&r, "POST", path, t_patient, NULL);
+		assert_int_equal(r.status, 200);
+		http_res_release(&r);
+	}
 }
 
 static void test_emergency(void **state)

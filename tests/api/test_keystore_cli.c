@@ -256,6 +256,18 @@ static void relay_refusals(const char *tok_pat, const char *tok_prov)
 	if (!(is_problem(j, st, 400) || is_problem(j, st, 403)))
 		fail_msg("tampered signature: %ld", st);
 	json_decref(j);
+	/* break-glass through the relay needs the caller's second factor (the provider has none) */
+	{
+		uint8_t em[4 + 3 * 32] = { 0x92, 0xdc, 0xa8, 0x6f };
+		memcpy(em + 4 + 12, pat.addr, 20);
+		em[4 + 63] = 1;
+		signed_tx(hex, sizeof(hex), prov.sk, d.chain_id, d.emergency, em, sizeof(em));
+		snprintf(body, sizeof(body), "{\"raw\":\"%s\"}", hex);
+		st = api(&j, "POST", "/api/v1/tx", tok_prov, body, NULL);
+		assert_true(is_problem(j, st, 403));
+		assert_non_null(strstr(json_string_value(json_object_get(j, "detail")), "second factor"));
+		json_decref(j);
+	}
 	/* malformed bodies */
 	{
 		static const char *const bad[] = { "{\"raw\":\"0xzz\"}", "{\"raw\":5}", "{\"raw\":\"0x\"}",
@@ -281,7 +293,8 @@ static void totp_enrol(const char *tok, uint8_t secret[64], size_t *sl, char b32
 	snprintf(b32, 128, "%s", json_string_value(json_object_get(j, "secret")));
 	assert_int_equal(phr_totp_secret_decode(secret, 64, sl, b32), PHR_OK);
 	json_decref(j);
-	assert_int_equal(phr_totp(&code, PHR_TOTP_SHA1, secret, *sl, (uint64_t)time(NULL), 30, 6), PHR_OK);
+	/* the previous step's code (accepted): the current and the next step stay unused */
+	assert_int_equal(phr_totp(&code, PHR_TOTP_SHA1, secret, *sl, (uint64_t)time(NULL) - 30, 30, 6), PHR_OK);
 	snprintf(body, sizeof(body), "{\"code\":\"%06u\"}", (unsigned)code);
 	assert_int_equal(api(&j, "POST", "/api/v1/me/totp/confirm", tok, body, NULL), 200);
 	json_decref(j);
@@ -442,11 +455,25 @@ static void test_keystore_flows(void **state)
 		 "access grant --keystore '%s' --provider %s --level admin --duration 600 --totp 000000",
 		 pat.ks, prov.addr_s);
 	expect(1, &pat, args);
-	assert_int_equal(phr_totp(&code, PHR_TOTP_SHA1, totp_secret, sl, (uint64_t)time(NULL) + 30, 30, 6),
+	assert_int_equal(phr_totp(&code, PHR_TOTP_SHA1, totp_secret, sl, (uint64_t)time(NULL), 30, 6),
 			 PHR_OK);
 	snprintf(args, sizeof(args),
 		 "access grant --keystore '%s' --provider %s --level admin --duration 600 --totp %06u",
 		 pat.ks, prov.addr_s, (unsigned)code);
+	expect(0, &pat, args);
+	/* approving a request for Admin access is an Admin grant too */
+	snprintf(args, sizeof(args),
+		 "access request --keystore '%s' --patient %s --purpose 3 --duration 600 --level admin",
+		 prov.ks, pat.addr_s);
+	expect(0, &prov, args);
+	out_id(req);
+	snprintf(args, sizeof(args), "access approve %s --keystore '%s'", req, pat.ks);
+	expect(1, &pat, args);
+	assert_non_null(strstr(out, "TOTP code is required"));
+	assert_int_equal(phr_totp(&code, PHR_TOTP_SHA1, totp_secret, sl, (uint64_t)time(NULL) + 30, 30, 6),
+			 PHR_OK);
+	snprintf(args, sizeof(args), "access approve %s --keystore '%s' --totp %06u", req, pat.ks,
+		 (unsigned)code);
 	expect(0, &pat, args);
 
 	/* the audit trail shows the steps, all signed by their actors */
