@@ -19,7 +19,10 @@ static const char usage[] =
 	"\n"
 	"  register  registers the signed-in identity as a patient, publishing its X25519\n"
 	"            encryption key in PatientRegistry (the node signs with the keys it hosts;\n"
-	"            with --keystore the CLI signs and derives the X25519 key itself)\n"
+	"            with --keystore the CLI derives the X25519 key and signs itself, and the\n"
+	"            node only relays the signed transaction: POST /api/v1/tx; no prior\n"
+	"            phr login needed). Reads use the node's /rpc, or --chain-rpc URL\n"
+	"            ($PHR_CHAIN_RPC) when the node runs on an external chain\n"
 	"  me        the signed-in address, its roles from the registries, TOTP state\n";
 
 static int register_local(struct phr_cli_api *a, const char *keystore, const char *pwfile,
