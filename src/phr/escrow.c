@@ -43,10 +43,17 @@ static int get_hex_exact(uint8_t *out, size_t n, const json_t *o, const char *k)
 	return PHR_OK;
 }
 
-/* Hex of @p n bytes as a new JSON string ("0x..."). */
+/* Hex of @p n bytes (any length) as a new JSON string ("0x..."); NULL on NOMEM. */
 static json_t *jhex(const uint8_t *p, size_t n)
 {
-	return phr_node_i_jhex(p, n);
+	size_t cap = 2 * n + 3;
+	char *s = phr_malloc(cap);
+	json_t *j = NULL;
+
+	if (s != NULL && phr_hex_encode(s, cap, p, n, true) == PHR_OK)
+		j = json_string(s);
+	phr_free(s);
+	return j;
 }
 
 static int parse_obj(json_t **o, const char *text, size_t len, size_t max)
