@@ -1,0 +1,207 @@
+/*
+ * Durability of acknowledged writes across kill -9: a `phr node --dev`
+ * process serves concurrent submitRecord and getRecord requests (4 writers,
+ * 4 readers, the same provider) and is killed with SIGKILL while requests are
+ * in flight. Restarted on the same data directory, the node must return every
+ * record whose submission was acknowledged (201) byte for byte, list it, and
+ * its audit trail must hold a View entry for every read that was acknowledged
+ * (200) and still fold to the on-chain head.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../api/api_test_util.h"
+#include "node_test_util.h"
+
+#define WRITERS 4
+#define READERS 4
+#define MAX_ACKS 4096
+
+static char *dir, url[128], node_dir[700], prov_tok[PHR_API_TOKEN_LEN], pat_tok[PHR_API_TOKEN_LEN];
+static char pat[64], prov[64];
+static pid_t pid;
+static atomic_bool stop_flag;
+
+struct ack {
+	char id[32];
+	char text[64];
+};
+
+static struct ack acks[MAX_ACKS];
+static atomic_size_t n_acks, n_reads;
+
+static pid_t start(unsigned run)
+{
+	char o[800], e[800];
+	const char *argv[] = { getenv("PHR_BIN"), "node", "--datadir", node_dir, "--listen",
+			       "127.0.0.1:0", "--dev", "--threads", "16", NULL };
+
+	snprintf(o, sizeof(o), "%s/node%u.out", dir, run);
+	snprintf(e, sizeof(e), "%s/node%u.log", dir, run);
+	return node_test_spawn(argv, o, e, "listening on ", url, sizeof(url));
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (getenv("PHR_BIN") == NULL || (dir = node_test_tmpdir("kill")) == NULL)
+		return -1;
+	snprintf(node_dir, sizeof(node_dir), "%s/n", dir);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	return (pid = start(1)) > 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	node_test_stop(pid);
+	if (getenv("PHR_KEEP_TMP") == NULL)
+		node_test_rmrf(dir);
+	free(dir);
+	curl_global_cleanup();
+	return 0;
+}
+
+static void *writer(void *arg)
+{
+	int w = (int)(intptr_t)arg;
+	char body[256], u[256], text[64];
+	struct http_res r;
+
+	snprintf(u, sizeof(u), "%s/api/v1/records", url);
+	for (int i = 0; !atomic_load(&stop_flag); i++) {
+		snprintf(text, sizeof(text), "kill test record %d.%d", w, i);
+		snprintf(body, sizeof(body), "{\"patient\":\"%s\",\"type\":5,\"text\":\"%s\"}", pat, text);
+		if (http_do(&r, "POST", u, prov_tok, "application/json", body, strlen(body), NULL) != 0)
+			break; /* the node is gone */
+		if (r.status == 201 && r.json != NULL) {
+			size_t k = atomic_fetch_add(&n_acks, 1);
+			if (k < MAX_ACKS) {
+				snprintf(acks[k].id, sizeof(acks[k].id), "%s",
+					 json_string_value(json_object_get(r.json, "id")));
+				snprintf(acks[k].text, sizeof(acks[k].text), "%s", text);
+			}
+		}
+		http_res_release(&r);
+	}
+	return NULL;
+}
+
+static void *reader(void *arg)
+{
+	char u[256];
+	struct http_res r;
+
+	(void)arg;
+	snprintf(u, sizeof(u), "%s/api/v1/records/1", url);
+	while (!atomic_load(&stop_flag)) {
+		if (http_do(&r, "GET", u, prov_tok, NULL, NULL, 0, NULL) != 0)
+			break;
+		if (r.status == 200)
+			atomic_fetch_add(&n_reads, 1);
+		http_res_release(&r);
+	}
+	return NULL;
+}
+
+static size_t provider_views(json_t *items)
+{
+	size_t i, n = 0;
+	json_t *e;
+
+	json_array_foreach(items, i, e)
+		if (strcmp(json_string_value(json_object_get(e, "action")), "View") == 0 &&
+		    strcasecmp(json_string_value(json_object_get(e, "accessor")), prov) == 0 &&
+		    strcmp(json_string_value(json_object_get(e, "recordId")), "1") == 0)
+			n++;
+	return n;
+}
+
+static long get_json(const char *path, const char *tok, struct http_res *r)
+{
+	char u[512];
+
+	snprintf(u, sizeof(u), "%s%s", url, path);
+	assert_int_equal(http_do(r, "GET", u, tok, NULL, NULL, 0, NULL), 0);
+	return r->status;
+}
+
+static void acknowledged_writes_survive_kill(void **state)
+{
+	pthread_t th[WRITERS + READERS];
+	struct timespec ts = { 1, 500 * 1000 * 1000 };
+	struct http_res r;
+	char path[256];
+	size_t views_before, acked;
+	int ws = 0;
+
+	(void)state;
+	assert_int_equal(node_test_token(prov_tok, sizeof(prov_tok), prov, node_dir, "provider"), 0);
+	assert_int_equal(node_test_token(pat_tok, sizeof(pat_tok), pat, node_dir, "patient"), 0);
+	/* the demo seed's reads of record 1 by the provider, before the load */
+	snprintf(path, sizeof(path), "/api/v1/records/1/audit");
+	assert_int_equal(get_json(path, pat_tok, &r), 200);
+	views_before = provider_views(json_object_get(r.json, "items"));
+	http_res_release(&r);
+	for (int i = 0; i < WRITERS + READERS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, i < WRITERS ? writer : reader,
+						(void *)(intptr_t)i),
+				 0);
+	nanosleep(&ts, NULL);
+	/* kill -9 with requests in flight */
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &ws, 0), pid);
+	pid = 0;
+	atomic_store(&stop_flag, true);
+	for (int i = 0; i < WRITERS + READERS; i++)
+		pthread_join(th[i], NULL);
+	acked = atomic_load(&n_acks);
+	print_message("%zu submissions and %zu reads acknowledged before kill -9\n", acked,
+		      atomic_load(&n_reads));
+	assert_true(acked > 0 && acked <= MAX_ACKS);
+	assert_true(atomic_load(&n_reads) > 0);
+
+	pid = start(2);
+	assert_true(pid > 0);
+	for (size_t k = 0; k < acked; k++) {
+		snprintf(path, sizeof(path), "/api/v1/records/%s/content", acks[k].id);
+		assert_int_equal(get_json(path, pat_tok, &r), 200);
+		assert_int_equal(r.len, strlen(acks[k].text));
+		assert_memory_equal(r.body, acks[k].text, r.len);
+		http_res_release(&r);
+	}
+	snprintf(path, sizeof(path), "/api/v1/patients/%s/records", pat);
+	assert_int_equal(get_json(path, pat_tok, &r), 200);
+	assert_true(json_array_size(json_object_get(r.json, "items")) >= acked + 3);
+	http_res_release(&r);
+	/* every acknowledged read is on chain; the whole trail folds (else 409/5xx) */
+	assert_int_equal(get_json("/api/v1/records/1/audit", pat_tok, &r), 200);
+	assert_true(provider_views(json_object_get(r.json, "items")) >=
+		    views_before + atomic_load(&n_reads));
+	http_res_release(&r);
+	snprintf(path, sizeof(path), "/api/v1/patients/%s/audit", pat);
+	assert_int_equal(get_json(path, pat_tok, &r), 200);
+	http_res_release(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(acknowledged_writes_survive_kill),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
