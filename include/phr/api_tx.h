@@ -9,8 +9,9 @@
  * The checks (phr_api_tx_check) are pure, so they are fuzzed
  * (fuzz/api_tx.c): the transaction decodes canonically, carries the
  * deployment's chain id (EIP-155 or typed), its signature recovers to the
- * signed-in caller, it calls one of the deployment's contracts (no contract
- * creation, no value), its gas limit is at most PHR_API_TX_MAX_GAS, and it
+ * signed-in caller, it calls one of the deployment's contracts (any address
+ * of phr_deployment_json but the governance key; no contract creation, no
+ * value), its gas limit is at most PHR_API_TX_MAX_GAS, and it
  * is at most PHR_API_TX_MAX_BYTES long. It also says whether the call is a
  * sensitive action that needs the caller's second factor (an Admin grant,
  * opening a break-glass session).

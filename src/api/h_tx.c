@@ -14,15 +14,23 @@
 #include "phr/rpc.h"
 #include "phr/tx.h"
 
+/* Whether @p to is one of the deployment's contracts: every address of its JSON form
+ * (so contracts added to struct phr_deployment count at once) but the governance key. */
 static bool is_deployment_contract(const struct phr_deployment *d, const uint8_t to[20])
 {
-	const uint8_t *const c[] = { d->providers, d->registry, d->audit,
-				     d->nft,       d->emergency, d->recovery };
+	json_t *o = phr_deployment_json(d), *v;
+	const char *key;
+	bool found = false;
 
-	for (size_t i = 0; i < PHR_ARRAY_LEN(c); i++)
-		if (!sodium_is_zero(c[i], 20) && memcmp(c[i], to, 20) == 0)
-			return true;
-	return false;
+	json_object_foreach(o, key, v) {
+		uint8_t a[20];
+		if (found || strcmp(key, "governance") == 0 || !json_is_string(v) ||
+		    phr_eth_address_parse(a, json_string_value(v)) != PHR_OK || sodium_is_zero(a, 20))
+			continue;
+		found = memcmp(a, to, 20) == 0;
+	}
+	json_decref(o);
+	return found;
 }
 
 static uint32_t selector_of(const struct phr_tx *tx)
