@@ -43,8 +43,11 @@ int phr_node_i_revert_err(const uint8_t *data, size_t n)
 	return PHR_ERR_REVERTED;
 }
 
-int phr_node_i_send(struct phr_chain *c, uint64_t chain_id, struct phr_chain_receipt *r,
-		    const uint8_t sk[32], const uint8_t *to, const uint8_t *data, size_t len)
+/* Signs, sends and waits. The nonce comes from @p q (several transactions of
+ * one sender in flight) or, without @p q, from the chain. */
+static int send_tx(struct phr_chain *c, struct phr_txq *q, uint64_t chain_id,
+		   struct phr_chain_receipt *r, const uint8_t sk[32], const uint8_t *to,
+		   const uint8_t *data, size_t len)
 {
 	uint8_t from[20], hash[32];
 	struct phr_tx tx;
@@ -52,7 +55,7 @@ int phr_node_i_send(struct phr_chain *c, uint64_t chain_id, struct phr_chain_rec
 	struct phr_rpc_error err;
 	struct phr_chain_receipt rc;
 	uint64_t gas = 0;
-	int rv;
+	int rv, attempt = 0;
 
 	memset(&rc, 0, sizeof(rc));
 	memset(&err, 0, sizeof(err));
@@ -78,18 +81,31 @@ int phr_node_i_send(struct phr_chain *c, uint64_t chain_id, struct phr_chain_rec
 	tx.has_chain_id = true;
 	tx.chain_id = chain_id;
 	tx.gas_limit = gas + gas / 4 + 10000;
-	if ((rv = phr_chain_gas_price(c, &tx.gas_price)) != PHR_OK ||
-	    (rv = phr_chain_nonce(c, &tx.nonce, from)) != PHR_OK)
-		goto out;
 	if (to != NULL) {
 		tx.has_to = true;
 		memcpy(tx.to, to, 20);
 	}
-	if ((rv = phr_tx_set_data(&tx, data, len)) != PHR_OK || (rv = phr_tx_sign(&tx, sk)) != PHR_OK ||
+	if ((rv = phr_chain_gas_price(c, &tx.gas_price)) != PHR_OK ||
+	    (rv = phr_tx_set_data(&tx, data, len)) != PHR_OK)
+		goto out;
+again:
+	rv = q != NULL ? phr_txq_i_nonce_take(q, &tx.nonce, c, from)
+		       : phr_chain_nonce(c, &tx.nonce, from);
+	phr_buf_reset(&raw);
+	if (rv != PHR_OK || (rv = phr_tx_sign(&tx, sk)) != PHR_OK ||
 	    (rv = phr_tx_encode(&raw, &tx)) != PHR_OK)
 		goto out;
 	rv = phr_chain_send_raw(c, hash, &err, raw.data, raw.len);
 	if (rv != PHR_OK) {
+		if (q != NULL)
+			phr_txq_i_nonce_reset(q, from);
+		/* a transaction sent from elsewhere with the same key took the nonce */
+		if (q != NULL && attempt++ == 0 && strstr(err.message, "nonce") != NULL) {
+			if (err.data != NULL)
+				json_decref(err.data);
+			memset(&err, 0, sizeof(err));
+			goto again;
+		}
 		phr_log_warn("phr", "transaction rejected: %s", err.message);
 		goto out;
 	}
@@ -114,6 +130,12 @@ out:
 	return rv;
 }
 
+int phr_node_i_send(struct phr_chain *c, uint64_t chain_id, struct phr_chain_receipt *r,
+		    const uint8_t sk[32], const uint8_t *to, const uint8_t *data, size_t len)
+{
+	return send_tx(c, NULL, chain_id, r, sk, to, data, len);
+}
+
 int phr_node_tx_send(struct phr_chain *c, uint64_t chain_id, struct phr_chain_receipt *r,
 		     const uint8_t seckey[32], const uint8_t to[20], const uint8_t *data, size_t len)
 {
@@ -123,14 +145,10 @@ int phr_node_tx_send(struct phr_chain *c, uint64_t chain_id, struct phr_chain_re
 int phr_node_i_tx(struct phr_node *n, struct phr_chain_receipt *r, const struct phr_identity *who,
 		  const uint8_t to[20], const struct phr_buf *calldata)
 {
-	int rv;
-
-	/* one transaction of a sender at a time: its nonce */
-	phr_txq_i_sender_lock(n->txq, who->address);
-	rv = phr_node_i_send(n->chain, n->dep.chain_id, r, who->seckey, to, calldata->data,
-			     calldata->len);
-	phr_txq_i_sender_unlock(n->txq, who->address);
-	return rv;
+	/* nonces from the node's cache: a sender's transactions may be in flight together,
+	 * and the chain commits their blocks in one group */
+	return send_tx(n->chain, n->txq, n->dep.chain_id, r, who->seckey, to, calldata->data,
+		       calldata->len);
 }
 
 int phr_node_i_call(struct phr_node *n, struct phr_buf *out, const uint8_t *from,

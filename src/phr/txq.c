@@ -1,6 +1,7 @@
 /*
- * Concurrency of the node's chain writes: per-sender transaction locks, the
- * pin lock, and group commit of View audit entries (AuditTrail.logViews).
+ * Concurrency of the node's chain writes: per-sender nonces (several
+ * transactions of one sender in flight), the pin lock, and group commit of
+ * View audit entries (AuditTrail.logViews).
  *
  * Group commit: a read appends its entry to its reader's queue. When no
  * transaction of that reader's batcher is in flight, the thread becomes the
@@ -14,7 +15,6 @@
 #include "phr/contracts.h"
 #include "txq.h"
 
-#define SENDER_STRIPES 64
 #define READER_SLOTS 64
 #define BATCH_MAX 256 /* AuditTrail.MAX_BATCH */
 #define ENTRY_BYTES 53
@@ -34,8 +34,15 @@ struct reader_slot {
 	struct ventry *head, *tail;
 };
 
+struct nonce_slot {
+	bool used;
+	uint8_t sender[20];
+	uint64_t next;
+};
+
 struct phr_txq {
-	pthread_mutex_t sender[SENDER_STRIPES];
+	pthread_mutex_t nlock;
+	struct nonce_slot nonces[READER_SLOTS];
 	pthread_mutex_t pin;
 	pthread_mutex_t vlock;
 	pthread_cond_t vcond;
@@ -49,9 +56,8 @@ int phr_txq_i_open(struct phr_txq **out)
 
 	if (q == NULL)
 		return PHR_ERR_NOMEM;
-	for (size_t i = 0; i < SENDER_STRIPES; i++)
-		pthread_mutex_init(&q->sender[i], NULL);
 	pthread_mutex_init(&q->pin, NULL);
+	pthread_mutex_init(&q->nlock, NULL);
 	pthread_mutex_init(&q->vlock, NULL);
 	pthread_cond_init(&q->vcond, NULL);
 	*out = q;
@@ -64,9 +70,8 @@ void phr_txq_i_close(struct phr_txq *q)
 		return;
 	phr_log_debug("phr", "View audit: %llu entries in %llu transactions",
 		      (unsigned long long)q->entries, (unsigned long long)q->batches);
-	for (size_t i = 0; i < SENDER_STRIPES; i++)
-		pthread_mutex_destroy(&q->sender[i]);
 	pthread_mutex_destroy(&q->pin);
+	pthread_mutex_destroy(&q->nlock);
 	pthread_mutex_destroy(&q->vlock);
 	pthread_cond_destroy(&q->vcond);
 	phr_free(q);
@@ -74,17 +79,47 @@ void phr_txq_i_close(struct phr_txq *q)
 
 static size_t stripe(const uint8_t a[20])
 {
-	return (size_t)(a[19] ^ (a[18] << 3) ^ a[0]) % SENDER_STRIPES;
+	return (size_t)(a[19] ^ (a[18] << 3) ^ a[0]) % READER_SLOTS;
 }
 
-void phr_txq_i_sender_lock(struct phr_txq *q, const uint8_t sender[20])
+int phr_txq_i_nonce_take(struct phr_txq *q, uint64_t *nonce, struct phr_chain *c,
+			 const uint8_t sender[20])
 {
-	pthread_mutex_lock(&q->sender[stripe(sender)]);
+	struct nonce_slot *s = NULL;
+	uint64_t pending = 0;
+	int rv;
+
+	/* the chain's view first: transactions sent from elsewhere with the same key */
+	if ((rv = phr_chain_nonce(c, &pending, sender)) != PHR_OK)
+		return rv;
+	pthread_mutex_lock(&q->nlock);
+	for (size_t i = 0; i < READER_SLOTS && s == NULL; i++) {
+		struct nonce_slot *x = &q->nonces[(stripe(sender) + i) % READER_SLOTS];
+		if (!x->used) {
+			x->used = true;
+			memcpy(x->sender, sender, 20);
+			x->next = 0;
+		}
+		if (memcmp(x->sender, sender, 20) == 0)
+			s = x;
+	}
+	if (s == NULL) {
+		*nonce = pending; /* table full: no pipelining for this sender */
+	} else {
+		*nonce = s->next > pending ? s->next : pending;
+		s->next = *nonce + 1;
+	}
+	pthread_mutex_unlock(&q->nlock);
+	return PHR_OK;
 }
 
-void phr_txq_i_sender_unlock(struct phr_txq *q, const uint8_t sender[20])
+void phr_txq_i_nonce_reset(struct phr_txq *q, const uint8_t sender[20])
 {
-	pthread_mutex_unlock(&q->sender[stripe(sender)]);
+	pthread_mutex_lock(&q->nlock);
+	for (size_t i = 0; i < READER_SLOTS; i++)
+		if (q->nonces[i].used && memcmp(q->nonces[i].sender, sender, 20) == 0)
+			q->nonces[i].next = 0; /* the chain's pending nonce again */
+	pthread_mutex_unlock(&q->nlock);
 }
 
 int phr_node_i_add_capsule(struct phr_node *n, struct phr_cid *cid, const uint8_t pk[32],

@@ -1,6 +1,6 @@
 /*
- * Concurrency of the node's chain writes (txq.c): transactions of one sender
- * are serialised (nonces), store pin changes are serialised, and the View
+ * Concurrency of the node's chain writes (txq.c): nonces handed out per
+ * sender (transactions in flight together), store pin changes serialised, and the View
  * audit entries of concurrent reads by one reader are grouped into one
  * AuditTrail.logViews transaction (group commit: a read returns only when its
  * entry is on chain).
@@ -15,9 +15,15 @@ int phr_txq_i_open(struct phr_txq **q);
 /** Frees it; no thread may be inside. NULL is a no-op. */
 void phr_txq_i_close(struct phr_txq *q);
 
-/** Serialises the transactions of @p sender (striped locks). */
-void phr_txq_i_sender_lock(struct phr_txq *q, const uint8_t sender[20]);
-void phr_txq_i_sender_unlock(struct phr_txq *q, const uint8_t sender[20]);
+/**
+ * The next nonce of @p sender: the larger of the chain's pending nonce and the
+ * one after the last taken here, so that several transactions of one sender
+ * can be in flight (the chain mines a later nonce once the gap is filled).
+ */
+int phr_txq_i_nonce_take(struct phr_txq *q, uint64_t *nonce, struct phr_chain *c,
+			 const uint8_t sender[20]);
+/** Forgets the nonces taken for @p sender (after a rejected transaction). */
+void phr_txq_i_nonce_reset(struct phr_txq *q, const uint8_t sender[20]);
 
 /** phr_store_add_capsule under the node's pin lock (the store's pins are not reentrant). */
 int phr_node_i_add_capsule(struct phr_node *n, struct phr_cid *cid, const uint8_t pk[32],
