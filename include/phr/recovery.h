@@ -172,6 +172,20 @@ PHR_WUR int phr_recovery_share_reseal(struct phr_recovery_share *out,
 				      const uint8_t to_pk[32]);
 
 /**
+ * The holder's check and release, on the chain alone: @p requester must be
+ * the current owner of the share's patient and differ from the share's
+ * "owner" (a rotation took place); the share is re-sealed to the patient's
+ * currently registered encryption key (never to a key the requester names).
+ * @param[in] holder,holder_pk,holder_sk the holder's address and key pair
+ * @return as phr_node_recovery_share_release (no notification, no denial log).
+ */
+PHR_WUR int phr_recovery_share_release(struct phr_chain *chain, const struct phr_deployment *d,
+				       struct phr_recovery_share *out, const uint8_t holder[20],
+				       const uint8_t holder_pk[32], const uint8_t holder_sk[32],
+				       const struct phr_recovery_share *in,
+				       const uint8_t requester[20]);
+
+/**
  * The holder's side, hosted on @p node: checks on chain that @p requester is
  * the current owner of the share's patient and differs from the share's
  * "owner" (a rotation took place), then re-seals the share to the patient's

@@ -27,23 +27,14 @@
 /* ---------------------------------------------------------------- writing */
 
 struct sink {
-	int fd;
+	FILE *fp;
 	size_t blocks;
 	uint64_t bytes;
 };
 
 static int sink_write(struct sink *s, const uint8_t *p, size_t n)
 {
-	while (n > 0) {
-		ssize_t w = write(s->fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return PHR_ERR_IO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return PHR_OK;
+	return n == 0 || fwrite(p, 1, n, s->fp) == n ? PHR_OK : PHR_ERR_IO;
 }
 
 /* One CAR section: varint(|cid| + |data|) || cid || data. */
@@ -162,7 +153,8 @@ int phr_node_backup_create(struct phr_node *n, struct phr_backup_report *rep,
 			   const struct phr_identity *signer, const uint8_t patient[20], int fd)
 {
 	struct phr_backup_report r;
-	struct sink s = { fd, 0, 0 };
+	struct sink s = { NULL, 0, 0 };
+	int fd2 = dup(fd);
 	struct phr_u256 *ids = NULL;
 	struct phr_buf env, cd, out;
 	struct phr_cid root;
@@ -185,6 +177,8 @@ int phr_node_backup_create(struct phr_node *n, struct phr_backup_report *rep,
 	pthread_mutex_unlock(&n->lock);
 	if (rv == PHR_OK && memcmp(owner, signer->address, 20) != 0)
 		rv = PHR_ERR_FORBIDDEN;
+	if (rv == PHR_OK && (fd2 < 0 || (s.fp = fdopen(fd2, "wb")) == NULL))
+		rv = PHR_ERR_IO;
 	if (rv != PHR_OK || (rv = phr_recovery_i_live_records(n, &ids, &count, patient)) != PHR_OK)
 		goto out;
 	recs = json_array();
@@ -239,7 +233,7 @@ int phr_node_backup_create(struct phr_node *n, struct phr_backup_report *rep,
 				break;
 		}
 	}
-	if (rv == PHR_OK && fsync(fd) != 0 && errno != EINVAL)
+	if (rv == PHR_OK && (fflush(s.fp) != 0 || (fsync(fd) != 0 && errno != EINVAL)))
 		rv = PHR_ERR_IO;
 	memcpy(r.patient, patient, 20);
 	memcpy(r.signer, signer->address, 20);
@@ -247,6 +241,10 @@ int phr_node_backup_create(struct phr_node *n, struct phr_backup_report *rep,
 	r.blocks = s.blocks;
 	r.bytes = s.bytes;
 out:
+	if (s.fp != NULL)
+		fclose(s.fp); /* closes fd2 only */
+	else if (fd2 >= 0)
+		close(fd2);
 	if (rep != NULL)
 		*rep = r;
 	json_decref(man);
@@ -426,14 +424,6 @@ static int read_blocks(struct phr_backup *b, struct phr_backup_report *rep, cons
 	return PHR_OK;
 }
 
-static int get_addr(uint8_t out[20], const json_t *o, const char *key)
-{
-	const char *s;
-
-	if (phr_json_get_str(&s, o, key) != PHR_OK || phr_eth_address_parse(out, s) != PHR_OK)
-		return PHR_ERR_PARSE;
-	return PHR_OK;
-}
 
 static int get_cid(struct phr_cid *cid, char *text, const json_t *o)
 {
@@ -457,7 +447,7 @@ static int parse_record(struct rec *r, const json_t *o)
 
 	if (!json_is_object(o) || phr_json_get_str(&id, o, "id") != PHR_OK ||
 	    phr_u256_parse(&r->id, id) != 0 || phr_json_get_u64(&t, o, "type") != PHR_OK ||
-	    t > PHR_RECORD_TYPE_MAX || get_addr(r->provider, o, "provider") != PHR_OK ||
+	    t > PHR_RECORD_TYPE_MAX || phr_recovery_i_get_addr(r->provider, o, "provider") != PHR_OK ||
 	    get_cid(&r->cid, r->cid_text, o) != PHR_OK ||
 	    phr_json_get_str(&id, o, "dataHash") != PHR_OK ||
 	    phr_hex_decode_exact(r->data_hash, 32, id) != PHR_OK || !json_is_array(caps) ||
@@ -468,7 +458,7 @@ static int parse_record(struct rec *r, const json_t *o)
 	if (r->caps == NULL)
 		return PHR_ERR_NOMEM;
 	json_array_foreach(caps, i, c) {
-		if (!json_is_object(c) || get_addr(r->caps[i].reader, c, "reader") != PHR_OK ||
+		if (!json_is_object(c) || phr_recovery_i_get_addr(r->caps[i].reader, c, "reader") != PHR_OK ||
 		    get_cid(&r->caps[i].cid, NULL, c) != PHR_OK)
 			return PHR_ERR_PARSE;
 		r->ncaps++;
@@ -508,10 +498,10 @@ static int parse_manifest(struct phr_backup *b, struct phr_backup_report *rep)
 		rv = PHR_ERR_UNSUPPORTED;
 		goto out;
 	}
-	if (get_addr(b->patient, man, "patient") != PHR_OK ||
-	    get_addr(b->signer, man, "signer") != PHR_OK ||
-	    get_addr(b->registry, man, "registry") != PHR_OK ||
-	    get_addr(b->nft, man, "nft") != PHR_OK ||
+	if (phr_recovery_i_get_addr(b->patient, man, "patient") != PHR_OK ||
+	    phr_recovery_i_get_addr(b->signer, man, "signer") != PHR_OK ||
+	    phr_recovery_i_get_addr(b->registry, man, "registry") != PHR_OK ||
+	    phr_recovery_i_get_addr(b->nft, man, "nft") != PHR_OK ||
 	    phr_json_get_u64(&b->chain_id, man, "chainId") != PHR_OK ||
 	    phr_json_get_u64(&b->created_at, man, "createdAt") != PHR_OK || !json_is_array(recs) ||
 	    json_array_size(recs) > PHR_BACKUP_MAX_RECORDS) {

@@ -306,7 +306,7 @@ out:
 	return PHR_OK;
 }
 
-static int get_addr(uint8_t out[20], const json_t *o, const char *key)
+int phr_recovery_i_get_addr(uint8_t out[20], const json_t *o, const char *key)
 {
 	const char *s;
 
@@ -348,9 +348,9 @@ int phr_recovery_share_parse(struct phr_recovery_share *out, const char *text, s
 		rv = PHR_ERR_UNSUPPORTED;
 		goto out;
 	}
-	if ((rv = get_addr(sh.patient, o, "patient")) != PHR_OK ||
-	    (rv = get_addr(sh.owner, o, "owner")) != PHR_OK ||
-	    (rv = get_addr(sh.to, o, "to")) != PHR_OK ||
+	if ((rv = phr_recovery_i_get_addr(sh.patient, o, "patient")) != PHR_OK ||
+	    (rv = phr_recovery_i_get_addr(sh.owner, o, "owner")) != PHR_OK ||
+	    (rv = phr_recovery_i_get_addr(sh.to, o, "to")) != PHR_OK ||
 	    (rv = get_hex_exact(sh.pk, 32, o, "pk")) != PHR_OK ||
 	    (rv = get_hex_exact(sh.to_key, 32, o, "toKey")) != PHR_OK ||
 	    (rv = get_hex_exact(sh.sealed, SEALED_LEN, o, "sealed")) != PHR_OK)
@@ -446,38 +446,49 @@ int phr_recovery_shares_combine(uint8_t box_sk[32], const struct phr_recovery_sh
 	return rv;
 }
 
+int phr_recovery_share_release(struct phr_chain *c, const struct phr_deployment *d,
+			       struct phr_recovery_share *out, const uint8_t holder[20],
+			       const uint8_t holder_pk[32], const uint8_t holder_sk[32],
+			       const struct phr_recovery_share *in, const uint8_t requester[20])
+{
+	struct phr_recovery_status st;
+	int rv;
+
+	if (memcmp(in->to, holder, 20) != 0)
+		return PHR_ERR_FORBIDDEN;
+	if ((rv = phr_recovery_status_read(c, d, &st, in->patient, NULL)) != PHR_OK)
+		return rv;
+	if (memcmp(st.owner, requester, 20) != 0 || memcmp(st.owner, in->owner, 20) == 0)
+		return PHR_ERR_FORBIDDEN;
+	if (sodium_memcmp(st.enc_key, in->pk, 32) == 0)
+		return PHR_ERR_STATE;
+	return phr_recovery_share_reseal(out, in, holder_pk, holder_sk, requester, st.enc_key);
+}
+
 int phr_node_recovery_share_release(struct phr_node *n, struct phr_recovery_share *out,
 				    const struct phr_identity *holder,
 				    const struct phr_recovery_share *in, const uint8_t requester[20])
 {
-	struct phr_recovery_status st;
 	struct phr_recovery_share res;
 	const uint8_t *owners[2];
 	json_t *payload;
 	int rv;
 
-	if (memcmp(in->to, holder->address, 20) != 0)
-		return PHR_ERR_FORBIDDEN;
 	pthread_mutex_lock(&n->lock);
-	rv = phr_recovery_status_read(n->chain, &n->dep, &st, in->patient, NULL);
-	pthread_mutex_unlock(&n->lock);
-	if (rv != PHR_OK)
-		return rv;
-	if (memcmp(st.owner, requester, 20) != 0 || memcmp(st.owner, in->owner, 20) == 0) {
+	rv = phr_recovery_share_release(n->chain, &n->dep, &res, holder->address, holder->box_pk,
+					holder->box_sk, in, requester);
+	if (rv == PHR_ERR_FORBIDDEN) {
 		const struct phr_u256 none = PHR_U256_ZERO;
 		phr_node_i_deny(n, requester, in->patient, &none, "recovery share refused");
-		return PHR_ERR_FORBIDDEN;
 	}
-	if (sodium_memcmp(st.enc_key, in->pk, 32) == 0)
-		return PHR_ERR_STATE;
-	rv = phr_recovery_share_reseal(&res, in, holder->box_pk, holder->box_sk, requester, st.enc_key);
+	pthread_mutex_unlock(&n->lock);
 	if (rv != PHR_OK)
 		return rv;
 	payload = json_pack("{s:s,s:o,s:o,s:o,s:I}", "event", "share-released", "patient",
 			    phr_node_i_jaddr(in->patient), "by", phr_node_i_jaddr(holder->address),
 			    "to", phr_node_i_jaddr(requester), "index", (json_int_t)in->index);
 	owners[0] = in->owner;
-	owners[1] = st.owner;
+	owners[1] = requester;
 	if (payload != NULL)
 		notify_all(n, owners, in->patient, payload);
 	json_decref(payload);

@@ -14,4 +14,7 @@
 int phr_recovery_i_live_records(struct phr_node *n, struct phr_u256 **ids, size_t *count,
 				const uint8_t patient[20]);
 
+/** Member @p key of @p o as an address. @return PHR_OK or PHR_ERR_PARSE. */
+int phr_recovery_i_get_addr(uint8_t out[20], const json_t *o, const char *key);
+
 #endif
