@@ -1,0 +1,349 @@
+/*
+ * Break-glass while the patient is unconscious, with processes (issue 8):
+ * node P (embedded chain served at /rpc; hosts the emergency provider), the
+ * patient's node N and three escrow nodes E1..E3 (--chain-rpc). The patient
+ * escrows its emergency summary 2-of-3 with `phr emergency setup`, then its
+ * node is stopped. A provider without the emergency role can neither open
+ * break-glass nor get a share; the emergency provider opens it and reads the
+ * summary through 2 of 3 holders (E3 down); with only one holder alive it
+ * cannot; E2 restarts (its escrow survives); after 24 h of chain time it
+ * cannot. The patient's webhook receiver, down all along, comes up at the
+ * end and receives the signed notifications. The audit trail on chain has
+ * Share, Emergency and View entries with purpose Emergency.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../api/api_test_util.h"
+#include "../node/node_test_util.h"
+#include "hook_server.h"
+#include "phr/core.h"
+#include "phr/notify.h"
+
+enum { P, N, E1, E2, E3, NPROC };
+
+static const char *bin, *src;
+static char *dir;
+static pid_t pids[NPROC];
+static char urls[NPROC][128];
+static char chain_url[160], dep[700], summary[700];
+static uint16_t hook_port;
+static const char secret_hex[] = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+static pid_t spawn_node(int i, bool restart)
+{
+	static const char *const names[NPROC] = { "p", "n", "e1", "e2", "e3" };
+	char d[600], o[700], e[700];
+
+	snprintf(d, sizeof(d), "%s/%s", dir, names[i]);
+	snprintf(o, sizeof(o), "%s/%s%s.out", dir, names[i], restart ? "-2" : "");
+	snprintf(e, sizeof(e), "%s/%s%s.log", dir, names[i], restart ? "-2" : "");
+	if (i == P) {
+		const char *argv[] = { bin, "node", "--datadir", d, "--listen", "127.0.0.1:0", "--dev",
+				       "--no-seed", NULL };
+		pids[i] = node_test_spawn(argv, o, e, "listening on ", urls[i], sizeof(urls[i]));
+	} else if (i == N) {
+		const char *argv[] = { bin, "node", "--datadir", d, "--listen", "127.0.0.1:0", "--dev",
+				       "--no-seed", "--chain-rpc", chain_url, "--deployment", dep, NULL };
+		pids[i] = node_test_spawn(argv, o, e, "listening on ", urls[i], sizeof(urls[i]));
+	} else {
+		const char *argv[] = { bin, "node", "--datadir", d, "--listen", "127.0.0.1:0",
+				       "--chain-rpc", chain_url, "--deployment", dep, NULL };
+		pids[i] = node_test_spawn(argv, o, e, "listening on ", urls[i], sizeof(urls[i]));
+	}
+	return pids[i];
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	bin = getenv("PHR_BIN");
+	src = getenv("PHR_SOURCE_DIR");
+	if (bin == NULL || src == NULL || (dir = node_test_tmpdir("breakglass")) == NULL)
+		return -1;
+	/* fast retries for the test; the keystores of --dev use the password "dev" */
+	setenv("PHR_NOTIFY_BACKOFF", "1", 1);
+	setenv("PHR_NOTIFY_BACKOFF_MAX", "2", 1);
+	setenv("PHR_PASSWORD", "dev", 1);
+	snprintf(summary, sizeof(summary), "%s/tests/emergency/summary.json", src);
+	if (spawn_node(P, false) <= 0)
+		return -1;
+	snprintf(chain_url, sizeof(chain_url), "%s/rpc", urls[P]);
+	snprintf(dep, sizeof(dep), "%s/p/deployment.json", dir);
+	for (int i = N; i < NPROC; i++)
+		if (spawn_node(i, false) <= 0)
+			return -1;
+	hook_port = hook_free_port();
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	return hook_port ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	for (int i = NPROC - 1; i >= 0; i--)
+		if (pids[i] > 0)
+			node_test_stop(pids[i]);
+	if (getenv("PHR_KEEP_TMP") == NULL)
+		node_test_rmrf(dir);
+	free(dir);
+	curl_global_cleanup();
+	return 0;
+}
+
+/* Runs `phr emergency ARGS...` (NULL-terminated); @return its exit status. */
+static int phr_emergency(const char *tag, ...)
+{
+	const char *argv[48];
+	char o[700], e[700];
+	size_t n = 0;
+	va_list ap;
+	int st = 0;
+	pid_t pid;
+
+	argv[n++] = bin;
+	argv[n++] = "emergency";
+	va_start(ap, tag);
+	for (const char *a; n < 44 && (a = va_arg(ap, const char *)) != NULL;)
+		argv[n++] = a;
+	va_end(ap);
+	argv[n++] = "--chain-rpc";
+	argv[n++] = chain_url;
+	argv[n++] = "--deployment";
+	argv[n++] = dep;
+	argv[n] = NULL;
+	snprintf(o, sizeof(o), "%s/cli-%s.out", dir, tag);
+	snprintf(e, sizeof(e), "%s/cli-%s.err", dir, tag);
+	pid = fork();
+	if (pid == 0) {
+		int fo = open(o, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int fe = open(e, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(fo, 1);
+		dup2(fe, 2);
+		execv(bin, (char *const *)(uintptr_t)argv);
+		_exit(127);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void keystore(char *out, size_t cap, const char *node, const char *name)
+{
+	snprintf(out, cap, "%s/%s/dev/keys/%s.json", dir, node, name);
+}
+
+static bool same_file(const char *a, const char *b)
+{
+	struct phr_buf x, y;
+	bool same;
+
+	phr_buf_init(&x, 0);
+	phr_buf_init(&y, 0);
+	same = phr_file_read(&x, a, 1 << 20) == PHR_OK && phr_file_read(&y, b, 1 << 20) == PHR_OK &&
+	       x.len == y.len && x.len > 0 && memcmp(x.data, y.data, x.len) == 0;
+	phr_buf_release(&x);
+	phr_buf_release(&y);
+	return same;
+}
+
+static size_t count_audit(json_t *items, const char *action, unsigned purpose, const char *who)
+{
+	size_t i, n = 0;
+	json_t *e;
+
+	json_array_foreach(items, i, e)
+		if (strcmp(json_string_value(json_object_get(e, "action")), action) == 0 &&
+		    json_integer_value(json_object_get(e, "purpose")) == (json_int_t)purpose &&
+		    (who == NULL || strcasecmp(json_string_value(json_object_get(e, "accessor")), who) == 0))
+			n++;
+	return n;
+}
+
+static void test_breakglass(void **state)
+{
+	char ks_pat[700], ks_em[700], ks_prov[700], out[700], hook[128], body[256], path[400];
+	char tok_pat[PHR_API_TOKEN_LEN], pat[64], tok_em[PHR_API_TOKEN_LEN], em[64];
+	char tok_pat_p[PHR_API_TOKEN_LEN];
+	struct hook_server hs;
+	struct http_res r;
+	uint8_t sec[32];
+	size_t sl = 0;
+
+	char nd[650], pd[650];
+
+	(void)state;
+	memset(&hs, 0, sizeof(hs));
+	snprintf(nd, sizeof(nd), "%s/n", dir);
+	snprintf(pd, sizeof(pd), "%s/p", dir);
+	keystore(ks_pat, sizeof(ks_pat), "n", "patient");
+	keystore(ks_em, sizeof(ks_em), "p", "emergency");
+	keystore(ks_prov, sizeof(ks_prov), "p", "provider");
+	assert_int_equal(node_test_token(tok_pat, sizeof(tok_pat), pat, nd, "patient"), 0);
+	assert_int_equal(node_test_token(tok_em, sizeof(tok_em), em, pd, "emergency"), 0);
+	assert_int_equal(node_test_token(tok_pat_p, sizeof(tok_pat_p), NULL, pd, "patient"), 0);
+	snprintf(hook, sizeof(hook), "http://127.0.0.1:%u/hook", (unsigned)hook_port);
+
+	/* the patient's node takes a webhook through the API */
+	snprintf(body, sizeof(body), "{\"url\":\"%s\",\"secret\":\"%s\"}", hook, secret_hex);
+	snprintf(path, sizeof(path), "%s/api/v1/me/webhooks", urls[N]);
+	assert_int_equal(http_do(&r, "POST", path, tok_pat, "application/json", body, strlen(body), NULL), 0);
+	assert_int_equal(r.status, 201);
+	http_res_release(&r);
+
+	/* the patient escrows its summary 2 of 3 */
+	assert_int_equal(phr_emergency("setup", "setup", "--keystore", ks_pat, "--summary", summary,
+				       "--escrow", urls[E1], "--escrow", urls[E2], "--escrow", urls[E3],
+				       "--threshold", "2", "--webhook", hook, "--webhook-secret",
+				       secret_hex, NULL),
+			 0);
+	/* the patient becomes unreachable */
+	assert_int_equal(node_test_stop(pids[N]), 0);
+	pids[N] = 0;
+
+	/* a provider without the emergency role: no break-glass, no share */
+	snprintf(out, sizeof(out), "%s/summary-prov.json", dir);
+	assert_int_not_equal(phr_emergency("open-prov", "open", "--keystore", ks_prov, "--patient", pat,
+					   "--reason-code", "1", "--reason", "curious", NULL),
+			     0);
+	assert_int_not_equal(phr_emergency("read-prov", "read", "--keystore", ks_prov, "--patient", pat,
+					   "--escrow", urls[E1], "--escrow", urls[E2], "--escrow",
+					   urls[E3], "--out", out, NULL),
+			     0);
+	assert_int_not_equal(access(out, F_OK), 0);
+	/* the emergency provider before opening: nothing */
+	assert_int_not_equal(phr_emergency("read-early", "read", "--keystore", ks_em, "--patient", pat,
+					   "--escrow", urls[E1], "--escrow", urls[E2], "--out", out,
+					   NULL),
+			     0);
+
+	/* break-glass */
+	assert_int_equal(phr_emergency("open", "open", "--keystore", ks_em, "--patient", pat,
+				       "--reason-code", "1", "--reason", "unconscious on arrival", NULL),
+			 0);
+	/* E3 is down: 2 of 3 suffice */
+	assert_int_equal(node_test_stop(pids[E3]), 0);
+	pids[E3] = 0;
+	snprintf(out, sizeof(out), "%s/summary-read.json", dir);
+	assert_int_equal(phr_emergency("read-2of3", "read", "--keystore", ks_em, "--patient", pat,
+				       "--escrow", urls[E1], "--escrow", urls[E2], "--escrow", urls[E3],
+				       "--out", out, NULL),
+			 0);
+	assert_true(same_file(out, summary));
+	/* only E1 alive: it cannot */
+	assert_int_equal(node_test_stop(pids[E2]), 0);
+	pids[E2] = 0;
+	snprintf(out, sizeof(out), "%s/summary-1of3.json", dir);
+	assert_int_not_equal(phr_emergency("read-1of3", "read", "--keystore", ks_em, "--patient", pat,
+					   "--escrow", urls[E1], "--escrow", urls[E2], "--escrow",
+					   urls[E3], "--out", out, NULL),
+			     0);
+	assert_int_not_equal(access(out, F_OK), 0);
+	/* E2 comes back with its escrow */
+	assert_true(spawn_node(E2, true) > 0);
+	snprintf(out, sizeof(out), "%s/summary-again.json", dir);
+	assert_int_equal(phr_emergency("read-again", "read", "--keystore", ks_em, "--patient", pat,
+				       "--escrow", urls[E1], "--escrow", urls[E2], "--out", out, NULL),
+			 0);
+	assert_true(same_file(out, summary));
+	/* a day later the session has expired */
+	{
+		char rb[160];
+		snprintf(rb, sizeof(rb),
+			 "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"evm_increaseTime\",\"params\":[%u]}",
+			 86400u + 60u);
+		assert_int_equal(http_do(&r, "POST", chain_url, NULL, "application/json", rb, strlen(rb), NULL), 0);
+		http_res_release(&r);
+		snprintf(rb, sizeof(rb), "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"evm_mine\",\"params\":[]}");
+		assert_int_equal(http_do(&r, "POST", chain_url, NULL, "application/json", rb, strlen(rb), NULL), 0);
+		http_res_release(&r);
+	}
+	snprintf(out, sizeof(out), "%s/summary-expired.json", dir);
+	assert_int_not_equal(phr_emergency("read-expired", "read", "--keystore", ks_em, "--patient", pat,
+					   "--escrow", urls[E1], "--escrow", urls[E2], "--out", out,
+					   NULL),
+			     0);
+	assert_int_not_equal(access(out, F_OK), 0);
+
+	/* on chain: Share by the patient, Emergency (the opening) and View by the provider,
+	 * all with purpose Emergency (4) */
+	snprintf(path, sizeof(path), "%s/api/v1/patients/%s/audit", urls[P], pat);
+	assert_int_equal(http_do(&r, "GET", path, tok_pat_p, NULL, NULL, 0, NULL), 0);
+	assert_int_equal(r.status, 200);
+	{
+		json_t *items = json_object_get(r.json, "items");
+		assert_int_equal(count_audit(items, "Share", 4, pat), 1);
+		assert_int_equal(count_audit(items, "Emergency", 4, em), 1);
+		assert_int_equal(count_audit(items, "View", 4, em), 2);
+	}
+	http_res_release(&r);
+	/* P hosts the patient: the opening is in its notification list */
+	snprintf(path, sizeof(path), "%s/api/v1/patients/%s/notifications", urls[P], pat);
+	for (int k = 0; k < 30; k++) {
+		assert_int_equal(http_do(&r, "GET", path, tok_pat_p, NULL, NULL, 0, NULL), 0);
+		assert_int_equal(r.status, 200);
+		if (json_integer_value(json_object_get(r.json, "count")) >= 1)
+			break;
+		http_res_release(&r);
+		usleep(200 * 1000);
+	}
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(r.json, "items"), 0), "kind")),
+			    "emergency");
+	http_res_release(&r);
+	/* someone else may not read them */
+	assert_int_equal(http_do(&r, "GET", path, tok_em, NULL, NULL, 0, NULL), 0);
+	assert_int_equal(r.status, 403);
+	http_res_release(&r);
+
+	/* the patient's receiver was down all along; it comes up and gets the
+	 * holders' notifications, signed with its secret */
+	assert_int_equal(hook_start(&hs, hook_port), 0);
+	assert_int_equal(phr_hex_decode(sec, sizeof(sec), &sl, secret_hex, strlen(secret_hex)), PHR_OK);
+	{
+		bool released = false, opened = false;
+		for (int k = 0; k < 150 && !(released && opened); k++) {
+			usleep(100 * 1000);
+			pthread_mutex_lock(&hs.mu);
+			for (size_t i = 0; i < hs.n; i++) {
+				json_t *j = json_loads(hs.msgs[i].body, 0, NULL);
+				const char *ev = json_string_value(json_object_get(json_object_get(j, "payload"), "event"));
+				assert_int_equal(phr_notify_verify(hs.msgs[i].sig, sec, sl,
+								   strtoull(hs.msgs[i].ts, NULL, 10),
+								   (uint64_t)time(NULL), 300,
+								   (const uint8_t *)hs.msgs[i].body,
+								   hs.msgs[i].len),
+						 PHR_OK);
+				assert_string_equal(json_string_value(json_object_get(j, "kind")), "emergency");
+				released |= ev != NULL && strcmp(ev, "escrow_share_released") == 0;
+				opened |= ev != NULL && strcmp(ev, "break_glass_opened") == 0;
+				json_decref(j);
+			}
+			pthread_mutex_unlock(&hs.mu);
+		}
+		assert_true(released);
+		assert_true(opened);
+	}
+	hook_stop(&hs);
+	hook_clear(&hs);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_breakglass),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
