@@ -222,6 +222,14 @@ int phr_node_backup_create(struct phr_node *n, struct phr_backup_report *rep,
 			break;
 		json_array_foreach(json_object_get(o, "capsules"), k, c) {
 			struct phr_buf blk;
+			bool seen = false;
+			/* one capsule may serve two readers (the patient id and its owner after a
+			 * recovery): each block goes into the CAR once */
+			for (size_t j = 0; j < k && !seen; j++)
+				seen = json_equal(json_object_get(json_array_get(json_object_get(o, "capsules"), j), "cid"),
+						  json_object_get(c, "cid"));
+			if (seen)
+				continue;
 			phr_buf_init(&blk, PHR_STORE_BLOCK_MAX);
 			rv = phr_cid_parse(&cid, json_string_value(json_object_get(c, "cid")));
 			if (rv == PHR_OK)

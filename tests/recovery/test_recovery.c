@@ -17,10 +17,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "node/node_test_util.h"
 #include "phr/crypto.h"
 #include "phr/phr.h"
+#include "phr/backup.h"
 #include "phr/recovery.h"
 #include "phr/store.h"
 
@@ -347,6 +350,32 @@ static void test_recover(void **state)
 			 PHR_OK);
 	for (int i = 0; i < NREC; i++)
 		read_ok(f, f->prov2, i);
+	/* the recovered owner backs up: the bundle verifies with the new key */
+	{
+		char p[1024];
+		struct phr_backup_report rep;
+		const char *seeds = getenv("PHR_SEED_DIR"); /* fuzz corpus seeds, on request */
+		int fd;
+		snprintf(p, sizeof(p), "%s/%s", seeds ? seeds : f->s.dir, "bundle.car");
+		fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		assert_true(fd >= 0);
+		assert_int_equal(phr_node_backup_create(f->s.node, &rep, f->newo, f->patient, fd), PHR_OK);
+		close(fd);
+		assert_int_equal(phr_backup_verify_file(&rep, p, f->patient, f->newo->box_pk,
+							f->newo->box_sk),
+				 PHR_OK);
+		assert_int_equal(rep.opened, NREC);
+		for (size_t i = 0; seeds != NULL && i < 3; i++) {
+			char *t = json_dumps(json_array_get(f->shares, i), JSON_COMPACT);
+			FILE *fp;
+			snprintf(p, sizeof(p), "%s/share-%zu.json", seeds, i + 1);
+			fp = fopen(p, "w");
+			assert_non_null(fp);
+			fputs(t, fp);
+			fclose(fp);
+			free(t);
+		}
+	}
 	/* the old owner address is nobody now */
 	{
 		struct phr_recovery_args a;
