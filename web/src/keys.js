@@ -105,7 +105,9 @@ async function sendWith(signer, to, data, chainId) {
   try {
     await ethCall(to, data, from);
   } catch (e) {
-    throw new Error(revertReason(e.data ? fromHex(typeof e.data === 'string' ? e.data : e.data.data || '0x') : null) + ' (' + e.message + ')');
+    let data = null;
+    try { data = e.data ? fromHex(typeof e.data === 'string' ? e.data : e.data.data || '0x') : null; } catch { /* not hex */ }
+    throw new Error(data || /revert/i.test(e.message) ? 'Refused by the chain: ' + revertReason(data) : e.message);
   }
   const hash = await signer.submit({ from, to, data, chainId });
   const r = await waitReceipt(hash);

@@ -200,12 +200,21 @@ export async function route() {
   const parts = path.split('/');
   const key = Object.keys(routes).find((k) => k === path) || Object.keys(routes).find((k) => k.endsWith('/*') && path.startsWith(k.slice(0, -1)));
   const fn = routes[key] || home;
+  const seq = ++routeSeq;
   try {
     await fn(parts.slice(2));
   } catch (e) {
-    show('Something went wrong', h('p.error', { role: 'alert' }, errorText(e)));
+    if (seq === routeSeq) show('Something went wrong', h('p.error', { role: 'alert' }, errorText(e)));
+  }
+  // a slower earlier view may have drawn over a later one: draw the current one again
+  if (seq !== routeSeq && (location.hash || '#/') !== hash && !rerouting) {
+    rerouting = true;
+    try { await route(); } finally { rerouting = false; }
   }
 }
+
+let routeSeq = 0;
+let rerouting = false;
 
 window.addEventListener('hashchange', route);
 window.addEventListener('DOMContentLoaded', () => {

@@ -70,13 +70,15 @@ async function recordView([id]) {
     out.appendChild(h('button', { type: 'button', onclick: () => download(`record-${id}.${p.parsed.kind === 'fhir' ? 'json' : p.parsed.kind === 'dicom' ? 'dcm' : 'bin'}`, p.bytes, 'application/octet-stream') }, 'Save decrypted file'));
   };
   btn.onclick = () => busy(btn, async () => {
+    out.textContent = '';
     const r = await api.readRecord(id, Number(purpose.value), (m, f) => prog.update(m, f));
     prog.done();
     const entry = { meta: r.meta, bytes: r.bytes, parsed: parseRecord(r.bytes) };
     state.plain.set(id, entry);
     showPlain(entry);
   }).finally(() => prog.done());
-  if (cached) showPlain(cached);
+  // others' records are read afresh each time (access may have been revoked meanwhile)
+  if (cached && mine) showPlain(cached);
   const meta = mine ? h('dl.facts', h('dt', 'Type'), h('dd', api.TYPES[mine.type]), h('dt', 'From'), h('dd.mono', mine.provider), h('dt', 'Date'), h('dd', date(mine.time)),
     h('dt', 'Content id'), h('dd.mono.wrap', mine.cid)) : null;
   show(`Record #${id}`, meta, h('div.toolbar', field('Purpose of this view', purpose, 'Logged on the audit trail with your view.'), btn), prog, out,

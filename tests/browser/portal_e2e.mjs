@@ -1,0 +1,297 @@
+// End to end in headless Chromium against a `phr node --dev` started here:
+// a patient creates a key in the browser, registers it and signs in (SIWE);
+// gives a provider Write; the provider (its own keystore imported into a
+// second browser context) submits records encrypted in its page; the patient
+// sees and decrypts them in the page; grants a second provider (the clinic)
+// Read with an expiry; the clinic reads the record in a third context; the
+// patient revokes; the clinic is refused; the patient sees both reads in
+// "who looked"; emergency settings and export. Then the node is stopped and
+// its log, databases and store are scanned: neither the records' plaintext
+// nor the patient's keys or password may appear. Also: first-load weight and
+// the portal's HTTP behaviour (types, ETag/304, gzip, CSP, paths, methods).
+//   PORTAL_SHOTS=DIR  also writes screenshots (desktop and phone) into DIR.
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { Wallet, keccak256, concat, toUtf8Bytes, getBytes } from 'ethers';
+import sodium from 'libsodium-wrappers';
+import { browser, check, clear, failures, fund, keyfile, startNode, toast, tokens, walk, watch } from './portal_lib.mjs';
+
+const PASSWORD = 'portal-e2e-Pw-4417';
+const LOT = 'LOT-PORTAL-7731Q';
+const LAB = 'PortalMarker glycated haemoglobin';
+const shots = process.env.PORTAL_SHOTS;
+const t0 = Date.now();
+
+function raw(url, method, p, headers = {}) {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const r = http.request({ host: u.hostname, port: u.port, method, path: p, headers }, (res) => {
+      const parts = [];
+      res.on('data', (d) => parts.push(d));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(parts) }));
+    });
+    r.on('error', reject);
+    r.end();
+  });
+}
+
+async function httpChecks(url) {
+  const idx = await raw(url, 'GET', '/');
+  check(idx.status === 200 && idx.headers['content-type'].startsWith('text/html'), 'GET / is index.html');
+  const csp = idx.headers['content-security-policy'] || '';
+  check(/default-src 'none'/.test(csp) && /script-src 'self' 'wasm-unsafe-eval'/.test(csp) && /connect-src 'self'/.test(csp) && !/unsafe-inline|https?:/.test(csp), 'strict CSP: only this origin, no inline script, no remote hosts');
+  check(idx.headers['cache-control'] === 'no-cache' && /^"[0-9a-f]{32}"$/.test(idx.headers.etag || ''), 'index.html: no-cache with a strong ETag');
+  const again = await raw(url, 'GET', '/', { 'If-None-Match': idx.headers.etag });
+  check(again.status === 304 && again.body.length === 0, 'If-None-Match -> 304 without a body');
+  const js = /src="(main-[A-Z0-9]+\.js)"/.exec(idx.body.toString())[1];
+  const gz = await raw(url, 'GET', '/' + js, { 'Accept-Encoding': 'gzip, br' });
+  check(gz.status === 200 && gz.headers['content-encoding'] === 'gzip' && gz.headers['content-type'].startsWith('text/javascript') &&
+    /immutable/.test(gz.headers['cache-control']) && gz.headers.vary === 'Accept-Encoding', 'hashed bundle: gzip variant, immutable, Vary');
+  const plain = await raw(url, 'GET', '/' + js);
+  check(plain.status === 200 && !plain.headers['content-encoding'] && plain.body.length > gz.body.length && plain.headers.etag !== gz.headers.etag, 'identity encoding without Accept-Encoding, its own ETag');
+  const head = await raw(url, 'HEAD', '/' + js);
+  check(head.status === 200 && head.body.length === 0, 'HEAD: headers only');
+  for (const p of ['/../etc/passwd', '/%2e%2e/etc/passwd', '/.git/config', '/web/../../etc/passwd', '//etc/passwd', '/index.html/..', '/nope.exe', '/missing.js'])
+    check((await raw(url, 'GET', p)).status === 404, `404 for ${p}`);
+  const post = await raw(url, 'POST', '/');
+  check(post.status === 405 && post.headers.allow === 'GET, HEAD', 'POST / -> 405 with Allow');
+  const api = await raw(url, 'GET', '/api/v1/nope');
+  check(api.status === 404 && api.headers['content-type'] === 'application/problem+json' && !api.headers['content-security-policy'], '/api/ paths stay with the API');
+}
+
+async function main() {
+  const node = await startNode();
+  const b = await browser();
+  const tok = tokens(node);
+  const provider = tok.provider.address;
+  const clinic = tok.clinic.address;
+  let patientSk = null;
+  let me = null;
+  let ok = false;
+  try {
+    await httpChecks(node.url);
+
+    // --- patient: first load, create a key, fund it, register, sign in ---------------------------
+    const pc = await b.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 860 } });
+    const pat = await pc.newPage();
+    watch(pat, 'patient');
+    pat.on('dialog', (d) => d.accept());
+    let bytes = 0;
+    const sized = [];
+    pat.on('requestfinished', (r) => sized.push(r.sizes().then((s) => { bytes += s.responseBodySize + s.responseHeadersSize; })));
+    await pat.goto(node.url + '/');
+    await pat.getByRole('button', { name: 'Create key' }).waitFor();
+    await Promise.all(sized);
+    check(bytes > 0 && bytes < 300 * 1024, `first load ${bytes} B transferred (< 300 KiB)`);
+    if (shots) await shot(pat, 'signin');
+    await pat.getByLabel('Name').fill('E2E patient');
+    await pat.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await pat.getByLabel('Repeat password').fill(PASSWORD);
+    await pat.getByRole('button', { name: 'Create key' }).click();
+    await pat.getByRole('heading', { name: 'Home' }).waitFor({ timeout: 60000 });
+    me = await pat.locator('#who span').getAttribute('title');
+    check(/^0x[0-9a-fA-F]{40}$/.test(me), 'patient key created in the browser: ' + me);
+    await fund(node.url, me);
+    await clear(pat);
+    await pat.getByRole('button', { name: 'Register my encryption key' }).click();
+    await toast(pat, /Registered/);
+    check(true, 'patient registered its X25519 key (signed in the page)');
+
+    // the patient gives the provider Write for a day (so it may submit)
+    await pat.goto(node.url + '/#/sharing');
+    await pat.getByLabel('Provider address').fill(provider);
+    await pat.getByLabel('Level').selectOption('2');
+    await pat.getByLabel('Expires in (days)').fill('1');
+    await clear(pat);
+    await pat.getByRole('button', { name: 'Grant access' }).click();
+    await toast(pat, /Access granted/);
+
+    // --- provider: imports its keystore, submits two records encrypted in its page -------------
+    const vc = await b.newContext({ viewport: { width: 1280, height: 860 } });
+    const prov = await vc.newPage();
+    watch(prov, 'provider');
+    await prov.goto(node.url + '/');
+    await prov.getByLabel('Keystore file').setInputFiles(keyfile(node, 'provider'));
+    await prov.getByLabel('Keystore password').fill('dev');
+    await prov.getByRole('button', { name: 'Import and sign in' }).click();
+    await prov.locator('h1', { hasText: /^(Home|Patients)$/ }).waitFor({ timeout: 30000 });
+    await prov.goto(node.url + '/#/p/submit');
+    await prov.getByLabel('Patient address').fill(me);
+    await prov.getByLabel('Vaccine (display)').fill('COVID-19, mRNA');
+    await prov.getByLabel('CVX code').fill('208');
+    await prov.getByLabel('Date given').fill('2026-01-15');
+    await prov.getByLabel('Lot number').fill(LOT);
+    await clear(prov);
+    await prov.getByRole('button', { name: 'Encrypt and submit' }).click();
+    const r1 = await toast(prov, /Record #\d+ submitted/);
+    const recId = /#(\d+)/.exec(r1)[1];
+    if (shots) await shot(prov, 'provider-submit');
+    await prov.getByLabel('What').selectOption('Observation');
+    await prov.getByLabel('Test (display)').fill(LAB);
+    await prov.getByLabel('LOINC code').fill('4548-4');
+    await prov.getByLabel('Value').fill('6.1');
+    await prov.getByLabel('Unit').fill('%');
+    await prov.getByLabel('Date', { exact: true }).fill('2026-02-01');
+    await clear(prov);
+    await prov.getByRole('button', { name: 'Encrypt and submit' }).click();
+    await toast(prov, new RegExp(`Record #${Number(recId) + 1} submitted`));
+    check(true, `provider submitted records #${recId} and #${Number(recId) + 1} from its browser`);
+
+    // --- patient: sees them, decrypts in the page -----------------------------------------------
+    await pat.goto(node.url + '/#/records');
+    await pat.locator('ol.timeline li.rec').first().waitFor();
+    check(await pat.locator('ol.timeline li.rec').count() === 2, 'patient timeline lists the 2 submitted records');
+    if (shots) await shot(pat, 'records');
+    await pat.locator(`a[href="#/records/${recId}"]`).click();
+    await pat.getByRole('button', { name: 'Decrypt and show' }).click();
+    await pat.locator('.record dl.facts').waitFor({ timeout: 30000 });
+    const shown = await pat.locator('.record').innerText();
+    check(shown.includes(LOT) && shown.includes('COVID-19, mRNA'), 'patient decrypted the immunization in the page');
+    if (shots) await shot(pat, 'record');
+
+    // --- grant the clinic Read with an expiry ---------------------------------------------------
+    await pat.goto(node.url + '/#/sharing');
+    await pat.getByLabel('Provider address').fill(clinic);
+    await pat.getByLabel('Level').selectOption('1');
+    await pat.getByLabel('Expires in (days)').fill('2');
+    await clear(pat);
+    await pat.getByRole('button', { name: 'Grant access' }).click();
+    const g = await toast(pat, /Access granted/);
+    check(/2 record keys shared/.test(g), 'grant re-sealed both record keys to the clinic: ' + g);
+    const row = pat.locator(`tr[data-provider="${clinic}"]`);
+    await row.waitFor();
+    check(/Read/.test(await row.innerText()) && /active/.test(await row.innerText()), 'grant listed as active Read with its expiry');
+    if (shots) await shot(pat, 'sharing');
+
+    // --- the clinic reads it in a second browser context ----------------------------------------
+    const cc = await b.newContext({ viewport: { width: 1280, height: 860 } });
+    const cli = await cc.newPage();
+    watch(cli, 'clinic');
+    await cli.goto(node.url + '/');
+    await cli.getByLabel('Keystore file').setInputFiles(keyfile(node, 'clinic'));
+    await cli.getByLabel('Keystore password').fill('dev');
+    await cli.getByRole('button', { name: 'Import and sign in' }).click();
+    await cli.locator('h1', { hasText: /^(Home|Patients)$/ }).waitFor({ timeout: 30000 });
+    await cli.goto(node.url + '/#/records/' + recId);
+    await cli.getByRole('button', { name: 'Decrypt and show' }).click();
+    await cli.locator('.record dl.facts').waitFor({ timeout: 30000 });
+    check((await cli.locator('.record').innerText()).includes(LOT), 'the clinic decrypted the record in its page');
+
+    // --- revoke; the clinic is refused ------------------------------------------------------------
+    await pat.goto(node.url + '/#/sharing');
+    await clear(pat);
+    await pat.locator(`tr[data-provider="${clinic}"]`).getByRole('button', { name: 'Revoke' }).click();
+    await toast(pat, /revoked/);
+    await cli.goto(node.url + '/#/home');
+    await cli.goto(node.url + '/#/records/' + recId);
+    await clear(cli);
+    await cli.getByRole('button', { name: 'Decrypt and show' }).click();
+    const refused = await toast(cli, /./, 30000);
+    const after = await cli.locator('.record').innerText();
+    check(!after.includes(LOT) && /NotAuthorized|NoAccess|refused/i.test(refused), 'after revocation the clinic is refused: ' + refused);
+
+    // --- who looked -----------------------------------------------------------------------------------
+    await pat.goto(node.url + '/#/audit');
+    await pat.locator('#audit tbody tr').first().waitFor();
+    const views = await pat.locator('#audit tbody tr[data-action="View"]').allInnerTexts();
+    const short = (a) => a.slice(0, 6) + '…' + a.slice(-4);
+    check(views.some((t) => t.includes(short(clinic)) && t.includes('#' + recId)), 'who looked: the clinic\'s read');
+    check(views.some((t) => t.includes('you') && t.includes('#' + recId)), 'who looked: the patient\'s own read');
+    if (shots) await shot(pat, 'audit');
+
+    // --- emergency settings -------------------------------------------------------------------------
+    await pat.goto(node.url + '/#/emergency');
+    await pat.getByRole('heading', { name: 'Emergency settings' }).waitFor();
+    await pat.getByLabel('Contact addresses (one per line)').fill(clinic);
+    await clear(pat);
+    await pat.getByRole('button', { name: 'Save contacts' }).click();
+    await toast(pat, /Emergency contacts saved/);
+    await pat.getByRole('heading', { name: 'Emergency settings' }).waitFor();
+    check((await pat.getByLabel('Contact addresses (one per line)').inputValue()).toLowerCase().includes(clinic.toLowerCase().slice(2)), 'emergency contact stored on chain and shown');
+    if (shots) await shot(pat, 'emergency');
+
+    // --- export --------------------------------------------------------------------------------------------
+    await pat.goto(node.url + '/#/export');
+    const [dl] = await Promise.all([pat.waitForEvent('download', { timeout: 60000 }), pat.getByRole('button', { name: /Decrypt and export all 2 records/ }).click()]);
+    const bundle = JSON.parse(fs.readFileSync(await dl.path(), 'utf8'));
+    const res = bundle.entry.map((e) => e.resource);
+    check(bundle.resourceType === 'Bundle' && res.some((r) => r.resourceType === 'Immunization' && r.lotNumber === LOT) &&
+      res.some((r) => r.resourceType === 'Observation' && r.code.coding[0].display === LAB), 'export: FHIR Bundle with both decrypted records');
+    check(res.filter((r) => r.resourceType === 'AuditEvent').length >= 4, 'export: the audit trail as AuditEvents');
+    if (shots) await shot(pat, 'export');
+    if (shots) {
+      await pat.goto(node.url + '/#/labs');
+      await pat.getByRole('button', { name: /Decrypt 1 lab results|Decrypt 0 lab results/ }).waitFor();
+      await shot(pat, 'labs');
+    }
+
+    // the patient's key, from the keystore the page stored in IndexedDB
+    const stored = await pat.evaluate(() => new Promise((resolve, reject) => {
+      const r = indexedDB.open('phr-portal', 1);
+      r.onsuccess = () => { const q = r.result.transaction('keys').objectStore('keys').getAll(); q.onsuccess = () => resolve(q.result); q.onerror = reject; };
+      r.onerror = reject;
+    }));
+    check(stored.length === 1 && stored[0].keystore.crypto.kdf === 'scrypt', 'IndexedDB holds one password-encrypted keystore');
+    const w = await Wallet.fromEncryptedJson(JSON.stringify(stored[0].keystore), PASSWORD);
+    check(w.address === me, 'the stored keystore opens with ethers (same format as the CLI)');
+    patientSk = getBytes(w.privateKey);
+    ok = true;
+    await b.close();
+  } catch (e) {
+    console.error('FAIL', e.stack || e);
+    for (const c of b.contexts()) for (const pg of c.pages()) {
+      const t = await pg.locator('body').innerText().catch(() => '?');
+      console.error(`--- page ${pg.url()}\n${t.slice(0, 1500)}`);
+    }
+    await b.close().catch(() => {});
+  }
+  const code = await node.stop();
+  check(code === 0, 'node stopped cleanly by SIGTERM');
+
+  // --- the node never saw plaintext or the patient's keys -----------------------------------------
+  if (ok) {
+    await sodium.ready;
+    const seed = getBytes(keccak256(concat([toUtf8Bytes('phr/x25519/v1'), patientSk])));
+    const box = sodium.crypto_box_seed_keypair(seed);
+    const hex = (u) => Buffer.from(u).toString('hex');
+    const needles = [
+      ['record plaintext (lot)', Buffer.from(LOT)], ['record plaintext (lab)', Buffer.from(LAB)],
+      ['patient password', Buffer.from(PASSWORD)],
+      ['account key (raw)', Buffer.from(patientSk)], ['account key (hex)', Buffer.from(hex(patientSk))],
+      ['X25519 secret (raw)', Buffer.from(box.privateKey)], ['X25519 secret (hex)', Buffer.from(hex(box.privateKey))],
+      ['X25519 seed (raw)', Buffer.from(seed)],
+    ];
+    const files = [...walk(node.datadir), node.log];
+    const found = [];
+    let total = 0;
+    for (const f of files) {
+      const d = fs.readFileSync(f);
+      total += d.length;
+      for (const [what, n] of needles) {
+        if (d.includes(n)) found.push(`${what} in ${path.relative(node.dir, f)}`);
+        else if (what.includes('hex') && d.includes(Buffer.from(n.toString('latin1').toUpperCase(), 'latin1'))) found.push(`${what} (upper case) in ${path.relative(node.dir, f)}`);
+      }
+    }
+    check(found.length === 0, `no plaintext, key or password in ${files.length} files (${total} bytes) of the node: ${found.join('; ') || 'none found'}`);
+    // the scan can see: the node's log and databases do hold the patient's address and the record's CID
+    const logText = fs.readFileSync(node.log, 'utf8');
+    check(/record \d+|bafkrei/.test(logText) && walk(node.datadir).some((f) => fs.readFileSync(f).includes(Buffer.from(me.slice(2).toLowerCase(), 'hex'))), 'control: the scan finds what the node does hold (CIDs in the log, the patient address in its databases)');
+  }
+  console.log(`${failures() || !ok ? 'FAILED' : 'passed'} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  if (!process.env.PORTAL_KEEP) fs.rmSync(node.dir, { recursive: true, force: true });
+  process.exit(failures() || !ok ? 1 : 0);
+}
+
+async function shot(page, name) {
+  fs.mkdirSync(shots, { recursive: true });
+  await page.waitForTimeout(150);
+  await page.screenshot({ path: path.join(shots, `${name}-desktop.png`) });
+  const vp = page.viewportSize();
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(150);
+  await page.screenshot({ path: path.join(shots, `${name}-phone.png`) });
+  await page.setViewportSize(vp);
+}
+
+main();

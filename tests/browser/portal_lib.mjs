@@ -1,0 +1,105 @@
+// Shared by the portal's browser tests: a `phr node --dev` of their own on
+// 127.0.0.1 (port 0), headless Debian chromium through playwright-core,
+// funding of fresh accounts from a dev key, and small checks.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { HDNodeWallet, JsonRpcProvider, parseEther } from 'ethers';
+
+export const MNEMONIC = 'test test test test test test test test test test test junk';
+export const root = process.env.PHR_SOURCE_DIR || process.cwd();
+
+let failed = 0;
+export function check(ok, what) {
+  if (ok) console.log('ok  ', what);
+  else { failed++; console.error('FAIL', what); }
+  return ok;
+}
+export const failures = () => failed;
+
+/** Starts a dev node; resolves { url, dir, proc, stop(), log } (stderr captured to dir/node.log). */
+export async function startNode(extra = []) {
+  const bin = process.env.PHR_BIN;
+  if (!bin) throw new Error('PHR_BIN is not set');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'phr-portal-'));
+  const log = path.join(dir, 'node.log');
+  const logFd = fs.openSync(log, 'w');
+  const proc = spawn(bin, ['node', '--dev', '--datadir', path.join(dir, 'n'), '--listen', '127.0.0.1:0', '--log-level', 'debug', ...extra],
+    { stdio: ['ignore', 'pipe', logFd], cwd: root, env: { ...process.env, PHR_PORTAL_DIR: path.join(root, 'web', 'dist') } });
+  fs.closeSync(logFd);
+  let out = '';
+  const url = await new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('node did not start in 90 s')), 90000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/[0-9.:]+)/);
+      if (m) { clearTimeout(t); resolve(m[1]); }
+    });
+    proc.on('exit', (c) => { clearTimeout(t); reject(new Error('node exited ' + c)); });
+  });
+  proc.stdout.on('data', (d) => { out += d; });
+  const stop = async () => {
+    if (proc.exitCode !== null) return proc.exitCode;
+    const done = new Promise((r) => proc.on('exit', (c) => r(c)));
+    process.kill(proc.pid, 'SIGTERM');
+    const t = setTimeout(() => process.kill(proc.pid, 'SIGKILL'), 15000);
+    const c = await done;
+    clearTimeout(t);
+    return c;
+  };
+  return { url, dir, datadir: path.join(dir, 'n'), proc, stop, log, stdout: () => out };
+}
+
+export async function browser() {
+  return chromium.launch({ executablePath: process.env.PHR_CHROMIUM || '/usr/bin/chromium', headless: true });
+}
+
+/** Dev account @p i of the mnemonic (funded at genesis). */
+export function devWallet(url, i) {
+  const provider = new JsonRpcProvider(url + '/rpc', undefined, { staticNetwork: true, polling: false });
+  return HDNodeWallet.fromPhrase(MNEMONIC, undefined, `m/44'/60'/0'/0/${i}`).connect(provider);
+}
+
+/** Sends @p eth to @p to from dev account @p from. */
+export async function fund(url, to, eth = '10', from = 9) {
+  const w = devWallet(url, from);
+  const tx = await w.sendTransaction({ to, value: parseEther(eth), type: 0 });
+  await tx.wait();
+}
+
+export function tokens(node) {
+  return JSON.parse(fs.readFileSync(path.join(node.datadir, 'dev', 'tokens.json'), 'utf8'));
+}
+
+export const keyfile = (node, name) => path.join(node.datadir, 'dev', 'keys', name + '.json');
+
+/** Every file under @p dir, recursively. */
+export function walk(dir) {
+  const out = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...walk(p));
+    else if (e.isFile()) out.push(p);
+  }
+  return out;
+}
+
+/** Pages log errors and failed requests to the test output. */
+export function watch(page, name) {
+  page.on('pageerror', (e) => console.error(`[${name}] page error: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') console.error(`[${name}] console: ${m.text()}`); });
+}
+
+/** Removes the toasts on screen (a later toast() then waits for a fresh one). */
+export async function clear(page) {
+  await page.evaluate(() => { for (const id of ['status', 'alert']) { const b = document.getElementById(id); b.textContent = ''; b.hidden = true; } });
+}
+
+/** Waits for a toast (status or alert region) matching @p re; returns its text. */
+export async function toast(page, re, timeout = 30000) {
+  const loc = page.locator('#status .toast, #alert .toast').filter({ hasText: re });
+  await loc.first().waitFor({ timeout });
+  return loc.first().innerText();
+}
