@@ -206,4 +206,7 @@ int api_wellknown_serve(struct api_ctx *c, const char *url, const char *method);
 /** The portal's static files (portal.c): the mount "/", last in api_mount_table. */
 int api_portal_serve(struct api_ctx *c, const char *url, const char *method);
 
+/** The FHIR R4 server (fhir_server.c): the mount "/fhir". */
+int api_fhir_serve(struct api_ctx *c, const char *url, const char *method);
+
 #endif

@@ -1,0 +1,920 @@
+/*
+ * The FHIR search index (DIR/fhir.db): current version and history of each
+ * resource with the record token that holds it, and the search keys
+ * extracted at write time. No resource body is ever stored here.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fhir_int.h"
+
+static const char SCHEMA[] =
+	"PRAGMA journal_mode=WAL;"
+	"PRAGMA synchronous=NORMAL;"
+	"CREATE TABLE IF NOT EXISTS res(type TEXT NOT NULL, id TEXT NOT NULL, vid INTEGER NOT NULL,"
+	" updated INTEGER NOT NULL, token TEXT NOT NULL, patient BLOB, pid TEXT NOT NULL,"
+	" deleted INTEGER NOT NULL, PRIMARY KEY(type, id));"
+	"CREATE TABLE IF NOT EXISTS hist(seq INTEGER PRIMARY KEY, type TEXT NOT NULL, id TEXT NOT NULL,"
+	" vid INTEGER NOT NULL, updated INTEGER NOT NULL, token TEXT NOT NULL, patient BLOB,"
+	" pid TEXT NOT NULL, deleted INTEGER NOT NULL, method TEXT NOT NULL, UNIQUE(type, id, vid));"
+	"CREATE TABLE IF NOT EXISTS idx(type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL,"
+	" sys TEXT, val TEXT, num REAL, lo INTEGER, hi INTEGER);"
+	"CREATE INDEX IF NOT EXISTS idx_val ON idx(type, param, val);"
+	"CREATE INDEX IF NOT EXISTS idx_res ON idx(type, id);"
+	"CREATE INDEX IF NOT EXISTS res_pid ON res(pid);"
+	"CREATE INDEX IF NOT EXISTS res_upd ON res(type, updated);";
+
+int fhir_db_open(struct fhir_db *f, const char *dir)
+{
+	char path[1024];
+
+	f->db = NULL;
+	if (snprintf(path, sizeof(path), "%s/fhir.db", dir) >= (int)sizeof(path))
+		return PHR_ERR_TOO_LARGE;
+	if (sqlite3_open_v2(path, &f->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+			    NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(f->db, 5000) != SQLITE_OK ||
+	    sqlite3_exec(f->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK) {
+		phr_log_error("fhir", "fhir.db: %s", f->db ? sqlite3_errmsg(f->db) : "open failed");
+		sqlite3_close(f->db);
+		f->db = NULL;
+		return PHR_ERR_DB;
+	}
+	return PHR_OK;
+}
+
+void fhir_db_close(struct fhir_db *f)
+{
+	if (f->db != NULL)
+		sqlite3_close(f->db);
+	f->db = NULL;
+}
+
+static int exec(struct fhir_db *f, const char *sql)
+{
+	return sqlite3_exec(f->db, sql, NULL, NULL, NULL) == SQLITE_OK ? PHR_OK : PHR_ERR_DB;
+}
+
+int fhir_db_begin(struct fhir_db *f)
+{
+	return exec(f, "BEGIN IMMEDIATE");
+}
+
+int fhir_db_commit(struct fhir_db *f)
+{
+	return exec(f, "COMMIT");
+}
+
+void fhir_db_rollback(struct fhir_db *f)
+{
+	(void)exec(f, "ROLLBACK");
+}
+
+void fhir_instant(char out[32], int64_t ms)
+{
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+
+	char tmp[96];
+
+	gmtime_r(&s, &tm);
+	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	snprintf(out, 32, "%.31s", tmp);
+}
+
+static void text_col(char *dst, size_t cap, sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+/* Columns: type, id, vid, updated, token, patient, pid, deleted. */
+#define ROW_COLS "type, id, vid, updated, token, patient, pid, deleted"
+
+static void row_read(struct fhir_row *r, sqlite3_stmt *st)
+{
+	char tok[PHR_U256_DEC_LEN];
+	const void *p;
+
+	memset(r, 0, sizeof(*r));
+	text_col(r->type, sizeof(r->type), st, 0);
+	text_col(r->id, sizeof(r->id), st, 1);
+	r->vid = (uint64_t)sqlite3_column_int64(st, 2);
+	r->updated_ms = sqlite3_column_int64(st, 3);
+	text_col(tok, sizeof(tok), st, 4);
+	if (phr_u256_parse(&r->token, tok) != 0)
+		r->token = PHR_U256_ZERO;
+	p = sqlite3_column_blob(st, 5);
+	if (p != NULL && sqlite3_column_bytes(st, 5) == 20)
+		memcpy(r->patient, p, 20);
+	text_col(r->pid, sizeof(r->pid), st, 6);
+	r->deleted = sqlite3_column_int(st, 7) != 0;
+}
+
+static int get_row(struct fhir_db *f, struct fhir_row *row, const char *sql, const char *type,
+		   const char *id, uint64_t vid)
+{
+	sqlite3_stmt *st = NULL;
+	int rv;
+
+	if (sqlite3_prepare_v2(f->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return PHR_ERR_DB;
+	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	if (vid)
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)vid);
+	rv = sqlite3_step(st);
+	if (rv == SQLITE_ROW) {
+		row_read(row, st);
+		rv = PHR_OK;
+	} else {
+		rv = rv == SQLITE_DONE ? PHR_ERR_NOT_FOUND : PHR_ERR_DB;
+	}
+	sqlite3_finalize(st);
+	return rv;
+}
+
+int fhir_db_get(struct fhir_db *f, struct fhir_row *row, const char *type, const char *id)
+{
+	return get_row(f, row, "SELECT " ROW_COLS " FROM res WHERE type=?1 AND id=?2", type, id, 0);
+}
+
+int fhir_db_get_version(struct fhir_db *f, struct fhir_row *row, const char *type, const char *id,
+			uint64_t vid)
+{
+	return get_row(f, row, "SELECT " ROW_COLS " FROM hist WHERE type=?1 AND id=?2 AND vid=?3", type,
+		       id, vid);
+}
+
+struct put_ctx {
+	sqlite3_stmt *st;
+	int rv;
+};
+
+static int put_key(void *ctx, const struct phr_fhir_key *k)
+{
+	struct put_ctx *p = ctx;
+	sqlite3_stmt *st = p->st;
+
+	sqlite3_reset(st);
+	sqlite3_bind_text(st, 3, k->param, -1, SQLITE_STATIC);
+	if (k->system != NULL)
+		sqlite3_bind_text(st, 4, k->system, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, 4);
+	if (k->value != NULL)
+		sqlite3_bind_text(st, 5, k->value, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, 5);
+	sqlite3_bind_double(st, 6, k->num);
+	sqlite3_bind_int64(st, 7, k->lo);
+	sqlite3_bind_int64(st, 8, k->hi);
+	return sqlite3_step(st) == SQLITE_DONE ? PHR_OK : PHR_ERR_DB;
+}
+
+static int bind_row(sqlite3_stmt *st, const struct fhir_row *row)
+{
+	char tok[PHR_U256_DEC_LEN];
+
+	phr_u256_to_dec(tok, &row->token);
+	sqlite3_bind_text(st, 1, row->type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, row->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)row->vid);
+	sqlite3_bind_int64(st, 4, row->updated_ms);
+	sqlite3_bind_text(st, 5, tok, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 6, row->patient, 20, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, row->pid, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 8, row->deleted);
+	return sqlite3_step(st) == SQLITE_DONE ? PHR_OK : PHR_ERR_DB;
+}
+
+static int run1(struct fhir_db *f, const char *sql, const struct fhir_row *row, const char *extra)
+{
+	sqlite3_stmt *st = NULL;
+	int rv;
+
+	if (sqlite3_prepare_v2(f->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return PHR_ERR_DB;
+	if (extra != NULL)
+		sqlite3_bind_text(st, 9, extra, -1, SQLITE_STATIC);
+	rv = bind_row(st, row);
+	sqlite3_finalize(st);
+	return rv;
+}
+
+int fhir_db_put(struct fhir_db *f, const struct fhir_row *row, const json_t *resource,
+		const char *method)
+{
+	struct put_ctx p = { NULL, PHR_OK };
+	int rv;
+
+	if ((rv = run1(f, "INSERT OR REPLACE INTO res(" ROW_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8)", row,
+		       NULL)) != PHR_OK ||
+	    (rv = run1(f, "INSERT INTO hist(" ROW_COLS ", method) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)", row,
+		       method)) != PHR_OK)
+		return rv;
+	if (sqlite3_prepare_v2(f->db, "DELETE FROM idx WHERE type=?1 AND id=?2", -1, &p.st, NULL) !=
+	    SQLITE_OK)
+		return PHR_ERR_DB;
+	sqlite3_bind_text(p.st, 1, row->type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(p.st, 2, row->id, -1, SQLITE_STATIC);
+	rv = sqlite3_step(p.st) == SQLITE_DONE ? PHR_OK : PHR_ERR_DB;
+	sqlite3_finalize(p.st);
+	if (rv != PHR_OK || resource == NULL)
+		return rv;
+	if (sqlite3_prepare_v2(f->db,
+			       "INSERT INTO idx(type, id, param, sys, val, num, lo, hi) "
+			       "VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+			       -1, &p.st, NULL) != SQLITE_OK)
+		return PHR_ERR_DB;
+	sqlite3_bind_text(p.st, 1, row->type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(p.st, 2, row->id, -1, SQLITE_STATIC);
+	rv = phr_fhir_keys_extract(resource, put_key, &p);
+	sqlite3_finalize(p.st);
+	return rv;
+}
+
+void fhir_hits_release(struct fhir_hits *h)
+{
+	phr_free(h->rows);
+	h->rows = NULL;
+	h->n = h->total = 0;
+}
+
+static int hits_add(struct fhir_hits *h, sqlite3_stmt *st)
+{
+	/* capacity: 8, then doubled each time n reaches a power of two */
+	if (h->n == 0 || (h->n >= 8 && (h->n & (h->n - 1)) == 0)) {
+		size_t cap = h->n == 0 ? 8 : h->n * 2;
+		struct fhir_row *n = phr_realloc(h->rows, cap * sizeof(*n));
+		if (n == NULL)
+			return PHR_ERR_NOMEM;
+		h->rows = n;
+	}
+	row_read(&h->rows[h->n++], st);
+	return PHR_OK;
+}
+
+/* Steps @p st to the end, adding each row. Finalizes. */
+static int collect(struct fhir_hits *h, sqlite3_stmt *st)
+{
+	int s, rv = PHR_OK;
+
+	while (rv == PHR_OK && (s = sqlite3_step(st)) == SQLITE_ROW)
+		rv = hits_add(h, st);
+	if (rv == PHR_OK && s != SQLITE_DONE)
+		rv = PHR_ERR_DB;
+	sqlite3_finalize(st);
+	return rv;
+}
+
+int fhir_db_history(struct fhir_db *f, struct fhir_row **rows, size_t *n, size_t *total,
+		    const char *type, const char *id, int64_t since_ms, size_t count, size_t offset)
+{
+	struct fhir_hits h = { NULL, 0, 0 };
+	sqlite3_stmt *st = NULL;
+	const char *where = "(?1 IS NULL OR type=?1) AND (?2 IS NULL OR id=?2) AND updated>=?3";
+	char sql[512];
+	int rv;
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM hist WHERE %s", where);
+	if (sqlite3_prepare_v2(f->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return PHR_ERR_DB;
+	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, since_ms);
+	*total = sqlite3_step(st) == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	snprintf(sql, sizeof(sql),
+		 "SELECT " ROW_COLS " FROM hist WHERE %s ORDER BY seq DESC LIMIT ?4 OFFSET ?5", where);
+	if (sqlite3_prepare_v2(f->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return PHR_ERR_DB;
+	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, since_ms);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)count);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)offset);
+	rv = collect(&h, st);
+	if (rv != PHR_OK) {
+		fhir_hits_release(&h);
+		return rv;
+	}
+	*rows = h.rows;
+	*n = h.n;
+	return PHR_OK;
+}
+
+/* --- search ------------------------------------------------------------------ */
+
+#define MAX_BINDS 256
+
+struct bind {
+	int kind; /* 0 text (owned), 1 int, 2 double */
+	char *s;
+	int64_t i;
+	double d;
+};
+
+struct qb {
+	struct phr_buf sql;
+	struct bind b[MAX_BINDS];
+	size_t nb;
+	int rv;
+	char *detail;
+	size_t detail_cap;
+};
+
+static void qb_sql(struct qb *q, const char *s)
+{
+	if (q->rv == PHR_OK)
+		q->rv = phr_buf_append_str(&q->sql, s);
+}
+
+static void qb_text(struct qb *q, const char *s, size_t n)
+{
+	if (q->rv != PHR_OK)
+		return;
+	if (q->nb == MAX_BINDS) {
+		q->rv = PHR_ERR_TOO_LARGE;
+		return;
+	}
+	q->b[q->nb].kind = 0;
+	q->b[q->nb].s = phr_malloc(n + 1);
+	if (q->b[q->nb].s == NULL) {
+		q->rv = PHR_ERR_NOMEM;
+		return;
+	}
+	memcpy(q->b[q->nb].s, s, n);
+	q->b[q->nb].s[n] = '\0';
+	q->nb++;
+	qb_sql(q, "?");
+}
+
+static void qb_int(struct qb *q, int64_t v)
+{
+	if (q->rv != PHR_OK)
+		return;
+	if (q->nb == MAX_BINDS) {
+		q->rv = PHR_ERR_TOO_LARGE;
+		return;
+	}
+	q->b[q->nb].kind = 1;
+	q->b[q->nb++].i = v;
+	qb_sql(q, "?");
+}
+
+static void qb_num(struct qb *q, double v)
+{
+	if (q->rv != PHR_OK)
+		return;
+	if (q->nb == MAX_BINDS) {
+		q->rv = PHR_ERR_TOO_LARGE;
+		return;
+	}
+	q->b[q->nb].kind = 2;
+	q->b[q->nb++].d = v;
+	qb_sql(q, "?");
+}
+
+static void qb_fail(struct qb *q, int err, const char *msg, const char *name)
+{
+	if (q->rv == PHR_OK) {
+		snprintf(q->detail, q->detail_cap, "%s: %s", name, msg);
+		q->rv = err;
+	}
+}
+
+/* Splits a date/number/quantity prefix off @p v. */
+static const char *prefix_of(const char **v)
+{
+	static const char *const pre[] = { "eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap" };
+	for (size_t i = 0; i < PHR_ARRAY_LEN(pre); i++)
+		if (strncmp(*v, pre[i], 2) == 0 && (*v)[2] != '\0' && !((*v)[2] >= 'a' && (*v)[2] <= 'z')) {
+			*v += 2;
+			return pre[i];
+		}
+	return "eq";
+}
+
+static void cond_date(struct qb *q, const char *name, const char *v)
+{
+	const char *p = prefix_of(&v);
+	int64_t lo, hi;
+
+	if (phr_fhir_date_range(&lo, &hi, v) != PHR_OK) {
+		qb_fail(q, PHR_ERR_INVALID, "not a FHIR date", name);
+		return;
+	}
+	if (strcmp(p, "eq") == 0) {
+		qb_sql(q, "(i.lo>=");
+		qb_int(q, lo);
+		qb_sql(q, " AND i.hi<=");
+		qb_int(q, hi);
+		qb_sql(q, ")");
+	} else if (strcmp(p, "ne") == 0) {
+		qb_sql(q, "NOT (i.lo>=");
+		qb_int(q, lo);
+		qb_sql(q, " AND i.hi<=");
+		qb_int(q, hi);
+		qb_sql(q, ")");
+	} else if (strcmp(p, "gt") == 0 || strcmp(p, "sa") == 0) {
+		qb_sql(q, strcmp(p, "gt") == 0 ? "i.hi>" : "i.lo>");
+		qb_int(q, hi);
+	} else if (strcmp(p, "lt") == 0 || strcmp(p, "eb") == 0) {
+		qb_sql(q, strcmp(p, "lt") == 0 ? "i.lo<" : "i.hi<");
+		qb_int(q, lo);
+	} else if (strcmp(p, "ge") == 0) {
+		qb_sql(q, "i.hi>=");
+		qb_int(q, lo);
+	} else if (strcmp(p, "le") == 0) {
+		qb_sql(q, "i.lo<=");
+		qb_int(q, hi);
+	} else { /* ap: overlap */
+		qb_sql(q, "(i.lo<=");
+		qb_int(q, hi);
+		qb_sql(q, " AND i.hi>=");
+		qb_int(q, lo);
+		qb_sql(q, ")");
+	}
+}
+
+/* number[|system|code] with a prefix; equality within the value's precision. */
+static void cond_number(struct qb *q, const char *name, const char *v, bool quantity)
+{
+	const char *p = prefix_of(&v);
+	const char *bar = strchr(v, '|');
+	char numbuf[64];
+	size_t nl = bar ? (size_t)(bar - v) : strlen(v);
+	char *end;
+	double x, half = 0.5;
+	const char *dot;
+
+	if (nl == 0 || nl >= sizeof(numbuf) || (bar != NULL && !quantity)) {
+		qb_fail(q, PHR_ERR_INVALID, "not a number", name);
+		return;
+	}
+	memcpy(numbuf, v, nl);
+	numbuf[nl] = '\0';
+	x = strtod(numbuf, &end);
+	if (*end != '\0' || !isfinite(x)) {
+		qb_fail(q, PHR_ERR_INVALID, "not a number", name);
+		return;
+	}
+	dot = strchr(numbuf, '.');
+	if (dot != NULL)
+		for (const char *d = dot + 1; *d >= '0' && *d <= '9'; d++)
+			half /= 10;
+	qb_sql(q, "(");
+	if (strcmp(p, "eq") == 0 || strcmp(p, "ap") == 0) {
+		double w = strcmp(p, "ap") == 0 ? fabs(x) * 0.1 + half : half;
+		qb_sql(q, "i.num>=");
+		qb_num(q, x - w);
+		qb_sql(q, " AND i.num<");
+		qb_num(q, x + w);
+	} else if (strcmp(p, "ne") == 0) {
+		qb_sql(q, "(i.num<");
+		qb_num(q, x - half);
+		qb_sql(q, " OR i.num>=");
+		qb_num(q, x + half);
+		qb_sql(q, ")");
+	} else {
+		qb_sql(q, strcmp(p, "gt") == 0 || strcmp(p, "sa") == 0 ? "i.num>"
+			  : strcmp(p, "lt") == 0 || strcmp(p, "eb") == 0 ? "i.num<"
+			  : strcmp(p, "ge") == 0			   ? "i.num>="
+									   : "i.num<=");
+		qb_num(q, x);
+	}
+	if (bar != NULL) {
+		const char *sys = bar + 1, *bar2 = strchr(sys, '|');
+		const char *code = bar2 ? bar2 + 1 : sys;
+		if (bar2 != NULL && bar2 > sys) {
+			qb_sql(q, " AND i.sys=");
+			qb_text(q, sys, (size_t)(bar2 - sys));
+		}
+		if (*code != '\0' && (bar2 != NULL || *sys != '\0')) {
+			qb_sql(q, " AND i.val=");
+			qb_text(q, code, strlen(code));
+		}
+	}
+	qb_sql(q, ")");
+}
+
+static void like_pattern(struct qb *q, const char *s, bool contains)
+{
+	struct phr_buf b;
+	char *norm = phr_malloc(strlen(s) + 1);
+
+	if (norm == NULL) {
+		q->rv = PHR_ERR_NOMEM;
+		return;
+	}
+	phr_fhir_str_norm(norm, s);
+	phr_buf_init(&b, 4096);
+	if (contains && phr_buf_append_byte(&b, '%') != PHR_OK)
+		q->rv = PHR_ERR_TOO_LARGE;
+	for (const char *c = norm; *c != '\0' && q->rv == PHR_OK; c++) {
+		if ((*c == '%' || *c == '_' || *c == '\\') && phr_buf_append_byte(&b, '\\') != PHR_OK)
+			q->rv = PHR_ERR_TOO_LARGE;
+		if (q->rv == PHR_OK && phr_buf_append_byte(&b, (uint8_t)*c) != PHR_OK)
+			q->rv = PHR_ERR_TOO_LARGE;
+	}
+	if (q->rv == PHR_OK && phr_buf_append_byte(&b, '%') != PHR_OK)
+		q->rv = PHR_ERR_TOO_LARGE;
+	qb_text(q, (const char *)b.data, b.len);
+	qb_sql(q, " ESCAPE '\\'");
+	phr_buf_release(&b);
+	phr_free(norm);
+}
+
+/* One value (an alternative of a comma list) of a parameter. */
+static void cond_value(struct qb *q, const struct phr_fhir_sp *sp, const char *mod, const char *v)
+{
+	const char *name = sp->code;
+
+	switch (sp->kind) {
+	case PHR_FHIR_SP_TOKEN: {
+		const char *bar = strchr(v, '|');
+		if (bar == NULL) {
+			qb_sql(q, "i.val=");
+			qb_text(q, v, strlen(v));
+		} else if (bar == v) {
+			qb_sql(q, "(i.sys IS NULL AND i.val=");
+			qb_text(q, v + 1, strlen(v + 1));
+			qb_sql(q, ")");
+		} else if (bar[1] == '\0') {
+			qb_sql(q, "i.sys=");
+			qb_text(q, v, (size_t)(bar - v));
+		} else {
+			qb_sql(q, "(i.sys=");
+			qb_text(q, v, (size_t)(bar - v));
+			qb_sql(q, " AND i.val=");
+			qb_text(q, bar + 1, strlen(bar + 1));
+			qb_sql(q, ")");
+		}
+		return;
+	}
+	case PHR_FHIR_SP_STRING:
+		if (mod != NULL && strcmp(mod, "exact") == 0) {
+			char *norm = phr_malloc(strlen(v) + 1);
+			if (norm == NULL) {
+				q->rv = PHR_ERR_NOMEM;
+				return;
+			}
+			phr_fhir_str_norm(norm, v);
+			qb_sql(q, "i.val=");
+			qb_text(q, norm, strlen(norm));
+			phr_free(norm);
+		} else {
+			qb_sql(q, "i.val LIKE ");
+			like_pattern(q, v, mod != NULL && strcmp(mod, "contains") == 0);
+		}
+		return;
+	case PHR_FHIR_SP_URI:
+		if (mod != NULL && strcmp(mod, "below") == 0) {
+			qb_sql(q, "substr(i.val, 1, length(");
+			qb_text(q, v, strlen(v));
+			qb_sql(q, "))=");
+			qb_text(q, v, strlen(v));
+		} else {
+			qb_sql(q, "i.val=");
+			qb_text(q, v, strlen(v));
+		}
+		return;
+	case PHR_FHIR_SP_DATE:
+		cond_date(q, name, v);
+		return;
+	case PHR_FHIR_SP_NUMBER:
+	case PHR_FHIR_SP_QUANTITY:
+		cond_number(q, name, v, sp->kind == PHR_FHIR_SP_QUANTITY);
+		return;
+	case PHR_FHIR_SP_REFERENCE: {
+		/* Type/id, id (the target type from the modifier), or an absolute URL */
+		const char *last = strrchr(v, '/');
+		if (last != NULL) {
+			/* keys are "Type/id" (canonicals: the whole URL) */
+			const char *prev = last;
+			while (prev > v && prev[-1] != '/')
+				prev--;
+			qb_sql(q, "(i.val=");
+			qb_text(q, prev, strlen(prev));
+			qb_sql(q, " OR i.val=");
+			qb_text(q, v, strlen(v));
+			qb_sql(q, ")");
+		} else if (mod != NULL && phr_fhir_type_supported(mod)) {
+			size_t tl = strlen(mod), il = strlen(v);
+			char *r = phr_malloc(tl + il + 2);
+			if (r == NULL) {
+				q->rv = PHR_ERR_NOMEM;
+				return;
+			}
+			memcpy(r, mod, tl);
+			r[tl] = '/';
+			memcpy(r + tl + 1, v, il + 1);
+			qb_sql(q, "i.val=");
+			qb_text(q, r, tl + il + 1);
+			phr_free(r);
+		} else {
+			qb_sql(q, "substr(i.val, instr(i.val, '/') + 1)=");
+			qb_text(q, v, strlen(v));
+		}
+		return;
+	}
+	}
+}
+
+static bool mod_ok(const struct phr_fhir_sp *sp, const char *mod)
+{
+	if (mod == NULL || strcmp(mod, "missing") == 0 || strcmp(mod, "not") == 0)
+		return mod == NULL || strcmp(mod, "not") != 0 || sp->kind == PHR_FHIR_SP_TOKEN;
+	switch (sp->kind) {
+	case PHR_FHIR_SP_STRING:
+		return strcmp(mod, "exact") == 0 || strcmp(mod, "contains") == 0;
+	case PHR_FHIR_SP_URI:
+		return strcmp(mod, "below") == 0;
+	case PHR_FHIR_SP_REFERENCE:
+		return phr_fhir_type_supported(mod);
+	default:
+		return false;
+	}
+}
+
+static bool is_result_param(const char *n)
+{
+	static const char *const skip[] = { "_count", "_sort", "_include", "_revinclude", "_format",
+					    "_offset", "_summary", "_elements", "_total", "_pretty",
+					    "_contained", "_containedType" };
+	for (size_t i = 0; i < PHR_ARRAY_LEN(skip); i++)
+		if (strcmp(n, skip[i]) == 0)
+			return true;
+	return false;
+}
+
+/* The WHERE conditions of every search parameter of @p r. */
+static void where_params(struct qb *q, const char *type, const struct phr_fhir_req *r)
+{
+	for (size_t i = 0; i < r->n_params && q->rv == PHR_OK; i++) {
+		const struct phr_fhir_param *p = &r->params[i];
+		const struct phr_fhir_sp *sp;
+		const char *v;
+		bool first = true, missing;
+
+		if (is_result_param(p->name))
+			continue;
+		sp = phr_fhir_sp_find(type, p->name);
+		if (sp == NULL) {
+			qb_fail(q, PHR_ERR_INVALID, "unknown search parameter", p->name);
+			return;
+		}
+		if (!mod_ok(sp, p->modifier)) {
+			qb_fail(q, PHR_ERR_UNSUPPORTED, "unsupported modifier", p->name);
+			return;
+		}
+		missing = p->modifier != NULL && strcmp(p->modifier, "missing") == 0;
+		if (missing && strcmp(p->value, "true") != 0 && strcmp(p->value, "false") != 0) {
+			qb_fail(q, PHR_ERR_INVALID, ":missing takes true or false", p->name);
+			return;
+		}
+		qb_sql(q, (missing && strcmp(p->value, "true") == 0) ||
+				  (p->modifier != NULL && strcmp(p->modifier, "not") == 0)
+			  ? " AND NOT EXISTS"
+			  : " AND EXISTS");
+		qb_sql(q, "(SELECT 1 FROM idx i WHERE i.type=r.type AND i.id=r.id AND i.param=");
+		qb_text(q, sp->code, strlen(sp->code));
+		if (missing) {
+			qb_sql(q, ")");
+			continue;
+		}
+		qb_sql(q, " AND (");
+		v = p->value;
+		for (;;) {
+			size_t n = 0;
+			char *one;
+			/* comma separates alternatives; "\," is a literal comma */
+			while (v[n] != '\0' && !(v[n] == ',' && (n == 0 || v[n - 1] != '\\')))
+				n++;
+			one = phr_malloc(n + 1);
+			if (one == NULL) {
+				q->rv = PHR_ERR_NOMEM;
+				return;
+			}
+			{
+				size_t k = 0;
+				for (size_t j = 0; j < n; j++) {
+					if (v[j] == '\\' && j + 1 < n && (v[j + 1] == ',' || v[j + 1] == '|' ||
+									  v[j + 1] == '$' || v[j + 1] == '\\'))
+						j++;
+					one[k++] = v[j];
+				}
+				one[k] = '\0';
+			}
+			if (!first)
+				qb_sql(q, " OR ");
+			first = false;
+			if (one[0] == '\0')
+				qb_fail(q, PHR_ERR_INVALID, "empty value", p->name);
+			else
+				cond_value(q, sp, p->modifier, one);
+			phr_free(one);
+			if (v[n] == '\0' || q->rv != PHR_OK)
+				break;
+			v += n + 1;
+		}
+		qb_sql(q, "))");
+	}
+}
+
+/* ORDER BY from _sort (comma list, '-' for descending). */
+static void order_by(struct qb *q, const char *type, const char *sort)
+{
+	bool first = true;
+
+	qb_sql(q, " ORDER BY ");
+	while (sort != NULL && *sort != '\0' && q->rv == PHR_OK) {
+		size_t n = strcspn(sort, ",");
+		bool desc = sort[0] == '-';
+		char name[64];
+		const struct phr_fhir_sp *sp;
+		size_t off = desc ? 1 : 0;
+
+		if (n - off == 0 || n - off >= sizeof(name)) {
+			qb_fail(q, PHR_ERR_INVALID, "bad sort key", "_sort");
+			return;
+		}
+		memcpy(name, sort + off, n - off);
+		name[n - off] = '\0';
+		if (!first)
+			qb_sql(q, ", ");
+		first = false;
+		if (strcmp(name, "_id") == 0) {
+			qb_sql(q, "r.id");
+		} else if (strcmp(name, "_lastUpdated") == 0) {
+			qb_sql(q, "r.updated");
+		} else if ((sp = phr_fhir_sp_find(type, name)) != NULL) {
+			qb_sql(q, sp->kind == PHR_FHIR_SP_DATE ? "(SELECT min(i.lo)"
+				  : sp->kind == PHR_FHIR_SP_NUMBER || sp->kind == PHR_FHIR_SP_QUANTITY
+					  ? "(SELECT min(i.num)"
+					  : "(SELECT min(i.val)");
+			qb_sql(q, " FROM idx i WHERE i.type=r.type AND i.id=r.id AND i.param=");
+			qb_text(q, sp->code, strlen(sp->code));
+			qb_sql(q, ")");
+		} else {
+			qb_fail(q, PHR_ERR_INVALID, "unknown sort parameter", name);
+			return;
+		}
+		qb_sql(q, desc ? " DESC" : " ASC");
+		sort += n;
+		if (*sort == ',')
+			sort++;
+	}
+	qb_sql(q, first ? "r.updated ASC, r.id ASC" : ", r.id ASC");
+}
+
+static int qb_prepare(struct fhir_db *f, struct qb *q, sqlite3_stmt **st)
+{
+	if (q->rv == PHR_OK && phr_buf_append_byte(&q->sql, 0) != PHR_OK)
+		q->rv = PHR_ERR_TOO_LARGE;
+	if (q->rv != PHR_OK)
+		return q->rv;
+	if (sqlite3_prepare_v2(f->db, (const char *)q->sql.data, -1, st, NULL) != SQLITE_OK) {
+		phr_log_error("fhir", "search sql: %s", sqlite3_errmsg(f->db));
+		return PHR_ERR_DB;
+	}
+	for (size_t i = 0; i < q->nb; i++) {
+		int k = (int)i + 1;
+		if (q->b[i].kind == 0)
+			sqlite3_bind_text(*st, k, q->b[i].s, -1, SQLITE_STATIC);
+		else if (q->b[i].kind == 1)
+			sqlite3_bind_int64(*st, k, q->b[i].i);
+		else
+			sqlite3_bind_double(*st, k, q->b[i].d);
+	}
+	return PHR_OK;
+}
+
+static void qb_release(struct qb *q)
+{
+	for (size_t i = 0; i < q->nb; i++)
+		if (q->b[i].kind == 0)
+			phr_free(q->b[i].s);
+	q->nb = 0;
+	phr_buf_release(&q->sql);
+}
+
+static void qb_init(struct qb *q, char *detail, size_t cap)
+{
+	memset(q, 0, sizeof(*q));
+	phr_buf_init(&q->sql, (size_t)1 << 20);
+	q->detail = detail;
+	q->detail_cap = cap;
+}
+
+int fhir_db_search(struct fhir_db *f, struct fhir_hits *out, char *detail, size_t detail_cap,
+		   const char *type, const struct phr_fhir_req *r, size_t count, size_t offset)
+{
+	struct qb q;
+	sqlite3_stmt *st = NULL;
+	size_t mark;
+	int rv;
+
+	memset(out, 0, sizeof(*out));
+	qb_init(&q, detail, detail_cap);
+	qb_sql(&q, "SELECT count(*) FROM res r WHERE r.type=");
+	qb_text(&q, type, strlen(type));
+	qb_sql(&q, " AND r.deleted=0");
+	where_params(&q, type, r);
+	mark = q.sql.len;
+	if ((rv = qb_prepare(f, &q, &st)) != PHR_OK)
+		goto out;
+	out->total = sqlite3_step(st) == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	st = NULL;
+	/* same conditions, now the rows */
+	q.sql.len = mark;
+	{
+		struct phr_buf s2;
+		phr_buf_init(&s2, (size_t)1 << 20);
+		if (phr_buf_append_str(&s2, "SELECT r.type, r.id, r.vid, r.updated, r.token, r.patient, "
+					    "r.pid, r.deleted") != PHR_OK ||
+		    phr_buf_append(&s2, q.sql.data + 15, mark - 15) != PHR_OK) {
+			phr_buf_release(&s2);
+			rv = PHR_ERR_NOMEM;
+			goto out;
+		}
+		phr_buf_release(&q.sql);
+		q.sql = s2;
+	}
+	order_by(&q, type, phr_fhir_req_param(r, "_sort"));
+	qb_sql(&q, " LIMIT ");
+	qb_int(&q, (int64_t)count);
+	qb_sql(&q, " OFFSET ");
+	qb_int(&q, (int64_t)offset);
+	if ((rv = qb_prepare(f, &q, &st)) != PHR_OK)
+		goto out;
+	rv = collect(out, st);
+out:
+	qb_release(&q);
+	if (rv != PHR_OK)
+		fhir_hits_release(out);
+	return rv;
+}
+
+int fhir_db_referencing(struct fhir_db *f, struct fhir_hits *out, const char *type,
+			const char *param, const char *ref)
+{
+	sqlite3_stmt *st = NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (sqlite3_prepare_v2(f->db,
+			       "SELECT DISTINCT r.type, r.id, r.vid, r.updated, r.token, r.patient, r.pid, "
+			       "r.deleted FROM idx i JOIN res r ON r.type=i.type AND r.id=i.id "
+			       "WHERE i.type=?1 AND i.param=?2 AND i.val=?3 AND r.deleted=0 LIMIT 1000",
+			       -1, &st, NULL) != SQLITE_OK)
+		return PHR_ERR_DB;
+	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, param, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ref, -1, SQLITE_STATIC);
+	return collect(out, st);
+}
+
+int fhir_db_refs_of(struct fhir_db *f, json_t **out, const char *type, const char *id,
+		    const char *param)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *a = json_array();
+	int s;
+
+	if (a == NULL)
+		return PHR_ERR_NOMEM;
+	if (sqlite3_prepare_v2(f->db, "SELECT DISTINCT val FROM idx WHERE type=?1 AND id=?2 AND param=?3",
+			       -1, &st, NULL) != SQLITE_OK) {
+		json_decref(a);
+		return PHR_ERR_DB;
+	}
+	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, param, -1, SQLITE_STATIC);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW)
+		if (sqlite3_column_text(st, 0) != NULL)
+			json_array_append_new(a, json_string((const char *)sqlite3_column_text(st, 0)));
+	sqlite3_finalize(st);
+	*out = a;
+	return PHR_OK;
+}
+
+int fhir_db_compartment(struct fhir_db *f, struct fhir_hits *out, const char *pid)
+{
+	sqlite3_stmt *st = NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (sqlite3_prepare_v2(f->db,
+			       "SELECT " ROW_COLS " FROM res WHERE pid=?1 AND deleted=0 AND type<>'Patient' "
+			       "ORDER BY type, id LIMIT 10000",
+			       -1, &st, NULL) != SQLITE_OK)
+		return PHR_ERR_DB;
+	sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
+	return collect(out, st);
+}

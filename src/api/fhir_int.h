@@ -1,0 +1,85 @@
+/*
+ * Internals of the FHIR server (src/api/fhir_*.c): the search index in
+ * DIR/fhir.db. It holds search keys and version bookkeeping, never a
+ * resource: the resources are phr records (encrypted in the store).
+ */
+#ifndef PHR_API_FHIR_INT_H
+#define PHR_API_FHIR_INT_H
+
+#include <sqlite3.h>
+
+#include "phr/fhir.h"
+#include "phr/u256.h"
+
+/** One current (or deleted) resource. */
+struct fhir_row {
+	char type[PHR_FHIR_TYPE_MAX];
+	char id[PHR_FHIR_ID_MAX];
+	uint64_t vid;
+	int64_t updated_ms;
+	struct phr_u256 token; /**< the record of this version (zero when deleted) */
+	uint8_t patient[20];   /**< the phr patient the record is minted to */
+	char pid[PHR_FHIR_ID_MAX]; /**< the FHIR Patient id of its compartment, "" if none */
+	bool deleted;
+};
+
+struct fhir_db {
+	sqlite3 *db;
+};
+
+/** Opens (creates) DIR/fhir.db. @return PHR_OK, PHR_ERR_DB, PHR_ERR_NOMEM. */
+int fhir_db_open(struct fhir_db *f, const char *dir);
+void fhir_db_close(struct fhir_db *f);
+/** BEGIN / COMMIT / ROLLBACK. */
+int fhir_db_begin(struct fhir_db *f);
+int fhir_db_commit(struct fhir_db *f);
+void fhir_db_rollback(struct fhir_db *f);
+
+/** The current row of Type/id (deleted ones too). @return PHR_OK, PHR_ERR_NOT_FOUND, PHR_ERR_DB. */
+int fhir_db_get(struct fhir_db *f, struct fhir_row *row, const char *type, const char *id);
+/** The row of version @p vid. */
+int fhir_db_get_version(struct fhir_db *f, struct fhir_row *row, const char *type, const char *id,
+			uint64_t vid);
+
+/**
+ * Writes a new version: replaces the current row and its keys (from
+ * @p resource, NULL for a delete), appends the history row.
+ */
+int fhir_db_put(struct fhir_db *f, const struct fhir_row *row, const json_t *resource,
+		const char *method);
+
+/** History rows (newest first) of one resource, one type (@p id NULL) or all (@p type NULL). */
+int fhir_db_history(struct fhir_db *f, struct fhir_row **rows, size_t *n, size_t *total,
+		    const char *type, const char *id, int64_t since_ms, size_t count, size_t offset);
+
+/** Result of a search: ids of matches (current, not deleted). */
+struct fhir_hits {
+	struct fhir_row *rows;
+	size_t n;
+	size_t total;
+};
+void fhir_hits_release(struct fhir_hits *h);
+
+/**
+ * Runs the search of @p q on @p type (count/offset/sort from the request).
+ * @param[out] detail why a parameter was refused (PHR_ERR_INVALID / UNSUPPORTED)
+ * @return PHR_OK, PHR_ERR_INVALID (bad value), PHR_ERR_UNSUPPORTED (modifier), PHR_ERR_DB.
+ */
+int fhir_db_search(struct fhir_db *f, struct fhir_hits *out, char *detail, size_t detail_cap,
+		   const char *type, const struct phr_fhir_req *q, size_t count, size_t offset);
+
+/** Resources whose @p param references "Type/id" (for _revinclude), current ones. */
+int fhir_db_referencing(struct fhir_db *f, struct fhir_hits *out, const char *type,
+			const char *param, const char *ref);
+
+/** The reference keys of @p param of Type/id (for _include): JSON array of "Type/id" strings. */
+int fhir_db_refs_of(struct fhir_db *f, json_t **out, const char *type, const char *id,
+		    const char *param);
+
+/** Current resources of the compartment of Patient/@p pid (not the Patient itself). */
+int fhir_db_compartment(struct fhir_db *f, struct fhir_hits *out, const char *pid);
+
+/** ISO 8601 instant of @p ms (UTC, millisecond precision) in @p out (32 bytes). */
+void fhir_instant(char out[32], int64_t ms);
+
+#endif

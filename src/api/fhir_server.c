@@ -1,0 +1,1745 @@
+/*
+ * The FHIR R4 REST server under /fhir (docs/fhir.md). Each resource version
+ * is a phr record (encrypted, content-addressed, minted to its patient,
+ * audited); DIR/fhir.db holds the search keys and the version bookkeeping.
+ */
+#include <microhttpd.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api_int.h"
+#include "fhir_int.h"
+#include "phr/crypto.h"
+#include "phr/fhir_validate.h"
+#include "phr/json.h"
+#include "phr/phr.h"
+
+/* The validator lands in module fhir; until the api links it, call it when present. */
+#pragma weak phr_fhir_validate
+
+#define FHIR_CT "application/fhir+json; charset=utf-8"
+#define FHIR_DEFAULT_COUNT 20
+#define FHIR_MAX_COUNT 1000
+#define FHIR_MAX_ENTRIES 10000
+#define FHIR_ADDRESS_SYSTEM "urn:phr:address"
+#define FHIR_PATIENT_HEADER "X-Phr-Patient"
+
+/* --- per-server state ------------------------------------------------------- */
+
+struct fhir_state {
+	const struct phr_api *api;
+	char dir[512];
+	struct fhir_db db;
+	pthread_mutex_t lock;
+	bool open;
+};
+
+static struct fhir_state states[8];
+static pthread_mutex_t states_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The state of @p c's server, opened on first use; returned locked. */
+static struct fhir_state *state_get(struct api_ctx *c)
+{
+	const char *dir = c->api->cfg.datadir;
+	struct fhir_state *s = NULL;
+
+	pthread_mutex_lock(&states_lock);
+	for (size_t i = 0; i < PHR_ARRAY_LEN(states) && s == NULL; i++)
+		if (states[i].open && states[i].api == c->api && strcmp(states[i].dir, dir) == 0)
+			s = &states[i];
+	for (size_t i = 0; i < PHR_ARRAY_LEN(states) && s == NULL; i++)
+		if (!states[i].open || (states[i].api == c->api)) {
+			s = &states[i];
+			if (s->open) {
+				pthread_mutex_lock(&s->lock);
+				fhir_db_close(&s->db);
+				pthread_mutex_unlock(&s->lock);
+				pthread_mutex_destroy(&s->lock);
+				s->open = false;
+			}
+			if (fhir_db_open(&s->db, dir) != PHR_OK) {
+				s = NULL;
+				break;
+			}
+			pthread_mutex_init(&s->lock, NULL);
+			s->api = c->api;
+			snprintf(s->dir, sizeof(s->dir), "%s", dir);
+			s->open = true;
+		}
+	pthread_mutex_unlock(&states_lock);
+	if (s != NULL)
+		pthread_mutex_lock(&s->lock);
+	return s;
+}
+
+/* --- per-request context ------------------------------------------------------ */
+
+struct fx {
+	struct api_ctx *c;
+	struct fhir_state *st;
+	const struct phr_identity *me;
+	char base[256];
+	unsigned status;
+	json_t *out;
+	char etag[40], location[512], modified[40];
+	bool minimal, want_oo;
+};
+
+static json_t *oo_new(const char *severity, const char *code, const char *diag)
+{
+	return json_pack("{s:s,s:[{s:s,s:s,s:s}]}", "resourceType", "OperationOutcome", "issue",
+			 "severity", severity, "code", code, "diagnostics", diag);
+}
+
+/* An OperationOutcome answer for @p err (status from the error table unless given). */
+static int PHR_PRINTF(4, 5) fail(struct fx *x, int err, unsigned status, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (status == 0) {
+		int s = phr_err_http_status(err);
+		status = s >= 400 && s < 600 ? (unsigned)s : 400;
+	}
+	json_decref(x->out);
+	x->out = oo_new(status >= 500 ? "fatal" : "error", phr_err_fhir_code(err), msg);
+	x->status = status;
+	return err;
+}
+
+/* A failure with the issues of the validator. */
+static int fail_issues(struct fx *x, json_t *issues)
+{
+	json_decref(x->out);
+	x->out = json_pack("{s:s,s:o}", "resourceType", "OperationOutcome", "issue", issues);
+	x->status = 400;
+	return PHR_ERR_INVALID;
+}
+
+static int nomem(struct fx *x)
+{
+	return fail(x, PHR_ERR_NOMEM, 500, "out of memory");
+}
+
+/* Sends x->out as the response with the headers collected. */
+static int respond(struct fx *x)
+{
+	struct api_ctx *c = x->c;
+	struct phr_buf b;
+	int rv;
+
+	if (x->etag[0] != '\0')
+		(void)api_header_add(c, "ETag", x->etag);
+	if (x->location[0] != '\0')
+		(void)api_header_add(c, "Location", x->location);
+	if (x->modified[0] != '\0')
+		(void)api_header_add(c, "Last-Modified", x->modified);
+	c->status = x->status ? x->status : 200;
+	c->raw_type = FHIR_CT;
+	if (x->out == NULL) {
+		c->raw_out = NULL;
+		c->raw_len = 0;
+		return PHR_OK;
+	}
+	phr_buf_init(&b, PHR_BUF_DEFAULT_MAX);
+	rv = phr_json_dump(&b, x->out, JSON_COMPACT);
+	if (rv != PHR_OK) {
+		phr_buf_release(&b);
+		return rv;
+	}
+	c->raw_out = phr_buf_detach(&b, &c->raw_len);
+	return PHR_OK;
+}
+
+static void http_date(char out[40], int64_t ms)
+{
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&s, &tm);
+	strftime(out, 40, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void set_version_headers(struct fx *x, const struct fhir_row *row)
+{
+	snprintf(x->etag, sizeof(x->etag), "W/\"%llu\"", (unsigned long long)row->vid);
+	http_date(x->modified, row->updated_ms);
+}
+
+/* --- records ------------------------------------------------------------------ */
+
+/* Record type of a resource type (PhrTypes.sol RecordType). */
+static unsigned rtype_of(const char *type)
+{
+	static const struct {
+		const char *t;
+		unsigned r;
+	} map[] = { { "Immunization", 1 },	{ "Procedure", 2 },	    { "Observation", 5 },
+		    { "DiagnosticReport", 5 },	{ "ImagingStudy", 6 },	    { "MedicationRequest", 7 },
+		    { "MedicationStatement", 7 }, { "Condition", 8 },	    { "AllergyIntolerance", 8 },
+		    { "Encounter", 8 },		{ "CarePlan", 8 },	    { "DocumentReference", 8 } };
+	for (size_t i = 0; i < PHR_ARRAY_LEN(map); i++)
+		if (strcmp(map[i].t, type) == 0)
+			return map[i].r;
+	return 0;
+}
+
+/* Decrypts the record of @p row (its version) as the caller: access check and View audit. */
+static int load(struct fx *x, json_t **out, const struct fhir_row *row)
+{
+	struct phr_buf b;
+	unsigned purpose = memcmp(row->patient, x->me->address, 20) == 0 ? 6u : 1u;
+	int rv;
+
+	phr_buf_init(&b, PHR_RECORD_MAX);
+	rv = phr_node_record_read(x->c->api->cfg.node, &b, NULL, x->me, &row->token, purpose);
+	if (rv == PHR_OK)
+		rv = phr_json_parse(out, NULL, 0, (const char *)b.data, b.len);
+	if (rv == PHR_OK && !json_is_object(*out)) {
+		json_decref(*out);
+		rv = PHR_ERR_CORRUPT;
+	}
+	if (b.data != NULL)
+		sodium_memzero(b.data, b.len);
+	phr_buf_release(&b);
+	return rv;
+}
+
+static int load_fail(struct fx *x, int rv)
+{
+	if (rv == PHR_ERR_FORBIDDEN)
+		return fail(x, rv, 403, "the caller may not read this resource (no grant on chain)");
+	if (rv == PHR_ERR_NOT_FOUND)
+		return fail(x, rv, 404, "the record of this resource is gone");
+	return fail(x, rv, 0, "reading the record failed: %s", phr_strerror(rv));
+}
+
+/* A write waiting for its record. */
+struct pending {
+	json_t *res;        /* the resource as stored (owned) */
+	struct fhir_row row;
+	bool have_prev;
+	struct phr_u256 prev_token;
+	const char *method; /* "POST", "PUT", "DELETE" */
+	unsigned status;
+};
+
+/* The Patient id of the compartment of @p res ("" if none). */
+static void compartment_pid(char pid[PHR_FHIR_ID_MAX], const json_t *res)
+{
+	const char *type = json_string_value(json_object_get(res, "resourceType"));
+	const struct phr_fhir_sp *sp;
+
+	pid[0] = '\0';
+	if (type == NULL)
+		return;
+	if (strcmp(type, "Patient") == 0) {
+		snprintf(pid, PHR_FHIR_ID_MAX, "%s", json_string_value(json_object_get(res, "id")));
+		return;
+	}
+	sp = phr_fhir_sp_find(type, "patient");
+	if (sp == NULL)
+		return;
+	for (; sp->type != NULL && strcmp(sp->type, type) == 0 && strcmp(sp->code, "patient") == 0; sp++) {
+		/* the element holding the patient: first segment of the path */
+		char key[64];
+		size_t n = strcspn(sp->path, ".");
+		const json_t *v;
+		const char *ref;
+		if (n >= sizeof(key))
+			continue;
+		memcpy(key, sp->path, n);
+		key[n] = '\0';
+		v = json_object_get(res, key);
+		if (json_is_array(v))
+			v = json_array_get(v, 0);
+		if (strchr(sp->path, '.') != NULL && json_is_object(v))
+			v = json_object_get(v, sp->path + n + 1);
+		if (json_is_array(v))
+			v = json_array_get(v, 0);
+		ref = json_string_value(json_object_get(v, "reference"));
+		if (ref != NULL) {
+			const char *p = strstr(ref, "Patient/");
+			if (p != NULL && (p == ref || p[-1] == '/')) {
+				size_t l = strcspn(p + 8, "/");
+				if (l > 0 && l < PHR_FHIR_ID_MAX) {
+					memcpy(pid, p + 8, l);
+					pid[l] = '\0';
+					return;
+				}
+			}
+		}
+	}
+}
+
+/* The phr patient a resource is minted to (docs/fhir.md "Patients"). */
+static int patient_addr(struct fx *x, uint8_t out[20], const json_t *res, const char *pid,
+			const struct pending *batch, size_t nbatch)
+{
+	const char *type = json_string_value(json_object_get(res, "resourceType"));
+	const char *h;
+	struct fhir_row row;
+
+	if (strcmp(type, "Patient") == 0) {
+		size_t i;
+		json_t *idf;
+		json_array_foreach (json_object_get(res, "identifier"), i, idf) {
+			const char *sys = json_string_value(json_object_get(idf, "system"));
+			const char *val = json_string_value(json_object_get(idf, "value"));
+			if (sys != NULL && val != NULL && strcmp(sys, FHIR_ADDRESS_SYSTEM) == 0) {
+				if (phr_api_param_address(out, val) != PHR_OK)
+					return fail(x, PHR_ERR_INVALID, 400,
+						    "identifier %s must be a 0x address", FHIR_ADDRESS_SYSTEM);
+				return PHR_OK;
+			}
+		}
+	} else if (pid[0] != '\0') {
+		for (size_t i = 0; i < nbatch; i++)
+			if (strcmp(batch[i].row.type, "Patient") == 0 && strcmp(batch[i].row.id, pid) == 0) {
+				memcpy(out, batch[i].row.patient, 20);
+				return PHR_OK;
+			}
+		if (fhir_db_get(&x->st->db, &row, "Patient", pid) == PHR_OK) {
+			memcpy(out, row.patient, 20);
+			return PHR_OK;
+		}
+	}
+	h = api_header(x->c, FHIR_PATIENT_HEADER);
+	if (h != NULL) {
+		if (phr_api_param_address(out, h) != PHR_OK)
+			return fail(x, PHR_ERR_INVALID, 400, "%s must be a 0x address", FHIR_PATIENT_HEADER);
+		return PHR_OK;
+	}
+	memcpy(out, x->me->address, 20);
+	return PHR_OK;
+}
+
+/* Checks a resource body for @p type and runs the validator. */
+static int check_resource(struct fx *x, const json_t *res, const char *type)
+{
+	const char *rt = json_string_value(json_object_get(res, "resourceType"));
+	const json_t *id = json_object_get(res, "id");
+	json_t *issues = NULL;
+	int rv;
+
+	if (!json_is_object(res))
+		return fail(x, PHR_ERR_INVALID, 400, "the body is not a JSON object");
+	if (rt == NULL)
+		return fail(x, PHR_ERR_INVALID, 400, "resourceType is missing");
+	if (type != NULL && strcmp(rt, type) != 0)
+		return fail(x, PHR_ERR_INVALID, 400, "resourceType %s does not match the URL (%s)", rt, type);
+	if (!phr_fhir_type_supported(rt))
+		return fail(x, PHR_ERR_UNSUPPORTED, 400, "resource type %s is not supported here", rt);
+	if (id != NULL && (!json_is_string(id) || !phr_fhir_id_valid(json_string_value(id))))
+		return fail(x, PHR_ERR_INVALID, 400, "id is not a valid FHIR id");
+	if (phr_fhir_validate == NULL)
+		return PHR_OK;
+	rv = phr_fhir_validate(&issues, res);
+	if (rv == PHR_ERR_NOMEM) {
+		json_decref(issues);
+		return nomem(x);
+	}
+	if (rv != PHR_OK)
+		return fail_issues(x, issues ? issues : json_array());
+	json_decref(issues);
+	return PHR_OK;
+}
+
+static void new_id(char id[PHR_FHIR_ID_MAX])
+{
+	uint8_t r[16];
+
+	randombytes_buf(r, sizeof(r));
+	/* hex of 16 random bytes: 32 characters */
+	if (phr_hex_encode(id, PHR_FHIR_ID_MAX, r, sizeof(r), false) != PHR_OK)
+		id[0] = '\0';
+}
+
+/*
+ * Prepares a write of @p res (stolen) as Type/id: version, meta, patient.
+ * @p prev the current row or NULL.
+ */
+static int prepare_write(struct fx *x, struct pending *p, json_t *res, const char *type, const char *id,
+			 const struct fhir_row *prev, const char *method, const struct pending *batch,
+			 size_t nbatch)
+{
+	char inst[32], vbuf[24];
+	json_t *meta;
+	int64_t ms = now_ms();
+	int rv;
+
+	memset(p, 0, sizeof(*p));
+	p->res = res;
+	p->method = method;
+	snprintf(p->row.type, sizeof(p->row.type), "%s", type);
+	snprintf(p->row.id, sizeof(p->row.id), "%s", id);
+	p->row.vid = prev ? prev->vid + 1 : 1;
+	p->row.updated_ms = ms;
+	if (prev != NULL && !prev->deleted) {
+		p->have_prev = true;
+		p->prev_token = prev->token;
+	}
+	p->status = prev != NULL && !prev->deleted ? 200 : 201;
+	if (res == NULL) { /* delete */
+		p->row.deleted = true;
+		memcpy(p->row.patient, prev->patient, 20);
+		snprintf(p->row.pid, sizeof(p->row.pid), "%s", prev->pid);
+		return PHR_OK;
+	}
+	fhir_instant(inst, ms);
+	snprintf(vbuf, sizeof(vbuf), "%llu", (unsigned long long)p->row.vid);
+	meta = json_object_get(res, "meta");
+	if (!json_is_object(meta)) {
+		meta = json_object();
+		if (meta == NULL || json_object_set_new(res, "meta", meta) != 0)
+			return nomem(x);
+	}
+	if (json_object_set_new(res, "id", json_string(id)) != 0 ||
+	    json_object_set_new(meta, "versionId", json_string(vbuf)) != 0 ||
+	    json_object_set_new(meta, "lastUpdated", json_string(inst)) != 0)
+		return nomem(x);
+	compartment_pid(p->row.pid, res);
+	if ((rv = patient_addr(x, p->row.patient, res, p->row.pid, batch, nbatch)) != PHR_OK)
+		return rv;
+	if (strcmp(type, "Patient") != 0 && p->row.pid[0] == '\0' && prev != NULL)
+		snprintf(p->row.pid, sizeof(p->row.pid), "%s", prev->pid);
+	return PHR_OK;
+}
+
+/* Mints the record of a prepared write (not for deletes). */
+static int mint(struct fx *x, struct pending *p)
+{
+	struct phr_buf b;
+	struct phr_record_receipt r;
+	int rv;
+
+	if (p->res == NULL)
+		return PHR_OK;
+	phr_buf_init(&b, PHR_RECORD_MAX);
+	rv = phr_json_dump(&b, p->res, JSON_COMPACT);
+	if (rv == PHR_OK)
+		rv = phr_node_record_submit(x->c->api->cfg.node, &r, x->me, p->row.patient,
+					    rtype_of(p->row.type), p->have_prev ? &p->prev_token : NULL,
+					    b.data, b.len);
+	if (b.data != NULL)
+		sodium_memzero(b.data, b.len);
+	phr_buf_release(&b);
+	if (rv == PHR_ERR_FORBIDDEN)
+		return fail(x, rv, 403, "no Write access to the records of this patient (grant on chain)");
+	if (rv == PHR_ERR_NOT_FOUND)
+		return fail(x, rv, 422, "the patient of this resource is not registered on chain");
+	if (rv != PHR_OK)
+		return fail(x, rv, 0, "storing the record failed: %s", phr_strerror(rv));
+	p->row.token = r.token_id;
+	return PHR_OK;
+}
+
+static void pending_release(struct pending *p)
+{
+	json_decref(p->res);
+	p->res = NULL;
+}
+
+/* --- JSON body ----------------------------------------------------------------- */
+
+static int body_json(struct fx *x, json_t **out)
+{
+	struct api_ctx *c = x->c;
+	const char *ct = api_header(c, "Content-Type");
+	char err[160];
+
+	if (ct != NULL && strstr(ct, "json") == NULL)
+		return fail(x, PHR_ERR_UNSUPPORTED, 415,
+			    "Content-Type must be application/fhir+json or application/json");
+	if (c->body.len == 0)
+		return fail(x, PHR_ERR_INVALID, 400, "the request has no body");
+	if (phr_json_parse(out, err, sizeof(err), (const char *)c->body.data, c->body.len) != PHR_OK)
+		return fail(x, PHR_ERR_PARSE, 400, "the body is not JSON: %s", err);
+	if (!json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		return fail(x, PHR_ERR_INVALID, 400, "the body is not a JSON object");
+	}
+	return PHR_OK;
+}
+
+/* --- interactions ------------------------------------------------------------ */
+
+static bool if_match_ok(struct fx *x, const struct fhir_row *row)
+{
+	const char *h = api_header(x->c, "If-Match");
+	char want[40];
+
+	if (h == NULL)
+		return true;
+	snprintf(want, sizeof(want), "W/\"%llu\"", (unsigned long long)row->vid);
+	if (strcmp(h, want) == 0 || strcmp(h, want + 2) == 0)
+		return true;
+	return false;
+}
+
+static void set_location(struct fx *x, const struct fhir_row *row)
+{
+	snprintf(x->location, sizeof(x->location), "%s/%s/%s/_history/%llu", x->base, row->type, row->id,
+		 (unsigned long long)row->vid);
+}
+
+/* The answer to a successful write: representation, minimal or an OperationOutcome. */
+static int write_answer(struct fx *x, struct pending *p)
+{
+	set_version_headers(x, &p->row);
+	set_location(x, &p->row);
+	x->status = p->status;
+	json_decref(x->out);
+	x->out = NULL;
+	if (x->want_oo)
+		x->out = oo_new("information", "informational", "done");
+	else if (!x->minimal)
+		x->out = json_incref(p->res);
+	return PHR_OK;
+}
+
+/* Commits prepared writes: records first, then the index in one transaction. */
+static int commit_writes(struct fx *x, struct pending *p, size_t n)
+{
+	int rv = PHR_OK;
+
+	for (size_t i = 0; i < n && rv == PHR_OK; i++)
+		rv = mint(x, &p[i]);
+	if (rv != PHR_OK)
+		return rv;
+	if ((rv = fhir_db_begin(&x->st->db)) != PHR_OK)
+		return fail(x, rv, 500, "index: cannot begin");
+	for (size_t i = 0; i < n && rv == PHR_OK; i++)
+		rv = fhir_db_put(&x->st->db, &p[i].row, p[i].res, p[i].method);
+	if (rv == PHR_OK)
+		rv = fhir_db_commit(&x->st->db);
+	if (rv != PHR_OK) {
+		fhir_db_rollback(&x->st->db);
+		return fail(x, rv, 500, "index write failed");
+	}
+	return PHR_OK;
+}
+
+static int do_search_query(struct fx *x, const char *type, const struct phr_fhir_req *q, size_t *count_out,
+			   struct fhir_hits *hits);
+
+static int do_create(struct fx *x, const char *type, json_t *res)
+{
+	struct pending p;
+	char id[PHR_FHIR_ID_MAX];
+	const char *ine = api_header(x->c, "If-None-Exist");
+	int rv;
+
+	if ((rv = check_resource(x, res, type)) != PHR_OK) {
+		json_decref(res);
+		return rv;
+	}
+	if (ine != NULL) {
+		struct phr_fhir_req q;
+		struct fhir_hits h;
+		size_t cnt;
+		char *u = phr_malloc(strlen(type) + strlen(ine) + 2);
+		if (u == NULL) {
+			json_decref(res);
+			return nomem(x);
+		}
+		snprintf(u, strlen(type) + strlen(ine) + 2, "%s?%s", type, ine);
+		phr_fhir_req_init(&q);
+		rv = phr_fhir_req_parse(&q, u);
+		phr_free(u);
+		if (rv != PHR_OK) {
+			phr_fhir_req_release(&q);
+			json_decref(res);
+			return fail(x, PHR_ERR_INVALID, 400, "If-None-Exist is not a search query");
+		}
+		rv = do_search_query(x, type, &q, &cnt, &h);
+		phr_fhir_req_release(&q);
+		if (rv != PHR_OK) {
+			json_decref(res);
+			return rv;
+		}
+		if (h.total > 1) {
+			fhir_hits_release(&h);
+			json_decref(res);
+			return fail(x, PHR_ERR_CONFLICT, 412, "If-None-Exist matches %zu resources", h.total);
+		}
+		if (h.total == 1) {
+			json_t *cur = NULL;
+			struct fhir_row row = h.rows[0];
+			fhir_hits_release(&h);
+			json_decref(res);
+			if ((rv = load(x, &cur, &row)) != PHR_OK)
+				return load_fail(x, rv);
+			set_version_headers(x, &row);
+			set_location(x, &row);
+			x->status = 200;
+			json_decref(x->out);
+			x->out = x->minimal ? (json_decref(cur), NULL) : cur;
+			return PHR_OK;
+		}
+		fhir_hits_release(&h);
+	}
+	new_id(id);
+	rv = prepare_write(x, &p, res, type, id, NULL, "POST", NULL, 0);
+	if (rv == PHR_OK)
+		rv = commit_writes(x, &p, 1);
+	if (rv == PHR_OK)
+		rv = write_answer(x, &p);
+	pending_release(&p);
+	return rv;
+}
+
+static int do_update(struct fx *x, const char *type, const char *id, json_t *res)
+{
+	struct pending p;
+	struct fhir_row prev;
+	const char *bid;
+	int rv;
+
+	if ((rv = check_resource(x, res, type)) != PHR_OK) {
+		json_decref(res);
+		return rv;
+	}
+	bid = json_string_value(json_object_get(res, "id"));
+	if (bid == NULL || strcmp(bid, id) != 0) {
+		json_decref(res);
+		return fail(x, PHR_ERR_INVALID, 400, "the resource id must equal the id in the URL (%s)", id);
+	}
+	rv = fhir_db_get(&x->st->db, &prev, type, id);
+	if (rv != PHR_OK && rv != PHR_ERR_NOT_FOUND) {
+		json_decref(res);
+		return fail(x, rv, 500, "index read failed");
+	}
+	if (rv == PHR_OK && !if_match_ok(x, &prev)) {
+		json_decref(res);
+		return fail(x, PHR_ERR_CONFLICT, 412, "If-Match does not name the current version (%llu)",
+			    (unsigned long long)prev.vid);
+	}
+	rv = prepare_write(x, &p, res, type, id, rv == PHR_OK ? &prev : NULL, "PUT", NULL, 0);
+	if (rv == PHR_OK)
+		rv = commit_writes(x, &p, 1);
+	if (rv == PHR_OK)
+		rv = write_answer(x, &p);
+	pending_release(&p);
+	return rv;
+}
+
+/* Whether the caller may write to the patient of @p row (a delete is a write). */
+static int may_write(struct fx *x, const struct fhir_row *row)
+{
+	bool ok = false;
+	int rv = phr_node_can_access(x->c->api->cfg.node, &ok, NULL, x->me->address, &row->token,
+				     PHR_LEVEL_WRITE);
+
+	if (rv == PHR_OK && !ok)
+		rv = phr_node_can_access_patient(x->c->api->cfg.node, &ok, x->me->address, row->patient,
+						 PHR_LEVEL_WRITE);
+	if (rv != PHR_OK)
+		return fail(x, rv, 0, "access check failed: %s", phr_strerror(rv));
+	if (!ok)
+		return fail(x, PHR_ERR_FORBIDDEN, 403, "no Write access to the records of this patient");
+	return PHR_OK;
+}
+
+static int do_delete(struct fx *x, const char *type, const char *id)
+{
+	struct fhir_row prev;
+	struct pending p;
+	int rv = fhir_db_get(&x->st->db, &prev, type, id);
+
+	if (rv == PHR_ERR_NOT_FOUND || (rv == PHR_OK && prev.deleted)) {
+		x->status = 200;
+		x->out = oo_new("information", "informational", "nothing to delete");
+		return PHR_OK;
+	}
+	if (rv != PHR_OK)
+		return fail(x, rv, 500, "index read failed");
+	if (!if_match_ok(x, &prev))
+		return fail(x, PHR_ERR_CONFLICT, 412, "If-Match does not name the current version");
+	if ((rv = may_write(x, &prev)) != PHR_OK)
+		return rv;
+	if ((rv = prepare_write(x, &p, NULL, type, id, &prev, "DELETE", NULL, 0)) != PHR_OK ||
+	    (rv = commit_writes(x, &p, 1)) != PHR_OK)
+		return rv;
+	set_version_headers(x, &p.row);
+	x->status = 200;
+	x->out = oo_new("information", "informational", "deleted");
+	return PHR_OK;
+}
+
+static int do_read(struct fx *x, const char *type, const char *id, uint64_t vid)
+{
+	struct fhir_row row;
+	json_t *res = NULL;
+	int rv = vid ? fhir_db_get_version(&x->st->db, &row, type, id, vid)
+		     : fhir_db_get(&x->st->db, &row, type, id);
+
+	if (rv == PHR_ERR_NOT_FOUND && vid)
+		return fail(x, rv, 404, "no version %llu of %s/%s", (unsigned long long)vid, type, id);
+	if (rv == PHR_ERR_NOT_FOUND)
+		return fail(x, rv, 404, "no resource %s/%s", type, id);
+	if (rv != PHR_OK)
+		return fail(x, rv, 500, "index read failed");
+	if (row.deleted) {
+		set_version_headers(x, &row);
+		return fail(x, PHR_ERR_NOT_FOUND, 410, "%s/%s was deleted", type, id);
+	}
+	if ((rv = load(x, &res, &row)) != PHR_OK)
+		return load_fail(x, rv);
+	set_version_headers(x, &row);
+	x->status = 200;
+	x->out = res;
+	return PHR_OK;
+}
+
+/* --- bundles --------------------------------------------------------------------- */
+
+static json_t *bundle_new(const char *type, size_t total, bool with_total)
+{
+	json_t *b = json_pack("{s:s,s:s,s:{s:s},s:[]}", "resourceType", "Bundle", "type", type, "meta",
+			      "lastUpdated", "", "entry");
+	char inst[32];
+
+	if (b == NULL)
+		return NULL;
+	fhir_instant(inst, now_ms());
+	json_object_set_new(json_object_get(b, "meta"), "lastUpdated", json_string(inst));
+	{
+		uint8_t r[16];
+		char id[PHR_FHIR_ID_MAX];
+		randombytes_buf(r, sizeof(r));
+		if (phr_hex_encode(id, sizeof(id), r, sizeof(r), false) == PHR_OK)
+			json_object_set_new(b, "id", json_string(id));
+	}
+	if (with_total)
+		json_object_set_new(b, "total", json_integer((json_int_t)total));
+	return b;
+}
+
+static int entry_add(json_t *bundle, const char *full_url, json_t *res, const char *mode)
+{
+	json_t *e = json_pack("{s:s,s:o}", "fullUrl", full_url, "resource", res);
+
+	if (e == NULL)
+		return PHR_ERR_NOMEM;
+	if (mode != NULL)
+		json_object_set_new(e, "search", json_pack("{s:s}", "mode", mode));
+	return json_array_append_new(json_object_get(bundle, "entry"), e) == 0 ? PHR_OK : PHR_ERR_NOMEM;
+}
+
+/* Percent-encodes @p s for a query string into @p b. */
+static int qs_append(struct phr_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	int rv = PHR_OK;
+
+	for (; *s != '\0' && rv == PHR_OK; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		    strchr("-._~:|,/", ch) != NULL) {
+			rv = phr_buf_append_byte(b, ch);
+		} else {
+			char e[3] = { '%', hex[ch >> 4], hex[ch & 15] };
+			rv = phr_buf_append(b, e, 3);
+		}
+	}
+	return rv;
+}
+
+/* A paging link of a search. */
+static int add_link(json_t *bundle, struct fx *x, const char *rel, const char *type,
+		    const struct phr_fhir_req *q, size_t count, size_t offset)
+{
+	struct phr_buf b;
+	json_t *links = json_object_get(bundle, "link");
+	int rv;
+
+	if (links == NULL) {
+		links = json_array();
+		if (links == NULL || json_object_set_new(bundle, "link", links) != 0)
+			return PHR_ERR_NOMEM;
+	}
+	phr_buf_init(&b, 65536);
+	rv = phr_buf_appendf(&b, "%s/%s?", x->base, type);
+	for (size_t i = 0; i < q->n_params && rv == PHR_OK; i++) {
+		const struct phr_fhir_param *p = &q->params[i];
+		if (strcmp(p->name, "_count") == 0 || strcmp(p->name, "_offset") == 0 ||
+		    strcmp(p->name, "_format") == 0)
+			continue;
+		rv = qs_append(&b, p->name);
+		if (rv == PHR_OK && p->modifier != NULL && (rv = phr_buf_append_byte(&b, ':')) == PHR_OK)
+			rv = qs_append(&b, p->modifier);
+		if (rv == PHR_OK && (rv = phr_buf_append_byte(&b, '=')) == PHR_OK)
+			rv = qs_append(&b, p->value);
+		if (rv == PHR_OK)
+			rv = phr_buf_append_byte(&b, '&');
+	}
+	if (rv == PHR_OK)
+		rv = phr_buf_appendf(&b, "_count=%zu&_offset=%zu", count, offset);
+	if (rv == PHR_OK)
+		rv = phr_buf_append_byte(&b, 0);
+	if (rv == PHR_OK &&
+	    json_array_append_new(links, json_pack("{s:s,s:s}", "relation", rel, "url", (char *)b.data)) != 0)
+		rv = PHR_ERR_NOMEM;
+	phr_buf_release(&b);
+	return rv;
+}
+
+static int parse_size(struct fx *x, size_t *out, const struct phr_fhir_req *q, const char *name,
+		      size_t dflt, size_t max)
+{
+	const char *v = phr_fhir_req_param(q, name);
+	uint64_t n;
+
+	*out = dflt;
+	if (v == NULL)
+		return PHR_OK;
+	if (phr_parse_u64(&n, v) != PHR_OK)
+		return fail(x, PHR_ERR_INVALID, 400, "%s must be a non-negative integer", name);
+	*out = n > max ? max : (size_t)n;
+	return PHR_OK;
+}
+
+static int do_search_query(struct fx *x, const char *type, const struct phr_fhir_req *q, size_t *count_out,
+			   struct fhir_hits *hits)
+{
+	size_t count, offset;
+	char detail[256] = "";
+	int rv;
+
+	if ((rv = parse_size(x, &count, q, "_count", FHIR_DEFAULT_COUNT, FHIR_MAX_COUNT)) != PHR_OK ||
+	    (rv = parse_size(x, &offset, q, "_offset", 0, SIZE_MAX / 2)) != PHR_OK)
+		return rv;
+	rv = fhir_db_search(&x->st->db, hits, detail, sizeof(detail), type, q, count, offset);
+	if (rv == PHR_ERR_INVALID || rv == PHR_ERR_UNSUPPORTED || rv == PHR_ERR_TOO_LARGE)
+		return fail(x, rv, 400, "%s", detail[0] ? detail : "bad search");
+	if (rv != PHR_OK)
+		return fail(x, rv, 500, "search failed");
+	*count_out = count;
+	return PHR_OK;
+}
+
+/* Adds the resource of @p row to @p bundle unless it is there; skips what the caller may not read. */
+static int add_row(struct fx *x, json_t *bundle, json_t *seen, const struct fhir_row *row, const char *mode)
+{
+	char url[512];
+	json_t *res = NULL;
+	int rv;
+
+	snprintf(url, sizeof(url), "%s/%s/%s", x->base, row->type, row->id);
+	if (json_object_get(seen, url) != NULL)
+		return PHR_OK;
+	rv = load(x, &res, row);
+	if (rv == PHR_ERR_FORBIDDEN || rv == PHR_ERR_NOT_FOUND)
+		return PHR_OK;
+	if (rv != PHR_OK)
+		return load_fail(x, rv);
+	json_object_set_new(seen, url, json_true());
+	if (entry_add(bundle, url, res, mode) != PHR_OK)
+		return nomem(x);
+	return PHR_OK;
+}
+
+/* _include=Type:param[:Target] and _revinclude=Type:param for the matches. */
+static int includes(struct fx *x, json_t *bundle, json_t *seen, const struct fhir_hits *h,
+		    const struct phr_fhir_req *q)
+{
+	int rv = PHR_OK;
+
+	for (size_t i = 0; i < q->n_params && rv == PHR_OK; i++) {
+		const struct phr_fhir_param *p = &q->params[i];
+		bool rev = strcmp(p->name, "_revinclude") == 0;
+		char t[PHR_FHIR_TYPE_MAX], prm[64], target[PHR_FHIR_TYPE_MAX] = "";
+		const char *v = p->value;
+		size_t tl, pl;
+
+		if (!rev && strcmp(p->name, "_include") != 0)
+			continue;
+		if (p->modifier != NULL && strcmp(p->modifier, "iterate") != 0 &&
+		    strcmp(p->modifier, "recurse") != 0) {
+			/* "_include:Type" never happens: the name carries the colon */
+		}
+		tl = strcspn(v, ":");
+		if (v[tl] != ':' || tl == 0 || tl >= sizeof(t))
+			return fail(x, PHR_ERR_INVALID, 400, "%s must be Type:parameter", p->name);
+		memcpy(t, v, tl);
+		t[tl] = '\0';
+		v += tl + 1;
+		pl = strcspn(v, ":");
+		if (pl == 0 || pl >= sizeof(prm))
+			return fail(x, PHR_ERR_INVALID, 400, "%s must be Type:parameter", p->name);
+		memcpy(prm, v, pl);
+		prm[pl] = '\0';
+		if (v[pl] == ':')
+			snprintf(target, sizeof(target), "%s", v + pl + 1);
+		if (strcmp(v, "*") == 0)
+			return fail(x, PHR_ERR_UNSUPPORTED, 400, "%s with * is not supported", p->name);
+		{
+			const struct phr_fhir_sp *sp = phr_fhir_type_supported(t) ? phr_fhir_sp_find(t, prm) : NULL;
+			if (sp == NULL || sp->kind != PHR_FHIR_SP_REFERENCE)
+				return fail(x, PHR_ERR_INVALID, 400, "%s: %s is not a reference parameter of %s",
+					    p->name, prm, t);
+		}
+		for (size_t k = 0; k < h->n && rv == PHR_OK; k++) {
+			const struct fhir_row *m = &h->rows[k];
+			if (rev) {
+				struct fhir_hits r;
+				char ref[PHR_FHIR_TYPE_MAX + PHR_FHIR_ID_MAX + 1];
+				snprintf(ref, sizeof(ref), "%s/%s", m->type, m->id);
+				if ((rv = fhir_db_referencing(&x->st->db, &r, t, prm, ref)) != PHR_OK)
+					return fail(x, rv, 500, "index read failed");
+				for (size_t j = 0; j < r.n && rv == PHR_OK; j++)
+					rv = add_row(x, bundle, seen, &r.rows[j], "include");
+				fhir_hits_release(&r);
+			} else {
+				json_t *refs = NULL, *s;
+				size_t j;
+				if (strcmp(m->type, t) != 0)
+					continue;
+				if ((rv = fhir_db_refs_of(&x->st->db, &refs, m->type, m->id, prm)) != PHR_OK)
+					return fail(x, rv, 500, "index read failed");
+				json_array_foreach (refs, j, s) {
+					const char *ref = json_string_value(s);
+					char rt[PHR_FHIR_TYPE_MAX];
+					size_t n = strcspn(ref, "/");
+					struct fhir_row row;
+					if (rv != PHR_OK || n >= sizeof(rt) || ref[n] != '/')
+						continue;
+					memcpy(rt, ref, n);
+					rt[n] = '\0';
+					if (target[0] != '\0' && strcmp(target, rt) != 0)
+						continue;
+					if (fhir_db_get(&x->st->db, &row, rt, ref + n + 1) == PHR_OK && !row.deleted)
+						rv = add_row(x, bundle, seen, &row, "include");
+				}
+				json_decref(refs);
+			}
+		}
+	}
+	return rv;
+}
+
+/* AuditEvents from the on-chain audit trail of the patient of Patient/pid (docs/fhir.md). */
+static int trail_events(struct fx *x, json_t *bundle, const char *pid)
+{
+	struct fhir_row prow;
+	json_t *l = NULL, *e;
+	bool ok = false;
+	size_t i;
+	int rv;
+
+	if (fhir_db_get(&x->st->db, &prow, "Patient", pid) != PHR_OK || prow.deleted)
+		return PHR_OK;
+	rv = phr_node_can_access_patient(x->c->api->cfg.node, &ok, x->me->address, prow.patient,
+					 PHR_LEVEL_READ);
+	if (rv != PHR_OK || (!ok && !api_is_auditor(x->c->api, x->me->address)))
+		return PHR_OK;
+	if (phr_node_audit_list(x->c->api->cfg.node, &l, prow.patient, NULL) != PHR_OK)
+		return PHR_OK;
+	json_array_foreach (l, i, e) {
+		char id[64], url[400], when[32];
+		json_int_t seq = json_integer_value(json_object_get(e, "seq"));
+		json_int_t t = json_integer_value(json_object_get(e, "time"));
+		const char *action = json_string_value(json_object_get(e, "action"));
+		const char *accessor = json_string_value(json_object_get(e, "accessor"));
+		const char *rec = json_string_value(json_object_get(e, "recordId"));
+		json_t *ae;
+		snprintf(id, sizeof(id), "trail-%s-%lld", prow.patient[0] < 16 ? pid : pid, (long long)seq);
+		if (!phr_fhir_id_valid(id))
+			snprintf(id, sizeof(id), "trail-%lld", (long long)seq);
+		fhir_instant(when, (int64_t)t * 1000);
+		ae = json_pack("{s:s,s:s,s:{s:s,s:s,s:s},s:s,s:s,s:[{s:{s:s,s:s},s:b}],s:{s:{s:s}},"
+			       "s:[{s:{s:s},s:{s:s,s:s}}]}",
+			       "resourceType", "AuditEvent", "id", id, "type", "system",
+			       "http://dicom.nema.org/resources/ontology/DCM", "code", "110110", "display",
+			       "Patient Record", "recorded", when, "outcome", "0", "agent", "who", "system",
+			       "urn:phr:address", "value", accessor ? accessor : "", "requestor", 1,
+			       "source", "observer", "display", "phr audit trail (on chain)", "entity",
+			       "what", "reference", "", "detail", "type", "action", "valueString",
+			       action ? action : "?");
+		if (ae == NULL) {
+			json_decref(l);
+			return nomem(x);
+		}
+		{
+			char ref[PHR_FHIR_ID_MAX + 16];
+			json_t *ent = json_array_get(json_object_get(ae, "entity"), 0);
+			snprintf(ref, sizeof(ref), "Patient/%s", pid);
+			json_object_set_new(json_object_get(ent, "what"), "reference", json_string(ref));
+			json_object_set_new(ent, "detail",
+					    json_pack("[{s:s,s:s},{s:s,s:s}]", "type", "action", "valueString",
+						      action ? action : "?", "type", "recordId", "valueString",
+						      rec ? rec : ""));
+		}
+		snprintf(url, sizeof(url), "%s/AuditEvent/%s", x->base, id);
+		if (entry_add(bundle, url, ae, "match") != PHR_OK) {
+			json_decref(l);
+			return nomem(x);
+		}
+	}
+	json_decref(l);
+	return PHR_OK;
+}
+
+static int do_search(struct fx *x, const char *type, const struct phr_fhir_req *q)
+{
+	struct fhir_hits h;
+	size_t count, offset = 0;
+	const char *summary = phr_fhir_req_param(q, "_summary");
+	json_t *bundle, *seen;
+	int rv;
+
+	if ((rv = do_search_query(x, type, q, &count, &h)) != PHR_OK)
+		return rv;
+	(void)parse_size(x, &offset, q, "_offset", 0, SIZE_MAX / 2);
+	bundle = bundle_new("searchset", h.total, true);
+	seen = json_object();
+	if (bundle == NULL || seen == NULL) {
+		json_decref(bundle);
+		json_decref(seen);
+		fhir_hits_release(&h);
+		return nomem(x);
+	}
+	rv = add_link(bundle, x, "self", type, q, count, offset);
+	if (rv == PHR_OK)
+		rv = add_link(bundle, x, "first", type, q, count, 0);
+	if (rv == PHR_OK && offset + count < h.total && count > 0)
+		rv = add_link(bundle, x, "next", type, q, count, offset + count);
+	if (rv == PHR_OK && offset > 0)
+		rv = add_link(bundle, x, "previous", type, q, count, offset > count ? offset - count : 0);
+	if (rv != PHR_OK)
+		rv = nomem(x);
+	if (summary == NULL || strcmp(summary, "count") != 0) {
+		for (size_t i = 0; i < h.n && rv == PHR_OK; i++)
+			rv = add_row(x, bundle, seen, &h.rows[i], "match");
+		if (rv == PHR_OK)
+			rv = includes(x, bundle, seen, &h, q);
+	}
+	if (rv == PHR_OK && strcmp(type, "AuditEvent") == 0 && offset == 0) {
+		const char *pat = phr_fhir_req_param(q, "patient");
+		if (pat != NULL && strchr(pat, ',') == NULL)
+			rv = trail_events(x, bundle, strncmp(pat, "Patient/", 8) == 0 ? pat + 8 : pat);
+	}
+	fhir_hits_release(&h);
+	json_decref(seen);
+	if (rv != PHR_OK) {
+		json_decref(bundle);
+		return rv;
+	}
+	x->status = 200;
+	x->out = bundle;
+	return PHR_OK;
+}
+
+static int do_history(struct fx *x, const char *type, const char *id, const struct phr_fhir_req *q)
+{
+	struct fhir_row *rows = NULL;
+	size_t n = 0, total = 0, count, offset;
+	int64_t since = 0, hi;
+	const char *s = phr_fhir_req_param(q, "_since");
+	json_t *bundle;
+	int rv;
+
+	if ((rv = parse_size(x, &count, q, "_count", FHIR_DEFAULT_COUNT, FHIR_MAX_COUNT)) != PHR_OK ||
+	    (rv = parse_size(x, &offset, q, "_offset", 0, SIZE_MAX / 2)) != PHR_OK)
+		return rv;
+	if (s != NULL) {
+		if (phr_fhir_date_range(&since, &hi, s) != PHR_OK)
+			return fail(x, PHR_ERR_INVALID, 400, "_since must be an instant");
+		since *= 1000;
+	}
+	if (id != NULL) {
+		struct fhir_row cur;
+		if (fhir_db_get(&x->st->db, &cur, type, id) != PHR_OK)
+			return fail(x, PHR_ERR_NOT_FOUND, 404, "no resource %s/%s", type, id);
+	}
+	rv = fhir_db_history(&x->st->db, &rows, &n, &total, type, id, since, count, offset);
+	if (rv != PHR_OK)
+		return fail(x, rv, 500, "history read failed");
+	bundle = bundle_new("history", total, true);
+	if (bundle == NULL) {
+		phr_free(rows);
+		return nomem(x);
+	}
+	for (size_t i = 0; i < n && rv == PHR_OK; i++) {
+		const struct fhir_row *r = &rows[i];
+		char url[512], etag[40], inst[32], rurl[200];
+		json_t *e, *res = NULL;
+		snprintf(url, sizeof(url), "%s/%s/%s", x->base, r->type, r->id);
+		snprintf(etag, sizeof(etag), "W/\"%llu\"", (unsigned long long)r->vid);
+		snprintf(rurl, sizeof(rurl), "%s/%s", r->type, r->id);
+		fhir_instant(inst, r->updated_ms);
+		if (!r->deleted) {
+			int lr = load(x, &res, r);
+			if (lr == PHR_ERR_FORBIDDEN)
+				continue;
+			if (lr != PHR_OK) {
+				rv = load_fail(x, lr);
+				break;
+			}
+		}
+		e = json_pack("{s:s,s:{s:s,s:s},s:{s:s,s:s,s:s}}", "fullUrl", url, "request", "method",
+			      r->deleted ? "DELETE" : r->vid == 1 ? "POST" : "PUT", "url", rurl, "response",
+			      "status", r->deleted ? "204" : r->vid == 1 ? "201" : "200", "etag", etag,
+			      "lastModified", inst);
+		if (e == NULL) {
+			json_decref(res);
+			rv = nomem(x);
+			break;
+		}
+		if (res != NULL)
+			json_object_set_new(e, "resource", res);
+		json_array_append_new(json_object_get(bundle, "entry"), e);
+	}
+	phr_free(rows);
+	if (rv != PHR_OK) {
+		json_decref(bundle);
+		return rv;
+	}
+	{
+		struct phr_fhir_req none;
+		phr_fhir_req_init(&none);
+		(void)add_link(bundle, x, "self", type ? type : "", &none, count, offset);
+	}
+	x->status = 200;
+	x->out = bundle;
+	return PHR_OK;
+}
+
+static int do_everything(struct fx *x, const char *id)
+{
+	struct fhir_row prow;
+	struct fhir_hits h;
+	json_t *bundle, *seen;
+	int rv = fhir_db_get(&x->st->db, &prow, "Patient", id);
+
+	if (rv != PHR_OK || prow.deleted)
+		return fail(x, PHR_ERR_NOT_FOUND, 404, "no Patient/%s", id);
+	if ((rv = fhir_db_compartment(&x->st->db, &h, id)) != PHR_OK)
+		return fail(x, rv, 500, "index read failed");
+	bundle = bundle_new("searchset", 0, false);
+	seen = json_object();
+	if (bundle == NULL || seen == NULL) {
+		json_decref(bundle);
+		json_decref(seen);
+		fhir_hits_release(&h);
+		return nomem(x);
+	}
+	{
+		json_t *res = NULL;
+		char url[512];
+		rv = load(x, &res, &prow);
+		if (rv != PHR_OK) {
+			rv = load_fail(x, rv);
+		} else {
+			snprintf(url, sizeof(url), "%s/Patient/%s", x->base, id);
+			json_object_set_new(seen, url, json_true());
+			rv = entry_add(bundle, url, res, "match") == PHR_OK ? PHR_OK : nomem(x);
+		}
+	}
+	for (size_t i = 0; i < h.n && rv == PHR_OK; i++)
+		rv = add_row(x, bundle, seen, &h.rows[i], "match");
+	fhir_hits_release(&h);
+	json_decref(seen);
+	if (rv != PHR_OK) {
+		json_decref(bundle);
+		return rv;
+	}
+	json_object_set_new(bundle, "total", json_integer((json_int_t)json_array_size(json_object_get(bundle, "entry"))));
+	x->status = 200;
+	x->out = bundle;
+	return PHR_OK;
+}
+
+/* --- CapabilityStatement ----------------------------------------------------------- */
+
+static const char *kind_name(enum phr_fhir_sp_kind k)
+{
+	switch (k) {
+	case PHR_FHIR_SP_TOKEN:
+		return "token";
+	case PHR_FHIR_SP_STRING:
+		return "string";
+	case PHR_FHIR_SP_DATE:
+		return "date";
+	case PHR_FHIR_SP_REFERENCE:
+		return "reference";
+	case PHR_FHIR_SP_QUANTITY:
+		return "quantity";
+	case PHR_FHIR_SP_URI:
+		return "uri";
+	case PHR_FHIR_SP_NUMBER:
+		return "number";
+	}
+	return "special";
+}
+
+static json_t *capability(struct fx *x)
+{
+	char inst[32];
+	json_t *cs, *resources;
+	static const char *const inter[] = { "read", "vread", "update", "delete", "history-instance",
+					     "history-type", "create", "search-type" };
+
+	fhir_instant(inst, now_ms());
+	cs = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:{s:s},s:{s:s,s:s},s:s,s:[s,s],s:[{s:s,s:{s:[{s:[{s:s,s:s}]}]},"
+		       "s:[],s:[{s:s},{s:s},{s:s}]}]}",
+		       "resourceType", "CapabilityStatement", "status", "active", "date", inst, "kind",
+		       "instance", "name", "PhrFhirServer", "publisher", "phr", "software", "name", "phr",
+		       "implementation", "description", "phr node FHIR R4 server (records on chain)", "url",
+		       x->base, "fhirVersion", "4.0.1", "format", "application/fhir+json", "json", "rest",
+		       "mode", "server", "security", "service", "coding", "system",
+		       "http://terminology.hl7.org/CodeSystem/restful-security-service", "code", "OAuth",
+		       "resource", "interaction", "code", "transaction", "code", "batch", "code",
+		       "history-system");
+	if (cs == NULL)
+		return NULL;
+	resources = json_object_get(json_array_get(json_object_get(cs, "rest"), 0), "resource");
+	for (size_t t = 0; phr_fhir_types[t] != NULL; t++) {
+		const char *type = phr_fhir_types[t];
+		json_t *r = json_pack("{s:s,s:[],s:s,s:b,s:b,s:b,s:s,s:s,s:[],s:[s],s:[s],s:[]}", "type", type,
+				      "interaction", "versioning", "versioned-update", "readHistory", 1,
+				      "updateCreate", 1, "conditionalCreate", 1, "conditionalUpdate", "false",
+				      "conditionalDelete", "not-supported", "searchParam", "searchInclude",
+				      "*", "searchRevInclude", "*", "operation");
+		const char *last = "";
+		if (r == NULL) {
+			json_decref(cs);
+			return NULL;
+		}
+		json_object_set_new(r, "conditionalUpdate", json_false());
+		json_array_clear(json_object_get(r, "searchInclude"));
+		json_array_clear(json_object_get(r, "searchRevInclude"));
+		for (size_t i = 0; i < PHR_ARRAY_LEN(inter); i++)
+			json_array_append_new(json_object_get(r, "interaction"), json_pack("{s:s}", "code", inter[i]));
+		for (const struct phr_fhir_sp *sp = phr_fhir_sp_table; sp->type != NULL; sp++) {
+			if (strcmp(sp->type, type) != 0 || strcmp(sp->code, last) == 0)
+				continue;
+			last = sp->code;
+			json_array_append_new(json_object_get(r, "searchParam"),
+					      json_pack("{s:s,s:s,s:s+}", "name", sp->code, "type",
+							kind_name(sp->kind), "definition",
+							"http://hl7.org/fhir/SearchParameter/",
+							sp->code[0] == '_' ? "Resource-" : type));
+			if (sp->kind == PHR_FHIR_SP_REFERENCE) {
+				char inc[160];
+				snprintf(inc, sizeof(inc), "%s:%s", type, sp->code);
+				json_array_append_new(json_object_get(r, "searchInclude"), json_string(inc));
+				json_array_append_new(json_object_get(r, "searchRevInclude"), json_string(inc));
+			}
+		}
+		{
+			/* definitions: http://hl7.org/fhir/SearchParameter/<Type>-<code> */
+			size_t i;
+			json_t *p;
+			json_array_foreach (json_object_get(r, "searchParam"), i, p) {
+				char def[200];
+				const char *name = json_string_value(json_object_get(p, "name"));
+				snprintf(def, sizeof(def), "http://hl7.org/fhir/SearchParameter/%s-%s",
+					 name[0] == '_' ? "Resource" : type, name[0] == '_' ? name + 1 : name);
+				json_object_set_new(p, "definition", json_string(def));
+			}
+		}
+		if (strcmp(type, "Patient") == 0)
+			json_array_append_new(json_object_get(r, "operation"),
+					      json_pack("{s:s,s:s}", "name", "everything", "definition",
+							"http://hl7.org/fhir/OperationDefinition/Patient-everything"));
+		else
+			json_object_del(r, "operation");
+		json_array_append_new(resources, r);
+	}
+	return cs;
+}
+
+/* --- batch / transaction --------------------------------------------------------------- */
+
+static int entry_status(json_t *e, unsigned status, const struct fx *sub, const char *loc)
+{
+	char s[48];
+	json_t *resp;
+
+	snprintf(s, sizeof(s), "%u", status);
+	resp = json_pack("{s:s}", "status", s);
+	if (resp == NULL)
+		return PHR_ERR_NOMEM;
+	if (sub->etag[0] != '\0')
+		json_object_set_new(resp, "etag", json_string(sub->etag));
+	if (loc != NULL && loc[0] != '\0')
+		json_object_set_new(resp, "location", json_string(loc));
+	if (status >= 400 && sub->out != NULL)
+		json_object_set(resp, "outcome", sub->out);
+	json_object_set_new(e, "response", resp);
+	if (status < 400 && sub->out != NULL)
+		json_object_set(e, "resource", sub->out);
+	return PHR_OK;
+}
+
+static int route(struct fx *x, const char *method, struct phr_fhir_req *r, json_t *body);
+
+/* Replaces every "reference" string equal to @p from by @p to in @p v. */
+static void rewrite_refs(json_t *v, const char *from, const char *to)
+{
+	if (json_is_object(v)) {
+		const char *k;
+		json_t *e;
+		json_object_foreach (v, k, e) {
+			if (strcmp(k, "reference") == 0 && json_is_string(e) && strcmp(json_string_value(e), from) == 0)
+				json_string_set(e, to);
+			else
+				rewrite_refs(e, from, to);
+		}
+	} else if (json_is_array(v)) {
+		size_t i;
+		json_t *e;
+		json_array_foreach (v, i, e)
+			rewrite_refs(e, from, to);
+	}
+}
+
+static int method_rank(const char *m)
+{
+	return strcmp(m, "DELETE") == 0 ? 0 : strcmp(m, "POST") == 0 ? 1 : strcmp(m, "PUT") == 0 ? 2 : 3;
+}
+
+/* Answers 200 with @p out, or drops it on error. */
+static int bundle_answer(struct fx *x, int rv, json_t *out)
+{
+	if (rv != PHR_OK) {
+		json_decref(out);
+		return rv;
+	}
+	x->status = 200;
+	x->out = out;
+	return PHR_OK;
+}
+
+/* A sub-request of a Bundle entry: same caller, base and state. */
+static void sub_init(struct fx *sub, const struct fx *x)
+{
+	memset(sub, 0, sizeof(*sub));
+	sub->c = x->c;
+	sub->st = x->st;
+	sub->me = x->me;
+	sub->minimal = x->minimal;
+	memcpy(sub->base, x->base, sizeof(sub->base));
+}
+
+/* A transaction: all writes or none; the records are minted, then the index written at once. */
+static int do_transaction(struct fx *x, json_t *bundle)
+{
+	json_t *entries = json_object_get(bundle, "entry");
+	size_t n = json_array_size(entries), np = 0;
+	struct pending *p = NULL;
+	size_t *order = NULL;
+	json_t *out = NULL, *e;
+	int rv = PHR_OK;
+
+	if (n > FHIR_MAX_ENTRIES)
+		return fail(x, PHR_ERR_TOO_LARGE, 413, "at most %d entries per transaction", FHIR_MAX_ENTRIES);
+	p = phr_calloc(n ? n : 1, sizeof(*p));
+	order = phr_calloc(n ? n : 1, sizeof(*order));
+	out = bundle_new("transaction-response", 0, false);
+	if (p == NULL || order == NULL || out == NULL) {
+		rv = nomem(x);
+		goto done;
+	}
+	json_object_del(out, "entry");
+	json_object_set_new(out, "entry", json_array());
+	/* pass 1: check the entries, give POSTed resources their ids, resolve urn:uuid references */
+	for (size_t i = 0; i < n && rv == PHR_OK; i++) {
+		json_t *req;
+		const char *m, *u;
+		e = json_array_get(entries, i);
+		req = json_object_get(e, "request");
+		m = json_string_value(json_object_get(req, "method"));
+		u = json_string_value(json_object_get(req, "url"));
+		order[i] = i;
+		if (!json_is_object(e) || m == NULL || u == NULL)
+			rv = fail(x, PHR_ERR_INVALID, 400, "entry %zu: request.method and request.url are required", i);
+		else if (strcmp(m, "POST") == 0) {
+			json_t *res = json_object_get(e, "resource");
+			const char *full = json_string_value(json_object_get(e, "fullUrl"));
+			const char *rt = json_string_value(json_object_get(res, "resourceType"));
+			char id[PHR_FHIR_ID_MAX], to[PHR_FHIR_TYPE_MAX + PHR_FHIR_ID_MAX + 2];
+			if (rt == NULL) {
+				rv = fail(x, PHR_ERR_INVALID, 400, "entry %zu: a POST needs a resource", i);
+				break;
+			}
+			new_id(id);
+			json_object_set_new(res, "id", json_string(id));
+			snprintf(to, sizeof(to), "%s/%s", rt, id);
+			if (full != NULL)
+				rewrite_refs(entries, full, to);
+		}
+	}
+	/* processing order: DELETE, POST, PUT, GET (stable) */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0; j--) {
+			const char *a = json_string_value(json_object_get(
+				json_object_get(json_array_get(entries, order[j - 1]), "request"), "method"));
+			const char *b = json_string_value(json_object_get(
+				json_object_get(json_array_get(entries, order[j]), "request"), "method"));
+			if (a == NULL || b == NULL || method_rank(a) <= method_rank(b))
+				break;
+			size_t t = order[j];
+			order[j] = order[j - 1];
+			order[j - 1] = t;
+		}
+	/* pass 2: prepare every write */
+	for (size_t k = 0; k < n && rv == PHR_OK; k++) {
+		size_t i = order[k];
+		json_t *req, *res;
+		const char *m, *u;
+		struct phr_fhir_req r;
+		struct fhir_row prev;
+		bool have_prev = false;
+		e = json_array_get(entries, i);
+		req = json_object_get(e, "request");
+		m = json_string_value(json_object_get(req, "method"));
+		u = json_string_value(json_object_get(req, "url"));
+		if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
+			continue;
+		phr_fhir_req_init(&r);
+		if (phr_fhir_req_parse(&r, u) != PHR_OK) {
+			phr_fhir_req_release(&r);
+			rv = fail(x, PHR_ERR_INVALID, 400, "entry %zu: bad request.url %s", i, u);
+			break;
+		}
+		res = json_object_get(e, "resource");
+		if (strcmp(m, "POST") == 0 && r.target == PHR_FHIR_T_TYPE) {
+			if ((rv = check_resource(x, res, r.type)) == PHR_OK)
+				rv = prepare_write(x, &p[np], json_deep_copy(res), r.type,
+						   json_string_value(json_object_get(res, "id")), NULL, "POST", p, np);
+		} else if ((strcmp(m, "PUT") == 0 || strcmp(m, "DELETE") == 0) && r.target == PHR_FHIR_T_INSTANCE) {
+			int g = fhir_db_get(&x->st->db, &prev, r.type, r.id);
+			have_prev = g == PHR_OK;
+			for (size_t q = 0; q < np; q++)
+				if (strcmp(p[q].row.type, r.type) == 0 && strcmp(p[q].row.id, r.id) == 0)
+					rv = fail(x, PHR_ERR_CONFLICT, 400, "entry %zu: %s/%s appears twice", i, r.type, r.id);
+			if (rv != PHR_OK) {
+			} else if (strcmp(m, "PUT") == 0) {
+				const char *bid = json_string_value(json_object_get(res, "id"));
+				if ((rv = check_resource(x, res, r.type)) == PHR_OK && (bid == NULL || strcmp(bid, r.id) != 0))
+					rv = fail(x, PHR_ERR_INVALID, 400, "entry %zu: resource id must equal the URL id", i);
+				if (rv == PHR_OK)
+					rv = prepare_write(x, &p[np], json_deep_copy(res), r.type, r.id,
+							   have_prev ? &prev : NULL, "PUT", p, np);
+			} else if (have_prev && !prev.deleted) {
+				if ((rv = may_write(x, &prev)) == PHR_OK)
+					rv = prepare_write(x, &p[np], NULL, r.type, r.id, &prev, "DELETE", p, np);
+			} else {
+				phr_fhir_req_release(&r);
+				continue; /* deleting nothing */
+			}
+		} else {
+			rv = fail(x, PHR_ERR_UNSUPPORTED, 400, "entry %zu: %s %s is not supported in a transaction", i, m, u);
+		}
+		phr_fhir_req_release(&r);
+		if (rv == PHR_OK) {
+			json_object_set_new(e, "_phr_pending", json_integer((json_int_t)np));
+			np++;
+		}
+	}
+	if (rv == PHR_OK)
+		rv = commit_writes(x, p, np);
+	/* answers, in entry order */
+	for (size_t i = 0; i < n && rv == PHR_OK; i++) {
+		json_t *oe = json_object(), *pi;
+		struct fx sub;
+		e = json_array_get(entries, i);
+		pi = json_object_get(e, "_phr_pending");
+		sub_init(&sub, x);
+		if (oe == NULL) {
+			rv = nomem(x);
+			break;
+		}
+		if (pi != NULL) {
+			struct pending *q = &p[json_integer_value(pi)];
+			char loc[512];
+			set_version_headers(&sub, &q->row);
+			snprintf(loc, sizeof(loc), "%s/%s/_history/%llu", q->row.type, q->row.id,
+				 (unsigned long long)q->row.vid);
+			if (q->res != NULL && !x->minimal) {
+				char full[512];
+				snprintf(full, sizeof(full), "%s/%s/%s", x->base, q->row.type, q->row.id);
+				json_object_set_new(oe, "fullUrl", json_string(full));
+				sub.out = json_incref(q->res);
+			}
+			rv = entry_status(oe, q->res == NULL ? 204 : q->status, &sub, loc);
+			json_object_del(e, "_phr_pending");
+		} else {
+			const char *m = json_string_value(json_object_get(json_object_get(e, "request"), "method"));
+			const char *u = json_string_value(json_object_get(json_object_get(e, "request"), "url"));
+			if (strcmp(m, "DELETE") == 0) {
+				sub.out = NULL;
+				rv = entry_status(oe, 204, &sub, NULL);
+			} else {
+				struct phr_fhir_req r;
+				phr_fhir_req_init(&r);
+				if (phr_fhir_req_parse(&r, u) != PHR_OK)
+					(void)fail(&sub, PHR_ERR_INVALID, 400, "bad request.url");
+				else
+					(void)route(&sub, "GET", &r, NULL);
+				phr_fhir_req_release(&r);
+				rv = entry_status(oe, sub.status ? sub.status : 200, &sub, NULL);
+			}
+		}
+		json_decref(sub.out);
+		if (rv == PHR_OK && json_array_append_new(json_object_get(out, "entry"), oe) != 0)
+			rv = nomem(x);
+		else if (rv != PHR_OK)
+			json_decref(oe);
+	}
+done:
+	for (size_t i = 0; i < np; i++)
+		pending_release(&p[i]);
+	phr_free(p);
+	phr_free(order);
+	return bundle_answer(x, rv, out);
+}
+
+/* A batch: each entry on its own, in order; failures are reported per entry. */
+static int do_batch(struct fx *x, json_t *bundle)
+{
+	json_t *entries = json_object_get(bundle, "entry"), *out, *e;
+	size_t i;
+	int rv = PHR_OK;
+
+	if (json_array_size(entries) > FHIR_MAX_ENTRIES)
+		return fail(x, PHR_ERR_TOO_LARGE, 413, "at most %d entries per batch", FHIR_MAX_ENTRIES);
+	out = bundle_new("batch-response", 0, false);
+	if (out == NULL)
+		return nomem(x);
+	json_array_foreach (entries, i, e) {
+		json_t *req = json_object_get(e, "request"), *oe = json_object();
+		const char *m = json_string_value(json_object_get(req, "method"));
+		const char *u = json_string_value(json_object_get(req, "url"));
+		struct fx sub;
+		struct phr_fhir_req r;
+		sub_init(&sub, x);
+		if (oe == NULL) {
+			rv = nomem(x);
+			break;
+		}
+		phr_fhir_req_init(&r);
+		if (m == NULL || u == NULL)
+			(void)fail(&sub, PHR_ERR_INVALID, 400, "request.method and request.url are required");
+		else if (phr_fhir_req_parse(&r, u) != PHR_OK)
+			(void)fail(&sub, PHR_ERR_INVALID, 400, "bad request.url");
+		else {
+			json_t *res = json_object_get(e, "resource");
+			(void)route(&sub, m, &r, res ? json_deep_copy(res) : NULL);
+		}
+		phr_fhir_req_release(&r);
+		if (entry_status(oe, sub.status ? sub.status : 200, &sub, sub.location) != PHR_OK ||
+		    json_array_append_new(json_object_get(out, "entry"), oe) != 0)
+			rv = nomem(x);
+		json_decref(sub.out);
+		if (rv != PHR_OK)
+			break;
+	}
+	return bundle_answer(x, rv, out);
+}
+
+static int do_bundle(struct fx *x, json_t *b)
+{
+	const char *rt = json_string_value(json_object_get(b, "resourceType"));
+	const char *t = json_string_value(json_object_get(b, "type"));
+	json_t *entries = json_object_get(b, "entry");
+	int rv;
+
+	if (rt == NULL || strcmp(rt, "Bundle") != 0)
+		rv = fail(x, PHR_ERR_INVALID, 400, "POST to the base takes a Bundle");
+	else if (entries != NULL && !json_is_array(entries))
+		rv = fail(x, PHR_ERR_INVALID, 400, "Bundle.entry must be an array");
+	else if (t != NULL && strcmp(t, "transaction") == 0)
+		rv = do_transaction(x, b);
+	else if (t != NULL && strcmp(t, "batch") == 0)
+		rv = do_batch(x, b);
+	else
+		rv = fail(x, PHR_ERR_INVALID, 400, "Bundle.type must be batch or transaction");
+	json_decref(b);
+	return rv;
+}
+
+/* --- routing ------------------------------------------------------------------------- */
+
+/* Runs one interaction; @p body is stolen. Errors are answered in x (OperationOutcome). */
+static int route(struct fx *x, const char *method, struct phr_fhir_req *r, json_t *body)
+{
+	bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	bool post = strcmp(method, "POST") == 0, put = strcmp(method, "PUT") == 0;
+	bool del = strcmp(method, "DELETE") == 0;
+	int rv;
+
+	if (body != NULL && !post && !put) {
+		json_decref(body);
+		body = NULL;
+	}
+	if ((post || put) && body == NULL && !(post && r->target == PHR_FHIR_T_SEARCH))
+		return fail(x, PHR_ERR_INVALID, 400, "the request needs a resource body");
+	switch (r->target) {
+	case PHR_FHIR_T_METADATA:
+		if (!get)
+			break;
+		x->out = capability(x);
+		x->status = 200;
+		return x->out ? PHR_OK : nomem(x);
+	case PHR_FHIR_T_BASE:
+		if (post)
+			return do_bundle(x, body);
+		if (get)
+			return fail(x, PHR_ERR_UNSUPPORTED, 400, "whole-system search is not supported; search a type");
+		break;
+	case PHR_FHIR_T_TYPE:
+		if (get)
+			return do_search(x, r->type, r);
+		if (post)
+			return do_create(x, r->type, body);
+		break;
+	case PHR_FHIR_T_SEARCH:
+		if (post) {
+			json_decref(body);
+			return do_search(x, r->type, r);
+		}
+		break;
+	case PHR_FHIR_T_INSTANCE:
+		if (get)
+			return do_read(x, r->type, r->id, 0);
+		if (put)
+			return do_update(x, r->type, r->id, body);
+		if (del)
+			return do_delete(x, r->type, r->id);
+		break;
+	case PHR_FHIR_T_VREAD:
+		if (get)
+			return do_read(x, r->type, r->id, r->vid);
+		break;
+	case PHR_FHIR_T_HISTORY:
+		if (get)
+			return do_history(x, r->type, r->id, r);
+		break;
+	case PHR_FHIR_T_HISTORY_TYPE:
+		if (get)
+			return do_history(x, r->type, NULL, r);
+		break;
+	case PHR_FHIR_T_OPERATION:
+		if ((get || post) && strcmp(r->op, "everything") == 0 && strcmp(r->type, "Patient") == 0 &&
+		    r->id[0] != '\0') {
+			json_decref(body);
+			return do_everything(x, r->id);
+		}
+		json_decref(body);
+		return fail(x, PHR_ERR_UNSUPPORTED, 400, "operation $%s is not supported on %s", r->op, r->type);
+	}
+	json_decref(body);
+	rv = fail(x, PHR_ERR_UNSUPPORTED, 405, "%s is not supported on this URL", method);
+	return rv;
+}
+
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct phr_fhir_req *r = cls;
+
+	(void)kind;
+	/* over PHR_FHIR_MAX_PARAMS: the rest is dropped (the search is then refused below) */
+	if (key != NULL && key[0] != '\0' && phr_fhir_req_add_param(r, key, value) != PHR_OK)
+		return MHD_NO;
+	return MHD_YES;
+}
+
+/* _format and Accept: JSON only. */
+static bool json_wanted(struct api_ctx *c, const struct phr_fhir_req *r)
+{
+	const char *f = phr_fhir_req_param(r, "_format");
+	const char *a = api_header(c, "Accept");
+
+	if (f != NULL)
+		return strcmp(f, "json") == 0 || strstr(f, "json") != NULL;
+	if (a == NULL || strstr(a, "json") != NULL || strstr(a, "*/*") != NULL)
+		return true;
+	return false;
+}
+
+int api_fhir_serve(struct api_ctx *c, const char *url, const char *method)
+{
+	struct fx x;
+	struct phr_fhir_req r;
+	json_t *body = NULL;
+	const char *host = api_header(c, "Host");
+	const char *prefer = api_header(c, "Prefer");
+	int rv;
+
+	memset(&x, 0, sizeof(x));
+	x.c = c;
+	snprintf(x.base, sizeof(x.base), "http://%s/fhir", host ? host : "localhost");
+	if (prefer != NULL) {
+		x.minimal = strstr(prefer, "return=minimal") != NULL;
+		x.want_oo = strstr(prefer, "return=OperationOutcome") != NULL;
+	}
+	phr_fhir_req_init(&r);
+	rv = phr_fhir_req_parse(&r, url + 5); /* after "/fhir" */
+	if (rv == PHR_OK)
+		MHD_get_connection_values(c->conn, MHD_GET_ARGUMENT_KIND, add_arg, &r);
+	if (rv == PHR_ERR_NOT_FOUND) {
+		(void)fail(&x, rv, 404, "not a FHIR endpoint of this server (resource types: see /fhir/metadata)");
+		goto out;
+	}
+	if (rv != PHR_OK) {
+		(void)fail(&x, rv, 400, "malformed FHIR URL");
+		goto out;
+	}
+	if (!json_wanted(c, &r)) {
+		(void)fail(&x, PHR_ERR_UNSUPPORTED, 406, "this server speaks JSON only (_format=json)");
+		goto out;
+	}
+	if (r.target == PHR_FHIR_T_METADATA && strcmp(method, "GET") == 0) {
+		x.out = capability(&x);
+		x.status = 200;
+		if (x.out == NULL)
+			(void)nomem(&x);
+		goto out;
+	}
+	if (api_authenticate(c) != PHR_OK) {
+		(void)fail(&x, PHR_ERR_UNAUTHENTICATED, 401, "%s", c->detail[0] ? c->detail : "a bearer token is required");
+		(void)api_header_add(c, "WWW-Authenticate", "Bearer");
+		goto out;
+	}
+	x.me = phr_node_identity(c->api->cfg.node, c->caller);
+	if (x.me == NULL) {
+		(void)fail(&x, PHR_ERR_FORBIDDEN, 403, "this node does not hold the caller's keys");
+		goto out;
+	}
+	if ((strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) && r.target != PHR_FHIR_T_SEARCH &&
+	    r.target != PHR_FHIR_T_OPERATION && body_json(&x, &body) != PHR_OK)
+		goto out;
+	x.st = state_get(c);
+	if (x.st == NULL) {
+		json_decref(body);
+		(void)fail(&x, PHR_ERR_DB, 503, "the FHIR index cannot be opened");
+		goto out;
+	}
+	(void)route(&x, method, &r, body);
+	pthread_mutex_unlock(&x.st->lock);
+out:
+	phr_fhir_req_release(&r);
+	rv = respond(&x);
+	json_decref(x.out);
+	return rv;
+}

@@ -1,0 +1,449 @@
+/*
+ * The FHIR server end to end in one process (embedded chain, store, dev
+ * identities, API): CapabilityStatement, create/read/vread/update/delete,
+ * If-Match, conditional create, search (token, string, date, reference,
+ * quantity, _id, _lastUpdated, _sort, _count paging, _include,
+ * _revinclude), history, transaction with urn:uuid references, batch,
+ * Patient/$everything, access checks, OperationOutcome on bad input.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../api/api_test_util.h"
+#include "phr/crypto.h"
+
+static struct api_fx fx;
+static char t_patient[PHR_API_TOKEN_LEN], t_provider[PHR_API_TOKEN_LEN], t_clinic[PHR_API_TOKEN_LEN];
+static char a_patient[PHR_ETH_ADDRESS_STR_LEN];
+static char pat_id[80], obs_id[80], hdr_pat[128];
+
+static int setup(void **state)
+{
+	(void)state;
+	if (api_fx_start(&fx, true) != 0)
+		return -1;
+	api_fx_token(&fx, t_patient, "patient");
+	api_fx_token(&fx, t_provider, "provider");
+	api_fx_token(&fx, t_clinic, "clinic");
+	phr_eth_address_checksum(a_patient, phr_node_identity_by_name(fx.node, "patient")->address);
+	snprintf(hdr_pat, sizeof(hdr_pat), "X-Phr-Patient: %s", a_patient);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	api_fx_stop(&fx);
+	return 0;
+}
+
+static void req(struct http_res *r, const char *method, const char *path, const char *token,
+		const char *json, const char *hdr)
+{
+	char url[2048];
+
+	snprintf(url, sizeof(url), "%s/fhir%s", fx.base, path);
+	assert_int_equal(http_do(r, method, url, token, json ? "application/fhir+json" : NULL, json,
+				 json ? strlen(json) : 0, hdr),
+			 0);
+	if (r->status >= 400 && getenv("FHIR_TEST_VERBOSE") != NULL)
+		fprintf(stderr, "%s %s -> %ld %.*s\n", method, path, r->status, (int)r->len,
+			r->body ? (char *)r->body : "");
+	assert_true(r->status < 500);
+}
+
+static const char *jstr(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static void assert_oo(const struct http_res *r, long status)
+{
+	assert_int_equal(r->status, status);
+	assert_non_null(r->json);
+	assert_string_equal(jstr(r->json, "resourceType"), "OperationOutcome");
+	assert_true(json_array_size(json_object_get(r->json, "issue")) >= 1);
+}
+
+static size_t total_of(const struct http_res *r)
+{
+	assert_non_null(r->json);
+	assert_string_equal(jstr(r->json, "type"), "searchset");
+	return (size_t)json_integer_value(json_object_get(r->json, "total"));
+}
+
+static void test_metadata(void **state)
+{
+	struct http_res r;
+	json_t *res;
+	size_t i, n_types = 0;
+	json_t *e;
+	bool patient_family = false;
+
+	(void)state;
+	req(&r, "GET", "/metadata", NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.ctype, "application/fhir+json"));
+	assert_string_equal(jstr(r.json, "resourceType"), "CapabilityStatement");
+	assert_string_equal(jstr(r.json, "fhirVersion"), "4.0.1");
+	res = json_object_get(json_array_get(json_object_get(r.json, "rest"), 0), "resource");
+	json_array_foreach (res, i, e) {
+		n_types++;
+		if (strcmp(jstr(e, "type"), "Patient") == 0) {
+			size_t k;
+			json_t *p;
+			json_array_foreach (json_object_get(e, "searchParam"), k, p)
+				if (strcmp(jstr(p, "name"), "family") == 0)
+					patient_family = strcmp(jstr(p, "type"), "string") == 0;
+		}
+	}
+	assert_int_equal(n_types, 18);
+	assert_true(patient_family);
+	http_res_release(&r);
+}
+
+static void test_auth_and_errors(void **state)
+{
+	struct http_res r;
+
+	(void)state;
+	req(&r, "GET", "/Patient", NULL, NULL, NULL);
+	assert_oo(&r, 401);
+	http_res_release(&r);
+	req(&r, "GET", "/Spaceship/1", t_provider, NULL, NULL);
+	assert_oo(&r, 404);
+	http_res_release(&r);
+	req(&r, "POST", "/Patient", t_provider, "{not json", NULL);
+	assert_oo(&r, 400);
+	http_res_release(&r);
+	req(&r, "POST", "/Patient", t_provider, "{\"resourceType\":\"Observation\"}", NULL);
+	assert_oo(&r, 400);
+	http_res_release(&r);
+	req(&r, "GET", "/Patient?_format=xml", t_provider, NULL, NULL);
+	assert_oo(&r, 406);
+	http_res_release(&r);
+	req(&r, "GET", "/Patient?nosuchparam=1", t_provider, NULL, NULL);
+	assert_oo(&r, 400);
+	http_res_release(&r);
+	req(&r, "GET", "/Patient?birthdate=notadate", t_provider, NULL, NULL);
+	assert_oo(&r, 400);
+	http_res_release(&r);
+	req(&r, "GET", "/Patient/bad$id", t_provider, NULL, NULL);
+	assert_true(r.status == 400 || r.status == 404);
+	http_res_release(&r);
+	req(&r, "GET", "/Patient/nope", t_provider, NULL, NULL);
+	assert_oo(&r, 404);
+	http_res_release(&r);
+	req(&r, "PATCH", "/Patient/nope", t_provider, "{}", NULL);
+	assert_oo(&r, 405);
+	http_res_release(&r);
+}
+
+static void test_crud(void **state)
+{
+	struct http_res r;
+	char body[1024], path[256], hdr[128];
+
+	(void)state;
+	snprintf(body, sizeof(body),
+		 "{\"resourceType\":\"Patient\",\"identifier\":[{\"system\":\"urn:phr:address\",\"value\":\"%s\"},"
+		 "{\"system\":\"urn:oid:1.2.36.146.595.217.0.1\",\"value\":\"12345\"}],"
+		 "\"name\":[{\"family\":\"Chalmers\",\"given\":[\"Peter\",\"James\"]}],\"gender\":\"male\","
+		 "\"birthDate\":\"1974-12-25\"}",
+		 a_patient);
+	req(&r, "POST", "/Patient", t_provider, body, NULL);
+	assert_int_equal(r.status, 201);
+	assert_string_equal(jstr(json_object_get(r.json, "meta"), "versionId"), "1");
+	snprintf(pat_id, sizeof(pat_id), "%s", jstr(r.json, "id"));
+	assert_true(strlen(pat_id) > 0);
+	http_res_release(&r);
+
+	snprintf(path, sizeof(path), "/Patient/%s", pat_id);
+	req(&r, "GET", path, t_provider, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(jstr(json_array_get(json_object_get(r.json, "name"), 0), "family"), "Chalmers");
+	http_res_release(&r);
+	/* the patient reads her own record */
+	req(&r, "GET", path, t_patient, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	http_res_release(&r);
+	/* a provider without a grant may not */
+	req(&r, "GET", path, t_clinic, NULL, NULL);
+	assert_oo(&r, 403);
+	http_res_release(&r);
+
+	/* update with a stale If-Match, then a good one */
+	snprintf(body, sizeof(body),
+		 "{\"resourceType\":\"Patient\",\"id\":\"%s\",\"identifier\":[{\"system\":\"urn:phr:address\","
+		 "\"value\":\"%s\"},{\"system\":\"urn:oid:1.2.36.146.595.217.0.1\",\"value\":\"12345\"}],\"name\":[{\"family\":\"Chalmers\",\"given\":[\"Jim\"]}],"
+		 "\"gender\":\"male\",\"birthDate\":\"1974-12-25\"}",
+		 pat_id, a_patient);
+	req(&r, "PUT", path, t_provider, body, "If-Match: W/\"7\"");
+	assert_oo(&r, 412);
+	http_res_release(&r);
+	req(&r, "PUT", path, t_provider, body, "If-Match: W/\"1\"");
+	assert_int_equal(r.status, 200);
+	assert_string_equal(jstr(json_object_get(r.json, "meta"), "versionId"), "2");
+	http_res_release(&r);
+	snprintf(path, sizeof(path), "/Patient/%s/_history/1", pat_id);
+	req(&r, "GET", path, t_provider, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	{
+		json_t *given = json_object_get(json_array_get(json_object_get(r.json, "name"), 0), "given");
+		assert_string_equal(json_string_value(json_array_get(given, 0)), "Peter");
+	}
+	http_res_release(&r);
+
+	/* an Observation of that patient */
+	snprintf(body, sizeof(body),
+		 "{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"coding\":[{\"system\":"
+		 "\"http://loinc.org\",\"code\":\"29463-7\",\"display\":\"Body Weight\"}]},\"subject\":"
+		 "{\"reference\":\"Patient/%s\"},\"effectiveDateTime\":\"2016-03-28\",\"valueQuantity\":"
+		 "{\"value\":67.5,\"unit\":\"kg\",\"system\":\"http://unitsofmeasure.org\",\"code\":\"kg\"}}",
+		 pat_id);
+	req(&r, "POST", "/Observation", t_provider, body, NULL);
+	assert_int_equal(r.status, 201);
+	snprintf(obs_id, sizeof(obs_id), "%s", jstr(r.json, "id"));
+	http_res_release(&r);
+
+	/* conditional create finds the existing one */
+	snprintf(hdr, sizeof(hdr), "If-None-Exist: identifier=urn:oid:1.2.36.146.595.217.0.1|12345");
+	snprintf(body, sizeof(body), "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"Dup\"}]}");
+	req(&r, "POST", "/Patient", t_provider, body, hdr);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(jstr(r.json, "id"), pat_id);
+	http_res_release(&r);
+}
+
+static void expect_total(const char *q, size_t n)
+{
+	struct http_res r;
+
+	req(&r, "GET", q, t_provider, NULL, NULL);
+	if (r.status != 200)
+		fprintf(stderr, "%s -> %ld\n", q, r.status);
+	assert_int_equal(r.status, 200);
+	if (total_of(&r) != n)
+		fprintf(stderr, "%s: total %zu, expected %zu\n", q, total_of(&r), n);
+	assert_int_equal(total_of(&r), n);
+	http_res_release(&r);
+}
+
+static void test_search(void **state)
+{
+	char q[512];
+
+	(void)state;
+	expect_total("/Patient?family=chal", 1);
+	expect_total("/Patient?family:exact=Chalmers", 1);
+	expect_total("/Patient?family=smith", 0);
+	expect_total("/Patient?name:contains=alm", 1);
+	expect_total("/Patient?gender=male&birthdate=1974", 1);
+	expect_total("/Patient?birthdate=gt1980-01-01", 0);
+	expect_total("/Patient?birthdate=le1974-12-25", 1);
+	expect_total("/Patient?identifier=urn:oid:1.2.36.146.595.217.0.1|12345", 1);
+	expect_total("/Patient?identifier=|12345", 0);
+	expect_total("/Observation?code=http://loinc.org|29463-7", 1);
+	expect_total("/Observation?code=29463-7,1234-5", 1);
+	expect_total("/Observation?code:not=29463-7", 0);
+	expect_total("/Observation?value-quantity=67.5|http://unitsofmeasure.org|kg", 1);
+	expect_total("/Observation?value-quantity=gt70", 0);
+	expect_total("/Observation?date=2016-03", 1);
+	expect_total("/Observation?status:missing=false", 1);
+	snprintf(q, sizeof(q), "/Observation?subject=Patient/%s", pat_id);
+	expect_total(q, 1);
+	snprintf(q, sizeof(q), "/Observation?patient=%s", pat_id);
+	expect_total(q, 1);
+	snprintf(q, sizeof(q), "/Observation?_id=%s", obs_id);
+	expect_total(q, 1);
+	expect_total("/Observation?_lastUpdated=gt2000-01-01", 1);
+	expect_total("/Observation?_lastUpdated=lt2000-01-01", 0);
+}
+
+static void test_include_paging(void **state)
+{
+	struct http_res r;
+	char q[512];
+	bool saw_patient = false, saw_obs = false;
+	size_t i;
+	json_t *e;
+
+	(void)state;
+	snprintf(q, sizeof(q), "/Observation?_id=%s&_include=Observation:patient", obs_id);
+	req(&r, "GET", q, t_provider, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	json_array_foreach (json_object_get(r.json, "entry"), i, e) {
+		const char *rt = jstr(json_object_get(e, "resource"), "resourceType");
+		const char *mode = jstr(json_object_get(e, "search"), "mode");
+		if (strcmp(rt, "Patient") == 0)
+			saw_patient = strcmp(mode, "include") == 0;
+		if (strcmp(rt, "Observation") == 0)
+			saw_obs = strcmp(mode, "match") == 0;
+	}
+	assert_true(saw_patient && saw_obs);
+	http_res_release(&r);
+
+	snprintf(q, sizeof(q), "/Patient?_id=%s&_revinclude=Observation:subject", pat_id);
+	req(&r, "GET", q, t_provider, NULL, NULL);
+	assert_int_equal(json_array_size(json_object_get(r.json, "entry")), 2);
+	http_res_release(&r);
+
+	/* three more patients, pages of two sorted by family descending */
+	for (int k = 0; k < 3; k++) {
+		char body[512];
+		snprintf(body, sizeof(body),
+			 "{\"resourceType\":\"Patient\",\"identifier\":[{\"system\":\"urn:phr:address\",\"value\":"
+			 "\"%s\"}],\"name\":[{\"family\":\"Zz%c\"}],\"gender\":\"female\"}",
+			 a_patient, 'a' + k);
+		req(&r, "POST", "/Patient", t_provider, body, NULL);
+		assert_int_equal(r.status, 201);
+		http_res_release(&r);
+	}
+	req(&r, "GET", "/Patient?_count=2&_sort=-family", t_provider, NULL, NULL);
+	assert_int_equal(total_of(&r), 4);
+	assert_int_equal(json_array_size(json_object_get(r.json, "entry")), 2);
+	assert_string_equal(jstr(json_array_get(json_object_get(json_object_get(json_array_get(json_object_get(r.json, "entry"), 0), "resource"), "name"), 0), "family"), "Zzc");
+	{
+		const char *next = NULL;
+		json_array_foreach (json_object_get(r.json, "link"), i, e)
+			if (strcmp(jstr(e, "relation"), "next") == 0)
+				next = jstr(e, "url");
+		assert_non_null(next);
+		assert_non_null(strstr(next, "_offset=2"));
+	}
+	http_res_release(&r);
+	req(&r, "GET", "/Patient?_count=2&_sort=-family&_offset=2", t_provider, NULL, NULL);
+	assert_int_equal(json_array_size(json_object_get(r.json, "entry")), 2);
+	assert_string_equal(jstr(json_array_get(json_object_get(json_object_get(json_array_get(json_object_get(r.json, "entry"), 1), "resource"), "name"), 0), "family"), "Chalmers");
+	http_res_release(&r);
+}
+
+static void test_transaction(void **state)
+{
+	struct http_res r;
+	const char *tx =
+		"{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+		"{\"fullUrl\":\"urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a\",\"resource\":{\"resourceType\":"
+		"\"Patient\",\"name\":[{\"family\":\"Txn\"}]},\"request\":{\"method\":\"POST\",\"url\":\"Patient\"}},"
+		"{\"resource\":{\"resourceType\":\"Condition\",\"subject\":{\"reference\":"
+		"\"urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a\"},\"code\":{\"text\":\"asthma\"}},"
+		"\"request\":{\"method\":\"POST\",\"url\":\"Condition\"}},"
+		"{\"request\":{\"method\":\"GET\",\"url\":\"Patient?family=txn\"}}]}";
+	char q[256], id[80];
+
+	(void)state;
+	req(&r, "POST", "", t_provider, tx, hdr_pat);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(jstr(r.json, "type"), "transaction-response");
+	assert_int_equal(json_array_size(json_object_get(r.json, "entry")), 3);
+	assert_string_equal(jstr(json_object_get(json_array_get(json_object_get(r.json, "entry"), 0), "response"), "status"), "201");
+	snprintf(id, sizeof(id), "%s", jstr(json_object_get(json_array_get(json_object_get(r.json, "entry"), 0), "resource"), "id"));
+	/* the GET ran after the writes */
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(json_array_get(json_object_get(r.json, "entry"), 2), "resource"), "total")), 1);
+	http_res_release(&r);
+	snprintf(q, sizeof(q), "/Condition?subject=Patient/%s", id);
+	expect_total(q, 1);
+
+	/* a failing entry fails the whole transaction: nothing written */
+	req(&r, "POST", "/",
+	    t_provider,
+	    "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":[{\"resource\":{\"resourceType\":"
+	    "\"Patient\",\"name\":[{\"family\":\"Never\"}]},\"request\":{\"method\":\"POST\",\"url\":\"Patient\"}},"
+	    "{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"x\"},\"request\":{\"method\":\"PUT\",\"url\":"
+	    "\"Patient/y\"}}]}",
+	    hdr_pat);
+	assert_oo(&r, 400);
+	http_res_release(&r);
+	expect_total("/Patient?family=never", 0);
+
+	/* a batch: entries on their own */
+	req(&r, "POST", "/",
+	    t_provider,
+	    "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":[{\"resource\":{\"resourceType\":"
+	    "\"Patient\",\"name\":[{\"family\":\"Batch\"}]},\"request\":{\"method\":\"POST\",\"url\":\"Patient\"}},"
+	    "{\"request\":{\"method\":\"GET\",\"url\":\"Patient/missing\"}}]}",
+	    hdr_pat);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(jstr(r.json, "type"), "batch-response");
+	assert_string_equal(jstr(json_object_get(json_array_get(json_object_get(r.json, "entry"), 0), "response"), "status"), "201");
+	assert_string_equal(jstr(json_object_get(json_array_get(json_object_get(r.json, "entry"), 1), "response"), "status"), "404");
+	http_res_release(&r);
+}
+
+static void test_everything_history_delete(void **state)
+{
+	struct http_res r;
+	char path[256];
+
+	(void)state;
+	snprintf(path, sizeof(path), "/Patient/%s/$everything", pat_id);
+	req(&r, "GET", path, t_provider, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(json_array_size(json_object_get(r.json, "entry")), 2);
+	http_res_release(&r);
+
+	snprintf(path, sizeof(path), "/Observation/%s", obs_id);
+	req(&r, "DELETE", path, t_clinic, NULL, NULL);
+	assert_oo(&r, 403);
+	http_res_release(&r);
+	req(&r, "DELETE", path, t_provider, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	http_res_release(&r);
+	req(&r, "GET", path, t_provider, NULL, NULL);
+	assert_oo(&r, 410);
+	http_res_release(&r);
+	expect_total("/Observation?code=29463-7", 0);
+
+	snprintf(path, sizeof(path), "/Observation/%s/_history", obs_id);
+	req(&r, "GET", path, t_provider, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(jstr(r.json, "type"), "history");
+	assert_int_equal(json_array_size(json_object_get(r.json, "entry")), 2);
+	assert_string_equal(jstr(json_object_get(json_array_get(json_object_get(r.json, "entry"), 0), "request"), "method"), "DELETE");
+	http_res_release(&r);
+	snprintf(path, sizeof(path), "/Patient/%s/_history", pat_id);
+	req(&r, "GET", path, t_provider, NULL, NULL);
+	assert_int_equal(json_array_size(json_object_get(r.json, "entry")), 2);
+	http_res_release(&r);
+	req(&r, "GET", "/Patient/_history?_count=3", t_provider, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(json_array_size(json_object_get(r.json, "entry")), 3);
+	assert_true(json_integer_value(json_object_get(r.json, "total")) >= 6);
+	http_res_release(&r);
+}
+
+static void test_audit_events_from_trail(void **state)
+{
+	struct http_res r;
+	char q[256];
+
+	(void)state;
+	snprintf(q, sizeof(q), "/AuditEvent?patient=Patient/%s", pat_id);
+	req(&r, "GET", q, t_patient, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	/* the trail holds at least the Create of each record and the reads above */
+	assert_true(json_array_size(json_object_get(r.json, "entry")) >= 3);
+	assert_string_equal(jstr(json_object_get(json_array_get(json_object_get(r.json, "entry"), 0), "resource"), "resourceType"), "AuditEvent");
+	http_res_release(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_metadata),
+		cmocka_unit_test(test_auth_and_errors),
+		cmocka_unit_test(test_crud),
+		cmocka_unit_test(test_search),
+		cmocka_unit_test(test_include_paging),
+		cmocka_unit_test(test_transaction),
+		cmocka_unit_test(test_everything_history_delete),
+		cmocka_unit_test(test_audit_events_from_trail),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
