@@ -161,6 +161,23 @@ static int release(struct fx *f, json_t **out, size_t i, const uint8_t *sk, int6
 	return rv;
 }
 
+/* With EMERG_CORPUS_DIR set, writes @p tag (one selector byte + @p text) there: fuzz seeds. */
+static void seed(const char *tag, uint8_t sel, const void *text, size_t len)
+{
+	const char *d = getenv("EMERG_CORPUS_DIR");
+	char p[1024];
+	FILE *fp;
+
+	if (d == NULL)
+		return;
+	snprintf(p, sizeof(p), "%s/%s", d, tag);
+	if ((fp = fopen(p, "wb")) != NULL) {
+		fputc(sel, fp);
+		fwrite(text, 1, len, fp);
+		fclose(fp);
+	}
+}
+
 static void test_wire_formats(void **state)
 {
 	struct fx *f = *state;
@@ -174,6 +191,8 @@ static void test_wire_formats(void **state)
 
 	/* a deposit parses and names its signer */
 	assert_int_equal(phr_escrow_deposit_parse(&d, b0, strlen(b0)), PHR_OK);
+	seed("deposit", 0, b0, strlen(b0));
+	seed("manifest", 2, d.manifest_text, strlen(d.manifest_text));
 	assert_memory_equal(d.signer, f->pat->address, 20);
 	assert_memory_equal(d.holder, f->holders[0].address, 20);
 	assert_int_equal(d.manifest.t, 2);
@@ -196,6 +215,7 @@ static void test_wire_formats(void **state)
 						       f->holders[1].address, 1234),
 			 PHR_OK);
 	assert_int_equal(phr_escrow_release_req_parse(&r, body, strlen(body)), PHR_OK);
+	seed("request", 1, body, strlen(body));
 	assert_memory_equal(r.requester, f->em->address, 20);
 	assert_int_equal(r.timestamp, 1234);
 	{
@@ -322,6 +342,13 @@ static void test_escrow_flow(void **state)
 	/* shares re-sealed to the emergency provider do not open for another key */
 	assert_int_equal(release(f, &ans[1], 2, f->sk_em, 0, 2), PHR_OK);
 	assert_int_not_equal(phr_emergency_combine(&out, f->sk_prov, f->pat->address, ans, 2), PHR_OK);
+	if (getenv("EMERG_CORPUS_DIR") != NULL) {
+		json_t *two = json_pack("[OO]", ans[0], ans[1]);
+		char *t = json_dumps(two, JSON_COMPACT);
+		seed("answers", 0, t, strlen(t));
+		free(t);
+		json_decref(two);
+	}
 	/* two of three give the summary, byte for byte */
 	rv = phr_emergency_combine(&out, f->sk_em, f->pat->address, ans, 2);
 	assert_int_equal(rv, PHR_OK);
