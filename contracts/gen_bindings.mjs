@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 const { ethers } = createRequire(path.join(root, 'package.json'))('ethers');
-const NAMES = ['GovernanceMultisig', 'ProviderRegistry', 'PatientRegistry', 'AuditTrail', 'HealthRecordNFT', 'EmergencyAccess', 'Recovery'];
+const NAMES = ['GovernanceMultisig', 'ProviderRegistry', 'PatientRegistry', 'AuditTrail', 'HealthRecordNFT', 'EmergencyAccess', 'Recovery', 'StudyRegistry'];
 
 const C_KEYWORDS = new Set(['auto', 'break', 'case', 'char', 'const', 'continue', 'default', 'do', 'double', 'else', 'enum', 'extern', 'float', 'for', 'goto', 'if', 'inline', 'int', 'long', 'register', 'restrict', 'return', 'short', 'signed', 'sizeof', 'static', 'struct', 'switch', 'typedef', 'union', 'unsigned', 'void', 'volatile', 'while', 'bool', 'true', 'false', 'out', 'ev', 'abi_data', 'abi_len', 'topics', 'n_topics']);
 

@@ -1150,6 +1150,118 @@ struct phr_contracts_recovery_recovery_schedule_lapsed_event {
 /** Decodes a RecoveryScheduleLapsed log of Recovery; see the file comment. */
 PHR_WUR int phr_contracts_recovery_recovery_schedule_lapsed_event_decode(struct phr_contracts_recovery_recovery_schedule_lapsed_event *ev, const uint8_t (*topics)[32], size_t n_topics, const uint8_t *abi_data, size_t abi_len);
 
+/* ---------------------------------------------------------------- StudyRegistry */
+
+/** Creation code of StudyRegistry (without constructor arguments). */
+extern const uint8_t phr_contracts_study_registry_bytecode[];
+/** Length of phr_contracts_study_registry_bytecode. */
+extern const size_t phr_contracts_study_registry_bytecode_len;
+/** Runtime code of StudyRegistry, to compare with eth_getCode at a configured address. */
+extern const uint8_t phr_contracts_study_registry_deployed_bytecode[];
+/** Length of phr_contracts_study_registry_deployed_bytecode. */
+extern const size_t phr_contracts_study_registry_deployed_bytecode_len;
+/** Deployment data of StudyRegistry: creation code + ABI-encoded constructor (address,address); errors as for calls. */
+PHR_WUR int phr_contracts_study_registry_deploy_encode(struct phr_buf *out, const uint8_t registry[20], const uint8_t providers[20]);
+/** Selector of StudyRegistry.close(bytes32,bytes32). */
+#define PHR_CONTRACTS_STUDY_REGISTRY_CLOSE_SELECTOR 0xf10ca95au
+/** Calldata of StudyRegistry.close(bytes32,bytes32) (transaction); see the file comment. */
+PHR_WUR int phr_contracts_study_registry_close_encode(struct phr_buf *out, const uint8_t id[32], const uint8_t aggregate_hash[32]);
+/** Selector of StudyRegistry.consent(bytes32,address,uint64). */
+#define PHR_CONTRACTS_STUDY_REGISTRY_CONSENT_SELECTOR 0x5d0eef18u
+/** Calldata of StudyRegistry.consent(bytes32,address,uint64) (transaction); see the file comment. */
+PHR_WUR int phr_contracts_study_registry_consent_encode(struct phr_buf *out, const uint8_t id[32], const uint8_t patient[20], uint64_t until);
+/** Selector of StudyRegistry.consentUntil(bytes32,address). */
+#define PHR_CONTRACTS_STUDY_REGISTRY_CONSENT_UNTIL_SELECTOR 0x62fd8180u
+/** Calldata of StudyRegistry.consentUntil(bytes32,address) (view); see the file comment. */
+PHR_WUR int phr_contracts_study_registry_consent_until_encode(struct phr_buf *out, const uint8_t id[32], const uint8_t patient[20]);
+/** Decodes the result (uint64) of StudyRegistry.consentUntil; see the file comment. */
+PHR_WUR int phr_contracts_study_registry_consent_until_decode(uint64_t *ret0, const uint8_t *abi_data, size_t abi_len);
+/** Selector of StudyRegistry.createStudy(bytes32,bytes32). */
+#define PHR_CONTRACTS_STUDY_REGISTRY_CREATE_STUDY_SELECTOR 0x9cf3055eu
+/** Calldata of StudyRegistry.createStudy(bytes32,bytes32) (transaction); see the file comment. */
+PHR_WUR int phr_contracts_study_registry_create_study_encode(struct phr_buf *out, const uint8_t id[32], const uint8_t params_hash[32]);
+/** Selector of StudyRegistry.hasConsent(bytes32,address). */
+#define PHR_CONTRACTS_STUDY_REGISTRY_HAS_CONSENT_SELECTOR 0xc17a779fu
+/** Calldata of StudyRegistry.hasConsent(bytes32,address) (view); see the file comment. */
+PHR_WUR int phr_contracts_study_registry_has_consent_encode(struct phr_buf *out, const uint8_t id[32], const uint8_t patient[20]);
+/** Decodes the result (bool) of StudyRegistry.hasConsent; see the file comment. */
+PHR_WUR int phr_contracts_study_registry_has_consent_decode(bool *ret0, const uint8_t *abi_data, size_t abi_len);
+/** Selector of StudyRegistry.providers(). */
+#define PHR_CONTRACTS_STUDY_REGISTRY_PROVIDERS_SELECTOR 0xf8401fe6u
+/** Calldata of StudyRegistry.providers() (view); see the file comment. */
+PHR_WUR int phr_contracts_study_registry_providers_encode(struct phr_buf *out);
+/** Decodes the result (address) of StudyRegistry.providers; see the file comment. */
+PHR_WUR int phr_contracts_study_registry_providers_decode(uint8_t ret0[20], const uint8_t *abi_data, size_t abi_len);
+/** Selector of StudyRegistry.publishResult(bytes32,bytes32). */
+#define PHR_CONTRACTS_STUDY_REGISTRY_PUBLISH_RESULT_SELECTOR 0x4dfa2913u
+/** Calldata of StudyRegistry.publishResult(bytes32,bytes32) (transaction); see the file comment. */
+PHR_WUR int phr_contracts_study_registry_publish_result_encode(struct phr_buf *out, const uint8_t id[32], const uint8_t result_hash[32]);
+/** Selector of StudyRegistry.registry(). */
+#define PHR_CONTRACTS_STUDY_REGISTRY_REGISTRY_SELECTOR 0x7b103999u
+/** Calldata of StudyRegistry.registry() (view); see the file comment. */
+PHR_WUR int phr_contracts_study_registry_registry_encode(struct phr_buf *out);
+/** Decodes the result (address) of StudyRegistry.registry; see the file comment. */
+PHR_WUR int phr_contracts_study_registry_registry_decode(uint8_t ret0[20], const uint8_t *abi_data, size_t abi_len);
+/** Selector of StudyRegistry.studyOf(bytes32). */
+#define PHR_CONTRACTS_STUDY_REGISTRY_STUDY_OF_SELECTOR 0x83980daau
+/** Calldata of StudyRegistry.studyOf(bytes32) (view); see the file comment. */
+PHR_WUR int phr_contracts_study_registry_study_of_encode(struct phr_buf *out, const uint8_t id[32]);
+/** Decodes the result ((address,bytes32,uint64,uint64,bytes32,bytes32)) of StudyRegistry.studyOf; see the file comment. */
+PHR_WUR int phr_contracts_study_registry_study_of_decode(uint8_t s_sponsor[20], uint8_t s_params_hash[32], uint64_t *s_created_at, uint64_t *s_closed_at, uint8_t s_aggregate_hash[32], uint8_t s_result_hash[32], const uint8_t *abi_data, size_t abi_len);
+/** Selector of StudyRegistry.withdraw(bytes32,address). */
+#define PHR_CONTRACTS_STUDY_REGISTRY_WITHDRAW_SELECTOR 0x1b258d50u
+/** Calldata of StudyRegistry.withdraw(bytes32,address) (transaction); see the file comment. */
+PHR_WUR int phr_contracts_study_registry_withdraw_encode(struct phr_buf *out, const uint8_t id[32], const uint8_t patient[20]);
+/** Topic 0 of StudyRegistry event ConsentGiven(bytes32,address,uint64,address). */
+extern const uint8_t phr_contracts_study_registry_consent_given_event_topic[32];
+/** StudyRegistry event ConsentGiven(bytes32,address,uint64,address). */
+struct phr_contracts_study_registry_consent_given_event {
+	uint8_t id[32]; /**< indexed */
+	uint8_t patient[20]; /**< indexed */
+	uint64_t until;
+	uint8_t by[20];
+};
+/** Decodes a ConsentGiven log of StudyRegistry; see the file comment. */
+PHR_WUR int phr_contracts_study_registry_consent_given_event_decode(struct phr_contracts_study_registry_consent_given_event *ev, const uint8_t (*topics)[32], size_t n_topics, const uint8_t *abi_data, size_t abi_len);
+/** Topic 0 of StudyRegistry event ConsentWithdrawn(bytes32,address,address). */
+extern const uint8_t phr_contracts_study_registry_consent_withdrawn_event_topic[32];
+/** StudyRegistry event ConsentWithdrawn(bytes32,address,address). */
+struct phr_contracts_study_registry_consent_withdrawn_event {
+	uint8_t id[32]; /**< indexed */
+	uint8_t patient[20]; /**< indexed */
+	uint8_t by[20];
+};
+/** Decodes a ConsentWithdrawn log of StudyRegistry; see the file comment. */
+PHR_WUR int phr_contracts_study_registry_consent_withdrawn_event_decode(struct phr_contracts_study_registry_consent_withdrawn_event *ev, const uint8_t (*topics)[32], size_t n_topics, const uint8_t *abi_data, size_t abi_len);
+/** Topic 0 of StudyRegistry event ResultPublished(bytes32,bytes32). */
+extern const uint8_t phr_contracts_study_registry_result_published_event_topic[32];
+/** StudyRegistry event ResultPublished(bytes32,bytes32). */
+struct phr_contracts_study_registry_result_published_event {
+	uint8_t id[32]; /**< indexed */
+	uint8_t result_hash[32];
+};
+/** Decodes a ResultPublished log of StudyRegistry; see the file comment. */
+PHR_WUR int phr_contracts_study_registry_result_published_event_decode(struct phr_contracts_study_registry_result_published_event *ev, const uint8_t (*topics)[32], size_t n_topics, const uint8_t *abi_data, size_t abi_len);
+/** Topic 0 of StudyRegistry event StudyClosedForDecryption(bytes32,bytes32). */
+extern const uint8_t phr_contracts_study_registry_study_closed_for_decryption_event_topic[32];
+/** StudyRegistry event StudyClosedForDecryption(bytes32,bytes32). */
+struct phr_contracts_study_registry_study_closed_for_decryption_event {
+	uint8_t id[32]; /**< indexed */
+	uint8_t aggregate_hash[32];
+};
+/** Decodes a StudyClosedForDecryption log of StudyRegistry; see the file comment. */
+PHR_WUR int phr_contracts_study_registry_study_closed_for_decryption_event_decode(struct phr_contracts_study_registry_study_closed_for_decryption_event *ev, const uint8_t (*topics)[32], size_t n_topics, const uint8_t *abi_data, size_t abi_len);
+/** Topic 0 of StudyRegistry event StudyCreated(bytes32,address,bytes32). */
+extern const uint8_t phr_contracts_study_registry_study_created_event_topic[32];
+/** StudyRegistry event StudyCreated(bytes32,address,bytes32). */
+struct phr_contracts_study_registry_study_created_event {
+	uint8_t id[32]; /**< indexed */
+	uint8_t sponsor[20]; /**< indexed */
+	uint8_t params_hash[32];
+};
+/** Decodes a StudyCreated log of StudyRegistry; see the file comment. */
+PHR_WUR int phr_contracts_study_registry_study_created_event_decode(struct phr_contracts_study_registry_study_created_event *ev, const uint8_t (*topics)[32], size_t n_topics, const uint8_t *abi_data, size_t abi_len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -62,6 +62,7 @@ struct phr_deployment {
 	uint8_t nft[20];        /**< HealthRecordNFT */
 	uint8_t emergency[20];  /**< EmergencyAccess */
 	uint8_t recovery[20];   /**< Recovery */
+	uint8_t studies[20];    /**< StudyRegistry (zero in deployments made before it existed) */
 };
 
 /**

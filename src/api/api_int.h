@@ -200,6 +200,15 @@ int api_h_milestone_typed_data(struct api_ctx *c);
 int api_h_patient_milestones(struct api_ctx *c);
 int api_h_shc_issue(struct api_ctx *c);
 int api_h_shc_verify(struct api_ctx *c);
+int api_h_study_create(struct api_ctx *c);
+int api_h_study_get(struct api_ctx *c);
+int api_h_study_share(struct api_ctx *c);
+int api_h_study_consent(struct api_ctx *c);
+int api_h_study_submit(struct api_ctx *c);
+int api_h_study_close(struct api_ctx *c);
+int api_h_study_partial(struct api_ctx *c);
+int api_h_study_result(struct api_ctx *c);
+int api_h_study_log(struct api_ctx *c);
 /** /.well-known/ documents (h_shc.c): jwks.json. */
 int api_wellknown_serve(struct api_ctx *c, const char *url, const char *method);
 

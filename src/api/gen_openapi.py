@@ -11,6 +11,8 @@ def op(summary, tag, auth=True, body=None, params=None, ok="200", okdesc="OK", o
     return o
 addr={"name":"address","in":"path","required":True,"schema":{"$ref":"#/components/schemas/Address"}}
 rid={"name":"id","in":"path","required":True,"schema":{"type":"string","pattern":"^[0-9]+$"}}
+sname={"name":"name","in":"path","required":True,"schema":{"type":"string","pattern":"^[A-Za-z0-9._-]{1,64}$"}}
+addr2={"name":"address","in":"path","required":True,"schema":{"$ref":"#/components/schemas/Address"}}
 purpose={"name":"purpose","in":"query","required":False,"schema":{"type":"integer","minimum":0,"maximum":7},"description":"Purpose of use (0 Unspecified .. 7 Legal), default 1 Treatment"}
 def js(schema): return {"application/json":{"schema":schema}}
 lst={"$ref":"#/components/schemas/List"}
@@ -84,6 +86,16 @@ paths={
    body=js({"type":"object","required":["patient"],"properties":{"patient":{"type":"object","description":"FHIR Patient (name, birthDate)"}}}))},
  "/api/v1/shc/verify":{"post":op("Verifies a SMART Health Card issued by this node (signature, key, dates, issuer): body {jws}, {qr: [shc:/...]} or a .smart-health-card file","shc",auth=False,
    body=js({"type":"object","properties":{"jws":{"type":"string"},"qr":{"type":"array","items":{"type":"string"}},"verifiableCredential":{"type":"array","items":{"type":"string"}}}}))},
+ "/api/v1/studies":{"post":op("Creates a research study (homomorphic aggregates): the hosted sponsor (a verified provider) names it, picks the value bits, the custodians and the threshold t; the node deals the threshold key, seals each custodian's share to its registered key and registers the study on chain (StudyRegistry)","studies",ok="201",okdesc="Created",
+   body=js({"type":"object","required":["name","bits","t","custodians"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z0-9._-]{1,64}$"},"bits":{"type":"integer","minimum":1,"maximum":16},"t":{"type":"integer","minimum":1},"custodians":{"type":"array","items":{"$ref":"#/components/schemas/Address"}}}}))},
+ "/api/v1/studies/{name}":{"get":op("A study's public state: parameters, submissions counted, the running aggregate (ciphertexts), closed or not, partials received","studies",params=[sname])},
+ "/api/v1/studies/{name}/shares/{address}":{"get":op("A custodian's share, sealed to its registered X25519 key (base64)","studies",auth=False,params=[sname,addr2])},
+ "/api/v1/studies/{name}/consent":{"post":op("The hosted patient consents on chain until a date, or withdraws","studies",params=[sname],body=js({"type":"object","properties":{"until":{"type":"integer"},"withdraw":{"type":"boolean"}}}))},
+ "/api/v1/studies/{name}/submissions":{"post":op("A patient's encrypted value with its range, square and one proofs; counted only with consent on chain now, once per patient","studies",ok="201",okdesc="Created",params=[sname],body=js({"type":"object","required":["submission"],"properties":{"submission":{"type":"object"}}}))},
+ "/api/v1/studies/{name}/close":{"post":op("The sponsor stops submissions; the aggregate's hash goes on chain","studies",params=[sname])},
+ "/api/v1/studies/{name}/partials":{"post":op("A custodian's partial decryption of the closed aggregate with Chaum-Pedersen proofs","studies",ok="201",okdesc="Created",params=[sname],body=js({"type":"object","required":["partial"],"properties":{"partial":{"type":"object"}}}))},
+ "/api/v1/studies/{name}/result":{"get":op("Count, sum, sum of squares, mean and variance decrypted from t valid partials (409 before)","studies",params=[sname])},
+ "/api/v1/studies/{name}/log":{"get":op("Every step of the study: who, when, what, refusals included","studies",params=[sname],okschema=lst)},
 }
 doc={"openapi":"3.1.0","info":{"title":"phr node API","version":"1.0.0","description":"REST API of a phr node, shaped after the seed's ProviderInterface (submitRecord, getRecord, requestAccess). Errors are RFC 9457 problem+json."},
  "servers":[{"url":"/"}],"paths":paths,

@@ -59,6 +59,15 @@ const struct api_route api_route_table[] = {
 	{ "GET", "/api/v1/patients/{address}/milestones", true, api_h_patient_milestones },
 	{ "POST", "/api/v1/records/{id}/shc", true, api_h_shc_issue },
 	{ "POST", "/api/v1/shc/verify", false, api_h_shc_verify },
+	{ "POST", "/api/v1/studies", true, api_h_study_create },
+	{ "GET", "/api/v1/studies/{name}", true, api_h_study_get },
+	{ "GET", "/api/v1/studies/{name}/shares/{address}", false, api_h_study_share },
+	{ "POST", "/api/v1/studies/{name}/consent", true, api_h_study_consent },
+	{ "POST", "/api/v1/studies/{name}/submissions", true, api_h_study_submit },
+	{ "POST", "/api/v1/studies/{name}/close", true, api_h_study_close },
+	{ "POST", "/api/v1/studies/{name}/partials", true, api_h_study_partial },
+	{ "GET", "/api/v1/studies/{name}/result", true, api_h_study_result },
+	{ "GET", "/api/v1/studies/{name}/log", true, api_h_study_log },
 	{ NULL, NULL, false, NULL },
 };
 

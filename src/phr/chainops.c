@@ -25,6 +25,9 @@ static const struct {
 	{ "RequestAlreadyOpen", PHR_ERR_CONFLICT },   { "AlreadySuperseded", PHR_ERR_CONFLICT },
 	{ "NotEmergencyProvider", PHR_ERR_FORBIDDEN }, { "SessionActive", PHR_ERR_CONFLICT },
 	{ "NoActiveSession", PHR_ERR_NOT_FOUND },
+	{ "StudyExists", PHR_ERR_EXISTS },          { "NoStudy", PHR_ERR_NOT_FOUND },
+	{ "StudyClosed", PHR_ERR_STATE },           { "StudyOpen", PHR_ERR_STATE },
+	{ "NotSponsor", PHR_ERR_FORBIDDEN },        { "NoConsent", PHR_ERR_NOT_FOUND },
 	{ "TokenLocked", PHR_ERR_FORBIDDEN },         { "ActionNotAllowed", PHR_ERR_FORBIDDEN },
 };
 

@@ -106,6 +106,8 @@ int phr_deployment_deploy(struct phr_deployment *d, struct phr_chain *chain,
 	DEP(emergency, "EmergencyAccess", memcpy(a[0], x.registry, 20);
 	    memcpy(a[1], x.providers, 20); memcpy(a[2], x.audit, 20); n_ = 3);
 	DEP(recovery, "Recovery", memcpy(a[0], x.registry, 20); memcpy(a[1], x.audit, 20); n_ = 2);
+	DEP(studies, "StudyRegistry", memcpy(a[0], x.registry, 20); memcpy(a[1], x.providers, 20);
+	    n_ = 2);
 #undef DEP
 	rv = phr_contracts_patient_registry_wire_encode(&cd, x.nft, x.emergency, x.recovery, x.audit);
 	if (rv == PHR_OK)
@@ -130,14 +132,16 @@ out:
 static const struct {
 	const char *key;
 	size_t off;
+	bool optional; /* absent from deployment files written before the contract existed */
 } dep_fields[] = {
-	{ "governance", offsetof(struct phr_deployment, governance) },
-	{ "ProviderRegistry", offsetof(struct phr_deployment, providers) },
-	{ "PatientRegistry", offsetof(struct phr_deployment, registry) },
-	{ "AuditTrail", offsetof(struct phr_deployment, audit) },
-	{ "HealthRecordNFT", offsetof(struct phr_deployment, nft) },
-	{ "EmergencyAccess", offsetof(struct phr_deployment, emergency) },
-	{ "Recovery", offsetof(struct phr_deployment, recovery) },
+	{ "governance", offsetof(struct phr_deployment, governance), false },
+	{ "ProviderRegistry", offsetof(struct phr_deployment, providers), false },
+	{ "PatientRegistry", offsetof(struct phr_deployment, registry), false },
+	{ "AuditTrail", offsetof(struct phr_deployment, audit), false },
+	{ "HealthRecordNFT", offsetof(struct phr_deployment, nft), false },
+	{ "EmergencyAccess", offsetof(struct phr_deployment, emergency), false },
+	{ "Recovery", offsetof(struct phr_deployment, recovery), false },
+	{ "StudyRegistry", offsetof(struct phr_deployment, studies), true },
 };
 
 json_t *phr_deployment_json(const struct phr_deployment *d)
@@ -183,6 +187,8 @@ int phr_deployment_from_json(struct phr_deployment *d, const json_t *j)
 	memset(&x, 0, sizeof(x));
 	rv = phr_json_get_u64(&x.chain_id, j, "chainId");
 	for (size_t i = 0; rv == PHR_OK && i < PHR_ARRAY_LEN(dep_fields); i++) {
+		if (dep_fields[i].optional && json_object_get(j, dep_fields[i].key) == NULL)
+			continue;
 		rv = phr_json_get_str(&s, j, dep_fields[i].key);
 		if (rv == PHR_OK)
 			rv = phr_eth_address_parse((uint8_t *)&x + dep_fields[i].off, s);
