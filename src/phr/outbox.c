@@ -169,7 +169,7 @@ static int notify_dedup(struct phr_node *n, bool *queued, const uint8_t recipien
 		*queued = q;
 	if (rv == PHR_OK && q) {
 		atomic_store(&n->notify_kick, 1);
-		phr_log_info("notify", "queued a %s notification", kind);
+		phr_log_info("notify", "queued a notification (%s)", kind);
 	}
 	return rv;
 }
