@@ -68,16 +68,15 @@ static int send_tx(struct phr_chain *c, struct phr_txq *q, uint64_t chain_id,
 	rv = phr_eth_address_from_seckey(from, sk);
 	if (rv != PHR_OK)
 		goto out;
-	if (to != NULL) {
-		rv = phr_chain_call(c, &out, from, to, data, len);
-		if (rv == PHR_ERR_REVERTED) {
-			rv = phr_node_i_revert_err(out.data, out.len);
-			goto out;
-		}
-		if (rv != PHR_OK)
-			goto out;
-	}
+	/* a call that would revert is refused before sending; the estimate runs it,
+	 * and only a revert costs the eth_call that tells why */
 	rv = phr_chain_estimate_gas(c, &gas, from, to, NULL, data, len);
+	if (rv == PHR_ERR_REVERTED && to != NULL) {
+		rv = phr_chain_call(c, &out, from, to, data, len);
+		rv = rv == PHR_ERR_REVERTED ? phr_node_i_revert_err(out.data, out.len)
+		     : rv == PHR_OK	    ? PHR_ERR_REVERTED
+					    : rv;
+	}
 	if (rv != PHR_OK)
 		goto out;
 	tx.type = PHR_TX_LEGACY;
