@@ -197,6 +197,12 @@ static void test_breakglass(void **state)
 	assert_int_equal(node_test_token(tok_pat_p, sizeof(tok_pat_p), NULL, pd, "patient"), 0);
 	snprintf(hook, sizeof(hook), "http://127.0.0.1:%u/hook", (unsigned)hook_port);
 
+	/* every subcommand documents itself */
+	assert_int_equal(phr_emergency("help", "--help", NULL), 0);
+	assert_int_equal(phr_emergency("help-read", "read", "--help", NULL), 0);
+	assert_int_equal(phr_emergency("help-setup", "setup", "--help", NULL), 0);
+	assert_int_equal(phr_emergency("bad-setup", "setup", "--threshold", "1", NULL), 2);
+
 	/* the patient's node takes a webhook through the API */
 	snprintf(body, sizeof(body), "{\"url\":\"%s\",\"secret\":\"%s\"}", hook, secret_hex);
 	snprintf(path, sizeof(path), "%s/api/v1/me/webhooks", urls[N]);

@@ -452,16 +452,28 @@ static void test_outbox(void **state)
 	assert_int_equal(q, 1);
 	assert_int_equal(phr_notify_scan_chain(f->h[1], &q), PHR_OK);
 	assert_int_equal(q, 0);
+	/* an access request to the patient is a notification too */
+	{
+		struct phr_u256 rid;
+		uint8_t scope[32];
+		phr_scope_all(scope);
+		assert_int_equal(phr_node_access_request(f->s.node, &rid, f->prov, f->pat->address, 1,
+							 3600, PHR_LEVEL_READ, scope),
+				 PHR_OK);
+		assert_int_equal(phr_notify_scan_chain(f->h[1], &q), PHR_OK);
+		assert_int_equal(q, 1);
+	}
 	assert_int_equal(phr_notify_list(f->h[1], &list, f->pat->address, 0), PHR_OK);
 	assert_int_equal(count_kind(list, "emergency", "break_glass_opened"), 1);
+	assert_int_equal(count_kind(list, "access_request", "access_requested"), 1);
 	json_decref(list);
 
 	/* the receiver comes back: everything pending arrives, signed */
 	assert_int_equal(hook_start(&hs, f->hook_port), 0);
 	sleep(2); /* past the first backoff */
 	pump(f, &hs, 0, 1, 10);
-	pump(f, &hs, 1, 2, 10);
-	assert_true(hook_count(&hs) >= 2);
+	pump(f, &hs, 1, 3, 10);
+	assert_true(hook_count(&hs) >= 3);
 	for (size_t i = 0; i < hs.n; i++) {
 		uint64_t ts = strtoull(hs.msgs[i].ts, NULL, 10);
 		json_t *j = json_loads(hs.msgs[i].body, 0, NULL);
@@ -472,7 +484,8 @@ static void test_outbox(void **state)
 						   (uint64_t)time(NULL), 300,
 						   (const uint8_t *)hs.msgs[i].body, hs.msgs[i].len),
 				 PHR_OK);
-		assert_string_equal(json_string_value(json_object_get(j, "kind")), "emergency");
+		assert_true(strcmp(json_string_value(json_object_get(j, "kind")), "emergency") == 0 ||
+			    strcmp(json_string_value(json_object_get(j, "kind")), "access_request") == 0);
 		{
 			char a[PHR_ETH_ADDRESS_STR_LEN];
 			phr_eth_address_checksum(a, f->pat->address);
