@@ -470,11 +470,15 @@ static void cond_number(struct qb *q, const char *name, const char *v, bool quan
 			half /= 10;
 	qb_sql(q, "(");
 	if (strcmp(p, "eq") == 0 || strcmp(p, "ap") == 0) {
+		/* x itself too: for large or long values x +- half rounds back to x */
 		double w = strcmp(p, "ap") == 0 ? fabs(x) * 0.1 + half : half;
-		qb_sql(q, "i.num>=");
+		qb_sql(q, "((i.num>=");
 		qb_num(q, x - w);
 		qb_sql(q, " AND i.num<");
 		qb_num(q, x + w);
+		qb_sql(q, ") OR i.num=");
+		qb_num(q, x);
+		qb_sql(q, ")");
 	} else if (strcmp(p, "ne") == 0) {
 		qb_sql(q, "(i.num<");
 		qb_num(q, x - half);
