@@ -5,6 +5,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "cmd_api.h"
@@ -19,13 +20,16 @@
 
 int phr_cmd_login(int argc, char **argv);
 
-/* Reads a token: tokens.json ({name: {token, address?}}) with @p as, or a file
- * holding the token. @p addr (64 bytes, may be NULL) gets the entry's address or "". */
-static int read_token(char out[PHR_API_TOKEN_LEN], char *addr, const char *path, const char *as)
+/* Reads a token: tokens.json ({name: {token, address?, expires?}}) with @p as, or a
+ * file holding the token. @p addr (64 bytes, may be NULL) gets the entry's address
+ * or "", @p expires (may be NULL) its expiry (unix time) or 0 when unknown. */
+static int read_token(char out[PHR_API_TOKEN_LEN], char *addr, int64_t *expires, const char *path,
+		      const char *as)
 {
 	struct phr_buf b;
 	json_t *j = NULL;
 	const char *t = NULL, *ad = NULL;
+	uint64_t exp = 0;
 	int rv;
 
 	phr_buf_init(&b, 1 << 20);
@@ -43,6 +47,8 @@ static int read_token(char out[PHR_API_TOKEN_LEN], char *addr, const char *path,
 			t = NULL;
 		else if (phr_json_get_str(&ad, json_object_get(j, as), "address") != PHR_OK)
 			ad = NULL;
+		if (t != NULL && phr_json_get_u64(&exp, json_object_get(j, as), "expires") != PHR_OK)
+			exp = 0;
 	} else {
 		t = (const char *)b.data;
 	}
@@ -51,6 +57,8 @@ static int read_token(char out[PHR_API_TOKEN_LEN], char *addr, const char *path,
 		memcpy(out, t, PHR_API_TOKEN_LEN);
 	if (rv == PHR_OK && addr != NULL)
 		snprintf(addr, 64, "%s", ad != NULL ? ad : "");
+	if (rv == PHR_OK && expires != NULL)
+		*expires = exp > INT64_MAX ? INT64_MAX : (int64_t)exp;
 	json_decref(j);
 	phr_buf_release(&b);
 	return rv;
@@ -96,6 +104,7 @@ int phr_cli_api_opt(struct phr_cli_api *a, int *i, int argc, char **argv)
 int phr_cli_api_ready(struct phr_cli_api *a, bool need_token)
 {
 	char path[1024];
+	int64_t expires = 0;
 	size_t n;
 
 	if (a->node == NULL)
@@ -124,7 +133,7 @@ int phr_cli_api_ready(struct phr_cli_api *a, bool need_token)
 		return 0;
 	}
 	if (a->token_file != NULL) {
-		if (read_token(a->token, NULL, a->token_file, a->as) != PHR_OK) {
+		if (read_token(a->token, NULL, NULL, a->token_file, a->as) != PHR_OK) {
 			phr_cli_error("no token in %s%s%s", a->token_file, a->as ? " for " : "",
 				      a->as ? a->as : " (use --as NAME for a tokens.json)");
 			return -1;
@@ -133,12 +142,21 @@ int phr_cli_api_ready(struct phr_cli_api *a, bool need_token)
 	}
 	/* what phr login saved for this node, then the single token of older versions */
 	if (datadir_file(path, sizeof(path), "tokens.json") == 0 &&
-	    read_token(a->token, a->saved_addr, path, a->node) == PHR_OK) {
-		a->saved = true;
+	    read_token(a->token, a->saved_addr, &expires, path, a->node) == PHR_OK) {
+		/* a token that is about to expire is as good as none */
+		if (expires == 0 || expires > (int64_t)time(NULL) + 30) {
+			a->saved = true;
+			return 0;
+		}
+		sodium_memzero(a->token, sizeof(a->token));
+		if (need_token) {
+			phr_cli_error("the token saved for %s has expired: run phr login again", a->node);
+			return -1;
+		}
 		return 0;
 	}
 	if (datadir_file(path, sizeof(path), "token") == 0 &&
-	    read_token(a->token, NULL, path, NULL) == PHR_OK) {
+	    read_token(a->token, NULL, NULL, path, NULL) == PHR_OK) {
 		a->saved = true;
 		a->saved_addr[0] = '\0';
 		return 0;
@@ -460,7 +478,8 @@ static int save_token(const char *node, const char *token, const char *addr, cha
 		all = json_object();
 	}
 	if (all == NULL ||
-	    json_object_set_new(all, node, json_pack("{s:s,s:s}", "token", token, "address", addr)) != 0)
+	    json_object_set_new(all, node, json_pack("{s:s,s:s,s:I}", "token", token, "address", addr,
+						     "expires", (json_int_t)time(NULL) + PHR_API_TOKEN_TTL)) != 0)
 		goto out;
 	text = json_dumps(all, JSON_INDENT(2) | JSON_SORT_KEYS);
 	if (text != NULL && phr_file_write_atomic(path, text, strlen(text), 0600) == PHR_OK)

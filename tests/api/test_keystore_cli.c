@@ -476,6 +476,27 @@ static void test_keystore_flows(void **state)
 		 (unsigned)code);
 	expect(0, &pat, args);
 
+	/* a saved token past its expiry: plain commands ask for a new login, keystore
+	 * commands sign in by themselves */
+	{
+		char path[800];
+		json_t *t;
+		snprintf(path, sizeof(path), "%s/cli-%s/tokens.json", dir, pat.name);
+		t = json_load_file(path, 0, NULL);
+		assert_non_null(t);
+		assert_true(json_is_integer(json_object_get(json_object_get(t, url), "expires")));
+		json_object_set_new(json_object_get(t, url), "expires", json_integer(1000));
+		assert_int_equal(json_dump_file(t, path, 0), 0);
+		json_decref(t);
+		expect(2, &pat, "patient me");
+		assert_non_null(strstr(out, "has expired"));
+		snprintf(args, sizeof(args), "access revoke --keystore '%s' --provider %s --scope all", pat.ks,
+			 prov.addr_s);
+		expect(0, &pat, args);
+		snprintf(args, sizeof(args), "login --keystore '%s'", pat.ks);
+		expect(0, &pat, args);
+	}
+
 	/* the audit trail shows the steps, all signed by their actors */
 	expect(0, &pat, "audit --json");
 	assert_non_null(strstr(out, "\"action\":\"Create\""));
