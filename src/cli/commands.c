@@ -30,6 +30,8 @@ int phr_cmd_study(int argc, char **argv);
 int phr_cmd_milestone(int argc, char **argv);
 int phr_cmd_emergency(int argc, char **argv);
 int phr_cmd_zk(int argc, char **argv);
+int phr_cmd_recovery(int argc, char **argv);
+int phr_cmd_backup(int argc, char **argv);
 
 const struct phr_cli_cmd phr_cli_commands[] = {
 	{ "version", "print the version of phr and its libraries", phr_cmd_version },
@@ -58,5 +60,7 @@ const struct phr_cli_cmd phr_cli_commands[] = {
 	{ "milestone", "health milestone tokens: list, show, verify, details, attest", phr_cmd_milestone },
 	{ "emergency", "break-glass with an escrowed emergency summary: setup, open, read, close, status", phr_cmd_emergency },
 	{ "zk", "zero-knowledge credentials: identity, prove (via node), verify (native)", phr_cmd_zk },
+	{ "recovery", "account recovery: guardians, approve, cancel, execute, status, key shares, rewrap", phr_cmd_recovery },
+	{ "backup", "cold-storage bundles of a patient's records: create, verify, restore", phr_cmd_backup },
 	{ NULL, NULL, NULL },
 };

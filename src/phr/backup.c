@@ -164,6 +164,7 @@ int phr_node_backup_create(struct phr_node *n, struct phr_backup_report *rep,
 	int rv;
 
 	memset(&r, 0, sizeof(r));
+	r.created_at = (uint64_t)time(NULL);
 	phr_buf_init(&env, PHR_BACKUP_ENVELOPE_MAX);
 	phr_buf_init(&cd, 0);
 	phr_buf_init(&out, 0);
@@ -186,7 +187,7 @@ int phr_node_backup_create(struct phr_node *n, struct phr_backup_report *rep,
 			phr_node_i_jaddr(patient), "signer", phr_node_i_jaddr(signer->address),
 			"chainId", (json_int_t)n->dep.chain_id, "registry",
 			phr_node_i_jaddr(n->dep.registry), "nft", phr_node_i_jaddr(n->dep.nft),
-			"createdAt", (json_int_t)time(NULL), "records", recs);
+			"createdAt", (json_int_t)r.created_at, "records", recs);
 	if (man == NULL) {
 		rv = PHR_ERR_NOMEM;
 		goto out;
@@ -302,7 +303,7 @@ struct phr_backup {
 	uint64_t chain_id, created_at;
 	struct rec *recs;
 	size_t nrecs, ncaps;
-	uint64_t bytes;
+	uint64_t bytes; /* of the blocks but the envelope */
 };
 
 struct mem_in {
@@ -487,6 +488,7 @@ static int parse_manifest(struct phr_backup *b, struct phr_backup_report *rep)
 		return PHR_ERR_NOT_FOUND;
 	}
 	e->used = true;
+	b->bytes -= e->len;
 	if (b->root.codec != CODEC_RAW || e->len > PHR_BACKUP_ENVELOPE_MAX ||
 	    phr_json_parse(&env, NULL, 0, (const char *)e->data, e->len) != PHR_OK) {
 		problem(rep, "the manifest is not JSON");
