@@ -69,6 +69,14 @@ async function main() {
   html = html.replace('%JS%', js).replace('%CSS%', css);
   fs.writeFileSync(path.join(out, 'index.html'), html);
   for (const f of ['favicon.svg']) fs.copyFileSync(path.join(here, f), path.join(out, f));
+  // licences of the bundled packages (libsodium's ISC notice is not in a comment esbuild keeps)
+  const lic = ['libsodium', 'libsodium-wrappers', '@noble/hashes', '@noble/curves'].map((p) => {
+    const dir = path.join(root, 'node_modules', p);
+    const name = fs.readdirSync(dir).find((f) => /^licen[cs]e/i.test(f));
+    const ver = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version;
+    return `== ${p} ${ver} ==\n\n${fs.readFileSync(path.join(dir, name), 'utf8').trim()}\n`;
+  });
+  fs.writeFileSync(path.join(out, 'licenses.txt'), 'Third-party software in this portal\n\n' + lic.join('\n'));
   let total = 0;
   for (const f of fs.readdirSync(out).sort()) {
     const b = fs.readFileSync(path.join(out, f));
