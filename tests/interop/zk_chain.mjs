@@ -42,6 +42,16 @@ function zk(...args) {
   return { status: r.status, json, stderr: r.stderr || '' };
 }
 
+/** Gas of a receipt without the intrinsic part (21,000 + 4/16 per zero/non-zero calldata
+ *  byte), which varies with the random bytes of proofs and identities. */
+async function execGas(provider, rc) {
+  const tx = await provider.getTransaction(rc.hash);
+  const data = ethers.getBytes(tx.data);
+  let intrinsic = 21000;
+  for (const b of data) intrinsic += b === 0 ? 4 : 16;
+  return Number(rc.gasUsed) - intrinsic;
+}
+
 function utcDate(ts) {
   const d = new Date(Number(ts) * 1000);
   return d.getUTCFullYear() * 10000 + (d.getUTCMonth() + 1) * 100 + d.getUTCDate();
@@ -79,7 +89,7 @@ try {
   const credsA = creds.connect(authority);
   const r0 = await (await credsA.addCredential(idA.json.idCommitment, role, expiry)).wait();
   await (await credsA.addCredential(idB.json.idCommitment, role, expiry)).wait();
-  console.log(JSON.stringify({ gas: 'addCredential', chain: kind, value: Number(r0.gasUsed) }));
+  console.log(JSON.stringify({ gas: 'addCredential', chain: kind, value: Number(r0.gasUsed), exec: await execGas(provider, r0) }));
   const leaf = zk('leaf', '--id', idA.json.idCommitment, '--role', role, '--expiry', expiry);
   check(BigInt(leaf.json.leaf) === (await creds.leaf(0)), 'leaf computed off chain = leaf inserted on chain');
 
@@ -119,7 +129,7 @@ try {
   const est = await useA.useCredential.estimateGas(...args);
   const rc = await (await useA.useCredential(...args, { gasLimit: est })).wait();
   check(rc.status === 1, `useCredential with the estimated gas limit (${est}) succeeds`);
-  console.log(JSON.stringify({ gas: 'useCredential', chain: kind, value: Number(rc.gasUsed), estimate: Number(est) }));
+  console.log(JSON.stringify({ gas: 'useCredential', chain: kind, value: Number(rc.gasUsed), estimate: Number(est), exec: await execGas(provider, rc) }));
   check(await access.nullifierUsed(proofA.publicSignals[0]), 'nullifier recorded on chain');
 
   const expectRevert = async (p, name, what) => {
@@ -166,7 +176,7 @@ try {
   const ageArgs = [ageProof.calldata, ak.json.keyX, ak.json.keyY, today, 18, 43, ageProof.publicSignals[0]];
   const ra = await (await useA.useAgeProof(...ageArgs)).wait();
   check(ra.status === 1, 'chain: age proof accepted');
-  console.log(JSON.stringify({ gas: 'useAgeProof', chain: kind, value: Number(ra.gasUsed) }));
+  console.log(JSON.stringify({ gas: 'useAgeProof', chain: kind, value: Number(ra.gasUsed), exec: await execGas(provider, ra) }));
   await expectRevert(access.connect(alice).useAgeProof.estimateGas(ageProof.calldata, ak.json.keyX, ak.json.keyY, today, 21, 44, 9n),
     'InvalidProof', 'chain: age proof with a raised minimum age');
   const under = zk('prove-age', '--secret', pat.json.secret, '--attestation', attFile, '--today', today,
