@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "phr/api.h"
+#include "phr/backup.h"
 #include "phr/chain.h"
 #include "phr/crypto.h"
 #include "phr/json.h"
@@ -47,7 +48,9 @@ static const char usage[] =
 	"\n"
 	"Settings come from flags, then the environment (PHR_DATADIR, PHR_LISTEN,\n"
 	"PHR_CHAIN_RPC, PHR_LOG_LEVEL, PHR_LOG_JSON=1, PHR_SIWE_DOMAIN), then\n"
-	"DIR/config.json (keys: listen, chainRpc, threads, logLevel, siweDomain).\n"
+	"DIR/config.json (keys: listen, chainRpc, threads, logLevel, siweDomain,\n"
+	"backupVerifyInterval: seconds between backup verifications, 0 off, default 3600;\n"
+	"also PHR_BACKUP_VERIFY_INTERVAL).\n"
 	"--siwe-domain is the domain Sign-In with Ethereum messages must name (default:\n"
 	"the HOST:PORT listened on). SIGINT or SIGTERM stops the node cleanly.\n"
 	"\n"
@@ -407,6 +410,17 @@ int phr_cmd_node(int argc, char **argv)
 	}
 	if (phr_notify_worker_start(node) != PHR_OK) /* notification outbox (notify.h) */
 		phr_log_warn("node", "notification delivery thread not started");
+	{
+		/* backup verification job (backup.h, docs/recovery.md): every N seconds from
+		 * $PHR_BACKUP_VERIFY_INTERVAL or config.json backupVerifyInterval; default 3600, 0 off */
+		uint64_t iv = 3600;
+		if (getenv("PHR_BACKUP_VERIFY_INTERVAL") != NULL)
+			rc = phr_parse_u64(&iv, getenv("PHR_BACKUP_VERIFY_INTERVAL"));
+		else if (conf != NULL && json_object_get(conf, "backupVerifyInterval") != NULL)
+			rc = phr_json_get_u64(&iv, conf, "backupVerifyInterval");
+		if (iv > 0 && (iv > UINT32_MAX || phr_node_backup_job_start(node, (unsigned)iv) != PHR_OK))
+			phr_log_warn("node", "backup verification job not started");
+	}
 	rc = phr_api_start(&api, &acfg);
 	if (rc != PHR_OK) {
 		phr_cli_error("node: cannot listen on %s: %s", o.listen, phr_strerror(rc));
@@ -434,6 +448,7 @@ int phr_cmd_node(int argc, char **argv)
 out:
 	phr_api_stop(api);
 	phr_notify_worker_stop(node);
+	phr_node_backup_job_stop(node);
 	phr_node_close(node);
 	phr_store_close(store);
 	phr_chain_close(chain);
