@@ -600,7 +600,24 @@ static int escrow_db(struct phr_node *n)
 	return sqlite3_exec(n->db, escrow_schema, NULL, NULL, NULL) == SQLITE_OK ? PHR_OK : PHR_ERR_DB;
 }
 
+/* Serialises the first use of the escrow key (read or create the file, host it). */
+static pthread_mutex_t holder_init = PTHREAD_MUTEX_INITIALIZER;
+
+static int holder_identity_locked(struct phr_node *n, const struct phr_identity **out);
+
 int phr_escrow_holder_identity(struct phr_node *n, const struct phr_identity **out)
+{
+	int rv;
+
+	if ((*out = phr_node_identity_by_name(n, PHR_ESCROW_IDENTITY)) != NULL)
+		return PHR_OK;
+	pthread_mutex_lock(&holder_init);
+	rv = holder_identity_locked(n, out);
+	pthread_mutex_unlock(&holder_init);
+	return rv;
+}
+
+static int holder_identity_locked(struct phr_node *n, const struct phr_identity **out)
 {
 	struct phr_identity *id = NULL;
 	struct phr_buf f;
@@ -637,23 +654,13 @@ int phr_escrow_holder_identity(struct phr_node *n, const struct phr_identity **o
 	if (rv == PHR_OK)
 		rv = phr_identity_new(&id, PHR_ESCROW_IDENTITY, sk);
 	sodium_free(sk);
-	if (rv == PHR_OK) {
-		rv = phr_node_add_identity(n, id);
-		if (rv == PHR_ERR_EXISTS) { /* another thread was first */
-			phr_identity_free(id);
-			rv = PHR_OK;
-		}
-	}
+	if (rv == PHR_OK)
+		rv = phr_node_add_identity(n, id); /* NOMEM: the node freed it; EXISTS: ours */
+	if (rv == PHR_ERR_EXISTS)
+		phr_identity_free(id);
 	if (rv == PHR_OK)
 		*out = phr_node_identity_by_name(n, PHR_ESCROW_IDENTITY);
 	return rv == PHR_OK && *out == NULL ? PHR_ERR_INTERNAL : rv;
-}
-
-/* eth_call helper: @p enc already holds calldata; result into @p out (lock held). */
-static int call_registry(struct phr_node *n, struct phr_buf *out, const uint8_t to[20],
-			 const struct phr_buf *cd)
-{
-	return phr_node_i_call(n, out, NULL, to, cd);
 }
 
 static int owner_of(struct phr_node *n, uint8_t owner[20], const uint8_t patient[20])
@@ -666,7 +673,7 @@ static int owner_of(struct phr_node *n, uint8_t owner[20], const uint8_t patient
 	pthread_mutex_lock(&n->lock);
 	rv = phr_contracts_patient_registry_owner_of_patient_encode(&cd, patient);
 	if (rv == PHR_OK)
-		rv = call_registry(n, &out, n->dep.registry, &cd);
+		rv = phr_node_i_call(n, &out, NULL, n->dep.registry, &cd);
 	pthread_mutex_unlock(&n->lock);
 	if (rv == PHR_OK)
 		rv = phr_contracts_patient_registry_owner_of_patient_decode(owner, out.data, out.len);
