@@ -376,24 +376,39 @@ out:
 	return PHR_OK;
 }
 
-int phr_node_i_capsule_put(struct phr_node *n, const struct phr_u256 *record,
-			   const uint8_t reader[20], const char *cid)
+int phr_node_i_capsule_put2(struct phr_node *n, const struct phr_u256 *record,
+			    const uint8_t reader[20], const char *cid, const uint8_t *reader2,
+			    const char *cid2)
 {
 	sqlite3_stmt *st = NULL;
 	char rec[PHR_U256_DEC_LEN];
 	int rv = PHR_OK;
 
 	phr_u256_to_dec(rec, record);
-	if (sqlite3_prepare_v2(n->db, "INSERT OR REPLACE INTO capsules(record, reader, cid)"
-				      " VALUES(?,?,?)", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(n->db, reader2 != NULL
+					      ? "INSERT OR REPLACE INTO capsules(record, reader, cid)"
+						" VALUES(?1,?2,?3),(?1,?4,?5)"
+					      : "INSERT OR REPLACE INTO capsules(record, reader, cid)"
+						" VALUES(?1,?2,?3)",
+			       -1, &st, NULL) != SQLITE_OK)
 		return PHR_ERR_DB;
 	sqlite3_bind_text(st, 1, rec, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_blob(st, 2, reader, 20, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 3, cid, -1, SQLITE_TRANSIENT);
+	if (reader2 != NULL) {
+		sqlite3_bind_blob(st, 4, reader2, 20, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 5, cid2, -1, SQLITE_TRANSIENT);
+	}
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rv = PHR_ERR_DB;
 	sqlite3_finalize(st);
 	return rv;
+}
+
+int phr_node_i_capsule_put(struct phr_node *n, const struct phr_u256 *record,
+			   const uint8_t reader[20], const char *cid)
+{
+	return phr_node_i_capsule_put2(n, record, reader, cid, NULL, NULL);
 }
 
 int phr_node_capsule_lookup(struct phr_node *n, char cid[PHR_CID_STR_MAX],

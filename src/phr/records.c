@@ -129,11 +129,15 @@ int phr_node_record_submit(struct phr_node *n, struct phr_record_receipt *out,
 	have_r = true;
 	if ((rv = minted_id(&res.token_id, &r, n->dep.nft)) != PHR_OK)
 		goto out;
-	if ((rv = phr_cid_format(cid, sizeof(cid), &cap_pat)) != PHR_OK ||
-	    (rv = phr_node_i_capsule_put(n, &res.token_id, patient, cid)) != PHR_OK ||
-	    (rv = phr_cid_format(cid, sizeof(cid), &cap_prov)) != PHR_OK ||
-	    (rv = phr_node_i_capsule_put(n, &res.token_id, provider->address, cid)) != PHR_OK)
-		goto out;
+	{
+		/* both capsules in one statement: one commit */
+		char cid2[PHR_CID_STR_MAX];
+		if ((rv = phr_cid_format(cid, sizeof(cid), &cap_pat)) != PHR_OK ||
+		    (rv = phr_cid_format(cid2, sizeof(cid2), &cap_prov)) != PHR_OK ||
+		    (rv = phr_node_i_capsule_put2(n, &res.token_id, patient, cid,
+						  provider->address, cid2)) != PHR_OK)
+			goto out;
+	}
 	*out = res;
 	{
 		char id[PHR_U256_DEC_LEN];

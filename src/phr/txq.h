@@ -39,4 +39,9 @@ int phr_node_i_add_capsule(struct phr_node *n, struct phr_cid *cid, const uint8_
 int phr_node_i_log_view(struct phr_node *n, const struct phr_identity *reader,
 			const uint8_t patient[20], const struct phr_u256 *record, unsigned purpose);
 
+/** phr_node_i_capsule_put of one or (with @p reader2 non-NULL) two capsules in one commit. */
+int phr_node_i_capsule_put2(struct phr_node *n, const struct phr_u256 *record,
+			    const uint8_t reader[20], const char *cid, const uint8_t *reader2,
+			    const char *cid2);
+
 #endif
