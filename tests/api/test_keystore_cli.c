@@ -8,7 +8,8 @@
  * another chain, to a contract outside the deployment and malformed ones
  * with problem+json 4xx. Afterwards the node's data directory (chain
  * database, store, auth.db, node.key) and its logs hold neither secret key
- * (raw or hex, account or X25519) nor the TOTP secret.
+ * (raw or hex, account or X25519) nor the TOTP secret. A second node on the
+ * same chain (--chain-rpc, hosting nobody) relays a keystore user's transaction.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -514,10 +515,59 @@ static void test_keystore_flows(void **state)
 	sodium_memzero(totp_secret, sizeof(totp_secret));
 }
 
+/* A second node on the first one's chain (--chain-rpc, no --dev: it hosts nobody and
+ * serves no /rpc): a keystore user talks only to it; reads go to the chain named with
+ * --chain-rpc, the signed transaction through this node's relay. */
+static void test_external_chain_node(void **state)
+{
+	static struct user ext = { "ext", 7, { 0 }, { 0 }, { 0 }, "", "" };
+	char bdir[800], dep[800], rpc[200], url_b[128], o[900], e[900], args[1600];
+	pid_t b;
+	FILE *f;
+	size_t n;
+	static char log[1 << 16];
+
+	(void)state;
+	make_user(&ext);
+	snprintf(bdir, sizeof(bdir), "%s/nodeB", dir);
+	snprintf(dep, sizeof(dep), "%s/deployment.json", nodedir);
+	snprintf(rpc, sizeof(rpc), "%s/rpc", url);
+	snprintf(o, sizeof(o), "%s/nodeB.out", dir);
+	snprintf(e, sizeof(e), "%s/nodeB.log", dir);
+	{
+		const char *argv[] = { getenv("PHR_BIN"), "node", "--datadir", bdir, "--listen",
+				       "127.0.0.1:0", "--chain-rpc", rpc, "--deployment", dep, NULL };
+		b = node_test_spawn(argv, o, e, "listening on ", url_b, sizeof(url_b));
+	}
+	assert_true(b > 0);
+	snprintf(args, sizeof(args), "patient register --keystore '%s' --node %s", ext.ks, url_b);
+	expect(1, &ext, args);
+	assert_non_null(strstr(out, "--chain-rpc"));
+	snprintf(args, sizeof(args), "patient register --keystore '%s' --node %s --chain-rpc %s", ext.ks,
+		 url_b, rpc);
+	expect(0, &ext, args);
+	assert_non_null(strstr(out, ext.addr_s));
+	snprintf(args, sizeof(args), "login --keystore '%s' --node %s", ext.ks, url_b);
+	expect(0, &ext, args);
+	snprintf(args, sizeof(args), "patient me --json --node %s", url_b);
+	expect(0, &ext, args);
+	assert_non_null(strstr(out, "\"patient\""));
+	assert_non_null(strstr(out, "\"hosted\":false"));
+	node_test_stop(b);
+	/* node B relayed the registration */
+	f = fopen(e, "r");
+	assert_non_null(f);
+	n = fread(log, 1, sizeof(log) - 1, f);
+	log[n] = '\0';
+	fclose(f);
+	assert_non_null(strstr(log, "relayed 0x"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keystore_flows),
+		cmocka_unit_test(test_external_chain_node),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
