@@ -11,7 +11,8 @@
 # (e.g. a build of an older commit) and the ratio new/base is printed.
 # Env: PHR_BIN, BENCH_BIN (default: a Release build in build/node-bench),
 #      BASE_BIN (optional), THREADS (client connections, 32),
-#      NODE_THREADS (--threads of the node, 16), SECS (5), SIZES ("4096 10485760").
+#      NODE_THREADS (--threads of the node, 16), SECS (5), SIZES ("4096 10485760"),
+#      OPS ("submit get content"), BENCH_TMP (where the data directories go, /tmp).
 set -eu
 cd "$(dirname "$0")/.."
 B=build/node-bench
@@ -25,13 +26,13 @@ fi
 : "${NODE_THREADS:=16}"
 : "${SECS:=5}"
 : "${SIZES:=4096 10485760}"
-TMP=$(mktemp -d /tmp/phr-node-bench-XXXXXX)
+TMP=$(mktemp -d "${BENCH_TMP:-/tmp}/phr-node-bench-XXXXXX")
 PID=
 stop() { [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true; PID=; }
 cleanup() { stop; rm -rf "$TMP"; }
 trap cleanup EXIT INT TERM
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", b > 0 ? a / b : 0 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }'; }
 
 # suite NAME BIN: starts a node with BIN, runs every op and size, writes NAME.res lines "op size rps"
 suite() {
@@ -55,7 +56,7 @@ suite() {
   echo "# $name: $bin, $(nproc) cores, $THREADS client connections, node --threads $NODE_THREADS, $SECS s per run"
   : >"$TMP/$name.res"
   for size in $SIZES; do
-    for op in submit get content; do
+    for op in ${OPS:-submit get content}; do
       if [ "$op" = submit ]; then arg=$PADDR goal=1000; else arg=$ID goal=10000; fi
       line=$("$BENCH_BIN" "$URL" "$PROV" "$op" "$size" "$THREADS" "$SECS" "$arg")
       rps=$(echo "$line" | sed 's/.*: \([0-9.]*\) req\/s.*/\1/')
