@@ -520,16 +520,38 @@ static int cmd_decrypt(int argc, char **argv)
 	return rc ? PHR_EXIT_FAIL : PHR_EXIT_OK;
 }
 
+int phr_cmd_study_node(int argc, char **argv);
+
+/* a node-only step reached through the table (argv[0] is the step) */
+static int node_step(int argc, char **argv)
+{
+	return phr_cmd_study_node(argc + 1, argv - 1);
+}
+
 static const struct phr_cli_cmd study_subs[] = {
 	{ "create", "dealer: create a study and its custodians' key shares", cmd_create },
 	{ "join", "custodian: check a key share against the study", cmd_join },
 	{ "submit", "patient: encrypt a value with its proofs", cmd_submit },
 	{ "aggregate", "aggregator: verify submissions and add them", cmd_aggregate },
 	{ "decrypt", "custodians: partial decryptions, then combine into the figures", cmd_decrypt },
+	{ "consent", "patient: consent on chain to a study on a node (--node; phr study consent --help)", node_step },
+	{ "close", "sponsor: stop submissions on a node (--node)", node_step },
+	{ "result", "the decrypted figures of a study on a node (--node)", node_step },
+	{ "status", "the public state of a study on a node (--node)", node_step },
+	{ "log", "every step of a study on a node (--node)", node_step },
 	{ NULL, NULL, NULL },
 };
 
 int phr_cmd_study(int argc, char **argv)
 {
+	static const char *const node_only[] = { "consent", "close", "result", "status", "log" };
+
+	/* the steps against a node's API (cmd_study_node.c): with --node, or node-only steps */
+	for (int i = 2; i < argc; i++)
+		if (strcmp(argv[i], "--node") == 0)
+			return phr_cmd_study_node(argc, argv);
+	for (size_t i = 0; argc > 1 && i < PHR_ARRAY_LEN(node_only); i++)
+		if (strcmp(argv[1], node_only[i]) == 0)
+			return phr_cmd_study_node(argc, argv);
 	return phr_cli_dispatch("phr study", "usage: phr study <command> [options]\n", study_subs, argc, argv);
 }
