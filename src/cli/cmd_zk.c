@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <phr/chain.h>
+#include <phr/crypto.h>
 #include <phr/groth16.h>
 #include <phr/json.h>
 
@@ -34,8 +36,11 @@ static const char USAGE[] =
 	"Relying party (native, no node needed):\n"
 	"  verify --proof FILE [--vkey FILE] [--root DEC]... [--role DEC] [--scope DEC]\n"
 	"        [--message ADDR|DEC] [--now SECS --max-age SECS] [--nullifiers FILE]\n"
+	"        [--rpc URL --registry ADDR [--access ADDR]]\n"
 	"        checks the proof and, for provider proofs, the policy; with --nullifiers the\n"
-	"        nullifier is recorded there and a reused one is rejected.\n"
+	"        nullifier is recorded there and a reused one is rejected; with --rpc the\n"
+	"        chain is asked: CredentialRegistry.isValidRoot (provider) or isAttester (age),\n"
+	"        and ResearchAccess.nullifierUsed.\n"
 	"Environment: PHR_ZK_DRIVER (driver path), PHR_SOURCE_DIR (repo with circuits/).\n";
 
 #define ZK_MAX_ROOTS 64
@@ -174,7 +179,7 @@ static const char *reason(int rc)
 	case PHR_ERR_EXPIRED:
 		return "proof time outside the accepted window";
 	case PHR_ERR_FORBIDDEN:
-		return "role, scope or message differs from what is required";
+		return "role, scope, message or attester differs from what is required";
 	case PHR_ERR_EXISTS:
 		return "nullifier already used";
 	default:
@@ -187,6 +192,7 @@ struct verify_opts {
 	const char *roots[ZK_MAX_ROOTS];
 	size_t n_roots;
 	const char *role, *scope, *message, *now, *max_age;
+	const char *rpc, *registry, *access;
 };
 
 static int parse_verify_opts(struct verify_opts *o, int argc, char **argv)
@@ -216,6 +222,12 @@ static int parse_verify_opts(struct verify_opts *o, int argc, char **argv)
 			o->now = v;
 		else if (strcmp(k, "--max-age") == 0)
 			o->max_age = v;
+		else if (strcmp(k, "--rpc") == 0)
+			o->rpc = v;
+		else if (strcmp(k, "--registry") == 0)
+			o->registry = v;
+		else if (strcmp(k, "--access") == 0)
+			o->access = v;
 		else {
 			phr_cli_error("zk verify: unknown or repeated option %s", k);
 			return -1;
@@ -223,6 +235,10 @@ static int parse_verify_opts(struct verify_opts *o, int argc, char **argv)
 	}
 	if (!o->proof) {
 		phr_cli_error("zk verify: --proof is required");
+		return -1;
+	}
+	if ((o->registry || o->access) != (o->rpc != NULL) || (o->rpc && !o->registry)) {
+		phr_cli_error("zk verify: --rpc needs --registry (and optionally --access), and they need --rpc");
 		return -1;
 	}
 	return 0;
@@ -252,6 +268,62 @@ static const char *proof_circuit(const struct phr_buf *p)
 	}
 	json_decref(j);
 	return c;
+}
+
+/* eth_call of a view `sig` taking uint256 words and returning a bool. */
+static int chain_bool(struct phr_chain *c, bool *out, const char *addr, const char *sig, const uint8_t (*args)[32],
+		      size_t n)
+{
+	uint8_t to[20], data[4 + 2 * 32], hash[32];
+	struct phr_buf ret;
+	int rc;
+
+	if (phr_eth_address_parse(to, addr) != PHR_OK)
+		return PHR_ERR_INVALID;
+	phr_keccak256(hash, sig, strlen(sig));
+	memcpy(data, hash, 4);
+	for (size_t i = 0; i < n && i < 2; i++)
+		memcpy(data + 4 + 32 * i, args[i], 32);
+	phr_buf_init(&ret, 4096);
+	rc = phr_chain_call(c, &ret, NULL, to, data, 4 + 32 * n);
+	if (rc == PHR_OK && ret.len != 32)
+		rc = PHR_ERR_PARSE;
+	if (rc == PHR_OK)
+		*out = ret.data[31] != 0;
+	phr_buf_release(&ret);
+	return rc;
+}
+
+/* What the chain says: the root (provider) or attester key (age) is current, and the
+ * nullifier is unspent. On success for a provider proof, @p root_ok is set. */
+static int chain_checks(const struct verify_opts *o, bool provider, const uint8_t (*in)[32], size_t n, bool *root_ok)
+{
+	struct phr_chain *c = NULL;
+	bool yes = false;
+	int rc;
+
+	if (n < 3)
+		return PHR_ERR_INVALID;
+	rc = phr_chain_open_remote(&c, o->rpc);
+	if (rc != PHR_OK) {
+		phr_cli_error("zk verify: %s: %s", o->rpc, phr_strerror(rc));
+		return rc;
+	}
+	if (provider)
+		rc = chain_bool(c, &yes, o->registry, "isValidRoot(uint256)", in + PHR_GROTH16_P_ROOT, 1);
+	else
+		rc = chain_bool(c, &yes, o->registry, "isAttester(uint256,uint256)", in + 1, 2);
+	if (rc == PHR_OK && !yes)
+		rc = provider ? PHR_ERR_NOT_FOUND : PHR_ERR_FORBIDDEN;
+	if (rc == PHR_OK)
+		*root_ok = provider;
+	if (rc == PHR_OK && o->access) {
+		rc = chain_bool(c, &yes, o->access, "nullifierUsed(uint256)", in, 1);
+		if (rc == PHR_OK && yes)
+			rc = PHR_ERR_EXISTS;
+	}
+	phr_chain_close(c);
+	return rc;
 }
 
 static int cmd_verify(int argc, char **argv)
@@ -332,6 +404,19 @@ static int cmd_verify(int argc, char **argv)
 		pol.ctx = &nf;
 	}
 
+	if (o.rpc) {
+		bool root_ok = false;
+		rc = chain_checks(&o, strcmp(circuit, "provider_credential") == 0, (const uint8_t(*)[32])in, n, &root_ok);
+		if (rc != PHR_OK) {
+			phr_cli_error("zk verify: rejected: %s", reason(rc));
+			goto out;
+		}
+		/* the chain vouched for the proof's root: accept it unless --root narrowed it */
+		if (root_ok && pol.n_roots == 0) {
+			memcpy(roots[0], in[PHR_GROTH16_P_ROOT], 32);
+			pol.n_roots = 1;
+		}
+	}
 	if (strcmp(circuit, "provider_credential") == 0) {
 		rc = phr_groth16_provider_check(&vk, &proof, (const uint8_t(*)[32])in, n, &pol);
 	} else {

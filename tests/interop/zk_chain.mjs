@@ -131,6 +131,12 @@ try {
   check(rc.status === 1, `useCredential with the estimated gas limit (${est}) succeeds`);
   console.log(JSON.stringify({ gas: 'useCredential', chain: kind, value: Number(rc.gasUsed), estimate: Number(est), exec: await execGas(provider, rc) }));
   check(await access.nullifierUsed(proofA.publicSignals[0]), 'nullifier recorded on chain');
+  const accessAddr = await access.getAddress();
+  const viaChain = ['--rpc', chain.url, '--registry', regAddr];
+  const v7 = zk('verify', '--proof', pA, ...viaChain);
+  check(v7.status === 0, `native, roots read from the chain: proof verifies${v7.status ? ': ' + v7.stderr : ''}`);
+  const v8 = zk('verify', '--proof', pA, ...viaChain, '--access', accessAddr);
+  check(v8.status === 1 && /already used/.test(v8.stderr), 'native, nullifiers read from the chain: spent nullifier rejected');
 
   const expectRevert = async (p, name, what) => {
     try {
@@ -156,6 +162,8 @@ try {
   await expectRevert(access.connect(bob).useCredential.estimateGas(...argsB), 'UnknownRoot', 'chain: revoked credential');
   const v6 = zk('verify', '--proof', pB, '--root', rootAfter);
   check(v6.status === 1 && /unknown root/.test(v6.stderr), 'native: revoked credential rejected (roots read after revocation)');
+  const v9 = zk('verify', '--proof', pB, ...viaChain, '--access', accessAddr);
+  check(v9.status === 1 && /unknown root/.test(v9.stderr), 'native, roots read from the chain: revoked credential rejected');
   const pB2 = zk(...proveArgs(bob, idB.json.secret, path.join(tmp, 'bob2.json')));
   check(pB2.status !== 0, 'a revoked credential cannot make a new proof');
 
@@ -172,11 +180,13 @@ try {
     '--min-age', 18, '--scope', 43, '--message', alice.address, '--out', pAge);
   check(ageRun.status === 0, `phr zk prove-age${ageRun.status ? ': ' + ageRun.stderr : ''}`);
   const ageProof = JSON.parse(fs.readFileSync(pAge, 'utf8'));
-  check(zk('verify', '--proof', pAge).status === 0, 'native: age proof verifies');
+  check(zk('verify', '--proof', pAge, ...viaChain, '--access', accessAddr).status === 0, 'native: age proof verifies (attester enabled on chain)');
   const ageArgs = [ageProof.calldata, ak.json.keyX, ak.json.keyY, today, 18, 43, ageProof.publicSignals[0]];
   const ra = await (await useA.useAgeProof(...ageArgs)).wait();
   check(ra.status === 1, 'chain: age proof accepted');
   console.log(JSON.stringify({ gas: 'useAgeProof', chain: kind, value: Number(ra.gasUsed), exec: await execGas(provider, ra) }));
+  const v10 = zk('verify', '--proof', pAge, ...viaChain, '--access', accessAddr);
+  check(v10.status === 1 && /already used/.test(v10.stderr), 'native: spent age nullifier rejected (read from the chain)');
   await expectRevert(access.connect(alice).useAgeProof.estimateGas(ageProof.calldata, ak.json.keyX, ak.json.keyY, today, 21, 44, 9n),
     'InvalidProof', 'chain: age proof with a raised minimum age');
   const under = zk('prove-age', '--secret', pat.json.secret, '--attestation', attFile, '--today', today,

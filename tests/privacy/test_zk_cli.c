@@ -110,6 +110,10 @@ static void test_usage(void **state)
 	assert_int_equal(run("verify --proof"), 2);
 	assert_int_equal(run("verify --proof %s --root notanumber", P0), 2);
 	assert_int_equal(run("verify --proof /nonexistent.json"), 1);
+	assert_int_equal(run("verify --proof %s --rpc http://127.0.0.1:9", P0), 2);
+	assert_int_equal(run("verify --proof %s --registry 0x0000000000000000000000000000000000000001", P0), 2);
+	/* nothing listens on port 9: a transport error, not an acceptance */
+	assert_int_equal(run("verify --proof %s --rpc http://127.0.0.1:9 --registry 0x0000000000000000000000000000000000000001", P0), 1);
 }
 
 static int setup(void **state)
