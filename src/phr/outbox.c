@@ -187,7 +187,7 @@ int phr_notify_subscribe(struct phr_node *n, uint64_t *id, const uint8_t owner[2
 {
 	sqlite3_stmt *st = NULL;
 	size_t ul;
-	int rv;
+	int rv, rc = SQLITE_DONE;
 
 	if (n == NULL || id == NULL || owner == NULL || url == NULL || secret == NULL ||
 	    secret_len < PHR_NOTIFY_SECRET_MIN || secret_len > PHR_NOTIFY_SECRET_MAX)
@@ -201,6 +201,26 @@ int phr_notify_subscribe(struct phr_node *n, uint64_t *id, const uint8_t owner[2
 		return PHR_ERR_INVALID;
 	pthread_mutex_lock(&n->lock);
 	rv = schema(n);
+	/* the same URL of the same owner again: a new secret for the same subscription */
+	if (rv == PHR_OK)
+		rv = prep(n, &st, "UPDATE notify_subs SET secret = ? WHERE owner = ? AND url = ?"
+				  " RETURNING id");
+	if (rv == PHR_OK) {
+		sqlite3_bind_blob(st, 1, secret, (int)secret_len, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, owner, 20, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, url, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			*id = (uint64_t)sqlite3_column_int64(st, 0);
+		else if (rc != SQLITE_DONE)
+			rv = PHR_ERR_DB;
+		sqlite3_finalize(st);
+		st = NULL;
+		if (rc == SQLITE_ROW) {
+			pthread_mutex_unlock(&n->lock);
+			return PHR_OK;
+		}
+	}
 	if (rv == PHR_OK)
 		rv = prep(n, &st, "INSERT INTO notify_subs(owner, url, secret, created) VALUES(?,?,?,?)");
 	if (rv == PHR_OK) {

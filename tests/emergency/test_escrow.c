@@ -506,6 +506,18 @@ static void test_outbox(void **state)
 			 PHR_ERR_INVALID);
 	assert_int_equal(phr_notify_subscribe(f->h[2], &sub, f->em->address, p, f->secret, 32), PHR_OK);
 	{
+		/* the same URL again is the same subscription */
+		uint64_t again = 0;
+		json_t *subs = NULL;
+		assert_int_equal(phr_notify_subscribe(f->h[2], &again, f->em->address, p, f->secret, 32),
+				 PHR_OK);
+		assert_int_equal(again, sub);
+		assert_int_equal(phr_notify_subscriptions(f->h[2], &subs, f->em->address), PHR_OK);
+		assert_int_equal(json_array_size(subs), 1);
+		assert_null(json_object_get(json_array_get(subs, 0), "secret"));
+		json_decref(subs);
+	}
+	{
 		json_t *pl = json_pack("{s:s}", "event", "recovery_started");
 		size_t before = hook_count(&hs);
 		assert_int_equal(phr_notify(f->h[2], f->em->address, "recovery", pl), PHR_OK);
