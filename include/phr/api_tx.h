@@ -14,7 +14,8 @@
  * value), its gas limit is at most PHR_API_TX_MAX_GAS, and it
  * is at most PHR_API_TX_MAX_BYTES long. It also says whether the call is a
  * sensitive action that needs the caller's second factor (an Admin grant,
- * opening a break-glass session).
+ * rotateOwner, opening a break-glass session; any Recovery call once the
+ * caller has enrolled one).
  */
 #ifndef PHR_API_TX_H
 #define PHR_API_TX_H
@@ -42,6 +43,7 @@ struct phr_api_tx_info {
 	uint8_t to[20];      /**< the deployment contract it calls */
 	uint32_t selector;   /**< the first 4 bytes of the call data (0 when shorter) */
 	bool needs_totp;     /**< a sensitive action: the relay asks for X-PHR-TOTP */
+	bool totp_if_enrolled; /**< a Recovery call: X-PHR-TOTP once the caller has a second factor */
 };
 
 /**

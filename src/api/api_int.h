@@ -182,6 +182,8 @@ int api_h_emergency_close(struct api_ctx *c);
 int api_h_tx(struct api_ctx *c);
 /** Whether request @p id asks for Admin access (its approval is an Admin grant). @return PHR_OK or a chain error. */
 int api_request_is_admin(struct api_ctx *c, bool *admin, const struct phr_u256 *id);
+/** As api_totp_check when the caller has confirmed a second factor, else PHR_OK. */
+int api_totp_check_enrolled(struct api_ctx *c);
 /** Escrow of the emergency summary (h_emergency.c). */
 int api_h_escrow_info(struct api_ctx *c);
 int api_h_escrow_deposit(struct api_ctx *c);

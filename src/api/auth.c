@@ -528,6 +528,19 @@ int api_totp_check(struct api_ctx *c)
 	return totp_verify(c, true);
 }
 
+int api_totp_check_enrolled(struct api_ctx *c)
+{
+	bool confirmed = false;
+	int64_t last;
+	int rv = totp_row(c->api, NULL, &confirmed, &last, c->caller);
+
+	if (rv == PHR_ERR_NOT_FOUND || (rv == PHR_OK && !confirmed))
+		return PHR_OK;
+	if (rv != PHR_OK)
+		return api_fail(c, rv, "the TOTP store");
+	return totp_verify(c, true);
+}
+
 int api_h_totp_confirm(struct api_ctx *c)
 {
 	int rv = totp_verify(c, false);

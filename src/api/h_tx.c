@@ -93,6 +93,9 @@ int phr_api_tx_check(struct phr_api_tx_info *info, const struct phr_deployment *
 			  sel == PHR_CONTRACTS_PATIENT_REGISTRY_ROTATE_OWNER_SELECTOR)) ||
 			(memcmp(tx.to, d->emergency, 20) == 0 &&
 			 sel == PHR_CONTRACTS_EMERGENCY_ACCESS_OPEN_EMERGENCY_ACCESS_SELECTOR);
+		/* guardians, approvals and execution of a recovery: a second factor when the
+		 * caller has one (guardians need not have enrolled) */
+		info->totp_if_enrolled = memcmp(tx.to, d->recovery, 20) == 0;
 	}
 	phr_tx_release(&tx);
 	return rv;
@@ -195,6 +198,10 @@ int api_h_tx(struct api_ctx *c)
 	}
 	/* sensitive actions need the caller's second factor, as on the hosted routes */
 	if (info.needs_totp && (rv = api_totp_check(c)) != PHR_OK) {
+		phr_buf_release(&raw);
+		return rv;
+	}
+	if (!info.needs_totp && info.totp_if_enrolled && (rv = api_totp_check_enrolled(c)) != PHR_OK) {
 		phr_buf_release(&raw);
 		return rv;
 	}

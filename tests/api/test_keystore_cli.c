@@ -477,6 +477,29 @@ static void test_keystore_flows(void **state)
 		 (unsigned)code);
 	expect(0, &pat, args);
 
+	/* Recovery calls through the relay: the enrolled patient needs a code, the provider
+	 * (no second factor) passes the gate and meets the chain (a stale nonce: 409) */
+	{
+		static char body[4096], hex[2048];
+		struct phr_deployment d;
+		uint8_t rc[4 + 32] = { 0xe4, 0x63, 0x9f, 0x5e };
+		long st;
+		assert_int_equal(api(&j, "GET", "/api/v1/info", NULL, NULL, NULL), 200);
+		assert_int_equal(phr_deployment_from_json(&d, json_object_get(j, "deployment")), PHR_OK);
+		json_decref(j);
+		signed_tx(hex, sizeof(hex), pat.sk, d.chain_id, d.recovery, rc, sizeof(rc));
+		snprintf(body, sizeof(body), "{\"raw\":\"%s\"}", hex);
+		st = api(&j, "POST", "/api/v1/tx", tok_pat, body, NULL);
+		assert_true(is_problem(j, st, 401));
+		assert_non_null(strstr(json_string_value(json_object_get(j, "detail")), "TOTP"));
+		json_decref(j);
+		signed_tx(hex, sizeof(hex), prov.sk, d.chain_id, d.recovery, rc, sizeof(rc));
+		snprintf(body, sizeof(body), "{\"raw\":\"%s\"}", hex);
+		st = api(&j, "POST", "/api/v1/tx", tok_prov, body, NULL);
+		assert_true(is_problem(j, st, 409));
+		json_decref(j);
+	}
+
 	/* a saved token past its expiry: plain commands ask for a new login, keystore
 	 * commands sign in by themselves */
 	{
