@@ -20,6 +20,8 @@ int phr_cli_account_load_key(uint8_t seckey[PHR_SECP256K1_SECKEY_BYTES], const c
 
 /* `phr account sign` lives in cmd_sign.c (it needs the eth module's signing). */
 int phr_cli_account_sign(int argc, char **argv);
+/* `phr account paper-key` lives in cmd_paperkey.c. */
+int phr_cli_paperkey(int argc, char **argv);
 
 struct acct_opts {
 	const char *datadir;
@@ -456,6 +458,7 @@ static const struct phr_cli_cmd account_cmds[] = {
 	{ "import", "import a keystore JSON file (geth, ethers, MetaMask)", cmd_import },
 	{ "export", "write an account's keystore JSON to stdout", cmd_export },
 	{ "sign", "sign a message, typed data or transaction", cmd_sign },
+	{ "paper-key", "the account key on paper: BIP-39 words or Shamir shares in words", phr_cli_paperkey },
 	{ NULL, NULL, NULL },
 };
 
