@@ -24,6 +24,7 @@
 #include "../node/node_test_util.h"
 #include "hook_server.h"
 #include "phr/chain.h"
+#include "phr/contracts.h"
 #include "phr/crypto.h"
 #include "phr/emergency.h"
 #include "phr/json.h"
@@ -319,6 +320,19 @@ static void test_escrow_flow(void **state)
 			 PHR_ERR_FORBIDDEN);
 	assert_int_equal(release(f, NULL, 0, f->sk_prov, 0, 0), PHR_ERR_FORBIDDEN);
 
+	/* the patient names an emergency contact (the authority's address here) */
+	{
+		struct phr_buf cd;
+		const struct phr_deployment *dp = phr_node_deployment(f->s.node);
+		phr_buf_init(&cd, 0);
+		assert_int_equal(phr_contracts_patient_registry_set_emergency_contacts_encode(
+					 &cd, f->pat->address, (const uint8_t(*)[20])f->auth->address, 1),
+				 PHR_OK);
+		assert_int_equal(phr_node_tx_send(f->s.chain, dp->chain_id, NULL, f->sk_pat, dp->registry,
+						  cd.data, cd.len),
+				 PHR_OK);
+		phr_buf_release(&cd);
+	}
 	/* the emergency provider opens break-glass */
 	assert_int_equal(phr_node_emergency_open(f->s.node, &exp, f->em, f->pat->address, 1,
 						 "unconscious on arrival"),
@@ -447,9 +461,12 @@ static void test_outbox(void **state)
 				       phr_node_deployment(f->s.node), f->hdir[1]),
 			 PHR_OK);
 	phr_notify_set_backoff(f->h[1], 1);
-	/* the chain's EmergencyNotification for the patient is picked up once */
+	/* the contact has a webhook at this holder too */
+	snprintf(p, sizeof(p), "http://127.0.0.1:%u/contact", (unsigned)f->hook_port);
+	assert_int_equal(phr_notify_subscribe(f->h[1], &sub, f->auth->address, p, f->secret, 32), PHR_OK);
+	/* the chain's EmergencyNotification for the patient and the contact are picked up once */
 	assert_int_equal(phr_notify_scan_chain(f->h[1], &q), PHR_OK);
-	assert_int_equal(q, 1);
+	assert_int_equal(q, 2);
 	assert_int_equal(phr_notify_scan_chain(f->h[1], &q), PHR_OK);
 	assert_int_equal(q, 0);
 	/* an access request to the patient is a notification too */
@@ -467,13 +484,16 @@ static void test_outbox(void **state)
 	assert_int_equal(count_kind(list, "emergency", "break_glass_opened"), 1);
 	assert_int_equal(count_kind(list, "access_request", "access_requested"), 1);
 	json_decref(list);
+	assert_int_equal(phr_notify_list(f->h[1], &list, f->auth->address, 0), PHR_OK);
+	assert_int_equal(count_kind(list, "emergency", "break_glass_opened"), 1);
+	json_decref(list);
 
 	/* the receiver comes back: everything pending arrives, signed */
 	assert_int_equal(hook_start(&hs, f->hook_port), 0);
 	sleep(2); /* past the first backoff */
 	pump(f, &hs, 0, 1, 10);
-	pump(f, &hs, 1, 3, 10);
-	assert_true(hook_count(&hs) >= 3);
+	pump(f, &hs, 1, 4, 10);
+	assert_true(hook_count(&hs) >= 4);
 	for (size_t i = 0; i < hs.n; i++) {
 		uint64_t ts = strtoull(hs.msgs[i].ts, NULL, 10);
 		json_t *j = json_loads(hs.msgs[i].body, 0, NULL);
@@ -487,9 +507,11 @@ static void test_outbox(void **state)
 		assert_true(strcmp(json_string_value(json_object_get(j, "kind")), "emergency") == 0 ||
 			    strcmp(json_string_value(json_object_get(j, "kind")), "access_request") == 0);
 		{
-			char a[PHR_ETH_ADDRESS_STR_LEN];
+			char a[PHR_ETH_ADDRESS_STR_LEN], c[PHR_ETH_ADDRESS_STR_LEN];
+			const char *rc = json_string_value(json_object_get(j, "recipient"));
 			phr_eth_address_checksum(a, f->pat->address);
-			assert_string_equal(json_string_value(json_object_get(j, "recipient")), a);
+			phr_eth_address_checksum(c, f->auth->address);
+			assert_true(strcmp(rc, a) == 0 || strcmp(rc, c) == 0);
 		}
 		json_decref(j);
 	}
