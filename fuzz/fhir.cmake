@@ -1,1 +1,2 @@
 phr_fuzzer(terminology_check SOURCE ${CMAKE_CURRENT_SOURCE_DIR}/terminology_check.c LIBS phr_fhir)
+phr_fuzzer(fhir_request SOURCE ${CMAKE_CURRENT_SOURCE_DIR}/fhir_request.c LIBS phr_api)

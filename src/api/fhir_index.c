@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "fhir_int.h"
@@ -43,6 +44,9 @@ int fhir_db_open(struct fhir_db *f, const char *dir)
 		f->db = NULL;
 		return PHR_ERR_DB;
 	}
+	/* search keys include names and dates: owner only (the -wal/-shm files follow its mode) */
+	if (chmod(path, 0600) != 0)
+		phr_log_warn("fhir", "cannot restrict %s to its owner", path);
 	return PHR_OK;
 }
 

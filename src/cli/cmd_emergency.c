@@ -16,6 +16,7 @@
 #include "phr/api.h"
 #include "phr/contracts.h"
 #include "phr/crypto.h"
+#include "phr/eip712.h"
 #include "phr/emergency.h"
 #include "phr/json.h"
 #include "phr/phr.h"
@@ -37,7 +38,8 @@ static const char usage[] =
 	"  open   --keystore F --patient ADDR --reason-code N --reason TEXT\n"
 	"         A verified emergency provider opens break-glass (24 h) on chain.\n"
 	"  read   --keystore F --patient ADDR --escrow URL... [--out FILE]\n"
-	"         Asks each escrow node for its share (signed request), combines T of\n"
+	"         Asks each escrow node (and the others the patient's manifest lists)\n"
+	"         for its share (signed request), combines T of\n"
 	"         them and writes the summary (stdout by default); logs View with\n"
 	"         purpose Emergency on chain. Fails without an open, verified,\n"
 	"         unexpired session or with fewer than T holders answering.\n"
@@ -393,6 +395,38 @@ static void ask_holder(json_t *answers, const char *url, const uint8_t *sk,
 	json_decref(ans);
 }
 
+/*
+ * The holders a patient-signed manifest lists but the command line did not
+ * name are asked too: one known holder is enough to find the others.
+ */
+static void discover(json_t *answers, const struct em_opts *o, const uint8_t *sk,
+		     const uint8_t patient[20], const char *ps)
+{
+	struct phr_escrow_manifest m;
+	uint8_t sig[65], signer[20];
+	const char *mtext, *stext;
+	json_t *a = json_array_get(answers, 0);
+	size_t got = 0;
+
+	if (a == NULL || phr_json_get_str(&mtext, a, "manifest") != PHR_OK ||
+	    phr_json_get_str(&stext, a, "manifestSignature") != PHR_OK ||
+	    phr_hex_decode(sig, sizeof(sig), &got, stext, strlen(stext)) != PHR_OK || got != 65 ||
+	    phr_eip191_recover(signer, mtext, strlen(mtext), sig) != PHR_OK ||
+	    memcmp(signer, patient, 20) != 0 ||
+	    phr_escrow_manifest_parse(&m, mtext, strlen(mtext)) != PHR_OK)
+		return;
+	for (unsigned i = 0; i < m.n; i++) {
+		bool asked = false;
+		for (size_t k = 0; k < o->n_escrow; k++)
+			asked |= strcmp(o->escrow[k], m.holders[i].url) == 0;
+		if (!asked) {
+			fprintf(stderr, "phr: emergency read: asking %s (listed in the manifest)\n",
+				m.holders[i].url);
+			ask_holder(answers, m.holders[i].url, sk, patient, ps);
+		}
+	}
+}
+
 static int cmd_read(int argc, char **argv)
 {
 	struct em_opts o;
@@ -402,7 +436,7 @@ static int cmd_read(int argc, char **argv)
 	uint8_t *sk = NULL, patient[20];
 	char ps[PHR_ETH_ADDRESS_STR_LEN];
 	json_t *answers = json_array();
-	json_t *list[MAX_ESCROW];
+	json_t *list[2 * MAX_ESCROW];
 	size_t n;
 	int rc = PHR_EXIT_FAIL, rv;
 
@@ -424,7 +458,10 @@ static int cmd_read(int argc, char **argv)
 	phr_eth_address_checksum(ps, patient);
 	for (size_t i = 0; i < o.n_escrow; i++)
 		ask_holder(answers, o.escrow[i], sk, patient, ps);
+	discover(answers, &o, sk, patient, ps);
 	n = json_array_size(answers);
+	if (n > PHR_ARRAY_LEN(list))
+		n = PHR_ARRAY_LEN(list);
 	for (size_t i = 0; i < n; i++)
 		list[i] = json_array_get(answers, i);
 	rv = phr_emergency_combine(&sum, sk, patient, list, n);
