@@ -220,4 +220,9 @@ int api_portal_serve(struct api_ctx *c, const char *url, const char *method);
 /** The FHIR R4 server (fhir_server.c): the mount "/fhir". */
 int api_fhir_serve(struct api_ctx *c, const char *url, const char *method);
 
+/** Backups and recovery (h_backup.c, h_recovery.c; include/phr/backup.h, recovery.h). */
+int api_h_backups_status(struct api_ctx *c);
+int api_h_recovery_status(struct api_ctx *c);
+int api_h_recovery_share_release(struct api_ctx *c);
+
 #endif

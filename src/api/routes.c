@@ -68,6 +68,9 @@ const struct api_route api_route_table[] = {
 	{ "POST", "/api/v1/studies/{name}/partials", true, api_h_study_partial },
 	{ "GET", "/api/v1/studies/{name}/result", true, api_h_study_result },
 	{ "GET", "/api/v1/studies/{name}/log", true, api_h_study_log },
+	{ "GET", "/api/v1/backups/status", true, api_h_backups_status },
+	{ "GET", "/api/v1/recovery/{address}", true, api_h_recovery_status },
+	{ "POST", "/api/v1/recovery/shares/release", true, api_h_recovery_share_release },
 	{ NULL, NULL, false, NULL },
 };
 
