@@ -139,7 +139,9 @@ static int approves_admin(struct api_ctx *c, bool *admin, const uint8_t *raw, si
 	*admin = false;
 	phr_tx_init(&tx);
 	rv = phr_tx_decode(&tx, raw, n);
-	if (rv == PHR_OK && tx.data_len == 4 + 32) {
+	/* at least the id: Solidity ignores call data past the arguments, so trailing
+	 * bytes must not hide an approval */
+	if (rv == PHR_OK && tx.data_len >= 4 + 32) {
 		phr_u256_from_be(&id, tx.data + 4);
 		rv = api_request_is_admin(c, admin, &id);
 	}

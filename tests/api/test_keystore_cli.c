@@ -476,6 +476,32 @@ static void test_keystore_flows(void **state)
 	snprintf(args, sizeof(args), "access approve %s --keystore '%s' --totp %06u", req, pat.ks,
 		 (unsigned)code);
 	expect(0, &pat, args);
+	/* trailing bytes after approveRequest's argument do not hide an Admin approval */
+	snprintf(args, sizeof(args),
+		 "access request --keystore '%s' --patient %s --purpose 3 --duration 600 --level admin",
+		 prov.ks, pat.addr_s);
+	expect(0, &prov, args);
+	out_id(req);
+	{
+		static char body[4096], hex[2048];
+		struct phr_deployment d;
+		struct phr_u256 rid;
+		uint8_t ap[4 + 32 + 7] = { 0xd7, 0xd1, 0xbb, 0xdb };
+		long st;
+		assert_int_equal(phr_u256_parse(&rid, req), PHR_OK);
+		phr_u256_to_be(ap + 4, &rid);
+		memset(ap + 36, 0xee, 7);
+		assert_int_equal(api(&j, "GET", "/api/v1/info", NULL, NULL, NULL), 200);
+		assert_int_equal(phr_deployment_from_json(&d, json_object_get(j, "deployment")), PHR_OK);
+		json_decref(j);
+		signed_tx(hex, sizeof(hex), pat.sk, d.chain_id, d.registry, ap, sizeof(ap));
+		snprintf(body, sizeof(body), "{\"raw\":\"%s\"}", hex);
+		st = api(&j, "POST", "/api/v1/tx", tok_pat, body, NULL);
+		assert_true(is_problem(j, st, 401));
+		json_decref(j);
+	}
+	snprintf(args, sizeof(args), "access deny %s --keystore '%s'", req, pat.ks);
+	expect(0, &pat, args);
 
 	/* Recovery calls through the relay: the enrolled patient needs a code, the provider
 	 * (no second factor) passes the gate and meets the chain (a stale nonce: 409) */
