@@ -11,6 +11,7 @@
 // the portal's HTTP behaviour (types, ETag/304, gzip, CSP, paths, methods).
 //   PORTAL_SHOTS=DIR  also writes screenshots (desktop and phone) into DIR.
 import fs from 'node:fs';
+import crypto from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 import { Wallet, keccak256, concat, toUtf8Bytes, getBytes } from 'ethers';
@@ -22,6 +23,20 @@ const LOT = 'LOT-PORTAL-7731Q';
 const LAB = 'PortalMarker glycated haemoglobin';
 const shots = process.env.PORTAL_SHOTS;
 const t0 = Date.now();
+const short = (a) => a.slice(0, 6) + '…' + a.slice(-4);
+
+/** RFC 6238 code (SHA-1, 6 digits, 30 s) for base32 @p secret, @p step steps from now. */
+function totp(secret, step) {
+  const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const ch of secret.replace(/[^A-Z2-7]/gi, '').toUpperCase()) bits += A.indexOf(ch).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((x) => parseInt(x, 2)));
+  const ctr = Buffer.alloc(8);
+  ctr.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000) + step));
+  const mac = crypto.createHmac('sha1', key).update(ctr).digest();
+  const o = mac[19] & 15;
+  return String((mac.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
 
 function raw(url, method, p, headers = {}) {
   const u = new URL(url);
@@ -99,23 +114,10 @@ async function main() {
     check(true, 'patient registered its X25519 key (signed in the page)');
 
     // the patient gives the provider Write for a day (so it may submit)
-    await pat.goto(node.url + '/#/sharing');
-    await pat.getByLabel('Provider address').fill(provider);
-    await pat.getByLabel('Level').selectOption('2');
-    await pat.getByLabel('Expires in (days)').fill('1');
-    await clear(pat);
-    await pat.getByRole('button', { name: 'Grant access' }).click();
-    await toast(pat, /Access granted/);
+    await grantIn(pat, node, provider, '2', '1');
 
     // --- provider: imports its keystore, submits two records encrypted in its page -------------
-    const vc = await b.newContext({ viewport: { width: 1280, height: 860 } });
-    const prov = await vc.newPage();
-    watch(prov, 'provider');
-    await prov.goto(node.url + '/');
-    await prov.getByLabel('Keystore file').setInputFiles(keyfile(node, 'provider'));
-    await prov.getByLabel('Keystore password').fill('dev');
-    await prov.getByRole('button', { name: 'Import and sign in' }).click();
-    await prov.locator('h1', { hasText: /^(Home|Patients)$/ }).waitFor({ timeout: 30000 });
+    const prov = await signInWith(b, node, 'provider', 'provider');
     await prov.goto(node.url + '/#/p/submit');
     await prov.getByLabel('Patient address').fill(me);
     await prov.getByLabel('Vaccine (display)').fill('COVID-19, mRNA');
@@ -151,13 +153,7 @@ async function main() {
     if (shots) await shot(pat, 'record');
 
     // --- grant the clinic Read with an expiry ---------------------------------------------------
-    await pat.goto(node.url + '/#/sharing');
-    await pat.getByLabel('Provider address').fill(clinic);
-    await pat.getByLabel('Level').selectOption('1');
-    await pat.getByLabel('Expires in (days)').fill('2');
-    await clear(pat);
-    await pat.getByRole('button', { name: 'Grant access' }).click();
-    const g = await toast(pat, /Access granted/);
+    const g = await grantIn(pat, node, clinic, '1', '2');
     check(/2 record keys shared/.test(g), 'grant re-sealed both record keys to the clinic: ' + g);
     const row = pat.locator(`tr[data-provider="${clinic}"]`);
     await row.waitFor();
@@ -165,14 +161,7 @@ async function main() {
     if (shots) await shot(pat, 'sharing');
 
     // --- the clinic reads it in a second browser context ----------------------------------------
-    const cc = await b.newContext({ viewport: { width: 1280, height: 860 } });
-    const cli = await cc.newPage();
-    watch(cli, 'clinic');
-    await cli.goto(node.url + '/');
-    await cli.getByLabel('Keystore file').setInputFiles(keyfile(node, 'clinic'));
-    await cli.getByLabel('Keystore password').fill('dev');
-    await cli.getByRole('button', { name: 'Import and sign in' }).click();
-    await cli.locator('h1', { hasText: /^(Home|Patients)$/ }).waitFor({ timeout: 30000 });
+    const cli = await signInWith(b, node, 'clinic', 'clinic');
     await cli.goto(node.url + '/#/records/' + recId);
     await cli.getByRole('button', { name: 'Decrypt and show' }).click();
     await cli.locator('.record dl.facts').waitFor({ timeout: 30000 });
@@ -195,10 +184,53 @@ async function main() {
     await pat.goto(node.url + '/#/audit');
     await pat.locator('#audit tbody tr').first().waitFor();
     const views = await pat.locator('#audit tbody tr[data-action="View"]').allInnerTexts();
-    const short = (a) => a.slice(0, 6) + '…' + a.slice(-4);
     check(views.some((t) => t.includes(short(clinic)) && t.includes('#' + recId)), 'who looked: the clinic\'s read');
     check(views.some((t) => t.includes('you') && t.includes('#' + recId)), 'who looked: the patient\'s own read');
     if (shots) await shot(pat, 'audit');
+
+    // --- the clinic asks again; the patient approves (keys re-shared); the clinic reads -----------
+    await cli.goto(node.url + '/#/p/request');
+    await cli.getByLabel('Patient address').fill(me);
+    await cli.getByLabel('Purpose').selectOption('1');
+    await cli.getByLabel('Duration (days)').fill('3');
+    await clear(cli);
+    await cli.getByRole('button', { name: 'Send request' }).click();
+    await toast(cli, /Request sent/);
+    await pat.goto(node.url + '/#/notifications');
+    await pat.getByText(new RegExp(`Access request #\\d+ from ${clinic}`)).first().waitFor();
+    await pat.goto(node.url + '/#/requests');
+    const req = pat.locator('tr[data-request]').filter({ hasText: short(clinic) });
+    await clear(pat);
+    await req.getByRole('button', { name: 'Approve' }).click();
+    const ap = await toast(pat, /Approved/);
+    check(/2 record keys shared/.test(ap), 'request approved in the page, record keys re-shared: ' + ap);
+    await cli.goto(node.url + '/#/home');
+    await cli.goto(node.url + '/#/records/' + recId);
+    await cli.getByRole('button', { name: 'Decrypt and show' }).click();
+    await cli.locator('.record dl.facts').waitFor({ timeout: 30000 });
+    check((await cli.locator('.record').innerText()).includes(LOT), 'after approval the clinic reads again');
+
+    // --- break-glass by the emergency provider (TOTP set up in its page) ------------------------------
+    const em = await signInWith(b, node, 'emergency', 'emergency');
+    await em.goto(node.url + '/#/home');
+    await em.getByRole('button', { name: 'Set up two-factor codes (TOTP)' }).click();
+    const secret = await em.locator('form p.mono').innerText();
+    await em.getByLabel('Code').fill(totp(secret, 0));
+    await clear(em);
+    await em.getByRole('button', { name: 'Confirm' }).click();
+    await toast(em, /Two-factor codes are on/);
+    await em.goto(node.url + '/#/p/emergency');
+    await em.getByLabel('Patient address').fill(me);
+    await em.getByLabel(/^Reason \(/).fill('Unconscious on arrival, allergy check before anaesthesia');
+    await em.getByLabel('Two-factor code').fill(totp(secret, 1));
+    await clear(em);
+    await em.getByRole('button', { name: 'Open emergency access (24 h)' }).click();
+    await toast(em, /Emergency access open/);
+    check(true, 'break-glass opened from the emergency provider\'s page with its second factor');
+    await pat.goto(node.url + '/#/notifications');
+    await pat.getByText(`Emergency access opened by ${tok.emergency.address}`).waitFor();
+    check(true, 'the patient is notified of the emergency access');
+    if (shots) await shot(pat, 'notifications');
 
     // --- emergency settings -------------------------------------------------------------------------
     await pat.goto(node.url + '/#/emergency');
@@ -209,6 +241,13 @@ async function main() {
     await toast(pat, /Emergency contacts saved/);
     await pat.getByRole('heading', { name: 'Emergency settings' }).waitFor();
     check((await pat.getByLabel('Contact addresses (one per line)').inputValue()).toLowerCase().includes(clinic.toLowerCase().slice(2)), 'emergency contact stored on chain and shown');
+    const sess = pat.locator('#sessions tbody tr').filter({ hasText: short(tok.emergency.address) });
+    check(/active/.test(await sess.innerText()), 'emergency screen lists the active break-glass session');
+    await clear(pat);
+    await sess.getByRole('button', { name: 'Close' }).click();
+    await toast(pat, /Closed/);
+    await pat.locator('#sessions tbody tr').filter({ hasText: 'ended' }).waitFor();
+    check(true, 'the patient closed the session from the emergency screen');
     if (shots) await shot(pat, 'emergency');
 
     // --- export --------------------------------------------------------------------------------------------
@@ -281,6 +320,30 @@ async function main() {
   console.log(`${failures() || !ok ? 'FAILED' : 'passed'} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   if (!process.env.PORTAL_KEEP) fs.rmSync(node.dir, { recursive: true, force: true });
   process.exit(failures() || !ok ? 1 : 0);
+}
+
+/** The patient grants @p who level @p level ('1' Read, '2' Write) for @p days on the Sharing page; returns the toast. */
+async function grantIn(pat, node, who, level, days) {
+  await pat.goto(node.url + '/#/sharing');
+  await pat.getByLabel('Provider address').fill(who);
+  await pat.getByLabel('Level').selectOption(level);
+  await pat.getByLabel('Expires in (days)').fill(days);
+  await clear(pat);
+  await pat.getByRole('button', { name: 'Grant access' }).click();
+  return toast(pat, /Access granted/);
+}
+
+/** A new browser context that imports dev keystore @p key (password dev) and signs in. */
+async function signInWith(b, node, key, name) {
+  const ctx = await b.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await ctx.newPage();
+  watch(page, name);
+  await page.goto(node.url + '/');
+  await page.getByLabel('Keystore file').setInputFiles(keyfile(node, key));
+  await page.getByLabel('Keystore password').fill('dev');
+  await page.getByRole('button', { name: 'Import and sign in' }).click();
+  await page.locator('h1', { hasText: /^(Home|Patients)$/ }).waitFor({ timeout: 30000 });
+  return page;
 }
 
 async function shot(page, name) {

@@ -89,7 +89,7 @@ export function walk(dir) {
 /** Pages log errors and failed requests to the test output. */
 export function watch(page, name) {
   page.on('pageerror', (e) => console.error(`[${name}] page error: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error') console.error(`[${name}] console: ${m.text()}`); });
+  page.on('console', (m) => { if (m.type() === 'error' && !/status of 404/.test(m.text())) console.error(`[${name}] console: ${m.text()}`); });
 }
 
 /** Removes the toasts on screen (a later toast() then waits for a fresh one). */

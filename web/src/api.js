@@ -5,6 +5,7 @@ import { concat, fromBase64, fromHex, toHex, utf8 } from './bytes.js';
 import { chainNow, checksum, decode, encodeCall, ethCall, keccak, rpc } from './eth.js';
 import { cidOf, decryptRecord, encryptRecord, envelope, newDataKey, openCapsule, openEnvelope, sealKey } from './records.js';
 import { wipe } from './bytes.js';
+import { setBroadcast } from './keys.js';
 
 export const TYPES = ['General', 'Vaccination', 'Major procedure', 'Chronic condition', 'Preventive care',
   'Lab result', 'Imaging', 'Prescription', 'Clinical note', 'Emergency summary'];
@@ -35,6 +36,21 @@ export async function call(method, path, body, opts = {}) {
   if (!r.ok) throw new ApiError(r.status, j);
   return j;
 }
+
+/*
+ * Signed transactions go through the node's relay (POST /api/v1/tx: the node
+ * checks signer, chain id and target and asks X-PHR-TOTP for sensitive
+ * calls); a node without the relay gets them on /rpc.
+ */
+setBroadcast(async (raw, opts = {}) => {
+  try {
+    const r = await call('POST', '/api/v1/tx', { raw: toHex(raw) }, { headers: opts.totp ? { 'X-PHR-TOTP': opts.totp } : {} });
+    return r.hash;
+  } catch (e) {
+    if (e.status === 404 && e.problem && /route/.test(e.problem.detail || '')) return rpc('eth_sendRawTransaction', [toHex(raw)]);
+    throw e;
+  }
+});
 
 export async function info() {
   if (!session.info) session.info = await call('GET', '/api/v1/info');
@@ -266,6 +282,20 @@ export async function grants() {
  */
 export async function grant(provider, level, scope, expiry, onProgress) {
   await session.signer.send(dep('PatientRegistry'), encodeCall('grantAccess(address,address,uint8,bytes32,uint64)', [me(), provider, level, scopeBytes(scope), BigInt(expiry)]), chainId());
+  return reseal(provider, scope, onProgress);
+}
+
+/** The scope object of the contract's 32-byte form. */
+export function scopeFromHex(hex) {
+  const b = fromHex(hex);
+  if (b.every((x) => x === 0)) return 'all';
+  if (b[0] === 1) return { category: b[31] };
+  if (b[0] === 2) return { record: BigInt(toHex(concat(new Uint8Array(1), b.subarray(1)))).toString() };
+  throw new Error('unknown scope');
+}
+
+/** Seals the data key of every own record in @p scope to @p provider's registered key. */
+export async function reseal(provider, scope, onProgress) {
   const p = await patientInfo(provider);
   if (!p.registeredAt) return { wrapped: 0, note: 'the provider has no registered encryption key: no record keys shared' };
   const items = (await listRecords(me())).filter((r) => inScope(scope, r));
@@ -306,8 +336,10 @@ export async function requests() {
   return (await call('GET', `/api/v1/patients/${me()}/requests`)).items;
 }
 
-export async function answerRequest(id, approve) {
-  return session.signer.send(dep('PatientRegistry'), encodeCall(approve ? 'approveRequest(uint256)' : 'denyRequest(uint256)', [BigInt(id)]), chainId());
+/** Approves (and shares the record keys in the request's scope) or denies request @p r. */
+export async function answerRequest(r, approve, onProgress) {
+  await session.signer.send(dep('PatientRegistry'), encodeCall(approve ? 'approveRequest(uint256)' : 'denyRequest(uint256)', [BigInt(r.id)]), chainId());
+  return approve ? reseal(r.provider, scopeFromHex(r.scope), onProgress) : null;
 }
 
 /** Provider: PatientRegistry.requestAccess signed here. */
@@ -383,8 +415,8 @@ export async function closeEmergency(patient, provider) {
 }
 
 /** Emergency provider: opens a break-glass session on chain (the reason is hashed; only its hash goes on chain). */
-export async function breakGlass(patient, reasonCode, reason) {
-  return session.signer.send(dep('EmergencyAccess'), encodeCall('openEmergencyAccess(address,uint8,bytes32)', [patient, reasonCode, keccak(utf8(reason))]), chainId());
+export async function breakGlass(patient, reasonCode, reason, totp) {
+  return session.signer.send(dep('EmergencyAccess'), encodeCall('openEmergencyAccess(address,uint8,bytes32)', [patient, reasonCode, keccak(utf8(reason))]), chainId(), { totp });
 }
 
 export { chainNow };

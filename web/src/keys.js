@@ -99,8 +99,14 @@ async function boxFromSeed(seed) {
   return { pk: kp.publicKey, sk: kp.privateKey };
 }
 
+// How signed transactions leave the page: the node's relay (set by api.js), else /rpc.
+let broadcast = (raw) => rpc('eth_sendRawTransaction', [toHex(raw)]);
+
+/** Sets the function that sends a signed transaction: (raw bytes, opts) -> hash. */
+export function setBroadcast(fn) { broadcast = fn; }
+
 /** Sends calldata @p data to @p to from a signer; checks it first with eth_call; resolves with the receipt. */
-async function sendWith(signer, to, data, chainId) {
+async function sendWith(signer, to, data, chainId, opts = {}) {
   const from = signer.address;
   try {
     await ethCall(to, data, from);
@@ -109,7 +115,7 @@ async function sendWith(signer, to, data, chainId) {
     try { data = e.data ? fromHex(typeof e.data === 'string' ? e.data : e.data.data || '0x') : null; } catch { /* not hex */ }
     throw new Error(data || /revert/i.test(e.message) ? 'Refused by the chain: ' + revertReason(data) : e.message);
   }
-  const hash = await signer.submit({ from, to, data, chainId });
+  const hash = await signer.submit({ from, to, data, chainId }, opts);
   const r = await waitReceipt(hash);
   if (r.status !== '0x1') throw new Error('transaction reverted');
   return r;
@@ -123,7 +129,7 @@ export class LocalSigner {
     this.kind = 'local';
   }
   async signMessage(msg) { return toHex(personalSign(this.sk, msg)); }
-  async submit({ to, data, chainId }) {
+  async submit({ to, data, chainId }, opts) {
     const [gasPrice, nonce, gas] = await Promise.all([
       rpc('eth_gasPrice'),
       rpc('eth_getTransactionCount', [this.address, 'pending']),
@@ -131,9 +137,9 @@ export class LocalSigner {
     ]);
     const g = BigInt(gas);
     const raw = signLegacyTx(this.sk, { nonce: BigInt(nonce), gasPrice: BigInt(gasPrice), gas: g + g / 4n + 10000n, to, data, chainId });
-    return rpc('eth_sendRawTransaction', [toHex(raw)]);
+    return broadcast(raw, opts);
   }
-  async send(to, data, chainId) { return sendWith(this, to, data, chainId); }
+  async send(to, data, chainId, opts) { return sendWith(this, to, data, chainId, opts); }
   async boxKeys() { return boxFromSeed(keccak(concat(utf8('phr/x25519/v1'), this.sk))); }
   lock() { wipe(this.sk); this.sk = null; }
 }
@@ -162,7 +168,7 @@ export class WalletSigner {
   async submit({ to, data }) {
     return this.p.request({ method: 'eth_sendTransaction', params: [{ from: this.address, to, data: toHex(data) }] });
   }
-  async send(to, data, chainId) { return sendWith(this, to, data, chainId); }
+  async send(to, data, chainId, opts) { return sendWith(this, to, data, chainId, opts); }
   async boxKeys() {
     const sig = fromHex(await this.signMessage('phr: derive my record encryption key (X25519, v1). This does not cost anything.'));
     return boxFromSeed(keccak(concat(utf8('phr/x25519/wallet/v1'), sig)));

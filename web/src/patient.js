@@ -184,10 +184,10 @@ async function requests() {
   const rows = list.map((r) => {
     const ok = h('button', { type: 'button' }, 'Approve');
     const no = h('button.danger', { type: 'button' }, 'Deny');
-    ok.onclick = () => busy(ok, async () => { await api.answerRequest(r.id, true); toast('Approved.'); requests(); });
-    no.onclick = () => busy(no, async () => { await api.answerRequest(r.id, false); toast('Denied.'); requests(); });
+    ok.onclick = () => busy(ok, async () => { const x = await api.answerRequest(r, true); toast(`Approved; ${x.wrapped} record keys shared.`); requests(); });
+    no.onclick = () => busy(no, async () => { await api.answerRequest(r, false); toast('Denied.'); requests(); });
     const open = /pending/i.test(String(r.status));
-    return h('tr', h('td', '#' + r.id), h('td.mono', { title: r.provider }, short(r.provider)), h('td', api.PURPOSES[r.purpose] || r.purpose),
+    return h('tr', { 'data-request': r.id }, h('td', '#' + r.id), h('td.mono', { title: r.provider }, short(r.provider)), h('td', api.PURPOSES[r.purpose] || r.purpose),
       h('td', api.LEVELS[r.level] || r.level), h('td', api.scopeText(r.scope)), h('td', Math.round(r.duration / 86400 * 10) / 10 + ' days'), h('td', String(r.status)),
       h('td', open ? [ok, ' ', no] : null));
   });
@@ -213,9 +213,17 @@ async function auditView() {
 async function notificationsView() {
   const list = await api.notifications();
   const pending = (await api.requests()).filter((r) => /pending/i.test(String(r.status)));
+  let node = [];
+  try { node = (await api.call('GET', `/api/v1/patients/${api.me()}/notifications?limit=100`)).items || []; } catch { /* older node */ }
+  const kinds = { emergency: 'emergency', access_request: 'request', recovery: 'recovery' };
   show('Notifications',
     pending.length ? h('p.notice', h('a', { href: '#/requests' }, `${pending.length} access request(s) waiting for your answer`)) : null,
-    list.length ? h('ul.notes', list.map((n) => h('li.' + n.kind, h('span.when', date(n.time)), ' ', n.text))) : h('p', 'Nothing yet: emergency access, requests and recovery attempts show up here.'));
+    h('h2', 'From the chain'),
+    list.length ? h('ul.notes', list.map((n) => h('li.' + n.kind, h('span.when', date(n.time)), ' ', n.text))) : h('p', 'Nothing yet: emergency access, requests and recovery attempts show up here.'),
+    h('h2', 'Sent by this node'),
+    node.length ? h('ul.notes', node.map((n) => h('li.' + (kinds[n.kind] || 'other'), h('span.when', date(n.createdAt)), ' ', `${n.kind}${n.payload && n.payload.event ? ': ' + String(n.payload.event).replace(/_/g, ' ') : ''}`,
+      n.deliveries && n.deliveries.length ? h('span.muted', ` (${n.deliveries.length} webhook deliveries)`) : null)))
+      : h('p.muted', 'None: this node queues notifications for webhooks registered here (POST /api/v1/me/webhooks) and for identities it hosts.'));
 }
 
 // --- emergency, recovery -------------------------------------------------------------------------
@@ -232,6 +240,16 @@ async function emergency() {
   const summaries = items.filter((r) => Number(r.type) === 9);
   const ems = [];
   for (const g of grants) if (g.state === 'active' && await api.isEmergencyProvider(g.provider)) ems.push(g);
+  let escrow;
+  try {
+    const e = await api.call('GET', `/api/v1/escrow/${api.me()}`);
+    const log = e.releases || e.log || [];
+    escrow = h('div', h('p', `This node is an escrow holder of your emergency summary${Array.isArray(log) ? `; ${log.length} release attempts logged` : ''}.`),
+      h('details', h('summary', 'What it keeps (no health data)'), h('pre.text', JSON.stringify(e, null, 1))));
+  } catch (e) {
+    escrow = h('p.muted', e.status === 404 ? 'This node holds no escrowed emergency summary for you. Escrow deposits (a threshold of holders releasing the summary key during break-glass) are made with the CLI: phr emergency setup (docs/emergency.md).'
+      : 'Escrow status unavailable: ' + errorText(e));
+  }
   const cl = addressList(contacts);
   const save = h('button', { type: 'submit' }, 'Save contacts');
   const form = h('form.card', {
@@ -255,7 +273,7 @@ async function emergency() {
     h('section.card', h('h2', 'Emergency summary'), summaries.length
       ? h('p', 'Your emergency summary: ', summaries.map((r) => h('a', { href: '#/records/' + r.id }, `record #${r.id} (${date(r.time)})`)))
       : h('p', 'No emergency summary record yet: ask your provider to submit one (type “Emergency summary”).'),
-    h('p.muted', 'Escrow holders for a threshold release of the summary key are not available on this node yet; emergency providers you grant Read below can read what you share.')),
+    escrow),
     h('section.card', h('h2', 'Emergency providers with access'), ems.length ? h('ul', ems.map((g) => h('li', `${short(g.provider)}: ${api.LEVELS[g.level]}, ${api.scopeText(g.scope)}, until ${date(g.expiry)}`))) : h('p', 'None. Grant Read to an emergency provider on the Sharing page.')),
     form,
     h('section', h('h2', 'Break-glass sessions'), sessions.length ? h('div.scroll', h('table#sessions', h('thead', h('tr', ['Provider', 'Reason code', 'Expires', 'State', ''].map((t) => h('th', { scope: 'col' }, t)))), h('tbody', srows))) : h('p', 'No emergency access so far.')));

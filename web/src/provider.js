@@ -128,6 +128,7 @@ async function breakGlass() {
   const patient = h('input', { type: 'text', placeholder: '0x…', spellcheck: 'false', required: true });
   const code = select('code', [[1, '1 — unconscious / cannot consent'], [2, '2 — life-threatening condition'], [3, '3 — other urgent care']], 1);
   const reason = h('textarea', { rows: 3, required: true });
+  const totp = h('input', { inputmode: 'numeric', autocomplete: 'one-time-code', pattern: '[0-9]{6}', maxlength: 6 });
   const btn = h('button.danger', { type: 'submit', disabled: !ok }, 'Open emergency access (24 h)');
   const form = h('form.card', {
     onsubmit: (e) => {
@@ -135,12 +136,13 @@ async function breakGlass() {
       busy(btn, async () => {
         if (!isAddress(patient.value)) throw new Error('the patient must be a 0x address');
         if (reason.value.trim().length < 10) throw new Error('write the reason (at least 10 characters)');
-        await api.breakGlass(patient.value.trim(), Number(code.value), reason.value.trim());
+        await api.breakGlass(patient.value.trim(), Number(code.value), reason.value.trim(), totp.value.trim());
         toast('Emergency access open for 24 h. The patient and their contacts are notified; this is audited.');
         location.hash = '#/p/patient/' + patient.value.trim();
       });
     },
-  }, field('Patient address', patient), field('Reason code', code), field('Reason (kept by you; only its hash goes on chain)', reason), btn);
+  }, field('Patient address', patient), field('Reason code', code), field('Reason (kept by you; only its hash goes on chain)', reason),
+  field('Two-factor code', totp, api.session.me.totp ? 'From your authenticator app.' : 'Set up two-factor codes on Home first: the node asks for one.'), btn);
   show('Break-glass', ok ? h('p', 'For verified emergency providers. Every use is recorded with its reason.') : h('p.warn', 'Only verified emergency providers can open emergency access.'), form,
     h('p.muted', 'Record keys reach an emergency provider only through the patient’s own sharing or a node that holds the patient’s keys.'));
 }
