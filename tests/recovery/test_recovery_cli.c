@@ -130,6 +130,47 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* curl METHOD URL PATH with a bearer token and an optional JSON body file; returns the HTTP status. */
+static int http(char *out, size_t cap, const char *method, const char *path, const char *token,
+		const char *body_file)
+{
+	char cmd[3000];
+	FILE *p;
+	size_t n;
+	int code = 0;
+
+	snprintf(cmd, sizeof(cmd),
+		 "curl -s -o '%s/http.out' -w '%%{http_code}' -X %s -H 'Authorization: Bearer %s' "
+		 "-H 'Content-Type: application/json' %s%s%s '%s%s'",
+		 dir, method, token, body_file ? "--data-binary @'" : "", body_file ? body_file : "",
+		 body_file ? "'" : "", url, path);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_int_equal(fscanf(p, "%d", &code), 1);
+	pclose(p);
+	snprintf(cmd, sizeof(cmd), "%s/http.out", dir);
+	p = fopen(cmd, "r");
+	assert_non_null(p);
+	n = fread(out, 1, cap - 1, p);
+	out[n] = '\0';
+	fclose(p);
+	return code;
+}
+
+/* The token saved by `phr login` for this node. */
+static void saved_token(char *tok, size_t cap)
+{
+	char path[800];
+	json_t *t;
+
+	snprintf(path, sizeof(path), "%s/cli/tokens.json", dir);
+	t = json_load_file(path, 0, NULL);
+	assert_non_null(t);
+	snprintf(tok, cap, "%s", json_string_value(json_object_get(json_object_get(t, url), "token")));
+	json_decref(t);
+	assert_true(strlen(tok) > 10);
+}
+
 #define PATIENT addr[3]
 
 static void test_cli(void **state)
@@ -176,6 +217,38 @@ static void test_cli(void **state)
 	/* the new owner registers its key; two holders release; it re-wraps */
 	assert_int_equal(phr(out, sizeof(out), "recovery update-key --node %s --keystore %s/new.json %s",
 			     url, dir, PATIENT), 0);
+	/* over the API: the recovery state, the backup job, a share released by a hosted holder */
+	{
+		char tok[200], path[300], body[900], sharefile[800];
+		json_t *j;
+		assert_int_equal(phr(out, sizeof(out), "login --keystore %s/new.json --node %s", dir, url), 0);
+		saved_token(tok, sizeof(tok));
+		snprintf(path, sizeof(path), "/api/v1/recovery/%s", PATIENT);
+		assert_int_equal(http(out, sizeof(out), "GET", path, tok, NULL), 200);
+		assert_non_null(strstr(out, newowner));
+		assert_int_equal(http(out, sizeof(out), "GET", "/api/v1/backups/status", tok, NULL), 200);
+		assert_non_null(strstr(out, "\"failures\":0"));
+		snprintf(sharefile, sizeof(sharefile), "%s/shares/share-2.json", dir);
+		j = json_load_file(sharefile, 0, NULL);
+		assert_non_null(j);
+		snprintf(body, sizeof(body), "%s/release.json", dir);
+		j = json_pack("{s:o}", "share", j);
+		assert_int_equal(json_dump_file(j, body, 0), 0);
+		json_decref(j);
+		assert_int_equal(http(out, sizeof(out), "POST", "/api/v1/recovery/shares/release", tok, body),
+				 200);
+		assert_non_null(strstr(out, "\"share\""));
+		assert_non_null(strstr(out, newowner)); /* sealed to the new owner's registered key */
+		/* the old owner's signed-in token gets nothing */
+		snprintf(path, sizeof(path), "%s/node/dev/tokens.json", dir);
+		j = json_load_file(path, 0, NULL);
+		assert_non_null(j);
+		snprintf(tok, sizeof(tok), "%s",
+			 json_string_value(json_object_get(json_object_get(j, "patient"), "token")));
+		json_decref(j);
+		assert_int_equal(http(out, sizeof(out), "POST", "/api/v1/recovery/shares/release", tok, body),
+				 403);
+	}
 	assert_int_equal(phr(out, sizeof(out), "recovery shares release %s/shares/share-1.json --node %s "
 				  "--keystore %s/clinic.json --to %s --out %s/r1.json", dir, url, keys,
 			     newowner, dir), 1); /* not the clinic's share */
