@@ -122,6 +122,13 @@ PHR_WUR int phr_fhir_req_parse(struct phr_fhir_req *r, const char *url);
  */
 PHR_WUR int phr_fhir_req_add_param(struct phr_fhir_req *r, const char *name, const char *value);
 
+/**
+ * Adds the parameters of an encoded query string ("a=1&b=2", the body of a
+ * POST [type]/_search as application/x-www-form-urlencoded).
+ * @return PHR_OK, PHR_ERR_PARSE, PHR_ERR_TOO_LARGE, PHR_ERR_NOMEM.
+ */
+PHR_WUR int phr_fhir_req_add_query(struct phr_fhir_req *r, const char *query);
+
 /** @return the value of the first parameter named @p name, or NULL. */
 const char *phr_fhir_req_param(const struct phr_fhir_req *r, const char *name);
 

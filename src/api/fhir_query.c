@@ -163,6 +163,11 @@ static int parse_query(struct phr_fhir_req *r, const char *q)
 	return PHR_OK;
 }
 
+int phr_fhir_req_add_query(struct phr_fhir_req *r, const char *query)
+{
+	return parse_query(r, query);
+}
+
 /* Copies path segment s[0..n) into dst (cap bytes). */
 static int seg_copy(char *dst, size_t cap, const char *s, size_t n)
 {

@@ -41,8 +41,13 @@ struct fhir_state {
 static struct fhir_state states[8];
 static pthread_mutex_t states_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* The state of @p c's server, opened on first use; returned locked. */
-static struct fhir_state *state_get(struct api_ctx *c)
+/*
+ * The state of @p c's server, opened on first use; returned locked when
+ * @p lock. Writes are serialised (version numbers, one index transaction);
+ * reads run concurrently (the connection is in serialized mode), so the
+ * node can group their View audit entries.
+ */
+static struct fhir_state *state_get(struct api_ctx *c, bool lock)
 {
 	const char *dir = c->api->cfg.datadir;
 	struct fhir_state *s = NULL;
@@ -71,7 +76,7 @@ static struct fhir_state *state_get(struct api_ctx *c)
 			s->open = true;
 		}
 	pthread_mutex_unlock(&states_lock);
-	if (s != NULL)
+	if (s != NULL && lock)
 		pthread_mutex_lock(&s->lock);
 	return s;
 }
@@ -1684,6 +1689,7 @@ int api_fhir_serve(struct api_ctx *c, const char *url, const char *method)
 	json_t *body = NULL;
 	const char *host = api_header(c, "Host");
 	const char *prefer = api_header(c, "Prefer");
+	bool write;
 	int rv;
 
 	memset(&x, 0, sizeof(x));
@@ -1726,17 +1732,36 @@ int api_fhir_serve(struct api_ctx *c, const char *url, const char *method)
 		(void)fail(&x, PHR_ERR_FORBIDDEN, 403, "this node does not hold the caller's keys");
 		goto out;
 	}
+	if (strcmp(method, "POST") == 0 && r.target == PHR_FHIR_T_SEARCH && c->body.len > 0) {
+		/* form-encoded parameters in the body */
+		char *q = phr_malloc(c->body.len + 1);
+		if (q == NULL) {
+			(void)nomem(&x);
+			goto out;
+		}
+		memcpy(q, c->body.data, c->body.len);
+		q[c->body.len] = '\0';
+		rv = strlen(q) == c->body.len ? phr_fhir_req_add_query(&r, q) : PHR_ERR_PARSE;
+		phr_free(q);
+		if (rv != PHR_OK) {
+			(void)fail(&x, rv, 400, "the _search body is not a form-encoded query");
+			goto out;
+		}
+	}
 	if ((strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) && r.target != PHR_FHIR_T_SEARCH &&
 	    r.target != PHR_FHIR_T_OPERATION && body_json(&x, &body) != PHR_OK)
 		goto out;
-	x.st = state_get(c);
+	write = strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+		!(strcmp(method, "POST") == 0 && r.target == PHR_FHIR_T_SEARCH);
+	x.st = state_get(c, write);
 	if (x.st == NULL) {
 		json_decref(body);
 		(void)fail(&x, PHR_ERR_DB, 503, "the FHIR index cannot be opened");
 		goto out;
 	}
 	(void)route(&x, method, &r, body);
-	pthread_mutex_unlock(&x.st->lock);
+	if (write)
+		pthread_mutex_unlock(&x.st->lock);
 out:
 	phr_fhir_req_release(&r);
 	rv = respond(&x);

@@ -264,6 +264,18 @@ static void test_search(void **state)
 	expect_total(q, 1);
 	expect_total("/Observation?_lastUpdated=gt2000-01-01", 1);
 	expect_total("/Observation?_lastUpdated=lt2000-01-01", 0);
+	{
+		/* POST _search with form-encoded parameters */
+		struct http_res r;
+		char url[512];
+		snprintf(url, sizeof(url), "%s/fhir/Patient/_search", fx.base);
+		assert_int_equal(http_do(&r, "POST", url, t_provider, "application/x-www-form-urlencoded",
+					 "family=chal&gender=male", 23, NULL),
+				 0);
+		assert_int_equal(r.status, 200);
+		assert_int_equal(total_of(&r), 1);
+		http_res_release(&r);
+	}
 }
 
 static void test_include_paging(void **state)
