@@ -13,10 +13,6 @@
 #include "phr/recovery.h"
 #include "recovery_int.h"
 
-/* phr_notify lives in the emergency engineer's notify.c; until it is linked
- * the node only logs (a weak reference keeps this module building alone). */
-#pragma weak phr_notify
-
 #define SHARE_LEN 33 /* x || 32-byte y */
 #define SEALED_LEN (crypto_box_SEALBYTES + SHARE_LEN)
 
@@ -186,10 +182,6 @@ static void notify_all(struct phr_node *n, const uint8_t *const owners[2], const
 	phr_buf_release(&cd);
 	phr_buf_release(&out);
 	phr_buf_release(&cs);
-	if (phr_notify == NULL) {
-		phr_log_warn("recovery", "notifications not linked: recovery event not queued");
-		return;
-	}
 	for (size_t i = 0; i < 2; i++) {
 		if (owners[i] == NULL || (i == 1 && memcmp(owners[0], owners[1], 20) == 0))
 			continue;

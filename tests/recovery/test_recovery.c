@@ -22,6 +22,7 @@
 
 #include "node/node_test_util.h"
 #include "phr/crypto.h"
+#include "phr/notify.h"
 #include "phr/phr.h"
 #include "phr/backup.h"
 #include "phr/recovery.h"
@@ -375,6 +376,30 @@ static void test_recover(void **state)
 			fclose(fp);
 			free(t);
 		}
+	}
+	/* every attempt reached the owner(s) through the outbox (kind "recovery") */
+	{
+		json_t *list = NULL, *e;
+		size_t i, approved = 0, cancelled = 0, executed = 0, released = 0, to_new = 0;
+		assert_int_equal(phr_notify_list(f->s.node, &list, f->patient, 1000), PHR_OK);
+		json_array_foreach(list, i, e) {
+			const char *ev = json_string_value(json_object_get(json_object_get(e, "payload"), "event"));
+			assert_string_equal(json_string_value(json_object_get(e, "kind")), "recovery");
+			approved += ev && strcmp(ev, "approved") == 0;
+			cancelled += ev && strcmp(ev, "cancelled") == 0;
+			executed += ev && strcmp(ev, "executed") == 0;
+			released += ev && strcmp(ev, "share-released") == 0;
+		}
+		json_decref(list);
+		assert_int_equal(approved, 4); /* 2 in the attack, 2 in the recovery */
+		assert_int_equal(cancelled, 1);
+		assert_int_equal(executed, 1);
+		assert_int_equal(released, 3);
+		assert_int_equal(phr_notify_list(f->s.node, &list, f->newo->address, 1000), PHR_OK);
+		json_array_foreach(list, i, e)
+			to_new += strcmp(json_string_value(json_object_get(e, "kind")), "recovery") == 0;
+		json_decref(list);
+		assert_true(to_new >= 4); /* executed + 3 releases */
 	}
 	/* the old owner address is nobody now */
 	{
