@@ -153,29 +153,19 @@ out:
 	return rv;
 }
 
-/* recordOf + recordInfo (live) of a token. Caller holds the lock. */
+/* recordOf of a live token (PHR_ERR_NOT_FOUND otherwise). */
 static int record_meta(struct phr_node *n, struct phr_record_meta *m, const struct phr_u256 *id)
 {
 	struct phr_buf cd, out, cid;
-	uint8_t pat[20];
 	uint64_t t = 0;
-	bool live = false;
 	int rv;
 
 	memset(m, 0, sizeof(*m));
 	phr_buf_init(&cd, 0);
 	phr_buf_init(&out, 0);
 	phr_buf_init(&cid, PHR_CID_STR_MAX - 1);
-	if ((rv = phr_contracts_health_record_nft_record_info_encode(&cd, id)) != PHR_OK ||
-	    (rv = phr_node_i_call(n, &out, NULL, n->dep.nft, &cd)) != PHR_OK ||
-	    (rv = phr_contracts_health_record_nft_record_info_decode(pat, &t, &live, out.data,
-								     out.len)) != PHR_OK)
-		goto out;
-	if (!live) {
-		rv = PHR_ERR_NOT_FOUND;
-		goto out;
-	}
-	phr_buf_reset(&cd);
+	/* one view call: recordOf reverts NonexistentToken (PHR_ERR_NOT_FOUND) exactly when
+	 * recordInfo says the token is not live */
 	if ((rv = phr_contracts_health_record_nft_record_of_encode(&cd, id)) != PHR_OK ||
 	    (rv = phr_node_i_call(n, &out, NULL, n->dep.nft, &cd)) != PHR_OK)
 		goto out;
