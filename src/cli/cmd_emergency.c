@@ -44,7 +44,9 @@ static const char usage[] =
 	"         purpose Emergency on chain. Fails without an open, verified,\n"
 	"         unexpired session or with fewer than T holders answering.\n"
 	"  close  --keystore F --patient ADDR [--provider ADDR]\n"
-	"  status --patient ADDR [--provider ADDR] [--escrow URL...]\n"
+	"  status --patient ADDR [--provider ADDR] [--escrow URL...] [--keystore F]\n"
+	"         The session on chain; each holder's key; with the patient's (or an\n"
+	"         auditor's) keystore, what each holder keeps and its release log.\n"
 	"\n"
 	"Common: --password-file F (else $PHR_PASSWORD or a prompt), --chain-rpc URL\n"
 	"(else $PHR_CHAIN_RPC), --deployment FILE (else $PHR_DEPLOYMENT).\n";
@@ -498,6 +500,36 @@ out:
 	return rc;
 }
 
+/*
+ * What a holder keeps for the patient and its release log, as the patient
+ * (or an auditor) signed in with its key sees it; an error object otherwise.
+ */
+static json_t *holder_record(const char *url, const uint8_t *sk, const uint8_t patient[20])
+{
+	char tok[PHR_API_TOKEN_LEN], path[128], ps[PHR_ETH_ADDRESS_STR_LEN], err[64];
+	struct phr_buf resp;
+	json_t *j = NULL;
+	long st = 0;
+	int rv;
+
+	if ((rv = phr_api_client_login(tok, url, sk)) != PHR_OK)
+		return json_pack("{s:s}", "error", phr_strerror(rv));
+	phr_eth_address_checksum(ps, patient);
+	snprintf(path, sizeof(path), "/api/v1/escrow/%s", ps);
+	phr_buf_init(&resp, 0);
+	rv = phr_api_client_call(&st, &resp, url, "GET", path, tok, NULL, NULL, 0, NULL);
+	if (rv == PHR_OK && phr_json_parse(&j, err, sizeof(err), (const char *)resp.data, resp.len) !=
+				    PHR_OK)
+		j = NULL;
+	phr_buf_reset(&resp);
+	if (phr_api_client_call(&st, &resp, url, "POST", "/api/v1/auth/logout", tok, NULL, NULL, 0,
+				NULL) != PHR_OK)
+		fprintf(stderr, "phr: emergency status: logout at %s failed\n", url);
+	phr_buf_release(&resp);
+	sodium_memzero(tok, sizeof(tok));
+	return j != NULL ? j : json_pack("{s:s}", "error", phr_strerror(rv == PHR_OK ? PHR_ERR_PARSE : rv));
+}
+
 static int cmd_status(int argc, char **argv)
 {
 	struct em_opts o;
@@ -508,6 +540,7 @@ static int cmd_status(int argc, char **argv)
 	uint64_t opened = 0, exp = 0, code = 0;
 	bool active = false;
 	json_t *res = NULL, *hs;
+	uint8_t *sk = NULL;
 	int rc = PHR_EXIT_FAIL;
 
 	phr_buf_init(&cd, 0);
@@ -526,27 +559,38 @@ static int cmd_status(int argc, char **argv)
 		if (need_addr(prov, o.provider, "--provider") != 0 ||
 		    phr_contracts_emergency_access_is_active_encode(&cd, patient, prov) != PHR_OK ||
 		    phr_chain_call(c, &out, NULL, d.emergency, cd.data, cd.len) != PHR_OK ||
-		    phr_contracts_emergency_access_is_active_decode(&active, out.data, out.len) != PHR_OK)
+		    phr_contracts_emergency_access_is_active_decode(&active, out.data, out.len) != PHR_OK) {
+			phr_cli_error("emergency status: EmergencyAccess.isActive failed");
 			goto done;
+		}
 		phr_buf_reset(&cd);
+		phr_buf_reset(&out); /* phr_chain_call appends */
 		if (phr_contracts_emergency_access_session_of_encode(&cd, patient, prov) != PHR_OK ||
 		    phr_chain_call(c, &out, NULL, d.emergency, cd.data, cd.len) != PHR_OK ||
 		    phr_contracts_emergency_access_session_of_decode(&opened, &exp, &code, rh, out.data,
-								      out.len) != PHR_OK)
+								      out.len) != PHR_OK) {
+			phr_cli_error("emergency status: EmergencyAccess.sessionOf failed");
 			goto done;
+		}
 		json_object_set_new(res, "session",
 				    json_pack("{s:b,s:I,s:I,s:I}", "active", active, "openedAt",
 					      (json_int_t)opened, "expiresAt", (json_int_t)exp,
 					      "reasonCode", (json_int_t)code));
 	}
+	if (o.keystore != NULL && (phr_crypto_init() != PHR_OK || (sk = load_key(&o)) == NULL))
+		goto done;
 	for (size_t i = 0; i < o.n_escrow; i++) {
 		struct phr_escrow_holder h;
 		char a[PHR_ETH_ADDRESS_STR_LEN];
 		bool up = holder_info(&h, o.escrow[i]) == PHR_OK;
+		json_t *e;
 		if (up)
 			phr_eth_address_checksum(a, h.address);
-		json_array_append_new(hs, json_pack("{s:s,s:b,s:s?}", "url", o.escrow[i], "reachable", up,
-						    "holder", up ? a : NULL));
+		e = json_pack("{s:s,s:b,s:s?}", "url", o.escrow[i], "reachable", up, "holder",
+			      up ? a : NULL);
+		if (up && sk != NULL)
+			json_object_set_new(e, "kept", holder_record(o.escrow[i], sk, patient));
+		json_array_append_new(hs, e);
 	}
 	{
 		char *s = json_dumps(res, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -559,6 +603,8 @@ done:
 	phr_buf_release(&cd);
 	phr_buf_release(&out);
 	json_decref(res);
+	if (sk != NULL)
+		sodium_free(sk);
 	phr_chain_close(c);
 	return rc;
 }

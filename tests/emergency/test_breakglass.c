@@ -283,6 +283,28 @@ static void test_breakglass(void **state)
 			     0);
 	assert_int_not_equal(access(out, F_OK), 0);
 
+	/* the patient sees E1's release log and the expired session */
+	assert_int_equal(phr_emergency("status", "status", "--keystore", ks_pat, "--patient", pat,
+				       "--provider", em, "--escrow", urls[E1], NULL),
+			 0);
+	{
+		char sp[700];
+		json_t *j, *rel, *e;
+		size_t i, yes = 0, no = 0;
+		snprintf(sp, sizeof(sp), "%s/cli-status.out", dir);
+		j = json_load_file(sp, 0, NULL);
+		assert_non_null(j);
+		assert_false(json_is_true(json_object_get(json_object_get(j, "session"), "active")));
+		rel = json_object_get(json_object_get(json_array_get(json_object_get(j, "escrow"), 0), "kept"),
+				      "releases");
+		assert_true(json_is_array(rel));
+		json_array_foreach(rel, i, e)
+			json_is_true(json_object_get(e, "released")) ? yes++ : no++;
+		assert_int_equal(yes, 3); /* read-2of3, read-1of3 (E1 alone answered) and read-again */
+		assert_true(no >= 3);     /* provider, early, expired */
+		json_decref(j);
+	}
+
 	/* on chain: Share by the patient, Emergency (the opening) and View by the provider,
 	 * all with purpose Emergency (4) */
 	snprintf(path, sizeof(path), "%s/api/v1/patients/%s/audit", urls[P], pat);
