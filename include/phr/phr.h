@@ -63,6 +63,10 @@ struct phr_deployment {
 	uint8_t emergency[20];  /**< EmergencyAccess */
 	uint8_t recovery[20];   /**< Recovery */
 	uint8_t studies[20];    /**< StudyRegistry (zero in deployments made before it existed) */
+	uint8_t credentials[20]; /**< CredentialRegistry (ZK credentials; zero in older deployments) */
+	uint8_t zk_provider_verifier[20]; /**< ProviderCredentialVerifier (likewise) */
+	uint8_t zk_age_verifier[20]; /**< AgeCredentialVerifier (likewise) */
+	uint8_t research[20];    /**< ResearchAccess (likewise) */
 };
 
 /**

@@ -108,6 +108,11 @@ int phr_deployment_deploy(struct phr_deployment *d, struct phr_chain *chain,
 	DEP(recovery, "Recovery", memcpy(a[0], x.registry, 20); memcpy(a[1], x.audit, 20); n_ = 2);
 	DEP(studies, "StudyRegistry", memcpy(a[0], x.registry, 20); memcpy(a[1], x.providers, 20);
 	    n_ = 2);
+	DEP(credentials, "CredentialRegistry", memcpy(a[0], x.providers, 20); n_ = 1);
+	DEP(zk_provider_verifier, "ProviderCredentialVerifier", n_ = 0);
+	DEP(zk_age_verifier, "AgeCredentialVerifier", n_ = 0);
+	DEP(research, "ResearchAccess", memcpy(a[0], x.credentials, 20); memcpy(a[1], x.zk_provider_verifier, 20);
+	    memcpy(a[2], x.zk_age_verifier, 20); n_ = 3);
 #undef DEP
 	rv = phr_contracts_patient_registry_wire_encode(&cd, x.nft, x.emergency, x.recovery, x.audit);
 	if (rv == PHR_OK)
@@ -142,6 +147,10 @@ static const struct {
 	{ "EmergencyAccess", offsetof(struct phr_deployment, emergency), false },
 	{ "Recovery", offsetof(struct phr_deployment, recovery), false },
 	{ "StudyRegistry", offsetof(struct phr_deployment, studies), true },
+	{ "CredentialRegistry", offsetof(struct phr_deployment, credentials), true },
+	{ "ProviderCredentialVerifier", offsetof(struct phr_deployment, zk_provider_verifier), true },
+	{ "AgeCredentialVerifier", offsetof(struct phr_deployment, zk_age_verifier), true },
+	{ "ResearchAccess", offsetof(struct phr_deployment, research), true },
 };
 
 json_t *phr_deployment_json(const struct phr_deployment *d)
