@@ -214,39 +214,52 @@ static void signed_tx(char *hex, size_t cap, const uint8_t sk[32], uint64_t chai
 	phr_buf_release(&raw);
 }
 
+/* Signs a call with @p sk (nonce 0) and posts it to the relay. @return the status. */
+static long relay_tx(json_t **j, const char *token, const uint8_t sk[32], uint64_t chain_id,
+		     const uint8_t to[20], const uint8_t *data, size_t n)
+{
+	static char body[4096], hex[2048];
+
+	signed_tx(hex, sizeof(hex), sk, chain_id, to, data, n);
+	snprintf(body, sizeof(body), "{\"raw\":\"%s\"}", hex);
+	return api(j, "POST", "/api/v1/tx", token, body, NULL);
+}
+
+/* The node's deployment, from /api/v1/info. */
+static void node_deployment(struct phr_deployment *d)
+{
+	json_t *info = NULL;
+
+	assert_int_equal(api(&info, "GET", "/api/v1/info", NULL, NULL, NULL), 200);
+	assert_int_equal(phr_deployment_from_json(d, json_object_get(info, "deployment")), PHR_OK);
+	json_decref(info);
+}
+
 static void relay_refusals(const char *tok_pat, const char *tok_prov)
 {
 	static char body[4096], hex[2048];
 	struct phr_deployment d;
-	json_t *info = NULL, *j = NULL;
+	json_t *j = NULL;
 	const uint8_t data[4] = { 0xec, 0x41, 0x7a, 0x90 };
 	uint8_t elsewhere[20];
 	long st;
 
-	assert_int_equal(api(&info, "GET", "/api/v1/info", NULL, NULL, NULL), 200);
-	assert_int_equal(phr_deployment_from_json(&d, json_object_get(info, "deployment")), PHR_OK);
-	json_decref(info);
+	node_deployment(&d);
 	/* signed by the patient, sent with the provider's token */
-	signed_tx(hex, sizeof(hex), pat.sk, d.chain_id, d.registry, data, sizeof(data));
-	snprintf(body, sizeof(body), "{\"raw\":\"%s\"}", hex);
-	st = api(&j, "POST", "/api/v1/tx", tok_prov, body, NULL);
+	st = relay_tx(&j, tok_prov, pat.sk, d.chain_id, d.registry, data, sizeof(data));
 	assert_true(is_problem(j, st, 403));
 	json_decref(j);
 	/* no token */
-	st = api(&j, "POST", "/api/v1/tx", NULL, body, NULL);
+	st = relay_tx(&j, NULL, pat.sk, d.chain_id, d.registry, data, sizeof(data));
 	assert_true(is_problem(j, st, 401));
 	json_decref(j);
 	/* another chain */
-	signed_tx(hex, sizeof(hex), pat.sk, d.chain_id + 1, d.registry, data, sizeof(data));
-	snprintf(body, sizeof(body), "{\"raw\":\"%s\"}", hex);
-	st = api(&j, "POST", "/api/v1/tx", tok_pat, body, NULL);
+	st = relay_tx(&j, tok_pat, pat.sk, d.chain_id + 1, d.registry, data, sizeof(data));
 	assert_true(is_problem(j, st, 400));
 	json_decref(j);
 	/* a contract outside the deployment */
 	memset(elsewhere, 0x42, sizeof(elsewhere));
-	signed_tx(hex, sizeof(hex), pat.sk, d.chain_id, elsewhere, data, sizeof(data));
-	snprintf(body, sizeof(body), "{\"raw\":\"%s\"}", hex);
-	st = api(&j, "POST", "/api/v1/tx", tok_pat, body, NULL);
+	st = relay_tx(&j, tok_pat, pat.sk, d.chain_id, elsewhere, data, sizeof(data));
 	assert_true(is_problem(j, st, 403));
 	json_decref(j);
 	/* a bad signature: one byte of s flipped */
@@ -262,9 +275,7 @@ static void relay_refusals(const char *tok_pat, const char *tok_prov)
 		uint8_t em[4 + 3 * 32] = { 0x92, 0xdc, 0xa8, 0x6f };
 		memcpy(em + 4 + 12, pat.addr, 20);
 		em[4 + 63] = 1;
-		signed_tx(hex, sizeof(hex), prov.sk, d.chain_id, d.emergency, em, sizeof(em));
-		snprintf(body, sizeof(body), "{\"raw\":\"%s\"}", hex);
-		st = api(&j, "POST", "/api/v1/tx", tok_prov, body, NULL);
+		st = relay_tx(&j, tok_prov, prov.sk, d.chain_id, d.emergency, em, sizeof(em));
 		assert_true(is_problem(j, st, 403));
 		assert_non_null(strstr(json_string_value(json_object_get(j, "detail")), "second factor"));
 		json_decref(j);
@@ -483,7 +494,6 @@ static void test_keystore_flows(void **state)
 	expect(0, &prov, args);
 	out_id(req);
 	{
-		static char body[4096], hex[2048];
 		struct phr_deployment d;
 		struct phr_u256 rid;
 		uint8_t ap[4 + 32 + 7] = { 0xd7, 0xd1, 0xbb, 0xdb };
@@ -491,12 +501,8 @@ static void test_keystore_flows(void **state)
 		assert_int_equal(phr_u256_parse(&rid, req), PHR_OK);
 		phr_u256_to_be(ap + 4, &rid);
 		memset(ap + 36, 0xee, 7);
-		assert_int_equal(api(&j, "GET", "/api/v1/info", NULL, NULL, NULL), 200);
-		assert_int_equal(phr_deployment_from_json(&d, json_object_get(j, "deployment")), PHR_OK);
-		json_decref(j);
-		signed_tx(hex, sizeof(hex), pat.sk, d.chain_id, d.registry, ap, sizeof(ap));
-		snprintf(body, sizeof(body), "{\"raw\":\"%s\"}", hex);
-		st = api(&j, "POST", "/api/v1/tx", tok_pat, body, NULL);
+		node_deployment(&d);
+		st = relay_tx(&j, tok_pat, pat.sk, d.chain_id, d.registry, ap, sizeof(ap));
 		assert_true(is_problem(j, st, 401));
 		json_decref(j);
 	}
@@ -506,22 +512,15 @@ static void test_keystore_flows(void **state)
 	/* Recovery calls through the relay: the enrolled patient needs a code, the provider
 	 * (no second factor) passes the gate and meets the chain (a stale nonce: 409) */
 	{
-		static char body[4096], hex[2048];
 		struct phr_deployment d;
 		uint8_t rc[4 + 32] = { 0xe4, 0x63, 0x9f, 0x5e };
 		long st;
-		assert_int_equal(api(&j, "GET", "/api/v1/info", NULL, NULL, NULL), 200);
-		assert_int_equal(phr_deployment_from_json(&d, json_object_get(j, "deployment")), PHR_OK);
-		json_decref(j);
-		signed_tx(hex, sizeof(hex), pat.sk, d.chain_id, d.recovery, rc, sizeof(rc));
-		snprintf(body, sizeof(body), "{\"raw\":\"%s\"}", hex);
-		st = api(&j, "POST", "/api/v1/tx", tok_pat, body, NULL);
+		node_deployment(&d);
+		st = relay_tx(&j, tok_pat, pat.sk, d.chain_id, d.recovery, rc, sizeof(rc));
 		assert_true(is_problem(j, st, 401));
 		assert_non_null(strstr(json_string_value(json_object_get(j, "detail")), "TOTP"));
 		json_decref(j);
-		signed_tx(hex, sizeof(hex), prov.sk, d.chain_id, d.recovery, rc, sizeof(rc));
-		snprintf(body, sizeof(body), "{\"raw\":\"%s\"}", hex);
-		st = api(&j, "POST", "/api/v1/tx", tok_prov, body, NULL);
+		st = relay_tx(&j, tok_prov, prov.sk, d.chain_id, d.recovery, rc, sizeof(rc));
 		assert_true(is_problem(j, st, 409));
 		json_decref(j);
 	}
