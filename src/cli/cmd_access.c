@@ -57,6 +57,42 @@ static json_t *scope_json(const char *s)
 	return json_string(s);
 }
 
+/* The contract's 32-byte scope of a --scope value. @return 0 or -1. */
+static int scope_bytes(uint8_t scope[32], const char *s)
+{
+	json_t *sj = scope_json(s);
+	struct phr_u256 rid;
+	int rv = 0;
+
+	memset(scope, 0, 32);
+	if (json_is_object(sj) && json_object_get(sj, "category") != NULL) {
+		json_int_t v = json_integer_value(json_object_get(sj, "category"));
+		if (v < 0 || v > PHR_RECORD_TYPE_MAX)
+			rv = -1;
+		else
+			phr_scope_category(scope, (unsigned)v);
+	} else if (json_is_object(sj)) {
+		const char *id = json_string_value(json_object_get(sj, "record"));
+		if (id == NULL || phr_u256_parse(&rid, id) != 0)
+			rv = -1;
+		else
+			phr_scope_record(scope, &rid);
+	} else if (!json_is_string(sj) || strcmp(json_string_value(sj), "all") != 0) {
+		rv = -1;
+	}
+	json_decref(sj);
+	if (rv != 0)
+		phr_cli_error("access: --scope all, category:N or record:ID");
+	return rv;
+}
+
+/* A --level value: 1 read, 2 write, 3 admin, 0 for anything else. */
+static uint64_t level_of(const char *s)
+{
+	return s == NULL ? 0 : strcmp(s, "read") == 0 ? 1 : strcmp(s, "write") == 0 ? 2
+			     : strcmp(s, "admin") == 0 ? 3 : 0;
+}
+
 static bool in_scope(const char *scope, const char *id, uint64_t type)
 {
 	uint64_t v;
@@ -109,7 +145,6 @@ done:
 	return rv;
 }
 
-static json_t *scope_json(const char *s);
 
 /* The patient's own client: grantAccess signed here, capsules re-sealed here. */
 static int grant_local(struct phr_cli_api *a, const char *const *val, json_t *b)
@@ -121,7 +156,7 @@ static int grant_local(struct phr_cli_api *a, const char *const *val, json_t *b)
 		owner[20], scope[32] = { 0 };
 	char me_s[PHR_ETH_ADDRESS_STR_LEN], path[256];
 	uint64_t level = 0, expiry = 0, now = 0, at = 0;
-	json_t *list = NULL, *e, *sj = NULL;
+	json_t *list = NULL, *e;
 	size_t i, wrapped = 0, failed = 0;
 	int rc = PHR_EXIT_FAIL, rv;
 
@@ -134,8 +169,7 @@ static int grant_local(struct phr_cli_api *a, const char *const *val, json_t *b)
 		rc = PHR_EXIT_USAGE;
 		goto done;
 	}
-	level = strcmp(val[2], "read") == 0 ? 1 : strcmp(val[2], "write") == 0 ? 2
-		: strcmp(val[2], "admin") == 0 ? 3 : 0;
+	level = level_of(val[2]);
 	if (level == 0) {
 		phr_cli_error("access grant: --level read, write or admin");
 		rc = PHR_EXIT_USAGE;
@@ -147,18 +181,8 @@ static int grant_local(struct phr_cli_api *a, const char *const *val, json_t *b)
 		goto done;
 	phr_eth_address_checksum(me_s, me);
 	/* the scope in the contract's form */
-	sj = scope_json(val[3]);
-	if (json_is_object(sj) && json_object_get(sj, "category") != NULL) {
-		scope[0] = 1;
-		scope[31] = (uint8_t)json_integer_value(json_object_get(sj, "category"));
-	} else if (json_is_object(sj)) {
-		struct phr_u256 rid;
-		if (phr_u256_parse(&rid, json_string_value(json_object_get(sj, "record"))) != 0) {
-			phr_cli_error("access grant: bad record scope");
-			goto done;
-		}
-		phr_scope_record(scope, &rid);
-	}
+	if (scope_bytes(scope, val[3]) != 0)
+		goto done;
 	if (val[5] != NULL) {
 		if (phr_parse_u64(&expiry, val[5]) != PHR_OK)
 			goto done;
@@ -230,7 +254,6 @@ static int grant_local(struct phr_cli_api *a, const char *const *val, json_t *b)
 	rc = failed == 0 ? PHR_EXIT_OK : PHR_EXIT_FAIL;
 done:
 	json_decref(list);
-	json_decref(sj);
 	phr_chain_close(chain);
 	phr_buf_release(&cd);
 	phr_buf_release(&out);
@@ -240,35 +263,6 @@ done:
 		sodium_free(bsk);
 	phr_cli_api_done(a);
 	return rc;
-}
-
-/* The contract's 32-byte scope of a --scope value. @return 0 or -1. */
-static int scope_bytes(uint8_t scope[32], const char *s)
-{
-	json_t *sj = scope_json(s);
-	struct phr_u256 rid;
-	int rv = 0;
-
-	memset(scope, 0, 32);
-	if (json_is_object(sj) && json_object_get(sj, "category") != NULL) {
-		json_int_t v = json_integer_value(json_object_get(sj, "category"));
-		if (v < 0 || v > PHR_RECORD_TYPE_MAX)
-			rv = -1;
-		else
-			phr_scope_category(scope, (unsigned)v);
-	} else if (json_is_object(sj)) {
-		const char *id = json_string_value(json_object_get(sj, "record"));
-		if (id == NULL || phr_u256_parse(&rid, id) != 0)
-			rv = -1;
-		else
-			phr_scope_record(scope, &rid);
-	} else if (!json_is_string(sj) || strcmp(json_string_value(sj), "all") != 0) {
-		rv = -1;
-	}
-	json_decref(sj);
-	if (rv != 0)
-		phr_cli_error("access: --scope all, category:N or record:ID");
-	return rv;
 }
 
 /* revoke, request, approve and deny signed with the caller's own key (keystore). */
@@ -303,8 +297,7 @@ static int access_local(struct phr_cli_api *a, const char *sub, const char *cons
 			goto done;
 		}
 		if (val[2] != NULL) {
-			level = strcmp(val[2], "read") == 0 ? 1 : strcmp(val[2], "write") == 0 ? 2
-				: strcmp(val[2], "admin") == 0 ? 3 : 0;
+			level = level_of(val[2]);
 			if (level == 0) {
 				phr_cli_error("access request: --level read, write or admin");
 				goto done;
