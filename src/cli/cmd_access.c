@@ -145,7 +145,6 @@ done:
 	return rv;
 }
 
-
 /* The patient's own client: grantAccess signed here, capsules re-sealed here. */
 static int grant_local(struct phr_cli_api *a, const char *const *val, json_t *b)
 {
