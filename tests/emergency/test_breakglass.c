@@ -264,7 +264,20 @@ static void test_breakglass(void **state)
 				       "--escrow", urls[E1], "--escrow", urls[E2], "--out", out, NULL),
 			 0);
 	assert_true(same_file(out, summary));
-	/* a day later the session has expired */
+	/* the patient (its owner key) closes the session: no more shares */
+	assert_int_equal(phr_emergency("close", "close", "--keystore", ks_pat, "--patient", pat,
+				       "--provider", em, NULL),
+			 0);
+	snprintf(out, sizeof(out), "%s/summary-closed.json", dir);
+	assert_int_not_equal(phr_emergency("read-closed", "read", "--keystore", ks_em, "--patient", pat,
+					   "--escrow", urls[E1], "--escrow", urls[E2], "--out", out,
+					   NULL),
+			     0);
+	assert_int_not_equal(access(out, F_OK), 0);
+	/* a new session, then a day later it has expired */
+	assert_int_equal(phr_emergency("open-again", "open", "--keystore", ks_em, "--patient", pat,
+				       "--reason-code", "2", "--reason", "trauma", NULL),
+			 0);
 	{
 		char rb[160];
 		snprintf(rb, sizeof(rb),
@@ -301,7 +314,7 @@ static void test_breakglass(void **state)
 		json_array_foreach(rel, i, e)
 			json_is_true(json_object_get(e, "released")) ? yes++ : no++;
 		assert_int_equal(yes, 3); /* read-2of3, read-1of3 (E1 alone answered) and read-again */
-		assert_true(no >= 3);     /* provider, early, expired */
+		assert_true(no >= 4);     /* provider, early, closed, expired */
 		json_decref(j);
 	}
 
@@ -313,7 +326,8 @@ static void test_breakglass(void **state)
 	{
 		json_t *items = json_object_get(r.json, "items");
 		assert_int_equal(count_audit(items, "Share", 4, pat), 1);
-		assert_int_equal(count_audit(items, "Emergency", 4, em), 1);
+		assert_int_equal(count_audit(items, "Emergency", 4, em), 2);
+		assert_int_equal(count_audit(items, "Revoke", 4, em), 1); /* the close */
 		assert_int_equal(count_audit(items, "View", 4, em), 2);
 	}
 	http_res_release(&r);
