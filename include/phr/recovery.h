@@ -219,15 +219,19 @@ PHR_WUR int phr_recovery_shares_combine(uint8_t box_sk[32], const struct phr_rec
  * recovered old secret @p old_sk, wraps each data key to @p owner's X25519
  * key (new capsules, indexed for the patient id and the owner's address; no
  * record is re-uploaded), then registers the owner's key on chain
- * (updateEncryptionKey) if it is not registered yet.
- * @param[out] rewrapped records re-wrapped (may be NULL)
+ * (updateEncryptionKey) if it is not registered yet. A capsule of the patient
+ * id that already opens with the owner's key (a record minted after the key
+ * update) is only indexed for the owner; with @p old_sk NULL that is all it
+ * does (run it again after new records arrive).
+ * @param[in]  old_sk    the recovered secret (borrowed), or NULL
+ * @param[out] rewrapped records re-wrapped or indexed (may be NULL)
  * @param[out] failed    live records whose capsule could not be opened (may be NULL)
  * @return PHR_OK, PHR_ERR_FORBIDDEN (@p owner is not the patient's owner),
  *         PHR_ERR_CRYPTO, store and chain errors.
  */
 PHR_WUR int phr_node_recovery_rewrap(struct phr_node *node, size_t *rewrapped, size_t *failed,
 				     const struct phr_identity *owner, const uint8_t patient[20],
-				     const uint8_t old_sk[32]);
+				     const uint8_t *old_sk);
 
 /**
  * A grant by a recovered owner (whose address is not the patient id):

@@ -32,7 +32,7 @@ static const char usage[] =
 	"       phr recovery shares make --keystore OWNER --threshold T --out-dir DIR HOLDER...\n"
 	"       phr recovery shares release SHARE --keystore HOLDER --to NEW_OWNER --out FILE\n"
 	"       phr recovery rewrap --keystore NEW_OWNER [--patient P] [--datadir DIR]\n"
-	"                           [--chain-rpc URL] SHARE...\n"
+	"                           [--chain-rpc URL] [SHARE...]\n"
 	"\n"
 	"Guardians (up to 10) vote for a new owner address; M votes schedule the rotation,\n"
 	"which any account executes after the 2-day time lock unless the current owner\n"
@@ -42,7 +42,9 @@ static const char usage[] =
 	"patient's registered key; the new owner registers its key (update-key), collects T\n"
 	"shares and runs `rewrap` on the patient's node directory: the old secret is\n"
 	"recovered and every record's data key is wrapped to the new key (no record is\n"
-	"uploaded again). See docs/recovery.md.\n";
+	"uploaded again). Without shares (--patient P) rewrap only indexes, for the owner,\n"
+	"capsules already sealed to its key (records minted after update-key).\n"
+	"See docs/recovery.md.\n";
 
 static const char *const opt_names[] = { "--keystore", "--password-file", "--node", "--chain-rpc",
 					 "--token", "--token-file", "--threshold", "--patient",
@@ -363,23 +365,25 @@ static int cmd_rewrap(const struct rcli_args *a)
 	int rv, rc = PHR_EXIT_FAIL;
 
 	memset(&s, 0, sizeof(s));
-	if (a->npos < 1 || a->npos > PHR_RECOVERY_MAX_SHARES) {
+	if (a->npos > PHR_RECOVERY_MAX_SHARES || (a->npos == 0 && rcli_get(a, "--patient") == NULL)) {
 		fputs(usage, stderr);
 		return PHR_EXIT_USAGE;
 	}
 	for (size_t i = 0; i < a->npos; i++)
 		if (share_load(&sh[i], a->pos[i]) != 0)
 			return PHR_EXIT_FAIL;
-	memcpy(patient, sh[0].patient, 20);
+	if (a->npos > 0)
+		memcpy(patient, sh[0].patient, 20);
 	if ((rcli_get(a, "--patient") != NULL && addr_arg(patient, rcli_get(a, "--patient"), "--patient")) ||
-	    memcmp(patient, sh[0].patient, 20) != 0) {
+	    (a->npos > 0 && memcmp(patient, sh[0].patient, 20) != 0)) {
 		phr_cli_error("recovery rewrap: the shares are for another patient");
 		return PHR_EXIT_USAGE;
 	}
 	if (rcli_identity(&id, rcli_get(a, "--keystore"), rcli_get(a, "--password-file")) != 0 ||
 	    (old = sodium_malloc(32)) == NULL)
 		goto out;
-	rv = phr_recovery_shares_combine(old, sh, a->npos, id->box_pk, id->box_sk);
+	/* without shares: only index the capsules already sealed to the owner's key */
+	rv = a->npos == 0 ? PHR_OK : phr_recovery_shares_combine(old, sh, a->npos, id->box_pk, id->box_sk);
 	if (rv != PHR_OK) {
 		phr_cli_error("recovery rewrap: the shares do not recover the key (%s)",
 			      rv == PHR_ERR_INVALID ? "too few, mixed or duplicated" : phr_strerror(rv));
@@ -387,7 +391,7 @@ static int cmd_rewrap(const struct rcli_args *a)
 	}
 	if (rcli_stack_open(&s, rcli_get(a, "--datadir"), rcli_get(a, "--chain-rpc")) != 0)
 		goto out;
-	rv = phr_node_recovery_rewrap(s.node, &ok, &failed, id, patient, old);
+	rv = phr_node_recovery_rewrap(s.node, &ok, &failed, id, patient, a->npos == 0 ? NULL : old);
 	if (rv != PHR_OK) {
 		phr_cli_error("recovery rewrap: %s", rv == PHR_ERR_FORBIDDEN
 				  ? "the keystore's account is not the patient's owner" : phr_strerror(rv));

@@ -508,7 +508,13 @@ static int rewrap_one(struct phr_node *n, const struct phr_identity *owner, cons
 		return rv;
 	if ((key = phr_crypto_key_new()) == NULL)
 		return PHR_ERR_NOMEM;
-	rv = phr_store_open_capsule(n->store, key, &c, old_pk, old_sk);
+	/* a record minted after the key update is already sealed to the owner's key */
+	if (phr_store_open_capsule(n->store, key, &c, owner->box_pk, owner->box_sk) == PHR_OK) {
+		phr_crypto_key_free(key);
+		return phr_node_i_capsule_put(n, record, owner->address, cid);
+	}
+	rv = old_sk == NULL ? PHR_ERR_TAMPERED
+			    : phr_store_open_capsule(n->store, key, &c, old_pk, old_sk);
 	if (rv == PHR_OK)
 		rv = phr_store_add_capsule(n->store, &cap, owner->box_pk, key);
 	phr_crypto_key_free(key);
@@ -551,7 +557,7 @@ int phr_recovery_i_live_records(struct phr_node *n, struct phr_u256 **ids, size_
 
 int phr_node_recovery_rewrap(struct phr_node *n, size_t *rewrapped, size_t *failed,
 			     const struct phr_identity *owner, const uint8_t patient[20],
-			     const uint8_t old_sk[32])
+			     const uint8_t *old_sk)
 {
 	struct phr_recovery_status st;
 	struct phr_recovery_args a;
@@ -560,7 +566,8 @@ int phr_node_recovery_rewrap(struct phr_node *n, size_t *rewrapped, size_t *fail
 	uint8_t old_pk[32];
 	int rv;
 
-	if (crypto_scalarmult_base(old_pk, old_sk) != 0)
+	memset(old_pk, 0, sizeof(old_pk));
+	if (old_sk != NULL && crypto_scalarmult_base(old_pk, old_sk) != 0)
 		return PHR_ERR_CRYPTO;
 	pthread_mutex_lock(&n->lock);
 	rv = phr_recovery_status_read(n->chain, &n->dep, &st, patient, NULL);

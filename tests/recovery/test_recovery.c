@@ -377,6 +377,28 @@ static void test_recover(void **state)
 			free(t);
 		}
 	}
+	/* a record minted after the key update is sealed to the new key: a sync indexes it */
+	{
+		struct phr_record_receipt r4;
+		struct phr_buf out;
+		size_t ok2 = 0, failed2 = 9;
+		assert_int_equal(phr_node_record_submit(f->s.node, &r4, f->prov, f->patient, 2, NULL,
+							f->body[0], sizeof(f->body[0])),
+				 PHR_OK);
+		phr_buf_init(&out, 0);
+		assert_int_equal(phr_node_record_read(f->s.node, &out, NULL, f->newo, &r4.token_id, 1),
+				 PHR_ERR_FORBIDDEN);
+		assert_int_equal(phr_node_recovery_rewrap(f->s.node, &ok2, &failed2, f->newo, f->patient,
+							  NULL),
+				 PHR_OK);
+		assert_int_equal(ok2, NREC + 1);
+		assert_int_equal(failed2, 0);
+		assert_int_equal(phr_node_record_read(f->s.node, &out, NULL, f->newo, &r4.token_id, 1),
+				 PHR_OK);
+		assert_int_equal(out.len, sizeof(f->body[0]));
+		assert_memory_equal(out.data, f->body[0], out.len);
+		phr_buf_release(&out);
+	}
 	/* every attempt reached the owner(s) through the outbox (kind "recovery") */
 	{
 		json_t *list = NULL, *e;
