@@ -383,6 +383,30 @@ static void test_escrow_flow(void **state)
 		free(hex);
 		json_decref(c);
 	}
+	/* an emergency provider suspended by its authority gets nothing, even in its session;
+	 * reinstated, it does again */
+	{
+		struct phr_buf cd;
+		const struct phr_deployment *dp = phr_node_deployment(f->s.node);
+		uint8_t ask[32], zero[32] = { 0 };
+		assert_int_equal(phr_bip32_eth_key(ask, NODE_TEST_MNEMONIC, 1), PHR_OK);
+		phr_buf_init(&cd, 0);
+		assert_int_equal(phr_contracts_provider_registry_suspend_provider_encode(&cd, f->em->address,
+											   zero),
+				 PHR_OK);
+		assert_int_equal(phr_node_tx_send(f->s.chain, dp->chain_id, NULL, ask, dp->providers,
+						  cd.data, cd.len),
+				 PHR_OK);
+		assert_int_equal(release(f, NULL, 1, f->sk_em, 0, 1), PHR_ERR_FORBIDDEN);
+		phr_buf_reset(&cd);
+		assert_int_equal(phr_contracts_provider_registry_reinstate_provider_encode(&cd, f->em->address),
+				 PHR_OK);
+		assert_int_equal(phr_node_tx_send(f->s.chain, dp->chain_id, NULL, ask, dp->providers,
+						  cd.data, cd.len),
+				 PHR_OK);
+		assert_int_equal(release(f, NULL, 1, f->sk_em, 0, 1), PHR_OK);
+		phr_buf_release(&cd);
+	}
 	/* the holder's log has refusals and releases */
 	assert_int_equal(phr_escrow_status(f->h[0], &st, f->pat->address), PHR_OK);
 	{
