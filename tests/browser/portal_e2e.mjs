@@ -16,7 +16,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { Wallet, keccak256, concat, toUtf8Bytes, getBytes } from 'ethers';
 import sodium from 'libsodium-wrappers';
-import { browser, check, clear, failures, fund, keyfile, startNode, toast, tokens, walk, watch } from './portal_lib.mjs';
+import { browser, check, clear, failures, fund, keyfile, root, startNode, toast, tokens, walk, watch } from './portal_lib.mjs';
 
 const PASSWORD = 'portal-e2e-Pw-4417';
 const LOT = 'LOT-PORTAL-7731Q';
@@ -100,6 +100,7 @@ async function main() {
     await Promise.all(sized);
     check(bytes > 0 && bytes < 300 * 1024, `first load ${bytes} B transferred (< 300 KiB)`);
     if (shots) await shot(pat, 'signin');
+    await a11y(pat, 'signin');
     await pat.getByLabel('Name').fill('E2E patient');
     await pat.getByLabel('Password', { exact: true }).fill(PASSWORD);
     await pat.getByLabel('Repeat password').fill(PASSWORD);
@@ -138,12 +139,21 @@ async function main() {
     await clear(prov);
     await prov.getByRole('button', { name: 'Encrypt and submit' }).click();
     await toast(prov, new RegExp(`Record #${Number(recId) + 1} submitted`));
-    check(true, `provider submitted records #${recId} and #${Number(recId) + 1} from its browser`);
+    // a DICOM file (291 KB: more than one 256 KiB block, so the page computes a dag-pb CID)
+    await prov.getByLabel('What').selectOption('file');
+    await prov.getByLabel('File').setInputFiles(path.join(root, 'tests/vectors/dicom/pydicom/waveform_ecg.dcm'));
+    await clear(prov);
+    await prov.getByRole('button', { name: 'Encrypt and submit' }).click();
+    const r3 = await toast(prov, new RegExp(`Record #${Number(recId) + 2} submitted`));
+    check(/Imaging/.test(await prov.locator('p.ok').innerText()), 'DICOM upload detected as Imaging: ' + r3);
+    check(true, `provider submitted records #${recId}..#${Number(recId) + 2} from its browser (CIDs matched the node's)`);
+    await a11y(prov, 'submit');
 
     // --- patient: sees them, decrypts in the page -----------------------------------------------
     await pat.goto(node.url + '/#/records');
     await pat.locator('ol.timeline li.rec').first().waitFor();
-    check(await pat.locator('ol.timeline li.rec').count() === 2, 'patient timeline lists the 2 submitted records');
+    check(await pat.locator('ol.timeline li.rec').count() === 3, 'patient timeline lists the 3 submitted records');
+    await a11y(pat, 'records');
     if (shots) await shot(pat, 'records');
     await pat.locator(`a[href="#/records/${recId}"]`).click();
     await pat.getByRole('button', { name: 'Decrypt and show' }).click();
@@ -152,13 +162,22 @@ async function main() {
     check(shown.includes(LOT) && shown.includes('COVID-19, mRNA'), 'patient decrypted the immunization in the page');
     if (shots) await shot(pat, 'record');
 
+    await pat.goto(node.url + '/#/labs');
+    await clear(pat);
+    await pat.getByRole('button', { name: 'Decrypt 1 lab results' }).click();
+    await pat.locator('svg.chart circle').first().waitFor({ timeout: 30000 });
+    check((await pat.locator('svg.chart').getAttribute('aria-label')).includes('2026-02-01 6.1 %'), 'lab chart drawn from the decrypted Observation (SVG, labelled)');
+    if (shots) await shot(pat, 'labs');
+    await a11y(pat, 'labs');
+
     // --- grant the clinic Read with an expiry ---------------------------------------------------
     const g = await grantIn(pat, node, clinic, '1', '2');
-    check(/2 record keys shared/.test(g), 'grant re-sealed both record keys to the clinic: ' + g);
+    check(/3 record keys shared/.test(g), 'grant re-sealed the 3 record keys to the clinic: ' + g);
     const row = pat.locator(`tr[data-provider="${clinic}"]`);
     await row.waitFor();
     check(/Read/.test(await row.innerText()) && /active/.test(await row.innerText()), 'grant listed as active Read with its expiry');
     if (shots) await shot(pat, 'sharing');
+    await a11y(pat, 'sharing');
 
     // --- the clinic reads it in a second browser context ----------------------------------------
     const cli = await signInWith(b, node, 'clinic', 'clinic');
@@ -166,6 +185,16 @@ async function main() {
     await cli.getByRole('button', { name: 'Decrypt and show' }).click();
     await cli.locator('.record dl.facts').waitFor({ timeout: 30000 });
     check((await cli.locator('.record').innerText()).includes(LOT), 'the clinic decrypted the record in its page');
+    await cli.goto(node.url + '/#/p/patients');
+    await cli.locator(`a[href="#/p/patient/${me}"]`).waitFor();
+    check(/Read/.test(await cli.locator('table tbody tr').filter({ hasText: me }).innerText()), 'the clinic\'s patient list shows the grant');
+    await cli.locator(`a[href="#/p/patient/${me}"]`).click();
+    await cli.locator('ol.timeline li.rec').nth(2).waitFor();
+    await cli.locator(`a[href="#/records/${Number(recId) + 2}"]`).click();
+    await cli.getByRole('button', { name: 'Decrypt and show' }).click();
+    await cli.locator('.record dl.facts').waitFor({ timeout: 30000 });
+    const dcm = await cli.locator('.record').innerText();
+    check(/Imaging study \(DICOM\)/.test(dcm) && /ECG/.test(dcm) && /Mortara/.test(dcm), 'the clinic sees the DICOM metadata, decrypted in its page');
 
     // --- revoke; the clinic is refused ------------------------------------------------------------
     await pat.goto(node.url + '/#/sharing');
@@ -187,6 +216,7 @@ async function main() {
     check(views.some((t) => t.includes(short(clinic)) && t.includes('#' + recId)), 'who looked: the clinic\'s read');
     check(views.some((t) => t.includes('you') && t.includes('#' + recId)), 'who looked: the patient\'s own read');
     if (shots) await shot(pat, 'audit');
+    await a11y(pat, 'audit');
 
     // --- the clinic asks again; the patient approves (keys re-shared); the clinic reads -----------
     await cli.goto(node.url + '/#/p/request');
@@ -203,7 +233,7 @@ async function main() {
     await clear(pat);
     await req.getByRole('button', { name: 'Approve' }).click();
     const ap = await toast(pat, /Approved/);
-    check(/2 record keys shared/.test(ap), 'request approved in the page, record keys re-shared: ' + ap);
+    check(/3 record keys shared/.test(ap), 'request approved in the page, record keys re-shared: ' + ap);
     await cli.goto(node.url + '/#/home');
     await cli.goto(node.url + '/#/records/' + recId);
     await cli.getByRole('button', { name: 'Decrypt and show' }).click();
@@ -249,21 +279,20 @@ async function main() {
     await pat.locator('#sessions tbody tr').filter({ hasText: 'ended' }).waitFor();
     check(true, 'the patient closed the session from the emergency screen');
     if (shots) await shot(pat, 'emergency');
+    await a11y(pat, 'emergency');
 
     // --- export --------------------------------------------------------------------------------------------
     await pat.goto(node.url + '/#/export');
-    const [dl] = await Promise.all([pat.waitForEvent('download', { timeout: 60000 }), pat.getByRole('button', { name: /Decrypt and export all 2 records/ }).click()]);
+    const [dl] = await Promise.all([pat.waitForEvent('download', { timeout: 60000 }), pat.getByRole('button', { name: /Decrypt and export all 3 records/ }).click()]);
     const bundle = JSON.parse(fs.readFileSync(await dl.path(), 'utf8'));
     const res = bundle.entry.map((e) => e.resource);
     check(bundle.resourceType === 'Bundle' && res.some((r) => r.resourceType === 'Immunization' && r.lotNumber === LOT) &&
-      res.some((r) => r.resourceType === 'Observation' && r.code.coding[0].display === LAB), 'export: FHIR Bundle with both decrypted records');
+      res.some((r) => r.resourceType === 'Observation' && r.code.coding[0].display === LAB) &&
+      res.some((r) => r.resourceType === 'Binary' && r.contentType === 'application/dicom' && Buffer.from(r.data, 'base64').equals(fs.readFileSync(path.join(root, 'tests/vectors/dicom/pydicom/waveform_ecg.dcm')))),
+    'export: FHIR Bundle with the 3 decrypted records (the DICOM file byte for byte)');
     check(res.filter((r) => r.resourceType === 'AuditEvent').length >= 4, 'export: the audit trail as AuditEvents');
     if (shots) await shot(pat, 'export');
-    if (shots) {
-      await pat.goto(node.url + '/#/labs');
-      await pat.getByRole('button', { name: /Decrypt 1 lab results|Decrypt 0 lab results/ }).waitFor();
-      await shot(pat, 'labs');
-    }
+    await a11y(pat, 'export');
 
     // the patient's key, from the keystore the page stored in IndexedDB
     const stored = await pat.evaluate(() => new Promise((resolve, reject) => {
@@ -320,6 +349,25 @@ async function main() {
   console.log(`${failures() || !ok ? 'FAILED' : 'passed'} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   if (!process.env.PORTAL_KEEP) fs.rmSync(node.dir, { recursive: true, force: true });
   process.exit(failures() || !ok ? 1 : 0);
+}
+
+/**
+ * Checks of the current screen: every form control has a label, every button
+ * a name, images an alt; at phone width (390 px) nothing overflows sideways.
+ */
+async function a11y(page, name) {
+  const bad = await page.evaluate(() => {
+    const out = [];
+    for (const el of document.querySelectorAll('input, select, textarea')) if (!el.labels || !el.labels.length) out.push('unlabelled ' + el.outerHTML.slice(0, 60));
+    for (const el of document.querySelectorAll('button, a[href]')) if (!el.textContent.trim() && !el.getAttribute('aria-label')) out.push('unnamed ' + el.outerHTML.slice(0, 60));
+    for (const el of document.querySelectorAll('img')) if (!el.hasAttribute('alt')) out.push('img without alt');
+    return out;
+  });
+  const vp = page.viewportSize();
+  await page.setViewportSize({ width: 390, height: 844 });
+  const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  await page.setViewportSize(vp);
+  check(bad.length === 0 && over <= 0, `${name}: labels, names, alt; no sideways overflow at 390 px (${over} px)` + (bad.length ? ': ' + bad.join('; ') : ''));
 }
 
 /** The patient grants @p who level @p level ('1' Read, '2' Write) for @p days on the Sharing page; returns the toast. */

@@ -202,7 +202,8 @@ export async function route() {
   const fn = routes[key] || home;
   const seq = ++routeSeq;
   try {
-    await fn(parts.slice(2));
+    // the path segments after the route's own ('#/p/patient/*' -> [address])
+    await fn(parts.slice(key ? key.split('/').length - 1 : 2));
   } catch (e) {
     if (seq === routeSeq) show('Something went wrong', h('p.error', { role: 'alert' }, errorText(e)));
   }

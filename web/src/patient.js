@@ -103,7 +103,7 @@ async function labs() {
     for (const s of series.values()) box.appendChild(h('figure', chart(s.points, s.title, s.unit), h('figcaption', `${s.title} (${s.unit}), ${s.points.length} results`)));
   };
   const todo = items.filter((r) => !state.plain.has(String(r.id)));
-  const btn = h('button', { type: 'button', disabled: !todo.length }, `Decrypt ${todo.length} lab results`);
+  const btn = h('button', { type: 'button', disabled: !todo.length }, todo.length ? `Decrypt ${todo.length} lab results` : 'All lab results decrypted');
   btn.onclick = () => busy(btn, async () => {
     let i = 0;
     for (const r of todo) {
@@ -112,7 +112,7 @@ async function labs() {
       state.plain.set(String(r.id), { meta: x.meta, bytes: x.bytes, parsed: parseRecord(x.bytes) });
     }
     prog.done();
-    draw();
+    labs();
   });
   draw();
   show('Lab results over time', h('p', `${items.length} lab results. Each decryption is logged as your own view.`), btn, prog, box);
