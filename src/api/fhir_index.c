@@ -686,11 +686,14 @@ static void where_params(struct qb *q, const char *type, const struct phr_fhir_r
 			qb_fail(q, PHR_ERR_INVALID, ":missing takes true or false", p->name);
 			return;
 		}
+		/* driven from the index (type, param, val) rather than per resource */
 		qb_sql(q, (missing && strcmp(p->value, "true") == 0) ||
 				  (p->modifier != NULL && strcmp(p->modifier, "not") == 0)
-			  ? " AND NOT EXISTS"
-			  : " AND EXISTS");
-		qb_sql(q, "(SELECT 1 FROM idx i WHERE i.type=r.type AND i.id=r.id AND i.param=");
+			  ? " AND r.id NOT IN"
+			  : " AND r.id IN");
+		qb_sql(q, "(SELECT i.id FROM idx i WHERE i.type=");
+		qb_text(q, type, strlen(type));
+		qb_sql(q, " AND i.param=");
 		qb_text(q, sp->code, strlen(sp->code));
 		if (missing) {
 			qb_sql(q, ")");
