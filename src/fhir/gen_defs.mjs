@@ -3,11 +3,12 @@
 // official FHIR R4 definitions: the StructureDefinition snapshots of every resource
 // type and data type (npm hl7.fhir.r4.examples 4.0.1, CC0) and the expansions of the
 // value sets of required bindings (npm hl7.fhir.r4.expansions 4.0.1, CC0).
-// Usage: node src/fhir/gen_defs.mjs [EXAMPLES_DIR EXPANSIONS_DIR]
-// (default: the packages in node_modules; writes both files next to this script).
+// Usage: node src/fhir/gen_defs.mjs [EXAMPLES_DIR EXPANSIONS_DIR [OUT_DIR]]
+// (default: the packages in node_modules; writes both files next to this script or in
+// OUT_DIR). The output depends only on the packages' contents.
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 
-const here = new URL('.', import.meta.url).pathname;
+const here = process.argv[4] ? process.argv[4].replace(/\/?$/, '/') : new URL('.', import.meta.url).pathname;
 const exDir = process.argv[2] || new URL('../../node_modules/hl7.fhir.r4.examples/', import.meta.url).pathname;
 const vsDir = process.argv[3] || new URL('../../node_modules/hl7.fhir.r4.expansions/', import.meta.url).pathname;
 const load = (p) => JSON.parse(readFileSync(p, 'utf8'));
@@ -16,7 +17,7 @@ const vsPkg = load(vsDir + '/package.json');
 
 // --- StructureDefinitions --------------------------------------------------------
 const sds = new Map();
-for (const f of readdirSync(exDir).filter((n) => n.startsWith('StructureDefinition-') && n.endsWith('.json'))) {
+for (const f of readdirSync(exDir).sort().filter((n) => n.startsWith('StructureDefinition-') && n.endsWith('.json'))) {
   const sd = load(exDir + '/' + f);
   sds.set(sd.id, sd);
 }
@@ -48,13 +49,17 @@ for (const sd of base) {
   }
 }
 
-// Translates an XML-Schema/JS style regex of the specification to POSIX ERE.
+// Translates a regex of the specification to POSIX ERE. The spec's regexes follow XML
+// Schema, where \s is only space, tab, CR and LF (not JavaScript's Unicode spaces, not
+// POSIX [:space:] with VT and FF); '.' in ERE without REG_NEWLINE matches any character.
+const XML_WS = ' \t\n\r';
 const toEre = (re) => {
   let out = '';
   for (let i = 0; i < re.length; i++) {
     const c = re[i];
     if (c === '[') {
-      let j = i + 1, neg = false, items = [];
+      let j = i + 1, neg = false;
+      const items = [];
       if (re[j] === '^') { neg = true; j++; }
       let hasS = false, hasNotS = false;
       while (re[j] !== ']') {
@@ -71,22 +76,23 @@ const toEre = (re) => {
       }
       i = j;
       if (hasNotS) {
-        // [ \r\n\t\S]: any character but the white space not listed
-        if (neg || hasS) throw new Error('unsupported class in ' + re);
-        const ws = [' ', '\t', '\n', '\v', '\f', '\r'].filter((w) => !items.includes(w));
-        out += '[^' + ws.join('') + ']';
+        // [ \r\n\t\S]: \S plus every white space character: any character
+        if (neg || hasS || [...XML_WS].some((w) => !items.includes(w))) throw new Error('unsupported class in ' + re);
+        out += '.';
         continue;
       }
-      // '-' kept literal by putting it last; ']' never occurs in these regexes
-      const lit = items.join('').replace(/(^|[^A-Za-z0-9])-|-(?![A-Za-z0-9])/g, (m) => m.replace('-', ''));
+      // a literal '-' goes last in a POSIX bracket; ']' never occurs in these regexes
       const dash = items.some((x, k) => x === '-' && (k === 0 || k === items.length - 1 ||
         !/[A-Za-z0-9]/.test(items[k - 1]) || !/[A-Za-z0-9]/.test(items[k + 1])));
-      out += '[' + (neg ? '^' : '') + (hasS ? '[:space:]' : '') + lit + (dash ? '-' : '') + ']';
+      const lit = items.filter((x, k) => !(x === '-' && (k === 0 || k === items.length - 1 ||
+        !/[A-Za-z0-9]/.test(items[k - 1]) || !/[A-Za-z0-9]/.test(items[k + 1])))).join('');
+      out += '[' + (neg ? '^' : '') + (hasS ? XML_WS : '') + lit + (dash ? '-' : '') + ']';
     } else if (c === '\\') {
       const e = re[++i];
-      if (e === 's') out += '[[:space:]]';
-      else if (e === 'S') out += '[^[:space:]]';
-      else if ('.+-*?()|{}^$'.includes(e)) out += e === '-' ? '-' : '[' + e + ']';
+      if (e === 's') out += '[' + XML_WS + ']';
+      else if (e === 'S') out += '[^' + XML_WS + ']';
+      else if (e === '-') out += '-';
+      else if ('.+*?()|{}^$'.includes(e)) out += '[' + e + ']';
       else throw new Error('unsupported escape \\' + e + ' in ' + re);
     } else out += c;
   }
@@ -95,7 +101,7 @@ const toEre = (re) => {
 
 // --- value sets of required bindings ----------------------------------------------
 const vsByUrl = new Map();
-for (const f of readdirSync(vsDir).filter((n) => n.startsWith('ValueSet-') && n.endsWith('.json'))) {
+for (const f of readdirSync(vsDir).sort().filter((n) => n.startsWith('ValueSet-') && n.endsWith('.json'))) {
   const vs = load(vsDir + '/' + f);
   vsByUrl.set(vs.url, vs);
 }
