@@ -7,6 +7,7 @@
 //   - decrypting a 15 MiB record in the page (libsodium.js/wasm) against the
 //     C code doing the same through `phr` (the node's /content route, hosted).
 // Usage: PHR_BIN=build/x/src/cli/phr node tests/browser/portal_bench.mjs [N]
+import fs from 'node:fs';
 import { browser, keyfile, startNode, tokens } from './portal_lib.mjs';
 
 const N = Number(process.argv[2] || 1000);
@@ -97,6 +98,7 @@ async function main() {
   } finally {
     await b.close();
     await node.stop();
+    fs.rmSync(node.dir, { recursive: true, force: true });
   }
 }
 

@@ -16,7 +16,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { Wallet, keccak256, concat, toUtf8Bytes, getBytes } from 'ethers';
 import sodium from 'libsodium-wrappers';
-import { browser, check, clear, failures, fund, keyfile, root, startNode, toast, tokens, walk, watch } from './portal_lib.mjs';
+import { browser, check, clear, failures, fund, grantIn, root, signInWith, startNode, toast, tokens, walk, watch } from './portal_lib.mjs';
 
 const PASSWORD = 'portal-e2e-Pw-4417';
 const LOT = 'LOT-PORTAL-7731Q';
@@ -368,30 +368,6 @@ async function a11y(page, name) {
   const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   await page.setViewportSize(vp);
   check(bad.length === 0 && over <= 0, `${name}: labels, names, alt; no sideways overflow at 390 px (${over} px)` + (bad.length ? ': ' + bad.join('; ') : ''));
-}
-
-/** The patient grants @p who level @p level ('1' Read, '2' Write) for @p days on the Sharing page; returns the toast. */
-async function grantIn(pat, node, who, level, days) {
-  await pat.goto(node.url + '/#/sharing');
-  await pat.getByLabel('Provider address').fill(who);
-  await pat.getByLabel('Level').selectOption(level);
-  await pat.getByLabel('Expires in (days)').fill(days);
-  await clear(pat);
-  await pat.getByRole('button', { name: 'Grant access' }).click();
-  return toast(pat, /Access granted/);
-}
-
-/** A new browser context that imports dev keystore @p key (password dev) and signs in. */
-async function signInWith(b, node, key, name) {
-  const ctx = await b.newContext({ viewport: { width: 1280, height: 860 } });
-  const page = await ctx.newPage();
-  watch(page, name);
-  await page.goto(node.url + '/');
-  await page.getByLabel('Keystore file').setInputFiles(keyfile(node, key));
-  await page.getByLabel('Keystore password').fill('dev');
-  await page.getByRole('button', { name: 'Import and sign in' }).click();
-  await page.locator('h1', { hasText: /^(Home|Patients)$/ }).waitFor({ timeout: 30000 });
-  return page;
 }
 
 async function shot(page, name) {

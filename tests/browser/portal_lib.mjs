@@ -103,3 +103,27 @@ export async function toast(page, re, timeout = 30000) {
   await loc.first().waitFor({ timeout });
   return loc.first().innerText();
 }
+
+/** The patient grants @p who level @p level ('1' Read, '2' Write) for @p days on the Sharing page; returns the toast. */
+export async function grantIn(pat, node, who, level, days) {
+  await pat.goto(node.url + '/#/sharing');
+  await pat.getByLabel('Provider address').fill(who);
+  await pat.getByLabel('Level').selectOption(level);
+  await pat.getByLabel('Expires in (days)').fill(days);
+  await clear(pat);
+  await pat.getByRole('button', { name: 'Grant access' }).click();
+  return toast(pat, /Access granted/);
+}
+
+/** A new browser context that imports dev keystore @p key (password dev) and signs in. */
+export async function signInWith(b, node, key, name) {
+  const ctx = await b.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await ctx.newPage();
+  watch(page, name);
+  await page.goto(node.url + '/');
+  await page.getByLabel('Keystore file').setInputFiles(keyfile(node, key));
+  await page.getByLabel('Keystore password').fill('dev');
+  await page.getByRole('button', { name: 'Import and sign in' }).click();
+  await page.locator('h1', { hasText: /^(Home|Patients)$/ }).waitFor({ timeout: 30000 });
+  return page;
+}

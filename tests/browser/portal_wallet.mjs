@@ -1,0 +1,79 @@
+// The portal with an injected EIP-1193 wallet: window.ethereum is a shim
+// whose requests are answered outside the page by an ethers Wallet (dev
+// account 8): eth_requestAccounts, personal_sign (SIWE and the X25519
+// derivation message) and eth_sendTransaction. The wallet patient signs in,
+// registers its wallet-derived X25519 key, grants a provider Write; the
+// provider submits a record from its page; the wallet patient decrypts it.
+import { getBytes } from 'ethers';
+import fs from 'node:fs';
+import { browser, check, clear, devWallet, failures, grantIn, signInWith, startNode, toast, tokens, watch } from './portal_lib.mjs';
+
+const t0 = Date.now();
+const MARK = 'WALLET-PORTAL-NOTE-5521';
+
+async function main() {
+  const node = await startNode();
+  const b = await browser();
+  let ok = false;
+  try {
+    const wallet = devWallet(node.url, 8);
+    const calls = [];
+    const ctx = await b.newContext({ viewport: { width: 1280, height: 860 } });
+    await ctx.exposeBinding('__phrWallet', async (_src, method, params) => {
+      calls.push(method);
+      if (method === 'eth_requestAccounts' || method === 'eth_accounts') return [wallet.address];
+      if (method === 'personal_sign') {
+        if (params[1].toLowerCase() !== wallet.address.toLowerCase()) throw new Error('wrong account');
+        return wallet.signMessage(getBytes(params[0]));
+      }
+      if (method === 'eth_sendTransaction') {
+        const tx = await wallet.sendTransaction({ to: params[0].to, data: params[0].data, type: 0 });
+        return tx.hash;
+      }
+      throw new Error('unsupported ' + method);
+    });
+    await ctx.addInitScript(() => {
+      window.ethereum = { isShim: true, request: ({ method, params }) => window.__phrWallet(method, params || []) };
+    });
+    const pat = await ctx.newPage();
+    watch(pat, 'wallet');
+    await pat.goto(node.url + '/');
+    await pat.getByRole('button', { name: 'Use browser wallet' }).click();
+    await pat.locator('h1', { hasText: 'Home' }).waitFor({ timeout: 30000 });
+    check((await pat.locator('main').innerText()).includes('a browser wallet'), 'signed in with the injected wallet (SIWE by personal_sign)');
+    await clear(pat);
+    await pat.getByRole('button', { name: 'Register my encryption key' }).click();
+    await toast(pat, /Registered/);
+    check(calls.includes('eth_sendTransaction'), 'registration sent by the wallet (eth_sendTransaction)');
+
+    const provider = tokens(node).provider.address;
+    await grantIn(pat, node, provider, '2', '1');
+    const prov = await signInWith(b, node, 'provider', 'provider');
+    await prov.goto(node.url + '/#/p/submit');
+    await prov.getByLabel('Patient address').fill(wallet.address);
+    await prov.getByLabel('What').selectOption('MedicationRequest');
+    await prov.getByLabel('Medication').fill(MARK);
+    await prov.getByLabel('Dosage').fill('1 tablet daily');
+    await clear(prov);
+    await prov.getByRole('button', { name: 'Encrypt and submit' }).click();
+    const r = await toast(prov, /Record #\d+ submitted/);
+    const id = /#(\d+)/.exec(r)[1];
+
+    await pat.goto(node.url + '/#/records');
+    await pat.locator(`a[href="#/records/${id}"]`).click();
+    await pat.getByRole('button', { name: 'Decrypt and show' }).click();
+    await pat.locator('.record dl.facts').waitFor({ timeout: 30000 });
+    check((await pat.locator('.record').innerText()).includes(MARK), 'the wallet patient decrypted the record with its wallet-derived key');
+    ok = true;
+  } catch (e) {
+    console.error('FAIL', e.stack || e);
+    for (const c of b.contexts()) for (const pg of c.pages()) console.error(`--- ${pg.url()}\n${(await pg.locator('body').innerText().catch(() => '?')).slice(0, 1200)}`);
+  }
+  await b.close().catch(() => {});
+  check(await node.stop() === 0, 'node stopped cleanly');
+  fs.rmSync(node.dir, { recursive: true, force: true });
+  console.log(`${failures() || !ok ? 'FAILED' : 'passed'} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  process.exit(failures() || !ok ? 1 : 0);
+}
+
+main();
