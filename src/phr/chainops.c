@@ -207,7 +207,8 @@ int phr_node_i_logs(struct phr_node *n, struct phr_chain_log **logs, size_t *cou
 {
 	int rv;
 
-	if (n->index_off)
+	/* contracts added to the deployment later than the index are read from the chain */
+	if (n->index_off || !phr_index_i_covers(n->index, addr))
 		return chain_logs(n, logs, count, addr, topic0, topic1, topic2);
 	/* read-your-writes: the index catches up to the head before answering */
 	rv = phr_index_i_sync(n->index, n->chain);

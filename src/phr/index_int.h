@@ -33,6 +33,9 @@ int phr_index_i_logs(struct phr_index *ix, struct phr_chain_log **logs, size_t *
 		     const uint8_t addr[20], const uint8_t topic0[32], const uint8_t *topic1,
 		     const uint8_t *topic2);
 
+/** Whether the logs of contract @p addr are indexed (the six core contracts). */
+bool phr_index_i_covers(const struct phr_index *ix, const uint8_t addr[20]);
+
 /** Cursor and counters. */
 void phr_index_i_status(struct phr_index *ix, struct phr_index_status *st);
 

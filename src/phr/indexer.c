@@ -441,6 +441,14 @@ int phr_index_i_logs(struct phr_index *ix, struct phr_chain_log **logs, size_t *
 	return PHR_OK;
 }
 
+bool phr_index_i_covers(const struct phr_index *ix, const uint8_t addr[20])
+{
+	for (size_t i = 0; i < 6; i++)
+		if (memcmp(ix->addrs[i], addr, 20) == 0)
+			return true;
+	return false;
+}
+
 void phr_index_i_status(struct phr_index *ix, struct phr_index_status *out)
 {
 	sqlite3_stmt *st = NULL;
