@@ -17,6 +17,7 @@
 
 #include "../api/api_test_util.h"
 #include "phr/crypto.h"
+#include "phr/fhir_validate.h"
 
 static struct api_fx fx;
 static char t_patient[PHR_API_TOKEN_LEN], t_provider[PHR_API_TOKEN_LEN], t_clinic[PHR_API_TOKEN_LEN];
@@ -143,6 +144,25 @@ static void test_auth_and_errors(void **state)
 	req(&r, "PATCH", "/Patient/nope", t_provider, "{}", NULL);
 	assert_oo(&r, 405);
 	http_res_release(&r);
+}
+
+/* The server runs the R4 validator (fhir_validate.h) and answers with its issues. */
+static void test_validation(void **state)
+{
+	const char *bad = "{\"resourceType\":\"Patient\",\"gender\":\"robot\",\"nickname\":\"x\"}";
+	json_t *j = json_loads(bad, 0, NULL), *issues = NULL;
+	struct http_res r;
+
+	(void)state;
+	assert_int_equal(phr_fhir_validate(&issues, j), PHR_ERR_INVALID);
+	req(&r, "POST", "/Patient", t_provider, bad, hdr_pat);
+	assert_oo(&r, 400);
+	/* the same issues as the library gives */
+	assert_int_equal(json_array_size(json_object_get(r.json, "issue")), json_array_size(issues));
+	assert_non_null(json_object_get(json_array_get(json_object_get(r.json, "issue"), 0), "expression"));
+	http_res_release(&r);
+	json_decref(issues);
+	json_decref(j);
 }
 
 static void test_crud(void **state)
@@ -450,6 +470,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_metadata),
 		cmocka_unit_test(test_auth_and_errors),
+		cmocka_unit_test(test_validation),
 		cmocka_unit_test(test_crud),
 		cmocka_unit_test(test_search),
 		cmocka_unit_test(test_include_paging),

@@ -1,10 +1,12 @@
 /*
  * Conformance: every official R4 example (npm hl7.fhir.r4.examples, CC0) of
- * the 18 resource types the server holds is imported by transaction Bundles
+ * the 18 resource types the server holds that phr_fhir_validate accepts (all
+ * but 2 of 255) is imported by transaction Bundles
  * (PUT Type/id, so the examples' references between each other hold), read
  * back semantically unchanged (meta.versionId and meta.lastUpdated aside),
  * and found by a search on every one of its indexed search keys
- * (`_id=<id>&<param>=<value>&_summary=count` answers total 1).
+ * (`_id=<id>&<param>=<value>&_summary=count` answers total 1). The examples
+ * the validator rejects are refused by the server with its issues.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,13 +23,15 @@
 #include "../api/api_test_util.h"
 #include "phr/crypto.h"
 #include "phr/fhir.h"
+#include "phr/fhir_validate.h"
 
 #define CHUNK 64
 
 static struct api_fx fx;
 static char t_provider[PHR_API_TOKEN_LEN];
 static char hdr_patient[128];
-static json_t *examples; /* array of resources */
+static json_t *examples; /* array of resources the validator accepts */
+static json_t *rejected; /* and those it rejects */
 
 static int by_name(const void *a, const void *b)
 {
@@ -65,18 +69,19 @@ static int load_examples(void)
 	closedir(d);
 	qsort(names, n, sizeof(*names), by_name);
 	examples = json_array();
+	rejected = json_array();
 	for (size_t i = 0; i < n; i++) {
 		json_t *j;
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		j = json_load_file(path, 0, NULL);
 		free(names[i]);
 		if (j != NULL && json_is_string(json_object_get(j, "id")))
-			json_array_append_new(examples, j);
+			json_array_append_new(phr_fhir_validate(NULL, j) == PHR_OK ? examples : rejected, j);
 		else
 			json_decref(j);
 	}
 	free(names);
-	return json_array_size(examples) > 200 ? 0 : -1;
+	return json_array_size(examples) + json_array_size(rejected) > 200 ? 0 : -1;
 }
 
 static int setup(void **state)
@@ -101,6 +106,7 @@ static int teardown(void **state)
 	(void)state;
 	api_fx_stop(&fx);
 	json_decref(examples);
+	json_decref(rejected);
 	return 0;
 }
 
@@ -175,6 +181,34 @@ static void test_import_and_round_trip(void **state)
 	}
 	fprintf(stderr, "%zu/%zu examples round-trip unchanged\n", ok, n);
 	assert_int_equal(ok, n);
+}
+
+/* What phr_fhir_validate rejects, the server rejects with its issues (and stores nothing). */
+static void test_rejected_by_validator(void **state)
+{
+	size_t i;
+	json_t *res;
+
+	(void)state;
+	fprintf(stderr, "%zu examples rejected by the validator\n", json_array_size(rejected));
+	json_array_foreach (rejected, i, res) {
+		struct http_res r;
+		char url[512], *body = json_dumps(res, JSON_COMPACT);
+		snprintf(url, sizeof(url), "%s/fhir/%s/%s", fx.base, jstr(res, "resourceType"), jstr(res, "id"));
+		assert_int_equal(http_do(&r, "PUT", url, t_provider, "application/fhir+json", body, strlen(body),
+					 hdr_patient),
+				 0);
+		free(body);
+		fprintf(stderr, "  %s: %ld\n", url + strlen(fx.base), r.status);
+		assert_int_equal(r.status, 400);
+		assert_string_equal(jstr(r.json, "resourceType"), "OperationOutcome");
+		assert_true(json_array_size(json_object_get(r.json, "issue")) >= 1);
+		assert_non_null(json_object_get(json_array_get(json_object_get(r.json, "issue"), 0), "expression"));
+		http_res_release(&r);
+		assert_int_equal(http_do(&r, "GET", url, t_provider, NULL, NULL, 0, NULL), 0);
+		assert_int_equal(r.status, 404);
+		http_res_release(&r);
+	}
 }
 
 /* --- a search for each key ---------------------------------------------------- */
@@ -321,6 +355,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_import_and_round_trip),
 		cmocka_unit_test(test_found_by_each_key),
+		cmocka_unit_test(test_rejected_by_validator),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
