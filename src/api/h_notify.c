@@ -27,8 +27,9 @@ int api_h_webhook_add(struct api_ctx *c)
 	rv = phr_notify_subscribe(c->api->cfg.node, &id, c->caller, url, secret, n);
 	sodium_memzero(secret, sizeof(secret));
 	if (rv != PHR_OK)
-		return api_fail(c, rv, "%s", rv == PHR_ERR_UNSUPPORTED ? "https webhooks need a TLS proxy: give its http URL"
-								       : "bad webhook");
+		return api_fail(c, rv == PHR_ERR_UNSUPPORTED ? PHR_ERR_INVALID : rv, "%s",
+				rv == PHR_ERR_UNSUPPORTED ? "https webhooks need a TLS proxy: give its http URL"
+							  : "bad webhook");
 	return api_ok(c, 201, json_pack("{s:I,s:s}", "id", (json_int_t)id, "url", url));
 }
 

@@ -210,6 +210,34 @@ static void test_breakglass(void **state)
 	assert_int_equal(r.status, 201);
 	http_res_release(&r);
 
+	/* bad webhooks are problems, not subscriptions; the list and delete routes */
+	snprintf(path, sizeof(path), "%s/api/v1/me/webhooks", urls[N]);
+	snprintf(body, sizeof(body), "{\"url\":\"https://x.example/h\",\"secret\":\"%s\"}", secret_hex);
+	assert_int_equal(http_do(&r, "POST", path, tok_pat, "application/json", body, strlen(body), NULL), 0);
+	assert_true(http_is_problem(&r, 400));
+	http_res_release(&r);
+	snprintf(body, sizeof(body), "{\"url\":\"%s\",\"secret\":\"0011\"}", hook);
+	assert_int_equal(http_do(&r, "POST", path, tok_pat, "application/json", body, strlen(body), NULL), 0);
+	assert_true(http_is_problem(&r, 400));
+	http_res_release(&r);
+	assert_int_equal(http_do(&r, "GET", path, tok_pat, NULL, NULL, 0, NULL), 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "count")), 1);
+	http_res_release(&r);
+	snprintf(path, sizeof(path), "%s/api/v1/me/webhooks/999", urls[N]);
+	assert_int_equal(http_do(&r, "DELETE", path, tok_pat, NULL, NULL, 0, NULL), 0);
+	assert_true(http_is_problem(&r, 404));
+	http_res_release(&r);
+	/* an escrow holder refuses garbage */
+	snprintf(path, sizeof(path), "%s/api/v1/escrow/%s", urls[E1], pat);
+	assert_int_equal(http_do(&r, "PUT", path, NULL, "application/json", "{\"deposit\":\"{}\"}", 14, NULL), 0);
+	assert_true(r.status >= 400 && r.status < 500);
+	http_res_release(&r);
+	snprintf(path, sizeof(path), "%s/api/v1/escrow/%s/release", urls[E1], pat);
+	assert_int_equal(http_do(&r, "POST", path, NULL, "application/json", "{\"request\":1}", 13, NULL), 0);
+	assert_true(r.status >= 400 && r.status < 500);
+	http_res_release(&r);
+
 	/* the patient escrows its summary 2 of 3 */
 	assert_int_equal(phr_emergency("setup", "setup", "--keystore", ks_pat, "--summary", summary,
 				       "--escrow", urls[E1], "--escrow", urls[E2], "--escrow", urls[E3],
