@@ -119,12 +119,15 @@ PHR_WUR int phr_backup_verify_file(struct phr_backup_report *rep, const char *pa
 
 /**
  * Restores a bundle file into @p node: verifies it (without a key), checks
- * that it is for this node's deployment (chain id, registry, nft), stores
+ * that it is for this node's deployment (chain id, registry, nft) and signed
+ * by the patient id or the patient's current owner (the capsule index comes
+ * from the manifest), stores
  * every block (verified again), pins every record and capsule, and indexes
  * the capsules of every record still live on chain whose on-chain CID is the
  * manifest's.
  * @return as phr_backup_verify_file, PHR_ERR_CONFLICT (other deployment, or
- *         a record whose on-chain CID differs), store and chain errors.
+ *         a record whose on-chain CID differs), PHR_ERR_FORBIDDEN (other signer),
+ *         store and chain errors.
  */
 PHR_WUR int phr_node_backup_restore(struct phr_node *node, struct phr_backup_report *rep,
 				    const char *path);

@@ -17,6 +17,7 @@
 #include "phr/crypto.h"
 #include "phr/eip712.h"
 #include "phr/json.h"
+#include "phr/recovery.h"
 #include "phr/store.h"
 #include "recovery_int.h"
 
@@ -782,6 +783,20 @@ int phr_node_backup_restore(struct phr_node *n, struct phr_backup_report *rep, c
 		problem(rep, "the bundle is for another deployment");
 		rv = PHR_ERR_CONFLICT;
 		goto out;
+	}
+	/* the capsule index is taken from the manifest: only the patient's own signature
+	 * (its current owner, or the patient id, its first owner) is trusted for it */
+	if (memcmp(b->signer, b->patient, 20) != 0) {
+		struct phr_recovery_status st;
+		pthread_mutex_lock(&n->lock);
+		rv = phr_recovery_status_read(n->chain, &n->dep, &st, b->patient, NULL);
+		pthread_mutex_unlock(&n->lock);
+		if (rv == PHR_OK && memcmp(st.owner, b->signer, 20) != 0)
+			rv = PHR_ERR_FORBIDDEN;
+		if (rv != PHR_OK) {
+			problem(rep, "the bundle is not signed by the patient or its current owner");
+			goto out;
+		}
 	}
 	for (size_t i = 0; rv == PHR_OK && i < b->nblocks; i++) {
 		struct phr_cid cid;

@@ -24,6 +24,8 @@
 #include "node/node_test_util.h"
 #include "phr/backup.h"
 #include "phr/crypto.h"
+#include "phr/eip712.h"
+#include "phr/json.h"
 #include "phr/phr.h"
 #include "phr/store.h"
 
@@ -280,6 +282,64 @@ static void test_backup_restore(void **state)
 	phr_buf_release(&m);
 }
 
+/* Re-signs the bundle's manifest as @p who (signer field and signature), a
+ * self-consistent bundle: verify accepts it, restore must not trust it. */
+static uint8_t *forge(const uint8_t *data, size_t len, size_t *out_len, const struct phr_identity *who)
+{
+	uint64_t hl = 0, sl = 0;
+	size_t u1 = 0, u2 = 0, cl = 36, k = 0;
+	const uint8_t *sec, *env;
+	json_t *j, *man;
+	char addr[PHR_ETH_ADDRESS_STR_LEN], *mtext, *etext;
+	uint8_t sig[65], *out, vb[10];
+	char sighex[140];
+	struct phr_cid oldc, newc;
+	size_t envlen, vl;
+
+	assert_int_equal(phr_varint_decode(&hl, &u1, data, len), PHR_OK);
+	sec = data + u1 + hl;
+	assert_int_equal(phr_varint_decode(&sl, &u2, sec, len - u1 - hl), PHR_OK);
+	assert_int_equal(phr_cid_decode(&oldc, &cl, sec + u2, (size_t)sl), PHR_OK);
+	env = sec + u2 + cl;
+	envlen = (size_t)sl - cl;
+	j = json_loadb((const char *)env, envlen, 0, NULL);
+	assert_non_null(j);
+	man = json_object_get(j, "manifest");
+	phr_eth_address_checksum(addr, who->address);
+	json_object_set_new(man, "signer", json_string(addr));
+	mtext = json_dumps(man, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_int_equal(phr_eip191_sign(sig, mtext, strlen(mtext), who->seckey), PHR_OK);
+	assert_int_equal(phr_hex_encode(sighex, sizeof(sighex), sig, 65, true), PHR_OK);
+	json_object_set_new(j, "signature", json_string(sighex));
+	etext = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_int_equal(phr_cid_of_block(&newc, 1, 0x55, (const uint8_t *)etext, strlen(etext)), PHR_OK);
+	out = malloc(len + 4096);
+	assert_non_null(out);
+	/* header: the same bytes with the root's digest replaced */
+	memcpy(out, data, u1 + hl);
+	{
+		uint8_t *d = memmem(out, u1 + hl, oldc.digest, 32);
+		assert_non_null(d);
+		memcpy(d, newc.digest, 32);
+	}
+	k = u1 + hl;
+	vl = phr_varint_encode(vb, cl + strlen(etext));
+	memcpy(out + k, vb, vl);
+	k += vl;
+	memcpy(out + k, sec + u2, cl);
+	memcpy(out + k + 4, newc.digest, 32); /* CIDv1 raw sha2-256: 4 prefix bytes */
+	k += cl;
+	memcpy(out + k, etext, strlen(etext));
+	k += strlen(etext);
+	memcpy(out + k, env + envlen, len - (size_t)(env + envlen - data));
+	k += len - (size_t)(env + envlen - data);
+	*out_len = k;
+	free(mtext);
+	free(etext);
+	json_decref(j);
+	return out;
+}
+
 static void test_flipped_bytes(void **state)
 {
 	struct fx *f = *state;
@@ -317,6 +377,26 @@ static void test_flipped_bytes(void **state)
 	}
 	assert_int_not_equal(phr_backup_verify_file(&rep, path, NULL, NULL, NULL), PHR_OK);
 	assert_int_not_equal(phr_node_backup_restore(f->node, &rep, path), PHR_OK);
+	/* a bundle re-signed by someone who is not the patient's owner: it verifies (it is
+	 * self-consistent), but a node does not take its capsule index */
+	data[len / 2] ^= 0x01;
+	{
+		size_t flen = 0;
+		uint8_t *forged = forge(data, len, &flen, f->prov);
+		FILE *fp;
+		assert_int_equal(phr_backup_parse(&b, &rep, forged, flen), PHR_OK);
+		assert_int_equal(phr_backup_verify(b, &rep, NULL, NULL, NULL), PHR_OK);
+		assert_memory_equal(rep.signer, f->prov->address, 20);
+		phr_backup_free(b);
+		b = NULL;
+		fp = fopen(path, "wb");
+		assert_non_null(fp);
+		assert_int_equal(fwrite(forged, 1, flen, fp), flen);
+		fclose(fp);
+		assert_int_equal(phr_node_backup_restore(f->node, &rep, path), PHR_ERR_FORBIDDEN);
+		free(forged);
+	}
+	data[len / 2] ^= 0x01;
 	/* truncated */
 	assert_int_not_equal(phr_backup_parse(&b, &rep, data, len - 1) == PHR_OK &&
 				     phr_backup_verify(b, &rep, NULL, NULL, NULL) == PHR_OK,
