@@ -31,6 +31,21 @@ contract ZkCredentialsTest is Fixture {
         access.useCredential(proof, root, role, ZkFixture.TIME, ZkFixture.SCOPE, nullifier);
     }
 
+    /// Known answers of circomlib's Poseidon (the widely published vectors Poseidon(1, 2)
+    /// and Poseidon(1, 2, 3), e.g. in circomlib's and poseidon-ark's tests).
+    function test_poseidon_known_answers() public view {
+        assertEq(
+            creds.poseidon2().poseidon([uint256(1), 2]),
+            7853200120776062878684798364095072458815029376092732009249414926327459813530,
+            "Poseidon(1, 2)"
+        );
+        assertEq(
+            creds.poseidon3().poseidon([uint256(1), 2, 3]),
+            6542985608222806190361240322586112750744169038454362455181422643027100751666,
+            "Poseidon(1, 2, 3)"
+        );
+    }
+
     function test_tree_matches_circuit_root() public view {
         assertEq(creds.root(), ZkFixture.ROOT, "on-chain Poseidon tree root = circuit root");
         assertEq(creds.nextIndex(), 2, "two leaves");
