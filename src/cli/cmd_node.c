@@ -3,11 +3,14 @@
  * one over JSON-RPC), the record store, the phr domain and the HTTP server.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "phr/api.h"
@@ -56,8 +59,8 @@ static const char usage[] =
 	"\n"
 	"phr node reindex [--datadir DIR] [--chain-rpc URL] [--deployment FILE]\n"
 	"rebuilds the chain index (DIR/index.db) from the chain from scratch, prints\n"
-	"the block and the number of logs indexed, and exits. Stop the node first\n"
-	"when it runs the embedded chain (the chain's files are its own).\n";
+	"the block and the number of logs indexed, and exits. It refuses to run while\n"
+	"a node uses DIR (DIR/node.lock): stop the node first.\n";
 
 struct node_opts {
 	const char *datadir, *listen, *chain_rpc, *deployment, *artifacts, *log_level, *domain;
@@ -219,6 +222,24 @@ static void print_next(const char *url, const char *dir, struct phr_node *node)
 	       url, dir);
 }
 
+/* Takes DIR/node.lock (held until the process exits); -1 when another process holds it. */
+static int lock_datadir(const char *dir)
+{
+	char path[1024];
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/node.lock", dir) >= sizeof(path))
+		return -1;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* phr node reindex: wipe the index, read the chain again from block 0. */
 static int reindex(struct phr_node *node)
 {
@@ -257,7 +278,7 @@ int phr_cmd_node(int argc, char **argv)
 	const char *colon;
 	uint64_t port;
 	enum phr_log_level lvl;
-	int rc, status = PHR_EXIT_FAIL;
+	int rc, status = PHR_EXIT_FAIL, lock_fd;
 
 	if (phr_cli_wants_help(argc, argv)) {
 		fputs(usage, stdout);
@@ -273,6 +294,12 @@ int phr_cmd_node(int argc, char **argv)
 	dir = phr_cli_datadir(o.datadir);
 	if (dir == NULL || phr_mkdir_p(dir, 0700) != PHR_OK) {
 		phr_cli_error("node: cannot use the data directory");
+		phr_free(dir);
+		return PHR_EXIT_FAIL;
+	}
+	/* one process per data directory: a node, or phr node reindex */
+	if ((lock_fd = lock_datadir(dir)) < 0) {
+		phr_cli_error("node: another phr node (or reindex) is using %s: stop it first", dir);
 		phr_free(dir);
 		return PHR_EXIT_FAIL;
 	}
@@ -455,5 +482,6 @@ out:
 	phr_chain_node_close(cn);
 	json_decref(conf);
 	phr_free(dir);
+	close(lock_fd);
 	return status;
 }
