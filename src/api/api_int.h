@@ -179,11 +179,6 @@ int api_h_deny(struct api_ctx *c);
 int api_h_emergency_open(struct api_ctx *c);
 int api_h_verify_provider(struct api_ctx *c);
 int api_h_emergency_close(struct api_ctx *c);
-int api_h_tx(struct api_ctx *c);
-/** Whether request @p id asks for Admin access (its approval is an Admin grant). @return PHR_OK or a chain error. */
-int api_request_is_admin(struct api_ctx *c, bool *admin, const struct phr_u256 *id);
-/** As api_totp_check when the caller has confirmed a second factor, else PHR_OK. */
-int api_totp_check_enrolled(struct api_ctx *c);
 /** Escrow of the emergency summary (h_emergency.c). */
 int api_h_escrow_info(struct api_ctx *c);
 int api_h_escrow_deposit(struct api_ctx *c);
@@ -213,9 +208,38 @@ int api_h_study_result(struct api_ctx *c);
 int api_h_study_log(struct api_ctx *c);
 /** /.well-known/ documents (h_shc.c): jwks.json. */
 int api_wellknown_serve(struct api_ctx *c, const char *url, const char *method);
+int api_h_tx(struct api_ctx *c);
+/** Whether request @p id asks for Admin access (its approval is an Admin grant). @return PHR_OK or a chain error. */
+int api_request_is_admin(struct api_ctx *c, bool *admin, const struct phr_u256 *id);
+/** As api_totp_check when the caller has confirmed a second factor, else PHR_OK. */
+int api_totp_check_enrolled(struct api_ctx *c);
 
 /** The portal's static files (portal.c): the mount "/", last in api_mount_table. */
 int api_portal_serve(struct api_ctx *c, const char *url, const char *method);
+
+/** What the portal answers for one request (portal.c), without the HTTP layer. */
+struct api_portal_answer {
+	unsigned status;   /* 200, 304, 404 or 405 */
+	const char *type;  /* content type (static string); NULL for 405 */
+	uint8_t *body;     /* 200 only: the bytes to send (phr_malloc), else NULL */
+	size_t len;
+	bool gzip;         /* body is the file's .gz variant */
+	bool immutable;    /* a content-hashed name */
+	char etag[40];     /* "hex32" or "hex32-gz" with the quotes (200 and 304) */
+};
+
+/**
+ * Resolves @p url under the asset directory @p dir for @p method with the
+ * request's Accept-Encoding and If-None-Match (either may be NULL). Bad paths,
+ * unknown types and missing files are status 404, not errors.
+ * @return PHR_OK (see a->status), PHR_ERR_NOMEM, PHR_ERR_TOO_LARGE (a file
+ * over 8 MiB), PHR_ERR_INTERNAL. Release with api_portal_answer_release().
+ */
+int api_portal_answer(struct api_portal_answer *a, const char *dir, const char *url, const char *method,
+		      const char *accept_encoding, const char *if_none_match);
+
+/** Frees a->body (no-op when NULL). */
+void api_portal_answer_release(struct api_portal_answer *a);
 
 /** The FHIR R4 server (fhir_server.c): the mount "/fhir". */
 int api_fhir_serve(struct api_ctx *c, const char *url, const char *method);

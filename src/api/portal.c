@@ -118,10 +118,9 @@ static bool portal_hashed(const char *name)
 	return true;
 }
 
-/* true when the client's Accept-Encoding names gzip (without q=0). */
-static bool portal_accepts_gzip(struct api_ctx *c)
+/* true when Accept-Encoding @p ae names gzip (without q=0). */
+static bool portal_accepts_gzip(const char *ae)
 {
-	const char *ae = api_header(c, "Accept-Encoding");
 	const char *g;
 
 	if (ae == NULL || (g = strstr(ae, "gzip")) == NULL)
@@ -132,16 +131,14 @@ static bool portal_accepts_gzip(struct api_ctx *c)
 	return !(strncmp(g, ";q=0", 4) == 0 && (g[4] == '\0' || g[4] == ',' || strncmp(g + 4, ".0", 2) == 0));
 }
 
-/* true when If-None-Match lists @p etag (or is "*"). */
-static bool portal_etag_matches(struct api_ctx *c, const char *etag)
+/* true when If-None-Match @p inm lists @p etag (or is "*"). */
+static bool portal_etag_matches(const char *inm, const char *etag)
 {
-	const char *inm = api_header(c, "If-None-Match");
-
 	return inm != NULL && (strstr(inm, etag) != NULL || strcmp(inm, "*") == 0);
 }
 
-/* Reads @p path whole into c->raw_out (phr_malloc). */
-static int portal_read(struct api_ctx *c, const char *path)
+/* Reads @p path whole into a->body (phr_malloc). */
+static int portal_read(struct api_portal_answer *a, const char *path)
 {
 	struct phr_buf f;
 	int rv;
@@ -156,78 +153,110 @@ static int portal_read(struct api_ctx *c, const char *path)
 		} else {
 			if (n > 0)
 				memcpy(d, f.data, n);
-			c->raw_out = d;
-			c->raw_len = n;
+			a->body = d;
+			a->len = n;
 		}
 	}
 	phr_buf_release(&f);
 	return rv;
 }
 
-int api_portal_serve(struct api_ctx *c, const char *url, const char *method)
+void api_portal_answer_release(struct api_portal_answer *a)
 {
-	char dir[PORTAL_MAX_PATH], path[PORTAL_MAX_PATH * 2 + 8], etag[PHR_HEX_LEN(16, false) + 6];
+	phr_free(a->body);
+	a->body = NULL;
+	a->len = 0;
+}
+
+int api_portal_answer(struct api_portal_answer *a, const char *dir, const char *url, const char *method,
+		      const char *accept_encoding, const char *if_none_match)
+{
+	char path[PORTAL_MAX_PATH * 2 + 8];
 	uint8_t h[16];
-	const char *rel, *type;
-	bool gz = false, head = strcmp(method, "HEAD") == 0;
+	const char *rel;
 	int rv;
 
-	if (strcmp(method, "GET") != 0 && !head) {
-		static const char body[] = "{\"type\":\"urn:phr:error:method\",\"title\":\"Method Not "
-					   "Allowed\",\"status\":405,\"detail\":\"the portal serves GET and "
-					   "HEAD only\"}";
-		c->raw_out = phr_malloc(sizeof(body) - 1);
+	memset(a, 0, sizeof(*a));
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+		a->status = 405;
+		return PHR_OK;
+	}
+	a->status = 404;
+	if (url[0] != '/')
+		return PHR_OK;
+	rel = url[1] == '\0' ? "index.html" : url + 1;
+	if (strlen(rel) >= PORTAL_MAX_PATH || strlen(dir) >= PORTAL_MAX_PATH || !portal_path_ok(rel) ||
+	    (a->type = portal_type(rel)) == NULL)
+		return PHR_OK;
+	if (portal_accepts_gzip(accept_encoding)) {
+		snprintf(path, sizeof(path), "%s/%s.gz", dir, rel);
+		a->gzip = portal_read(a, path) == PHR_OK;
+	}
+	if (!a->gzip) {
+		snprintf(path, sizeof(path), "%s/%s", dir, rel);
+		rv = portal_read(a, path);
+		if (rv == PHR_ERR_NOT_FOUND || rv == PHR_ERR_IO)
+			return PHR_OK; /* a directory, unreadable or missing: 404 */
+		if (rv != PHR_OK)
+			return rv;
+	}
+	crypto_generichash(h, sizeof(h), a->body, a->len, NULL, 0);
+	a->etag[0] = '"';
+	if (phr_hex_encode(a->etag + 1, sizeof(a->etag) - 1, h, sizeof(h), false) != PHR_OK) {
+		api_portal_answer_release(a);
+		return PHR_ERR_INTERNAL;
+	}
+	/* representations differ by encoding, so do their tags */
+	snprintf(a->etag + 33, sizeof(a->etag) - 33, "%s\"", a->gzip ? "-gz" : "");
+	a->immutable = portal_hashed(rel);
+	a->status = 200;
+	if (strcmp(method, "GET") == 0 && portal_etag_matches(if_none_match, a->etag)) {
+		a->status = 304;
+		api_portal_answer_release(a);
+	}
+	return PHR_OK;
+}
+
+int api_portal_serve(struct api_ctx *c, const char *url, const char *method)
+{
+	static const char body405[] = "{\"type\":\"urn:phr:error:method\",\"title\":\"Method Not "
+				      "Allowed\",\"status\":405,\"detail\":\"the portal serves GET and HEAD only\"}";
+	struct api_portal_answer a;
+	char dir[PORTAL_MAX_PATH];
+	int rv;
+
+	if ((rv = portal_dir(dir, sizeof(dir))) != PHR_OK)
+		return api_fail(c, rv, "portal directory path too long");
+	rv = api_portal_answer(&a, dir, url, method, api_header(c, "Accept-Encoding"),
+			       api_header(c, "If-None-Match"));
+	if (rv != PHR_OK)
+		return api_fail(c, rv, "cannot read the page");
+	if (a.status == 404)
+		return api_fail(c, PHR_ERR_NOT_FOUND, "no such page");
+	if (a.status == 405) {
+		c->raw_out = phr_malloc(sizeof(body405) - 1);
 		if (c->raw_out == NULL)
 			return PHR_ERR_NOMEM;
-		memcpy(c->raw_out, body, sizeof(body) - 1);
-		c->raw_len = sizeof(body) - 1;
+		memcpy(c->raw_out, body405, sizeof(body405) - 1);
+		c->raw_len = sizeof(body405) - 1;
 		c->raw_type = "application/problem+json";
 		c->status = 405;
 		return api_header_add(c, "Allow", "GET, HEAD");
 	}
-	rel = url + strspn(url, "/");
-	if (*rel == '\0')
-		rel = "index.html";
-	if (strlen(rel) >= PORTAL_MAX_PATH || !portal_path_ok(rel) || (type = portal_type(rel)) == NULL)
-		return api_fail(c, PHR_ERR_NOT_FOUND, "no such page");
-	rv = portal_dir(dir, sizeof(dir));
-	if (rv != PHR_OK)
-		return api_fail(c, rv, "portal directory path too long");
-	if (portal_accepts_gzip(c)) {
-		snprintf(path, sizeof(path), "%s/%s.gz", dir, rel);
-		gz = portal_read(c, path) == PHR_OK;
-	}
-	if (!gz) {
-		snprintf(path, sizeof(path), "%s/%s", dir, rel);
-		rv = portal_read(c, path);
-		if (rv == PHR_ERR_NOT_FOUND || rv == PHR_ERR_IO)
-			return api_fail(c, PHR_ERR_NOT_FOUND, "no such page (portal assets in %s)", dir);
-		if (rv != PHR_OK)
-			return api_fail(c, rv, "cannot read the page");
-	}
-	crypto_generichash(h, sizeof(h), c->raw_out, c->raw_len, NULL, 0);
-	etag[0] = '"';
-	if (phr_hex_encode(etag + 1, sizeof(etag) - 1, h, sizeof(h), false) != PHR_OK)
-		return api_fail(c, PHR_ERR_INTERNAL, "etag");
-	/* representations differ by encoding, so do their tags */
-	snprintf(etag + 1 + 32, sizeof(etag) - 33, "%s\"", gz ? "-gz" : "");
-	if (api_header_add(c, "ETag", etag) != PHR_OK ||
-	    api_header_add(c, "Cache-Control",
-			   portal_hashed(rel) ? "public, max-age=31536000, immutable" : "no-cache") != PHR_OK ||
+	/* 200 or 304; HEAD: MHD sends the headers (and the length) without the body */
+	if (api_header_add(c, "ETag", a.etag) != PHR_OK ||
+	    api_header_add(c, "Cache-Control", a.immutable ? "public, max-age=31536000, immutable" : "no-cache") != PHR_OK ||
 	    api_header_add(c, "Content-Security-Policy", portal_csp) != PHR_OK ||
 	    api_header_add(c, "X-Frame-Options", "DENY") != PHR_OK ||
 	    api_header_add(c, "Referrer-Policy", "no-referrer") != PHR_OK ||
 	    api_header_add(c, "Vary", "Accept-Encoding") != PHR_OK ||
-	    (gz && api_header_add(c, "Content-Encoding", "gzip") != PHR_OK))
+	    (a.gzip && a.status == 200 && api_header_add(c, "Content-Encoding", "gzip") != PHR_OK)) {
+		api_portal_answer_release(&a);
 		return api_fail(c, PHR_ERR_INTERNAL, "headers");
-	c->raw_type = type;
-	c->status = 200;
-	/* HEAD: MHD sends the headers (and the length) without the body */
-	if (!head && portal_etag_matches(c, etag)) {
-		c->status = 304;
-		phr_free(c->raw_out);
-		c->raw_out = NULL;
-		c->raw_len = 0;
 	}
+	c->raw_type = a.type;
+	c->status = a.status;
+	c->raw_out = a.body;
+	c->raw_len = a.len;
 	return PHR_OK;
 }
