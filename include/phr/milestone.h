@@ -102,6 +102,16 @@ PHR_WUR int phr_node_milestone_attest(struct phr_node *node, json_t **meta,
 				      const struct phr_identity *provider, const struct phr_u256 *token);
 
 /**
+ * As phr_node_milestone_attest with the record's plaintext already in hand
+ * (the provider attesting right after it submitted the record): no read,
+ * no View entry. The caller vouches that @p plain is the record's content.
+ * @return as phr_node_milestone_attest.
+ */
+PHR_WUR int phr_node_milestone_attest_plain(struct phr_node *node, json_t **meta,
+					    const struct phr_identity *provider,
+					    const struct phr_u256 *token, const uint8_t *plain, size_t len);
+
+/**
  * The public metadata of a milestone (no chain check; see
  * phr_node_milestone_check).
  * @return PHR_OK, PHR_ERR_NOT_FOUND (no metadata published), PHR_ERR_DB,

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "phr/crypto.h"
+#include "phr/milestone.h"
 #include "phr_int.h"
 
 #define DEV_MNEMONIC "test test test test test test test test test test test junk"
@@ -129,6 +130,10 @@ static int seed_demo(struct phr_node *n)
 		rv = phr_node_record_read(n, &out, NULL, pat, &r1.token_id, 6);
 	}
 	phr_buf_release(&out);
+	/* the vaccination is a health milestone (seed §5): the provider attests it */
+	if (rv == PHR_OK)
+		rv = phr_node_milestone_attest_plain(n, NULL, prov, &r1.token_id,
+						     (const uint8_t *)vaccination, strlen(vaccination));
 	return rv;
 }
 

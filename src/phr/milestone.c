@@ -453,13 +453,35 @@ out:
 	return rv;
 }
 
+int phr_node_milestone_attest_plain(struct phr_node *n, json_t **meta, const struct phr_identity *provider,
+				    const struct phr_u256 *token, const uint8_t *plain, size_t len)
+{
+	struct phr_record_meta m;
+	json_t *details = NULL;
+	uint8_t dh[32], digest[32], sig[PHR_ETH_SIG_BYTES];
+	int rv;
+
+	if ((rv = phr_node_record_meta(n, &m, token)) != PHR_OK)
+		return rv;
+	if (memcmp(m.provider, provider->address, 20) != 0)
+		return PHR_ERR_FORBIDDEN;
+	if (!phr_milestone_type(m.rtype))
+		return PHR_ERR_INVALID;
+	if ((rv = phr_milestone_details(&details, plain, len)) == PHR_OK &&
+	    (rv = phr_milestone_details_hash(dh, details)) == PHR_OK &&
+	    (rv = milestone_digest(n, digest, &m, dh)) == PHR_OK &&
+	    (rv = phr_eth_sign_hash(sig, digest, provider->seckey)) == PHR_OK)
+		rv = phr_node_milestone_publish(n, meta, token, details, sig);
+	sodium_memzero(dh, sizeof(dh));
+	json_decref(details);
+	return rv;
+}
+
 int phr_node_milestone_attest(struct phr_node *n, json_t **meta, const struct phr_identity *provider,
 			      const struct phr_u256 *token)
 {
 	struct phr_record_meta m;
 	struct phr_buf plain;
-	json_t *details = NULL;
-	uint8_t dh[32], digest[32], sig[PHR_ETH_SIG_BYTES];
 	int rv;
 
 	if ((rv = phr_node_record_meta(n, &m, token)) != PHR_OK)
@@ -471,14 +493,9 @@ int phr_node_milestone_attest(struct phr_node *n, json_t **meta, const struct ph
 	phr_buf_init(&plain, PHR_RECORD_MAX);
 	rv = phr_node_record_read(n, &plain, &m, provider, token, 1 /* Treatment */);
 	if (rv == PHR_OK)
-		rv = phr_milestone_details(&details, plain.data, plain.len);
+		rv = phr_node_milestone_attest_plain(n, meta, provider, token, plain.data, plain.len);
 	sodium_memzero(plain.data, plain.cap);
 	phr_buf_release(&plain);
-	if (rv == PHR_OK && (rv = phr_milestone_details_hash(dh, details)) == PHR_OK &&
-	    (rv = milestone_digest(n, digest, &m, dh)) == PHR_OK &&
-	    (rv = phr_eth_sign_hash(sig, digest, provider->seckey)) == PHR_OK)
-		rv = phr_node_milestone_publish(n, meta, token, details, sig);
-	json_decref(details);
 	return rv;
 }
 
