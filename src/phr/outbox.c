@@ -431,6 +431,8 @@ struct due {
 	uint8_t secret[PHR_NOTIFY_SECRET_MAX];
 	size_t secret_len;
 	char *body; /* malloc */
+	int result;     /* of the POST; PHR_ERR_STATE: not attempted in this pass */
+	char why[128];  /* the failure */
 };
 
 static size_t discard(void *p, size_t sz, size_t nm, void *ud)
@@ -593,21 +595,40 @@ int phr_notify_deliver_due(struct phr_node *n, size_t *delivered, size_t *failed
 	rv = select_due(n, ds, &nd, max);
 	pthread_mutex_unlock(&n->lock);
 	for (size_t i = 0; rv == PHR_OK && i < nd; i++) {
-		char why[128] = "";
-		int r = post_one(&ds[i], why);
-		pthread_mutex_lock(&n->lock);
-		record_outcome(n, &ds[i], r, why);
-		pthread_mutex_unlock(&n->lock);
-		if (r == PHR_OK) {
+		bool skip = false;
+		/* a receiver that just failed is not tried again in this pass */
+		for (size_t j = 0; j < i && !skip; j++)
+			skip = ds[j].sub == ds[i].sub && ds[j].result != PHR_OK;
+		if (skip) {
+			ds[i].result = PHR_ERR_STATE;
+			continue;
+		}
+		ds[i].result = post_one(&ds[i], ds[i].why);
+		if (ds[i].result == PHR_OK) {
 			ok++;
 			phr_log_info("notify", "notification %lld delivered to subscription %lld",
 				     (long long)ds[i].notification, (long long)ds[i].sub);
 		} else {
 			bad++;
 			phr_log_warn("notify", "notification %lld to subscription %lld: %s (retrying)",
-				     (long long)ds[i].notification, (long long)ds[i].sub, why);
+				     (long long)ds[i].notification, (long long)ds[i].sub, ds[i].why);
 		}
 	}
+	/* one commit for the pass (a crash before it redelivers: receivers
+	 * de-duplicate by X-Phr-Notification) */
+	pthread_mutex_lock(&n->lock);
+	if (nd > 0 && sqlite3_exec(n->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) {
+		for (size_t i = 0; i < nd; i++)
+			if (ds[i].result != PHR_ERR_STATE)
+				record_outcome(n, &ds[i], ds[i].result, ds[i].why);
+		if (sqlite3_exec(n->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+			sqlite3_exec(n->db, "ROLLBACK", NULL, NULL, NULL);
+			rv = PHR_ERR_DB;
+		}
+	} else if (nd > 0) {
+		rv = PHR_ERR_DB;
+	}
+	pthread_mutex_unlock(&n->lock);
 	for (size_t i = 0; i < nd; i++) {
 		free(ds[i].body);
 		sodium_memzero(ds[i].secret, sizeof(ds[i].secret));
