@@ -20,7 +20,8 @@
  * timeout, other status) schedules a retry with exponential backoff
  * (base * 2^attempts, capped at PHR_NOTIFY_BACKOFF_MAX seconds). A delivery
  * is never dropped: it is retried until it succeeds or the subscription is
- * removed.
+ * removed. Delivery is at least once (the outcomes of a pass are committed
+ * together): receivers de-duplicate by X-Phr-Notification.
  *
  * Kinds used by the project: "emergency" (a break-glass session was opened on
  * the patient, or a share of its escrowed summary released), "access_request"
