@@ -113,12 +113,14 @@ async function registryPath(opts, leaf) {
     'function indexPlusOne(uint256) view returns (uint256)',
     'function siblings(uint256) view returns (uint256[20])',
     'function root() view returns (uint256)',
+    'function leaf(uint256) view returns (uint256)',
   ];
   const reg = new ethers.Contract(need(opts, 'registry'), abi, provider);
   const ip1 = await reg.indexPlusOne(leaf);
   if (ip1 === 0n) fail('credential leaf not in the registry', 1);
   const index = Number(ip1 - 1n);
-  const [sib, root] = await Promise.all([reg.siblings(index), reg.root()]);
+  const [sib, root, current] = await Promise.all([reg.siblings(index), reg.root(), reg.leaf(index)]);
+  if (current !== leaf) fail(`credential ${index} has been revoked`, 1);
   provider.destroy();
   return { index, siblings: sib.map((x) => BigInt(x)), root: BigInt(root) };
 }

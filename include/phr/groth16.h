@@ -170,6 +170,53 @@ PHR_WUR int phr_groth16_provider_check(const struct phr_groth16_vkey *vk, const 
 				       const uint8_t (*inputs)[32], size_t n,
 				       const struct phr_groth16_policy *policy);
 
+/** Public signals of circuits/age_credential.circom, in snarkjs's order. */
+enum phr_groth16_age_signal {
+	PHR_GROTH16_A_NULLIFIER = 0, /**< Poseidon(scope, secret) */
+	PHR_GROTH16_A_KEY_X,         /**< attester's Baby Jubjub key, x */
+	PHR_GROTH16_A_KEY_Y,         /**< attester's Baby Jubjub key, y */
+	PHR_GROTH16_A_TODAY,         /**< date the age holds at, YYYYMMDD */
+	PHR_GROTH16_A_MIN_AGE,       /**< age proven, years */
+	PHR_GROTH16_A_SCOPE,         /**< scope of the nullifier */
+	PHR_GROTH16_A_MESSAGE,       /**< value the proof is bound to */
+	PHR_GROTH16_A_COUNT
+};
+
+/** What a relying party requires of an age proof (ResearchAccess.useAgeProof natively).
+ *  Every member is optional (NULL / 0: not checked). */
+struct phr_groth16_age_policy {
+	/** Accepted attester keys, x then y (64 bytes each). */
+	const uint8_t (*attesters)[64];
+	size_t n_attesters;
+	/** Minimum age required: the proof's minAge must be at least this. */
+	uint32_t min_age;
+	/** Accepted dates (YYYYMMDD), e.g. today and yesterday in UTC. */
+	const uint32_t *dates;
+	size_t n_dates;
+	const uint8_t *scope;
+	const uint8_t *message;
+	/** As in struct phr_groth16_policy. */
+	int (*spend)(void *ctx, const uint8_t nullifier[32]);
+	void *ctx;
+};
+
+/**
+ * Checks an age proof against a policy: attester, date, minimum age, scope/message, the
+ * Groth16 proof, then the nullifier.
+ *
+ * @param[in] vk      the age_credential verification key (7 public signals).
+ * @param[in] proof   the proof.
+ * @param[in] inputs  PHR_GROTH16_A_COUNT public signals.
+ * @param[in] n       their number.
+ * @param[in] policy  the requirements; not retained.
+ * @return PHR_OK; PHR_ERR_NOT_FOUND for an attester not in the list; PHR_ERR_EXPIRED for a
+ *         date not in the list; PHR_ERR_FORBIDDEN for a lower age, another scope or
+ *         message; PHR_ERR_SIGNATURE / PHR_ERR_INVALID as phr_groth16_verify();
+ *         PHR_ERR_EXISTS for a spent nullifier (or what spend returns).
+ */
+PHR_WUR int phr_groth16_age_check(const struct phr_groth16_vkey *vk, const struct phr_groth16_proof *proof,
+				  const uint8_t (*inputs)[32], size_t n, const struct phr_groth16_age_policy *policy);
+
 /**
  * Formats a 32-byte big-endian value as a decimal string (the form snarkjs and the
  * ZK driver use for signals).

@@ -5,6 +5,7 @@
  * ResearchAccess.useCredential.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,11 +37,12 @@ static const char USAGE[] =
 	"Relying party (native, no node needed):\n"
 	"  verify --proof FILE [--vkey FILE] [--root DEC]... [--role DEC] [--scope DEC]\n"
 	"        [--message ADDR|DEC] [--now SECS --max-age SECS] [--nullifiers FILE]\n"
-	"        [--rpc URL --registry ADDR [--access ADDR]]\n"
+	"        [--rpc URL --registry ADDR [--access ADDR]] [--min-age N] [--date YYYYMMDD]...\n"
 	"        checks the proof and, for provider proofs, the policy; with --nullifiers the\n"
 	"        nullifier is recorded there and a reused one is rejected; with --rpc the\n"
 	"        chain is asked: CredentialRegistry.isValidRoot (provider) or isAttester (age),\n"
-	"        and ResearchAccess.nullifierUsed.\n"
+	"        and ResearchAccess.nullifierUsed. Age proofs: --min-age, --date (accepted\n"
+	"        dates), --scope, --message, --nullifiers, --rpc.\n"
 	"Environment: PHR_ZK_DRIVER (driver path), PHR_SOURCE_DIR (repo with circuits/).\n";
 
 #define ZK_MAX_ROOTS 64
@@ -177,9 +179,9 @@ static const char *reason(int rc)
 	case PHR_ERR_NOT_FOUND:
 		return "unknown root (wrong tree, or a credential was revoked since)";
 	case PHR_ERR_EXPIRED:
-		return "proof time outside the accepted window";
+		return "proof time or date outside the accepted window";
 	case PHR_ERR_FORBIDDEN:
-		return "role, scope, message or attester differs from what is required";
+		return "role, age, scope, message or attester differs from what is required";
 	case PHR_ERR_EXISTS:
 		return "nullifier already used";
 	default:
@@ -193,6 +195,9 @@ struct verify_opts {
 	size_t n_roots;
 	const char *role, *scope, *message, *now, *max_age;
 	const char *rpc, *registry, *access;
+	const char *min_age;
+	const char *dates[2];
+	size_t n_dates;
 };
 
 static int parse_verify_opts(struct verify_opts *o, int argc, char **argv)
@@ -228,6 +233,10 @@ static int parse_verify_opts(struct verify_opts *o, int argc, char **argv)
 			o->registry = v;
 		else if (strcmp(k, "--access") == 0)
 			o->access = v;
+		else if (strcmp(k, "--min-age") == 0)
+			o->min_age = v;
+		else if (strcmp(k, "--date") == 0 && o->n_dates < 2)
+			o->dates[o->n_dates++] = v;
 		else {
 			phr_cli_error("zk verify: unknown or repeated option %s", k);
 			return -1;
@@ -418,16 +427,44 @@ static int cmd_verify(int argc, char **argv)
 		}
 	}
 	if (strcmp(circuit, "provider_credential") == 0) {
-		rc = phr_groth16_provider_check(&vk, &proof, (const uint8_t(*)[32])in, n, &pol);
-	} else {
-		if (o.n_roots || o.role || o.max_age || o.message || o.scope) {
-			phr_cli_error("zk verify: --root/--role/--scope/--message/--max-age apply to provider proofs");
+		if (o.min_age || o.n_dates) {
+			phr_cli_error("zk verify: --min-age/--date apply to age proofs");
 			status = PHR_EXIT_USAGE;
 			goto out;
 		}
-		rc = phr_groth16_verify(&vk, &proof, (const uint8_t(*)[32])in, n);
-		if (rc == PHR_OK && pol.spend)
-			rc = pol.spend(pol.ctx, in[0]);
+		rc = phr_groth16_provider_check(&vk, &proof, (const uint8_t(*)[32])in, n, &pol);
+	} else {
+		struct phr_groth16_age_policy ap;
+		uint32_t dates[2];
+		if (o.n_roots || o.role || o.max_age) {
+			phr_cli_error("zk verify: --root/--role/--max-age apply to provider proofs");
+			status = PHR_EXIT_USAGE;
+			goto out;
+		}
+		memset(&ap, 0, sizeof(ap));
+		for (size_t i = 0; i < o.n_dates; i++) {
+			if (phr_parse_u64(&u, o.dates[i]) != PHR_OK || u > UINT32_MAX) {
+				phr_cli_error("zk verify: bad --date %s", o.dates[i]);
+				status = PHR_EXIT_USAGE;
+				goto out;
+			}
+			dates[i] = (uint32_t)u;
+		}
+		ap.dates = dates;
+		ap.n_dates = o.n_dates;
+		if (o.min_age) {
+			if (phr_parse_u64(&u, o.min_age) != PHR_OK || u == 0 || u > 255) {
+				phr_cli_error("zk verify: bad --min-age %s", o.min_age);
+				status = PHR_EXIT_USAGE;
+				goto out;
+			}
+			ap.min_age = (uint32_t)u;
+		}
+		ap.scope = pol.scope;
+		ap.message = pol.message;
+		ap.spend = pol.spend;
+		ap.ctx = pol.ctx;
+		rc = phr_groth16_age_check(&vk, &proof, (const uint8_t(*)[32])in, n, &ap);
 	}
 	if (rc != PHR_OK) {
 		phr_cli_error("zk verify: rejected: %s", reason(rc));

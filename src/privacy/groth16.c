@@ -406,3 +406,42 @@ int phr_groth16_provider_check(const struct phr_groth16_vkey *vk, const struct p
 		return rc;
 	return policy->spend ? policy->spend(policy->ctx, inputs[PHR_GROTH16_P_NULLIFIER]) : PHR_OK;
 }
+
+int phr_groth16_age_check(const struct phr_groth16_vkey *vk, const struct phr_groth16_proof *proof,
+			  const uint8_t (*inputs)[32], size_t n, const struct phr_groth16_age_policy *policy)
+{
+	uint64_t v;
+	int rc;
+
+	if (n != PHR_GROTH16_A_COUNT)
+		return PHR_ERR_INVALID;
+	if (policy->n_attesters > 0) {
+		size_t i;
+		for (i = 0; i < policy->n_attesters; i++)
+			if (memcmp(policy->attesters[i], inputs[PHR_GROTH16_A_KEY_X], 32) == 0 &&
+			    memcmp(policy->attesters[i] + 32, inputs[PHR_GROTH16_A_KEY_Y], 32) == 0)
+				break;
+		if (i == policy->n_attesters)
+			return PHR_ERR_NOT_FOUND;
+	}
+	if (policy->n_dates > 0) {
+		size_t i;
+		if (signal_u64(&v, inputs[PHR_GROTH16_A_TODAY]) != PHR_OK)
+			return PHR_ERR_EXPIRED;
+		for (i = 0; i < policy->n_dates; i++)
+			if (policy->dates[i] == v)
+				break;
+		if (i == policy->n_dates)
+			return PHR_ERR_EXPIRED;
+	}
+	if (policy->min_age > 0 &&
+	    (signal_u64(&v, inputs[PHR_GROTH16_A_MIN_AGE]) != PHR_OK || v < policy->min_age))
+		return PHR_ERR_FORBIDDEN;
+	if ((policy->scope && memcmp(policy->scope, inputs[PHR_GROTH16_A_SCOPE], 32) != 0) ||
+	    (policy->message && memcmp(policy->message, inputs[PHR_GROTH16_A_MESSAGE], 32) != 0))
+		return PHR_ERR_FORBIDDEN;
+	rc = phr_groth16_verify(vk, proof, inputs, n);
+	if (rc != PHR_OK)
+		return rc;
+	return policy->spend ? policy->spend(policy->ctx, inputs[PHR_GROTH16_A_NULLIFIER]) : PHR_OK;
+}

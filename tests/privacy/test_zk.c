@@ -210,6 +210,58 @@ static void test_policy(void **state)
 #undef CHECK
 }
 
+static void test_age_policy(void **state)
+{
+	struct loaded l;
+	struct spent spent = { .n = 0 };
+	uint8_t keys[2][64], scope[32] = { 0 };
+	uint32_t dates[2] = { 20231114, 20231113 }, other_date = 20231116;
+	struct phr_groth16_age_policy pol;
+	(void)state;
+	load_case(&l, AVK, "circuits/fixtures/age.json");
+	memset(keys[0], 0x22, 64);
+	memcpy(keys[1], l.in[PHR_GROTH16_A_KEY_X], 32);
+	memcpy(keys[1] + 32, l.in[PHR_GROTH16_A_KEY_Y], 32);
+	scope[31] = 43;
+	memset(&pol, 0, sizeof(pol));
+	pol.attesters = (const uint8_t(*)[64])keys;
+	pol.n_attesters = 2;
+	pol.min_age = 18;
+	pol.dates = dates;
+	pol.n_dates = 2;
+	pol.scope = scope;
+	pol.message = l.in[PHR_GROTH16_A_MESSAGE];
+	pol.spend = spend;
+	pol.ctx = &spent;
+#define CHECK() phr_groth16_age_check(&l.vk, &l.proof, (const uint8_t(*)[32])l.in, l.n, &pol)
+	assert_int_equal(CHECK(), PHR_OK);
+	assert_int_equal(CHECK(), PHR_ERR_EXISTS);
+	spent.n = 0;
+	pol.n_attesters = 1; /* attester not listed */
+	assert_int_equal(CHECK(), PHR_ERR_NOT_FOUND);
+	pol.n_attesters = 2;
+	pol.min_age = 21; /* proof says 18 */
+	assert_int_equal(CHECK(), PHR_ERR_FORBIDDEN);
+	pol.min_age = 16; /* a stronger proof than asked for is fine */
+	assert_int_equal(CHECK(), PHR_OK);
+	spent.n = 0;
+	pol.dates = &other_date;
+	pol.n_dates = 1;
+	assert_int_equal(CHECK(), PHR_ERR_EXPIRED);
+	pol.dates = dates;
+	pol.n_dates = 2;
+	scope[31] = 44;
+	assert_int_equal(CHECK(), PHR_ERR_FORBIDDEN);
+	scope[31] = 43;
+	l.in[PHR_GROTH16_A_MIN_AGE][31] = 21; /* claiming more than was proven */
+	pol.min_age = 21;
+	assert_int_equal(CHECK(), PHR_ERR_SIGNATURE);
+	assert_int_equal(spent.n, 0);
+	/* a provider proof's signals are not an age proof */
+	assert_int_equal(phr_groth16_age_check(&l.vk, &l.proof, (const uint8_t(*)[32])l.in, 6, &pol), PHR_ERR_INVALID);
+#undef CHECK
+}
+
 static void expect_vkey(int want, const char *json)
 {
 	struct phr_groth16_vkey vk;
@@ -300,6 +352,7 @@ int main(void)
 		cmocka_unit_test(test_tampered_inputs_rejected),
 		cmocka_unit_test(test_signal_not_reduced),
 		cmocka_unit_test(test_policy),
+		cmocka_unit_test(test_age_policy),
 		cmocka_unit_test(test_parsers_reject),
 		cmocka_unit_test(test_decimal_roundtrip),
 	};

@@ -79,7 +79,7 @@ static void test_verify_policy(void **state)
 	assert_int_equal(run("verify --proof %s --scope 43", P0), 1);
 	assert_int_equal(run("verify --proof %s --message 0x0000000000000000000000000000000000000001", P0), 1);
 	assert_int_equal(run("verify --proof %s --now 1700009999 --max-age 3600", P0), 1);
-	assert_true(out_has("err", "time outside"));
+	assert_true(out_has("err", "outside the accepted window"));
 }
 
 static void test_verify_tampered_and_age(void **state)
@@ -96,7 +96,16 @@ static void test_verify_tampered_and_age(void **state)
 	assert_true(out_has("err", "invalid proof"));
 	assert_int_equal(run("verify --proof circuits/fixtures/age.json"), 0);
 	assert_true(out_has("out", "age_credential"));
+	assert_int_equal(run("verify --proof circuits/fixtures/age.json --min-age 18 --date 20231113 --date 20231114 "
+			     "--scope 43 --message %s", CALLER), 0);
+	assert_int_equal(run("verify --proof circuits/fixtures/age.json --min-age 21"), 1);
+	assert_true(out_has("err", "age"));
+	assert_int_equal(run("verify --proof circuits/fixtures/age.json --date 20231115"), 1);
+	assert_true(out_has("err", "date"));
+	assert_int_equal(run("verify --proof circuits/fixtures/age.json --scope 42"), 1);
 	assert_int_equal(run("verify --proof circuits/fixtures/age.json --role 4"), 2);
+	assert_int_equal(run("verify --proof circuits/fixtures/age.json --min-age 0"), 2);
+	assert_int_equal(run("verify --proof %s --min-age 18", P0), 2);
 	assert_int_equal(run("verify --proof %s --vkey circuits/build/age_credential_vkey.json", P0), 1);
 }
 
