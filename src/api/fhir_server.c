@@ -6,6 +6,7 @@
 #include <microhttpd.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -426,8 +427,8 @@ static int prepare_write(struct fx *x, struct pending *p, json_t *res, const cha
 	return PHR_OK;
 }
 
-/* Mints the record of a prepared write (not for deletes). */
-static int mint(struct fx *x, struct pending *p)
+/* Mints the record of a prepared write (not for deletes); thread-safe: no answer is set. */
+static int mint_one(struct fx *x, struct pending *p)
 {
 	struct phr_buf b;
 	struct phr_record_receipt r;
@@ -444,14 +445,82 @@ static int mint(struct fx *x, struct pending *p)
 	if (b.data != NULL)
 		sodium_memzero(b.data, b.len);
 	phr_buf_release(&b);
+	if (rv == PHR_OK)
+		p->row.token = r.token_id;
+	return rv;
+}
+
+static int mint_fail(struct fx *x, int rv)
+{
 	if (rv == PHR_ERR_FORBIDDEN)
 		return fail(x, rv, 403, "no Write access to the records of this patient (grant on chain)");
 	if (rv == PHR_ERR_NOT_FOUND)
 		return fail(x, rv, 422, "the patient of this resource is not registered on chain");
-	if (rv != PHR_OK)
-		return fail(x, rv, 0, "storing the record failed: %s", phr_strerror(rv));
-	p->row.token = r.token_id;
-	return PHR_OK;
+	return fail(x, rv, 0, "storing the record failed: %s", phr_strerror(rv));
+}
+
+/*
+ * Runs fn(x, i, arg) for i in [0, n) on up to FHIR_WORKERS threads: the
+ * node takes concurrent submissions and reads, commits their chain blocks
+ * together and groups the Views of one reader into one transaction.
+ * @return PHR_OK or the first error (by index).
+ */
+#define FHIR_WORKERS 8
+
+struct par {
+	struct fx *x;
+	size_t n;
+	atomic_size_t next;
+	int (*fn)(struct fx *x, size_t i, void *arg);
+	void *arg;
+	int *rvs;
+};
+
+static void *par_worker(void *arg)
+{
+	struct par *p = arg;
+
+	for (;;) {
+		size_t i = atomic_fetch_add(&p->next, 1);
+		if (i >= p->n)
+			break;
+		p->rvs[i] = p->fn(p->x, i, p->arg);
+	}
+	return NULL;
+}
+
+static int par_run(struct fx *x, size_t n, int (*fn)(struct fx *x, size_t i, void *arg), void *arg)
+{
+	pthread_t t[FHIR_WORKERS];
+	size_t nt = n < FHIR_WORKERS ? n : FHIR_WORKERS, started = 0;
+	struct par p;
+	int rv = PHR_OK;
+
+	if (n == 0)
+		return PHR_OK;
+	p.x = x;
+	p.n = n;
+	atomic_init(&p.next, 0);
+	p.fn = fn;
+	p.arg = arg;
+	p.rvs = phr_calloc(n, sizeof(int));
+	if (p.rvs == NULL)
+		return PHR_ERR_NOMEM;
+	for (size_t i = 1; i < nt; i++)
+		if (pthread_create(&t[started], NULL, par_worker, &p) == 0)
+			started++;
+	par_worker(&p); /* this thread works too */
+	for (size_t i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	for (size_t i = 0; i < n && rv == PHR_OK; i++)
+		rv = p.rvs[i];
+	phr_free(p.rvs);
+	return rv;
+}
+
+static int mint_at(struct fx *x, size_t i, void *arg)
+{
+	return mint_one(x, &((struct pending *)arg)[i]);
 }
 
 static void pending_release(struct pending *p)
@@ -524,10 +593,10 @@ static int commit_writes(struct fx *x, struct pending *p, size_t n)
 {
 	int rv = PHR_OK;
 
-	for (size_t i = 0; i < n && rv == PHR_OK; i++)
-		rv = mint(x, &p[i]);
+	/* a resource that supersedes itself in the same Bundle cannot happen: ids are unique */
+	rv = par_run(x, n, mint_at, p);
 	if (rv != PHR_OK)
-		return rv;
+		return mint_fail(x, rv);
 	if ((rv = fhir_db_begin(&x->st->db)) != PHR_OK)
 		return fail(x, rv, 500, "index: cannot begin");
 	for (size_t i = 0; i < n && rv == PHR_OK; i++)
@@ -861,6 +930,74 @@ static int add_row(struct fx *x, json_t *bundle, json_t *seen, const struct fhir
 	return PHR_OK;
 }
 
+struct loaded {
+	const struct fhir_row *rows;
+	json_t **res;
+	int *rv;
+	const bool *skip;
+};
+
+static int load_at(struct fx *x, size_t i, void *arg)
+{
+	struct loaded *l = arg;
+
+	if (!l->skip[i])
+		l->rv[i] = load(x, &l->res[i], &l->rows[i]);
+	return PHR_OK;
+}
+
+/* add_row for many rows, read concurrently (their Views go on chain together). */
+static int add_rows(struct fx *x, json_t *bundle, json_t *seen, const struct fhir_row *rows, size_t n,
+		    const char *mode)
+{
+	struct loaded l;
+	bool *skip;
+	int rv = PHR_OK;
+
+	if (n == 0)
+		return PHR_OK;
+	l.rows = rows;
+	l.res = phr_calloc(n, sizeof(*l.res));
+	l.rv = phr_calloc(n, sizeof(*l.rv));
+	skip = phr_calloc(n, sizeof(*skip));
+	l.skip = skip;
+	if (l.res == NULL || l.rv == NULL || skip == NULL) {
+		rv = nomem(x);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char url[512];
+		snprintf(url, sizeof(url), "%s/%s/%s", x->base, rows[i].type, rows[i].id);
+		skip[i] = json_object_get(seen, url) != NULL;
+		for (size_t k = 0; k < i && !skip[i]; k++)
+			skip[i] = strcmp(rows[k].type, rows[i].type) == 0 && strcmp(rows[k].id, rows[i].id) == 0;
+	}
+	if ((rv = par_run(x, n, load_at, &l)) != PHR_OK) {
+		rv = nomem(x);
+		goto out;
+	}
+	for (size_t i = 0; i < n && rv == PHR_OK; i++) {
+		char url[512];
+		if (skip[i] || l.rv[i] == PHR_ERR_FORBIDDEN || l.rv[i] == PHR_ERR_NOT_FOUND)
+			continue;
+		if (l.rv[i] != PHR_OK) {
+			rv = load_fail(x, l.rv[i]);
+			break;
+		}
+		snprintf(url, sizeof(url), "%s/%s/%s", x->base, rows[i].type, rows[i].id);
+		json_object_set_new(seen, url, json_true());
+		rv = entry_add(bundle, url, l.res[i], mode) == PHR_OK ? PHR_OK : nomem(x);
+		l.res[i] = NULL; /* stolen, also on failure */
+	}
+out:
+	for (size_t i = 0; l.res != NULL && i < n; i++)
+		json_decref(l.res[i]);
+	phr_free(l.res);
+	phr_free(l.rv);
+	phr_free(skip);
+	return rv;
+}
+
 /* _include=Type:param[:Target] and _revinclude=Type:param for the matches. */
 static int includes(struct fx *x, json_t *bundle, json_t *seen, const struct fhir_hits *h,
 		    const struct phr_fhir_req *q)
@@ -909,8 +1046,7 @@ static int includes(struct fx *x, json_t *bundle, json_t *seen, const struct fhi
 				snprintf(ref, sizeof(ref), "%s/%s", m->type, m->id);
 				if ((rv = fhir_db_referencing(&x->st->db, &r, t, prm, ref)) != PHR_OK)
 					return fail(x, rv, 500, "index read failed");
-				for (size_t j = 0; j < r.n && rv == PHR_OK; j++)
-					rv = add_row(x, bundle, seen, &r.rows[j], "include");
+				rv = add_rows(x, bundle, seen, r.rows, r.n, "include");
 				fhir_hits_release(&r);
 			} else {
 				json_t *refs = NULL, *s;
@@ -1031,8 +1167,8 @@ static int do_search(struct fx *x, const char *type, const struct phr_fhir_req *
 	if (rv != PHR_OK)
 		rv = nomem(x);
 	if (summary == NULL || strcmp(summary, "count") != 0) {
-		for (size_t i = 0; i < h.n && rv == PHR_OK; i++)
-			rv = add_row(x, bundle, seen, &h.rows[i], "match");
+		if (rv == PHR_OK)
+			rv = add_rows(x, bundle, seen, h.rows, h.n, "match");
 		if (rv == PHR_OK)
 			rv = includes(x, bundle, seen, &h, q);
 	}
@@ -1158,8 +1294,8 @@ static int do_everything(struct fx *x, const char *id)
 			rv = entry_add(bundle, url, res, "match") == PHR_OK ? PHR_OK : nomem(x);
 		}
 	}
-	for (size_t i = 0; i < h.n && rv == PHR_OK; i++)
-		rv = add_row(x, bundle, seen, &h.rows[i], "match");
+	if (rv == PHR_OK)
+		rv = add_rows(x, bundle, seen, h.rows, h.n, "match");
 	fhir_hits_release(&h);
 	json_decref(seen);
 	if (rv != PHR_OK) {
