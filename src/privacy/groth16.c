@@ -376,72 +376,76 @@ static int signal_u64(uint64_t *out, const uint8_t v[32])
 	return PHR_OK;
 }
 
-int phr_groth16_provider_check(const struct phr_groth16_vkey *vk, const struct phr_groth16_proof *proof,
-			       const uint8_t (*inputs)[32], size_t n, const struct phr_groth16_policy *policy)
+/* Is @p value (len bytes) one of the @p n entries of @p list (stride bytes apart)? */
+static int listed(const uint8_t *list, size_t n, size_t stride, const uint8_t *value, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(list + i * stride, value, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* The checks both policies end with: scope and message, the proof, then the nullifier. */
+static int finish(const struct phr_groth16_vkey *vk, const struct phr_groth16_proof *proof,
+		  const uint8_t (*inputs)[32], size_t n, size_t scope_at, const uint8_t *scope, const uint8_t *message,
+		  int (*spend)(void *ctx, const uint8_t nullifier[32]), void *ctx)
 {
 	int rc;
 
-	if (n != PHR_GROTH16_P_COUNT)
-		return PHR_ERR_INVALID;
-	if (policy->n_roots > 0) {
-		size_t i;
-		for (i = 0; i < policy->n_roots; i++)
-			if (memcmp(policy->roots[i], inputs[PHR_GROTH16_P_ROOT], 32) == 0)
-				break;
-		if (i == policy->n_roots)
-			return PHR_ERR_NOT_FOUND;
-	}
-	if (policy->max_age > 0) {
-		uint64_t t;
-		if (signal_u64(&t, inputs[PHR_GROTH16_P_TIME]) != PHR_OK || t > policy->now ||
-		    policy->now - t > policy->max_age)
-			return PHR_ERR_EXPIRED;
-	}
-	if ((policy->role && memcmp(policy->role, inputs[PHR_GROTH16_P_ROLE], 32) != 0) ||
-	    (policy->scope && memcmp(policy->scope, inputs[PHR_GROTH16_P_SCOPE], 32) != 0) ||
-	    (policy->message && memcmp(policy->message, inputs[PHR_GROTH16_P_MESSAGE], 32) != 0))
+	/* in both circuits the message follows the scope */
+	if ((scope && memcmp(scope, inputs[scope_at], 32) != 0) ||
+	    (message && memcmp(message, inputs[scope_at + 1], 32) != 0))
 		return PHR_ERR_FORBIDDEN;
 	rc = phr_groth16_verify(vk, proof, inputs, n);
 	if (rc != PHR_OK)
 		return rc;
-	return policy->spend ? policy->spend(policy->ctx, inputs[PHR_GROTH16_P_NULLIFIER]) : PHR_OK;
+	return spend ? spend(ctx, inputs[0]) : PHR_OK;
+}
+
+int phr_groth16_provider_check(const struct phr_groth16_vkey *vk, const struct phr_groth16_proof *proof,
+			       const uint8_t (*inputs)[32], size_t n, const struct phr_groth16_policy *policy)
+{
+	uint64_t t;
+
+	if (n != PHR_GROTH16_P_COUNT)
+		return PHR_ERR_INVALID;
+	if (policy->n_roots > 0 &&
+	    !listed(&policy->roots[0][0], policy->n_roots, 32, inputs[PHR_GROTH16_P_ROOT], 32))
+		return PHR_ERR_NOT_FOUND;
+	if (policy->max_age > 0 &&
+	    (signal_u64(&t, inputs[PHR_GROTH16_P_TIME]) != PHR_OK || t > policy->now ||
+	     policy->now - t > policy->max_age))
+		return PHR_ERR_EXPIRED;
+	if (policy->role && memcmp(policy->role, inputs[PHR_GROTH16_P_ROLE], 32) != 0)
+		return PHR_ERR_FORBIDDEN;
+	return finish(vk, proof, inputs, n, PHR_GROTH16_P_SCOPE, policy->scope, policy->message, policy->spend,
+		      policy->ctx);
 }
 
 int phr_groth16_age_check(const struct phr_groth16_vkey *vk, const struct phr_groth16_proof *proof,
 			  const uint8_t (*inputs)[32], size_t n, const struct phr_groth16_age_policy *policy)
 {
 	uint64_t v;
-	int rc;
 
 	if (n != PHR_GROTH16_A_COUNT)
 		return PHR_ERR_INVALID;
-	if (policy->n_attesters > 0) {
-		size_t i;
-		for (i = 0; i < policy->n_attesters; i++)
-			if (memcmp(policy->attesters[i], inputs[PHR_GROTH16_A_KEY_X], 32) == 0 &&
-			    memcmp(policy->attesters[i] + 32, inputs[PHR_GROTH16_A_KEY_Y], 32) == 0)
-				break;
-		if (i == policy->n_attesters)
-			return PHR_ERR_NOT_FOUND;
-	}
+	/* key x and y are adjacent signals: compare 64 bytes at once */
+	if (policy->n_attesters > 0 &&
+	    !listed(&policy->attesters[0][0], policy->n_attesters, 64, inputs[PHR_GROTH16_A_KEY_X], 64))
+		return PHR_ERR_NOT_FOUND;
 	if (policy->n_dates > 0) {
-		size_t i;
-		if (signal_u64(&v, inputs[PHR_GROTH16_A_TODAY]) != PHR_OK)
-			return PHR_ERR_EXPIRED;
-		for (i = 0; i < policy->n_dates; i++)
-			if (policy->dates[i] == v)
-				break;
+		size_t i = 0;
+		if (signal_u64(&v, inputs[PHR_GROTH16_A_TODAY]) == PHR_OK)
+			while (i < policy->n_dates && policy->dates[i] != v)
+				i++;
+		else
+			i = policy->n_dates;
 		if (i == policy->n_dates)
 			return PHR_ERR_EXPIRED;
 	}
 	if (policy->min_age > 0 &&
 	    (signal_u64(&v, inputs[PHR_GROTH16_A_MIN_AGE]) != PHR_OK || v < policy->min_age))
 		return PHR_ERR_FORBIDDEN;
-	if ((policy->scope && memcmp(policy->scope, inputs[PHR_GROTH16_A_SCOPE], 32) != 0) ||
-	    (policy->message && memcmp(policy->message, inputs[PHR_GROTH16_A_MESSAGE], 32) != 0))
-		return PHR_ERR_FORBIDDEN;
-	rc = phr_groth16_verify(vk, proof, inputs, n);
-	if (rc != PHR_OK)
-		return rc;
-	return policy->spend ? policy->spend(policy->ctx, inputs[PHR_GROTH16_A_NULLIFIER]) : PHR_OK;
+	return finish(vk, proof, inputs, n, PHR_GROTH16_A_SCOPE, policy->scope, policy->message, policy->spend,
+		      policy->ctx);
 }
