@@ -36,6 +36,9 @@ struct vctx {
 /* ---- compiled regexes of the primitive types -------------------------------- */
 
 static regex_t regexes[32];
+/* Regexes of two simple shapes are matched by a byte scan instead (the same language). */
+enum regex_shape { SHAPE_REGEX, SHAPE_ANY, SHAPE_NO_WS, SHAPE_TOKENS };
+static enum regex_shape shapes[32];
 static bool regex_ok;
 static pthread_once_t regex_once = PTHREAD_ONCE_INIT;
 
@@ -46,7 +49,12 @@ static void compile_regexes(void)
 		return;
 	for (size_t i = 0; i < phr_fhir_def_regex_len; i++) {
 		/* the spec's regexes match the whole value */
-		int n = snprintf(buf, sizeof(buf), "^(%s)$", phr_fhir_def_regex[i]);
+		const char *re = phr_fhir_def_regex[i];
+		shapes[i] = strcmp(re, ".+") == 0		     ? SHAPE_ANY
+			    : strcmp(re, "[^ \t\n\r]*") == 0 ? SHAPE_NO_WS
+			    : strcmp(re, "[^ \t\n\r]+([ \t\n\r][^ \t\n\r]+)*") == 0 ? SHAPE_TOKENS
+										 : SHAPE_REGEX;
+		int n = snprintf(buf, sizeof(buf), "^(%s)$", re);
 		if (n < 0 || (size_t)n >= sizeof(buf) || regcomp(&regexes[i], buf, REG_EXTENDED | REG_NOSUB) != 0) {
 			while (i-- > 0)
 				regfree(&regexes[i]);
@@ -54,6 +62,31 @@ static void compile_regexes(void)
 		}
 	}
 	regex_ok = true;
+}
+
+static bool is_xml_ws(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+/* Whether non-empty string @p s matches regex @p i of the table. */
+static bool regex_match(int i, const char *s)
+{
+	switch (shapes[i]) {
+	case SHAPE_ANY:
+		return true;
+	case SHAPE_NO_WS:
+		return strpbrk(s, " \t\n\r") == NULL;
+	case SHAPE_TOKENS:
+		/* words separated by single white space characters */
+		for (const char *p = s; *p; p++)
+			if (is_xml_ws(*p) && (p == s || is_xml_ws(p[-1]) || p[1] == '\0'))
+				return false;
+		return true;
+	case SHAPE_REGEX:
+	default:
+		return regexec(&regexes[i], s, 0, NULL, 0) == 0;
+	}
 }
 
 /* ---- table look-ups -------------------------------------------------------------- */
@@ -86,6 +119,8 @@ static const struct phr_fhir_def_node *find_node(const struct phr_fhir_def_type 
 {
 	for (uint32_t i = first; i < first + n; i++) {
 		const struct phr_fhir_def_node *nd = &phr_fhir_def_nodes[i];
+		if (nd->name[0] != key[0])
+			continue;
 		size_t l = strlen(nd->name);
 		if (!(nd->flags & PHR_FHIR_DEF_CHOICE)) {
 			if (strcmp(nd->name, key) == 0) {
@@ -129,18 +164,37 @@ static bool vs_has(int16_t vs, const char *system, const char *code)
 
 /* ---- issues and paths -------------------------------------------------------------- */
 
-static size_t path_push(struct vctx *c, const char *fmt, ...) PHR_PRINTF(2, 3);
+static void path_append(struct vctx *c, const char *s)
+{
+	size_t n = strlen(s);
+	if (n > sizeof(c->path) - 1 - c->plen)
+		n = sizeof(c->path) - 1 - c->plen;
+	memcpy(c->path + c->plen, s, n);
+	c->plen += n;
+	c->path[c->plen] = '\0';
+}
 
-static size_t path_push(struct vctx *c, const char *fmt, ...)
+/* Appends @p a then @p b (NULL: nothing); returns the length to pop back to. */
+static size_t path_add(struct vctx *c, const char *a, const char *b)
 {
 	size_t old = c->plen;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(c->path + c->plen, sizeof(c->path) - c->plen, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		c->plen += (size_t)n < sizeof(c->path) - c->plen ? (size_t)n : sizeof(c->path) - 1 - c->plen;
+	path_append(c, a);
+	if (b)
+		path_append(c, b);
 	return old;
+}
+
+/* Appends "[i]". */
+static size_t path_index(struct vctx *c, size_t i)
+{
+	char buf[24], *p = buf + sizeof(buf);
+	*--p = '\0';
+	*--p = ']';
+	do
+		*--p = (char)('0' + i % 10);
+	while ((i /= 10) != 0);
+	*--p = '[';
+	return path_add(c, p, NULL);
 }
 
 static void path_pop(struct vctx *c, size_t old)
@@ -246,9 +300,7 @@ static void check_primitive(struct vctx *c, const struct phr_fhir_def_node *nd, 
 		issue(c, "error", "value", "%s must not be empty", t->name);
 		return;
 	}
-	/* ".+" (string, markdown) holds for every non-empty string: skip the matcher */
-	if (t->regex >= 0 && strcmp(phr_fhir_def_regex[t->regex], ".+") != 0 &&
-	    regexec(&regexes[t->regex], s, 0, NULL, 0) != 0) {
+	if (t->regex >= 0 && !regex_match(t->regex, s)) {
 		issue(c, "error", "value", "invalid %s: \"%.80s\"", t->name, s);
 		return;
 	}
@@ -267,7 +319,7 @@ static void check_term(struct vctx *c, const json_t *obj)
 	char reason[200];
 	if (phr_fhir_term_check(reason, sizeof(reason), system, json_string_value(code), json_string_length(code)) !=
 	    PHR_OK) {
-		size_t old = path_push(c, ".code");
+		size_t old = path_add(c, ".code", NULL);
 		issue(c, "error", "code-invalid", "%s|%.80s: %s", system, json_string_value(code), reason);
 		path_pop(c, old);
 	}
@@ -337,6 +389,7 @@ static void check_value(struct vctx *c, const struct phr_fhir_def_node *nd, cons
 struct seen {
 	const struct phr_fhir_def_type *type; /* choice: the variant present */
 	const json_t *val, *ext;              /* the `name` and `_name` members */
+	const char *val_key, *ext_key;        /* their member names */
 };
 
 /* Cardinality and the JSON array shape of one element present in an object. */
@@ -349,9 +402,7 @@ static void check_member(struct vctx *c, const struct phr_fhir_def_node *nd, con
 		const json_t *v = pass ? s->ext : s->val;
 		if (!v)
 			continue;
-		size_t old = path_push(c, ".%s%s", pass ? "_" : "", nd->name);
-		if (nd->flags & PHR_FHIR_DEF_CHOICE)
-			path_push(c, "%c%s", toupper((unsigned char)t->name[0]), t->name + 1);
+		size_t old = path_add(c, ".", pass ? s->ext_key : s->val_key);
 		if (!(nd->flags & PHR_FHIR_DEF_ARRAY)) {
 			if (json_is_array(v))
 				issue(c, "error", "structure", "element has max cardinality %u: must not be an array",
@@ -368,7 +419,7 @@ static void check_member(struct vctx *c, const struct phr_fhir_def_node *nd, con
 			const json_t *item;
 			json_array_foreach(v, i, item)
 			{
-				size_t o2 = path_push(c, "[%zu]", i);
+				size_t o2 = path_index(c, i);
 				/* in parallel arrays of primitives, null marks a missing value or extension */
 				const json_t *other = prim ? json_array_get(pass ? s->val : s->ext, i) : NULL;
 				if (!json_is_null(item))
@@ -382,12 +433,12 @@ static void check_member(struct vctx *c, const struct phr_fhir_def_node *nd, con
 		path_pop(c, old);
 	}
 	if (nd->max != PHR_FHIR_DEF_MAX_MANY && count > nd->max) {
-		size_t old = path_push(c, ".%s", nd->name);
+		size_t old = path_add(c, ".", nd->name);
 		issue(c, "error", "structure", "%zu values, at most %u allowed", count, nd->max);
 		path_pop(c, old);
 	}
 	if (count < nd->min) {
-		size_t old = path_push(c, ".%s", nd->name);
+		size_t old = path_add(c, ".", nd->name);
 		issue(c, "error", "required", "%zu values, at least %u required", count, nd->min);
 		path_pop(c, old);
 	}
@@ -416,27 +467,28 @@ static void walk_object(struct vctx *c, const json_t *obj, uint32_t first, uint3
 		const struct phr_fhir_def_type *t = NULL;
 		const struct phr_fhir_def_node *nd = find_node(&t, first, n, key + ext);
 		if (!nd || (ext && (!t || t->kind != PHR_FHIR_DEF_PRIMITIVE))) {
-			size_t old = path_push(c, ".%s", key);
+			size_t old = path_add(c, ".", key);
 			issue(c, "error", "structure", "unknown element \"%.80s\"", key);
 			path_pop(c, old);
 			continue;
 		}
 		struct seen *s = &seen[nd - &phr_fhir_def_nodes[first]];
 		if (s->type && s->type != t) {
-			size_t old = path_push(c, ".%s", key);
+			size_t old = path_add(c, ".", key);
 			issue(c, "error", "structure", "more than one type of choice element %s[x]", nd->name);
 			path_pop(c, old);
 			continue;
 		}
 		s->type = t;
 		*(ext ? &s->ext : &s->val) = v;
+		*(ext ? &s->ext_key : &s->val_key) = key;
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		const struct phr_fhir_def_node *nd = &phr_fhir_def_nodes[first + i];
 		if (seen[i].val || seen[i].ext)
 			check_member(c, nd, &seen[i]);
 		else if (nd->min > 0) {
-			size_t old = path_push(c, ".%s", nd->name);
+			size_t old = path_add(c, ".", nd->name);
 			issue(c, "error", "required", "missing required element %s%s", nd->name,
 			      (nd->flags & PHR_FHIR_DEF_CHOICE) ? "[x]" : "");
 			path_pop(c, old);
@@ -474,11 +526,11 @@ int phr_fhir_validate(json_t **issues, const json_t *resource)
 		return PHR_ERR_NOMEM;
 	}
 	const char *rt = json_is_object(resource) ? json_string_value(json_object_get(resource, "resourceType")) : NULL;
-	path_push(c, "%s", rt && phr_fhir_validate_is_resource_type(rt) ? rt : "$");
+	path_add(c, rt && phr_fhir_validate_is_resource_type(rt) ? rt : "$", NULL);
 	check_resource(c, resource);
 	if (c->n_dropped) {
 		path_pop(c, 0);
-		path_push(c, "%s", rt && phr_fhir_validate_is_resource_type(rt) ? rt : "$");
+		path_add(c, rt && phr_fhir_validate_is_resource_type(rt) ? rt : "$", NULL);
 		size_t dropped = c->n_dropped;
 		c->n_issues = 0; /* this one is always reported */
 		issue(c, "warning", "too-costly", "%zu more issues not reported", dropped);

@@ -185,6 +185,14 @@ static void test_formats(void **state)
 	expect_issue("{\"resourceType\":\"Patient\",\"extension\":[{\"url\":\"http://x\",\"valueOid\":\"urn:oid:1.02\"}]}",
 		     "value", "Patient.extension[0].valueOid");
 	expect_issue("{\"resourceType\":\"Patient\",\"gender\":\"female \"}", "value", "Patient.gender");
+	/* code: single white space characters between words only */
+	expect_issue("{\"resourceType\":\"Patient\",\"language\":\" en\"}", "value", "Patient.language");
+	expect_issue("{\"resourceType\":\"Patient\",\"language\":\"en  US\"}", "value", "Patient.language");
+	expect_valid("{\"resourceType\":\"Patient\",\"language\":\"en US\"}");
+	expect_valid("{\"resourceType\":\"Patient\",\"language\":\"en\\tUS\\u00a0x\"}");
+	/* uri: no white space at all; string: anything non-empty (XML Schema's \\s) */
+	expect_issue("{\"resourceType\":\"Patient\",\"implicitRules\":\"a\\rb\"}", "value", "Patient.implicitRules");
+	expect_valid("{\"resourceType\":\"Patient\",\"implicitRules\":\"a\\u00a0b\",\"name\":[{\"text\":\" \\n\"}]}");
 	expect_issue("{\"resourceType\":\"Patient\",\"name\":[{\"text\":\"a\\u0000b\"}]}", "value",
 		     "Patient.name[0].text");
 }
