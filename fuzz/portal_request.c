@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "api_int.h"
 
@@ -28,6 +29,23 @@ static void put(const char *rel, const char *text)
 	fclose(f);
 }
 
+static const char *const files[] = { "index.html", "main-ABCD2345.js", "main-ABCD2345.js.gz",
+				       ".hidden.js", "sub/a.css", "noext" };
+
+/* removes the directory at exit (the replay driver runs in every CTest run) */
+static void cleanup(void)
+{
+	char p[160];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
+		unlink(p);
+	}
+	snprintf(p, sizeof(p), "%s/sub", dir);
+	rmdir(p);
+	rmdir(dir);
+}
+
 static void init(void)
 {
 	char p[160];
@@ -43,6 +61,7 @@ static void init(void)
 	put(".hidden.js", "SECRET");
 	put("sub/a.css", "css");
 	put("noext", "SECRET");
+	atexit(cleanup);
 }
 
 /* the next '\n'-terminated piece of the input as a C string (malloc) */
