@@ -108,7 +108,7 @@ int main(int argc, char **argv)
 	for (size_t k = 0; k < N; k++) {
 		json_decref(deps);
 		deps = NULL;
-		if ((rv = phr_emergency_prepare(&deps, cid, psk, sum.data, sum.len, 2, hs, 3, NULL, NULL,
+		if ((rv = phr_emergency_prepare(&deps, cid, psk, NULL, sum.data, sum.len, 2, hs, 3, NULL, NULL,
 						0, 1000 + k)) != PHR_OK)
 			die("prepare", rv);
 	}
@@ -166,7 +166,7 @@ int main(int argc, char **argv)
 		t0 = now_s();
 		for (size_t k = 0; k < N; k++) {
 			phr_buf_reset(&out);
-			if ((rv = phr_emergency_combine(&out, rsk, patient, answers, 2)) != PHR_OK)
+			if ((rv = phr_emergency_combine(&out, rsk, patient, NULL, answers, 2)) != PHR_OK)
 				die("combine", rv);
 		}
 		report("provider: combine 2 answers (open, Lagrange, CID, decrypt)", N, now_s() - t0);

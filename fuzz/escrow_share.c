@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		list[n++] = arr;
 	}
 	phr_buf_init(&out, 0);
-	if (phr_emergency_combine(&out, sk_acct, patient, list, n) == PHR_OK && out.len == 0 &&
+	if (phr_emergency_combine(&out, sk_acct, patient, NULL, list, n) == PHR_OK && out.len == 0 &&
 	    out.data != NULL)
 		abort();
 	phr_buf_release(&out);

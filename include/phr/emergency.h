@@ -160,7 +160,9 @@ PHR_WUR int phr_escrow_share_open(uint8_t share[33], const uint8_t sealed[PHR_ES
  * Prepares the deposits of an emergency summary: a fresh key encrypts
  * @p summary (phr_crypto_encrypt_buf), the key is split @p t of @p n, each
  * share sealed to its holder, the manifest and each deposit signed with
- * @p patient_sk (the patient's owner key).
+ * @p owner_sk (the key of the patient's owner: the patient's own key, or the
+ * key that replaced it after a recovery).
+ * @param[in]  patient  the patient id, or NULL for the address of @p owner_sk
  * @param[out] deposits new JSON array of {url, holder, body} (body: the PUT text)
  * @param[out] cid      the summary ciphertext's CID (raw codec), may be NULL
  * @param[in]  webhook_url, secret optional webhook every holder registers for
@@ -168,7 +170,8 @@ PHR_WUR int phr_escrow_share_open(uint8_t share[33], const uint8_t sealed[PHR_ES
  * @return PHR_OK, PHR_ERR_INVALID, PHR_ERR_TOO_LARGE, PHR_ERR_CRYPTO, PHR_ERR_NOMEM.
  */
 PHR_WUR int phr_emergency_prepare(json_t **deposits, char cid[PHR_CID_STR_MAX],
-				  const uint8_t patient_sk[32], const uint8_t *summary, size_t len,
+				  const uint8_t owner_sk[32], const uint8_t *patient,
+				  const uint8_t *summary, size_t len,
 				  unsigned t, const struct phr_escrow_holder *holders, size_t n,
 				  const char *webhook_url, const uint8_t *secret, size_t secret_len,
 				  uint64_t now);
@@ -184,19 +187,22 @@ PHR_WUR int phr_emergency_release_request(char **body, const uint8_t requester_s
 
 /**
  * Combines release answers: opens each re-sealed share with the requester's
- * X25519 key (derived from @p requester_sk), keeps those bound to @p patient
- * and the manifest's summary from holders the manifest lists, needs t distinct
- * ones, recombines the key, checks the ciphertext against the manifest's CID
- * and decrypts.
+ * X25519 key (derived from @p requester_sk), keeps those whose manifest is
+ * signed by @p owner and that are bound to @p patient and the manifest's
+ * summary, from holders the manifest lists; needs t distinct ones, recombines
+ * the key, checks the ciphertext against the manifest's CID and decrypts.
+ * @param[in]  owner   the patient's owner now (PatientRegistry.ownerOfPatient),
+ *                     or NULL for @p patient itself
  * @param[out] summary appended (the plaintext; the caller wipes it)
  * @param[in]  answers JSON objects as the release route returns them
  * @return PHR_OK, PHR_ERR_STATE (fewer than t usable shares), PHR_ERR_SIGNATURE
- *         (manifest not signed by @p patient), PHR_ERR_CORRUPT (ciphertext
+ *         (manifest not signed by the owner), PHR_ERR_CORRUPT (ciphertext
  *         does not match the CID), PHR_ERR_TAMPERED (wrong key: a bad share),
  *         PHR_ERR_PARSE, PHR_ERR_NOMEM.
  */
 PHR_WUR int phr_emergency_combine(struct phr_buf *summary, const uint8_t requester_sk[32],
-				  const uint8_t patient[20], json_t *const *answers, size_t n);
+				  const uint8_t patient[20], const uint8_t *owner,
+				  json_t *const *answers, size_t n);
 
 /* --- the escrow holder's node ------------------------------------------------- */
 

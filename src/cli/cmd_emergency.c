@@ -29,12 +29,13 @@ static const char usage[] =
 	"Break-glass that works while the patient is unconscious (docs/emergency.md).\n"
 	"\n"
 	"  setup  --keystore F --summary FILE --escrow URL... --threshold T\n"
-	"         [--webhook URL --webhook-secret HEX]\n"
+	"         [--webhook URL --webhook-secret HEX] [--patient ADDR]\n"
 	"         The patient's client encrypts FILE (the emergency summary, e.g. a FHIR\n"
 	"         Bundle) under a fresh key, splits the key T-of-n among the escrow nodes\n"
 	"         (each share sealed to the node's escrow key) and deposits them; every\n"
 	"         holder registers the webhook for the patient's notifications. Logs\n"
-	"         Share with purpose Emergency on chain.\n"
+	"         Share with purpose Emergency on chain. F is the patient owner's key;\n"
+	"         --patient names the patient when that differs (after a recovery).\n"
 	"  open   --keystore F --patient ADDR --reason-code N --reason TEXT\n"
 	"         A verified emergency provider opens break-glass (24 h) on chain.\n"
 	"  read   --keystore F --patient ADDR --escrow URL... [--out FILE]\n"
@@ -135,6 +136,25 @@ static int need_addr(uint8_t a[20], const char *s, const char *what)
 		return -1;
 	}
 	return 0;
+}
+
+/* PatientRegistry.ownerOfPatient(patient): who signs the patient's manifests. */
+static int owner_of(struct phr_chain *c, const struct phr_deployment *d, uint8_t owner[20],
+		    const uint8_t patient[20])
+{
+	struct phr_buf cd, out;
+	int rv;
+
+	phr_buf_init(&cd, 0);
+	phr_buf_init(&out, 0);
+	rv = phr_contracts_patient_registry_owner_of_patient_encode(&cd, patient);
+	if (rv == PHR_OK)
+		rv = phr_chain_call(c, &out, NULL, d->registry, cd.data, cd.len);
+	if (rv == PHR_OK)
+		rv = phr_contracts_patient_registry_owner_of_patient_decode(owner, out.data, out.len);
+	phr_buf_release(&cd);
+	phr_buf_release(&out);
+	return rv;
 }
 
 /* AuditTrail.logAccess(patient, 0, action, Emergency) from @p sk. */
@@ -251,9 +271,14 @@ static int cmd_setup(int argc, char **argv)
 			phr_cli_error("emergency setup: escrow node %s: %s", o.escrow[i], phr_strerror(rv));
 			goto out;
 		}
-	if (phr_eth_address_from_seckey(patient, sk) != PHR_OK)
+	if (o.patient != NULL) { /* after a recovery the owner's key is not the patient id */
+		if (need_addr(patient, o.patient, "--patient") != 0)
+			goto out;
+	} else if (phr_eth_address_from_seckey(patient, sk) != PHR_OK) {
 		goto out;
-	rv = phr_emergency_prepare(&deps, cid, sk, sum.data, sum.len, (unsigned)t, hs, o.n_escrow,
+	}
+	rv = phr_emergency_prepare(&deps, cid, sk, patient, sum.data, sum.len, (unsigned)t, hs,
+				   o.n_escrow,
 				   o.webhook, o.webhook ? secret : NULL, secret_len, (uint64_t)time(NULL));
 	if (rv != PHR_OK) {
 		phr_cli_error("emergency setup: %s", phr_strerror(rv));
@@ -402,7 +427,7 @@ static void ask_holder(json_t *answers, const char *url, const uint8_t *sk,
  * name are asked too: one known holder is enough to find the others.
  */
 static void discover(json_t *answers, const struct em_opts *o, const uint8_t *sk,
-		     const uint8_t patient[20], const char *ps)
+		     const uint8_t patient[20], const uint8_t owner[20], const char *ps)
 {
 	struct phr_escrow_manifest m;
 	uint8_t sig[65], signer[20];
@@ -414,7 +439,7 @@ static void discover(json_t *answers, const struct em_opts *o, const uint8_t *sk
 	    phr_json_get_str(&stext, a, "manifestSignature") != PHR_OK ||
 	    phr_hex_decode(sig, sizeof(sig), &got, stext, strlen(stext)) != PHR_OK || got != 65 ||
 	    phr_eip191_recover(signer, mtext, strlen(mtext), sig) != PHR_OK ||
-	    memcmp(signer, patient, 20) != 0 ||
+	    memcmp(signer, owner, 20) != 0 ||
 	    phr_escrow_manifest_parse(&m, mtext, strlen(mtext)) != PHR_OK)
 		return;
 	for (unsigned i = 0; i < m.n; i++) {
@@ -435,7 +460,7 @@ static int cmd_read(int argc, char **argv)
 	struct phr_chain *c = NULL;
 	struct phr_deployment d;
 	struct phr_buf sum;
-	uint8_t *sk = NULL, patient[20];
+	uint8_t *sk = NULL, patient[20], owner[20];
 	char ps[PHR_ETH_ADDRESS_STR_LEN];
 	json_t *answers = json_array();
 	json_t *list[2 * MAX_ESCROW];
@@ -457,16 +482,20 @@ static int cmd_read(int argc, char **argv)
 	rc = PHR_EXIT_FAIL;
 	if (phr_crypto_init() != PHR_OK || chain_of(&o, &c, &d) != 0 || (sk = load_key(&o)) == NULL)
 		goto out;
+	if ((rv = owner_of(c, &d, owner, patient)) != PHR_OK) {
+		phr_cli_error("emergency read: ownerOfPatient: %s", phr_strerror(rv));
+		goto out;
+	}
 	phr_eth_address_checksum(ps, patient);
 	for (size_t i = 0; i < o.n_escrow; i++)
 		ask_holder(answers, o.escrow[i], sk, patient, ps);
-	discover(answers, &o, sk, patient, ps);
+	discover(answers, &o, sk, patient, owner, ps);
 	n = json_array_size(answers);
 	if (n > PHR_ARRAY_LEN(list))
 		n = PHR_ARRAY_LEN(list);
 	for (size_t i = 0; i < n; i++)
 		list[i] = json_array_get(answers, i);
-	rv = phr_emergency_combine(&sum, sk, patient, list, n);
+	rv = phr_emergency_combine(&sum, sk, patient, owner, list, n);
 	if (rv != PHR_OK) {
 		phr_cli_error("emergency read: cannot recover the summary from %zu share(s): %s", n,
 			      rv == PHR_ERR_STATE ? "fewer than the threshold" : phr_strerror(rv));

@@ -383,7 +383,8 @@ static int one_deposit(char **body, const uint8_t sk[32], const uint8_t patient[
 }
 
 int phr_emergency_prepare(json_t **deposits, char cid_out[PHR_CID_STR_MAX],
-			  const uint8_t patient_sk[32], const uint8_t *summary, size_t len, unsigned t,
+			  const uint8_t patient_sk[32], const uint8_t *patient_id,
+			  const uint8_t *summary, size_t len, unsigned t,
 			  const struct phr_escrow_holder *holders, size_t n, const char *webhook_url,
 			  const uint8_t *secret, size_t secret_len, uint64_t now)
 {
@@ -405,7 +406,9 @@ int phr_emergency_prepare(json_t **deposits, char cid_out[PHR_CID_STR_MAX],
 	for (size_t i = 0; i < n; i++)
 		if (!url_ok(holders[i].url))
 			goto out;
-	if ((rv = phr_eth_address_from_seckey(patient, patient_sk)) != PHR_OK)
+	if (patient_id != NULL)
+		memcpy(patient, patient_id, 20);
+	else if ((rv = phr_eth_address_from_seckey(patient, patient_sk)) != PHR_OK)
 		goto out;
 	rv = PHR_ERR_NOMEM;
 	if ((shares = sodium_malloc(n * 33)) == NULL)
@@ -492,7 +495,8 @@ int phr_emergency_release_request(char **body, const uint8_t requester_sk[32],
 
 /* Opens one answer into @p share (x || y); checks the manifest. */
 static int answer_share(uint8_t share[33], struct phr_escrow_manifest *m, const json_t *a,
-			const uint8_t patient[20], const uint8_t pk[32], const uint8_t sk[32])
+			const uint8_t patient[20], const uint8_t owner[20], const uint8_t pk[32],
+			const uint8_t sk[32])
 {
 	uint8_t sealed[PHR_ESCROW_SEALED_BYTES], msig[65], signer[20], holder[20];
 	const char *mtext;
@@ -506,7 +510,7 @@ static int answer_share(uint8_t share[33], struct phr_escrow_manifest *m, const 
 	if ((rv = phr_escrow_manifest_parse(m, mtext, strlen(mtext))) != PHR_OK)
 		return rv;
 	if (phr_eip191_recover(signer, mtext, strlen(mtext), msig) != PHR_OK ||
-	    memcmp(signer, patient, 20) != 0 || memcmp(m->patient, patient, 20) != 0)
+	    memcmp(signer, owner, 20) != 0 || memcmp(m->patient, patient, 20) != 0)
 		return PHR_ERR_SIGNATURE;
 	if ((rv = phr_escrow_share_open(share, sealed, pk, sk, patient, m->summary_cid)) != PHR_OK)
 		return rv;
@@ -518,7 +522,8 @@ static int answer_share(uint8_t share[33], struct phr_escrow_manifest *m, const 
 }
 
 int phr_emergency_combine(struct phr_buf *summary, const uint8_t requester_sk[32],
-			  const uint8_t patient[20], json_t *const *answers, size_t n)
+			  const uint8_t patient[20], const uint8_t *owner, json_t *const *answers,
+			  size_t n)
 {
 	struct phr_escrow_manifest m, first;
 	uint8_t *sk = sodium_malloc(32), *key = sodium_malloc(32), *shares = NULL, pk[32];
@@ -536,7 +541,7 @@ int phr_emergency_combine(struct phr_buf *summary, const uint8_t requester_sk[32
 	for (size_t i = 0; i < n && k < PHR_ESCROW_HOLDERS_MAX; i++) {
 		uint8_t *s = shares + k * 33;
 		bool dup = false;
-		int r = answer_share(s, &m, answers[i], patient, pk, sk);
+		int r = answer_share(s, &m, answers[i], patient, owner ? owner : patient, pk, sk);
 		if (r != PHR_OK) {
 			last = r;
 			continue;

@@ -127,7 +127,7 @@ static json_t *prepare(struct fx *f, const uint8_t *sk, uint64_t created)
 	char cid[PHR_CID_STR_MAX], url[64];
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/hook", (unsigned)f->hook_port);
-	assert_int_equal(phr_emergency_prepare(&deps, cid, sk, f->summary.data, f->summary.len, 2,
+	assert_int_equal(phr_emergency_prepare(&deps, cid, sk, NULL, f->summary.data, f->summary.len, 2,
 					       f->holders, 3, url, f->secret, sizeof(f->secret),
 					       created),
 			 PHR_OK);
@@ -346,16 +346,16 @@ static void test_escrow_flow(void **state)
 
 	/* one share is not enough */
 	assert_int_equal(release(f, &ans[0], 0, f->sk_em, 0, 0), PHR_OK);
-	assert_int_equal(phr_emergency_combine(&out, f->sk_em, f->pat->address, ans, 1),
+	assert_int_equal(phr_emergency_combine(&out, f->sk_em, f->pat->address, NULL, ans, 1),
 			 PHR_ERR_STATE);
 	/* the same share twice is still one */
 	ans[1] = json_incref(ans[0]);
-	assert_int_equal(phr_emergency_combine(&out, f->sk_em, f->pat->address, ans, 2),
+	assert_int_equal(phr_emergency_combine(&out, f->sk_em, f->pat->address, NULL, ans, 2),
 			 PHR_ERR_STATE);
 	json_decref(ans[1]);
 	/* shares re-sealed to the emergency provider do not open for another key */
 	assert_int_equal(release(f, &ans[1], 2, f->sk_em, 0, 2), PHR_OK);
-	assert_int_not_equal(phr_emergency_combine(&out, f->sk_prov, f->pat->address, ans, 2), PHR_OK);
+	assert_int_not_equal(phr_emergency_combine(&out, f->sk_prov, f->pat->address, NULL, ans, 2), PHR_OK);
 	if (getenv("EMERG_CORPUS_DIR") != NULL) {
 		json_t *two = json_pack("[OO]", ans[0], ans[1]);
 		char *t = json_dumps(two, JSON_COMPACT);
@@ -364,7 +364,13 @@ static void test_escrow_flow(void **state)
 		json_decref(two);
 	}
 	/* two of three give the summary, byte for byte */
-	rv = phr_emergency_combine(&out, f->sk_em, f->pat->address, ans, 2);
+	/* manifests must be signed by the patient's owner as the caller sees it on chain */
+	assert_int_equal(phr_emergency_combine(&out, f->sk_em, f->pat->address, f->em->address, ans, 2),
+			 PHR_ERR_SIGNATURE);
+	rv = phr_emergency_combine(&out, f->sk_em, f->pat->address, f->pat->address, ans, 2);
+	assert_int_equal(rv, PHR_OK);
+	phr_buf_reset(&out);
+	rv = phr_emergency_combine(&out, f->sk_em, f->pat->address, NULL, ans, 2);
 	assert_int_equal(rv, PHR_OK);
 	assert_int_equal(out.len, f->summary.len);
 	assert_memory_equal(out.data, f->summary.data, out.len);
@@ -378,7 +384,7 @@ static void test_escrow_flow(void **state)
 		json_object_del(ans[1], "ciphertext");
 		two[0] = c;
 		two[1] = ans[1];
-		assert_int_equal(phr_emergency_combine(&out, f->sk_em, f->pat->address, two, 2),
+		assert_int_equal(phr_emergency_combine(&out, f->sk_em, f->pat->address, NULL, two, 2),
 				 PHR_ERR_CORRUPT);
 		free(hex);
 		json_decref(c);
