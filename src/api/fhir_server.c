@@ -1331,6 +1331,32 @@ static const char *kind_name(enum phr_fhir_sp_kind k)
 	return "special";
 }
 
+/* S:param for every reference parameter of any type S that may point at @p type. */
+static void revincludes(json_t *out, const char *type)
+{
+	const char *last_t = "", *last_c = "";
+	size_t tl = strlen(type);
+
+	for (const struct phr_fhir_sp *sp = phr_fhir_sp_table; sp->type != NULL; sp++) {
+		const char *t = sp->targets;
+		bool hit = sp->targets[0] == '\0';
+		char inc[160];
+		if (sp->kind != PHR_FHIR_SP_REFERENCE ||
+		    (strcmp(sp->type, last_t) == 0 && strcmp(sp->code, last_c) == 0))
+			continue;
+		while (!hit && (t = strstr(t, type)) != NULL) {
+			hit = (t == sp->targets || t[-1] == ',') && (t[tl] == ',' || t[tl] == '\0');
+			t += tl;
+		}
+		if (!hit)
+			continue;
+		last_t = sp->type;
+		last_c = sp->code;
+		snprintf(inc, sizeof(inc), "%s:%s", sp->type, sp->code);
+		json_array_append_new(out, json_string(inc));
+	}
+}
+
 static json_t *capability(struct fx *x)
 {
 	char inst[32];
@@ -1343,7 +1369,7 @@ static json_t *capability(struct fx *x)
 		       "s:[],s:[{s:s},{s:s},{s:s}]}]}",
 		       "resourceType", "CapabilityStatement", "status", "active", "date", inst, "kind",
 		       "instance", "name", "PhrFhirServer", "publisher", "phr", "software", "name", "phr",
-		       "implementation", "description", "phr node FHIR R4 server (records on chain)", "url",
+		       "implementation", "description", "phr node FHIR R4 server (records on chain; bearer tokens from SIWE login at /api/v1/auth)", "url",
 		       x->base, "fhirVersion", "4.0.1", "format", "application/fhir+json", "json", "rest",
 		       "mode", "server", "security", "service", "coding", "system",
 		       "http://terminology.hl7.org/CodeSystem/restful-security-service", "code", "OAuth",
@@ -1382,7 +1408,6 @@ static json_t *capability(struct fx *x)
 				char inc[160];
 				snprintf(inc, sizeof(inc), "%s:%s", type, sp->code);
 				json_array_append_new(json_object_get(r, "searchInclude"), json_string(inc));
-				json_array_append_new(json_object_get(r, "searchRevInclude"), json_string(inc));
 			}
 		}
 		{
@@ -1397,6 +1422,7 @@ static json_t *capability(struct fx *x)
 				json_object_set_new(p, "definition", json_string(def));
 			}
 		}
+		revincludes(json_object_get(r, "searchRevInclude"), type);
 		if (strcmp(type, "Patient") == 0)
 			json_array_append_new(json_object_get(r, "operation"),
 					      json_pack("{s:s,s:s}", "name", "everything", "definition",

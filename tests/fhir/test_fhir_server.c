@@ -85,7 +85,7 @@ static void test_metadata(void **state)
 	json_t *res;
 	size_t i, n_types = 0;
 	json_t *e;
-	bool patient_family = false;
+	bool patient_family = false, rev_obs = false;
 
 	(void)state;
 	req(&r, "GET", "/metadata", NULL, NULL, NULL);
@@ -102,10 +102,15 @@ static void test_metadata(void **state)
 			json_array_foreach (json_object_get(e, "searchParam"), k, p)
 				if (strcmp(jstr(p, "name"), "family") == 0)
 					patient_family = strcmp(jstr(p, "type"), "string") == 0;
+			json_array_foreach (json_object_get(e, "searchRevInclude"), k, p)
+				rev_obs |= strcmp(json_string_value(p), "Observation:subject") == 0;
+			json_array_foreach (json_object_get(e, "searchRevInclude"), k, p)
+				assert_string_not_equal(json_string_value(p), "Observation:performer-not");
 		}
 	}
 	assert_int_equal(n_types, 18);
 	assert_true(patient_family);
+	assert_true(rev_obs);
 	http_res_release(&r);
 }
 
