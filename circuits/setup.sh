@@ -13,8 +13,31 @@
 # build/zk-setup); it takes a few minutes to prepare at 2^13.
 #
 # Usage: circuits/setup.sh            (run from anywhere; works in the repo root)
+#        circuits/setup.sh --check    only recompile the circuits (seconds) and check that
+#                                     the committed .wasm files, hence the circuits the
+#                                     committed keys were made for, are current (exit 1 if not)
 set -eu
 cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = "--check" ]; then
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+	status=0
+	for name in provider_credential age_credential; do
+		node_modules/.bin/circom2 "circuits/$name.circom" --O2 --wasm \
+			-l node_modules/circomlib/circuits -l circuits -o "$tmp" >/dev/null
+		want=$(grep " circuits/build/$name.wasm\$" circuits/build/SHA256SUMS | cut -c1-64)
+		got=$(sha256sum "$tmp/${name}_js/$name.wasm" | cut -c1-64)
+		have=$(sha256sum "circuits/build/$name.wasm" | cut -c1-64)
+		if [ "$got" = "$want" ] && [ "$have" = "$want" ]; then
+			echo "ok - $name: circuit, committed wasm and SHA256SUMS agree"
+		else
+			echo "FAIL - $name: circuits/$name.circom changed since circuits/setup.sh ran (rerun it)"
+			status=1
+		fi
+	done
+	exit $status
+fi
 
 POWER=13
 # Beacons: SHA-256 of the ASCII strings in the comments (fixed, public, recorded).
