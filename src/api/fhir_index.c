@@ -3,12 +3,14 @@
  * resource with the record token that holds it, and the search keys
  * extracted at write time. No resource body is ever stored here.
  */
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fhir_int.h"
 
@@ -32,9 +34,17 @@ int fhir_db_open(struct fhir_db *f, const char *dir)
 {
 	char path[1024];
 
+	int fd;
+
 	f->db = NULL;
 	if (snprintf(path, sizeof(path), "%s/fhir.db", dir) >= (int)sizeof(path))
 		return PHR_ERR_TOO_LARGE;
+	/* search keys include names and dates: owner only; SQLite gives the -wal and
+	 * -shm files the mode of the database file */
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return PHR_ERR_IO;
+	close(fd);
 	if (sqlite3_open_v2(path, &f->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 			    NULL) != SQLITE_OK ||
 	    sqlite3_busy_timeout(f->db, 5000) != SQLITE_OK ||
@@ -44,8 +54,7 @@ int fhir_db_open(struct fhir_db *f, const char *dir)
 		f->db = NULL;
 		return PHR_ERR_DB;
 	}
-	/* search keys include names and dates: owner only (the -wal/-shm files follow its mode) */
-	if (chmod(path, 0600) != 0)
+	if (chmod(path, 0600) != 0) /* an older file */
 		phr_log_warn("fhir", "cannot restrict %s to its owner", path);
 	return PHR_OK;
 }
