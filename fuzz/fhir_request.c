@@ -47,7 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if ((r.target == PHR_FHIR_T_INSTANCE || r.target == PHR_FHIR_T_VREAD ||
 		     r.target == PHR_FHIR_T_HISTORY) && !phr_fhir_id_valid(r.id))
 			abort();
-		if (r.target >= PHR_FHIR_T_TYPE && !phr_fhir_type_supported(r.type))
+		if (r.target >= PHR_FHIR_T_TYPE && !phr_fhir_type_supported(r.type) &&
+		    !(r.target == PHR_FHIR_T_HISTORY_TYPE && r.type[0] == '\0'))
 			abort();
 	}
 	if (r.n_params > PHR_FHIR_MAX_PARAMS)

@@ -71,7 +71,7 @@ enum phr_fhir_target {
 	PHR_FHIR_T_TYPE,         /**< [base]/Type */
 	PHR_FHIR_T_SEARCH,       /**< [base]/Type/_search */
 	PHR_FHIR_T_INSTANCE,     /**< [base]/Type/id */
-	PHR_FHIR_T_HISTORY_TYPE, /**< [base]/Type/_history */
+	PHR_FHIR_T_HISTORY_TYPE, /**< [base]/Type/_history, or [base]/_history with type "" */
 	PHR_FHIR_T_HISTORY,      /**< [base]/Type/id/_history */
 	PHR_FHIR_T_VREAD,        /**< [base]/Type/id/_history/vid */
 	PHR_FHIR_T_OPERATION     /**< [base]/Type/id/$op */

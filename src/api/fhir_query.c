@@ -213,6 +213,10 @@ int phr_fhir_req_parse(struct phr_fhir_req *r, const char *url)
 		r->target = PHR_FHIR_T_METADATA;
 		return PHR_OK;
 	}
+	if (ns == 1 && len[0] == 8 && memcmp(seg[0], "_history", 8) == 0) {
+		r->target = PHR_FHIR_T_HISTORY_TYPE; /* whole system: type "" */
+		return PHR_OK;
+	}
 	if (seg_copy(r->type, sizeof(r->type), seg[0], len[0]) != PHR_OK ||
 	    !phr_fhir_type_supported(r->type))
 		return PHR_ERR_NOT_FOUND;

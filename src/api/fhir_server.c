@@ -1256,7 +1256,16 @@ static int do_history(struct fx *x, const char *type, const char *id, const stru
 	{
 		struct phr_fhir_req none;
 		phr_fhir_req_init(&none);
-		(void)add_link(bundle, x, "self", type ? type : "", &none, count, offset);
+		char path[PHR_FHIR_TYPE_MAX + PHR_FHIR_ID_MAX + 16];
+		if (type == NULL)
+			snprintf(path, sizeof(path), "_history");
+		else if (id == NULL)
+			snprintf(path, sizeof(path), "%s/_history", type);
+		else
+			snprintf(path, sizeof(path), "%s/%s/_history", type, id);
+		(void)add_link(bundle, x, "self", path, &none, count, offset);
+		if (offset + count < total)
+			(void)add_link(bundle, x, "next", path, &none, count, offset + count);
 	}
 	x->status = 200;
 	x->out = bundle;
@@ -1804,7 +1813,7 @@ static int route(struct fx *x, const char *method, struct phr_fhir_req *r, json_
 		break;
 	case PHR_FHIR_T_HISTORY_TYPE:
 		if (get)
-			return do_history(x, r->type, NULL, r);
+			return do_history(x, r->type[0] != '\0' ? r->type : NULL, NULL, r);
 		break;
 	case PHR_FHIR_T_OPERATION:
 		if ((get || post) && strcmp(r->op, "everything") == 0 && strcmp(r->type, "Patient") == 0 &&

@@ -446,6 +446,11 @@ static void test_everything_history_delete(void **state)
 	req(&r, "GET", path, t_provider, NULL, NULL);
 	assert_int_equal(json_array_size(json_object_get(r.json, "entry")), 2);
 	http_res_release(&r);
+	req(&r, "GET", "/_history?_count=2", t_provider, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(jstr(r.json, "type"), "history");
+	assert_int_equal(json_array_size(json_object_get(r.json, "entry")), 2);
+	http_res_release(&r);
 	req(&r, "GET", "/Patient/_history?_count=3", t_provider, NULL, NULL);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(json_array_size(json_object_get(r.json, "entry")), 3);
