@@ -39,14 +39,30 @@ static regex_t regexes[32];
 /* Regexes of two simple shapes are matched by a byte scan instead (the same language). */
 enum regex_shape { SHAPE_REGEX, SHAPE_ANY, SHAPE_NO_WS, SHAPE_TOKENS };
 static enum regex_shape shapes[32];
+/* Data types with both a "system" and a "code" element (Coding, Quantity...): the
+ * objects the terminology checks apply to. */
+static bool coded_type[512];
 static bool regex_ok;
 static pthread_once_t regex_once = PTHREAD_ONCE_INIT;
+
+static bool has_child(const struct phr_fhir_def_type *t, const char *name)
+{
+	for (uint32_t i = t->children; i < t->children + t->n_children; i++)
+		if (strcmp(phr_fhir_def_nodes[i].name, name) == 0)
+			return true;
+	return false;
+}
 
 static void compile_regexes(void)
 {
 	char buf[1024];
-	if (phr_fhir_def_regex_len > sizeof(regexes) / sizeof(regexes[0]))
+	if (phr_fhir_def_regex_len > sizeof(regexes) / sizeof(regexes[0]) ||
+	    phr_fhir_def_types_len > sizeof(coded_type) / sizeof(coded_type[0]))
 		return;
+	for (size_t i = 0; i < phr_fhir_def_types_len; i++) {
+		const struct phr_fhir_def_type *t = &phr_fhir_def_types[i];
+		coded_type[i] = t->kind == PHR_FHIR_DEF_COMPLEX && has_child(t, "system") && has_child(t, "code");
+	}
 	for (size_t i = 0; i < phr_fhir_def_regex_len; i++) {
 		/* the spec's regexes match the whole value */
 		const char *re = phr_fhir_def_regex[i];
@@ -380,7 +396,8 @@ static void check_value(struct vctx *c, const struct phr_fhir_def_node *nd, cons
 		return;
 	default:
 		walk_object(c, v, t->children, t->n_children, false);
-		check_term(c, v);
+		if (coded_type[t - phr_fhir_def_types])
+			check_term(c, v);
 		check_coded_binding(c, nd, t, v);
 		return;
 	}
