@@ -162,7 +162,9 @@ const buildTree = (sd) => {
   return root;
 };
 
+const MAX_CHILDREN = 64; // validate.c keeps one slot per element of an object on the stack
 const emitBlock = (kids, sd, pathIdx) => {
+  if (kids.length > MAX_CHILDREN) throw new Error(`${sd.id}: ${kids.length} elements in one object, raise MAX_CHILDREN`);
   const start = nodes.length;
   for (const k of kids) {
     const e = k.e;

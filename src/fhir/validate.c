@@ -19,7 +19,7 @@
 
 #define MAX_ISSUES 100
 #define MAX_DEPTH 64
-#define MAX_CHILDREN 256
+#define MAX_CHILDREN 64 /* elements of one type or backbone element; gen_defs.mjs checks it */
 #define PATH_CAP 1024
 
 struct vctx {
@@ -537,11 +537,9 @@ int phr_fhir_validate(json_t **issues, const json_t *resource)
 	pthread_once(&regex_once, compile_regexes);
 	if (!regex_ok)
 		return PHR_ERR_INTERNAL;
-	struct vctx *c = calloc(1, sizeof(*c));
-	if (!c || !(c->issues = json_array())) {
-		free(c);
+	struct vctx ctx = { 0 }, *c = &ctx;
+	if (!(c->issues = json_array()))
 		return PHR_ERR_NOMEM;
-	}
 	const char *rt = json_is_object(resource) ? json_string_value(json_object_get(resource, "resourceType")) : NULL;
 	path_add(c, rt && phr_fhir_validate_is_resource_type(rt) ? rt : "$", NULL);
 	check_resource(c, resource);
@@ -556,6 +554,5 @@ int phr_fhir_validate(json_t **issues, const json_t *resource)
 	if (rc != PHR_ERR_NOMEM && issues)
 		*issues = json_incref(c->issues);
 	json_decref(c->issues);
-	free(c);
 	return rc;
 }
