@@ -97,13 +97,24 @@ export async function clear(page) {
   await page.evaluate(() => { for (const id of ['status', 'alert']) { const b = document.getElementById(id); b.textContent = ''; b.hidden = true; } });
 }
 
-/** Waits for a toast (status or alert region) matching @p re; returns its text. */
+/**
+ * Waits for a toast (status or alert region) matching @p re; returns its text.
+ * An error toast that does not match fails at once with its text.
+ */
 export async function toast(page, re, timeout = 30000) {
-  const loc = page.locator('#status .toast, #alert .toast').filter({ hasText: re });
-  await loc.first().waitFor({ timeout });
-  return loc.first().innerText();
+  const want = page.locator('#status .toast, #alert .toast').filter({ hasText: re }).first();
+  const err = page.locator('#alert .toast').first();
+  const got = await Promise.race([
+    want.waitFor({ timeout }).then(() => 'want'),
+    err.waitFor({ timeout }).then(() => 'err'),
+  ]);
+  if (got === 'err') {
+    const t = await err.innerText();
+    if (!re.test(t)) throw new Error('error shown instead of ' + re + ': ' + t);
+    return t;
+  }
+  return want.innerText();
 }
-
 /** The patient grants @p who level @p level ('1' Read, '2' Write) for @p days on the Sharing page; returns the toast. */
 export async function grantIn(pat, node, who, level, days) {
   await pat.goto(node.url + '/#/sharing');

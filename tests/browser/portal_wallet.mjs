@@ -4,6 +4,9 @@
 // derivation message) and eth_sendTransaction. The wallet patient signs in,
 // registers its wallet-derived X25519 key, grants a provider Write; the
 // provider submits a record from its page; the wallet patient decrypts it.
+// Then a hosted account (the dev patient's keystore imported) gets a SMART
+// Health Card for its seeded vaccination: QR code in the page, card file
+// downloaded and verified.
 import { getBytes } from 'ethers';
 import fs from 'node:fs';
 import { browser, check, clear, devWallet, failures, grantIn, signInWith, startNode, toast, tokens, watch } from './portal_lib.mjs';
@@ -64,6 +67,27 @@ async function main() {
     await pat.getByRole('button', { name: 'Decrypt and show' }).click();
     await pat.locator('.record dl.facts').waitFor({ timeout: 30000 });
     check((await pat.locator('.record').innerText()).includes(MARK), 'the wallet patient decrypted the record with its wallet-derived key');
+
+    // SMART Health Cards: the node issues for accounts it hosts (the dev patient, whose
+    // keystore is imported here) and records minted by its providers (the seeded vaccination)
+    const hp = await signInWith(b, node, 'patient', 'hosted-patient');
+    await hp.goto(node.url + '/#/shc');
+    await hp.getByLabel('Given name').fill('Ada');
+    await hp.getByLabel('Family name').fill('Lovelace');
+    await hp.getByLabel('Birth date').fill('1990-12-10');
+    await hp.getByRole('button', { name: 'Get a card for record #1' }).click();
+    const img = hp.locator('img.qr');
+    await img.waitFor({ timeout: 30000 });
+    check(await img.evaluate((e) => e.complete && e.naturalWidth > 100), 'SMART Health Card QR code drawn in the page');
+    const [dl] = await Promise.all([hp.waitForEvent('download'), hp.getByRole('button', { name: 'Download the .smart-health-card file' }).click()]);
+    const file = JSON.parse(fs.readFileSync(await dl.path(), 'utf8'));
+    const v = await (await fetch(node.url + '/api/v1/shc/verify', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(file) })).json();
+    const entries = v.payload && v.payload.vc.credentialSubject.fhirBundle.entry.map((e) => e.resource);
+    check(v.valid === true && entries.some((r) => r.resourceType === 'Patient' && r.name[0].family === 'Lovelace') &&
+      entries.some((r) => r.resourceType === 'Immunization' && r.vaccineCode.coding[0].code === '208'), 'the downloaded card verifies (node\'s verifier) and holds the patient and the CVX 208 vaccination');
+    // a browser-key patient is told why the node will not sign its card
+    await pat.goto(node.url + '/#/shc');
+    check(/No vaccination records/.test(await pat.locator('main').innerText()), 'health cards screen for a patient without vaccinations');
     ok = true;
   } catch (e) {
     console.error('FAIL', e.stack || e);

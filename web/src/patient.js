@@ -310,9 +310,41 @@ async function recovery() {
 
 async function shc() {
   const items = (await recordsOf(api.me())).filter((r) => Number(r.type) === 1);
+  const given = h('input', { type: 'text', autocomplete: 'given-name', required: true });
+  const family = h('input', { type: 'text', autocomplete: 'family-name', required: true });
+  const birth = h('input', { type: 'date', autocomplete: 'bday', required: true });
+  const out = h('div.card-out', { 'aria-live': 'polite' });
+  const patient = () => {
+    if (!given.value.trim() || !family.value.trim() || !birth.value) throw new Error('name and birth date are required on a card');
+    return { resourceType: 'Patient', name: [{ family: family.value.trim(), given: [given.value.trim()] }], birthDate: birth.value };
+  };
+  const rows = items.map((r) => {
+    const btn = h('button', { type: 'button' }, `Get a card for record #${r.id}`);
+    btn.onclick = () => busy(btn, async () => {
+      const resp = await fetch(`/api/v1/records/${r.id}/shc?format=svg`, {
+        method: 'POST', headers: { Authorization: 'Bearer ' + api.session.token, 'Content-Type': 'application/json' }, body: JSON.stringify({ patient: patient() }),
+      });
+      if (!resp.ok) {
+        const pb = await resp.json().catch(() => null);
+        throw new api.ApiError(resp.status, pb && /hosts|hosted/.test(pb.detail || '') ? { detail: 'this node signs cards only for accounts and providers it hosts; your key stays in your browser, so ask the issuing provider for your card' } : pb);
+      }
+      const url = URL.createObjectURL(await resp.blob());
+      out.textContent = '';
+      const dl = h('button', { type: 'button' }, 'Download the .smart-health-card file');
+      dl.onclick = () => busy(dl, async () => {
+        const j = await api.call('POST', `/api/v1/records/${r.id}/shc`, { patient: patient() });
+        download(`vaccination-${r.id}.smart-health-card`, JSON.stringify(j.file), 'application/smart-health-card');
+      });
+      out.appendChild(h('figure', h('img.qr', { src: url, alt: `SMART Health Card QR code for vaccination record #${r.id}`, width: 320, height: 320 }),
+        h('figcaption', 'Scan with a SMART Health Card verifier app.')));
+      out.appendChild(dl);
+    });
+    return h('li', h('a', { href: '#/records/' + r.id }, `Vaccination record #${r.id}, ${date(r.time)}`), ' ', btn);
+  });
   show('SMART Health Cards',
-    h('p', 'This node does not issue SMART Health Cards over its API yet (the shc module signs cards from the command line: phr shc). Your vaccination records:'),
-    items.length ? h('ul', items.map((r) => h('li', h('a', { href: '#/records/' + r.id }, `Vaccination record #${r.id}, ${date(r.time)}`)))) : h('p', 'No vaccination records.'));
+    h('p', 'A card is a signed copy of a vaccination that verifier apps accept. The node signs it as the issuer, so it reads the vaccination record to do so (a logged view).'),
+    items.length ? h('div', h('div.card', field('Given name', given), field('Family name', family), field('Birth date', birth)), h('ul.cards-list', rows), out)
+      : h('p', 'No vaccination records.'));
 }
 
 // --- export -------------------------------------------------------------------------------------------
