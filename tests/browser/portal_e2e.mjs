@@ -281,6 +281,17 @@ async function main() {
     if (shots) await shot(pat, 'emergency');
     await a11y(pat, 'emergency');
 
+    // --- recovery guardians ------------------------------------------------------------------------------
+    await pat.goto(node.url + '/#/recovery');
+    await pat.getByLabel('Guardian addresses (one per line)').fill(`${clinic}\n${provider}`);
+    await pat.getByLabel('Guardians needed').fill('2');
+    await clear(pat);
+    await pat.getByRole('button', { name: 'Save guardians' }).click();
+    await toast(pat, /Guardians saved/);
+    await pat.getByText('2 guardians, 2 needed.').waitFor();
+    check(true, 'recovery guardians (2 of 2) set from the page and read back from the chain');
+    await a11y(pat, 'recovery');
+
     // --- export --------------------------------------------------------------------------------------------
     await pat.goto(node.url + '/#/export');
     const [dl] = await Promise.all([pat.waitForEvent('download', { timeout: 60000 }), pat.getByRole('button', { name: /Decrypt and export all 3 records/ }).click()]);
