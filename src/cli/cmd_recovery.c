@@ -27,7 +27,8 @@ static const char usage[] =
 	"       phr recovery execute PATIENT                                      (anyone)\n"
 	"       phr recovery update-key [PATIENT]          (new owner: register its X25519 key)\n"
 	"       phr recovery status PATIENT [CANDIDATE]\n"
-	"  signing: --keystore FILE [--password-file F]; node: [--node URL] [--chain-rpc URL]\n"
+	"  signing: --keystore FILE [--password-file F] [--totp CODE, once enrolled];\n"
+	"  node: [--node URL] [--chain-rpc URL]\n"
 	"           [--token T | --token-file F]\n"
 	"       phr recovery shares make --keystore OWNER --threshold T --out-dir DIR HOLDER...\n"
 	"       phr recovery shares release SHARE --keystore HOLDER --to NEW_OWNER --out FILE\n"
@@ -48,7 +49,7 @@ static const char usage[] =
 
 static const char *const opt_names[] = { "--keystore", "--password-file", "--node", "--chain-rpc",
 					 "--token", "--token-file", "--threshold", "--patient",
-					 "--out-dir", "--to", "--out", "--datadir", "--as" };
+					 "--out-dir", "--to", "--out", "--datadir", "--as", "--totp" };
 
 static int addr_arg(uint8_t out[20], const char *s, const char *what)
 {
@@ -66,6 +67,7 @@ static void api_from(struct phr_cli_api *api, const struct rcli_args *a)
 	api->token_arg = rcli_get(a, "--token");
 	api->token_file = rcli_get(a, "--token-file");
 	api->as = rcli_get(a, "--as");
+	api->totp = rcli_get(a, "--totp"); /* the relay asks callers who enrolled a second factor */
 }
 
 static const char *err_text(int rv)
