@@ -6,14 +6,16 @@
 // a reused nullifier, another caller. Gas per verification is printed as JSON lines
 // ({"gas": ...}) for bench/zk.sh.
 //
-//   node tests/interop/zk_chain.mjs [--chain phr|anvil]     (needs PHR_BIN with `zk` and `chain`)
+//   node tests/interop/zk_chain.mjs [--chain phr|anvil|node]     (needs PHR_BIN with `zk` and `chain`)
+// --chain node uses the contracts `phr node --dev` deployed with the others (deployment.json)
+// instead of deploying its own.
 // Exit 0 ok, 1 a check failed, 77 skipped (no usable phr binary).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ethers } from 'ethers';
-import { ROOT, startChain, phrBinary, connect, deploy } from './contracts_lib.mjs';
+import { ROOT, startChain, phrBinary, connect, deploy, artifact } from './contracts_lib.mjs';
 
 const kind = process.argv.includes('--chain') ? process.argv[process.argv.indexOf('--chain') + 1] : 'phr';
 const { bin, why } = phrBinary();
@@ -57,16 +59,67 @@ function utcDate(ts) {
   return d.getUTCFullYear() * 10000 + (d.getUTCMonth() + 1) * 100 + d.getUTCDate();
 }
 
-const chain = await startChain(kind, kind === 'phr' ? bin : null);
+/** `phr node --dev` in a temporary folder: { url (JSON-RPC), deployment, stop }. */
+async function startNode() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'phr-zk-node-'));
+  const proc = spawn(bin, ['node', '--dev', '--datadir', path.join(dir, 'n'), '--listen', '127.0.0.1:0'],
+    { stdio: ['ignore', 'pipe', 'ignore'], cwd: ROOT, env: { ...process.env, PHR_SOURCE_DIR: ROOT } });
+  let out = '';
+  const base = await new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('phr node did not start in 60 s')), 60000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/[0-9.:]+)/);
+      if (m) {
+        clearTimeout(t);
+        resolve(m[1]);
+      }
+    });
+    proc.on('exit', (c) => {
+      clearTimeout(t);
+      reject(new Error(`phr node exited ${c}`));
+    });
+  });
+  proc.stdout.resume();
+  const deployment = JSON.parse(fs.readFileSync(path.join(dir, 'n', 'deployment.json'), 'utf8'));
+  return {
+    url: `${base}/rpc`,
+    deployment,
+    stop: () => new Promise((res) => {
+      const done = () => {
+        fs.rmSync(dir, { recursive: true, force: true });
+        res();
+      };
+      if (proc.exitCode !== null) return done();
+      proc.once('exit', done);
+      process.kill(proc.pid, 'SIGTERM');
+      setTimeout(() => proc.exitCode === null && process.kill(proc.pid, 'SIGKILL'), 10000).unref();
+    }),
+  };
+}
+
+const chain = kind === 'node' ? await startNode() : await startChain(kind, kind === 'phr' ? bin : null);
 try {
   const { provider, wallets } = connect(chain.url);
   const [gov, authority, alice, bob] = wallets;
-  const providers = (await deploy('ProviderRegistry', gov, gov.address)).contract;
-  await (await providers.setAuthority(authority.address, true)).wait();
-  const creds = (await deploy('CredentialRegistry', gov, await providers.getAddress())).contract;
-  const pv = (await deploy('ProviderCredentialVerifier', gov)).contract;
-  const av = (await deploy('AgeCredentialVerifier', gov)).contract;
-  const access = (await deploy('ResearchAccess', gov, await creds.getAddress(), await pv.getAddress(), await av.getAddress())).contract;
+  let providers, creds, access;
+  if (chain.deployment) {
+    // The node deployed everything; its governance on dev chains is dev key 0.
+    const at = (name) => new ethers.Contract(chain.deployment[name], artifact(name).abi, gov);
+    [providers, creds, access] = ['ProviderRegistry', 'CredentialRegistry', 'ResearchAccess'].map(at);
+    check(chain.deployment.governance === gov.address, 'node: governance is dev key 0');
+    check((await access.registry()) === chain.deployment.CredentialRegistry &&
+      (await access.providerVerifier()) === chain.deployment.ProviderCredentialVerifier &&
+      (await creds.authorities()) === chain.deployment.ProviderRegistry, 'node: ZK contracts deployed and wired with the others');
+  } else {
+    providers = (await deploy('ProviderRegistry', gov, gov.address)).contract;
+    creds = (await deploy('CredentialRegistry', gov, await providers.getAddress())).contract;
+    const pv = (await deploy('ProviderCredentialVerifier', gov)).contract;
+    const av = (await deploy('AgeCredentialVerifier', gov)).contract;
+    access = (await deploy('ResearchAccess', gov, await creds.getAddress(), await pv.getAddress(), await av.getAddress())).contract;
+  }
+  // (a dev node has already appointed dev key 1)
+  if (!(await providers.isAuthority(authority.address))) await (await providers.setAuthority(authority.address, true)).wait();
   const iface = access.interface;
   const regAddr = await creds.getAddress();
   const reason = (e) => {
