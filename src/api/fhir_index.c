@@ -59,6 +59,22 @@ int fhir_db_open(struct fhir_db *f, const char *dir)
 	return PHR_OK;
 }
 
+int fhir_db_open_reader(struct fhir_db *f, const char *dir)
+{
+	char path[1024];
+
+	f->db = NULL;
+	if (snprintf(path, sizeof(path), "%s/fhir.db", dir) >= (int)sizeof(path))
+		return PHR_ERR_TOO_LARGE;
+	if (sqlite3_open_v2(path, &f->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(f->db, 5000) != SQLITE_OK) {
+		sqlite3_close(f->db);
+		f->db = NULL;
+		return PHR_ERR_DB;
+	}
+	return PHR_OK;
+}
+
 void fhir_db_close(struct fhir_db *f)
 {
 	if (f->db != NULL)

@@ -29,6 +29,9 @@ struct fhir_db {
 
 /** Opens (creates) DIR/fhir.db. @return PHR_OK, PHR_ERR_DB, PHR_ERR_NOMEM. */
 int fhir_db_open(struct fhir_db *f, const char *dir);
+/** Opens DIR/fhir.db read-only for one thread (fhir_db_open made it). */
+int fhir_db_open_reader(struct fhir_db *f, const char *dir);
+/** Closes; a closed or never opened handle is a no-op. */
 void fhir_db_close(struct fhir_db *f);
 /** BEGIN / COMMIT / ROLLBACK. */
 int fhir_db_begin(struct fhir_db *f);

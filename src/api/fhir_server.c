@@ -87,6 +87,7 @@ static struct fhir_state *state_get(struct api_ctx *c, bool lock)
 struct fx {
 	struct api_ctx *c;
 	struct fhir_state *st;
+	struct fhir_db *db; /* the state's (writes) or the request's own read connection */
 	const struct phr_identity *me;
 	char base[256];
 	unsigned status;
@@ -320,7 +321,7 @@ static int patient_addr(struct fx *x, uint8_t out[20], const json_t *res, const 
 				memcpy(out, batch[i].row.patient, 20);
 				return PHR_OK;
 			}
-		if (fhir_db_get(&x->st->db, &row, "Patient", pid) == PHR_OK) {
+		if (fhir_db_get(x->db, &row, "Patient", pid) == PHR_OK) {
 			memcpy(out, row.patient, 20);
 			return PHR_OK;
 		}
@@ -597,14 +598,14 @@ static int commit_writes(struct fx *x, struct pending *p, size_t n)
 	rv = par_run(x, n, mint_at, p);
 	if (rv != PHR_OK)
 		return mint_fail(x, rv);
-	if ((rv = fhir_db_begin(&x->st->db)) != PHR_OK)
+	if ((rv = fhir_db_begin(x->db)) != PHR_OK)
 		return fail(x, rv, 500, "index: cannot begin");
 	for (size_t i = 0; i < n && rv == PHR_OK; i++)
-		rv = fhir_db_put(&x->st->db, &p[i].row, p[i].res, p[i].method);
+		rv = fhir_db_put(x->db, &p[i].row, p[i].res, p[i].method);
 	if (rv == PHR_OK)
-		rv = fhir_db_commit(&x->st->db);
+		rv = fhir_db_commit(x->db);
 	if (rv != PHR_OK) {
-		fhir_db_rollback(&x->st->db);
+		fhir_db_rollback(x->db);
 		return fail(x, rv, 500, "index write failed");
 	}
 	return PHR_OK;
@@ -695,7 +696,7 @@ static int do_update(struct fx *x, const char *type, const char *id, json_t *res
 		json_decref(res);
 		return fail(x, PHR_ERR_INVALID, 400, "the resource id must equal the id in the URL (%s)", id);
 	}
-	rv = fhir_db_get(&x->st->db, &prev, type, id);
+	rv = fhir_db_get(x->db, &prev, type, id);
 	if (rv != PHR_OK && rv != PHR_ERR_NOT_FOUND) {
 		json_decref(res);
 		return fail(x, rv, 500, "index read failed");
@@ -735,7 +736,7 @@ static int do_delete(struct fx *x, const char *type, const char *id)
 {
 	struct fhir_row prev;
 	struct pending p;
-	int rv = fhir_db_get(&x->st->db, &prev, type, id);
+	int rv = fhir_db_get(x->db, &prev, type, id);
 
 	if (rv == PHR_ERR_NOT_FOUND || (rv == PHR_OK && prev.deleted)) {
 		x->status = 200;
@@ -761,8 +762,8 @@ static int do_read(struct fx *x, const char *type, const char *id, uint64_t vid)
 {
 	struct fhir_row row;
 	json_t *res = NULL;
-	int rv = vid ? fhir_db_get_version(&x->st->db, &row, type, id, vid)
-		     : fhir_db_get(&x->st->db, &row, type, id);
+	int rv = vid ? fhir_db_get_version(x->db, &row, type, id, vid)
+		     : fhir_db_get(x->db, &row, type, id);
 
 	if (rv == PHR_ERR_NOT_FOUND && vid)
 		return fail(x, rv, 404, "no version %llu of %s/%s", (unsigned long long)vid, type, id);
@@ -900,7 +901,7 @@ static int do_search_query(struct fx *x, const char *type, const struct phr_fhir
 	if ((rv = parse_size(x, &count, q, "_count", FHIR_DEFAULT_COUNT, FHIR_MAX_COUNT)) != PHR_OK ||
 	    (rv = parse_size(x, &offset, q, "_offset", 0, SIZE_MAX / 2)) != PHR_OK)
 		return rv;
-	rv = fhir_db_search(&x->st->db, hits, detail, sizeof(detail), type, q, count, offset);
+	rv = fhir_db_search(x->db, hits, detail, sizeof(detail), type, q, count, offset);
 	if (rv == PHR_ERR_INVALID || rv == PHR_ERR_UNSUPPORTED || rv == PHR_ERR_TOO_LARGE)
 		return fail(x, rv, 400, "%s", detail[0] ? detail : "bad search");
 	if (rv != PHR_OK)
@@ -1044,7 +1045,7 @@ static int includes(struct fx *x, json_t *bundle, json_t *seen, const struct fhi
 				struct fhir_hits r;
 				char ref[PHR_FHIR_TYPE_MAX + PHR_FHIR_ID_MAX + 1];
 				snprintf(ref, sizeof(ref), "%s/%s", m->type, m->id);
-				if ((rv = fhir_db_referencing(&x->st->db, &r, t, prm, ref)) != PHR_OK)
+				if ((rv = fhir_db_referencing(x->db, &r, t, prm, ref)) != PHR_OK)
 					return fail(x, rv, 500, "index read failed");
 				rv = add_rows(x, bundle, seen, r.rows, r.n, "include");
 				fhir_hits_release(&r);
@@ -1053,7 +1054,7 @@ static int includes(struct fx *x, json_t *bundle, json_t *seen, const struct fhi
 				size_t j;
 				if (strcmp(m->type, t) != 0)
 					continue;
-				if ((rv = fhir_db_refs_of(&x->st->db, &refs, m->type, m->id, prm)) != PHR_OK)
+				if ((rv = fhir_db_refs_of(x->db, &refs, m->type, m->id, prm)) != PHR_OK)
 					return fail(x, rv, 500, "index read failed");
 				json_array_foreach (refs, j, s) {
 					const char *ref = json_string_value(s);
@@ -1066,7 +1067,7 @@ static int includes(struct fx *x, json_t *bundle, json_t *seen, const struct fhi
 					rt[n] = '\0';
 					if (target[0] != '\0' && strcmp(target, rt) != 0)
 						continue;
-					if (fhir_db_get(&x->st->db, &row, rt, ref + n + 1) == PHR_OK && !row.deleted)
+					if (fhir_db_get(x->db, &row, rt, ref + n + 1) == PHR_OK && !row.deleted)
 						rv = add_row(x, bundle, seen, &row, "include");
 				}
 				json_decref(refs);
@@ -1085,7 +1086,7 @@ static int trail_events(struct fx *x, json_t *bundle, const char *pid)
 	size_t i;
 	int rv;
 
-	if (fhir_db_get(&x->st->db, &prow, "Patient", pid) != PHR_OK || prow.deleted)
+	if (fhir_db_get(x->db, &prow, "Patient", pid) != PHR_OK || prow.deleted)
 		return PHR_OK;
 	rv = phr_node_can_access_patient(x->c->api->cfg.node, &ok, x->me->address, prow.patient,
 					 PHR_LEVEL_READ);
@@ -1207,10 +1208,10 @@ static int do_history(struct fx *x, const char *type, const char *id, const stru
 	}
 	if (id != NULL) {
 		struct fhir_row cur;
-		if (fhir_db_get(&x->st->db, &cur, type, id) != PHR_OK)
+		if (fhir_db_get(x->db, &cur, type, id) != PHR_OK)
 			return fail(x, PHR_ERR_NOT_FOUND, 404, "no resource %s/%s", type, id);
 	}
-	rv = fhir_db_history(&x->st->db, &rows, &n, &total, type, id, since, count, offset);
+	rv = fhir_db_history(x->db, &rows, &n, &total, type, id, since, count, offset);
 	if (rv != PHR_OK)
 		return fail(x, rv, 500, "history read failed");
 	bundle = bundle_new("history", total, true);
@@ -1277,11 +1278,11 @@ static int do_everything(struct fx *x, const char *id)
 	struct fhir_row prow;
 	struct fhir_hits h;
 	json_t *bundle, *seen;
-	int rv = fhir_db_get(&x->st->db, &prow, "Patient", id);
+	int rv = fhir_db_get(x->db, &prow, "Patient", id);
 
 	if (rv != PHR_OK || prow.deleted)
 		return fail(x, PHR_ERR_NOT_FOUND, 404, "no Patient/%s", id);
-	if ((rv = fhir_db_compartment(&x->st->db, &h, id)) != PHR_OK)
+	if ((rv = fhir_db_compartment(x->db, &h, id)) != PHR_OK)
 		return fail(x, rv, 500, "index read failed");
 	bundle = bundle_new("searchset", 0, false);
 	seen = json_object();
@@ -1511,6 +1512,7 @@ static void sub_init(struct fx *sub, const struct fx *x)
 	memset(sub, 0, sizeof(*sub));
 	sub->c = x->c;
 	sub->st = x->st;
+	sub->db = x->db;
 	sub->me = x->me;
 	sub->minimal = x->minimal;
 	memcpy(sub->base, x->base, sizeof(sub->base));
@@ -1603,7 +1605,7 @@ static int do_transaction(struct fx *x, json_t *bundle)
 				rv = prepare_write(x, &p[np], json_deep_copy(res), r.type,
 						   json_string_value(json_object_get(res, "id")), NULL, "POST", p, np);
 		} else if ((strcmp(m, "PUT") == 0 || strcmp(m, "DELETE") == 0) && r.target == PHR_FHIR_T_INSTANCE) {
-			int g = fhir_db_get(&x->st->db, &prev, r.type, r.id);
+			int g = fhir_db_get(x->db, &prev, r.type, r.id);
 			have_prev = g == PHR_OK;
 			for (size_t q = 0; q < np; q++)
 				if (strcmp(p[q].row.type, r.type) == 0 && strcmp(p[q].row.id, r.id) == 0)
@@ -1860,6 +1862,7 @@ int api_fhir_serve(struct api_ctx *c, const char *url, const char *method)
 	json_t *body = NULL;
 	const char *host = api_header(c, "Host");
 	const char *prefer = api_header(c, "Prefer");
+	struct fhir_db rdb = { NULL };
 	bool write;
 	int rv;
 
@@ -1925,6 +1928,10 @@ int api_fhir_serve(struct api_ctx *c, const char *url, const char *method)
 	write = strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
 		!(strcmp(method, "POST") == 0 && r.target == PHR_FHIR_T_SEARCH);
 	x.st = state_get(c, write);
+	if (x.st != NULL && !write && fhir_db_open_reader(&rdb, c->api->cfg.datadir) == PHR_OK)
+		x.db = &rdb; /* WAL: readers run side by side */
+	else if (x.st != NULL)
+		x.db = &x.st->db;
 	if (x.st == NULL) {
 		json_decref(body);
 		(void)fail(&x, PHR_ERR_DB, 503, "the FHIR index cannot be opened");
@@ -1933,6 +1940,7 @@ int api_fhir_serve(struct api_ctx *c, const char *url, const char *method)
 	(void)route(&x, method, &r, body);
 	if (write)
 		pthread_mutex_unlock(&x.st->lock);
+	fhir_db_close(&rdb);
 out:
 	phr_fhir_req_release(&r);
 	rv = respond(&x);
