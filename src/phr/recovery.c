@@ -580,10 +580,15 @@ int phr_node_recovery_rewrap(struct phr_node *n, size_t *rewrapped, size_t *fail
 		return rv;
 	pthread_mutex_lock(&n->lock);
 	for (size_t i = 0; i < count; i++) {
-		if (rewrap_one(n, owner, patient, &ids[i], old_pk, old_sk) == PHR_OK)
+		int r1 = rewrap_one(n, owner, patient, &ids[i], old_pk, old_sk);
+		char id[PHR_U256_DEC_LEN];
+		if (r1 == PHR_OK) {
 			ok++;
-		else
-			bad++;
+			continue;
+		}
+		bad++;
+		phr_u256_to_dec(id, &ids[i]);
+		phr_log_warn("recovery", "record %s: data key not re-wrapped (%s)", id, phr_strerror(r1));
 	}
 	pthread_mutex_unlock(&n->lock);
 	phr_free(ids);
