@@ -328,8 +328,8 @@ int phr_node_requests_list(struct phr_node *n, json_t **out, const uint8_t patie
 }
 
 /* head(seq+1) = keccak256(head ‖ uint64 seq ‖ address ‖ uint256 record ‖ uint64 time ‖ uint8 action ‖ uint8 purpose) */
-static void audit_link(uint8_t out[32], const uint8_t head[32],
-		       const struct phr_contracts_audit_trail_audit_logged_event *ev)
+void phr_node_i_audit_link(uint8_t out[32], const uint8_t head[32],
+			   const struct phr_contracts_audit_trail_audit_logged_event *ev)
 {
 	uint8_t b[32 + 8 + 20 + 32 + 8 + 1 + 1], *p = b;
 
@@ -411,7 +411,7 @@ static int audit_list_once(struct phr_node *n, json_t **out, const uint8_t patie
 		}
 		if (record == NULL) {
 			/* the whole chain: entries must run 0..n-1 and fold to each head */
-			audit_link(head, head, &ev);
+			phr_node_i_audit_link(head, head, &ev);
 			if (ev.seq != i || memcmp(head, ev.head, 32) != 0) {
 				rv = PHR_ERR_CORRUPT;
 				break;

@@ -93,4 +93,9 @@ int phr_node_i_peer_capsule(struct phr_node *n, char cid[PHR_CID_STR_MAX],
 /** Makes sure the DAG under @p root is in the store, fetching it from a peer if not. */
 int phr_node_i_ensure_blocks(struct phr_node *n, const struct phr_cid *root);
 
+struct phr_contracts_audit_trail_audit_logged_event;
+/** One step of the AuditTrail hash chain (access.c): @p out = head(seq+1) from @p head and @p ev. */
+void phr_node_i_audit_link(uint8_t out[32], const uint8_t head[32],
+			   const struct phr_contracts_audit_trail_audit_logged_event *ev);
+
 #endif
