@@ -404,9 +404,13 @@ int phr_index_i_logs(struct phr_index *ix, struct phr_chain_log **logs, size_t *
 
 	*logs = NULL;
 	*count = 0;
+	/* under the lock: a catch-up's transaction runs on the same connection */
+	pthread_mutex_lock(&ix->lock);
 	if (sqlite3_prepare_v2(ix->db, q[(topic1 != NULL) | (topic2 != NULL) << 1], -1, &st,
-			       NULL) != SQLITE_OK)
+			       NULL) != SQLITE_OK) {
+		pthread_mutex_unlock(&ix->lock);
 		return PHR_ERR_DB;
+	}
 	sqlite3_bind_blob(st, 1, topic0, 32, SQLITE_TRANSIENT);
 	sqlite3_bind_blob(st, 2, addr, 20, SQLITE_TRANSIENT);
 	if (topic1 != NULL)
@@ -432,6 +436,7 @@ int phr_index_i_logs(struct phr_index *ix, struct phr_chain_log **logs, size_t *
 	if (rv == PHR_OK && s != SQLITE_DONE)
 		rv = PHR_ERR_DB;
 	sqlite3_finalize(st);
+	pthread_mutex_unlock(&ix->lock);
 	if (rv != PHR_OK) {
 		phr_chain_logs_free(arr, n);
 		return rv;

@@ -52,11 +52,12 @@ int phr_node_open(struct phr_node **out, struct phr_chain *chain, struct phr_sto
 		phr_free(n);
 		return PHR_ERR_DB;
 	}
-	if (phr_txq_i_open(&n->txq) != PHR_OK) {
+	if ((size_t)snprintf(path, sizeof(path), "%s/phr.db", datadir) >= sizeof(path) ||
+	    phr_txq_i_open(&n->txq, path) != PHR_OK) {
 		phr_index_i_close(n->index);
 		sqlite3_close(n->db);
 		phr_free(n);
-		return PHR_ERR_NOMEM;
+		return PHR_ERR_DB;
 	}
 	pthread_mutex_init(&n->lock, NULL);
 	*out = n;
@@ -309,12 +310,13 @@ int phr_node_i_enc_key(struct phr_node *n, uint8_t pk[32], const uint8_t who[20]
 void phr_node_i_deny(struct phr_node *n, const uint8_t accessor[20], const uint8_t patient[20],
 		     const struct phr_u256 *record, const char *reason)
 {
+	sqlite3 *db = phr_txq_i_db(n->txq);
 	sqlite3_stmt *st = NULL;
 	char rec[PHR_U256_DEC_LEN];
 
 	phr_u256_to_dec(rec, record);
-	if (sqlite3_prepare_v2(n->db, "INSERT INTO denials(time, accessor, patient, record, reason)"
-				      " VALUES(?,?,?,?,?)", -1, &st, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(db, "INSERT INTO denials(time, accessor, patient, record, reason)"
+				   " VALUES(?,?,?,?,?)", -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
 		sqlite3_bind_blob(st, 2, accessor, 20, SQLITE_TRANSIENT);
 		if (patient != NULL)
@@ -322,7 +324,7 @@ void phr_node_i_deny(struct phr_node *n, const uint8_t accessor[20], const uint8
 		sqlite3_bind_text(st, 4, rec, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(st, 5, reason, -1, SQLITE_TRANSIENT);
 		if (sqlite3_step(st) != SQLITE_DONE)
-			phr_log_warn("phr", "denial log: %s", sqlite3_errmsg(n->db));
+			phr_log_warn("phr", "denial log: %s", sqlite3_errmsg(db));
 	}
 	sqlite3_finalize(st);
 	phr_log_info("phr", "denied record %s: %s", rec, reason);
@@ -385,7 +387,7 @@ int phr_node_i_capsule_put2(struct phr_node *n, const struct phr_u256 *record,
 	int rv = PHR_OK;
 
 	phr_u256_to_dec(rec, record);
-	if (sqlite3_prepare_v2(n->db, reader2 != NULL
+	if (sqlite3_prepare_v2(phr_txq_i_db(n->txq), reader2 != NULL
 					      ? "INSERT OR REPLACE INTO capsules(record, reader, cid)"
 						" VALUES(?1,?2,?3),(?1,?4,?5)"
 					      : "INSERT OR REPLACE INTO capsules(record, reader, cid)"
@@ -425,7 +427,8 @@ int phr_node_i_capsule_get(struct phr_node *n, char cid[PHR_CID_STR_MAX],
 	int rv = PHR_ERR_NOT_FOUND;
 
 	phr_u256_to_dec(rec, record);
-	if (sqlite3_prepare_v2(n->db, "SELECT cid FROM capsules WHERE record = ? AND reader = ?",
+	if (sqlite3_prepare_v2(phr_txq_i_db(n->txq),
+			       "SELECT cid FROM capsules WHERE record = ? AND reader = ?",
 			       -1, &st, NULL) != SQLITE_OK)
 		return PHR_ERR_DB;
 	sqlite3_bind_text(st, 1, rec, -1, SQLITE_TRANSIENT);

@@ -386,7 +386,8 @@ int phr_node_record_open_audited(struct phr_node *n, struct phr_record_meta *met
 		goto out;
 	}
 	/* each View transaction opens one read */
-	if (sqlite3_prepare_v2(n->db, "INSERT INTO audit_tx(hash) VALUES(?)", -1, &st, NULL) !=
+	if (sqlite3_prepare_v2(phr_txq_i_db(n->txq), "INSERT INTO audit_tx(hash) VALUES(?)", -1, &st,
+			       NULL) !=
 	    SQLITE_OK) {
 		rv = PHR_ERR_DB;
 		goto out;

@@ -41,6 +41,7 @@ struct nonce_slot {
 };
 
 struct phr_txq {
+	sqlite3 *db; /* DIR/phr.db for the lock-free paths (capsules, denials, audit_tx) */
 	pthread_mutex_t nlock;
 	struct nonce_slot nonces[READER_SLOTS];
 	pthread_mutex_t pin;
@@ -50,12 +51,23 @@ struct phr_txq {
 	uint64_t batches, entries; /* counters, under vlock */
 };
 
-int phr_txq_i_open(struct phr_txq **out)
+int phr_txq_i_open(struct phr_txq **out, const char *db_path)
 {
 	struct phr_txq *q = phr_calloc(1, sizeof(*q));
 
 	if (q == NULL)
 		return PHR_ERR_NOMEM;
+	/* a connection of its own: a statement here never lands inside a transaction
+	 * another part of the node holds open on the node's connection */
+	if (sqlite3_open_v2(db_path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_exec(q->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK) {
+		phr_log_error("phr", "%s: %s", db_path, q->db ? sqlite3_errmsg(q->db) : "open failed");
+		sqlite3_close(q->db);
+		phr_free(q);
+		return PHR_ERR_DB;
+	}
+	sqlite3_busy_timeout(q->db, 10000);
 	pthread_mutex_init(&q->pin, NULL);
 	pthread_mutex_init(&q->nlock, NULL);
 	pthread_mutex_init(&q->vlock, NULL);
@@ -70,6 +82,7 @@ void phr_txq_i_close(struct phr_txq *q)
 		return;
 	phr_log_debug("phr", "View audit: %llu entries in %llu transactions",
 		      (unsigned long long)q->entries, (unsigned long long)q->batches);
+	sqlite3_close(q->db);
 	pthread_mutex_destroy(&q->pin);
 	pthread_mutex_destroy(&q->nlock);
 	pthread_mutex_destroy(&q->vlock);
@@ -120,6 +133,11 @@ void phr_txq_i_nonce_reset(struct phr_txq *q, const uint8_t sender[20])
 		if (q->nonces[i].used && memcmp(q->nonces[i].sender, sender, 20) == 0)
 			q->nonces[i].next = 0; /* the chain's pending nonce again */
 	pthread_mutex_unlock(&q->nlock);
+}
+
+sqlite3 *phr_txq_i_db(struct phr_txq *q)
+{
+	return q->db;
 }
 
 int phr_node_i_add_capsule(struct phr_node *n, struct phr_cid *cid, const uint8_t pk[32],

@@ -10,8 +10,15 @@
 
 #include "phr_int.h"
 
-/** Creates the node's queue state. */
-int phr_txq_i_open(struct phr_txq **q);
+/** Creates the node's queue state, with its own connection to @p db_path (DIR/phr.db). */
+int phr_txq_i_open(struct phr_txq **q, const char *db_path);
+
+/**
+ * The connection of the lock-free paths (capsule index, denials, used audit
+ * transactions): single statements that must not join a transaction another
+ * part of the node holds open on the node's own connection (n->db).
+ */
+sqlite3 *phr_txq_i_db(struct phr_txq *q);
 /** Frees it; no thread may be inside. NULL is a no-op. */
 void phr_txq_i_close(struct phr_txq *q);
 
