@@ -20,8 +20,8 @@ contract ZkCredentialsTest is Fixture {
             address(creds), address(new ProviderCredentialVerifier()), address(new AgeCredentialVerifier())
         );
         vm.startPrank(authority);
-        creds.addCredential(ZkFixture.ID0, ZkFixture.ROLE, ZkFixture.EXPIRY);
-        creds.addCredential(ZkFixture.ID1, ZkFixture.ROLE, ZkFixture.EXPIRY);
+        creds.addCredential(doctor, ZkFixture.ID0, ZkFixture.ROLE, ZkFixture.EXPIRY);
+        creds.addCredential(doctor2, ZkFixture.ID1, ZkFixture.ROLE, ZkFixture.EXPIRY);
         creds.setAttester(ZkFixture.ATTESTER_X, ZkFixture.ATTESTER_Y, true);
         vm.stopPrank();
         vm.warp(ZkFixture.TIME + 5);
@@ -104,7 +104,7 @@ contract ZkCredentialsTest is Fixture {
 
     function test_old_root_accepted_after_insert_until_ttl() public {
         vm.prank(authority);
-        creds.addCredential(12345, ZkFixture.ROLE, ZkFixture.EXPIRY);
+        creds.addCredential(er, 12345, ZkFixture.ROLE, ZkFixture.EXPIRY);
         assertTrue(creds.root() != ZkFixture.ROOT, "root moved");
         assertTrue(creds.isValidRoot(ZkFixture.ROOT), "recent root still valid");
         vm.prank(doctor);
@@ -126,22 +126,43 @@ contract ZkCredentialsTest is Fixture {
         creds.revokeCredential(1, bytes32(0));
     }
 
+    function test_suspended_provider_revoked_by_anyone() public {
+        vm.prank(stranger);
+        vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.StillVerified.selector, 1));
+        creds.revokeUnverified(1);
+        vm.prank(authority);
+        providers.suspendProvider(doctor2, keccak256("under investigation"));
+        vm.prank(stranger);
+        creds.revokeUnverified(1);
+        assertEq(creds.holder(1), doctor2, "holder recorded");
+        assertFalse(creds.isValidRoot(ZkFixture.ROOT), "pre-suspension root invalid");
+        vm.prank(doctor);
+        vm.expectRevert(abi.encodeWithSelector(ResearchAccess.UnknownRoot.selector, ZkFixture.ROOT));
+        _use(ZkFixture.proof1(), ZkFixture.ROOT, ZkFixture.ROLE, ZkFixture.NULLIFIER1);
+        vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.AlreadyRevoked.selector, 1));
+        creds.revokeUnverified(1);
+        vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.UnknownCredential.selector, 5));
+        creds.revokeUnverified(5);
+    }
+
     function test_registry_access_control() public {
         vm.prank(stranger);
         vm.expectRevert(CredentialRegistry.NotAuthority.selector);
-        creds.addCredential(1, 1, ZkFixture.EXPIRY);
+        creds.addCredential(doctor, 1, 1, ZkFixture.EXPIRY);
         vm.prank(stranger);
         vm.expectRevert(CredentialRegistry.NotAuthority.selector);
         creds.revokeCredential(0, bytes32(0));
         vm.startPrank(authority);
+        vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.ProviderNotVerified.selector, unverified));
+        creds.addCredential(unverified, 7, 1, ZkFixture.EXPIRY);
         vm.expectRevert(CredentialRegistry.InvalidCommitment.selector);
-        creds.addCredential(0, 1, ZkFixture.EXPIRY);
+        creds.addCredential(doctor, 0, 1, ZkFixture.EXPIRY);
         vm.expectRevert(CredentialRegistry.InvalidRole.selector);
-        creds.addCredential(7, 0, ZkFixture.EXPIRY);
+        creds.addCredential(doctor, 7, 0, ZkFixture.EXPIRY);
         vm.expectRevert(CredentialRegistry.InvalidExpiry.selector);
-        creds.addCredential(7, 1, uint64(block.timestamp));
+        creds.addCredential(doctor, 7, 1, uint64(block.timestamp));
         vm.expectRevert(CredentialRegistry.InvalidCommitment.selector);
-        creds.addCredential(ZkFixture.ID0, ZkFixture.ROLE, ZkFixture.EXPIRY); // same leaf twice
+        creds.addCredential(doctor, ZkFixture.ID0, ZkFixture.ROLE, ZkFixture.EXPIRY); // same leaf twice
         vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.UnknownCredential.selector, 9));
         creds.revokeCredential(9, bytes32(0));
         vm.stopPrank();

@@ -75,8 +75,10 @@ try {
   const id = zk('identity').json;
   const now = Number((await provider.getBlock('latest')).timestamp);
   const expiry = now + 30 * 86400;
-  await (await creds.connect(authority).addCredential(id.idCommitment, 4, expiry)).wait();
-  await (await creds.connect(authority).addCredential(12345, 4, expiry)).wait();
+  const other = wallets[3];
+  for (const w of [alice, other]) await (await providers.connect(authority).verifyProvider(w.address, 1, ethers.id('licence'), expiry)).wait();
+  await (await creds.connect(authority).addCredential(alice.address, id.idCommitment, 4, expiry)).wait();
+  await (await creds.connect(authority).addCredential(other.address, 12345, 4, expiry)).wait();
   const index = Number((await creds.indexPlusOne(zk('leaf', '--id', id.idCommitment, '--role', 4, '--expiry', expiry).json.leaf)) - 1n);
   const t = Number((await provider.getBlock('latest')).timestamp);
   const input = {

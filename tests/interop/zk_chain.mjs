@@ -140,8 +140,11 @@ try {
   const role = 4;
   const scope = 42;
   const credsA = creds.connect(authority);
-  const r0 = await (await credsA.addCredential(idA.json.idCommitment, role, expiry)).wait();
-  await (await credsA.addCredential(idB.json.idCommitment, role, expiry)).wait();
+  // Both are providers the authority verified in ProviderRegistry first.
+  const providersA = providers.connect(authority);
+  for (const w of [alice, bob]) await (await providersA.verifyProvider(w.address, 1, ethers.id(`licence ${w.address}`), expiry)).wait();
+  const r0 = await (await credsA.addCredential(alice.address, idA.json.idCommitment, role, expiry)).wait();
+  await (await credsA.addCredential(bob.address, idB.json.idCommitment, role, expiry)).wait();
   console.log(JSON.stringify({ gas: 'addCredential', chain: kind, value: Number(r0.gasUsed), exec: await execGas(provider, r0) }));
   const leaf = zk('leaf', '--id', idA.json.idCommitment, '--role', role, '--expiry', expiry);
   check(BigInt(leaf.json.leaf) === (await creds.leaf(0)), 'leaf computed off chain = leaf inserted on chain');
@@ -209,10 +212,12 @@ try {
   const pB = path.join(tmp, 'bob.json');
   check(zk(...proveArgs(bob, idB.json.secret, pB)).status === 0, 'phr zk prove (second provider)');
   const proofB = JSON.parse(fs.readFileSync(pB, 'utf8'));
-  await (await credsA.revokeCredential(1, ethers.id('licence withdrawn'))).wait();
+  // Bob is suspended in ProviderRegistry; anyone (here Alice) then revokes his credential.
+  await (await providersA.suspendProvider(bob.address, ethers.id('licence withdrawn'))).wait();
+  await (await creds.connect(alice).revokeUnverified(1)).wait();
   const rootAfter = await creds.root();
   const argsB = [proofB.calldata, proofB.publicSignals[1], role, t, scope, proofB.publicSignals[0]];
-  await expectRevert(access.connect(bob).useCredential.estimateGas(...argsB), 'UnknownRoot', 'chain: revoked credential');
+  await expectRevert(access.connect(bob).useCredential.estimateGas(...argsB), 'UnknownRoot', 'chain: revoked credential (suspended provider)');
   const v6 = zk('verify', '--proof', pB, '--root', rootAfter);
   check(v6.status === 1 && /unknown root/.test(v6.stderr), 'native: revoked credential rejected (roots read after revocation)');
   const v9 = zk('verify', '--proof', pB, ...viaChain, '--access', accessAddr);
