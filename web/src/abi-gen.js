@@ -81,5 +81,6 @@ export const ERRORS = {
   '0xeb3d7a33': 'NotIssuer',
   '0xee3e17dc': 'InvalidDataHash',
   '0xf02e8ac1': 'InvalidOwners',
+  '0xf1a2e32d': 'StillVerified',
   '0xfb55326f': 'NoConsent',
 };

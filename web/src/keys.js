@@ -3,7 +3,7 @@
 // signers (a local key, or an injected EIP-1193 wallet) and the X25519 key
 // pair derived from the account key as on the node:
 // seed = keccak256("phr/x25519/v1" || seckey), crypto_box_seed_keypair(seed).
-import { scryptAsync } from '@noble/hashes/scrypt';
+import { scrypt } from './scrypt.js';
 import { pbkdf2Async } from '@noble/hashes/pbkdf2';
 import { sha256 } from '@noble/hashes/sha256';
 import { secp256k1 } from '@noble/curves/secp256k1';
@@ -31,7 +31,7 @@ async function kdf(c, password, onProgress) {
     const pp = p.p;
     if (!(n > 1 && (n & (n - 1)) === 0) || !(r > 0) || !(pp > 0) || 128 * r * (n + pp) > 2 ** 30 || n * r * pp > 2 ** 26)
       throw new Error('keystore: scrypt parameters out of range');
-    return scryptAsync(password, salt, { N: n, r, p: pp, dkLen: 32, onProgress });
+    return scrypt(password, salt, { N: n, r, p: pp, dkLen: 32 }, onProgress);
   }
   if (c.kdf === 'pbkdf2') {
     if (p.prf !== 'hmac-sha256' || !(p.c > 0) || p.c > 1e7) throw new Error('keystore: unsupported pbkdf2 parameters');
@@ -72,7 +72,7 @@ function uuid4() {
 export async function keystoreEncrypt(sk, password, params = NEW_KDF, onProgress) {
   const salt = crypto.getRandomValues(new Uint8Array(32));
   const iv = crypto.getRandomValues(new Uint8Array(16));
-  const dk = await scryptAsync(utf8(password), salt, { N: params.n, r: params.r, p: params.p, dkLen: 32, onProgress });
+  const dk = await scrypt(utf8(password), salt, { N: params.n, r: params.r, p: params.p, dkLen: 32 }, onProgress);
   const ct = await aesCtr(dk.subarray(0, 16), iv, sk);
   const mac = keccak(concat(dk.subarray(16, 32), ct));
   wipe(dk);
