@@ -55,6 +55,13 @@ export async function scrypt(password, salt, { N, r, p, dkLen }, onProgress) {
   const total = 2 * N * p;
   let done = 0;
   let lastYield = performance.now();
+  // lets the page paint (and shows progress) about every 40 ms of work
+  const pause = async (f) => {
+    if (performance.now() - lastYield < 40) return;
+    if (onProgress) onProgress(f);
+    await new Promise((res) => setTimeout(res, 0));
+    lastYield = performance.now();
+  };
   for (let q = 0; q < p; q++) {
     const bi = q * blk;
     XY.set(B.subarray(bi, bi + blk));
@@ -62,22 +69,14 @@ export async function scrypt(password, salt, { N, r, p, dkLen }, onProgress) {
       V.set(XY.subarray(0, blk), i * blk);
       blockMix(XY, 0, XY, blk, r, X);
       XY.copyWithin(0, blk, 2 * blk);
-      if ((++done & 1023) === 0 && performance.now() - lastYield > 40) {
-        onProgress && onProgress(done / total);
-        await new Promise((res) => setTimeout(res, 0));
-        lastYield = performance.now();
-      }
+      if ((++done & 1023) === 0) await pause(done / total);
     }
     for (let i = 0; i < N; i++) {
       const j = XY[blk - 16] & (N - 1); // Integerify: first word of the last block
       for (let k = 0; k < blk; k++) XY[k] ^= V[j * blk + k];
       blockMix(XY, 0, XY, blk, r, X);
       XY.copyWithin(0, blk, 2 * blk);
-      if ((++done & 1023) === 0 && performance.now() - lastYield > 40) {
-        onProgress && onProgress(done / total);
-        await new Promise((res) => setTimeout(res, 0));
-        lastYield = performance.now();
-      }
+      if ((++done & 1023) === 0) await pause(done / total);
     }
     B.set(XY.subarray(0, blk), bi);
   }
