@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api_int.h"
+#include "phr/backup.h"
 #include "phr/crypto.h"
 #include "phr/json.h"
 
@@ -63,6 +64,9 @@ int api_h_metrics(struct api_ctx *c)
 	M("phr_http_request_duration_microseconds_sum", "Total time spent on requests.",
 	  m_latency_us);
 #undef M
+	/* the backup verification job's gauges (backup.h) */
+	if (rv == PHR_OK)
+		rv = phr_node_backup_metrics(c->api->cfg.node, &b);
 	if (rv != PHR_OK) {
 		phr_buf_release(&b);
 		return api_fail(c, rv, "metrics");

@@ -7,6 +7,7 @@
 
 #include "phr/contracts.h"
 #include "phr/crypto.h"
+#include "phr/notify.h"
 #include "index_int.h"
 #include "txq.h"
 #include "phr/json.h"
@@ -68,6 +69,8 @@ void phr_node_close(struct phr_node *n)
 {
 	if (n == NULL)
 		return;
+	/* the delivery thread uses the node: it stops first (a no-op when not started) */
+	phr_notify_worker_stop(n);
 	for (size_t i = 0; i < n->n_ids; i++)
 		phr_identity_free(n->ids[i]);
 	for (size_t i = 0; i < n->n_peers; i++)
