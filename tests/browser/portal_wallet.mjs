@@ -68,6 +68,23 @@ async function main() {
     await pat.locator('.record dl.facts').waitFor({ timeout: 30000 });
     check((await pat.locator('.record').innerText()).includes(MARK), 'the wallet patient decrypted the record with its wallet-derived key');
 
+    // the page's record format is the C code's: the provider's page encrypts a record for the
+    // dev patient (hosted, so the node holds its keys) and the node decrypts it (GET .../content)
+    const dev = tokens(node).patient;
+    await prov.goto(node.url + '/#/p/submit');
+    await prov.getByLabel('Patient address').fill(dev.address);
+    await prov.getByLabel('What').selectOption('Condition');
+    await prov.getByLabel('Condition (display)').fill('C-INTEROP-7');
+    await prov.getByLabel('ICD-10-CM code').fill('E11.9');
+    await clear(prov);
+    await prov.getByRole('button', { name: 'Encrypt and submit' }).click();
+    const rc = await toast(prov, /Record #\d+ submitted/);
+    const cid = /#(\d+)/.exec(rc)[1];
+    const content = await fetch(`${node.url}/api/v1/records/${cid}/content?purpose=6`, { headers: { Authorization: 'Bearer ' + dev.token } });
+    const body = content.status === 200 ? await content.json() : null;
+    check(body && body.resourceType === 'Condition' && body.code.coding[0].code === 'E11.9' && body.code.coding[0].display === 'C-INTEROP-7',
+      'the node (C) opens the capsule sealed in the page and decrypts the page\'s record stream, hash checked');
+
     // SMART Health Cards: the node issues for accounts it hosts (the dev patient, whose
     // keystore is imported here) and records minted by its providers (the seeded vaccination)
     const hp = await signInWith(b, node, 'patient', 'hosted-patient');

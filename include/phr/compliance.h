@@ -1,0 +1,148 @@
+/**
+ * @file compliance.h
+ * @brief Compliance (issue 10): HIPAA accounting of disclosures (§164.528)
+ *        and the organisation-wide audit report, audit-trail integrity
+ *        (`phr audit verify`), the access anomaly rule, and the GDPR
+ *        access/portability export (Art. 15, 20). docs/compliance.md.
+ *
+ * Everything here reads the chain (AuditTrail, HealthRecordNFT) and the
+ * node's own copy of it (DIR/index.db); nothing here writes the chain except
+ * the audited reads an export makes for its patient.
+ */
+#ifndef PHR_COMPLIANCE_H
+#define PHR_COMPLIANCE_H
+
+#include <jansson.h>
+
+#include "phr/core.h"
+#include "phr/phr.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Six years (§164.528(a)(1)): the default reach of an accounting, seconds. */
+#define PHR_COMPLIANCE_ACCOUNTING_WINDOW ((uint64_t)6 * 365 * 86400 + 2 * 86400)
+
+/** Filters of an audit report; zero / NULL fields match everything. */
+struct phr_compliance_query {
+	const uint8_t *patient;  /**< 20 bytes, or NULL: every patient (organisation-wide) */
+	const uint8_t *actor;    /**< 20 bytes, or NULL: every accessor */
+	int purpose;             /**< 0..PHR_PURPOSE_MAX, or -1: any */
+	uint64_t from, to;       /**< chain time window [from, to]; to 0: no upper bound */
+	bool disclosures_only;   /**< only accesses to data by someone other than the patient
+				      (View, Share, Emergency): the §164.528 accounting */
+};
+
+/**
+ * The audit rows matching @p q, oldest first, from the chain's AuditLogged
+ * events, each {patient, seq, date (ISO 8601 UTC), time, recipient, recordId,
+ * recordType, description, action, actionCode, purpose, purposeCode,
+ * tpo, block, txHash}. "description" names the data (the record type; the
+ * record's content never leaves the node here). "tpo" marks treatment,
+ * payment and operations purposes (exempt from the §164.528 duty, listed all
+ * the same). Per-patient reports are also checked against the on-chain hash
+ * chain first (PHR_ERR_CORRUPT when it does not fold).
+ * @param[out] out new JSON array (caller decrefs)
+ * @return PHR_OK, PHR_ERR_INVALID (bad purpose), PHR_ERR_CORRUPT, chain errors, PHR_ERR_NOMEM.
+ */
+PHR_WUR int phr_compliance_report(struct phr_node *node, json_t **out,
+				  const struct phr_compliance_query *q);
+
+/**
+ * Rows of phr_compliance_report as CSV (RFC 4180, header line, CRLF):
+ * date,patient,recipient,recordId,recordType,description,action,purpose,tpo,seq,txHash.
+ * @param[out] out appended
+ * @return PHR_OK, PHR_ERR_INVALID (not an array of rows), PHR_ERR_NOMEM, PHR_ERR_TOO_LARGE.
+ */
+PHR_WUR int phr_compliance_rows_csv(struct phr_buf *out, const json_t *rows);
+
+/**
+ * Rows as a FHIR R4 searchset Bundle of AuditEvents in the IHE Basic Audit
+ * Log Patterns shape (BALP Read/Create/Update/Delete: type rest with the
+ * restful-interaction subtype, agent with the v3 participation type and the
+ * accessor's address as identifier, source observer, entity of the patient
+ * (role 1) and of the record (role 4), purposeOfEvent in v3-ActReason).
+ * @param[out] out new JSON object (caller decrefs)
+ * @param[in]  observer name of the auditing node (AuditEvent.source.observer.display)
+ * @return PHR_OK, PHR_ERR_INVALID, PHR_ERR_NOMEM.
+ */
+PHR_WUR int phr_compliance_rows_balp(json_t **out, const json_t *rows, const char *observer);
+
+/**
+ * Proves the audit trail complete and untampered: for each patient (or only
+ * @p patient) the AuditLogged events read from the chain (eth_getLogs, not
+ * the index) must run seq 0..n-1, fold to each event's head and to
+ * AuditTrail.headOf/countOf; then the node's own copy (DIR/index.db) must
+ * hold exactly those events: a row missing from it is reported "missing",
+ * a row that differs "modified", a row the chain does not have "extra".
+ * @param[out] report new JSON object {ok, patients:[{patient, entries,
+ *             chainOk, headOf, countOf, indexRows, missing:[seq],
+ *             modified:[seq], extra:[seq], problems:[text]}], checked, problems}
+ * @return PHR_OK (see report.ok: the proof may fail with PHR_OK), chain and
+ *         index errors, PHR_ERR_NOMEM.
+ */
+PHR_WUR int phr_compliance_audit_verify(struct phr_node *node, json_t **report,
+					const uint8_t *patient);
+
+/** The access anomaly rule (docs/compliance.md). */
+struct phr_compliance_anomaly_rule {
+	uint64_t window;       /**< seconds of the recent window (default 86400) */
+	uint64_t baseline;     /**< seconds of history before it (default 30 days) */
+	unsigned min_records;  /**< distinct records read in the window to alert at all (default 20) */
+	unsigned factor;       /**< times the actor's usual daily distinct reads (default 5) */
+};
+
+/** Fills @p r with the defaults above. */
+void phr_compliance_anomaly_defaults(struct phr_compliance_anomaly_rule *r);
+
+/**
+ * Finds actors who read far more records than usual: in the last @p r->window
+ * seconds of chain time an actor read (View, Emergency) at least
+ * r->min_records distinct records and more than r->factor times its average
+ * per window over the baseline before. Each finding is notified (phr_notify,
+ * event "access.anomaly") to each affected patient and to the @p officer
+ * address when non-NULL.
+ * @param[out] out new JSON array of {actor, records, baselinePerWindow, patients:[...]}
+ * @return PHR_OK, chain errors, PHR_ERR_NOMEM.
+ */
+PHR_WUR int phr_compliance_anomaly_scan(struct phr_node *node, json_t **out,
+					const struct phr_compliance_anomaly_rule *r,
+					const uint8_t *officer);
+
+/** What phr_compliance_export wrote. */
+struct phr_compliance_export_report {
+	size_t records;     /**< live records in the Bundle */
+	size_t unreadable;  /**< live records this node could not decrypt (listed, not exported) */
+	size_t log_entries; /**< access-log rows */
+	size_t car_blocks;  /**< blocks in records.car */
+	uint64_t car_bytes; /**< bytes of those blocks */
+};
+
+/**
+ * The patient's data for a GDPR access / portability request, written into
+ * the directory @p dir (created 0700 when missing; files 0600):
+ *  - bundle.json: a FHIR R4 "collection" Bundle of every live record, each
+ *    record's plaintext (a FHIR resource as is, anything else a Binary);
+ *  - bundle.ndjson: the same resources, one per line;
+ *  - records.car: the encrypted originals and capsules (a signed backup
+ *    bundle, backup.h), restorable into a fresh node;
+ *  - access-log.json, access-log.csv: the full audit trail (who, when, what,
+ *    why) as phr_compliance_report with only @p patient;
+ *  - manifest.json: counts and SHA-256 of each file.
+ * Each read is an audited View with purpose PatientRequest, signed by the patient.
+ * @param[in] patient hosted identity of the patient (its own keys decrypt)
+ * @return PHR_OK, PHR_ERR_IO, chain, store and crypto errors.
+ */
+PHR_WUR int phr_compliance_export(struct phr_node *node, struct phr_compliance_export_report *rep,
+				  const struct phr_identity *patient, const char *dir);
+
+/** @return the static name of purpose code @p p ("Treatment", ...) or "?". */
+const char *phr_compliance_purpose_name(unsigned p);
+/** @return the static name of record type @p t ("LabResult", ...) or "?". */
+const char *phr_compliance_record_type_name(unsigned t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PHR_COMPLIANCE_H */
