@@ -348,14 +348,10 @@ void phr_node_i_audit_link(uint8_t out[32], const uint8_t head[32],
 	phr_keccak256(out, b, sizeof(b));
 }
 
-/* Compares the folded head with the contract's: PHR_OK, PHR_ERR_CORRUPT, or
- * PHR_ERR_STATE when entries were appended since the logs were read. */
-static int audit_head_check(struct phr_node *n, const uint8_t patient[20], const uint8_t head[32],
-			    uint64_t entries)
+int phr_node_i_audit_head(struct phr_node *n, uint8_t head[32], uint64_t *count,
+			  const uint8_t patient[20])
 {
 	struct phr_buf cd, res;
-	uint8_t onchain[32];
-	uint64_t count = 0;
 	int rv;
 
 	phr_buf_init(&cd, 0);
@@ -365,21 +361,33 @@ static int audit_head_check(struct phr_node *n, const uint8_t patient[20], const
 	if (rv == PHR_OK)
 		rv = phr_node_i_call(n, &res, NULL, n->dep.audit, &cd);
 	if (rv == PHR_OK)
-		rv = phr_contracts_audit_trail_head_of_decode(onchain, res.data, res.len);
+		rv = phr_contracts_audit_trail_head_of_decode(head, res.data, res.len);
 	phr_buf_reset(&cd);
 	if (rv == PHR_OK)
 		rv = phr_contracts_audit_trail_count_of_encode(&cd, patient);
 	if (rv == PHR_OK)
 		rv = phr_node_i_call(n, &res, NULL, n->dep.audit, &cd);
 	if (rv == PHR_OK)
-		rv = phr_contracts_audit_trail_count_of_decode(&count, res.data, res.len);
+		rv = phr_contracts_audit_trail_count_of_decode(count, res.data, res.len);
 	pthread_mutex_unlock(&n->lock);
+	phr_buf_release(&cd);
+	phr_buf_release(&res);
+	return rv;
+}
+
+/* Compares the folded head with the contract's: PHR_OK, PHR_ERR_CORRUPT, or
+ * PHR_ERR_STATE when entries were appended since the logs were read. */
+static int audit_head_check(struct phr_node *n, const uint8_t patient[20], const uint8_t head[32],
+			    uint64_t entries)
+{
+	uint8_t onchain[32];
+	uint64_t count = 0;
+	int rv = phr_node_i_audit_head(n, onchain, &count, patient);
+
 	if (rv == PHR_OK && count != entries)
 		rv = count > entries ? PHR_ERR_STATE : PHR_ERR_CORRUPT;
 	else if (rv == PHR_OK && memcmp(onchain, head, 32) != 0)
 		rv = PHR_ERR_CORRUPT;
-	phr_buf_release(&cd);
-	phr_buf_release(&res);
 	return rv;
 }
 

@@ -438,33 +438,6 @@ int phr_compliance_rows_balp(json_t **out, const json_t *rows, const char *obser
 
 /* --- audit verify --------------------------------------------------------------------- */
 
-static int head_and_count(struct phr_node *n, uint8_t head[32], uint64_t *count,
-			  const uint8_t patient[20])
-{
-	struct phr_buf cd, res;
-	int rv;
-
-	phr_buf_init(&cd, 0);
-	phr_buf_init(&res, 0);
-	pthread_mutex_lock(&n->lock);
-	rv = phr_contracts_audit_trail_head_of_encode(&cd, patient);
-	if (rv == PHR_OK)
-		rv = phr_node_i_call(n, &res, NULL, n->dep.audit, &cd);
-	if (rv == PHR_OK)
-		rv = phr_contracts_audit_trail_head_of_decode(head, res.data, res.len);
-	phr_buf_reset(&cd);
-	if (rv == PHR_OK)
-		rv = phr_contracts_audit_trail_count_of_encode(&cd, patient);
-	if (rv == PHR_OK)
-		rv = phr_node_i_call(n, &res, NULL, n->dep.audit, &cd);
-	if (rv == PHR_OK)
-		rv = phr_contracts_audit_trail_count_of_decode(count, res.data, res.len);
-	pthread_mutex_unlock(&n->lock);
-	phr_buf_release(&cd);
-	phr_buf_release(&res);
-	return rv;
-}
-
 static bool same_log(const struct phr_chain_log *a, const struct phr_chain_log *b)
 {
 	if (a->topics_count != b->topics_count || a->data_len != b->data_len ||
@@ -529,7 +502,7 @@ static int verify_chain(struct phr_node *n, json_t *p, const uint8_t patient[20]
 	}
 	if (rv != PHR_OK)
 		return rv;
-	if ((rv = head_and_count(n, onchain, &cnt, patient)) != PHR_OK)
+	if ((rv = phr_node_i_audit_head(n, onchain, &cnt, patient)) != PHR_OK)
 		return rv;
 	if (ok && cnt != count) {
 		rv = problem(probs, "countOf is %llu, the chain holds a different number of events",

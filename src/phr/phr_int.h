@@ -97,5 +97,8 @@ struct phr_contracts_audit_trail_audit_logged_event;
 /** One step of the AuditTrail hash chain (access.c): @p out = head(seq+1) from @p head and @p ev. */
 void phr_node_i_audit_link(uint8_t out[32], const uint8_t head[32],
 			   const struct phr_contracts_audit_trail_audit_logged_event *ev);
+/** AuditTrail.headOf and countOf of @p patient (access.c). @return PHR_OK or chain errors. */
+int phr_node_i_audit_head(struct phr_node *n, uint8_t head[32], uint64_t *count,
+			  const uint8_t patient[20]);
 
 #endif
