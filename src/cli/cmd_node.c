@@ -426,7 +426,8 @@ int phr_cmd_node(int argc, char **argv)
 	acfg.chain_node = cn;
 	acfg.store = store;
 	acfg.datadir = dir;
-	acfg.threads = o.threads;
+	/* a thread per request in flight: reads wait for their group's audit transaction */
+	acfg.threads = o.threads ? o.threads : 16;
 	acfg.domain = o.domain;
 	{
 		const struct phr_identity *aud = phr_node_identity_by_name(node, "auditor");
