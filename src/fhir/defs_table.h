@@ -18,6 +18,7 @@ enum {
 	PHR_FHIR_DEF_BACKBONE = 4, /**< inline children (or a contentReference), no types */
 };
 #define PHR_FHIR_DEF_MAX_MANY 0xffff
+#define PHR_FHIR_DEF_N_CLASSES 26 /**< byte classes of the regex DFAs */
 
 /** A data type or resource type (sorted by name). */
 struct phr_fhir_def_type {
@@ -25,7 +26,8 @@ struct phr_fhir_def_type {
 	uint8_t kind;       /**< enum phr_fhir_def_kind */
 	uint8_t json;       /**< enum phr_fhir_def_json (primitives) */
 	uint8_t abstract;   /**< Resource, DomainResource, Element, BackboneElement... */
-	int8_t regex;       /**< index in phr_fhir_def_regex or -1 */
+	int8_t regex;       /**< index in phr_fhir_def_dfa (the type's regex) or -1 */
+	uint8_t coded;      /**< a data type with "system" and "code": terminology applies */
 	uint32_t children;  /**< first child in phr_fhir_def_nodes */
 	uint32_t n_children;
 };
@@ -58,8 +60,19 @@ extern const struct phr_fhir_def_node phr_fhir_def_nodes[];
 extern const uint16_t phr_fhir_def_typerefs[];
 extern const struct phr_fhir_def_vs phr_fhir_def_vs[];
 extern const struct phr_fhir_def_code phr_fhir_def_codes[];
-/** POSIX extended regexes of the primitive types (translated from the spec's). */
-extern const char *const phr_fhir_def_regex[];
-extern const size_t phr_fhir_def_regex_len;
+/**
+ * The regex of a primitive type as a DFA over the bytes of the UTF-8 string:
+ * state 0 first; next state trans[state * PHR_FHIR_DEF_N_CLASSES +
+ * phr_fhir_def_byteclass[byte]], -1 rejects; the string matches when the
+ * state after its last byte is accepting.
+ */
+struct phr_fhir_def_dfa {
+	const char *regex;      /**< the specification's regex */
+	const int16_t *trans;
+	const uint8_t *accept;  /**< one per state */
+};
+extern const struct phr_fhir_def_dfa phr_fhir_def_dfa[];
+extern const size_t phr_fhir_def_dfa_len;
+extern const uint8_t phr_fhir_def_byteclass[256];
 
 #endif

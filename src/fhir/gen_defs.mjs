@@ -49,54 +49,182 @@ for (const sd of base) {
   }
 }
 
-// Translates a regex of the specification to POSIX ERE. The spec's regexes follow XML
-// Schema, where \s is only space, tab, CR and LF (not JavaScript's Unicode spaces, not
-// POSIX [:space:] with VT and FF); '.' in ERE without REG_NEWLINE matches any character.
-const XML_WS = ' \t\n\r';
-const toEre = (re) => {
-  let out = '';
+// --- the primitive types' regexes, compiled to DFAs over bytes ----------------------
+// The spec's regexes follow XML Schema: \s is space, tab, CR, LF (not JavaScript's
+// Unicode spaces), [ \r\n\t\S] is any character. They are matched on the UTF-8 bytes:
+// every class is either ASCII-only and positive, or negated (so it takes every byte of
+// a multi-byte character), and counted repetitions apply only to positive ASCII
+// classes, so byte matching accepts exactly the strings character matching accepts.
+const XML_WS = [32, 9, 10, 13];
+const parseRegex = (re) => {
+  let i = 0;
+  const fail = (m) => { throw new Error(`${m} at ${i} in ${re}`); };
+  const range = (lo, hi) => Array.from({ length: hi - lo + 1 }, (_, k) => lo + k);
+  const all = range(1, 255); // NUL never reaches the matcher
+  const escape = (e) => {
+    if (e === 's') return { set: XML_WS, ascii: true };
+    if (e === 'S') return { set: all.filter((b) => !XML_WS.includes(b)), ascii: false };
+    const lit = { r: 13, n: 10, t: 9 }[e] ?? e.charCodeAt(0);
+    if (!'rnt.+-*?()|{}^$[]\\/'.includes(e)) fail('unsupported escape \\' + e);
+    return { set: [lit], ascii: true };
+  };
+  const cls = () => {
+    let neg = false, set = new Set(), ascii = true;
+    if (re[i] === '^') { neg = true; i++; }
+    while (re[i] !== ']') {
+      if (i >= re.length) fail('unterminated class');
+      let lo;
+      if (re[i] === '\\') {
+        const e = escape(re[i + 1]);
+        i += 2;
+        if (e.set.length !== 1) { e.set.forEach((b) => set.add(b)); if (!e.ascii) ascii = false; continue; }
+        lo = e.set[0];
+      } else lo = re.charCodeAt(i++);
+      if (re[i] === '-' && re[i + 1] !== ']') {
+        const hi = re.charCodeAt(i + 1);
+        i += 2;
+        range(lo, hi).forEach((b) => set.add(b));
+      } else set.add(lo);
+    }
+    i++;
+    if (neg) return { t: 'set', set: all.filter((b) => !set.has(b)), ascii: false };
+    return { t: 'set', set: [...set], ascii };
+  };
+  const atom = () => {
+    const c = re[i++];
+    if (c === '(') { const n = alt(); if (re[i++] !== ')') fail('missing )'); return n; }
+    if (c === '[') return cls();
+    if (c === '\\') { const e = escape(re[i++]); return { t: 'set', set: e.set, ascii: e.ascii }; }
+    if (c === '.') return { t: 'set', set: all, ascii: false };
+    if ('*+?{|)'.includes(c)) fail('unexpected ' + c);
+    if (c.charCodeAt(0) > 127) fail('non-ASCII literal');
+    return { t: 'set', set: [c.charCodeAt(0)], ascii: true };
+  };
+  const isAscii = (n) => n.t === 'set' ? n.ascii : n.t === 'cat' || n.t === 'alt' ? n.items.every(isAscii) : isAscii(n.item);
+  const repeat = () => {
+    let n = atom();
+    for (;;) {
+      const c = re[i];
+      if (c === '*') { i++; n = { t: 'rep', item: n, min: 0, max: Infinity }; }
+      else if (c === '+') { i++; n = { t: 'rep', item: n, min: 1, max: Infinity }; }
+      else if (c === '?') { i++; n = { t: 'rep', item: n, min: 0, max: 1 }; }
+      else if (c === '{') {
+        const m = /^\{(\d+)(,(\d*))?\}/.exec(re.slice(i));
+        if (!m) fail('bad {}');
+        i += m[0].length;
+        const min = Number(m[1]), max = m[2] ? (m[3] === '' ? Infinity : Number(m[3])) : min;
+        if (!isAscii(n)) fail('counted repetition of a multi-byte class');
+        n = { t: 'rep', item: n, min, max };
+      } else return n;
+    }
+  };
+  const cat = () => {
+    const items = [];
+    while (i < re.length && re[i] !== '|' && re[i] !== ')') items.push(repeat());
+    return { t: 'cat', items };
+  };
+  const alt = () => {
+    const items = [cat()];
+    while (re[i] === '|') { i++; items.push(cat()); }
+    return items.length === 1 ? items[0] : { t: 'alt', items };
+  };
+  const n = alt();
+  if (i !== re.length) fail('trailing input');
+  return n;
+};
+
+// Thompson NFA (states: {eps: [], on: [bytes], to}) then subset construction.
+const compileRegex = (re) => {
+  const nfa = [];
+  const state = () => { nfa.push({ eps: [], set: null, to: -1 }); return nfa.length - 1; };
+  const build = (n, from) => { // returns the end state
+    if (n.t === 'set') {
+      const mid = state(), to = state();
+      nfa[from].eps.push(mid);
+      nfa[mid].set = new Set(n.set);
+      nfa[mid].to = to;
+      return to;
+    }
+    if (n.t === 'cat') return n.items.reduce((s, it) => build(it, s), from);
+    if (n.t === 'alt') {
+      const end = state();
+      for (const it of n.items) { const s = state(); nfa[from].eps.push(s); nfa[build(it, s)].eps.push(end); }
+      return end;
+    }
+    // repetition: min copies, then (max - min) optional copies or a loop
+    let s = from;
+    for (let k = 0; k < n.min; k++) s = build(n.item, s);
+    if (n.max === Infinity) {
+      const loop = state(), end = state();
+      nfa[s].eps.push(loop);
+      nfa[loop].eps.push(end);
+      const body = state();
+      nfa[loop].eps.push(body);
+      nfa[build(n.item, body)].eps.push(loop);
+      return end;
+    }
+    const end = state();
+    for (let k = n.min; k < n.max; k++) {
+      nfa[s].eps.push(end);
+      const body = state();
+      nfa[s].eps.push(body);
+      s = build(n.item, body);
+    }
+    nfa[s].eps.push(end);
+    return end;
+  };
+  const start = state();
+  const accept = build(parseRegex(re), start);
+  const closure = (set) => {
+    const out = new Set(set), stack = [...set];
+    while (stack.length) for (const e of nfa[stack.pop()].eps) if (!out.has(e)) { out.add(e); stack.push(e); }
+    return [...out].sort((x, y) => x - y);
+  };
+  const dstates = [], index = new Map(), trans = [];
+  const add = (set) => {
+    const key = set.join(',');
+    if (!index.has(key)) { index.set(key, dstates.length); dstates.push(set); }
+    return index.get(key);
+  };
+  add(closure([start]));
+  for (let d = 0; d < dstates.length; d++) {
+    const row = new Array(256).fill(-1);
+    for (let b = 1; b < 256; b++) {
+      const next = [];
+      for (const s of dstates[d]) if (nfa[s].set && nfa[s].set.has(b)) next.push(nfa[s].to);
+      if (next.length) row[b] = add(closure(next));
+    }
+    trans.push(row);
+    if (dstates.length > 60000) throw new Error('DFA too large for ' + re);
+  }
+  return { trans, accept: dstates.map((set) => set.includes(accept)) };
+};
+// The same language with JavaScript's RegExp (XML Schema's \s spelled out), to check
+// the DFAs against.
+const toJsRegex = (re) => {
+  let out = '', inClass = false;
   for (let i = 0; i < re.length; i++) {
     const c = re[i];
-    if (c === '[') {
-      let j = i + 1, neg = false;
-      const items = [];
-      if (re[j] === '^') { neg = true; j++; }
-      let hasS = false, hasNotS = false;
-      while (re[j] !== ']') {
-        if (re[j] === '\\') {
-          const e = re[j + 1];
-          if (e === 's') hasS = true;
-          else if (e === 'S') hasNotS = true;
-          else if (e === 'r') items.push('\r');
-          else if (e === 'n') items.push('\n');
-          else if (e === 't') items.push('\t');
-          else items.push(e);
-          j += 2;
-        } else items.push(re[j++]);
-      }
-      i = j;
-      if (hasNotS) {
-        // [ \r\n\t\S]: \S plus every white space character: any character
-        if (neg || hasS || [...XML_WS].some((w) => !items.includes(w))) throw new Error('unsupported class in ' + re);
-        out += '.';
-        continue;
-      }
-      // a literal '-' goes last in a POSIX bracket; ']' never occurs in these regexes
-      const dash = items.some((x, k) => x === '-' && (k === 0 || k === items.length - 1 ||
-        !/[A-Za-z0-9]/.test(items[k - 1]) || !/[A-Za-z0-9]/.test(items[k + 1])));
-      const lit = items.filter((x, k) => !(x === '-' && (k === 0 || k === items.length - 1 ||
-        !/[A-Za-z0-9]/.test(items[k - 1]) || !/[A-Za-z0-9]/.test(items[k + 1])))).join('');
-      out += '[' + (neg ? '^' : '') + (hasS ? XML_WS : '') + lit + (dash ? '-' : '') + ']';
-    } else if (c === '\\') {
+    if (c === '\\') {
       const e = re[++i];
-      if (e === 's') out += '[' + XML_WS + ']';
-      else if (e === 'S') out += '[^' + XML_WS + ']';
-      else if (e === '-') out += '-';
-      else if ('.+*?()|{}^$'.includes(e)) out += '[' + e + ']';
-      else throw new Error('unsupported escape \\' + e + ' in ' + re);
-    } else out += c;
+      if (e === 's') out += inClass ? ' \\t\\n\\r' : '[ \\t\\n\\r]';
+      else if (e === 'S') {
+        // only as [ \r\n\t\S] in the spec: \S with all white space is any character
+        if (!inClass) out += '[^ \\t\\n\\r]';
+        else { out = out.slice(0, out.lastIndexOf('[')) + '[^'; while (re[i + 1] !== ']') i++; }
+      } else out += '\\' + e;
+    } else {
+      if (c === '[') inClass = true;
+      if (c === ']') inClass = false;
+      out += c;
+    }
   }
-  return out;
+  return new RegExp('^(?:' + out + ')$', 'u');
+};
+const dfaMatch = (dfa, str) => {
+  let s = 0;
+  for (const b of Buffer.from(str, 'utf8')) { if (b === 0) return false; s = dfa.trans[s][b]; if (s < 0) return false; }
+  return dfa.accept[s];
 };
 
 // --- value sets of required bindings ----------------------------------------------
@@ -195,7 +323,7 @@ for (const sd of base) {
     const r = v && (v.type[0].extension || []).find((x) => x.url.endsWith('/regex'));
     t.json = JSON_KIND[sd.id] || 'STRING';
     t.regex = -1;
-    if (r && t.json === 'STRING') { regexes.push([sd.id, r.valueString, toEre(r.valueString)]); t.regex = regexes.length - 1; }
+    if (r && t.json === 'STRING') { regexes.push([sd.id, r.valueString, compileRegex(r.valueString)]); t.regex = regexes.length - 1; }
     t.children = [0, 0];
     continue;
   }
@@ -214,6 +342,53 @@ for (const [alias, of] of aliases) {
   const t = types[typeIdx.get(alias)];
   Object.assign(t, types[typeIdx.get(of)], { name: alias, aliasOf: of });
 }
+
+// data types with both a "system" and a "code" element (Coding, Quantity...): the
+// objects the terminology checks apply to
+for (const t of types) {
+  const kids = t.kind === 'COMPLEX' ? nodes.slice(t.children[0], t.children[0] + t.children[1]).map((n) => n.name) : [];
+  t.coded = kids.includes('system') && kids.includes('code') ? 1 : 0;
+}
+
+// Check each DFA against JavaScript's RegExp for the same language: on every distinct
+// string of the examples (up to 200 characters) and on edge cases, each also with a
+// character dropped, doubled, and a space, tab, no-break space or NUL inserted.
+{
+  const samples = new Set(['', ' ', 'a', 'a b', 'a  b', ' a', 'a ', '\t', 'x\u00a0y', '\u00e9', '\u{1F600}',
+    '2020', '2020-02-30', '2020-13', '2020-01-01T10:00:00Z', '2020-01-01T10:00:00.1+14:00', '2020-01-01T24:00:00Z',
+    '0000', '10:00', '23:59:60', '1.5e3', 'urn:oid:1.2.3', 'urn:oid:1.02', 'urn:uuid:a5afddf4-e880-459b-876e-e4591b0acc11',
+    'QUJD', 'QUJ', ' QUJD ', 'QU JD', 'x'.repeat(64), 'x'.repeat(65)]);
+  const walkStrings = (v) => {
+    if (typeof v === 'string') { if (v.length <= 200) samples.add(v); }
+    else if (v && typeof v === 'object') for (const x of Object.values(v)) walkStrings(x);
+  };
+  for (const f of readdirSync(exDir).sort().filter((n) => n.endsWith('.json') && !n.startsWith('StructureDefinition-') && n !== 'package.json'))
+    walkStrings(load(exDir + '/' + f));
+  const cases = new Set();
+  for (const v of samples) {
+    cases.add(v);
+    // the variants only of short strings: long ones are prose, one regex shape
+    if (v.length <= 64) [v.slice(1), v + v.slice(-1), ' ' + v, v + '\t', v.slice(0, 1) + '\u00a0' + v.slice(1)].forEach((x) => cases.add(x));
+  }
+  for (const [name, orig, dfa] of regexes) {
+    const js = toJsRegex(orig);
+    for (const v of cases) {
+      if (v.includes('\0')) continue;
+      if (js.test(v) !== dfaMatch(dfa, v)) throw new Error(`DFA of ${name} disagrees with RegExp on ${JSON.stringify(v)}`);
+    }
+  }
+  process.stderr.write(`DFAs checked against RegExp on ${cases.size} strings each\n`);
+}
+
+// Bytes that every DFA treats alike share one class: tables of states x classes.
+const sig = new Map();
+const byteClass = new Array(256);
+for (let b = 0; b < 256; b++) {
+  const key = regexes.map(([, , d]) => d.trans.map((row) => row[b]).join(',')).join(';');
+  if (!sig.has(key)) sig.set(key, sig.size);
+  byteClass[b] = sig.get(key);
+}
+const nClasses = sig.size;
 
 // --- output ------------------------------------------------------------------------------
 const cstr = (s) => '"' + s.replace(/[\\"]/g, (m) => '\\' + m).replace(/[^\x20-\x7e]/g, (m) =>
@@ -238,6 +413,7 @@ enum {
 	PHR_FHIR_DEF_BACKBONE = 4, /**< inline children (or a contentReference), no types */
 };
 #define PHR_FHIR_DEF_MAX_MANY 0xffff
+#define PHR_FHIR_DEF_N_CLASSES ${nClasses} /**< byte classes of the regex DFAs */
 
 /** A data type or resource type (sorted by name). */
 struct phr_fhir_def_type {
@@ -245,7 +421,8 @@ struct phr_fhir_def_type {
 	uint8_t kind;       /**< enum phr_fhir_def_kind */
 	uint8_t json;       /**< enum phr_fhir_def_json (primitives) */
 	uint8_t abstract;   /**< Resource, DomainResource, Element, BackboneElement... */
-	int8_t regex;       /**< index in phr_fhir_def_regex or -1 */
+	int8_t regex;       /**< index in phr_fhir_def_dfa (the type's regex) or -1 */
+	uint8_t coded;      /**< a data type with "system" and "code": terminology applies */
 	uint32_t children;  /**< first child in phr_fhir_def_nodes */
 	uint32_t n_children;
 };
@@ -278,9 +455,20 @@ extern const struct phr_fhir_def_node phr_fhir_def_nodes[];
 extern const uint16_t phr_fhir_def_typerefs[];
 extern const struct phr_fhir_def_vs phr_fhir_def_vs[];
 extern const struct phr_fhir_def_code phr_fhir_def_codes[];
-/** POSIX extended regexes of the primitive types (translated from the spec's). */
-extern const char *const phr_fhir_def_regex[];
-extern const size_t phr_fhir_def_regex_len;
+/**
+ * The regex of a primitive type as a DFA over the bytes of the UTF-8 string:
+ * state 0 first; next state trans[state * PHR_FHIR_DEF_N_CLASSES +
+ * phr_fhir_def_byteclass[byte]], -1 rejects; the string matches when the
+ * state after its last byte is accepting.
+ */
+struct phr_fhir_def_dfa {
+	const char *regex;      /**< the specification's regex */
+	const int16_t *trans;
+	const uint8_t *accept;  /**< one per state */
+};
+extern const struct phr_fhir_def_dfa phr_fhir_def_dfa[];
+extern const size_t phr_fhir_def_dfa_len;
+extern const uint8_t phr_fhir_def_byteclass[256];
 
 #endif
 `;
@@ -297,14 +485,27 @@ ${[...vsSkipped].sort().map(([u, w]) => ` *   ${u}: ${w}`).join('\n')}
 #include "defs_table.h"
 
 `;
-c += 'const char *const phr_fhir_def_regex[] = {\n';
-for (const [name, orig, ere] of regexes) c += `\t/* ${name}: ${orig.replace(/\*\//g, '*\\/')} */\n\t${cstr(ere)},\n`;
-c += `};\nconst size_t phr_fhir_def_regex_len = ${regexes.length};\n\n`;
+c += 'const uint8_t phr_fhir_def_byteclass[256] = {\n';
+for (let b = 0; b < 256; b += 16) c += '\t' + byteClass.slice(b, b + 16).join(', ') + ',\n';
+c += '};\n\n';
+regexes.forEach(([name, , dfa], k) => {
+  if (dfa.trans.length > 32767) throw new Error('DFA too large: ' + name);
+  c += `/* ${name}: ${dfa.trans.length} states */\nstatic const int16_t dfa${k}_trans[] = {\n`;
+  for (const row of dfa.trans) {
+    const byCls = new Array(nClasses);
+    for (let b = 0; b < 256; b++) byCls[byteClass[b]] = row[b];
+    c += '\t' + byCls.join(', ') + ',\n';
+  }
+  c += `};\nstatic const uint8_t dfa${k}_accept[] = { ${dfa.accept.map(Number).join(', ')} };\n\n`;
+});
+c += 'const struct phr_fhir_def_dfa phr_fhir_def_dfa[] = {\n';
+regexes.forEach(([, orig], k) => { c += `\t{ ${cstr(orig)}, dfa${k}_trans, dfa${k}_accept },\n`; });
+c += `};\nconst size_t phr_fhir_def_dfa_len = ${regexes.length};\n\n`;
 
 for (const n of nodes) { n.typeStart = typeRefs.length; typeRefs.push(...n.types); }
 c += 'const struct phr_fhir_def_type phr_fhir_def_types[] = {\n';
 for (const t of types)
-  c += `\t{ ${cstr(t.name)}, PHR_FHIR_DEF_${t.kind}, PHR_FHIR_DEF_${t.json || 'STRING'}, ${t.abstract ? 1 : 0}, ${t.regex ?? -1}, ${t.children[0]}, ${t.children[1]} },\n`;
+  c += `\t{ ${cstr(t.name)}, PHR_FHIR_DEF_${t.kind}, PHR_FHIR_DEF_${t.json || 'STRING'}, ${t.abstract ? 1 : 0}, ${t.regex ?? -1}, ${t.coded}, ${t.children[0]}, ${t.children[1]} },\n`;
 c += `};\nconst size_t phr_fhir_def_types_len = ${types.length};\n\n`;
 c += 'const struct phr_fhir_def_node phr_fhir_def_nodes[] = {\n';
 for (const n of nodes) {
@@ -327,5 +528,5 @@ c += '};\n';
 writeFileSync(here + 'defs_table.h', hdr);
 writeFileSync(here + 'defs_table.c', c);
 process.stderr.write(`${types.length} types (${base.filter((s) => s.kind === 'resource' && !s.abstract).length} resource types), ` +
-  `${nodes.length} elements, ${regexes.length} regexes, ${valueSets.length} value sets (${codes.length} codes), ` +
+  `${nodes.length} elements, ${regexes.length} regex DFAs (${regexes.map(([, , d]) => d.trans.length).join('+')} states, ${nClasses} byte classes), ${valueSets.length} value sets (${codes.length} codes), ` +
   `${vsSkipped.size} required value sets without expansion\n`);

@@ -5,8 +5,6 @@
  * terminology checks of terminology.c on every coded value.
  */
 #include <ctype.h>
-#include <pthread.h>
-#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,76 +31,19 @@ struct vctx {
 	char path[PATH_CAP];
 };
 
-/* ---- compiled regexes of the primitive types -------------------------------- */
+/* ---- the primitive types' regexes (DFAs generated from the spec's) ---------------- */
 
-static regex_t regexes[32];
-/* Regexes of two simple shapes are matched by a byte scan instead (the same language). */
-enum regex_shape { SHAPE_REGEX, SHAPE_ANY, SHAPE_NO_WS, SHAPE_TOKENS };
-static enum regex_shape shapes[32];
-/* Data types with both a "system" and a "code" element (Coding, Quantity...): the
- * objects the terminology checks apply to. */
-static bool coded_type[512];
-static bool regex_ok;
-static pthread_once_t regex_once = PTHREAD_ONCE_INIT;
-
-static bool has_child(const struct phr_fhir_def_type *t, const char *name)
-{
-	for (uint32_t i = t->children; i < t->children + t->n_children; i++)
-		if (strcmp(phr_fhir_def_nodes[i].name, name) == 0)
-			return true;
-	return false;
-}
-
-static void compile_regexes(void)
-{
-	char buf[1024];
-	if (phr_fhir_def_regex_len > sizeof(regexes) / sizeof(regexes[0]) ||
-	    phr_fhir_def_types_len > sizeof(coded_type) / sizeof(coded_type[0]))
-		return;
-	for (size_t i = 0; i < phr_fhir_def_types_len; i++) {
-		const struct phr_fhir_def_type *t = &phr_fhir_def_types[i];
-		coded_type[i] = t->kind == PHR_FHIR_DEF_COMPLEX && has_child(t, "system") && has_child(t, "code");
-	}
-	for (size_t i = 0; i < phr_fhir_def_regex_len; i++) {
-		/* the spec's regexes match the whole value */
-		const char *re = phr_fhir_def_regex[i];
-		shapes[i] = strcmp(re, ".+") == 0		     ? SHAPE_ANY
-			    : strcmp(re, "[^ \t\n\r]*") == 0 ? SHAPE_NO_WS
-			    : strcmp(re, "[^ \t\n\r]+([ \t\n\r][^ \t\n\r]+)*") == 0 ? SHAPE_TOKENS
-										 : SHAPE_REGEX;
-		int n = snprintf(buf, sizeof(buf), "^(%s)$", re);
-		if (n < 0 || (size_t)n >= sizeof(buf) || regcomp(&regexes[i], buf, REG_EXTENDED | REG_NOSUB) != 0) {
-			while (i-- > 0)
-				regfree(&regexes[i]);
-			return;
-		}
-	}
-	regex_ok = true;
-}
-
-static bool is_xml_ws(char ch)
-{
-	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
-}
-
-/* Whether non-empty string @p s matches regex @p i of the table. */
+/* Whether @p s (NUL-terminated, non-empty) matches the regex of DFA @p i. */
 static bool regex_match(int i, const char *s)
 {
-	switch (shapes[i]) {
-	case SHAPE_ANY:
-		return true;
-	case SHAPE_NO_WS:
-		return strpbrk(s, " \t\n\r") == NULL;
-	case SHAPE_TOKENS:
-		/* words separated by single white space characters */
-		for (const char *p = s; *p; p++)
-			if (is_xml_ws(*p) && (p == s || is_xml_ws(p[-1]) || p[1] == '\0'))
-				return false;
-		return true;
-	case SHAPE_REGEX:
-	default:
-		return regexec(&regexes[i], s, 0, NULL, 0) == 0;
+	const struct phr_fhir_def_dfa *d = &phr_fhir_def_dfa[i];
+	int state = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		state = d->trans[state * PHR_FHIR_DEF_N_CLASSES + phr_fhir_def_byteclass[*p]];
+		if (state < 0)
+			return false;
 	}
+	return d->accept[state] != 0;
 }
 
 /* ---- table look-ups -------------------------------------------------------------- */
@@ -396,7 +337,7 @@ static void check_value(struct vctx *c, const struct phr_fhir_def_node *nd, cons
 		return;
 	default:
 		walk_object(c, v, t->children, t->n_children, false);
-		if (coded_type[t - phr_fhir_def_types])
+		if (t->coded)
 			check_term(c, v);
 		check_coded_binding(c, nd, t, v);
 		return;
@@ -534,9 +475,6 @@ static void check_resource(struct vctx *c, const json_t *res)
 
 int phr_fhir_validate(json_t **issues, const json_t *resource)
 {
-	pthread_once(&regex_once, compile_regexes);
-	if (!regex_ok)
-		return PHR_ERR_INTERNAL;
 	struct vctx ctx = { 0 }, *c = &ctx;
 	if (!(c->issues = json_array()))
 		return PHR_ERR_NOMEM;
