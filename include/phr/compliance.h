@@ -110,6 +110,28 @@ PHR_WUR int phr_compliance_anomaly_scan(struct phr_node *node, json_t **out,
 					const struct phr_compliance_anomaly_rule *r,
 					const uint8_t *officer);
 
+/**
+ * A FHIR R4 "collection" Bundle of every live record of @p patient, each
+ * record's plaintext read and decrypted with the patient's own capsule (an
+ * audited View, purpose PatientRequest): a FHIR resource as is, anything
+ * else as a Binary (contentType application/dicom, application/json or
+ * application/octet-stream). Entries carry fullUrl urn:phr:record:<id>.
+ * @param[out] out        new JSON object (caller decrefs; holds PHI)
+ * @param[out] records    live records in the Bundle (may be NULL)
+ * @param[out] unreadable live records that did not decrypt (may be NULL)
+ * @param[in]  patient    hosted identity of the patient
+ * @return PHR_OK, chain, store and crypto errors, PHR_ERR_NOMEM.
+ */
+PHR_WUR int phr_compliance_export_bundle(struct phr_node *node, json_t **out, size_t *records,
+					 size_t *unreadable, const struct phr_identity *patient);
+
+/**
+ * The Bundle's resources as NDJSON (one compact resource a line, LF).
+ * @param[out] out appended
+ * @return PHR_OK, PHR_ERR_INVALID (not a Bundle), PHR_ERR_NOMEM, PHR_ERR_TOO_LARGE.
+ */
+PHR_WUR int phr_compliance_bundle_ndjson(struct phr_buf *out, const json_t *bundle);
+
 /** What phr_compliance_export wrote. */
 struct phr_compliance_export_report {
 	size_t records;     /**< live records in the Bundle */
