@@ -251,7 +251,11 @@ static void test_csv_and_balp(void **state)
 		assert_non_null(json_object_get(ev, "purposeOfEvent"));
 	}
 	json_decref(bundle);
-	assert_int_equal(phr_compliance_rows_balp(&bundle, json_object(), "x"), PHR_ERR_INVALID);
+	{
+		json_t *notrows = json_object();
+		assert_int_equal(phr_compliance_rows_balp(&bundle, notrows, "x"), PHR_ERR_INVALID);
+		json_decref(notrows);
+	}
 	json_decref(rows);
 }
 
