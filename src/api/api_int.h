@@ -249,4 +249,11 @@ int api_h_backups_status(struct api_ctx *c);
 int api_h_recovery_status(struct api_ctx *c);
 int api_h_recovery_share_release(struct api_ctx *c);
 
+/** Compliance (h_compliance.c; include/phr/compliance.h). */
+int api_h_compliance_disclosures(struct api_ctx *c);
+int api_h_compliance_export(struct api_ctx *c);
+int api_h_compliance_report(struct api_ctx *c);
+int api_h_compliance_verify(struct api_ctx *c);
+int api_h_compliance_anomalies(struct api_ctx *c);
+
 #endif

@@ -71,6 +71,11 @@ const struct api_route api_route_table[] = {
 	{ "GET", "/api/v1/backups/status", true, api_h_backups_status },
 	{ "GET", "/api/v1/recovery/{address}", true, api_h_recovery_status },
 	{ "POST", "/api/v1/recovery/shares/release", true, api_h_recovery_share_release },
+	{ "GET", "/api/v1/patients/{address}/disclosures", true, api_h_compliance_disclosures },
+	{ "GET", "/api/v1/patients/{address}/export", true, api_h_compliance_export },
+	{ "GET", "/api/v1/compliance/report", true, api_h_compliance_report },
+	{ "GET", "/api/v1/compliance/audit/verify", true, api_h_compliance_verify },
+	{ "POST", "/api/v1/compliance/anomalies/scan", true, api_h_compliance_anomalies },
 	{ NULL, NULL, false, NULL },
 };
 
