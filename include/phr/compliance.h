@@ -132,13 +132,23 @@ PHR_WUR int phr_compliance_export_bundle(struct phr_node *node, json_t **out, si
  */
 PHR_WUR int phr_compliance_bundle_ndjson(struct phr_buf *out, const json_t *bundle);
 
+/**
+ * The encrypted originals of @p patient's live records with their capsules:
+ * a backup bundle (backup.h: CARv1 + manifest signed by the patient), as
+ * phr_node_backup_create writes it; restorable with phr_node_backup_restore.
+ * @param[out] out    appended (no PHI in clear)
+ * @param[out] blocks blocks in the CAR (may be NULL)
+ * @return as phr_node_backup_create, PHR_ERR_IO.
+ */
+PHR_WUR int phr_compliance_export_car(struct phr_node *node, struct phr_buf *out, size_t *blocks,
+				      const struct phr_identity *patient);
+
 /** What phr_compliance_export wrote. */
 struct phr_compliance_export_report {
 	size_t records;     /**< live records in the Bundle */
 	size_t unreadable;  /**< live records this node could not decrypt (listed, not exported) */
 	size_t log_entries; /**< access-log rows */
 	size_t car_blocks;  /**< blocks in records.car */
-	uint64_t car_bytes; /**< bytes of those blocks */
 };
 
 /**

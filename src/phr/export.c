@@ -8,6 +8,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -180,43 +181,36 @@ static int put_json(json_t *files, const char *dir, const char *name, const json
 	return rv;
 }
 
-/* The backup CAR of the encrypted originals, then its digest into the manifest. */
-static int put_car(struct phr_node *n, struct phr_compliance_export_report *rep, json_t *files,
-		   const struct phr_identity *patient, const char *dir)
+int phr_compliance_export_car(struct phr_node *n, struct phr_buf *out, size_t *blocks,
+			      const struct phr_identity *patient)
 {
 	struct phr_backup_report br;
-	struct phr_buf car;
-	char path[1024];
-	int fd, rv;
+	struct stat sb;
+	int fd = memfd_create("phr-export", MFD_CLOEXEC), rv;
 
-	if (snprintf(path, sizeof(path), "%s/records.car", dir) >= (int)sizeof(path))
-		return PHR_ERR_INVALID;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return PHR_ERR_IO;
 	memset(&br, 0, sizeof(br));
 	rv = phr_node_backup_create(n, &br, patient, patient->address, fd);
-	if (close(fd) != 0 && rv == PHR_OK)
-		rv = PHR_ERR_IO;
-	if (rv != PHR_OK) {
+	if (rv != PHR_OK)
 		phr_log_warn("compliance", "export: the CAR failed: %s", br.problem);
-		return rv;
+	if (rv == PHR_OK && (fstat(fd, &sb) != 0 || sb.st_size < 0 ||
+			     (uint64_t)sb.st_size > PHR_BACKUP_MAX || lseek(fd, 0, SEEK_SET) != 0))
+		rv = PHR_ERR_IO;
+	if (rv == PHR_OK)
+		rv = phr_buf_reserve(out, (size_t)sb.st_size);
+	while (rv == PHR_OK && out->len < (size_t)sb.st_size) {
+		ssize_t got = read(fd, out->data + out->len, (size_t)sb.st_size - out->len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			rv = PHR_ERR_IO;
+		else
+			out->len += (size_t)got;
 	}
-	rep->car_blocks = br.blocks;
-	rep->car_bytes = br.bytes;
-	phr_buf_init(&car, PHR_BACKUP_MAX);
-	rv = phr_file_read(&car, path, PHR_BACKUP_MAX);
-	if (rv == PHR_OK) {
-		uint8_t h[32];
-		char hex[65];
-		crypto_hash_sha256(h, car.data, car.len);
-		if (phr_hex_encode(hex, sizeof(hex), h, 32, false) != PHR_OK ||
-		    json_object_set_new(files, "records.car",
-					json_pack("{s:s,s:I}", "sha256", hex, "bytes",
-						  (json_int_t)car.len)) != 0)
-			rv = PHR_ERR_NOMEM;
-	}
-	phr_buf_release(&car);
+	close(fd);
+	if (rv == PHR_OK && blocks != NULL)
+		*blocks = br.blocks;
 	return rv;
 }
 
@@ -246,7 +240,10 @@ int phr_compliance_export(struct phr_node *n, struct phr_compliance_export_repor
 		sodium_memzero(buf.data, buf.len);
 	phr_buf_reset(&buf);
 	if (rv == PHR_OK && r.records > 0)
-		rv = put_car(n, &r, files, patient, dir);
+		rv = phr_compliance_export_car(n, &buf, &r.car_blocks, patient);
+	if (rv == PHR_OK && r.records > 0)
+		rv = put_file(files, dir, "records.car", buf.data, buf.len);
+	phr_buf_reset(&buf);
 	/* the access log last: it holds the export's own reads */
 	if (rv == PHR_OK)
 		rv = phr_compliance_report(n, &log, &q);

@@ -1,0 +1,224 @@
+/*
+ * Compliance endpoints (include/phr/compliance.h, docs/compliance.md):
+ *   GET  /api/v1/patients/{address}/disclosures  §164.528 accounting (patient, auditor)
+ *   GET  /api/v1/patients/{address}/export       GDPR export of a hosted patient (self, TOTP)
+ *   GET  /api/v1/compliance/report               organisation audit report (auditor)
+ *   GET  /api/v1/compliance/audit/verify         audit-trail integrity (auditor; patient: own)
+ *   POST /api/v1/compliance/anomalies/scan       the access anomaly rule (auditor)
+ */
+#include <string.h>
+
+#include "api_int.h"
+#include "phr/compliance.h"
+#include "phr/json.h"
+
+#define OBSERVER "phr node"
+
+static int q_u64(struct api_ctx *c, uint64_t *v, const char *key)
+{
+	const char *s = api_query(c, key);
+
+	if (s == NULL)
+		return PHR_OK;
+	if (phr_parse_u64(v, s) != PHR_OK)
+		return api_fail(c, PHR_ERR_INVALID, "query parameter %s must be a number", key);
+	return PHR_OK;
+}
+
+static int q_addr(struct api_ctx *c, uint8_t out[20], const uint8_t **set, const char *key)
+{
+	const char *s = api_query(c, key);
+
+	if (s == NULL)
+		return PHR_OK;
+	if (phr_api_param_address(out, s) != PHR_OK)
+		return api_fail(c, PHR_ERR_INVALID, "query parameter %s must be a 0x address", key);
+	*set = out;
+	return PHR_OK;
+}
+
+/* Answers rows as JSON {items, count}, CSV or a FHIR Bundle of BALP AuditEvents. */
+static int rows_answer(struct api_ctx *c, json_t *rows)
+{
+	const char *fmt = api_query(c, "format");
+	struct phr_buf b;
+	json_t *bundle = NULL;
+	int rv;
+
+	if (fmt == NULL || strcmp(fmt, "json") == 0)
+		return api_list_result(c, PHR_OK, rows);
+	if (strcmp(fmt, "csv") == 0) {
+		phr_buf_init(&b, 0);
+		rv = phr_compliance_rows_csv(&b, rows);
+		json_decref(rows);
+		if (rv != PHR_OK) {
+			phr_buf_release(&b);
+			return api_fail(c, rv, "csv");
+		}
+		c->raw_out = phr_buf_detach(&b, &c->raw_len);
+		c->raw_type = "text/csv; charset=utf-8";
+		c->status = 200;
+		return PHR_OK;
+	}
+	if (strcmp(fmt, "fhir") == 0) {
+		rv = phr_compliance_rows_balp(&bundle, rows, OBSERVER);
+		json_decref(rows);
+		if (rv != PHR_OK)
+			return api_fail(c, rv, "AuditEvents");
+		return api_ok(c, 200, bundle);
+	}
+	json_decref(rows);
+	return api_fail(c, PHR_ERR_INVALID, "format must be json, csv or fhir");
+}
+
+static int report(struct api_ctx *c, struct phr_compliance_query *q)
+{
+	uint64_t purpose = UINT64_MAX;
+	json_t *rows = NULL;
+	int rv;
+
+	if ((rv = q_u64(c, &q->from, "from")) != PHR_OK || (rv = q_u64(c, &q->to, "to")) != PHR_OK ||
+	    (rv = q_u64(c, &purpose, "purpose")) != PHR_OK)
+		return rv;
+	if (purpose != UINT64_MAX) {
+		if (purpose > PHR_PURPOSE_MAX)
+			return api_fail(c, PHR_ERR_INVALID, "purpose is 0..%u", PHR_PURPOSE_MAX);
+		q->purpose = (int)purpose;
+	}
+	rv = phr_compliance_report(c->api->cfg.node, &rows, q);
+	if (rv != PHR_OK)
+		return api_fail(c, rv, "the audit trail");
+	return rows_answer(c, rows);
+}
+
+int api_h_compliance_disclosures(struct api_ctx *c)
+{
+	struct phr_compliance_query q = { .purpose = -1, .disclosures_only = true };
+	uint8_t p[20];
+	uint64_t now = 0;
+	int rv = api_patient_param(c, p, false);
+
+	if (rv != PHR_OK)
+		return rv;
+	q.patient = p;
+	/* six years back unless the caller says otherwise */
+	if ((rv = phr_node_chain_time(c->api->cfg.node, &now)) != PHR_OK)
+		return api_fail(c, rv, "chain time");
+	q.from = now > PHR_COMPLIANCE_ACCOUNTING_WINDOW ? now - PHR_COMPLIANCE_ACCOUNTING_WINDOW : 0;
+	return report(c, &q);
+}
+
+int api_h_compliance_report(struct api_ctx *c)
+{
+	struct phr_compliance_query q = { .purpose = -1 };
+	uint8_t actor[20], patient[20];
+	const char *d = api_query(c, "disclosures");
+	int rv;
+
+	if (!api_is_auditor(c->api, c->caller))
+		return api_fail(c, PHR_ERR_FORBIDDEN, "the audit report is for auditors");
+	if ((rv = q_addr(c, actor, &q.actor, "actor")) != PHR_OK ||
+	    (rv = q_addr(c, patient, &q.patient, "patient")) != PHR_OK)
+		return rv;
+	q.disclosures_only = d != NULL && strcmp(d, "true") == 0;
+	return report(c, &q);
+}
+
+int api_h_compliance_verify(struct api_ctx *c)
+{
+	uint8_t patient[20];
+	const uint8_t *p = NULL;
+	json_t *rep = NULL;
+	int rv;
+
+	if ((rv = q_addr(c, patient, &p, "patient")) != PHR_OK)
+		return rv;
+	if (!api_is_auditor(c->api, c->caller) && (p == NULL || memcmp(p, c->caller, 20) != 0))
+		return api_fail(c, PHR_ERR_FORBIDDEN,
+				"auditors verify any trail; a patient verifies her own (?patient=)");
+	rv = phr_compliance_audit_verify(c->api->cfg.node, &rep, p);
+	if (rv != PHR_OK)
+		return api_fail(c, rv, "verifying the audit trail");
+	return api_ok(c, 200, rep);
+}
+
+int api_h_compliance_anomalies(struct api_ctx *c)
+{
+	struct phr_compliance_anomaly_rule r;
+	uint64_t v;
+	json_t *found = NULL;
+	int rv;
+
+	if (!api_is_auditor(c->api, c->caller))
+		return api_fail(c, PHR_ERR_FORBIDDEN, "the anomaly scan is for auditors");
+	phr_compliance_anomaly_defaults(&r);
+	if ((rv = q_u64(c, &r.window, "window")) != PHR_OK ||
+	    (rv = q_u64(c, &r.baseline, "baseline")) != PHR_OK)
+		return rv;
+	v = r.min_records;
+	if ((rv = q_u64(c, &v, "minRecords")) != PHR_OK)
+		return rv;
+	r.min_records = v > 1000000 ? 1000000 : (unsigned)v;
+	v = r.factor;
+	if ((rv = q_u64(c, &v, "factor")) != PHR_OK)
+		return rv;
+	r.factor = v > 1000000 ? 1000000 : (unsigned)v;
+	rv = phr_compliance_anomaly_scan(c->api->cfg.node, &found, &r, c->caller);
+	if (rv != PHR_OK)
+		return api_fail(c, rv, "anomaly scan");
+	return api_list_result(c, PHR_OK, found);
+}
+
+static int raw_answer(struct api_ctx *c, struct phr_buf *b, const char *type)
+{
+	c->raw_out = phr_buf_detach(b, &c->raw_len);
+	c->raw_type = type;
+	c->status = 200;
+	return PHR_OK;
+}
+
+int api_h_compliance_export(struct api_ctx *c)
+{
+	const struct phr_identity *me;
+	const char *part = api_query(c, "part");
+	struct phr_compliance_query q = { .purpose = -1 };
+	struct phr_buf b;
+	json_t *j = NULL;
+	uint8_t p[20];
+	int rv;
+
+	if (phr_api_param_address(p, c->req.params[0]) != PHR_OK)
+		return api_fail(c, PHR_ERR_INVALID, "the path must name a 0x address");
+	if (memcmp(p, c->caller, 20) != 0)
+		return api_fail(c, PHR_ERR_FORBIDDEN, "only the patient may export her records");
+	if ((me = api_hosted_caller(c)) == NULL)
+		return PHR_ERR_FORBIDDEN; /* api_hosted_caller set the problem */
+	if ((rv = api_totp_check(c)) != PHR_OK)
+		return rv;
+	if (part == NULL)
+		part = "bundle";
+	phr_buf_init(&b, 0);
+	if (strcmp(part, "bundle") == 0 || strcmp(part, "ndjson") == 0) {
+		rv = phr_compliance_export_bundle(c->api->cfg.node, &j, NULL, NULL, me);
+		if (rv == PHR_OK && part[0] == 'b')
+			return api_ok(c, 200, j);
+		if (rv == PHR_OK)
+			rv = phr_compliance_bundle_ndjson(&b, j);
+		json_decref(j);
+		if (rv == PHR_OK)
+			return raw_answer(c, &b, "application/fhir+ndjson");
+	} else if (strcmp(part, "car") == 0) {
+		rv = phr_compliance_export_car(c->api->cfg.node, &b, NULL, me);
+		if (rv == PHR_OK)
+			return raw_answer(c, &b, "application/vnd.ipld.car");
+	} else if (strcmp(part, "log") == 0) {
+		q.patient = p;
+		rv = phr_compliance_report(c->api->cfg.node, &j, &q);
+		if (rv == PHR_OK)
+			return rows_answer(c, j);
+	} else {
+		return api_fail(c, PHR_ERR_INVALID, "part must be bundle, ndjson, car or log");
+	}
+	phr_buf_release(&b);
+	return api_fail(c, rv, "export");
+}
