@@ -25,6 +25,7 @@ int phr_cmd_patient(int argc, char **argv);
 int phr_cmd_record(int argc, char **argv);
 int phr_cmd_access(int argc, char **argv);
 int phr_cmd_audit(int argc, char **argv);
+int phr_cmd_export(int argc, char **argv);
 int phr_cmd_pprl(int argc, char **argv);
 int phr_cmd_study(int argc, char **argv);
 int phr_cmd_milestone(int argc, char **argv);
@@ -52,6 +53,7 @@ const struct phr_cli_cmd phr_cli_commands[] = {
 	{ "record", "record submit|get|list: health records through a node's API", phr_cmd_record },
 	{ "access", "access grant|revoke|request|approve|deny|list: who may read what", phr_cmd_access },
 	{ "audit", "the audit trail of a patient or a record", phr_cmd_audit },
+	{ "export", "GDPR export of the signed-in patient: FHIR Bundle, NDJSON, encrypted CAR, access log", phr_cmd_export },
 	{ "fhir", "FHIR utilities: check-code (terminology checks)", phr_cmd_fhir },
 	{ "shc", "SMART Health Cards: keygen, jwks, issue, verify, qr", phr_cmd_shc },
 	{ "dicom", "DICOM files: dump as DICOM JSON, metadata and FHIR ImagingStudy", phr_cmd_dicom },
