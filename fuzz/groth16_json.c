@@ -3,7 +3,8 @@
  * as a verification key, a proof and public signals; when it holds a NUL byte, the part
  * before it is read as a key and the part after as a proof with public signals, and if
  * both parse the proof is verified (arbitrary points through the bn254 precompiles).
- * Properties: no crash; a verification with a mismatched signal count is rejected;
+ * Properties: no crash; a verification with a mismatched signal count is rejected; the
+ * provider and age policies with nothing required agree with the bare verification;
  * decimal formatting of a parsed signal parses back to the same value.
  */
 #include <stdint.h>
@@ -62,6 +63,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (phr_groth16_verify(&vk, &proof, (const uint8_t(*)[32])in, n) > 0)
 			abort();
+		/* the policies with nothing required reduce to the proof check */
+		{
+			struct phr_groth16_policy pp;
+			struct phr_groth16_age_policy ap;
+			int v = phr_groth16_verify(&vk, &proof, (const uint8_t(*)[32])in, n);
+			memset(&pp, 0, sizeof(pp));
+			memset(&ap, 0, sizeof(ap));
+			if (n == PHR_GROTH16_P_COUNT &&
+			    phr_groth16_provider_check(&vk, &proof, (const uint8_t(*)[32])in, n, &pp) != v)
+				abort();
+			if (n == PHR_GROTH16_A_COUNT &&
+			    phr_groth16_age_check(&vk, &proof, (const uint8_t(*)[32])in, n, &ap) != v)
+				abort();
+		}
 	}
 	return 0;
 }
