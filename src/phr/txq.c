@@ -209,8 +209,10 @@ static void send_batch(struct phr_node *n, const struct phr_identity *reader,
 		rv = phr_node_i_tx(n, NULL, reader, n->dep.audit, &cd);
 	phr_buf_release(&cd);
 	for (struct ventry *e = batch; e != NULL; e = e->next)
-		/* one entry is refused (access revoked meanwhile): each on its own */
-		e->result = rv == PHR_ERR_FORBIDDEN ? log_one(n, reader, e) : rv;
+		/* an entry refused (access revoked meanwhile, before the estimate or between
+		 * it and the block): each on its own, so only the refused read fails */
+		e->result = rv == PHR_ERR_FORBIDDEN || rv == PHR_ERR_REVERTED ? log_one(n, reader, e)
+									    : rv;
 }
 
 int phr_node_i_log_view(struct phr_node *n, const struct phr_identity *reader,
