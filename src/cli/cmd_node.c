@@ -335,6 +335,14 @@ int phr_cmd_node(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	/* the chain */
+	if (o.reindex && o.chain_rpc == NULL) {
+		struct stat cst;
+		snprintf(path, sizeof(path), "%s/chain", dir);
+		if (stat(path, &cst) != 0) {
+			phr_cli_error("node reindex: no embedded chain in %s (and no --chain-rpc)", dir);
+			goto out;
+		}
+	}
 	if (o.chain_rpc != NULL) {
 		rc = phr_chain_open_remote(&chain, o.chain_rpc);
 	} else {
