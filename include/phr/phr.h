@@ -67,6 +67,7 @@ struct phr_deployment {
 	uint8_t zk_provider_verifier[20]; /**< ProviderCredentialVerifier (likewise) */
 	uint8_t zk_age_verifier[20]; /**< AgeCredentialVerifier (likewise) */
 	uint8_t research[20];    /**< ResearchAccess (likewise) */
+	uint8_t erasure[20];     /**< ErasureRegistry (likewise; include/phr/compliance.h) */
 };
 
 /**

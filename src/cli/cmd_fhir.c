@@ -130,8 +130,9 @@ static int cmd_validate(int argc, char **argv)
 		if (rc == PHR_OK)
 			rc = phr_fhir_validate(&issues, res);
 		else if ((issues = json_array()) != NULL)
-			rc = json_array_append_new(issues, json_pack("{s:s,s:s,s:s}", "severity", "error", "code",
-								      "structure", "diagnostics", err)) == 0
+			rc = json_array_append_new(issues, json_pack("{s:s,s:s,s:s,s:[s]}", "severity", "error", "code",
+								      "structure", "diagnostics", err, "expression",
+								      "$")) == 0
 				     ? PHR_ERR_INVALID
 				     : PHR_ERR_NOMEM;
 		json_decref(res);

@@ -54,7 +54,7 @@ const struct phr_cli_cmd phr_cli_commands[] = {
 	{ "access", "access grant|revoke|request|approve|deny|list: who may read what", phr_cmd_access },
 	{ "audit", "the audit trail of a patient or a record", phr_cmd_audit },
 	{ "export", "GDPR export of the signed-in patient: FHIR Bundle, NDJSON, encrypted CAR, access log", phr_cmd_export },
-	{ "fhir", "FHIR utilities: check-code (terminology checks)", phr_cmd_fhir },
+	{ "fhir", "FHIR utilities: check-code, check-resource (terminology), validate (R4 definitions)", phr_cmd_fhir },
 	{ "shc", "SMART Health Cards: keygen, jwks, issue, verify, qr", phr_cmd_shc },
 	{ "dicom", "DICOM files: dump as DICOM JSON, metadata and FHIR ImagingStudy", phr_cmd_dicom },
 	{ "pprl", "privacy-preserving record linkage: encode CSV into CLKs, link CLK files", phr_cmd_pprl },

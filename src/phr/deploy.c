@@ -113,6 +113,8 @@ int phr_deployment_deploy(struct phr_deployment *d, struct phr_chain *chain,
 	DEP(zk_age_verifier, "AgeCredentialVerifier", n_ = 0);
 	DEP(research, "ResearchAccess", memcpy(a[0], x.credentials, 20); memcpy(a[1], x.zk_provider_verifier, 20);
 	    memcpy(a[2], x.zk_age_verifier, 20); n_ = 3);
+	DEP(erasure, "ErasureRegistry", memcpy(a[0], x.nft, 20); memcpy(a[1], x.registry, 20);
+	    memcpy(a[2], x.governance, 20); n_ = 3);
 #undef DEP
 	rv = phr_contracts_patient_registry_wire_encode(&cd, x.nft, x.emergency, x.recovery, x.audit);
 	if (rv == PHR_OK)
@@ -151,6 +153,7 @@ static const struct {
 	{ "ProviderCredentialVerifier", offsetof(struct phr_deployment, zk_provider_verifier), true },
 	{ "AgeCredentialVerifier", offsetof(struct phr_deployment, zk_age_verifier), true },
 	{ "ResearchAccess", offsetof(struct phr_deployment, research), true },
+	{ "ErasureRegistry", offsetof(struct phr_deployment, erasure), true },
 };
 
 json_t *phr_deployment_json(const struct phr_deployment *d)
