@@ -15,7 +15,8 @@
  *    primitives carrying id/extension; contentReference elements);
  *  - JSON types (object, array for repeating elements only, string, number,
  *    boolean), cardinality (min/max), required elements;
- *  - primitive formats with the regexes of the specification (date,
+ *  - primitive formats with the regexes of the specification, compiled to
+ *    DFAs at generation time (date,
  *    dateTime, instant, time, id, uri, code, oid, uuid, decimal, integer,
  *    positiveInt, unsignedInt, base64Binary...);
  *  - codes of required bindings against their value set (when the value set
@@ -25,7 +26,9 @@
  *    LOINC, CVX; unknown systems accepted) on every Coding.
  * Invariants (FHIRPath constraints) are not evaluated.
  *
- * All functions are reentrant; the tables are static and read-only.
+ * All functions are reentrant and thread-safe; the tables are static and
+ * read-only. The walk recurses once per nested JSON object, at most 64 deep,
+ * with about 3 KB of stack a level (under 200 KB in all).
  */
 #ifndef PHR_FHIR_VALIDATE_H
 #define PHR_FHIR_VALIDATE_H
