@@ -8,9 +8,12 @@
  *
  * Authentication: Sign-In with Ethereum (siwe.h) gives a bearer token
  * (random, stored as its BLAKE2b hash in DIR/auth.db, with an expiry). A
- * token acts as the address that signed in; actions that need a signature
- * on chain are signed by the node for identities it hosts (phr.h). Roles
- * come from the registries on chain (plus the node's auditor list).
+ * token acts as the address that signed in. Actions that need a signature
+ * on chain are signed by the caller's own client from its keystore and
+ * relayed through POST /api/v1/tx (api_tx.h: the node checks signer, chain
+ * id and target before it forwards); for identities a node hosts (the
+ * --dev demo) the node can sign itself (phr.h). Roles come from the
+ * registries on chain (plus the node's auditor list).
  * Sensitive actions (an Admin grant) need a TOTP code (X-PHR-TOTP) once the
  * caller has enrolled. Every error is application/problem+json.
  */
