@@ -15,10 +15,10 @@
  *    primitives carrying id/extension; contentReference elements);
  *  - JSON types (object, array for repeating elements only, string, number,
  *    boolean), cardinality (min/max), required elements;
- *  - primitive formats with the regexes of the specification, compiled to
- *    DFAs at generation time (date,
- *    dateTime, instant, time, id, uri, code, oid, uuid, decimal, integer,
- *    positiveInt, unsignedInt, base64Binary...);
+ *  - string primitive formats with the regexes of the specification,
+ *    compiled to DFAs at generation time (date, dateTime, instant, time, id,
+ *    uri, code, oid, uuid, base64Binary...); integer, positiveInt and
+ *    unsignedInt as JSON integers in their ranges, decimal as a JSON number;
  *  - codes of required bindings against their value set (when the value set
  *    expansion is available offline);
  *  - contained resources and Bundle entry resources, recursively;
