@@ -228,8 +228,7 @@ async function main() {
     await toast(cli, /Request sent/);
     await pat.goto(node.url + '/#/notifications');
     await pat.getByText(new RegExp(`Access request #\\d+ from ${clinic}`)).first().waitFor();
-    await pat.goto(node.url + '/#/requests');
-    const req = pat.locator('tr[data-request]').filter({ hasText: short(clinic) });
+    const req = await requestRow(pat, node, clinic);
     await clear(pat);
     await req.getByRole('button', { name: 'Approve' }).click();
     const ap = await toast(pat, /Approved/);
@@ -257,6 +256,18 @@ async function main() {
     await em.getByRole('button', { name: 'Open emergency access (24 h)' }).click();
     await toast(em, /Emergency access open/);
     check(true, 'break-glass opened from the emergency provider\'s page with its second factor');
+    // the emergency provider also asks for Read; the patient denies it
+    await em.goto(node.url + '/#/p/request');
+    await em.getByLabel('Patient address').fill(me);
+    await clear(em);
+    await em.getByRole('button', { name: 'Send request' }).click();
+    await toast(em, /Request sent/);
+    const ereq = await requestRow(pat, node, tok.emergency.address);
+    await clear(pat);
+    await ereq.getByRole('button', { name: 'Deny' }).click();
+    await toast(pat, /Denied/);
+    await pat.locator('tr[data-request]').filter({ hasText: short(tok.emergency.address) }).filter({ hasText: /Denied/i }).waitFor();
+    check(true, 'an access request denied from the page');
     await pat.goto(node.url + '/#/notifications');
     await pat.getByText(`Emergency access opened by ${tok.emergency.address}`).waitFor();
     check(true, 'the patient is notified of the emergency access');
@@ -360,6 +371,19 @@ async function main() {
   console.log(`${failures() || !ok ? 'FAILED' : 'passed'} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   if (!process.env.PORTAL_KEEP) fs.rmSync(node.dir, { recursive: true, force: true });
   process.exit(failures() || !ok ? 1 : 0);
+}
+
+/** The patient's row for @p who's request; the node's lists follow the chain through its indexer, so look again until it shows. */
+async function requestRow(pat, node, who) {
+  const row = pat.locator('tr[data-request]').filter({ hasText: short(who) });
+  for (let i = 0; i < 40; i++) {
+    await pat.goto(node.url + '/#/home');
+    await pat.goto(node.url + '/#/requests');
+    await pat.locator('h1', { hasText: 'Access requests' }).waitFor();
+    if (await row.count()) break;
+    await pat.waitForTimeout(250);
+  }
+  return row;
 }
 
 /**

@@ -9,7 +9,8 @@
 // downloaded and verified.
 import { getBytes } from 'ethers';
 import fs from 'node:fs';
-import { browser, check, clear, devWallet, failures, grantIn, signInWith, startNode, toast, tokens, watch } from './portal_lib.mjs';
+import path from 'node:path';
+import { browser, check, clear, devWallet, failures, grantIn, root, signInWith, startNode, toast, tokens, watch } from './portal_lib.mjs';
 
 const t0 = Date.now();
 const MARK = 'WALLET-PORTAL-NOTE-5521';
@@ -67,6 +68,46 @@ async function main() {
     await pat.getByRole('button', { name: 'Decrypt and show' }).click();
     await pat.locator('.record dl.facts').waitFor({ timeout: 30000 });
     check((await pat.locator('.record').innerText()).includes(MARK), 'the wallet patient decrypted the record with its wallet-derived key');
+
+    // a FHIR JSON file (HL7's AllergyIntolerance example, CC0, from hl7.fhir.r4.examples) uploaded
+    await prov.goto(node.url + '/#/p/submit');
+    await prov.getByLabel('Patient address').fill(wallet.address);
+    await prov.getByLabel('What').selectOption('file');
+    await prov.getByLabel('File').setInputFiles(path.join(root, 'node_modules/hl7.fhir.r4.examples/AllergyIntolerance-example.json'));
+    await clear(prov);
+    await prov.getByRole('button', { name: 'Encrypt and submit' }).click();
+    const ra = await toast(prov, /Record #\d+ submitted/);
+    const aid = /#(\d+)/.exec(ra)[1];
+    check(/General/.test(await prov.locator('p.ok').innerText()), 'FHIR JSON upload typed from its resourceType (AllergyIntolerance -> General)');
+    await pat.goto(node.url + '/#/records/' + aid);
+    await pat.getByRole('button', { name: 'Decrypt and show' }).click();
+    await pat.locator('.record dl.facts').waitFor({ timeout: 30000 });
+    const al = await pat.locator('.record').innerText();
+    check(/Allergy/.test(al) && /Cashew nuts/.test(al) && /high/.test(al) && /Anaphylactic reaction/.test(al), 'the uploaded allergy is rendered for people');
+
+    // keyboard only: a new key is created with Tab, typing and Enter; focus lands on the heading
+    const kc = await b.newContext();
+    const kb = await kc.newPage();
+    watch(kb, 'keyboard');
+    await kb.goto(node.url + '/');
+    await kb.getByRole('button', { name: 'Create key' }).waitFor();
+    const focusLabel = () => kb.evaluate(() => { const e = document.activeElement; return e && e.labels && e.labels[0] ? e.labels[0].textContent : e.textContent; });
+    check(await kb.evaluate(() => document.activeElement.tagName === 'H1'), 'the view\'s heading has the focus on load');
+    await kb.keyboard.press('Shift+Tab');
+    await kb.keyboard.press('Shift+Tab');
+    check(await kb.evaluate(() => document.activeElement.classList.contains('skip') && document.activeElement.getBoundingClientRect().left >= 0), 'the skip link is reachable by keyboard and shows when focused');
+    for (let i = 0; i < 12 && (await focusLabel()) !== 'Name'; i++) await kb.keyboard.press('Tab');
+    await kb.keyboard.type('Keyboard key');
+    await kb.keyboard.press('Tab');
+    check(await focusLabel() === 'Password', 'Tab: Name -> Password');
+    await kb.keyboard.type('keyboard-pw-88');
+    await kb.keyboard.press('Tab');
+    await kb.keyboard.type('keyboard-pw-88');
+    await kb.keyboard.press('Tab');
+    check(await focusLabel() === 'Create key', 'Tab: Repeat password -> Create key');
+    await kb.keyboard.press('Enter');
+    await kb.locator('h1', { hasText: 'Home' }).waitFor({ timeout: 60000 });
+    check(await kb.evaluate(() => document.activeElement.tagName === 'H1'), 'a key created by keyboard alone; focus moves to the new view\'s heading');
 
     // the page's record format is the C code's: the provider's page encrypts a record for the
     // dev patient (hosted, so the node holds its keys) and the node decrypts it (GET .../content)
