@@ -169,6 +169,64 @@ struct phr_compliance_export_report {
 PHR_WUR int phr_compliance_export(struct phr_node *node, struct phr_compliance_export_report *rep,
 				  const struct phr_identity *patient, const char *dir);
 
+/* --- erasure (GDPR Art. 17): crypto-shredding across the network --------------- */
+
+/**
+ * The patient's owner asks for the erasure of @p record on chain
+ * (ErasureRegistry.request). Refused while a legal hold is set.
+ * @return PHR_OK, PHR_ERR_UNSUPPORTED (no ErasureRegistry in the deployment),
+ *         PHR_ERR_REVERTED (not the owner, no live record, already requested,
+ *         under legal hold: see phr_erasure_status), chain errors.
+ */
+PHR_WUR int phr_erasure_request(struct phr_node *node, const struct phr_identity *owner,
+				const struct phr_u256 *record);
+
+/**
+ * Sets (@p set) or releases a legal hold on @p record with the keccak256 of
+ * its reason (the reason itself stays off chain), signed by a hold authority.
+ * @return PHR_OK, PHR_ERR_UNSUPPORTED, PHR_ERR_INVALID (zero hash), PHR_ERR_REVERTED, chain errors.
+ */
+PHR_WUR int phr_erasure_hold(struct phr_node *node, const struct phr_identity *authority,
+			     const struct phr_u256 *record, const uint8_t reason_hash[32], bool set);
+
+/** What one honouring pass did. */
+struct phr_erasure_report {
+	size_t requests;   /**< erasure requests seen on chain */
+	size_t honoured;   /**< erased here and confirmed in this pass */
+	size_t held;       /**< skipped: under legal hold */
+	size_t done;       /**< already confirmed by this node before */
+	size_t capsules;   /**< key capsules destroyed (index rows and blocks) */
+	size_t unpinned;   /**< ciphertext DAGs unpinned */
+	uint64_t removed;  /**< blocks the collection removed */
+};
+
+/**
+ * Honours every erasure request on chain that @p signer (this node's
+ * address) has not confirmed yet and that is not under legal hold: deletes
+ * the record's key capsules (index rows and capsule blocks: the wrapped data
+ * keys), unpins the ciphertext DAG, collects unpinned blocks, then confirms
+ * (ErasureRegistry.confirm signed by @p signer). Idempotent.
+ * @param[out] rep counts (may be NULL)
+ * @return PHR_OK, PHR_ERR_UNSUPPORTED, store, database and chain errors.
+ */
+PHR_WUR int phr_erasure_honour(struct phr_node *node, struct phr_erasure_report *rep,
+			       const struct phr_identity *signer);
+
+/**
+ * Burns the token (HealthRecordNFT.burn by the patient's owner; the audit
+ * trail logs Erase with the token id only) once it was requested.
+ * @return PHR_OK, PHR_ERR_STATE (no erasure request on chain), PHR_ERR_UNSUPPORTED, chain errors.
+ */
+PHR_WUR int phr_erasure_finish(struct phr_node *node, const struct phr_identity *owner,
+			       const struct phr_u256 *record);
+
+/**
+ * The request state of @p record: {requested, patient, requester,
+ * requestedAt, confirmations, held, holdReasonHash}.
+ * @return PHR_OK, PHR_ERR_UNSUPPORTED, chain errors, PHR_ERR_NOMEM.
+ */
+PHR_WUR int phr_erasure_status(struct phr_node *node, json_t **out, const struct phr_u256 *record);
+
 /** @return the static name of purpose code @p p ("Treatment", ...) or "?". */
 const char *phr_compliance_purpose_name(unsigned p);
 /** @return the static name of record type @p t ("LabResult", ...) or "?". */
