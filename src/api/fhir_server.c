@@ -18,6 +18,7 @@
 #include "phr/fhir_validate.h"
 #include "phr/json.h"
 #include "phr/phr.h"
+#include "phr/records_batch.h"
 
 /* The validator lands in module fhir; until the api links it, call it when present. */
 #pragma weak phr_fhir_validate
@@ -428,26 +429,49 @@ static int prepare_write(struct fx *x, struct pending *p, json_t *res, const cha
 	return PHR_OK;
 }
 
-/* Mints the record of a prepared write (not for deletes); thread-safe: no answer is set. */
-static int mint_one(struct fx *x, struct pending *p)
+/*
+ * Mints the records of the prepared writes (deletes have none) as one batch
+ * of the domain (records_batch.h); sets each row's token.
+ */
+static int mint_all(struct fx *x, struct pending *p, size_t n)
 {
-	struct phr_buf b;
-	struct phr_record_receipt r;
-	int rv;
+	struct phr_record_item *items = phr_calloc(n ? n : 1, sizeof(*items));
+	struct phr_record_receipt *rc = phr_calloc(n ? n : 1, sizeof(*rc));
+	struct phr_buf *bufs = phr_calloc(n ? n : 1, sizeof(*bufs));
+	size_t *at = phr_calloc(n ? n : 1, sizeof(*at));
+	size_t k = 0;
+	int rv = PHR_OK;
 
-	if (p->res == NULL)
-		return PHR_OK;
-	phr_buf_init(&b, PHR_RECORD_MAX);
-	rv = phr_json_dump(&b, p->res, JSON_COMPACT);
+	if (items == NULL || rc == NULL || bufs == NULL || at == NULL) {
+		rv = PHR_ERR_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n && rv == PHR_OK; i++) {
+		if (p[i].res == NULL)
+			continue;
+		phr_buf_init(&bufs[k], PHR_RECORD_MAX);
+		rv = phr_json_dump(&bufs[k], p[i].res, JSON_COMPACT);
+		memcpy(items[k].patient, p[i].row.patient, 20);
+		items[k].rtype = rtype_of(p[i].row.type);
+		items[k].supersedes = p[i].have_prev ? p[i].prev_token : PHR_U256_ZERO;
+		items[k].data = bufs[k].data;
+		items[k].len = bufs[k].len;
+		at[k++] = i;
+	}
 	if (rv == PHR_OK)
-		rv = phr_node_record_submit(x->c->api->cfg.node, &r, x->me, p->row.patient,
-					    rtype_of(p->row.type), p->have_prev ? &p->prev_token : NULL,
-					    b.data, b.len);
-	if (b.data != NULL)
-		sodium_memzero(b.data, b.len);
-	phr_buf_release(&b);
-	if (rv == PHR_OK)
-		p->row.token = r.token_id;
+		rv = phr_node_records_submit_batch(x->c->api->cfg.node, rc, NULL, x->me, items, k);
+	for (size_t j = 0; rv == PHR_OK && j < k; j++)
+		p[at[j]].row.token = rc[j].token_id;
+out:
+	for (size_t j = 0; bufs != NULL && j < k; j++) {
+		if (bufs[j].data != NULL)
+			sodium_memzero(bufs[j].data, bufs[j].len);
+		phr_buf_release(&bufs[j]);
+	}
+	phr_free(items);
+	phr_free(rc);
+	phr_free(bufs);
+	phr_free(at);
 	return rv;
 }
 
@@ -462,8 +486,8 @@ static int mint_fail(struct fx *x, int rv)
 
 /*
  * Runs fn(x, i, arg) for i in [0, n) on up to FHIR_WORKERS threads: the
- * node takes concurrent submissions and reads, commits their chain blocks
- * together and groups the Views of one reader into one transaction.
+ * node takes concurrent reads and groups the Views of one reader into one
+ * AuditTrail.logViews transaction.
  * @return PHR_OK or the first error (by index).
  */
 #define FHIR_WORKERS 8
@@ -517,11 +541,6 @@ static int par_run(struct fx *x, size_t n, int (*fn)(struct fx *x, size_t i, voi
 		rv = p.rvs[i];
 	phr_free(p.rvs);
 	return rv;
-}
-
-static int mint_at(struct fx *x, size_t i, void *arg)
-{
-	return mint_one(x, &((struct pending *)arg)[i]);
 }
 
 static void pending_release(struct pending *p)
@@ -594,8 +613,7 @@ static int commit_writes(struct fx *x, struct pending *p, size_t n)
 {
 	int rv = PHR_OK;
 
-	/* a resource that supersedes itself in the same Bundle cannot happen: ids are unique */
-	rv = par_run(x, n, mint_at, p);
+	rv = mint_all(x, p, n);
 	if (rv != PHR_OK)
 		return mint_fail(x, rv);
 	if ((rv = fhir_db_begin(x->db)) != PHR_OK)

@@ -18,6 +18,7 @@
 #include "../api/api_test_util.h"
 #include "phr/crypto.h"
 #include "phr/fhir_validate.h"
+#include "phr/records_batch.h"
 
 static struct api_fx fx;
 static char t_patient[PHR_API_TOKEN_LEN], t_provider[PHR_API_TOKEN_LEN], t_clinic[PHR_API_TOKEN_LEN];
@@ -473,6 +474,41 @@ static void test_audit_events_from_trail(void **state)
 	http_res_release(&r);
 }
 
+/* The domain's batch submit: per-item results, the good items minted and readable. */
+static void test_records_batch(void **state)
+{
+	const struct phr_identity *prov = phr_node_identity_by_name(fx.node, "provider");
+	const struct phr_identity *pat = phr_node_identity_by_name(fx.node, "patient");
+	struct phr_record_item items[3];
+	struct phr_record_receipt out[3];
+	int results[3];
+	static const char *const texts[] = { "{\"a\":1}", "{\"b\":2}", "{\"c\":3}" };
+
+	(void)state;
+	memset(items, 0, sizeof(items));
+	for (int i = 0; i < 3; i++) {
+		memcpy(items[i].patient, pat->address, 20);
+		items[i].rtype = 5;
+		items[i].data = (const uint8_t *)texts[i];
+		items[i].len = strlen(texts[i]);
+	}
+	memset(items[2].patient, 0x42, 20); /* not registered */
+	assert_int_equal(phr_node_records_submit_batch(fx.node, out, NULL, prov, items, 0), PHR_OK);
+	assert_int_equal(phr_node_records_submit_batch(fx.node, out, results, prov, items, 3), PHR_ERR_NOT_FOUND);
+	assert_int_equal(results[0], PHR_OK);
+	assert_int_equal(results[1], PHR_OK);
+	assert_int_equal(results[2], PHR_ERR_NOT_FOUND);
+	assert_false(phr_u256_eq(&out[0].token_id, &out[1].token_id));
+	for (int i = 0; i < 2; i++) {
+		struct phr_buf b;
+		phr_buf_init(&b, 1 << 20);
+		assert_int_equal(phr_node_record_read(fx.node, &b, NULL, pat, &out[i].token_id, 6), PHR_OK);
+		assert_int_equal(b.len, strlen(texts[i]));
+		assert_memory_equal(b.data, texts[i], b.len);
+		phr_buf_release(&b);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -485,6 +521,7 @@ int main(void)
 		cmocka_unit_test(test_transaction),
 		cmocka_unit_test(test_everything_history_delete),
 		cmocka_unit_test(test_audit_events_from_trail),
+		cmocka_unit_test(test_records_batch),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
