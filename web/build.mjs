@@ -16,12 +16,14 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 const check = process.argv.includes('--check');
 
-// Custom-error selectors of the contracts, for readable revert reasons.
+// Custom-error selectors of the contracts the portal calls, for readable revert reasons.
 function abiGen() {
   const dir = path.join(root, 'contracts', 'artifacts');
   const errors = {};
   const { keccak256 } = globalThis.__k;
-  for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.json')).sort()) {
+  // only the contracts the portal calls (so other contracts' changes do not touch web/dist)
+  const used = ['AuditTrail', 'EmergencyAccess', 'HealthRecordNFT', 'PatientRegistry', 'ProviderRegistry', 'Recovery'];
+  for (const f of used.map((n) => n + '.json')) {
     const j = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
     for (const e of j.abi || []) {
       if (e.type !== 'error') continue;
