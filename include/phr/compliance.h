@@ -227,6 +227,75 @@ PHR_WUR int phr_erasure_finish(struct phr_node *node, const struct phr_identity 
  */
 PHR_WUR int phr_erasure_status(struct phr_node *node, json_t **out, const struct phr_u256 *record);
 
+/* --- consent as FHIR ---------------------------------------------------------------- */
+
+/** One grant operation a Consent asks for. */
+struct phr_consent_op {
+	bool permit;           /**< permit (grant) or deny (revoke overlapping grants) */
+	uint8_t actor[20];     /**< the grantee */
+	uint8_t scope[32];     /**< all / category / record (docs/contracts.md) */
+	enum phr_level level;  /**< permit: Read (action access/use/disclose/collect) or Write (correct) */
+	uint64_t expiry;       /**< permit: provision.period.end (default: @p now + one year) */
+	unsigned purpose;      /**< first recognised purpose (v3-ActReason), 0 when none: recorded, not enforced */
+	bool overridden;       /**< a permit that a deny of the same Consent overrides */
+};
+
+/** Most operations one Consent may ask for. */
+#define PHR_CONSENT_MAX_OPS 32
+
+/**
+ * Parses a FHIR R4 Consent written by the patient into grant operations:
+ * each provision (the root and its nested ones) with an actor whose
+ * reference identifier is urn:ethereum:0x<address> gives one operation per
+ * actor: provision.type (inherited from the root; FHIR's default for the
+ * root is deny), period.end, action, purpose, class (system
+ * urn:phr:record-type, code a type name or number: a category scope) or
+ * data (reference identifier system urn:phr:record, value a token id: a
+ * record scope); neither: all records. A Consent whose status is not
+ * "active" turns every permit into a deny (withdrawal). Denies override:
+ * a permit overlapping a deny of the same actor is marked overridden.
+ * Consent.patient must name @p patient (identifier urn:ethereum:0x...).
+ * @param[out] ops   at least PHR_CONSENT_MAX_OPS entries
+ * @param[out] n_ops operations filled
+ * @param[in]  now   chain time (for the default expiry, and a period already over)
+ * @return PHR_OK, PHR_ERR_PARSE (not a Consent or a malformed element; never a
+ *         crash), PHR_ERR_FORBIDDEN (another patient), PHR_ERR_TOO_LARGE (too many operations).
+ */
+PHR_WUR int phr_consent_parse(struct phr_consent_op *ops, size_t *n_ops, const json_t *consent,
+			      const uint8_t patient[20], uint64_t now);
+
+/**
+ * Applies a Consent of @p patient (hosted here; she signs): denies first
+ * (every active grant of the actor whose scope overlaps is revoked), then the
+ * permits that no deny overrides (grantAccess, which also wraps the data keys).
+ * @param[out] outcome new JSON object {applied:[{op, actor, scope, level,
+ *             expiry, purpose}], overridden:[...]} (may be NULL)
+ * @return as phr_consent_parse, then chain errors.
+ */
+PHR_WUR int phr_consent_apply(struct phr_node *node, json_t **outcome,
+			      const struct phr_identity *patient, const json_t *consent);
+
+/**
+ * The patient's grants on chain as a FHIR searchset Bundle of Consent
+ * resources (one per actor and scope; status active, or inactive when revoked
+ * or expired), in the shape phr_consent_parse reads back.
+ * @return PHR_OK, chain errors, PHR_ERR_NOMEM.
+ */
+PHR_WUR int phr_consent_from_grants(struct phr_node *node, json_t **bundle,
+				    const uint8_t patient[20]);
+
+/**
+ * Why @p actor can or cannot read @p record now, following
+ * PatientRegistry.canAccess step by step: {allowed, rule, detail, chain
+ * (canAccess itself), patient, recordType, grant?:{scope, scopeKind, level,
+ * expiry, grantor}}. Rules: "no-live-record", "patient-owner",
+ * "break-glass", "not-a-verified-provider", "grant", "grant-expired",
+ * "grant-revoked", "no-grant".
+ * @return PHR_OK, chain errors, PHR_ERR_NOMEM.
+ */
+PHR_WUR int phr_compliance_explain(struct phr_node *node, json_t **out, const uint8_t actor[20],
+				   const struct phr_u256 *record);
+
 /** @return the static name of purpose code @p p ("Treatment", ...) or "?". */
 const char *phr_compliance_purpose_name(unsigned p);
 /** @return the static name of record type @p t ("LabResult", ...) or "?". */

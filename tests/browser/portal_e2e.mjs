@@ -176,6 +176,15 @@ async function main() {
     const row = pat.locator(`tr[data-provider="${clinic}"]`);
     await row.waitFor();
     check(/Read/.test(await row.innerText()) && /active/.test(await row.innerText()), 'grant listed as active Read with its expiry');
+    // extend the provider's Write grant by 30 days
+    const prow = pat.locator(`tr[data-provider="${provider}"]`);
+    const expBefore = await prow.locator('td').nth(3).innerText();
+    await clear(pat);
+    await prow.getByRole('button', { name: 'Extend 30 days' }).click();
+    await toast(pat, /Extended/);
+    await pat.locator(`tr[data-provider="${provider}"] td:nth-child(4)`).filter({ hasNotText: expBefore }).waitFor();
+    const expAfter = await pat.locator(`tr[data-provider="${provider}"]`).locator('td').nth(3).innerText();
+    check(Date.parse(expAfter.replace(' ', 'T') + 'Z') - Date.parse(expBefore.replace(' ', 'T') + 'Z') >= 29 * 86400000, `grant extended: ${expBefore} -> ${expAfter}`);
     if (shots) await shot(pat, 'sharing');
     await a11y(pat, 'sharing');
 
