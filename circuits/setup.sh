@@ -12,7 +12,9 @@
 # The prepared powers of tau (~9 MB) is cached in $PHR_ZK_CACHE (default
 # build/zk-setup); it takes a few minutes to prepare at 2^13.
 #
-# Usage: circuits/setup.sh            (run from anywhere; works in the repo root)
+# Usage: circuits/setup.sh [NAME...]  (run from anywhere; works in the repo root); with
+#                                     names, only those circuits are rebuilt (the others'
+#                                     outputs are kept; setup of one never affects another)
 #        circuits/setup.sh --check    only recompile the circuits (seconds) and check that
 #                                     the committed .wasm files, hence the circuits the
 #                                     committed keys were made for, are current (exit 1 if not)
@@ -23,7 +25,7 @@ if [ "${1:-}" = "--check" ]; then
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' EXIT
 	status=0
-	for name in provider_credential age_credential; do
+	for name in provider_credential age_credential trial_enrolment; do
 		node_modules/.bin/circom2 "circuits/$name.circom" --O2 --wasm \
 			-l node_modules/circomlib/circuits -l circuits -o "$tmp" >/dev/null
 		want=$(grep " circuits/build/$name.wasm\$" circuits/build/SHA256SUMS | cut -c1-64)
@@ -80,6 +82,17 @@ build_circuit() {
 	rm -f "$CACHE/${name}_0.zkey"
 }
 
-build_circuit provider_credential ProviderCredential
-build_circuit age_credential AgeCredential
+contract_of() {
+	case $1 in
+	provider_credential) echo ProviderCredential ;;
+	age_credential) echo AgeCredential ;;
+	trial_enrolment) echo TrialEnrolment ;;
+	*) echo "setup.sh: unknown circuit $1" >&2; exit 2 ;;
+	esac
+}
+
+[ $# -gt 0 ] || set -- provider_credential age_credential trial_enrolment
+for name in "$@"; do
+	build_circuit "$name" "$(contract_of "$name")"
+done
 sha256sum "$OUT"/*.wasm "$OUT"/*.zkey "$OUT"/*_vkey.json > "$OUT/SHA256SUMS"

@@ -11,6 +11,8 @@
 //   attester-key --key HEX32                              Baby Jubjub public key of a private key
 //   attest --key HEX32 --id C --birth YYYYMMDD            attester's EdDSA-Poseidon signature
 //   prove-age --secret S --attestation FILE --today YYYYMMDD --min-age N --scope X --message M
+//   prove-trial --secret S --trial ID --message M
+//               (--leaves FILE [--index I] | --rpc URL --trials ADDR)   trial enrolment proof
 //   verify --proof FILE                                   snarkjs verification (exit 1 if invalid)
 // Common: --out FILE writes the JSON there instead of stdout.
 // Numbers are decimal or 0x-hex; --message takes an address (the contract binds proofs to
@@ -29,6 +31,7 @@ const BUILD = path.join(here, 'build');
 export const CIRCUITS = {
   provider_credential: { nPublic: 6 },
   age_credential: { nPublic: 7 },
+  trial_enrolment: { nPublic: 4 },
 };
 
 function fail(msg, code = 2) {
@@ -125,6 +128,27 @@ async function registryPath(opts, leaf) {
   return { index, siblings: sib.map((x) => BigInt(x)), root: BigInt(root) };
 }
 
+async function trialPath(opts, trialId, id) {
+  const { ethers } = await import('ethers');
+  const provider = new ethers.JsonRpcProvider(opts.rpc, undefined, { staticNetwork: true });
+  const abi = [
+    'function indexPlusOne(uint256, uint256) view returns (uint256)',
+    'function siblings(uint256, uint256) view returns (uint256[20])',
+    'function rootOf(uint256) view returns (uint256)',
+    'function leaf(uint256, uint256) view returns (uint256)',
+  ];
+  const reg = new ethers.Contract(need(opts, 'trials'), abi, provider);
+  const ip1 = await reg.indexPlusOne(trialId, id);
+  if (ip1 === 0n) fail('identity commitment not in the trial\'s eligibility tree', 1);
+  const index = Number(ip1 - 1n);
+  const [sib, root, current] = await Promise.all([
+    reg.siblings(trialId, index), reg.rootOf(trialId), reg.leaf(trialId, index),
+  ]);
+  provider.destroy();
+  if (current !== id) fail(`participant ${index} has been removed from trial ${trialId}`, 1);
+  return { index, siblings: sib.map((x) => BigInt(x)), root: BigInt(root) };
+}
+
 /** snarkjs proof -> the contracts' uint256[8] order (B with imaginary parts first). */
 export function calldata(proof) {
   return [
@@ -184,6 +208,33 @@ export async function cmdProveProvider(opts) {
   return prove('provider_credential', input);
 }
 
+export async function cmdProveTrial(opts) {
+  const secret = field(need(opts, 'secret'), 'secret');
+  const trialId = field(need(opts, 'trial'), 'trial');
+  const message = addressOrField(need(opts, 'message'), 'message');
+  const id = await poseidon([secret]);
+  let index;
+  let siblings;
+  let root;
+  if (opts.leaves) {
+    const leaves = readLeaves(opts.leaves);
+    index = opts.index !== undefined ? Number(opts.index) : leaves.findIndex((l) => l === id);
+    if (index < 0 || leaves[index] !== id) fail('identity commitment not in the leaf list', 1);
+    const t = await treeLevels(leaves);
+    siblings = siblingsFrom(t, index);
+    root = t.root;
+  } else if (opts.rpc) {
+    ({ index, siblings, root } = await trialPath(opts, trialId, id));
+  } else {
+    fail('give --leaves FILE or --rpc URL --trials ADDR');
+  }
+  const input = {
+    secret: dec(secret), leafIndex: String(index), siblings: siblings.map(dec),
+    root: dec(root), trialId: dec(trialId), message: dec(message),
+  };
+  return prove('trial_enrolment', input);
+}
+
 async function eddsaKey(hex) {
   const key = Buffer.from(hex.replace(/^0x/, ''), 'hex');
   if (key.length !== 32) fail('--key must be 32 bytes of hex');
@@ -226,7 +277,7 @@ export async function cmdProveAge(opts) {
 export async function cmdVerify(opts) {
   const p = JSON.parse(fs.readFileSync(need(opts, 'proof'), 'utf8'));
   const circuit = p.circuit ?? opts.circuit;
-  if (!CIRCUITS[circuit]) fail('unknown circuit (give --circuit provider_credential|age_credential)');
+  if (!CIRCUITS[circuit]) fail('unknown circuit (give --circuit provider_credential|age_credential|trial_enrolment)');
   const vk = JSON.parse(fs.readFileSync(path.join(BUILD, `${circuit}_vkey.json`), 'utf8'));
   const t0 = performance.now();
   const ok = await snarkjs.groth16.verify(vk, p.publicSignals, p.proof);
@@ -269,11 +320,14 @@ async function main() {
     case 'prove-age':
       out = await cmdProveAge(opts);
       break;
+    case 'prove-trial':
+      out = await cmdProveTrial(opts);
+      break;
     case 'verify':
       out = await cmdVerify(opts);
       break;
     default:
-      fail('usage: zk.mjs identity|leaf|root|prove-provider|attester-key|attest|prove-age|verify [--opt value]...');
+      fail('usage: zk.mjs identity|leaf|root|prove-provider|attester-key|attest|prove-age|prove-trial|verify [--opt value]...');
   }
   const text = JSON.stringify(out, null, 1) + '\n';
   if (opts.out) fs.writeFileSync(opts.out, text);

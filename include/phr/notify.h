@@ -82,10 +82,13 @@ PHR_WUR int phr_notify(struct phr_node *node, const uint8_t recipient[20], const
  *                    client is plain; put a TLS proxy in front), at most
  *                    PHR_NOTIFY_URL_MAX bytes
  * @param[in]  secret HMAC key, PHR_NOTIFY_SECRET_MIN..PHR_NOTIFY_SECRET_MAX
- *                    bytes (copied into the database; the caller keeps its copy)
+ *                    bytes; the database keeps it sealed under DIR/node.key with
+ *                    @p owner as associated data (nodekey.h), opened only to
+ *                    sign a delivery (the caller keeps its copy)
  * Registering a URL the owner already has replaces its secret and answers the
  * same id (no duplicate deliveries).
- * @return PHR_OK, PHR_ERR_INVALID, PHR_ERR_UNSUPPORTED (https), PHR_ERR_DB.
+ * @return PHR_OK, PHR_ERR_INVALID, PHR_ERR_UNSUPPORTED (https), PHR_ERR_DB,
+ *         errors of phr_nodekey_seal (DIR/node.key unreadable or malformed).
  */
 PHR_WUR int phr_notify_subscribe(struct phr_node *node, uint64_t *id, const uint8_t owner[20],
 				 const char *url, const uint8_t *secret, size_t secret_len);

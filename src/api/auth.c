@@ -2,27 +2,22 @@
  * Authentication: SIWE nonces and logins, bearer tokens (stored hashed),
  * TOTP enrolment and checks, and the caller's roles.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <sodium.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "api_int.h"
 #include "phr/crypto.h"
 #include "phr/eip712.h"
 #include "phr/json.h"
+#include "phr/nodekey.h"
 #include "phr/siwe.h"
 
 #define TOTP_SECRET_BYTES 20
 #define TOTP_PERIOD 30
 #define TOTP_DIGITS 6
 /* a TOTP secret at rest: XChaCha20-Poly1305 under DIR/node.key, the address as AD */
-#define NODE_KEY_BYTES crypto_aead_xchacha20poly1305_ietf_KEYBYTES
-#define TOTP_NONCE_BYTES crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
-#define TOTP_SEALED_BYTES (TOTP_NONCE_BYTES + TOTP_SECRET_BYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES)
+#define TOTP_SEALED_BYTES (PHR_NODEKEY_OVERHEAD + TOTP_SECRET_BYTES)
 
 static const char schema[] =
 	"PRAGMA journal_mode=WAL;"
@@ -31,80 +26,21 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS totp(address BLOB PRIMARY KEY, secret BLOB NOT NULL,"
 	" confirmed INTEGER NOT NULL, last_step INTEGER NOT NULL);";
 
-static int node_key_path(char *path, size_t cap, const struct phr_api *a)
+static int totp_seal(uint8_t sealed[TOTP_SEALED_BYTES], const struct phr_api *a,
+		     const uint8_t *secret, const uint8_t addr[20])
 {
-	return (size_t)snprintf(path, cap, "%s/node.key", a->cfg.datadir) >= cap ? PHR_ERR_INVALID
-										  : PHR_OK;
-}
-
-/* Reads DIR/node.key (NODE_KEY_BYTES, mode 0600) into @p key (sodium memory). */
-static int node_key_read(const struct phr_api *a, uint8_t *key)
-{
-	char path[1024];
-	struct stat st;
-	ssize_t got;
-	int fd, rv = PHR_OK;
-
-	if (node_key_path(path, sizeof(path), a) != PHR_OK)
-		return PHR_ERR_INVALID;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return errno == ENOENT ? PHR_ERR_NOT_FOUND : PHR_ERR_IO;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != NODE_KEY_BYTES ||
-	    (st.st_mode & 077) != 0)
-		rv = PHR_ERR_CORRUPT;
-	if (rv == PHR_OK) {
-		got = read(fd, key, NODE_KEY_BYTES);
-		if (got != (ssize_t)NODE_KEY_BYTES)
-			rv = PHR_ERR_IO;
-	}
-	close(fd);
-	return rv;
-}
-
-/* Creates DIR/node.key (0600) on first start; checks it afterwards. */
-static int node_key_ensure(const struct phr_api *a)
-{
-	uint8_t *key = sodium_malloc(NODE_KEY_BYTES);
-	char path[1024];
-	int rv;
-
-	if (key == NULL)
-		return PHR_ERR_NOMEM;
-	rv = node_key_read(a, key);
-	if (rv == PHR_ERR_NOT_FOUND && (rv = node_key_path(path, sizeof(path), a)) == PHR_OK) {
-		randombytes_buf(key, NODE_KEY_BYTES);
-		rv = phr_file_write_atomic(path, key, NODE_KEY_BYTES, 0600);
-	}
-	if (rv == PHR_ERR_CORRUPT)
-		phr_log_error("api", "%s/node.key must be %u bytes with mode 0600", a->cfg.datadir,
-			      (unsigned)NODE_KEY_BYTES);
-	sodium_free(key);
-	return rv;
-}
-
-static int totp_seal(uint8_t sealed[TOTP_SEALED_BYTES], const uint8_t *key, const uint8_t *secret,
-		     const uint8_t addr[20])
-{
-	randombytes_buf(sealed, TOTP_NONCE_BYTES);
-	return crypto_aead_xchacha20poly1305_ietf_encrypt(sealed + TOTP_NONCE_BYTES, NULL, secret,
-							  TOTP_SECRET_BYTES, addr, 20, NULL, sealed,
-							  key) == 0
-		       ? PHR_OK
-		       : PHR_ERR_CRYPTO;
+	return phr_nodekey_seal(sealed, TOTP_SEALED_BYTES, a->cfg.datadir, secret, TOTP_SECRET_BYTES,
+				addr, 20);
 }
 
 /* Seals the TOTP secrets an older node stored in clear (20-byte rows). */
 static int totp_migrate(struct phr_api *a)
 {
 	sqlite3_stmt *sel = NULL, *upd = NULL;
-	uint8_t *key = sodium_malloc(NODE_KEY_BYTES), sealed[TOTP_SEALED_BYTES];
+	uint8_t sealed[TOTP_SEALED_BYTES];
 	int rv = PHR_OK, n = 0;
 
-	if (key == NULL)
-		return PHR_ERR_NOMEM;
-	if (node_key_read(a, key) != PHR_OK ||
-	    sqlite3_prepare_v2(a->db, "SELECT address, secret FROM totp WHERE length(secret) = ?", -1,
+	if (sqlite3_prepare_v2(a->db, "SELECT address, secret FROM totp WHERE length(secret) = ?", -1,
 			       &sel, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(a->db, "UPDATE totp SET secret = ? WHERE address = ?", -1, &upd,
 			       NULL) != SQLITE_OK) {
@@ -115,7 +51,7 @@ static int totp_migrate(struct phr_api *a)
 	while (rv == PHR_OK && sqlite3_step(sel) == SQLITE_ROW) {
 		if (sqlite3_column_bytes(sel, 0) != 20)
 			continue;
-		rv = totp_seal(sealed, key, sqlite3_column_blob(sel, 1), sqlite3_column_blob(sel, 0));
+		rv = totp_seal(sealed, a, sqlite3_column_blob(sel, 1), sqlite3_column_blob(sel, 0));
 		sqlite3_reset(upd);
 		sqlite3_bind_blob(upd, 1, sealed, sizeof(sealed), SQLITE_TRANSIENT);
 		sqlite3_bind_blob(upd, 2, sqlite3_column_blob(sel, 0), 20, SQLITE_TRANSIENT);
@@ -128,7 +64,6 @@ static int totp_migrate(struct phr_api *a)
 out:
 	sqlite3_finalize(sel);
 	sqlite3_finalize(upd);
-	sodium_free(key);
 	return rv;
 }
 
@@ -139,7 +74,7 @@ int api_auth_open(struct phr_api *a)
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/auth.db", a->cfg.datadir) >= sizeof(path))
 		return PHR_ERR_INVALID;
-	if ((rv = node_key_ensure(a)) != PHR_OK)
+	if ((rv = phr_nodekey_ensure(a->cfg.datadir)) != PHR_OK)
 		return rv;
 	/* secure_delete: replaced or deleted rows (tokens, TOTP) are zeroed on disk */
 	if (sqlite3_open_v2(path, &a->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -351,7 +286,6 @@ static int totp_row(struct phr_api *a, uint8_t *secret, bool *confirmed, int64_t
 		    const uint8_t addr[20])
 {
 	sqlite3_stmt *st = NULL;
-	uint8_t *key = NULL;
 	int rv = PHR_ERR_NOT_FOUND;
 
 	if (sqlite3_prepare_v2(a->db, "SELECT secret, confirmed, last_step FROM totp WHERE address = ?",
@@ -364,20 +298,13 @@ static int totp_row(struct phr_api *a, uint8_t *secret, bool *confirmed, int64_t
 		*last_step = sqlite3_column_int64(st, 2);
 		rv = PHR_OK;
 		if (secret != NULL) {
-			key = sodium_malloc(NODE_KEY_BYTES);
-			if (key == NULL)
-				rv = PHR_ERR_NOMEM;
-			else if (node_key_read(a, key) != PHR_OK)
+			rv = phr_nodekey_open(secret, TOTP_SECRET_BYTES, a->cfg.datadir, sealed,
+					      TOTP_SEALED_BYTES, addr, 20);
+			if (rv == PHR_ERR_NOT_FOUND || rv == PHR_ERR_IO)
 				rv = PHR_ERR_CORRUPT;
-			else if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-					 secret, NULL, NULL, sealed + TOTP_NONCE_BYTES,
-					 TOTP_SEALED_BYTES - TOTP_NONCE_BYTES, addr, 20, sealed, key) != 0)
-				rv = PHR_ERR_TAMPERED;
 		}
 	}
 	sqlite3_finalize(st);
-	if (key != NULL)
-		sodium_free(key);
 	if (rv == PHR_ERR_CORRUPT || rv == PHR_ERR_TAMPERED)
 		phr_log_error("api", "a TOTP secret does not open with DIR/node.key (%s)", phr_strerror(rv));
 	return rv;
@@ -402,7 +329,7 @@ int api_h_me(struct api_ctx *c)
 
 int api_h_totp_enroll(struct api_ctx *c)
 {
-	uint8_t *secret = NULL, *key = NULL, sealed[TOTP_SEALED_BYTES];
+	uint8_t *secret = NULL, sealed[TOTP_SEALED_BYTES];
 	char account[PHR_ETH_ADDRESS_STR_LEN], *b32 = NULL;
 	struct phr_buf uri;
 	sqlite3_stmt *st = NULL;
@@ -417,9 +344,8 @@ int api_h_totp_enroll(struct api_ctx *c)
 	}
 	phr_buf_init(&uri, 1024);
 	secret = sodium_malloc(TOTP_SECRET_BYTES);
-	key = sodium_malloc(NODE_KEY_BYTES);
 	b32 = sodium_malloc(64);
-	if (secret == NULL || key == NULL || b32 == NULL) {
+	if (secret == NULL || b32 == NULL) {
 		rv = api_fail(c, PHR_ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -431,7 +357,7 @@ int api_h_totp_enroll(struct api_ctx *c)
 		rv = api_fail(c, PHR_ERR_INTERNAL, "otpauth uri");
 		goto out;
 	}
-	if (node_key_read(c->api, key) != PHR_OK || totp_seal(sealed, key, secret, c->caller) != PHR_OK) {
+	if (totp_seal(sealed, c->api, secret, c->caller) != PHR_OK) {
 		rv = api_fail(c, PHR_ERR_CRYPTO, "sealing the TOTP secret");
 		goto out;
 	}
@@ -457,8 +383,6 @@ out:
 	phr_buf_release(&uri);
 	if (secret != NULL)
 		sodium_free(secret);
-	if (key != NULL)
-		sodium_free(key);
 	if (b32 != NULL)
 		sodium_free(b32);
 	return rv;

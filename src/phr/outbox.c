@@ -12,6 +12,7 @@
 #include "phr/contracts.h"
 #include "phr/crypto.h"
 #include "phr/json.h"
+#include "phr/nodekey.h"
 #include "phr/notify.h"
 #include "phr_int.h"
 
@@ -20,7 +21,8 @@
 
 static const char notify_schema[] =
 	"CREATE TABLE IF NOT EXISTS notify_subs(id INTEGER PRIMARY KEY, owner BLOB NOT NULL,"
-	" url TEXT NOT NULL, secret BLOB NOT NULL, created INTEGER NOT NULL);"
+	" url TEXT NOT NULL, secret BLOB NOT NULL, created INTEGER NOT NULL,"
+	" sealed INTEGER NOT NULL DEFAULT 0);"
 	"CREATE TABLE IF NOT EXISTS notifications(id INTEGER PRIMARY KEY, recipient BLOB NOT NULL,"
 	" kind TEXT NOT NULL, payload TEXT NOT NULL, created INTEGER NOT NULL, dedup TEXT UNIQUE);"
 	"CREATE INDEX IF NOT EXISTS notifications_recipient ON notifications(recipient, id);"
@@ -36,14 +38,80 @@ static uint64_t now_s(void)
 	return (uint64_t)time(NULL);
 }
 
+/* A webhook secret at rest: sealed under DIR/node.key, its owner's address as AD. */
+static int secret_seal(const struct phr_node *n, uint8_t *sealed, size_t *sealed_len,
+		       const uint8_t owner[20], const uint8_t *secret, size_t secret_len)
+{
+	*sealed_len = secret_len + PHR_NODEKEY_OVERHEAD;
+	return phr_nodekey_seal(sealed, PHR_NOTIFY_SECRET_MAX + PHR_NODEKEY_OVERHEAD, n->datadir,
+				secret, secret_len, owner, 20);
+}
+
+/* Seals the secrets an older version stored in clear (lock held); the
+ * replaced rows are overwritten on disk (secure_delete while it runs). */
+static int secrets_migrate(struct phr_node *n)
+{
+	uint8_t sealed[PHR_NOTIFY_SECRET_MAX + PHR_NODEKEY_OVERHEAD];
+	sqlite3_stmt *sel = NULL, *upd = NULL;
+	size_t sl = 0;
+	int rv = PHR_OK, count = 0;
+
+	if (sqlite3_prepare_v2(n->db, "SELECT id, owner, secret FROM notify_subs WHERE sealed = 0", -1,
+			       &sel, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(n->db, "UPDATE notify_subs SET secret = ?, sealed = 1 WHERE id = ?", -1,
+			       &upd, NULL) != SQLITE_OK) {
+		sqlite3_finalize(sel);
+		return PHR_ERR_DB;
+	}
+	while (rv == PHR_OK && sqlite3_step(sel) == SQLITE_ROW) {
+		int len = sqlite3_column_bytes(sel, 2);
+		if (sqlite3_column_bytes(sel, 1) != 20 || len < (int)PHR_NOTIFY_SECRET_MIN ||
+		    len > (int)PHR_NOTIFY_SECRET_MAX)
+			continue;
+		if (count++ == 0)
+			sqlite3_exec(n->db, "PRAGMA secure_delete=ON", NULL, NULL, NULL);
+		rv = secret_seal(n, sealed, &sl, sqlite3_column_blob(sel, 1),
+				 sqlite3_column_blob(sel, 2), (size_t)len);
+		sqlite3_reset(upd);
+		sqlite3_bind_blob(upd, 1, sealed, (int)sl, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(upd, 2, sqlite3_column_int64(sel, 0));
+		if (rv == PHR_OK && sqlite3_step(upd) != SQLITE_DONE)
+			rv = PHR_ERR_DB;
+	}
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	if (count > 0) {
+		sqlite3_exec(n->db, "PRAGMA secure_delete=OFF", NULL, NULL, NULL);
+		phr_log_info("notify", "sealed %d webhook secrets stored in clear by an older version",
+			     count);
+	}
+	return rv;
+}
+
 /* Creates the tables once per node (lock held). */
 static int schema(struct phr_node *n)
 {
+	sqlite3_stmt *st = NULL;
+	int rv;
+
 	if (n->notify_schema)
 		return PHR_OK;
 	if (sqlite3_exec(n->db, notify_schema, NULL, NULL, NULL) != SQLITE_OK) {
 		phr_log_error("notify", "schema: %s", sqlite3_errmsg(n->db));
 		return PHR_ERR_DB;
+	}
+	/* tables of an older version: no `sealed` column yet */
+	if (sqlite3_prepare_v2(n->db, "SELECT sealed FROM notify_subs LIMIT 0", -1, &st, NULL) ==
+	    SQLITE_OK)
+		sqlite3_finalize(st);
+	else if (sqlite3_exec(n->db, "ALTER TABLE notify_subs ADD COLUMN sealed INTEGER NOT NULL"
+				     " DEFAULT 0", NULL, NULL, NULL) != SQLITE_OK) {
+		phr_log_error("notify", "schema: %s", sqlite3_errmsg(n->db));
+		return PHR_ERR_DB;
+	}
+	if ((rv = secrets_migrate(n)) != PHR_OK) {
+		phr_log_error("notify", "sealing stored webhook secrets: %s", phr_strerror(rv));
+		return rv;
 	}
 	n->notify_schema = true;
 	return PHR_OK;
@@ -185,8 +253,9 @@ int phr_notify(struct phr_node *n, const uint8_t recipient[20], const char *kind
 int phr_notify_subscribe(struct phr_node *n, uint64_t *id, const uint8_t owner[20],
 			 const char *url, const uint8_t *secret, size_t secret_len)
 {
+	uint8_t sealed[PHR_NOTIFY_SECRET_MAX + PHR_NODEKEY_OVERHEAD];
 	sqlite3_stmt *st = NULL;
-	size_t ul;
+	size_t ul, sl = 0;
 	int rv, rc = SQLITE_DONE;
 
 	if (n == NULL || id == NULL || owner == NULL || url == NULL || secret == NULL ||
@@ -199,14 +268,17 @@ int phr_notify_subscribe(struct phr_node *n, uint64_t *id, const uint8_t owner[2
 		return PHR_ERR_UNSUPPORTED;
 	if (strncmp(url, "http://", 7) != 0 || ul == 7 || strpbrk(url, " \r\n\t") != NULL)
 		return PHR_ERR_INVALID;
+	/* the database only ever sees the sealed secret */
+	if ((rv = secret_seal(n, sealed, &sl, owner, secret, secret_len)) != PHR_OK)
+		return rv;
 	pthread_mutex_lock(&n->lock);
 	rv = schema(n);
 	/* the same URL of the same owner again: a new secret for the same subscription */
 	if (rv == PHR_OK)
-		rv = prep(n, &st, "UPDATE notify_subs SET secret = ? WHERE owner = ? AND url = ?"
-				  " RETURNING id");
+		rv = prep(n, &st, "UPDATE notify_subs SET secret = ?, sealed = 1 WHERE owner = ? AND"
+				  " url = ? RETURNING id");
 	if (rv == PHR_OK) {
-		sqlite3_bind_blob(st, 1, secret, (int)secret_len, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 1, sealed, (int)sl, SQLITE_STATIC);
 		sqlite3_bind_blob(st, 2, owner, 20, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, url, -1, SQLITE_STATIC);
 		rc = sqlite3_step(st);
@@ -222,11 +294,12 @@ int phr_notify_subscribe(struct phr_node *n, uint64_t *id, const uint8_t owner[2
 		}
 	}
 	if (rv == PHR_OK)
-		rv = prep(n, &st, "INSERT INTO notify_subs(owner, url, secret, created) VALUES(?,?,?,?)");
+		rv = prep(n, &st, "INSERT INTO notify_subs(owner, url, secret, created, sealed)"
+				  " VALUES(?,?,?,?,1)");
 	if (rv == PHR_OK) {
 		sqlite3_bind_blob(st, 1, owner, 20, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, url, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 3, secret, (int)secret_len, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 3, sealed, (int)sl, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 4, (sqlite3_int64)now_s());
 		if (sqlite3_step(st) != SQLITE_DONE)
 			rv = PHR_ERR_DB;
@@ -428,8 +501,9 @@ struct due {
 	sqlite3_int64 notification, sub;
 	uint64_t attempts;
 	char url[PHR_NOTIFY_URL_MAX + 1];
-	uint8_t secret[PHR_NOTIFY_SECRET_MAX];
-	size_t secret_len;
+	uint8_t owner[20]; /* of the subscription: the AD of its sealed secret */
+	uint8_t sealed[PHR_NOTIFY_SECRET_MAX + PHR_NODEKEY_OVERHEAD]; /* the secret, sealed */
+	size_t sealed_len;
 	char *body; /* malloc */
 	int result;     /* of the POST; PHR_ERR_STATE: not attempted in this pass */
 	char why[128];  /* the failure */
@@ -442,8 +516,26 @@ static size_t discard(void *p, size_t sz, size_t nm, void *ud)
 	return sz * nm;
 }
 
+/* The signature header of @p d: its secret is opened into sodium memory for
+ * the HMAC only. */
+static int sign_due(const struct phr_node *n, char sig[68], const struct due *d, uint64_t ts)
+{
+	size_t len = d->sealed_len - PHR_NODEKEY_OVERHEAD;
+	uint8_t *secret = sodium_malloc(PHR_NOTIFY_SECRET_MAX);
+	int rv;
+
+	if (secret == NULL)
+		return PHR_ERR_NOMEM;
+	rv = phr_nodekey_open(secret, PHR_NOTIFY_SECRET_MAX, n->datadir, d->sealed, d->sealed_len,
+			      d->owner, 20);
+	if (rv == PHR_OK)
+		rv = phr_notify_sign(sig, secret, len, ts, (const uint8_t *)d->body, strlen(d->body));
+	sodium_free(secret);
+	return rv;
+}
+
 /* One POST; @return PHR_OK on 2xx, else an error with @p why filled. */
-static int post_one(const struct due *d, char why[128])
+static int post_one(const struct phr_node *n, const struct due *d, char why[128])
 {
 	struct curl_slist *h = NULL;
 	char line[160], sig[68];
@@ -453,10 +545,10 @@ static int post_one(const struct due *d, char why[128])
 	CURLcode cc;
 	int rv;
 
-	if (phr_notify_sign(sig, d->secret, d->secret_len, ts, (const uint8_t *)d->body,
-			    strlen(d->body)) != PHR_OK) {
-		snprintf(why, 128, "signing failed");
-		return PHR_ERR_INTERNAL;
+	if ((rv = sign_due(n, sig, d, ts)) != PHR_OK) {
+		snprintf(why, 128, "signing failed: the secret does not open with DIR/node.key (%s)",
+			 phr_strerror(rv));
+		return rv;
 	}
 	if ((c = curl_easy_init()) == NULL) {
 		snprintf(why, 128, "no curl handle");
@@ -517,7 +609,7 @@ static int select_due(struct phr_node *n, struct due *ds, size_t *nd, size_t max
 		return rv;
 	rv = prep(n, &st,
 		  "SELECT d.notification, d.sub, d.attempts, s.url, s.secret, n.recipient, n.kind,"
-		  " n.payload, n.created FROM notify_deliveries d JOIN notify_subs s ON s.id = d.sub"
+		  " n.payload, n.created, s.owner FROM notify_deliveries d JOIN notify_subs s ON s.id = d.sub"
 		  " JOIN notifications n ON n.id = d.notification WHERE d.state = 0 AND d.next_at <= ?"
 		  " ORDER BY d.next_at, d.notification LIMIT ?");
 	if (rv != PHR_OK)
@@ -532,8 +624,10 @@ static int select_due(struct phr_node *n, struct due *ds, size_t *nd, size_t max
 		json_t *pl = json_loads((const char *)sqlite3_column_text(st, 7), 0, NULL);
 		json_t *doc;
 
-		if (url == NULL || sl < 1 || sl > (int)PHR_NOTIFY_SECRET_MAX ||
-		    sqlite3_column_bytes(st, 5) != 20 || rcp == NULL) {
+		if (url == NULL || sl < (int)(PHR_NOTIFY_SECRET_MIN + PHR_NODEKEY_OVERHEAD) ||
+		    sl > (int)(PHR_NOTIFY_SECRET_MAX + PHR_NODEKEY_OVERHEAD) ||
+		    sqlite3_column_bytes(st, 5) != 20 || rcp == NULL ||
+		    sqlite3_column_bytes(st, 9) != 20) {
 			json_decref(pl);
 			continue;
 		}
@@ -542,18 +636,17 @@ static int select_due(struct phr_node *n, struct due *ds, size_t *nd, size_t max
 		d->sub = sqlite3_column_int64(st, 1);
 		d->attempts = (uint64_t)sqlite3_column_int64(st, 2);
 		snprintf(d->url, sizeof(d->url), "%s", url);
-		memcpy(d->secret, sqlite3_column_blob(st, 4), (size_t)sl);
-		d->secret_len = (size_t)sl;
+		memcpy(d->sealed, sqlite3_column_blob(st, 4), (size_t)sl);
+		d->sealed_len = (size_t)sl;
+		memcpy(d->owner, sqlite3_column_blob(st, 9), 20);
 		doc = json_pack("{s:I,s:o,s:s,s:I,s:o}", "id", (json_int_t)d->notification, "recipient",
 				phr_node_i_jaddr(rcp), "kind", (const char *)sqlite3_column_text(st, 6),
 				"createdAt", (json_int_t)sqlite3_column_int64(st, 8), "payload",
 				pl ? pl : json_object());
 		d->body = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 		json_decref(doc);
-		if (d->body == NULL) {
-			sodium_memzero(d->secret, sizeof(d->secret));
+		if (d->body == NULL)
 			continue;
-		}
 		(*nd)++;
 	}
 	sqlite3_finalize(st);
@@ -603,7 +696,7 @@ int phr_notify_deliver_due(struct phr_node *n, size_t *delivered, size_t *failed
 			ds[i].result = PHR_ERR_STATE;
 			continue;
 		}
-		ds[i].result = post_one(&ds[i], ds[i].why);
+		ds[i].result = post_one(n, &ds[i], ds[i].why);
 		if (ds[i].result == PHR_OK) {
 			ok++;
 			phr_log_info("notify", "notification %lld delivered to subscription %lld",
@@ -629,10 +722,8 @@ int phr_notify_deliver_due(struct phr_node *n, size_t *delivered, size_t *failed
 		rv = PHR_ERR_DB;
 	}
 	pthread_mutex_unlock(&n->lock);
-	for (size_t i = 0; i < nd; i++) {
+	for (size_t i = 0; i < nd; i++)
 		free(ds[i].body);
-		sodium_memzero(ds[i].secret, sizeof(ds[i].secret));
-	}
 	phr_free(ds);
 	if (delivered != NULL)
 		*delivered = ok;

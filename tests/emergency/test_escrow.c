@@ -582,6 +582,62 @@ static void test_outbox(void **state)
 	assert_int_equal(phr_notify_unsubscribe(f->h[2], f->em->address, sub), PHR_ERR_NOT_FOUND);
 	hook_stop(&hs);
 	hook_clear(&hs);
+	/* secrets at rest: no data directory (databases, WAL, store) holds the
+	 * webhook secret's bytes, nor its first half (sealed under DIR/node.key) */
+	{
+		size_t files = 0;
+		assert_int_equal(node_test_scan(f->s.dir, f->secret, sizeof(f->secret), &files), 0);
+		assert_true(files > 3);
+		assert_int_equal(node_test_scan(f->s.dir, f->secret, 16, &files), 0);
+	}
+}
+
+/* A node key that does not open the sealed secret: the delivery fails and
+ * stays pending (never sent unsigned, never lost); the right key delivers. */
+static void test_sealed_secret_key(void **state)
+{
+	struct fx *f = *state;
+	struct hook_server hs;
+	size_t ok = 0, bad = 0;
+	uint8_t saved[32], other[32];
+	char p[1024], key[1024];
+	uint64_t sub = 0;
+	json_t *pl = json_pack("{s:s}", "event", "key_check");
+	struct phr_buf kb;
+
+	memset(&hs, 0, sizeof(hs));
+	assert_int_equal(hook_start(&hs, 0), 0);
+	snprintf(p, sizeof(p), "http://127.0.0.1:%u/k", (unsigned)hs.port);
+	assert_int_equal(phr_notify_subscribe(f->h[2], &sub, f->prov->address, p, f->secret, 32), PHR_OK);
+	snprintf(key, sizeof(key), "%s/node.key", f->hdir[2]);
+	phr_buf_init(&kb, 0);
+	assert_int_equal(phr_file_read(&kb, key, 64), PHR_OK);
+	assert_int_equal(kb.len, 32);
+	memcpy(saved, kb.data, 32);
+	phr_buf_release(&kb);
+	randombytes_buf(other, sizeof(other));
+	assert_int_equal(unlink(key), 0);
+	assert_int_equal(phr_file_write_atomic(key, other, 32, 0600), PHR_OK);
+	assert_int_equal(phr_notify(f->h[2], f->prov->address, "recovery", pl), PHR_OK);
+	assert_int_equal(phr_notify_deliver_due(f->h[2], &ok, &bad, 0), PHR_OK);
+	assert_int_equal(ok, 0);
+	assert_true(bad >= 1);
+	assert_int_equal(hook_count(&hs), 0);
+	/* the operator puts the right key back */
+	assert_int_equal(unlink(key), 0);
+	assert_int_equal(phr_file_write_atomic(key, saved, 32, 0600), PHR_OK);
+	sleep(2);
+	assert_int_equal(phr_notify_deliver_due(f->h[2], &ok, &bad, 0), PHR_OK);
+	assert_true(ok >= 1);
+	assert_true(hook_count(&hs) >= 1);
+	assert_int_equal(phr_notify_verify(hs.msgs[0].sig, f->secret, sizeof(f->secret),
+					   strtoull(hs.msgs[0].ts, NULL, 10), (uint64_t)time(NULL), 300,
+					   (const uint8_t *)hs.msgs[0].body, hs.msgs[0].len),
+			 PHR_OK);
+	assert_int_equal(phr_notify_unsubscribe(f->h[2], f->prov->address, sub), PHR_OK);
+	json_decref(pl);
+	hook_stop(&hs);
+	hook_clear(&hs);
 }
 
 int main(void)
@@ -591,6 +647,7 @@ int main(void)
 		cmocka_unit_test(test_wire_formats),
 		cmocka_unit_test(test_escrow_flow),
 		cmocka_unit_test(test_outbox),
+		cmocka_unit_test(test_sealed_secret_key),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
