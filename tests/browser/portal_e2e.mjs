@@ -9,13 +9,14 @@
 // its log, databases and store are scanned: neither the records' plaintext
 // nor the patient's keys or password may appear. Also: first-load weight and
 // the portal's HTTP behaviour (types, ETag/304, gzip, CSP, paths, methods).
-//   PORTAL_SHOTS=DIR  also writes screenshots (desktop and phone) into DIR.
+//   PORTAL_SHOTS=DIR  also writes screenshots (desktop and phone, palette PNGs) into DIR.
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 import { Wallet, keccak256, concat, toUtf8Bytes, getBytes } from 'ethers';
 import sodium from 'libsodium-wrappers';
+import { png8 } from './png8.mjs';
 import { browser, check, clear, failures, fund, grantIn, root, signInWith, startNode, toast, tokens, walk, watch } from './portal_lib.mjs';
 
 const PASSWORD = 'portal-e2e-Pw-4417';
@@ -416,12 +417,13 @@ async function a11y(page, name) {
 
 async function shot(page, name) {
   fs.mkdirSync(shots, { recursive: true });
+  await clear(page);
   await page.waitForTimeout(150);
-  await page.screenshot({ path: path.join(shots, `${name}-desktop.png`) });
+  fs.writeFileSync(path.join(shots, `${name}-desktop.png`), png8(await page.screenshot()));
   const vp = page.viewportSize();
   await page.setViewportSize({ width: 390, height: 844 });
   await page.waitForTimeout(150);
-  await page.screenshot({ path: path.join(shots, `${name}-phone.png`) });
+  fs.writeFileSync(path.join(shots, `${name}-phone.png`), png8(await page.screenshot()));
   await page.setViewportSize(vp);
 }
 

@@ -389,7 +389,8 @@ export async function notifications() {
   for (const l of req) out.push({ block: blk(l), kind: 'request', text: `Access request #${BigInt(l.topics[1])} from ${checksum(l.topics[3].slice(26))}` });
   for (const l of rec) out.push({ block: blk(l), kind: 'recovery', text: `A guardian (${checksum(l.topics[2].slice(26))}) approved recovering your account to ${checksum(l.topics[3].slice(26))}` });
   for (const l of sched) out.push({ block: blk(l), kind: 'recovery', text: `Recovery of your account to ${checksum(l.topics[2].slice(26))} is scheduled` });
-  for (const l of contact) out.push({ block: blk(l), kind: 'emergency', text: `You are an emergency contact: ${checksum(l.topics[3].slice(26))} opened emergency access to ${checksum(l.topics[1].slice(26))}` });
+  // EmergencyNotification also names the patient's own owner: only others' emergencies here
+  for (const l of contact.filter((x) => checksum(x.topics[1].slice(26)) !== checksum(p))) out.push({ block: blk(l), kind: 'emergency', text: `You are an emergency contact: ${checksum(l.topics[3].slice(26))} opened emergency access to ${checksum(l.topics[1].slice(26))}` });
   out.sort((x, y) => y.block - x.block);
   const times = await blockTimes(out.map((o) => o.block));
   for (const o of out) o.time = times.get(o.block) || 0;
