@@ -177,6 +177,19 @@ function addressOrField(v, what) {
   return field(v, what);
 }
 
+/** Index, siblings and root of `leaf`: from --leaves FILE [--index I], or from the chain. */
+async function leafPath(opts, leaf, what, contractOpt, fromChain) {
+  if (opts.leaves) {
+    const leaves = readLeaves(opts.leaves);
+    const index = opts.index !== undefined ? Number(opts.index) : leaves.findIndex((l) => l === leaf);
+    if (index < 0 || leaves[index] !== leaf) fail(`${what} not in the leaf list`, 1);
+    const t = await treeLevels(leaves);
+    return { index, siblings: siblingsFrom(t, index), root: t.root };
+  }
+  if (opts.rpc) return fromChain();
+  return fail(`give --leaves FILE or --rpc URL ${contractOpt} ADDR`);
+}
+
 export async function cmdProveProvider(opts) {
   const secret = field(need(opts, 'secret'), 'secret');
   const role = field(need(opts, 'role'), 'role');
@@ -186,21 +199,8 @@ export async function cmdProveProvider(opts) {
   const now = field(opts.time ?? Math.floor(Date.now() / 1000), 'time');
   const id = await poseidon([secret]);
   const leaf = await poseidon([id, role, expiry]);
-  let index;
-  let siblings;
-  let root;
-  if (opts.leaves) {
-    const leaves = readLeaves(opts.leaves);
-    index = opts.index !== undefined ? Number(opts.index) : leaves.findIndex((l) => l === leaf);
-    if (index < 0 || leaves[index] !== leaf) fail('credential leaf not in the leaf list', 1);
-    const t = await treeLevels(leaves);
-    siblings = siblingsFrom(t, index);
-    root = t.root;
-  } else if (opts.rpc) {
-    ({ index, siblings, root } = await registryPath(opts, leaf));
-  } else {
-    fail('give --leaves FILE or --rpc URL --registry ADDR');
-  }
+  const { index, siblings, root } = await leafPath(opts, leaf, 'credential leaf', '--registry',
+    () => registryPath(opts, leaf));
   const input = {
     secret: dec(secret), expiry: dec(expiry), leafIndex: String(index), siblings: siblings.map(dec),
     root: dec(root), role: dec(role), currentTime: dec(now), scope: dec(scope), message: dec(message),
@@ -213,21 +213,8 @@ export async function cmdProveTrial(opts) {
   const trialId = field(need(opts, 'trial'), 'trial');
   const message = addressOrField(need(opts, 'message'), 'message');
   const id = await poseidon([secret]);
-  let index;
-  let siblings;
-  let root;
-  if (opts.leaves) {
-    const leaves = readLeaves(opts.leaves);
-    index = opts.index !== undefined ? Number(opts.index) : leaves.findIndex((l) => l === id);
-    if (index < 0 || leaves[index] !== id) fail('identity commitment not in the leaf list', 1);
-    const t = await treeLevels(leaves);
-    siblings = siblingsFrom(t, index);
-    root = t.root;
-  } else if (opts.rpc) {
-    ({ index, siblings, root } = await trialPath(opts, trialId, id));
-  } else {
-    fail('give --leaves FILE or --rpc URL --trials ADDR');
-  }
+  const { index, siblings, root } = await leafPath(opts, id, 'identity commitment', '--trials',
+    () => trialPath(opts, trialId, id));
   const input = {
     secret: dec(secret), leafIndex: String(index), siblings: siblings.map(dec),
     root: dec(root), trialId: dec(trialId), message: dec(message),
