@@ -171,6 +171,9 @@ PHR_WUR int phr_compliance_export(struct phr_node *node, struct phr_compliance_e
 
 /* --- erasure (GDPR Art. 17): crypto-shredding across the network --------------- */
 
+/** Whether the deployment has an ErasureRegistry (older deployment files do not). */
+bool phr_erasure_available(const struct phr_node *node);
+
 /**
  * The patient's owner asks for the erasure of @p record on chain
  * (ErasureRegistry.request). Refused while a legal hold is set.
@@ -295,6 +298,86 @@ PHR_WUR int phr_consent_from_grants(struct phr_node *node, json_t **bundle,
  */
 PHR_WUR int phr_compliance_explain(struct phr_node *node, json_t **out, const uint8_t actor[20],
 				   const struct phr_u256 *record);
+
+/* --- retention and deletion policies ----------------------------------------------- */
+
+/** Retention per deployment (config.json "retention"); 0 keeps forever. */
+struct phr_retention_policy {
+	uint64_t record_ttl[PHR_RECORD_TYPE_MAX + 1]; /**< seconds after a record's creation */
+	uint64_t grant_ttl;                           /**< seconds after a grant was given */
+};
+
+/**
+ * Reads {"records": {"<RecordType name or number>" | "default": seconds},
+ * "grants": seconds}. Unknown keys and negative or non-integer values are errors.
+ * @return PHR_OK, PHR_ERR_PARSE.
+ */
+PHR_WUR int phr_retention_policy_from_json(struct phr_retention_policy *p, const json_t *j);
+
+/** What one retention pass found and did. */
+struct phr_retention_report {
+	size_t records_due;        /**< live records past their retention */
+	size_t records_erased;     /**< of those: erased (request, honour, burn) */
+	size_t records_held;       /**< of those: kept under legal hold */
+	size_t records_not_hosted; /**< of those: the patient is not hosted here (reported only) */
+	size_t grants_due;         /**< active grants past their retention */
+	size_t grants_revoked;     /**< of those: revoked */
+	size_t grants_not_hosted;  /**< of those: the patient is not hosted here */
+	size_t honoured;           /**< erasure requests honoured here during the pass */
+	size_t capsules;           /**< key capsules destroyed during the pass */
+	uint64_t ran_at;           /**< chain time of the pass */
+};
+
+/**
+ * One retention pass at chain time: every live record whose type has a
+ * retention and whose creation is older is erased when its patient is
+ * hosted here (phr_erasure_request, phr_erasure_honour with @p signer,
+ * phr_erasure_finish) unless under legal hold; every active grant given
+ * longer ago than the grant retention is revoked when its patient is hosted.
+ * Each action is logged (ids and addresses only).
+ * @param[out] rep     counts (may be NULL)
+ * @param[out] actions new JSON array of {kind, id|actor, patient, action} (may be NULL)
+ * @return PHR_OK, PHR_ERR_UNSUPPORTED (record retention without ErasureRegistry), chain and store errors.
+ */
+PHR_WUR int phr_retention_run(struct phr_node *node, struct phr_retention_report *rep,
+			      json_t **actions, const struct phr_retention_policy *p,
+			      const struct phr_identity *signer);
+
+/* --- the compliance job ------------------------------------------------------------------ */
+
+/** What the node's compliance job does (config.json "compliance" and "retention"). */
+struct phr_compliance_job_config {
+	unsigned interval;                  /**< seconds between passes */
+	struct phr_retention_policy retention;
+	bool retention_on;                  /**< a retention policy was configured */
+	const struct phr_identity *signer;  /**< the node's address for erasure confirmations */
+	uint8_t officer[20];                /**< compliance officer notified of anomalies */
+	bool has_officer;
+	struct phr_compliance_anomaly_rule anomaly;
+};
+
+/**
+ * Starts one background thread per process that, every interval seconds,
+ * honours erasure requests, runs the retention pass and the anomaly rule.
+ * @return PHR_OK, PHR_ERR_INVALID (interval 0, no signer), PHR_ERR_EXISTS (running), PHR_ERR_NOMEM.
+ */
+PHR_WUR int phr_compliance_job_start(struct phr_node *node, const struct phr_compliance_job_config *cfg);
+
+/** Stops and joins the job (no-op when none). */
+void phr_compliance_job_stop(void);
+
+/** Runs one pass of the job now (what the thread does), for tests and the API. */
+PHR_WUR int phr_compliance_job_pass(struct phr_node *node, const struct phr_compliance_job_config *cfg);
+
+/**
+ * Appends the job's counters in Prometheus text format (phr_retention_*,
+ * phr_erasure_*, phr_anomalies_*) to @p out, for /metrics.
+ * @return PHR_OK, PHR_ERR_NOMEM, PHR_ERR_TOO_LARGE.
+ */
+PHR_WUR int phr_compliance_metrics(struct phr_buf *out);
+
+/** The last pass: {ranAt, retention:{...}, erasure:{...}, anomalies, error} (new object). */
+json_t *phr_compliance_job_status(void);
 
 /** @return the static name of purpose code @p p ("Treatment", ...) or "?". */
 const char *phr_compliance_purpose_name(unsigned p);

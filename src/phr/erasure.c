@@ -13,7 +13,7 @@
 #include "phr_int.h"
 #include "txq.h"
 
-static bool have_registry(const struct phr_node *n)
+bool phr_erasure_available(const struct phr_node *n)
 {
 	static const uint8_t zero[20];
 
@@ -48,7 +48,7 @@ static int send_call(struct phr_node *n, const struct phr_identity *who, const u
 	struct phr_buf cd;
 	int rv;
 
-	if (!have_registry(n))
+	if (!phr_erasure_available(n))
 		return PHR_ERR_UNSUPPORTED;
 	phr_buf_init(&cd, 0);
 	rv = encode(&cd, sig, id, word, NULL);
@@ -134,7 +134,7 @@ int phr_erasure_status(struct phr_node *n, json_t **out, const struct phr_u256 *
 	struct req_state s;
 	int rv;
 
-	if (!have_registry(n))
+	if (!phr_erasure_available(n))
 		return PHR_ERR_UNSUPPORTED;
 	if ((rv = request_of(n, &s, record)) != PHR_OK)
 		return rv;
@@ -153,7 +153,7 @@ int phr_erasure_finish(struct phr_node *n, const struct phr_identity *owner,
 	struct phr_buf cd;
 	int rv;
 
-	if (!have_registry(n))
+	if (!phr_erasure_available(n))
 		return PHR_ERR_UNSUPPORTED;
 	if ((rv = request_of(n, &s, record)) != PHR_OK)
 		return rv;
@@ -316,7 +316,7 @@ int phr_erasure_honour(struct phr_node *n, struct phr_erasure_report *rep,
 	static const char ev[] = "ErasureRequested(uint256,address,address)";
 	int rv;
 
-	if (!have_registry(n))
+	if (!phr_erasure_available(n))
 		return PHR_ERR_UNSUPPORTED;
 	phr_keccak256(topic, (const uint8_t *)ev, sizeof(ev) - 1);
 	pthread_mutex_lock(&n->lock);
