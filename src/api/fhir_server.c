@@ -1120,7 +1120,7 @@ static int trail_events(struct fx *x, json_t *bundle, const char *pid)
 		const char *accessor = json_string_value(json_object_get(e, "accessor"));
 		const char *rec = json_string_value(json_object_get(e, "recordId"));
 		json_t *ae;
-		snprintf(id, sizeof(id), "trail-%s-%lld", prow.patient[0] < 16 ? pid : pid, (long long)seq);
+		snprintf(id, sizeof(id), "trail-%s-%lld", pid, (long long)seq);
 		if (!phr_fhir_id_valid(id))
 			snprintf(id, sizeof(id), "trail-%lld", (long long)seq);
 		fhir_instant(when, (int64_t)t * 1000);

@@ -471,6 +471,18 @@ static void test_audit_events_from_trail(void **state)
 	/* the trail holds at least the Create of each record and the reads above */
 	assert_true(json_array_size(json_object_get(r.json, "entry")) >= 3);
 	assert_string_equal(jstr(json_object_get(json_array_get(json_object_get(r.json, "entry"), 0), "resource"), "resourceType"), "AuditEvent");
+	{
+		bool create = false, view = false;
+		size_t i;
+		json_t *e;
+		json_array_foreach (json_object_get(r.json, "entry"), i, e) {
+			json_t *ent = json_array_get(json_object_get(json_object_get(e, "resource"), "entity"), 0);
+			const char *action = jstr(json_array_get(json_object_get(ent, "detail"), 0), "valueString");
+			create |= action != NULL && strcmp(action, "Create") == 0;
+			view |= action != NULL && strcmp(action, "View") == 0;
+		}
+		assert_true(create && view);
+	}
 	http_res_release(&r);
 }
 
