@@ -363,6 +363,18 @@ struct phr_compliance_job_config {
  */
 PHR_WUR int phr_compliance_job_start(struct phr_node *node, const struct phr_compliance_job_config *cfg);
 
+/**
+ * Fills @p cfg from a node's config.json: "retention" (phr_retention_policy_from_json)
+ * and "compliance": {"interval": seconds (default 3600; 0: off), "signer":
+ * hosted identity name confirming erasures (default "operator"), "officer":
+ * 0x address notified of anomalies (default: the hosted "auditor"),
+ * "anomaly": {"window", "baseline", "minRecords", "factor"}}. @p conf may be NULL.
+ * @return PHR_OK, PHR_ERR_PARSE (a bad value), PHR_ERR_NOT_FOUND (no such signer
+ *         identity: the job cannot confirm erasures), PHR_ERR_STATE (interval 0: off).
+ */
+PHR_WUR int phr_compliance_job_config_from_json(struct phr_compliance_job_config *cfg,
+						struct phr_node *node, const json_t *conf);
+
 /** Stops and joins the job (no-op when none). */
 void phr_compliance_job_stop(void);
 

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "phr/api.h"
 #include "phr/backup.h"
+#include "phr/compliance.h"
 #include "phr/chain.h"
 #include "phr/crypto.h"
 #include "phr/json.h"
@@ -457,6 +458,15 @@ int phr_cmd_node(int argc, char **argv)
 		if (iv > 0 && (iv > UINT32_MAX || phr_node_backup_job_start(node, (unsigned)iv) != PHR_OK))
 			phr_log_warn("node", "backup verification job not started");
 	}
+	{
+		/* compliance job (compliance.h, docs/compliance.md): erasures, retention, anomalies */
+		struct phr_compliance_job_config jc;
+		int jr = phr_compliance_job_config_from_json(&jc, node, conf);
+		if (jr == PHR_OK)
+			jr = phr_compliance_job_start(node, &jc);
+		if (jr != PHR_OK && jr != PHR_ERR_STATE)
+			phr_log_warn("node", "compliance job not started: %s", phr_err_name(jr));
+	}
 	rc = phr_api_start(&api, &acfg);
 	if (rc != PHR_OK) {
 		phr_cli_error("node: cannot listen on %s: %s", o.listen, phr_strerror(rc));
@@ -485,6 +495,7 @@ out:
 	phr_api_stop(api);
 	phr_notify_worker_stop(node);
 	phr_node_backup_job_stop(node);
+	phr_compliance_job_stop();
 	phr_node_close(node);
 	phr_store_close(store);
 	phr_chain_close(chain);

@@ -283,6 +283,71 @@ int phr_retention_run(struct phr_node *n, struct phr_retention_report *rep, json
 	return PHR_OK;
 }
 
+static int u64_field(uint64_t *v, const json_t *o, const char *key)
+{
+	const json_t *j = json_object_get(o, key);
+
+	if (j == NULL)
+		return PHR_OK;
+	if (!json_is_integer(j) || json_integer_value(j) < 0)
+		return PHR_ERR_PARSE;
+	*v = (uint64_t)json_integer_value(j);
+	return PHR_OK;
+}
+
+int phr_compliance_job_config_from_json(struct phr_compliance_job_config *cfg,
+					struct phr_node *n, const json_t *conf)
+{
+	const json_t *c = json_object_get(conf, "compliance"), *r = json_object_get(conf, "retention");
+	const json_t *an = json_object_get(c, "anomaly");
+	const char *signer = "operator", *officer = NULL;
+	const struct phr_identity *aud;
+	uint64_t iv = 3600, v;
+	int rv = PHR_OK;
+
+	memset(cfg, 0, sizeof(*cfg));
+	phr_compliance_anomaly_defaults(&cfg->anomaly);
+	if (r != NULL) {
+		if ((rv = phr_retention_policy_from_json(&cfg->retention, r)) != PHR_OK)
+			return rv;
+		cfg->retention_on = true;
+	}
+	if (c != NULL && !json_is_object(c))
+		return PHR_ERR_PARSE;
+	if ((rv = u64_field(&iv, c, "interval")) != PHR_OK || iv > 7 * 86400)
+		return PHR_ERR_PARSE;
+	if (json_object_get(c, "signer") != NULL &&
+	    (signer = json_string_value(json_object_get(c, "signer"))) == NULL)
+		return PHR_ERR_PARSE;
+	if (json_object_get(c, "officer") != NULL &&
+	    ((officer = json_string_value(json_object_get(c, "officer"))) == NULL ||
+	     strlen(officer) != 42 || phr_hex_decode_exact(cfg->officer, 20, officer + 2) != PHR_OK))
+		return PHR_ERR_PARSE;
+	cfg->has_officer = officer != NULL;
+	if (!cfg->has_officer && (aud = phr_node_identity_by_name(n, "auditor")) != NULL) {
+		memcpy(cfg->officer, aud->address, 20);
+		cfg->has_officer = true;
+	}
+	if (an != NULL) {
+		if (!json_is_object(an) || u64_field(&cfg->anomaly.window, an, "window") != PHR_OK ||
+		    u64_field(&cfg->anomaly.baseline, an, "baseline") != PHR_OK)
+			return PHR_ERR_PARSE;
+		v = cfg->anomaly.min_records;
+		if (u64_field(&v, an, "minRecords") != PHR_OK || v > 1000000)
+			return PHR_ERR_PARSE;
+		cfg->anomaly.min_records = (unsigned)v;
+		v = cfg->anomaly.factor;
+		if (u64_field(&v, an, "factor") != PHR_OK || v == 0 || v > 1000000 ||
+		    cfg->anomaly.window == 0)
+			return PHR_ERR_PARSE;
+		cfg->anomaly.factor = (unsigned)v;
+	}
+	cfg->interval = (unsigned)iv;
+	if ((cfg->signer = phr_node_identity_by_name(n, signer)) == NULL)
+		return PHR_ERR_NOT_FOUND;
+	return iv == 0 ? PHR_ERR_STATE : PHR_OK;
+}
+
 /* --- the job ---------------------------------------------------------------------------- */
 
 static struct {
