@@ -217,6 +217,49 @@ struct phr_groth16_age_policy {
 PHR_WUR int phr_groth16_age_check(const struct phr_groth16_vkey *vk, const struct phr_groth16_proof *proof,
 				  const uint8_t (*inputs)[32], size_t n, const struct phr_groth16_age_policy *policy);
 
+/** Public signals of circuits/trial_enrolment.circom, in snarkjs's order. */
+enum phr_groth16_trial_signal {
+	PHR_GROTH16_T_NULLIFIER = 0, /**< Poseidon(trialId, secret): one enrolment per patient per trial */
+	PHR_GROTH16_T_ROOT,          /**< the trial's eligibility-tree root */
+	PHR_GROTH16_T_TRIAL,         /**< trial id (TrialRegistry) */
+	PHR_GROTH16_T_MESSAGE,       /**< value the proof is bound to (the caller's address) */
+	PHR_GROTH16_T_COUNT
+};
+
+/** What a relying party requires of a trial-enrolment proof, the native counterpart of
+ *  TrialRegistry.enrol. Every member is optional (NULL / 0: not checked). */
+struct phr_groth16_trial_policy {
+	/** Acceptable roots of the trial's tree (e.g. TrialRegistry.rootOf and its unexpired,
+	 *  pre-removal predecessors read from the chain); NULL/0: any root. */
+	const uint8_t (*roots)[32];
+	size_t n_roots;
+	/** Required trial id and message (32-byte big-endian). */
+	const uint8_t *trial;
+	const uint8_t *message;
+	/** As in struct phr_groth16_policy (nullifiers are per trial: key the store by both). */
+	int (*spend)(void *ctx, const uint8_t nullifier[32]);
+	void *ctx;
+};
+
+/**
+ * Checks a trial-enrolment proof against a policy, in the contract's order: root,
+ * trial/message, the Groth16 proof, then the nullifier.
+ *
+ * @param[in] vk      the trial_enrolment verification key (4 public signals).
+ * @param[in] proof   the proof.
+ * @param[in] inputs  PHR_GROTH16_T_COUNT public signals.
+ * @param[in] n       their number.
+ * @param[in] policy  the requirements; not retained.
+ * @return PHR_OK; PHR_ERR_INVALID for another signal count (or as phr_groth16_verify());
+ *         PHR_ERR_NOT_FOUND for a root not in the list (wrong tree, or a participant was
+ *         removed since: this is also how a patient outside the tree shows up);
+ *         PHR_ERR_FORBIDDEN for another trial or message; PHR_ERR_SIGNATURE for a proof
+ *         that does not verify; PHR_ERR_EXISTS for a spent nullifier (or what spend returns).
+ */
+PHR_WUR int phr_groth16_trial_check(const struct phr_groth16_vkey *vk, const struct phr_groth16_proof *proof,
+				    const uint8_t (*inputs)[32], size_t n,
+				    const struct phr_groth16_trial_policy *policy);
+
 /**
  * Formats a 32-byte big-endian value as a decimal string (the form snarkjs and the
  * ZK driver use for signals).

@@ -68,6 +68,8 @@ struct phr_deployment {
 	uint8_t zk_age_verifier[20]; /**< AgeCredentialVerifier (likewise) */
 	uint8_t research[20];    /**< ResearchAccess (likewise) */
 	uint8_t erasure[20];     /**< ErasureRegistry (likewise; include/phr/compliance.h) */
+	uint8_t zk_trial_verifier[20]; /**< TrialEnrolmentVerifier (ZK trial enrolment; likewise) */
+	uint8_t trials[20];      /**< TrialRegistry (likewise; include/phr/groth16.h) */
 };
 
 /**

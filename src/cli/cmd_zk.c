@@ -34,6 +34,10 @@ static const char USAGE[] =
 	"  attest --key HEX32 --id C --birth YYYYMMDD  sign a patient's birth date\n"
 	"  prove-age --secret S --attestation FILE --today YYYYMMDD --min-age N --scope X\n"
 	"        --message ADDR [--out FILE]           age-at-least-N proof\n"
+	"  prove-trial --secret S --trial ID --message ADDR\n"
+	"        (--rpc URL --trials ADDR | --leaves FILE) [--out FILE]\n"
+	"                                              trial-enrolment proof (patient in the\n"
+	"                                              trial's eligibility tree)\n"
 	"Relying party (native, no node needed):\n"
 	"  verify --proof FILE [--vkey FILE] [--root DEC]... [--role DEC] [--scope DEC]\n"
 	"        [--message ADDR|DEC] [--now SECS --max-age SECS] [--nullifiers FILE]\n"
@@ -43,10 +47,14 @@ static const char USAGE[] =
 	"        chain is asked: CredentialRegistry.isValidRoot (provider) or isAttester (age),\n"
 	"        and ResearchAccess.nullifierUsed. Age proofs: --min-age, --date (accepted\n"
 	"        dates), --scope, --message, --nullifiers, --rpc.\n"
+	"        Trial proofs: --trial ID, --root, --message, --nullifiers, and --rpc URL\n"
+	"        --trials ADDR (TrialRegistry.isValidRoot and nullifierUsed).\n"
 	"Environment: PHR_ZK_DRIVER (driver path), PHR_SOURCE_DIR (repo with circuits/).\n";
 
 #define ZK_MAX_ROOTS 64
 #define ZK_PATH_MAX 4096
+/* A usage error found while checking (exit PHR_EXIT_USAGE): outside enum phr_err. */
+#define ZK_USAGE (-1000)
 
 /* The repository folder holding circuits/zk.mjs: $PHR_SOURCE_DIR, the working
  * directory, or a parent of the executable's folder. */
@@ -194,7 +202,7 @@ struct verify_opts {
 	const char *roots[ZK_MAX_ROOTS];
 	size_t n_roots;
 	const char *role, *scope, *message, *now, *max_age;
-	const char *rpc, *registry, *access;
+	const char *rpc, *registry, *access, *trials, *trial;
 	const char *min_age;
 	const char *dates[2];
 	size_t n_dates;
@@ -233,6 +241,10 @@ static int parse_verify_opts(struct verify_opts *o, int argc, char **argv)
 			o->registry = v;
 		else if (strcmp(k, "--access") == 0)
 			o->access = v;
+		else if (strcmp(k, "--trials") == 0)
+			o->trials = v;
+		else if (strcmp(k, "--trial") == 0)
+			o->trial = v;
 		else if (strcmp(k, "--min-age") == 0)
 			o->min_age = v;
 		else if (strcmp(k, "--date") == 0 && o->n_dates < 2)
@@ -246,8 +258,8 @@ static int parse_verify_opts(struct verify_opts *o, int argc, char **argv)
 		phr_cli_error("zk verify: --proof is required");
 		return -1;
 	}
-	if ((o->registry || o->access) != (o->rpc != NULL) || (o->rpc && !o->registry)) {
-		phr_cli_error("zk verify: --rpc needs --registry (and optionally --access), and they need --rpc");
+	if ((o->registry || o->access || o->trials) != (o->rpc != NULL) || (o->rpc && !o->registry && !o->trials)) {
+		phr_cli_error("zk verify: --rpc needs --registry (and optionally --access) or --trials, and they need --rpc");
 		return -1;
 	}
 	return 0;
@@ -274,6 +286,8 @@ static const char *proof_circuit(const struct phr_buf *p)
 		const json_t *v = json_object_get(j, "circuit");
 		if (json_is_string(v) && strcmp(json_string_value(v), "age_credential") == 0)
 			c = "age_credential";
+		else if (json_is_string(v) && strcmp(json_string_value(v), "trial_enrolment") == 0)
+			c = "trial_enrolment";
 	}
 	json_decref(j);
 	return c;
@@ -333,6 +347,75 @@ static int chain_checks(const struct verify_opts *o, bool provider, const uint8_
 	}
 	phr_chain_close(c);
 	return rc;
+}
+
+/* What TrialRegistry says: the proof's root is valid for its trial and the nullifier is
+ * unspent there. */
+static int chain_checks_trial(const struct verify_opts *o, const uint8_t (*in)[32], size_t n)
+{
+	struct phr_chain *c = NULL;
+	uint8_t args[2][32];
+	bool yes = false;
+	int rc;
+
+	if (n != PHR_GROTH16_T_COUNT)
+		return PHR_ERR_INVALID;
+	rc = phr_chain_open_remote(&c, o->rpc);
+	if (rc != PHR_OK) {
+		phr_cli_error("zk verify: %s: %s", o->rpc, phr_strerror(rc));
+		return rc;
+	}
+	memcpy(args[0], in[PHR_GROTH16_T_TRIAL], 32);
+	memcpy(args[1], in[PHR_GROTH16_T_ROOT], 32);
+	rc = chain_bool(c, &yes, o->trials, "isValidRoot(uint256,uint256)", (const uint8_t(*)[32])args, 2);
+	if (rc == PHR_OK && !yes)
+		rc = PHR_ERR_NOT_FOUND;
+	if (rc == PHR_OK) {
+		memcpy(args[1], in[PHR_GROTH16_T_NULLIFIER], 32);
+		rc = chain_bool(c, &yes, o->trials, "nullifierUsed(uint256,uint256)", (const uint8_t(*)[32])args, 2);
+		if (rc == PHR_OK && yes)
+			rc = PHR_ERR_EXISTS;
+	}
+	phr_chain_close(c);
+	return rc;
+}
+
+/* phr zk verify for a trial_enrolment proof. */
+static int verify_trial(const struct verify_opts *o, const struct phr_groth16_vkey *vk,
+			const struct phr_groth16_proof *proof, const uint8_t (*in)[32], size_t n,
+			const struct phr_groth16_policy *pol, uint8_t (*roots)[32])
+{
+	struct phr_groth16_trial_policy tp;
+	uint8_t trial[32];
+	int rc;
+
+	if (o->role || o->max_age || o->min_age || o->n_dates || o->scope || o->registry || o->access) {
+		phr_cli_error("zk verify: trial proofs take --trial, --root, --message, --nullifiers, --rpc/--trials");
+		return ZK_USAGE;
+	}
+	memset(&tp, 0, sizeof(tp));
+	if (o->trial && parse_value(trial, o->trial) != 0) {
+		phr_cli_error("zk verify: bad --trial %s", o->trial);
+		return ZK_USAGE;
+	}
+	tp.trial = o->trial ? trial : NULL;
+	tp.roots = pol->roots;
+	tp.n_roots = pol->n_roots;
+	tp.message = pol->message;
+	tp.spend = pol->spend;
+	tp.ctx = pol->ctx;
+	if (o->rpc) {
+		rc = chain_checks_trial(o, in, n);
+		if (rc != PHR_OK)
+			return rc;
+		/* the chain vouched for the root: accept it unless --root narrowed it */
+		if (tp.n_roots == 0) {
+			memcpy(roots[0], in[PHR_GROTH16_T_ROOT], 32);
+			tp.roots = (const uint8_t(*)[32])roots;
+			tp.n_roots = 1;
+		}
+	}
+	return phr_groth16_trial_check(vk, proof, in, n, &tp);
 }
 
 static int cmd_verify(int argc, char **argv)
@@ -413,7 +496,17 @@ static int cmd_verify(int argc, char **argv)
 		pol.ctx = &nf;
 	}
 
-	if (o.rpc) {
+	if (strcmp(circuit, "trial_enrolment") == 0) {
+		rc = verify_trial(&o, &vk, &proof, (const uint8_t(*)[32])in, n, &pol, roots);
+		if (rc == ZK_USAGE) {
+			status = PHR_EXIT_USAGE;
+			goto out;
+		}
+	} else if (o.rpc && o.trials) {
+		phr_cli_error("zk verify: --trials applies to trial proofs");
+		status = PHR_EXIT_USAGE;
+		goto out;
+	} else if (o.rpc) {
 		bool root_ok = false;
 		rc = chain_checks(&o, strcmp(circuit, "provider_credential") == 0, (const uint8_t(*)[32])in, n, &root_ok);
 		if (rc != PHR_OK) {
@@ -426,7 +519,9 @@ static int cmd_verify(int argc, char **argv)
 			pol.n_roots = 1;
 		}
 	}
-	if (strcmp(circuit, "provider_credential") == 0) {
+	if (strcmp(circuit, "trial_enrolment") == 0) {
+		/* checked above */
+	} else if (strcmp(circuit, "provider_credential") == 0) {
 		if (o.min_age || o.n_dates) {
 			phr_cli_error("zk verify: --min-age/--date apply to age proofs");
 			status = PHR_EXIT_USAGE;
@@ -482,7 +577,8 @@ out:
 
 int phr_cmd_zk(int argc, char **argv)
 {
-	static const char *driver_cmds[] = { "identity", "leaf", "root", "attester-key", "attest", "prove-age" };
+	static const char *driver_cmds[] = { "identity",  "leaf",      "root",
+					     "attester-key", "attest", "prove-age", "prove-trial" };
 	const char *sub;
 
 	if (argc < 2 || phr_cli_wants_help(argc, argv)) {

@@ -115,6 +115,9 @@ int phr_deployment_deploy(struct phr_deployment *d, struct phr_chain *chain,
 	    memcpy(a[2], x.zk_age_verifier, 20); n_ = 3);
 	DEP(erasure, "ErasureRegistry", memcpy(a[0], x.nft, 20); memcpy(a[1], x.registry, 20);
 	    memcpy(a[2], x.governance, 20); n_ = 3);
+	DEP(zk_trial_verifier, "TrialEnrolmentVerifier", n_ = 0);
+	DEP(trials, "TrialRegistry", memcpy(a[0], x.providers, 20); memcpy(a[1], x.credentials, 20);
+	    memcpy(a[2], x.zk_trial_verifier, 20); n_ = 3);
 #undef DEP
 	rv = phr_contracts_patient_registry_wire_encode(&cd, x.nft, x.emergency, x.recovery, x.audit);
 	if (rv == PHR_OK)
@@ -154,6 +157,8 @@ static const struct {
 	{ "AgeCredentialVerifier", offsetof(struct phr_deployment, zk_age_verifier), true },
 	{ "ResearchAccess", offsetof(struct phr_deployment, research), true },
 	{ "ErasureRegistry", offsetof(struct phr_deployment, erasure), true },
+	{ "TrialEnrolmentVerifier", offsetof(struct phr_deployment, zk_trial_verifier), true },
+	{ "TrialRegistry", offsetof(struct phr_deployment, trials), true },
 };
 
 json_t *phr_deployment_json(const struct phr_deployment *d)

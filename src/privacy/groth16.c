@@ -392,7 +392,7 @@ static int finish(const struct phr_groth16_vkey *vk, const struct phr_groth16_pr
 {
 	int rc;
 
-	/* in both circuits the message follows the scope */
+	/* in every circuit the message follows the scope (the trial id for enrolments) */
 	if ((scope && memcmp(scope, inputs[scope_at], 32) != 0) ||
 	    (message && memcmp(message, inputs[scope_at + 1], 32) != 0))
 		return PHR_ERR_FORBIDDEN;
@@ -447,5 +447,17 @@ int phr_groth16_age_check(const struct phr_groth16_vkey *vk, const struct phr_gr
 	    (signal_u64(&v, inputs[PHR_GROTH16_A_MIN_AGE]) != PHR_OK || v < policy->min_age))
 		return PHR_ERR_FORBIDDEN;
 	return finish(vk, proof, inputs, n, PHR_GROTH16_A_SCOPE, policy->scope, policy->message, policy->spend,
+		      policy->ctx);
+}
+
+int phr_groth16_trial_check(const struct phr_groth16_vkey *vk, const struct phr_groth16_proof *proof,
+			    const uint8_t (*inputs)[32], size_t n, const struct phr_groth16_trial_policy *policy)
+{
+	if (n != PHR_GROTH16_T_COUNT)
+		return PHR_ERR_INVALID;
+	if (policy->n_roots > 0 &&
+	    !listed(&policy->roots[0][0], policy->n_roots, 32, inputs[PHR_GROTH16_T_ROOT], 32))
+		return PHR_ERR_NOT_FOUND;
+	return finish(vk, proof, inputs, n, PHR_GROTH16_T_TRIAL, policy->trial, policy->message, policy->spend,
 		      policy->ctx);
 }

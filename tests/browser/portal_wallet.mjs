@@ -85,6 +85,20 @@ async function main() {
     const al = await pat.locator('.record').innerText();
     check(/Allergy/.test(al) && /Cashew nuts/.test(al) && /high/.test(al) && /Anaphylactic reaction/.test(al), 'the uploaded allergy is rendered for people');
 
+    // webhooks for notifications: added with a secret made in the page, listed, removed
+    await pat.goto(node.url + '/#/notifications');
+    await pat.getByLabel('Webhook URL').fill('http://127.0.0.1:9/phr-hook');
+    await clear(pat);
+    await pat.getByRole('button', { name: 'Add webhook' }).click();
+    await toast(pat, /Webhook added/);
+    await pat.locator('li[data-hook]', { hasText: 'http://127.0.0.1:9/phr-hook' }).waitFor();
+    check(/[0-9a-f]{64}/.test(await pat.locator('#hook-secret').innerText()), 'webhook registered on the node with a secret made in the page, shown once');
+    await clear(pat);
+    await pat.locator('li[data-hook]').getByRole('button', { name: 'Remove' }).click();
+    await toast(pat, /Webhook removed/);
+    await pat.locator('li[data-hook]').waitFor({ state: 'detached' });
+    check(true, 'webhook removed (the re-read list is empty)');
+
     // keyboard only: a new key is created with Tab, typing and Enter; focus lands on the heading
     const kc = await b.newContext();
     const kb = await kc.newPage();

@@ -3,7 +3,9 @@
  * proofs made with the committed zkeys): valid proofs verify; a tampered public input,
  * a signal at or above r, a wrong key, a swapped or off-curve point are rejected; the
  * provider policy rejects a wrong/revoked root, a stale time, another role/scope/caller
- * and a reused nullifier; the JSON parsers reject malformed keys and proofs.
+ * and a reused nullifier; the trial-enrolment policy accepts a member once and rejects a
+ * reused nullifier, a wrong root, a patient outside the tree, another trial or caller and
+ * a tampered input; the JSON parsers reject malformed keys and proofs.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -210,6 +212,71 @@ static void test_policy(void **state)
 #undef CHECK
 }
 
+#define TVK "circuits/build/trial_enrolment_vkey.json"
+
+static void test_trial_policy(void **state)
+{
+	struct loaded l, out;
+	struct spent spent = { .n = 0 };
+	uint8_t roots[2][32], trial[32] = { 0 }, other[32] = { 0 };
+	struct phr_groth16_trial_policy pol;
+	(void)state;
+	load_case(&l, TVK, "circuits/fixtures/trial.json");
+	load_case(&out, TVK, "circuits/fixtures/trial_outsider.json");
+	assert_int_equal(l.n, PHR_GROTH16_T_COUNT);
+	/* both are valid proofs of their own statement */
+	assert_int_equal(phr_groth16_verify(&l.vk, &l.proof, (const uint8_t(*)[32])l.in, l.n), PHR_OK);
+	assert_int_equal(phr_groth16_verify(&out.vk, &out.proof, (const uint8_t(*)[32])out.in, out.n), PHR_OK);
+	memset(roots[0], 0x22, 32);
+	memcpy(roots[1], l.in[PHR_GROTH16_T_ROOT], 32);
+	trial[31] = 1;
+	other[31] = 2;
+	memset(&pol, 0, sizeof(pol));
+	pol.roots = (const uint8_t(*)[32])roots;
+	pol.n_roots = 2;
+	pol.trial = trial;
+	pol.message = l.in[PHR_GROTH16_T_MESSAGE];
+	pol.spend = spend;
+	pol.ctx = &spent;
+#define CHECK(x) phr_groth16_trial_check(&(x).vk, &(x).proof, (const uint8_t(*)[32])(x).in, (x).n, &pol)
+	assert_int_equal(CHECK(l), PHR_OK);
+	assert_int_equal(spent.n, 1);
+	/* one enrolment per patient per trial */
+	assert_int_equal(CHECK(l), PHR_ERR_EXISTS);
+	spent.n = 0;
+	/* wrong root (or one dropped after a participant was removed) */
+	pol.n_roots = 1;
+	assert_int_equal(CHECK(l), PHR_ERR_NOT_FOUND);
+	pol.n_roots = 2;
+	/* a patient outside the tree: its proof is for another root ... */
+	assert_int_equal(CHECK(out), PHR_ERR_NOT_FOUND);
+	/* ... and claiming the trial's root breaks it */
+	memcpy(out.in[PHR_GROTH16_T_ROOT], roots[1], 32);
+	assert_int_equal(CHECK(out), PHR_ERR_SIGNATURE);
+	/* another trial or caller */
+	pol.trial = other;
+	assert_int_equal(CHECK(l), PHR_ERR_FORBIDDEN);
+	pol.trial = trial;
+	pol.message = other;
+	assert_int_equal(CHECK(l), PHR_ERR_FORBIDDEN);
+	pol.message = NULL;
+	/* tampered public inputs fail the proof and spend nothing */
+	memcpy(l.in[PHR_GROTH16_T_TRIAL], other, 32);
+	pol.trial = NULL;
+	assert_int_equal(CHECK(l), PHR_ERR_SIGNATURE);
+	memcpy(l.in[PHR_GROTH16_T_TRIAL], trial, 32);
+	l.in[PHR_GROTH16_T_NULLIFIER][5] ^= 1;
+	assert_int_equal(CHECK(l), PHR_ERR_SIGNATURE);
+	l.in[PHR_GROTH16_T_NULLIFIER][5] ^= 1;
+	l.in[PHR_GROTH16_T_MESSAGE][31] ^= 1;
+	assert_int_equal(CHECK(l), PHR_ERR_SIGNATURE);
+	assert_int_equal(spent.n, 0);
+	/* the provider key cannot check a trial proof (signal count) */
+	assert_int_equal(phr_groth16_trial_check(&l.vk, &l.proof, (const uint8_t(*)[32])l.in, 3, &pol),
+			 PHR_ERR_INVALID);
+#undef CHECK
+}
+
 static void test_age_policy(void **state)
 {
 	struct loaded l;
@@ -353,6 +420,7 @@ int main(void)
 		cmocka_unit_test(test_signal_not_reduced),
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_age_policy),
+		cmocka_unit_test(test_trial_policy),
 		cmocka_unit_test(test_parsers_reject),
 		cmocka_unit_test(test_decimal_roundtrip),
 	};

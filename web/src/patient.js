@@ -4,7 +4,7 @@ import * as api from './api.js';
 import { busy, date, download, errorText, field, h, progress, select, short, toast } from './ui.js';
 import { chart, labPoint, parseRecord, render, summary } from './fhir.js';
 import { show, state } from './main.js';
-import { toBase64 } from './bytes.js';
+import { toBase64, toHex } from './bytes.js';
 import { isAddress } from './eth.js';
 
 /** Records of @p patient with block times (cached for the session). */
@@ -216,6 +216,28 @@ async function notificationsView() {
   let node = [];
   try { node = (await api.call('GET', `/api/v1/patients/${api.me()}/notifications?limit=100`)).items || []; } catch { /* older node */ }
   const kinds = { emergency: 'emergency', access_request: 'request', recovery: 'recovery' };
+  let hooks = [];
+  try { hooks = (await api.call('GET', '/api/v1/me/webhooks')).items || []; } catch { /* older node */ }
+  const hookUrl = h('input', { type: 'url', placeholder: 'http://…', spellcheck: 'false' });
+  const addHook = h('button', { type: 'submit' }, 'Add webhook');
+  const hookForm = h('form.card', {
+    onsubmit: (e) => {
+      e.preventDefault();
+      busy(addHook, async () => {
+        if (!/^http:\/\/\S+$/.test(hookUrl.value.trim())) throw new Error('the node posts to http:// URLs (put a TLS proxy in front for https)');
+        const secret = toHex(crypto.getRandomValues(new Uint8Array(32)), false);
+        await api.call('POST', '/api/v1/me/webhooks', { url: hookUrl.value.trim(), secret });
+        toast('Webhook added.');
+        await notificationsView();
+        document.getElementById('hook-secret').textContent = 'Secret (check X-Phr-Signature with it; shown once): ' + secret;
+      });
+    },
+  }, h('h2', 'Webhooks'), h('p', 'This node can post your notifications to a URL, signed with a secret made here.'), field('Webhook URL', hookUrl), addHook);
+  const hookRows = hooks.map((w) => {
+    const del = h('button.danger', { type: 'button' }, 'Remove');
+    del.onclick = () => busy(del, async () => { await api.call('DELETE', `/api/v1/me/webhooks/${w.id}`); toast('Webhook removed.'); notificationsView(); });
+    return h('li', { 'data-hook': w.id }, h('span.mono', w.url), ' ', h('span.muted', date(w.createdAt)), ' ', del);
+  });
   show('Notifications',
     pending.length ? h('p.notice', h('a', { href: '#/requests' }, `${pending.length} access request(s) waiting for your answer`)) : null,
     h('h2', 'From the chain'),
@@ -223,7 +245,9 @@ async function notificationsView() {
     h('h2', 'Sent by this node'),
     node.length ? h('ul.notes', node.map((n) => h('li.' + (kinds[n.kind] || 'other'), h('span.when', date(n.createdAt)), ' ', `${n.kind}${n.payload && n.payload.event ? ': ' + String(n.payload.event).replace(/_/g, ' ') : ''}`,
       n.deliveries && n.deliveries.length ? h('span.muted', ` (${n.deliveries.length} webhook deliveries)`) : null)))
-      : h('p.muted', 'None: this node queues notifications for webhooks registered here (POST /api/v1/me/webhooks) and for identities it hosts.'));
+      : h('p.muted', 'None: this node queues notifications for webhooks registered here and for identities it hosts.'),
+    hookForm, h('p.mono.wrap#hook-secret', { 'aria-live': 'polite' }),
+    hooks.length ? h('ul.hooks', hookRows) : null);
 }
 
 // --- emergency, recovery -------------------------------------------------------------------------
