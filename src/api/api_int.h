@@ -255,5 +255,13 @@ int api_h_compliance_export(struct api_ctx *c);
 int api_h_compliance_report(struct api_ctx *c);
 int api_h_compliance_verify(struct api_ctx *c);
 int api_h_compliance_anomalies(struct api_ctx *c);
+int api_h_compliance_jobs(struct api_ctx *c);
+int api_h_explain(struct api_ctx *c);
+int api_h_consents_get(struct api_ctx *c);
+int api_h_consents_post(struct api_ctx *c);
+int api_h_erasure_get(struct api_ctx *c);
+int api_h_erasure_request(struct api_ctx *c);
+int api_h_erasure_finish(struct api_ctx *c);
+int api_h_erasure_hold(struct api_ctx *c);
 
 #endif

@@ -5,11 +5,19 @@
  *   GET  /api/v1/compliance/report               organisation audit report (auditor)
  *   GET  /api/v1/compliance/audit/verify         audit-trail integrity (auditor; patient: own)
  *   POST /api/v1/compliance/anomalies/scan       the access anomaly rule (auditor)
+ *   GET  /api/v1/compliance/jobs                 the compliance job's last pass (auditor)
+ *   GET  /api/v1/explain?actor=&record=          why an actor can or cannot read a record
+ *   GET  /api/v1/patients/{address}/consents     grants as FHIR Consents (patient, auditor)
+ *   POST /api/v1/patients/{address}/consents     a Consent creates/changes/revokes grants
+ *   GET|POST /api/v1/records/{id}/erasure        erasure state | request (owner)
+ *   POST /api/v1/records/{id}/erasure/finish     burn after the request (owner)
+ *   POST /api/v1/records/{id}/hold               legal hold set/release (hold authority)
  */
 #include <string.h>
 
 #include "api_int.h"
 #include "phr/compliance.h"
+#include "phr/crypto.h"
 #include "phr/json.h"
 
 #define OBSERVER "phr node"
@@ -221,4 +229,173 @@ int api_h_compliance_export(struct api_ctx *c)
 	}
 	phr_buf_release(&b);
 	return api_fail(c, rv, "export");
+}
+
+/* --- consent, explain, erasure, the job --------------------------------------------- */
+
+int api_h_explain(struct api_ctx *c)
+{
+	struct phr_record_meta m;
+	struct phr_u256 id;
+	uint8_t actor[20];
+	const char *a = api_query(c, "actor"), *r = api_query(c, "record");
+	json_t *out = NULL;
+	int rv;
+
+	if (a == NULL || r == NULL || phr_api_param_address(actor, a) != PHR_OK ||
+	    phr_api_param_u256(&id, r) != PHR_OK)
+		return api_fail(c, PHR_ERR_INVALID, "actor (0x address) and record (id) are required");
+	/* the actor itself, the record's patient, or an auditor */
+	rv = phr_node_record_meta(c->api->cfg.node, &m, &id);
+	if (rv != PHR_OK && rv != PHR_ERR_NOT_FOUND)
+		return api_fail(c, rv, "reading the record");
+	if (memcmp(actor, c->caller, 20) != 0 && !api_is_auditor(c->api, c->caller) &&
+	    (rv != PHR_OK || memcmp(m.patient, c->caller, 20) != 0))
+		return api_fail(c, PHR_ERR_FORBIDDEN,
+				"the actor, the record's patient or an auditor may ask");
+	rv = phr_compliance_explain(c->api->cfg.node, &out, actor, &id);
+	if (rv != PHR_OK)
+		return api_fail(c, rv, "explain");
+	return api_ok(c, 200, out);
+}
+
+int api_h_consents_get(struct api_ctx *c)
+{
+	uint8_t p[20];
+	json_t *b = NULL;
+	int rv = api_patient_param(c, p, false);
+
+	if (rv != PHR_OK)
+		return rv;
+	rv = phr_consent_from_grants(c->api->cfg.node, &b, p);
+	if (rv != PHR_OK)
+		return api_fail(c, rv, "grants");
+	return api_ok(c, 200, b);
+}
+
+/* The hosted patient of path parameter 0, who must be the caller. */
+static const struct phr_identity *self_patient(struct api_ctx *c)
+{
+	uint8_t p[20];
+
+	if (phr_api_param_address(p, c->req.params[0]) != PHR_OK) {
+		api_fail(c, PHR_ERR_INVALID, "the path must name a 0x address");
+		return NULL;
+	}
+	if (memcmp(p, c->caller, 20) != 0) {
+		api_fail(c, PHR_ERR_FORBIDDEN, "only the patient may do this");
+		return NULL;
+	}
+	return api_hosted_caller(c);
+}
+
+int api_h_consents_post(struct api_ctx *c)
+{
+	const struct phr_identity *me = self_patient(c);
+	json_t *out = NULL;
+	int rv;
+
+	if (me == NULL)
+		return PHR_ERR_FORBIDDEN;
+	if ((rv = api_totp_check_enrolled(c)) != PHR_OK)
+		return rv;
+	if (c->req.body == NULL)
+		return api_fail(c, PHR_ERR_INVALID, "the body must be a FHIR Consent");
+	rv = phr_consent_apply(c->api->cfg.node, &out, me, c->req.body);
+	if (rv == PHR_ERR_PARSE)
+		return api_fail(c, PHR_ERR_INVALID, "not a Consent phr can apply (docs/compliance.md)");
+	if (rv != PHR_OK)
+		return api_fail(c, rv, "applying the Consent");
+	return api_ok(c, 200, out);
+}
+
+static int record_param(struct api_ctx *c, struct phr_u256 *id)
+{
+	if (phr_api_param_u256(id, c->req.params[0]) != PHR_OK || phr_u256_is_zero(id))
+		return api_fail(c, PHR_ERR_INVALID, "the path must name a record id");
+	return PHR_OK;
+}
+
+static int erasure_answer(struct api_ctx *c, const struct phr_u256 *id, unsigned status)
+{
+	json_t *st = NULL;
+	int rv = phr_erasure_status(c->api->cfg.node, &st, id);
+
+	if (rv != PHR_OK)
+		return api_fail(c, rv, "erasure state");
+	return api_ok(c, status, st);
+}
+
+int api_h_erasure_get(struct api_ctx *c)
+{
+	struct phr_u256 id;
+	int rv = record_param(c, &id);
+
+	return rv != PHR_OK ? rv : erasure_answer(c, &id, 200);
+}
+
+/* POST erasure (request) and erasure/finish (burn): the hosted patient's owner. */
+static int erasure_owner(struct api_ctx *c, bool finish)
+{
+	const struct phr_identity *me;
+	struct phr_u256 id;
+	int rv = record_param(c, &id);
+
+	if (rv != PHR_OK)
+		return rv;
+	if ((me = api_hosted_caller(c)) == NULL)
+		return PHR_ERR_FORBIDDEN;
+	if ((rv = api_totp_check_enrolled(c)) != PHR_OK)
+		return rv;
+	rv = finish ? phr_erasure_finish(c->api->cfg.node, me, &id)
+		    : phr_erasure_request(c->api->cfg.node, me, &id);
+	if (rv == PHR_ERR_REVERTED)
+		return api_fail(c, PHR_ERR_CONFLICT,
+				"refused on chain: not the owner, no live record, already asked, "
+				"or under legal hold (GET .../erasure)");
+	if (rv != PHR_OK)
+		return api_fail(c, rv, finish ? "burning the token" : "the erasure request");
+	return erasure_answer(c, &id, finish ? 200 : 202);
+}
+
+int api_h_erasure_request(struct api_ctx *c)
+{
+	return erasure_owner(c, false);
+}
+
+int api_h_erasure_finish(struct api_ctx *c)
+{
+	return erasure_owner(c, true);
+}
+
+int api_h_erasure_hold(struct api_ctx *c)
+{
+	const struct phr_identity *me;
+	struct phr_u256 id;
+	uint8_t h[32];
+	const char *reason = json_string_value(json_object_get(c->req.body, "reason"));
+	bool release = json_is_true(json_object_get(c->req.body, "release"));
+	int rv = record_param(c, &id);
+
+	if (rv != PHR_OK)
+		return rv;
+	if ((me = api_hosted_caller(c)) == NULL)
+		return PHR_ERR_FORBIDDEN;
+	if (reason == NULL || *reason == '\0' || strlen(reason) > 4096)
+		return api_fail(c, PHR_ERR_INVALID,
+				"reason (text, kept off chain: only its keccak256 is recorded) is required");
+	phr_keccak256(h, (const uint8_t *)reason, strlen(reason));
+	rv = phr_erasure_hold(c->api->cfg.node, me, &id, h, !release);
+	if (rv == PHR_ERR_REVERTED)
+		return api_fail(c, PHR_ERR_FORBIDDEN, "refused on chain: not a hold authority, or no hold");
+	if (rv != PHR_OK)
+		return api_fail(c, rv, "legal hold");
+	return erasure_answer(c, &id, 200);
+}
+
+int api_h_compliance_jobs(struct api_ctx *c)
+{
+	if (!api_is_auditor(c->api, c->caller))
+		return api_fail(c, PHR_ERR_FORBIDDEN, "the job status is for auditors");
+	return api_ok(c, 200, phr_compliance_job_status());
 }

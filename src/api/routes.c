@@ -76,6 +76,14 @@ const struct api_route api_route_table[] = {
 	{ "GET", "/api/v1/compliance/report", true, api_h_compliance_report },
 	{ "GET", "/api/v1/compliance/audit/verify", true, api_h_compliance_verify },
 	{ "POST", "/api/v1/compliance/anomalies/scan", true, api_h_compliance_anomalies },
+	{ "GET", "/api/v1/compliance/jobs", true, api_h_compliance_jobs },
+	{ "GET", "/api/v1/explain", true, api_h_explain },
+	{ "GET", "/api/v1/patients/{address}/consents", true, api_h_consents_get },
+	{ "POST", "/api/v1/patients/{address}/consents", true, api_h_consents_post },
+	{ "GET", "/api/v1/records/{id}/erasure", true, api_h_erasure_get },
+	{ "POST", "/api/v1/records/{id}/erasure", true, api_h_erasure_request },
+	{ "POST", "/api/v1/records/{id}/erasure/finish", true, api_h_erasure_finish },
+	{ "POST", "/api/v1/records/{id}/hold", true, api_h_erasure_hold },
 	{ NULL, NULL, false, NULL },
 };
 
