@@ -137,8 +137,8 @@ void phr_notify_set_backoff(struct phr_node *node, unsigned base_seconds);
 /**
  * Starts the node's delivery thread: a pass of phr_notify_deliver_due every
  * second (and at once after phr_notify). Idempotent. It also turns chain
- * EmergencyNotification events into "emergency" notifications when the node
- * hosts the notified account (phr_notify_scan_chain).
+ * events (emergency, access requests, recovery) into notifications
+ * (phr_notify_scan_chain).
  * @return PHR_OK, PHR_ERR_INTERNAL (thread creation failed).
  */
 PHR_WUR int phr_notify_worker_start(struct phr_node *node);
@@ -147,14 +147,42 @@ PHR_WUR int phr_notify_worker_start(struct phr_node *node);
 void phr_notify_worker_stop(struct phr_node *node);
 
 /**
- * Scans EmergencyAccess EmergencyNotification events since the last scan
- * (cursor kept in the node DB) and queues an "emergency" notification for
- * each notified account that has a webhook subscription on this node or is
- * an identity hosted here.
+ * Scans the chain's events since the last scan (cursor kept in the node DB)
+ * and queues notifications for accounts that have a webhook subscription on
+ * this node or are identities hosted here: EmergencyAccess
+ * EmergencyNotification ("emergency", event break_glass_opened, for each
+ * notified account), PatientRegistry AccessRequested ("access_request", for
+ * the patient), and Recovery's RecoveryApproved, RecoveryScheduled,
+ * RecoveryCancelled and RecoveryExecuted ("recovery", events approved (with
+ * readyAt when the vote scheduled the rotation), scheduled, cancelled,
+ * executed; for the patient's current owner, the owner an execution replaced
+ * and the emergency contacts), whoever signed the transaction (keystore users
+ * relay through POST /api/v1/tx). Recovery notifications are de-duplicated
+ * with phr_notify_recovery's per-transaction key.
  * @param[out] queued number of notifications queued (may be NULL)
  * @return PHR_OK, chain errors, PHR_ERR_DB.
  */
 PHR_WUR int phr_notify_scan_chain(struct phr_node *node, size_t *queued);
+
+/**
+ * Queues one "recovery" notification (payload {event, patient, by, newOwner?,
+ * readyAt?}) for @p owners and for the patient's emergency contacts (read on
+ * chain), whether or not they have a webhook here. With @p tx_hash, each
+ * recipient gets it once per transaction: the chain scan
+ * (phr_notify_scan_chain) uses the same key for the Recovery events of that
+ * transaction, so an action the node signed itself is not notified twice.
+ * Must not be called while holding the node's lock.
+ * @param[out] queued  notifications newly queued (may be NULL)
+ * @param[in]  tx_hash the transaction (32 bytes), or NULL (no de-duplication)
+ * @param[in]  patient the patient id
+ * @param[in]  owners  two owner addresses (before and after; either may be NULL,
+ *                     equal ones are notified once)
+ * @param[in]  payload a JSON object (borrowed), or NULL for {}
+ * @return PHR_OK, PHR_ERR_INVALID, PHR_ERR_TOO_LARGE, PHR_ERR_DB, PHR_ERR_NOMEM.
+ */
+PHR_WUR int phr_notify_recovery(struct phr_node *node, size_t *queued, const uint8_t *tx_hash,
+				const uint8_t patient[20], const uint8_t *const owners[2],
+				const json_t *payload);
 
 /**
  * The signature header value of a delivery: "v1=" + hex(HMAC-SHA256(secret,

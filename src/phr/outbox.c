@@ -842,6 +842,237 @@ static int scan_one(struct phr_node *n, const struct phr_chain_log *l, bool emer
 	return q ? 1 : 0;
 }
 
+/* --- recovery events ------------------------------------------------------- */
+
+#define RECOVERY_CONTACTS_MAX 16u
+
+/* The patient's emergency contacts on chain (lock held); 0 when unreadable. */
+static size_t contacts_of(struct phr_node *n, uint8_t out[RECOVERY_CONTACTS_MAX * 20],
+			  const uint8_t patient[20])
+{
+	struct phr_buf cd, res, cs;
+	size_t k = 0;
+
+	phr_buf_init(&cd, 0);
+	phr_buf_init(&res, 0);
+	phr_buf_init(&cs, RECOVERY_CONTACTS_MAX * 20);
+	if (phr_contracts_patient_registry_emergency_contacts_encode(&cd, patient) == PHR_OK &&
+	    phr_node_i_call(n, &res, NULL, n->dep.registry, &cd) == PHR_OK &&
+	    phr_contracts_patient_registry_emergency_contacts_decode(&cs, res.data, res.len) == PHR_OK) {
+		k = cs.len / 20;
+		if (k > RECOVERY_CONTACTS_MAX)
+			k = RECOVERY_CONTACTS_MAX;
+		memcpy(out, cs.data, k * 20);
+	}
+	phr_buf_release(&cd);
+	phr_buf_release(&res);
+	phr_buf_release(&cs);
+	return k;
+}
+
+/*
+ * Queues @p text for the owners and the contacts of @p patient (lock held),
+ * one notification per (transaction, recipient): dedup key
+ * "recovery:<tx hash>:<recipient>", the same whether the node signed the
+ * transaction itself or the chain scan found it. @p interested_only: only
+ * recipients with a webhook here or hosted here (the scan).
+ */
+static size_t recovery_queue_locked(struct phr_node *n, const uint8_t *tx_hash,
+				    const uint8_t patient[20], const uint8_t *const owners[2],
+				    const char *text, bool interested_only)
+{
+	uint8_t who[2 + RECOVERY_CONTACTS_MAX][20];
+	char key[160], tx[65], a[41];
+	size_t k = 0, q = 0;
+
+	for (size_t i = 0; i < 2; i++)
+		if (owners[i] != NULL && (i == 0 || owners[0] == NULL || memcmp(owners[0], owners[1], 20) != 0))
+			memcpy(who[k++], owners[i], 20);
+	k += contacts_of(n, who[k], patient);
+	if (tx_hash != NULL && phr_hex_encode(tx, sizeof(tx), tx_hash, 32, false) != PHR_OK)
+		return 0;
+	for (size_t i = 0; i < k; i++) {
+		bool done = false;
+		for (size_t j = 0; j < i && !done; j++) /* a contact that is also the owner */
+			done = memcmp(who[i], who[j], 20) == 0;
+		if (done || (interested_only && !interested(n, who[i])))
+			continue;
+		if (tx_hash != NULL) {
+			if (phr_hex_encode(a, sizeof(a), who[i], 20, false) != PHR_OK)
+				continue;
+			snprintf(key, sizeof(key), "recovery:%s:%s", tx, a);
+		}
+		if (queue_locked(n, &done, who[i], "recovery", text, tx_hash != NULL ? key : NULL) !=
+		    PHR_OK)
+			phr_log_error("notify", "a recovery notification was not queued");
+		else if (done)
+			q++;
+	}
+	return q;
+}
+
+int phr_notify_recovery(struct phr_node *n, size_t *queued, const uint8_t *tx_hash,
+			const uint8_t patient[20], const uint8_t *const owners[2],
+			const json_t *payload)
+{
+	char *text = NULL;
+	size_t q;
+	int rv;
+
+	if (n == NULL || patient == NULL || owners == NULL)
+		return PHR_ERR_INVALID;
+	if ((rv = payload_text(&text, payload)) != PHR_OK)
+		return rv;
+	pthread_mutex_lock(&n->lock);
+	rv = schema(n);
+	q = rv == PHR_OK ? recovery_queue_locked(n, tx_hash, patient, owners, text, false) : 0;
+	pthread_mutex_unlock(&n->lock);
+	free(text);
+	if (q > 0) {
+		atomic_store(&n->notify_kick, 1);
+		phr_log_info("notify", "queued %zu recovery notifications", q);
+	}
+	if (queued != NULL)
+		*queued = q;
+	return rv;
+}
+
+/* Whether @p l is the event @p topic of contract @p addr, in transaction @p tx. */
+static bool log_is(const struct phr_chain_log *l, const uint8_t addr[20], const uint8_t topic[32],
+		   const uint8_t tx[32])
+{
+	return !l->removed && l->topics_count >= 1 && memcmp(l->address, addr, 20) == 0 &&
+	       memcmp(l->topics[0], topic, 32) == 0 && memcmp(l->tx_hash, tx, 32) == 0;
+}
+
+/* The sender of transaction @p tx, or false. */
+static bool tx_sender(struct phr_node *n, uint8_t from[20], const uint8_t tx[32])
+{
+	struct phr_chain_receipt r;
+	bool ok;
+
+	memset(&r, 0, sizeof(r));
+	ok = phr_chain_receipt(n->chain, &r, tx) == PHR_OK;
+	if (ok)
+		memcpy(from, r.from, 20);
+	phr_chain_receipt_release(&r);
+	return ok;
+}
+
+/*
+ * One Recovery log (lock held) -> "recovery" notifications with the payload
+ * phr_node_recovery_send gives: {event, patient, by, newOwner?, readyAt?}.
+ * A vote that reaches the threshold emits RecoveryApproved then
+ * RecoveryScheduled in one transaction: one notification (readyAt set).
+ */
+static size_t scan_recovery(struct phr_node *n, const struct phr_chain_log *logs, size_t count,
+			    size_t i)
+{
+	const struct phr_chain_log *l = &logs[i];
+	const uint8_t(*t)[32] = (const uint8_t(*)[32])l->topics;
+	uint8_t patient[20], by[20], newo[20], prev[20], cur[20];
+	const uint8_t *owners[2] = { cur, NULL };
+	const char *event;
+	bool has_by = false, has_new = false;
+	uint64_t ready = 0;
+	struct phr_buf cd, res;
+	json_t *pl;
+	char *text = NULL;
+	size_t q = 0;
+
+	if (memcmp(l->topics[0], phr_contracts_recovery_recovery_approved_event_topic, 32) == 0) {
+		struct phr_contracts_recovery_recovery_approved_event ev;
+		if (phr_contracts_recovery_recovery_approved_event_decode(&ev, t, l->topics_count, l->data,
+									 l->data_len) != PHR_OK)
+			return 0;
+		memcpy(patient, ev.patient, 20);
+		memcpy(by, ev.guardian, 20);
+		memcpy(newo, ev.new_owner, 20);
+		has_by = has_new = true;
+		event = "approved";
+		for (size_t j = i + 1; j < count; j++) {
+			struct phr_contracts_recovery_recovery_scheduled_event se;
+			if (log_is(&logs[j], n->dep.recovery,
+				   phr_contracts_recovery_recovery_scheduled_event_topic, l->tx_hash) &&
+			    phr_contracts_recovery_recovery_scheduled_event_decode(
+				    &se, (const uint8_t(*)[32])logs[j].topics, logs[j].topics_count,
+				    logs[j].data, logs[j].data_len) == PHR_OK &&
+			    memcmp(se.patient, patient, 20) == 0)
+				ready = se.ready_at;
+		}
+	} else if (memcmp(l->topics[0], phr_contracts_recovery_recovery_scheduled_event_topic, 32) == 0) {
+		struct phr_contracts_recovery_recovery_scheduled_event ev;
+		/* normally told with its approval (above) */
+		for (size_t j = 0; j < count; j++)
+			if (log_is(&logs[j], n->dep.recovery,
+				   phr_contracts_recovery_recovery_approved_event_topic, l->tx_hash))
+				return 0;
+		if (phr_contracts_recovery_recovery_scheduled_event_decode(&ev, t, l->topics_count, l->data,
+									  l->data_len) != PHR_OK)
+			return 0;
+		memcpy(patient, ev.patient, 20);
+		memcpy(newo, ev.new_owner, 20);
+		has_new = true;
+		ready = ev.ready_at;
+		event = "scheduled";
+	} else if (memcmp(l->topics[0], phr_contracts_recovery_recovery_cancelled_event_topic, 32) == 0) {
+		struct phr_contracts_recovery_recovery_cancelled_event ev;
+		if (phr_contracts_recovery_recovery_cancelled_event_decode(&ev, t, l->topics_count, l->data,
+									  l->data_len) != PHR_OK)
+			return 0;
+		memcpy(patient, ev.patient, 20);
+		event = "cancelled";
+	} else if (memcmp(l->topics[0], phr_contracts_recovery_recovery_executed_event_topic, 32) == 0) {
+		struct phr_contracts_recovery_recovery_executed_event ev;
+		if (phr_contracts_recovery_recovery_executed_event_decode(&ev, t, l->topics_count, l->data,
+									 l->data_len) != PHR_OK)
+			return 0;
+		memcpy(patient, ev.patient, 20);
+		memcpy(newo, ev.new_owner, 20);
+		has_new = true;
+		event = "executed";
+		/* the owner it replaced: PatientRegistry's OwnerRotated of the same transaction */
+		for (size_t j = 0; j < count; j++) {
+			struct phr_contracts_patient_registry_owner_rotated_event oe;
+			if (log_is(&logs[j], n->dep.registry,
+				   phr_contracts_patient_registry_owner_rotated_event_topic, l->tx_hash) &&
+			    phr_contracts_patient_registry_owner_rotated_event_decode(
+				    &oe, (const uint8_t(*)[32])logs[j].topics, logs[j].topics_count,
+				    logs[j].data, logs[j].data_len) == PHR_OK &&
+			    memcmp(oe.patient, patient, 20) == 0) {
+				memcpy(prev, oe.previous_owner, 20);
+				owners[1] = prev;
+			}
+		}
+	} else {
+		return 0;
+	}
+	if (!has_by)
+		has_by = tx_sender(n, by, l->tx_hash);
+	/* the current owner (after an execution: the new one) */
+	phr_buf_init(&cd, 0);
+	phr_buf_init(&res, 0);
+	if (phr_contracts_patient_registry_owner_of_patient_encode(&cd, patient) != PHR_OK ||
+	    phr_node_i_call(n, &res, NULL, n->dep.registry, &cd) != PHR_OK ||
+	    phr_contracts_patient_registry_owner_of_patient_decode(cur, res.data, res.len) != PHR_OK)
+		owners[0] = NULL;
+	phr_buf_release(&cd);
+	phr_buf_release(&res);
+	pl = json_pack("{s:s,s:o}", "event", event, "patient", phr_node_i_jaddr(patient));
+	if (pl != NULL && has_by)
+		json_object_set_new(pl, "by", phr_node_i_jaddr(by));
+	if (pl != NULL && has_new)
+		json_object_set_new(pl, "newOwner", phr_node_i_jaddr(newo));
+	if (pl != NULL && ready != 0)
+		json_object_set_new(pl, "readyAt", json_integer((json_int_t)ready));
+	if (pl != NULL && payload_text(&text, pl) == PHR_OK)
+		q = recovery_queue_locked(n, l->tx_hash, patient, owners, text, true);
+
+	free(text);
+	json_decref(pl);
+	return q;
+}
+
 int phr_notify_scan_chain(struct phr_node *n, size_t *queued)
 {
 	static const char *const cur = "chain";
@@ -849,7 +1080,7 @@ int phr_notify_scan_chain(struct phr_node *n, size_t *queued)
 	struct phr_chain_log *logs = NULL;
 	size_t count = 0, q = 0;
 	uint64_t from = 0, head = 0;
-	uint8_t addrs[2][20], t0[2][32];
+	uint8_t addrs[3][20], t0[7][32];
 	int rv;
 
 	pthread_mutex_lock(&n->lock);
@@ -864,12 +1095,21 @@ int phr_notify_scan_chain(struct phr_node *n, size_t *queued)
 		memcpy(addrs[1], n->dep.registry, 20);
 		memcpy(t0[0], phr_contracts_emergency_access_emergency_notification_event_topic, 32);
 		memcpy(t0[1], phr_contracts_patient_registry_access_requested_event_topic, 32);
+		/* Recovery: votes, schedules, cancellations, executions, whoever signed
+		 * them (keystore users relay through POST /api/v1/tx); OwnerRotated names
+		 * the owner an execution replaced */
+		memcpy(addrs[2], n->dep.recovery, 20);
+		memcpy(t0[2], phr_contracts_recovery_recovery_approved_event_topic, 32);
+		memcpy(t0[3], phr_contracts_recovery_recovery_scheduled_event_topic, 32);
+		memcpy(t0[4], phr_contracts_recovery_recovery_cancelled_event_topic, 32);
+		memcpy(t0[5], phr_contracts_recovery_recovery_executed_event_topic, 32);
+		memcpy(t0[6], phr_contracts_patient_registry_owner_rotated_event_topic, 32);
 		f.from_block = from;
 		f.to_block = head;
 		f.addresses = (const uint8_t(*)[20])addrs;
-		f.addresses_count = 2;
+		f.addresses_count = 3;
 		f.topics[0] = (const uint8_t(*)[32])t0;
-		f.topics_count[0] = 2;
+		f.topics_count[0] = 7;
 		rv = phr_chain_get_logs(n->chain, &logs, &count, &f);
 		for (size_t i = 0; rv == PHR_OK && i < count; i++) {
 			const struct phr_chain_log *l = &logs[i];
@@ -881,6 +1121,8 @@ int phr_notify_scan_chain(struct phr_node *n, size_t *queued)
 			else if (memcmp(l->address, n->dep.registry, 20) == 0 &&
 				 memcmp(l->topics[0], phr_contracts_patient_registry_access_requested_event_topic, 32) == 0)
 				q += (size_t)scan_one(n, l, false);
+			else if (memcmp(l->address, n->dep.recovery, 20) == 0)
+				q += scan_recovery(n, logs, count, i);
 		}
 		phr_chain_logs_free(logs, count);
 		if (rv == PHR_OK)

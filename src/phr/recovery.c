@@ -130,8 +130,10 @@ static int encode_op(struct phr_buf *cd, const uint8_t **to, const struct phr_de
 	return PHR_ERR_INVALID;
 }
 
-int phr_recovery_send(struct phr_chain *c, const struct phr_deployment *d, const uint8_t seckey[32],
-		      enum phr_recovery_op op, const struct phr_recovery_args *args)
+/* phr_recovery_send with the receipt (@p r may be NULL). */
+static int send_op(struct phr_chain *c, struct phr_chain_receipt *r, const struct phr_deployment *d,
+		   const uint8_t seckey[32], enum phr_recovery_op op,
+		   const struct phr_recovery_args *args)
 {
 	struct phr_buf cd, out;
 	const uint8_t *to = NULL;
@@ -148,11 +150,17 @@ int phr_recovery_send(struct phr_chain *c, const struct phr_deployment *d, const
 	if (rv == PHR_ERR_REVERTED)
 		rv = revert_err(&out);
 	if (rv == PHR_OK)
-		rv = phr_node_i_send(c, d->chain_id, NULL, seckey, to, cd.data, cd.len);
+		rv = phr_node_i_send(c, d->chain_id, r, seckey, to, cd.data, cd.len);
 out:
 	phr_buf_release(&cd);
 	phr_buf_release(&out);
 	return rv;
+}
+
+int phr_recovery_send(struct phr_chain *c, const struct phr_deployment *d, const uint8_t seckey[32],
+		      enum phr_recovery_op op, const struct phr_recovery_args *args)
+{
+	return send_op(c, NULL, d, seckey, op, args);
 }
 
 static const char *op_event(enum phr_recovery_op op)
@@ -162,48 +170,32 @@ static const char *op_event(enum phr_recovery_op op)
 	return (unsigned)op < PHR_ARRAY_LEN(names) ? names[op] : "?";
 }
 
-/* Queues one "recovery" notification for the owner(s) and the contacts. */
-static void notify_all(struct phr_node *n, const uint8_t *const owners[2], const uint8_t patient[20],
-		       json_t *payload)
+/* Queues one "recovery" notification for the owner(s) and the contacts;
+ * with @p tx_hash once per transaction and recipient (the chain scan finds
+ * the same transaction's events and uses the same key). */
+static void notify_all(struct phr_node *n, const uint8_t *tx_hash, const uint8_t *const owners[2],
+		       const uint8_t patient[20], json_t *payload)
 {
-	uint8_t contacts[16 * 20];
-	size_t n_contacts = 0;
-	struct phr_buf cd, out, cs;
-
-	phr_buf_init(&cd, 0);
-	phr_buf_init(&out, 0);
-	phr_buf_init(&cs, sizeof(contacts));
-	if (phr_contracts_patient_registry_emergency_contacts_encode(&cd, patient) == PHR_OK &&
-	    call(n->chain, &out, n->dep.registry, &cd) == PHR_OK &&
-	    phr_contracts_patient_registry_emergency_contacts_decode(&cs, out.data, out.len) == PHR_OK) {
-		n_contacts = cs.len / 20;
-		memcpy(contacts, cs.data, n_contacts * 20);
-	}
-	phr_buf_release(&cd);
-	phr_buf_release(&out);
-	phr_buf_release(&cs);
-	for (size_t i = 0; i < 2; i++) {
-		if (owners[i] == NULL || (i == 1 && memcmp(owners[0], owners[1], 20) == 0))
-			continue;
-		if (phr_notify(n, owners[i], "recovery", payload) != PHR_OK)
-			phr_log_error("recovery", "notification to the owner not queued");
-	}
-	for (size_t i = 0; i < n_contacts; i++)
-		if (phr_notify(n, contacts + 20 * i, "recovery", payload) != PHR_OK)
-			phr_log_error("recovery", "notification to a contact not queued");
+	if (phr_notify_recovery(n, NULL, tx_hash, patient, owners, payload) != PHR_OK)
+		phr_log_error("recovery", "recovery notifications not queued");
 }
 
 int phr_node_recovery_send(struct phr_node *n, const struct phr_identity *signer,
 			   enum phr_recovery_op op, const struct phr_recovery_args *args)
 {
 	struct phr_recovery_status before, after;
+	struct phr_chain_receipt r;
 	const uint8_t *owners[2];
+	uint8_t tx[32];
 	json_t *payload;
 	int rv, rs;
 
+	memset(&r, 0, sizeof(r));
 	pthread_mutex_lock(&n->lock);
 	rs = phr_recovery_status_read(n->chain, &n->dep, &before, args->patient, NULL);
-	rv = phr_recovery_send(n->chain, &n->dep, signer->seckey, op, args);
+	rv = send_op(n->chain, &r, &n->dep, signer->seckey, op, args);
+	memcpy(tx, r.tx_hash, 32);
+	phr_chain_receipt_release(&r);
 	if (rv == PHR_OK && rs == PHR_OK)
 		rs = phr_recovery_status_read(n->chain, &n->dep, &after, args->patient, NULL);
 	pthread_mutex_unlock(&n->lock);
@@ -221,7 +213,7 @@ int phr_node_recovery_send(struct phr_node *n, const struct phr_identity *signer
 	owners[0] = before.owner;
 	owners[1] = after.owner;
 	if (payload != NULL)
-		notify_all(n, owners, args->patient, payload);
+		notify_all(n, tx, owners, args->patient, payload);
 	json_decref(payload);
 	phr_log_warn("recovery", "recovery %s on a patient", op_event(op));
 	return PHR_OK;
@@ -482,7 +474,7 @@ int phr_node_recovery_share_release(struct phr_node *n, struct phr_recovery_shar
 	owners[0] = in->owner;
 	owners[1] = requester;
 	if (payload != NULL)
-		notify_all(n, owners, in->patient, payload);
+		notify_all(n, NULL, owners, in->patient, payload);
 	json_decref(payload);
 	*out = res;
 	return PHR_OK;

@@ -200,6 +200,22 @@ static void read_denied(struct fx *f, const struct phr_identity *who, int i)
 	phr_buf_release(&out);
 }
 
+/* Notifications of kind "recovery" with payload event @p ev for @p who. */
+static size_t count_event(struct fx *f, const uint8_t who[20], const char *ev)
+{
+	json_t *list = NULL, *e;
+	size_t i, k = 0;
+
+	assert_int_equal(phr_notify_list(f->s.node, &list, who, 1000), PHR_OK);
+	json_array_foreach(list, i, e) {
+		const char *x = json_string_value(json_object_get(json_object_get(e, "payload"), "event"));
+		k += strcmp(json_string_value(json_object_get(e, "kind")), "recovery") == 0 && x != NULL &&
+		     strcmp(x, ev) == 0;
+	}
+	json_decref(list);
+	return k;
+}
+
 static void test_attacks(void **state)
 {
 	struct fx *f = *state;
@@ -240,6 +256,53 @@ static void test_attacks(void **state)
 	assert_false(st.pending);
 	assert_int_equal(st.votes, 0); /* a new round */
 	assert_memory_equal(st.owner, f->patient, 20);
+
+	/* the chain scan finds the Recovery events of everything above, which the
+	 * node signed and notified already: nothing twice. (The scan notifies
+	 * accounts hosted here or with a webhook here: the patient's keystore is
+	 * elsewhere, it has a webhook; nobody listens, deliveries stay pending.) */
+	{
+		size_t q = 9, before = count_event(f, f->patient, "approved");
+		uint64_t sub = 0;
+		uint8_t secret[32];
+		randombytes_buf(secret, sizeof(secret));
+		assert_int_equal(phr_notify_subscribe(f->s.node, &sub, f->patient, "http://127.0.0.1:9/hook",
+						      secret, sizeof(secret)),
+				 PHR_OK);
+		assert_int_equal(before, 2);
+		assert_int_equal(phr_notify_scan_chain(f->s.node, &q), PHR_OK);
+		assert_int_equal(q, 0);
+		assert_int_equal(count_event(f, f->patient, "approved"), 2);
+		assert_int_equal(count_event(f, f->patient, "cancelled"), 1);
+	}
+	/* a vote relayed from a guardian's keystore (a raw transaction the node did
+	 * not sign, as POST /api/v1/tx sends it) is notified by the scan, once */
+	{
+		struct phr_recovery_args a;
+		size_t q = 0;
+		json_t *list = NULL, *pl;
+		char g3[PHR_ETH_ADDRESS_STR_LEN];
+		assert_int_equal(phr_bip32_eth_key(sk, NODE_TEST_MNEMONIC, 6), PHR_OK);
+		memset(&a, 0, sizeof(a));
+		memcpy(a.patient, f->patient, 20);
+		memcpy(a.new_owner, f->att->address, 20);
+		assert_int_equal(phr_recovery_send(phr_node_chain(f->s.node), phr_node_deployment(f->s.node),
+						   sk, PHR_RECOVERY_APPROVE, &a),
+				 PHR_OK);
+		sodium_memzero(sk, sizeof(sk));
+		assert_int_equal(count_event(f, f->patient, "approved"), 2); /* not yet */
+		assert_int_equal(phr_notify_scan_chain(f->s.node, &q), PHR_OK);
+		assert_int_equal(q, 1); /* the owner (no emergency contacts here) */
+		assert_int_equal(phr_notify_scan_chain(f->s.node, &q), PHR_OK);
+		assert_int_equal(q, 0);
+		assert_int_equal(count_event(f, f->patient, "approved"), 3);
+		assert_int_equal(phr_notify_list(f->s.node, &list, f->patient, 1), PHR_OK);
+		pl = json_object_get(json_array_get(list, 0), "payload");
+		phr_eth_address_checksum(g3, f->g[1]->address);
+		assert_string_equal(json_string_value(json_object_get(pl, "by")), g3);
+		assert_null(json_object_get(pl, "readyAt")); /* one vote of two */
+		json_decref(list);
+	}
 }
 
 static void test_recover(void **state)
@@ -413,7 +476,7 @@ static void test_recover(void **state)
 			released += ev && strcmp(ev, "share-released") == 0;
 		}
 		json_decref(list);
-		assert_int_equal(approved, 4); /* 2 in the attack, 2 in the recovery */
+		assert_int_equal(approved, 5); /* 2 + 1 relayed in the attack, 2 in the recovery */
 		assert_int_equal(cancelled, 1);
 		assert_int_equal(executed, 1);
 		assert_int_equal(released, 3);
