@@ -1,7 +1,8 @@
 /*
  * Fuzz target: FHIR request parsing of the server (phr/fhir.h). The input is
  * a URL relative to the FHIR base (path and query) on its first line; the
- * rest, when present, is a resource whose search keys are extracted. Each
+ * rest, when present, is a resource whose search keys are extracted (and,
+ * when it has an "entry" array, a Bundle planned as a transaction). Each
  * parameter value is also tried as a date. Checks the invariants of the
  * parsed request.
  */
@@ -67,9 +68,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_t *j = json_loadb((const char *)nl + 1, size - ul - 1, 0, NULL);
 		size_t n = 0;
 		if (j != NULL) {
+			json_t *entries = json_object_get(j, "entry");
 			rv = phr_fhir_keys_extract(j, on_key, &n);
 			if (rv != PHR_OK && rv != PHR_ERR_INVALID)
 				abort();
+			if (json_is_array(entries)) {
+				/* a Bundle: plan it as a transaction; the order is a permutation */
+				size_t ne = json_array_size(entries);
+				size_t *order = calloc(ne ? ne : 1, sizeof(*order));
+				char *seen = calloc(ne ? ne : 1, 1);
+				char detail[200];
+				if (order != NULL && seen != NULL &&
+				    phr_fhir_tx_plan(order, detail, sizeof(detail), entries) == PHR_OK) {
+					for (size_t i = 0; i < ne; i++) {
+						if (order[i] >= ne || seen[order[i]])
+							abort();
+						seen[order[i]] = 1;
+					}
+				}
+				free(order);
+				free(seen);
+			}
 			json_decref(j);
 		}
 	}

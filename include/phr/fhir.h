@@ -164,6 +164,24 @@ typedef int (*phr_fhir_key_fn)(void *ctx, const struct phr_fhir_key *k);
  */
 PHR_WUR int phr_fhir_keys_extract(const json_t *resource, phr_fhir_key_fn fn, void *ctx);
 
+/** Longest Bundle a batch or transaction may hold. */
+#define PHR_FHIR_MAX_ENTRIES 10000
+
+/**
+ * Plans a transaction Bundle (its "entry" array, modified in place): every
+ * entry must be an object with request.method and request.url; every POSTed
+ * resource gets a new server id (32 random hex characters) and every
+ * "reference" in the Bundle equal to the fullUrl of a POSTed entry (e.g.
+ * "urn:uuid:...") is rewritten to "Type/id"; @p order receives the entry
+ * indices in processing order (DELETE, POST, PUT/PATCH, then GET/HEAD and
+ * anything else; stable).
+ * @param[out] order  json_array_size(@p entries) indices
+ * @param[out] detail why an entry was refused (NUL-terminated)
+ * @return PHR_OK, PHR_ERR_INVALID (a malformed entry; @p detail says which),
+ *         PHR_ERR_TOO_LARGE (over PHR_FHIR_MAX_ENTRIES), PHR_ERR_NOMEM.
+ */
+PHR_WUR int phr_fhir_tx_plan(size_t *order, char *detail, size_t detail_cap, json_t *entries);
+
 /**
  * Normalises a search string: ASCII letters lower-cased, runs of spaces and
  * punctuation kept. @param[out] out at least strlen(s)+1 bytes.

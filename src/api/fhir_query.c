@@ -3,6 +3,8 @@
  * extraction: the pure part of the FHIR server (phr/fhir.h).
  */
 #include <ctype.h>
+#include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -621,5 +623,114 @@ int phr_fhir_keys_extract(const json_t *resource, phr_fhir_key_fn fn, void *ctx)
 		if ((rv = walk(&x, resource, p->path, 0)) != PHR_OK)
 			return rv;
 	}
+	return PHR_OK;
+}
+
+/* --- transaction planning --------------------------------------------------------- */
+
+/* Rewrites every "reference" found in @p map (fullUrl -> "Type/id"). */
+static int rewrite_refs(json_t *v, const json_t *map, int depth)
+{
+	int rv = PHR_OK;
+
+	if (depth > 64)
+		return PHR_OK;
+	if (json_is_object(v)) {
+		const char *k;
+		json_t *e;
+		json_object_foreach (v, k, e) {
+			const json_t *to;
+			if (strcmp(k, "reference") == 0 && json_is_string(e) &&
+			    (to = json_object_get(map, json_string_value(e))) != NULL) {
+				if (json_string_set(e, json_string_value(to)) != 0)
+					return PHR_ERR_NOMEM;
+			} else if (rv == PHR_OK) {
+				rv = rewrite_refs(e, map, depth + 1);
+			}
+		}
+	} else if (json_is_array(v)) {
+		size_t i;
+		json_t *e;
+		json_array_foreach (v, i, e)
+			if (rv == PHR_OK)
+				rv = rewrite_refs(e, map, depth + 1);
+	}
+	return rv;
+}
+
+static int method_rank(const char *m)
+{
+	if (m == NULL)
+		return 3;
+	if (strcmp(m, "DELETE") == 0)
+		return 0;
+	if (strcmp(m, "POST") == 0)
+		return 1;
+	if (strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0)
+		return 2;
+	return 3;
+}
+
+int phr_fhir_tx_plan(size_t *order, char *detail, size_t detail_cap, json_t *entries)
+{
+	size_t n = json_array_size(entries), k = 0;
+	json_t *map, *e;
+	size_t i;
+	int rv = PHR_OK;
+
+	detail[0] = '\0';
+	if (n > PHR_FHIR_MAX_ENTRIES) {
+		snprintf(detail, detail_cap, "at most %d entries", PHR_FHIR_MAX_ENTRIES);
+		return PHR_ERR_TOO_LARGE;
+	}
+	map = json_object();
+	if (map == NULL)
+		return PHR_ERR_NOMEM;
+	json_array_foreach (entries, i, e) {
+		const json_t *req = json_object_get(e, "request");
+		const char *m = json_string_value(json_object_get(req, "method"));
+		const char *u = json_string_value(json_object_get(req, "url"));
+		json_t *res = json_object_get(e, "resource");
+		const char *rt = json_string_value(json_object_get(res, "resourceType"));
+		const char *full = json_string_value(json_object_get(e, "fullUrl"));
+		uint8_t rnd[16];
+		char id[PHR_FHIR_ID_MAX], to[PHR_FHIR_TYPE_MAX + PHR_FHIR_ID_MAX + 2];
+
+		if (!json_is_object(e) || m == NULL || u == NULL) {
+			snprintf(detail, detail_cap, "entry %zu: request.method and request.url are required", i);
+			rv = PHR_ERR_INVALID;
+			break;
+		}
+		if (strcmp(m, "POST") != 0)
+			continue;
+		if (rt == NULL || !json_is_object(res) || strlen(rt) >= PHR_FHIR_TYPE_MAX) {
+			snprintf(detail, detail_cap, "entry %zu: a POST needs a resource", i);
+			rv = PHR_ERR_INVALID;
+			break;
+		}
+		randombytes_buf(rnd, sizeof(rnd));
+		if (phr_hex_encode(id, sizeof(id), rnd, sizeof(rnd), false) != PHR_OK ||
+		    json_object_set_new(res, "id", json_string(id)) != 0) {
+			rv = PHR_ERR_NOMEM;
+			break;
+		}
+		snprintf(to, sizeof(to), "%s/%s", rt, id);
+		if (full != NULL && json_object_set_new(map, full, json_string(to)) != 0) {
+			rv = PHR_ERR_NOMEM;
+			break;
+		}
+	}
+	if (rv == PHR_OK && json_object_size(map) > 0)
+		rv = rewrite_refs(entries, map, 0);
+	json_decref(map);
+	if (rv != PHR_OK)
+		return rv;
+	/* stable order by rank: one pass per rank */
+	for (int rank = 0; rank <= 3; rank++)
+		json_array_foreach (entries, i, e) {
+			const char *m = json_string_value(json_object_get(json_object_get(e, "request"), "method"));
+			if (method_rank(m) == rank)
+				order[k++] = i;
+		}
 	return PHR_OK;
 }

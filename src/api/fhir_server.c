@@ -26,7 +26,6 @@
 #define FHIR_CT "application/fhir+json; charset=utf-8"
 #define FHIR_DEFAULT_COUNT 20
 #define FHIR_MAX_COUNT 1000
-#define FHIR_MAX_ENTRIES 10000
 #define FHIR_ADDRESS_SYSTEM "urn:phr:address"
 #define FHIR_PATIENT_HEADER "X-Phr-Patient"
 
@@ -1487,31 +1486,6 @@ static int entry_status(json_t *e, unsigned status, const struct fx *sub, const 
 
 static int route(struct fx *x, const char *method, struct phr_fhir_req *r, json_t *body);
 
-/* Replaces every "reference" string equal to @p from by @p to in @p v. */
-static void rewrite_refs(json_t *v, const char *from, const char *to)
-{
-	if (json_is_object(v)) {
-		const char *k;
-		json_t *e;
-		json_object_foreach (v, k, e) {
-			if (strcmp(k, "reference") == 0 && json_is_string(e) && strcmp(json_string_value(e), from) == 0)
-				json_string_set(e, to);
-			else
-				rewrite_refs(e, from, to);
-		}
-	} else if (json_is_array(v)) {
-		size_t i;
-		json_t *e;
-		json_array_foreach (v, i, e)
-			rewrite_refs(e, from, to);
-	}
-}
-
-static int method_rank(const char *m)
-{
-	return strcmp(m, "DELETE") == 0 ? 0 : strcmp(m, "POST") == 0 ? 1 : strcmp(m, "PUT") == 0 ? 2 : 3;
-}
-
 /* Answers 200 with @p out, or drops it on error. */
 static int bundle_answer(struct fx *x, int rv, json_t *out)
 {
@@ -1546,8 +1520,8 @@ static int do_transaction(struct fx *x, json_t *bundle)
 	json_t *out = NULL, *e;
 	int rv = PHR_OK;
 
-	if (n > FHIR_MAX_ENTRIES)
-		return fail(x, PHR_ERR_TOO_LARGE, 413, "at most %d entries per transaction", FHIR_MAX_ENTRIES);
+	if (n > PHR_FHIR_MAX_ENTRIES)
+		return fail(x, PHR_ERR_TOO_LARGE, 413, "at most %d entries per transaction", PHR_FHIR_MAX_ENTRIES);
 	p = phr_calloc(n ? n : 1, sizeof(*p));
 	order = phr_calloc(n ? n : 1, sizeof(*order));
 	out = bundle_new("transaction-response", 0, false);
@@ -1558,45 +1532,14 @@ static int do_transaction(struct fx *x, json_t *bundle)
 	json_object_del(out, "entry");
 	json_object_set_new(out, "entry", json_array());
 	/* pass 1: check the entries, give POSTed resources their ids, resolve urn:uuid references */
-	for (size_t i = 0; i < n && rv == PHR_OK; i++) {
-		json_t *req;
-		const char *m, *u;
-		e = json_array_get(entries, i);
-		req = json_object_get(e, "request");
-		m = json_string_value(json_object_get(req, "method"));
-		u = json_string_value(json_object_get(req, "url"));
-		order[i] = i;
-		if (!json_is_object(e) || m == NULL || u == NULL)
-			rv = fail(x, PHR_ERR_INVALID, 400, "entry %zu: request.method and request.url are required", i);
-		else if (strcmp(m, "POST") == 0) {
-			json_t *res = json_object_get(e, "resource");
-			const char *full = json_string_value(json_object_get(e, "fullUrl"));
-			const char *rt = json_string_value(json_object_get(res, "resourceType"));
-			char id[PHR_FHIR_ID_MAX], to[PHR_FHIR_TYPE_MAX + PHR_FHIR_ID_MAX + 2];
-			if (rt == NULL) {
-				rv = fail(x, PHR_ERR_INVALID, 400, "entry %zu: a POST needs a resource", i);
-				break;
-			}
-			new_id(id);
-			json_object_set_new(res, "id", json_string(id));
-			snprintf(to, sizeof(to), "%s/%s", rt, id);
-			if (full != NULL)
-				rewrite_refs(entries, full, to);
-		}
+	if (rv == PHR_OK) {
+		char detail[200];
+		int prv = phr_fhir_tx_plan(order, detail, sizeof(detail), entries);
+		if (prv == PHR_ERR_NOMEM)
+			rv = nomem(x);
+		else if (prv != PHR_OK)
+			rv = fail(x, prv, prv == PHR_ERR_TOO_LARGE ? 413 : 400, "%s", detail);
 	}
-	/* processing order: DELETE, POST, PUT, GET (stable) */
-	for (size_t i = 1; i < n; i++)
-		for (size_t j = i; j > 0; j--) {
-			const char *a = json_string_value(json_object_get(
-				json_object_get(json_array_get(entries, order[j - 1]), "request"), "method"));
-			const char *b = json_string_value(json_object_get(
-				json_object_get(json_array_get(entries, order[j]), "request"), "method"));
-			if (a == NULL || b == NULL || method_rank(a) <= method_rank(b))
-				break;
-			size_t t = order[j];
-			order[j] = order[j - 1];
-			order[j - 1] = t;
-		}
 	/* pass 2: prepare every write */
 	for (size_t k = 0; k < n && rv == PHR_OK; k++) {
 		size_t i = order[k];
@@ -1717,8 +1660,8 @@ static int do_batch(struct fx *x, json_t *bundle)
 	size_t i;
 	int rv = PHR_OK;
 
-	if (json_array_size(entries) > FHIR_MAX_ENTRIES)
-		return fail(x, PHR_ERR_TOO_LARGE, 413, "at most %d entries per batch", FHIR_MAX_ENTRIES);
+	if (json_array_size(entries) > PHR_FHIR_MAX_ENTRIES)
+		return fail(x, PHR_ERR_TOO_LARGE, 413, "at most %d entries per batch", PHR_FHIR_MAX_ENTRIES);
 	out = bundle_new("batch-response", 0, false);
 	if (out == NULL)
 		return nomem(x);

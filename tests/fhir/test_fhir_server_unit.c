@@ -203,6 +203,49 @@ static void test_extract(void **state)
 	json_decref(o);
 }
 
+static void test_tx_plan(void **state)
+{
+	json_t *b = json_loads(
+		"[{\"request\":{\"method\":\"GET\",\"url\":\"Patient?name=a\"}},"
+		"{\"fullUrl\":\"urn:uuid:1\",\"resource\":{\"resourceType\":\"Patient\"},"
+		"\"request\":{\"method\":\"POST\",\"url\":\"Patient\"}},"
+		"{\"resource\":{\"resourceType\":\"Observation\",\"subject\":{\"reference\":\"urn:uuid:1\"},"
+		"\"focus\":[{\"reference\":\"urn:uuid:2\"}]},\"request\":{\"method\":\"PUT\",\"url\":\"Observation/o\"}},"
+		"{\"request\":{\"method\":\"DELETE\",\"url\":\"Patient/x\"}}]",
+		0, NULL);
+	size_t order[4];
+	char detail[200];
+	const char *pid, *ref;
+
+	(void)state;
+	assert_non_null(b);
+	assert_int_equal(phr_fhir_tx_plan(order, detail, sizeof(detail), b), PHR_OK);
+	assert_int_equal(order[0], 3); /* DELETE */
+	assert_int_equal(order[1], 1); /* POST */
+	assert_int_equal(order[2], 2); /* PUT */
+	assert_int_equal(order[3], 0); /* GET */
+	pid = json_string_value(json_object_get(json_object_get(json_array_get(b, 1), "resource"), "id"));
+	assert_non_null(pid);
+	assert_int_equal(strlen(pid), 32);
+	ref = json_string_value(json_object_get(json_object_get(json_object_get(json_array_get(b, 2), "resource"),
+								"subject"), "reference"));
+	assert_int_equal(strncmp(ref, "Patient/", 8), 0);
+	assert_string_equal(ref + 8, pid);
+	/* a reference to no entry of the Bundle stays */
+	ref = json_string_value(json_object_get(json_array_get(json_object_get(json_object_get(json_array_get(b, 2),
+									   "resource"), "focus"), 0), "reference"));
+	assert_string_equal(ref, "urn:uuid:2");
+	json_decref(b);
+
+	b = json_loads("[{\"request\":{\"method\":\"POST\",\"url\":\"Patient\"}}]", 0, NULL);
+	assert_int_equal(phr_fhir_tx_plan(order, detail, sizeof(detail), b), PHR_ERR_INVALID);
+	assert_non_null(strstr(detail, "entry 0"));
+	json_decref(b);
+	b = json_loads("[{\"request\":{\"url\":\"Patient\"}}]", 0, NULL);
+	assert_int_equal(phr_fhir_tx_plan(order, detail, sizeof(detail), b), PHR_ERR_INVALID);
+	json_decref(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -210,6 +253,7 @@ int main(void)
 		cmocka_unit_test(test_dates),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_extract),
+		cmocka_unit_test(test_tx_plan),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
