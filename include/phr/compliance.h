@@ -200,14 +200,14 @@ struct phr_erasure_report {
 	size_t done;       /**< already confirmed by this node before */
 	size_t capsules;   /**< key capsules destroyed (index rows and blocks) */
 	size_t unpinned;   /**< ciphertext DAGs unpinned */
-	uint64_t removed;  /**< blocks the collection removed */
+	uint64_t removed;  /**< ciphertext blocks deleted */
 };
 
 /**
  * Honours every erasure request on chain that @p signer (this node's
  * address) has not confirmed yet and that is not under legal hold: deletes
  * the record's key capsules (index rows and capsule blocks: the wrapped data
- * keys), unpins the ciphertext DAG, collects unpinned blocks, then confirms
+ * keys), unpins the ciphertext DAG and deletes its blocks, then confirms
  * (ErasureRegistry.confirm signed by @p signer). Idempotent.
  * @param[out] rep counts (may be NULL)
  * @return PHR_OK, PHR_ERR_UNSUPPORTED, store, database and chain errors.

@@ -257,6 +257,46 @@ static int confirmed_by(struct phr_node *n, bool *yes, const struct phr_u256 *id
 	return rv;
 }
 
+/* The blocks of one DAG (collected first, deleted after the walk). */
+struct dag_blocks {
+	struct phr_cid *v;
+	size_t n;
+};
+
+static int collect_block(void *ctx, const struct phr_cid *cid, const uint8_t *data, size_t len)
+{
+	struct dag_blocks *d = ctx;
+	struct phr_cid *nv = phr_realloc(d->v, (d->n + 1) * sizeof(*nv));
+
+	(void)data;
+	(void)len;
+	if (nv == NULL)
+		return PHR_ERR_NOMEM;
+	d->v = nv;
+	nv[d->n++] = *cid;
+	return PHR_OK;
+}
+
+/* Deletes every block of the record's ciphertext DAG here (its blocks are its own: a
+ * fresh data key per record); a walk stopped by a missing block deletes what it found. */
+static int delete_dag(struct phr_node *n, const struct phr_cid *root, uint64_t *removed)
+{
+	struct dag_blocks d = { 0 };
+	int rv = phr_store_walk(n->store, root, collect_block, &d);
+
+	if (rv == PHR_ERR_NOT_FOUND || rv == PHR_ERR_CORRUPT)
+		rv = PHR_OK;
+	for (size_t i = 0; rv == PHR_OK && i < d.n; i++) {
+		int dr = phr_store_delete(n->store, &d.v[i]);
+		if (dr == PHR_OK)
+			(*removed)++;
+		else if (dr != PHR_ERR_NOT_FOUND)
+			rv = dr;
+	}
+	phr_free(d.v);
+	return rv;
+}
+
 /* Erases one requested record here and confirms. */
 static int honour_one(struct phr_node *n, struct phr_erasure_report *r,
 		      const struct phr_identity *signer, const struct phr_u256 *id)
@@ -264,7 +304,6 @@ static int honour_one(struct phr_node *n, struct phr_erasure_report *r,
 	struct req_state s;
 	struct phr_cid root;
 	bool done = false;
-	uint64_t removed = 0, freed = 0;
 	int rv;
 
 	if ((rv = confirmed_by(n, &done, id, signer->address)) != PHR_OK)
@@ -286,18 +325,10 @@ static int honour_one(struct phr_node *n, struct phr_erasure_report *r,
 	if (rv == PHR_OK) {
 		if (phr_store_pin_rm(n->store, &root) == PHR_OK)
 			r->unpinned++;
-	} else if (rv != PHR_ERR_NOT_FOUND) {
-		return rv;
+		rv = delete_dag(n, &root, &r->removed);
 	}
-	if ((rv = phr_store_gc(n->store, &removed, &freed)) != PHR_OK)
+	if (rv != PHR_OK && rv != PHR_ERR_NOT_FOUND)
 		return rv;
-	r->removed += removed;
-	/* a block left (pinned by something else, or a gc race) is deleted outright */
-	if (minted_cid(n, &root, id) == PHR_OK && phr_store_has(n->store, &root)) {
-		rv = phr_store_delete(n->store, &root);
-		if (rv != PHR_OK && rv != PHR_ERR_NOT_FOUND)
-			return rv;
-	}
 	rv = send_call(n, signer, n->dep.erasure, "confirm(uint256)", id, NULL);
 	if (rv == PHR_OK) {
 		r->honoured++;
