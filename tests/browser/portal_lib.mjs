@@ -58,7 +58,8 @@ export async function browser() {
 
 /** Dev account @p i of the mnemonic (funded at genesis). */
 export function devWallet(url, i) {
-  const provider = new JsonRpcProvider(url + '/rpc', undefined, { staticNetwork: true, polling: false });
+  // no request cache: two transactions sent within 250 ms must not reuse a nonce
+  const provider = new JsonRpcProvider(url + '/rpc', undefined, { staticNetwork: true, polling: false, cacheTimeout: -1 });
   return HDNodeWallet.fromPhrase(MNEMONIC, undefined, `m/44'/60'/0'/0/${i}`).connect(provider);
 }
 
