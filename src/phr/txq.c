@@ -208,6 +208,9 @@ static void send_batch(struct phr_node *n, const struct phr_identity *reader,
 	if (rv == PHR_OK)
 		rv = phr_node_i_tx(n, NULL, reader, n->dep.audit, &cd);
 	phr_buf_release(&cd);
+	if (rv == PHR_ERR_FORBIDDEN || rv == PHR_ERR_REVERTED)
+		phr_log_info("phr", "a group of %zu View entries was refused: sending each alone",
+			     count);
 	for (struct ventry *e = batch; e != NULL; e = e->next)
 		/* an entry refused (access revoked meanwhile, before the estimate or between
 		 * it and the block): each on its own, so only the refused read fails */

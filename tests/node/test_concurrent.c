@@ -4,7 +4,8 @@
  * exact plaintext, every read is in the patient's audit trail (the trail
  * still folds to the on-chain head), and the View entries of concurrent reads
  * share transactions (AuditTrail.logViews: fewer blocks than reads). A
- * refused read running next to an allowed one fails alone.
+ * refused read running next to an allowed one fails alone, and a refused
+ * entry in a group of Views makes only its own read fail.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,7 +29,7 @@
 
 struct fx {
 	struct node_stack s;
-	const struct phr_identity *prov, *pat, *emerg;
+	const struct phr_identity *prov, *pat, *emerg, *clinic;
 	struct phr_u256 ids[3];
 };
 
@@ -50,6 +51,7 @@ static int setup(void **state)
 	f->prov = phr_node_identity_by_name(f->s.node, "provider");
 	f->pat = phr_node_identity_by_name(f->s.node, "patient");
 	f->emerg = phr_node_identity_by_name(f->s.node, "emergency");
+	f->clinic = phr_node_identity_by_name(f->s.node, "clinic");
 	for (int i = 0; i < 3; i++) {
 		struct phr_record_receipt r;
 		assert_int_equal(phr_node_record_submit(f->s.node, &r, f->prov, f->pat->address, 5,
@@ -184,11 +186,63 @@ static void refused_entry_alone(void **state)
 	assert_int_equal(b.failures, PHR_ERR_FORBIDDEN);
 }
 
+/* White box: the node's View group commit (src/phr/txq.h), called as a read does after its
+ * access check, here also for an entry the contract refuses. */
+int phr_node_i_log_view(struct phr_node *n, const struct phr_identity *reader,
+			const uint8_t patient[20], const struct phr_u256 *record, unsigned purpose);
+
+struct view_job {
+	struct fx *f;
+	const uint8_t *patient;
+	struct phr_u256 record;
+	int rv;
+};
+
+static void *view_job(void *arg)
+{
+	struct view_job *j = arg;
+
+	j->rv = phr_node_i_log_view(j->f->s.node, j->f->prov, j->patient, &j->record, 1);
+	return NULL;
+}
+
+static void refused_entry_in_a_group(void **state)
+{
+	struct fx *f = *state;
+	struct view_job jobs[6];
+	pthread_t th[6];
+	json_t *trail = NULL;
+	char prov[64];
+	size_t before, after, blocks;
+
+	phr_eth_address_checksum(prov, f->prov->address);
+	assert_int_equal(phr_node_audit_list(f->s.node, &trail, f->pat->address, NULL), PHR_OK);
+	before = count_views(trail, prov, &blocks);
+	json_decref(trail);
+	/* the first takes the lead; the others queue behind its transaction and go as one
+	 * logViews, which the refused entry (the provider has no grant from the clinic, a
+	 * patient of nobody) makes revert: each is then sent alone and only it fails */
+	for (int i = 0; i < 6; i++) {
+		jobs[i] = (struct view_job){ f, i == 3 ? f->clinic->address : f->pat->address,
+					     f->ids[i % 3], -1 };
+		assert_int_equal(pthread_create(&th[i], NULL, view_job, &jobs[i]), 0);
+	}
+	for (int i = 0; i < 6; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(jobs[i].rv, i == 3 ? PHR_ERR_FORBIDDEN : PHR_OK);
+	}
+	assert_int_equal(phr_node_audit_list(f->s.node, &trail, f->pat->address, NULL), PHR_OK);
+	after = count_views(trail, prov, &blocks);
+	json_decref(trail);
+	assert_int_equal(after, before + 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(concurrent_reads_are_batched),
 		cmocka_unit_test(refused_entry_alone),
+		cmocka_unit_test(refused_entry_in_a_group),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
