@@ -197,6 +197,7 @@ int api_h_milestone_typed_data(struct api_ctx *c);
 int api_h_patient_milestones(struct api_ctx *c);
 int api_h_shc_issue(struct api_ctx *c);
 int api_h_shc_verify(struct api_ctx *c);
+int api_h_zk_verify(struct api_ctx *c); /* h_zk.c */
 int api_h_study_create(struct api_ctx *c);
 int api_h_study_get(struct api_ctx *c);
 int api_h_study_share(struct api_ctx *c);
@@ -263,5 +264,7 @@ int api_h_erasure_get(struct api_ctx *c);
 int api_h_erasure_request(struct api_ctx *c);
 int api_h_erasure_finish(struct api_ctx *c);
 int api_h_erasure_hold(struct api_ctx *c);
+/** FHIR create of a Consent (fhir_server.c): applies it to the chain for the hosted patient @p me (h_compliance.c). PHR_OK or a problem in c->detail. */
+int api_consent_hook(struct api_ctx *c, const struct phr_identity *me, const json_t *consent);
 
 #endif

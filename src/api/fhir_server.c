@@ -642,6 +642,11 @@ static int do_create(struct fx *x, const char *type, json_t *res)
 		json_decref(res);
 		return rv;
 	}
+	/* a patient's Consent changes her grants on chain first (h_compliance.c) */
+	if (strcmp(type, "Consent") == 0 && (rv = api_consent_hook(x->c, x->me, res)) != PHR_OK) {
+		json_decref(res);
+		return fail(x, rv, 0, "%s", x->c->detail);
+	}
 	if (ine != NULL) {
 		struct phr_fhir_req q;
 		struct fhir_hits h;
@@ -775,12 +780,51 @@ static int do_delete(struct fx *x, const char *type, const char *id)
 	return PHR_OK;
 }
 
+static int trail_events(struct fx *x, json_t *bundle, const char *pid);
+
+/* GET AuditEvent/trail-<pid>-<seq>: one entry of the on-chain audit trail. */
+static int read_trail_event(struct fx *x, const char *id)
+{
+	const char *dash = strrchr(id, '-');
+	char pid[PHR_FHIR_ID_MAX];
+	json_t *b, *e;
+	size_t i, n;
+	int rv;
+
+	if (dash == NULL || dash <= id + 6 || (n = (size_t)(dash - (id + 6))) >= sizeof(pid))
+		return fail(x, PHR_ERR_NOT_FOUND, 404, "no resource AuditEvent/%s", id);
+	memcpy(pid, id + 6, n);
+	pid[n] = '\0';
+	b = json_pack("{s:[]}", "entry");
+	if (b == NULL)
+		return nomem(x);
+	if ((rv = trail_events(x, b, pid)) != PHR_OK) {
+		json_decref(b);
+		return rv;
+	}
+	json_array_foreach (json_object_get(b, "entry"), i, e) {
+		json_t *res = json_object_get(e, "resource");
+		const char *rid = json_string_value(json_object_get(res, "id"));
+		if (rid != NULL && strcmp(rid, id) == 0) {
+			x->out = json_incref(res);
+			x->status = 200;
+			json_decref(b);
+			return PHR_OK;
+		}
+	}
+	json_decref(b);
+	return fail(x, PHR_ERR_NOT_FOUND, 404, "no audit trail entry %s readable by the caller", id);
+}
+
 static int do_read(struct fx *x, const char *type, const char *id, uint64_t vid)
 {
 	struct fhir_row row;
 	json_t *res = NULL;
-	int rv = vid ? fhir_db_get_version(x->db, &row, type, id, vid)
-		     : fhir_db_get(x->db, &row, type, id);
+	int rv;
+
+	if (vid == 0 && strcmp(type, "AuditEvent") == 0 && strncmp(id, "trail-", 6) == 0)
+		return read_trail_event(x, id);
+	rv = vid ? fhir_db_get_version(x->db, &row, type, id, vid) : fhir_db_get(x->db, &row, type, id);
 
 	if (rv == PHR_ERR_NOT_FOUND && vid)
 		return fail(x, rv, 404, "no version %llu of %s/%s", (unsigned long long)vid, type, id);

@@ -399,3 +399,23 @@ int api_h_compliance_jobs(struct api_ctx *c)
 		return api_fail(c, PHR_ERR_FORBIDDEN, "the job status is for auditors");
 	return api_ok(c, 200, phr_compliance_job_status());
 }
+
+int api_consent_hook(struct api_ctx *c, const struct phr_identity *me, const json_t *consent)
+{
+	int rv;
+
+	if (me == NULL)
+		return api_fail(c, PHR_ERR_FORBIDDEN,
+				"a Consent changes grants on chain: only a patient hosted on this node "
+				"may create one");
+	rv = phr_consent_apply(c->api->cfg.node, NULL, me, consent);
+	if (rv == PHR_ERR_PARSE)
+		return api_fail(c, PHR_ERR_INVALID,
+				"a Consent phr can apply names the patient and actors as "
+				"urn:ethereum:0x... (docs/compliance.md)");
+	if (rv == PHR_ERR_FORBIDDEN)
+		return api_fail(c, rv, "a Consent may only be created by its patient");
+	if (rv != PHR_OK)
+		return api_fail(c, rv, "applying the Consent to the chain");
+	return PHR_OK;
+}
