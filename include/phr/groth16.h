@@ -261,6 +261,27 @@ PHR_WUR int phr_groth16_trial_check(const struct phr_groth16_vkey *vk, const str
 				    const struct phr_groth16_trial_policy *policy);
 
 /**
+ * The verification key of a committed circuit, built into the node (generated from
+ * circuits/build/<circuit>_vkey.json by circuits/gen_vkeys.mjs).
+ *
+ * @param[out] vk       the key; untouched on failure.
+ * @param[in]  circuit  "provider_credential", "age_credential" or "trial_enrolment".
+ * @return PHR_OK; PHR_ERR_NOT_FOUND for another name.
+ */
+PHR_WUR int phr_groth16_builtin_vkey(struct phr_groth16_vkey *vk, const char *circuit);
+
+/**
+ * Parses one signal value as the CLI and the API accept it: a decimal string (below
+ * 2^256; not reduced) or 0x-hex of at most 32 bytes (an address is 20), NUL-terminated.
+ *
+ * @param[out] out  32-byte big-endian value; untouched on failure.
+ * @param[in]  s    the text.
+ * @return PHR_OK; PHR_ERR_PARSE (not decimal or hex, or empty); PHR_ERR_RANGE (2^256 or
+ *         more, or hex over 32 bytes).
+ */
+PHR_WUR int phr_groth16_value_parse(uint8_t out[32], const char *s);
+
+/**
  * Formats a 32-byte big-endian value as a decimal string (the form snarkjs and the
  * ZK driver use for signals).
  *

@@ -84,6 +84,7 @@ const struct api_route api_route_table[] = {
 	{ "POST", "/api/v1/records/{id}/erasure", true, api_h_erasure_request },
 	{ "POST", "/api/v1/records/{id}/erasure/finish", true, api_h_erasure_finish },
 	{ "POST", "/api/v1/records/{id}/hold", true, api_h_erasure_hold },
+	{ "POST", "/api/v1/zk/verify", false, api_h_zk_verify },
 	{ NULL, NULL, false, NULL },
 };
 

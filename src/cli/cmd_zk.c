@@ -124,26 +124,7 @@ static int run_driver(const char *cmd, int argc, char **argv)
 /* A decimal field element or a 0x-hex value (an address) as 32 bytes big-endian. */
 static int parse_value(uint8_t out[32], const char *s)
 {
-	char json[200];
-	uint8_t v[1][32];
-	size_t n = 0;
-
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		uint8_t b[32];
-		size_t len = 0;
-		if (phr_hex_decode(b, sizeof(b), &len, s, strlen(s)) != PHR_OK)
-			return -1;
-		memset(out, 0, 32);
-		memcpy(out + 32 - len, b, len);
-		return 0;
-	}
-	if (strlen(s) > 80)
-		return -1;
-	snprintf(json, sizeof(json), "[\"%s\"]", s);
-	if (phr_groth16_public_parse(v, 1, &n, json, strlen(json)) != PHR_OK || n != 1)
-		return -1;
-	memcpy(out, v[0], 32);
-	return 0;
+	return phr_groth16_value_parse(out, s) == PHR_OK ? 0 : -1;
 }
 
 struct nullifier_file {

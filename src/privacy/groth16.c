@@ -48,6 +48,27 @@ static int dec_parse(uint8_t out[32], const char *s)
 	return PHR_OK;
 }
 
+int phr_groth16_value_parse(uint8_t out[32], const char *s)
+{
+	uint8_t b[32];
+	size_t len = 0;
+	int rc;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		if (strlen(s + 2) > 64)
+			return PHR_ERR_RANGE;
+		if (s[2] == '\0' || phr_hex_decode(b, sizeof(b), &len, s, strlen(s)) != PHR_OK)
+			return PHR_ERR_PARSE;
+		memset(out, 0, 32);
+		memcpy(out + 32 - len, b, len);
+		return PHR_OK;
+	}
+	rc = dec_parse(b, s);
+	if (rc == PHR_OK)
+		memcpy(out, b, 32);
+	return rc;
+}
+
 int phr_groth16_dec_format(char *out, size_t cap, const uint8_t v[32])
 {
 	uint32_t limb[8];

@@ -10,12 +10,12 @@
 // --chain node uses the contracts `phr node --dev` deployed with the others (deployment.json)
 // instead of deploying its own.
 // Exit 0 ok, 1 a check failed, 77 skipped (no usable phr binary).
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ethers } from 'ethers';
-import { ROOT, startChain, phrBinary, connect, deploy, artifact } from './contracts_lib.mjs';
+import { startChain, phrBinary, connect, deploy, artifact } from './contracts_lib.mjs';
+import { zkRun, execGas, startNode } from './zk_lib.mjs';
 
 const kind = process.argv.includes('--chain') ? process.argv[process.argv.indexOf('--chain') + 1] : 'phr';
 const { bin, why } = phrBinary();
@@ -30,75 +30,14 @@ function check(cond, msg) {
   if (!cond) failures++;
 }
 
-/** Runs `phr zk ...`; returns { status, json, stderr }. */
-function zk(...args) {
-  const r = spawnSync(bin, ['zk', ...args.map(String)], {
-    encoding: 'utf8', timeout: 120000, env: { ...process.env, PHR_SOURCE_DIR: ROOT },
-  });
-  let json = null;
-  try {
-    json = JSON.parse(r.stdout);
-  } catch {
-    /* not JSON */
-  }
-  return { status: r.status, json, stderr: r.stderr || '' };
-}
-
-/** Gas of a receipt without the intrinsic part (21,000 + 4/16 per zero/non-zero calldata
- *  byte), which varies with the random bytes of proofs and identities. */
-async function execGas(provider, rc) {
-  const tx = await provider.getTransaction(rc.hash);
-  const data = ethers.getBytes(tx.data);
-  let intrinsic = 21000;
-  for (const b of data) intrinsic += b === 0 ? 4 : 16;
-  return Number(rc.gasUsed) - intrinsic;
-}
+const zk = (...args) => zkRun(bin, ...args);
 
 function utcDate(ts) {
   const d = new Date(Number(ts) * 1000);
   return d.getUTCFullYear() * 10000 + (d.getUTCMonth() + 1) * 100 + d.getUTCDate();
 }
 
-/** `phr node --dev` in a temporary folder: { url (JSON-RPC), deployment, stop }. */
-async function startNode() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'phr-zk-node-'));
-  const proc = spawn(bin, ['node', '--dev', '--datadir', path.join(dir, 'n'), '--listen', '127.0.0.1:0'],
-    { stdio: ['ignore', 'pipe', 'ignore'], cwd: ROOT, env: { ...process.env, PHR_SOURCE_DIR: ROOT } });
-  let out = '';
-  const base = await new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('phr node did not start in 60 s')), 60000);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/listening on (http:\/\/[0-9.:]+)/);
-      if (m) {
-        clearTimeout(t);
-        resolve(m[1]);
-      }
-    });
-    proc.on('exit', (c) => {
-      clearTimeout(t);
-      reject(new Error(`phr node exited ${c}`));
-    });
-  });
-  proc.stdout.resume();
-  const deployment = JSON.parse(fs.readFileSync(path.join(dir, 'n', 'deployment.json'), 'utf8'));
-  return {
-    url: `${base}/rpc`,
-    deployment,
-    stop: () => new Promise((res) => {
-      const done = () => {
-        fs.rmSync(dir, { recursive: true, force: true });
-        res();
-      };
-      if (proc.exitCode !== null) return done();
-      proc.once('exit', done);
-      process.kill(proc.pid, 'SIGTERM');
-      setTimeout(() => proc.exitCode === null && process.kill(proc.pid, 'SIGKILL'), 10000).unref();
-    }),
-  };
-}
-
-const chain = kind === 'node' ? await startNode() : await startChain(kind, kind === 'phr' ? bin : null);
+const chain = kind === 'node' ? await startNode(bin) : await startChain(kind, kind === 'phr' ? bin : null);
 try {
   const { provider, wallets } = connect(chain.url);
   const [gov, authority, alice, bob] = wallets;

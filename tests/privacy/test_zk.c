@@ -277,6 +277,27 @@ static void test_trial_policy(void **state)
 #undef CHECK
 }
 
+/* The keys built into the node are the committed ones. */
+static void test_builtin_vkeys(void **state)
+{
+	static const char *const names[] = { "provider_credential", "age_credential", "trial_enrolment" };
+	struct phr_groth16_vkey a, b;
+	char rel[128];
+	(void)state;
+	for (size_t i = 0; i < 3; i++) {
+		struct fixture f;
+		snprintf(rel, sizeof(rel), "circuits/build/%s_vkey.json", names[i]);
+		f = load(rel);
+		memset(&a, 0, sizeof(a));
+		memset(&b, 0, sizeof(b));
+		assert_int_equal(phr_groth16_vkey_parse(&a, f.text, f.len), PHR_OK);
+		assert_int_equal(phr_groth16_builtin_vkey(&b, names[i]), PHR_OK);
+		assert_memory_equal(&a, &b, sizeof(a));
+		free(f.text);
+	}
+	assert_int_equal(phr_groth16_builtin_vkey(&b, "nope"), PHR_ERR_NOT_FOUND);
+}
+
 static void test_age_policy(void **state)
 {
 	struct loaded l;
@@ -421,6 +442,7 @@ int main(void)
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_age_policy),
 		cmocka_unit_test(test_trial_policy),
+		cmocka_unit_test(test_builtin_vkeys),
 		cmocka_unit_test(test_parsers_reject),
 		cmocka_unit_test(test_decimal_roundtrip),
 	};
