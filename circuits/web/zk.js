@@ -11,7 +11,8 @@
 //   currentTime, scope, message } (decimal strings; siblings from
 //   CredentialRegistry.siblings(index)); for proveAge: { secret, birthDate, sigR8x, sigR8y,
 //   sigS, authorityX, authorityY, today, minAge, scope, message } (the attestation from
-//   `phr zk attest`).
+//   `phr zk attest`); for proveTrial: { secret, leafIndex, siblings[20], root, trialId,
+//   message } (siblings from TrialRegistry.siblings(trialId, index)).
 
 function snarkjs() {
   if (!globalThis.snarkjs) throw new Error('snarkjs browser build not loaded');
@@ -32,6 +33,11 @@ export function proveProvider(input, base = './') {
 /** Patient age proof (circuits/age_credential.circom). */
 export function proveAge(input, base = './') {
   return prove('age_credential', input, base);
+}
+
+/** Patient trial-enrolment proof (circuits/trial_enrolment.circom). */
+export function proveTrial(input, base = './') {
+  return prove('trial_enrolment', input, base);
 }
 
 /** snarkjs proof -> ResearchAccess's uint256[8] (B with imaginary parts first). */

@@ -2,7 +2,9 @@
 // A provider-credential proof made in headless Chromium (snarkjs's browser build through
 // circuits/web/zk.js) is accepted by ResearchAccess on `phr chain --dev` and by the C node's
 // native verifier (`phr zk verify`); a copy with a tampered public input is rejected by both.
-// Also an age proof made in the page. Prints the in-page proving times.
+// Also an age proof made in the page, and a trial-enrolment proof made in the page that
+// TrialRegistry.enrol accepts once and the native verifier accepts. Prints the in-page
+// proving times.
 //
 //   node tests/browser/zk_browser.mjs     (PHR_BIN: phr with `chain` and `zk`; /usr/bin/chromium)
 // Exit 0 ok, 1 a check failed, 77 skipped (no phr binary or no chromium).
@@ -46,6 +48,8 @@ const FILES = {
   '/provider_credential.zkey': ['circuits/build/provider_credential.zkey', 'application/octet-stream'],
   '/age_credential.wasm': ['circuits/build/age_credential.wasm', 'application/wasm'],
   '/age_credential.zkey': ['circuits/build/age_credential.zkey', 'application/octet-stream'],
+  '/trial_enrolment.wasm': ['circuits/build/trial_enrolment.wasm', 'application/wasm'],
+  '/trial_enrolment.zkey': ['circuits/build/trial_enrolment.zkey', 'application/octet-stream'],
 };
 const server = http.createServer((req, res) => {
   const f = FILES[new URL(req.url, 'http://x').pathname];
@@ -136,6 +140,34 @@ try {
   check(age.inPage === true, 'age proof verifies in the page');
   fs.writeFileSync(path.join(tmp, 'age.json'), JSON.stringify(age));
   check(zk('verify', '--proof', path.join(tmp, 'age.json')).status === 0, 'native verification of the browser age proof');
+
+  // A trial-enrolment proof in the page: alice (a verified provider) sponsors a trial with
+  // the patient's identity commitment in its tree; the patient's wallet enrols.
+  const tv = (await deploy('TrialEnrolmentVerifier', gov)).contract;
+  const trials = (await deploy('TrialRegistry', gov, await providers.getAddress(), await creds.getAddress(), await tv.getAddress())).contract;
+  await (await trials.connect(alice).createTrial(ethers.id('browser trial'))).wait();
+  await (await trials.connect(alice).addParticipant(1, 777)).wait();
+  await (await trials.connect(alice).addParticipant(1, pat.idCommitment)).wait();
+  const enrollee = wallets[4];
+  const trialInput = {
+    secret: pat.secret, leafIndex: '1', siblings: (await trials.siblings(1, 1)).map(String),
+    root: String(await trials.rootOf(1)), trialId: '1', message: BigInt(enrollee.address).toString(),
+  };
+  const trial = await page.evaluate((inp) => window.phrZk.proveTrial(inp, '/'), trialInput);
+  console.log(JSON.stringify({ browserProveMs: trial.proveMs, circuit: trial.circuit }));
+  check(trial.publicSignals.length === 4 && trial.publicSignals[1] === trialInput.root, 'trial proof made in the page against the on-chain root');
+  fs.writeFileSync(path.join(tmp, 'trial.json'), JSON.stringify(trial));
+  const vt = zk('verify', '--proof', path.join(tmp, 'trial.json'), '--trial', 1, '--root', trialInput.root, '--message', enrollee.address);
+  check(vt.status === 0, `native verification of the browser trial proof${vt.status ? ': ' + vt.stderr : ''}`);
+  const enrolArgs = [1, trial.calldata, trialInput.root, trial.publicSignals[0]];
+  const rt = await (await trials.connect(enrollee).enrol(...enrolArgs)).wait();
+  check(rt.status === 1, `chain: browser trial proof accepted (gas ${rt.gasUsed})`);
+  try {
+    await trials.connect(enrollee).enrol.estimateGas(...enrolArgs);
+    check(false, 'chain: second enrolment not rejected');
+  } catch (e) {
+    check(trials.interface.parseError(e.data)?.name === 'NullifierUsed', 'chain: second enrolment reverts NullifierUsed');
+  }
   provider.destroy();
 } finally {
   await browser.close();
