@@ -55,6 +55,8 @@ struct api_ctx {
 	void *gw_cls;       /* the gateway handler's own req_cls */
 	bool gateway, rpc;
 	struct phr_buf body;
+	int body_fd;        /* spooled body (mounts with spool), or -1 */
+	uint64_t body_len;
 	bool too_large;
 	int64_t start_us;
 	/* after parsing */
@@ -103,6 +105,9 @@ struct api_mount {
 	const char *prefix;
 	size_t max_body;
 	int (*serve)(struct api_ctx *c, const char *url, const char *method);
+	/* the body goes to a memfd (c->body_fd, c->body_len) as it arrives instead of
+	 * memory: for large uploads (DICOM studies); serve() reads it from offset 0 */
+	bool spool;
 };
 
 extern const struct api_mount api_mount_table[];

@@ -90,10 +90,10 @@ const struct api_route api_route_table[] = {
 
 /* Path prefixes served by one function each (api_int.h); most specific first, "/" last. */
 const struct api_mount api_mount_table[] = {
-	{ "/fhir", (size_t)32 << 20, api_fhir_serve }, /* fhir_server.c */
-	{ "/.well-known/", 0, api_wellknown_serve }, /* h_shc.c */
-	{ "/", 0, api_portal_serve }, /* portal.c: keep last */
-	{ NULL, 0, NULL },
+	{ "/fhir", (size_t)32 << 20, api_fhir_serve, false }, /* fhir_server.c */
+	{ "/.well-known/", 0, api_wellknown_serve, false }, /* h_shc.c */
+	{ "/", 0, api_portal_serve, false }, /* portal.c: keep last */
+	{ NULL, 0, NULL, false },
 };
 
 const struct phr_api_route_info *phr_api_routes(void)

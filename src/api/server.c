@@ -3,6 +3,9 @@
  * routing to /api/v1 handlers, /rpc and /ipfs, problem+json errors.
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <string.h>
@@ -255,6 +258,10 @@ static enum MHD_Result serve_mount(struct api_ctx *c, const char *url, const cha
 		snprintf(c->detail, sizeof(c->detail), "request body over the limit");
 		return problem(c, PHR_ERR_TOO_LARGE, 413, url);
 	}
+	if (c->body_fd >= 0 && lseek(c->body_fd, 0, SEEK_SET) != 0) {
+		snprintf(c->detail, sizeof(c->detail), "the upload cannot be read back");
+		return problem(c, PHR_ERR_IO, 500, url);
+	}
 	rv = c->mount->serve(c, url, method);
 	if (rv != PHR_OK)
 		return problem(c, rv, 0, url);
@@ -306,6 +313,29 @@ static enum MHD_Result dispatch(struct api_ctx *c, const char *url, const char *
 	return respond(c, url);
 }
 
+/* Appends an upload chunk to the spooled body (its memfd). */
+static void spool(struct api_ctx *c, const char *data, size_t n)
+{
+	if (c->too_large)
+		return;
+	if (c->body_len + n > c->mount->max_body) {
+		c->too_large = true;
+		return;
+	}
+	while (n > 0) {
+		ssize_t w = write(c->body_fd, data, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			c->too_large = true; /* answered as 413: the spool is full */
+			return;
+		}
+		data += w;
+		n -= (size_t)w;
+		c->body_len += (uint64_t)w;
+	}
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **req_cls)
@@ -322,6 +352,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			return MHD_NO;
 		c->api = a;
 		c->conn = conn;
+		c->body_fd = -1;
 		c->start_us = api_now_us();
 		*req_cls = c;
 		if (strncmp(url, "/ipfs/", 6) == 0) {
@@ -333,6 +364,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			   (strncmp(url, "/api/", 5) != 0 && strcmp(url, "/healthz") != 0 &&
 			    strcmp(url, "/metrics") != 0 && (c->mount = mount_of(url, true)) != NULL)) {
 			limit = c->mount->max_body;
+			/* large uploads stream to an anonymous memory file, never to disk in clear */
+			if (c->mount->spool && (c->body_fd = memfd_create("phr-upload", MFD_CLOEXEC)) < 0)
+				return MHD_NO;
 		} else if (ctype != NULL && strncmp(ctype, "application/octet-stream", 24) == 0) {
 			limit = PHR_API_MAX_UPLOAD;
 		}
@@ -350,7 +384,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return phr_gateway_handler(a->gw, conn, url, method, version, upload_data,
 					   upload_data_size, &c->gw_cls);
 	if (*upload_data_size > 0) {
-		if (!c->too_large && phr_buf_append(&c->body, upload_data, *upload_data_size) != PHR_OK)
+		if (c->body_fd >= 0)
+			spool(c, upload_data, *upload_data_size);
+		else if (!c->too_large && phr_buf_append(&c->body, upload_data, *upload_data_size) != PHR_OK)
 			c->too_large = true;
 		*upload_data_size = 0;
 		return MHD_YES;
@@ -372,6 +408,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		return;
 	atomic_fetch_add(&a->m_latency_us, (unsigned long long)(api_now_us() - c->start_us));
 	phr_buf_release(&c->body);
+	if (c->body_fd >= 0)
+		close(c->body_fd);
 	phr_api_req_release(&c->req);
 	json_decref(c->out);
 	phr_free(c->raw_out);
