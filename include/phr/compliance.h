@@ -101,9 +101,11 @@ void phr_compliance_anomaly_defaults(struct phr_compliance_anomaly_rule *r);
  * seconds of chain time an actor read (View, Emergency) at least
  * r->min_records distinct records and more than r->factor times its average
  * per window over the baseline before. Each finding is notified (phr_notify,
- * event "access.anomaly") to each affected patient and to the @p officer
- * address when non-NULL.
- * @param[out] out new JSON array of {actor, records, baselinePerWindow, patients:[...]}
+ * kind "anomaly", without the patient list) to each affected patient and to
+ * the @p officer address when non-NULL, once per window per actor (a scan
+ * repeated within the window lists the finding with notified false).
+ * @param[out] out new JSON array of {actor, records, baselinePerWindow, window,
+ *             patients:[...], rule, notified}
  * @return PHR_OK, chain errors, PHR_ERR_NOMEM.
  */
 PHR_WUR int phr_compliance_anomaly_scan(struct phr_node *node, json_t **out,

@@ -724,6 +724,33 @@ static struct actor_reads *actor_slot(struct actor_reads **v, size_t *n, const u
 	return &nv[(*n)++];
 }
 
+/* Actors notified recently: a finding is notified once per window, not at every scan. */
+#define NOTIFIED_MAX 64
+static struct {
+	pthread_mutex_t mu;
+	uint8_t actor[NOTIFIED_MAX][20];
+	uint64_t at[NOTIFIED_MAX];
+	size_t next;
+} notified = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+/* Whether @p actor was notified less than @p window ago; if not, remembers it now. */
+static bool recently_notified(const uint8_t actor[20], uint64_t now, uint64_t window)
+{
+	bool recent = false;
+
+	pthread_mutex_lock(&notified.mu);
+	for (size_t i = 0; i < NOTIFIED_MAX && !recent; i++)
+		recent = notified.at[i] != 0 && memcmp(notified.actor[i], actor, 20) == 0 &&
+			 notified.at[i] + window > now;
+	if (!recent) {
+		memcpy(notified.actor[notified.next], actor, 20);
+		notified.at[notified.next] = now;
+		notified.next = (notified.next + 1) % NOTIFIED_MAX;
+	}
+	pthread_mutex_unlock(&notified.mu);
+	return recent;
+}
+
 static int anomaly_notify(struct phr_node *n, const struct actor_reads *a, const json_t *finding,
 			  const uint8_t *officer)
 {
@@ -798,6 +825,11 @@ int phr_compliance_anomaly_scan(struct phr_node *n, json_t **out,
 			rv = PHR_ERR_NOMEM;
 			break;
 		}
+		if (recently_notified(a->actor, now, r->window)) {
+			json_object_set_new(f, "notified", json_false());
+			continue;
+		}
+		json_object_set_new(f, "notified", json_true());
 		phr_log_warn("compliance", "access anomaly: an actor read %zu records in %llu s",
 			     a->n_recent, (unsigned long long)r->window);
 		rv = anomaly_notify(n, a, f, officer);
