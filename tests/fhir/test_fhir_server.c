@@ -483,6 +483,20 @@ static void test_audit_events_from_trail(void **state)
 		}
 		assert_true(create && view);
 	}
+	{
+		/* each trail entry reads back at its fullUrl */
+		json_t *first = json_object_get(json_array_get(json_object_get(r.json, "entry"), 0), "resource");
+		char path[256];
+		struct http_res r2;
+		snprintf(path, sizeof(path), "/AuditEvent/%s", jstr(first, "id"));
+		req(&r2, "GET", path, t_patient, NULL, NULL);
+		assert_int_equal(r2.status, 200);
+		assert_true(json_equal(r2.json, first));
+		http_res_release(&r2);
+		req(&r2, "GET", path, t_clinic, NULL, NULL);
+		assert_oo(&r2, 404);
+		http_res_release(&r2);
+	}
 	http_res_release(&r);
 }
 
