@@ -245,12 +245,13 @@ int api_h_explain(struct api_ctx *c)
 	if (a == NULL || r == NULL || phr_api_param_address(actor, a) != PHR_OK ||
 	    phr_api_param_u256(&id, r) != PHR_OK)
 		return api_fail(c, PHR_ERR_INVALID, "actor (0x address) and record (id) are required");
-	/* the actor itself, the record's patient, or an auditor */
+	/* the actor itself, the record's patient, or an auditor (that a token is not live is
+	 * public on chain: anybody signed in hears it) */
 	rv = phr_node_record_meta(c->api->cfg.node, &m, &id);
 	if (rv != PHR_OK && rv != PHR_ERR_NOT_FOUND)
 		return api_fail(c, rv, "reading the record");
-	if (memcmp(actor, c->caller, 20) != 0 && !api_is_auditor(c->api, c->caller) &&
-	    (rv != PHR_OK || memcmp(m.patient, c->caller, 20) != 0))
+	if (rv == PHR_OK && memcmp(actor, c->caller, 20) != 0 &&
+	    !api_is_auditor(c->api, c->caller) && memcmp(m.patient, c->caller, 20) != 0)
 		return api_fail(c, PHR_ERR_FORBIDDEN,
 				"the actor, the record's patient or an auditor may ask");
 	rv = phr_compliance_explain(c->api->cfg.node, &out, actor, &id);

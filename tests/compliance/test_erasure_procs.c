@@ -122,6 +122,61 @@ static long get_status(const char *base, const char *path, const char *tok)
 	return s;
 }
 
+/* The accounting, the organisation report, explain and consents over HTTP after the erasure. */
+static void reports_over_http(const char *pat, const char *pt_a, const char *aud_a,
+			      const char *lab_id, const char *vac_id)
+{
+	char path[512], em_tok[PHR_API_TOKEN_LEN], em[64], body[1024];
+	struct http_res r;
+
+	token(em_tok, em, "a", "emergency");
+	/* the demo's emergency provider read the lab result: a disclosure, listed in CSV */
+	snprintf(path, sizeof(path), "/api/v1/patients/%s/disclosures?format=csv", pat);
+	assert_int_equal(call(&r, url_a, "GET", path, pt_a, NULL), 200);
+	assert_non_null(strstr(r.ctype, "text/csv"));
+	assert_true(r.len > 80 && memcmp(r.body, "date,patient,recipient,", 23) == 0);
+	assert_non_null(memmem(r.body, r.len, ",LabResult,", 11));
+	http_res_release(&r);
+	snprintf(path, sizeof(path), "/api/v1/patients/%s/disclosures?format=fhir", pat);
+	assert_int_equal(call(&r, url_a, "GET", path, pt_a, NULL), 200);
+	assert_string_equal(json_string_value(json_object_get(r.json, "resourceType")), "Bundle");
+	assert_true(json_array_size(json_object_get(r.json, "entry")) >= 1);
+	http_res_release(&r);
+	/* the organisation report: auditors only */
+	assert_int_equal(call(&r, url_a, "GET", "/api/v1/compliance/report", pt_a, NULL), 403);
+	http_res_release(&r);
+	snprintf(path, sizeof(path), "/api/v1/compliance/report?actor=%s&disclosures=true", em);
+	assert_int_equal(call(&r, url_a, "GET", path, aud_a, NULL), 200);
+	assert_true(json_array_size(json_object_get(r.json, "items")) >= 1);
+	http_res_release(&r);
+	/* explain: the erased record is gone; the emergency provider's demo grant covers the other */
+	snprintf(path, sizeof(path), "/api/v1/explain?actor=%s&record=%s", em, lab_id);
+	assert_int_equal(call(&r, url_a, "GET", path, pt_a, NULL), 200);
+	assert_string_equal(json_string_value(json_object_get(r.json, "rule")), "no-live-record");
+	http_res_release(&r);
+	snprintf(path, sizeof(path), "/api/v1/explain?actor=%s&record=%s", em, vac_id);
+	assert_int_equal(call(&r, url_a, "GET", path, em_tok, NULL), 200);
+	assert_string_equal(json_string_value(json_object_get(r.json, "rule")), "grant");
+	http_res_release(&r);
+	/* the grants as Consents; a posted Consent denying the emergency provider revokes it */
+	snprintf(path, sizeof(path), "/api/v1/patients/%s/consents", pat);
+	assert_int_equal(call(&r, url_a, "GET", path, pt_a, NULL), 200);
+	assert_true(json_array_size(json_object_get(r.json, "entry")) >= 2);
+	http_res_release(&r);
+	snprintf(body, sizeof(body),
+		 "{\"resourceType\":\"Consent\",\"status\":\"active\",\"patient\":{\"identifier\":"
+		 "{\"value\":\"urn:ethereum:%s\"}},\"provision\":{\"type\":\"deny\",\"actor\":"
+		 "[{\"reference\":{\"identifier\":{\"value\":\"urn:ethereum:%s\"}}}]}}",
+		 pat, em);
+	assert_int_equal(call(&r, url_a, "POST", path, pt_a, body), 200);
+	assert_int_equal(json_array_size(json_object_get(r.json, "applied")), 1);
+	http_res_release(&r);
+	snprintf(path, sizeof(path), "/api/v1/explain?actor=%s&record=%s", em, vac_id);
+	assert_int_equal(call(&r, url_a, "GET", path, em_tok, NULL), 200);
+	assert_string_equal(json_string_value(json_object_get(r.json, "rule")), "grant-revoked");
+	http_res_release(&r);
+}
+
 static void test_erasure_processes(void **state)
 {
 	char pt_a[PHR_API_TOKEN_LEN], pt_b[PHR_API_TOKEN_LEN], op_a[PHR_API_TOKEN_LEN],
@@ -221,6 +276,14 @@ static void test_erasure_processes(void **state)
 	assert_int_equal(call(&r, url_a, "GET", "/api/v1/compliance/audit/verify", aud_a, NULL), 200);
 	assert_true(json_is_true(json_object_get(r.json, "ok")));
 	http_res_release(&r);
+	/* and `phr audit verify` says so with exit status 0 */
+	{
+		char cmd[1024];
+		snprintf(cmd, sizeof(cmd), "'%s' audit verify --node %s --token %s > /dev/null",
+			 getenv("PHR_BIN"), url_a, aud_a);
+		assert_int_equal(system(cmd), 0);
+	}
+	reports_over_http(pat, pt_a, aud_a, lab_id, vac_id);
 }
 
 int main(void)
