@@ -266,6 +266,20 @@ PHR_WUR int phr_node_record_submit(struct phr_node *node, struct phr_record_rece
 				   unsigned rtype, const struct phr_u256 *supersedes,
 				   const uint8_t *data, size_t len);
 
+/** Largest record phr_node_record_submit_fd takes (a DICOM study, a long document). */
+#define PHR_RECORD_STREAM_MAX ((uint64_t)4 << 30)
+
+/**
+ * phr_node_record_submit reading the plaintext from @p fd (to its end) instead
+ * of memory: streamed through an anonymous memory file into the encrypted
+ * store, for records up to PHR_RECORD_STREAM_MAX (large DICOM files). The
+ * caller's fd is read, not closed.
+ * @return as phr_node_record_submit; PHR_ERR_IO (read error).
+ */
+PHR_WUR int phr_node_record_submit_fd(struct phr_node *node, struct phr_record_receipt *out,
+				      const struct phr_identity *provider, const uint8_t patient[20],
+				      unsigned rtype, const struct phr_u256 *supersedes, int fd);
+
 /**
  * The access decision: PatientRegistry.canAccess(accessor, patient-of-record,
  * record, level) at the latest block.

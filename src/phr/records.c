@@ -29,26 +29,69 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 }
 
 /* Encrypts salt || data under @p key into the store. */
-static int store_envelope(struct phr_store *st, struct phr_cid *root, const uint8_t salt[32],
-			  const uint8_t *data, size_t len, const uint8_t *key)
+/* A memfd holding the envelope salt || plaintext, plaintext copied from @p data or read
+ * from @p src (to its end), hashed on the way: keccak256(salt || plaintext) in @p hash. */
+static int envelope_fd(int *out, uint8_t hash[32], uint64_t *plain_len, const uint8_t salt[32],
+		       const uint8_t *data, size_t len, int src)
 {
 	int fd = memfd_create("phr-record", MFD_CLOEXEC);
+	struct phr_keccak k;
+	uint64_t total = 0;
 	int rv;
 
 	if (fd < 0)
 		return PHR_ERR_IO;
+	phr_keccak_init(&k);
+	phr_keccak_update(&k, salt, SALT_BYTES);
 	rv = write_all(fd, salt, SALT_BYTES);
-	if (rv == PHR_OK)
+	if (rv == PHR_OK && src < 0) {
+		phr_keccak_update(&k, data, len);
 		rv = write_all(fd, data, len);
+		total = len;
+	}
+	if (rv == PHR_OK && src >= 0) {
+		uint8_t *buf = phr_malloc(1 << 16);
+		if (buf == NULL)
+			rv = PHR_ERR_NOMEM;
+		for (ssize_t r = 1; rv == PHR_OK && r > 0;) {
+			r = read(src, buf, 1 << 16);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0)
+				rv = PHR_ERR_IO;
+			else if (r > 0 && (total += (uint64_t)r) > PHR_RECORD_STREAM_MAX)
+				rv = PHR_ERR_TOO_LARGE;
+			else if (r > 0) {
+				phr_keccak_update(&k, buf, (size_t)r);
+				rv = write_all(fd, buf, (size_t)r);
+			}
+		}
+		if (buf != NULL)
+			sodium_memzero(buf, 1 << 16);
+		phr_free(buf);
+	}
+	phr_keccak_final(&k, hash);
 	if (rv == PHR_OK && lseek(fd, 0, SEEK_SET) != 0)
 		rv = PHR_ERR_IO;
-	if (rv == PHR_OK)
-		rv = phr_store_add_encrypted_fd(st, root, fd, key, NULL);
-	/* wipe the plaintext copy before the memory goes back */
-	if (ftruncate(fd, 0) != 0)
-		rv = rv == PHR_OK ? PHR_ERR_IO : rv;
-	close(fd);
-	return rv;
+	if (rv != PHR_OK) {
+		if (ftruncate(fd, 0) != 0)
+			rv = rv == PHR_OK ? PHR_ERR_IO : rv;
+		close(fd);
+		return rv;
+	}
+	*out = fd;
+	*plain_len = total;
+	return PHR_OK;
+}
+
+/* Wipes the plaintext copy before the memory goes back, and closes. */
+static void envelope_close(int fd)
+{
+	if (fd >= 0) {
+		if (ftruncate(fd, 0) != 0)
+			phr_log_warn("phr", "a record envelope could not be truncated");
+		close(fd);
+	}
 }
 
 static void data_hash(uint8_t out[32], const uint8_t salt[32], const uint8_t *data, size_t len)
@@ -81,27 +124,25 @@ static int minted_id(struct phr_u256 *id, const struct phr_chain_receipt *r, con
 	return PHR_ERR_NOT_FOUND;
 }
 
-int phr_node_record_submit(struct phr_node *n, struct phr_record_receipt *out,
+/* The provider-to-patient flow over an envelope memfd (salt || plaintext at offset 0). */
+static int submit_envelope(struct phr_node *n, struct phr_record_receipt *out,
 			   const struct phr_identity *provider, const uint8_t patient[20],
-			   unsigned rtype, const struct phr_u256 *supersedes, const uint8_t *data,
-			   size_t len)
+			   unsigned rtype, const struct phr_u256 *supersedes, int env,
+			   const uint8_t hash[32])
 {
 	struct phr_record_receipt res;
 	struct phr_chain_receipt r;
 	struct phr_cid root, cap_pat, cap_prov;
 	struct phr_u256 sup = supersedes ? *supersedes : PHR_U256_ZERO;
-	uint8_t patient_pk[32], salt[SALT_BYTES];
+	uint8_t patient_pk[32];
 	uint8_t *key = NULL;
 	struct phr_buf cd;
 	bool have_r = false;
 	char cid[PHR_CID_STR_MAX];
 	int rv;
 
-	if (rtype > PHR_RECORD_TYPE_MAX || (data == NULL && len > 0))
-		return PHR_ERR_INVALID;
-	if (len > PHR_RECORD_MAX)
-		return PHR_ERR_TOO_LARGE;
 	memset(&res, 0, sizeof(res));
+	memcpy(res.data_hash, hash, 32);
 	phr_buf_init(&cd, 0);
 	/* no node lock: the store takes concurrent block writes, pins and the
 	 * mint transaction are serialised where they must be (txq.c) */
@@ -112,9 +153,7 @@ int phr_node_record_submit(struct phr_node *n, struct phr_record_receipt *out,
 		rv = PHR_ERR_NOMEM;
 		goto out;
 	}
-	randombytes_buf(salt, sizeof(salt));
-	data_hash(res.data_hash, salt, data, len);
-	if ((rv = store_envelope(n->store, &root, salt, data, len, key)) != PHR_OK ||
+	if ((rv = phr_store_add_encrypted_fd(n->store, &root, env, key, NULL)) != PHR_OK ||
 	    (rv = phr_cid_format(cid, sizeof(cid), &root)) != PHR_OK ||
 	    (rv = phr_node_i_add_capsule(n, &cap_pat, patient_pk, key)) != PHR_OK ||
 	    (rv = phr_node_i_add_capsule(n, &cap_prov, provider->box_pk, key)) != PHR_OK)
@@ -147,9 +186,49 @@ int phr_node_record_submit(struct phr_node *n, struct phr_record_receipt *out,
 out:
 	if (have_r)
 		phr_chain_receipt_release(&r);
-	sodium_memzero(salt, sizeof(salt));
 	phr_crypto_key_free(key);
 	phr_buf_release(&cd);
+	return rv;
+}
+
+int phr_node_record_submit(struct phr_node *n, struct phr_record_receipt *out,
+			   const struct phr_identity *provider, const uint8_t patient[20],
+			   unsigned rtype, const struct phr_u256 *supersedes, const uint8_t *data,
+			   size_t len)
+{
+	uint8_t salt[SALT_BYTES], hash[32];
+	uint64_t plain = 0;
+	int env = -1, rv;
+
+	if (rtype > PHR_RECORD_TYPE_MAX || (data == NULL && len > 0))
+		return PHR_ERR_INVALID;
+	if (len > PHR_RECORD_MAX)
+		return PHR_ERR_TOO_LARGE;
+	randombytes_buf(salt, sizeof(salt));
+	rv = envelope_fd(&env, hash, &plain, salt, data, len, -1);
+	sodium_memzero(salt, sizeof(salt));
+	if (rv == PHR_OK)
+		rv = submit_envelope(n, out, provider, patient, rtype, supersedes, env, hash);
+	envelope_close(env);
+	return rv;
+}
+
+int phr_node_record_submit_fd(struct phr_node *n, struct phr_record_receipt *out,
+			      const struct phr_identity *provider, const uint8_t patient[20],
+			      unsigned rtype, const struct phr_u256 *supersedes, int fd)
+{
+	uint8_t salt[SALT_BYTES], hash[32];
+	uint64_t plain = 0;
+	int env = -1, rv;
+
+	if (rtype > PHR_RECORD_TYPE_MAX || fd < 0)
+		return PHR_ERR_INVALID;
+	randombytes_buf(salt, sizeof(salt));
+	rv = envelope_fd(&env, hash, &plain, salt, NULL, 0, fd);
+	sodium_memzero(salt, sizeof(salt));
+	if (rv == PHR_OK)
+		rv = submit_envelope(n, out, provider, patient, rtype, supersedes, env, hash);
+	envelope_close(env);
 	return rv;
 }
 
