@@ -357,4 +357,16 @@ enum phr_evm_status evm_op_selfdestruct(struct evm_frame *f);
 enum phr_evm_status evm_op_jump_target(struct evm_frame *f, const struct phr_u256 *dest);
 enum phr_evm_status evm_op_return(struct evm_frame *f, bool revert);
 
+/* jumpdest.c: JUMPDEST analysis and its process-wide cache (keyed by the code's bytes,
+ * bounded, thread-safe). */
+/** Writes the bitmap (code_len / 8 + 1 bytes, one bit per code byte) of @p code. */
+void evm_jumpdest_scan(uint8_t *bitmap, const uint8_t *code, size_t code_len);
+/** @return the bitmap of @p code (caller frees with phr_free), from the cache when the same
+ *  code ran before; NULL when out of memory. */
+uint8_t *evm_jumpdests_get(const uint8_t *code, size_t code_len);
+/** Lookups that hit and missed the cache since the start (or the last clear). */
+void evm_jumpdest_cache_stats(uint64_t *hits, uint64_t *misses);
+/** Empties the cache (frees every entry) and zeroes the counters. */
+void evm_jumpdest_cache_clear(void);
+
 #endif

@@ -191,28 +191,13 @@ bool evm_charge_account_access(struct evm_frame *f, const struct phr_evm_address
 	return evm_charge(f, GAS_COLD_ACCOUNT - GAS_WARM_ACCESS);
 }
 
-/* --- JUMPDEST analysis ------------------------------------------------------ */
-
-static bool analyse_jumpdests(struct evm_frame *f)
-{
-	f->jumpdests = phr_calloc(f->code_len / 8 + 1, 1);
-	if (!f->jumpdests)
-		return false;
-	for (size_t i = 0; i < f->code_len; i++) {
-		uint8_t op = f->code[i];
-		if (op == OP_JUMPDEST)
-			f->jumpdests[i / 8] |= (uint8_t)(1u << (i % 8));
-		else if (op >= OP_PUSH1 && op <= OP_PUSH32)
-			i += (size_t)(op - OP_PUSH1 + 1);
-	}
-	return true;
-}
+/* --- JUMPDEST analysis: jumpdest.c (cached per code) ------------------------ */
 
 enum phr_evm_status evm_op_jump_target(struct evm_frame *f, const struct phr_u256 *dest)
 {
 	if (!evm_fits_u64(dest) || dest->w[0] >= f->code_len)
 		return PHR_EVM_BAD_JUMP_DESTINATION;
-	if (!f->jumpdests && !analyse_jumpdests(f))
+	if (!f->jumpdests && !(f->jumpdests = evm_jumpdests_get(f->code, f->code_len)))
 		return PHR_EVM_INTERNAL_ERROR;
 	size_t d = (size_t)dest->w[0];
 	if (!(f->jumpdests[d / 8] & (1u << (d % 8))))
