@@ -269,7 +269,10 @@ int api_h_erasure_get(struct api_ctx *c);
 int api_h_erasure_request(struct api_ctx *c);
 int api_h_erasure_finish(struct api_ctx *c);
 int api_h_erasure_hold(struct api_ctx *c);
-/** FHIR create of a Consent (fhir_server.c): applies it to the chain for the hosted patient @p me (h_compliance.c). PHR_OK or a problem in c->detail. */
-int api_consent_hook(struct api_ctx *c, const struct phr_identity *me, const json_t *consent);
+/** FHIR create of a Consent (fhir_server.c, h_compliance.c): when the caller @p me is the
+ * Consent's hosted patient, applies it to the chain and sets *@p answer (an OperationOutcome);
+ * PHR_ERR_NOT_FOUND when it is someone else's (stored as any resource); else a problem. */
+int api_consent_hook(struct api_ctx *c, json_t **answer, const struct phr_identity *me,
+		     const json_t *consent);
 
 #endif

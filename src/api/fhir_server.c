@@ -642,10 +642,12 @@ static int do_create(struct fx *x, const char *type, json_t *res)
 		json_decref(res);
 		return rv;
 	}
-	/* a patient's Consent changes her grants on chain first (h_compliance.c) */
-	if (strcmp(type, "Consent") == 0 && (rv = api_consent_hook(x->c, x->me, res)) != PHR_OK) {
+	/* the patient's own Consent changes her grants on chain instead (h_compliance.c) */
+	if (strcmp(type, "Consent") == 0 && (rv = api_consent_hook(x->c, &x->out, x->me, res)) !=
+						    PHR_ERR_NOT_FOUND) {
 		json_decref(res);
-		return fail(x, rv, 0, "%s", x->c->detail);
+		x->status = 200;
+		return rv == PHR_OK ? PHR_OK : fail(x, rv, 0, "%s", x->c->detail);
 	}
 	if (ine != NULL) {
 		struct phr_fhir_req q;

@@ -401,22 +401,36 @@ int api_h_compliance_jobs(struct api_ctx *c)
 	return api_ok(c, 200, phr_compliance_job_status());
 }
 
-int api_consent_hook(struct api_ctx *c, const struct phr_identity *me, const json_t *consent)
+int api_consent_hook(struct api_ctx *c, json_t **answer, const struct phr_identity *me,
+		     const json_t *consent)
 {
+	const char *pv = json_string_value(
+		json_object_get(json_object_get(json_object_get(consent, "patient"), "identifier"),
+				"value"));
+	uint8_t p[20];
+	json_t *out = NULL;
+	char msg[200];
 	int rv;
 
-	if (me == NULL)
-		return api_fail(c, PHR_ERR_FORBIDDEN,
-				"a Consent changes grants on chain: only a patient hosted on this node "
-				"may create one");
-	rv = phr_consent_apply(c->api->cfg.node, NULL, me, consent);
+	/* the caller's own Consent (urn:ethereum:0x...) only; any other is a stored document */
+	if (me == NULL || pv == NULL || strncmp(pv, "urn:ethereum:", 13) != 0 ||
+	    phr_api_param_address(p, pv + 13) != PHR_OK || memcmp(p, me->address, 20) != 0)
+		return PHR_ERR_NOT_FOUND;
+	rv = phr_consent_apply(c->api->cfg.node, &out, me, consent);
 	if (rv == PHR_ERR_PARSE)
 		return api_fail(c, PHR_ERR_INVALID,
-				"a Consent phr can apply names the patient and actors as "
-				"urn:ethereum:0x... (docs/compliance.md)");
-	if (rv == PHR_ERR_FORBIDDEN)
-		return api_fail(c, rv, "a Consent may only be created by its patient");
+				"a Consent phr can apply names its actors as urn:ethereum:0x... "
+				"(docs/compliance.md)");
 	if (rv != PHR_OK)
 		return api_fail(c, rv, "applying the Consent to the chain");
-	return PHR_OK;
+	snprintf(msg, sizeof(msg),
+		 "applied to the chain: %zu grant changes, %zu permits overridden by denies "
+		 "(GET /api/v1/patients/{address}/consents shows the grants)",
+		 json_array_size(json_object_get(out, "applied")),
+		 json_array_size(json_object_get(out, "overridden")));
+	json_decref(out);
+	json_decref(*answer);
+	*answer = json_pack("{s:s,s:[{s:s,s:s,s:s}]}", "resourceType", "OperationOutcome", "issue",
+			    "severity", "information", "code", "informational", "diagnostics", msg);
+	return *answer != NULL ? PHR_OK : api_fail(c, PHR_ERR_NOMEM, "answer");
 }

@@ -175,6 +175,23 @@ static void reports_over_http(const char *pat, const char *pt_a, const char *aud
 	assert_int_equal(call(&r, url_a, "GET", path, em_tok, NULL), 200);
 	assert_string_equal(json_string_value(json_object_get(r.json, "rule")), "grant-revoked");
 	http_res_release(&r);
+	/* the same through the FHIR server: the patient's own Consent permits again */
+	snprintf(body, sizeof(body),
+		 "{\"resourceType\":\"Consent\",\"status\":\"active\",\"scope\":{\"coding\":"
+		 "[{\"system\":\"http://terminology.hl7.org/CodeSystem/consentscope\",\"code\":"
+		 "\"patient-privacy\"}]},\"category\":[{\"coding\":[{\"system\":"
+		 "\"http://loinc.org\",\"code\":\"59284-0\"}]}],\"patient\":{\"identifier\":"
+		 "{\"value\":\"urn:ethereum:%s\"}},\"provision\":{\"type\":\"permit\",\"actor\":"
+		 "[{\"role\":{\"coding\":[{\"code\":\"IRCP\"}]},\"reference\":{\"identifier\":"
+		 "{\"value\":\"urn:ethereum:%s\"}}}],\"period\":{\"end\":\"2099-01-01\"}}}",
+		 pat, em);
+	assert_int_equal(call(&r, url_a, "POST", "/fhir/Consent", pt_a, body), 200);
+	assert_string_equal(json_string_value(json_object_get(r.json, "resourceType")),
+			    "OperationOutcome");
+	http_res_release(&r);
+	assert_int_equal(call(&r, url_a, "GET", path, em_tok, NULL), 200);
+	assert_string_equal(json_string_value(json_object_get(r.json, "rule")), "grant");
+	http_res_release(&r);
 }
 
 static void test_erasure_processes(void **state)
