@@ -81,7 +81,8 @@ int main(int argc, char **argv)
 	if (iters <= 0)
 		iters = 50;
 	if (run(root, "provider_credential", "provider_leaf0.json", iters) != 0 ||
-	    run(root, "age_credential", "age.json", iters) != 0)
+	    run(root, "age_credential", "age.json", iters) != 0 ||
+	    run(root, "trial_enrolment", "trial.json", iters) != 0)
 		return 1;
 	return 0;
 }

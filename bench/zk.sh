@@ -5,7 +5,8 @@
 #   - proving with snarkjs in node (in-process; the browser time is printed by
 #     tests/browser/zk_browser.mjs);
 #   - gas on `phr chain --dev` against anvil: the raw snarkjs verifier (with its
-#     eth_estimateGas pitfall) and the end-to-end ResearchAccess flow.
+#     eth_estimateGas pitfall), the end-to-end ResearchAccess flow and the TrialRegistry
+#     enrolment flow (bench/zk_trial_gas.mjs).
 # Usage: bench/zk.sh   (build dir: $PHR_BENCH_BUILD, default build/zk-release; phr from
 #        there unless PHR_BIN names one: only gas is measured on the chain)
 set -eu
@@ -28,6 +29,7 @@ node bench/zk_peer.mjs 20 3 > "$tmp/js.jsonl"
 for c in phr anvil; do
 	node bench/zk_gas.mjs --chain $c >> "$tmp/gas.jsonl"
 	node tests/interop/zk_chain.mjs --chain $c | grep '^{"gas"' >> "$tmp/flow.jsonl"
+	node bench/zk_trial_gas.mjs --chain $c >> "$tmp/flow.jsonl"
 done
 node - "$tmp" <<'JS'
 const fs = require('fs');
@@ -45,7 +47,7 @@ console.log('== gas (phr chain --dev vs anvil; totals differ by the random calld
 const g = (k) => gas.find((x) => x.chain === k);
 console.log(`raw verifier tx gas       phr ${g('phr').rawVerifierTxGas}  anvil ${g('anvil').rawVerifierTxGas}  ratio ${(g('phr').rawVerifierTxGas / g('anvil').rawVerifierTxGas).toFixed(3)}`);
 console.log(`raw verifier estimateGas  phr ${g('phr').rawVerifierEstimate} (verifies at it: ${g('phr').rawVerifierResultAtEstimate})  anvil ${g('anvil').rawVerifierEstimate} (verifies at it: ${g('anvil').rawVerifierResultAtEstimate})`);
-for (const k of ['addCredential', 'useCredential', 'useAgeProof']) {
+for (const k of ['addCredential', 'useCredential', 'useAgeProof', 'createTrial', 'addParticipant', 'enrol']) {
   const p = flow.find((x) => x.gas === k && x.chain === 'phr'), a = flow.find((x) => x.gas === k && x.chain === 'anvil');
   const est = p.estimate ? `  (estimateGas phr ${p.estimate}, anvil ${a.estimate})` : '';
   console.log(`${k.padEnd(25)} phr ${p.value}  anvil ${a.value}  execution only: phr ${p.exec}  anvil ${a.exec}  ratio ${(p.exec / a.exec).toFixed(3)}${est}`);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // snarkjs side of bench/zk.sh: Groth16 verification of the same fixtures the C bench uses,
-// and in-process proving (witness + proof) of both circuits. One JSON line per circuit.
+// and in-process proving (witness + proof) of the three circuits. One JSON line per circuit.
 //   node bench/zk_peer.mjs [VERIFY_ITERATIONS] [PROVE_ITERATIONS]
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,7 +23,18 @@ async function inputs() {
     sib.push(String(t.levels[l].has(j) ? t.levels[l].get(j) : t.zeros[l]));
   }
   const att = read('circuits/fixtures/attestation.json');
+  const ts = read('circuits/fixtures/trial_scenario.json');
+  const tt = await treeLevels(ts.idCommitments.map(BigInt));
+  const tsib = [];
+  for (let l = 0; l < 20; l++) {
+    const j = (0 >> l) ^ 1;
+    tsib.push(String(tt.levels[l].has(j) ? tt.levels[l].get(j) : tt.zeros[l]));
+  }
   return {
+    trial_enrolment: {
+      secret: '3003', leafIndex: '0', siblings: tsib, root: ts.root, trialId: ts.trialId,
+      message: BigInt(ts.message).toString(),
+    },
     provider_credential: {
       secret: '1001', expiry: sc.expiry, leafIndex: '0', siblings: sib, root: sc.root, role: sc.role,
       currentTime: String(BigInt(sc.T0) + 60n), scope: sc.scope, message: BigInt(sc.message).toString(),
@@ -37,7 +48,7 @@ async function inputs() {
 }
 
 const ins = await inputs();
-for (const [circuit, fixture] of [['provider_credential', 'provider_leaf0.json'], ['age_credential', 'age.json']]) {
+for (const [circuit, fixture] of [['provider_credential', 'provider_leaf0.json'], ['age_credential', 'age.json'], ['trial_enrolment', 'trial.json']]) {
   const vk = read(`circuits/build/${circuit}_vkey.json`);
   const p = read(`circuits/fixtures/${fixture}`);
   if (!(await snarkjs.groth16.verify(vk, p.publicSignals, p.proof))) throw new Error(`${circuit}: fixture does not verify`);

@@ -4,8 +4,9 @@
  * before it is read as a key and the part after as a proof with public signals, and if
  * both parse the proof is verified (arbitrary points through the bn254 precompiles).
  * Properties: no crash; a verification with a mismatched signal count is rejected; the
- * provider and age policies with nothing required agree with the bare verification;
- * decimal formatting of a parsed signal parses back to the same value.
+ * provider, age and trial policies with nothing required agree with the bare
+ * verification; decimal formatting of a parsed signal parses back to the same value, and
+ * so does a value phr_groth16_value_parse accepts (short inputs, as a string).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -41,6 +42,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > PHR_GROTH16_MAX_JSON)
 		return 0;
 	if (!nul) {
+		if (size < 100) {
+			char str[100];
+			uint8_t v[32];
+			memcpy(str, text, size);
+			str[size] = '\0';
+			if (phr_groth16_value_parse(v, str) == PHR_OK)
+				roundtrip(v);
+		}
 		if (phr_groth16_vkey_parse(&vk, text, size) == PHR_OK && vk.n_public > PHR_GROTH16_MAX_PUBLIC)
 			abort();
 		if (phr_groth16_proof_parse(&proof, text, size) > 0)
@@ -67,14 +76,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		{
 			struct phr_groth16_policy pp;
 			struct phr_groth16_age_policy ap;
+			struct phr_groth16_trial_policy tp;
 			int v = phr_groth16_verify(&vk, &proof, (const uint8_t(*)[32])in, n);
 			memset(&pp, 0, sizeof(pp));
 			memset(&ap, 0, sizeof(ap));
+			memset(&tp, 0, sizeof(tp));
 			if (n == PHR_GROTH16_P_COUNT &&
 			    phr_groth16_provider_check(&vk, &proof, (const uint8_t(*)[32])in, n, &pp) != v)
 				abort();
 			if (n == PHR_GROTH16_A_COUNT &&
 			    phr_groth16_age_check(&vk, &proof, (const uint8_t(*)[32])in, n, &ap) != v)
+				abort();
+			if (n == PHR_GROTH16_T_COUNT &&
+			    phr_groth16_trial_check(&vk, &proof, (const uint8_t(*)[32])in, n, &tp) != v)
 				abort();
 		}
 	}
