@@ -2,7 +2,9 @@
  * `phr zk verify` (native, no node needed) on the committed fixture proofs: a valid
  * provider proof passes the full policy once and its nullifier is then refused; a wrong
  * root, another role/scope/caller, a stale time and a tampered public signal are refused;
- * the age proof verifies; usage errors exit 2.
+ * the age proof verifies; the trial-enrolment proof passes its policy once, and a reused
+ * nullifier, a wrong root, a patient outside the tree, another trial or caller and a
+ * tampered trial id are refused; usage errors exit 2.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -109,6 +111,47 @@ static void test_verify_tampered_and_age(void **state)
 	assert_int_equal(run("verify --proof %s --vkey circuits/build/age_credential_vkey.json", P0), 1);
 }
 
+/* The trial scenario of circuits/gen_fixtures.mjs (trial_scenario.json). */
+#define TP "circuits/fixtures/trial.json"
+#define TROOT "8154573577142715590429112822579762783358051907109005784036173384473358292566"
+#define TCALLER "0xb6ae911D3bC66f9EF3f583b21222A35C7a8F7251"
+
+static void test_verify_trial(void **state)
+{
+	char nf[600], path[600], cmd[2048];
+	(void)state;
+	snprintf(nf, sizeof(nf), "%s/trial-nullifiers.txt", dir);
+	assert_int_equal(run("verify --proof %s --trial 1 --root 5 --root %s --message %s --nullifiers %s", TP, TROOT,
+			     TCALLER, nf),
+			 0);
+	assert_true(out_has("out", "trial_enrolment"));
+	assert_int_equal(run("verify --proof %s --trial 1 --root %s --nullifiers %s", TP, TROOT, nf), 1);
+	assert_true(out_has("err", "nullifier already used"));
+	assert_int_equal(run("verify --proof %s --root 5", TP), 1);
+	assert_true(out_has("err", "unknown root"));
+	/* a valid proof for a tree holding a patient who is not in the trial's tree */
+	assert_int_equal(run("verify --proof circuits/fixtures/trial_outsider.json"), 0);
+	assert_int_equal(run("verify --proof circuits/fixtures/trial_outsider.json --root %s", TROOT), 1);
+	assert_true(out_has("err", "unknown root"));
+	assert_int_equal(run("verify --proof %s --trial 2", TP), 1);
+	assert_true(out_has("err", "differs"));
+	assert_int_equal(run("verify --proof %s --message %s", TP, CALLER), 1);
+	/* trial id "1" -> "2" in the public signals */
+	snprintf(path, sizeof(path), "%s/trial-tampered.json", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "sed -e '/\"publicSignals\"/,/]/s/^  \"1\",$/  \"2\",/' '%s/%s' > '%s' && ! cmp -s '%s/%s' '%s'", src,
+		 TP, path, src, TP, path);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(run("verify --proof %s", path), 1);
+	assert_true(out_has("err", "invalid proof"));
+	/* options of the other kinds */
+	assert_int_equal(run("verify --proof %s --role 4", TP), 2);
+	assert_int_equal(run("verify --proof %s --scope 4", TP), 2);
+	assert_int_equal(run("verify --proof %s --trial x", TP), 2);
+	assert_int_equal(run("verify --proof %s --rpc http://127.0.0.1:9 --trials 0x0000000000000000000000000000000000000001", P0), 2);
+	assert_int_equal(run("verify --proof %s --rpc http://127.0.0.1:9 --trials 0x0000000000000000000000000000000000000001", TP), 1);
+}
+
 static void test_usage(void **state)
 {
 	(void)state;
@@ -148,6 +191,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_verify_policy),
 		cmocka_unit_test(test_verify_tampered_and_age),
+		cmocka_unit_test(test_verify_trial),
 		cmocka_unit_test(test_usage),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
