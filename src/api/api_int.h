@@ -214,6 +214,10 @@ int api_h_study_result(struct api_ctx *c);
 int api_h_study_log(struct api_ctx *c);
 /** /.well-known/ documents (h_shc.c): jwks.json. */
 int api_wellknown_serve(struct api_ctx *c, const char *url, const char *method);
+/** DICOM uploads (h_dicom.c): the spooled mount /api/v1/dicom. */
+int api_dicom_serve(struct api_ctx *c, const char *url, const char *method);
+/** A FHIR create from inside the node (fhir_server.c): @p out gets {location, resource} or an OperationOutcome. */
+int api_fhir_create(struct api_ctx *c, json_t **out, const json_t *res, const uint8_t patient[20]);
 int api_h_tx(struct api_ctx *c);
 /** Whether request @p id asks for Admin access (its approval is an Admin grant). @return PHR_OK or a chain error. */
 int api_request_is_admin(struct api_ctx *c, bool *admin, const struct phr_u256 *id);

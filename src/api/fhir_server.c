@@ -94,6 +94,7 @@ struct fx {
 	json_t *out;
 	char etag[40], location[512], modified[40];
 	bool minimal, want_oo;
+	const uint8_t *patient; /* the phr patient of a write made inside the node, or NULL */
 };
 
 static json_t *oo_new(const char *severity, const char *code, const char *diag)
@@ -301,6 +302,11 @@ static int patient_addr(struct fx *x, uint8_t out[20], const json_t *res, const 
 	const char *type = json_string_value(json_object_get(res, "resourceType"));
 	const char *h;
 	struct fhir_row row;
+
+	if (x->patient != NULL) {
+		memcpy(out, x->patient, 20);
+		return PHR_OK;
+	}
 
 	if (strcmp(type, "Patient") == 0) {
 		size_t i;
@@ -1951,6 +1957,49 @@ int api_fhir_serve(struct api_ctx *c, const char *url, const char *method)
 out:
 	phr_fhir_req_release(&r);
 	rv = respond(&x);
+	json_decref(x.out);
+	return rv;
+}
+
+/*
+ * A create from inside the node (DICOM uploads: h_dicom.c): @p res (copied) is
+ * validated, stored as a record of @p patient and indexed like a POST by the
+ * signed-in caller. @p out gets {location, resource} or the OperationOutcome.
+ */
+int api_fhir_create(struct api_ctx *c, json_t **out, const json_t *res, const uint8_t patient[20])
+{
+	struct fx x;
+	const char *host = api_header(c, "Host");
+	const char *type = json_string_value(json_object_get(res, "resourceType"));
+	json_t *copy;
+	int rv;
+
+	memset(&x, 0, sizeof(x));
+	x.c = c;
+	x.patient = patient;
+	snprintf(x.base, sizeof(x.base), "http://%s/fhir", host ? host : "localhost");
+	if (type == NULL || !phr_fhir_type_supported(type))
+		return PHR_ERR_INVALID;
+	x.me = phr_node_identity(c->api->cfg.node, c->caller);
+	if (x.me == NULL)
+		return PHR_ERR_FORBIDDEN;
+	if ((copy = json_deep_copy(res)) == NULL)
+		return PHR_ERR_NOMEM;
+	x.st = state_get(c, true);
+	if (x.st == NULL) {
+		json_decref(copy);
+		return PHR_ERR_DB;
+	}
+	x.db = &x.st->db;
+	rv = do_create(&x, type, copy);
+	pthread_mutex_unlock(&x.st->lock);
+	if (rv == PHR_OK && x.status >= 200 && x.status < 300)
+		*out = json_pack("{s:s,s:O}", "location", x.location, "resource", x.out ? x.out : json_null());
+	else {
+		*out = json_incref(x.out);
+		if (rv == PHR_OK)
+			rv = PHR_ERR_INVALID;
+	}
 	json_decref(x.out);
 	return rv;
 }

@@ -91,6 +91,7 @@ const struct api_route api_route_table[] = {
 /* Path prefixes served by one function each (api_int.h); most specific first, "/" last. */
 const struct api_mount api_mount_table[] = {
 	{ "/fhir", (size_t)32 << 20, api_fhir_serve, false }, /* fhir_server.c */
+	{ "/api/v1/dicom", (size_t)2 << 30, api_dicom_serve, true }, /* h_dicom.c, spooled */
 	{ "/.well-known/", 0, api_wellknown_serve, false }, /* h_shc.c */
 	{ "/", 0, api_portal_serve, false }, /* portal.c: keep last */
 	{ NULL, 0, NULL, false },
