@@ -13,6 +13,7 @@
  *   POST /api/v1/records/{id}/erasure/finish     burn after the request (owner)
  *   POST /api/v1/records/{id}/hold               legal hold set/release (hold authority)
  */
+#include <sodium.h>
 #include <string.h>
 
 #include "api_int.h"
@@ -185,6 +186,43 @@ static int raw_answer(struct api_ctx *c, struct phr_buf *b, const char *type)
 	return PHR_OK;
 }
 
+/* {bundle, car (base64), accessLog} of the hosted patient @p me. */
+static int export_all(struct api_ctx *c, const struct phr_identity *me, const uint8_t p[20])
+{
+	struct phr_compliance_query q = { .patient = p, .purpose = -1 };
+	struct phr_buf car;
+	json_t *bundle = NULL, *log = NULL, *out = NULL;
+	char *b64 = NULL;
+	size_t cap = 0;
+	int rv;
+
+	phr_buf_init(&car, 0);
+	rv = phr_compliance_export_bundle(c->api->cfg.node, &bundle, NULL, NULL, me);
+	if (rv == PHR_OK && json_array_size(json_object_get(bundle, "entry")) > 0)
+		rv = phr_compliance_export_car(c->api->cfg.node, &car, NULL, me);
+	if (rv == PHR_OK)
+		rv = phr_compliance_report(c->api->cfg.node, &log, &q);
+	if (rv == PHR_OK) {
+		cap = sodium_base64_ENCODED_LEN(car.len, sodium_base64_VARIANT_ORIGINAL);
+		if ((b64 = phr_malloc(cap)) == NULL)
+			rv = PHR_ERR_NOMEM;
+	}
+	if (rv == PHR_OK) {
+		sodium_bin2base64(b64, cap, car.data, car.len, sodium_base64_VARIANT_ORIGINAL);
+		out = json_pack("{s:s,s:O,s:s,s:O}", "format", "phr-export/1", "bundle", bundle, "car",
+				b64, "accessLog", log);
+		if (out == NULL)
+			rv = PHR_ERR_NOMEM;
+	}
+	phr_free(b64);
+	phr_buf_release(&car);
+	json_decref(bundle);
+	json_decref(log);
+	if (rv != PHR_OK)
+		return api_fail(c, rv, "export");
+	return api_ok(c, 200, out);
+}
+
 int api_h_compliance_export(struct api_ctx *c)
 {
 	const struct phr_identity *me;
@@ -219,13 +257,16 @@ int api_h_compliance_export(struct api_ctx *c)
 		rv = phr_compliance_export_car(c->api->cfg.node, &b, NULL, me);
 		if (rv == PHR_OK)
 			return raw_answer(c, &b, "application/vnd.ipld.car");
+	} else if (strcmp(part, "all") == 0) {
+		/* everything in one answer (one TOTP code: a code is good once per step) */
+		return export_all(c, me, p);
 	} else if (strcmp(part, "log") == 0) {
 		q.patient = p;
 		rv = phr_compliance_report(c->api->cfg.node, &j, &q);
 		if (rv == PHR_OK)
 			return rows_answer(c, j);
 	} else {
-		return api_fail(c, PHR_ERR_INVALID, "part must be bundle, ndjson, car or log");
+		return api_fail(c, PHR_ERR_INVALID, "part must be all, bundle, ndjson, car or log");
 	}
 	phr_buf_release(&b);
 	return api_fail(c, rv, "export");

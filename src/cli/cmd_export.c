@@ -1,8 +1,10 @@
 /*
  * `phr export`: the GDPR access/portability export of the signed-in hosted
- * patient (GET /api/v1/patients/{me}/export), written into a directory.
+ * patient (GET /api/v1/patients/{me}/export?part=all, one TOTP code), written
+ * into a directory.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -10,6 +12,8 @@
 #include "cli.h"
 #include "cmd_api.h"
 #include "phr/api.h"
+#include "phr/compliance.h"
+#include "phr/json.h"
 
 int phr_cmd_export(int argc, char **argv);
 
@@ -20,58 +24,90 @@ static const char usage[] =
 	"into DIR (created 0700; files 0600): bundle.json (a FHIR Bundle of every\n"
 	"live record, decrypted by the node with the patient's hosted key),\n"
 	"bundle.ndjson, records.car (the encrypted originals and key capsules, a\n"
-	"signed backup bundle: phr backup restore / verify), access-log.json and\n"
+	"signed backup bundle: phr backup verify / restore), access-log.json and\n"
 	"access-log.csv (who, when, what, why, from the on-chain audit trail).\n"
-	"Needs the second factor (--totp) when the account enrolled one.\n";
+	"The node asks for the second factor (--totp) of an account that enrolled one.\n";
 
-/* One part of the export into DIR/name; returns an exit status. */
-static int fetch(struct phr_cli_api *a, const char *me, const char *part, const char *fmt,
-		 const char *dir, const char *name, const char *hdr)
+static int put(const char *dir, const char *name, const void *data, size_t n)
 {
-	struct phr_buf resp;
-	char path[256], file[1024];
-	long status = 0;
+	char file[1024];
 	int rv;
 
-	snprintf(path, sizeof(path), "/api/v1/patients/%s/export?part=%s%s%s", me, part,
-		 fmt ? "&format=" : "", fmt ? fmt : "");
 	if (snprintf(file, sizeof(file), "%s/%s", dir, name) >= (int)sizeof(file)) {
 		phr_cli_error("export: --out is too long");
-		return PHR_EXIT_USAGE;
+		return -1;
 	}
-	phr_buf_init(&resp, (size_t)512 << 20);
-	rv = phr_api_client_call(&status, &resp, a->node, "GET", path, a->token, NULL, NULL, 0,
-				 hdr);
-	if (rv == PHR_OK && status != 200) {
-		phr_cli_error("export %s: HTTP %ld: %.*s", part, status,
-			      (int)(resp.len < 300 ? resp.len : 300), (const char *)resp.data);
-		rv = PHR_ERR_FORBIDDEN;
-	} else if (rv != PHR_OK) {
-		phr_cli_error("export %s: %s", part, phr_strerror(rv));
-	} else if ((rv = phr_file_write_atomic(file, resp.data, resp.len, 0600)) != PHR_OK) {
+	if ((rv = phr_file_write_atomic(file, data, n, 0600)) != PHR_OK) {
 		phr_cli_error("export: writing %s: %s", file, phr_strerror(rv));
-	} else {
-		printf("%s\t%zu bytes\n", file, resp.len);
+		return -1;
 	}
-	if (resp.data != NULL)
-		sodium_memzero(resp.data, resp.len);
-	phr_buf_release(&resp);
-	return rv == PHR_OK ? PHR_EXIT_OK : PHR_EXIT_FAIL;
+	printf("%s\t%zu bytes\n", file, n);
+	return 0;
+}
+
+static int put_json(const char *dir, const char *name, const json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = put(dir, name, s, strlen(s));
+	sodium_memzero(s, strlen(s));
+	free(s);
+	return rc;
+}
+
+/* Writes the five files of one export answer. */
+static int write_export(const json_t *ex, const char *dir)
+{
+	const json_t *bundle = json_object_get(ex, "bundle"), *log = json_object_get(ex, "accessLog");
+	const char *car = json_string_value(json_object_get(ex, "car"));
+	struct phr_buf b;
+	uint8_t *bin = NULL;
+	size_t blen = 0, cap;
+	int rc = -1;
+
+	if (!json_is_object(bundle) || !json_is_array(log) || car == NULL) {
+		phr_cli_error("export: the node's answer is not an export");
+		return -1;
+	}
+	phr_buf_init(&b, 0);
+	cap = strlen(car) / 4 * 3 + 3;
+	if ((bin = phr_malloc(cap)) == NULL ||
+	    sodium_base642bin(bin, cap, car, strlen(car), NULL, &blen, NULL,
+			      sodium_base64_VARIANT_ORIGINAL) != 0) {
+		phr_cli_error("export: the CAR is not base64");
+		goto out;
+	}
+	if (put_json(dir, "bundle.json", bundle) != 0 ||
+	    phr_compliance_bundle_ndjson(&b, bundle) != PHR_OK ||
+	    put(dir, "bundle.ndjson", b.data, b.len) != 0)
+		goto out;
+	sodium_memzero(b.data, b.len);
+	phr_buf_reset(&b);
+	if ((blen > 0 && put(dir, "records.car", bin, blen) != 0) ||
+	    put_json(dir, "access-log.json", log) != 0 || phr_compliance_rows_csv(&b, log) != PHR_OK ||
+	    put(dir, "access-log.csv", b.data, b.len) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (b.data != NULL)
+		sodium_memzero(b.data, b.len);
+	phr_buf_release(&b);
+	phr_free(bin);
+	return rc;
 }
 
 int phr_cmd_export(int argc, char **argv)
 {
-	static const struct {
-		const char *part, *fmt, *name;
-	} parts[] = {
-		{ "bundle", NULL, "bundle.json" },  { "ndjson", NULL, "bundle.ndjson" },
-		{ "car", NULL, "records.car" },     { "log", "json", "access-log.json" },
-		{ "log", "csv", "access-log.csv" },
-	};
 	struct phr_cli_api a = { 0 };
 	const char *out = NULL, *totp = NULL;
-	char me[64], hdr[64];
-	int rc = PHR_EXIT_OK;
+	char me[64], hdr[64], path[160];
+	struct phr_buf resp;
+	json_t *ex = NULL;
+	long status = 0;
+	int rv, rc = PHR_EXIT_FAIL;
 
 	if (phr_cli_wants_help(argc, argv)) {
 		fputs(usage, stdout);
@@ -96,7 +132,7 @@ int phr_cmd_export(int argc, char **argv)
 		phr_cli_error("export: --out DIR is required");
 		return PHR_EXIT_USAGE;
 	}
-	if (totp != NULL && strspn(totp, "0123456789") != strlen(totp)) {
+	if (totp != NULL && (strspn(totp, "0123456789") != strlen(totp) || strlen(totp) > 9)) {
 		phr_cli_error("export: --totp takes the digits of the code");
 		return PHR_EXIT_USAGE;
 	}
@@ -109,9 +145,22 @@ int phr_cmd_export(int argc, char **argv)
 		return PHR_EXIT_FAIL;
 	}
 	snprintf(hdr, sizeof(hdr), "X-PHR-TOTP: %s", totp ? totp : "");
-	/* the Bundle first: the log that follows holds the export's own reads */
-	for (size_t k = 0; k < PHR_ARRAY_LEN(parts) && rc == PHR_EXIT_OK; k++)
-		rc = fetch(&a, me, parts[k].part, parts[k].fmt, out, parts[k].name,
-			   totp ? hdr : NULL);
+	snprintf(path, sizeof(path), "/api/v1/patients/%s/export?part=all", me);
+	phr_buf_init(&resp, (size_t)768 << 20);
+	rv = phr_api_client_call(&status, &resp, a.node, "GET", path, a.token, NULL, NULL, 0,
+				 totp ? hdr : NULL);
+	if (rv != PHR_OK)
+		phr_cli_error("export: %s", phr_strerror(rv));
+	else if (status != 200)
+		phr_cli_error("export: HTTP %ld: %.*s", status, (int)(resp.len < 300 ? resp.len : 300),
+			      (const char *)resp.data);
+	else if (phr_json_parse(&ex, NULL, 0, (const char *)resp.data, resp.len) != PHR_OK)
+		phr_cli_error("export: the node answered something that is not JSON");
+	else if (write_export(ex, out) == 0)
+		rc = PHR_EXIT_OK;
+	json_decref(ex);
+	if (resp.data != NULL)
+		sodium_memzero(resp.data, resp.len);
+	phr_buf_release(&resp);
 	return rc;
 }

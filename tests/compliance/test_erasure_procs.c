@@ -24,6 +24,7 @@
 #include "../api/api_test_util.h"
 #include "node/node_test_util.h"
 #include "phr/api.h"
+#include "phr/crypto.h"
 
 static char *dir;
 static pid_t pids[2];
@@ -50,7 +51,7 @@ static int setup(void **state)
 	char a_dir[600], b_dir[600], dep[700], o[700], e[700], rpc[200];
 
 	(void)state;
-	if (bin == NULL || (dir = node_test_tmpdir("erase")) == NULL)
+	if (bin == NULL || phr_crypto_init() != PHR_OK || (dir = node_test_tmpdir("erase")) == NULL)
 		return -1;
 	snprintf(a_dir, sizeof(a_dir), "%s/a", dir);
 	snprintf(b_dir, sizeof(b_dir), "%s/b", dir);
@@ -194,6 +195,61 @@ static void reports_over_http(const char *pat, const char *pt_a, const char *aud
 	http_res_release(&r);
 }
 
+/* phr export needs the second factor: refused before enrolment, then one code for all */
+static void export_with_totp(const char *pat, const char *pt_a)
+{
+	char path[256], body[64], cmd[1200], out[700], p[800];
+	uint8_t secret[64];
+	size_t sl = 0, i, binaries = 0;
+	uint32_t code;
+	struct http_res r;
+	json_t *b, *e;
+	struct phr_buf csv;
+
+	snprintf(path, sizeof(path), "/api/v1/patients/%s/export?part=all", pat);
+	assert_int_equal(call(&r, url_a, "GET", path, pt_a, NULL), 403);
+	http_res_release(&r);
+	assert_int_equal(call(&r, url_a, "POST", "/api/v1/me/totp", pt_a, NULL), 201);
+	assert_int_equal(phr_totp_secret_decode(secret, sizeof(secret), &sl,
+						json_string_value(json_object_get(r.json, "secret"))),
+			 PHR_OK);
+	http_res_release(&r);
+	assert_int_equal(phr_totp(&code, PHR_TOTP_SHA1, secret, sl, (uint64_t)time(NULL), 30, 6),
+			 PHR_OK);
+	snprintf(body, sizeof(body), "{\"code\":\"%06u\"}", (unsigned)code);
+	assert_int_equal(call(&r, url_a, "POST", "/api/v1/me/totp/confirm", pt_a, body), 200);
+	http_res_release(&r);
+	/* without the code: refused */
+	assert_int_equal(call(&r, url_a, "GET", path, pt_a, NULL), 401);
+	http_res_release(&r);
+	/* the next step's code: the CLI writes the five files */
+	assert_int_equal(phr_totp(&code, PHR_TOTP_SHA1, secret, sl, (uint64_t)time(NULL) + 30, 30, 6),
+			 PHR_OK);
+	snprintf(out, sizeof(out), "%s/export", dir);
+	snprintf(cmd, sizeof(cmd), "'%s' export --out '%s' --node %s --token %s --totp %06u > /dev/null",
+		 getenv("PHR_BIN"), out, url_a, pt_a, (unsigned)code);
+	assert_int_equal(system(cmd), 0);
+	snprintf(p, sizeof(p), "%s/bundle.json", out);
+	b = json_load_file(p, 0, NULL);
+	assert_non_null(b);
+	/* the demo's vaccination and imaging file; the lab result was erased */
+	assert_int_equal(json_array_size(json_object_get(b, "entry")), 2);
+	json_array_foreach(json_object_get(b, "entry"), i, e)
+		binaries += strcmp(json_string_value(json_object_get(json_object_get(e, "resource"),
+								     "resourceType")),
+				   "Binary") == 0;
+	assert_true(binaries <= 1);
+	json_decref(b);
+	phr_buf_init(&csv, 0);
+	snprintf(p, sizeof(p), "%s/access-log.csv", out);
+	assert_int_equal(phr_file_read(&csv, p, 1 << 20), PHR_OK);
+	assert_true(csv.len > 30 && memcmp(csv.data, "date,patient,recipient,", 23) == 0);
+	assert_non_null(memmem(csv.data, csv.len, ",Erase,", 7));
+	phr_buf_release(&csv);
+	snprintf(p, sizeof(p), "%s/records.car", out);
+	assert_int_equal(access(p, R_OK), 0);
+}
+
 static void test_erasure_processes(void **state)
 {
 	char pt_a[PHR_API_TOKEN_LEN], pt_b[PHR_API_TOKEN_LEN], op_a[PHR_API_TOKEN_LEN],
@@ -301,6 +357,7 @@ static void test_erasure_processes(void **state)
 		assert_int_equal(system(cmd), 0);
 	}
 	reports_over_http(pat, pt_a, aud_a, lab_id, vac_id);
+	export_with_totp(pat, pt_a);
 }
 
 int main(void)
