@@ -17,6 +17,11 @@
 #include "phr_int.h"
 
 #define NOTIFY_DEFAULT_BACKOFF 5u
+/* Each chain scan looks again at this many blocks before its cursor: a chain
+ * may answer a block number before that block's logs are queryable (the
+ * embedded chain commits groups of blocks), and every chain notification has
+ * a de-duplication key, so a second look only finds what the first missed. */
+#define NOTIFY_RESCAN_BLOCKS 64u
 #define NOTIFY_HTTP_TIMEOUT 5L
 
 static const char notify_schema[] =
@@ -945,6 +950,49 @@ static bool log_is(const struct phr_chain_log *l, const uint8_t addr[20], const 
 	       memcmp(l->topics[0], topic, 32) == 0 && memcmp(l->tx_hash, tx, 32) == 0;
 }
 
+/* Whether a recovery notification about transaction @p tx was queued (lock held). */
+static bool tx_notified(struct phr_node *n, const uint8_t tx[32])
+{
+	sqlite3_stmt *st = NULL;
+	char lo[80], hi[80], hex[65];
+	bool yes = false;
+
+	if (phr_hex_encode(hex, sizeof(hex), tx, 32, false) != PHR_OK)
+		return false;
+	snprintf(lo, sizeof(lo), "recovery:%s:", hex);
+	snprintf(hi, sizeof(hi), "recovery:%s;", hex); /* ';' follows ':' */
+	if (prep(n, &st, "SELECT 1 FROM notifications WHERE dedup >= ? AND dedup < ? LIMIT 1") ==
+	    PHR_OK) {
+		sqlite3_bind_text(st, 1, lo, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, hi, -1, SQLITE_STATIC);
+		yes = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_finalize(st);
+	}
+	return yes;
+}
+
+/* The previous owner named by the first OwnerRotated of @p patient after
+ * logs[i] (the owner at logs[i]'s time), or false when there is none. */
+static bool owner_before_rotation(const struct phr_node *n, uint8_t owner[20],
+				  const struct phr_chain_log *logs, size_t count, size_t i,
+				  const uint8_t patient[20])
+{
+	for (size_t j = i + 1; j < count; j++) {
+		struct phr_contracts_patient_registry_owner_rotated_event oe;
+		const struct phr_chain_log *l = &logs[j];
+		if (l->removed || l->topics_count < 1 || memcmp(l->address, n->dep.registry, 20) != 0 ||
+		    memcmp(l->topics[0], phr_contracts_patient_registry_owner_rotated_event_topic, 32) != 0 ||
+		    phr_contracts_patient_registry_owner_rotated_event_decode(
+			    &oe, (const uint8_t(*)[32])l->topics, l->topics_count, l->data, l->data_len) !=
+			    PHR_OK ||
+		    memcmp(oe.patient, patient, 20) != 0)
+			continue;
+		memcpy(owner, oe.previous_owner, 20);
+		return true;
+	}
+	return false;
+}
+
 /* The sender of transaction @p tx, or false. */
 static bool tx_sender(struct phr_node *n, uint8_t from[20], const uint8_t tx[32])
 {
@@ -980,6 +1028,8 @@ static size_t scan_recovery(struct phr_node *n, const struct phr_chain_log *logs
 	char *text = NULL;
 	size_t q = 0;
 
+	if (tx_notified(n, l->tx_hash))
+		return 0; /* by the node that signed it, or by an earlier scan */
 	if (memcmp(l->topics[0], phr_contracts_recovery_recovery_approved_event_topic, 32) == 0) {
 		struct phr_contracts_recovery_recovery_approved_event ev;
 		if (phr_contracts_recovery_recovery_approved_event_decode(&ev, t, l->topics_count, l->data,
@@ -1049,15 +1099,21 @@ static size_t scan_recovery(struct phr_node *n, const struct phr_chain_log *logs
 	}
 	if (!has_by)
 		has_by = tx_sender(n, by, l->tx_hash);
-	/* the current owner (after an execution: the new one) */
-	phr_buf_init(&cd, 0);
-	phr_buf_init(&res, 0);
-	if (phr_contracts_patient_registry_owner_of_patient_encode(&cd, patient) != PHR_OK ||
-	    phr_node_i_call(n, &res, NULL, n->dep.registry, &cd) != PHR_OK ||
-	    phr_contracts_patient_registry_owner_of_patient_decode(cur, res.data, res.len) != PHR_OK)
-		owners[0] = NULL;
-	phr_buf_release(&cd);
-	phr_buf_release(&res);
+	/* the owner when it happened: after an execution its new owner; otherwise the
+	 * owner a later rotation (in this scan) replaced, or else the current one */
+	if (owners[1] != NULL) {
+		memcpy(cur, newo, 20);
+	} else if (!owner_before_rotation(n, cur, logs, count, i, patient)) {
+		phr_buf_init(&cd, 0);
+		phr_buf_init(&res, 0);
+		if (phr_contracts_patient_registry_owner_of_patient_encode(&cd, patient) != PHR_OK ||
+		    phr_node_i_call(n, &res, NULL, n->dep.registry, &cd) != PHR_OK ||
+		    phr_contracts_patient_registry_owner_of_patient_decode(cur, res.data, res.len) !=
+			    PHR_OK)
+			owners[0] = NULL;
+		phr_buf_release(&cd);
+		phr_buf_release(&res);
+	}
 	pl = json_pack("{s:s,s:o}", "event", event, "patient", phr_node_i_jaddr(patient));
 	if (pl != NULL && has_by)
 		json_object_set_new(pl, "by", phr_node_i_jaddr(by));
@@ -1089,7 +1145,7 @@ int phr_notify_scan_chain(struct phr_node *n, size_t *queued)
 		rv = cursor_get(n, cur, &from);
 	if (rv == PHR_OK)
 		rv = phr_chain_block_number(n->chain, &head);
-	if (rv == PHR_OK && head >= from) {
+	if (rv == PHR_OK) {
 		memset(&f, 0, sizeof(f));
 		memcpy(addrs[0], n->dep.emergency, 20);
 		memcpy(addrs[1], n->dep.registry, 20);
@@ -1104,7 +1160,7 @@ int phr_notify_scan_chain(struct phr_node *n, size_t *queued)
 		memcpy(t0[4], phr_contracts_recovery_recovery_cancelled_event_topic, 32);
 		memcpy(t0[5], phr_contracts_recovery_recovery_executed_event_topic, 32);
 		memcpy(t0[6], phr_contracts_patient_registry_owner_rotated_event_topic, 32);
-		f.from_block = from;
+		f.from_block = from > NOTIFY_RESCAN_BLOCKS ? from - NOTIFY_RESCAN_BLOCKS : 0;
 		f.to_block = head;
 		f.addresses = (const uint8_t(*)[20])addrs;
 		f.addresses_count = 3;

@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@
 #include "../node/node_test_util.h"
 #include "hook_server.h"
 #include "phr/core.h"
+#include "phr/crypto.h"
 #include "phr/notify.h"
 
 enum { P, N, E1, E2, E3, NPROC };
@@ -104,26 +106,26 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Runs `phr emergency ARGS...` (NULL-terminated); @return its exit status. */
-static int phr_emergency(const char *tag, ...)
+/* Runs `phr CMD ARGS...` (@p ap NULL-terminated; `emergency` also gets the
+ * chain and deployment); output in DIR/cli-TAG.out|.err. @return its exit status. */
+static int run_phr(const char *tag, const char *cmd, va_list ap)
 {
 	const char *argv[48];
 	char o[700], e[700];
 	size_t n = 0;
-	va_list ap;
 	int st = 0;
 	pid_t pid;
 
 	argv[n++] = bin;
-	argv[n++] = "emergency";
-	va_start(ap, tag);
+	argv[n++] = cmd;
 	for (const char *a; n < 44 && (a = va_arg(ap, const char *)) != NULL;)
 		argv[n++] = a;
-	va_end(ap);
-	argv[n++] = "--chain-rpc";
-	argv[n++] = chain_url;
-	argv[n++] = "--deployment";
-	argv[n++] = dep;
+	if (strcmp(cmd, "emergency") == 0) {
+		argv[n++] = "--chain-rpc";
+		argv[n++] = chain_url;
+		argv[n++] = "--deployment";
+		argv[n++] = dep;
+	}
 	argv[n] = NULL;
 	snprintf(o, sizeof(o), "%s/cli-%s.out", dir, tag);
 	snprintf(e, sizeof(e), "%s/cli-%s.err", dir, tag);
@@ -139,6 +141,45 @@ static int phr_emergency(const char *tag, ...)
 	assert_true(pid > 0);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Runs `phr emergency ARGS...` (NULL-terminated); @return its exit status. */
+static int phr_emergency(const char *tag, ...)
+{
+	va_list ap;
+	int rv;
+
+	va_start(ap, tag);
+	rv = run_phr(tag, "emergency", ap);
+	va_end(ap);
+	return rv;
+}
+
+/* Runs `phr recovery ARGS...` (NULL-terminated); @return its exit status. */
+static int phr_recovery(const char *tag, ...)
+{
+	va_list ap;
+	int rv;
+
+	va_start(ap, tag);
+	rv = run_phr(tag, "recovery", ap);
+	va_end(ap);
+	return rv;
+}
+
+/* Moves the chain's clock by @p secs and mines a block. */
+static void advance(unsigned secs)
+{
+	struct http_res r;
+	char rb[160];
+
+	snprintf(rb, sizeof(rb),
+		 "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"evm_increaseTime\",\"params\":[%u]}", secs);
+	assert_int_equal(http_do(&r, "POST", chain_url, NULL, "application/json", rb, strlen(rb), NULL), 0);
+	http_res_release(&r);
+	snprintf(rb, sizeof(rb), "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"evm_mine\",\"params\":[]}");
+	assert_int_equal(http_do(&r, "POST", chain_url, NULL, "application/json", rb, strlen(rb), NULL), 0);
+	http_res_release(&r);
 }
 
 static void keystore(char *out, size_t cap, const char *node, const char *name)
@@ -306,17 +347,7 @@ static void test_breakglass(void **state)
 	assert_int_equal(phr_emergency("open-again", "open", "--keystore", ks_em, "--patient", pat,
 				       "--reason-code", "2", "--reason", "trauma", NULL),
 			 0);
-	{
-		char rb[160];
-		snprintf(rb, sizeof(rb),
-			 "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"evm_increaseTime\",\"params\":[%u]}",
-			 86400u + 60u);
-		assert_int_equal(http_do(&r, "POST", chain_url, NULL, "application/json", rb, strlen(rb), NULL), 0);
-		http_res_release(&r);
-		snprintf(rb, sizeof(rb), "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"evm_mine\",\"params\":[]}");
-		assert_int_equal(http_do(&r, "POST", chain_url, NULL, "application/json", rb, strlen(rb), NULL), 0);
-		http_res_release(&r);
-	}
+	advance(86400u + 60u);
 	snprintf(out, sizeof(out), "%s/summary-expired.json", dir);
 	assert_int_not_equal(phr_emergency("read-expired", "read", "--keystore", ks_em, "--patient", pat,
 					   "--escrow", urls[E1], "--escrow", urls[E2], "--out", out,
@@ -409,10 +440,133 @@ static void test_breakglass(void **state)
 	hook_clear(&hs);
 }
 
+/*
+ * Owner != patient id, end to end (after test_breakglass: P, E1, E2 up). Two
+ * guardians rotate the patient's owner to a fresh key (Recovery, relayed from
+ * their keystores); the holders still keep the old owner's manifest, which the
+ * provider's combine step now refuses (its signer is not ownerOfPatient); the
+ * old key can no longer deposit; the new owner escrows a new summary for the
+ * patient id, and a provider that broke the glass reads it.
+ */
+static void test_owner_rotated(void **state)
+{
+	char ks_pat[700], ks_em[700], ks_g1[700], ks_g2[700], ks_new[700], out[700], s2[700];
+	char pat[64], em[64], g1[64], g2[64], newo[PHR_ETH_ADDRESS_STR_LEN], tok[PHR_API_TOKEN_LEN];
+	char nd[650], pd[650];
+	const struct phr_keystore_params light = PHR_KEYSTORE_PARAMS_LIGHT;
+	struct phr_buf sb;
+	uint8_t sk[32], a[20];
+	char *ks = NULL;
+
+	(void)state;
+	assert_int_equal(phr_crypto_init(), PHR_OK);
+	snprintf(nd, sizeof(nd), "%s/n", dir);
+	snprintf(pd, sizeof(pd), "%s/p", dir);
+	keystore(ks_pat, sizeof(ks_pat), "n", "patient");
+	keystore(ks_em, sizeof(ks_em), "p", "emergency");
+	keystore(ks_g1, sizeof(ks_g1), "p", "clinic");
+	keystore(ks_g2, sizeof(ks_g2), "p", "auditor");
+	assert_int_equal(node_test_token(tok, sizeof(tok), pat, nd, "patient"), 0);
+	assert_int_equal(node_test_token(tok, sizeof(tok), em, pd, "emergency"), 0);
+	assert_int_equal(node_test_token(tok, sizeof(tok), g1, pd, "clinic"), 0);
+	assert_int_equal(node_test_token(tok, sizeof(tok), g2, pd, "auditor"), 0);
+	/* the new owner: a fresh account (dev mnemonic index 8) in its own keystore */
+	assert_int_equal(phr_bip32_eth_key(sk, NODE_TEST_MNEMONIC, 8), PHR_OK);
+	assert_int_equal(phr_eth_address_from_seckey(a, sk), PHR_OK);
+	assert_int_equal(phr_keystore_encrypt(&ks, sk, "dev", 3, &light), PHR_OK);
+	sodium_memzero(sk, sizeof(sk));
+	phr_eth_address_checksum(newo, a);
+	snprintf(ks_new, sizeof(ks_new), "%s/new-owner.json", dir);
+	assert_int_equal(phr_file_write_atomic(ks_new, ks, strlen(ks), 0600), PHR_OK);
+	phr_free(ks);
+	/* another summary for the new owner's escrow */
+	snprintf(s2, sizeof(s2), "%s/summary2.json", dir);
+	phr_buf_init(&sb, 0);
+	assert_int_equal(phr_file_read(&sb, summary, 1 << 20), PHR_OK);
+	assert_non_null(memmem(sb.data, sb.len, "\"Alex\"", 6));
+	memcpy(memmem(sb.data, sb.len, "\"Alex\"", 6), "\"Alix\"", 6);
+	assert_int_equal(phr_file_write_atomic(s2, sb.data, sb.len, 0600), PHR_OK);
+	phr_buf_release(&sb);
+
+	/* guardians 2 of 2 rotate the owner after the time lock */
+	assert_int_equal(phr_recovery("guardians", "guardians", "--node", urls[P], "--keystore", ks_pat,
+				      "--threshold", "2", g1, g2, NULL),
+			 0);
+	assert_int_equal(phr_recovery("approve-1", "approve", "--node", urls[P], "--keystore", ks_g1,
+				      pat, newo, NULL),
+			 0);
+	assert_int_equal(phr_recovery("approve-2", "approve", "--node", urls[P], "--keystore", ks_g2,
+				      pat, newo, NULL),
+			 0);
+	advance(2u * 86400u + 60u);
+	assert_int_equal(phr_recovery("execute", "execute", "--node", urls[P], "--keystore", ks_em, pat,
+				      NULL),
+			 0);
+	/* P hosts the patient id: its chain scan turns the relayed votes and the
+	 * execution (signed in keystores, not by P) into notifications, once each */
+	{
+		char path[400], tok_p[PHR_API_TOKEN_LEN];
+		struct http_res r;
+		size_t approved = 0, ready = 0, executed = 0;
+		assert_int_equal(node_test_token(tok_p, sizeof(tok_p), NULL, pd, "patient"), 0);
+		snprintf(path, sizeof(path), "%s/api/v1/patients/%s/notifications", urls[P], pat);
+		for (int k = 0; k < 50 && (approved < 2 || executed < 1); k++) {
+			json_t *e;
+			size_t i;
+			usleep(200 * 1000);
+			assert_int_equal(http_do(&r, "GET", path, tok_p, NULL, NULL, 0, NULL), 0);
+			assert_int_equal(r.status, 200);
+			approved = ready = executed = 0;
+			json_array_foreach(json_object_get(r.json, "items"), i, e) {
+				json_t *pl = json_object_get(e, "payload");
+				const char *ev = json_string_value(json_object_get(pl, "event"));
+				if (strcmp(json_string_value(json_object_get(e, "kind")), "recovery") != 0 || ev == NULL)
+					continue;
+				approved += strcmp(ev, "approved") == 0;
+				ready += strcmp(ev, "approved") == 0 && json_object_get(pl, "readyAt") != NULL;
+				executed += strcmp(ev, "executed") == 0 &&
+					    strcasecmp(json_string_value(json_object_get(pl, "newOwner")), newo) == 0;
+			}
+			http_res_release(&r);
+		}
+		assert_int_equal(approved, 2);
+		assert_int_equal(ready, 1); /* the second vote scheduled the rotation */
+		assert_int_equal(executed, 1);
+	}
+
+	/* break-glass; the holders answer with the old owner's manifest: refused */
+	assert_int_equal(phr_emergency("open-rot", "open", "--keystore", ks_em, "--patient", pat,
+				       "--reason-code", "1", "--reason", "collapsed", NULL),
+			 0);
+	snprintf(out, sizeof(out), "%s/summary-oldowner.json", dir);
+	assert_int_not_equal(phr_emergency("read-oldowner", "read", "--keystore", ks_em, "--patient", pat,
+					   "--escrow", urls[E1], "--escrow", urls[E2], "--out", out,
+					   NULL),
+			     0);
+	assert_int_not_equal(access(out, F_OK), 0);
+	/* the old key no longer deposits */
+	assert_int_not_equal(phr_emergency("setup-oldowner", "setup", "--keystore", ks_pat, "--summary",
+					   s2, "--escrow", urls[E1], "--escrow", urls[E2], "--threshold",
+					   "2", NULL),
+			     0);
+	/* the new owner escrows for the patient id; the provider reads it */
+	assert_int_equal(phr_emergency("setup-newowner", "setup", "--keystore", ks_new, "--patient", pat,
+				       "--summary", s2, "--escrow", urls[E1], "--escrow", urls[E2],
+				       "--threshold", "2", NULL),
+			 0);
+	snprintf(out, sizeof(out), "%s/summary-newowner.json", dir);
+	assert_int_equal(phr_emergency("read-newowner", "read", "--keystore", ks_em, "--patient", pat,
+				       "--escrow", urls[E1], "--out", out, NULL),
+			 0);
+	assert_true(same_file(out, s2));
+	assert_false(same_file(out, summary));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_breakglass),
+		cmocka_unit_test(test_owner_rotated),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
