@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -27,7 +28,7 @@ static const char usage[] =
 	"usage: phr node [--datadir DIR] [--listen HOST:PORT] [--dev] [--chain-rpc URL]\n"
 	"                [--deployment FILE] [--artifacts DIR] [--threads N]\n"
 	"                [--log-level LEVEL] [--log-json] [--no-seed] [--peer URL]...\n"
-	"                [--siwe-domain HOST[:PORT]]\n"
+	"                [--siwe-domain HOST[:PORT]] [--portal DIR]\n"
 	"\n"
 	"Runs a phr node: the chain (embedded in DIR/chain, or external with --chain-rpc),\n"
 	"the encrypted record store (DIR/store), and one HTTP server with the REST API\n"
@@ -103,6 +104,11 @@ static int parse_args(struct node_opts *o, int argc, char **argv)
 			o->peers[o->n_peers++] = v;
 		else if (strcmp(a, "--artifacts") == 0)
 			o->artifacts = v;
+		else if (strcmp(a, "--portal") == 0) {
+			/* the portal's built files (web/dist); src/api/portal.c reads PHR_PORTAL_DIR */
+			if (setenv("PHR_PORTAL_DIR", v, 1) != 0)
+				return PHR_EXIT_USAGE;
+		}
 		else if (strcmp(a, "--log-level") == 0)
 			o->log_level = v;
 		else if (strcmp(a, "--siwe-domain") == 0)
