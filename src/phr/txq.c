@@ -1,7 +1,9 @@
 /*
  * Concurrency of the node's chain writes: per-sender nonces (several
- * transactions of one sender in flight), the pin lock, and group commit of
- * View audit entries (AuditTrail.logViews).
+ * transactions of one sender in flight) and group commit of View audit
+ * entries (AuditTrail.logViews). Capsules are added without a node-side lock:
+ * their CIDs are distinct (fresh sealed boxes) and the store's pin writes are
+ * concurrent, their directory syncs grouped (src/store/blockstore.c).
  *
  * Group commit: a read appends its entry to its reader's queue. When no
  * transaction of that reader's batcher is in flight, the thread becomes the
@@ -44,7 +46,6 @@ struct phr_txq {
 	sqlite3 *db; /* DIR/phr.db for the lock-free paths (capsules, denials, audit_tx) */
 	pthread_mutex_t nlock;
 	struct nonce_slot nonces[READER_SLOTS];
-	pthread_mutex_t pin;
 	pthread_mutex_t vlock;
 	pthread_cond_t vcond;
 	struct reader_slot slots[READER_SLOTS];
@@ -68,7 +69,6 @@ int phr_txq_i_open(struct phr_txq **out, const char *db_path)
 		return PHR_ERR_DB;
 	}
 	sqlite3_busy_timeout(q->db, 10000);
-	pthread_mutex_init(&q->pin, NULL);
 	pthread_mutex_init(&q->nlock, NULL);
 	pthread_mutex_init(&q->vlock, NULL);
 	pthread_cond_init(&q->vcond, NULL);
@@ -83,7 +83,6 @@ void phr_txq_i_close(struct phr_txq *q)
 	phr_log_debug("phr", "View audit: %llu entries in %llu transactions",
 		      (unsigned long long)q->entries, (unsigned long long)q->batches);
 	sqlite3_close(q->db);
-	pthread_mutex_destroy(&q->pin);
 	pthread_mutex_destroy(&q->nlock);
 	pthread_mutex_destroy(&q->vlock);
 	pthread_cond_destroy(&q->vcond);
@@ -143,12 +142,7 @@ sqlite3 *phr_txq_i_db(struct phr_txq *q)
 int phr_node_i_add_capsule(struct phr_node *n, struct phr_cid *cid, const uint8_t pk[32],
 			   const uint8_t *key)
 {
-	int rv;
-
-	pthread_mutex_lock(&n->txq->pin);
-	rv = phr_store_add_capsule(n->store, cid, pk, key);
-	pthread_mutex_unlock(&n->txq->pin);
-	return rv;
+	return phr_store_add_capsule(n->store, cid, pk, key);
 }
 
 /* The slot of @p reader (found or claimed); NULL when the table is full. Under vlock. */

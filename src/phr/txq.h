@@ -1,6 +1,6 @@
 /*
  * Concurrency of the node's chain writes (txq.c): nonces handed out per
- * sender (transactions in flight together), store pin changes serialised, and the View
+ * sender (transactions in flight together), and the View
  * audit entries of concurrent reads by one reader are grouped into one
  * AuditTrail.logViews transaction (group commit: a read returns only when its
  * entry is on chain).
@@ -32,7 +32,7 @@ int phr_txq_i_nonce_take(struct phr_txq *q, uint64_t *nonce, struct phr_chain *c
 /** Forgets the nonces taken for @p sender (after a rejected transaction). */
 void phr_txq_i_nonce_reset(struct phr_txq *q, const uint8_t sender[20]);
 
-/** phr_store_add_capsule under the node's pin lock (the store's pins are not reentrant). */
+/** phr_store_add_capsule (concurrent callers are fine: pins are, their syncs grouped). */
 int phr_node_i_add_capsule(struct phr_node *n, struct phr_cid *cid, const uint8_t pk[32],
 			   const uint8_t *key);
 

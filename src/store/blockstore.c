@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -25,11 +26,26 @@
 #define TMP_PREFIX ".tmp."
 #define WALK_MAX_DEPTH 64
 
+/*
+ * Group commit of one directory's fsync: a writer that changed the directory
+ * takes a ticket; a sync started after that covers it. One thread at a time
+ * runs fsync for every ticket taken so far while the others wait, so N
+ * concurrent pin writes cost one or two directory syncs instead of N.
+ */
+struct sync_group {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t issued; /* tickets handed out */
+	uint64_t synced; /* every ticket up to this one is durable */
+	bool running;
+};
+
 struct phr_store {
 	char *dir;
 	char *blocks;
 	char *pins;
 	int lock_fd;
+	struct sync_group pins_sync;
 };
 
 static atomic_uint tmp_counter;
@@ -111,6 +127,8 @@ int phr_store_open(struct phr_store **out, const char *dir)
 	if (!st)
 		return PHR_ERR_NOMEM;
 	st->lock_fd = -1;
+	pthread_mutex_init(&st->pins_sync.mu, NULL);
+	pthread_cond_init(&st->pins_sync.cv, NULL);
 	st->dir = phr_strdup(dir);
 	st->blocks = join(dir, "blocks");
 	st->pins = join(dir, "pins");
@@ -141,6 +159,8 @@ void phr_store_close(struct phr_store *st)
 	phr_free(st->dir);
 	phr_free(st->blocks);
 	phr_free(st->pins);
+	pthread_mutex_destroy(&st->pins_sync.mu);
+	pthread_cond_destroy(&st->pins_sync.cv);
 	phr_free(st);
 }
 
@@ -188,6 +208,36 @@ static int fsync_dir(const char *dir)
 		return PHR_ERR_IO;
 	int rc = fsync(fd) == 0 ? PHR_OK : PHR_ERR_IO;
 	close(fd);
+	return rc;
+}
+
+/* fsync of @p dir after the caller's change to it, shared with concurrent callers (struct
+ * sync_group). A failed sync is the error of the thread that ran it; the threads it would
+ * have covered run one of their own. */
+static int group_fsync_dir(struct sync_group *g, const char *dir)
+{
+	int rc = PHR_OK;
+
+	pthread_mutex_lock(&g->mu);
+	uint64_t t = ++g->issued;
+	while (g->synced < t) {
+		if (g->running) {
+			pthread_cond_wait(&g->cv, &g->mu);
+			continue;
+		}
+		g->running = true;
+		uint64_t target = g->issued;
+		pthread_mutex_unlock(&g->mu);
+		rc = fsync_dir(dir);
+		pthread_mutex_lock(&g->mu);
+		g->running = false;
+		if (rc == PHR_OK && target > g->synced)
+			g->synced = target;
+		pthread_cond_broadcast(&g->cv);
+		if (rc != PHR_OK)
+			break;
+	}
+	pthread_mutex_unlock(&g->mu);
 	return rc;
 }
 
@@ -602,15 +652,30 @@ static int walk_nop(void *ctx, const struct phr_cid *cid, const uint8_t *data, s
 	return PHR_OK;
 }
 
+/*
+ * A pin is the name of its file: pin_list and pin_has read names only, so the
+ * file is created in place (no temp file, no fsync of its contents, which are
+ * informative) and only the directory entry is made durable, by a directory
+ * sync shared with concurrent pin writes. An existing name is synced too: it
+ * may be another thread's pin whose sync has not run yet.
+ */
 int phr_store_pin_write(struct phr_store *st, const struct phr_cid *root)
 {
 	char path[PATH_CAP];
 	int rc = pin_path(st, path, sizeof(path), root);
 	if (rc != PHR_OK)
 		return rc;
-	if (access(path, F_OK) == 0)
-		return PHR_OK;
-	return phr_file_write_atomic(path, "recursive\n", 10, 0644);
+	if (access(path, F_OK) != 0) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return PHR_ERR_IO;
+		rc = phr_store_write_all(fd, (const uint8_t *)"recursive\n", 10);
+		if (close(fd) != 0 && rc == PHR_OK)
+			rc = PHR_ERR_IO;
+		if (rc != PHR_OK)
+			return rc;
+	}
+	return group_fsync_dir(&st->pins_sync, st->pins);
 }
 
 int phr_store_pin_add(struct phr_store *st, const struct phr_cid *root)
@@ -627,7 +692,7 @@ int phr_store_pin_rm(struct phr_store *st, const struct phr_cid *root)
 		return rc;
 	if (unlink(path) != 0)
 		return errno == ENOENT ? PHR_ERR_NOT_FOUND : PHR_ERR_IO;
-	return fsync_dir(st->pins);
+	return group_fsync_dir(&st->pins_sync, st->pins);
 }
 
 bool phr_store_pin_has(struct phr_store *st, const struct phr_cid *root)
