@@ -313,6 +313,9 @@ static enum MHD_Result dispatch(struct api_ctx *c, const char *url, const char *
 	return respond(c, url);
 }
 
+/* Largest body over the limit that is drained before the 413 (see on_request). */
+#define API_DRAIN_MAX ((uint64_t)64 << 20)
+
 /* Appends an upload chunk to the spooled body (its memfd). */
 static void spool(struct api_ctx *c, const char *data, size_t n)
 {
@@ -374,6 +377,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (!c->gateway) {
 			uint64_t n;
 			if (clen != NULL && (phr_parse_u64(&n, clen) != PHR_OK || n > limit)) {
+				/* A body up to API_DRAIN_MAX is read and discarded, then answered
+				 * 413: answering before it is read closes the connection with
+				 * unread data, which resets it, and the client may never see the
+				 * 413. A larger (or unparsable) length is answered at once. */
+				c->too_large = true;
+				if (phr_parse_u64(&n, clen) == PHR_OK && n <= API_DRAIN_MAX)
+					return MHD_YES;
 				snprintf(c->detail, sizeof(c->detail), "request body over the limit");
 				return problem(c, PHR_ERR_TOO_LARGE, 413, url);
 			}
