@@ -356,6 +356,46 @@ int phr_node_i_share_record(struct phr_node *n, const struct phr_identity *patie
 	return rv;
 }
 
+/* After a recovery the owner is not the patient id, and records minted since
+ * (sealed to the patient's registered key: the owner's, once it ran
+ * `phr recovery update-key`) are indexed for the patient id: the owner gets
+ * that capsule (docs/recovery.md). Caller holds the lock. */
+static int owner_capsule(struct phr_node *n, struct phr_record_meta *m,
+			 const struct phr_u256 *record, const uint8_t raddr[20])
+{
+	struct phr_buf cd, out;
+	uint8_t owner[20];
+	int rv;
+
+	if (memcmp(raddr, m->patient, 20) == 0)
+		return PHR_ERR_NOT_FOUND;
+	phr_buf_init(&cd, 0);
+	phr_buf_init(&out, 0);
+	rv = phr_contracts_patient_registry_owner_of_patient_encode(&cd, m->patient);
+	if (rv == PHR_OK)
+		rv = phr_node_i_call(n, &out, NULL, n->dep.registry, &cd);
+	if (rv == PHR_OK)
+		rv = phr_contracts_patient_registry_owner_of_patient_decode(owner, out.data, out.len);
+	if (rv == PHR_OK && memcmp(owner, raddr, 20) != 0)
+		rv = PHR_ERR_NOT_FOUND;
+	if (rv == PHR_OK)
+		rv = phr_node_i_capsule_get(n, m->capsule_cid, record, m->patient);
+	if (rv == PHR_OK) {
+		/* a hosted owner: only a capsule its key opens (older ones need the re-wrap) */
+		const struct phr_identity *me = phr_node_identity(n, raddr);
+		struct phr_cid c;
+		uint8_t *key = me != NULL ? phr_crypto_key_new() : NULL;
+		if (me != NULL && (key == NULL || phr_cid_parse(&c, m->capsule_cid) != PHR_OK ||
+				   phr_store_open_capsule(n->store, key, &c, me->box_pk, me->box_sk) != PHR_OK))
+			rv = PHR_ERR_NOT_FOUND;
+		if (key != NULL)
+			phr_crypto_key_free(key);
+	}
+	phr_buf_release(&cd);
+	phr_buf_release(&out);
+	return rv;
+}
+
 /* The access decision and the reader's capsule, for a reader at @p raddr
  * (hosted identity @p hosted or NULL). Caller holds the lock. */
 static int record_access_locked(struct phr_node *n, struct phr_record_meta *m, const uint8_t raddr[20],
@@ -376,7 +416,8 @@ static int record_access_locked(struct phr_node *n, struct phr_record_meta *m, c
 		return PHR_ERR_FORBIDDEN;
 	}
 	if (phr_node_i_capsule_get(n, m->capsule_cid, record, raddr) != PHR_OK &&
-	    phr_node_i_peer_capsule(n, m->capsule_cid, record, raddr) != PHR_OK) {
+	    phr_node_i_peer_capsule(n, m->capsule_cid, record, raddr) != PHR_OK &&
+	    owner_capsule(n, m, record, raddr) != PHR_OK) {
 		/* the patient's client wraps the key to the reader when it is hosted here */
 		const struct phr_identity *pat = phr_node_identity(n, m->patient);
 		uint8_t pk[32];

@@ -440,7 +440,9 @@ static void test_recover(void **state)
 			free(t);
 		}
 	}
-	/* a record minted after the key update is sealed to the new key: a sync indexes it */
+	/* a record minted after the key update is sealed to the new key and indexed for
+	 * the patient id: the owner reads it at once (the patient id's capsule); a sync
+	 * also indexes it for the owner; another reader gets nothing from that fallback */
 	{
 		struct phr_record_receipt r4;
 		struct phr_buf out;
@@ -450,6 +452,11 @@ static void test_recover(void **state)
 				 PHR_OK);
 		phr_buf_init(&out, 0);
 		assert_int_equal(phr_node_record_read(f->s.node, &out, NULL, f->newo, &r4.token_id, 1),
+				 PHR_OK);
+		assert_int_equal(out.len, sizeof(f->body[0]));
+		assert_memory_equal(out.data, f->body[0], out.len);
+		phr_buf_reset(&out);
+		assert_int_equal(phr_node_record_read(f->s.node, &out, NULL, f->att, &r4.token_id, 1),
 				 PHR_ERR_FORBIDDEN);
 		assert_int_equal(phr_node_recovery_rewrap(f->s.node, &ok2, &failed2, f->newo, f->patient,
 							  NULL),
