@@ -128,6 +128,13 @@ PHR_WUR int phr_compliance_export_bundle(struct phr_node *node, json_t **out, si
 					 size_t *unreadable, const struct phr_identity *patient);
 
 /**
+ * The Bundle resource of one record's plaintext: the FHIR resource itself
+ * when it is one (a JSON object with a resourceType), else a Binary with the
+ * bytes in base64. @return a new object (holds PHI), NULL on NOMEM.
+ */
+json_t *phr_compliance_record_resource(const uint8_t *data, size_t len);
+
+/**
  * The Bundle's resources as NDJSON (one compact resource a line, LF).
  * @param[out] out appended
  * @return PHR_OK, PHR_ERR_INVALID (not a Bundle), PHR_ERR_NOMEM, PHR_ERR_TOO_LARGE.

@@ -16,12 +16,21 @@
 #include "phr/compliance.h"
 #include "phr_int.h"
 
+static json_t *record_resource(const struct phr_buf *pt);
+
 /* Content type of a record that is not a FHIR resource. */
 static const char *binary_type(const uint8_t *p, size_t n, bool json)
 {
 	if (n >= 132 && memcmp(p + 128, "DICM", 4) == 0)
 		return "application/dicom";
 	return json ? "application/json" : "application/octet-stream";
+}
+
+json_t *phr_compliance_record_resource(const uint8_t *data, size_t len)
+{
+	struct phr_buf view = { .data = (uint8_t *)data, .len = len };
+
+	return record_resource(&view);
 }
 
 /* The resource of one record: its plaintext when it is a FHIR resource, else a Binary. */
