@@ -5,6 +5,7 @@
  */
 #include <sodium.h>
 #include <string.h>
+#include <time.h>
 
 #include "phr/contracts.h"
 #include "phr/crypto.h"
@@ -570,19 +571,32 @@ int phr_node_recovery_rewrap(struct phr_node *n, size_t *rewrapped, size_t *fail
 		return PHR_ERR_FORBIDDEN;
 	if ((rv = phr_recovery_i_live_records(n, &ids, &count, patient)) != PHR_OK)
 		return rv;
-	pthread_mutex_lock(&n->lock);
-	for (size_t i = 0; i < count; i++) {
-		int r1 = rewrap_one(n, owner, patient, &ids[i], old_pk, old_sk);
-		char id[PHR_U256_DEC_LEN];
-		if (r1 == PHR_OK) {
-			ok++;
-			continue;
+	/* two passes: a record that failed (the node directory is shared with a
+	 * running node, its database or a peer may be busy) is tried once more */
+	for (int pass = 0; pass < 2 && (pass == 0 || bad > 0); pass++) {
+		size_t k = 0;
+		if (pass == 1) {
+			struct timespec ts = { 0, 200 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+			bad = 0;
 		}
-		bad++;
-		phr_u256_to_dec(id, &ids[i]);
-		phr_log_warn("recovery", "record %s: data key not re-wrapped (%s)", id, phr_strerror(r1));
+		pthread_mutex_lock(&n->lock);
+		for (size_t i = 0; i < count; i++) {
+			int r1 = rewrap_one(n, owner, patient, &ids[i], old_pk, old_sk);
+			char id[PHR_U256_DEC_LEN];
+			if (r1 == PHR_OK) {
+				ok++;
+				continue;
+			}
+			bad++;
+			ids[k++] = ids[i]; /* kept for the second pass */
+			phr_u256_to_dec(id, &ids[i]);
+			phr_log_warn("recovery", "record %s: data key not re-wrapped (%s)%s", id,
+				     phr_strerror(r1), pass == 0 ? "; trying again" : "");
+		}
+		pthread_mutex_unlock(&n->lock);
+		count = k;
 	}
-	pthread_mutex_unlock(&n->lock);
 	phr_free(ids);
 	phr_log_info("recovery", "re-wrapped %zu data keys to the new owner's key (%zu failed)", ok, bad);
 	if (sodium_memcmp(st.enc_key, owner->box_pk, 32) != 0) {
