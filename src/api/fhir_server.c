@@ -20,9 +20,6 @@
 #include "phr/phr.h"
 #include "phr/records_batch.h"
 
-/* The validator lands in module fhir; until the api links it, call it when present. */
-#pragma weak phr_fhir_validate
-
 #define FHIR_CT "application/fhir+json; charset=utf-8"
 #define FHIR_DEFAULT_COUNT 20
 #define FHIR_MAX_COUNT 1000
@@ -360,8 +357,6 @@ static int check_resource(struct fx *x, const json_t *res, const char *type)
 		return fail(x, PHR_ERR_UNSUPPORTED, 400, "resource type %s is not supported here", rt);
 	if (id != NULL && (!json_is_string(id) || !phr_fhir_id_valid(json_string_value(id))))
 		return fail(x, PHR_ERR_INVALID, 400, "id is not a valid FHIR id");
-	if (phr_fhir_validate == NULL)
-		return PHR_OK;
 	rv = phr_fhir_validate(&issues, res);
 	if (rv == PHR_ERR_NOMEM) {
 		json_decref(issues);
