@@ -34,6 +34,10 @@ contract HealthRecordNFT is IHealthRecordNFT {
     }
 
     uint256 private constant MAX_CID_LENGTH = 128;
+    /// @notice Most records one mintRecords call takes.
+    uint256 public constant MAX_MINT_BATCH = 32;
+    /// Bytes of a mintRecords entry before its CID: patient, dataHash, type, supersedes, CID length.
+    uint256 private constant ENTRY_HEAD = 20 + 32 + 1 + 32 + 1;
 
     error ZeroAddress();
     error NonexistentToken(uint256 tokenId);
@@ -47,6 +51,7 @@ contract HealthRecordNFT is IHealthRecordNFT {
     error WrongPatient(uint256 tokenId);
     error TypeMismatch(uint256 tokenId);
     error NotPatientOwner(address patient);
+    error WrongBatch();
 
     /// ERC-721
     event Transfer(address indexed from, address indexed to, uint256 indexed tokenId);
@@ -108,6 +113,39 @@ contract HealthRecordNFT is IHealthRecordNFT {
         external
         returns (uint256 tokenId)
     {
+        return _mint(patient, dataHash, bytes(cid), recordType, supersedes);
+    }
+
+    /// @notice Mint several records in one transaction, each with the checks, effects and events
+    ///         of mintRecord, in order; all or nothing (one failing record reverts the call with
+    ///         its error). Token ids are consecutive, from the returned one.
+    /// @param entries 1..MAX_MINT_BATCH entries, each: patient (20 bytes), dataHash (32),
+    ///        recordType (1), supersedes (32, big-endian), CID length L (1), CID (L bytes)
+    /// @return firstTokenId the token of the first entry
+    function mintRecords(bytes calldata entries) external returns (uint256 firstTokenId) {
+        uint256 n = 0;
+        uint256 off = 0;
+        while (off < entries.length) {
+            if (n == MAX_MINT_BATCH || entries.length - off < ENTRY_HEAD) revert WrongBatch();
+            address patient = address(bytes20(entries[off:off + 20]));
+            bytes32 dataHash = bytes32(entries[off + 20:off + 52]);
+            uint8 t = uint8(entries[off + 52]);
+            uint256 supersedes = uint256(bytes32(entries[off + 53:off + 85]));
+            uint256 len = uint8(entries[off + 85]);
+            off += ENTRY_HEAD;
+            if (t > uint8(type(RecordType).max) || entries.length - off < len) revert WrongBatch();
+            uint256 id = _mint(patient, dataHash, entries[off:off + len], RecordType(t), supersedes);
+            if (n == 0) firstTokenId = id;
+            off += len;
+            n++;
+        }
+        if (n == 0) revert WrongBatch();
+    }
+
+    function _mint(address patient, bytes32 dataHash, bytes calldata cid, RecordType recordType, uint256 supersedes)
+        private
+        returns (uint256 tokenId)
+    {
         if (!registry.isRegistered(patient)) revert NotRegistered(patient);
         if (!providers.isVerified(msg.sender)) revert ProviderNotVerified(msg.sender);
         if (dataHash == bytes32(0)) revert InvalidDataHash();
@@ -133,12 +171,12 @@ contract HealthRecordNFT is IHealthRecordNFT {
             supersedes: supersedes,
             supersededBy: 0,
             dataHash: dataHash,
-            cid: cid
+            cid: string(cid)
         });
         _balances[patient] += 1;
         emit Transfer(address(0), patient, tokenId);
         emit Locked(tokenId);
-        emit RecordMinted(tokenId, patient, msg.sender, recordType, dataHash, cid, supersedes);
+        emit RecordMinted(tokenId, patient, msg.sender, recordType, dataHash, string(cid), supersedes);
         if (supersedes != 0) {
             _records[supersedes].supersededBy = tokenId;
             emit RecordSuperseded(supersedes, tokenId);
@@ -292,8 +330,7 @@ contract HealthRecordNFT is IHealthRecordNFT {
 
     // ------------------------------------------------------------------ internals
 
-    function _checkCid(string calldata cid) private pure {
-        bytes calldata b = bytes(cid);
+    function _checkCid(bytes calldata b) private pure {
         if (b.length == 0 || b.length > MAX_CID_LENGTH) revert InvalidCid();
         for (uint256 i = 0; i < b.length; i++) {
             bytes1 c = b[i];

@@ -133,6 +133,80 @@ contract HealthRecordNFTTest is Fixture {
         nft.mintRecord(patient, HASH1, CID1, RecordType.Vaccination, 0);
     }
 
+    function _entry(address p, bytes32 h, RecordType t, uint256 sup, string memory cid)
+        internal
+        pure
+        returns (bytes memory)
+    {
+        return abi.encodePacked(p, h, uint8(t), sup, uint8(bytes(cid).length), cid);
+    }
+
+    function test_mint_records_batch() public {
+        uint256 v1 = _grantAndMint();
+        bytes memory entries = bytes.concat(
+            _entry(patient, keccak256("b1"), RecordType.LabResult, 0, CID1),
+            _entry(patient, keccak256("b2"), RecordType.Vaccination, v1, CID2),
+            _entry(patient, keccak256("b3"), RecordType.Imaging, 0, "bafyshort")
+        );
+        vm.expectEmit(true, true, true, true, address(nft));
+        emit HealthRecordNFT.RecordMinted(v1 + 1, patient, doctor, RecordType.LabResult, keccak256("b1"), CID1, 0);
+        vm.prank(doctor);
+        uint256 first = nft.mintRecords(entries);
+        assertEq(first, v1 + 1, "first id");
+        assertEq(nft.totalMinted(), v1 + 3, "three more");
+        assertEq(nft.balanceOf(patient), 4, "balance");
+        HealthRecordNFT.Record memory r = nft.recordOf(first + 1);
+        assertEq(r.supersedes, v1, "second amends v1");
+        assertEq(r.dataHash, keccak256("b2"), "second hash");
+        assertEq(r.cid, CID2, "second cid");
+        assertEq(nft.recordOf(v1).supersededBy, first + 1, "forward link");
+        assertEq(nft.recordOf(first + 2).cid, "bafyshort", "third cid");
+        assertEq(uint256(nft.recordOf(first + 2).recordType), uint256(RecordType.Imaging), "third type");
+        assertEq(audit.countOf(patient), 5, "share + create + 3 batch entries audited");
+    }
+
+    function test_mint_records_rejections() public {
+        uint256 v1 = _grantAndMint();
+        bytes memory good = _entry(patient, HASH1, RecordType.LabResult, 0, CID1);
+        vm.startPrank(doctor);
+        vm.expectRevert(HealthRecordNFT.WrongBatch.selector);
+        nft.mintRecords("");
+        // truncated head, truncated CID, trailing byte, record type out of range
+        vm.expectRevert(HealthRecordNFT.WrongBatch.selector);
+        nft.mintRecords(bytes.concat(good, hex"01"));
+        bytes memory shortCid = _entry(patient, HASH1, RecordType.LabResult, 0, CID1);
+        assembly { mstore(shortCid, sub(mload(shortCid), 1)) }
+        vm.expectRevert(HealthRecordNFT.WrongBatch.selector);
+        nft.mintRecords(shortCid);
+        bytes memory badType = _entry(patient, HASH1, RecordType.LabResult, 0, CID1);
+        badType[52] = 0xff;
+        vm.expectRevert(HealthRecordNFT.WrongBatch.selector);
+        nft.mintRecords(badType);
+        // one bad record (amends v1 twice) reverts the whole batch with its error
+        bytes memory twice = bytes.concat(
+            _entry(patient, HASH1, RecordType.Vaccination, v1, CID1),
+            _entry(patient, HASH1, RecordType.Vaccination, v1, CID2)
+        );
+        vm.expectRevert(abi.encodeWithSelector(HealthRecordNFT.AlreadySuperseded.selector, v1, v1 + 1));
+        nft.mintRecords(twice);
+        vm.expectRevert(HealthRecordNFT.InvalidCid.selector);
+        nft.mintRecords(bytes.concat(good, _entry(patient, HASH1, RecordType.LabResult, 0, "a/b")));
+        // more than MAX_MINT_BATCH
+        bytes memory many;
+        for (uint256 i = 0; i <= nft.MAX_MINT_BATCH(); i++) many = bytes.concat(many, good);
+        vm.expectRevert(HealthRecordNFT.WrongBatch.selector);
+        nft.mintRecords(many);
+        vm.stopPrank();
+        assertEq(nft.totalMinted(), v1, "nothing minted");
+        // checks per record: a stranger and an unverified provider are refused
+        vm.prank(unverified);
+        vm.expectRevert(abi.encodeWithSelector(HealthRecordNFT.ProviderNotVerified.selector, unverified));
+        nft.mintRecords(good);
+        vm.prank(doctor);
+        vm.expectRevert(abi.encodeWithSelector(HealthRecordNFT.NotRegistered.selector, stranger));
+        nft.mintRecords(_entry(stranger, HASH1, RecordType.LabResult, 0, CID1));
+    }
+
     function test_burn_for_erasure() public {
         uint256 id = _grantAndMint();
         vm.prank(doctor);

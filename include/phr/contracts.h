@@ -754,12 +754,24 @@ PHR_WUR int phr_contracts_health_record_nft_is_milestone_decode(bool *ret0, cons
 PHR_WUR int phr_contracts_health_record_nft_locked_encode(struct phr_buf *out, const struct phr_u256 *token_id);
 /** Decodes the result (bool) of HealthRecordNFT.locked; see the file comment. */
 PHR_WUR int phr_contracts_health_record_nft_locked_decode(bool *ret0, const uint8_t *abi_data, size_t abi_len);
+/** Selector of HealthRecordNFT.MAX_MINT_BATCH(). */
+#define PHR_CONTRACTS_HEALTH_RECORD_NFT_MAX_MINT_BATCH_SELECTOR 0x7f7fa5ffu
+/** Calldata of HealthRecordNFT.MAX_MINT_BATCH() (view); see the file comment. */
+PHR_WUR int phr_contracts_health_record_nft_max_mint_batch_encode(struct phr_buf *out);
+/** Decodes the result (uint256) of HealthRecordNFT.MAX_MINT_BATCH; see the file comment. */
+PHR_WUR int phr_contracts_health_record_nft_max_mint_batch_decode(struct phr_u256 *ret0, const uint8_t *abi_data, size_t abi_len);
 /** Selector of HealthRecordNFT.mintRecord(address,bytes32,string,uint8,uint256). */
 #define PHR_CONTRACTS_HEALTH_RECORD_NFT_MINT_RECORD_SELECTOR 0xd0396608u
 /** Calldata of HealthRecordNFT.mintRecord(address,bytes32,string,uint8,uint256) (transaction); see the file comment. */
 PHR_WUR int phr_contracts_health_record_nft_mint_record_encode(struct phr_buf *out, const uint8_t patient[20], const uint8_t data_hash[32], const char *cid, uint64_t record_type, const struct phr_u256 *supersedes);
 /** Decodes the result (uint256) of HealthRecordNFT.mintRecord; see the file comment. */
 PHR_WUR int phr_contracts_health_record_nft_mint_record_decode(struct phr_u256 *token_id, const uint8_t *abi_data, size_t abi_len);
+/** Selector of HealthRecordNFT.mintRecords(bytes). */
+#define PHR_CONTRACTS_HEALTH_RECORD_NFT_MINT_RECORDS_SELECTOR 0xb706cd4bu
+/** Calldata of HealthRecordNFT.mintRecords(bytes) (transaction); see the file comment. */
+PHR_WUR int phr_contracts_health_record_nft_mint_records_encode(struct phr_buf *out, const uint8_t *entries, size_t entries_len);
+/** Decodes the result (uint256) of HealthRecordNFT.mintRecords; see the file comment. */
+PHR_WUR int phr_contracts_health_record_nft_mint_records_decode(struct phr_u256 *first_token_id, const uint8_t *abi_data, size_t abi_len);
 /** Selector of HealthRecordNFT.name(). */
 #define PHR_CONTRACTS_HEALTH_RECORD_NFT_NAME_SELECTOR 0x06fdde03u
 /** Calldata of HealthRecordNFT.name() (view); see the file comment. */
