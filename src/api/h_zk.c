@@ -151,7 +151,7 @@ static int native_check(struct api_ctx *c, enum zk_kind k, const struct phr_grot
 	}
 	if (k == ZK_AGE) {
 		struct phr_groth16_age_policy p = { .scope = want[1], .message = want[3] };
-		uint32_t dates[2] = { utc_date(now), utc_date(now - 86400) };
+		uint32_t dates[2] = { utc_date(now), utc_date(now >= 86400 ? now - 86400 : now) };
 		uint64_t min_age = 0;
 		const json_t *m = json_object_get(b, "minAge");
 		if (m != NULL && (!json_is_integer(m) || json_integer_value(m) < 1 || json_integer_value(m) > 255))
