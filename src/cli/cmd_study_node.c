@@ -39,6 +39,8 @@ static const char usage[] =
 	"           a custodian posts its partial decryption of the closed aggregate\n"
 	"  result   --study N       count, sum, mean and variance (t partials needed)\n"
 	"  status   --study N       public state: parameters, count, aggregate, partials\n"
+	"  aggregate --study N      the running aggregate the node keeps (ciphertexts only);\n"
+	"           the node adds each accepted submission as it arrives\n"
 	"  log      --study N       every step: who, when, what (refusals included)\n";
 
 struct opts {
@@ -350,6 +352,22 @@ int phr_cmd_study_node(int argc, char **argv)
 	if (strcmp(step, "close") == 0) {
 		snprintf(path, sizeof(path), "/api/v1/studies/%s/close", o.study);
 		return phr_cli_api_print(&a, "POST", path, NULL, NULL);
+	}
+	if (strcmp(step, "aggregate") == 0) {
+		json_t *state = NULL, *agg;
+		int rc = get_study(&a, &state, NULL, o.study);
+		char *txt;
+		if (rc != PHR_EXIT_OK)
+			return rc;
+		agg = json_pack("{s:O,s:O,s:O}", "study", json_object_get(json_object_get(state, "params"), "name"),
+				"count", json_object_get(state, "count"), "aggregate", json_object_get(state, "aggregate"));
+		txt = agg ? json_dumps(agg, JSON_INDENT(2)) : NULL;
+		if (txt != NULL)
+			puts(txt);
+		free(txt);
+		json_decref(agg);
+		json_decref(state);
+		return txt != NULL ? PHR_EXIT_OK : PHR_EXIT_FAIL;
 	}
 	if (strcmp(step, "result") == 0 || strcmp(step, "log") == 0 || strcmp(step, "status") == 0) {
 		snprintf(path, sizeof(path), "/api/v1/studies/%s%s%s", o.study, strcmp(step, "status") == 0 ? "" : "/",

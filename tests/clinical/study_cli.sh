@@ -48,6 +48,8 @@ api submit --as patient --study cli-study --value 42 --json >"$dir/submit.json" 
 [ "$(jq -r .count "$dir/submit.json")" = 1 ] || fail "count after submit: $(cat "$dir/submit.json")"
 if api submit --as patient --study cli-study --value 300 >/dev/null 2>&1; then fail "a value out of range was taken"; fi
 
+api aggregate --as provider --study cli-study >"$dir/agg.json" || fail "aggregate"
+[ "$(jq -r .count "$dir/agg.json")" = 1 ] || fail "aggregate: $(cat "$dir/agg.json")"
 api close --as provider --study cli-study >/dev/null || fail "close"
 api decrypt --as clinic --study cli-study --share "$dir/clinic.share" >/dev/null || fail "decrypt clinic"
 if api result --as provider --study cli-study >/dev/null 2>&1; then fail "a result from one partial of two"; fi
