@@ -439,6 +439,7 @@ static int mint_all(struct fx *x, struct pending *p, size_t n)
 	struct phr_record_receipt *rc = phr_calloc(n ? n : 1, sizeof(*rc));
 	struct phr_buf *bufs = phr_calloc(n ? n : 1, sizeof(*bufs));
 	size_t *at = phr_calloc(n ? n : 1, sizeof(*at));
+	int *res = NULL;
 	size_t k = 0;
 	int rv = PHR_OK;
 
@@ -458,11 +459,23 @@ static int mint_all(struct fx *x, struct pending *p, size_t n)
 		items[k].len = bufs[k].len;
 		at[k++] = i;
 	}
+	if (rv == PHR_OK && (res = phr_calloc(k ? k : 1, sizeof(int))) == NULL)
+		rv = PHR_ERR_NOMEM;
 	if (rv == PHR_OK)
-		rv = phr_node_records_submit_batch(x->c->api->cfg.node, rc, NULL, x->me, items, k);
+		rv = phr_node_records_submit_batch(x->c->api->cfg.node, rc, res, x->me, items, k);
 	for (size_t j = 0; rv == PHR_OK && j < k; j++)
 		p[at[j]].row.token = rc[j].token_id;
+	/* a batch over one mint transaction can end half minted (records_batch.h):
+	 * those records are left out of the index, said here for the operator */
+	for (size_t j = 0; rv != PHR_OK && res != NULL && j < k; j++)
+		if (res[j] == PHR_OK) {
+			char tok[PHR_U256_DEC_LEN];
+			phr_u256_to_dec(tok, &rc[j].token_id);
+			phr_log_warn("fhir", "transaction failed after record %s (%s/%s) was minted: not indexed",
+				     tok, p[at[j]].row.type, p[at[j]].row.id);
+		}
 out:
+	phr_free(res);
 	for (size_t j = 0; bufs != NULL && j < k; j++) {
 		if (bufs[j].data != NULL)
 			sodium_memzero(bufs[j].data, bufs[j].len);
@@ -613,11 +626,15 @@ static int commit_writes(struct fx *x, struct pending *p, size_t n)
 {
 	int rv = PHR_OK;
 
-	rv = mint_all(x, p, n);
-	if (rv != PHR_OK)
-		return mint_fail(x, rv);
+	/* the index transaction is open (write lock taken) before anything is
+	 * minted, so that only an I/O error can keep minted records out of it */
 	if ((rv = fhir_db_begin(x->db)) != PHR_OK)
 		return fail(x, rv, 500, "index: cannot begin");
+	rv = mint_all(x, p, n);
+	if (rv != PHR_OK) {
+		fhir_db_rollback(x->db);
+		return mint_fail(x, rv);
+	}
 	for (size_t i = 0; i < n && rv == PHR_OK; i++)
 		rv = fhir_db_put(x->db, &p[i].row, p[i].res, p[i].method);
 	if (rv == PHR_OK)

@@ -1,22 +1,49 @@
 /*
- * Batches of records (records_batch.h): concurrent provider-to-patient
- * flows until the contracts have a batch mint.
+ * Batches of records (records_batch.h): every record's ciphertext and key
+ * capsules are stored first (concurrent workers), then the tokens are minted
+ * by HealthRecordNFT.mintRecords, PHR_RECORD_BATCH_CHUNK records per
+ * transaction (each transaction all or nothing on chain). Every chunk is
+ * simulated (eth_call) before the first one is sent, so a batch the chain
+ * would refuse mints nothing.
  */
+#include <errno.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include "phr/contracts.h"
+#include "phr/crypto.h"
 #include "phr/records_batch.h"
+#include "phr_int.h"
+#include "txq.h"
 
 #define BATCH_WORKERS 8
+#define SALT_BYTES 32
+/* bytes of a mintRecords entry before its CID (patient, hash, type, supersedes, CID length) */
+#define ENTRY_HEAD (20 + 32 + 1 + 32 + 1)
+
+/* What the store phase made for one record. */
+struct prep {
+	struct phr_cid cap_pat, cap_prov;
+	char cid[PHR_CID_STR_MAX];
+	uint8_t hash[32];
+};
 
 struct batch {
 	struct phr_node *node;
 	const struct phr_identity *provider;
 	const struct phr_record_item *items;
 	struct phr_record_receipt *out;
-	int *rv;
+	struct prep *prep;
+	int *rv;      /* per item */
+	int *chunk_rv; /* per chunk */
 	size_t count;
+	int (*job)(struct batch *b, size_t j);
+	size_t jobs;
 	atomic_size_t next;
 };
 
@@ -25,25 +52,274 @@ static void *worker(void *arg)
 	struct batch *b = arg;
 
 	for (;;) {
-		size_t i = atomic_fetch_add(&b->next, 1);
-		const struct phr_record_item *it;
-		if (i >= b->count)
+		size_t j = atomic_fetch_add(&b->next, 1);
+		if (j >= b->jobs)
 			break;
-		it = &b->items[i];
-		b->rv[i] = phr_node_record_submit(b->node, &b->out[i], b->provider, it->patient, it->rtype,
-						  &it->supersedes, it->data, it->len);
+		(void)b->job(b, j);
 	}
 	return NULL;
+}
+
+/* Runs b->job(b, j) for j in [0, jobs) on up to BATCH_WORKERS threads (the caller's too). */
+static void run_jobs(struct batch *b, int (*job)(struct batch *b, size_t j), size_t jobs)
+{
+	pthread_t t[BATCH_WORKERS];
+	size_t started = 0, nt = jobs < BATCH_WORKERS ? jobs : BATCH_WORKERS;
+
+	b->job = job;
+	b->jobs = jobs;
+	atomic_store(&b->next, 0);
+	for (size_t i = 1; i < nt; i++)
+		if (pthread_create(&t[started], NULL, worker, b) == 0)
+			started++;
+	worker(b);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return PHR_ERR_IO;
+		p += w;
+		n -= (size_t)w;
+	}
+	return PHR_OK;
+}
+
+/* The encrypted object of salt || data (a fresh salt) under @p key; its hash on chain. */
+static int store_envelope(struct phr_node *n, struct prep *p, const uint8_t *key, const uint8_t *data,
+			  size_t len)
+{
+	uint8_t salt[SALT_BYTES];
+	struct phr_keccak k;
+	struct phr_cid root;
+	int fd = memfd_create("phr-batch", MFD_CLOEXEC);
+	int rv;
+
+	if (fd < 0)
+		return PHR_ERR_IO;
+	randombytes_buf(salt, sizeof(salt));
+	phr_keccak_init(&k);
+	phr_keccak_update(&k, salt, sizeof(salt));
+	phr_keccak_update(&k, data, len);
+	phr_keccak_final(&k, p->hash);
+	rv = write_all(fd, salt, sizeof(salt));
+	sodium_memzero(salt, sizeof(salt));
+	if (rv == PHR_OK)
+		rv = write_all(fd, data, len);
+	if (rv == PHR_OK && lseek(fd, 0, SEEK_SET) != 0)
+		rv = PHR_ERR_IO;
+	if (rv == PHR_OK)
+		rv = phr_store_add_encrypted_fd(n->store, &root, fd, key, NULL);
+	if (rv == PHR_OK)
+		rv = phr_cid_format(p->cid, sizeof(p->cid), &root);
+	/* the plaintext copy goes before the memory is returned */
+	if (ftruncate(fd, 0) != 0)
+		phr_log_warn("phr", "a batch envelope could not be truncated");
+	close(fd);
+	return rv;
+}
+
+/* Store phase of item @p i: ciphertext and both key capsules. */
+static int prepare(struct batch *b, size_t i)
+{
+	const struct phr_record_item *it = &b->items[i];
+	struct prep *p = &b->prep[i];
+	uint8_t patient_pk[32];
+	uint8_t *key = NULL;
+	int rv;
+
+	if ((rv = phr_node_i_enc_key(b->node, patient_pk, it->patient)) != PHR_OK)
+		goto out;
+	if ((key = phr_crypto_key_new()) == NULL) {
+		rv = PHR_ERR_NOMEM;
+		goto out;
+	}
+	if ((rv = store_envelope(b->node, p, key, it->data, it->len)) == PHR_OK &&
+	    (rv = phr_node_i_add_capsule(b->node, &p->cap_pat, patient_pk, key)) == PHR_OK)
+		rv = phr_node_i_add_capsule(b->node, &p->cap_prov, b->provider->box_pk, key);
+out:
+	phr_crypto_key_free(key);
+	b->rv[i] = rv;
+	return rv;
+}
+
+/* Items [*lo, *hi) of chunk @p c. */
+static void chunk_range(const struct batch *b, size_t c, size_t *lo, size_t *hi)
+{
+	*lo = c * PHR_RECORD_BATCH_CHUNK;
+	*hi = *lo + PHR_RECORD_BATCH_CHUNK < b->count ? *lo + PHR_RECORD_BATCH_CHUNK : b->count;
+}
+
+/* mintRecords calldata of chunk @p c. */
+static int chunk_calldata(struct batch *b, struct phr_buf *cd, size_t c)
+{
+	uint8_t packed[PHR_RECORD_BATCH_CHUNK * (ENTRY_HEAD + PHR_CID_STR_MAX)];
+	size_t lo, hi, off = 0;
+
+	chunk_range(b, c, &lo, &hi);
+	for (size_t i = lo; i < hi; i++) {
+		const struct phr_record_item *it = &b->items[i];
+		size_t cl = strlen(b->prep[i].cid);
+		if (cl == 0 || cl > 255 || cl > PHR_CID_STR_MAX)
+			return PHR_ERR_INVALID;
+		memcpy(packed + off, it->patient, 20);
+		memcpy(packed + off + 20, b->prep[i].hash, 32);
+		packed[off + 52] = (uint8_t)it->rtype;
+		phr_u256_to_be(packed + off + 53, &it->supersedes);
+		packed[off + 85] = (uint8_t)cl;
+		memcpy(packed + off + ENTRY_HEAD, b->prep[i].cid, cl);
+		off += ENTRY_HEAD + cl;
+	}
+	return phr_contracts_health_record_nft_mint_records_encode(cd, packed, off);
+}
+
+/* Dry run of chunk @p c (eth_call from the provider): the error the chain would give. */
+static int simulate(struct batch *b, size_t c)
+{
+	struct phr_buf cd, out;
+	int rv;
+
+	phr_buf_init(&cd, 0);
+	phr_buf_init(&out, 1 << 16);
+	rv = chunk_calldata(b, &cd, c);
+	if (rv == PHR_OK)
+		rv = phr_node_i_call(b->node, &out, b->provider->address, b->node->dep.nft, &cd);
+	phr_buf_release(&cd);
+	phr_buf_release(&out);
+	b->chunk_rv[c] = rv;
+	return rv;
+}
+
+/* The tokens of a mintRecords receipt, in order (its RecordMinted events). */
+static int minted_ids(struct phr_u256 *ids, size_t want, const struct phr_chain_receipt *r,
+		      const uint8_t nft[20])
+{
+	size_t got = 0;
+
+	for (size_t i = 0; i < r->logs_count; i++) {
+		const struct phr_chain_log *l = &r->logs[i];
+		struct phr_contracts_health_record_nft_record_minted_event ev;
+		if (memcmp(l->address, nft, 20) != 0 || l->topics_count == 0 ||
+		    memcmp(l->topics[0], phr_contracts_health_record_nft_record_minted_event_topic,
+			   32) != 0)
+			continue;
+		if (got == want)
+			return PHR_ERR_PARSE;
+		if (phr_contracts_health_record_nft_record_minted_event_decode(
+			    &ev, (const uint8_t(*)[32])l->topics, l->topics_count, l->data,
+			    l->data_len) != PHR_OK)
+			return PHR_ERR_PARSE;
+		ids[got++] = ev.token_id;
+		phr_contracts_health_record_nft_record_minted_event_release(&ev);
+	}
+	return got == want ? PHR_OK : PHR_ERR_PARSE;
+}
+
+/* Mints chunk @p c in one transaction; then the capsule rows of its records. */
+static int mint_chunk(struct batch *b, size_t c)
+{
+	struct phr_u256 ids[PHR_RECORD_BATCH_CHUNK];
+	struct phr_chain_receipt r;
+	struct phr_buf cd;
+	size_t lo, hi;
+	int rv;
+
+	chunk_range(b, c, &lo, &hi);
+	phr_buf_init(&cd, 0);
+	rv = chunk_calldata(b, &cd, c);
+	if (rv == PHR_OK)
+		rv = phr_node_i_tx(b->node, &r, b->provider, b->node->dep.nft, &cd);
+	phr_buf_release(&cd);
+	if (rv == PHR_OK) {
+		rv = minted_ids(ids, hi - lo, &r, b->node->dep.nft);
+		phr_chain_receipt_release(&r);
+	}
+	for (size_t i = lo; i < hi; i++) {
+		char c1[PHR_CID_STR_MAX], c2[PHR_CID_STR_MAX];
+		int ri = rv;
+		if (ri == PHR_OK) {
+			/* minted: the receipt stands even if a capsule row fails (reported) */
+			b->out[i].token_id = ids[i - lo];
+			memcpy(b->out[i].cid, b->prep[i].cid, sizeof(b->out[i].cid));
+			memcpy(b->out[i].data_hash, b->prep[i].hash, 32);
+			if ((ri = phr_cid_format(c1, sizeof(c1), &b->prep[i].cap_pat)) == PHR_OK &&
+			    (ri = phr_cid_format(c2, sizeof(c2), &b->prep[i].cap_prov)) == PHR_OK)
+				ri = phr_node_i_capsule_put2(b->node, &ids[i - lo], b->items[i].patient, c1,
+							     b->provider->address, c2);
+		}
+		b->rv[i] = ri;
+	}
+	b->chunk_rv[c] = rv;
+	if (rv == PHR_OK)
+		phr_log_info("phr", "%zu records minted in one transaction", hi - lo);
+	return rv;
+}
+
+static int cmp_u256(const void *a, const void *b)
+{
+	return phr_u256_cmp(a, b);
+}
+
+/* Checks without the chain: types, sizes, no token superseded twice. */
+static int check_items(const struct phr_record_item *items, size_t count)
+{
+	struct phr_u256 *sup = phr_calloc(count, sizeof(*sup));
+	size_t ns = 0;
+	int rv = PHR_OK;
+
+	if (sup == NULL)
+		return PHR_ERR_NOMEM;
+	for (size_t i = 0; i < count && rv == PHR_OK; i++) {
+		if (items[i].rtype > PHR_RECORD_TYPE_MAX || (items[i].data == NULL && items[i].len > 0))
+			rv = PHR_ERR_INVALID;
+		else if (items[i].len > PHR_RECORD_MAX)
+			rv = PHR_ERR_TOO_LARGE;
+		else if (!phr_u256_is_zero(&items[i].supersedes))
+			sup[ns++] = items[i].supersedes;
+	}
+	if (rv == PHR_OK && ns > 1) {
+		qsort(sup, ns, sizeof(*sup), cmp_u256);
+		for (size_t i = 1; i < ns && rv == PHR_OK; i++)
+			if (phr_u256_eq(&sup[i - 1], &sup[i]))
+				rv = PHR_ERR_CONFLICT;
+	}
+	phr_free(sup);
+	return rv;
+}
+
+/* The first error of @p v[0..n) (PHR_OK when none). */
+static int first_err(const int *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] != PHR_OK)
+			return v[i];
+	return PHR_OK;
+}
+
+/* After a refused simulation: each item gets its chunk's code, or PHR_ERR_STATE (not sent). */
+static void fill_refused(struct batch *b, size_t nchunks)
+{
+	for (size_t c = 0; c < nchunks; c++) {
+		size_t lo, hi;
+		chunk_range(b, c, &lo, &hi);
+		for (size_t i = lo; i < hi; i++)
+			b->rv[i] = b->chunk_rv[c] != PHR_OK ? b->chunk_rv[c] : PHR_ERR_STATE;
+	}
 }
 
 int phr_node_records_submit_batch(struct phr_node *node, struct phr_record_receipt *out,
 				  int *results, const struct phr_identity *provider,
 				  const struct phr_record_item *items, size_t count)
 {
-	pthread_t t[BATCH_WORKERS];
-	size_t started = 0, nt;
 	struct batch b;
-	int rv = PHR_OK;
+	size_t nchunks;
+	int rv;
 
 	if (count == 0)
 		return PHR_OK;
@@ -51,6 +327,7 @@ int phr_node_records_submit_batch(struct phr_node *node, struct phr_record_recei
 		return PHR_ERR_INVALID;
 	if (count > PHR_RECORD_BATCH_MAX)
 		return PHR_ERR_TOO_LARGE;
+	nchunks = (count + PHR_RECORD_BATCH_CHUNK - 1) / PHR_RECORD_BATCH_CHUNK;
 	memset(&b, 0, sizeof(b));
 	b.node = node;
 	b.provider = provider;
@@ -58,22 +335,41 @@ int phr_node_records_submit_batch(struct phr_node *node, struct phr_record_recei
 	b.out = out;
 	b.count = count;
 	b.rv = phr_calloc(count, sizeof(int));
-	if (b.rv == NULL)
-		return PHR_ERR_NOMEM;
-	atomic_init(&b.next, 0);
-	nt = count < BATCH_WORKERS ? count : BATCH_WORKERS;
-	for (size_t i = 1; i < nt; i++)
-		if (pthread_create(&t[started], NULL, worker, &b) == 0)
-			started++;
-	worker(&b); /* the caller's thread works too */
-	for (size_t i = 0; i < started; i++)
-		pthread_join(t[i], NULL);
-	for (size_t i = 0; i < count; i++) {
-		if (results != NULL)
-			results[i] = b.rv[i];
-		if (rv == PHR_OK)
-			rv = b.rv[i];
+	b.chunk_rv = phr_calloc(nchunks, sizeof(int));
+	b.prep = phr_calloc(count, sizeof(*b.prep));
+	if (b.rv == NULL || b.chunk_rv == NULL || b.prep == NULL) {
+		rv = PHR_ERR_NOMEM;
+		goto done;
 	}
+	memset(out, 0, count * sizeof(*out));
+	if ((rv = check_items(items, count)) != PHR_OK) {
+		for (size_t i = 0; i < count; i++)
+			b.rv[i] = rv;
+		goto done;
+	}
+	/* 1. ciphertext and capsules of every record (nothing on chain yet) */
+	run_jobs(&b, prepare, count);
+	if ((rv = first_err(b.rv, count)) != PHR_OK) {
+		for (size_t i = 0; i < count; i++)
+			b.rv[i] = b.rv[i] != PHR_OK ? b.rv[i] : PHR_ERR_STATE;
+		goto done;
+	}
+	/* 2. every chunk as the chain would run it now; one refusal: nothing is sent */
+	run_jobs(&b, simulate, nchunks);
+	if ((rv = first_err(b.chunk_rv, nchunks)) != PHR_OK) {
+		fill_refused(&b, nchunks);
+		goto done;
+	}
+	/* 3. the mint transactions, in flight together (per-sender nonces, txq.c) */
+	run_jobs(&b, mint_chunk, nchunks);
+	rv = first_err(b.rv, count);
+done:
+	if (results != NULL && b.rv != NULL)
+		memcpy(results, b.rv, count * sizeof(int));
+	if (b.prep != NULL)
+		sodium_memzero(b.prep, count * sizeof(*b.prep));
+	phr_free(b.prep);
+	phr_free(b.chunk_rv);
 	phr_free(b.rv);
 	return rv;
 }

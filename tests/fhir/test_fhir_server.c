@@ -500,32 +500,72 @@ static void test_audit_events_from_trail(void **state)
 	http_res_release(&r);
 }
 
-/* The domain's batch submit: per-item results, the good items minted and readable. */
+/* Transactions the provider has sent so far (its nonce on the chain). */
+static uint64_t provider_txs(const struct phr_identity *prov)
+{
+	uint64_t nonce = 0;
+
+	assert_int_equal(phr_chain_nonce(phr_node_chain(fx.node), &nonce, prov->address), PHR_OK);
+	return nonce;
+}
+
+/*
+ * The domain's batch submit: one mintRecords transaction per 32 records, all
+ * or nothing when the chain refuses any record, every record readable.
+ */
 static void test_records_batch(void **state)
 {
+	enum { N = 70 };
 	const struct phr_identity *prov = phr_node_identity_by_name(fx.node, "provider");
 	const struct phr_identity *pat = phr_node_identity_by_name(fx.node, "patient");
-	struct phr_record_item items[3];
-	struct phr_record_receipt out[3];
-	int results[3];
-	static const char *const texts[] = { "{\"a\":1}", "{\"b\":2}", "{\"c\":3}" };
+	static struct phr_record_item items[N];
+	static struct phr_record_receipt out[N];
+	static char texts[N][32];
+	int results[N];
+	uint64_t t0, t1;
 
 	(void)state;
 	memset(items, 0, sizeof(items));
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < N; i++) {
+		snprintf(texts[i], sizeof(texts[i]), "{\"n\":%d}", i);
 		memcpy(items[i].patient, pat->address, 20);
 		items[i].rtype = 5;
 		items[i].data = (const uint8_t *)texts[i];
 		items[i].len = strlen(texts[i]);
 	}
-	memset(items[2].patient, 0x42, 20); /* not registered */
 	assert_int_equal(phr_node_records_submit_batch(fx.node, out, NULL, prov, items, 0), PHR_OK);
-	assert_int_equal(phr_node_records_submit_batch(fx.node, out, results, prov, items, 3), PHR_ERR_NOT_FOUND);
-	assert_int_equal(results[0], PHR_OK);
-	assert_int_equal(results[1], PHR_OK);
-	assert_int_equal(results[2], PHR_ERR_NOT_FOUND);
-	assert_false(phr_u256_eq(&out[0].token_id, &out[1].token_id));
-	for (int i = 0; i < 2; i++) {
+	/* one unregistered patient in the third chunk: nothing at all is minted */
+	memset(items[66].patient, 0x42, 20);
+	t0 = provider_txs(prov);
+	assert_int_equal(phr_node_records_submit_batch(fx.node, out, results, prov, items, N),
+			 PHR_ERR_NOT_FOUND);
+	assert_int_equal(provider_txs(prov), t0);
+	assert_int_equal(results[66], PHR_ERR_NOT_FOUND);
+	assert_int_equal(results[0], PHR_ERR_STATE);
+	assert_int_equal(results[40], PHR_ERR_STATE);
+	assert_true(phr_u256_is_zero(&out[0].token_id));
+	/* a token superseded twice in one batch is refused before the chain */
+	memcpy(items[66].patient, pat->address, 20);
+	items[3].supersedes = phr_u256_from_u64(1);
+	items[9].supersedes = phr_u256_from_u64(1);
+	assert_int_equal(phr_node_records_submit_batch(fx.node, out, results, prov, items, N),
+			 PHR_ERR_CONFLICT);
+	assert_int_equal(provider_txs(prov), t0);
+	items[3].supersedes = PHR_U256_ZERO;
+	items[9].supersedes = PHR_U256_ZERO;
+	/* 70 records: ceil(70 / 32) = 3 transactions, consecutive tokens within a chunk */
+	assert_int_equal(phr_node_records_submit_batch(fx.node, out, results, prov, items, N), PHR_OK);
+	t1 = provider_txs(prov);
+	assert_int_equal(t1 - t0, 3);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(results[i], PHR_OK);
+		if (i % PHR_RECORD_BATCH_CHUNK != 0) {
+			struct phr_u256 next, one = phr_u256_from_u64(1);
+			(void)phr_u256_add(&next, &out[i - 1].token_id, &one);
+			assert_true(phr_u256_eq(&next, &out[i].token_id));
+		}
+	}
+	for (int i = 0; i < N; i += 23) {
 		struct phr_buf b;
 		phr_buf_init(&b, 1 << 20);
 		assert_int_equal(phr_node_record_read(fx.node, &b, NULL, pat, &out[i].token_id, 6), PHR_OK);
