@@ -104,26 +104,6 @@ static void data_hash(uint8_t out[32], const uint8_t salt[32], const uint8_t *da
 	phr_keccak_final(&k, out);
 }
 
-static int minted_id(struct phr_u256 *id, const struct phr_chain_receipt *r, const uint8_t nft[20])
-{
-	for (size_t i = 0; i < r->logs_count; i++) {
-		const struct phr_chain_log *l = &r->logs[i];
-		struct phr_contracts_health_record_nft_record_minted_event ev;
-		if (memcmp(l->address, nft, 20) != 0 || l->topics_count == 0 ||
-		    memcmp(l->topics[0], phr_contracts_health_record_nft_record_minted_event_topic,
-			   32) != 0)
-			continue;
-		if (phr_contracts_health_record_nft_record_minted_event_decode(
-			    &ev, (const uint8_t(*)[32])l->topics, l->topics_count, l->data,
-			    l->data_len) != PHR_OK)
-			return PHR_ERR_PARSE;
-		*id = ev.token_id;
-		phr_contracts_health_record_nft_record_minted_event_release(&ev);
-		return PHR_OK;
-	}
-	return PHR_ERR_NOT_FOUND;
-}
-
 /* The provider-to-patient flow over an envelope memfd (salt || plaintext at offset 0). */
 static int submit_envelope(struct phr_node *n, struct phr_record_receipt *out,
 			   const struct phr_identity *provider, const uint8_t patient[20],
@@ -131,19 +111,15 @@ static int submit_envelope(struct phr_node *n, struct phr_record_receipt *out,
 			   const uint8_t hash[32])
 {
 	struct phr_record_receipt res;
-	struct phr_chain_receipt r;
 	struct phr_cid root, cap_pat, cap_prov;
 	struct phr_u256 sup = supersedes ? *supersedes : PHR_U256_ZERO;
 	uint8_t patient_pk[32];
 	uint8_t *key = NULL;
-	struct phr_buf cd;
-	bool have_r = false;
 	char cid[PHR_CID_STR_MAX];
 	int rv;
 
 	memset(&res, 0, sizeof(res));
 	memcpy(res.data_hash, hash, 32);
-	phr_buf_init(&cd, 0);
 	/* no node lock: the store takes concurrent block writes, pins and the
 	 * mint transaction are serialised where they must be (txq.c) */
 	if ((rv = phr_node_i_enc_key(n, patient_pk, patient)) != PHR_OK)
@@ -159,14 +135,9 @@ static int submit_envelope(struct phr_node *n, struct phr_record_receipt *out,
 	    (rv = phr_node_i_add_capsule(n, &cap_prov, provider->box_pk, key)) != PHR_OK)
 		goto out;
 	memcpy(res.cid, cid, sizeof(cid));
-	rv = phr_contracts_health_record_nft_mint_record_encode(&cd, patient, res.data_hash, cid,
-								rtype, &sup);
-	if (rv == PHR_OK)
-		rv = phr_node_i_tx(n, &r, provider, n->dep.nft, &cd);
-	if (rv != PHR_OK)
-		goto out;
-	have_r = true;
-	if ((rv = minted_id(&res.token_id, &r, n->dep.nft)) != PHR_OK)
+	/* grouped with the provider's concurrent submissions into one mintRecords (txq.c) */
+	if ((rv = phr_node_i_mint(n, &res.token_id, provider, patient, res.data_hash, cid, rtype,
+				  &sup)) != PHR_OK)
 		goto out;
 	{
 		/* both capsules in one statement: one commit */
@@ -184,10 +155,7 @@ static int submit_envelope(struct phr_node *n, struct phr_record_receipt *out,
 		phr_log_info("phr", "record %s minted (type %u, cid %s)", id, rtype, res.cid);
 	}
 out:
-	if (have_r)
-		phr_chain_receipt_release(&r);
 	phr_crypto_key_free(key);
-	phr_buf_release(&cd);
 	return rv;
 }
 

@@ -5,6 +5,11 @@
  * their CIDs are distinct (fresh sealed boxes) and the store's pin writes are
  * concurrent, their directory syncs grouped (src/store/blockstore.c).
  *
+ * Mints are grouped the same way per provider: concurrent submissions by one
+ * provider become one HealthRecordNFT.mintRecords transaction (all or
+ * nothing; when it is refused, each record is sent alone so only the refused
+ * one fails). A submission returns once its token is on chain.
+ *
  * Group commit: a read appends its entry to its reader's queue. When no
  * transaction of that reader's batcher is in flight, the thread becomes the
  * leader: it takes every queued entry (up to the contract's batch limit),
@@ -21,20 +26,39 @@
 #define BATCH_MAX 256 /* AuditTrail.MAX_BATCH */
 #define ENTRY_BYTES 53
 
+/* An entry of a group commit queue (first member of ventry and mentry). */
+struct qentry {
+	struct qentry *next;
+	int result;
+	bool done;
+};
+
 struct ventry {
+	struct qentry q;
 	uint8_t patient[20];
 	struct phr_u256 record;
 	uint8_t purpose;
-	int result;
-	bool done;
-	struct ventry *next;
+};
+
+struct mentry {
+	struct qentry q;
+	uint8_t patient[20];
+	uint8_t hash[32];
+	const char *cid;
+	uint8_t rtype;
+	struct phr_u256 supersedes;
+	struct phr_u256 token_id; /* out */
 };
 
 struct reader_slot {
 	bool used, busy;
 	uint8_t reader[20];
-	struct ventry *head, *tail;
+	struct qentry *head, *tail;
 };
+
+/* Sends the @p count entries from @p batch as one group and sets each result. */
+typedef void (*send_group_fn)(struct phr_node *n, const struct phr_identity *who,
+			      struct qentry *batch, size_t count);
 
 struct nonce_slot {
 	bool used;
@@ -48,7 +72,8 @@ struct phr_txq {
 	struct nonce_slot nonces[READER_SLOTS];
 	pthread_mutex_t vlock;
 	pthread_cond_t vcond;
-	struct reader_slot slots[READER_SLOTS];
+	struct reader_slot slots[READER_SLOTS];  /* View entries, per reader */
+	struct reader_slot mslots[READER_SLOTS]; /* mints, per provider */
 	uint64_t batches, entries; /* counters, under vlock */
 };
 
@@ -80,7 +105,7 @@ void phr_txq_i_close(struct phr_txq *q)
 {
 	if (q == NULL)
 		return;
-	phr_log_debug("phr", "View audit: %llu entries in %llu transactions",
+	phr_log_debug("phr", "grouped writes: %llu entries in %llu transactions",
 		      (unsigned long long)q->entries, (unsigned long long)q->batches);
 	sqlite3_close(q->db);
 	pthread_mutex_destroy(&q->nlock);
@@ -145,13 +170,14 @@ int phr_node_i_add_capsule(struct phr_node *n, struct phr_cid *cid, const uint8_
 	return phr_store_add_capsule(n->store, cid, pk, key);
 }
 
-/* The slot of @p reader (found or claimed); NULL when the table is full. Under vlock. */
-static struct reader_slot *slot_of(struct phr_txq *q, const uint8_t reader[20])
+/* The slot of @p reader in @p table (found or claimed); NULL when the table is full. Under
+ * vlock. */
+static struct reader_slot *slot_of(struct reader_slot *table, const uint8_t reader[20])
 {
 	struct reader_slot *free_slot = NULL;
 
 	for (size_t i = 0; i < READER_SLOTS; i++) {
-		struct reader_slot *s = &q->slots[(stripe(reader) + i) % READER_SLOTS];
+		struct reader_slot *s = &table[(stripe(reader) + i) % READER_SLOTS];
 		if (s->used && memcmp(s->reader, reader, 20) == 0)
 			return s;
 		if (!s->used && free_slot == NULL)
@@ -179,19 +205,20 @@ static int log_one(struct phr_node *n, const struct phr_identity *reader, const 
 	return rv;
 }
 
-/* Sends the entries of @p batch (@p count of them) and sets each result. */
-static void send_batch(struct phr_node *n, const struct phr_identity *reader,
-		       struct ventry *batch, size_t count)
+/* Sends the View entries of @p batch (@p count of them) and sets each result. */
+static void send_views(struct phr_node *n, const struct phr_identity *reader,
+		       struct qentry *batch, size_t count)
 {
 	uint8_t packed[BATCH_MAX * ENTRY_BYTES], *p = packed;
 	struct phr_buf cd;
 	int rv;
 
 	if (count == 1) {
-		batch->result = log_one(n, reader, batch);
+		batch->result = log_one(n, reader, (struct ventry *)batch);
 		return;
 	}
-	for (struct ventry *e = batch; e != NULL; e = e->next) {
+	for (struct qentry *x = batch; x != NULL; x = x->next) {
+		const struct ventry *e = (const struct ventry *)x;
 		memcpy(p, e->patient, 20);
 		phr_u256_to_be(p + 20, &e->record);
 		p[52] = e->purpose;
@@ -205,46 +232,50 @@ static void send_batch(struct phr_node *n, const struct phr_identity *reader,
 	if (rv == PHR_ERR_FORBIDDEN || rv == PHR_ERR_REVERTED)
 		phr_log_info("phr", "a group of %zu View entries was refused: sending each alone",
 			     count);
-	for (struct ventry *e = batch; e != NULL; e = e->next)
+	for (struct qentry *x = batch; x != NULL; x = x->next)
 		/* an entry refused (access revoked meanwhile, before the estimate or between
 		 * it and the block): each on its own, so only the refused read fails */
-		e->result = rv == PHR_ERR_FORBIDDEN || rv == PHR_ERR_REVERTED ? log_one(n, reader, e)
-									    : rv;
+		x->result = rv == PHR_ERR_FORBIDDEN || rv == PHR_ERR_REVERTED
+				    ? log_one(n, reader, (struct ventry *)x)
+				    : rv;
 }
 
-int phr_node_i_log_view(struct phr_node *n, const struct phr_identity *reader,
-			const uint8_t patient[20], const struct phr_u256 *record, unsigned purpose)
+/*
+ * Queues @p e in the slot of @p who in @p table and returns its result once a
+ * group that holds it was sent: the first thread with no group of that slot
+ * in flight leads, takes up to @p max queued entries and sends them with
+ * @p send; the others wait for their entry to be done.
+ */
+static int group_commit(struct phr_node *n, struct reader_slot *table,
+			const struct phr_identity *who, struct qentry *e, size_t max,
+			send_group_fn send)
 {
 	struct phr_txq *q = n->txq;
-	struct ventry e;
 	struct reader_slot *s;
 
-	memset(&e, 0, sizeof(e));
-	memcpy(e.patient, patient, 20);
-	e.record = *record;
-	e.purpose = (uint8_t)purpose;
 	pthread_mutex_lock(&q->vlock);
-	s = slot_of(q, reader->address);
-	if (s == NULL) { /* more concurrent readers than slots: unbatched */
+	s = slot_of(table, who->address);
+	if (s == NULL) { /* more concurrent senders than slots: unbatched */
 		pthread_mutex_unlock(&q->vlock);
-		return log_one(n, reader, &e);
+		send(n, who, e, 1);
+		return e->result;
 	}
 	if (s->tail != NULL)
-		s->tail->next = &e;
+		s->tail->next = e;
 	else
-		s->head = &e;
-	s->tail = &e;
-	while (!e.done) {
-		struct ventry *batch, *last;
+		s->head = e;
+	s->tail = e;
+	while (!e->done) {
+		struct qentry *batch, *last;
 		size_t count = 1;
 		if (s->busy) {
 			pthread_cond_wait(&q->vcond, &q->vlock);
 			continue;
 		}
-		/* lead: take up to BATCH_MAX queued entries */
+		/* lead: take up to max queued entries */
 		s->busy = true;
 		batch = last = s->head;
-		while (last->next != NULL && count < BATCH_MAX) {
+		while (last->next != NULL && count < max) {
 			last = last->next;
 			count++;
 		}
@@ -253,11 +284,11 @@ int phr_node_i_log_view(struct phr_node *n, const struct phr_identity *reader,
 			s->tail = NULL;
 		last->next = NULL;
 		pthread_mutex_unlock(&q->vlock);
-		send_batch(n, reader, batch, count);
+		send(n, who, batch, count);
 		pthread_mutex_lock(&q->vlock);
 		q->batches++;
 		q->entries += count;
-		for (struct ventry *x = batch, *nx; x != NULL; x = nx) {
+		for (struct qentry *x = batch, *nx; x != NULL; x = nx) {
 			nx = x->next; /* the owner may return as soon as done is set */
 			x->done = true;
 		}
@@ -267,5 +298,163 @@ int phr_node_i_log_view(struct phr_node *n, const struct phr_identity *reader,
 		pthread_cond_broadcast(&q->vcond);
 	}
 	pthread_mutex_unlock(&q->vlock);
-	return e.result;
+	return e->result;
+}
+
+int phr_node_i_log_view(struct phr_node *n, const struct phr_identity *reader,
+			const uint8_t patient[20], const struct phr_u256 *record, unsigned purpose)
+{
+	struct ventry e;
+
+	memset(&e, 0, sizeof(e));
+	memcpy(e.patient, patient, 20);
+	e.record = *record;
+	e.purpose = (uint8_t)purpose;
+	return group_commit(n, n->txq->slots, reader, &e.q, BATCH_MAX, send_views);
+}
+
+/* ---- mints ---- */
+
+int phr_node_i_minted_ids(struct phr_u256 *ids, size_t want, const struct phr_chain_receipt *r,
+			  const uint8_t nft[20])
+{
+	size_t got = 0;
+
+	for (size_t i = 0; i < r->logs_count; i++) {
+		const struct phr_chain_log *l = &r->logs[i];
+		struct phr_contracts_health_record_nft_record_minted_event ev;
+		if (memcmp(l->address, nft, 20) != 0 || l->topics_count == 0 ||
+		    memcmp(l->topics[0], phr_contracts_health_record_nft_record_minted_event_topic,
+			   32) != 0)
+			continue;
+		if (got == want)
+			return PHR_ERR_PARSE; /* more mints than records sent */
+		if (phr_contracts_health_record_nft_record_minted_event_decode(
+			    &ev, (const uint8_t(*)[32])l->topics, l->topics_count, l->data,
+			    l->data_len) != PHR_OK)
+			return PHR_ERR_PARSE;
+		ids[got++] = ev.token_id;
+		phr_contracts_health_record_nft_record_minted_event_release(&ev);
+	}
+	return got == want ? PHR_OK : PHR_ERR_PARSE;
+}
+
+int phr_node_i_mint_pack(uint8_t *out, size_t cap, size_t *off, const uint8_t patient[20],
+			 const uint8_t hash[32], unsigned rtype, const struct phr_u256 *supersedes,
+			 const char *cid)
+{
+	size_t len = strlen(cid);
+
+	if (len == 0 || len > PHR_NODE_MINT_CID_MAX || rtype > 255)
+		return PHR_ERR_INVALID;
+	if (*off > cap || cap - *off < PHR_NODE_MINT_HEAD + len)
+		return PHR_ERR_TOO_LARGE;
+	out += *off;
+	memcpy(out, patient, 20);
+	memcpy(out + 20, hash, 32);
+	out[52] = (uint8_t)rtype;
+	phr_u256_to_be(out + 53, supersedes);
+	out[85] = (uint8_t)len;
+	memcpy(out + PHR_NODE_MINT_HEAD, cid, len);
+	*off += PHR_NODE_MINT_HEAD + len;
+	return PHR_OK;
+}
+
+/* Sends @p cd (a mint of the entries from @p batch) and reads their token ids. */
+static int mint_tx(struct phr_node *n, const struct phr_identity *provider, struct qentry *batch,
+		   const struct phr_buf *cd)
+{
+	struct phr_u256 ids[PHR_NODE_MINT_BATCH_MAX];
+	struct phr_chain_receipt r;
+	size_t count = 0;
+	int rv;
+
+	for (struct qentry *x = batch; x != NULL; x = x->next)
+		count++;
+	if ((rv = phr_node_i_tx(n, &r, provider, n->dep.nft, cd)) != PHR_OK)
+		return rv;
+	rv = phr_node_i_minted_ids(ids, count, &r, n->dep.nft);
+	phr_chain_receipt_release(&r);
+	count = 0;
+	for (struct qentry *x = batch; x != NULL && rv == PHR_OK; x = x->next)
+		((struct mentry *)x)->token_id = ids[count++];
+	return rv;
+}
+
+/* HealthRecordNFT.mintRecord of one entry (its next is ignored). */
+static int mint_one(struct phr_node *n, const struct phr_identity *provider, struct mentry *m)
+{
+	struct qentry *next = m->q.next;
+	struct phr_buf cd;
+	int rv;
+
+	m->q.next = NULL;
+	phr_buf_init(&cd, 0);
+	rv = phr_contracts_health_record_nft_mint_record_encode(&cd, m->patient, m->hash, m->cid,
+								m->rtype, &m->supersedes);
+	if (rv == PHR_OK)
+		rv = mint_tx(n, provider, &m->q, &cd);
+	phr_buf_release(&cd);
+	m->q.next = next;
+	return rv;
+}
+
+/* Whether @p rv is the chain refusing a call (a revert), not a failure to reach it. */
+static bool refused(int rv)
+{
+	return rv == PHR_ERR_REVERTED || rv == PHR_ERR_FORBIDDEN || rv == PHR_ERR_NOT_FOUND ||
+	       rv == PHR_ERR_CONFLICT || rv == PHR_ERR_INVALID || rv == PHR_ERR_EXPIRED ||
+	       rv == PHR_ERR_EXISTS || rv == PHR_ERR_STATE;
+}
+
+static void send_mints(struct phr_node *n, const struct phr_identity *provider,
+		       struct qentry *batch, size_t count)
+{
+	uint8_t packed[PHR_NODE_MINT_BATCH_MAX * (PHR_NODE_MINT_HEAD + PHR_NODE_MINT_CID_MAX)];
+	size_t off = 0;
+	struct phr_buf cd;
+	int rv = PHR_OK;
+
+	if (count == 1) {
+		batch->result = mint_one(n, provider, (struct mentry *)batch);
+		return;
+	}
+	for (struct qentry *x = batch; x != NULL && rv == PHR_OK; x = x->next) {
+		const struct mentry *m = (const struct mentry *)x;
+		/* a CID the contract refuses: each alone below, where it fails by itself */
+		rv = phr_node_i_mint_pack(packed, sizeof(packed), &off, m->patient, m->hash,
+					  m->rtype, &m->supersedes, m->cid);
+	}
+	phr_buf_init(&cd, 0);
+	if (rv == PHR_OK)
+		rv = phr_contracts_health_record_nft_mint_records_encode(&cd, packed, off);
+	if (rv == PHR_OK)
+		rv = mint_tx(n, provider, batch, &cd);
+	phr_buf_release(&cd);
+	if (refused(rv))
+		phr_log_info("phr", "a group of %zu mints was refused: sending each alone", count);
+	for (struct qentry *x = batch; x != NULL; x = x->next)
+		/* one record refused (no write access, superseded twice...): each on its own,
+		 * so only that submission fails */
+		x->result = refused(rv) ? mint_one(n, provider, (struct mentry *)x) : rv;
+}
+
+int phr_node_i_mint(struct phr_node *n, struct phr_u256 *token_id,
+		    const struct phr_identity *provider, const uint8_t patient[20],
+		    const uint8_t hash[32], const char *cid, unsigned rtype,
+		    const struct phr_u256 *supersedes)
+{
+	struct mentry m;
+	int rv;
+
+	memset(&m, 0, sizeof(m));
+	memcpy(m.patient, patient, 20);
+	memcpy(m.hash, hash, 32);
+	m.cid = cid;
+	m.rtype = (uint8_t)rtype;
+	m.supersedes = *supersedes;
+	rv = group_commit(n, n->txq->mslots, provider, &m.q, PHR_NODE_MINT_BATCH_MAX, send_mints);
+	if (rv == PHR_OK)
+		*token_id = m.token_id;
+	return rv;
 }

@@ -36,6 +36,40 @@ void phr_txq_i_nonce_reset(struct phr_txq *q, const uint8_t sender[20]);
 int phr_node_i_add_capsule(struct phr_node *n, struct phr_cid *cid, const uint8_t pk[32],
 			   const uint8_t *key);
 
+/* HealthRecordNFT.mintRecords: most records per call, bytes of an entry before its CID
+ * (patient, dataHash, type, supersedes, CID length), longest CID. */
+#define PHR_NODE_MINT_BATCH_MAX 32
+#define PHR_NODE_MINT_HEAD 86
+#define PHR_NODE_MINT_CID_MAX 128
+
+/**
+ * Appends one mintRecords entry to @p out (@p cap bytes, @p off used; advanced).
+ * @return PHR_OK, PHR_ERR_INVALID (CID empty or over 128 bytes, type over 255) or
+ *         PHR_ERR_TOO_LARGE (no room).
+ */
+int phr_node_i_mint_pack(uint8_t *out, size_t cap, size_t *off, const uint8_t patient[20],
+			 const uint8_t hash[32], unsigned rtype, const struct phr_u256 *supersedes,
+			 const char *cid);
+
+/**
+ * The token ids of the RecordMinted events of @p nft in @p r, in order, into @p ids.
+ * @return PHR_OK when there are exactly @p want, else PHR_ERR_PARSE.
+ */
+int phr_node_i_minted_ids(struct phr_u256 *ids, size_t want, const struct phr_chain_receipt *r,
+			  const uint8_t nft[20]);
+
+/**
+ * HealthRecordNFT.mintRecord(@p patient, @p hash, @p cid, @p rtype, @p supersedes) signed by
+ * the hosted @p provider, grouped with the concurrent mints of that provider into one
+ * mintRecords transaction; returns once the token is on chain, its id in @p token_id.
+ * @return PHR_OK, or the error of this record's mint (a refused group is retried record by
+ *         record, so another record's refusal is not this one's error).
+ */
+int phr_node_i_mint(struct phr_node *n, struct phr_u256 *token_id,
+		    const struct phr_identity *provider, const uint8_t patient[20],
+		    const uint8_t hash[32], const char *cid, unsigned rtype,
+		    const struct phr_u256 *supersedes);
+
 /**
  * Logs View of @p record of @p patient by the hosted @p reader with
  * @p purpose: grouped with the Views of concurrent reads by the same reader

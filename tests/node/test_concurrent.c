@@ -5,7 +5,10 @@
  * still folds to the on-chain head), and the View entries of concurrent reads
  * share transactions (AuditTrail.logViews: fewer blocks than reads). A
  * refused read running next to an allowed one fails alone, and a refused
- * entry in a group of Views makes only its own read fail.
+ * entry in a group of Views makes only its own read fail. Concurrent
+ * submissions by one provider share mint transactions
+ * (HealthRecordNFT.mintRecords: fewer blocks than records, every token its own
+ * record), and a refused record in such a group fails alone.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -106,14 +109,15 @@ static void *writer(void *arg)
 	return NULL;
 }
 
-static size_t count_views(json_t *trail, const char *accessor, size_t *blocks)
+static size_t count_action(json_t *trail, const char *action, const char *accessor,
+			   size_t *blocks)
 {
 	size_t i, n = 0, nb = 0;
 	json_int_t last = -1;
 	json_t *e;
 
 	json_array_foreach(trail, i, e) {
-		if (strcmp(json_string_value(json_object_get(e, "action")), "View") != 0 ||
+		if (strcmp(json_string_value(json_object_get(e, "action")), action) != 0 ||
 		    strcasecmp(json_string_value(json_object_get(e, "accessor")), accessor) != 0)
 			continue;
 		n++;
@@ -123,6 +127,11 @@ static size_t count_views(json_t *trail, const char *accessor, size_t *blocks)
 	}
 	*blocks = nb;
 	return n;
+}
+
+static size_t count_views(json_t *trail, const char *accessor, size_t *blocks)
+{
+	return count_action(trail, "View", accessor, blocks);
 }
 
 static void concurrent_reads_are_batched(void **state)
@@ -237,12 +246,122 @@ static void refused_entry_in_a_group(void **state)
 	assert_int_equal(after, before + 5);
 }
 
+#define SUBMITTERS 8
+#define SUBMITS 3
+
+struct submit_job {
+	struct fx *f;
+	int index, rv;
+	struct phr_u256 sup;
+	char text[SUBMITS][48];
+	struct phr_u256 ids[SUBMITS];
+};
+
+static void *submit_job(void *arg)
+{
+	struct submit_job *j = arg;
+
+	for (int i = 0; i < SUBMITS && j->rv == PHR_OK; i++) {
+		struct phr_record_receipt r;
+		snprintf(j->text[i], sizeof(j->text[i]), "grouped submission %d.%d", j->index, i);
+		j->rv = phr_node_record_submit(j->f->s.node, &r, j->f->prov, j->f->pat->address, 5,
+					       phr_u256_is_zero(&j->sup) ? NULL : &j->sup,
+					       (const uint8_t *)j->text[i], strlen(j->text[i]));
+		j->ids[i] = r.token_id;
+	}
+	return NULL;
+}
+
+static size_t creates(struct fx *f, size_t *blocks)
+{
+	json_t *trail = NULL;
+	char prov[64];
+	size_t n;
+
+	phr_eth_address_checksum(prov, f->prov->address);
+	assert_int_equal(phr_node_audit_list(f->s.node, &trail, f->pat->address, NULL), PHR_OK);
+	n = count_action(trail, "Create", prov, blocks);
+	json_decref(trail);
+	return n;
+}
+
+static void concurrent_submits_are_grouped(void **state)
+{
+	struct fx *f = *state;
+	struct submit_job *jobs = calloc(SUBMITTERS, sizeof(*jobs));
+	pthread_t th[SUBMITTERS];
+	struct phr_buf out;
+	size_t before, after, b0, b1;
+
+	assert_non_null(jobs);
+	before = creates(f, &b0);
+	for (int i = 0; i < SUBMITTERS; i++) {
+		jobs[i].f = f;
+		jobs[i].index = i;
+		assert_int_equal(pthread_create(&th[i], NULL, submit_job, &jobs[i]), 0);
+	}
+	for (int i = 0; i < SUBMITTERS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(jobs[i].rv, PHR_OK);
+	}
+	after = creates(f, &b1);
+	assert_int_equal(after, before + SUBMITTERS * SUBMITS);
+	print_message("%d submissions minted in %zu blocks\n", SUBMITTERS * SUBMITS, b1 - b0);
+	assert_true(b1 - b0 < SUBMITTERS * SUBMITS);
+	/* every token is its own record: distinct ids, each reads back its own text */
+	phr_buf_init(&out, 0);
+	for (int i = 0; i < SUBMITTERS; i++)
+		for (int k = 0; k < SUBMITS; k++) {
+			for (int i2 = 0; i2 < SUBMITTERS; i2++)
+				for (int k2 = 0; k2 < SUBMITS; k2++)
+					if (i2 != i || k2 != k)
+						assert_false(phr_u256_eq(&jobs[i].ids[k], &jobs[i2].ids[k2]));
+			phr_buf_reset(&out);
+			assert_int_equal(phr_node_record_read(f->s.node, &out, NULL, f->prov,
+							      &jobs[i].ids[k], 1),
+					 PHR_OK);
+			assert_int_equal(out.len, strlen(jobs[i].text[k]));
+			assert_memory_equal(out.data, jobs[i].text[k], out.len);
+		}
+	phr_buf_release(&out);
+	free(jobs);
+}
+
+static void refused_mint_in_a_group(void **state)
+{
+	struct fx *f = *state;
+	struct submit_job *jobs = calloc(6, sizeof(*jobs));
+	pthread_t th[6];
+	size_t before, after, blocks;
+
+	assert_non_null(jobs);
+	before = creates(f, &blocks);
+	/* one submission amends a token that does not exist: a group holding it reverts
+	 * (NonexistentToken), each record is then sent alone and only that one fails */
+	for (int i = 0; i < 6; i++) {
+		jobs[i].f = f;
+		jobs[i].index = 100 + i;
+		if (i == 3)
+			jobs[i].sup = phr_u256_from_u64(999999);
+		assert_int_equal(pthread_create(&th[i], NULL, submit_job, &jobs[i]), 0);
+	}
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(jobs[i].rv, i == 3 ? PHR_ERR_NOT_FOUND : PHR_OK);
+	}
+	after = creates(f, &blocks);
+	assert_int_equal(after, before + 5 * SUBMITS);
+	free(jobs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(concurrent_reads_are_batched),
 		cmocka_unit_test(refused_entry_alone),
 		cmocka_unit_test(refused_entry_in_a_group),
+		cmocka_unit_test(concurrent_submits_are_grouped),
+		cmocka_unit_test(refused_mint_in_a_group),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
