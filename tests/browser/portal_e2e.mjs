@@ -16,8 +16,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { Wallet, keccak256, concat, toUtf8Bytes, getBytes } from 'ethers';
 import sodium from 'libsodium-wrappers';
-import { png8 } from './png8.mjs';
-import { browser, check, clear, failures, fund, grantIn, root, signInWith, startNode, toast, tokens, walk, watch } from './portal_lib.mjs';
+import { a11y, browser, check, clear, shotTo, failures, fund, grantIn, root, signInWith, startNode, toast, tokens, walk, watch } from './portal_lib.mjs';
 
 const PASSWORD = 'portal-e2e-Pw-4417';
 const LOT = 'LOT-PORTAL-7731Q';
@@ -259,7 +258,7 @@ async function main() {
     await em.getByRole('button', { name: 'Confirm' }).click();
     await toast(em, /Two-factor codes are on/);
     await em.goto(node.url + '/#/p/emergency');
-    await em.getByLabel('Patient address').fill(me);
+    await em.locator('#breakglass-form').getByLabel('Patient address').fill(me);
     await em.getByLabel(/^Reason \(/).fill('Unconscious on arrival, allergy check before anaesthesia');
     await em.getByLabel('Two-factor code').fill(totp(secret, 1));
     await clear(em);
@@ -396,35 +395,6 @@ async function requestRow(pat, node, who) {
   return row;
 }
 
-/**
- * Checks of the current screen: every form control has a label, every button
- * a name, images an alt; at phone width (390 px) nothing overflows sideways.
- */
-async function a11y(page, name) {
-  const bad = await page.evaluate(() => {
-    const out = [];
-    for (const el of document.querySelectorAll('input, select, textarea')) if (!el.labels || !el.labels.length) out.push('unlabelled ' + el.outerHTML.slice(0, 60));
-    for (const el of document.querySelectorAll('button, a[href]')) if (!el.textContent.trim() && !el.getAttribute('aria-label')) out.push('unnamed ' + el.outerHTML.slice(0, 60));
-    for (const el of document.querySelectorAll('img')) if (!el.hasAttribute('alt')) out.push('img without alt');
-    return out;
-  });
-  const vp = page.viewportSize();
-  await page.setViewportSize({ width: 390, height: 844 });
-  const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  await page.setViewportSize(vp);
-  check(bad.length === 0 && over <= 0, `${name}: labels, names, alt; no sideways overflow at 390 px (${over} px)` + (bad.length ? ': ' + bad.join('; ') : ''));
-}
-
-async function shot(page, name) {
-  fs.mkdirSync(shots, { recursive: true });
-  await clear(page);
-  await page.waitForTimeout(150);
-  fs.writeFileSync(path.join(shots, `${name}-desktop.png`), png8(await page.screenshot()));
-  const vp = page.viewportSize();
-  await page.setViewportSize({ width: 390, height: 844 });
-  await page.waitForTimeout(150);
-  fs.writeFileSync(path.join(shots, `${name}-phone.png`), png8(await page.screenshot()));
-  await page.setViewportSize(vp);
-}
+const shot = (page, name) => shotTo(shots, page, name);
 
 main();

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { png8 } from './png8.mjs';
 import { HDNodeWallet, JsonRpcProvider, parseEther } from 'ethers';
 
 export const MNEMONIC = 'test test test test test test test test test test test junk';
@@ -127,9 +128,10 @@ export async function grantIn(pat, node, who, level, days) {
   return toast(pat, /Access granted/);
 }
 
-/** A new browser context that imports dev keystore @p key (password dev) and signs in. */
-export async function signInWith(b, node, key, name) {
-  const ctx = await b.newContext({ viewport: { width: 1280, height: 860 } });
+/** A new browser context (options @p ctxOpts, then @p setup(ctx)) that imports dev keystore @p key (password dev) and signs in. */
+export async function signInWith(b, node, key, name, ctxOpts = {}, setup = null) {
+  const ctx = await b.newContext({ viewport: { width: 1280, height: 860 }, ...ctxOpts });
+  if (setup) await setup(ctx);
   const page = await ctx.newPage();
   watch(page, name);
   await page.goto(node.url + '/');
@@ -138,4 +140,36 @@ export async function signInWith(b, node, key, name) {
   await page.getByRole('button', { name: 'Import and sign in' }).click();
   await page.locator('h1', { hasText: /^(Home|Patients)$/ }).waitFor({ timeout: 30000 });
   return page;
+}
+
+/**
+ * Checks of the current screen: every form control has a label, every button
+ * a name, images an alt; at phone width (390 px) nothing overflows sideways.
+ */
+export async function a11y(page, name) {
+  const bad = await page.evaluate(() => {
+    const out = [];
+    for (const el of document.querySelectorAll('input, select, textarea')) if (!el.labels || !el.labels.length) out.push('unlabelled ' + el.outerHTML.slice(0, 60));
+    for (const el of document.querySelectorAll('button, a[href]')) if (!el.textContent.trim() && !el.getAttribute('aria-label')) out.push('unnamed ' + el.outerHTML.slice(0, 60));
+    for (const el of document.querySelectorAll('img')) if (!el.hasAttribute('alt')) out.push('img without alt');
+    return out;
+  });
+  const vp = page.viewportSize();
+  await page.setViewportSize({ width: 390, height: 844 });
+  const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  await page.setViewportSize(vp);
+  check(bad.length === 0 && over <= 0, `${name}: labels, names, alt; no sideways overflow at 390 px (${over} px)` + (bad.length ? ': ' + bad.join('; ') : ''));
+}
+
+/** Desktop and phone screenshots of @p page into @p shots/NAME-{desktop,phone}.png (palette PNGs). */
+export async function shotTo(shots, page, name) {
+  fs.mkdirSync(shots, { recursive: true });
+  await clear(page);
+  await page.waitForTimeout(150);
+  fs.writeFileSync(path.join(shots, `${name}-desktop.png`), png8(await page.screenshot()));
+  const vp = page.viewportSize();
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(150);
+  fs.writeFileSync(path.join(shots, `${name}-phone.png`), png8(await page.screenshot()));
+  await page.setViewportSize(vp);
 }

@@ -360,6 +360,64 @@ static void test_include_paging(void **state)
 	http_res_release(&r);
 }
 
+/* Transactions the provider has sent so far (its nonce on the chain). */
+static uint64_t provider_txs(const struct phr_identity *prov)
+{
+	uint64_t nonce = 0;
+
+	assert_int_equal(phr_chain_nonce(phr_node_chain(fx.node), &nonce, prov->address), PHR_OK);
+	return nonce;
+}
+
+/*
+ * A transaction Bundle of 40 resources is ceil(40 / 32) = 2 mint transactions;
+ * one the chain refuses (a Patient of an unregistered address) mints and
+ * indexes nothing.
+ */
+static void test_transaction_on_chain(void **state)
+{
+	const struct phr_identity *prov = phr_node_identity_by_name(fx.node, "provider");
+	struct phr_buf b;
+	struct http_res r;
+	uint64_t t0;
+
+	(void)state;
+	phr_buf_init(&b, 1 << 20);
+	assert_int_equal(phr_buf_append_str(&b, "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["), PHR_OK);
+	for (int i = 0; i < 40; i++) {
+		char e[400];
+		snprintf(e, sizeof(e),
+			 "%s{\"resource\":{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"coding\":"
+			 "[{\"system\":\"urn:test\",\"code\":\"chunked\"}]},\"valueInteger\":%d},"
+			 "\"request\":{\"method\":\"POST\",\"url\":\"Observation\"}}",
+			 i ? "," : "", i);
+		assert_int_equal(phr_buf_append_str(&b, e), PHR_OK);
+	}
+	assert_int_equal(phr_buf_append_str(&b, "]}"), PHR_OK);
+	assert_int_equal(phr_buf_append_byte(&b, 0), PHR_OK);
+	t0 = provider_txs(prov);
+	req(&r, "POST", "", t_provider, (const char *)b.data, hdr_pat);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(json_array_size(json_object_get(r.json, "entry")), 40);
+	http_res_release(&r);
+	assert_int_equal(provider_txs(prov) - t0, 2);
+	expect_total("/Observation?code=urn:test|chunked", 40);
+	phr_buf_release(&b);
+
+	t0 = provider_txs(prov);
+	req(&r, "POST", "", t_provider,
+	    "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+	    "{\"resource\":{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"coding\":"
+	    "[{\"system\":\"urn:test\",\"code\":\"refused\"}]}},\"request\":{\"method\":\"POST\",\"url\":\"Observation\"}},"
+	    "{\"resource\":{\"resourceType\":\"Patient\",\"identifier\":[{\"system\":\"urn:phr:address\","
+	    "\"value\":\"0x4242424242424242424242424242424242424242\"}]},\"request\":{\"method\":\"POST\",\"url\":\"Patient\"}}]}",
+	    hdr_pat);
+	assert_oo(&r, 422);
+	http_res_release(&r);
+	assert_int_equal(provider_txs(prov), t0);
+	expect_total("/Observation?code=urn:test|refused", 0);
+}
+
 static void test_transaction(void **state)
 {
 	struct http_res r;
@@ -500,15 +558,6 @@ static void test_audit_events_from_trail(void **state)
 	http_res_release(&r);
 }
 
-/* Transactions the provider has sent so far (its nonce on the chain). */
-static uint64_t provider_txs(const struct phr_identity *prov)
-{
-	uint64_t nonce = 0;
-
-	assert_int_equal(phr_chain_nonce(phr_node_chain(fx.node), &nonce, prov->address), PHR_OK);
-	return nonce;
-}
-
 /*
  * The domain's batch submit: one mintRecords transaction per 32 records, all
  * or nothing when the chain refuses any record, every record readable.
@@ -553,6 +602,15 @@ static void test_records_batch(void **state)
 	assert_int_equal(provider_txs(prov), t0);
 	items[3].supersedes = PHR_U256_ZERO;
 	items[9].supersedes = PHR_U256_ZERO;
+	/* the chain refuses chunk 2 (a token that does not exist): chunk 1 is not sent either */
+	items[40].supersedes = phr_u256_from_u64(999999);
+	assert_int_not_equal(phr_node_records_submit_batch(fx.node, out, results, prov, items, N), PHR_OK);
+	assert_int_equal(provider_txs(prov), t0);
+	assert_int_equal(results[0], PHR_ERR_STATE);
+	assert_int_not_equal(results[40], PHR_ERR_STATE);
+	assert_int_not_equal(results[40], PHR_OK);
+	assert_int_equal(results[64], PHR_ERR_STATE);
+	items[40].supersedes = PHR_U256_ZERO;
 	/* 70 records: ceil(70 / 32) = 3 transactions, consecutive tokens within a chunk */
 	assert_int_equal(phr_node_records_submit_batch(fx.node, out, results, prov, items, N), PHR_OK);
 	t1 = provider_txs(prov);
@@ -585,6 +643,7 @@ int main(void)
 		cmocka_unit_test(test_search),
 		cmocka_unit_test(test_include_paging),
 		cmocka_unit_test(test_transaction),
+		cmocka_unit_test(test_transaction_on_chain),
 		cmocka_unit_test(test_everything_history_delete),
 		cmocka_unit_test(test_audit_events_from_trail),
 		cmocka_unit_test(test_records_batch),

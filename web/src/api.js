@@ -420,4 +420,9 @@ export async function breakGlass(patient, reasonCode, reason, totp) {
   return session.signer.send(dep('EmergencyAccess'), encodeCall('openEmergencyAccess(address,uint8,bytes32)', [patient, reasonCode, keccak(utf8(reason))]), chainId(), { totp });
 }
 
+/** AuditTrail.logAccess(patient, 0, action, Emergency): the escrow's Share (setup) and View (read). */
+export async function logEmergency(patient, action) {
+  return session.signer.send(dep('AuditTrail'), encodeCall('logAccess(address,uint256,uint8,uint8)', [patient, 0n, ACTIONS.indexOf(action), 4]), chainId());
+}
+
 export { chainNow };

@@ -104,7 +104,7 @@ export function buildSummary({ patient, name, bloodType, allergies, medications,
 /** The resources of a parsed record (fhir.js parseRecord) that belong in the summary. */
 export function summaryResources(parsed) {
   const keep = new Set(['AllergyIntolerance', 'MedicationRequest', 'MedicationStatement', 'Condition', 'Immunization']);
-  const j = parsed && parsed.json;
+  const j = parsed && parsed.resource;
   if (!j) return [];
   if (j.resourceType === 'Bundle') return (j.entry || []).map((e) => e.resource).filter((r) => r && keep.has(r.resourceType));
   return keep.has(j.resourceType) ? [j] : [];

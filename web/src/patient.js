@@ -6,6 +6,7 @@ import { chart, labPoint, parseRecord, render, summary } from './fhir.js';
 import { show, state } from './main.js';
 import { toBase64, toHex } from './bytes.js';
 import { isAddress } from './eth.js';
+import * as escrowLib from './emergency.js';
 
 /** Records of @p patient with block times (cached for the session). */
 export async function recordsOf(patient, fresh = false) {
@@ -271,7 +272,7 @@ async function emergency() {
     escrow = h('div', h('p', `This node is an escrow holder of your emergency summary${Array.isArray(log) ? `; ${log.length} release attempts logged` : ''}.`),
       h('details', h('summary', 'What it keeps (no health data)'), h('pre.text', JSON.stringify(e, null, 1))));
   } catch (e) {
-    escrow = h('p.muted', e.status === 404 ? 'This node holds no escrowed emergency summary for you. Escrow deposits (a threshold of holders releasing the summary key during break-glass) are made with the CLI: phr emergency setup (docs/emergency.md).'
+    escrow = h('p.muted', e.status === 404 ? 'This node holds no escrowed emergency summary for you (deposits go to the holders you name above).'
       : 'Escrow status unavailable: ' + errorText(e));
   }
   const cl = addressList(contacts);
@@ -294,6 +295,7 @@ async function emergency() {
     return h('tr', h('td.mono', short(s.provider)), h('td', String(s.reasonCode)), h('td', date(s.expiresAt)), h('td', s.active ? 'active' : 'ended'), h('td', s.active ? b : null));
   });
   show('Emergency settings',
+    escrowForm(),
     h('section.card', h('h2', 'Emergency summary'), summaries.length
       ? h('p', 'Your emergency summary: ', summaries.map((r) => h('a', { href: '#/records/' + r.id }, `record #${r.id} (${date(r.time)})`)))
       : h('p', 'No emergency summary record yet: ask your provider to submit one (type “Emergency summary”).'),
@@ -301,6 +303,62 @@ async function emergency() {
     h('section.card', h('h2', 'Emergency providers with access'), ems.length ? h('ul', ems.map((g) => h('li', `${short(g.provider)}: ${api.LEVELS[g.level]}, ${api.scopeText(g.scope)}, until ${date(g.expiry)}`))) : h('p', 'None. Grant Read to an emergency provider on the Sharing page.')),
     form,
     h('section', h('h2', 'Break-glass sessions'), sessions.length ? h('div.scroll', h('table#sessions', h('thead', h('tr', ['Provider', 'Reason code', 'Expires', 'State', ''].map((t) => h('th', { scope: 'col' }, t)))), h('tbody', srows))) : h('p', 'No emergency access so far.')));
+}
+
+/*
+ * Escrow of the emergency summary (docs/emergency.md): the Bundle is made and
+ * encrypted here, the key split among the holders; each holder gets only its
+ * sealed share, the ciphertext and the signed manifest.
+ */
+function escrowForm() {
+  const ta = (rows) => h('textarea', { rows, spellcheck: 'false' });
+  const name = h('input', { type: 'text', autocomplete: 'name' });
+  const blood = h('input', { type: 'text', placeholder: 'e.g. O Rh-' });
+  const allergies = ta(2);
+  const meds = ta(2);
+  const conds = ta(2);
+  const contacts = ta(2);
+  const opened = [...state.plain.values()].flatMap((p) => escrowLib.summaryResources(p.parsed));
+  const fromRecords = h('input', { type: 'checkbox', checked: opened.length > 0, disabled: opened.length === 0 });
+  const holders = ta(3);
+  holders.value = location.origin + '\n';
+  const th = h('input', { type: 'number', min: 2, max: escrowLib.HOLDERS_MAX, value: 2 });
+  const out = h('div', { 'aria-live': 'polite' });
+  const btn = h('button', { type: 'submit' }, 'Encrypt and deposit');
+  return h('form.card#escrow-form', {
+    onsubmit: (e) => {
+      e.preventDefault();
+      busy(btn, async () => {
+        const urls = holders.value.split(/\s+/).filter(Boolean);
+        const t = Number(th.value);
+        if (urls.length < 2) throw new Error('name at least two escrow holders (phr nodes)');
+        if (!(t >= 2 && t <= urls.length)) throw new Error(`the threshold must be between 2 and ${urls.length}`);
+        const bundle = escrowLib.buildSummary({ patient: api.me(), name: name.value.trim(), bloodType: blood.value.trim(), allergies: allergies.value,
+          medications: meds.value, conditions: conds.value, contacts: contacts.value, resources: fromRecords.checked ? opened : [] });
+        if (bundle.entry.length < 2) throw new Error('the summary is empty: fill in at least one item');
+        out.textContent = 'Asking the holders for their keys…';
+        const his = [];
+        for (const u of urls) his.push(await escrowLib.holderInfo(u));
+        out.textContent = 'Encrypting and splitting the key…';
+        const bytes = new TextEncoder().encode(JSON.stringify(bundle));
+        const prep = await escrowLib.prepareDeposits(api.session.signer, api.me(), bytes, t, his);
+        const res = await escrowLib.deposit(api.me(), prep.deposits);
+        const okN = res.filter((r) => r.ok).length;
+        out.textContent = '';
+        out.appendChild(h('ul#escrow-result', res.map((r) => h('li', `${r.url}: ${r.ok ? 'deposited' : 'refused — ' + r.error}`))));
+        if (okN < t) throw new Error(`only ${okN} of ${res.length} holders accepted: fewer than the threshold ${t}; the summary cannot be released`);
+        await api.logEmergency(api.me(), 'Share');
+        out.appendChild(h('p', `Summary ${prep.cid} (${bytes.length} bytes, ${bundle.entry.length} entries) escrowed with ${okN} holders, ${t} needed to release it. Logged on the audit trail.`));
+        toast('Emergency summary escrowed.');
+      });
+    },
+  }, h('h2', 'Escrowed emergency summary'),
+  h('p', 'Encrypted in this page; the key is split among escrow holders (phr nodes you trust) so that a verified emergency provider with an open break-glass session can read it when you cannot share it. Fewer than the threshold of holders learn nothing.'),
+  field('Name', name), field('Blood type', blood), field('Allergies (one per line)', allergies), field('Medications (one per line)', meds),
+  field('Conditions (one per line)', conds), field('Emergency contacts (name and phone, one per line)', contacts),
+  h('div.field', h('label', fromRecords, ` Include allergies, medications, conditions and immunizations of the ${opened.length} records opened in this session`)),
+  field('Escrow holders (node URLs, one per line)', holders, 'Holders on another origin must allow requests from this page.'),
+  field('Threshold (holders needed)', th), btn, out);
 }
 
 async function recovery() {
@@ -350,7 +408,7 @@ async function shc() {
       });
       if (!resp.ok) {
         const pb = await resp.json().catch(() => null);
-        throw new api.ApiError(resp.status, pb && /hosts|hosted/.test(pb.detail || '') ? { detail: 'this node signs cards only for accounts and providers it hosts; your key stays in your browser, so ask the issuing provider for your card' } : pb);
+        throw new api.ApiError(resp.status, pb && /hosts|hosted/.test(pb.detail || '') ? { detail: `${location.host} does not host the provider that recorded this vaccination (${r.provider || 'unknown'}); a node signs cards only for records of the providers it hosts, so ask that provider's node for your card` } : pb);
       }
       const url = URL.createObjectURL(await resp.blob());
       out.textContent = '';
@@ -366,7 +424,7 @@ async function shc() {
     return h('li', h('a', { href: '#/records/' + r.id }, `Vaccination record #${r.id}, ${date(r.time)}`), ' ', btn);
   });
   show('SMART Health Cards',
-    h('p', 'A card is a signed copy of a vaccination that verifier apps accept. The node signs it as the issuer, so it reads the vaccination record to do so (a logged view).'),
+    h('p', 'A card is a signed copy of a vaccination that verifier apps accept. The node signs it as the issuer, so it reads the vaccination record to do so (a logged view); a node issues cards only for vaccinations recorded by providers it hosts.'),
     items.length ? h('div', h('div.card', field('Given name', given), field('Family name', family), field('Birth date', birth)), h('ul.cards-list', rows), out)
       : h('p', 'No vaccination records.'));
 }

@@ -2,7 +2,8 @@
 // record (FHIR form or file), requesting access, break-glass.
 import * as api from './api.js';
 import { busy, date, errorText, field, h, progress, select, short, toast } from './ui.js';
-import { buildResource, FORMS, typeOfResource } from './fhir.js';
+import { buildResource, FORMS, parseRecord, render, typeOfResource } from './fhir.js';
+import * as escrowLib from './emergency.js';
 import { show } from './main.js';
 import { recordsOf, timeline } from './patient.js';
 import { isAddress } from './eth.js';
@@ -130,7 +131,7 @@ async function breakGlass() {
   const reason = h('textarea', { rows: 3, required: true });
   const totp = h('input', { inputmode: 'numeric', autocomplete: 'one-time-code', pattern: '[0-9]{6}', maxlength: 6 });
   const btn = h('button.danger', { type: 'submit', disabled: !ok }, 'Open emergency access (24 h)');
-  const form = h('form.card', {
+  const form = h('form.card#breakglass-form', {
     onsubmit: (e) => {
       e.preventDefault();
       busy(btn, async () => {
@@ -144,7 +145,34 @@ async function breakGlass() {
   }, field('Patient address', patient), field('Reason code', code), field('Reason (kept by you; only its hash goes on chain)', reason),
   field('Two-factor code', totp, api.session.me.totp ? 'From your authenticator app.' : 'Set up two-factor codes on Home first: the node asks for one.'), btn);
   show('Break-glass', ok ? h('p', 'For verified emergency providers. Every use is recorded with its reason.') : h('p.warn', 'Only verified emergency providers can open emergency access.'), form,
-    h('p.muted', 'Record keys reach an emergency provider only through the patient’s own sharing or a node that holds the patient’s keys.'));
+    releaseForm(ok),
+    h('p.muted', 'Record keys reach an emergency provider only through the patient’s own sharing or a node that holds the patient’s keys; the escrowed summary needs an open session.'));
+}
+
+/* Release and read the escrowed emergency summary (after break-glass): t shares, combined and decrypted here. */
+function releaseForm(ok) {
+  const patient = h('input', { type: 'text', placeholder: '0x…', spellcheck: 'false', required: true });
+  const holders = h('textarea', { rows: 2, spellcheck: 'false' });
+  holders.value = location.origin;
+  const out = h('div#escrow-summary', { 'aria-live': 'polite' });
+  const btn = h('button', { type: 'submit', disabled: !ok }, 'Release and read the summary');
+  return h('form.card#release-form', {
+    onsubmit: (e) => {
+      e.preventDefault();
+      busy(btn, async () => {
+        const p = patient.value.trim();
+        if (!isAddress(p)) throw new Error('the patient must be a 0x address');
+        out.textContent = 'Asking the escrow holders…';
+        const { owner } = await api.patientInfo(p);
+        const r = await escrowLib.releaseAndRead(api.session.signer, api.session.box, p, owner, holders.value.split(/\s+/).filter(Boolean));
+        await api.logEmergency(p, 'View');
+        out.textContent = '';
+        out.appendChild(h('p', `Recovered from ${r.used} of ${r.manifest.n} holders (${r.manifest.t} needed); summary ${r.manifest.summaryCid}. Your read is logged on the audit trail.`));
+        out.appendChild(render(parseRecord(r.summary)));
+        toast('Emergency summary decrypted.');
+      });
+    },
+  }, h('h2', 'Escrowed emergency summary'), field('Patient address', patient), field('Escrow holders (node URLs, one per line; the others are found in the patient’s manifest)', holders), btn, out);
 }
 
 export const providerRoutes = {
