@@ -30,6 +30,34 @@ static const char SCHEMA[] =
 	"CREATE INDEX IF NOT EXISTS res_pid ON res(pid);"
 	"CREATE INDEX IF NOT EXISTS res_upd ON res(type, updated);";
 
+/* SQL phr_readable(access pointer, patient, token): the caller's read access to a match. */
+static void sql_readable(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	const struct fhir_access *acc = sqlite3_value_pointer(argv[0], "fhir_access");
+	const void *pat = sqlite3_value_blob(argv[1]);
+	const unsigned char *tok = sqlite3_value_text(argv[2]);
+	struct phr_u256 token;
+	bool ok = false;
+
+	(void)argc;
+	if (acc == NULL) { /* no filter */
+		sqlite3_result_int(cx, 1);
+		return;
+	}
+	if (pat != NULL && sqlite3_value_bytes(argv[1]) == 20 && tok != NULL &&
+	    phr_u256_parse(&token, (const char *)tok) == 0 && acc->check(acc->ctx, &ok, pat, &token) != PHR_OK)
+		ok = false;
+	sqlite3_result_int(cx, ok ? 1 : 0);
+}
+
+static int add_functions(sqlite3 *db)
+{
+	return sqlite3_create_function(db, "phr_readable", 3, SQLITE_UTF8, NULL, sql_readable, NULL, NULL) ==
+			       SQLITE_OK
+		       ? PHR_OK
+		       : PHR_ERR_DB;
+}
+
 int fhir_db_open(struct fhir_db *f, const char *dir)
 {
 	char path[1024];
@@ -48,7 +76,7 @@ int fhir_db_open(struct fhir_db *f, const char *dir)
 	if (sqlite3_open_v2(path, &f->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 			    NULL) != SQLITE_OK ||
 	    sqlite3_busy_timeout(f->db, 5000) != SQLITE_OK ||
-	    sqlite3_exec(f->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK) {
+	    sqlite3_exec(f->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK || add_functions(f->db) != PHR_OK) {
 		phr_log_error("fhir", "fhir.db: %s", f->db ? sqlite3_errmsg(f->db) : "open failed");
 		sqlite3_close(f->db);
 		f->db = NULL;
@@ -67,7 +95,7 @@ int fhir_db_open_reader(struct fhir_db *f, const char *dir)
 	if (snprintf(path, sizeof(path), "%s/fhir.db", dir) >= (int)sizeof(path))
 		return PHR_ERR_TOO_LARGE;
 	if (sqlite3_open_v2(path, &f->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
-	    sqlite3_busy_timeout(f->db, 5000) != SQLITE_OK) {
+	    sqlite3_busy_timeout(f->db, 5000) != SQLITE_OK || add_functions(f->db) != PHR_OK) {
 		sqlite3_close(f->db);
 		f->db = NULL;
 		return PHR_ERR_DB;
@@ -342,10 +370,11 @@ int fhir_db_history(struct fhir_db *f, struct fhir_row **rows, size_t *n, size_t
 #define MAX_BINDS 256
 
 struct bind {
-	int kind; /* 0 text (owned), 1 int, 2 double */
+	int kind; /* 0 text (owned), 1 int, 2 double, 3 access pointer (borrowed) */
 	char *s;
 	int64_t i;
 	double d;
+	const void *p;
 };
 
 struct qb {
@@ -393,6 +422,19 @@ static void qb_int(struct qb *q, int64_t v)
 	}
 	q->b[q->nb].kind = 1;
 	q->b[q->nb++].i = v;
+	qb_sql(q, "?");
+}
+
+static void qb_access(struct qb *q, const struct fhir_access *acc)
+{
+	if (q->rv != PHR_OK)
+		return;
+	if (q->nb == MAX_BINDS) {
+		q->rv = PHR_ERR_TOO_LARGE;
+		return;
+	}
+	q->b[q->nb].kind = 3;
+	q->b[q->nb++].p = acc;
 	qb_sql(q, "?");
 }
 
@@ -823,6 +865,8 @@ static int qb_prepare(struct fhir_db *f, struct qb *q, sqlite3_stmt **st)
 		int k = (int)i + 1;
 		if (q->b[i].kind == 0)
 			sqlite3_bind_text(*st, k, q->b[i].s, -1, SQLITE_STATIC);
+		else if (q->b[i].kind == 3)
+			sqlite3_bind_pointer(*st, k, (void *)(uintptr_t)q->b[i].p, "fhir_access", NULL);
 		else if (q->b[i].kind == 1)
 			sqlite3_bind_int64(*st, k, q->b[i].i);
 		else
@@ -849,7 +893,8 @@ static void qb_init(struct qb *q, char *detail, size_t cap)
 }
 
 int fhir_db_search(struct fhir_db *f, struct fhir_hits *out, char *detail, size_t detail_cap,
-		   const char *type, const struct phr_fhir_req *r, size_t count, size_t offset)
+		   const char *type, const struct phr_fhir_req *r, size_t count, size_t offset,
+		   const struct fhir_access *acc)
 {
 	struct qb q;
 	sqlite3_stmt *st = NULL;
@@ -862,6 +907,11 @@ int fhir_db_search(struct fhir_db *f, struct fhir_hits *out, char *detail, size_
 	qb_text(&q, type, strlen(type));
 	qb_sql(&q, " AND r.deleted=0");
 	where_params(&q, type, r);
+	if (acc != NULL) { /* last: asked only of rows the other conditions matched */
+		qb_sql(&q, " AND phr_readable(");
+		qb_access(&q, acc);
+		qb_sql(&q, ", r.patient, r.token)");
+	}
 	mark = q.sql.len;
 	if ((rv = qb_prepare(f, &q, &st)) != PHR_OK)
 		goto out;

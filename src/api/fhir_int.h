@@ -64,12 +64,24 @@ struct fhir_hits {
 void fhir_hits_release(struct fhir_hits *h);
 
 /**
- * Runs the search of @p q on @p type (count/offset/sort from the request).
+ * The caller's read access, asked of each match of a search (so that `total`
+ * and the pages count only what the caller may read): @p check sets *ok.
+ * A non-PHR_OK return counts the row as unreadable.
+ */
+struct fhir_access {
+	int (*check)(void *ctx, bool *ok, const uint8_t patient[20], const struct phr_u256 *token);
+	void *ctx;
+};
+
+/**
+ * Runs the search of @p q on @p type (count/offset/sort from the request),
+ * on the matches @p acc allows (NULL: every match).
  * @param[out] detail why a parameter was refused (PHR_ERR_INVALID / UNSUPPORTED)
  * @return PHR_OK, PHR_ERR_INVALID (bad value), PHR_ERR_UNSUPPORTED (modifier), PHR_ERR_DB.
  */
 int fhir_db_search(struct fhir_db *f, struct fhir_hits *out, char *detail, size_t detail_cap,
-		   const char *type, const struct phr_fhir_req *q, size_t count, size_t offset);
+		   const char *type, const struct phr_fhir_req *q, size_t count, size_t offset,
+		   const struct fhir_access *acc);
 
 /** Resources whose @p param references "Type/id" (for _revinclude), current ones. */
 int fhir_db_referencing(struct fhir_db *f, struct fhir_hits *out, const char *type,

@@ -972,9 +972,56 @@ static int parse_size(struct fx *x, size_t *out, const struct phr_fhir_req *q, c
 	return PHR_OK;
 }
 
+/*
+ * The caller's read access to a search match (fhir_access): canAccess on the
+ * patient as a whole (owner, grant on all records, emergency), asked once per
+ * patient of the search, else canAccess on the record (category and record
+ * grants). No View is logged: nothing is read.
+ */
+#define ACCESS_CACHE 64
+
+struct access_cache {
+	struct fx *x;
+	size_t n;
+	struct {
+		uint8_t patient[20];
+		bool whole;
+	} p[ACCESS_CACHE];
+};
+
+static int access_check(void *ctx, bool *ok, const uint8_t patient[20], const struct phr_u256 *token)
+{
+	struct access_cache *a = ctx;
+	struct phr_node *node = a->x->c->api->cfg.node;
+	const uint8_t *me = a->x->me->address;
+	bool whole = false;
+	size_t i;
+	int rv;
+
+	for (i = 0; i < a->n && memcmp(a->p[i].patient, patient, 20) != 0; i++)
+		;
+	if (i < a->n)
+		whole = a->p[i].whole;
+	else {
+		if ((rv = phr_node_can_access_patient(node, &whole, me, patient, PHR_LEVEL_READ)) != PHR_OK)
+			return rv;
+		if (a->n < ACCESS_CACHE) {
+			memcpy(a->p[a->n].patient, patient, 20);
+			a->p[a->n++].whole = whole;
+		}
+	}
+	if (whole) {
+		*ok = true;
+		return PHR_OK;
+	}
+	return phr_node_can_access(node, ok, NULL, me, token, PHR_LEVEL_READ);
+}
+
 static int do_search_query(struct fx *x, const char *type, const struct phr_fhir_req *q, size_t *count_out,
 			   struct fhir_hits *hits)
 {
+	struct access_cache *cache;
+	struct fhir_access acc;
 	size_t count, offset;
 	char detail[256] = "";
 	int rv;
@@ -982,7 +1029,13 @@ static int do_search_query(struct fx *x, const char *type, const struct phr_fhir
 	if ((rv = parse_size(x, &count, q, "_count", FHIR_DEFAULT_COUNT, FHIR_MAX_COUNT)) != PHR_OK ||
 	    (rv = parse_size(x, &offset, q, "_offset", 0, SIZE_MAX / 2)) != PHR_OK)
 		return rv;
-	rv = fhir_db_search(x->db, hits, detail, sizeof(detail), type, q, count, offset);
+	if ((cache = phr_calloc(1, sizeof(*cache))) == NULL)
+		return nomem(x);
+	cache->x = x;
+	acc.check = access_check;
+	acc.ctx = cache;
+	rv = fhir_db_search(x->db, hits, detail, sizeof(detail), type, q, count, offset, &acc);
+	phr_free(cache);
 	if (rv == PHR_ERR_INVALID || rv == PHR_ERR_UNSUPPORTED || rv == PHR_ERR_TOO_LARGE)
 		return fail(x, rv, 400, "%s", detail[0] ? detail : "bad search");
 	if (rv != PHR_OK)

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../api/api_test_util.h"
 #include "phr/crypto.h"
@@ -633,6 +634,57 @@ static void test_records_batch(void **state)
 	}
 }
 
+/* total and entries of a search as @p token */
+static size_t search_as(const char *token, const char *q, size_t *entries, bool *next)
+{
+	struct http_res r;
+	size_t t;
+	json_t *l;
+	size_t i;
+
+	req(&r, "GET", q, token, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	t = total_of(&r);
+	*entries = json_array_size(json_object_get(r.json, "entry"));
+	*next = false;
+	json_array_foreach (json_object_get(r.json, "link"), i, l)
+		if (strcmp(jstr(l, "relation"), "next") == 0)
+			*next = true;
+	http_res_release(&r);
+	return t;
+}
+
+/*
+ * total and paging count only what the caller may read: none for a provider
+ * without a grant, all 40 once the patient grants it the category (the
+ * per-record check), the patient herself all 40 (the patient-wide check).
+ */
+static void test_search_total_access(void **state)
+{
+	const struct phr_identity *pat = phr_node_identity_by_name(fx.node, "patient");
+	const struct phr_identity *clinic = phr_node_identity_by_name(fx.node, "clinic");
+	const char *q = "/Observation?code=urn:test|chunked&_count=10";
+	uint8_t scope[32];
+	size_t n;
+	bool next;
+
+	(void)state;
+	assert_int_equal(search_as(t_provider, q, &n, &next), 40);
+	assert_int_equal(search_as(t_patient, q, &n, &next), 40);
+	assert_int_equal(n, 10);
+	assert_true(next);
+	assert_int_equal(search_as(t_clinic, q, &n, &next), 0);
+	assert_int_equal(n, 0);
+	assert_false(next);
+	phr_scope_category(scope, 5);
+	assert_int_equal(phr_node_access_grant(fx.node, pat, clinic->address, PHR_LEVEL_READ, scope,
+					       (uint64_t)time(NULL) + 3600),
+			 PHR_OK);
+	assert_int_equal(search_as(t_clinic, q, &n, &next), 40);
+	assert_int_equal(n, 10);
+	assert_true(next);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -647,6 +699,7 @@ int main(void)
 		cmocka_unit_test(test_everything_history_delete),
 		cmocka_unit_test(test_audit_events_from_trail),
 		cmocka_unit_test(test_records_batch),
+		cmocka_unit_test(test_search_total_access),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
