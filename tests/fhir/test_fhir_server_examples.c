@@ -312,7 +312,9 @@ static int search_key(void *ctx, const struct phr_fhir_key *k)
 		if (k->kind == PHR_FHIR_SP_QUANTITY && k->value) {
 			esc(s2, sizeof(s2), k->value);
 			esc(v, sizeof(v), k->system ? k->system : "");
-			snprintf(s1 + strlen(s1), sizeof(s1) - strlen(s1), "|%s|%s", v, s2);
+			size_t used = strlen(s1);
+			int w = snprintf(s1 + used, sizeof(s1) - used, "|%s|%s", v, s2);
+			assert_true(w >= 0 && (size_t)w < sizeof(s1) - used);
 		}
 		add_param(&x->q, k->param, s1);
 		break;
