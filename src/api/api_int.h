@@ -253,6 +253,8 @@ void api_portal_answer_release(struct api_portal_answer *a);
 
 /** The FHIR R4 server (fhir_server.c): the mount "/fhir". */
 int api_fhir_serve(struct api_ctx *c, const char *url, const char *method);
+/** A refusal of the generic server path on the /fhir mount as an OperationOutcome (fhir_server.c). */
+int api_fhir_refuse(struct api_ctx *c, int err, unsigned status, const char *diag);
 
 /** Backups and recovery (h_backup.c, h_recovery.c; include/phr/backup.h, recovery.h). */
 int api_h_backups_status(struct api_ctx *c);

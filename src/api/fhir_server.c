@@ -2026,6 +2026,21 @@ out:
 	return rv;
 }
 
+int api_fhir_refuse(struct api_ctx *c, int err, unsigned status, const char *diag)
+{
+	struct fx x;
+	int rv;
+
+	memset(&x, 0, sizeof(x));
+	x.c = c;
+	(void)fail(&x, err, status, "%s", diag);
+	if (x.out == NULL)
+		return PHR_ERR_NOMEM;
+	rv = respond(&x);
+	json_decref(x.out);
+	return rv;
+}
+
 /*
  * A create from inside the node (DICOM uploads: h_dicom.c): @p res (copied) is
  * validated, stored as a record of @p patient and indexed like a POST by the

@@ -256,6 +256,9 @@ static enum MHD_Result serve_mount(struct api_ctx *c, const char *url, const cha
 
 	if (c->too_large) {
 		snprintf(c->detail, sizeof(c->detail), "request body over the limit");
+		/* FHIR clients read an OperationOutcome */
+		if (c->mount->serve == api_fhir_serve && api_fhir_refuse(c, PHR_ERR_TOO_LARGE, 413, c->detail) == PHR_OK)
+			return respond(c, url);
 		return problem(c, PHR_ERR_TOO_LARGE, 413, url);
 	}
 	if (c->body_fd >= 0 && lseek(c->body_fd, 0, SEEK_SET) != 0) {

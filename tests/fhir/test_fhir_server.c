@@ -685,6 +685,27 @@ static void test_search_total_access(void **state)
 	assert_true(next);
 }
 
+/* A body over the /fhir limit (32 MiB) is refused with a 413 OperationOutcome. */
+static void test_body_too_large(void **state)
+{
+	size_t n = ((size_t)32 << 20) + 1;
+	char *big = malloc(n + 1);
+	char url[512];
+	struct http_res r;
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, ' ', n);
+	big[0] = '{';
+	big[n - 1] = '}';
+	big[n] = '\0';
+	snprintf(url, sizeof(url), "%s/fhir/Observation", fx.base);
+	assert_int_equal(http_do(&r, "POST", url, t_provider, "application/fhir+json", big, n, NULL), 0);
+	free(big);
+	assert_oo(&r, 413);
+	http_res_release(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -700,6 +721,7 @@ int main(void)
 		cmocka_unit_test(test_audit_events_from_trail),
 		cmocka_unit_test(test_records_batch),
 		cmocka_unit_test(test_search_total_access),
+		cmocka_unit_test(test_body_too_large),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
