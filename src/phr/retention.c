@@ -369,15 +369,20 @@ int phr_compliance_job_pass(struct phr_node *n, const struct phr_compliance_job_
 	struct phr_erasure_report er = { 0 };
 	struct phr_retention_report rr = { 0 };
 	json_t *found = NULL;
-	int rv = PHR_OK;
+	int rv = PHR_OK, r2;
 
+	/* each step runs even when an earlier one failed (e.g. an unfunded signer); the
+	 * first error is the pass's */
 	if (phr_erasure_available(n))
 		rv = phr_erasure_honour(n, &er, cfg->signer);
-	if (rv == PHR_OK && cfg->retention_on)
-		rv = phr_retention_run(n, &rr, NULL, &cfg->retention, cfg->signer);
-	if (rv == PHR_OK)
-		rv = phr_compliance_anomaly_scan(n, &found, &cfg->anomaly,
-						 cfg->has_officer ? cfg->officer : NULL);
+	if (cfg->retention_on &&
+	    (r2 = phr_retention_run(n, &rr, NULL, &cfg->retention, cfg->signer)) != PHR_OK &&
+	    rv == PHR_OK)
+		rv = r2;
+	if ((r2 = phr_compliance_anomaly_scan(n, &found, &cfg->anomaly,
+					      cfg->has_officer ? cfg->officer : NULL)) != PHR_OK &&
+	    rv == PHR_OK)
+		rv = r2;
 	pthread_mutex_lock(&job.mu);
 	job.passes++;
 	job.failures += rv != PHR_OK;
