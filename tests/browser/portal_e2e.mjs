@@ -322,6 +322,9 @@ async function main() {
       res.some((r) => r.resourceType === 'Binary' && r.contentType === 'application/dicom' && Buffer.from(r.data, 'base64').equals(fs.readFileSync(path.join(root, 'tests/vectors/dicom/pydicom/waveform_ecg.dcm')))),
     'export: FHIR Bundle with the 3 decrypted records (the DICOM file byte for byte)');
     check(res.filter((r) => r.resourceType === 'AuditEvent').length >= 4, 'export: the audit trail as AuditEvents');
+    const [dlog] = await Promise.all([pat.waitForEvent('download', { timeout: 30000 }), pat.getByRole('button', { name: 'Download the access log (CSV)' }).click()]);
+    const csv = fs.readFileSync(await dlog.path(), 'utf8').trim().split('\n');
+    check(csv.length >= 5 && csv.slice(1).some((l) => l.toLowerCase().includes(clinic.toLowerCase())), `export: the node's access log as CSV (${csv.length - 1} rows, the clinic's reads among them)`);
     if (shots) await shot(pat, 'export');
     await a11y(pat, 'export');
 

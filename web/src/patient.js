@@ -468,7 +468,19 @@ async function exportView() {
     result.textContent = '';
     result.appendChild(h('p.ok', `Exported ${entries.length} records and ${audit.length} audit entries as a FHIR Bundle.` + (failed.length ? ` ${failed.length} records could not be decrypted.` : '')));
   }).finally(() => prog.done());
-  show('Export my data', h('p', 'Everything is decrypted in this browser and saved as one FHIR R4 Bundle (records, plus your audit trail as AuditEvents). Each decryption is logged as your own view.'), btn, prog, result);
+  // the node's access log (who, when, what, why): what the chain shows, no plaintext (GET …/export?part=log)
+  const logBtn = (fmt, label, ext) => {
+    const b = h('button', { type: 'button' }, label);
+    b.onclick = () => busy(b, async () => {
+      const r = await fetch(`/api/v1/patients/${api.me()}/export?part=log&format=${fmt}`, { headers: { Authorization: 'Bearer ' + api.session.token } });
+      if (!r.ok) throw new api.ApiError(r.status, await r.json().catch(() => null));
+      download(`phr-access-log-${api.me()}.${ext}`, await r.text(), fmt === 'csv' ? 'text/csv' : 'application/json');
+    });
+    return b;
+  };
+  show('Export my data', h('p', 'Everything is decrypted in this browser and saved as one FHIR R4 Bundle (records, plus your audit trail as AuditEvents). Each decryption is logged as your own view.'), btn, prog, result,
+    h('section.card', h('h2', 'Access log'), h('p', 'Who read, shared or changed your records, when and why, as the node reads it from the chain (no health data).'),
+      h('div.toolbar', logBtn('csv', 'Download the access log (CSV)', 'csv'), logBtn('fhir', 'Download the access log (FHIR AuditEvents)', 'json'))));
 }
 
 export const patientRoutes = {
