@@ -167,7 +167,7 @@ struct phr_compliance_export_report {
  *    record's plaintext (a FHIR resource as is, anything else a Binary);
  *  - bundle.ndjson: the same resources, one per line;
  *  - records.car: the encrypted originals and capsules (a signed backup
- *    bundle, backup.h), restorable into a fresh node;
+ *    bundle, backup.h), restorable into a fresh node (absent without records);
  *  - access-log.json, access-log.csv: the full audit trail (who, when, what,
  *    why) as phr_compliance_report with only @p patient;
  *  - manifest.json: counts and SHA-256 of each file.
