@@ -52,7 +52,7 @@ const struct phr_cli_cmd phr_cli_commands[] = {
 	{ "patient", "patient register|me: registration and roles on a node", phr_cmd_patient },
 	{ "record", "record submit|get|list: health records through a node's API", phr_cmd_record },
 	{ "access", "access grant|revoke|request|approve|deny|list: who may read what", phr_cmd_access },
-	{ "audit", "the audit trail of a patient or a record", phr_cmd_audit },
+	{ "audit", "the audit trail of a patient or a record; verify, report, disclosures, anomalies", phr_cmd_audit },
 	{ "export", "GDPR export of the signed-in patient: FHIR Bundle, NDJSON, encrypted CAR, access log", phr_cmd_export },
 	{ "fhir", "FHIR utilities: check-code, check-resource (terminology), validate (R4 definitions)", phr_cmd_fhir },
 	{ "shc", "SMART Health Cards: keygen, jwks, issue, verify, qr", phr_cmd_shc },
