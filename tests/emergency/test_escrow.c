@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <sodium.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -592,6 +593,79 @@ static void test_outbox(void **state)
 	}
 }
 
+/* A database of an older version (webhook secrets in clear, no `sealed`
+ * column): opening the outbox seals them; the file keeps no clear copy and
+ * deliveries are signed with the same secret. */
+static void test_secret_migration(void **state)
+{
+	struct fx *f = *state;
+	struct phr_node *old = NULL;
+	struct hook_server hs;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	json_t *subs = NULL, *pl = json_pack("{s:s}", "event", "migrated");
+	char d[1024], p[1200], url[128];
+	size_t files = 0, ok = 0;
+
+	memset(&hs, 0, sizeof(hs));
+	assert_int_equal(hook_start(&hs, 0), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/old", (unsigned)hs.port);
+	snprintf(d, sizeof(d), "%s/older", f->s.dir);
+	assert_int_equal(phr_node_open(&old, f->s.chain, f->s.store, phr_node_deployment(f->s.node), d),
+			 PHR_OK);
+	/* the older layout, written behind the node's back */
+	snprintf(p, sizeof(p), "%s/phr.db", d);
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE notify_subs(id INTEGER PRIMARY KEY, owner BLOB NOT NULL,"
+					  " url TEXT NOT NULL, secret BLOB NOT NULL, created INTEGER NOT NULL)",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO notify_subs(owner, url, secret, created)"
+						" VALUES(?,?,?,1)", -1, &st, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_blob(st, 1, f->prov->address, 20, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, url, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, f->secret, sizeof(f->secret), SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	assert_true(node_test_scan(d, f->secret, sizeof(f->secret), &files) > 0); /* in clear */
+
+	/* first use of the outbox: sealed */
+	assert_int_equal(phr_notify_subscriptions(old, &subs, f->prov->address), PHR_OK);
+	assert_int_equal(json_array_size(subs), 1);
+	json_decref(subs);
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT sealed, length(secret) FROM notify_subs", -1, &st,
+					    NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 1);
+	assert_int_equal(sqlite3_column_int(st, 1), (int)sizeof(f->secret) + 40);
+	sqlite3_finalize(st);
+	/* fold the WAL into the database file, then look for the clear bytes anywhere */
+	assert_int_equal(sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	assert_int_equal(node_test_scan(d, f->secret, sizeof(f->secret), &files), 0);
+
+	/* and the delivery is signed with the secret the subscriber knows */
+	assert_int_equal(phr_notify(old, f->prov->address, "recovery", pl), PHR_OK);
+	assert_int_equal(phr_notify_deliver_due(old, &ok, NULL, 0), PHR_OK);
+	assert_int_equal(ok, 1);
+	assert_int_equal(hook_count(&hs), 1);
+	assert_int_equal(phr_notify_verify(hs.msgs[0].sig, f->secret, sizeof(f->secret),
+					   strtoull(hs.msgs[0].ts, NULL, 10), (uint64_t)time(NULL), 300,
+					   (const uint8_t *)hs.msgs[0].body, hs.msgs[0].len),
+			 PHR_OK);
+	json_decref(pl);
+	phr_node_close(old);
+	hook_stop(&hs);
+	hook_clear(&hs);
+}
+
 /* A node key that does not open the sealed secret: the delivery fails and
  * stays pending (never sent unsigned, never lost); the right key delivers. */
 static void test_sealed_secret_key(void **state)
@@ -648,6 +722,7 @@ int main(void)
 		cmocka_unit_test(test_escrow_flow),
 		cmocka_unit_test(test_outbox),
 		cmocka_unit_test(test_sealed_secret_key),
+		cmocka_unit_test(test_secret_migration),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
