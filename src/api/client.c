@@ -121,7 +121,7 @@ int phr_api_client_login(char token[PHR_API_TOKEN_LEN], const char *base, const 
 	j = NULL;
 	if (status != 200 || phr_json_parse(&j, NULL, 0, (const char *)resp.data, resp.len) != PHR_OK ||
 	    phr_json_get_str(&tok, j, "token") != PHR_OK || strlen(tok) != PHR_API_TOKEN_LEN - 1) {
-		rv = PHR_ERR_UNAUTHENTICATED;
+		rv = status == 429 ? PHR_ERR_RATE_LIMITED : PHR_ERR_UNAUTHENTICATED;
 		goto out;
 	}
 	memcpy(token, tok, PHR_API_TOKEN_LEN);
