@@ -11,7 +11,9 @@
 // not signed by the owner, a tampered share, too few shares, and Shamir
 // known properties (any t of n recombine, t-1 do not).
 import { execFileSync, spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
+import { createServer } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Contract, HDNodeWallet, encryptKeystoreJson, JsonRpcProvider, keccak256, toUtf8Bytes } from 'ethers';
@@ -39,6 +41,16 @@ function start(name, args) {
     p.on('exit', (c) => { clearTimeout(t); reject(new Error(name + ' exited ' + c)); });
   });
 }
+
+const hooks = [];
+const receiver = createServer((req, res) => {
+  let body = '';
+  req.on('data', (d) => { body += d; });
+  req.on('end', () => { hooks.push({ headers: req.headers, body }); res.writeHead(204); res.end(); });
+});
+await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
+const hookUrl = `http://127.0.0.1:${receiver.address().port}/hook`;
+const secretHex = '5a'.repeat(32);
 
 const wallet = (i) => HDNodeWallet.fromPhrase(MNEMONIC, undefined, `m/44'/60'/0'/0/${i}`);
 
@@ -74,7 +86,7 @@ async function main() {
   const his = [];
   for (const h of holders) his.push(await holderInfo(h));
   check(his.every((h) => h.boxPk.length === 32 && /^0x[0-9a-fA-F]{40}$/.test(h.address)), 'holders publish their escrow keys');
-  const prep = await prepareDeposits(patient, patient.address, summary, 2, his);
+  const prep = await prepareDeposits(patient, patient.address, summary, 2, his, { webhook: { url: hookUrl, secret: '0x' + secretHex } });
   check(prep.deposits.length === 2 && /^bafk/.test(prep.cid), `page prepared 2 deposits (summary CID ${prep.cid})`);
   check(!prep.deposits.some((d) => d.body.includes('Penicillin')), 'no deposit contains the summary in clear');
   const res = await deposit(patient.address, prep.deposits);
@@ -139,6 +151,14 @@ async function main() {
   const r2 = await releaseAndRead(em, emBox, patient.address, patient.address, [holders[1]]);
   check(equal(r2.summary, cSummary), 'the page recovers the summary phr emergency setup (C) deposited, byte for byte');
   check(fromUtf8(r2.summary) !== summaryJson && toHex(r2.summary) === toHex(cSummary), 'the newer (C) manifest replaced the page\'s');
+
+  // the webhook the page's deposit registered: each holder notified the releases, signed with the page's secret
+  for (let i = 0; i < 100 && new Set(hooks.map((x) => JSON.parse(x.body).payload).filter((q) => q.event === 'escrow_share_released').map((q) => q.holder)).size < 2; i++) await new Promise((r) => setTimeout(r, 100));
+  const sigOk = hooks.every((x) => x.headers['x-phr-signature'] === 'v1=' + createHmac('sha256', Buffer.from(secretHex, 'hex')).update(x.headers['x-phr-timestamp'] + '.' + x.body).digest('hex'));
+  const evs = hooks.map((x) => JSON.parse(x.body));
+  check(hooks.length >= 2 && sigOk && evs.every((j) => j.kind === 'emergency' && j.recipient === patient.address) &&
+    new Set(evs.filter((j) => j.payload.event === 'escrow_share_released').map((j) => j.payload.holder)).size === 2,
+  `webhook from the page's deposit: ${hooks.length} notifications from both holders, HMAC-SHA256 with the page's secret`);
 }
 
 try {
@@ -147,6 +167,7 @@ try {
   check(false, 'exception: ' + (e.stack || e));
 } finally {
   for (const pr of procs) pr.kill('SIGTERM');
+  receiver.close();
   await new Promise((r) => setTimeout(r, 300));
   fs.rmSync(dir, { recursive: true, force: true });
 }

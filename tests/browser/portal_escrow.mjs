@@ -73,6 +73,7 @@ async function main() {
     await pat.getByLabel(/^Emergency contacts \(name/).fill('Sam Example, +1 555 0100');
     await pat.getByLabel('Escrow holders (node URLs, one per line)').fill(holders.join('\n'));
     await pat.getByLabel('Threshold (holders needed)').fill('2');
+    await pat.getByLabel(/^Notify me at/).fill('http://127.0.0.1:9/phr-hook');
     // too high a threshold is refused in the page
     await pat.getByLabel('Threshold (holders needed)').fill('3');
     await clear(pat);
@@ -82,6 +83,7 @@ async function main() {
     await clear(pat);
     await pat.getByRole('button', { name: 'Encrypt and deposit' }).click();
     await toast(pat, /Emergency summary escrowed/, 60000);
+    check(/shown once\): [0-9a-f]{64}$/.test(await pat.locator('#escrow-hook-secret').innerText()), 'the webhook secret made in the page is shown once');
     const res = await pat.locator('#escrow-result').innerText();
     check((res.match(/deposited/g) || []).length === 2, 'both holders accepted the deposit made in the page: ' + res.replace(/\n/g, '; '));
     if (shots) await shotTo(shots, pat, 'escrow');

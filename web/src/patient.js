@@ -323,6 +323,7 @@ function escrowForm() {
   const holders = ta(3);
   holders.value = location.origin + '\n';
   const th = h('input', { type: 'number', min: 2, max: escrowLib.HOLDERS_MAX, value: 2 });
+  const hook = h('input', { type: 'url', placeholder: 'http://…', spellcheck: 'false' });
   const out = h('div', { 'aria-live': 'polite' });
   const btn = h('button', { type: 'submit' }, 'Encrypt and deposit');
   return h('form.card#escrow-form', {
@@ -336,12 +337,15 @@ function escrowForm() {
         const bundle = escrowLib.buildSummary({ patient: api.me(), name: name.value.trim(), bloodType: blood.value.trim(), allergies: allergies.value,
           medications: meds.value, conditions: conds.value, contacts: contacts.value, resources: fromRecords.checked ? opened : [] });
         if (bundle.entry.length < 2) throw new Error('the summary is empty: fill in at least one item');
+        const hookUrl = hook.value.trim();
+        if (hookUrl && !/^http:\/\/\S+$/.test(hookUrl)) throw new Error('the holders post to http:// URLs (put a TLS proxy in front for https)');
+        const webhook = hookUrl ? { url: hookUrl, secret: toHex(crypto.getRandomValues(new Uint8Array(32))) } : undefined;
         out.textContent = 'Asking the holders for their keys…';
         const his = [];
         for (const u of urls) his.push(await escrowLib.holderInfo(u));
         out.textContent = 'Encrypting and splitting the key…';
         const bytes = new TextEncoder().encode(JSON.stringify(bundle));
-        const prep = await escrowLib.prepareDeposits(api.session.signer, api.me(), bytes, t, his);
+        const prep = await escrowLib.prepareDeposits(api.session.signer, api.me(), bytes, t, his, { webhook });
         const res = await escrowLib.deposit(api.me(), prep.deposits);
         const okN = res.filter((r) => r.ok).length;
         out.textContent = '';
@@ -349,6 +353,7 @@ function escrowForm() {
         if (okN < t) throw new Error(`only ${okN} of ${res.length} holders accepted: fewer than the threshold ${t}; the summary cannot be released`);
         await api.logEmergency(api.me(), 'Share');
         out.appendChild(h('p', `Summary ${prep.cid} (${bytes.length} bytes, ${bundle.entry.length} entries) escrowed with ${okN} holders, ${t} needed to release it. Logged on the audit trail.`));
+        if (webhook) out.appendChild(h('p.mono#escrow-hook-secret', `Webhook secret (check X-Phr-Signature with it; shown once): ${webhook.secret.slice(2)}`));
         toast('Emergency summary escrowed.');
       });
     },
@@ -358,7 +363,8 @@ function escrowForm() {
   field('Conditions (one per line)', conds), field('Emergency contacts (name and phone, one per line)', contacts),
   h('div.field', h('label', fromRecords, ` Include allergies, medications, conditions and immunizations of the ${opened.length} records opened in this session`)),
   field('Escrow holders (node URLs, one per line)', holders, 'Holders on another origin must allow requests from this page.'),
-  field('Threshold (holders needed)', th), btn, out);
+  field('Threshold (holders needed)', th),
+  field('Notify me at (webhook URL, optional)', hook, 'Each holder posts a signed notification there when it releases its share.'), btn, out);
 }
 
 async function recovery() {
