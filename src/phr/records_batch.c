@@ -23,8 +23,7 @@
 
 #define BATCH_WORKERS 8
 #define SALT_BYTES 32
-/* bytes of a mintRecords entry before its CID (patient, hash, type, supersedes, CID length) */
-#define ENTRY_HEAD (20 + 32 + 1 + 32 + 1)
+_Static_assert(PHR_RECORD_BATCH_CHUNK == PHR_NODE_MINT_BATCH_MAX, "one chunk is one mintRecords call");
 
 /* What the store phase made for one record. */
 struct prep {
@@ -159,23 +158,16 @@ static void chunk_range(const struct batch *b, size_t c, size_t *lo, size_t *hi)
 /* mintRecords calldata of chunk @p c. */
 static int chunk_calldata(struct batch *b, struct phr_buf *cd, size_t c)
 {
-	uint8_t packed[PHR_RECORD_BATCH_CHUNK * (ENTRY_HEAD + PHR_CID_STR_MAX)];
+	uint8_t packed[PHR_RECORD_BATCH_CHUNK * (PHR_NODE_MINT_HEAD + PHR_NODE_MINT_CID_MAX)];
 	size_t lo, hi, off = 0;
+	int rv = PHR_OK;
 
 	chunk_range(b, c, &lo, &hi);
-	for (size_t i = lo; i < hi; i++) {
-		const struct phr_record_item *it = &b->items[i];
-		size_t cl = strlen(b->prep[i].cid);
-		if (cl == 0 || cl > 255 || cl > PHR_CID_STR_MAX)
-			return PHR_ERR_INVALID;
-		memcpy(packed + off, it->patient, 20);
-		memcpy(packed + off + 20, b->prep[i].hash, 32);
-		packed[off + 52] = (uint8_t)it->rtype;
-		phr_u256_to_be(packed + off + 53, &it->supersedes);
-		packed[off + 85] = (uint8_t)cl;
-		memcpy(packed + off + ENTRY_HEAD, b->prep[i].cid, cl);
-		off += ENTRY_HEAD + cl;
-	}
+	for (size_t i = lo; i < hi && rv == PHR_OK; i++)
+		rv = phr_node_i_mint_pack(packed, sizeof(packed), &off, b->items[i].patient, b->prep[i].hash,
+					  b->items[i].rtype, &b->items[i].supersedes, b->prep[i].cid);
+	if (rv != PHR_OK)
+		return rv;
 	return phr_contracts_health_record_nft_mint_records_encode(cd, packed, off);
 }
 
@@ -196,31 +188,6 @@ static int simulate(struct batch *b, size_t c)
 	return rv;
 }
 
-/* The tokens of a mintRecords receipt, in order (its RecordMinted events). */
-static int minted_ids(struct phr_u256 *ids, size_t want, const struct phr_chain_receipt *r,
-		      const uint8_t nft[20])
-{
-	size_t got = 0;
-
-	for (size_t i = 0; i < r->logs_count; i++) {
-		const struct phr_chain_log *l = &r->logs[i];
-		struct phr_contracts_health_record_nft_record_minted_event ev;
-		if (memcmp(l->address, nft, 20) != 0 || l->topics_count == 0 ||
-		    memcmp(l->topics[0], phr_contracts_health_record_nft_record_minted_event_topic,
-			   32) != 0)
-			continue;
-		if (got == want)
-			return PHR_ERR_PARSE;
-		if (phr_contracts_health_record_nft_record_minted_event_decode(
-			    &ev, (const uint8_t(*)[32])l->topics, l->topics_count, l->data,
-			    l->data_len) != PHR_OK)
-			return PHR_ERR_PARSE;
-		ids[got++] = ev.token_id;
-		phr_contracts_health_record_nft_record_minted_event_release(&ev);
-	}
-	return got == want ? PHR_OK : PHR_ERR_PARSE;
-}
-
 /* Mints chunk @p c in one transaction; then the capsule rows of its records. */
 static int mint_chunk(struct batch *b, size_t c)
 {
@@ -237,7 +204,7 @@ static int mint_chunk(struct batch *b, size_t c)
 		rv = phr_node_i_tx(b->node, &r, b->provider, b->node->dep.nft, &cd);
 	phr_buf_release(&cd);
 	if (rv == PHR_OK) {
-		rv = minted_ids(ids, hi - lo, &r, b->node->dep.nft);
+		rv = phr_node_i_minted_ids(ids, hi - lo, &r, b->node->dep.nft);
 		phr_chain_receipt_release(&r);
 	}
 	for (size_t i = lo; i < hi; i++) {
