@@ -142,9 +142,17 @@ export async function logs(contract, sig, topics = []) {
   return rpc('eth_getLogs', [{ address: dep(contract), fromBlock: '0x0', toBlock: 'latest', topics: [t0, ...topics.map((t) => (t ? pad32(t) : null))] }]);
 }
 
+// Block timestamps do not change once mined (the embedded chain has no reorgs): kept for the page's life.
+const blockTimeCache = new Map();
+const BLOCK_CACHE_MAX = 200000;
+
 export async function blockTimes(blocks) {
-  const uniq = [...new Set(blocks)];
   const out = new Map();
+  const uniq = [];
+  for (const b of new Set(blocks)) {
+    const t = blockTimeCache.get(Number(b));
+    if (t === undefined) uniq.push(b); else out.set(b, t);
+  }
   // one JSON-RPC batch for all blocks
   for (let i = 0; i < uniq.length; i += 500) {
     const part = uniq.slice(i, i + 500);
@@ -153,7 +161,12 @@ export async function blockTimes(blocks) {
       body: JSON.stringify(part.map((b, k) => ({ jsonrpc: '2.0', id: k, method: 'eth_getBlockByNumber', params: ['0x' + Number(b).toString(16), false] }))),
     });
     const j = await r.json();
-    for (const e of Array.isArray(j) ? j : []) if (e.result) out.set(part[e.id], Number(BigInt(e.result.timestamp)));
+    for (const e of Array.isArray(j) ? j : []) {
+      if (!e.result) continue;
+      const t = Number(BigInt(e.result.timestamp));
+      out.set(part[e.id], t);
+      if (blockTimeCache.size < BLOCK_CACHE_MAX) blockTimeCache.set(Number(part[e.id]), t);
+    }
   }
   return out;
 }
