@@ -6,6 +6,7 @@
 
 #include "api_int.h"
 #include "phr/backup.h"
+#include "phr/compliance.h"
 #include "phr/crypto.h"
 #include "phr/json.h"
 
@@ -67,6 +68,9 @@ int api_h_metrics(struct api_ctx *c)
 	/* the backup verification job's gauges (backup.h) */
 	if (rv == PHR_OK)
 		rv = phr_node_backup_metrics(c->api->cfg.node, &b);
+	/* retention, erasure and anomaly counters (compliance.h) */
+	if (rv == PHR_OK)
+		rv = phr_compliance_metrics(&b);
 	if (rv != PHR_OK) {
 		phr_buf_release(&b);
 		return api_fail(c, rv, "metrics");

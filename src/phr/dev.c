@@ -64,8 +64,8 @@ static int tolerate(int rv, int ok)
 
 static const char vaccination[] =
 	"{\"resourceType\":\"Immunization\",\"status\":\"completed\","
-	"\"vaccineCode\":{\"coding\":[{\"system\":\"http://hl7.org/fhir/sid/cvx\",\"code\":\"208\","
-	"\"display\":\"COVID-19, mRNA, LNP-S, PF, 30 mcg/0.3 mL dose\"}]},"
+	"\"vaccineCode\":{\"coding\":[{\"system\":\"http://hl7.org/fhir/sid/cvx\",\"code\":\"150\","
+	"\"display\":\"influenza, injectable, quadrivalent, preservative free\"}]},"
 	"\"patient\":{\"display\":\"Demo Patient\"},\"occurrenceDateTime\":\"2025-01-29T10:30:00Z\","
 	"\"lotNumber\":\"ABC123\",\"performer\":[{\"actor\":{\"display\":\"Medical Center\"}}]}";
 

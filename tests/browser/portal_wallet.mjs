@@ -156,7 +156,7 @@ async function main() {
     const v = await (await fetch(node.url + '/api/v1/shc/verify', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(file) })).json();
     const entries = v.payload && v.payload.vc.credentialSubject.fhirBundle.entry.map((e) => e.resource);
     check(v.valid === true && entries.some((r) => r.resourceType === 'Patient' && r.name[0].family === 'Lovelace') &&
-      entries.some((r) => r.resourceType === 'Immunization' && r.vaccineCode.coding[0].code === '208'), 'the downloaded card verifies (node\'s verifier) and holds the patient and the CVX 208 vaccination');
+      entries.some((r) => r.resourceType === 'Immunization' && r.vaccineCode.coding[0].code === '150'), 'the downloaded card verifies (node\'s verifier) and holds the patient and the CVX 150 vaccination');
     // a browser-key patient is told why the node will not sign its card
     await pat.goto(node.url + '/#/shc');
     check(/No vaccination records/.test(await pat.locator('main').innerText()), 'health cards screen for a patient without vaccinations');

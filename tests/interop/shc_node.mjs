@@ -60,7 +60,7 @@ try {
     assert(r.verifications.trustable === true, `not trustable: ${r.verifications.verificationError}`);
     const b = r.payload.vc.credentialSubject.fhirBundle;
     assert(b.entry[0].resource.resourceType === 'Patient' && b.entry[1].resource.resourceType === 'Immunization', 'bundle');
-    assert(b.entry[1].resource.vaccineCode.coding[0].code === '208', 'the demo vaccine');
+    assert(b.entry[1].resource.vaccineCode.coding[0].code === '150', 'the demo vaccine');
   });
 
   await check('a tampered card is not trustable', async () => {
