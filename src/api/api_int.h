@@ -11,6 +11,7 @@
 
 #include "phr/api.h"
 #include "phr/chain.h"
+#include "phr/rpc.h"
 #include "phr/store.h"
 
 #define API_NONCES 1024
@@ -214,6 +215,8 @@ int api_h_study_result(struct api_ctx *c);
 int api_h_study_log(struct api_ctx *c);
 /** /.well-known/ documents (h_shc.c): jwks.json. */
 int api_wellknown_serve(struct api_ctx *c, const char *url, const char *method);
+/** The JSON-RPC methods /rpc forwards to an external chain (rpc_proxy.c). */
+extern const struct phr_rpc_method api_rpc_proxy_methods[];
 /** DICOM uploads (h_dicom.c): the spooled mount /api/v1/dicom. */
 int api_dicom_serve(struct api_ctx *c, const char *url, const char *method);
 /** A FHIR create from inside the node (fhir_server.c): @p out gets {location, resource} or an OperationOutcome. */

@@ -19,7 +19,7 @@ lst={"$ref":"#/components/schemas/List"}
 paths={
  "/healthz":{"get":op("Liveness and chain reachability","ops",auth=False)},
  "/metrics":{"get":op("Prometheus metrics","ops",auth=False,okmedia="text/plain",okschema={"type":"string"})},
- "/rpc":{"post":op("Ethereum JSON-RPC of the embedded chain (404 when the node uses an external chain)","chain",auth=False,body=js({"type":["object","array"]}))},
+ "/rpc":{"post":op("Ethereum JSON-RPC: the embedded chain, or (with --chain-rpc) the read, estimate, send and receipt methods forwarded to the external chain","chain",auth=False,body=js({"type":["object","array"]}))},
  "/ipfs/{cid}":{"get":op("IPFS trustless gateway (raw blocks, CAR, UnixFS files of ciphertext)","store",auth=False,params=[{"name":"cid","in":"path","required":True,"schema":{"type":"string"}},{"name":"format","in":"query","required":False,"schema":{"type":"string","enum":["raw","car"]}}],okmedia="application/octet-stream",okschema={"type":"string","format":"binary"})},
  "/api/v1/openapi.json":{"get":op("This document","ops",auth=False)},
  "/api/v1/info":{"get":op("Deployment (contract addresses, chain id) and the SIWE domain","ops",auth=False)},

@@ -100,8 +100,9 @@ int api_h_info(struct api_ctx *c)
 {
 	json_t *d = phr_deployment_json(phr_node_deployment(c->api->cfg.node));
 
-	return api_ok(c, 200, json_pack("{s:s,s:o,s:s,s:b}", "name", "phr", "deployment", d,
-					 "siweDomain", c->api->domain, "rpc",
+	/* /rpc always answers: the embedded chain, or a proxy to the external one */
+	return api_ok(c, 200, json_pack("{s:s,s:o,s:s,s:b,s:b}", "name", "phr", "deployment", d,
+					 "siweDomain", c->api->domain, "rpc", 1, "chainEmbedded",
 					 c->api->cfg.chain_node != NULL));
 }
 

@@ -177,13 +177,13 @@ static enum MHD_Result serve_rpc(struct api_ctx *c, const char *url)
 	struct phr_buf out;
 	enum MHD_Result r;
 
-	if (c->api->cfg.chain_node == NULL) {
-		snprintf(c->detail, sizeof(c->detail), "this node uses an external chain: no /rpc");
-		return problem(c, PHR_ERR_NOT_FOUND, 404, url);
-	}
 	phr_buf_init(&out, PHR_RPC_MAX_BODY * 2);
-	if (phr_rpc_dispatch(&out, phr_chain_node_methods, c->api->cfg.chain_node,
-			     phr_chain_node_guard, (const char *)c->body.data, c->body.len) != PHR_OK) {
+	/* the embedded chain answers itself; an external one through the proxy (rpc_proxy.c) */
+	if ((c->api->cfg.chain_node != NULL
+		     ? phr_rpc_dispatch(&out, phr_chain_node_methods, c->api->cfg.chain_node,
+					phr_chain_node_guard, (const char *)c->body.data, c->body.len)
+		     : phr_rpc_dispatch(&out, api_rpc_proxy_methods, phr_node_chain(c->api->cfg.node), NULL,
+					(const char *)c->body.data, c->body.len)) != PHR_OK) {
 		phr_buf_release(&out);
 		return problem(c, PHR_ERR_NOMEM, 500, url);
 	}
@@ -294,6 +294,11 @@ static enum MHD_Result dispatch(struct api_ctx *c, const char *url, const char *
 		return problem(c, PHR_OK, (unsigned)st, url);
 	}
 	rt = &api_route_table[c->req.route];
+	/* escrow holders are reached by other nodes' portals (cross-origin); the bodies carry
+	 * their own signatures, never cookies */
+	if (strncmp(rt->path, "/api/v1/escrow", 14) == 0 &&
+	    api_header_add(c, "Access-Control-Allow-Origin", "*") != PHR_OK)
+		return problem(c, PHR_ERR_INTERNAL, 500, url);
 	if (strncmp(rt->path, "/api/v1/auth/", 13) == 0 && !api_rate_ok(a, client_ip(c->conn))) {
 		atomic_fetch_add(&a->m_rate_limited, 1);
 		snprintf(c->detail, sizeof(c->detail), "too many authentication requests; slow down");
@@ -406,6 +411,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (c->mount != NULL)
 		return serve_mount(c, url, method);
+	if (strcmp(method, "OPTIONS") == 0 && strncmp(url, "/api/v1/escrow", 14) == 0) {
+		/* CORS preflight of the escrow routes */
+		if (api_header_add(c, "Access-Control-Allow-Origin", "*") != PHR_OK ||
+		    api_header_add(c, "Access-Control-Allow-Methods", "GET, PUT, POST, OPTIONS") != PHR_OK ||
+		    api_header_add(c, "Access-Control-Allow-Headers", "Content-Type, Authorization") != PHR_OK ||
+		    api_header_add(c, "Access-Control-Max-Age", "600") != PHR_OK)
+			return problem(c, PHR_ERR_INTERNAL, 500, url);
+		return queue(c, 204, "text/plain", (uint8_t *)"", 0, false);
+	}
 	return dispatch(c, url, method);
 }
 

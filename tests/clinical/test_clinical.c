@@ -368,9 +368,24 @@ static void test_shc_issue_verify(void **state)
 	json_decref(patient);
 }
 
+/* Escrow holders answer cross-origin clients: a CORS preflight gets 204 (headers in docs/emergency.md). */
+static void test_escrow_preflight(void **state)
+{
+	struct http_res r;
+
+	(void)state;
+	req(&r, "OPTIONS", "/api/v1/escrow", NULL, NULL);
+	assert_int_equal(r.status, 204);
+	http_res_release(&r);
+	req(&r, "OPTIONS", "/api/v1/records/1", NULL, NULL);
+	assert_int_not_equal(r.status, 204);
+	http_res_release(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_escrow_preflight),
 		cmocka_unit_test(test_milestone_attest_and_verify),
 		cmocka_unit_test(test_milestone_details_sealed),
 		cmocka_unit_test(test_milestone_tampering_detected),
