@@ -15,17 +15,65 @@
 #include "api_test_util.h"
 #include "phr/crypto.h"
 
-#define MAX_ROWS 160
+#define MAX_ROWS 320
 
 struct row {
-	char method[8], path[96], role[16];
+	char method[8], path[128], role[16];
 	long want[4]; /* none, active, expired, revoked */
 };
 
 static struct api_fx fx;
 static struct row rows[MAX_ROWS];
 static size_t n_rows;
-static char patient[PHR_ETH_ADDRESS_STR_LEN], clinic[PHR_ETH_ADDRESS_STR_LEN], record[32];
+static char patient[PHR_ETH_ADDRESS_STR_LEN], clinic[PHR_ETH_ADDRESS_STR_LEN],
+	provider[PHR_ETH_ADDRESS_STR_LEN], record[80], vaccination[80];
+
+/* An Immunization (FHIR R4, CVX 150) for the SMART Health Card and milestone rows. */
+static const char immunization[] =
+	"{\"resourceType\":\"Immunization\",\"status\":\"completed\","
+	"\"vaccineCode\":{\"coding\":[{\"system\":\"http://hl7.org/fhir/sid/cvx\",\"code\":\"150\","
+	"\"display\":\"influenza, injectable, quadrivalent, preservative free\"}]},"
+	"\"patient\":{\"display\":\"Matrix Patient\"},\"occurrenceDateTime\":\"2025-01-29T10:30:00Z\","
+	"\"lotNumber\":\"M4TR1X\"}";
+
+/* POST @p body (JSON) to @p path as @p who; the answer in @p r; 0 when it is @p want. */
+static int post_as(struct http_res *r, const char *who, const char *path, const char *body, long want)
+{
+	char tok[PHR_API_TOKEN_LEN], url[256];
+
+	api_fx_token(&fx, tok, who);
+	snprintf(url, sizeof(url), "%s%s", fx.base, path);
+	if (http_do(r, "POST", url, tok, body ? "application/json" : NULL, body,
+		    body ? strlen(body) : 0, NULL) != 0)
+		return -1;
+	if (r->status != want) {
+		fprintf(stderr, "setup: POST %s as %s: %ld (%s)\n", path, who, r->status,
+			r->body ? (const char *)r->body : "");
+		http_res_release(r);
+		return -1;
+	}
+	return 0;
+}
+
+/* The clinic mints a record of @p type with @p text for the patient; its id in @p id. */
+static int mint(char *id, size_t cap, int type, const char *text)
+{
+	json_t *b = json_pack("{s:s,s:i,s:s}", "patient", patient, "type", type, "text", text);
+	char *s = b ? json_dumps(b, JSON_COMPACT) : NULL;
+	struct http_res r;
+	int rv;
+
+	json_decref(b);
+	if (s == NULL)
+		return -1;
+	rv = post_as(&r, "clinic", "/api/v1/records", s, 201);
+	free(s);
+	if (rv != 0)
+		return -1;
+	snprintf(id, cap, "%s", json_string_value(json_object_get(r.json, "id")));
+	http_res_release(&r);
+	return id[0] ? 0 : -1;
+}
 
 static char *trim(char *s)
 {
@@ -60,7 +108,7 @@ static void load_table(void)
 		assert_int_equal(n, 6);
 		assert_true(n_rows < MAX_ROWS);
 		r = &rows[n_rows++];
-		assert_int_equal(sscanf(cells[0], "%7s %95s", r->method, r->path), 2);
+		assert_int_equal(sscanf(cells[0], "%7s %127s", r->method, r->path), 2);
 		snprintf(r->role, sizeof(r->role), "%s", cells[1]);
 		for (int i = 0; i < 4; i++)
 			r->want[i] = strtol(cells[2 + i], NULL, 10);
@@ -70,7 +118,7 @@ static void load_table(void)
 
 static int setup(void **state)
 {
-	char tok[PHR_API_TOKEN_LEN], url[256], body[256];
+	char path[160], body[256];
 	struct http_res r;
 
 	(void)state;
@@ -79,19 +127,19 @@ static int setup(void **state)
 		return -1;
 	phr_eth_address_checksum(patient, phr_node_identity_by_name(fx.node, "patient")->address);
 	phr_eth_address_checksum(clinic, phr_node_identity_by_name(fx.node, "clinic")->address);
-	/* a record minted by another provider (the clinic) */
-	api_fx_token(&fx, tok, "patient");
-	snprintf(url, sizeof(url), "%s/api/v1/access/grants", fx.base);
+	phr_eth_address_checksum(provider, phr_node_identity_by_name(fx.node, "provider")->address);
+	/* records minted by another provider (the clinic): a lab note, and a vaccination
+	 * the clinic attests as a milestone */
 	snprintf(body, sizeof(body), "{\"provider\":\"%s\",\"level\":\"write\",\"duration\":2592000}", clinic);
-	if (http_do(&r, "POST", url, tok, "application/json", body, strlen(body), NULL) != 0 || r.status != 201)
+	if (post_as(&r, "patient", "/api/v1/access/grants", body, 201) != 0)
 		return -1;
 	http_res_release(&r);
-	api_fx_token(&fx, tok, "clinic");
-	snprintf(url, sizeof(url), "%s/api/v1/records", fx.base);
-	snprintf(body, sizeof(body), "{\"patient\":\"%s\",\"type\":5,\"text\":\"matrix record\"}", patient);
-	if (http_do(&r, "POST", url, tok, "application/json", body, strlen(body), NULL) != 0 || r.status != 201)
+	if (mint(record, sizeof(record), 5, "matrix record") != 0 ||
+	    mint(vaccination, sizeof(vaccination), 1, immunization) != 0)
 		return -1;
-	snprintf(record, sizeof(record), "%s", json_string_value(json_object_get(r.json, "id")));
+	snprintf(path, sizeof(path), "/api/v1/milestones/%s", vaccination);
+	if (post_as(&r, "clinic", path, NULL, 201) != 0)
+		return -1;
 	http_res_release(&r);
 	return 0;
 }
@@ -108,7 +156,13 @@ static void subst(char *out, size_t cap, const char *tmpl)
 	size_t o = 0;
 
 	for (const char *p = tmpl; *p && o + 64 < cap; p++) {
-		if (strncmp(p, "{id}", 4) == 0) {
+		if (strncmp(p, "{vaccination}", 13) == 0) {
+			o += (size_t)snprintf(out + o, cap - o, "%s", vaccination);
+			p += 12;
+		} else if (strncmp(p, "{provider}", 10) == 0) {
+			o += (size_t)snprintf(out + o, cap - o, "%s", provider);
+			p += 9;
+		} else if (strncmp(p, "{id}", 4) == 0) {
 			o += (size_t)snprintf(out + o, cap - o, "%s", record);
 			p += 3;
 		} else if (strncmp(p, "{address}", 9) == 0) {
@@ -131,6 +185,7 @@ static void check_state(int col, const char *name)
 	for (size_t i = 0; i < n_rows; i++) {
 		struct row *w = &rows[i];
 		char tok[PHR_API_TOKEN_LEN], url[400], path[300], body[300];
+		size_t plen = strlen(w->path);
 		const char *json = NULL;
 		struct http_res r;
 
@@ -144,6 +199,11 @@ static void check_state(int col, const char *name)
 			json = body;
 		} else if (strcmp(w->path, "/api/v1/providers/verify") == 0) {
 			snprintf(body, sizeof(body), "{\"provider\":\"%s\"}", clinic);
+			json = body;
+		} else if (plen > 4 && strcmp(w->path + plen - 4, "/shc") == 0) {
+			snprintf(body, sizeof(body),
+				 "{\"patient\":{\"resourceType\":\"Patient\",\"name\":[{\"family\":"
+				 "\"Matrix\",\"given\":[\"Pat\"]}],\"birthDate\":\"1951-01-20\"}}");
 			json = body;
 		} else if (strcmp(w->path, "/api/v1/access/grants") == 0) {
 			snprintf(body, sizeof(body),
