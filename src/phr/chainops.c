@@ -5,6 +5,7 @@
 
 #include "phr/contracts.h"
 #include "phr/crypto.h"
+#include "phr/rpc.h"
 #include "index_int.h"
 #include "txq.h"
 #include "phr/tx.h"
@@ -46,6 +47,38 @@ int phr_node_i_revert_err(const uint8_t *data, size_t n)
 	return PHR_ERR_REVERTED;
 }
 
+/*
+ * A gas limit without eth_estimateGas, whose bisection runs the call about 27 times when it
+ * makes nested calls: the guess from earlier transactions of the same kind (txq), checked by
+ * one eth_call with that much gas, which is the execution a transaction with that limit gets.
+ * @return the limit, or 0 (no guess, or the call fails at it: the estimate decides, and tells
+ *         why a reverting call reverts).
+ */
+static uint64_t quick_gas(struct phr_chain *c, struct phr_txq *q, const uint8_t from[20],
+			  const uint8_t *to, const uint8_t *data, size_t len)
+{
+	struct phr_rpc_error err;
+	json_t *o, *r = NULL;
+	uint64_t g;
+	int rv;
+
+	if (q == NULL || to == NULL || (g = phr_txq_i_gas_guess(q, to, data, len)) == 0)
+		return 0;
+	memset(&err, 0, sizeof(err));
+	o = json_object();
+	if (o == NULL)
+		return 0;
+	json_object_set_new(o, "from", phr_rpc_data(from, 20));
+	json_object_set_new(o, "to", phr_rpc_data(to, 20));
+	json_object_set_new(o, "gas", phr_rpc_quantity(g));
+	json_object_set_new(o, "input", phr_rpc_data(data, len));
+	rv = phr_chain_request(c, &r, &err, "eth_call", json_pack("[o,s]", o, "latest"));
+	phr_rpc_error_release(&err);
+	if (rv == PHR_OK && r != NULL)
+		json_decref(r);
+	return rv == PHR_OK ? g : 0;
+}
+
 /* Signs, sends and waits. The nonce comes from @p q (several transactions of
  * one sender in flight) or, without @p q, from the chain. */
 static int send_tx(struct phr_chain *c, struct phr_txq *q, uint64_t chain_id,
@@ -68,9 +101,10 @@ static int send_tx(struct phr_chain *c, struct phr_txq *q, uint64_t chain_id,
 	rv = phr_eth_address_from_seckey(from, sk);
 	if (rv != PHR_OK)
 		goto out;
-	/* a call that would revert is refused before sending; the estimate runs it,
-	 * and only a revert costs the eth_call that tells why */
-	rv = phr_chain_estimate_gas(c, &gas, from, to, NULL, data, len);
+	/* a call that would revert is refused before sending: the quick check or the
+	 * estimate runs it, and only a revert costs the eth_call that tells why */
+	tx.gas_limit = quick_gas(c, q, from, to, data, len);
+	rv = tx.gas_limit ? PHR_OK : phr_chain_estimate_gas(c, &gas, from, to, NULL, data, len);
 	if (rv == PHR_ERR_REVERTED && to != NULL) {
 		rv = phr_chain_call(c, &out, from, to, data, len);
 		rv = rv == PHR_ERR_REVERTED ? phr_node_i_revert_err(out.data, out.len)
@@ -82,7 +116,8 @@ static int send_tx(struct phr_chain *c, struct phr_txq *q, uint64_t chain_id,
 	tx.type = PHR_TX_LEGACY;
 	tx.has_chain_id = true;
 	tx.chain_id = chain_id;
-	tx.gas_limit = gas + gas / 4 + 10000;
+	if (tx.gas_limit == 0)
+		tx.gas_limit = gas + gas / 4 + 10000;
 	if (to != NULL) {
 		tx.has_to = true;
 		memcpy(tx.to, to, 20);
@@ -119,6 +154,8 @@ again:
 		phr_chain_receipt_release(&rc);
 		goto out;
 	}
+	if (q != NULL && to != NULL)
+		phr_txq_i_gas_learn(q, to, data, len, rc.gas_used);
 	if (r != NULL)
 		*r = rc;
 	else

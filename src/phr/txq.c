@@ -66,10 +66,23 @@ struct nonce_slot {
 	uint64_t next;
 };
 
+/* The most gas a transaction of one kind (contract and selector) used, and its calldata size. */
+#define GAS_KINDS 32
+#define GAS_GUESS_MAX 15000000 /* half the dev chain's block: above it, the estimate decides */
+
+struct gas_kind {
+	bool used;
+	uint8_t to[20];
+	uint8_t sel[4];
+	uint64_t gas;
+	size_t len;
+};
+
 struct phr_txq {
 	sqlite3 *db; /* DIR/phr.db for the lock-free paths (capsules, denials, audit_tx) */
 	pthread_mutex_t nlock;
 	struct nonce_slot nonces[READER_SLOTS];
+	struct gas_kind gas[GAS_KINDS]; /* under nlock */
 	pthread_mutex_t vlock;
 	pthread_cond_t vcond;
 	struct reader_slot slots[READER_SLOTS];  /* View entries, per reader */
@@ -156,6 +169,59 @@ void phr_txq_i_nonce_reset(struct phr_txq *q, const uint8_t sender[20])
 	for (size_t i = 0; i < READER_SLOTS; i++)
 		if (q->nonces[i].used && memcmp(q->nonces[i].sender, sender, 20) == 0)
 			q->nonces[i].next = 0; /* the chain's pending nonce again */
+	pthread_mutex_unlock(&q->nlock);
+}
+
+/* The kind of (@p to, selector of @p data) (found, or claimed when @p claim). Under nlock. */
+static struct gas_kind *gas_kind_of(struct phr_txq *q, const uint8_t to[20], const uint8_t *data,
+				    bool claim)
+{
+	for (size_t i = 0; i < GAS_KINDS; i++) {
+		struct gas_kind *k = &q->gas[(stripe(to) + data[0] + data[3] + i) % GAS_KINDS];
+		if (k->used && memcmp(k->to, to, 20) == 0 && memcmp(k->sel, data, 4) == 0)
+			return k;
+		if (!k->used && claim) {
+			k->used = true;
+			memcpy(k->to, to, 20);
+			memcpy(k->sel, data, 4);
+			return k;
+		}
+	}
+	return NULL;
+}
+
+uint64_t phr_txq_i_gas_guess(struct phr_txq *q, const uint8_t to[20], const uint8_t *data,
+			     size_t len)
+{
+	struct gas_kind *k;
+	uint64_t g = 0;
+
+	if (len < 4)
+		return 0;
+	pthread_mutex_lock(&q->nlock);
+	if ((k = gas_kind_of(q, to, data, false)) != NULL && k->len > 0) {
+		g = k->gas;
+		if (len > k->len) /* a larger group of the same call: about proportional */
+			g = g / k->len * len + g % k->len * len / k->len;
+	}
+	pthread_mutex_unlock(&q->nlock);
+	/* a quarter more covers refunds (at most a fifth of the gas used) and the 63/64 rule */
+	g = g + g / 4 + 20000;
+	return g > 20000 && g <= GAS_GUESS_MAX ? g : 0;
+}
+
+void phr_txq_i_gas_learn(struct phr_txq *q, const uint8_t to[20], const uint8_t *data, size_t len,
+			 uint64_t used)
+{
+	struct gas_kind *k;
+
+	if (len < 4 || used > GAS_GUESS_MAX)
+		return;
+	pthread_mutex_lock(&q->nlock);
+	if ((k = gas_kind_of(q, to, data, true)) != NULL && used > k->gas) {
+		k->gas = used;
+		k->len = len;
+	}
 	pthread_mutex_unlock(&q->nlock);
 }
 

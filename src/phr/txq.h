@@ -32,6 +32,18 @@ int phr_txq_i_nonce_take(struct phr_txq *q, uint64_t *nonce, struct phr_chain *c
 /** Forgets the nonces taken for @p sender (after a rejected transaction). */
 void phr_txq_i_nonce_reset(struct phr_txq *q, const uint8_t sender[20]);
 
+/**
+ * A gas limit for a call of @p data to @p to, from the most gas a transaction of the same kind
+ * (contract and 4-byte selector) used before, scaled up for longer calldata, plus a quarter
+ * and 20,000; 0 when no such transaction was seen (or the guess is over 15 M gas). Only a
+ * guess: the caller checks it with an eth_call at that gas before using it.
+ */
+uint64_t phr_txq_i_gas_guess(struct phr_txq *q, const uint8_t to[20], const uint8_t *data,
+			     size_t len);
+/** Records that a transaction of @p len bytes of @p data to @p to used @p used gas. */
+void phr_txq_i_gas_learn(struct phr_txq *q, const uint8_t to[20], const uint8_t *data, size_t len,
+			 uint64_t used);
+
 /** phr_store_add_capsule (concurrent callers are fine: pins are, their syncs grouped). */
 int phr_node_i_add_capsule(struct phr_node *n, struct phr_cid *cid, const uint8_t pk[32],
 			   const uint8_t *key);
