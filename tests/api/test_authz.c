@@ -12,8 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "api_test_util.h"
 #include "phr/crypto.h"
+#include "phr/emergency.h"
 
 #define MAX_ROWS 320
 
@@ -116,6 +119,49 @@ static void load_table(void)
 	fclose(f);
 }
 
+/* The patient deposits an emergency summary with this node (holder 1 of 2, threshold 2),
+ * signed with its own key: the dev identities are BIP-32 keys of the well-known test
+ * mnemonic (src/phr/dev.c), the patient at index 3. */
+static int deposit_escrow(void)
+{
+	static const char summary[] = "{\"resourceType\":\"Bundle\",\"type\":\"collection\"}";
+	struct phr_escrow_holder h[2];
+	const struct phr_identity *me = NULL;
+	uint8_t *sk = sodium_malloc(32);
+	json_t *deps = NULL;
+	const char *body;
+	uint64_t now = 0;
+	int rv;
+
+	if (sk == NULL)
+		return -1;
+	memset(h, 0, sizeof(h));
+	rv = phr_bip32_eth_key(sk, "test test test test test test test test test test test junk", 3);
+	if (rv == PHR_OK)
+		rv = phr_escrow_holder_identity(fx.node, &me);
+	if (rv == PHR_OK)
+		rv = phr_node_chain_time(fx.node, &now);
+	if (rv == PHR_OK) {
+		snprintf(h[0].url, sizeof(h[0].url), "%s", fx.base);
+		memcpy(h[0].address, me->address, 20);
+		memcpy(h[0].box_pk, me->box_pk, 32);
+		snprintf(h[1].url, sizeof(h[1].url), "http://127.0.0.1:9");
+		memset(h[1].address, 0x11, 20);
+		randombytes_buf(h[1].box_pk, 32);
+		rv = phr_emergency_prepare(&deps, NULL, sk, NULL, (const uint8_t *)summary,
+					   strlen(summary), 2, h, 2, NULL, NULL, 0, now);
+	}
+	sodium_free(sk);
+	if (rv != PHR_OK)
+		return -1;
+	body = json_string_value(json_object_get(json_array_get(deps, 0), "body"));
+	rv = body ? phr_escrow_deposit(fx.node, phr_node_identity_by_name(fx.node, "patient")->address,
+				       body, strlen(body))
+		  : PHR_ERR_INVALID;
+	json_decref(deps);
+	return rv == PHR_OK ? 0 : -1;
+}
+
 static int setup(void **state)
 {
 	char path[160], body[256];
@@ -141,7 +187,7 @@ static int setup(void **state)
 	if (post_as(&r, "clinic", path, NULL, 201) != 0)
 		return -1;
 	http_res_release(&r);
-	return 0;
+	return deposit_escrow();
 }
 
 static int teardown(void **state)
