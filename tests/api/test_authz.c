@@ -164,7 +164,7 @@ static int deposit_escrow(void)
 
 static int setup(void **state)
 {
-	char path[160], body[256];
+	char path[160], body[256], emergency[PHR_ETH_ADDRESS_STR_LEN];
 	struct http_res r;
 
 	(void)state;
@@ -174,6 +174,7 @@ static int setup(void **state)
 	phr_eth_address_checksum(patient, phr_node_identity_by_name(fx.node, "patient")->address);
 	phr_eth_address_checksum(clinic, phr_node_identity_by_name(fx.node, "clinic")->address);
 	phr_eth_address_checksum(provider, phr_node_identity_by_name(fx.node, "provider")->address);
+	phr_eth_address_checksum(emergency, phr_node_identity_by_name(fx.node, "emergency")->address);
 	/* records minted by another provider (the clinic): a lab note, and a vaccination
 	 * the clinic attests as a milestone */
 	snprintf(body, sizeof(body), "{\"provider\":\"%s\",\"level\":\"write\",\"duration\":2592000}", clinic);
@@ -185,6 +186,13 @@ static int setup(void **state)
 		return -1;
 	snprintf(path, sizeof(path), "/api/v1/milestones/%s", vaccination);
 	if (post_as(&r, "clinic", path, NULL, 201) != 0)
+		return -1;
+	http_res_release(&r);
+	/* a study sponsored by the clinic (custodians: clinic, provider, emergency) */
+	snprintf(body, sizeof(body),
+		 "{\"name\":\"matrix-study\",\"bits\":8,\"t\":2,\"custodians\":[\"%s\",\"%s\",\"%s\"]}",
+		 clinic, provider, emergency);
+	if (post_as(&r, "clinic", "/api/v1/studies", body, 201) != 0)
 		return -1;
 	http_res_release(&r);
 	return deposit_escrow();
