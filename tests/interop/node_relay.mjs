@@ -42,6 +42,20 @@ async function relay(token, raw) {
   const r = await fetch(url + '/api/v1/tx', { method: 'POST', headers, body: JSON.stringify({ raw }) });
   return { status: r.status, type: r.headers.get('content-type'), body: await r.json() };
 }
+// The receipt of @p hash, polled (ethers' provider.waitForTransaction is not used:
+// it compares the receipt's block with getBlockNumber(), which ethers caches for
+// 250 ms, and on a stale answer waits for a "block" event; on an automining chain
+// no further block comes, so it timed out after 30 s although the transaction was
+// mined at once). The relay answers after the chain committed, so the first poll
+// normally finds it; the deadline only bounds a broken node.
+async function receiptOf(rpc, hash) {
+  const end = Date.now() + 30000;
+  for (;;) {
+    const rc = await rpc.getTransactionReceipt(hash);
+    if (rc || Date.now() > end) return rc;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 const problem = (r, s) => r.status === s && r.type === 'application/problem+json' && r.body.status === s;
 
 try {
@@ -64,7 +78,7 @@ try {
   const r1 = await relay(t7, tx1);
   if (r1.status !== 200) console.error(JSON.stringify(r1));
   check(r1.status === 200 && /^0x[0-9a-f]{64}$/.test(r1.body.hash) && r1.body.from === e7.address, 'ethers EIP-1559 transaction relayed');
-  const rc1 = await rpc.waitForTransaction(r1.body.hash, 1, 30000);
+  const rc1 = await receiptOf(rpc, r1.body.hash);
   check(rc1 && rc1.status === 1, 'the chain mined it (status 1)');
   const reg7 = iface.decodeFunctionResult('isRegistered', await rpc.call({ to: dep.PatientRegistry, data: iface.encodeFunctionData('isRegistered', [e7.address]) }))[0];
   check(reg7 === true, 'account 7 is registered');
@@ -79,7 +93,7 @@ try {
   });
   const r2 = await relay(t8, tx2);
   check(r2.status === 200 && r2.body.from === v8.address, 'viem legacy transaction relayed');
-  const rc2 = await rpc.waitForTransaction(r2.body.hash, 1, 30000);
+  const rc2 = await receiptOf(rpc, r2.body.hash);
   check(rc2 && rc2.status === 1, 'the chain mined it (status 1)');
   const me8 = await (await fetch(url + '/api/v1/me', { headers: { authorization: 'Bearer ' + t8 } })).json();
   check(me8.roles.includes('patient') && me8.hosted === false, 'account 8 is a patient the node does not host');
@@ -99,8 +113,11 @@ try {
   failed = true;
   console.error(e);
 } finally {
-  node.kill('SIGTERM');
-  await new Promise((r) => node.on('exit', r));
+  if (node.exitCode === null && node.signalCode === null) { // an exited node sends no second 'exit'
+    const gone = new Promise((r) => node.on('exit', r));
+    node.kill('SIGTERM');
+    await gone;
+  }
   rmSync(dir, { recursive: true, force: true });
 }
 process.exit(failed ? 1 : 0);
