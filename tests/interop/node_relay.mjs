@@ -61,7 +61,8 @@ const problem = (r, s) => r.status === s && r.type === 'application/problem+json
 try {
   const info = await (await fetch(url + '/api/v1/info')).json();
   const dep = info.deployment;
-  const rpc = new JsonRpcProvider(url + '/rpc', Number(info.deployment.chainId), { staticNetwork: true });
+  // no request cache: a nonce or block number up to 250 ms old is wrong on an automining chain
+  const rpc = new JsonRpcProvider(url + '/rpc', Number(info.deployment.chainId), { staticNetwork: true, cacheTimeout: -1 });
   const iface = new Interface(['function register(bytes32 encryptionKey)', 'function isRegistered(address) view returns (bool)']);
   const key = (b) => '0x' + b.toString(16).padStart(2, '0').repeat(32);
 
