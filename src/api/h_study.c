@@ -233,6 +233,37 @@ int api_h_study_result(struct api_ctx *c)
 	return api_ok(c, 200, o);
 }
 
+static bool is_caller(struct api_ctx *c, const json_t *addr)
+{
+	const char *s = json_string_value(addr);
+	uint8_t a[20];
+
+	return s != NULL && phr_eth_address_parse(a, s) == PHR_OK && memcmp(a, c->caller, 20) == 0;
+}
+
+/* The log names every patient who consented or submitted, and when: it is for the
+ * sponsor, the custodians and the node's auditors, not for anybody signed in. */
+static int log_reader(struct api_ctx *c, const char *name)
+{
+	json_t *o = NULL, *p, *v;
+	size_t i;
+	bool ok;
+	int rv;
+
+	if (api_is_auditor(c->api, c->caller))
+		return PHR_OK;
+	if ((rv = phr_node_study_get(c->api->cfg.node, &o, name)) != PHR_OK)
+		return study_failed(c, rv, "log");
+	p = json_object_get(o, "params");
+	ok = is_caller(c, json_object_get(p, "sponsor"));
+	json_array_foreach(json_object_get(p, "custodians"), i, v)
+		ok = ok || is_caller(c, v);
+	json_decref(o);
+	return ok ? PHR_OK
+		  : api_fail(c, PHR_ERR_FORBIDDEN,
+			     "the study log is for the sponsor, the custodians and auditors");
+}
+
 /* GET /api/v1/studies/{name}/log */
 int api_h_study_log(struct api_ctx *c)
 {
@@ -242,6 +273,8 @@ int api_h_study_log(struct api_ctx *c)
 
 	if (name == NULL)
 		return PHR_ERR_INVALID;
+	if ((rv = log_reader(c, name)) != PHR_OK)
+		return rv;
 	rv = phr_node_study_log(c->api->cfg.node, &l, name);
 	if (rv != PHR_OK)
 		return study_failed(c, rv, "log");
