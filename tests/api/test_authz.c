@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,7 +211,10 @@ static void subst(char *out, size_t cap, const char *tmpl)
 	size_t o = 0;
 
 	for (const char *p = tmpl; *p && o + 64 < cap; p++) {
-		if (strncmp(p, "{vaccination}", 13) == 0) {
+		if (strncmp(p, "{study}", 7) == 0) {
+			o += (size_t)snprintf(out + o, cap - o, "matrix-study");
+			p += 6;
+		} else if (strncmp(p, "{vaccination}", 13) == 0) {
 			o += (size_t)snprintf(out + o, cap - o, "%s", vaccination);
 			p += 12;
 		} else if (strncmp(p, "{provider}", 10) == 0) {
@@ -322,9 +326,96 @@ static void test_matrix(void **state)
 	check_state(2, "expired");
 }
 
+/* @p in without "/api/v1" and with every {name} as {}, into a new string. */
+static char *normalized(const char *in)
+{
+	size_t n = strlen(in), o = 0;
+	char *out = malloc(n + 1);
+
+	assert_non_null(out);
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(in + i, "/api/v1", 7) == 0) {
+			i += 6;
+		} else if (in[i] == '{' && strchr(in + i, '}') != NULL &&
+			   (size_t)(strchr(in + i, '}') - (in + i)) < 24) {
+			out[o++] = '{';
+			out[o++] = '}';
+			i = (size_t)(strchr(in + i, '}') - in);
+		} else {
+			out[o++] = in[i];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static bool path_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       strchr("/{}._-", ch) != NULL;
+}
+
+/* @p path (normalized) appears in @p doc as a whole path. */
+static bool listed(const char *doc, const char *path)
+{
+	size_t n = strlen(path);
+
+	for (const char *p = strstr(doc, path); p != NULL; p = strstr(p + 1, path))
+		if (p > doc && (p[-1] == ' ' || p[-1] == '`') && !path_char(p[n]))
+			return true;
+	return false;
+}
+
+static char *slurp(const char *rel)
+{
+	char path[600];
+	const char *src = getenv("PHR_SOURCE_DIR");
+	struct phr_buf b;
+	char *out;
+
+	snprintf(path, sizeof(path), "%s/%s", src ? src : ".", rel);
+	phr_buf_init(&b, 0);
+	assert_int_equal(phr_file_read(&b, path, 1 << 20), PHR_OK);
+	assert_int_equal(phr_buf_append(&b, "", 1), PHR_OK);
+	out = strdup((const char *)b.data);
+	phr_buf_release(&b);
+	assert_non_null(out);
+	return out;
+}
+
+/* Every route of the API is in the table or in the list of routes left out of it. */
+static void test_routes_listed(void **state)
+{
+	char *routes = slurp("src/api/routes.c"), *raw = slurp("docs/authz-matrix.md");
+	char *doc = normalized(raw);
+	const char *line = routes;
+	size_t seen = 0, missing = 0;
+
+	(void)state;
+	for (; line != NULL && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		char method[8], path[128], *norm;
+		if (sscanf(line, " { \"%7[A-Z]\", \"%127[^\"]\"", method, path) != 2)
+			continue;
+		seen++;
+		norm = normalized(path);
+		if (!listed(doc, norm)) {
+			fprintf(stderr, "%s %s is neither in the table nor in the list of routes left out\n",
+				method, path);
+			missing++;
+		}
+		free(norm);
+	}
+	assert_true(seen >= 70);
+	assert_int_equal(missing, 0);
+	free(doc);
+	free(raw);
+	free(routes);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_routes_listed),
 		cmocka_unit_test(test_matrix),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
