@@ -97,7 +97,7 @@ paths={
  "/api/v1/studies/{name}/close":{"post":op("The sponsor stops submissions; the aggregate's hash goes on chain","studies",params=[sname])},
  "/api/v1/studies/{name}/partials":{"post":op("A custodian's partial decryption of the closed aggregate with Chaum-Pedersen proofs","studies",ok="201",okdesc="Created",params=[sname],body=js({"type":"object","required":["partial"],"properties":{"partial":{"type":"object"}}}))},
  "/api/v1/studies/{name}/result":{"get":op("Count, sum, sum of squares, mean and variance decrypted from t valid partials (409 before)","studies",params=[sname])},
- "/api/v1/studies/{name}/log":{"get":op("Every step of the study: who, when, what, refusals included","studies",params=[sname],okschema=lst)},
+ "/api/v1/studies/{name}/log":{"get":op("Every step of the study: who, when, what, refusals included (the sponsor, the custodians and auditors only: it names participants)","studies",params=[sname],okschema=lst)},
  "/api/v1/backups/status":{"get":op("The backup verification job: last run, blocks checked against their CIDs, failures, whether the latest bundle verifies (docs/recovery.md)","backups")},
  "/api/v1/recovery/{address}":{"get":op("Recovery state of a patient on chain: owner, guardians, threshold, round, scheduled rotation (pendingOwner, readyAt)","recovery",params=[addr])},
  "/api/v1/recovery/shares/release":{"post":op("A key-share holder hosted on this node releases its share of the patient's X25519 secret to the caller: only to the patient's current owner after a rotation, re-sealed to the key registered on chain; notifies the patient and its contacts","recovery",
