@@ -330,11 +330,13 @@ static int collect(struct fhir_hits *h, sqlite3_stmt *st)
 }
 
 int fhir_db_history(struct fhir_db *f, struct fhir_row **rows, size_t *n, size_t *total,
-		    const char *type, const char *id, int64_t since_ms, size_t count, size_t offset)
+		    const char *type, const char *id, int64_t since_ms, size_t count, size_t offset,
+		    const struct fhir_access *acc)
 {
 	struct fhir_hits h = { NULL, 0, 0 };
 	sqlite3_stmt *st = NULL;
-	const char *where = "(?1 IS NULL OR type=?1) AND (?2 IS NULL OR id=?2) AND updated>=?3";
+	const char *where = "(?1 IS NULL OR type=?1) AND (?2 IS NULL OR id=?2) AND updated>=?3"
+			    " AND phr_readable(?6, patient, token)";
 	char sql[512];
 	int rv;
 
@@ -344,6 +346,7 @@ int fhir_db_history(struct fhir_db *f, struct fhir_row **rows, size_t *n, size_t
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, since_ms);
+	sqlite3_bind_pointer(st, 6, (void *)(uintptr_t)acc, "fhir_access", NULL);
 	*total = sqlite3_step(st) == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
 	sqlite3_finalize(st);
 	snprintf(sql, sizeof(sql),
@@ -355,6 +358,7 @@ int fhir_db_history(struct fhir_db *f, struct fhir_row **rows, size_t *n, size_t
 	sqlite3_bind_int64(st, 3, since_ms);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)count);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)offset);
+	sqlite3_bind_pointer(st, 6, (void *)(uintptr_t)acc, "fhir_access", NULL);
 	rv = collect(&h, st);
 	if (rv != PHR_OK) {
 		fhir_hits_release(&h);

@@ -51,9 +51,15 @@ int fhir_db_get_version(struct fhir_db *f, struct fhir_row *row, const char *typ
 int fhir_db_put(struct fhir_db *f, const struct fhir_row *row, const json_t *resource,
 		const char *method);
 
-/** History rows (newest first) of one resource, one type (@p id NULL) or all (@p type NULL). */
+struct fhir_access;
+
+/**
+ * History rows (newest first) of one resource, one type (@p id NULL) or all
+ * (@p type NULL), among the versions @p acc allows (NULL: all).
+ */
 int fhir_db_history(struct fhir_db *f, struct fhir_row **rows, size_t *n, size_t *total,
-		    const char *type, const char *id, int64_t since_ms, size_t count, size_t offset);
+		    const char *type, const char *id, int64_t since_ms, size_t count, size_t offset,
+		    const struct fhir_access *acc);
 
 /** Result of a search: ids of matches (current, not deleted). */
 struct fhir_hits {

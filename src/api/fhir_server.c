@@ -1017,6 +1017,18 @@ static int access_check(void *ctx, bool *ok, const uint8_t patient[20], const st
 	return phr_node_can_access(node, ok, NULL, me, token, PHR_LEVEL_READ);
 }
 
+/* The access filter of @p x's caller (fhir_access); phr_free the cache after the query. */
+static struct access_cache *access_new(struct fx *x, struct fhir_access *acc)
+{
+	struct access_cache *cache = phr_calloc(1, sizeof(*cache));
+
+	if (cache != NULL)
+		cache->x = x;
+	acc->check = access_check;
+	acc->ctx = cache;
+	return cache;
+}
+
 static int do_search_query(struct fx *x, const char *type, const struct phr_fhir_req *q, size_t *count_out,
 			   struct fhir_hits *hits)
 {
@@ -1029,11 +1041,8 @@ static int do_search_query(struct fx *x, const char *type, const struct phr_fhir
 	if ((rv = parse_size(x, &count, q, "_count", FHIR_DEFAULT_COUNT, FHIR_MAX_COUNT)) != PHR_OK ||
 	    (rv = parse_size(x, &offset, q, "_offset", 0, SIZE_MAX / 2)) != PHR_OK)
 		return rv;
-	if ((cache = phr_calloc(1, sizeof(*cache))) == NULL)
+	if ((cache = access_new(x, &acc)) == NULL)
 		return nomem(x);
-	cache->x = x;
-	acc.check = access_check;
-	acc.ctx = cache;
 	rv = fhir_db_search(x->db, hits, detail, sizeof(detail), type, q, count, offset, &acc);
 	phr_free(cache);
 	if (rv == PHR_ERR_INVALID || rv == PHR_ERR_UNSUPPORTED || rv == PHR_ERR_TOO_LARGE)
@@ -1345,7 +1354,14 @@ static int do_history(struct fx *x, const char *type, const char *id, const stru
 		if (fhir_db_get(x->db, &cur, type, id) != PHR_OK)
 			return fail(x, PHR_ERR_NOT_FOUND, 404, "no resource %s/%s", type, id);
 	}
-	rv = fhir_db_history(x->db, &rows, &n, &total, type, id, since, count, offset);
+	{
+		struct fhir_access acc;
+		struct access_cache *cache = access_new(x, &acc);
+		if (cache == NULL)
+			return nomem(x);
+		rv = fhir_db_history(x->db, &rows, &n, &total, type, id, since, count, offset, &acc);
+		phr_free(cache);
+	}
 	if (rv != PHR_OK)
 		return fail(x, rv, 500, "history read failed");
 	bundle = bundle_new("history", total, true);

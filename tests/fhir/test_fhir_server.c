@@ -654,6 +654,20 @@ static size_t search_as(const char *token, const char *q, size_t *entries, bool 
 	return t;
 }
 
+/* total of a history bundle as @p token */
+static size_t history_total(const char *token, const char *path)
+{
+	struct http_res r;
+	size_t t;
+
+	req(&r, "GET", path, token, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(jstr(r.json, "type"), "history");
+	t = (size_t)json_integer_value(json_object_get(r.json, "total"));
+	http_res_release(&r);
+	return t;
+}
+
 /*
  * total and paging count only what the caller may read: none for a provider
  * without a grant, all 40 once the patient grants it the category (the
@@ -676,6 +690,9 @@ static void test_search_total_access(void **state)
 	assert_int_equal(search_as(t_clinic, q, &n, &next), 0);
 	assert_int_equal(n, 0);
 	assert_false(next);
+	/* the type's history too */
+	assert_int_equal(history_total(t_clinic, "/Observation/_history?_count=5"), 0);
+	assert_true(history_total(t_patient, "/Observation/_history?_count=5") >= 40);
 	phr_scope_category(scope, 5);
 	assert_int_equal(phr_node_access_grant(fx.node, pat, clinic->address, PHR_LEVEL_READ, scope,
 					       (uint64_t)time(NULL) + 3600),
@@ -683,6 +700,7 @@ static void test_search_total_access(void **state)
 	assert_int_equal(search_as(t_clinic, q, &n, &next), 40);
 	assert_int_equal(n, 10);
 	assert_true(next);
+	assert_true(history_total(t_clinic, "/Observation/_history?_count=5") >= 40);
 }
 
 /* A body over the /fhir limit (32 MiB) is refused with a 413 OperationOutcome. */
