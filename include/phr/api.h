@@ -151,8 +151,10 @@ PHR_WUR int phr_api_client_call(long *status, struct phr_buf *resp, const char *
 /**
  * Sign-In with Ethereum against a node: asks a nonce, builds the EIP-4361
  * message for @p seckey's address, signs it (EIP-191) and logs in.
+ * Answered 429 (rate limit), it waits 1 s and tries again, up to 5 attempts.
  * @param[out] token the bearer token
- * @return PHR_OK, PHR_ERR_UNAUTHENTICATED (refused), PHR_ERR_NETWORK, PHR_ERR_PARSE.
+ * @return PHR_OK, PHR_ERR_UNAUTHENTICATED (refused), PHR_ERR_RATE_LIMITED (still
+ *         limited after 5 attempts), PHR_ERR_NETWORK, PHR_ERR_PARSE.
  */
 PHR_WUR int phr_api_client_login(char token[PHR_API_TOKEN_LEN], const char *base,
 				 const uint8_t seckey[32]);

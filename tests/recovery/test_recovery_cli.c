@@ -222,9 +222,9 @@ static void test_cli(void **state)
 	{
 		char tok[200], path[300], body[900], sharefile[800];
 		json_t *j;
-		/* every keystore command above signed in (nonce + login): let the node's
-		 * per-address limit on /api/v1/auth/ (burst 20, 5 per second) refill */
-		sleep(2);
+		/* every keystore command above signed in (nonce + login), so the node's
+		 * per-address limit on /api/v1/auth/ (burst 20, 5 per second) may answer
+		 * 429 here: phr_api_client_login waits the Retry-After second and retries */
 		assert_int_equal(phr(out, sizeof(out), "login --keystore %s/new.json --node %s", dir, url), 0);
 		saved_token(tok, sizeof(tok));
 		snprintf(path, sizeof(path), "/api/v1/recovery/%s", PATIENT);
