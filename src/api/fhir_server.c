@@ -461,7 +461,11 @@ static int mint_all(struct fx *x, struct pending *p, size_t n)
 	}
 	if (rv == PHR_OK && (res = phr_calloc(k ? k : 1, sizeof(int))) == NULL)
 		rv = PHR_ERR_NOMEM;
-	if (rv == PHR_OK)
+	if (rv == PHR_OK && k == 1) /* alone: grouped with concurrent creates by the node (txq.c) */
+		rv = res[0] = phr_node_record_submit(x->c->api->cfg.node, &rc[0], x->me, items[0].patient,
+						     items[0].rtype, &items[0].supersedes, items[0].data,
+						     items[0].len);
+	else if (rv == PHR_OK)
 		rv = phr_node_records_submit_batch(x->c->api->cfg.node, rc, res, x->me, items, k);
 	for (size_t j = 0; rv == PHR_OK && j < k; j++)
 		p[at[j]].row.token = rc[j].token_id;
@@ -621,19 +625,45 @@ static int write_answer(struct fx *x, struct pending *p)
 	return PHR_OK;
 }
 
-/* Commits prepared writes: records first, then the index in one transaction. */
+/*
+ * A plain create (POST, new server id, no If-None-Exist): nothing another
+ * request does can change its version or id, so its record is minted without
+ * the server's write lock, and concurrent creates share mint transactions.
+ */
+static bool mint_unlocked(struct fx *x, const struct pending *p, size_t n)
+{
+	return n == 1 && x->st != NULL && p[0].res != NULL && !p[0].have_prev &&
+	       strcmp(p[0].method, "POST") == 0 && api_header(x->c, "If-None-Exist") == NULL;
+}
+
+/* Commits prepared writes (the state's lock held): records first, then the index in one transaction. */
 static int commit_writes(struct fx *x, struct pending *p, size_t n)
 {
 	int rv = PHR_OK;
 
-	/* the index transaction is open (write lock taken) before anything is
-	 * minted, so that only an I/O error can keep minted records out of it */
-	if ((rv = fhir_db_begin(x->db)) != PHR_OK)
-		return fail(x, rv, 500, "index: cannot begin");
-	rv = mint_all(x, p, n);
-	if (rv != PHR_OK) {
-		fhir_db_rollback(x->db);
-		return mint_fail(x, rv);
+	if (mint_unlocked(x, p, n)) {
+		pthread_mutex_unlock(&x->st->lock);
+		rv = mint_all(x, p, n);
+		pthread_mutex_lock(&x->st->lock);
+		if (rv != PHR_OK)
+			return mint_fail(x, rv);
+		if ((rv = fhir_db_begin(x->db)) != PHR_OK) {
+			char tok[PHR_U256_DEC_LEN];
+			phr_u256_to_dec(tok, &p[0].row.token);
+			phr_log_warn("fhir", "record %s (%s/%s) minted, not indexed: index busy", tok,
+				     p[0].row.type, p[0].row.id);
+			return fail(x, rv, 500, "index: cannot begin");
+		}
+	} else {
+		/* the index transaction is open (write lock taken) before anything is
+		 * minted, so that only an I/O error can keep minted records out of it */
+		if ((rv = fhir_db_begin(x->db)) != PHR_OK)
+			return fail(x, rv, 500, "index: cannot begin");
+		rv = mint_all(x, p, n);
+		if (rv != PHR_OK) {
+			fhir_db_rollback(x->db);
+			return mint_fail(x, rv);
+		}
 	}
 	for (size_t i = 0; i < n && rv == PHR_OK; i++)
 		rv = fhir_db_put(x->db, &p[i].row, p[i].res, p[i].method);

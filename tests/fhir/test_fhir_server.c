@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -724,6 +725,49 @@ static void test_body_too_large(void **state)
 	http_res_release(&r);
 }
 
+/* One concurrent create (a thread of test_concurrent_creates). */
+static void *create_one(void *arg)
+{
+	int *status = arg;
+	char url[512];
+	struct http_res r;
+	const char *body = "{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"coding\":"
+			   "[{\"system\":\"urn:test\",\"code\":\"concurrent\"}]}}";
+
+	snprintf(url, sizeof(url), "%s/fhir/Observation", fx.base);
+	*status = http_do(&r, "POST", url, t_provider, "application/fhir+json", body, strlen(body), hdr_pat) == 0
+			  ? (int)r.status
+			  : -1;
+	if (*status != -1)
+		http_res_release(&r);
+	return NULL;
+}
+
+/*
+ * Creates run concurrently (minted outside the server's write lock, so the
+ * node may group them into shared mintRecords transactions): all are created
+ * and indexed, in at most one transaction each.
+ */
+static void test_concurrent_creates(void **state)
+{
+	enum { T = 8 };
+	const struct phr_identity *prov = phr_node_identity_by_name(fx.node, "provider");
+	pthread_t th[T];
+	int status[T];
+	uint64_t t0;
+
+	(void)state;
+	t0 = provider_txs(prov);
+	for (int i = 0; i < T; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, create_one, &status[i]), 0);
+	for (int i = 0; i < T; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < T; i++)
+		assert_int_equal(status[i], 201);
+	assert_true(provider_txs(prov) - t0 <= T);
+	expect_total("/Observation?code=urn:test|concurrent", T);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -740,6 +784,7 @@ int main(void)
 		cmocka_unit_test(test_records_batch),
 		cmocka_unit_test(test_search_total_access),
 		cmocka_unit_test(test_body_too_large),
+		cmocka_unit_test(test_concurrent_creates),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
