@@ -41,7 +41,7 @@ static int run(const char *root, const char *circuit, const char *fixture, int i
 	double t0, t_vk, t_proof, t_verify;
 	int ok = 0;
 
-	snprintf(rel, sizeof(rel), "circuits/build/%s_vkey.json", circuit);
+	snprintf(rel, sizeof(rel), "circuits/keys/%s_vkey.json", circuit);
 	if (slurp(&vb, root, rel) != 0)
 		return -1;
 	snprintf(rel, sizeof(rel), "circuits/fixtures/%s", fixture);

@@ -49,14 +49,14 @@ async function inputs() {
 
 const ins = await inputs();
 for (const [circuit, fixture] of [['provider_credential', 'provider_leaf0.json'], ['age_credential', 'age.json'], ['trial_enrolment', 'trial.json']]) {
-  const vk = read(`circuits/build/${circuit}_vkey.json`);
+  const vk = read(`circuits/keys/${circuit}_vkey.json`);
   const p = read(`circuits/fixtures/${fixture}`);
   if (!(await snarkjs.groth16.verify(vk, p.publicSignals, p.proof))) throw new Error(`${circuit}: fixture does not verify`);
   let t0 = performance.now();
   for (let i = 0; i < nv; i++) await snarkjs.groth16.verify(vk, p.publicSignals, p.proof);
   const verifyMs = (performance.now() - t0) / nv;
-  const wasm = path.join(root, `circuits/build/${circuit}.wasm`);
-  const zkey = path.join(root, `circuits/build/${circuit}.zkey`);
+  const wasm = path.join(root, `circuits/keys/${circuit}.wasm`);
+  const zkey = path.join(root, `circuits/keys/${circuit}.zkey`);
   await snarkjs.groth16.fullProve(ins[circuit], wasm, zkey); // warm-up
   t0 = performance.now();
   for (let i = 0; i < np; i++) await snarkjs.groth16.fullProve(ins[circuit], wasm, zkey);

@@ -7,7 +7,7 @@
 # docs/privacy.md "Zero-knowledge credentials" for what a real ceremony must add.
 #
 # Inputs:  circuits/*.circom, node_modules/circomlib (2.0.5), circom2 0.2.23, snarkjs 0.7.6
-# Outputs (committed): circuits/build/<c>.wasm, <c>.zkey, <c>_vkey.json, and
+# Outputs (committed): circuits/keys/<c>.wasm, <c>.zkey, <c>_vkey.json, and
 #          contracts/src/<C>Verifier.sol (snarkjs's exported verifier, renamed).
 # The prepared powers of tau (~9 MB) is cached in $PHR_ZK_CACHE (default
 # build/zk-setup); it takes a few minutes to prepare at 2^13.
@@ -28,9 +28,9 @@ if [ "${1:-}" = "--check" ]; then
 	for name in provider_credential age_credential trial_enrolment; do
 		node_modules/.bin/circom2 "circuits/$name.circom" --O2 --wasm \
 			-l node_modules/circomlib/circuits -l circuits -o "$tmp" >/dev/null
-		want=$(grep " circuits/build/$name.wasm\$" circuits/build/SHA256SUMS | cut -c1-64)
+		want=$(grep " circuits/keys/$name.wasm\$" circuits/keys/SHA256SUMS | cut -c1-64)
 		got=$(sha256sum "$tmp/${name}_js/$name.wasm" | cut -c1-64)
-		have=$(sha256sum "circuits/build/$name.wasm" | cut -c1-64)
+		have=$(sha256sum "circuits/keys/$name.wasm" | cut -c1-64)
 		if [ "$got" = "$want" ] && [ "$have" = "$want" ]; then
 			echo "ok - $name: circuit, committed wasm and SHA256SUMS agree"
 		else
@@ -51,7 +51,7 @@ BEACON_ITER=10
 SNARKJS=node_modules/.bin/snarkjs
 CIRCOM=node_modules/.bin/circom2
 CACHE=${PHR_ZK_CACHE:-build/zk-setup}
-OUT=circuits/build
+OUT=circuits/keys
 mkdir -p "$CACHE" "$OUT"
 
 PTAU="$CACHE/pot${POWER}_final.ptau"

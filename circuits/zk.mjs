@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // phr ZK driver: identities, credential leaves, attestations, Groth16 proving and
-// verification with snarkjs over the committed circuits (circuits/build/). `phr zk ...`
+// verification with snarkjs over the committed circuits (circuits/keys/). `phr zk ...`
 // runs this script; it can also be run directly. Output is one JSON object on stdout.
 //
 //   identity [--secret DEC]                               new (or given) secret + idCommitment
@@ -27,7 +27,7 @@ import { buildPoseidon, buildEddsa } from 'circomlibjs';
 export const DEPTH = 20;
 export const FIELD_R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 const here = path.dirname(fileURLToPath(import.meta.url));
-const BUILD = path.join(here, 'build');
+const BUILD = path.join(here, 'keys');
 export const CIRCUITS = {
   provider_credential: { nPublic: 6 },
   age_credential: { nPublic: 7 },

@@ -1,6 +1,6 @@
 // Browser-side proving for the phr ZK credentials, for the portal or any page that has
 // loaded snarkjs's browser build (node_modules/snarkjs/build/snarkjs.min.js, which sets
-// window.snarkjs). The circuit files (circuits/build/*.wasm, *.zkey) are fetched from the
+// window.snarkjs). The circuit files (circuits/keys/*.wasm, *.zkey) are fetched from the
 // given base URL. The secret never leaves the page: only the proof and the public signals
 // are returned.
 //
@@ -46,7 +46,7 @@ export function calldata(proof) {
     proof.pi_c[0], proof.pi_c[1]].map(String);
 }
 
-/** Checks a proof in the page (verification key JSON from circuits/build/<c>_vkey.json). */
+/** Checks a proof in the page (verification key JSON from circuits/keys/<c>_vkey.json). */
 export async function verify(vkey, publicSignals, proof) {
   return snarkjs().groth16.verify(vkey, publicSignals, proof);
 }

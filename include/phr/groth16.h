@@ -262,7 +262,7 @@ PHR_WUR int phr_groth16_trial_check(const struct phr_groth16_vkey *vk, const str
 
 /**
  * The verification key of a committed circuit, built into the node (generated from
- * circuits/build/<circuit>_vkey.json by circuits/gen_vkeys.mjs).
+ * circuits/keys/<circuit>_vkey.json by circuits/gen_vkeys.mjs).
  *
  * @param[out] vk       the key; untouched on failure.
  * @param[in]  circuit  "provider_credential", "age_credential" or "trial_enrolment".

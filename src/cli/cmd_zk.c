@@ -429,7 +429,7 @@ static int cmd_verify(int argc, char **argv)
 			phr_cli_error("zk verify: give --vkey (circuits/ not found)");
 			goto out;
 		}
-		snprintf(vkpath, sizeof(vkpath), "%s/circuits/build/%s_vkey.json", root, circuit);
+		snprintf(vkpath, sizeof(vkpath), "%s/circuits/keys/%s_vkey.json", root, circuit);
 		o.vkey = vkpath;
 	}
 	if (read_text(&vb, o.vkey) != PHR_OK)

@@ -44,12 +44,12 @@ const FILES = {
   '/': ['circuits/web/index.html', 'text/html'],
   '/zk.js': ['circuits/web/zk.js', 'text/javascript'],
   '/snarkjs.min.js': ['node_modules/snarkjs/build/snarkjs.min.js', 'text/javascript'],
-  '/provider_credential.wasm': ['circuits/build/provider_credential.wasm', 'application/wasm'],
-  '/provider_credential.zkey': ['circuits/build/provider_credential.zkey', 'application/octet-stream'],
-  '/age_credential.wasm': ['circuits/build/age_credential.wasm', 'application/wasm'],
-  '/age_credential.zkey': ['circuits/build/age_credential.zkey', 'application/octet-stream'],
-  '/trial_enrolment.wasm': ['circuits/build/trial_enrolment.wasm', 'application/wasm'],
-  '/trial_enrolment.zkey': ['circuits/build/trial_enrolment.zkey', 'application/octet-stream'],
+  '/provider_credential.wasm': ['circuits/keys/provider_credential.wasm', 'application/wasm'],
+  '/provider_credential.zkey': ['circuits/keys/provider_credential.zkey', 'application/octet-stream'],
+  '/age_credential.wasm': ['circuits/keys/age_credential.wasm', 'application/wasm'],
+  '/age_credential.zkey': ['circuits/keys/age_credential.zkey', 'application/octet-stream'],
+  '/trial_enrolment.wasm': ['circuits/keys/trial_enrolment.wasm', 'application/wasm'],
+  '/trial_enrolment.zkey': ['circuits/keys/trial_enrolment.zkey', 'application/octet-stream'],
 };
 const server = http.createServer((req, res) => {
   const f = FILES[new URL(req.url, 'http://x').pathname];
@@ -131,7 +131,7 @@ try {
     secret: pat.secret, birthDate: att.birthDate, sigR8x: att.R8x, sigR8y: att.R8y, sigS: att.S,
     authorityX: att.keyX, authorityY: att.keyY, today: '20261125', minAge: '21', scope: '5', message: '1',
   };
-  const vkey = JSON.parse(fs.readFileSync(path.join(ROOT, 'circuits/build/age_credential_vkey.json'), 'utf8'));
+  const vkey = JSON.parse(fs.readFileSync(path.join(ROOT, 'circuits/keys/age_credential_vkey.json'), 'utf8'));
   const age = await page.evaluate(async ([inp, vk]) => {
     const p = await window.phrZk.proveAge(inp, '/');
     return { ...p, inPage: await window.phrZk.verify(vk, p.publicSignals, p.proof) };

@@ -60,8 +60,8 @@ static void load_case(struct loaded *l, const char *vkey, const char *proof)
 	free(p.text);
 }
 
-#define PVK "circuits/build/provider_credential_vkey.json"
-#define AVK "circuits/build/age_credential_vkey.json"
+#define PVK "circuits/keys/provider_credential_vkey.json"
+#define AVK "circuits/keys/age_credential_vkey.json"
 
 static void test_valid_proofs_verify(void **state)
 {
@@ -212,7 +212,7 @@ static void test_policy(void **state)
 #undef CHECK
 }
 
-#define TVK "circuits/build/trial_enrolment_vkey.json"
+#define TVK "circuits/keys/trial_enrolment_vkey.json"
 
 static void test_trial_policy(void **state)
 {
@@ -286,7 +286,7 @@ static void test_builtin_vkeys(void **state)
 	(void)state;
 	for (size_t i = 0; i < 3; i++) {
 		struct fixture f;
-		snprintf(rel, sizeof(rel), "circuits/build/%s_vkey.json", names[i]);
+		snprintf(rel, sizeof(rel), "circuits/keys/%s_vkey.json", names[i]);
 		f = load(rel);
 		memset(&a, 0, sizeof(a));
 		memset(&b, 0, sizeof(b));

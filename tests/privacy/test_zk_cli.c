@@ -108,7 +108,7 @@ static void test_verify_tampered_and_age(void **state)
 	assert_int_equal(run("verify --proof circuits/fixtures/age.json --role 4"), 2);
 	assert_int_equal(run("verify --proof circuits/fixtures/age.json --min-age 0"), 2);
 	assert_int_equal(run("verify --proof %s --min-age 18", P0), 2);
-	assert_int_equal(run("verify --proof %s --vkey circuits/build/age_credential_vkey.json", P0), 1);
+	assert_int_equal(run("verify --proof %s --vkey circuits/keys/age_credential_vkey.json", P0), 1);
 }
 
 /* The trial scenario of circuits/gen_fixtures.mjs (trial_scenario.json). */
