@@ -73,7 +73,16 @@ try {
     const rps = lat.length / SECS;
     console.log(`${name}: ${rps.toFixed(1)} req/s, p50 ${pct(lat, 0.5).toFixed(1)} ms, p99 ${pct(lat, 0.99).toFixed(1)} ms, ${errors} errors (anchor ${ANCHOR_CRUD}/s, ratio ${(rps / ANCHOR_CRUD).toFixed(4)})`);
   }
-  await run('create', (k) => post('/Observation', obs(k, patients[k % patients.length])));
+  // the provider's transactions during the creates: concurrent creates share mintRecords
+  const nonce = async () => {
+    const r = await fetch(n.url + '/rpc', { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_getTransactionCount', params: [n.tokens.provider.address, 'latest'] }) });
+    return Number((await r.json()).result);
+  };
+  const tx0 = await nonce();
+  let created = 0;
+  await run('create', async (k) => { await post('/Observation', obs(k, patients[k % patients.length])); created++; });
+  console.log(`create: ${created} resources in ${(await nonce()) - tx0} provider transactions`);
   await run('read', async (k) => {
     const r = await fetch(n.fhir + '/Observation/' + observations[(k * 7919) % observations.length], { headers: H });
     await r.arrayBuffer();
