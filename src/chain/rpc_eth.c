@@ -433,7 +433,17 @@ static int m_estimate_gas(void *ctx, json_t **result, struct phr_rpc_error *err,
 		if (r == 1)
 			hi = used;
 	}
-	while (lo + 1 < hi) {
+	if (used && hi > used) {
+		uint64_t opt = (used + 2300) * 64 / 63 + 1;
+		if (opt < hi) {
+			r = try_gas(n, &c, opt, NULL, NULL);
+			if (r < 0)
+				goto bad;
+			if (r == 1)
+				hi = opt;
+		}
+	}
+	while (lo + 1 < hi && (hi - lo) * 64 > hi) {
 		uint64_t mid = lo + (hi - lo) / 2;
 
 		r = try_gas(n, &c, mid, NULL, NULL);
