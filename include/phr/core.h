@@ -288,6 +288,9 @@ PHR_WUR int phr_file_read(struct phr_buf *out, const char *path, size_t max);
  */
 PHR_WUR int phr_file_write_atomic(const char *path, const void *data, size_t n, unsigned mode);
 
+/** Writes all @p n bytes to @p fd (retrying short writes and EINTR). @return PHR_OK or PHR_ERR_IO. */
+PHR_WUR int phr_fd_write_all(int fd, const void *data, size_t n);
+
 /** Creates @p path and missing parents with @p mode. @return PHR_OK or PHR_ERR_IO. */
 PHR_WUR int phr_mkdir_p(const char *path, unsigned mode);
 

@@ -36,19 +36,20 @@ int phr_file_read(struct phr_buf *out, const char *path, size_t max)
 	return rc;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
+int phr_fd_write_all(int fd, const void *data, size_t n)
 {
+	const uint8_t *p = data;
+
 	while (n) {
 		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return PHR_ERR_IO;
 		p += w;
 		n -= (size_t)w;
 	}
-	return 0;
+	return PHR_OK;
 }
 
 static int fsync_dir_of(const char *path)
@@ -76,7 +77,7 @@ int phr_file_write_atomic(const char *path, const void *data, size_t n, unsigned
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
 	if (fd < 0)
 		goto out;
-	if (write_all(fd, data, n) != 0 || fsync(fd) != 0) {
+	if (phr_fd_write_all(fd, data, n) != 0 || fsync(fd) != 0) {
 		close(fd);
 		unlink(tmp);
 		goto out;

@@ -64,6 +64,14 @@ int phr_node_i_logs(struct phr_node *n, struct phr_chain_log **logs, size_t *cou
 		    const uint8_t addr[20], const uint8_t topic0[32], const uint8_t *topic1,
 		    const uint8_t *topic2);
 
+/**
+ * The record envelope salt || @p data (a fresh 32-byte salt) in an anonymous memory
+ * file at offset 0, and keccak256(salt || data) in @p hash (records.c). Close it with
+ * phr_node_i_envelope_close, which wipes the plaintext copy. @return PHR_OK, PHR_ERR_IO.
+ */
+int phr_node_i_envelope(int *fd, uint8_t hash[32], const uint8_t *data, size_t len);
+void phr_node_i_envelope_close(int fd);
+
 /** Address as a 32-byte topic. */
 void phr_node_i_addr_topic(uint8_t topic[32], const uint8_t addr[20]);
 

@@ -14,20 +14,6 @@
 
 #define SALT_BYTES 32
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return PHR_ERR_IO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return PHR_OK;
-}
-
 /* Encrypts salt || data under @p key into the store. */
 /* A memfd holding the envelope salt || plaintext, plaintext copied from @p data or read
  * from @p src (to its end), hashed on the way: keccak256(salt || plaintext) in @p hash. */
@@ -43,10 +29,10 @@ static int envelope_fd(int *out, uint8_t hash[32], uint64_t *plain_len, const ui
 		return PHR_ERR_IO;
 	phr_keccak_init(&k);
 	phr_keccak_update(&k, salt, SALT_BYTES);
-	rv = write_all(fd, salt, SALT_BYTES);
+	rv = phr_fd_write_all(fd, salt, SALT_BYTES);
 	if (rv == PHR_OK && src < 0) {
 		phr_keccak_update(&k, data, len);
-		rv = write_all(fd, data, len);
+		rv = phr_fd_write_all(fd, data, len);
 		total = len;
 	}
 	if (rv == PHR_OK && src >= 0) {
@@ -63,7 +49,7 @@ static int envelope_fd(int *out, uint8_t hash[32], uint64_t *plain_len, const ui
 				rv = PHR_ERR_TOO_LARGE;
 			else if (r > 0) {
 				phr_keccak_update(&k, buf, (size_t)r);
-				rv = write_all(fd, buf, (size_t)r);
+				rv = phr_fd_write_all(fd, buf, (size_t)r);
 			}
 		}
 		if (buf != NULL)
@@ -82,6 +68,25 @@ static int envelope_fd(int *out, uint8_t hash[32], uint64_t *plain_len, const ui
 	*out = fd;
 	*plain_len = total;
 	return PHR_OK;
+}
+
+static void envelope_close(int fd);
+
+int phr_node_i_envelope(int *fd, uint8_t hash[32], const uint8_t *data, size_t len)
+{
+	uint8_t salt[SALT_BYTES];
+	uint64_t plain = 0;
+	int rv;
+
+	randombytes_buf(salt, sizeof(salt));
+	rv = envelope_fd(fd, hash, &plain, salt, data, len, -1);
+	sodium_memzero(salt, sizeof(salt));
+	return rv;
+}
+
+void phr_node_i_envelope_close(int fd)
+{
+	envelope_close(fd);
 }
 
 /* Wipes the plaintext copy before the memory goes back, and closes. */

@@ -22,7 +22,6 @@
 #include "txq.h"
 
 #define BATCH_WORKERS 8
-#define SALT_BYTES 32
 _Static_assert(PHR_RECORD_BATCH_CHUNK == PHR_NODE_MINT_BATCH_MAX, "one chunk is one mintRecords call");
 
 /* What the store phase made for one record. */
@@ -76,51 +75,19 @@ static void run_jobs(struct batch *b, int (*job)(struct batch *b, size_t j), siz
 		pthread_join(t[i], NULL);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return PHR_ERR_IO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return PHR_OK;
-}
-
 /* The encrypted object of salt || data (a fresh salt) under @p key; its hash on chain. */
 static int store_envelope(struct phr_node *n, struct prep *p, const uint8_t *key, const uint8_t *data,
 			  size_t len)
 {
-	uint8_t salt[SALT_BYTES];
-	struct phr_keccak k;
 	struct phr_cid root;
-	int fd = memfd_create("phr-batch", MFD_CLOEXEC);
-	int rv;
+	int fd = -1, rv;
 
-	if (fd < 0)
-		return PHR_ERR_IO;
-	randombytes_buf(salt, sizeof(salt));
-	phr_keccak_init(&k);
-	phr_keccak_update(&k, salt, sizeof(salt));
-	phr_keccak_update(&k, data, len);
-	phr_keccak_final(&k, p->hash);
-	rv = write_all(fd, salt, sizeof(salt));
-	sodium_memzero(salt, sizeof(salt));
-	if (rv == PHR_OK)
-		rv = write_all(fd, data, len);
-	if (rv == PHR_OK && lseek(fd, 0, SEEK_SET) != 0)
-		rv = PHR_ERR_IO;
+	rv = phr_node_i_envelope(&fd, p->hash, data, len);
 	if (rv == PHR_OK)
 		rv = phr_store_add_encrypted_fd(n->store, &root, fd, key, NULL);
 	if (rv == PHR_OK)
 		rv = phr_cid_format(p->cid, sizeof(p->cid), &root);
-	/* the plaintext copy goes before the memory is returned */
-	if (ftruncate(fd, 0) != 0)
-		phr_log_warn("phr", "a batch envelope could not be truncated");
-	close(fd);
+	phr_node_i_envelope_close(fd);
 	return rv;
 }
 
