@@ -224,9 +224,13 @@ static void print_next(const char *url, const char *dir, struct phr_node *node)
 	       "  C=$(jq -r .clinic.token %s/dev/tokens.json)   # a provider without a grant: 403\n"
 	       "  curl -H \"Authorization: Bearer $C\" %s/api/v1/records/1\n"
 	       "  phr record list --node %s --token-file %s/dev/tokens.json --as patient\n"
-	       "  phr login --node %s --keystore %s/dev/keys/patient.json\n",
+	       "  phr login --node %s --keystore %s/dev/keys/patient.json\n"
+	       "  %s/                                  # the portal, in a browser\n"
+	       "  curl %s/fhir/metadata                   # the FHIR R4 server's CapabilityStatement\n"
+	       "  phr milestone verify 1 --node %s          # the vaccination as a health milestone\n"
+	       "  phr audit verify --node %s --token-file %s/dev/tokens.json --as patient --patient %s\n",
 	       dir, dir, url, url, dir, url, pat, url, pat, url, dir, pat, url, dir, url, url, dir,
-	       url, dir);
+	       url, dir, url, url, url, url, dir, pat);
 }
 
 /* Takes DIR/node.lock (held until the process exits); -1 when another process holds it. */
