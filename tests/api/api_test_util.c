@@ -1,4 +1,9 @@
 /* An in-process node and an HTTP client for the API tests. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,4 +131,19 @@ bool http_is_problem(const struct http_res *r, long status)
 	return json_is_integer(s) && json_integer_value(s) == status &&
 	       json_is_string(json_object_get(r->json, "title")) &&
 	       json_is_string(json_object_get(r->json, "type"));
+}
+
+long http_call(struct http_res *r, const char *base, const char *method, const char *path,
+	       const char *token, const char *json)
+{
+	char url[512];
+
+	snprintf(url, sizeof(url), "%s%s", base, path);
+	assert_int_equal(http_do(r, method, url, token, json ? "application/json" : NULL, json,
+				 json ? strlen(json) : 0, NULL),
+			 0);
+	if (r->status >= 500)
+		fail_msg("%s %s%s: %ld %.*s", method, base, path, r->status, (int)r->len,
+			 r->body ? (char *)r->body : "");
+	return r->status;
 }

@@ -38,6 +38,12 @@ struct http_res {
 int http_do(struct http_res *r, const char *method, const char *url, const char *token,
 	    const char *ctype, const void *body, size_t len, const char *extra_header);
 void http_res_release(struct http_res *r);
+/**
+ * http_do of @p method on @p base + @p path with an optional bearer token and JSON body;
+ * a failed transfer or a 5xx answer fails the test (with the body). @return the status.
+ */
+long http_call(struct http_res *r, const char *base, const char *method, const char *path,
+	       const char *token, const char *json);
 /** True when @p r is an application/problem+json with the given status. */
 bool http_is_problem(const struct http_res *r, long status);
 

@@ -102,16 +102,7 @@ static void token(char out[PHR_API_TOKEN_LEN], char addr[64], const char *node, 
 static long call(struct http_res *r, const char *base, const char *method, const char *path,
 		 const char *tok, const char *json)
 {
-	char url[512];
-
-	snprintf(url, sizeof(url), "%s%s", base, path);
-	assert_int_equal(http_do(r, method, url, tok, json ? "application/json" : NULL, json,
-				 json ? strlen(json) : 0, NULL),
-			 0);
-	if (r->status >= 500)
-		fail_msg("%s %s%s: %ld %.*s", method, base, path, r->status, (int)r->len,
-			 r->body ? (char *)r->body : "");
-	return r->status;
+	return http_call(r, base, method, path, tok, json);
 }
 
 static long get_status(const char *base, const char *path, const char *tok)

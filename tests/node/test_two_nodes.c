@@ -119,14 +119,7 @@ static void token(char out[PHR_API_TOKEN_LEN], char addr[64], const char *node, 
 static void call(struct http_res *r, const char *base, const char *method, const char *path,
 		 const char *tok, const char *json)
 {
-	char url[512];
-
-	snprintf(url, sizeof(url), "%s%s", base, path);
-	assert_int_equal(http_do(r, method, url, tok, json ? "application/json" : NULL, json,
-				 json ? strlen(json) : 0, NULL),
-			 0);
-	if (r->status >= 500)
-		fail_msg("%s %s%s: %ld %s", method, base, path, r->status, r->body ? (char *)r->body : "");
+	(void)http_call(r, base, method, path, tok, json);
 }
 
 static void content(const char *base, const char *tok, const char *id, const char *want, long status)
