@@ -170,6 +170,7 @@ static void acc_free(struct st_account *a)
 {
 	phr_free(a->code);
 	phr_free(a->slots);
+	phr_free(a->dkeys);
 	phr_trie_free(a->strie);
 	phr_free(a);
 }
@@ -195,6 +196,47 @@ static void mark_dirty(struct phr_state *st, struct st_account *a)
 /* ------------------------------------------------------------------------- */
 /* storage                                                                   */
 /* ------------------------------------------------------------------------- */
+
+static struct st_slot *slot_find(struct st_account *a, const uint8_t key[32], size_t *pos);
+
+/* Marks slot @p s of @p a dirty, listing its key once. It cannot fail: when
+ * the list cannot grow, the commit falls back to scanning every slot. */
+static void slot_set_dirty(struct st_account *a, struct st_slot *s)
+{
+	if (s->dirty)
+		return;
+	s->dirty = true;
+	if (a->dkeys_lost)
+		return;
+	if (a->dkeys_len == a->dkeys_cap) {
+		size_t nc = a->dkeys_cap ? a->dkeys_cap * 2 : 8;
+		uint8_t(*n)[32] = phr_realloc(a->dkeys, nc * sizeof(*n));
+		if (!n) {
+			a->dkeys_lost = true;
+			return;
+		}
+		a->dkeys = n;
+		a->dkeys_cap = nc;
+	}
+	memcpy(a->dkeys[a->dkeys_len++], s->key, 32);
+}
+
+/* The i-th dirty slot of @p a, or NULL past the end (*i is a cursor from 0). */
+static struct st_slot *slot_next_dirty(struct st_account *a, size_t *i)
+{
+	if (a->dkeys_lost) {
+		for (; *i < a->slots_cap; (*i)++)
+			if (a->slots[*i].used && a->slots[*i].dirty)
+				return &a->slots[(*i)++];
+		return NULL;
+	}
+	while (*i < a->dkeys_len) {
+		struct st_slot *s = slot_find(a, a->dkeys[(*i)++], NULL);
+		if (s && s->dirty)
+			return s;
+	}
+	return NULL;
+}
 
 static struct st_slot *slot_find(struct st_account *a, const uint8_t key[32], size_t *pos)
 {
@@ -582,6 +624,8 @@ static void acc_delete(struct st_account *a)
 	phr_free(a->slots);
 	a->slots = NULL;
 	a->slots_cap = a->slots_used = 0;
+	a->dkeys_len = 0;
+	a->dkeys_lost = false;
 	if (a->strie)
 		phr_trie_clear(a->strie);
 	memcpy(a->storage_root, phr_trie_empty_root, 32);
@@ -608,7 +652,7 @@ void phr_st_tx_finish(struct phr_state *st)
 			s = slot_find(a, e->key, NULL);
 			if (s) {
 				memcpy(s->orig, s->cur, 32);
-				s->dirty = true;
+				slot_set_dirty(a, s);
 			}
 			break;
 		case J_WARM_SLOT:
@@ -741,7 +785,7 @@ int phr_state_set_storage(struct phr_state *st, const uint8_t addr[20], const ui
 		a->exists = true;
 		memcpy(s->cur, value, 32);
 		memcpy(s->orig, value, 32);
-		s->dirty = true;
+		slot_set_dirty(a, s);
 		mark_dirty(st, a);
 	}
 	return take_error(st);
@@ -885,20 +929,18 @@ static int change_add(struct phr_state_changes *c, size_t *cap, const struct st_
 	return PHR_OK;
 }
 
-static int change_slots(struct phr_state_account_change *ch, const struct st_account *a)
+static int change_slots(struct phr_state_account_change *ch, struct st_account *a)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < a->slots_cap; i++)
-		n += a->slots[i].used && a->slots[i].dirty;
+	size_t n = 0, i = 0;
+	while (slot_next_dirty(a, &i))
+		n++;
 	if (!n)
 		return PHR_OK;
 	ch->slots = phr_malloc(n * sizeof(*ch->slots));
 	if (!ch->slots)
 		return PHR_ERR_NOMEM;
-	for (size_t i = 0; i < a->slots_cap; i++) {
-		const struct st_slot *s = &a->slots[i];
-		if (!s->used || !s->dirty)
-			continue;
+	i = 0;
+	for (const struct st_slot *s; (s = slot_next_dirty(a, &i));) {
 		memcpy(ch->slots[ch->slots_count].key, s->key, 32);
 		memcpy(ch->slots[ch->slots_count].value, s->cur, 32);
 		ch->slots_count++;
@@ -911,17 +953,14 @@ static int commit_account(struct phr_state *st, struct st_account *a, struct phr
 	int rc;
 	if (!a->exists)
 		return phr_trie_delete(st->trie, a->addr, 20);
-	bool any = a->wiped;
-	for (size_t i = 0; i < a->slots_cap && !any; i++)
-		any = a->slots[i].used && a->slots[i].dirty;
-	if (any) {
+	size_t i = 0;
+	if (a->wiped || slot_next_dirty(a, &i)) {
 		if ((rc = strie_ready(st, a, b)))
 			return rc;
-		for (size_t i = 0; i < a->slots_cap; i++) {
-			struct st_slot *s = &a->slots[i];
-			if (s->used && s->dirty && (rc = put_slot(a->strie, b, s->key, s->cur)))
+		i = 0;
+		for (struct st_slot *s; (s = slot_next_dirty(a, &i));)
+			if ((rc = put_slot(a->strie, b, s->key, s->cur)))
 				return rc;
-		}
 		if ((rc = phr_trie_root(a->strie, a->storage_root)))
 			return rc;
 	}
@@ -954,8 +993,11 @@ int phr_state_commit(struct phr_state *st, uint8_t root[32], struct phr_state_ch
 			if ((rc = change_slots(&changes->accounts[changes->count - 1], a)))
 				goto out;
 		}
-		for (size_t k = 0; k < a->slots_cap; k++)
-			a->slots[k].dirty = false;
+		size_t k = 0;
+		for (struct st_slot *s; (s = slot_next_dirty(a, &k));)
+			s->dirty = false;
+		a->dkeys_len = 0;
+		a->dkeys_lost = false;
 		a->in_dirty = a->code_dirty = a->wiped = false;
 	}
 	st->dirty_len = 0;

@@ -42,6 +42,11 @@ struct st_account {
 	/* storage: open addressing on the key */
 	struct st_slot *slots;
 	size_t slots_cap, slots_used;
+	/* keys of the dirty slots, so a commit costs the changed slots, not
+	 * every cached one */
+	uint8_t (*dkeys)[32];
+	size_t dkeys_len, dkeys_cap;
+	bool dkeys_lost;   /* the list could not grow: the commit scans every slot */
 	struct phr_trie *strie;
 };
 
