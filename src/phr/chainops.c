@@ -80,10 +80,12 @@ static uint64_t quick_gas(struct phr_chain *c, struct phr_txq *q, const uint8_t 
 }
 
 /* Signs, sends and waits. The nonce comes from @p q (several transactions of
- * one sender in flight) or, without @p q, from the chain. */
+ * one sender in flight) or, without @p q, from the chain. With @p trust, a gas
+ * guess is used without the eth_call that checks it; @p *mined_revert tells
+ * that such a transaction was mined and reverted (refused, or out of gas). */
 static int send_tx(struct phr_chain *c, struct phr_txq *q, uint64_t chain_id,
 		   struct phr_chain_receipt *r, const uint8_t sk[32], const uint8_t *to,
-		   const uint8_t *data, size_t len)
+		   const uint8_t *data, size_t len, bool trust, bool *mined_revert)
 {
 	uint8_t from[20], hash[32];
 	struct phr_tx tx;
@@ -92,6 +94,7 @@ static int send_tx(struct phr_chain *c, struct phr_txq *q, uint64_t chain_id,
 	struct phr_chain_receipt rc;
 	uint64_t gas = 0;
 	int rv, attempt = 0;
+	bool trust_used = false;
 
 	memset(&rc, 0, sizeof(rc));
 	memset(&err, 0, sizeof(err));
@@ -102,8 +105,14 @@ static int send_tx(struct phr_chain *c, struct phr_txq *q, uint64_t chain_id,
 	if (rv != PHR_OK)
 		goto out;
 	/* a call that would revert is refused before sending: the quick check or the
-	 * estimate runs it, and only a revert costs the eth_call that tells why */
-	tx.gas_limit = quick_gas(c, q, from, to, data, len);
+	 * estimate runs it, and only a revert costs the eth_call that tells why;
+	 * a trusted guess skips the check (the caller handles a revert after mining) */
+	if (trust && q != NULL && to != NULL)
+		tx.gas_limit = phr_txq_i_gas_guess(q, to, data, len);
+	if (tx.gas_limit == 0)
+		tx.gas_limit = quick_gas(c, q, from, to, data, len);
+	else
+		trust_used = true;
 	rv = tx.gas_limit ? PHR_OK : phr_chain_estimate_gas(c, &gas, from, to, NULL, data, len);
 	if (rv == PHR_ERR_REVERTED && to != NULL) {
 		rv = phr_chain_call(c, &out, from, to, data, len);
@@ -151,6 +160,8 @@ again:
 		goto out;
 	if (!rc.status) {
 		rv = PHR_ERR_REVERTED;
+		if (mined_revert != NULL)
+			*mined_revert = trust_used;
 		phr_chain_receipt_release(&rc);
 		goto out;
 	}
@@ -172,7 +183,7 @@ out:
 int phr_node_i_send(struct phr_chain *c, uint64_t chain_id, struct phr_chain_receipt *r,
 		    const uint8_t sk[32], const uint8_t *to, const uint8_t *data, size_t len)
 {
-	return send_tx(c, NULL, chain_id, r, sk, to, data, len);
+	return send_tx(c, NULL, chain_id, r, sk, to, data, len, false, NULL);
 }
 
 int phr_node_tx_send(struct phr_chain *c, uint64_t chain_id, struct phr_chain_receipt *r,
@@ -187,7 +198,25 @@ int phr_node_i_tx(struct phr_node *n, struct phr_chain_receipt *r, const struct 
 	/* nonces from the node's cache: a sender's transactions may be in flight together,
 	 * and the chain commits their blocks in one group */
 	return send_tx(n->chain, n->txq, n->dep.chain_id, r, who->seckey, to, calldata->data,
-		       calldata->len);
+		       calldata->len, false, NULL);
+}
+
+int phr_node_i_tx_guessed(struct phr_node *n, struct phr_chain_receipt *r,
+			  const struct phr_identity *who, const uint8_t to[20],
+			  const struct phr_buf *calldata)
+{
+	bool mined_revert = false;
+	int rv;
+
+	rv = send_tx(n->chain, n->txq, n->dep.chain_id, r, who->seckey, to, calldata->data,
+		     calldata->len, true, &mined_revert);
+	if (rv == PHR_ERR_REVERTED && mined_revert) {
+		/* refused (access revoked since the checks) or out of gas: the checked path
+		 * finds out which, maps the contract's error or learns the gas */
+		phr_log_info("phr", "a transaction sent on a gas guess reverted: sending it checked");
+		rv = phr_node_i_tx(n, r, who, to, calldata);
+	}
+	return rv;
 }
 
 int phr_node_i_call(struct phr_node *n, struct phr_buf *out, const uint8_t *from,

@@ -313,23 +313,22 @@ int phr_node_i_enc_key(struct phr_node *n, uint8_t pk[32], const uint8_t who[20]
 void phr_node_i_deny(struct phr_node *n, const uint8_t accessor[20], const uint8_t patient[20],
 		     const struct phr_u256 *record, const char *reason)
 {
-	sqlite3 *db = phr_txq_i_db(n->txq);
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = phr_txq_i_stmt(n->txq, PHR_TXQ_SQL_DENY);
 	char rec[PHR_U256_DEC_LEN];
 
 	phr_u256_to_dec(rec, record);
-	if (sqlite3_prepare_v2(db, "INSERT INTO denials(time, accessor, patient, record, reason)"
-				   " VALUES(?,?,?,?,?)", -1, &st, NULL) == SQLITE_OK) {
+	if (st != NULL) {
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
-		sqlite3_bind_blob(st, 2, accessor, 20, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(st, 2, accessor, 20, SQLITE_STATIC);
 		if (patient != NULL)
-			sqlite3_bind_blob(st, 3, patient, 20, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 4, rec, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 5, reason, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_blob(st, 3, patient, 20, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, rec, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, reason, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE)
-			phr_log_warn("phr", "denial log: %s", sqlite3_errmsg(db));
+			phr_log_warn("phr", "denial log: %s",
+				     sqlite3_errmsg(phr_txq_i_db(n->txq)));
+		phr_txq_i_stmt_done(n->txq, PHR_TXQ_SQL_DENY);
 	}
-	sqlite3_finalize(st);
 	phr_log_info("phr", "denied record %s: %s", rec, reason);
 }
 
@@ -385,28 +384,24 @@ int phr_node_i_capsule_put2(struct phr_node *n, const struct phr_u256 *record,
 			    const uint8_t reader[20], const char *cid, const uint8_t *reader2,
 			    const char *cid2)
 {
-	sqlite3_stmt *st = NULL;
+	enum phr_txq_sql which = reader2 != NULL ? PHR_TXQ_SQL_CAPSULE_PUT2 : PHR_TXQ_SQL_CAPSULE_PUT;
+	sqlite3_stmt *st = phr_txq_i_stmt(n->txq, which);
 	char rec[PHR_U256_DEC_LEN];
 	int rv = PHR_OK;
 
-	phr_u256_to_dec(rec, record);
-	if (sqlite3_prepare_v2(phr_txq_i_db(n->txq), reader2 != NULL
-					      ? "INSERT OR REPLACE INTO capsules(record, reader, cid)"
-						" VALUES(?1,?2,?3),(?1,?4,?5)"
-					      : "INSERT OR REPLACE INTO capsules(record, reader, cid)"
-						" VALUES(?1,?2,?3)",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (st == NULL)
 		return PHR_ERR_DB;
-	sqlite3_bind_text(st, 1, rec, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_blob(st, 2, reader, 20, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, cid, -1, SQLITE_TRANSIENT);
+	phr_u256_to_dec(rec, record);
+	sqlite3_bind_text(st, 1, rec, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, reader, 20, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, cid, -1, SQLITE_STATIC);
 	if (reader2 != NULL) {
-		sqlite3_bind_blob(st, 4, reader2, 20, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 5, cid2, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(st, 4, reader2, 20, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, cid2, -1, SQLITE_STATIC);
 	}
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rv = PHR_ERR_DB;
-	sqlite3_finalize(st);
+	phr_txq_i_stmt_done(n->txq, which);
 	return rv;
 }
 
@@ -425,17 +420,15 @@ int phr_node_capsule_lookup(struct phr_node *n, char cid[PHR_CID_STR_MAX],
 int phr_node_i_capsule_get(struct phr_node *n, char cid[PHR_CID_STR_MAX],
 			   const struct phr_u256 *record, const uint8_t reader[20])
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = phr_txq_i_stmt(n->txq, PHR_TXQ_SQL_CAPSULE_GET);
 	char rec[PHR_U256_DEC_LEN];
 	int rv = PHR_ERR_NOT_FOUND;
 
-	phr_u256_to_dec(rec, record);
-	if (sqlite3_prepare_v2(phr_txq_i_db(n->txq),
-			       "SELECT cid FROM capsules WHERE record = ? AND reader = ?",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (st == NULL)
 		return PHR_ERR_DB;
-	sqlite3_bind_text(st, 1, rec, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_blob(st, 2, reader, 20, SQLITE_TRANSIENT);
+	phr_u256_to_dec(rec, record);
+	sqlite3_bind_text(st, 1, rec, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, reader, 20, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		const char *t = (const char *)sqlite3_column_text(st, 0);
 		if (t != NULL && strlen(t) < PHR_CID_STR_MAX) {
@@ -443,7 +436,7 @@ int phr_node_i_capsule_get(struct phr_node *n, char cid[PHR_CID_STR_MAX],
 			rv = PHR_OK;
 		}
 	}
-	sqlite3_finalize(st);
+	phr_txq_i_stmt_done(n->txq, PHR_TXQ_SQL_CAPSULE_GET);
 	return rv;
 }
 

@@ -479,15 +479,13 @@ int phr_node_record_open_audited(struct phr_node *n, struct phr_record_meta *met
 		goto out;
 	}
 	/* each View transaction opens one read */
-	if (sqlite3_prepare_v2(phr_txq_i_db(n->txq), "INSERT INTO audit_tx(hash) VALUES(?)", -1, &st,
-			       NULL) !=
-	    SQLITE_OK) {
+	if ((st = phr_txq_i_stmt(n->txq, PHR_TXQ_SQL_AUDIT_TX)) == NULL) {
 		rv = PHR_ERR_DB;
 		goto out;
 	}
-	sqlite3_bind_blob(st, 1, audit_tx, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 1, audit_tx, 32, SQLITE_STATIC);
 	rv = sqlite3_step(st) == SQLITE_DONE ? PHR_OK : PHR_ERR_CONFLICT;
-	sqlite3_finalize(st);
+	phr_txq_i_stmt_done(n->txq, PHR_TXQ_SQL_AUDIT_TX);
 	if (rv != PHR_OK)
 		goto out;
 	rv = record_access_locked(n, &m, reader, record);

@@ -16,6 +16,15 @@
  * sends one logViews transaction and hands each entry its result; the reads
  * that queued meanwhile form the next batch. Nothing is acknowledged before
  * its entry is on chain, so kill -9 loses no audited read.
+ *
+ * View and mint transactions go on a gas guess without the eth_call that
+ * checks it (phr_node_i_tx_guessed): one EVM run less per transaction. One
+ * refused after mining (a grant revoked since the reader's check) reverts,
+ * is sent again checked, and the group falls back to one entry at a time.
+ *
+ * The statements of the per-request paths (capsule index, denials,
+ * audit_tx) are prepared once on this module's connection and handed to one
+ * thread at a time (phr_txq_i_stmt).
  */
 #include <string.h>
 
@@ -78,8 +87,26 @@ struct gas_kind {
 	size_t len;
 };
 
+static const char *const stmt_sql[PHR_TXQ_SQL_COUNT] = {
+	[PHR_TXQ_SQL_CAPSULE_GET] = "SELECT cid FROM capsules WHERE record = ?1 AND reader = ?2",
+	[PHR_TXQ_SQL_CAPSULE_PUT] = "INSERT OR REPLACE INTO capsules(record, reader, cid)"
+				    " VALUES(?1,?2,?3)",
+	[PHR_TXQ_SQL_CAPSULE_PUT2] = "INSERT OR REPLACE INTO capsules(record, reader, cid)"
+				     " VALUES(?1,?2,?3),(?1,?4,?5)",
+	[PHR_TXQ_SQL_DENY] = "INSERT INTO denials(time, accessor, patient, record, reason)"
+			     " VALUES(?1,?2,?3,?4,?5)",
+	[PHR_TXQ_SQL_AUDIT_TX] = "INSERT INTO audit_tx(hash) VALUES(?1)",
+};
+
+/* A statement prepared once, used by one thread at a time. */
+struct stmt_slot {
+	pthread_mutex_t lock;
+	sqlite3_stmt *st;
+};
+
 struct phr_txq {
 	sqlite3 *db; /* DIR/phr.db for the lock-free paths (capsules, denials, audit_tx) */
+	struct stmt_slot stmts[PHR_TXQ_SQL_COUNT];
 	pthread_mutex_t nlock;
 	struct nonce_slot nonces[READER_SLOTS];
 	struct gas_kind gas[GAS_KINDS]; /* under nlock */
@@ -107,6 +134,8 @@ int phr_txq_i_open(struct phr_txq **out, const char *db_path)
 		return PHR_ERR_DB;
 	}
 	sqlite3_busy_timeout(q->db, 10000);
+	for (size_t i = 0; i < PHR_TXQ_SQL_COUNT; i++)
+		pthread_mutex_init(&q->stmts[i].lock, NULL);
 	pthread_mutex_init(&q->nlock, NULL);
 	pthread_mutex_init(&q->vlock, NULL);
 	pthread_cond_init(&q->vcond, NULL);
@@ -120,6 +149,10 @@ void phr_txq_i_close(struct phr_txq *q)
 		return;
 	phr_log_debug("phr", "grouped writes: %llu entries in %llu transactions",
 		      (unsigned long long)q->entries, (unsigned long long)q->batches);
+	for (size_t i = 0; i < PHR_TXQ_SQL_COUNT; i++) {
+		sqlite3_finalize(q->stmts[i].st);
+		pthread_mutex_destroy(&q->stmts[i].lock);
+	}
 	sqlite3_close(q->db);
 	pthread_mutex_destroy(&q->nlock);
 	pthread_mutex_destroy(&q->vlock);
@@ -230,6 +263,32 @@ sqlite3 *phr_txq_i_db(struct phr_txq *q)
 	return q->db;
 }
 
+sqlite3_stmt *phr_txq_i_stmt(struct phr_txq *q, enum phr_txq_sql which)
+{
+	struct stmt_slot *s = &q->stmts[which];
+
+	pthread_mutex_lock(&s->lock);
+	if (s->st == NULL &&
+	    sqlite3_prepare_v3(q->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &s->st,
+			       NULL) != SQLITE_OK) {
+		phr_log_warn("phr", "statement: %s", sqlite3_errmsg(q->db));
+		sqlite3_finalize(s->st);
+		s->st = NULL;
+		pthread_mutex_unlock(&s->lock);
+		return NULL;
+	}
+	return s->st;
+}
+
+void phr_txq_i_stmt_done(struct phr_txq *q, enum phr_txq_sql which)
+{
+	struct stmt_slot *s = &q->stmts[which];
+
+	sqlite3_reset(s->st);
+	sqlite3_clear_bindings(s->st);
+	pthread_mutex_unlock(&s->lock);
+}
+
 int phr_node_i_add_capsule(struct phr_node *n, struct phr_cid *cid, const uint8_t pk[32],
 			   const uint8_t *key)
 {
@@ -266,7 +325,7 @@ static int log_one(struct phr_node *n, const struct phr_identity *reader, const 
 	rv = phr_contracts_audit_trail_log_access_encode(&cd, e->patient, &e->record, PHR_AUDIT_VIEW,
 							 e->purpose);
 	if (rv == PHR_OK)
-		rv = phr_node_i_tx(n, NULL, reader, n->dep.audit, &cd);
+		rv = phr_node_i_tx_guessed(n, NULL, reader, n->dep.audit, &cd);
 	phr_buf_release(&cd);
 	return rv;
 }
@@ -293,7 +352,7 @@ static void send_views(struct phr_node *n, const struct phr_identity *reader,
 	phr_buf_init(&cd, 0);
 	rv = phr_contracts_audit_trail_log_views_encode(&cd, packed, count * ENTRY_BYTES);
 	if (rv == PHR_OK)
-		rv = phr_node_i_tx(n, NULL, reader, n->dep.audit, &cd);
+		rv = phr_node_i_tx_guessed(n, NULL, reader, n->dep.audit, &cd);
 	phr_buf_release(&cd);
 	if (rv == PHR_ERR_FORBIDDEN || rv == PHR_ERR_REVERTED)
 		phr_log_info("phr", "a group of %zu View entries was refused: sending each alone",
@@ -437,7 +496,7 @@ static int mint_tx(struct phr_node *n, const struct phr_identity *provider, stru
 
 	for (struct qentry *x = batch; x != NULL; x = x->next)
 		count++;
-	if ((rv = phr_node_i_tx(n, &r, provider, n->dep.nft, cd)) != PHR_OK)
+	if ((rv = phr_node_i_tx_guessed(n, &r, provider, n->dep.nft, cd)) != PHR_OK)
 		return rv;
 	rv = phr_node_i_minted_ids(ids, count, &r, n->dep.nft);
 	phr_chain_receipt_release(&r);

@@ -19,6 +19,25 @@ int phr_txq_i_open(struct phr_txq **q, const char *db_path);
  * part of the node holds open on the node's own connection (n->db).
  */
 sqlite3 *phr_txq_i_db(struct phr_txq *q);
+/** The statements of the per-request paths, prepared once on phr_txq_i_db's connection. */
+enum phr_txq_sql {
+	PHR_TXQ_SQL_CAPSULE_GET,  /* SELECT cid FROM capsules WHERE record = ?1 AND reader = ?2 */
+	PHR_TXQ_SQL_CAPSULE_PUT,  /* INSERT OR REPLACE INTO capsules ... (?1 record, ?2 reader, ?3 cid) */
+	PHR_TXQ_SQL_CAPSULE_PUT2, /* the same with a second row (?1, ?4, ?5) */
+	PHR_TXQ_SQL_DENY,         /* INSERT INTO denials(time, accessor, patient, record, reason) */
+	PHR_TXQ_SQL_AUDIT_TX,     /* INSERT INTO audit_tx(hash) VALUES(?1) */
+	PHR_TXQ_SQL_COUNT
+};
+
+/**
+ * The cached statement @p which, for the calling thread alone until phr_txq_i_stmt_done
+ * (one user at a time: the connection is shared). Prepared on first use.
+ * @return the statement (bindings clear), or NULL (could not be prepared; nothing held).
+ */
+sqlite3_stmt *phr_txq_i_stmt(struct phr_txq *q, enum phr_txq_sql which);
+/** Resets @p which, clears its bindings and lets the next thread have it. */
+void phr_txq_i_stmt_done(struct phr_txq *q, enum phr_txq_sql which);
+
 /** Frees it; no thread may be inside. NULL is a no-op. */
 void phr_txq_i_close(struct phr_txq *q);
 
@@ -43,6 +62,18 @@ uint64_t phr_txq_i_gas_guess(struct phr_txq *q, const uint8_t to[20], const uint
 /** Records that a transaction of @p len bytes of @p data to @p to used @p used gas. */
 void phr_txq_i_gas_learn(struct phr_txq *q, const uint8_t to[20], const uint8_t *data, size_t len,
 			 uint64_t used);
+
+/**
+ * phr_node_i_tx without the eth_call that checks a gas guess (txq's guess from earlier
+ * transactions of the same kind, when there is one): one EVM run less per transaction. A
+ * transaction mined and reverted (a call refused since the reader's checks, or a guess short
+ * of gas) is sent again on the checked path, which maps the contract's error (PHR_ERR_FORBIDDEN
+ * ...) or estimates the gas; nothing is acknowledged before a successful receipt.
+ * @return as phr_node_i_tx.
+ */
+int phr_node_i_tx_guessed(struct phr_node *n, struct phr_chain_receipt *r,
+			  const struct phr_identity *who, const uint8_t to[20],
+			  const struct phr_buf *calldata);
 
 /** phr_store_add_capsule (concurrent callers are fine: pins are, their syncs grouped). */
 int phr_node_i_add_capsule(struct phr_node *n, struct phr_cid *cid, const uint8_t pk[32],

@@ -9,6 +9,10 @@
  * submissions by one provider share mint transactions
  * (HealthRecordNFT.mintRecords: fewer blocks than records, every token its own
  * record), and a refused record in such a group fails alone.
+ * A View sent on a gas guess without a dry run that the contract refuses is
+ * mined and reverts; it is then checked and fails alone. A grant revoked
+ * while reads are in flight: every answered read has its View on chain, and
+ * every read begun after the revocation fails.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,12 +20,15 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "node_test_util.h"
+#include "phr/chain.h"
 #include "phr/crypto.h"
 #include "phr/phr.h"
 
@@ -354,6 +361,132 @@ static void refused_mint_in_a_group(void **state)
 	free(jobs);
 }
 
+/* View entries by @p accessor in the patient's trail (which folds to the on-chain head). */
+static size_t views_by(struct fx *f, const uint8_t accessor[20])
+{
+	json_t *trail = NULL;
+	char addr[64];
+	size_t n, blocks;
+
+	phr_eth_address_checksum(addr, accessor);
+	assert_int_equal(phr_node_audit_list(f->s.node, &trail, f->pat->address, NULL), PHR_OK);
+	n = count_views(trail, addr, &blocks);
+	json_decref(trail);
+	return n;
+}
+
+static void guessed_view_refused_after_mining(void **state)
+{
+	struct fx *f = *state;
+	struct phr_buf out;
+	uint64_t n0 = 0, n1 = 0;
+	size_t before;
+
+	/* a read teaches the node the gas of a View transaction */
+	phr_buf_init(&out, 0);
+	assert_int_equal(phr_node_record_read(f->s.node, &out, NULL, f->prov, &f->ids[0], 1), PHR_OK);
+	assert_int_equal(out.len, strlen(texts[0]));
+	assert_memory_equal(out.data, texts[0], out.len);
+	phr_buf_release(&out);
+	before = views_by(f, f->prov->address);
+	assert_int_equal(phr_chain_nonce(f->s.chain, &n0, f->prov->address), PHR_OK);
+	/* an entry the contract refuses (the clinic gave the provider no grant), sent on the
+	 * guess: mined, reverted, then checked, which names the refusal */
+	assert_int_equal(phr_node_i_log_view(f->s.node, f->prov, f->clinic->address, &f->ids[0], 1),
+			 PHR_ERR_FORBIDDEN);
+	assert_int_equal(phr_chain_nonce(f->s.chain, &n1, f->prov->address), PHR_OK);
+	assert_int_equal(n1, n0 + 1); /* the reverted transaction, and nothing after it */
+	assert_int_equal(views_by(f, f->prov->address), before);
+	/* the next allowed View goes through */
+	assert_int_equal(phr_node_i_log_view(f->s.node, f->prov, f->pat->address, &f->ids[1], 1),
+			 PHR_OK);
+	assert_int_equal(views_by(f, f->prov->address), before + 1);
+}
+
+#define RREADERS 6
+#define READS_MAX 400
+
+struct rjob {
+	struct fx *f;
+	int index;
+	atomic_bool *revoked;
+	atomic_size_t *done;
+	size_t ok, refused, late_ok, other;
+};
+
+static void *revoke_reader(void *arg)
+{
+	struct rjob *j = arg;
+	struct phr_buf out;
+
+	phr_buf_init(&out, 0);
+	for (int i = 0; i < READS_MAX; i++) {
+		bool after = atomic_load(j->revoked);
+		int k = (j->index + i) % 3, rv;
+		phr_buf_reset(&out);
+		rv = phr_node_record_read(j->f->s.node, &out, NULL, j->f->emerg, &j->f->ids[k], 1);
+		if (rv == PHR_OK && (out.len != strlen(texts[k]) ||
+				     memcmp(out.data, texts[k], out.len) != 0))
+			j->other++;
+		else if (rv == PHR_OK)
+			j->ok++;
+		else if (rv == PHR_ERR_FORBIDDEN)
+			j->refused++;
+		else
+			j->other++;
+		if (rv == PHR_OK && after)
+			j->late_ok++;
+		atomic_fetch_add(j->done, 1);
+		if (after && j->refused >= 3)
+			break;
+	}
+	phr_buf_release(&out);
+	return NULL;
+}
+
+static void revoked_while_reading(void **state)
+{
+	struct fx *f = *state;
+	pthread_t th[RREADERS];
+	struct rjob jobs[RREADERS];
+	atomic_bool revoked = false;
+	atomic_size_t done = 0;
+	uint8_t scope[32];
+	size_t before, ok = 0, refused = 0;
+
+	uint64_t now = 0;
+
+	/* the emergency provider's grant (revoked by refused_entry_alone) again, then revoked
+	 * once reads are going */
+	phr_scope_all(scope);
+	assert_int_equal(phr_node_chain_time(f->s.node, &now), PHR_OK);
+	assert_int_equal(phr_node_access_grant(f->s.node, f->pat, f->emerg->address,
+					       PHR_LEVEL_READ, scope, now + 86400),
+			 PHR_OK);
+	before = views_by(f, f->emerg->address);
+	for (int i = 0; i < RREADERS; i++) {
+		jobs[i] = (struct rjob){ .f = f, .index = i, .revoked = &revoked, .done = &done };
+		assert_int_equal(pthread_create(&th[i], NULL, revoke_reader, &jobs[i]), 0);
+	}
+	while (atomic_load(&done) < 20) {
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	assert_int_equal(phr_node_access_revoke(f->s.node, f->pat, f->emerg->address, scope), PHR_OK);
+	atomic_store(&revoked, true);
+	for (int i = 0; i < RREADERS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(jobs[i].other, 0);
+		assert_int_equal(jobs[i].late_ok, 0); /* revocation stops reads at once */
+		assert_true(jobs[i].refused >= 3);
+		ok += jobs[i].ok;
+		refused += jobs[i].refused;
+	}
+	print_message("%zu reads answered, %zu refused\n", ok, refused);
+	/* every answered read has its View on chain, and no refused one has */
+	assert_int_equal(views_by(f, f->emerg->address), before + ok);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -362,6 +495,8 @@ int main(void)
 		cmocka_unit_test(refused_entry_in_a_group),
 		cmocka_unit_test(concurrent_submits_are_grouped),
 		cmocka_unit_test(refused_mint_in_a_group),
+		cmocka_unit_test(guessed_view_refused_after_mining),
+		cmocka_unit_test(revoked_while_reading),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
