@@ -2,8 +2,10 @@
  * Fuzz target: terminology checks. The first byte picks the code system ('0'
  * ICD-10-CM, '1' SNOMED CT, '2' LOINC, '3' CVX, '4' other); the rest is the
  * code and, when it is JSON, also a resource whose codes are all checked.
- * Accepted codes must satisfy the rules checked again here.
+ * Accepted codes must satisfy the rules checked again here (a SNOMED CT code
+ * is a plain identifier or a Compositional Grammar expression).
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +35,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (rc != PHR_OK && reason[0] == '\0')
 		abort();
-	if (rc == PHR_OK && pick == 1) {
+	bool plain = n > 0;
+	for (size_t i = 0; i < n; i++)
+		plain = plain && code[i] >= '0' && code[i] <= '9';
+	/* an accepted expression (not a plain identifier) starts with a concept
+	 * identifier or a definition status and has no outer white space */
+	if (rc == PHR_OK && pick == 1 && !plain &&
+	    ((code[n - 1] >= '\t' && code[n - 1] <= '\r') || code[n - 1] == ' ' ||
+	     !((code[0] >= '1' && code[0] <= '9') || code[0] == '=' || code[0] == '<')))
+		abort();
+	if (rc == PHR_OK && pick == 1 && plain) {
 		struct phr_fhir_snomed_id id;
 		if (phr_fhir_snomed_parse(&id, NULL, 0, code, n) != PHR_OK || id.kind != PHR_FHIR_SNOMED_CONCEPT)
 			abort();

@@ -145,7 +145,7 @@ int phr_fhir_snomed_parse(struct phr_fhir_snomed_id *out, char *reason, size_t c
 	return ok(reason, cap);
 }
 
-static int snomed_check(char *reason, size_t cap, const char *code, size_t n)
+static int concept_check(char *reason, size_t cap, const char *code, size_t n)
 {
 	struct phr_fhir_snomed_id id;
 	int rc = phr_fhir_snomed_parse(&id, reason, cap, code, n);
@@ -154,6 +154,196 @@ static int snomed_check(char *reason, size_t cap, const char *code, size_t n)
 	if (id.kind != PHR_FHIR_SNOMED_CONCEPT)
 		return fail(reason, cap, "SNOMED CT identifier is a %s identifier, not a concept",
 			    id.kind == PHR_FHIR_SNOMED_DESCRIPTION ? "description" : "relationship");
+	return ok(reason, cap);
+}
+
+/*
+ * SNOMED CT Compositional Grammar (v2.3): a post-coordinated expression such
+ * as "71341001:272741003=7771000" is a valid code of http://snomed.info/sct
+ * (FHIR R4, "Using SNOMED CT with HL7 FHIR"). Every concept identifier in it
+ * is checked like a plain code; terms between pipes, string, numeric and
+ * boolean values are taken as written. Recursive descent, nesting bounded.
+ */
+#define SCG_DEPTH_MAX 16
+
+struct scg {
+	const char *s;
+	size_t n, i;
+	char *reason;
+	size_t cap;
+};
+
+static bool scg_is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+static void scg_ws(struct scg *g)
+{
+	while (g->i < g->n && scg_is_ws(g->s[g->i]))
+		g->i++;
+}
+
+static bool scg_eat(struct scg *g, char c)
+{
+	scg_ws(g);
+	if (g->i < g->n && g->s[g->i] == c) {
+		g->i++;
+		return true;
+	}
+	return false;
+}
+
+static int scg_err(struct scg *g, const char *what)
+{
+	return fail(g->reason, g->cap, "SNOMED CT expression: %s at character %zu", what, g->i + 1);
+}
+
+/* conceptReference = conceptId [ws "|" term "|"] */
+static int scg_concept(struct scg *g)
+{
+	scg_ws(g);
+	size_t start = g->i;
+	while (g->i < g->n && is_digit(g->s[g->i]))
+		g->i++;
+	if (g->i == start)
+		return scg_err(g, "concept identifier expected");
+	int rc = concept_check(g->reason, g->cap, g->s + start, g->i - start);
+	if (rc != PHR_OK)
+		return rc;
+	if (scg_eat(g, '|')) {
+		const char *end = memchr(g->s + g->i, '|', g->n - g->i);
+		if (!end || end == g->s + g->i)
+			return scg_err(g, "term not closed by '|'");
+		g->i = (size_t)(end - g->s) + 1;
+	}
+	return PHR_OK;
+}
+
+static int scg_subexpression(struct scg *g, int depth);
+
+/* attributeValue = conceptReference / "(" subExpression ")" / "#" number / string / boolean */
+static int scg_value(struct scg *g, int depth)
+{
+	scg_ws(g);
+	if (g->i >= g->n)
+		return scg_err(g, "attribute value expected");
+	char c = g->s[g->i];
+	if (c == '(') {
+		g->i++;
+		int rc = scg_subexpression(g, depth + 1);
+		if (rc != PHR_OK)
+			return rc;
+		return scg_eat(g, ')') ? PHR_OK : scg_err(g, "')' expected");
+	}
+	if (c == '#') {
+		size_t start = ++g->i;
+		if (g->i < g->n && (g->s[g->i] == '-' || g->s[g->i] == '+'))
+			g->i++;
+		size_t digits = 0, dots = 0;
+		for (; g->i < g->n && (is_digit(g->s[g->i]) || g->s[g->i] == '.'); g->i++) {
+			digits += is_digit(g->s[g->i]);
+			dots += g->s[g->i] == '.';
+		}
+		return digits && dots <= 1 && g->i > start ? PHR_OK : scg_err(g, "number expected");
+	}
+	if (c == '"') {
+		for (g->i++; g->i < g->n; g->i++) {
+			if (g->s[g->i] == '\\' && g->i + 1 < g->n)
+				g->i++;
+			else if (g->s[g->i] == '"') {
+				g->i++;
+				return PHR_OK;
+			}
+		}
+		return scg_err(g, "string not closed");
+	}
+	if (g->n - g->i >= 4 && memcmp(g->s + g->i, "true", 4) == 0) {
+		g->i += 4;
+		return PHR_OK;
+	}
+	if (g->n - g->i >= 5 && memcmp(g->s + g->i, "false", 5) == 0) {
+		g->i += 5;
+		return PHR_OK;
+	}
+	return scg_concept(g);
+}
+
+/* attributeSet = attribute *("," attribute); attribute = conceptReference "=" value */
+static int scg_attribute_set(struct scg *g, int depth)
+{
+	do {
+		int rc = scg_concept(g);
+		if (rc != PHR_OK)
+			return rc;
+		if (!scg_eat(g, '='))
+			return scg_err(g, "'=' expected");
+		if ((rc = scg_value(g, depth)) != PHR_OK)
+			return rc;
+		scg_ws(g);
+		/* a comma before a group belongs to the refinement, not to this set */
+		if (g->i < g->n && g->s[g->i] == ',') {
+			size_t save = g->i++;
+			scg_ws(g);
+			if (g->i < g->n && g->s[g->i] == '{') {
+				g->i = save;
+				return PHR_OK;
+			}
+			g->i = save;
+		}
+	} while (scg_eat(g, ','));
+	return PHR_OK;
+}
+
+/* refinement = (attributeSet / attributeGroup) *([","] attributeGroup) */
+static int scg_refinement(struct scg *g, int depth)
+{
+	int rc;
+	scg_ws(g);
+	if (g->i < g->n && g->s[g->i] != '{' && (rc = scg_attribute_set(g, depth)) != PHR_OK)
+		return rc;
+	for (;;) {
+		size_t save = g->i;
+		(void)scg_eat(g, ',');
+		if (!scg_eat(g, '{')) {
+			g->i = save;
+			return PHR_OK;
+		}
+		if ((rc = scg_attribute_set(g, depth)) != PHR_OK)
+			return rc;
+		if (!scg_eat(g, '}'))
+			return scg_err(g, "'}' expected");
+	}
+}
+
+/* subExpression = focusConcept *("+" focusConcept) [":" refinement] */
+static int scg_subexpression(struct scg *g, int depth)
+{
+	if (depth > SCG_DEPTH_MAX)
+		return scg_err(g, "nested too deeply");
+	int rc;
+	do {
+		if ((rc = scg_concept(g)) != PHR_OK)
+			return rc;
+	} while (scg_eat(g, '+'));
+	if (scg_eat(g, ':'))
+		return scg_refinement(g, depth);
+	return PHR_OK;
+}
+
+static int snomed_check(char *reason, size_t cap, const char *code, size_t n)
+{
+	if (all_digits(code, n))
+		return concept_check(reason, cap, code, n);
+	struct scg g = { code, n, 0, reason, cap };
+	if (scg_is_ws(code[0]) || scg_is_ws(code[n - 1]))
+		return fail(reason, cap, "SNOMED CT code has leading or trailing white space");
+	/* definitionStatus: "===" (equivalent to) or "<<<" (subtype of) */
+	if (g.n - g.i >= 3 && (memcmp(code + g.i, "===", 3) == 0 || memcmp(code + g.i, "<<<", 3) == 0))
+		g.i += 3;
+	int rc = scg_subexpression(&g, 0);
+	if (rc != PHR_OK)
+		return rc;
+	scg_ws(&g);
+	if (g.i != g.n)
+		return scg_err(&g, "unexpected character");
 	return ok(reason, cap);
 }
 

@@ -1,7 +1,8 @@
 /*
  * Conformance: every official R4 example (npm hl7.fhir.r4.examples, CC0) of
  * the 18 resource types the server holds that phr_fhir_validate accepts (all
- * but 2 of 255) is imported by transaction Bundles
+ * but 1 of 255: ImagingStudy-example-xr, whose bodySite code T-15460 is a
+ * SNOMED RT code, not a SNOMED CT identifier) is imported by transaction Bundles
  * (PUT Type/id, so the examples' references between each other hold), read
  * back semantically unchanged (meta.versionId and meta.lastUpdated aside),
  * and found by a search on every one of its indexed search keys

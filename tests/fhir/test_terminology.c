@@ -252,6 +252,48 @@ static void test_snomed(void **state)
 	assert_int_equal(check(PHR_FHIR_SYSTEM_SNOMED, "12345"), PHR_ERR_INVALID);
 	assert_int_equal(check(PHR_FHIR_SYSTEM_SNOMED, "1234567890123456789"), PHR_ERR_INVALID);
 	assert_int_equal(check(PHR_FHIR_SYSTEM_SNOMED, "22298006 "), PHR_ERR_INVALID);
+	/* post-coordinated expressions (SNOMED CT Compositional Grammar 2.3): the two of
+	 * the official R4 examples (Observation-bmd, RiskAssessment-prognosis) and the
+	 * grammar's other forms; each concept identifier is checked */
+	static const char *const exprs_ok[] = {
+		"71341001:272741003=7771000",
+		"249943000:363698007=72098002,260868000=6934004",
+		"=== 71341001 |Bone structure of femur| : 272741003 |Laterality| = 7771000 |Left|",
+		"<<< 22298006",
+		"22298006 + 71341001",
+		"71341001:{272741003=7771000},{272741003=(71341001:272741003=7771000)}",
+		"71341001:272741003=7771000,{272741003=7771000}",
+		"71341001:272741003=#12.5,272741003=\"text\",272741003=true",
+	};
+	static const char *const exprs_bad[] = {
+		"71341001:272741003=7771001",  /* Verhoeff digit of the value */
+		"71341001:272741003",          /* no value */
+		"71341001 |Bone structure",    /* term not closed */
+		"71341001:272741003=7771000)", /* trailing */
+		"71341001:{272741003=7771000", /* group not closed */
+		"71341001:272741003=#",        /* no number */
+		"T-15460",                     /* SNOMED RT, not SNOMED CT */
+		"look up value",
+		" 71341001:272741003=7771000",
+		"71341001:272741003=((((((((((((((((((71341001))))))))))))))))))",
+	};
+	for (size_t i = 0; i < sizeof(exprs_ok) / sizeof(exprs_ok[0]); i++)
+		assert_int_equal(check(PHR_FHIR_SYSTEM_SNOMED, exprs_ok[i]), PHR_OK);
+	for (size_t i = 0; i < sizeof(exprs_bad) / sizeof(exprs_bad[0]); i++)
+		assert_int_equal(check(PHR_FHIR_SYSTEM_SNOMED, exprs_bad[i]), PHR_ERR_INVALID);
+	/* nesting: 16 levels are fine, 17 are refused */
+	for (int depth = 16; depth <= 17; depth++) {
+		char deep[1024];
+		size_t len = 0;
+		for (int i = 0; i < depth; i++)
+			len += (size_t)snprintf(deep + len, sizeof(deep) - len, "71341001:272741003=(");
+		len += (size_t)snprintf(deep + len, sizeof(deep) - len, "7771000");
+		for (int i = 0; i < depth; i++)
+			deep[len++] = ')';
+		deep[len] = '\0';
+		assert_int_equal(check(PHR_FHIR_SYSTEM_SNOMED, deep),
+				 depth == 16 ? PHR_OK : PHR_ERR_INVALID);
+	}
 }
 
 static void test_icd10cm(void **state)
