@@ -190,6 +190,34 @@ int phr_chain_node_guard(void *node, bool enter);
  */
 PHR_WUR int phr_chain_node_tick(struct phr_chain_node *node);
 
+/**
+ * eth_call at "latest" on the node, in-process (no JSON): from @p from (NULL:
+ * the zero address) to @p to with @p data and the block gas limit. Takes the
+ * node's lock (phr_chain_node_guard) itself. Answered from the node's memo of
+ * call results when the same call was executed before and nothing it read
+ * (accounts, block values) has changed since; exactly what executing it
+ * again would give.
+ * @param[out] out return data (appended); on a revert, the revert data
+ * @return PHR_OK, PHR_ERR_REVERTED (out holds the revert data), PHR_ERR_STATE
+ *         (halted otherwise, invalid, internal or storage failure), PHR_ERR_NOMEM.
+ */
+PHR_WUR int phr_chain_node_call(struct phr_chain_node *node, struct phr_buf *out,
+				const uint8_t *from, const uint8_t to[20], const uint8_t *data,
+				size_t data_len);
+
+/**
+ * Counters of the node's eth_call memo since it opened (eth_call through
+ * phr_chain_node_call and through JSON-RPC at a block tag): answers given by
+ * the memo, and calls that had to execute. Lock-free; any thread.
+ */
+void phr_chain_node_memo_stats(struct phr_chain_node *node, uint64_t *hits, uint64_t *misses);
+
+/**
+ * Turns the eth_call memo on (the default) or off. While off, every call
+ * executes and the entries are kept (they are still invalidated by changes).
+ */
+void phr_chain_node_memo_enable(struct phr_chain_node *node, bool on);
+
 /* ------------------------------------------------------------------------- */
 /* The client interface                                                       */
 /* ------------------------------------------------------------------------- */
@@ -263,11 +291,19 @@ PHR_WUR int phr_chain_send_raw(struct phr_chain *c, uint8_t hash[32], struct phr
 
 /**
  * eth_call at "latest" from @p from (may be NULL) to @p to with @p data.
+ * On an embedded chain this is phr_chain_node_call (typed, memoized).
  * @param[out] out return data (appended); on a revert, the revert data
  * @return PHR_OK, PHR_ERR_REVERTED (out holds the revert data), others.
  */
 PHR_WUR int phr_chain_call(struct phr_chain *c, struct phr_buf *out, const uint8_t *from,
 			   const uint8_t to[20], const uint8_t *data, size_t data_len);
+
+/**
+ * The eth_call memo's counters (see phr_chain_node_memo_stats) of an embedded
+ * chain.
+ * @return PHR_OK, or PHR_ERR_UNSUPPORTED for a remote chain (no memo).
+ */
+PHR_WUR int phr_chain_memo_stats(struct phr_chain *c, uint64_t *hits, uint64_t *misses);
 
 /** eth_estimateGas of a call (to NULL: a creation). */
 PHR_WUR int phr_chain_estimate_gas(struct phr_chain *c, uint64_t *gas, const uint8_t *from,

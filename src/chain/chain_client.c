@@ -372,6 +372,14 @@ static json_t *call_object(const uint8_t *from, const uint8_t *to, const struct 
 	return o;
 }
 
+int phr_chain_memo_stats(struct phr_chain *c, uint64_t *hits, uint64_t *misses)
+{
+	if (c->ops != &embedded_ops)
+		return PHR_ERR_UNSUPPORTED;
+	phr_chain_node_memo_stats(c->impl, hits, misses);
+	return PHR_OK;
+}
+
 int phr_chain_call(struct phr_chain *c, struct phr_buf *out, const uint8_t *from,
 		   const uint8_t to[20], const uint8_t *data, size_t data_len)
 {
@@ -379,7 +387,12 @@ int phr_chain_call(struct phr_chain *c, struct phr_buf *out, const uint8_t *from
 	uint8_t *d = NULL;
 	size_t n = 0;
 	json_t *r;
-	int rc = phr_chain_request(c, &r, &err, "eth_call",
+	int rc;
+
+	/* the embedded node: typed, without JSON */
+	if (c->ops == &embedded_ops)
+		return phr_chain_node_call(c->impl, out, from, to, data, data_len);
+	rc = phr_chain_request(c, &r, &err, "eth_call",
 				   json_pack("[o,s]", call_object(from, to, NULL, data, data_len),
 					     "latest"));
 

@@ -110,6 +110,41 @@ int db_log_from_row(struct phr_chain_log *l, sqlite3_stmt *s);
 int db_logs_push(struct phr_chain_log **logs, size_t *count, size_t *cap,
 		 const struct phr_chain_log *l);
 
+/* ---- the eth_call memo (callmemo.c; every call under the node's lock) ---- */
+
+struct phr_st_readset;
+struct chain_memo;
+
+/** The key of a memoized call (all borrowed). */
+struct memo_key {
+	const uint8_t *from; /* 20 bytes */
+	const uint8_t *to;   /* 20 bytes */
+	struct phr_u256 value;
+	uint64_t gas;
+	const uint8_t *data;
+	size_t data_len;
+};
+
+#define CHAIN_MEMO_ENTRIES 4096
+
+int chain_memo_open(struct chain_memo **m, size_t entries);
+void chain_memo_close(struct chain_memo *m);
+/* drops every entry (the state was replaced or may be unsound) */
+void chain_memo_clear(struct chain_memo *m);
+/* the state's on_commit hook: @p addr changed */
+void chain_memo_bump(void *m, const uint8_t addr[20]);
+void chain_memo_enable(struct chain_memo *m, bool on);
+bool chain_memo_on(const struct chain_memo *m);
+void chain_memo_stats(const struct chain_memo *m, uint64_t *hits, uint64_t *misses);
+/* PHR_OK: a valid entry for @p k under block values @p now (*status and the
+ * output appended to @p out); PHR_ERR_NOT_FOUND; PHR_ERR_NOMEM */
+int chain_memo_get(struct chain_memo *m, int *status, struct phr_buf *out,
+		   const struct memo_key *k, const struct phr_state_block *now);
+/* remembers an outcome (success or revert) with what its execution read */
+void chain_memo_put(struct chain_memo *m, const struct memo_key *k,
+		    const struct phr_st_readset *rs, const struct phr_state_block *blk, int status,
+		    const uint8_t *output, size_t output_len);
+
 /* ---- the node (node.c, genesis.c, txpool in node.c) ---- */
 
 /** A transaction waiting in the pool. */
@@ -166,7 +201,12 @@ struct phr_chain_node {
 	} snaps[64];
 	size_t snaps_n;
 	uint64_t next_snap_id;
+	/* memo of eth_call results (callmemo.c) */
+	struct chain_memo *memo;
 };
+
+/* installs the memo's commit hook on a (new) state of the node */
+void chain_memo_attach(struct phr_chain_node *n, struct phr_state *st);
 
 /* genesis.c: builds block 0 of a new chain (state, block, metadata) */
 int chain_genesis(struct phr_chain_node *n, const struct phr_chain_config *cfg);

@@ -633,8 +633,11 @@ int phr_chain_node_open(struct phr_chain_node **out, const struct phr_chain_conf
 		goto fail;
 	db_state_backend(&be, &n->db);
 	rc = phr_state_new(&n->state, &be);
+	if (rc == PHR_OK)
+		rc = chain_memo_open(&n->memo, CHAIN_MEMO_ENTRIES);
 	if (rc != PHR_OK)
 		goto fail;
+	chain_memo_attach(n, n->state);
 	if (cfg->dev) {
 		rc = load_dev_keys(n);
 		if (rc != PHR_OK)
@@ -701,6 +704,7 @@ void phr_chain_node_close(struct phr_chain_node *n)
 	phr_free(n->filters);
 	(void)chain_sync(n);
 	phr_state_free(n->state);
+	chain_memo_close(n->memo);
 	db_close(&n->db);
 	if (n->dev_keys)
 		sodium_free(n->dev_keys);
@@ -769,6 +773,9 @@ int chain_revert(struct phr_chain_node *n, uint64_t number)
 			      (unsigned long long)number);
 		return rc;
 	}
+	/* every memoized call read the state that is gone */
+	chain_memo_clear(n->memo);
+	chain_memo_attach(n, st);
 	phr_state_free(n->state);
 	n->state = st;
 	n->head = h;

@@ -7,6 +7,7 @@
 #include "chain_int.h"
 #include "phr/crypto.h"
 #include "phr/evm.h"
+#include "state_int.h"
 
 #define CLIENT_VERSION "phr/0.1.0"
 #define ONE_GWEI 1000000000ull
@@ -204,18 +205,16 @@ static void call_tx(struct phr_tx *tx, uint8_t from[20], struct phr_rpc_call *c,
 		memset(from, 0, 20);
 }
 
-/* Runs a call without keeping its effects (on @p st, or the node's state when NULL). */
-static int dry_run_on(struct phr_chain_node *n, struct phr_state *st, struct phr_state_tx_result *res,
-		      struct phr_rpc_call *c, uint64_t gas)
+/* Runs a call in block @p blk without keeping its effects (on @p st, or the node's state when NULL). */
+static int dry_run_in(struct phr_chain_node *n, struct phr_state *st, struct phr_state_tx_result *res,
+		      struct phr_rpc_call *c, uint64_t gas, const struct phr_state_block *blk)
 {
-	struct phr_state_block blk;
 	struct phr_tx tx;
 	uint8_t from[20];
 	int rc;
 
-	chain_next_block_env(n, &blk, NULL);
 	call_tx(&tx, from, c, gas);
-	rc = phr_state_tx_apply(st ? st : n->state, res, &blk, &tx, from,
+	rc = phr_state_tx_apply(st ? st : n->state, res, blk, &tx, from,
 				PHR_STATE_TX_DRY_RUN | PHR_STATE_TX_NO_CHECKS);
 	tx.data = NULL;
 	tx.data_len = 0;
@@ -223,10 +222,72 @@ static int dry_run_on(struct phr_chain_node *n, struct phr_state *st, struct phr
 	return rc;
 }
 
+/* As dry_run_in, in the block after the head. */
+static int dry_run_on(struct phr_chain_node *n, struct phr_state *st, struct phr_state_tx_result *res,
+		      struct phr_rpc_call *c, uint64_t gas)
+{
+	struct phr_state_block blk;
+
+	chain_next_block_env(n, &blk, NULL);
+	return dry_run_in(n, st, res, c, gas, &blk);
+}
+
 static int dry_run(struct phr_chain_node *n, struct phr_state_tx_result *res, struct phr_rpc_call *c,
 		   uint64_t gas)
 {
 	return dry_run_on(n, NULL, res, c, gas);
+}
+
+/*
+ * An eth_call on the node's state at the head, answered by the memo when it
+ * holds a valid outcome of the same call (callmemo.c), else executed with
+ * its read set recorded and remembered. Calls with fee fields (GASPRICE
+ * would depend on them) and creations are executed only. @p res as
+ * dry_run fills it, except gas_used and logs on a memo hit.
+ */
+static int call_run(struct phr_chain_node *n, struct phr_state_tx_result *res, struct phr_rpc_call *c,
+		    uint64_t gas)
+{
+	static const uint8_t zero[20];
+	struct phr_state_block blk;
+	struct phr_st_readset rs;
+	struct memo_key k;
+	struct phr_buf b;
+	int status = 0, rc;
+
+	if (!c->has_to || c->has_gas_price || c->has_max_fee || c->has_max_priority || n->broken ||
+	    !chain_memo_on(n->memo))
+		return dry_run(n, res, c, gas);
+	chain_next_block_env(n, &blk, NULL);
+	k.from = c->has_from ? c->from : zero;
+	k.to = c->to;
+	k.value = c->value;
+	k.gas = gas;
+	k.data = c->data;
+	k.data_len = c->data_len;
+	phr_buf_init(&b, 0);
+	rc = chain_memo_get(n->memo, &status, &b, &k, &blk);
+	if (rc == PHR_OK) {
+		memset(res, 0, sizeof(*res));
+		res->status = status;
+		if (b.len) {
+			res->output = phr_buf_detach(&b, &res->output_len);
+			if (!res->output)
+				rc = PHR_ERR_NOMEM;
+		}
+		phr_buf_release(&b);
+		return rc;
+	}
+	phr_buf_release(&b);
+	if (rc != PHR_ERR_NOT_FOUND)
+		return rc;
+	memset(&rs, 0, sizeof(rs));
+	n->state->rec_target = &rs;
+	rc = dry_run_in(n, NULL, res, c, gas, &blk);
+	n->state->rec_target = NULL;
+	if (rc == PHR_OK)
+		chain_memo_put(n->memo, &k, &rs, &blk, res->status, res->output, res->output_len);
+	return rc;
 }
 
 /* Applies one account of an eth_call state override to @p st. */
@@ -356,14 +417,24 @@ static int m_call(void *ctx, json_t **result, struct phr_rpc_error *err, json_t 
 	const json_t *set = json_array_get(params, 2);
 	int rc;
 
+	struct phr_rpc_block_ref ref;
+	uint64_t gas;
+
 	if (phr_rpc_param_call(&c, err, json_array_get(params, 0)) != PHR_OK)
 		return PHR_ERR_INVALID;
 	if (state_block(n, err, json_array_get(params, 1)) != PHR_OK ||
+	    phr_rpc_param_block(&ref, err, json_array_get(params, 1)) != PHR_OK ||
 	    (set && !json_is_null(set) && override_state(n, &ov, err, set) != PHR_OK)) {
 		phr_rpc_call_release(&c);
 		return err->code == PHR_RPC_INVALID_PARAMS ? PHR_ERR_INVALID : PHR_ERR_STATE;
 	}
-	rc = dry_run_on(n, ov, &res, &c, c.has_gas && c.gas < n->gas_limit ? c.gas : n->gas_limit);
+	gas = c.has_gas && c.gas < n->gas_limit ? c.gas : n->gas_limit;
+	/* the memo answers for the head's state only (tags, not block numbers) */
+	if (!ov && (ref.kind == PHR_RPC_BLOCK_LATEST || ref.kind == PHR_RPC_BLOCK_PENDING ||
+		    ref.kind == PHR_RPC_BLOCK_SAFE || ref.kind == PHR_RPC_BLOCK_FINALIZED))
+		rc = call_run(n, &res, &c, gas);
+	else
+		rc = dry_run_on(n, ov, &res, &c, gas);
 	phr_state_free(ov);
 	phr_rpc_call_release(&c);
 	if (rc == PHR_ERR_INVALID)
@@ -376,6 +447,54 @@ static int m_call(void *ctx, json_t **result, struct phr_rpc_error *err, json_t 
 		rc = ok(result, err, phr_rpc_data(res.output, res.output_len));
 	phr_state_tx_result_release(&res);
 	return rc;
+}
+
+int phr_chain_node_call(struct phr_chain_node *n, struct phr_buf *out, const uint8_t *from,
+			const uint8_t to[20], const uint8_t *data, size_t data_len)
+{
+	struct phr_rpc_call c;
+	struct phr_state_tx_result res;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.has_to = true;
+	memcpy(c.to, to, 20);
+	if (from) {
+		c.has_from = true;
+		memcpy(c.from, from, 20);
+	}
+	c.data = (uint8_t *)(uintptr_t)data; /* borrowed: never freed here */
+	c.data_len = data_len;
+	(void)phr_chain_node_guard(n, true);
+	rc = call_run(n, &res, &c, n->gas_limit);
+	/* what the call saw is durable before it is answered */
+	if (phr_chain_node_guard(n, false) != 0) {
+		if (rc == PHR_OK)
+			phr_state_tx_result_release(&res);
+		return PHR_ERR_STATE;
+	}
+	if (rc != PHR_OK)
+		return PHR_ERR_STATE; /* as the JSON-RPC path: an internal error */
+	rc = res.status == PHR_EVM_SUCCESS ? PHR_OK
+	     : res.status == PHR_EVM_REVERT ? PHR_ERR_REVERTED
+					     : PHR_ERR_STATE;
+	if (rc != PHR_ERR_STATE && res.output_len && phr_buf_append(out, res.output, res.output_len) != PHR_OK)
+		rc = PHR_ERR_NOMEM;
+	phr_state_tx_result_release(&res);
+	return rc;
+}
+
+void phr_chain_node_memo_stats(struct phr_chain_node *n, uint64_t *hits, uint64_t *misses)
+{
+	chain_memo_stats(n->memo, hits, misses);
+}
+
+void phr_chain_node_memo_enable(struct phr_chain_node *n, bool on)
+{
+	pthread_mutex_lock(&n->lock);
+	if (n->memo)
+		chain_memo_enable(n->memo, on);
+	pthread_mutex_unlock(&n->lock);
 }
 
 /* Does the call succeed with this gas limit? (-1: invalid, error set) */

@@ -109,9 +109,70 @@ static int load_code(struct phr_state *st, struct st_account *a)
 	return PHR_OK;
 }
 
+void phr_st_rec_account(struct phr_st_readset *rs, const uint8_t addr[20])
+{
+	size_t i = rs->n;
+	/* most lookups repeat the account of the running frame: search backwards */
+	while (i > 0) {
+		i--;
+		if (memcmp(rs->addrs[i], addr, 20) == 0)
+			return;
+	}
+	if (rs->n == PHR_ST_RS_MAX) {
+		rs->overflow = true;
+		return;
+	}
+	memcpy(rs->addrs[rs->n++], addr, 20);
+}
+
+unsigned phr_st_env_scan(const uint8_t *code, size_t len)
+{
+	unsigned env = 0;
+	if (!code)
+		return PHR_ST_ENV_ALL;
+	for (size_t i = 0; i < len; i++) {
+		uint8_t op = code[i];
+		if (op >= 0x60 && op <= 0x7f) { /* PUSH1..PUSH32: data never executes */
+			i += (size_t)(op - 0x5f);
+			continue;
+		}
+		switch (op) {
+		case 0x40: /* BLOCKHASH */
+		case 0x43: /* NUMBER */
+		case 0x44: /* PREVRANDAO */
+			env |= PHR_ST_ENV_NUMBER;
+			break;
+		case 0x42: /* TIMESTAMP */
+			env |= PHR_ST_ENV_TIMESTAMP;
+			break;
+		case 0x3a: /* GASPRICE */
+		case 0x48: /* BASEFEE */
+			env |= PHR_ST_ENV_BASEFEE;
+			break;
+		case 0x45: /* GASLIMIT */
+			env |= PHR_ST_ENV_GASLIMIT;
+			break;
+		case 0x41: /* COINBASE */
+			env |= PHR_ST_ENV_COINBASE;
+			break;
+		case 0x46: /* CHAINID */
+			env |= PHR_ST_ENV_CHAINID;
+			break;
+		case 0x4a: /* BLOBBASEFEE */
+			env |= PHR_ST_ENV_BLOBFEE;
+			break;
+		default:
+			break;
+		}
+	}
+	return env;
+}
+
 struct st_account *phr_st_account(struct phr_state *st, const uint8_t addr[20])
 {
 	size_t pos = 0;
+	if (st->rec)
+		phr_st_rec_account(st->rec, addr);
 	struct st_account *a = acc_find(st, addr, &pos);
 	if (a)
 		return a;
@@ -982,6 +1043,10 @@ int phr_state_commit(struct phr_state *st, uint8_t root[32], struct phr_state_ch
 		if ((rc = st->be.foreach_account(st->be.ctx, fill_account, &f)))
 			goto out;
 		st->trie_built = true;
+	}
+	if (st->on_commit) {
+		for (size_t i = 0; i < st->dirty_len; i++)
+			st->on_commit(st->on_commit_ctx, st->dirty[i]->addr);
 	}
 	for (size_t i = 0; i < st->dirty_len; i++) {
 		struct st_account *a = st->dirty[i];

@@ -194,12 +194,18 @@ static void h_emit_log(void *ctx, const struct phr_evm_address *addr, const uint
 static void h_get_tx_context(void *ctx, struct phr_evm_tx_context *out)
 {
 	struct phr_state *st = ctx;
+	/* the interpreter asks once per frame for any block value: the frame can
+	 * read only those whose opcodes its code holds */
+	if (st->rec)
+		st->rec->env |= phr_st_env_scan(st->cur_code, st->cur_code_len);
 	*out = st->txc;
 }
 
 static void h_get_block_hash(void *ctx, struct phr_evm_bytes32 *out, uint64_t number)
 {
 	struct phr_state *st = ctx;
+	if (st->rec)
+		st->rec->env |= PHR_ST_ENV_NUMBER;
 	memset(out->bytes, 0, 32);
 	if (st->blk && st->blk->block_hash)
 		st->blk->block_hash(st->blk->block_hash_ctx, out->bytes, number);
@@ -260,7 +266,12 @@ static void do_call(struct phr_state *st, struct phr_evm_result *out,
 {
 	struct st_snap snap = phr_st_snapshot(st);
 	struct st_account *to = phr_st_account(st, msg->recipient.bytes);
+	/* the sender's state matters only to a value transfer (its balance) */
+	struct phr_st_readset *rec = st->rec;
+	if (msg->kind != PHR_EVM_CALL || phr_u256_is_zero(&msg->value))
+		st->rec = NULL;
 	struct st_account *from = phr_st_account(st, msg->sender.bytes);
+	st->rec = rec;
 	if (!to || !from) {
 		fail_frame(out, PHR_EVM_INTERNAL_ERROR);
 		return;
@@ -297,7 +308,13 @@ static void do_call(struct phr_state *st, struct phr_evm_result *out,
 			out->status = PHR_EVM_SUCCESS;
 			out->gas_left = msg->gas;
 		} else {
+			const uint8_t *pc = st->cur_code;
+			size_t pl = st->cur_code_len;
+			st->cur_code = code->code;
+			st->cur_code_len = code->code_len;
 			phr_evm_execute(&phr_st_host, st, msg, code->code, code->code_len, out);
+			st->cur_code = pc;
+			st->cur_code_len = pl;
 		}
 	}
 	if (out->status != PHR_EVM_SUCCESS) {
@@ -416,7 +433,13 @@ static void do_create(struct phr_state *st, struct phr_evm_result *out,
 	memcpy(m.code_address.bytes, addr, 20);
 	m.input = NULL;
 	m.input_size = 0;
+	const uint8_t *pc = st->cur_code;
+	size_t pl = st->cur_code_len;
+	st->cur_code = msg->input;
+	st->cur_code_len = msg->input_size;
 	phr_evm_execute(&phr_st_host, st, &m, msg->input, msg->input_size, out);
+	st->cur_code = pc;
+	st->cur_code_len = pl;
 	if (out->status == PHR_EVM_SUCCESS) {
 		int64_t cost = (int64_t)out->output_size * PHR_EVM_CODE_DEPOSIT_GAS;
 		if (out->output_size > PHR_EVM_MAX_CODE_SIZE ||
@@ -718,7 +741,9 @@ int phr_state_tx_apply(struct phr_state *st, struct phr_state_tx_result *out,
 			memset(out->created_addr, 0, 20);
 	}
 	struct phr_evm_result res;
+	st->rec = st->rec_target;
 	h_call(st, &res, &msg);
+	st->rec = NULL;
 	out->status = res.status;
 
 	if (res.output_size) {

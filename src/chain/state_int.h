@@ -83,6 +83,29 @@ struct st_tslot {
 	bool used;
 };
 
+/*
+ * Read set of one execution (the call memo, src/chain/callmemo.c): every
+ * account the EVM looked up (balance, nonce, code, storage, existence) and
+ * the block values it may have read. A superset is always sound.
+ */
+#define PHR_ST_RS_MAX 48
+enum {
+	PHR_ST_ENV_NUMBER = 1u << 0,    /* NUMBER, BLOCKHASH, PREVRANDAO */
+	PHR_ST_ENV_TIMESTAMP = 1u << 1,
+	PHR_ST_ENV_BASEFEE = 1u << 2,   /* BASEFEE, GASPRICE */
+	PHR_ST_ENV_GASLIMIT = 1u << 3,
+	PHR_ST_ENV_COINBASE = 1u << 4,
+	PHR_ST_ENV_CHAINID = 1u << 5,
+	PHR_ST_ENV_BLOBFEE = 1u << 6,   /* BLOBBASEFEE */
+	PHR_ST_ENV_ALL = (1u << 7) - 1,
+};
+struct phr_st_readset {
+	uint8_t addrs[PHR_ST_RS_MAX][20];
+	size_t n;
+	bool overflow; /* more accounts than fit: not memoizable */
+	unsigned env;  /* PHR_ST_ENV_* */
+};
+
 struct phr_state {
 	struct phr_state_backend be;
 	bool has_be;
@@ -106,11 +129,25 @@ struct phr_state {
 	/* state trie */
 	struct phr_trie *trie;
 	bool trie_built;
+	/* read-set recording: rec_target is set by the caller of a dry run;
+	 * phr_state_tx_apply points rec at it while the EVM runs (not during
+	 * validation, warm-up and fees, which a call's output does not depend on) */
+	struct phr_st_readset *rec_target, *rec;
+	const uint8_t *cur_code; /* code of the running frame (env opcode scan) */
+	size_t cur_code_len;
+	/* called for every account of a commit's dirty list (before it is written) */
+	void (*on_commit)(void *ctx, const uint8_t addr[20]);
+	void *on_commit_ctx;
 	/* current transaction context (valid inside phr_state_tx_apply) */
 	const struct phr_state_block *blk;
 	const struct phr_tx *tx;
 	struct phr_evm_tx_context txc;
 };
+
+/* adds @p addr to a read set (state.c) */
+void phr_st_rec_account(struct phr_st_readset *rs, const uint8_t addr[20]);
+/* PHR_ST_ENV_* bits of the block-value opcodes in @p code (PUSH data skipped) */
+unsigned phr_st_env_scan(const uint8_t *code, size_t len);
 
 /* accounts and storage (state.c) */
 struct st_account *phr_st_account(struct phr_state *st, const uint8_t addr[20]);
