@@ -1,42 +1,97 @@
 #!/bin/sh
 # Node benchmark: submitRecord and getRecord through the REST API of one
 # `phr node --dev` (embedded chain, automine, every block committed before the
-# answer), driven by bench_node (C, libcurl, one keep-alive connection per
-# client thread), with 4 KB and 10 MB records. Prints req/s, p50, p99 and the
-# ratio to the goals of the node issue (getRecord 10,000 req/s, submitRecord
-# 1,000 records/s). Every submitRecord mints a token and every getRecord logs
-# a View on chain (grouped: AuditTrail.logViews), so both are bounded by the
-# chain's transaction rate.
+# answer), with 4 KB and 10 MB records, driven by wrk (bench/node.lua: one
+# request formatted once, keep-alive connections, event loop) or, when wrk is
+# absent or LOADGEN=bench_node, by bench_node (C, libcurl, one thread per
+# connection). Prints req/s, p50, p99, the ratio to the goals of the node
+# issue (getRecord 10,000 req/s, submitRecord 1,000 records/s) and the node's
+# CPU time per request (utime + stime of the node process from /proc/PID/stat
+# around each run, divided by the requests answered: the steady figure on a
+# shared machine). Any non-2xx answer or socket error fails the run (exit 1).
+# Every submitRecord mints a token and every getRecord logs a View on chain
+# (grouped: AuditTrail.logViews), so both are bounded by the chain's rate.
 # With BASE_BIN=<another phr binary> the same runs are made against it too
-# (e.g. a build of an older commit) and the ratio new/base is printed.
+# (e.g. a build of an older commit), alternating new and base ROUNDS times,
+# and the ratios new/base are printed.
 # Env: PHR_BIN, BENCH_BIN (default: a Release build in build/node-bench),
-#      BASE_BIN (optional), THREADS (client connections, 32),
-#      NODE_THREADS (--threads of the node, 16), SECS (5), SIZES ("4096 10485760"),
-#      OPS ("submit get content"), BENCH_TMP (where the data directories go, /tmp).
+#      BASE_BIN (optional), ROUNDS (1), LOADGEN (wrk | bench_node; default wrk
+#      when installed), THREADS (client connections, 32), WRK_THREADS (wrk's
+#      threads, 1), NODE_THREADS (--threads of the node, 16), SECS (5),
+#      SIZES ("4096 10485760"), OPS ("submit get content"),
+#      BENCH_TMP (where the data directories go, /tmp).
 set -eu
 cd "$(dirname "$0")/.."
 B=build/node-bench
-if [ -z "${PHR_BIN:-}" ] || [ -z "${BENCH_BIN:-}" ]; then
+: "${LOADGEN:=$(command -v wrk >/dev/null 2>&1 && echo wrk || echo bench_node)}"
+if [ -z "${PHR_BIN:-}" ] || { [ "$LOADGEN" = bench_node ] && [ -z "${BENCH_BIN:-}" ]; }; then
   cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$B" -j2 --target phr bench_node >/dev/null
 fi
 : "${PHR_BIN:=$B/src/cli/phr}"
 : "${BENCH_BIN:=$B/bench/bench_node}"
 : "${THREADS:=32}"
+: "${WRK_THREADS:=1}"
 : "${NODE_THREADS:=16}"
 : "${SECS:=5}"
 : "${SIZES:=4096 10485760}"
+: "${OPS:=submit get content}"
+: "${ROUNDS:=1}"
 TMP=$(mktemp -d "${BENCH_TMP:-/tmp}/phr-node-bench-XXXXXX")
 PID=
+FAILED=0
+HZ=$(getconf CLK_TCK)
 stop() { [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true; PID=; }
 cleanup() { stop; rm -rf "$TMP"; }
 trap cleanup EXIT INT TERM
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }'; }
+# CPU ticks (user + system) of process $1
+ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+# wrk's latency ("812.00us", "9.80ms", "1.20s", "2.00m") in ms
+to_ms() {
+  awk -v v="$1" 'BEGIN { n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+    f = (u == "us") ? 0.001 : (u == "ms") ? 1 : (u == "s") ? 1000 : (u == "m") ? 60000 : 0
+    printf "%.2f", n * f }'
+}
 
-# suite NAME BIN: starts a node with BIN, runs every op and size, writes NAME.res lines "op size rps"
+# run OP SIZE ARG: one load run; sets OK ERR RPS P50 P99 (ms)
+run() {
+  op=$1 size=$2 arg=$3
+  if [ "$LOADGEN" = wrk ]; then
+    if [ "$op" = submit ]; then
+      path="/api/v1/records?patient=$arg&type=5" body="$TMP/body.$size"
+      [ -f "$body" ] || head -c "$size" /dev/urandom >"$body"
+    else
+      path="/api/v1/records/$arg" body=
+      [ "$op" = content ] && path="$path/content"
+    fi
+    PHR_TOKEN=$PROV PHR_PATH=$path PHR_BODY_FILE=$body \
+      wrk -t "$WRK_THREADS" -c "$THREADS" -d "${SECS}s" --timeout 120s --latency \
+      -s bench/node.lua "$URL" >"$TMP/wrk.out" 2>&1 || true
+    OK=$(awk '/requests in/ { print $1 }' "$TMP/wrk.out")
+    RPS=$(awk '/^Requests\/sec:/ { print $2 }' "$TMP/wrk.out")
+    P50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$TMP/wrk.out")")
+    P99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$TMP/wrk.out")")
+    ERR=$(awk '/Non-2xx or 3xx responses:/ { n += $NF }
+      /Socket errors:/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' "$TMP/wrk.out")
+    [ -n "$OK" ] && [ -n "$RPS" ] || { echo "ERROR: wrk gave no figures:"; cat "$TMP/wrk.out"; OK=0 RPS=0 ERR=1; }
+    OK=$((OK - ERR))
+  else
+    line=$("$BENCH_BIN" "$URL" "$PROV" "$op" "$size" "$THREADS" "$SECS" "$arg" || true)
+    OK=$(echo "$line" | sed -n 's/.*: \([0-9]*\) ok.*/\1/p')
+    ERR=$(echo "$line" | sed -n 's/.* \([0-9]*\) errors.*/\1/p')
+    RPS=$(echo "$line" | sed -n 's/.* \([0-9.]*\) req\/s.*/\1/p')
+    P50=$(echo "$line" | sed -n 's/.*p50 \([0-9.]*\) ms.*/\1/p')
+    P99=$(echo "$line" | sed -n 's/.*p99 \([0-9.]*\) ms.*/\1/p')
+    [ -n "$OK" ] || { echo "ERROR: bench_node gave no figures: $line"; OK=0 RPS=0 ERR=1; }
+  fi
+}
+
+# suite NAME BIN: starts a node with BIN, runs every op and size, appends NAME.res lines
+# "op size rps p50 p99 cpu_us_per_request"
 suite() {
-  name=$1 bin=$2 d="$TMP/$1"
+  name=$1 bin=$2 d="$TMP/$1.$3"
   "$bin" node --datadir "$d" --listen 127.0.0.1:0 --dev --no-seed --log-level warn \
     --threads "$NODE_THREADS" >"$TMP/$name.out" 2>"$TMP/$name.log" &
   PID=$!
@@ -53,31 +108,45 @@ suite() {
   curl -sf -H "Authorization: Bearer $PAT" -H 'Content-Type: application/json' \
     -d "{\"provider\":\"$PRADDR\",\"level\":\"write\",\"duration\":86400}" \
     "$URL/api/v1/access/grants" >/dev/null
-  echo "# $name: $bin, $(nproc) cores, $THREADS client connections, node --threads $NODE_THREADS, $SECS s per run"
-  : >"$TMP/$name.res"
+  echo "# $name: $bin, $(nproc) cores, load generator $LOADGEN, $THREADS client connections," \
+    "node --threads $NODE_THREADS, $SECS s per run, load average $(cut -d' ' -f1-3 /proc/loadavg)"
   for size in $SIZES; do
-    for op in ${OPS:-submit get content}; do
+    # a record of this size to read back
+    ID=$(head -c "$size" /dev/urandom | curl -sf -H "Authorization: Bearer $PROV" \
+      -H 'Content-Type: application/octet-stream' --data-binary @- \
+      "$URL/api/v1/records?patient=$PADDR&type=5" | grep -o '"id":"[0-9]*"' | grep -o '[0-9]*')
+    [ -n "$ID" ] || { echo "ERROR: the first submission of $size bytes failed"; cat "$TMP/$name.log"; exit 1; }
+    for op in $OPS; do
       if [ "$op" = submit ]; then arg=$PADDR goal=1000; else arg=$ID goal=10000; fi
-      line=$("$BENCH_BIN" "$URL" "$PROV" "$op" "$size" "$THREADS" "$SECS" "$arg")
-      rps=$(echo "$line" | sed 's/.*: \([0-9.]*\) req\/s.*/\1/')
-      echo "$line  (goal $goal/s: ratio $(ratio "$rps" "$goal"))"
-      echo "$op $size $rps" >>"$TMP/$name.res"
-      if [ "$op" = submit ]; then
-        # a record of this size to read back
-        ID=$(head -c "$size" /dev/urandom | curl -sf -H "Authorization: Bearer $PROV" \
-          -H 'Content-Type: application/octet-stream' --data-binary @- \
-          "$URL/api/v1/records?patient=$PADDR&type=5" | grep -o '"id":"[0-9]*"' | grep -o '[0-9]*')
+      t0=$(ticks "$PID")
+      run "$op" "$size" "$arg"
+      t1=$(ticks "$PID")
+      cpu=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v n="$OK" 'BEGIN { printf "%.0f", (n > 0 ? t * 1e6 / hz / n : 0) }')
+      echo "$op size=$size: $OK ok, $ERR errors, $RPS req/s, p50 $P50 ms, p99 $P99 ms," \
+        "node CPU $cpu us/request (goal $goal/s: ratio $(ratio "$RPS" "$goal"))"
+      if [ "$ERR" -gt 0 ] || [ "$OK" -le 0 ]; then
+        echo "ERROR: $op size=$size: $ERR failed requests (non-2xx or socket errors), $OK answered"
+        FAILED=1
       fi
+      echo "$op $size $RPS $P50 $P99 $cpu" >>"$TMP/$name.res"
     done
   done
   stop
 }
 
-suite new "$PHR_BIN"
+r=1
+while [ "$r" -le "$ROUNDS" ]; do
+  suite new "$PHR_BIN" "$r"
+  [ -n "${BASE_BIN:-}" ] && suite base "$BASE_BIN" "$r"
+  r=$((r + 1))
+done
 if [ -n "${BASE_BIN:-}" ]; then
-  suite base "$BASE_BIN"
-  echo "# new / base"
-  paste "$TMP/new.res" "$TMP/base.res" | while read -r op size a _ _ b; do
-    echo "$op size=$size: $a vs $b req/s, ratio $(ratio "$a" "$b")"
+  echo "# new / base (runs in the order made)"
+  paste "$TMP/new.res" "$TMP/base.res" | while read -r op size a _ _ ca _ _ b _ _ cb; do
+    echo "$op size=$size: $a vs $b req/s, ratio $(ratio "$a" "$b"); node CPU $ca vs $cb us/request, ratio $(ratio "$ca" "$cb")"
   done
+fi
+if [ "$FAILED" -ne 0 ]; then
+  echo "ERROR: some runs had failed requests (see above)"
+  exit 1
 fi
