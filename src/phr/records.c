@@ -121,12 +121,16 @@ static int submit_envelope(struct phr_node *n, struct phr_record_receipt *out,
 	uint8_t patient_pk[32];
 	uint8_t *key = NULL;
 	char cid[PHR_CID_STR_MAX];
+	bool announced = false;
 	int rv;
 
 	memset(&res, 0, sizeof(res));
 	memcpy(res.data_hash, hash, 32);
 	/* no node lock: the store takes concurrent block writes, pins and the
-	 * mint transaction are serialised where they must be (txq.c) */
+	 * mint transaction are serialised where they must be (txq.c); announced, so
+	 * that a group of this provider's mints being formed waits for it */
+	phr_node_i_mint_announce(n, provider->address, true);
+	announced = true;
 	if ((rv = phr_node_i_enc_key(n, patient_pk, patient)) != PHR_OK)
 		goto out;
 	key = phr_crypto_key_new();
@@ -141,8 +145,9 @@ static int submit_envelope(struct phr_node *n, struct phr_record_receipt *out,
 		goto out;
 	memcpy(res.cid, cid, sizeof(cid));
 	/* grouped with the provider's concurrent submissions into one mintRecords (txq.c) */
-	if ((rv = phr_node_i_mint(n, &res.token_id, provider, patient, res.data_hash, cid, rtype,
-				  &sup)) != PHR_OK)
+	announced = false;
+	if ((rv = phr_node_i_mint_announced(n, &res.token_id, provider, patient, res.data_hash,
+					    cid, rtype, &sup)) != PHR_OK)
 		goto out;
 	{
 		/* both capsules in one statement: one commit */
@@ -160,6 +165,8 @@ static int submit_envelope(struct phr_node *n, struct phr_record_receipt *out,
 		phr_log_info("phr", "record %s minted (type %u, cid %s)", id, rtype, res.cid);
 	}
 out:
+	if (announced)
+		phr_node_i_mint_announce(n, provider->address, false);
 	phr_crypto_key_free(key);
 	return rv;
 }
@@ -420,10 +427,14 @@ static int record_open_locked(struct phr_node *n, struct phr_record_meta *meta,
 
 	if (purpose > PHR_PURPOSE_MAX)
 		return PHR_ERR_INVALID;
-	if ((rv = record_access_locked(n, &m, reader->address, record)) != PHR_OK)
+	/* announced: a group of this reader's Views being formed waits for it (txq.c) */
+	phr_node_i_view_announce(n, reader->address, true);
+	if ((rv = record_access_locked(n, &m, reader->address, record)) != PHR_OK) {
+		phr_node_i_view_announce(n, reader->address, false);
 		return rv;
+	}
 	/* grouped with the concurrent Views of this reader (txq.c) */
-	rv = phr_node_i_log_view(n, reader, m.patient, record, purpose);
+	rv = phr_node_i_log_view_announced(n, reader, m.patient, record, purpose);
 	if (rv == PHR_ERR_FORBIDDEN)
 		phr_node_i_deny(n, reader->address, m.patient, record, "audit refused");
 	if (rv == PHR_OK)

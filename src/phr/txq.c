@@ -27,6 +27,7 @@
  * thread at a time (phr_txq_i_stmt).
  */
 #include <string.h>
+#include <time.h>
 
 #include "phr/contracts.h"
 #include "txq.h"
@@ -60,10 +61,14 @@ struct mentry {
 };
 
 struct reader_slot {
-	bool used, busy;
+	bool used, busy, leader_waiting;
 	uint8_t reader[20];
 	struct qentry *head, *tail;
+	size_t queued;
 };
+
+/* How long a leader waits at most for entries announced as coming (group_commit). */
+#define COMING_WAIT_NS 2000000L
 
 /* Sends the @p count entries from @p batch as one group and sets each result. */
 typedef void (*send_group_fn)(struct phr_node *n, const struct phr_identity *who,
@@ -112,8 +117,11 @@ struct phr_txq {
 	struct gas_kind gas[GAS_KINDS]; /* under nlock */
 	pthread_mutex_t vlock;
 	pthread_cond_t vcond;
+	pthread_cond_t lcond; /* leaders waiting for announced entries (CLOCK_MONOTONIC) */
 	struct reader_slot slots[READER_SLOTS];  /* View entries, per reader */
 	struct reader_slot mslots[READER_SLOTS]; /* mints, per provider */
+	/* entries announced and not queued yet, by stripe of the reader / provider */
+	unsigned vcoming[READER_SLOTS], mcoming[READER_SLOTS];
 	uint64_t batches, entries; /* counters, under vlock */
 };
 
@@ -139,6 +147,13 @@ int phr_txq_i_open(struct phr_txq **out, const char *db_path)
 	pthread_mutex_init(&q->nlock, NULL);
 	pthread_mutex_init(&q->vlock, NULL);
 	pthread_cond_init(&q->vcond, NULL);
+	{
+		pthread_condattr_t a;
+		pthread_condattr_init(&a);
+		pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+		pthread_cond_init(&q->lcond, &a);
+		pthread_condattr_destroy(&a);
+	}
 	*out = q;
 	return PHR_OK;
 }
@@ -157,6 +172,7 @@ void phr_txq_i_close(struct phr_txq *q)
 	pthread_mutex_destroy(&q->nlock);
 	pthread_mutex_destroy(&q->vlock);
 	pthread_cond_destroy(&q->vcond);
+	pthread_cond_destroy(&q->lcond);
 	phr_free(q);
 }
 
@@ -365,20 +381,85 @@ static void send_views(struct phr_node *n, const struct phr_identity *reader,
 				    : rv;
 }
 
+/* The announced entries of @p who in the counters of @p table (q->slots or q->mslots). */
+static unsigned *coming_of(struct phr_txq *q, struct reader_slot *table, const uint8_t who[20])
+{
+	return (table == q->slots ? q->vcoming : q->mcoming) + stripe(who);
+}
+
+/* Counts an entry of @p who as coming (@p begin) or no longer coming; wakes a waiting leader
+ * when none is. Under vlock. */
+static void coming_step(struct phr_txq *q, struct reader_slot *table, const uint8_t who[20],
+			bool begin)
+{
+	unsigned *c = coming_of(q, table, who);
+
+	if (begin)
+		(*c)++;
+	else if (*c > 0 && --*c == 0)
+		pthread_cond_broadcast(&q->lcond);
+}
+
+static void announce(struct phr_node *n, struct reader_slot *table, const uint8_t who[20],
+		     bool begin)
+{
+	pthread_mutex_lock(&n->txq->vlock);
+	coming_step(n->txq, table, who, begin);
+	pthread_mutex_unlock(&n->txq->vlock);
+}
+
+void phr_node_i_view_announce(struct phr_node *n, const uint8_t reader[20], bool begin)
+{
+	announce(n, n->txq->slots, reader, begin);
+}
+
+void phr_node_i_mint_announce(struct phr_node *n, const uint8_t provider[20], bool begin)
+{
+	announce(n, n->txq->mslots, provider, begin);
+}
+
+/* A leader of @p s waits (at most COMING_WAIT_NS) while entries of its sender are announced
+ * and its group is not full, so that they join this group rather than the next one. Under
+ * vlock. */
+static void wait_coming(struct phr_txq *q, struct reader_slot *s, const unsigned *coming,
+			size_t max)
+{
+	struct timespec dl;
+
+	if (*coming == 0 || s->queued >= max)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_nsec += COMING_WAIT_NS;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	s->leader_waiting = true;
+	while (*coming > 0 && s->queued < max)
+		if (pthread_cond_timedwait(&q->lcond, &q->vlock, &dl) != 0)
+			break; /* timed out */
+	s->leader_waiting = false;
+}
+
 /*
  * Queues @p e in the slot of @p who in @p table and returns its result once a
  * group that holds it was sent: the first thread with no group of that slot
- * in flight leads, takes up to @p max queued entries and sends them with
- * @p send; the others wait for their entry to be done.
+ * in flight leads, waits briefly for the entries announced as coming
+ * (wait_coming), takes up to @p max queued entries and sends them with
+ * @p send; the others wait for their entry to be done. With @p announced the
+ * entry was announced (phr_node_i_view_announce...) and is no longer coming.
  */
 static int group_commit(struct phr_node *n, struct reader_slot *table,
 			const struct phr_identity *who, struct qentry *e, size_t max,
-			send_group_fn send)
+			send_group_fn send, bool announced)
 {
 	struct phr_txq *q = n->txq;
+	const unsigned *coming = coming_of(q, table, who->address);
 	struct reader_slot *s;
 
 	pthread_mutex_lock(&q->vlock);
+	if (announced)
+		coming_step(q, table, who->address, false);
 	s = slot_of(table, who->address);
 	if (s == NULL) { /* more concurrent senders than slots: unbatched */
 		pthread_mutex_unlock(&q->vlock);
@@ -390,6 +471,9 @@ static int group_commit(struct phr_node *n, struct reader_slot *table,
 	else
 		s->head = e;
 	s->tail = e;
+	s->queued++;
+	if (s->leader_waiting)
+		pthread_cond_broadcast(&q->lcond);
 	while (!e->done) {
 		struct qentry *batch, *last;
 		size_t count = 1;
@@ -397,8 +481,9 @@ static int group_commit(struct phr_node *n, struct reader_slot *table,
 			pthread_cond_wait(&q->vcond, &q->vlock);
 			continue;
 		}
-		/* lead: take up to max queued entries */
+		/* lead: take up to max queued entries, once the announced ones are in */
 		s->busy = true;
+		wait_coming(q, s, coming, max);
 		batch = last = s->head;
 		while (last->next != NULL && count < max) {
 			last = last->next;
@@ -408,6 +493,7 @@ static int group_commit(struct phr_node *n, struct reader_slot *table,
 		if (s->head == NULL)
 			s->tail = NULL;
 		last->next = NULL;
+		s->queued -= count;
 		pthread_mutex_unlock(&q->vlock);
 		send(n, who, batch, count);
 		pthread_mutex_lock(&q->vlock);
@@ -426,8 +512,9 @@ static int group_commit(struct phr_node *n, struct reader_slot *table,
 	return e->result;
 }
 
-int phr_node_i_log_view(struct phr_node *n, const struct phr_identity *reader,
-			const uint8_t patient[20], const struct phr_u256 *record, unsigned purpose)
+static int log_view(struct phr_node *n, const struct phr_identity *reader,
+		    const uint8_t patient[20], const struct phr_u256 *record, unsigned purpose,
+		    bool announced)
 {
 	struct ventry e;
 
@@ -435,7 +522,20 @@ int phr_node_i_log_view(struct phr_node *n, const struct phr_identity *reader,
 	memcpy(e.patient, patient, 20);
 	e.record = *record;
 	e.purpose = (uint8_t)purpose;
-	return group_commit(n, n->txq->slots, reader, &e.q, BATCH_MAX, send_views);
+	return group_commit(n, n->txq->slots, reader, &e.q, BATCH_MAX, send_views, announced);
+}
+
+int phr_node_i_log_view(struct phr_node *n, const struct phr_identity *reader,
+			const uint8_t patient[20], const struct phr_u256 *record, unsigned purpose)
+{
+	return log_view(n, reader, patient, record, purpose, false);
+}
+
+int phr_node_i_log_view_announced(struct phr_node *n, const struct phr_identity *reader,
+				  const uint8_t patient[20], const struct phr_u256 *record,
+				  unsigned purpose)
+{
+	return log_view(n, reader, patient, record, purpose, true);
 }
 
 /* ---- mints ---- */
@@ -564,10 +664,10 @@ static void send_mints(struct phr_node *n, const struct phr_identity *provider,
 		x->result = refused(rv) ? mint_one(n, provider, (struct mentry *)x) : rv;
 }
 
-int phr_node_i_mint(struct phr_node *n, struct phr_u256 *token_id,
-		    const struct phr_identity *provider, const uint8_t patient[20],
-		    const uint8_t hash[32], const char *cid, unsigned rtype,
-		    const struct phr_u256 *supersedes)
+static int mint(struct phr_node *n, struct phr_u256 *token_id,
+		const struct phr_identity *provider, const uint8_t patient[20],
+		const uint8_t hash[32], const char *cid, unsigned rtype,
+		const struct phr_u256 *supersedes, bool announced)
 {
 	struct mentry m;
 	int rv;
@@ -578,8 +678,25 @@ int phr_node_i_mint(struct phr_node *n, struct phr_u256 *token_id,
 	m.cid = cid;
 	m.rtype = (uint8_t)rtype;
 	m.supersedes = *supersedes;
-	rv = group_commit(n, n->txq->mslots, provider, &m.q, PHR_NODE_MINT_BATCH_MAX, send_mints);
+	rv = group_commit(n, n->txq->mslots, provider, &m.q, PHR_NODE_MINT_BATCH_MAX, send_mints,
+			  announced);
 	if (rv == PHR_OK)
 		*token_id = m.token_id;
 	return rv;
+}
+
+int phr_node_i_mint(struct phr_node *n, struct phr_u256 *token_id,
+		    const struct phr_identity *provider, const uint8_t patient[20],
+		    const uint8_t hash[32], const char *cid, unsigned rtype,
+		    const struct phr_u256 *supersedes)
+{
+	return mint(n, token_id, provider, patient, hash, cid, rtype, supersedes, false);
+}
+
+int phr_node_i_mint_announced(struct phr_node *n, struct phr_u256 *token_id,
+			      const struct phr_identity *provider, const uint8_t patient[20],
+			      const uint8_t hash[32], const char *cid, unsigned rtype,
+			      const struct phr_u256 *supersedes)
+{
+	return mint(n, token_id, provider, patient, hash, cid, rtype, supersedes, true);
 }

@@ -123,6 +123,27 @@ int phr_node_i_mint(struct phr_node *n, struct phr_u256 *token_id,
 int phr_node_i_log_view(struct phr_node *n, const struct phr_identity *reader,
 			const uint8_t patient[20], const struct phr_u256 *record, unsigned purpose);
 
+/**
+ * Announces that a read by the hosted @p reader is on its way to
+ * phr_node_i_log_view_announced (@p begin true), or that it ended before (false: its
+ * access check failed). A leader of that reader's group waits for announced entries (at
+ * most 2 ms, and only while some are announced) so that concurrent reads share one
+ * transaction instead of trailing into the next. Every announcement is matched by exactly
+ * one withdrawal or one phr_node_i_log_view_announced.
+ */
+void phr_node_i_view_announce(struct phr_node *n, const uint8_t reader[20], bool begin);
+/** phr_node_i_log_view of an announced read (counts it as arrived). */
+int phr_node_i_log_view_announced(struct phr_node *n, const struct phr_identity *reader,
+				  const uint8_t patient[20], const struct phr_u256 *record,
+				  unsigned purpose);
+/** The same for a submission by @p provider on its way to phr_node_i_mint_announced. */
+void phr_node_i_mint_announce(struct phr_node *n, const uint8_t provider[20], bool begin);
+/** phr_node_i_mint of an announced submission. */
+int phr_node_i_mint_announced(struct phr_node *n, struct phr_u256 *token_id,
+			      const struct phr_identity *provider, const uint8_t patient[20],
+			      const uint8_t hash[32], const char *cid, unsigned rtype,
+			      const struct phr_u256 *supersedes);
+
 /** phr_node_i_capsule_put of one or (with @p reader2 non-NULL) two capsules in one commit. */
 int phr_node_i_capsule_put2(struct phr_node *n, const struct phr_u256 *record,
 			    const uint8_t reader[20], const char *cid, const uint8_t *reader2,
