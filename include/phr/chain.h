@@ -206,6 +206,25 @@ PHR_WUR int phr_chain_node_call(struct phr_chain_node *node, struct phr_buf *out
 				size_t data_len);
 
 /**
+ * eth_sendRawTransaction on the node, in-process (no JSON): takes the node's
+ * lock itself; under automine the block holding the transaction is durable
+ * before it returns.
+ * @param[out] hash the transaction hash
+ * @param[out] err  why the node rejected it (as over JSON-RPC)
+ * @return PHR_OK, PHR_ERR_STATE (rejected, or a storage failure: @p err says which).
+ */
+PHR_WUR int phr_chain_node_send_raw(struct phr_chain_node *node, uint8_t hash[32],
+				    struct phr_rpc_error *err, const uint8_t *raw, size_t raw_len);
+
+/**
+ * eth_getTransactionReceipt on the node, in-process (no JSON).
+ * @param[out] r the receipt with its logs (phr_chain_receipt_release)
+ * @return PHR_OK, PHR_ERR_NOT_FOUND (unknown or still pending), PHR_ERR_STATE.
+ */
+PHR_WUR int phr_chain_node_receipt(struct phr_chain_node *node, struct phr_chain_receipt *r,
+				   const uint8_t hash[32]);
+
+/**
  * Counters of the node's eth_call memo since it opened (eth_call through
  * phr_chain_node_call and through JSON-RPC at a block tag): answers given by
  * the memo, and calls that had to execute. Lock-free; any thread.
@@ -282,7 +301,7 @@ PHR_WUR int phr_chain_storage(struct phr_chain *c, uint8_t value[32], const uint
 			      const uint8_t slot[32]);
 
 /**
- * eth_sendRawTransaction.
+ * eth_sendRawTransaction (on an embedded chain: phr_chain_node_send_raw).
  * @param[out] hash the transaction hash
  * @return PHR_OK, PHR_ERR_STATE (rejected: @p err says why), transport errors.
  */
@@ -311,7 +330,7 @@ PHR_WUR int phr_chain_estimate_gas(struct phr_chain *c, uint64_t *gas, const uin
 				   const uint8_t *data, size_t data_len);
 
 /**
- * eth_getTransactionReceipt.
+ * eth_getTransactionReceipt (on an embedded chain: phr_chain_node_receipt).
  * @return PHR_OK, PHR_ERR_NOT_FOUND (unknown or still pending), others.
  */
 PHR_WUR int phr_chain_receipt(struct phr_chain *c, struct phr_chain_receipt *r,

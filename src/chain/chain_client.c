@@ -343,9 +343,12 @@ int phr_chain_send_raw(struct phr_chain *c, uint8_t hash[32], struct phr_rpc_err
 {
 	struct phr_rpc_error perr = { 0 };
 	json_t *r;
-	int rc = phr_chain_request(c, &r, err, "eth_sendRawTransaction",
-				   json_pack("[o]", phr_rpc_data(raw, raw_len)));
+	int rc;
 
+	if (c->ops == &embedded_ops)
+		return phr_chain_node_send_raw(c->impl, hash, err, raw, raw_len);
+	rc = phr_chain_request(c, &r, err, "eth_sendRawTransaction",
+			       json_pack("[o]", phr_rpc_data(raw, raw_len)));
 	if (rc != PHR_OK)
 		return rc;
 	rc = phr_rpc_param_hash(hash, &perr, r, "hash") == PHR_OK ? PHR_OK : PHR_ERR_PARSE;
@@ -563,7 +566,11 @@ int phr_chain_receipt_from_json(struct phr_chain_receipt *out, const json_t *j)
 int phr_chain_receipt(struct phr_chain *c, struct phr_chain_receipt *r, const uint8_t hash[32])
 {
 	json_t *res;
-	int rc = call(c, &res, "eth_getTransactionReceipt", json_pack("[o]", phr_rpc_data(hash, 32)));
+	int rc;
+
+	if (c->ops == &embedded_ops)
+		return phr_chain_node_receipt(c->impl, r, hash);
+	rc = call(c, &res, "eth_getTransactionReceipt", json_pack("[o]", phr_rpc_data(hash, 32)));
 
 	if (rc != PHR_OK)
 		return rc;

@@ -602,6 +602,32 @@ static int m_send_raw(void *ctx, json_t **result, struct phr_rpc_error *err, jso
 	return ok(result, err, phr_rpc_data(hash, 32));
 }
 
+int phr_chain_node_send_raw(struct phr_chain_node *n, uint8_t hash[32], struct phr_rpc_error *err,
+			    const uint8_t *raw, size_t raw_len)
+{
+	int rc;
+
+	/* the checks of the JSON-RPC path (m_send_raw) */
+	if (raw_len > CALL_DATA_MAX * 2) {
+		(void)phr_rpc_error_set(err, PHR_RPC_INVALID_PARAMS, "transaction too large");
+		return PHR_ERR_STATE;
+	}
+	if (!raw_len) {
+		(void)phr_rpc_error_set(err, PHR_RPC_INVALID_PARAMS, "empty transaction");
+		return PHR_ERR_STATE;
+	}
+	(void)phr_chain_node_guard(n, true);
+	rc = chain_submit(n, hash, err, raw, raw_len);
+	/* the block holding it (automine) is durable before the sender hears back */
+	if (phr_chain_node_guard(n, false) != 0) {
+		(void)phr_rpc_error_set(err, PHR_RPC_INTERNAL_ERROR, "storage failure");
+		return PHR_ERR_STATE;
+	}
+	if (rc != PHR_OK)
+		return err->code == PHR_RPC_EXECUTION_REVERTED ? PHR_ERR_REVERTED : PHR_ERR_STATE;
+	return PHR_OK;
+}
+
 static int m_accounts(void *ctx, json_t **result, struct phr_rpc_error *err, json_t *params)
 {
 	struct phr_chain_node *n = ctx;
@@ -880,6 +906,24 @@ static int m_get_receipt(void *ctx, json_t **result, struct phr_rpc_error *err, 
 	rc = ok(result, err, receipt_json(&r));
 	phr_chain_receipt_release(&r);
 	return rc;
+}
+
+int phr_chain_node_receipt(struct phr_chain_node *n, struct phr_chain_receipt *r,
+			   const uint8_t hash[32])
+{
+	int rc;
+
+	(void)phr_chain_node_guard(n, true);
+	rc = db_receipt_get(&n->db, r, hash);
+	/* as every answer: what it reports is durable first */
+	if (phr_chain_node_guard(n, false) != 0) {
+		if (rc == PHR_OK)
+			phr_chain_receipt_release(r);
+		return PHR_ERR_STATE;
+	}
+	if (rc == PHR_OK || rc == PHR_ERR_NOT_FOUND)
+		return rc;
+	return PHR_ERR_STATE; /* as the JSON-RPC path: an internal error */
 }
 
 static int block_json(struct phr_chain_node *n, json_t **out, uint64_t number, bool full)

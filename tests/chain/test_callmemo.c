@@ -475,6 +475,74 @@ static void test_differential(void **state)
 	assert_int_equal(h1 - h0 + m1 - m0, (uint64_t)calls);
 }
 
+/* the typed send and receipt give what the JSON-RPC methods give */
+static void test_direct_send_receipt(void **state)
+{
+	struct phr_rpc_error err = { 0 };
+	struct phr_chain_receipt a, b;
+	struct phr_buf raw;
+	uint8_t w[20], hash[32], h2[32];
+	char hex[67];
+	json_t *j = NULL;
+	size_t i;
+
+	(void)state;
+	/* a receipt with a log: LOG1(memory[0..1], topic 0x77) */
+	static const uint8_t logger[] = { 0x60, 0x77, 0x60, 0x01, 0x60, 0x00, 0xa1, 0x00 };
+
+	deploy(w, logger, sizeof(logger));
+	assert_int_equal(chain_test_send(chain, hash, 0, w, (const uint8_t *)"\x01", 1, 0), PHR_OK);
+	assert_int_equal(phr_chain_receipt(chain, &a, hash), PHR_OK);
+	assert_int_equal(phr_hex_encode(hex, sizeof(hex), hash, 32, true), PHR_OK);
+	assert_int_equal(phr_chain_request(chain, &j, &err, "eth_getTransactionReceipt",
+					   json_pack("[s]", hex)),
+			 PHR_OK);
+	assert_int_equal(phr_chain_receipt_from_json(&b, j), PHR_OK);
+	json_decref(j);
+	assert_int_equal(a.type, b.type);
+	assert_int_equal(a.status, b.status);
+	assert_int_equal(a.cumulative_gas, b.cumulative_gas);
+	assert_memory_equal(a.bloom, b.bloom, PHR_CHAIN_BLOOM_BYTES);
+	assert_memory_equal(a.tx_hash, b.tx_hash, 32);
+	assert_memory_equal(a.block_hash, b.block_hash, 32);
+	assert_int_equal(a.block_number, b.block_number);
+	assert_int_equal(a.tx_index, b.tx_index);
+	assert_int_equal(a.gas_used, b.gas_used);
+	assert_true(phr_u256_eq(&a.effective_gas_price, &b.effective_gas_price));
+	assert_memory_equal(a.from, b.from, 20);
+	assert_int_equal(a.has_to, b.has_to);
+	assert_memory_equal(a.to, b.to, 20);
+	assert_int_equal(a.has_contract, b.has_contract);
+	assert_int_equal(a.logs_count, 1);
+	assert_int_equal(a.logs_count, b.logs_count);
+	for (i = 0; i < a.logs_count; i++) {
+		assert_memory_equal(a.logs[i].address, b.logs[i].address, 20);
+		assert_int_equal(a.logs[i].topics_count, b.logs[i].topics_count);
+		assert_int_equal(a.logs[i].data_len, b.logs[i].data_len);
+		assert_int_equal(a.logs[i].log_index, b.logs[i].log_index);
+		assert_memory_equal(a.logs[i].topics, b.logs[i].topics, 32 * a.logs[i].topics_count);
+		assert_memory_equal(a.logs[i].block_hash, b.logs[i].block_hash, 32);
+		assert_memory_equal(a.logs[i].tx_hash, b.logs[i].tx_hash, 32);
+		assert_int_equal(a.logs[i].block_number, b.logs[i].block_number);
+		assert_int_equal(a.logs[i].tx_index, b.logs[i].tx_index);
+	}
+	phr_chain_receipt_release(&a);
+	phr_chain_receipt_release(&b);
+	/* an unknown hash */
+	memset(h2, 0xee, 32);
+	assert_int_equal(phr_chain_receipt(chain, &a, h2), PHR_ERR_NOT_FOUND);
+	/* a rejected transaction: PHR_ERR_STATE and the node's reason */
+	phr_buf_init(&raw, 0);
+	assert_int_equal(phr_chain_send_raw(chain, h2, &err, NULL, 0), PHR_ERR_STATE);
+	assert_int_equal(err.code, PHR_RPC_INVALID_PARAMS);
+	assert_int_equal(phr_buf_append(&raw, (const uint8_t *)"\x02\x01", 2), PHR_OK);
+	assert_int_equal(phr_chain_send_raw(chain, h2, &err, raw.data, raw.len), PHR_ERR_STATE);
+	assert_true(err.code != 0);
+	assert_non_null(strstr(err.message, "invalid transaction"));
+	phr_buf_release(&raw);
+	phr_rpc_error_release(&err);
+}
+
 static void test_remote_has_no_memo(void **state)
 {
 	struct phr_chain *r = NULL;
@@ -495,6 +563,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_revert_and_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rpc_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_differential, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_direct_send_receipt, setup, teardown),
 		cmocka_unit_test(test_remote_has_no_memo),
 	};
 
