@@ -5,9 +5,19 @@
  *   bench_store cid FILE        CIDv1 of the file (kubo parameters), no blocks written
  *   bench_store add FILE DIR    import into the store in DIR (fsync per block)
  *   bench_store enc FILE DIR    encrypt (secretstream) and import into DIR
+ *   bench_store submit DIR THREADS SECS [group]
+ *                               what a node's submitRecord asks of the store, from THREADS
+ *                               threads for SECS seconds: a 4 KB record encrypted and
+ *                               imported (pinned), then two key capsules; with "group"
+ *                               the three in one durability group (phr_store_group_begin)
  *
- * Prints one line: mode bytes seconds MB/s peak-RSS-KiB CID CPU-seconds.
+ * Prints one line: mode bytes seconds MB/s peak-RSS-KiB CID CPU-seconds; submit prints
+ * "submit THREADS ops seconds ops/s CPU-ms-per-op".
  */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/mman.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -42,6 +52,107 @@ static int sha_file(int fd, uint64_t *size)
 	return r < 0 ? PHR_ERR_IO : PHR_OK;
 }
 
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+	       (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+struct submitter {
+	struct phr_store *st;
+	bool group;
+	double until;
+	atomic_ulong *ops;
+	int rc;
+};
+
+static int submit_one(struct submitter *s, int fd, const uint8_t pk[32])
+{
+	uint8_t key[32];
+	struct phr_cid root, cap1, cap2;
+	int rc;
+
+	randombytes_buf(key, sizeof(key));
+#ifdef PHR_STORE_HAS_GROUPS
+	if (s->group && (rc = phr_store_group_begin(s->st)) != PHR_OK)
+		return rc;
+#endif
+	rc = lseek(fd, 0, SEEK_SET) == 0 ? phr_store_add_encrypted_fd(s->st, &root, fd, key, NULL)
+					 : PHR_ERR_IO;
+	if (rc == PHR_OK)
+		rc = phr_store_add_capsule(s->st, &cap1, pk, key);
+	if (rc == PHR_OK)
+		rc = phr_store_add_capsule(s->st, &cap2, pk, key);
+#ifdef PHR_STORE_HAS_GROUPS
+	if (s->group) {
+		int er = phr_store_group_end(s->st);
+		if (rc == PHR_OK)
+			rc = er;
+	}
+#endif
+	sodium_memzero(key, sizeof(key));
+	return rc;
+}
+
+static void *submitter_main(void *arg)
+{
+	struct submitter *s = arg;
+	uint8_t data[4096], pk[32], sk[32];
+	int fd = memfd_create("bench-record", MFD_CLOEXEC);
+
+	crypto_box_keypair(pk, sk);
+	if (fd < 0) {
+		s->rc = PHR_ERR_IO;
+		return NULL;
+	}
+	while (s->rc == PHR_OK && now() < s->until) {
+		randombytes_buf(data, sizeof(data)); /* every record new: nothing deduplicated */
+		if (pwrite(fd, data, sizeof(data), 0) != (ssize_t)sizeof(data)) {
+			s->rc = PHR_ERR_IO;
+			break;
+		}
+		s->rc = submit_one(s, fd, pk);
+		if (s->rc == PHR_OK)
+			atomic_fetch_add(s->ops, 1);
+	}
+	close(fd);
+	return NULL;
+}
+
+static int bench_submit(const char *dir, unsigned nthreads, double secs, bool group)
+{
+	struct phr_store *st;
+	struct submitter s[64];
+	pthread_t t[64];
+	atomic_ulong ops = 0;
+	int rc = PHR_OK;
+
+	if (nthreads == 0 || nthreads > 64 || phr_store_open(&st, dir) != PHR_OK)
+		return 2;
+	double c0 = cpu_seconds(), t0 = now();
+	for (unsigned i = 0; i < nthreads; i++) {
+		s[i] = (struct submitter){ .st = st, .group = group, .until = t0 + secs, .ops = &ops };
+		pthread_create(&t[i], NULL, submitter_main, &s[i]);
+	}
+	for (unsigned i = 0; i < nthreads; i++) {
+		pthread_join(t[i], NULL);
+		if (s[i].rc != PHR_OK && rc == PHR_OK)
+			rc = s[i].rc;
+	}
+	double t1 = now(), c1 = cpu_seconds();
+	phr_store_close(st);
+	if (rc != PHR_OK) {
+		fprintf(stderr, "bench_store submit: %s\n", phr_strerror(rc));
+		return 1;
+	}
+	unsigned long n = atomic_load(&ops);
+	printf("submit %u %lu %.3f %.1f %.3f\n", nthreads, n, t1 - t0, (double)n / (t1 - t0),
+	       n ? (c1 - c0) * 1e3 / (double)n : 0.0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct phr_store *st = NULL;
@@ -56,6 +167,20 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *mode = argv[1];
+	if (!strcmp(mode, "submit")) {
+		if (argc < 5) {
+			fprintf(stderr, "usage: bench_store submit DIR THREADS SECS [group]\n");
+			return 2;
+		}
+#ifndef PHR_STORE_HAS_GROUPS
+		if (argc > 5) {
+			fprintf(stderr, "bench_store: this store has no groups\n");
+			return 2;
+		}
+#endif
+		return bench_submit(argv[2], (unsigned)strtoul(argv[3], NULL, 10),
+				    strtod(argv[4], NULL), argc > 5 && !strcmp(argv[5], "group"));
+	}
 	if ((fd = open(argv[2], O_RDONLY)) < 0) {
 		perror(argv[2]);
 		return 1;

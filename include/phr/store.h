@@ -231,7 +231,9 @@ struct phr_store;
 
 /**
  * Opens (creating if needed) the store under @p dir: blocks in
- * dir/blocks/XX/..., pins in dir/pins/.
+ * dir/blocks/XX/..., pins in dir/pins/, the write-ahead log in dir/wal. After
+ * a crash of the machine (the log was written under another boot id) the
+ * first process to open the store replays the log before returning.
  * @param[out] st new handle; close with phr_store_close
  * @return PHR_OK, PHR_ERR_IO, PHR_ERR_NOMEM.
  */
@@ -241,8 +243,12 @@ PHR_WUR int phr_store_open(struct phr_store **st, const char *dir);
 void phr_store_close(struct phr_store *st);
 
 /**
- * Stores a block durably (temp file, fsync, rename, directory fsync); a block
- * already present is not rewritten. The caller vouches that @p cid names
+ * Stores a block durably; a block already present is not rewritten. Blocks up
+ * to 64 KiB go through the store's write-ahead log (one fdatasync shared by
+ * all concurrent writers, then the rename into place: docs/store.md,
+ * "Durability"); larger ones by temp file, fsync, rename, directory fsync.
+ * Inside a group (phr_store_group_begin) the block is durable and visible
+ * only once phr_store_group_end returned. The caller vouches that @p cid names
  * @p data (the importer computed it); use phr_store_put_verified for outside data.
  * Identity CIDs are never written.
  * @return PHR_OK, PHR_ERR_IO, PHR_ERR_TOO_LARGE.
@@ -251,6 +257,43 @@ PHR_WUR int phr_store_put(struct phr_store *st, const struct phr_cid *cid, const
 			  size_t len);
 
 /** phr_store_put after checking the hash. @return also PHR_ERR_CORRUPT. */
+
+/** Defined where phr_store_group_begin/end exist (for code built against several versions). */
+#define PHR_STORE_HAS_GROUPS 1
+
+/**
+ * Opens a durability group on the calling thread: until phr_store_group_end,
+ * the small blocks and the pins this thread writes to @p st (phr_store_put,
+ * imports, capsules, phr_store_pin_add/rm) are appended to the write-ahead
+ * log without waiting, and phr_store_group_end makes all of them durable with
+ * one shared fdatasync, then gives them their names. So a record's ciphertext,
+ * its pin and its key capsules cost one wait instead of one per object:
+ *
+ *     phr_store_group_begin(st);
+ *     rc = phr_store_add_encrypted_fd(st, &root, fd, key, NULL);
+ *     if (rc == PHR_OK) rc = phr_store_add_capsule(st, &cap, pk, key);
+ *     int er = phr_store_group_end(st);     // always called
+ *     if (rc == PHR_OK) rc = er;            // acknowledge only when both are OK
+ *
+ * Until the end, what the group wrote is not visible to readers (not even
+ * this thread: phr_store_get, phr_store_has and phr_store_pin_add's walk do not
+ * see it yet), so a caller acknowledges nothing before phr_store_group_end
+ * returned PHR_OK. Groups nest (only the outermost end waits). One store per
+ * thread at a time; an importer started inside a group must be finished
+ * before its end; phr_store_gc must not be called from inside a group (it
+ * waits for every writer).
+ * @return PHR_OK, or PHR_ERR_STATE (the thread has a group open on another store).
+ */
+PHR_WUR int phr_store_group_begin(struct phr_store *st);
+
+/**
+ * Closes the calling thread's group (the outermost one: waits until its
+ * records are durable, then renames its blocks into place and creates or
+ * removes its pins).
+ * @return PHR_OK; PHR_ERR_IO (the sync or a rename failed: nothing of the
+ *         group may be taken as stored); PHR_ERR_STATE (no group open on @p st).
+ */
+PHR_WUR int phr_store_group_end(struct phr_store *st);
 PHR_WUR int phr_store_put_verified(struct phr_store *st, const struct phr_cid *cid,
 				   const uint8_t *data, size_t len);
 

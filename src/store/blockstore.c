@@ -1,9 +1,10 @@
 /*
  * The on-disk blockstore: one file per block under blocks/<shard>/, named by
  * the base32 of the block's multihash (so a raw and a dag-pb CID of the same
- * bytes share a file), written by temp file + fsync + rename + directory
- * fsync, and verified against the CID on every read. Pins are files under
- * pins/ named by the root CID.
+ * bytes share a file), and verified against the CID on every read. Pins are
+ * files under pins/ named by the root CID. Small blocks and pin changes are made
+ * durable through the write-ahead log (wal.c) before they get their names;
+ * larger blocks by temp file + fsync + rename + directory fsync.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -26,26 +27,17 @@
 #define TMP_PREFIX ".tmp."
 #define WALK_MAX_DEPTH 64
 
-/*
- * Group commit of one directory's fsync: a writer that changed the directory
- * takes a ticket; a sync started after that covers it. One thread at a time
- * runs fsync for every ticket taken so far while the others wait, so N
- * concurrent pin writes cost one or two directory syncs instead of N.
- */
-struct sync_group {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	uint64_t issued; /* tickets handed out */
-	uint64_t synced; /* every ticket up to this one is durable */
-	bool running;
-};
-
 struct phr_store {
 	char *dir;
 	char *blocks;
 	char *pins;
 	int lock_fd;
-	struct sync_group pins_sync;
+	struct phr_wal *wal;
+	/* writers of this process share one flock (LOCK_SH) on lock_fd; GC waits for none */
+	pthread_mutex_t wmu;
+	pthread_cond_t wcv;
+	unsigned writers;
+	bool gc_running;
 };
 
 static atomic_uint tmp_counter;
@@ -127,8 +119,8 @@ int phr_store_open(struct phr_store **out, const char *dir)
 	if (!st)
 		return PHR_ERR_NOMEM;
 	st->lock_fd = -1;
-	pthread_mutex_init(&st->pins_sync.mu, NULL);
-	pthread_cond_init(&st->pins_sync.cv, NULL);
+	pthread_mutex_init(&st->wmu, NULL);
+	pthread_cond_init(&st->wcv, NULL);
 	st->dir = phr_strdup(dir);
 	st->blocks = join(dir, "blocks");
 	st->pins = join(dir, "pins");
@@ -140,6 +132,14 @@ int phr_store_open(struct phr_store **out, const char *dir)
 		goto fail;
 	st->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (st->lock_fd < 0)
+		goto fail;
+	phr_free(lock);
+	lock = join(dir, "wal");
+	if (!lock) {
+		rc = PHR_ERR_NOMEM;
+		goto fail;
+	}
+	if ((rc = phr_wal_open(&st->wal, st, lock)) != PHR_OK)
 		goto fail;
 	phr_free(lock);
 	*out = st;
@@ -154,26 +154,20 @@ void phr_store_close(struct phr_store *st)
 {
 	if (!st)
 		return;
+	phr_wal_close(st->wal);
 	if (st->lock_fd >= 0)
 		close(st->lock_fd);
 	phr_free(st->dir);
 	phr_free(st->blocks);
 	phr_free(st->pins);
-	pthread_mutex_destroy(&st->pins_sync.mu);
-	pthread_cond_destroy(&st->pins_sync.cv);
+	pthread_mutex_destroy(&st->wmu);
+	pthread_cond_destroy(&st->wcv);
 	phr_free(st);
 }
 
-/* Writers (importers, CAR imports, fetches) hold the lock shared; GC exclusive. */
-static void lock_shared(struct phr_store *st)
+struct phr_wal *phr_store_i_wal(struct phr_store *st)
 {
-	while (flock(st->lock_fd, LOCK_SH) < 0 && errno == EINTR)
-		;
-}
-
-static void unlock(struct phr_store *st)
-{
-	flock(st->lock_fd, LOCK_UN);
+	return st->wal;
 }
 
 /* Key of a block: base32 of its multihash; shard: the two characters before the last. */
@@ -211,36 +205,6 @@ static int fsync_dir(const char *dir)
 	return rc;
 }
 
-/* fsync of @p dir after the caller's change to it, shared with concurrent callers (struct
- * sync_group). A failed sync is the error of the thread that ran it; the threads it would
- * have covered run one of their own. */
-static int group_fsync_dir(struct sync_group *g, const char *dir)
-{
-	int rc = PHR_OK;
-
-	pthread_mutex_lock(&g->mu);
-	uint64_t t = ++g->issued;
-	while (g->synced < t) {
-		if (g->running) {
-			pthread_cond_wait(&g->cv, &g->mu);
-			continue;
-		}
-		g->running = true;
-		uint64_t target = g->issued;
-		pthread_mutex_unlock(&g->mu);
-		rc = fsync_dir(dir);
-		pthread_mutex_lock(&g->mu);
-		g->running = false;
-		if (rc == PHR_OK && target > g->synced)
-			g->synced = target;
-		pthread_cond_broadcast(&g->cv);
-		if (rc != PHR_OK)
-			break;
-	}
-	pthread_mutex_unlock(&g->mu);
-	return rc;
-}
-
 /* Writes @p data to a new temporary file in @p shard; returns its fd (not yet synced). */
 static int write_tmp(char *tmp, size_t cap, const char *shard, const uint8_t *data, size_t len,
 		     int *fd_out)
@@ -271,19 +235,12 @@ static bool block_present(const char *path, size_t len)
 	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && (size_t)sb.st_size == len;
 }
 
-int phr_store_put(struct phr_store *st, const struct phr_cid *cid, const uint8_t *data, size_t len)
+/* A block made durable by itself: temp file, fsync, rename, directory fsync. */
+static int put_direct(const char *path, const char *shard, const uint8_t *data, size_t len)
 {
-	char path[PATH_CAP], shard[PATH_CAP], tmp[PATH_CAP];
+	char tmp[PATH_CAP];
 	int rc, fd;
 
-	if (cid->mh_code == PHR_MH_IDENTITY)
-		return PHR_OK;
-	if (len > PHR_STORE_BLOCK_MAX)
-		return PHR_ERR_TOO_LARGE;
-	if ((rc = block_path(st, path, sizeof(path), shard, sizeof(shard), cid)) != PHR_OK)
-		return rc;
-	if (block_present(path, len))
-		return PHR_OK;
 	if ((rc = write_tmp(tmp, sizeof(tmp), shard, data, len, &fd)) != PHR_OK)
 		return rc;
 	rc = fsync(fd) == 0 ? PHR_OK : PHR_ERR_IO;
@@ -298,7 +255,81 @@ int phr_store_put(struct phr_store *st, const struct phr_cid *cid, const uint8_t
 	return fsync_dir(shard);
 }
 
-/* ---- batched writes: the same steps, with one round of syncs per batch ---- */
+/* A small block through the log of group @p g: temp file (no fsync), record; named when the
+ * group's records are durable. */
+static int put_logged(struct phr_wal_group *g, const struct phr_cid *cid, const char *path,
+		      const char *shard, const uint8_t *data, size_t len)
+{
+	char tmp[PATH_CAP];
+	int rc, fd;
+
+	if ((rc = write_tmp(tmp, sizeof(tmp), shard, data, len, &fd)) != PHR_OK)
+		return rc;
+	if (close(fd) != 0) {
+		unlink(tmp);
+		return PHR_ERR_IO;
+	}
+	return phr_wal_put_block(g, cid->digest, data, len, tmp, path);
+}
+
+int phr_store_put(struct phr_store *st, const struct phr_cid *cid, const uint8_t *data, size_t len)
+{
+	char path[PATH_CAP], shard[PATH_CAP];
+	int rc;
+
+	if (cid->mh_code == PHR_MH_IDENTITY)
+		return PHR_OK;
+	if (len > PHR_STORE_BLOCK_MAX)
+		return PHR_ERR_TOO_LARGE;
+	if ((rc = block_path(st, path, sizeof(path), shard, sizeof(shard), cid)) != PHR_OK)
+		return rc;
+	if (block_present(path, len))
+		return PHR_OK;
+	if (len > PHR_STORE_WAL_BLOCK_MAX)
+		return put_direct(path, shard, data, len);
+	struct phr_wal_group own = { 0 };
+	struct phr_wal_group *g = phr_wal_group_get(st, &own);
+	rc = put_logged(g, cid, path, shard, data, len);
+	int fr = phr_wal_group_finish(g);
+	return rc != PHR_OK ? rc : fr;
+}
+
+int phr_store_i_replay_block(struct phr_store *st, const uint8_t digest[32], const uint8_t *data,
+			     size_t len)
+{
+	char path[PATH_CAP], shard[PATH_CAP];
+	struct phr_cid cid;
+	struct phr_buf b;
+	int rc;
+
+	phr_cid_identity_empty(&cid);
+	cid.codec = PHR_CODEC_RAW;
+	cid.mh_code = PHR_MH_SHA2_256;
+	cid.digest_len = 32;
+	memcpy(cid.digest, digest, 32);
+	if ((rc = block_path(st, path, sizeof(path), shard, sizeof(shard), &cid)) != PHR_OK)
+		return rc;
+	phr_buf_init(&b, PHR_STORE_WAL_BLOCK_MAX + 1);
+	rc = phr_store_get(st, &b, &cid);
+	phr_buf_release(&b);
+	if (rc == PHR_OK)
+		return PHR_OK;
+	/* no sync of its own: the replay ends with syncfs before the log is emptied */
+	char tmp[PATH_CAP];
+	int fd;
+	if ((rc = write_tmp(tmp, sizeof(tmp), shard, data, len, &fd)) != PHR_OK)
+		return rc;
+	rc = close(fd) == 0 && rename(tmp, path) == 0 ? PHR_OK : PHR_ERR_IO;
+	if (rc != PHR_OK)
+		unlink(tmp);
+	else
+		phr_log_info("store", "write-ahead log: block %s restored",
+			     path + strlen(st->blocks) + 1);
+	return rc;
+}
+
+/* ---- batched writes: small blocks through the log (one wait per batch), larger ones with
+ * one round of syncs per batch ---- */
 
 #define BATCH_MAX 64
 
@@ -309,8 +340,10 @@ struct pending {
 
 struct phr_store_batch {
 	struct phr_store *st;
-	struct pending p[BATCH_MAX];
+	struct pending p[BATCH_MAX]; /* larger blocks */
 	size_t n;
+	struct phr_wal_group own; /* small blocks, unless the thread has a group open */
+	struct phr_wal_group *g;
 };
 
 int phr_store_batch_new(struct phr_store_batch **out, struct phr_store *st)
@@ -365,7 +398,7 @@ static int batch_commit_small(struct phr_store_batch *b)
 	return rc;
 }
 
-int phr_store_batch_commit(struct phr_store_batch *b)
+static int batch_commit_files(struct phr_store_batch *b)
 {
 	int rc = PHR_OK;
 	if (b->n == 0)
@@ -391,6 +424,32 @@ int phr_store_batch_commit(struct phr_store_batch *b)
 	return rc;
 }
 
+static int pin_record(struct phr_wal_group *g, const struct phr_cid *root, bool add);
+
+int phr_store_batch_commit_pin(struct phr_store_batch *b, const struct phr_cid *root)
+{
+	int rc = batch_commit_files(b); /* the large blocks durable before the pin's record */
+	if (rc == PHR_OK && root) {
+		if (!b->g)
+			b->g = phr_wal_group_get(b->st, &b->own);
+		rc = pin_record(b->g, root, true);
+	}
+	if (b->g) {
+		int fr = rc == PHR_OK ? phr_wal_group_finish(b->g) : PHR_OK;
+		if (rc != PHR_OK)
+			phr_wal_group_discard(b->g);
+		b->g = NULL;
+		if (rc == PHR_OK)
+			rc = fr;
+	}
+	return rc;
+}
+
+int phr_store_batch_commit(struct phr_store_batch *b)
+{
+	return phr_store_batch_commit_pin(b, NULL);
+}
+
 int phr_store_batch_put(struct phr_store_batch *b, const struct phr_cid *cid, const uint8_t *data,
 			size_t len)
 {
@@ -406,10 +465,15 @@ int phr_store_batch_put(struct phr_store_batch *b, const struct phr_cid *cid, co
 		return rc;
 	if (block_present(path, len))
 		return PHR_OK;
+	if (len <= PHR_STORE_WAL_BLOCK_MAX) {
+		if (!b->g)
+			b->g = phr_wal_group_get(b->st, &b->own);
+		return put_logged(b->g, cid, path, shard, data, len);
+	}
 	for (size_t i = 0; i < b->n; i++)
 		if (strcmp(b->p[i].path, path) == 0)
 			return PHR_OK; /* the same block twice in one batch */
-	if (b->n == BATCH_MAX && (rc = phr_store_batch_commit(b)) != PHR_OK)
+	if (b->n == BATCH_MAX && (rc = batch_commit_files(b)) != PHR_OK)
 		return rc;
 	if ((rc = write_tmp(tmp, sizeof(tmp), shard, data, len, &fd)) != PHR_OK)
 		return rc;
@@ -433,6 +497,8 @@ void phr_store_batch_free(struct phr_store_batch *b)
 		return;
 	for (size_t i = 0; i < b->n; i++)
 		pending_release(&b->p[i], true);
+	if (b->g)
+		phr_wal_group_discard(b->g);
 	phr_free(b);
 }
 
@@ -495,15 +561,24 @@ bool phr_store_has(struct phr_store *st, const struct phr_cid *cid)
 	return access(path, F_OK) == 0;
 }
 
+static bool same_digest(void *ctx, const uint8_t digest[32])
+{
+	return memcmp(ctx, digest, 32) == 0;
+}
+
+/* The block's file goes, and so do its copies in the write-ahead log: a replay after a
+ * crash of the machine must not bring an erased block back. */
 int phr_store_delete(struct phr_store *st, const struct phr_cid *cid)
 {
-	char path[PATH_CAP];
-	int rc = block_path(st, path, sizeof(path), NULL, 0, cid);
+	char path[PATH_CAP], shard[PATH_CAP];
+	int rc = block_path(st, path, sizeof(path), shard, sizeof(shard), cid);
 	if (rc != PHR_OK)
 		return rc;
 	if (unlink(path) != 0)
 		return errno == ENOENT ? PHR_ERR_NOT_FOUND : PHR_ERR_IO;
-	return PHR_OK;
+	if ((rc = phr_wal_scrub(st, same_digest, (void *)(uintptr_t)cid->digest)) != PHR_OK)
+		return rc;
+	return fsync_dir(shard);
 }
 
 /* ---- a set of 32-byte digests (open addressing) ---- */
@@ -653,29 +728,44 @@ static int walk_nop(void *ctx, const struct phr_cid *cid, const uint8_t *data, s
 }
 
 /*
- * A pin is the name of its file: pin_list and pin_has read names only, so the
- * file is created in place (no temp file, no fsync of its contents, which are
- * informative) and only the directory entry is made durable, by a directory
- * sync shared with concurrent pin writes. An existing name is synced too: it
- * may be another thread's pin whose sync has not run yet.
+ * A pin is the name of its file: pin_list and pin_has read names only. A pin change is a
+ * record in the write-ahead log; the file is created (or removed) once that record is
+ * durable, with no sync of its own.
  */
+static int pin_record(struct phr_wal_group *g, const struct phr_cid *root, bool add)
+{
+	char path[PATH_CAP], name[PHR_CID_STR_MAX];
+	int rc = phr_cid_format(name, sizeof(name), root);
+	if (rc != PHR_OK || (rc = pathf(path, sizeof(path), "%s/%s", g->st->pins, name)) != PHR_OK)
+		return rc;
+	if (!add && access(path, F_OK) != 0)
+		return errno == ENOENT ? PHR_ERR_NOT_FOUND : PHR_ERR_IO;
+	return phr_wal_pin(g, add, name, path);
+}
+
+static int pin_change(struct phr_store *st, const struct phr_cid *root, bool add)
+{
+	struct phr_wal_group own = { 0 };
+	struct phr_wal_group *g = phr_wal_group_get(st, &own);
+	int rc = pin_record(g, root, add);
+	int fr = phr_wal_group_finish(g);
+	return rc != PHR_OK ? rc : fr;
+}
+
 int phr_store_pin_write(struct phr_store *st, const struct phr_cid *root)
 {
+	return pin_change(st, root, true);
+}
+
+int phr_store_i_replay_pin(struct phr_store *st, const char *name, bool add)
+{
 	char path[PATH_CAP];
-	int rc = pin_path(st, path, sizeof(path), root);
-	if (rc != PHR_OK)
-		return rc;
-	if (access(path, F_OK) != 0) {
-		int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-		if (fd < 0)
-			return PHR_ERR_IO;
-		rc = phr_store_write_all(fd, (const uint8_t *)"recursive\n", 10);
-		if (close(fd) != 0 && rc == PHR_OK)
-			rc = PHR_ERR_IO;
-		if (rc != PHR_OK)
-			return rc;
-	}
-	return group_fsync_dir(&st->pins_sync, st->pins);
+	struct phr_cid cid;
+
+	if (phr_cid_parse(&cid, name) != PHR_OK || pathf(path, sizeof(path), "%s/%s", st->pins,
+							  name) != PHR_OK)
+		return PHR_OK; /* not a pin record of ours */
+	return phr_wal_pin_file(path, add);
 }
 
 int phr_store_pin_add(struct phr_store *st, const struct phr_cid *root)
@@ -686,13 +776,7 @@ int phr_store_pin_add(struct phr_store *st, const struct phr_cid *root)
 
 int phr_store_pin_rm(struct phr_store *st, const struct phr_cid *root)
 {
-	char path[PATH_CAP];
-	int rc = pin_path(st, path, sizeof(path), root);
-	if (rc != PHR_OK)
-		return rc;
-	if (unlink(path) != 0)
-		return errno == ENOENT ? PHR_ERR_NOT_FOUND : PHR_ERR_IO;
-	return group_fsync_dir(&st->pins_sync, st->pins);
+	return pin_change(st, root, false);
 }
 
 bool phr_store_pin_has(struct phr_store *st, const struct phr_cid *root)
@@ -839,19 +923,42 @@ static int sweep_fn(void *ctx, const char *path, const struct phr_cid *cid, cons
 	return PHR_OK;
 }
 
+static bool not_live(void *ctx, const uint8_t digest[32])
+{
+	struct gc_ctx *g = ctx;
+	return !set_has(&g->live, digest);
+}
+
 int phr_store_gc(struct phr_store *st, uint64_t *removed, uint64_t *freed)
 {
 	struct gc_ctx g = { .st = st };
-	int rc;
+	int rc = PHR_OK;
 
-	/* wait for writers (imports hold the lock shared) */
+	/* wait for writers: this process's, then other processes' (they hold the lock shared) */
+	pthread_mutex_lock(&st->wmu);
+	while (st->writers > 0 || st->gc_running)
+		pthread_cond_wait(&st->wcv, &st->wmu);
+	st->gc_running = true;
+	pthread_mutex_unlock(&st->wmu);
 	while (flock(st->lock_fd, LOCK_EX) < 0)
-		if (errno != EINTR)
-			return PHR_ERR_IO;
-	rc = phr_store_pin_list(st, mark_pin, &g);
+		if (errno != EINTR) {
+			rc = PHR_ERR_IO;
+			break;
+		}
+	if (rc == PHR_OK)
+		rc = phr_store_pin_list(st, mark_pin, &g);
 	if (rc == PHR_OK)
 		rc = scan_blocks(st, sweep_fn, &g);
-	unlock(st);
+	/* removed blocks leave the log too; then the removals themselves are made durable */
+	if (rc == PHR_OK && g.removed > 0)
+		rc = phr_wal_scrub(st, not_live, &g);
+	if (rc == PHR_OK && g.removed > 0 && syncfs(st->lock_fd) != 0)
+		rc = PHR_ERR_IO;
+	flock(st->lock_fd, LOCK_UN);
+	pthread_mutex_lock(&st->wmu);
+	st->gc_running = false;
+	pthread_cond_broadcast(&st->wcv);
+	pthread_mutex_unlock(&st->wmu);
 	set_release(&g.live);
 	if (removed)
 		*removed = g.removed;
@@ -933,10 +1040,21 @@ int phr_store_verify(struct phr_store *st, struct phr_store_verify_report *rep,
 
 void phr_store_writer_lock(struct phr_store *st)
 {
-	lock_shared(st);
+	pthread_mutex_lock(&st->wmu);
+	while (st->gc_running)
+		pthread_cond_wait(&st->wcv, &st->wmu);
+	if (st->writers++ == 0)
+		while (flock(st->lock_fd, LOCK_SH) < 0 && errno == EINTR)
+			;
+	pthread_mutex_unlock(&st->wmu);
 }
 
 void phr_store_writer_unlock(struct phr_store *st)
 {
-	unlock(st);
+	pthread_mutex_lock(&st->wmu);
+	if (--st->writers == 0) {
+		flock(st->lock_fd, LOCK_UN);
+		pthread_cond_broadcast(&st->wcv);
+	}
+	pthread_mutex_unlock(&st->wmu);
 }

@@ -214,10 +214,9 @@ int phr_importer_finish(struct phr_importer *imp, struct phr_cid *root, uint64_t
 		if (L->n > 0)
 			rc = flush_level(imp, lv);
 	}
+	/* every block durable before the pin (its record follows theirs: one wait for all) */
 	if (rc == PHR_OK && imp->batch)
-		rc = phr_store_batch_commit(imp->batch); /* every block durable before the pin */
-	if (rc == PHR_OK && imp->st && imp->o.pin)
-		rc = phr_store_pin_write(imp->st, root);
+		rc = phr_store_batch_commit_pin(imp->batch, imp->o.pin ? root : NULL);
 	if (rc == PHR_OK && size)
 		*size = imp->size;
 	if (imp->locked) {
