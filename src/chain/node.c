@@ -703,6 +703,13 @@ void phr_chain_node_close(struct phr_chain_node *n)
 			json_decref(n->filters[i].criteria);
 	phr_free(n->filters);
 	(void)chain_sync(n);
+	if (n->memo) {
+		uint64_t hits, misses;
+
+		chain_memo_stats(n->memo, &hits, &misses);
+		phr_log_info("chain", "eth_call memo: %llu hits, %llu misses", (unsigned long long)hits,
+			     (unsigned long long)misses);
+	}
 	phr_state_free(n->state);
 	chain_memo_close(n->memo);
 	db_close(&n->db);

@@ -1044,14 +1044,29 @@ int phr_state_commit(struct phr_state *st, uint8_t root[32], struct phr_state_ch
 			goto out;
 		st->trie_built = true;
 	}
-	if (st->on_commit) {
-		for (size_t i = 0; i < st->dirty_len; i++)
-			st->on_commit(st->on_commit_ctx, st->dirty[i]->addr);
-	}
 	for (size_t i = 0; i < st->dirty_len; i++) {
 		struct st_account *a = st->dirty[i];
+		/* the hook hears of accounts whose leaf (nonce, balance, storage
+		 * root, code hash) or existence changed, not of mere touches */
+		uint8_t old[160];
+		size_t old_len = 0;
+		bool had = false;
+		if (st->on_commit) {
+			const uint8_t *v;
+			size_t vl;
+			if (phr_trie_get(st->trie, &v, &vl, a->addr, 20) == PHR_OK) {
+				had = true;
+				old_len = vl <= sizeof(old) ? vl : SIZE_MAX;
+				if (vl <= sizeof(old))
+					memcpy(old, v, vl);
+			}
+		}
 		if ((rc = commit_account(st, a, &b)))
 			goto out;
+		if (st->on_commit &&
+		    (had != a->exists ||
+		     (a->exists && (old_len != b.len || memcmp(old, b.data, b.len) != 0))))
+			st->on_commit(st->on_commit_ctx, a->addr);
 		if (changes) {
 			if ((rc = change_add(changes, &cap, a)))
 				goto out;

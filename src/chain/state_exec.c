@@ -191,13 +191,28 @@ static void h_emit_log(void *ctx, const struct phr_evm_address *addr, const uint
 	phr_st_add_log(ctx, addr->bytes, data, data_size, topics, topics_count);
 }
 
+/* The block values the running frame's code can read (scans cached by code hash). */
+static unsigned frame_env(struct phr_state *st)
+{
+	const uint8_t *h = st->cur_code_hash;
+	if (!h)
+		return phr_st_env_scan(st->cur_code, st->cur_code_len);
+	size_t i = h[0] % PHR_ARRAY_LEN(st->env_cache);
+	if (!st->env_cache[i].used || memcmp(st->env_cache[i].hash, h, 32) != 0) {
+		memcpy(st->env_cache[i].hash, h, 32);
+		st->env_cache[i].env = phr_st_env_scan(st->cur_code, st->cur_code_len);
+		st->env_cache[i].used = true;
+	}
+	return st->env_cache[i].env;
+}
+
 static void h_get_tx_context(void *ctx, struct phr_evm_tx_context *out)
 {
 	struct phr_state *st = ctx;
 	/* the interpreter asks once per frame for any block value: the frame can
 	 * read only those whose opcodes its code holds */
 	if (st->rec)
-		st->rec->env |= phr_st_env_scan(st->cur_code, st->cur_code_len);
+		st->rec->env |= frame_env(st);
 	*out = st->txc;
 }
 
@@ -308,13 +323,15 @@ static void do_call(struct phr_state *st, struct phr_evm_result *out,
 			out->status = PHR_EVM_SUCCESS;
 			out->gas_left = msg->gas;
 		} else {
-			const uint8_t *pc = st->cur_code;
+			const uint8_t *pc = st->cur_code, *ph = st->cur_code_hash;
 			size_t pl = st->cur_code_len;
 			st->cur_code = code->code;
 			st->cur_code_len = code->code_len;
+			st->cur_code_hash = code->code_hash;
 			phr_evm_execute(&phr_st_host, st, msg, code->code, code->code_len, out);
 			st->cur_code = pc;
 			st->cur_code_len = pl;
+			st->cur_code_hash = ph;
 		}
 	}
 	if (out->status != PHR_EVM_SUCCESS) {
@@ -433,13 +450,15 @@ static void do_create(struct phr_state *st, struct phr_evm_result *out,
 	memcpy(m.code_address.bytes, addr, 20);
 	m.input = NULL;
 	m.input_size = 0;
-	const uint8_t *pc = st->cur_code;
+	const uint8_t *pc = st->cur_code, *ph = st->cur_code_hash;
 	size_t pl = st->cur_code_len;
 	st->cur_code = msg->input;
 	st->cur_code_len = msg->input_size;
+	st->cur_code_hash = NULL;
 	phr_evm_execute(&phr_st_host, st, &m, msg->input, msg->input_size, out);
 	st->cur_code = pc;
 	st->cur_code_len = pl;
+	st->cur_code_hash = ph;
 	if (out->status == PHR_EVM_SUCCESS) {
 		int64_t cost = (int64_t)out->output_size * PHR_EVM_CODE_DEPOSIT_GAS;
 		if (out->output_size > PHR_EVM_MAX_CODE_SIZE ||

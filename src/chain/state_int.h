@@ -135,7 +135,13 @@ struct phr_state {
 	struct phr_st_readset *rec_target, *rec;
 	const uint8_t *cur_code; /* code of the running frame (env opcode scan) */
 	size_t cur_code_len;
-	/* called for every account of a commit's dirty list (before it is written) */
+	const uint8_t *cur_code_hash; /* its hash (NULL: initcode) */
+	struct {
+		uint8_t hash[32];
+		unsigned env;
+		bool used;
+	} env_cache[64]; /* phr_st_env_scan by code hash */
+	/* called by a commit for every account whose trie leaf or existence it changed */
 	void (*on_commit)(void *ctx, const uint8_t addr[20]);
 	void *on_commit_ctx;
 	/* current transaction context (valid inside phr_state_tx_apply) */
