@@ -210,12 +210,15 @@ static int write_tmp(char *tmp, size_t cap, const char *shard, const uint8_t *da
 		     int *fd_out)
 {
 	int fd, rc;
-	if (mkdir(shard, 0755) < 0 && errno != EEXIST)
-		return PHR_ERR_IO;
 	if (pathf(tmp, cap, "%s/" TMP_PREFIX "%ld.%u", shard, (long)getpid(),
 		  atomic_fetch_add(&tmp_counter, 1)) != PHR_OK)
 		return PHR_ERR_TOO_LARGE;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == ENOENT) { /* the shard's first block */
+		if (mkdir(shard, 0755) < 0 && errno != EEXIST)
+			return PHR_ERR_IO;
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	}
 	if (fd < 0)
 		return PHR_ERR_IO;
 	rc = phr_store_write_all(fd, data, len);

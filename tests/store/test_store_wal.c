@@ -149,6 +149,15 @@ static void test_group_visibility(void **state)
 	assert_true(phr_store_pin_has(st, &a));
 	assert_true(phr_store_pin_has(st, &b));
 	assert_false(phr_store_pin_has(st, &raw));
+	/* pins are names of one inode (no inode allocated per pin) */
+	char *pa = pin_file(dir, &a), *pb = pin_file(dir, &b);
+	struct stat sa, sb;
+	assert_int_equal(stat(pa, &sa), 0);
+	assert_int_equal(stat(pb, &sb), 0);
+	assert_int_equal(sa.st_ino, sb.st_ino);
+	assert_true(sa.st_nlink >= 3); /* .pin and the two pins */
+	free(pa);
+	free(pb);
 
 	/* without a group every call is durable and visible when it returns */
 	assert_int_equal(phr_store_pin_rm(st, &b), PHR_OK);
