@@ -260,6 +260,16 @@ static void test_nested(void **state)
 	write_word(w, 2, 13);
 	assert_int_equal(call_word(rc), 13);
 	assert_int_equal(call_word(rs), 13);
+	/* a transaction that only reads (and touches) them changes nothing they read */
+	{
+		uint8_t hash[32];
+
+		h0 = hits();
+		assert_int_equal(chain_test_send(chain, hash, 0, rs, NULL, 0, 0), PHR_OK);
+		assert_int_equal(call_word(rs), 13);
+		assert_int_equal(call_word(w), 13);
+		assert_int_equal(hits(), h0 + 1);
+	}
 }
 
 static void test_block_values(void **state)
