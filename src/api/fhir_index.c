@@ -25,8 +25,16 @@ static const char SCHEMA[] =
 	" pid TEXT NOT NULL, deleted INTEGER NOT NULL, method TEXT NOT NULL, UNIQUE(type, id, vid));"
 	"CREATE TABLE IF NOT EXISTS idx(type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL,"
 	" sys TEXT, val TEXT, num REAL, lo INTEGER, hi INTEGER);"
-	"CREATE INDEX IF NOT EXISTS idx_val ON idx(type, param, val);"
-	"CREATE INDEX IF NOT EXISTS idx_res ON idx(type, id);"
+	/* idx_key covers a key lookup (the ids of a value: no table row read);
+	 * idx_rid finds the keys of one resource and parameter. They replace
+	 * idx_val (type, param, val) and idx_res (type, id) of older files. */
+	"CREATE INDEX IF NOT EXISTS idx_key ON idx(type, param, val, sys, id);"
+	"CREATE INDEX IF NOT EXISTS idx_rid ON idx(type, id, param);"
+	/* a reference searched by its bare id ("patient=123"): the id part of "Type/id" keys */
+	"CREATE INDEX IF NOT EXISTS idx_refid ON idx(type, param, substr(val, instr(val, '/') + 1))"
+	" WHERE instr(val, '/') > 0;"
+	"DROP INDEX IF EXISTS idx_val;"
+	"DROP INDEX IF EXISTS idx_res;"
 	"CREATE INDEX IF NOT EXISTS res_pid ON res(pid);"
 	"CREATE INDEX IF NOT EXISTS res_upd ON res(type, updated);";
 
@@ -64,7 +72,7 @@ int fhir_db_open(struct fhir_db *f, const char *dir)
 
 	int fd;
 
-	f->db = NULL;
+	memset(f, 0, sizeof(*f));
 	if (snprintf(path, sizeof(path), "%s/fhir.db", dir) >= (int)sizeof(path))
 		return PHR_ERR_TOO_LARGE;
 	/* search keys include names and dates: owner only; SQLite gives the -wal and
@@ -91,11 +99,14 @@ int fhir_db_open_reader(struct fhir_db *f, const char *dir)
 {
 	char path[1024];
 
-	f->db = NULL;
+	memset(f, 0, sizeof(*f));
 	if (snprintf(path, sizeof(path), "%s/fhir.db", dir) >= (int)sizeof(path))
 		return PHR_ERR_TOO_LARGE;
+	/* a kept reader's page cache: 16 MiB (the default is 2 MiB) */
 	if (sqlite3_open_v2(path, &f->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
-	    sqlite3_busy_timeout(f->db, 5000) != SQLITE_OK || add_functions(f->db) != PHR_OK) {
+	    sqlite3_busy_timeout(f->db, 5000) != SQLITE_OK ||
+	    sqlite3_exec(f->db, "PRAGMA cache_size=-16384", NULL, NULL, NULL) != SQLITE_OK ||
+	    add_functions(f->db) != PHR_OK) {
 		sqlite3_close(f->db);
 		f->db = NULL;
 		return PHR_ERR_DB;
@@ -105,9 +116,104 @@ int fhir_db_open_reader(struct fhir_db *f, const char *dir)
 
 void fhir_db_close(struct fhir_db *f)
 {
+	for (size_t i = 0; i < FHIR_ST_COUNT; i++) {
+		sqlite3_finalize(f->st[i]);
+		f->st[i] = NULL;
+	}
 	if (f->db != NULL)
 		sqlite3_close(f->db);
 	f->db = NULL;
+}
+
+void fhir_pool_init(struct fhir_pool *p, const char *dir)
+{
+	memset(p, 0, sizeof(*p));
+	pthread_mutex_init(&p->mu, NULL);
+	snprintf(p->dir, sizeof(p->dir), "%s", dir);
+}
+
+void fhir_pool_release(struct fhir_pool *p)
+{
+	for (size_t i = 0; i < FHIR_POOL_MAX; i++)
+		fhir_db_close(&p->db[i]);
+	pthread_mutex_destroy(&p->mu);
+}
+
+struct fhir_db *fhir_pool_take(struct fhir_pool *p)
+{
+	struct fhir_db *f = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&p->mu);
+	for (i = 0; i < FHIR_POOL_MAX && (p->busy[i] || p->db[i].db == NULL); i++)
+		;
+	if (i == FHIR_POOL_MAX) /* none idle: a new one in a free slot */
+		for (i = 0; i < FHIR_POOL_MAX && p->db[i].db != NULL; i++)
+			;
+	if (i < FHIR_POOL_MAX)
+		p->busy[i] = true;
+	pthread_mutex_unlock(&p->mu);
+	if (i < FHIR_POOL_MAX) {
+		f = &p->db[i];
+		if (f->db == NULL && fhir_db_open_reader(f, p->dir) != PHR_OK) {
+			pthread_mutex_lock(&p->mu);
+			p->busy[i] = false;
+			pthread_mutex_unlock(&p->mu);
+			return NULL;
+		}
+		return f;
+	}
+	/* every slot taken: a connection for this request only */
+	if ((f = phr_calloc(1, sizeof(*f))) != NULL && fhir_db_open_reader(f, p->dir) != PHR_OK) {
+		phr_free(f);
+		f = NULL;
+	}
+	return f;
+}
+
+void fhir_pool_give(struct fhir_pool *p, struct fhir_db *f)
+{
+	if (f == NULL)
+		return;
+	if (f >= p->db && f < p->db + FHIR_POOL_MAX) {
+		pthread_mutex_lock(&p->mu);
+		p->busy[f - p->db] = false;
+		pthread_mutex_unlock(&p->mu);
+		return;
+	}
+	fhir_db_close(f);
+	phr_free(f);
+}
+
+/* Kept statement @p k of @p f, prepared on first use; reset and unbound after each use (stmt_done). */
+static sqlite3_stmt *stmt(struct fhir_db *f, enum fhir_stmt k)
+{
+	static const char *const sql[FHIR_ST_COUNT] = {
+		[FHIR_ST_GET] = "SELECT type, id, vid, updated, token, patient, pid, deleted FROM res "
+				"WHERE type=?1 AND id=?2",
+		[FHIR_ST_GET_VERSION] = "SELECT type, id, vid, updated, token, patient, pid, deleted FROM hist "
+					"WHERE type=?1 AND id=?2 AND vid=?3",
+		[FHIR_ST_PUT_RES] = "INSERT OR REPLACE INTO res(type, id, vid, updated, token, patient, pid, "
+				    "deleted) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+		[FHIR_ST_PUT_HIST] = "INSERT INTO hist(type, id, vid, updated, token, patient, pid, deleted, "
+				     "method) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+		[FHIR_ST_DEL_KEYS] = "DELETE FROM idx WHERE type=?1 AND id=?2",
+		[FHIR_ST_PUT_KEY] = "INSERT INTO idx(type, id, param, sys, val, num, lo, hi) "
+				    "VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+	};
+
+	if (f->st[k] == NULL &&
+	    sqlite3_prepare_v3(f->db, sql[k], -1, SQLITE_PREPARE_PERSISTENT, &f->st[k], NULL) != SQLITE_OK) {
+		f->st[k] = NULL;
+		return NULL;
+	}
+	return f->st[k];
+}
+
+static void stmt_done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 }
 
 static int exec(struct fhir_db *f, const char *sql)
@@ -172,13 +278,13 @@ static void row_read(struct fhir_row *r, sqlite3_stmt *st)
 	r->deleted = sqlite3_column_int(st, 7) != 0;
 }
 
-static int get_row(struct fhir_db *f, struct fhir_row *row, const char *sql, const char *type,
+static int get_row(struct fhir_db *f, struct fhir_row *row, enum fhir_stmt k, const char *type,
 		   const char *id, uint64_t vid)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = stmt(f, k);
 	int rv;
 
-	if (sqlite3_prepare_v2(f->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (st == NULL)
 		return PHR_ERR_DB;
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
@@ -191,20 +297,19 @@ static int get_row(struct fhir_db *f, struct fhir_row *row, const char *sql, con
 	} else {
 		rv = rv == SQLITE_DONE ? PHR_ERR_NOT_FOUND : PHR_ERR_DB;
 	}
-	sqlite3_finalize(st);
+	stmt_done(st);
 	return rv;
 }
 
 int fhir_db_get(struct fhir_db *f, struct fhir_row *row, const char *type, const char *id)
 {
-	return get_row(f, row, "SELECT " ROW_COLS " FROM res WHERE type=?1 AND id=?2", type, id, 0);
+	return get_row(f, row, FHIR_ST_GET, type, id, 0);
 }
 
 int fhir_db_get_version(struct fhir_db *f, struct fhir_row *row, const char *type, const char *id,
 			uint64_t vid)
 {
-	return get_row(f, row, "SELECT " ROW_COLS " FROM hist WHERE type=?1 AND id=?2 AND vid=?3", type,
-		       id, vid);
+	return get_row(f, row, FHIR_ST_GET_VERSION, type, id, vid);
 }
 
 struct put_ctx {
@@ -249,17 +354,17 @@ static int bind_row(sqlite3_stmt *st, const struct fhir_row *row)
 	return sqlite3_step(st) == SQLITE_DONE ? PHR_OK : PHR_ERR_DB;
 }
 
-static int run1(struct fhir_db *f, const char *sql, const struct fhir_row *row, const char *extra)
+static int run1(struct fhir_db *f, enum fhir_stmt k, const struct fhir_row *row, const char *extra)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = stmt(f, k);
 	int rv;
 
-	if (sqlite3_prepare_v2(f->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (st == NULL)
 		return PHR_ERR_DB;
 	if (extra != NULL)
 		sqlite3_bind_text(st, 9, extra, -1, SQLITE_STATIC);
 	rv = bind_row(st, row);
-	sqlite3_finalize(st);
+	stmt_done(st);
 	return rv;
 }
 
@@ -269,29 +374,23 @@ int fhir_db_put(struct fhir_db *f, const struct fhir_row *row, const json_t *res
 	struct put_ctx p = { NULL, PHR_OK };
 	int rv;
 
-	if ((rv = run1(f, "INSERT OR REPLACE INTO res(" ROW_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8)", row,
-		       NULL)) != PHR_OK ||
-	    (rv = run1(f, "INSERT INTO hist(" ROW_COLS ", method) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)", row,
-		       method)) != PHR_OK)
+	if ((rv = run1(f, FHIR_ST_PUT_RES, row, NULL)) != PHR_OK ||
+	    (rv = run1(f, FHIR_ST_PUT_HIST, row, method)) != PHR_OK)
 		return rv;
-	if (sqlite3_prepare_v2(f->db, "DELETE FROM idx WHERE type=?1 AND id=?2", -1, &p.st, NULL) !=
-	    SQLITE_OK)
+	if ((p.st = stmt(f, FHIR_ST_DEL_KEYS)) == NULL)
 		return PHR_ERR_DB;
 	sqlite3_bind_text(p.st, 1, row->type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(p.st, 2, row->id, -1, SQLITE_STATIC);
 	rv = sqlite3_step(p.st) == SQLITE_DONE ? PHR_OK : PHR_ERR_DB;
-	sqlite3_finalize(p.st);
+	stmt_done(p.st);
 	if (rv != PHR_OK || resource == NULL)
 		return rv;
-	if (sqlite3_prepare_v2(f->db,
-			       "INSERT INTO idx(type, id, param, sys, val, num, lo, hi) "
-			       "VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
-			       -1, &p.st, NULL) != SQLITE_OK)
+	if ((p.st = stmt(f, FHIR_ST_PUT_KEY)) == NULL)
 		return PHR_ERR_DB;
 	sqlite3_bind_text(p.st, 1, row->type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(p.st, 2, row->id, -1, SQLITE_STATIC);
 	rv = phr_fhir_keys_extract(resource, put_key, &p);
-	sqlite3_finalize(p.st);
+	stmt_done(p.st);
 	return rv;
 }
 
@@ -388,6 +487,7 @@ struct qb {
 	int rv;
 	char *detail;
 	size_t detail_cap;
+	bool ranged; /* a condition that is not an equality on i.val (no index range of its own) */
 };
 
 static void qb_sql(struct qb *q, const char *s)
@@ -484,6 +584,7 @@ static void cond_date(struct qb *q, const char *name, const char *v)
 		qb_fail(q, PHR_ERR_INVALID, "not a FHIR date", name);
 		return;
 	}
+	q->ranged = true;
 	if (strcmp(p, "eq") == 0) {
 		qb_sql(q, "(i.lo>=");
 		qb_int(q, lo);
@@ -539,6 +640,7 @@ static void cond_number(struct qb *q, const char *name, const char *v, bool quan
 		qb_fail(q, PHR_ERR_INVALID, "not a number", name);
 		return;
 	}
+	q->ranged = true;
 	dot = strchr(numbuf, '.');
 	if (dot != NULL)
 		for (const char *d = dot + 1; *d >= '0' && *d <= '9'; d++)
@@ -625,6 +727,7 @@ static void cond_value(struct qb *q, const struct phr_fhir_sp *sp, const char *m
 			qb_text(q, v + 1, strlen(v + 1));
 			qb_sql(q, ")");
 		} else if (bar[1] == '\0') {
+			q->ranged = true;
 			qb_sql(q, "i.sys=");
 			qb_text(q, v, (size_t)(bar - v));
 		} else {
@@ -648,12 +751,14 @@ static void cond_value(struct qb *q, const struct phr_fhir_sp *sp, const char *m
 			qb_text(q, norm, strlen(norm));
 			phr_free(norm);
 		} else {
+			q->ranged = true;
 			qb_sql(q, "i.val LIKE ");
 			like_pattern(q, v, mod != NULL && strcmp(mod, "contains") == 0);
 		}
 		return;
 	case PHR_FHIR_SP_URI:
 		if (mod != NULL && strcmp(mod, "below") == 0) {
+			q->ranged = true;
 			qb_sql(q, "substr(i.val, 1, length(");
 			qb_text(q, v, strlen(v));
 			qb_sql(q, "))=");
@@ -697,6 +802,7 @@ static void cond_value(struct qb *q, const struct phr_fhir_sp *sp, const char *m
 			qb_text(q, r, tl + il + 1);
 			phr_free(r);
 		} else {
+			q->ranged = true;
 			qb_sql(q, "substr(i.val, instr(i.val, '/') + 1)=");
 			qb_text(q, v, strlen(v));
 		}
@@ -732,86 +838,236 @@ static bool is_result_param(const char *n)
 	return false;
 }
 
-/* The WHERE conditions of every search parameter of @p r. */
-static void where_params(struct qb *q, const char *type, const struct phr_fhir_req *r)
+/* Whether @p p excludes what it names (:missing=true, :not). */
+static bool param_negative(const struct phr_fhir_param *p)
+{
+	return p->modifier != NULL && ((strcmp(p->modifier, "missing") == 0 && strcmp(p->value, "true") == 0) ||
+				       strcmp(p->modifier, "not") == 0);
+}
+
+/* The definition of search parameter @p p of @p type; NULL (and q failed) when refused. */
+static const struct phr_fhir_sp *param_def(struct qb *q, const char *type, const struct phr_fhir_param *p)
+{
+	const struct phr_fhir_sp *sp = phr_fhir_sp_find(type, p->name);
+
+	if (sp == NULL) {
+		qb_fail(q, PHR_ERR_INVALID, "unknown search parameter", p->name);
+		return NULL;
+	}
+	if (!mod_ok(sp, p->modifier)) {
+		qb_fail(q, PHR_ERR_UNSUPPORTED, "unsupported modifier", p->name);
+		return NULL;
+	}
+	if (p->modifier != NULL && strcmp(p->modifier, "missing") == 0 && strcmp(p->value, "true") != 0 &&
+	    strcmp(p->value, "false") != 0) {
+		qb_fail(q, PHR_ERR_INVALID, ":missing takes true or false", p->name);
+		return NULL;
+	}
+	return sp;
+}
+
+/* " AND (v1 OR v2 ...)": the values of @p p on the key row i (nothing for :missing). */
+static void param_values(struct qb *q, const struct phr_fhir_sp *sp, const struct phr_fhir_param *p)
+{
+	const char *v = p->value;
+	bool first = true;
+
+	if (p->modifier != NULL && strcmp(p->modifier, "missing") == 0) {
+		q->ranged = true; /* every key of the parameter */
+		return;
+	}
+	qb_sql(q, " AND (");
+	for (;;) {
+		size_t n = 0, k = 0;
+		char *one;
+		/* comma separates alternatives; "\," is a literal comma */
+		while (v[n] != '\0' && !(v[n] == ',' && (n == 0 || v[n - 1] != '\\')))
+			n++;
+		one = phr_malloc(n + 1);
+		if (one == NULL) {
+			q->rv = PHR_ERR_NOMEM;
+			return;
+		}
+		for (size_t j = 0; j < n; j++) {
+			if (v[j] == '\\' && j + 1 < n &&
+			    (v[j + 1] == ',' || v[j + 1] == '|' || v[j + 1] == '$' || v[j + 1] == '\\'))
+				j++;
+			one[k++] = v[j];
+		}
+		one[k] = '\0';
+		if (!first)
+			qb_sql(q, " OR ");
+		first = false;
+		if (one[0] == '\0')
+			qb_fail(q, PHR_ERR_INVALID, "empty value", p->name);
+		else
+			cond_value(q, sp, p->modifier, one);
+		phr_free(one);
+		if (v[n] == '\0' || q->rv != PHR_OK)
+			break;
+		v += n + 1;
+	}
+	qb_sql(q, ")");
+}
+
+/* Whether every value of @p p is a bare id of reference parameter @p sp (no '/', no escapes). */
+static bool bare_ids(const struct phr_fhir_sp *sp, const struct phr_fhir_param *p)
+{
+	size_t n = strlen(p->value);
+
+	return sp->kind == PHR_FHIR_SP_REFERENCE && p->modifier == NULL && n > 0 && p->value[0] != ',' &&
+	       p->value[n - 1] != ',' && strstr(p->value, ",,") == NULL && strpbrk(p->value, "/\\") == NULL;
+}
+
+/*
+ * SELECT @p what of the keys of @p sp whose id part is one of the bare ids
+ * of @p p: the "Type/id" keys through idx_refid, a key without '/' as itself
+ * (the same matches as cond_value's substr form, from the index).
+ */
+static void bare_id_keys(struct qb *q, const char *what, const char *type, const struct phr_fhir_sp *sp,
+			 const struct phr_fhir_param *p)
+{
+	for (int k = 0; k < 2; k++) {
+		const char *v = p->value;
+		qb_sql(q, k == 0 ? "SELECT " : " UNION ALL SELECT ");
+		qb_sql(q, what);
+		qb_sql(q, k == 0 ? " FROM idx i INDEXED BY idx_refid WHERE i.type=" : " FROM idx i WHERE i.type=");
+		qb_text(q, type, strlen(type));
+		qb_sql(q, " AND i.param=");
+		qb_text(q, sp->code, strlen(sp->code));
+		qb_sql(q, k == 0 ? " AND instr(i.val, '/')>0 AND substr(i.val, instr(i.val, '/') + 1) IN ("
+			  : " AND i.val IN (");
+		for (;;) {
+			size_t n = strcspn(v, ",");
+			qb_text(q, v, n);
+			if (v[n] == '\0')
+				break;
+			qb_sql(q, ",");
+			v += n + 1;
+		}
+		qb_sql(q, ")");
+	}
+}
+
+/*
+ * The WHERE conditions of every search parameter of @p r: the parameter
+ * @p driver (an index into r->params, or SIZE_MAX) as "r.id IN (its keys)",
+ * which SQLite runs first (the ids of its keys, then the primary key of
+ * res); every other one as a probe of the keys of each candidate resource
+ * (idx_rid / idx_key), so a search costs about the matches of its most
+ * selective parameter, not the keys of every parameter it names.
+ */
+static void where_params(struct qb *q, const char *type, const struct phr_fhir_req *r, size_t driver)
 {
 	for (size_t i = 0; i < r->n_params && q->rv == PHR_OK; i++) {
 		const struct phr_fhir_param *p = &r->params[i];
 		const struct phr_fhir_sp *sp;
-		const char *v;
-		bool first = true, missing;
 
 		if (is_result_param(p->name))
 			continue;
-		sp = phr_fhir_sp_find(type, p->name);
-		if (sp == NULL) {
-			qb_fail(q, PHR_ERR_INVALID, "unknown search parameter", p->name);
+		if ((sp = param_def(q, type, p)) == NULL)
 			return;
-		}
-		if (!mod_ok(sp, p->modifier)) {
-			qb_fail(q, PHR_ERR_UNSUPPORTED, "unsupported modifier", p->name);
-			return;
-		}
-		missing = p->modifier != NULL && strcmp(p->modifier, "missing") == 0;
-		if (missing && strcmp(p->value, "true") != 0 && strcmp(p->value, "false") != 0) {
-			qb_fail(q, PHR_ERR_INVALID, ":missing takes true or false", p->name);
-			return;
-		}
-		/* driven from the index (type, param, val) rather than per resource */
-		qb_sql(q, (missing && strcmp(p->value, "true") == 0) ||
-				  (p->modifier != NULL && strcmp(p->modifier, "not") == 0)
-			  ? " AND r.id NOT IN"
-			  : " AND r.id IN");
-		qb_sql(q, "(SELECT i.id FROM idx i WHERE i.type=");
-		qb_text(q, type, strlen(type));
-		qb_sql(q, " AND i.param=");
-		qb_text(q, sp->code, strlen(sp->code));
-		if (missing) {
+		if (i == driver && bare_ids(sp, p)) {
+			qb_sql(q, " AND r.id IN(");
+			bare_id_keys(q, "i.id", type, sp, p);
 			qb_sql(q, ")");
 			continue;
 		}
-		qb_sql(q, " AND (");
-		v = p->value;
-		for (;;) {
-			size_t n = 0;
-			char *one;
-			/* comma separates alternatives; "\," is a literal comma */
-			while (v[n] != '\0' && !(v[n] == ',' && (n == 0 || v[n - 1] != '\\')))
-				n++;
-			one = phr_malloc(n + 1);
-			if (one == NULL) {
-				q->rv = PHR_ERR_NOMEM;
-				return;
-			}
-			{
-				size_t k = 0;
-				for (size_t j = 0; j < n; j++) {
-					if (v[j] == '\\' && j + 1 < n && (v[j + 1] == ',' || v[j + 1] == '|' ||
-									  v[j + 1] == '$' || v[j + 1] == '\\'))
-						j++;
-					one[k++] = v[j];
-				}
-				one[k] = '\0';
-			}
-			if (!first)
-				qb_sql(q, " OR ");
-			first = false;
-			if (one[0] == '\0')
-				qb_fail(q, PHR_ERR_INVALID, "empty value", p->name);
-			else
-				cond_value(q, sp, p->modifier, one);
-			phr_free(one);
-			if (v[n] == '\0' || q->rv != PHR_OK)
-				break;
-			v += n + 1;
+		if (i == driver) {
+			qb_sql(q, " AND r.id IN(SELECT i.id FROM idx i WHERE i.type=");
+			qb_text(q, type, strlen(type));
+		} else {
+			/* the keys of this resource; else SQLite may walk the parameter's keys in idx_key */
+			qb_sql(q, param_negative(p) ? " AND NOT EXISTS" : " AND EXISTS");
+			qb_sql(q, "(SELECT 1 FROM idx i INDEXED BY idx_rid WHERE i.type=");
+			qb_text(q, type, strlen(type));
+			qb_sql(q, " AND i.id=r.id");
 		}
-		qb_sql(q, "))");
+		qb_sql(q, " AND i.param=");
+		qb_text(q, sp->code, strlen(sp->code));
+		if (!(p->modifier != NULL && strcmp(p->modifier, "missing") == 0))
+			param_values(q, sp, p);
+		qb_sql(q, ")");
 	}
 }
 
-/* ORDER BY from _sort (comma list, '-' for descending). */
-static void order_by(struct qb *q, const char *type, const char *sort)
+/* A probe counts at most this many keys of a parameter. */
+#define PROBE_CAP 1000
+
+static int qb_prepare(struct fhir_db *f, struct qb *q, sqlite3_stmt **st);
+static void qb_release(struct qb *q);
+static void qb_init(struct qb *q, char *detail, size_t cap);
+
+/*
+ * The keys matching @p p, counted up to @p cap through idx_key alone; SIZE_MAX
+ * when its values are not equalities (a probe would read every key of the
+ * parameter) or the probe failed (the search itself then reports it).
+ */
+static size_t probe(struct fhir_db *f, const char *type, const struct phr_fhir_param *p,
+		    const struct phr_fhir_sp *sp, size_t cap)
 {
+	sqlite3_stmt *st = NULL;
+	char detail[64];
+	struct qb q;
+	size_t n = SIZE_MAX;
+
+	qb_init(&q, detail, sizeof(detail));
+	qb_sql(&q, "SELECT count(*) FROM (");
+	if (bare_ids(sp, p)) {
+		bare_id_keys(&q, "1", type, sp, p);
+	} else {
+		qb_sql(&q, "SELECT 1 FROM idx i WHERE i.type=");
+		qb_text(&q, type, strlen(type));
+		qb_sql(&q, " AND i.param=");
+		qb_text(&q, sp->code, strlen(sp->code));
+		param_values(&q, sp, p);
+	}
+	qb_sql(&q, " LIMIT ");
+	qb_int(&q, (int64_t)cap);
+	qb_sql(&q, ")");
+	if (!q.ranged && qb_prepare(f, &q, &st) == PHR_OK && sqlite3_step(st) == SQLITE_ROW)
+		n = (size_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	qb_release(&q);
+	return n;
+}
+
+/*
+ * The parameter of @p r that drives the search: of the positive ones, the
+ * one whose probe counts fewest keys (each probe capped by the best so far);
+ * a parameter that cannot be probed drives only when no other can.
+ * SIZE_MAX when there is no positive parameter (the search scans the type).
+ */
+static size_t pick_driver(struct fhir_db *f, const char *type, const struct phr_fhir_req *r)
+{
+	size_t driver = SIZE_MAX, best = SIZE_MAX;
+
+	for (size_t i = 0; i < r->n_params; i++) {
+		const struct phr_fhir_param *p = &r->params[i];
+		const struct phr_fhir_sp *sp;
+		size_t n;
+
+		if (is_result_param(p->name) || param_negative(p) || (sp = phr_fhir_sp_find(type, p->name)) == NULL ||
+		    !mod_ok(sp, p->modifier))
+			continue;
+		if (driver == SIZE_MAX)
+			driver = i;
+		n = probe(f, type, p, sp, best < PROBE_CAP ? best : PROBE_CAP);
+		if (n < best) {
+			best = n;
+			driver = i;
+		}
+		if (best == 0)
+			break;
+	}
+	return driver;
+}
+
+/* ORDER BY from _sort (comma list, '-' for descending). */
+static void order_by(struct qb *q, const char *type, const char *sort, bool driven)
+{
+	/* with a driver, "+" keeps SQLite from walking res_upd in order instead */
+	const char *upd = driven ? "+r.updated" : "r.updated", *id = driven ? "+r.id" : "r.id";
 	bool first = true;
 
 	qb_sql(q, " ORDER BY ");
@@ -832,9 +1088,9 @@ static void order_by(struct qb *q, const char *type, const char *sort)
 			qb_sql(q, ", ");
 		first = false;
 		if (strcmp(name, "_id") == 0) {
-			qb_sql(q, "r.id");
+			qb_sql(q, id);
 		} else if (strcmp(name, "_lastUpdated") == 0) {
-			qb_sql(q, "r.updated");
+			qb_sql(q, upd);
 		} else if ((sp = phr_fhir_sp_find(type, name)) != NULL) {
 			qb_sql(q, sp->kind == PHR_FHIR_SP_DATE ? "(SELECT min(i.lo)"
 				  : sp->kind == PHR_FHIR_SP_NUMBER || sp->kind == PHR_FHIR_SP_QUANTITY
@@ -852,7 +1108,14 @@ static void order_by(struct qb *q, const char *type, const char *sort)
 		if (*sort == ',')
 			sort++;
 	}
-	qb_sql(q, first ? "r.updated ASC, r.id ASC" : ", r.id ASC");
+	if (first) {
+		qb_sql(q, upd);
+		qb_sql(q, " ASC, ");
+	} else {
+		qb_sql(q, ", ");
+	}
+	qb_sql(q, id);
+	qb_sql(q, " ASC");
 }
 
 static int qb_prepare(struct fhir_db *f, struct qb *q, sqlite3_stmt **st)
@@ -902,15 +1165,16 @@ int fhir_db_search(struct fhir_db *f, struct fhir_hits *out, char *detail, size_
 {
 	struct qb q;
 	sqlite3_stmt *st = NULL;
-	size_t mark;
+	size_t mark, driver;
 	int rv;
 
 	memset(out, 0, sizeof(*out));
+	driver = pick_driver(f, type, r);
 	qb_init(&q, detail, detail_cap);
 	qb_sql(&q, "SELECT count(*) FROM res r WHERE r.type=");
 	qb_text(&q, type, strlen(type));
 	qb_sql(&q, " AND r.deleted=0");
-	where_params(&q, type, r);
+	where_params(&q, type, r, driver);
 	if (acc != NULL) { /* last: asked only of rows the other conditions matched */
 		qb_sql(&q, " AND phr_readable(");
 		qb_access(&q, acc);
@@ -937,7 +1201,7 @@ int fhir_db_search(struct fhir_db *f, struct fhir_hits *out, char *detail, size_
 		phr_buf_release(&q.sql);
 		q.sql = s2;
 	}
-	order_by(&q, type, phr_fhir_req_param(r, "_sort"));
+	order_by(&q, type, phr_fhir_req_param(r, "_sort"), driver != SIZE_MAX);
 	qb_sql(&q, " LIMIT ");
 	qb_int(&q, (int64_t)count);
 	qb_sql(&q, " OFFSET ");

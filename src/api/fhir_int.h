@@ -6,7 +6,9 @@
 #ifndef PHR_API_FHIR_INT_H
 #define PHR_API_FHIR_INT_H
 
+#include <pthread.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 
 #include "phr/fhir.h"
 #include "phr/u256.h"
@@ -23,8 +25,18 @@ struct fhir_row {
 	bool deleted;
 };
 
+/** The fixed statements of a connection, prepared on first use and kept. */
+enum fhir_stmt { FHIR_ST_GET, FHIR_ST_GET_VERSION, FHIR_ST_PUT_RES, FHIR_ST_PUT_HIST, FHIR_ST_DEL_KEYS,
+		 FHIR_ST_PUT_KEY, FHIR_ST_COUNT };
+
+/**
+ * One connection to DIR/fhir.db, used by one thread at a time. Its kept
+ * statements are reset after each use, so an idle connection holds no read
+ * transaction (it sees every later commit).
+ */
 struct fhir_db {
 	sqlite3 *db;
+	sqlite3_stmt *st[FHIR_ST_COUNT];
 };
 
 /** Opens (creates) DIR/fhir.db. @return PHR_OK, PHR_ERR_DB, PHR_ERR_NOMEM. */
@@ -33,6 +45,30 @@ int fhir_db_open(struct fhir_db *f, const char *dir);
 int fhir_db_open_reader(struct fhir_db *f, const char *dir);
 /** Closes; a closed or never opened handle is a no-op. */
 void fhir_db_close(struct fhir_db *f);
+
+/**
+ * Read-only connections kept open between requests (each keeps its page
+ * cache and statements): a request takes one and gives it back.
+ */
+#define FHIR_POOL_MAX 16
+struct fhir_pool {
+	pthread_mutex_t mu;
+	char dir[512];
+	struct fhir_db db[FHIR_POOL_MAX];
+	bool busy[FHIR_POOL_MAX];
+};
+/** Sets up an empty pool for DIR (connections are opened on demand). */
+void fhir_pool_init(struct fhir_pool *p, const char *dir);
+/** Closes every connection (none may be taken). */
+void fhir_pool_release(struct fhir_pool *p);
+/**
+ * A read-only connection for the calling thread: an idle kept one, a new
+ * kept one, or (all FHIR_POOL_MAX taken) a temporary one. NULL when none
+ * can be opened. Give it back with fhir_pool_give.
+ */
+struct fhir_db *fhir_pool_take(struct fhir_pool *p);
+/** Gives back a connection of fhir_pool_take (NULL: no-op). */
+void fhir_pool_give(struct fhir_pool *p, struct fhir_db *db);
 /** BEGIN / COMMIT / ROLLBACK. */
 int fhir_db_begin(struct fhir_db *f);
 int fhir_db_commit(struct fhir_db *f);

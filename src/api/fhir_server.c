@@ -32,6 +32,7 @@ struct fhir_state {
 	const struct phr_api *api;
 	char dir[512];
 	struct fhir_db db;
+	struct fhir_pool readers; /* kept read-only connections (reads run side by side) */
 	pthread_mutex_t lock;
 	bool open;
 };
@@ -62,12 +63,14 @@ static struct fhir_state *state_get(struct api_ctx *c, bool lock)
 				fhir_db_close(&s->db);
 				pthread_mutex_unlock(&s->lock);
 				pthread_mutex_destroy(&s->lock);
+				fhir_pool_release(&s->readers);
 				s->open = false;
 			}
 			if (fhir_db_open(&s->db, dir) != PHR_OK) {
 				s = NULL;
 				break;
 			}
+			fhir_pool_init(&s->readers, dir);
 			pthread_mutex_init(&s->lock, NULL);
 			s->api = c->api;
 			snprintf(s->dir, sizeof(s->dir), "%s", dir);
@@ -1986,7 +1989,7 @@ int api_fhir_serve(struct api_ctx *c, const char *url, const char *method)
 	json_t *body = NULL;
 	const char *host = api_header(c, "Host");
 	const char *prefer = api_header(c, "Prefer");
-	struct fhir_db rdb = { NULL };
+	struct fhir_db *rdb = NULL;
 	bool write;
 	int rv;
 
@@ -2052,11 +2055,11 @@ int api_fhir_serve(struct api_ctx *c, const char *url, const char *method)
 	write = strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
 		!(strcmp(method, "POST") == 0 && r.target == PHR_FHIR_T_SEARCH);
 	x.st = state_get(c, write);
-	if (x.st != NULL && !write && fhir_db_open_reader(&rdb, c->api->cfg.datadir) == PHR_OK)
-		x.db = &rdb; /* WAL: readers run side by side */
+	if (x.st != NULL && !write)
+		x.db = rdb = fhir_pool_take(&x.st->readers); /* WAL: readers run side by side */
 	else if (x.st != NULL)
 		x.db = &x.st->db;
-	if (x.st == NULL) {
+	if (x.db == NULL) {
 		json_decref(body);
 		(void)fail(&x, PHR_ERR_DB, 503, "the FHIR index cannot be opened");
 		goto out;
@@ -2064,7 +2067,7 @@ int api_fhir_serve(struct api_ctx *c, const char *url, const char *method)
 	(void)route(&x, method, &r, body);
 	if (write)
 		pthread_mutex_unlock(&x.st->lock);
-	fhir_db_close(&rdb);
+	fhir_pool_give(&x.st->readers, rdb);
 out:
 	phr_fhir_req_release(&r);
 	rv = respond(&x);

@@ -704,6 +704,99 @@ static void test_search_total_access(void **state)
 	assert_true(history_total(t_clinic, "/Observation/_history?_count=5") >= 40);
 }
 
+/* A transaction entry PUT Observation/@p id for Patient/@p pid with code urn:plan|@p code. */
+static void plan_obs(struct phr_buf *b, const char *id, const char *pid, const char *code, int day, bool last)
+{
+	char e[640];
+
+	snprintf(e, sizeof(e),
+		 "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"%s\",\"status\":\"final\","
+		 "\"code\":{\"coding\":[{\"system\":\"urn:plan\",\"code\":\"%s\"}]},"
+		 "\"subject\":{\"reference\":\"Patient/%s\"},\"effectiveDateTime\":\"2023-05-%02d\"},"
+		 "\"request\":{\"method\":\"PUT\",\"url\":\"Observation/%s\"}}%s",
+		 id, code, pid, day, id, last ? "" : ",");
+	assert_int_equal(phr_buf_append_str(b, e), PHR_OK);
+}
+
+/*
+ * Searches of several parameters, whichever of them the index runs first
+ * (the fewest keys) and whichever order the query names them in: the same
+ * totals. plan-p1 has six Observations of code a and one of b, plan-p2 one
+ * of a; "a" alone matches 7, every Observation of plan-p1 has a status.
+ */
+static void test_search_plan(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "patient=plan-p1&code=urn:plan|a", "6" },
+		{ "code=urn:plan|a&patient=plan-p1", "6" },
+		{ "code=a&patient=plan-p1,plan-p2", "7" },
+		{ "patient=plan-p2&code=urn:plan|a", "1" },
+		{ "patient=Patient/plan-p1&code=b", "1" },
+		{ "subject=Patient/plan-p1&code=urn:plan|b", "1" },
+		{ "patient:Patient=plan-p1&code=urn:plan|", "7" },
+		{ "patient=plan-p1&code:not=urn:plan|a", "1" },
+		{ "code:not=urn:plan|a&patient=plan-p1", "1" },
+		{ "patient=plan-p1&status:missing=true", "0" },
+		{ "status:missing=false&patient=plan-p1", "7" },
+		{ "patient=plan-none&code=urn:plan|a", "0" },
+		{ "code=urn:plan|a&patient=plan-none", "0" },
+		{ "code=urn:plan|a&date=le2023-05-04", "5" },
+		{ "date=ge2023-05-04&code=urn:plan|a&patient=plan-p1", "3" },
+		{ "code=urn:plan|a,urn:plan|b&patient=plan-p1,plan-p2&date=le2023-05-02", "3" },
+	};
+	struct phr_buf b;
+	struct http_res r;
+	char q[512];
+
+	(void)state;
+	phr_buf_init(&b, 1 << 20);
+	assert_int_equal(phr_buf_append_str(&b, "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["), PHR_OK);
+	for (int k = 1; k <= 2; k++) {
+		char e[512];
+		snprintf(e, sizeof(e),
+			 "{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"plan-p%d\",\"identifier\":[{\"system\":"
+			 "\"urn:phr:address\",\"value\":\"%s\"}]},\"request\":{\"method\":\"PUT\",\"url\":\"Patient/plan-p%d\"}},",
+			 k, a_patient, k);
+		assert_int_equal(phr_buf_append_str(&b, e), PHR_OK);
+	}
+	for (int k = 1; k <= 6; k++) {
+		char id[32];
+		snprintf(id, sizeof(id), "plan-o%d", k);
+		plan_obs(&b, id, "plan-p1", "a", k, false);
+	}
+	plan_obs(&b, "plan-o7", "plan-p1", "b", 7, false);
+	plan_obs(&b, "plan-o8", "plan-p2", "a", 1, true);
+	assert_int_equal(phr_buf_append_str(&b, "]}"), PHR_OK);
+	assert_int_equal(phr_buf_append_byte(&b, 0), PHR_OK);
+	req(&r, "POST", "", t_provider, (const char *)b.data, hdr_pat);
+	assert_int_equal(r.status, 200);
+	http_res_release(&r);
+	phr_buf_release(&b);
+	for (size_t i = 0; i < PHR_ARRAY_LEN(cases); i++) {
+		snprintf(q, sizeof(q), "/Observation?%s", cases[i][0]);
+		req(&r, "GET", q, t_provider, NULL, NULL);
+		assert_int_equal(r.status, 200);
+		if (total_of(&r) != strtoul(cases[i][1], NULL, 10))
+			fail_msg("%s: total %zu, want %s", q, total_of(&r), cases[i][1]);
+		http_res_release(&r);
+	}
+	/* paging and order with a driving parameter: newest first, two pages of 2, then 1 */
+	for (size_t off = 0; off < 6; off += 2) {
+		snprintf(q, sizeof(q), "/Observation?patient=plan-p1&code=urn:plan|a&date=ge2023-05-02&_sort=-date&_count=2&_offset=%zu", off);
+		req(&r, "GET", q, t_provider, NULL, NULL);
+		assert_int_equal(r.status, 200);
+		assert_int_equal(total_of(&r), 5);
+		assert_int_equal(json_array_size(json_object_get(r.json, "entry")), off < 4 ? 2 : 1);
+		{
+			const char *id0 = jstr(json_object_get(json_array_get(json_object_get(r.json, "entry"), 0), "resource"), "id");
+			char want[32];
+			snprintf(want, sizeof(want), "plan-o%zu", 6 - off);
+			assert_string_equal(id0, want);
+		}
+		http_res_release(&r);
+	}
+}
+
 /* A body over the /fhir limit (32 MiB) is refused with a 413 OperationOutcome. */
 static void test_body_too_large(void **state)
 {
@@ -783,6 +876,7 @@ int main(void)
 		cmocka_unit_test(test_audit_events_from_trail),
 		cmocka_unit_test(test_records_batch),
 		cmocka_unit_test(test_search_total_access),
+		cmocka_unit_test(test_search_plan),
 		cmocka_unit_test(test_body_too_large),
 		cmocka_unit_test(test_concurrent_creates),
 	};
