@@ -6,6 +6,8 @@
 # Every create mints a record token and every read or returned search entry
 # logs a View on chain, so all of it is bound by the chain's commit rate.
 # Env: PHR_BIN (default: a Release build in build/fhirsrv-release), N (10000),
+#      SIZES (comma list of sizes to import up to, each followed by the phases;
+#      default N), PHASES (create,read,search,search-count), PROGRESS (50000),
 #      BATCH (entries per transaction, 100), SECS (5), CONC (8),
 #      BENCH_TMP (where the node's data directory goes, default /tmp; /dev/shm
 #      shows the cost without fsync).

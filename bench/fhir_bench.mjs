@@ -1,15 +1,22 @@
 // FHIR server benchmark driver (bench/fhir.sh runs it): one `phr node --dev`,
-// N resources imported by transaction Bundles (1 Patient per 10 Observations),
-// then create / read / search for SECS seconds each with CONC concurrent
-// clients; prints throughput, p50 and p99, and the ratio to the published
-// anchors (HAPI/Aidbox on 8 vCPU: ~3,000-5,200 CRUD req/s, 2,200-2,700
-// resources/s imported; the lower ends are used).
+// resources imported by transaction Bundles (1 Patient per 10 Observations)
+// up to each size of SIZES (default N), and at each size create / read /
+// search for SECS seconds each with CONC concurrent clients; prints
+// throughput, p50 and p99, the node's CPU time per request (from
+// /proc/<pid>/stat), the data directory's size, and the ratio to the
+// published anchors (HAPI/Aidbox on 8 vCPU: ~3,000-5,200 CRUD req/s,
+// 2,200-2,700 resources/s imported; the lower ends are used).
+import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { startNode } from '../tests/interop/fhir_lib.mjs';
 
 const N = Number(process.env.N || 10000);
+const SIZES = (process.env.SIZES || String(N)).split(',').map(Number).filter((x) => x > 0);
 const BATCH = Number(process.env.BATCH || 100);
 const SECS = Number(process.env.SECS || 5);
 const CONC = Number(process.env.CONC || 8);
+const PHASES = (process.env.PHASES || 'create,read,search,search-count').split(',');
+const PROGRESS = Number(process.env.PROGRESS || 50000);
 const ANCHOR_CRUD = 3000, ANCHOR_IMPORT = 2200;
 
 const n = await startNode('fhir-bench', ['--log-level', 'warn']);
@@ -17,6 +24,61 @@ const H = { authorization: 'Bearer ' + n.tokens.provider.token, 'content-type': 
 const addr = n.tokens.patient.address;
 const codes = ['8867-4', '29463-7', '8480-6', '8462-4', '2339-0'];
 const pct = (a, p) => a.length ? a.slice().sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor(a.length * p))] : 0;
+
+// The node's pid: the process holding the listening socket of its port.
+function nodePid(url) {
+  const port = Number(new URL(url).port);
+  let inode = null;
+  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let t = '';
+    try { t = readFileSync(f, 'utf8'); } catch { continue; }
+    for (const line of t.split('\n').slice(1)) {
+      const c = line.trim().split(/\s+/);
+      if (c.length > 9 && parseInt(c[1].split(':')[1], 16) === port && c[3] === '0A') inode = c[9];
+    }
+  }
+  if (inode === null) return null;
+  for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let fds = [];
+    try { fds = readdirSync(`/proc/${p}/fd`); } catch { continue; }
+    for (const fd of fds) {
+      try { if (readlinkSync(`/proc/${p}/fd/${fd}`) === `socket:[${inode}]`) return Number(p); } catch { /* gone */ }
+    }
+  }
+  return null;
+}
+const pid = nodePid(n.url);
+// CPU seconds (user + system) of the node so far; 0 when unknown.
+function cpu() {
+  if (pid === null) return 0;
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in USER_HZ (100 on Linux)
+  } catch { return 0; }
+}
+function rssMB() {
+  try { return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024; } catch { return 0; }
+}
+// Size of the data directory (the node's, found through its open fhir.db).
+function du(dir) {
+  let s = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    try { s += e.isDirectory() ? du(p) : statSync(p).blocks * 512; } catch { /* gone */ }
+  }
+  return s;
+}
+function datadir() {
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      const l = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      if (l.endsWith('/fhir.db')) return l.slice(0, -'/fhir.db'.length);
+    }
+  } catch { /* unknown */ }
+  return null;
+}
+if (pid === null) console.log('(node pid not found: no CPU figures)');
 
 async function post(path, body) {
   const r = await fetch(n.fhir + path, { method: 'POST', headers: H, body: JSON.stringify(body) });
@@ -32,73 +94,106 @@ function obs(i, pid) {
     valueQuantity: { value: 50 + (i % 100), unit: 'kg', system: 'http://unitsofmeasure.org', code: 'kg' } };
 }
 
+// ids are kept compactly: Patient of index k is 'bp' + k, Observation 'bo' + k
 const patients = [], observations = [];
-try {
-  // import
-  let made = 0;
-  const t0 = performance.now();
-  while (made < N) {
+let made = 0;
+
+async function importTo(size) {
+  const t0 = performance.now(), c0 = cpu(), from = made;
+  let tp = t0, mp = made;
+  while (made < size) {
     const entry = [];
     let pid = null;
-    for (let k = 0; k < BATCH && made < N; k++, made++) {
+    for (let k = 0; k < BATCH && made < size; k++, made++) {
       if (made % 11 === 0) {
         pid = 'bp' + made;
         entry.push({ resource: { resourceType: 'Patient', id: pid, identifier: [{ system: 'urn:phr:address', value: addr }],
           name: [{ family: 'Bench' + (made % 997), given: ['P' + made] }], birthDate: '1970-01-01' },
           request: { method: 'PUT', url: 'Patient/' + pid } });
-        patients.push(pid);
+        patients.push(made);
       } else {
-        const id = 'bo' + made;
-        entry.push({ resource: { ...obs(made, pid || patients[patients.length - 1]), id }, request: { method: 'PUT', url: 'Observation/' + id } });
-        observations.push(id);
+        entry.push({ resource: { ...obs(made, pid || 'bp' + patients[patients.length - 1]), id: 'bo' + made },
+          request: { method: 'PUT', url: 'Observation/bo' + made } });
+        observations.push(made);
       }
     }
     await post('', { resourceType: 'Bundle', type: 'transaction', entry });
+    if (Math.floor(made / PROGRESS) !== Math.floor(mp / PROGRESS)) {
+      const now = performance.now();
+      console.log(`  ... ${made} resources, last ${made - mp} at ${((made - mp) / ((now - tp) / 1000)).toFixed(1)}/s, ` +
+        `node RSS ${rssMB().toFixed(0)} MB, ${new Date().toISOString().slice(11, 19)} UTC`);
+      tp = now; mp = made;
+    }
   }
-  const importSecs = (performance.now() - t0) / 1000;
-  const importRate = N / importSecs;
-  console.log(`import: ${N} resources in ${importSecs.toFixed(1)} s = ${importRate.toFixed(1)} resources/s (anchor ${ANCHOR_IMPORT}/s, ratio ${(importRate / ANCHOR_IMPORT).toFixed(4)})`);
+  const secs = (performance.now() - t0) / 1000, cs = cpu() - c0;
+  const rate = (made - from) / secs;
+  const dir = datadir();
+  const disk = dir ? du(dir) / 1048576 : 0;
+  console.log(`import to ${size}: ${made - from} resources in ${secs.toFixed(1)} s = ${rate.toFixed(1)} resources/s, ` +
+    `node CPU ${(1000 * cs / (made - from)).toFixed(2)} ms/resource (anchor ${ANCHOR_IMPORT}/s, ratio ${(rate / ANCHOR_IMPORT).toFixed(4)}); ` +
+    `data dir ${disk.toFixed(0)} MB (${(disk * 1024 / made).toFixed(1)} KB/resource), node RSS ${rssMB().toFixed(0)} MB`);
+}
 
-  async function run(name, op) {
-    const lat = [];
-    let errors = 0, i = 0;
-    const end = performance.now() + SECS * 1000;
-    await Promise.all(Array.from({ length: CONC }, async () => {
-      while (performance.now() < end) {
-        const k = i++;
-        const s = performance.now();
-        try { await op(k); lat.push(performance.now() - s); } catch (e) { errors++; if (errors < 3) console.error(name, e.message); }
-      }
-    }));
-    const rps = lat.length / SECS;
-    console.log(`${name}: ${rps.toFixed(1)} req/s, p50 ${pct(lat, 0.5).toFixed(1)} ms, p99 ${pct(lat, 0.99).toFixed(1)} ms, ${errors} errors (anchor ${ANCHOR_CRUD}/s, ratio ${(rps / ANCHOR_CRUD).toFixed(4)})`);
-  }
-  // the provider's transactions during the creates: concurrent creates share mintRecords
-  const nonce = async () => {
-    const r = await fetch(n.url + '/rpc', { method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_getTransactionCount', params: [n.tokens.provider.address, 'latest'] }) });
-    return Number((await r.json()).result);
-  };
-  const tx0 = await nonce();
-  let created = 0;
-  await run('create', async (k) => { await post('/Observation', obs(k, patients[k % patients.length])); created++; });
-  console.log(`create: ${created} resources in ${(await nonce()) - tx0} provider transactions`);
-  await run('read', async (k) => {
-    const r = await fetch(n.fhir + '/Observation/' + observations[(k * 7919) % observations.length], { headers: H });
+let failures = 0;
+async function run(name, op) {
+  const lat = [];
+  let errors = 0, i = 0;
+  const c0 = cpu();
+  const end = performance.now() + SECS * 1000;
+  await Promise.all(Array.from({ length: CONC }, async () => {
+    while (performance.now() < end) {
+      const k = i++;
+      const s = performance.now();
+      try { await op(k); lat.push(performance.now() - s); } catch (e) { errors++; if (errors < 3) console.error(name, e.message); }
+    }
+  }));
+  const cs = cpu() - c0;
+  const rps = lat.length / SECS;
+  failures += errors;
+  console.log(`${name}: ${rps.toFixed(1)} req/s, p50 ${pct(lat, 0.5).toFixed(1)} ms, p99 ${pct(lat, 0.99).toFixed(1)} ms, ` +
+    `node CPU ${lat.length ? (1000 * cs / lat.length).toFixed(2) : '-'} ms/req, ${errors} errors ` +
+    `(anchor ${ANCHOR_CRUD}/s, ratio ${(rps / ANCHOR_CRUD).toFixed(4)})`);
+}
+
+// the provider's transactions: concurrent creates share mintRecords
+const nonce = async () => {
+  const r = await fetch(n.url + '/rpc', { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_getTransactionCount', params: [n.tokens.provider.address, 'latest'] }) });
+  return Number((await r.json()).result);
+};
+
+const phases = {
+  async create() {
+    const tx0 = await nonce();
+    let created = 0;
+    await run('create', async (k) => { await post('/Observation', obs(k, 'bp' + patients[k % patients.length])); created++; });
+    console.log(`create: ${created} resources in ${(await nonce()) - tx0} provider transactions`);
+  },
+  read: () => run('read', async (k) => {
+    const r = await fetch(n.fhir + '/Observation/bo' + observations[(k * 7919) % observations.length], { headers: H });
     await r.arrayBuffer();
     if (r.status !== 200) throw new Error('read ' + r.status);
-  });
-  await run('search', async (k) => {
-    const pid = patients[(k * 31) % patients.length];
+  }),
+  search: () => run('search', async (k) => {
+    const pid = 'bp' + patients[(k * 31) % patients.length];
     const r = await fetch(n.fhir + `/Observation?patient=${pid}&code=http://loinc.org|${codes[k % codes.length]}&_count=10`, { headers: H });
     const j = await r.json();
     if (r.status !== 200 || j.resourceType !== 'Bundle') throw new Error('search ' + r.status);
-  });
-  await run('search-count', async (k) => {
+  }),
+  'search-count': () => run('search-count', async (k) => {
     const r = await fetch(n.fhir + `/Observation?code=${codes[k % codes.length]}&date=ge2024-01-10&_summary=count`, { headers: H });
     const j = await r.json();
     if (r.status !== 200 || !(j.total > 0)) throw new Error('count ' + r.status);
-  });
+  }),
+};
+
+try {
+  for (const size of SIZES) {
+    await importTo(size);
+    console.log(`-- at ${made} stored resources (${new Date().toISOString().slice(11, 19)} UTC)`);
+    for (const p of PHASES) if (phases[p]) await phases[p]();
+  }
 } finally {
+  if (failures > 0) console.log('node log (tail):\n' + n.stderr().slice(-3000));
   await n.stop();
 }
