@@ -26,15 +26,17 @@ static const char SCHEMA[] =
 	"CREATE TABLE IF NOT EXISTS idx(type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL,"
 	" sys TEXT, val TEXT, num REAL, lo INTEGER, hi INTEGER);"
 	/* idx_key covers a key lookup (the ids of a value: no table row read);
-	 * idx_rid finds the keys of one resource and parameter. They replace
+	 * idx_row holds the keys of one resource and parameter with their values
+	 * (a search's check of a candidate reads no table row). They replace
 	 * idx_val (type, param, val) and idx_res (type, id) of older files. */
 	"CREATE INDEX IF NOT EXISTS idx_key ON idx(type, param, val, sys, id);"
-	"CREATE INDEX IF NOT EXISTS idx_rid ON idx(type, id, param);"
+	"CREATE INDEX IF NOT EXISTS idx_row ON idx(type, id, param, val, sys, lo, hi, num);"
 	/* a reference searched by its bare id ("patient=123"): the id part of "Type/id" keys */
 	"CREATE INDEX IF NOT EXISTS idx_refid ON idx(type, param, substr(val, instr(val, '/') + 1))"
 	" WHERE instr(val, '/') > 0;"
 	"DROP INDEX IF EXISTS idx_val;"
 	"DROP INDEX IF EXISTS idx_res;"
+	"DROP INDEX IF EXISTS idx_rid;"
 	"CREATE INDEX IF NOT EXISTS res_pid ON res(pid);"
 	"CREATE INDEX IF NOT EXISTS res_upd ON res(type, updated);";
 
@@ -954,7 +956,7 @@ static void bare_id_keys(struct qb *q, const char *what, const char *type, const
  * @p driver (an index into r->params, or SIZE_MAX) as "r.id IN (its keys)",
  * which SQLite runs first (the ids of its keys, then the primary key of
  * res); every other one as a probe of the keys of each candidate resource
- * (idx_rid / idx_key), so a search costs about the matches of its most
+ * (idx_row), so a search costs about the matches of its most
  * selective parameter, not the keys of every parameter it names.
  */
 static void where_params(struct qb *q, const char *type, const struct phr_fhir_req *r, size_t driver)
@@ -979,7 +981,7 @@ static void where_params(struct qb *q, const char *type, const struct phr_fhir_r
 		} else {
 			/* the keys of this resource; else SQLite may walk the parameter's keys in idx_key */
 			qb_sql(q, param_negative(p) ? " AND NOT EXISTS" : " AND EXISTS");
-			qb_sql(q, "(SELECT 1 FROM idx i INDEXED BY idx_rid WHERE i.type=");
+			qb_sql(q, "(SELECT 1 FROM idx i INDEXED BY idx_row WHERE i.type=");
 			qb_text(q, type, strlen(type));
 			qb_sql(q, " AND i.id=r.id");
 		}
@@ -1186,6 +1188,8 @@ int fhir_db_search(struct fhir_db *f, struct fhir_hits *out, char *detail, size_
 	out->total = sqlite3_step(st) == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
 	sqlite3_finalize(st);
 	st = NULL;
+	if (count == 0 || offset >= out->total) /* no page to fetch (_summary=count, past the end) */
+		goto out;
 	/* same conditions, now the rows */
 	q.sql.len = mark;
 	{

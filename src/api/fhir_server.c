@@ -729,6 +729,11 @@ static int do_create(struct fx *x, const char *type, json_t *res)
 			json_decref(res);
 			return fail(x, PHR_ERR_CONFLICT, 412, "If-None-Exist matches %zu resources", h.total);
 		}
+		if (h.total == 1 && h.n == 0) { /* _count=0, _offset or _summary=count in the query */
+			fhir_hits_release(&h);
+			json_decref(res);
+			return fail(x, PHR_ERR_INVALID, 400, "If-None-Exist cannot page (_count, _offset, _summary)");
+		}
 		if (h.total == 1) {
 			json_t *cur = NULL;
 			struct fhir_row row = h.rows[0];
@@ -1068,6 +1073,7 @@ static int do_search_query(struct fx *x, const char *type, const struct phr_fhir
 	struct access_cache *cache;
 	struct fhir_access acc;
 	size_t count, offset;
+	const char *summary = phr_fhir_req_param(q, "_summary");
 	char detail[256] = "";
 	int rv;
 
@@ -1076,7 +1082,9 @@ static int do_search_query(struct fx *x, const char *type, const struct phr_fhir
 		return rv;
 	if ((cache = access_new(x, &acc)) == NULL)
 		return nomem(x);
-	rv = fhir_db_search(x->db, hits, detail, sizeof(detail), type, q, count, offset, &acc);
+	/* _summary=count: the total only, no page of rows */
+	rv = fhir_db_search(x->db, hits, detail, sizeof(detail), type, q,
+			    summary != NULL && strcmp(summary, "count") == 0 ? 0 : count, offset, &acc);
 	phr_free(cache);
 	if (rv == PHR_ERR_INVALID || rv == PHR_ERR_UNSUPPORTED || rv == PHR_ERR_TOO_LARGE)
 		return fail(x, rv, 400, "%s", detail[0] ? detail : "bad search");

@@ -245,6 +245,15 @@ static void test_crud(void **state)
 	assert_int_equal(r.status, 200);
 	assert_string_equal(jstr(r.json, "id"), pat_id);
 	http_res_release(&r);
+	/* ... and refuses a query that pages (it would find the match but not its row) */
+	snprintf(hdr, sizeof(hdr), "If-None-Exist: identifier=urn:oid:1.2.36.146.595.217.0.1|12345&_count=0");
+	req(&r, "POST", "/Patient", t_provider, body, hdr);
+	assert_oo(&r, 400);
+	http_res_release(&r);
+	snprintf(hdr, sizeof(hdr), "If-None-Exist: identifier=urn:oid:1.2.36.146.595.217.0.1|12345&_summary=count");
+	req(&r, "POST", "/Patient", t_provider, body, hdr);
+	assert_oo(&r, 400);
+	http_res_release(&r);
 }
 
 static void expect_total(const char *q, size_t n)
@@ -780,6 +789,12 @@ static void test_search_plan(void **state)
 			fail_msg("%s: total %zu, want %s", q, total_of(&r), cases[i][1]);
 		http_res_release(&r);
 	}
+	/* _summary=count: the total, no entries */
+	req(&r, "GET", "/Observation?patient=plan-p1&code=urn:plan|a&_summary=count", t_provider, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(total_of(&r), 6);
+	assert_int_equal(json_array_size(json_object_get(r.json, "entry")), 0);
+	http_res_release(&r);
 	/* paging and order with a driving parameter: newest first, two pages of 2, then 1 */
 	for (size_t off = 0; off < 6; off += 2) {
 		snprintf(q, sizeof(q), "/Observation?patient=plan-p1&code=urn:plan|a&date=ge2023-05-02&_sort=-date&_count=2&_offset=%zu", off);
