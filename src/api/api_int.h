@@ -6,6 +6,7 @@
 
 #include <microhttpd.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 
@@ -18,6 +19,7 @@
 #define API_BUCKETS 256
 #define API_MAX_AUDITORS 16
 #define API_MAX_HEADERS 8
+#define API_TOKEN_CACHE 256 /* verified bearer tokens kept in memory (auth.c) */
 
 struct api_nonce {
 	char nonce[33];
@@ -29,6 +31,14 @@ struct api_bucket {
 	uint32_t ip;
 	double tokens;
 	int64_t last_ms;
+};
+
+/* A bearer token verified against DIR/auth.db: the hash of the token, never the token. */
+struct api_token_entry {
+	uint8_t hash[32];
+	uint8_t addr[20];
+	int64_t expires;
+	bool used;
 };
 
 struct phr_api {
@@ -43,6 +53,13 @@ struct phr_api {
 	struct api_nonce nonces[API_NONCES];
 	size_t nonce_next;
 	struct api_bucket buckets[API_BUCKETS];
+	/* verified tokens (auth.c): a hit skips the database; logout evicts, and a lookup
+	 * that raced with a logout (tok_gen moved) does not fill the cache */
+	pthread_mutex_t tok_lock;
+	/* requests being handled (server.c): cfg.threads at most */
+	sem_t inflight;
+	uint64_t tok_gen;
+	struct api_token_entry tok_cache[API_TOKEN_CACHE];
 	/* metrics */
 	atomic_ullong m_requests[6]; /* by status class 1xx..5xx, [0] other */
 	atomic_ullong m_submitted, m_reads, m_denied, m_logins, m_auth_fail, m_rate_limited;

@@ -121,21 +121,86 @@ int phr_api_token_issue(struct phr_api *a, char token[PHR_API_TOKEN_LEN], const 
 	return rv;
 }
 
+/* The cache slot of a token hash (the hash is uniform: its first bytes index). */
+static struct api_token_entry *token_slot(struct phr_api *a, const uint8_t h[32])
+{
+	uint32_t i;
+
+	memcpy(&i, h, sizeof(i));
+	return &a->tok_cache[i % API_TOKEN_CACHE];
+}
+
+/* The address of a cached, unexpired token: PHR_OK, PHR_ERR_EXPIRED, or PHR_ERR_NOT_FOUND
+ * (not cached); *gen gets the generation to fill the cache with after a database read. */
+static int token_cached(struct phr_api *a, uint8_t addr[20], uint64_t *gen, const uint8_t h[32],
+			int64_t now)
+{
+	struct api_token_entry *e = token_slot(a, h);
+	int rv = PHR_ERR_NOT_FOUND;
+
+	pthread_mutex_lock(&a->tok_lock);
+	if (e->used && sodium_memcmp(e->hash, h, 32) == 0) {
+		if (e->expires <= now) {
+			rv = PHR_ERR_EXPIRED;
+		} else {
+			memcpy(addr, e->addr, 20);
+			rv = PHR_OK;
+		}
+	}
+	*gen = a->tok_gen;
+	pthread_mutex_unlock(&a->tok_lock);
+	return rv;
+}
+
+/* Caches a token read from the database, unless a logout ran since @p gen. */
+static void token_cache_put(struct phr_api *a, uint64_t gen, const uint8_t h[32],
+			    const uint8_t addr[20], int64_t expires)
+{
+	struct api_token_entry *e = token_slot(a, h);
+
+	pthread_mutex_lock(&a->tok_lock);
+	if (a->tok_gen == gen) {
+		memcpy(e->hash, h, 32);
+		memcpy(e->addr, addr, 20);
+		e->expires = expires;
+		e->used = true;
+	}
+	pthread_mutex_unlock(&a->tok_lock);
+}
+
+/* Drops a token from the cache (logout): later lookups go to the database. */
+static void token_cache_evict(struct phr_api *a, const uint8_t h[32])
+{
+	struct api_token_entry *e = token_slot(a, h);
+
+	pthread_mutex_lock(&a->tok_lock);
+	a->tok_gen++;
+	if (e->used && sodium_memcmp(e->hash, h, 32) == 0)
+		sodium_memzero(e, sizeof(*e));
+	pthread_mutex_unlock(&a->tok_lock);
+}
+
 int api_token_lookup(struct phr_api *a, uint8_t addr[20], const char *token)
 {
 	uint8_t h[32];
 	sqlite3_stmt *st = NULL;
+	int64_t now = (int64_t)time(NULL), expires = 0;
+	uint64_t gen;
 	int rv = PHR_ERR_UNAUTHENTICATED;
 
 	if (strlen(token) != PHR_API_TOKEN_LEN - 1 || strncmp(token, "phr_", 4) != 0)
 		return PHR_ERR_UNAUTHENTICATED;
 	token_hash(h, token);
+	if ((rv = token_cached(a, addr, &gen, h, now)) != PHR_ERR_NOT_FOUND)
+		return rv;
+	rv = PHR_ERR_UNAUTHENTICATED;
 	if (sqlite3_prepare_v2(a->db, "SELECT address, expires FROM tokens WHERE hash = ?", -1, &st,
 			       NULL) != SQLITE_OK)
 		return PHR_ERR_DB;
 	sqlite3_bind_blob(st, 1, h, 32, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 20) {
-		if (sqlite3_column_int64(st, 1) <= (sqlite3_int64)time(NULL)) {
+		expires = sqlite3_column_int64(st, 1);
+		if (expires <= now) {
 			rv = PHR_ERR_EXPIRED;
 		} else {
 			memcpy(addr, sqlite3_column_blob(st, 0), 20);
@@ -143,6 +208,8 @@ int api_token_lookup(struct phr_api *a, uint8_t addr[20], const char *token)
 		}
 	}
 	sqlite3_finalize(st);
+	if (rv == PHR_OK)
+		token_cache_put(a, gen, h, addr, expires);
 	return rv;
 }
 
@@ -256,6 +323,8 @@ int api_h_logout(struct api_ctx *c)
 	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_TRANSIENT);
 	sqlite3_step(st);
 	sqlite3_finalize(st);
+	/* after the delete: a lookup between the two finds the row gone or sees tok_gen move */
+	token_cache_evict(c->api, hash);
 	return api_ok(c, 200, json_pack("{s:b}", "loggedOut", 1));
 }
 

@@ -335,16 +335,121 @@ static int append_cb(void *ctx, const uint8_t *d, size_t n)
 	return phr_buf_append(ctx, d, n);
 }
 
+/* Appends ,"key":"value" (no comma when @p first) with value escaped as jansson's
+ * json_dumps escapes it ('"', '\\' and control characters; other bytes as they are). */
+static int put_str(struct phr_buf *b, bool first, const char *key, const char *pre, const char *val)
+{
+	static const char hex[] = "0123456789abcdef";
+	int rv = phr_buf_appendf(b, "%s\"%s\":\"%s", first ? "" : ",", key, pre);
+
+	for (const char *p = val; rv == PHR_OK && *p != '\0';) {
+		size_t n = strcspn(p, "\"\\\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e"
+				      "\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f");
+		unsigned char ch = (unsigned char)p[n];
+		char e[6] = { '\\', (char)ch, 0, 0, 0, 0 };
+		size_t el = 2;
+
+		if ((rv = phr_buf_append(b, p, n)) != PHR_OK || ch == '\0')
+			break;
+		switch (ch) {
+		case '"': case '\\': break;
+		case '\b': e[1] = 'b'; break;
+		case '\f': e[1] = 'f'; break;
+		case '\n': e[1] = 'n'; break;
+		case '\r': e[1] = 'r'; break;
+		case '\t': e[1] = 't'; break;
+		default:
+			memcpy(e + 1, "u00", 3);
+			e[4] = hex[ch >> 4];
+			e[5] = hex[ch & 15];
+			el = 6;
+		}
+		rv = phr_buf_append(b, e, el);
+		p += n + 1;
+	}
+	return rv == PHR_OK ? phr_buf_append_byte(b, '"') : rv;
+}
+
+static int put_addr(struct phr_buf *b, const char *key, const uint8_t addr[20])
+{
+	char s[PHR_ETH_ADDRESS_STR_LEN];
+
+	phr_eth_address_checksum(s, addr);
+	return put_str(b, false, key, "", s);
+}
+
+static int put_u256(struct phr_buf *b, bool first, const char *key, const struct phr_u256 *v)
+{
+	char s[PHR_U256_DEC_LEN];
+
+	phr_u256_to_dec(s, v);
+	return put_str(b, first, key, "", s);
+}
+
+/* The hex of @p d (at most 256 bytes) as a string field, else "" (as before). */
+static int put_hex(struct phr_buf *b, const char *key, const uint8_t *d, size_t n)
+{
+	char hex[PHR_HEX_LEN(256, true)];
+
+	if (n > 256 || phr_hex_encode(hex, sizeof(hex), d, n, true) != PHR_OK)
+		hex[0] = '\0';
+	return put_str(b, false, key, "", hex);
+}
+
+/* getRecord's JSON object, written straight into @p b: the fields and bytes that
+ * json_dumps(JSON_COMPACT) gave for the object this handler used to build, without
+ * the object (the inline ciphertext alone is 4/3 of the record). */
+static int record_json(struct phr_buf *b, const struct phr_record_meta *m, const struct phr_buf *capb,
+		       const struct phr_buf *ct, bool with_ct)
+{
+	size_t b64 = with_ct ? sodium_base64_ENCODED_LEN(ct->len, sodium_base64_VARIANT_ORIGINAL) : 0;
+	int rv = phr_buf_reserve(b, 1024 + 4 * PHR_CID_STR_MAX + b64);
+
+	if (rv == PHR_OK)
+		rv = phr_buf_append_byte(b, '{');
+	if (rv == PHR_OK)
+		rv = put_u256(b, true, "id", &m->token_id);
+	if (rv == PHR_OK)
+		rv = put_addr(b, "patient", m->patient);
+	if (rv == PHR_OK)
+		rv = put_addr(b, "provider", m->provider);
+	if (rv == PHR_OK)
+		rv = phr_buf_appendf(b, ",\"type\":%lld,\"createdAt\":%lld", (long long)m->rtype,
+				     (long long)m->created_at);
+	if (rv == PHR_OK)
+		rv = put_str(b, false, "cid", "", m->cid);
+	if (rv == PHR_OK)
+		rv = put_hex(b, "capsule", capb->data, capb->len);
+	if (rv == PHR_OK)
+		rv = put_str(b, false, "capsuleCid", "", m->capsule_cid);
+	if (rv == PHR_OK)
+		rv = put_hex(b, "dataHash", m->data_hash, 32);
+	if (rv == PHR_OK)
+		rv = put_str(b, false, "ciphertextUrl", "/ipfs/", m->cid);
+	if (rv == PHR_OK)
+		rv = put_u256(b, false, "supersedes", &m->supersedes);
+	if (rv == PHR_OK)
+		rv = put_u256(b, false, "supersededBy", &m->superseded_by);
+	/* small records carry their ciphertext inline (base64, no escaping needed) */
+	if (rv == PHR_OK && with_ct && (rv = phr_buf_append_str(b, ",\"ciphertext\":\"")) == PHR_OK &&
+	    (rv = phr_buf_reserve(b, b64)) == PHR_OK) {
+		sodium_bin2base64((char *)b->data + b->len, b64, ct->data, ct->len,
+				  sodium_base64_VARIANT_ORIGINAL);
+		b->len += b64 - 1;
+		rv = phr_buf_append_byte(b, '"');
+	}
+	return rv == PHR_OK ? phr_buf_append_byte(b, '}') : rv;
+}
+
 int api_h_get_record(struct api_ctx *c)
 {
 	const struct phr_identity *me;
 	struct phr_record_meta m;
 	struct phr_u256 id;
 	struct phr_cid cap, root;
-	struct phr_buf capb, ct;
+	struct phr_buf capb, ct, out;
 	uint64_t purpose;
-	char buf[PHR_U256_DEC_LEN];
-	json_t *o;
+	bool with_ct;
 	int rv;
 
 	const char *atx;
@@ -379,38 +484,18 @@ int api_h_get_record(struct api_ctx *c)
 		phr_buf_release(&capb);
 		return api_fail(c, PHR_ERR_NOT_FOUND, "the key capsule is not in this node's store");
 	}
-	phr_u256_to_dec(buf, &m.token_id);
-	o = json_pack("{s:s,s:o,s:o,s:I,s:I,s:s,s:o,s:s,s:o,s:s+}", "id", buf, "patient",
-		      api_jaddr(m.patient), "provider", api_jaddr(m.provider), "type",
-		      (json_int_t)m.rtype, "createdAt", (json_int_t)m.created_at, "cid", m.cid,
-		      "capsule", json_stringn_nocheck("", 0), "capsuleCid", m.capsule_cid,
-		      "dataHash", json_string(""), "ciphertextUrl", "/ipfs/", m.cid);
-	if (o != NULL) {
-		char hex[PHR_HEX_LEN(PHR_STORE_BLOCK_MAX, true)];
-		if (capb.len <= 256 && phr_hex_encode(hex, sizeof(hex), capb.data, capb.len, true) ==
-					       PHR_OK)
-			json_object_set_new(o, "capsule", json_string(hex));
-		if (phr_hex_encode(hex, sizeof(hex), m.data_hash, 32, true) == PHR_OK)
-			json_object_set_new(o, "dataHash", json_string(hex));
-		phr_u256_to_dec(buf, &m.supersedes);
-		json_object_set_new(o, "supersedes", json_string(buf));
-		phr_u256_to_dec(buf, &m.superseded_by);
-		json_object_set_new(o, "supersededBy", json_string(buf));
-		/* small records carry their ciphertext inline (base64) */
-		if (phr_store_cat(c->api->cfg.store, &root, append_cb, &ct) == PHR_OK) {
-			size_t bl = sodium_base64_ENCODED_LEN(ct.len, sodium_base64_VARIANT_ORIGINAL);
-			char *b64 = phr_malloc(bl);
-			if (b64 != NULL) {
-				sodium_bin2base64(b64, bl, ct.data, ct.len,
-						  sodium_base64_VARIANT_ORIGINAL);
-				json_object_set_new(o, "ciphertext", json_string(b64));
-				phr_free(b64);
-			}
-		}
-	}
+	with_ct = phr_store_cat(c->api->cfg.store, &root, append_cb, &ct) == PHR_OK;
+	phr_buf_init(&out, 0);
+	rv = record_json(&out, &m, &capb, &ct, with_ct);
 	phr_buf_release(&capb);
 	phr_buf_release(&ct);
-	return api_ok(c, 200, o);
+	if (rv != PHR_OK || (c->raw_out = phr_buf_detach(&out, &c->raw_len)) == NULL) {
+		phr_buf_release(&out);
+		return api_fail(c, PHR_ERR_NOMEM, "out of memory");
+	}
+	c->raw_type = "application/json";
+	c->status = 200;
+	return PHR_OK;
 }
 
 int api_h_get_content(struct api_ctx *c)

@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
 
 #include "api_test_util.h"
 #include "phr/crypto.h"
@@ -240,6 +243,58 @@ static void test_siwe_login(void **state)
 	http_res_release(&r);
 }
 
+/* Verified tokens are cached in memory (auth.c): each token keeps its own address when
+ * many share the cache's slots, a logout ends a cached token at once, and a cached token
+ * stops at its expiry. */
+static void test_token_cache(void **state)
+{
+	enum { N = 48 };
+	static const char *const who[2] = { "patient", "clinic" };
+	char (*tok)[PHR_API_TOKEN_LEN] = calloc(N, PHR_API_TOKEN_LEN);
+	const char *want[2] = { a_patient, a_clinic };
+	struct http_res r;
+
+	(void)state;
+	assert_non_null(tok);
+	for (size_t i = 0; i < N; i++)
+		assert_int_equal(phr_api_token_issue(fx.api, tok[i],
+						     phr_node_identity_by_name(fx.node, who[i % 2])->address,
+						     600),
+				 PHR_OK);
+	/* twice over: the first pass fills the cache, the second reads it */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < N; i++) {
+			req(&r, "GET", "/api/v1/me", tok[i], NULL);
+			assert_int_equal(r.status, 200);
+			assert_string_equal(json_string_value(json_object_get(r.json, "address")),
+					    want[i % 2]);
+			http_res_release(&r);
+		}
+	/* logout of one cached token: it fails at once, the others still work */
+	req(&r, "POST", "/api/v1/auth/logout", tok[3], NULL);
+	assert_int_equal(r.status, 200);
+	http_res_release(&r);
+	req(&r, "GET", "/api/v1/me", tok[3], NULL);
+	assert_true(http_is_problem(&r, 401));
+	http_res_release(&r);
+	req(&r, "GET", "/api/v1/me", tok[4], NULL);
+	assert_int_equal(r.status, 200);
+	http_res_release(&r);
+	/* a cached token that expires: 401 from its expiry on */
+	assert_int_equal(phr_api_token_issue(fx.api, tok[0],
+					     phr_node_identity_by_name(fx.node, "patient")->address, 2),
+			 PHR_OK);
+	req(&r, "GET", "/api/v1/me", tok[0], NULL);
+	assert_int_equal(r.status, 200);
+	http_res_release(&r);
+	sleep(3);
+	req(&r, "GET", "/api/v1/me", tok[0], NULL);
+	assert_true(http_is_problem(&r, 401));
+	assert_non_null(strstr(json_string_value(json_object_get(r.json, "detail")), "expired"));
+	http_res_release(&r);
+	free(tok);
+}
+
 static void expect_content(const char *token, const char *id, const void *want, size_t n,
 			   long status)
 {
@@ -256,6 +311,59 @@ static void expect_content(const char *token, const char *id, const void *want, 
 		assert_true(http_is_problem(&r, status));
 	}
 	http_res_release(&r);
+}
+
+/* getRecord's answer (written without jansson, handlers.c record_json): the fields in
+ * their order, the bytes jansson's compact dump gives for them, the values (the
+ * ciphertext is the gateway's block for the cid). */
+static void check_record_json(const struct http_res *r, const char *id)
+{
+	static const char *const keys[] = { "id", "patient", "provider", "type", "createdAt",
+					    "cid", "capsule", "capsuleCid", "dataHash",
+					    "ciphertextUrl", "supersedes", "supersededBy",
+					    "ciphertext" };
+	const char *cid = json_string_value(json_object_get(r->json, "cid"));
+	const char *b64 = json_string_value(json_object_get(r->json, "ciphertext"));
+	void *it = json_object_iter(r->json);
+	char *dump = json_dumps(r->json, JSON_COMPACT);
+	char path[256];
+	struct http_res g;
+	uint8_t *ct;
+	size_t ct_len = 0;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		assert_non_null(it);
+		assert_string_equal(json_object_iter_key(it), keys[i]);
+		it = json_object_iter_next(r->json, it);
+	}
+	assert_null(it);
+	assert_non_null(dump);
+	assert_int_equal(strlen(dump), r->len);
+	assert_memory_equal(dump, r->body, r->len);
+	free(dump);
+	assert_string_equal(json_string_value(json_object_get(r->json, "id")), id);
+	assert_string_equal(json_string_value(json_object_get(r->json, "patient")), a_patient);
+	assert_string_equal(json_string_value(json_object_get(r->json, "provider")),
+			    "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC");
+	assert_int_equal(json_integer_value(json_object_get(r->json, "type")), 5);
+	assert_true(json_integer_value(json_object_get(r->json, "createdAt")) > 1700000000);
+	assert_int_equal(strlen(json_string_value(json_object_get(r->json, "dataHash"))), 66);
+	assert_string_equal(json_string_value(json_object_get(r->json, "supersedes")), "0");
+	assert_string_equal(json_string_value(json_object_get(r->json, "supersededBy")), "0");
+	snprintf(path, sizeof(path), "/ipfs/%s", cid);
+	assert_string_equal(json_string_value(json_object_get(r->json, "ciphertextUrl")), path);
+	assert_non_null(b64);
+	ct = malloc(strlen(b64));
+	assert_non_null(ct);
+	assert_int_equal(sodium_base642bin(ct, strlen(b64), b64, strlen(b64), NULL, &ct_len, NULL,
+					   sodium_base64_VARIANT_ORIGINAL),
+			 0);
+	req(&g, "GET", path, NULL, NULL);
+	assert_int_equal(g.status, 200);
+	assert_int_equal(g.len, ct_len);
+	assert_memory_equal(g.body, ct, ct_len);
+	http_res_release(&g);
+	free(ct);
 }
 
 static void test_flows_over_http(void **state)
@@ -286,6 +394,7 @@ static void test_flows_over_http(void **state)
 	assert_int_equal(r.status, 200);
 	assert_int_equal(strlen(json_string_value(json_object_get(r.json, "capsule"))), 2 + 160);
 	assert_null(strstr((const char *)r.body, "secret-marker"));
+	check_record_json(&r, id);
 	http_res_release(&r);
 	/* submitRecord with a raw body */
 	for (size_t i = 0; i < sizeof(big); i++)
@@ -726,6 +835,7 @@ int main(void)
 		cmocka_unit_test(test_openapi_matches_routes),
 		cmocka_unit_test(test_health_metrics),
 		cmocka_unit_test(test_siwe_login),
+		cmocka_unit_test(test_token_cache),
 		cmocka_unit_test(test_flows_over_http),
 		cmocka_unit_test(test_totp_admin),
 		cmocka_unit_test(test_emergency),
