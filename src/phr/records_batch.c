@@ -1,6 +1,7 @@
 /*
  * Batches of records (records_batch.h): every record's ciphertext and key
- * capsules are stored first (concurrent workers), then the tokens are minted
+ * capsules are stored first (concurrent workers, each in one store group:
+ * one shared fdatasync per worker instead of one per object), then the tokens are minted
  * by HealthRecordNFT.mintRecords, PHR_RECORD_BATCH_CHUNK records per
  * transaction (each transaction all or nothing on chain). Every chunk is
  * simulated (eth_call) before the first one is sent, so a batch the chain
@@ -43,36 +44,74 @@ struct batch {
 	int (*job)(struct batch *b, size_t j);
 	size_t jobs;
 	atomic_size_t next;
+	bool grouped;      /* the store phase: each worker's objects in one store group */
+	uint8_t *lane_of;  /* per item: the worker that stored it */
 };
 
+/* One worker thread of run_jobs. */
+struct lane {
+	struct batch *b;
+	uint8_t id;
+	int grv; /* its store group's result */
+};
+
+/*
+ * Takes jobs until none is left. In the store phase the worker's objects go
+ * into one store group (phr_store_group_begin): durable together with one
+ * shared wait at its end, instead of one wait per object; an item counts as
+ * stored only when that end succeeded.
+ */
 static void *worker(void *arg)
 {
-	struct batch *b = arg;
+	struct lane *l = arg;
+	struct batch *b = l->b;
+	int grv = b->grouped ? phr_store_group_begin(b->node->store) : PHR_OK;
 
 	for (;;) {
 		size_t j = atomic_fetch_add(&b->next, 1);
 		if (j >= b->jobs)
 			break;
+		if (b->grouped) {
+			b->lane_of[j] = l->id;
+			if (grv != PHR_OK) {
+				b->rv[j] = grv;
+				continue;
+			}
+		}
 		(void)b->job(b, j);
 	}
+	if (b->grouped && grv == PHR_OK)
+		grv = phr_store_group_end(b->node->store);
+	l->grv = grv;
 	return NULL;
 }
 
 /* Runs b->job(b, j) for j in [0, jobs) on up to BATCH_WORKERS threads (the caller's too). */
-static void run_jobs(struct batch *b, int (*job)(struct batch *b, size_t j), size_t jobs)
+static void run_jobs(struct batch *b, int (*job)(struct batch *b, size_t j), size_t jobs, bool grouped)
 {
 	pthread_t t[BATCH_WORKERS];
+	struct lane lanes[BATCH_WORKERS];
 	size_t started = 0, nt = jobs < BATCH_WORKERS ? jobs : BATCH_WORKERS;
 
 	b->job = job;
 	b->jobs = jobs;
+	b->grouped = grouped;
 	atomic_store(&b->next, 0);
+	for (size_t i = 0; i < BATCH_WORKERS; i++) {
+		lanes[i].b = b;
+		lanes[i].id = (uint8_t)i;
+		lanes[i].grv = PHR_OK;
+	}
 	for (size_t i = 1; i < nt; i++)
-		if (pthread_create(&t[started], NULL, worker, b) == 0)
+		if (pthread_create(&t[started], NULL, worker, &lanes[started + 1]) == 0)
 			started++;
-	worker(b);
+	worker(&lanes[0]);
 	for (size_t i = 0; i < started; i++)
 		pthread_join(t[i], NULL);
+	/* a group that did not end well: none of its items is stored */
+	for (size_t j = 0; grouped && j < jobs; j++)
+		if (lanes[b->lane_of[j]].grv != PHR_OK && b->rv[j] == PHR_OK)
+			b->rv[j] = lanes[b->lane_of[j]].grv;
 }
 
 /* The encrypted object of salt || data (a fresh salt) under @p key; its hash on chain. */
@@ -307,7 +346,8 @@ int phr_node_records_submit_batch(struct phr_node *node, struct phr_record_recei
 	b.rv = phr_calloc(count, sizeof(int));
 	b.chunk_rv = phr_calloc(nchunks, sizeof(int));
 	b.prep = phr_calloc(count, sizeof(*b.prep));
-	if (b.rv == NULL || b.chunk_rv == NULL || b.prep == NULL) {
+	b.lane_of = phr_calloc(count, 1);
+	if (b.rv == NULL || b.chunk_rv == NULL || b.prep == NULL || b.lane_of == NULL) {
 		rv = PHR_ERR_NOMEM;
 		goto done;
 	}
@@ -318,20 +358,20 @@ int phr_node_records_submit_batch(struct phr_node *node, struct phr_record_recei
 		goto done;
 	}
 	/* 1. ciphertext and capsules of every record (nothing on chain yet) */
-	run_jobs(&b, prepare, count);
+	run_jobs(&b, prepare, count, true);
 	if ((rv = first_err(b.rv, count)) != PHR_OK) {
 		for (size_t i = 0; i < count; i++)
 			b.rv[i] = b.rv[i] != PHR_OK ? b.rv[i] : PHR_ERR_STATE;
 		goto done;
 	}
 	/* 2. every chunk as the chain would run it now; one refusal: nothing is sent */
-	run_jobs(&b, simulate, nchunks);
+	run_jobs(&b, simulate, nchunks, false);
 	if ((rv = first_err(b.chunk_rv, nchunks)) != PHR_OK) {
 		fill_refused(&b, nchunks);
 		goto done;
 	}
 	/* 3. the mint transactions, in flight together (per-sender nonces, txq.c) */
-	run_jobs(&b, mint_chunk, nchunks);
+	run_jobs(&b, mint_chunk, nchunks, false);
 	rv = first_err(b.rv, count);
 done:
 	if (results != NULL && b.rv != NULL)
@@ -339,6 +379,7 @@ done:
 	if (b.prep != NULL)
 		sodium_memzero(b.prep, count * sizeof(*b.prep));
 	phr_free(b.prep);
+	phr_free(b.lane_of);
 	phr_free(b.chunk_rv);
 	phr_free(b.rv);
 	return rv;
