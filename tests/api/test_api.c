@@ -313,10 +313,21 @@ static void expect_content(const char *token, const char *id, const void *want, 
 	http_res_release(&r);
 }
 
+/* POSTs @p body, expects 201 and copies the answer's "id" into @p id. */
+static void post_for_id(char id[32], const char *path, const char *token, const char *body)
+{
+	struct http_res r;
+
+	req(&r, "POST", path, token, body);
+	assert_int_equal(r.status, 201);
+	snprintf(id, 32, "%s", json_string_value(json_object_get(r.json, "id")));
+	http_res_release(&r);
+}
+
 /* getRecord's answer (written without jansson, handlers.c record_json): the fields in
  * their order, the bytes jansson's compact dump gives for them, the values (the
  * ciphertext is the gateway's block for the cid). */
-static void check_record_json(const struct http_res *r, const char *id)
+static void check_record_json(const struct http_res *r, const char *id, bool with_ct)
 {
 	static const char *const keys[] = { "id", "patient", "provider", "type", "createdAt",
 					    "cid", "capsule", "capsuleCid", "dataHash",
@@ -331,7 +342,7 @@ static void check_record_json(const struct http_res *r, const char *id)
 	uint8_t *ct;
 	size_t ct_len = 0;
 
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) - (with_ct ? 0 : 1); i++) {
 		assert_non_null(it);
 		assert_string_equal(json_object_iter_key(it), keys[i]);
 		it = json_object_iter_next(r->json, it);
@@ -352,6 +363,8 @@ static void check_record_json(const struct http_res *r, const char *id)
 	assert_string_equal(json_string_value(json_object_get(r->json, "supersededBy")), "0");
 	snprintf(path, sizeof(path), "/ipfs/%s", cid);
 	assert_string_equal(json_string_value(json_object_get(r->json, "ciphertextUrl")), path);
+	if (!with_ct)
+		return;
 	assert_non_null(b64);
 	ct = malloc(strlen(b64));
 	assert_non_null(ct);
@@ -394,8 +407,42 @@ static void test_flows_over_http(void **state)
 	assert_int_equal(r.status, 200);
 	assert_int_equal(strlen(json_string_value(json_object_get(r.json, "capsule"))), 2 + 160);
 	assert_null(strstr((const char *)r.body, "secret-marker"));
-	check_record_json(&r, id);
+	check_record_json(&r, id, true);
 	http_res_release(&r);
+	/* ciphertexts of each length modulo 3 (the base64 tail: none, "==", "=") */
+	for (int k = 0; k < 3; k++) {
+		char kid[32];
+		snprintf(body, sizeof(body), "{\"patient\":\"%s\",\"type\":5,\"text\":\"%.*s\"}",
+			 a_patient, 40 + k, "0123456789012345678901234567890123456789ab");
+		post_for_id(kid, "/api/v1/records", t_provider, body);
+		snprintf(path, sizeof(path), "/api/v1/records/%s", kid);
+		req(&r, "GET", path, t_provider, NULL);
+		assert_int_equal(r.status, 200);
+		check_record_json(&r, kid, true);
+		http_res_release(&r);
+	}
+	/* a multi-block record under 1 MiB carries its ciphertext inline, one over it not
+	 * (its root block's filesize says so: the blocks are not read) */
+	for (int k = 0; k < 2; k++) {
+		size_t n = k == 0 ? 600000 : 1500000;
+		uint8_t *d = malloc(n);
+		char url[512], kid[32];
+		assert_non_null(d);
+		for (size_t i = 0; i < n; i++)
+			d[i] = (uint8_t)(i * 7 + (i >> 11));
+		snprintf(url, sizeof(url), "%s/api/v1/records?patient=%s&type=5", fx.base, a_patient);
+		assert_int_equal(http_do(&r, "POST", url, t_provider, "application/octet-stream", d, n, NULL), 0);
+		assert_int_equal(r.status, 201);
+		snprintf(kid, sizeof(kid), "%s", json_string_value(json_object_get(r.json, "id")));
+		http_res_release(&r);
+		free(d);
+		snprintf(path, sizeof(path), "/api/v1/records/%s", kid);
+		req(&r, "GET", path, t_provider, NULL);
+		assert_int_equal(r.status, 200);
+		assert_true(strncmp(json_string_value(json_object_get(r.json, "cid")), "bafybei", 7) == 0);
+		check_record_json(&r, kid, k == 0);
+		http_res_release(&r);
+	}
 	/* submitRecord with a raw body */
 	for (size_t i = 0; i < sizeof(big); i++)
 		big[i] = (uint8_t)(i * 131 + (i >> 9));
@@ -580,10 +627,7 @@ static void test_totp_admin(void **state)
 		snprintf(body, sizeof(body),
 			 "{\"patient\":\"%s\",\"purpose\":3,\"duration\":600,\"level\":\"admin\"}",
 			 a_patient);
-		req(&r, "POST", "/api/v1/access/requests", t_clinic, body);
-		assert_int_equal(r.status, 201);
-		snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(r.json, "id")));
-		http_res_release(&r);
+		post_for_id(id, "/api/v1/access/requests", t_clinic, body);
 		snprintf(path, sizeof(path), "/api/v1/access/requests/%s/approve", id);
 		req(&r, "POST", path, t_patient, NULL);
 		assert_true(http_is_problem(&r, 401));
