@@ -405,6 +405,37 @@ int phr_node_i_capsule_put2(struct phr_node *n, const struct phr_u256 *record,
 	return rv;
 }
 
+int phr_node_i_capsule_put_rows(struct phr_node *n, const struct phr_node_capsule_row *rows,
+				size_t count)
+{
+	/* one statement (autocommit, one sync): this connection never holds a transaction open */
+	char sql[64 + PHR_NODE_CAPSULE_ROWS_MAX * 16], rec[PHR_NODE_CAPSULE_ROWS_MAX][PHR_U256_DEC_LEN];
+	size_t off;
+	sqlite3_stmt *st = NULL;
+	int rv = PHR_OK;
+
+	if (count == 0)
+		return PHR_OK;
+	if (count > PHR_NODE_CAPSULE_ROWS_MAX)
+		return PHR_ERR_TOO_LARGE;
+	off = (size_t)snprintf(sql, sizeof(sql),
+			       "INSERT OR REPLACE INTO capsules(record, reader, cid) VALUES");
+	for (size_t i = 0; i < count; i++)
+		off += (size_t)snprintf(sql + off, sizeof(sql) - off, "%s(?,?,?)", i ? "," : "");
+	if (sqlite3_prepare_v2(phr_txq_i_db(n->txq), sql, -1, &st, NULL) != SQLITE_OK)
+		return PHR_ERR_DB;
+	for (size_t i = 0; i < count; i++) {
+		phr_u256_to_dec(rec[i], rows[i].record);
+		sqlite3_bind_text(st, (int)(3 * i + 1), rec[i], -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, (int)(3 * i + 2), rows[i].reader, 20, SQLITE_STATIC);
+		sqlite3_bind_text(st, (int)(3 * i + 3), rows[i].cid, -1, SQLITE_STATIC);
+	}
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rv = PHR_ERR_DB;
+	sqlite3_finalize(st);
+	return rv;
+}
+
 int phr_node_i_capsule_put(struct phr_node *n, const struct phr_u256 *record,
 			   const uint8_t reader[20], const char *cid)
 {

@@ -85,6 +85,20 @@ int phr_node_i_capsule_put(struct phr_node *n, const struct phr_u256 *record,
 			   const uint8_t reader[20], const char *cid);
 int phr_node_i_capsule_get(struct phr_node *n, char cid[PHR_CID_STR_MAX],
 			   const struct phr_u256 *record, const uint8_t reader[20]);
+
+/** A row of the capsule index. */
+struct phr_node_capsule_row {
+	const struct phr_u256 *record;
+	const uint8_t *reader; /* 20 bytes */
+	const char *cid;
+};
+#define PHR_NODE_CAPSULE_ROWS_MAX 64
+/**
+ * Indexes @p count capsules (at most PHR_NODE_CAPSULE_ROWS_MAX) in one statement: one commit
+ * for all of them. @return PHR_OK, PHR_ERR_TOO_LARGE, PHR_ERR_DB (none indexed).
+ */
+int phr_node_i_capsule_put_rows(struct phr_node *n, const struct phr_node_capsule_row *rows,
+				size_t count);
 /** Wraps the data key of @p record (opened with the patient's capsule) to @p reader_pk. */
 int phr_node_i_share_record(struct phr_node *n, const struct phr_identity *patient,
 			    const struct phr_u256 *record, const uint8_t reader[20],

@@ -120,7 +120,7 @@ static int submit_envelope(struct phr_node *n, struct phr_record_receipt *out,
 	struct phr_u256 sup = supersedes ? *supersedes : PHR_U256_ZERO;
 	uint8_t patient_pk[32];
 	uint8_t *key = NULL;
-	char cid[PHR_CID_STR_MAX];
+	char cid[PHR_CID_STR_MAX], cap1[PHR_CID_STR_MAX], cap2[PHR_CID_STR_MAX];
 	bool announced = false;
 	int rv;
 
@@ -138,26 +138,31 @@ static int submit_envelope(struct phr_node *n, struct phr_record_receipt *out,
 		rv = PHR_ERR_NOMEM;
 		goto out;
 	}
-	if ((rv = phr_store_add_encrypted_fd(n->store, &root, env, key, NULL)) != PHR_OK ||
-	    (rv = phr_cid_format(cid, sizeof(cid), &root)) != PHR_OK ||
-	    (rv = phr_node_i_add_capsule(n, &cap_pat, patient_pk, key)) != PHR_OK ||
-	    (rv = phr_node_i_add_capsule(n, &cap_prov, provider->box_pk, key)) != PHR_OK)
+	/* the ciphertext, its pin and both capsules durable with one wait (a store group);
+	 * the mint only once the group ended well */
+	if ((rv = phr_store_group_begin(n->store)) != PHR_OK)
+		goto out;
+	if ((rv = phr_store_add_encrypted_fd(n->store, &root, env, key, NULL)) == PHR_OK &&
+	    (rv = phr_cid_format(cid, sizeof(cid), &root)) == PHR_OK &&
+	    (rv = phr_node_i_add_capsule(n, &cap_pat, patient_pk, key)) == PHR_OK)
+		rv = phr_node_i_add_capsule(n, &cap_prov, provider->box_pk, key);
+	{
+		int end = phr_store_group_end(n->store);
+		if (rv == PHR_OK)
+			rv = end;
+	}
+	if (rv != PHR_OK)
 		goto out;
 	memcpy(res.cid, cid, sizeof(cid));
-	/* grouped with the provider's concurrent submissions into one mintRecords (txq.c) */
+	if ((rv = phr_cid_format(cap1, sizeof(cap1), &cap_pat)) != PHR_OK ||
+	    (rv = phr_cid_format(cap2, sizeof(cap2), &cap_prov)) != PHR_OK)
+		goto out;
+	/* grouped with the provider's concurrent submissions into one mintRecords, whose
+	 * leader then indexes the capsules of the whole group in one commit (txq.c) */
 	announced = false;
 	if ((rv = phr_node_i_mint_announced(n, &res.token_id, provider, patient, res.data_hash,
-					    cid, rtype, &sup)) != PHR_OK)
+					    cid, rtype, &sup, cap1, cap2)) != PHR_OK)
 		goto out;
-	{
-		/* both capsules in one statement: one commit */
-		char cid2[PHR_CID_STR_MAX];
-		if ((rv = phr_cid_format(cid, sizeof(cid), &cap_pat)) != PHR_OK ||
-		    (rv = phr_cid_format(cid2, sizeof(cid2), &cap_prov)) != PHR_OK ||
-		    (rv = phr_node_i_capsule_put2(n, &res.token_id, patient, cid,
-						  provider->address, cid2)) != PHR_OK)
-			goto out;
-	}
 	*out = res;
 	{
 		char id[PHR_U256_DEC_LEN];

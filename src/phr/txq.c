@@ -57,6 +57,8 @@ struct mentry {
 	const char *cid;
 	uint8_t rtype;
 	struct phr_u256 supersedes;
+	const char *caps[2];      /* capsule CIDs of the patient and of the provider, or NULL */
+	const uint8_t *readers[2];
 	struct phr_u256 token_id; /* out */
 };
 
@@ -632,6 +634,31 @@ static bool refused(int rv)
 	       rv == PHR_ERR_EXISTS || rv == PHR_ERR_STATE;
 }
 
+/* The capsules of the minted entries of @p batch in the node's index, in one commit; an
+ * entry whose rows could not be written fails (its token exists, its submission does not
+ * succeed, as when its own insert failed). */
+static void index_capsules(struct phr_node *n, struct qentry *batch)
+{
+	struct phr_node_capsule_row rows[PHR_NODE_CAPSULE_ROWS_MAX];
+	size_t count = 0;
+	int rv;
+
+	for (struct qentry *x = batch; x != NULL; x = x->next) {
+		const struct mentry *m = (const struct mentry *)x;
+		for (int k = 0; k < 2 && x->result == PHR_OK && count < PHR_NODE_CAPSULE_ROWS_MAX; k++)
+			if (m->caps[k] != NULL)
+				rows[count++] = (struct phr_node_capsule_row){ &m->token_id,
+									       m->readers[k],
+									       m->caps[k] };
+	}
+	if (count == 0 || (rv = phr_node_i_capsule_put_rows(n, rows, count)) == PHR_OK)
+		return;
+	phr_log_warn("phr", "capsule index: %s", phr_strerror(rv));
+	for (struct qentry *x = batch; x != NULL; x = x->next)
+		if (x->result == PHR_OK && ((const struct mentry *)x)->caps[0] != NULL)
+			x->result = rv;
+}
+
 static void send_mints(struct phr_node *n, const struct phr_identity *provider,
 		       struct qentry *batch, size_t count)
 {
@@ -642,6 +669,7 @@ static void send_mints(struct phr_node *n, const struct phr_identity *provider,
 
 	if (count == 1) {
 		batch->result = mint_one(n, provider, (struct mentry *)batch);
+		index_capsules(n, batch);
 		return;
 	}
 	for (struct qentry *x = batch; x != NULL && rv == PHR_OK; x = x->next) {
@@ -662,17 +690,25 @@ static void send_mints(struct phr_node *n, const struct phr_identity *provider,
 		/* one record refused (no write access, superseded twice...): each on its own,
 		 * so only that submission fails */
 		x->result = refused(rv) ? mint_one(n, provider, (struct mentry *)x) : rv;
+	index_capsules(n, batch);
 }
 
 static int mint(struct phr_node *n, struct phr_u256 *token_id,
 		const struct phr_identity *provider, const uint8_t patient[20],
 		const uint8_t hash[32], const char *cid, unsigned rtype,
-		const struct phr_u256 *supersedes, bool announced)
+		const struct phr_u256 *supersedes, bool announced, const char *cap_patient,
+		const char *cap_provider)
 {
 	struct mentry m;
 	int rv;
 
 	memset(&m, 0, sizeof(m));
+	if (cap_patient != NULL && cap_provider != NULL) {
+		m.caps[0] = cap_patient;
+		m.caps[1] = cap_provider;
+		m.readers[0] = patient;
+		m.readers[1] = provider->address;
+	}
 	memcpy(m.patient, patient, 20);
 	memcpy(m.hash, hash, 32);
 	m.cid = cid;
@@ -690,13 +726,15 @@ int phr_node_i_mint(struct phr_node *n, struct phr_u256 *token_id,
 		    const uint8_t hash[32], const char *cid, unsigned rtype,
 		    const struct phr_u256 *supersedes)
 {
-	return mint(n, token_id, provider, patient, hash, cid, rtype, supersedes, false);
+	return mint(n, token_id, provider, patient, hash, cid, rtype, supersedes, false, NULL, NULL);
 }
 
 int phr_node_i_mint_announced(struct phr_node *n, struct phr_u256 *token_id,
 			      const struct phr_identity *provider, const uint8_t patient[20],
 			      const uint8_t hash[32], const char *cid, unsigned rtype,
-			      const struct phr_u256 *supersedes)
+			      const struct phr_u256 *supersedes, const char *cap_patient,
+			      const char *cap_provider)
 {
-	return mint(n, token_id, provider, patient, hash, cid, rtype, supersedes, true);
+	return mint(n, token_id, provider, patient, hash, cid, rtype, supersedes, true, cap_patient,
+		    cap_provider);
 }

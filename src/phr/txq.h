@@ -138,11 +138,17 @@ int phr_node_i_log_view_announced(struct phr_node *n, const struct phr_identity 
 				  unsigned purpose);
 /** The same for a submission by @p provider on its way to phr_node_i_mint_announced. */
 void phr_node_i_mint_announce(struct phr_node *n, const uint8_t provider[20], bool begin);
-/** phr_node_i_mint of an announced submission. */
+/**
+ * phr_node_i_mint of an announced submission, which also indexes its capsules for the patient
+ * (@p cap_patient) and for the provider (@p cap_provider) once the token is on chain: the rows
+ * of the whole group in one commit. @return as phr_node_i_mint, or PHR_ERR_DB (the rows could
+ * not be written).
+ */
 int phr_node_i_mint_announced(struct phr_node *n, struct phr_u256 *token_id,
 			      const struct phr_identity *provider, const uint8_t patient[20],
 			      const uint8_t hash[32], const char *cid, unsigned rtype,
-			      const struct phr_u256 *supersedes);
+			      const struct phr_u256 *supersedes, const char *cap_patient,
+			      const char *cap_provider);
 
 /** phr_node_i_capsule_put of one or (with @p reader2 non-NULL) two capsules in one commit. */
 int phr_node_i_capsule_put2(struct phr_node *n, const struct phr_u256 *record,
