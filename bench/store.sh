@@ -3,8 +3,15 @@
 # 1 MiB, 50 MiB and 1 GiB files, side by side with sha256sum (the limit) and the IPFS
 # JavaScript importer (ipfs-unixfs-importer, kubo parameters, blocks discarded), with
 # MB/s, ratios and peak memory.
-# Usage: bench/store.sh [MiB...]   (default: 1 50 1024; build dir: $PHR_BENCH_BUILD,
+# Usage: bench/store.sh [MiB...|none]   (default: 1 50 1024; build dir: $PHR_BENCH_BUILD,
 #                                   default build/store-release; files in $TMPDIR)
+# Then the store's part of a submitRecord (bench_store submit: a 4 KB record encrypted and
+# imported with its pin, two key capsules with theirs) from SUBMIT_THREADS (16) threads for
+# SUBMIT_SECS (3) s, plain and in one durability group, and with BASE_BENCH (the bench_store
+# of an older build, e.g. the commit before a change) when set: ROUNDS (3) rounds alternating
+# in the same minute; ops/s and CPU ms per submission (the steady figure on a shared
+# machine) and the ratios. SUBMIT_THREADS=0 skips it. The store directories are removed only
+# at the end: deleting thousands of files makes the next run's file creations slow on ext4.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${PHR_BENCH_BUILD:-$root/build/store-release}
@@ -51,6 +58,7 @@ echo "machine: $(uname -srm), $(nproc) cores, $(grep -m1 'model name' /proc/cpui
 echo "node $(node --version); ipfs-unixfs-importer $(node -p "require('$root/node_modules/ipfs-unixfs-importer/package.json').version")"
 printf '%-8s %9s %9s %9s %9s %9s %9s %9s %7s %7s %7s %9s %9s\n' size sha256sum phr-cid js-cid phr-add phr-enc phr-cpu js-cpu cid/sum js/phr cpu-x rss-cid rss-enc
 for mib in $sizes; do
+	[ "$mib" = none ] && continue
 	f="$tmp/f$mib"
 	head -c "$((mib * 1048576))" /dev/urandom >"$f"
 	bytes=$((mib * 1048576))
@@ -75,3 +83,31 @@ echo "MB/s of wall time. cid/sum: sha256sum over phr CID speed (goal <= 1.5); js
 echo "over the JS importer's (goal >= 5); phr-cpu, js-cpu: MB per CPU-second of the import itself;"
 echo "cpu-x: their ratio (robust on a loaded machine); phr-add: plain import; phr-enc: secretstream + import (both durable);"
 echo "rss: peak resident KiB of the phr process"
+
+: "${SUBMIT_THREADS:=16}" "${SUBMIT_SECS:=3}" "${ROUNDS:=3}"
+[ "$SUBMIT_THREADS" -gt 0 ] || exit 0
+echo
+echo "submit: $SUBMIT_THREADS threads, $SUBMIT_SECS s per run, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-6s %-8s %9s %12s\n' round variant ops/s cpu-ms/op
+sub() { # round variant bench [group]
+	v=$2 b=$3
+	shift 3
+	set -- $("$b" submit "$tmp/sub-$v-$r" "$SUBMIT_THREADS" "$SUBMIT_SECS" "$@")
+	printf '%-6s %-8s %9s %12s\n' "$r" "$v" "$5" "$6"
+	echo "$v $5 $6" >>"$tmp/sub.res"
+}
+r=1
+while [ "$r" -le "$ROUNDS" ]; do
+	sub "$r" plain "$bench"
+	sub "$r" group "$bench" group
+	[ -n "${BASE_BENCH:-}" ] && sub "$r" base "$BASE_BENCH"
+	r=$((r + 1))
+done
+avg() { awk -v v="$1" -v c="$2" '$1 == v { s += $c; n++ } END { printf "%.2f", n ? s / n : 0 }' "$tmp/sub.res"; }
+echo "mean ops/s: plain $(avg plain 2), group $(avg group 2)${BASE_BENCH:+, base $(avg base 2)};" \
+	"cpu-ms/op: plain $(avg plain 3), group $(avg group 3)${BASE_BENCH:+, base $(avg base 3)}"
+echo "group/plain ops/s $(ratio "$(avg group 2)" "$(avg plain 2)"), cpu $(ratio "$(avg group 3)" "$(avg plain 3)")"
+if [ -n "${BASE_BENCH:-}" ]; then
+	echo "plain/base ops/s $(ratio "$(avg plain 2)" "$(avg base 2)"), cpu $(ratio "$(avg plain 3)" "$(avg base 3)")"
+	echo "group/base ops/s $(ratio "$(avg group 2)" "$(avg base 2)"), cpu $(ratio "$(avg group 3)" "$(avg base 3)")"
+fi
