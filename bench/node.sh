@@ -66,9 +66,12 @@ run() {
       path="/api/v1/records/$arg" body=
       [ "$op" = content ] && path="$path/content"
     fi
-    PHR_TOKEN=$PROV PHR_PATH=$path PHR_BODY_FILE=$body \
-      wrk -t "$WRK_THREADS" -c "$THREADS" -d "${SECS}s" --timeout 120s --latency \
-      -s bench/node.lua "$URL" >"$TMP/wrk.out" 2>&1 || true
+    # the inner shell reads its waited-for child's CPU ticks (cutime + cstime) after wrk
+    PHR_TOKEN=$PROV PHR_PATH=$path PHR_BODY_FILE=$body sh -c '
+      wrk -t "$1" -c "$2" -d "$3" --timeout 120s --latency -s bench/node.lua "$4" >"$5" 2>&1
+      sed "s/.*) //" /proc/$$/stat | awk "{ print \$14 + \$15 }" >"$5.cpu"' \
+      sh "$WRK_THREADS" "$THREADS" "${SECS}s" "$URL" "$TMP/wrk.out" || true
+    LGCPU=$(cat "$TMP/wrk.out.cpu" 2>/dev/null || echo 0)
     OK=$(awk '/requests in/ { print $1 }' "$TMP/wrk.out")
     RPS=$(awk '/^Requests\/sec:/ { print $2 }' "$TMP/wrk.out")
     P50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$TMP/wrk.out")")
@@ -78,7 +81,9 @@ run() {
     [ -n "$OK" ] && [ -n "$RPS" ] || { echo "ERROR: wrk gave no figures:"; cat "$TMP/wrk.out"; OK=0 RPS=0 ERR=1; }
     OK=$((OK - ERR))
   else
-    line=$("$BENCH_BIN" "$URL" "$PROV" "$op" "$size" "$THREADS" "$SECS" "$arg" || true)
+    line=$(sh -c '"$@" && sed "s/.*) //" /proc/$$/stat | awk "{ print \$14 + \$15 }" >"'"$TMP"'/bn.cpu"' \
+      sh "$BENCH_BIN" "$URL" "$PROV" "$op" "$size" "$THREADS" "$SECS" "$arg" || true)
+    LGCPU=$(cat "$TMP/bn.cpu" 2>/dev/null || echo 0)
     OK=$(echo "$line" | sed -n 's/.*: \([0-9]*\) ok.*/\1/p')
     ERR=$(echo "$line" | sed -n 's/.* \([0-9]*\) errors.*/\1/p')
     RPS=$(echo "$line" | sed -n 's/.* \([0-9.]*\) req\/s.*/\1/p')
@@ -122,8 +127,9 @@ suite() {
       run "$op" "$size" "$arg"
       t1=$(ticks "$PID")
       cpu=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v n="$OK" 'BEGIN { printf "%.0f", (n > 0 ? t * 1e6 / hz / n : 0) }')
+      lg=$(awk -v t="$LGCPU" -v hz="$HZ" -v n="$OK" 'BEGIN { printf "%.0f", (n > 0 ? t * 1e6 / hz / n : 0) }')
       echo "$op size=$size: $OK ok, $ERR errors, $RPS req/s, p50 $P50 ms, p99 $P99 ms," \
-        "node CPU $cpu us/request (goal $goal/s: ratio $(ratio "$RPS" "$goal"))"
+        "node CPU $cpu us/request, $LOADGEN $lg us/request (goal $goal/s: ratio $(ratio "$RPS" "$goal"))"
       if [ "$ERR" -gt 0 ] || [ "$OK" -le 0 ]; then
         echo "ERROR: $op size=$size: $ERR failed requests (non-2xx or socket errors), $OK answered"
         FAILED=1

@@ -152,7 +152,6 @@ static enum MHD_Result problem(struct api_ctx *c, int err, unsigned status, cons
 {
 	json_t *p;
 	char *s;
-	enum MHD_Result r;
 
 	if (status == 0)
 		status = (unsigned)phr_err_http_status(err);
@@ -167,9 +166,7 @@ static enum MHD_Result problem(struct api_ctx *c, int err, unsigned status, cons
 	json_decref(p);
 	if (s == NULL)
 		return MHD_NO;
-	r = queue(c, status, "application/problem+json", s, strlen(s), false);
-	free(s);
-	return r;
+	return queue(c, status, "application/problem+json", s, strlen(s), true);
 }
 
 static enum MHD_Result serve_rpc(struct api_ctx *c, const char *url)
@@ -223,13 +220,11 @@ static enum MHD_Result respond(struct api_ctx *c, const char *url)
 			     d ? d : (uint8_t *)"", c->raw_len, d != NULL);
 	}
 	{
+		/* jansson allocates with malloc (no json_set_alloc_funcs): phr_free frees it */
 		char *s = c->out ? json_dumps(c->out, JSON_COMPACT) : NULL;
-		enum MHD_Result r;
 		if (s == NULL)
 			return problem(c, PHR_ERR_NOMEM, 500, url);
-		r = queue(c, c->status ? c->status : 200, "application/json", s, strlen(s), false);
-		free(s);
-		return r;
+		return queue(c, c->status ? c->status : 200, "application/json", s, strlen(s), true);
 	}
 }
 
