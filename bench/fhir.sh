@@ -8,7 +8,8 @@
 # Env: PHR_BIN (default: a Release build in build/fhirsrv-release), N (10000),
 #      SIZES (comma list of sizes to import up to, each followed by the phases;
 #      default N), PHASES (create,read,search,search-count), PROGRESS (50000),
-#      BATCH (entries per transaction, 100), SECS (5), CONC (8),
+#      BATCH (entries per transaction, 100), IMPORT_CONC (clients posting
+#      Bundles at once, 1), SECS (5), CONC (8),
 #      BENCH_TMP (where the node's data directory goes, default /tmp; /dev/shm
 #      shows the cost without fsync).
 set -eu

@@ -15,6 +15,7 @@ const SIZES = (process.env.SIZES || String(N)).split(',').map(Number).filter((x)
 const BATCH = Number(process.env.BATCH || 100);
 const SECS = Number(process.env.SECS || 5);
 const CONC = Number(process.env.CONC || 8);
+const IMPORT_CONC = Number(process.env.IMPORT_CONC || 1);
 const PHASES = (process.env.PHASES || 'create,read,search,search-count').split(',');
 const PROGRESS = Number(process.env.PROGRESS || 50000);
 const ANCHOR_CRUD = 3000, ANCHOR_IMPORT = 2200;
@@ -80,8 +81,8 @@ function datadir() {
 }
 if (pid === null) console.log('(node pid not found: no CPU figures)');
 
-async function post(path, body) {
-  const r = await fetch(n.fhir + path, { method: 'POST', headers: H, body: JSON.stringify(body) });
+async function post(path, body, headers = H) {
+  const r = await fetch(n.fhir + path, { method: 'POST', headers, body: JSON.stringify(body) });
   const j = await r.json();
   if (r.status >= 300) throw new Error(path + ' ' + r.status + ' ' + JSON.stringify(j).slice(0, 400));
   return j;
@@ -96,12 +97,18 @@ function obs(i, pid) {
 
 // ids are kept compactly: Patient of index k is 'bp' + k, Observation 'bo' + k
 const patients = [], observations = [];
+let failures = 0;
 let made = 0;
+
+// import tools name the patient (X-Phr-Patient): a Bundle's Observations may
+// refer to a Patient of an earlier Bundle still in flight (IMPORT_CONC > 1)
+const HI = { ...H, 'x-phr-patient': addr };
 
 async function importTo(size) {
   const t0 = performance.now(), c0 = cpu(), from = made;
   let tp = t0, mp = made;
-  while (made < size) {
+  const next = () => {
+    if (made >= size) return null;
     const entry = [];
     let pid = null;
     for (let k = 0; k < BATCH && made < size; k++, made++) {
@@ -117,24 +124,30 @@ async function importTo(size) {
         observations.push(made);
       }
     }
-    await post('', { resourceType: 'Bundle', type: 'transaction', entry });
-    if (Math.floor(made / PROGRESS) !== Math.floor(mp / PROGRESS)) {
-      const now = performance.now();
-      console.log(`  ... ${made} resources, last ${made - mp} at ${((made - mp) / ((now - tp) / 1000)).toFixed(1)}/s, ` +
-        `node RSS ${rssMB().toFixed(0)} MB, ${new Date().toISOString().slice(11, 19)} UTC`);
-      tp = now; mp = made;
+    return { resourceType: 'Bundle', type: 'transaction', entry };
+  };
+  let done = made;
+  await Promise.all(Array.from({ length: IMPORT_CONC }, async () => {
+    for (let b = next(); b !== null; b = next()) {
+      try { await post('', b, HI); } catch (e) { failures++; throw e; }
+      done += b.entry.length;
+      if (Math.floor(done / PROGRESS) !== Math.floor(mp / PROGRESS)) {
+        const now = performance.now();
+        console.log(`  ... ${done} resources, last ${done - mp} at ${((done - mp) / ((now - tp) / 1000)).toFixed(1)}/s, ` +
+          `node RSS ${rssMB().toFixed(0)} MB, ${new Date().toISOString().slice(11, 19)} UTC`);
+        tp = now; mp = done;
+      }
     }
-  }
+  }));
   const secs = (performance.now() - t0) / 1000, cs = cpu() - c0;
   const rate = (made - from) / secs;
   const dir = datadir();
   const disk = dir ? du(dir) / 1048576 : 0;
-  console.log(`import to ${size}: ${made - from} resources in ${secs.toFixed(1)} s = ${rate.toFixed(1)} resources/s, ` +
+  console.log(`import to ${size} (${IMPORT_CONC} client${IMPORT_CONC > 1 ? 's' : ''}): ${made - from} resources in ${secs.toFixed(1)} s = ${rate.toFixed(1)} resources/s, ` +
     `node CPU ${(1000 * cs / (made - from)).toFixed(2)} ms/resource (anchor ${ANCHOR_IMPORT}/s, ratio ${(rate / ANCHOR_IMPORT).toFixed(4)}); ` +
     `data dir ${disk.toFixed(0)} MB (${(disk * 1024 / made).toFixed(1)} KB/resource), node RSS ${rssMB().toFixed(0)} MB`);
 }
 
-let failures = 0;
 async function run(name, op) {
   const lat = [];
   let errors = 0, i = 0;

@@ -34,7 +34,21 @@ struct fhir_state {
 	struct fhir_db db;
 	struct fhir_pool readers; /* kept read-only connections (reads run side by side) */
 	pthread_mutex_t lock;
+	pthread_cond_t left;     /* a write left flight (its index rows committed or given up) */
+	struct resv *flying;     /* writes minting without the lock */
 	bool open;
+};
+
+/*
+ * A write in flight: its versions were decided under the server's lock, its
+ * records are minted without it, its index rows written under it again.
+ * Until then no other write may decide a version of the same resources
+ * (sorted "Type/id" keys; none for creates of fresh server ids).
+ */
+struct resv {
+	struct resv *next;
+	char **keys;
+	size_t n;
 };
 
 static struct fhir_state states[8];
@@ -63,6 +77,7 @@ static struct fhir_state *state_get(struct api_ctx *c, bool lock)
 				fhir_db_close(&s->db);
 				pthread_mutex_unlock(&s->lock);
 				pthread_mutex_destroy(&s->lock);
+				pthread_cond_destroy(&s->left);
 				fhir_pool_release(&s->readers);
 				s->open = false;
 			}
@@ -72,6 +87,8 @@ static struct fhir_state *state_get(struct api_ctx *c, bool lock)
 			}
 			fhir_pool_init(&s->readers, dir);
 			pthread_mutex_init(&s->lock, NULL);
+			pthread_cond_init(&s->left, NULL);
+			s->flying = NULL;
 			s->api = c->api;
 			snprintf(s->dir, sizeof(s->dir), "%s", dir);
 			s->open = true;
@@ -95,6 +112,9 @@ struct fx {
 	char etag[40], location[512], modified[40];
 	bool minimal, want_oo;
 	const uint8_t *patient; /* the phr patient of a write made inside the node, or NULL */
+	struct resv resv;       /* this write's reservation ... */
+	bool flying;            /* ... registered in x->st->flying */
+	bool exclusive;         /* a conditional create: nothing else in flight, all under the lock */
 };
 
 static json_t *oo_new(const char *severity, const char *code, const char *diag)
@@ -187,6 +207,94 @@ static void set_version_headers(struct fx *x, const struct fhir_row *row)
 {
 	snprintf(x->etag, sizeof(x->etag), "W/\"%llu\"", (unsigned long long)row->vid);
 	http_date(x->modified, row->updated_ms);
+}
+
+/* --- writes in flight ------------------------------------------------------------ */
+
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Whether a key of @p keys (sorted) is one of @p r's. */
+static bool resv_clash(const struct resv *r, char *const *keys, size_t n)
+{
+	for (size_t i = 0, j = 0; i < n && j < r->n;) {
+		int c = strcmp(keys[i], r->keys[j]);
+		if (c == 0)
+			return true;
+		if (c < 0)
+			i++;
+		else
+			j++;
+	}
+	return false;
+}
+
+static void resv_free_keys(struct resv *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		phr_free(r->keys[i]);
+	phr_free(r->keys);
+	r->keys = NULL;
+	r->n = 0;
+}
+
+/*
+ * Takes (lock held) this write's reservation of @p keys ("Type/id", stolen,
+ * freed by resv_end): waits until no write in flight holds one of them
+ * (or, x->exclusive, until none is in flight at all), then registers them.
+ */
+static void resv_take(struct fx *x, char **keys, size_t n)
+{
+	struct fhir_state *st = x->st;
+
+	if (n > 1)
+		qsort(keys, n, sizeof(*keys), cmp_key);
+	x->resv.keys = keys;
+	x->resv.n = n;
+	for (;;) {
+		const struct resv *r = st->flying;
+		while (r != NULL && !x->exclusive && !resv_clash(r, keys, n))
+			r = r->next;
+		if (r == NULL)
+			break;
+		pthread_cond_wait(&st->left, &st->lock);
+	}
+	if (!x->exclusive) {
+		x->resv.next = st->flying;
+		st->flying = &x->resv;
+		x->flying = true;
+	}
+}
+
+/* Takes the reservation of the one resource @p type/@p id. @return PHR_OK or PHR_ERR_NOMEM. */
+static int resv_take1(struct fx *x, const char *type, const char *id)
+{
+	size_t n = strlen(type) + strlen(id) + 2;
+	char **keys = phr_malloc(sizeof(*keys));
+
+	if (keys == NULL || (keys[0] = phr_malloc(n)) == NULL) {
+		phr_free(keys);
+		return nomem(x);
+	}
+	snprintf(keys[0], n, "%s/%s", type, id);
+	resv_take(x, keys, 1);
+	return PHR_OK;
+}
+
+/* Ends this write's reservation (lock held); a no-op when there is none. */
+static void resv_end(struct fx *x)
+{
+	if (x->flying) {
+		struct resv **pp = &x->st->flying;
+		while (*pp != &x->resv)
+			pp = &(*pp)->next;
+		*pp = x->resv.next;
+		x->flying = false;
+		pthread_cond_broadcast(&x->st->left);
+	}
+	resv_free_keys(&x->resv);
 }
 
 /* --- records ------------------------------------------------------------------ */
@@ -629,32 +737,37 @@ static int write_answer(struct fx *x, struct pending *p)
 }
 
 /*
- * A plain create (POST, new server id, no If-None-Exist): nothing another
- * request does can change its version or id, so its record is minted without
- * the server's write lock, and concurrent creates share mint transactions.
+ * Commits prepared writes (the state's lock held): records first, then the
+ * index in one transaction. A write in flight (resv_take: its versions are
+ * decided and no other write can decide them) mints without the lock, so
+ * concurrent writes share the store's syncs and the node's mint
+ * transactions; then its index rows are written under the lock (a failure
+ * there leaves records minted, not indexed: a warning names them). A write
+ * without a reservation (a conditional create) mints under the lock with the
+ * index transaction already open.
  */
-static bool mint_unlocked(struct fx *x, const struct pending *p, size_t n)
-{
-	return n == 1 && x->st != NULL && p[0].res != NULL && !p[0].have_prev &&
-	       strcmp(p[0].method, "POST") == 0 && api_header(x->c, "If-None-Exist") == NULL;
-}
-
-/* Commits prepared writes (the state's lock held): records first, then the index in one transaction. */
 static int commit_writes(struct fx *x, struct pending *p, size_t n)
 {
 	int rv = PHR_OK;
 
-	if (mint_unlocked(x, p, n)) {
+	if (x->flying) {
 		pthread_mutex_unlock(&x->st->lock);
 		rv = mint_all(x, p, n);
 		pthread_mutex_lock(&x->st->lock);
-		if (rv != PHR_OK)
+		if (rv != PHR_OK) {
+			resv_end(x);
 			return mint_fail(x, rv);
+		}
 		if ((rv = fhir_db_begin(x->db)) != PHR_OK) {
-			char tok[PHR_U256_DEC_LEN];
-			phr_u256_to_dec(tok, &p[0].row.token);
-			phr_log_warn("fhir", "record %s (%s/%s) minted, not indexed: index busy", tok,
-				     p[0].row.type, p[0].row.id);
+			for (size_t i = 0; i < n; i++) {
+				char tok[PHR_U256_DEC_LEN];
+				if (p[i].res == NULL)
+					continue;
+				phr_u256_to_dec(tok, &p[i].row.token);
+				phr_log_warn("fhir", "record %s (%s/%s) minted, not indexed: index busy", tok,
+					     p[i].row.type, p[i].row.id);
+			}
+			resv_end(x);
 			return fail(x, rv, 500, "index: cannot begin");
 		}
 	} else {
@@ -672,10 +785,11 @@ static int commit_writes(struct fx *x, struct pending *p, size_t n)
 		rv = fhir_db_put(x->db, &p[i].row, p[i].res, p[i].method);
 	if (rv == PHR_OK)
 		rv = fhir_db_commit(x->db);
-	if (rv != PHR_OK) {
+	if (rv != PHR_OK)
 		fhir_db_rollback(x->db);
+	resv_end(x);
+	if (rv != PHR_OK)
 		return fail(x, rv, 500, "index write failed");
-	}
 	return PHR_OK;
 }
 
@@ -700,6 +814,9 @@ static int do_create(struct fx *x, const char *type, json_t *res)
 		x->status = 200;
 		return rv == PHR_OK ? PHR_OK : fail(x, rv, 0, "%s", x->c->detail);
 	}
+	/* a conditional create sees every write before it: nothing in flight, all under the lock */
+	x->exclusive = ine != NULL;
+	resv_take(x, NULL, 0);
 	if (ine != NULL) {
 		struct phr_fhir_req q;
 		struct fhir_hits h;
@@ -776,6 +893,10 @@ static int do_update(struct fx *x, const char *type, const char *id, json_t *res
 		json_decref(res);
 		return fail(x, PHR_ERR_INVALID, 400, "the resource id must equal the id in the URL (%s)", id);
 	}
+	if ((rv = resv_take1(x, type, id)) != PHR_OK) {
+		json_decref(res);
+		return rv;
+	}
 	rv = fhir_db_get(x->db, &prev, type, id);
 	if (rv != PHR_OK && rv != PHR_ERR_NOT_FOUND) {
 		json_decref(res);
@@ -816,7 +937,11 @@ static int do_delete(struct fx *x, const char *type, const char *id)
 {
 	struct fhir_row prev;
 	struct pending p;
-	int rv = fhir_db_get(x->db, &prev, type, id);
+	int rv = resv_take1(x, type, id);
+
+	if (rv != PHR_OK)
+		return rv;
+	rv = fhir_db_get(x->db, &prev, type, id);
 
 	if (rv == PHR_ERR_NOT_FOUND || (rv == PHR_OK && prev.deleted)) {
 		x->status = 200;
@@ -1659,6 +1784,7 @@ static int entry_status(json_t *e, unsigned status, const struct fx *sub, const 
 }
 
 static int route(struct fx *x, const char *method, struct phr_fhir_req *r, json_t *body);
+static int tx_reserve(struct fx *x, json_t *entries);
 
 /* Answers 200 with @p out, or drops it on error. */
 static int bundle_answer(struct fx *x, int rv, json_t *out)
@@ -1682,6 +1808,42 @@ static void sub_init(struct fx *sub, const struct fx *x)
 	sub->me = x->me;
 	sub->minimal = x->minimal;
 	memcpy(sub->base, x->base, sizeof(sub->base));
+}
+
+/* Reserves the "Type/id" of every PUT and DELETE entry of a planned transaction (resv_take). */
+static int tx_reserve(struct fx *x, json_t *entries)
+{
+	size_t n = json_array_size(entries), k = 0;
+	char **keys = phr_calloc(n ? n : 1, sizeof(*keys));
+	int rv = PHR_OK;
+
+	if (keys == NULL)
+		return nomem(x);
+	for (size_t i = 0; i < n && rv == PHR_OK; i++) {
+		json_t *req = json_object_get(json_array_get(entries, i), "request");
+		const char *m = json_string_value(json_object_get(req, "method"));
+		const char *u = json_string_value(json_object_get(req, "url"));
+		struct phr_fhir_req r;
+		if (m == NULL || u == NULL || (strcmp(m, "PUT") != 0 && strcmp(m, "DELETE") != 0))
+			continue;
+		phr_fhir_req_init(&r);
+		if (phr_fhir_req_parse(&r, u) == PHR_OK && r.target == PHR_FHIR_T_INSTANCE) {
+			size_t len = strlen(r.type) + strlen(r.id) + 2;
+			if ((keys[k] = phr_malloc(len)) == NULL)
+				rv = nomem(x);
+			else
+				snprintf(keys[k++], len, "%s/%s", r.type, r.id);
+		}
+		phr_fhir_req_release(&r);
+	}
+	if (rv != PHR_OK) {
+		for (size_t i = 0; i < k; i++)
+			phr_free(keys[i]);
+		phr_free(keys);
+		return rv;
+	}
+	resv_take(x, keys, k);
+	return PHR_OK;
 }
 
 /* A transaction: all writes or none; the records are minted, then the index written at once. */
@@ -1714,6 +1876,9 @@ static int do_transaction(struct fx *x, json_t *bundle)
 		else if (prv != PHR_OK)
 			rv = fail(x, prv, prv == PHR_ERR_TOO_LARGE ? 413 : 400, "%s", detail);
 	}
+	/* the resources it updates or deletes: reserved before their versions are read */
+	if (rv == PHR_OK)
+		rv = tx_reserve(x, entries);
 	/* pass 2: prepare every write */
 	for (size_t k = 0; k < n && rv == PHR_OK; k++) {
 		size_t i = order[k];
@@ -1893,8 +2058,18 @@ static int do_bundle(struct fx *x, json_t *b)
 
 /* --- routing ------------------------------------------------------------------------- */
 
+static int route_one(struct fx *x, const char *method, struct phr_fhir_req *r, json_t *body);
+
 /* Runs one interaction; @p body is stolen. Errors are answered in x (OperationOutcome). */
 static int route(struct fx *x, const char *method, struct phr_fhir_req *r, json_t *body)
+{
+	int rv = route_one(x, method, r, body);
+
+	resv_end(x); /* a write that ended before its commit */
+	return rv;
+}
+
+static int route_one(struct fx *x, const char *method, struct phr_fhir_req *r, json_t *body)
 {
 	bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 	bool post = strcmp(method, "POST") == 0, put = strcmp(method, "PUT") == 0;
@@ -2129,6 +2304,7 @@ int api_fhir_create(struct api_ctx *c, json_t **out, const json_t *res, const ui
 	}
 	x.db = &x.st->db;
 	rv = do_create(&x, type, copy);
+	resv_end(&x);
 	pthread_mutex_unlock(&x.st->lock);
 	if (rv == PHR_OK && x.status >= 200 && x.status < 300)
 		*out = json_pack("{s:s,s:O}", "location", x.location, "resource", x.out ? x.out : json_null());

@@ -876,6 +876,118 @@ static void test_concurrent_creates(void **state)
 	expect_total("/Observation?code=urn:test|concurrent", T);
 }
 
+/* One writer of test_concurrent_writes: a request of its own kind; the answer's status. */
+struct cw_job {
+	int kind; /* 0 transaction, 1 PUT, 2 conditional create */
+	int k;
+	int status;
+};
+
+static void *cw_one(void *arg)
+{
+	struct cw_job *j = arg;
+	char url[512], body[2048];
+	const char *hdr = hdr_pat;
+#define CW_OBS "{\"resourceType\":\"Observation\",\"id\":\"%s\",\"status\":\"final\",\"code\":{\"coding\":" \
+	       "[{\"system\":\"urn:cw\",\"code\":\"%d\"}]}}"
+	struct http_res r;
+
+	if (j->kind == 0) {
+		char a[400], b[400];
+		char own[32];
+		snprintf(own, sizeof(own), "cw-own-%d", j->k);
+		snprintf(a, sizeof(a), CW_OBS, "cw-shared", j->k);
+		snprintf(b, sizeof(b), CW_OBS, own, j->k);
+		snprintf(url, sizeof(url), "%s/fhir", fx.base);
+		snprintf(body, sizeof(body),
+			 "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+			 "{\"resource\":%s,\"request\":{\"method\":\"PUT\",\"url\":\"Observation/cw-shared\"}},"
+			 "{\"resource\":%s,\"request\":{\"method\":\"PUT\",\"url\":\"Observation/%s\"}},"
+			 "{\"resource\":{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"coding\":"
+			 "[{\"system\":\"urn:cw\",\"code\":\"posted\"}]}},\"request\":{\"method\":\"POST\",\"url\":\"Observation\"}}]}",
+			 a, b, own);
+	} else if (j->kind == 1) {
+		snprintf(url, sizeof(url), "%s/fhir/Observation/cw-shared", fx.base);
+		snprintf(body, sizeof(body), CW_OBS, "cw-shared", 100 + j->k);
+	} else {
+		/* its patient from the subject (no X-Phr-Patient: the one extra header is If-None-Exist) */
+		snprintf(url, sizeof(url), "%s/fhir/Observation", fx.base);
+		snprintf(body, sizeof(body),
+			 "{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"coding\":"
+			 "[{\"system\":\"urn:cw\",\"code\":\"once\"}]},\"subject\":{\"reference\":\"Patient/plan-p1\"}}");
+		hdr = "If-None-Exist: code=urn:cw|once";
+	}
+	j->status = http_do(&r, j->kind == 1 ? "PUT" : "POST", url, t_provider, "application/fhir+json", body,
+			    strlen(body), hdr) == 0
+			    ? (int)r.status
+			    : -1;
+	if (j->status != -1)
+		http_res_release(&r);
+	return NULL;
+}
+
+/*
+ * Writes run concurrently: each decides its versions under the server's
+ * lock with the resources it writes reserved, mints without the lock, and
+ * writes its index rows under it again. Transactions and PUTs of one shared
+ * resource from many threads: every one answered, the shared resource has one
+ * version per write (1..n, none lost or doubled); two concurrent conditional
+ * creates: one created, the other finds it.
+ */
+static void test_concurrent_writes(void **state)
+{
+	enum { TX = 4, PUTS = 3, COND = 2, T = TX + PUTS + COND };
+	struct cw_job jobs[T];
+	pthread_t th[T];
+	struct http_res r;
+	int created = 0, found = 0;
+	size_t i;
+	json_t *e;
+	bool seen[TX + PUTS + 2] = { false };
+
+	(void)state;
+	for (int i2 = 0; i2 < T; i2++) {
+		jobs[i2].kind = i2 < TX ? 0 : i2 < TX + PUTS ? 1 : 2;
+		jobs[i2].k = i2;
+		jobs[i2].status = 0;
+		assert_int_equal(pthread_create(&th[i2], NULL, cw_one, &jobs[i2]), 0);
+	}
+	for (int i2 = 0; i2 < T; i2++)
+		pthread_join(th[i2], NULL);
+	for (int i2 = 0; i2 < T; i2++) {
+		if (jobs[i2].kind == 0)
+			assert_int_equal(jobs[i2].status, 200);
+		else if (jobs[i2].kind == 1)
+			assert_true(jobs[i2].status == 200 || jobs[i2].status == 201);
+		else if (jobs[i2].status == 201)
+			created++;
+		else if (jobs[i2].status == 200)
+			found++;
+	}
+	assert_int_equal(created, 1);
+	assert_int_equal(found, COND - 1);
+	expect_total("/Observation?code=urn:cw|once", 1);
+	expect_total("/Observation?code=urn:cw|posted", TX);
+	/* one version of the shared resource per write, numbered 1..TX+PUTS */
+	req(&r, "GET", "/Observation/cw-shared/_history?_count=100", t_provider, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(json_array_size(json_object_get(r.json, "entry")), TX + PUTS);
+	json_array_foreach (json_object_get(r.json, "entry"), i, e) {
+		const char *v = jstr(json_object_get(json_object_get(e, "resource"), "meta"), "versionId");
+		unsigned long vid;
+		assert_non_null(v);
+		vid = strtoul(v, NULL, 10);
+		assert_true(vid >= 1 && vid <= TX + PUTS);
+		assert_false(seen[vid]);
+		seen[vid] = true;
+	}
+	http_res_release(&r);
+	req(&r, "GET", "/Observation/cw-shared", t_provider, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(strtoul(jstr(json_object_get(r.json, "meta"), "versionId"), NULL, 10), TX + PUTS);
+	http_res_release(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -894,6 +1006,7 @@ int main(void)
 		cmocka_unit_test(test_search_plan),
 		cmocka_unit_test(test_body_too_large),
 		cmocka_unit_test(test_concurrent_creates),
+		cmocka_unit_test(test_concurrent_writes),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
