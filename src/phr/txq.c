@@ -17,10 +17,12 @@
  * that queued meanwhile form the next batch. Nothing is acknowledged before
  * its entry is on chain, so kill -9 loses no audited read.
  *
- * View and mint transactions go on a gas guess without the eth_call that
- * checks it (phr_node_i_tx_guessed): one EVM run less per transaction. One
- * refused after mining (a grant revoked since the reader's check) reverts,
- * is sent again checked, and the group falls back to one entry at a time.
+ * View transactions go on a gas guess without the eth_call that checks it
+ * (phr_node_i_tx_guessed): one EVM run less per transaction. The reader's
+ * access was checked just before, so a refusal is rare (a grant revoked or
+ * expired in between): such a transaction is mined and reverts, is sent
+ * again checked, and the group falls back to one entry at a time. Mints stay
+ * checked (refused submissions are common input; each would cost a block).
  *
  * The statements of the per-request paths (capsule index, denials,
  * audit_tx) are prepared once on this module's connection and handed to one
@@ -98,8 +100,6 @@ static const char *const stmt_sql[PHR_TXQ_SQL_COUNT] = {
 	[PHR_TXQ_SQL_CAPSULE_GET] = "SELECT cid FROM capsules WHERE record = ?1 AND reader = ?2",
 	[PHR_TXQ_SQL_CAPSULE_PUT] = "INSERT OR REPLACE INTO capsules(record, reader, cid)"
 				    " VALUES(?1,?2,?3)",
-	[PHR_TXQ_SQL_CAPSULE_PUT2] = "INSERT OR REPLACE INTO capsules(record, reader, cid)"
-				     " VALUES(?1,?2,?3),(?1,?4,?5)",
 	[PHR_TXQ_SQL_DENY] = "INSERT INTO denials(time, accessor, patient, record, reason)"
 			     " VALUES(?1,?2,?3,?4,?5)",
 	[PHR_TXQ_SQL_AUDIT_TX] = "INSERT INTO audit_tx(hash) VALUES(?1)",
@@ -598,7 +598,9 @@ static int mint_tx(struct phr_node *n, const struct phr_identity *provider, stru
 
 	for (struct qentry *x = batch; x != NULL; x = x->next)
 		count++;
-	if ((rv = phr_node_i_tx_guessed(n, &r, provider, n->dep.nft, cd)) != PHR_OK)
+	/* checked (not on the bare guess): a refused mint (no write access, a bad amendment) is
+	 * common outside input, and each one mined and reverted would cost a block */
+	if ((rv = phr_node_i_tx(n, &r, provider, n->dep.nft, cd)) != PHR_OK)
 		return rv;
 	rv = phr_node_i_minted_ids(ids, count, &r, n->dep.nft);
 	phr_chain_receipt_release(&r);

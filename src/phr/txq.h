@@ -23,7 +23,6 @@ sqlite3 *phr_txq_i_db(struct phr_txq *q);
 enum phr_txq_sql {
 	PHR_TXQ_SQL_CAPSULE_GET,  /* SELECT cid FROM capsules WHERE record = ?1 AND reader = ?2 */
 	PHR_TXQ_SQL_CAPSULE_PUT,  /* INSERT OR REPLACE INTO capsules ... (?1 record, ?2 reader, ?3 cid) */
-	PHR_TXQ_SQL_CAPSULE_PUT2, /* the same with a second row (?1, ?4, ?5) */
 	PHR_TXQ_SQL_DENY,         /* INSERT INTO denials(time, accessor, patient, record, reason) */
 	PHR_TXQ_SQL_AUDIT_TX,     /* INSERT INTO audit_tx(hash) VALUES(?1) */
 	PHR_TXQ_SQL_COUNT
@@ -149,10 +148,5 @@ int phr_node_i_mint_announced(struct phr_node *n, struct phr_u256 *token_id,
 			      const uint8_t hash[32], const char *cid, unsigned rtype,
 			      const struct phr_u256 *supersedes, const char *cap_patient,
 			      const char *cap_provider);
-
-/** phr_node_i_capsule_put of one or (with @p reader2 non-NULL) two capsules in one commit. */
-int phr_node_i_capsule_put2(struct phr_node *n, const struct phr_u256 *record,
-			    const uint8_t reader[20], const char *cid, const uint8_t *reader2,
-			    const char *cid2);
 
 #endif
