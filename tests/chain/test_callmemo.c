@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -553,6 +554,61 @@ static void test_direct_send_receipt(void **state)
 	phr_rpc_error_release(&err);
 }
 
+/* ---- concurrency: memo hits without the node's lock stay linearizable ---- */
+
+static uint8_t conc_w[20];
+static uint64_t conc_acked, conc_sent; /* atomic */
+static int conc_done, conc_bad, conc_reads; /* atomic */
+
+static void *conc_reader(void *arg)
+{
+	(void)arg;
+	while (!__atomic_load_n(&conc_done, __ATOMIC_ACQUIRE)) {
+		uint64_t lo = __atomic_load_n(&conc_acked, __ATOMIC_ACQUIRE), v = 0, hi;
+		struct phr_buf b;
+		size_t i;
+
+		phr_buf_init(&b, 0);
+		if (phr_chain_call(chain, &b, NULL, conc_w, NULL, 0) != PHR_OK || b.len != 32)
+			__atomic_add_fetch(&conc_bad, 1, __ATOMIC_RELAXED);
+		for (i = 24; i < b.len; i++)
+			v = v << 8 | b.data[i];
+		phr_buf_release(&b);
+		hi = __atomic_load_n(&conc_sent, __ATOMIC_ACQUIRE);
+		/* never older than what was acknowledged before the call began */
+		if (v < lo || v > hi)
+			__atomic_add_fetch(&conc_bad, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&conc_reads, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static void test_concurrent_reads(void **state)
+{
+	pthread_t th[3];
+	uint64_t v, h0, h1, m;
+	int t;
+
+	(void)state;
+	deploy_store(conc_w, false);
+	assert_int_equal(phr_chain_memo_stats(chain, &h0, &m), PHR_OK);
+	for (t = 0; t < 3; t++)
+		assert_int_equal(pthread_create(&th[t], NULL, conc_reader, NULL), 0);
+	for (v = 1; v <= 30; v++) {
+		__atomic_store_n(&conc_sent, v, __ATOMIC_RELEASE);
+		write_word(conc_w, 0, v);
+		__atomic_store_n(&conc_acked, v, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&conc_done, 1, __ATOMIC_RELEASE);
+	for (t = 0; t < 3; t++)
+		pthread_join(th[t], NULL);
+	assert_int_equal(conc_bad, 0);
+	assert_true(conc_reads > 30);
+	assert_int_equal(call_word(conc_w), 30);
+	assert_int_equal(phr_chain_memo_stats(chain, &h1, &m), PHR_OK);
+	assert_true(h1 > h0);
+}
+
 static void test_remote_has_no_memo(void **state)
 {
 	struct phr_chain *r = NULL;
@@ -574,6 +630,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rpc_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_differential, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_send_receipt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_reads, setup, teardown),
 		cmocka_unit_test(test_remote_has_no_memo),
 	};
 
