@@ -414,20 +414,9 @@ int phr_node_i_capsule_put_rows(struct phr_node *n, const struct phr_node_capsul
 int phr_node_i_capsule_put(struct phr_node *n, const struct phr_u256 *record,
 			   const uint8_t reader[20], const char *cid)
 {
-	sqlite3_stmt *st = phr_txq_i_stmt(n->txq, PHR_TXQ_SQL_CAPSULE_PUT);
-	char rec[PHR_U256_DEC_LEN];
-	int rv = PHR_OK;
+	const struct phr_node_capsule_row row = { record, reader, cid };
 
-	if (st == NULL)
-		return PHR_ERR_DB;
-	phr_u256_to_dec(rec, record);
-	sqlite3_bind_text(st, 1, rec, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, reader, 20, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, cid, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		rv = PHR_ERR_DB;
-	phr_txq_i_stmt_done(n->txq, PHR_TXQ_SQL_CAPSULE_PUT);
-	return rv;
+	return phr_node_i_capsule_put_rows(n, &row, 1);
 }
 
 int phr_node_capsule_lookup(struct phr_node *n, char cid[PHR_CID_STR_MAX],

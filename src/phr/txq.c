@@ -98,8 +98,6 @@ struct gas_kind {
 
 static const char *const stmt_sql[PHR_TXQ_SQL_COUNT] = {
 	[PHR_TXQ_SQL_CAPSULE_GET] = "SELECT cid FROM capsules WHERE record = ?1 AND reader = ?2",
-	[PHR_TXQ_SQL_CAPSULE_PUT] = "INSERT OR REPLACE INTO capsules(record, reader, cid)"
-				    " VALUES(?1,?2,?3)",
 	[PHR_TXQ_SQL_DENY] = "INSERT INTO denials(time, accessor, patient, record, reason)"
 			     " VALUES(?1,?2,?3,?4,?5)",
 	[PHR_TXQ_SQL_AUDIT_TX] = "INSERT INTO audit_tx(hash) VALUES(?1)",

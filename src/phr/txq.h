@@ -22,7 +22,6 @@ sqlite3 *phr_txq_i_db(struct phr_txq *q);
 /** The statements of the per-request paths, prepared once on phr_txq_i_db's connection. */
 enum phr_txq_sql {
 	PHR_TXQ_SQL_CAPSULE_GET,  /* SELECT cid FROM capsules WHERE record = ?1 AND reader = ?2 */
-	PHR_TXQ_SQL_CAPSULE_PUT,  /* INSERT OR REPLACE INTO capsules ... (?1 record, ?2 reader, ?3 cid) */
 	PHR_TXQ_SQL_DENY,         /* INSERT INTO denials(time, accessor, patient, record, reason) */
 	PHR_TXQ_SQL_AUDIT_TX,     /* INSERT INTO audit_tx(hash) VALUES(?1) */
 	PHR_TXQ_SQL_COUNT
