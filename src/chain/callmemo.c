@@ -20,6 +20,9 @@
 #include "state_int.h"
 
 #define MEMO_WAYS 4
+/* larger call data or outputs are not kept: at most 4096 entries of 8 KiB plus
+ * their read sets, so the memo stays under ~40 MB whatever callers send */
+#define MEMO_ITEM_MAX 4096
 #define MEMO_VCELLS 16384u /* power of two */
 
 struct memo_dep {
@@ -236,8 +239,8 @@ void chain_memo_put(struct chain_memo *m, const struct memo_key *k,
 	struct memo_entry *set, *e = NULL, n = { 0 };
 	size_t w, i;
 
-	if (!chain_memo_on(m) || rs->overflow ||
-	    (status != PHR_EVM_SUCCESS && status != PHR_EVM_REVERT))
+	if (!chain_memo_on(m) || rs->overflow || k->data_len > MEMO_ITEM_MAX ||
+	    output_len > MEMO_ITEM_MAX || (status != PHR_EVM_SUCCESS && status != PHR_EVM_REVERT))
 		return;
 	h = key_hash(k);
 	set = &m->e[(h % m->sets) * MEMO_WAYS];

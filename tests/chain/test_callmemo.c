@@ -609,6 +609,28 @@ static void test_concurrent_reads(void **state)
 	assert_true(h1 > h0);
 }
 
+/* large call data is executed every time (the memo's memory bound) */
+static void test_large_not_kept(void **state)
+{
+	uint8_t w[20], big[5000];
+	struct phr_buf b;
+	uint64_t h0, m0, h1, m1;
+	int i;
+
+	(void)state;
+	deploy_store(w, false); /* with call data it stores calldataload(0) */
+	memset(big, 0, sizeof(big));
+	assert_int_equal(phr_chain_memo_stats(chain, &h0, &m0), PHR_OK);
+	for (i = 0; i < 3; i++) {
+		phr_buf_init(&b, 0);
+		assert_int_equal(phr_chain_call(chain, &b, NULL, w, big, sizeof(big)), PHR_OK);
+		phr_buf_release(&b);
+	}
+	assert_int_equal(phr_chain_memo_stats(chain, &h1, &m1), PHR_OK);
+	assert_int_equal(h1, h0);
+	assert_int_equal(m1, m0 + 3);
+}
+
 static void test_remote_has_no_memo(void **state)
 {
 	struct phr_chain *r = NULL;
@@ -631,6 +653,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_differential, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_send_receipt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_reads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_large_not_kept, setup, teardown),
 		cmocka_unit_test(test_remote_has_no_memo),
 	};
 
