@@ -104,10 +104,10 @@ int fhir_db_open_reader(struct fhir_db *f, const char *dir)
 	memset(f, 0, sizeof(*f));
 	if (snprintf(path, sizeof(path), "%s/fhir.db", dir) >= (int)sizeof(path))
 		return PHR_ERR_TOO_LARGE;
-	/* a kept reader's page cache: 16 MiB (the default is 2 MiB) */
+	/* a kept reader's page cache: 4 MiB (the default is 2 MiB; 16 readers) */
 	if (sqlite3_open_v2(path, &f->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
 	    sqlite3_busy_timeout(f->db, 5000) != SQLITE_OK ||
-	    sqlite3_exec(f->db, "PRAGMA cache_size=-16384", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(f->db, "PRAGMA cache_size=-4096", NULL, NULL, NULL) != SQLITE_OK ||
 	    add_functions(f->db) != PHR_OK) {
 		sqlite3_close(f->db);
 		f->db = NULL;
