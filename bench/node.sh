@@ -17,7 +17,7 @@
 # Env: PHR_BIN, BENCH_BIN (default: a Release build in build/node-bench),
 #      BASE_BIN (optional), ROUNDS (1), LOADGEN (wrk | bench_node; default wrk
 #      when installed), THREADS (client connections, 32), WRK_THREADS (wrk's
-#      threads, 1), NODE_THREADS (--threads of the node, 16), SECS (5),
+#      threads, 1), NODE_THREADS (--threads of the node: requests handled at once, 64), SECS (5),
 #      SIZES ("4096 10485760"), OPS ("submit get content"),
 #      BENCH_TMP (where the data directories go, /tmp).
 set -eu
@@ -32,7 +32,7 @@ fi
 : "${BENCH_BIN:=$B/bench/bench_node}"
 : "${THREADS:=32}"
 : "${WRK_THREADS:=1}"
-: "${NODE_THREADS:=16}"
+: "${NODE_THREADS:=64}"
 : "${SECS:=5}"
 : "${SIZES:=4096 10485760}"
 : "${OPS:=submit get content}"
@@ -101,7 +101,7 @@ suite() {
     --threads "$NODE_THREADS" >"$TMP/$name.out" 2>"$TMP/$name.log" &
   PID=$!
   i=0
-  while ! grep -q "listening on" "$TMP/$name.out" 2>/dev/null; do
+  while ! grep -q "listening on" "$TMP/$name.out" 2>/dev/null || [ ! -s "$d/dev/tokens.json" ]; do
     i=$((i + 1)); [ $i -gt 600 ] && { echo "node did not start"; cat "$TMP/$name.log"; exit 1; }
     sleep 0.1
   done
