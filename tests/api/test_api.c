@@ -15,6 +15,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
 
 #include <sodium.h>
 
@@ -293,6 +297,82 @@ static void test_token_cache(void **state)
 	assert_non_null(strstr(json_string_value(json_object_get(r.json, "detail")), "expired"));
 	http_res_release(&r);
 	free(tok);
+}
+
+/* A connection that has sent its headers and part of its body. */
+static int stalled_upload(const char *token)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	char head[512];
+	unsigned port = 0;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), n;
+
+	assert_true(fd >= 0);
+	assert_int_equal(sscanf(fx.base, "http://127.0.0.1:%u", &port), 1);
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	n = snprintf(head, sizeof(head),
+		     "POST /api/v1/records?patient=%s&type=5 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		     "Authorization: Bearer %s\r\nContent-Type: application/octet-stream\r\n"
+		     "Content-Length: 4096\r\n\r\n0123456789",
+		     a_patient, token);
+	assert_int_equal(write(fd, head, (size_t)n), n);
+	return fd;
+}
+
+struct reader {
+	pthread_t th;
+	char path[160];
+	int ok;
+};
+
+static void *read_loop(void *arg)
+{
+	struct reader *rd = arg;
+	char url[256];
+
+	snprintf(url, sizeof(url), "%s%s", fx.base, rd->path);
+	for (int i = 0; i < 3; i++) {
+		struct http_res r;
+		if (http_do(&r, "GET", url, t_patient, NULL, NULL, 0, NULL) == 0 && r.status == 200)
+			rd->ok++;
+		http_res_release(&r);
+	}
+	return NULL;
+}
+
+/* A thread per connection, cfg.threads (2 here) requests handled at once: two uploads
+ * stalled mid-body hold no slot, and 8 concurrent readers (4x the bound) all get their
+ * answers, waiting for a slot in their own threads. */
+static void test_connections_over_the_bound(void **state)
+{
+	struct reader rd[8];
+	struct http_res r;
+	char path[160];
+	int s1, s2;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/api/v1/patients/%s/records", a_patient);
+	req(&r, "GET", path, t_patient, NULL);
+	assert_int_equal(r.status, 200);
+	assert_true(json_array_size(json_object_get(r.json, "items")) > 0);
+	snprintf(path, sizeof(path), "/api/v1/records/%s",
+		 json_string_value(json_object_get(json_array_get(json_object_get(r.json, "items"), 0), "id")));
+	http_res_release(&r);
+	s1 = stalled_upload(t_provider);
+	s2 = stalled_upload(t_provider);
+	for (size_t i = 0; i < 8; i++) {
+		rd[i].ok = 0;
+		snprintf(rd[i].path, sizeof(rd[i].path), "%s", path);
+		assert_int_equal(pthread_create(&rd[i].th, NULL, read_loop, &rd[i]), 0);
+	}
+	for (size_t i = 0; i < 8; i++) {
+		pthread_join(rd[i].th, NULL);
+		assert_int_equal(rd[i].ok, 3);
+	}
+	close(s1);
+	close(s2);
 }
 
 static void expect_content(const char *token, const char *id, const void *want, size_t n,
@@ -881,6 +961,7 @@ int main(void)
 		cmocka_unit_test(test_siwe_login),
 		cmocka_unit_test(test_token_cache),
 		cmocka_unit_test(test_flows_over_http),
+		cmocka_unit_test(test_connections_over_the_bound),
 		cmocka_unit_test(test_totp_admin),
 		cmocka_unit_test(test_emergency),
 		cmocka_unit_test(test_bad_input),
