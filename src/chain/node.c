@@ -70,10 +70,17 @@ static uint64_t next_timestamp(struct phr_chain_node *n)
 	int64_t now = (int64_t)(now_ms() / 1000) + n->time_offset;
 	uint64_t ts = now > 0 ? (uint64_t)now : 0;
 
+	/* Blocks follow the clock: a burst of automined blocks within one second
+	 * shares its timestamp rather than running ahead by a second per block
+	 * (a node that seals hundreds of audit blocks a second would otherwise move
+	 * chain time, and every grant's expiry, hours ahead of the wall clock).
+	 * evm_increaseTime moves the clock itself; a timestamp set by
+	 * evm_setNextBlockTimestamp or given to evm_mine still moves past the
+	 * parent. */
 	if (n->next_timestamp)
-		ts = n->next_timestamp;
-	if (ts <= n->head.timestamp)
-		ts = n->head.timestamp + 1;
+		ts = n->next_timestamp > n->head.timestamp ? n->next_timestamp : n->head.timestamp + 1;
+	else if (ts < n->head.timestamp)
+		ts = n->head.timestamp;
 	return ts;
 }
 

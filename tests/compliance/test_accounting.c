@@ -86,7 +86,9 @@ static int setup(void **state)
 						(const uint8_t *)vac, sizeof(vac) - 1),
 			 PHR_OK);
 	f->r2 = r.token_id;
-	assert_int_equal(phr_node_access_request(n, &req, f->clinic, f->pat->address, 1, 86400,
+	/* two days: the disclosures below come one day later (a one-day grant would
+	 * end exactly then) */
+	assert_int_equal(phr_node_access_request(n, &req, f->clinic, f->pat->address, 1, 2 * 86400,
 						 PHR_LEVEL_READ, scope),
 			 PHR_OK);
 	assert_int_equal(phr_node_access_answer(n, f->pat, &req, true), PHR_OK);
