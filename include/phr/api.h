@@ -50,7 +50,7 @@ struct phr_api_config {
 	struct phr_store *store;            /**< store served at /ipfs (required) */
 	const char *datadir;                /**< where auth.db lives (required) */
 	const char *domain;                 /**< SIWE domain; NULL: "host:port" as bound */
-	unsigned threads;                   /**< thread pool size, 0: 4 */
+	unsigned threads;                   /**< requests handled at once (a thread per connection), 0: 4 */
 	const uint8_t (*auditors)[20];      /**< addresses with the auditor role */
 	size_t n_auditors;
 };

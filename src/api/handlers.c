@@ -65,6 +65,17 @@ int api_h_metrics(struct api_ctx *c)
 	M("phr_http_request_duration_microseconds_sum", "Total time spent on requests.",
 	  m_latency_us);
 #undef M
+	/* the embedded chain's eth_call memo (chain.h); a remote chain has none */
+	uint64_t hits, misses;
+	if (rv == PHR_OK &&
+	    phr_chain_memo_stats(phr_node_chain(c->api->cfg.node), &hits, &misses) == PHR_OK)
+		rv = phr_buf_appendf(&b,
+				     "# HELP phr_chain_call_memo_total eth_calls of the embedded chain "
+				     "answered from the memo (hit) or executed (miss).\n"
+				     "# TYPE phr_chain_call_memo_total counter\n"
+				     "phr_chain_call_memo_total{result=\"hit\"} %llu\n"
+				     "phr_chain_call_memo_total{result=\"miss\"} %llu\n",
+				     (unsigned long long)hits, (unsigned long long)misses);
 	/* the backup verification job's gauges (backup.h) */
 	if (rv == PHR_OK)
 		rv = phr_node_backup_metrics(c->api->cfg.node, &b);

@@ -33,7 +33,8 @@ static const char usage[] =
 	"Runs a phr node: the chain (embedded in DIR/chain, or external with --chain-rpc),\n"
 	"the encrypted record store (DIR/store), and one HTTP server with the REST API\n"
 	"(/api/v1), the chain's JSON-RPC (/rpc, embedded chain only), the IPFS trustless\n"
-	"gateway (/ipfs), /healthz and /metrics.\n"
+	"gateway (/ipfs), /healthz and /metrics. Each connection has a thread;\n"
+	"--threads N (1-64, default 64) bounds the requests handled at once.\n"
 	"\n"
 	"The first start deploys the contracts (from contracts/artifacts, --artifacts or\n"
 	"$PHR_SOURCE_DIR/contracts/artifacts) and writes DIR/deployment.json; with\n"
@@ -446,7 +447,7 @@ int phr_cmd_node(int argc, char **argv)
 	acfg.store = store;
 	acfg.datadir = dir;
 	/* a thread per request in flight: reads wait for their group's audit transaction */
-	acfg.threads = o.threads ? o.threads : 16;
+	acfg.threads = o.threads ? o.threads : 64;
 	acfg.domain = o.domain;
 	{
 		const struct phr_identity *aud = phr_node_identity_by_name(node, "auditor");

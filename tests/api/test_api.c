@@ -120,6 +120,14 @@ static void test_health_metrics(void **state)
 	req(&r, "GET", "/metrics", NULL, NULL);
 	assert_int_equal(r.status, 200);
 	assert_non_null(strstr((const char *)r.body, "phr_http_requests_total{class=\"2xx\"}"));
+	{
+		/* the set-up made view calls through the embedded chain's memo */
+		const char *h = strstr((const char *)r.body, "phr_chain_call_memo_total{result=\"hit\"} ");
+		const char *m = strstr((const char *)r.body, "phr_chain_call_memo_total{result=\"miss\"} ");
+		assert_non_null(h);
+		assert_non_null(m);
+		assert_true(strtoull(m + strlen("phr_chain_call_memo_total{result=\"miss\"} "), NULL, 10) > 0);
+	}
 	http_res_release(&r);
 	/* the chain's JSON-RPC is mounted at /rpc */
 	req(&r, "POST", "/rpc", NULL, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_chainId\"}");
