@@ -16,7 +16,7 @@
 # and the ratios new/base are printed.
 # Env: PHR_BIN, BENCH_BIN (default: a Release build in build/node-bench),
 #      BASE_BIN (optional), ROUNDS (1), LOADGEN (wrk | bench_node; default wrk
-#      when installed), THREADS (client connections, 32), WRK_THREADS (wrk's
+#      when installed), THREADS (client connections, 64), WRK_THREADS (wrk's
 #      threads, 1), NODE_THREADS (--threads of the node: requests handled at once, 64), SECS (5),
 #      SIZES ("4096 10485760"), OPS ("submit get content"),
 #      BENCH_TMP (where the data directories go, /tmp).
@@ -30,7 +30,7 @@ if [ -z "${PHR_BIN:-}" ] || { [ "$LOADGEN" = bench_node ] && [ -z "${BENCH_BIN:-
 fi
 : "${PHR_BIN:=$B/src/cli/phr}"
 : "${BENCH_BIN:=$B/bench/bench_node}"
-: "${THREADS:=32}"
+: "${THREADS:=64}"
 : "${WRK_THREADS:=1}"
 : "${NODE_THREADS:=64}"
 : "${SECS:=5}"
