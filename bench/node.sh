@@ -16,7 +16,7 @@
 # and the ratios new/base are printed.
 # Env: PHR_BIN, BENCH_BIN (default: a Release build in build/node-bench),
 #      BASE_BIN (optional), ROUNDS (1), LOADGEN (wrk | bench_node; default wrk
-#      when installed), THREADS (client connections, 64), WRK_THREADS (wrk's
+#      when installed), THREADS (client connections: a list, each op runs at each, "64 128"), WRK_THREADS (wrk's
 #      threads, 1), NODE_THREADS (--threads of the node: requests handled at once, 64), SECS (5),
 #      SIZES ("4096 10485760"), OPS ("submit get content"),
 #      BENCH_TMP (where the data directories go, /tmp).
@@ -30,7 +30,7 @@ if [ -z "${PHR_BIN:-}" ] || { [ "$LOADGEN" = bench_node ] && [ -z "${BENCH_BIN:-
 fi
 : "${PHR_BIN:=$B/src/cli/phr}"
 : "${BENCH_BIN:=$B/bench/bench_node}"
-: "${THREADS:=64}"
+: "${THREADS:=64 128}"
 : "${WRK_THREADS:=1}"
 : "${NODE_THREADS:=64}"
 : "${SECS:=5}"
@@ -70,7 +70,7 @@ run() {
     PHR_TOKEN=$PROV PHR_PATH=$path PHR_BODY_FILE=$body sh -c '
       wrk -t "$1" -c "$2" -d "$3" --timeout 120s --latency -s bench/node.lua "$4" >"$5" 2>&1
       sed "s/.*) //" /proc/$$/stat | awk "{ print \$14 + \$15 }" >"$5.cpu"' \
-      sh "$WRK_THREADS" "$THREADS" "${SECS}s" "$URL" "$TMP/wrk.out" || true
+      sh "$WRK_THREADS" "$CONNS" "${SECS}s" "$URL" "$TMP/wrk.out" || true
     LGCPU=$(cat "$TMP/wrk.out.cpu" 2>/dev/null || echo 0)
     OK=$(awk '/requests in/ { print $1 }' "$TMP/wrk.out")
     RPS=$(awk '/^Requests\/sec:/ { print $2 }' "$TMP/wrk.out")
@@ -82,7 +82,7 @@ run() {
     OK=$((OK - ERR))
   else
     line=$(sh -c '"$@" && sed "s/.*) //" /proc/$$/stat | awk "{ print \$14 + \$15 }" >"'"$TMP"'/bn.cpu"' \
-      sh "$BENCH_BIN" "$URL" "$PROV" "$op" "$size" "$THREADS" "$SECS" "$arg" || true)
+      sh "$BENCH_BIN" "$URL" "$PROV" "$op" "$size" "$CONNS" "$SECS" "$arg" || true)
     LGCPU=$(cat "$TMP/bn.cpu" 2>/dev/null || echo 0)
     OK=$(echo "$line" | sed -n 's/.*: \([0-9]*\) ok.*/\1/p')
     ERR=$(echo "$line" | sed -n 's/.* \([0-9]*\) errors.*/\1/p')
@@ -113,7 +113,7 @@ suite() {
   curl -sf -H "Authorization: Bearer $PAT" -H 'Content-Type: application/json' \
     -d "{\"provider\":\"$PRADDR\",\"level\":\"write\",\"duration\":86400}" \
     "$URL/api/v1/access/grants" >/dev/null
-  echo "# $name: $bin, $(nproc) cores, load generator $LOADGEN, $THREADS client connections," \
+  echo "# $name: $bin, $(nproc) cores, load generator $LOADGEN, client connections: $THREADS," \
     "node --threads $NODE_THREADS, $SECS s per run, load average $(cut -d' ' -f1-3 /proc/loadavg)"
   for size in $SIZES; do
     # a record of this size to read back
@@ -122,19 +122,21 @@ suite() {
       "$URL/api/v1/records?patient=$PADDR&type=5" | grep -o '"id":"[0-9]*"' | grep -o '[0-9]*')
     [ -n "$ID" ] || { echo "ERROR: the first submission of $size bytes failed"; cat "$TMP/$name.log"; exit 1; }
     for op in $OPS; do
+     for CONNS in $THREADS; do
       if [ "$op" = submit ]; then arg=$PADDR goal=1000; else arg=$ID goal=10000; fi
       t0=$(ticks "$PID")
       run "$op" "$size" "$arg"
       t1=$(ticks "$PID")
       cpu=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v n="$OK" 'BEGIN { printf "%.0f", (n > 0 ? t * 1e6 / hz / n : 0) }')
       lg=$(awk -v t="$LGCPU" -v hz="$HZ" -v n="$OK" 'BEGIN { printf "%.0f", (n > 0 ? t * 1e6 / hz / n : 0) }')
-      echo "$op size=$size: $OK ok, $ERR errors, $RPS req/s, p50 $P50 ms, p99 $P99 ms," \
+      echo "$op size=$size conns=$CONNS: $OK ok, $ERR errors, $RPS req/s, p50 $P50 ms, p99 $P99 ms," \
         "node CPU $cpu us/request, $LOADGEN $lg us/request (goal $goal/s: ratio $(ratio "$RPS" "$goal"))"
       if [ "$ERR" -gt 0 ] || [ "$OK" -le 0 ]; then
-        echo "ERROR: $op size=$size: $ERR failed requests (non-2xx or socket errors), $OK answered"
+        echo "ERROR: $op size=$size conns=$CONNS: $ERR failed requests (non-2xx or socket errors), $OK answered"
         FAILED=1
       fi
-      echo "$op $size $RPS $P50 $P99 $cpu" >>"$TMP/$name.res"
+      echo "$op $size $RPS $P50 $P99 $cpu $CONNS" >>"$TMP/$name.res"
+     done
     done
   done
   stop
@@ -148,8 +150,8 @@ while [ "$r" -le "$ROUNDS" ]; do
 done
 if [ -n "${BASE_BIN:-}" ]; then
   echo "# new / base (runs in the order made)"
-  paste "$TMP/new.res" "$TMP/base.res" | while read -r op size a _ _ ca _ _ b _ _ cb; do
-    echo "$op size=$size: $a vs $b req/s, ratio $(ratio "$a" "$b"); node CPU $ca vs $cb us/request, ratio $(ratio "$ca" "$cb")"
+  paste "$TMP/new.res" "$TMP/base.res" | while read -r op size a _ _ ca conns _ _ b _ _ cb _; do
+    echo "$op size=$size conns=$conns: $a vs $b req/s, ratio $(ratio "$a" "$b"); node CPU $ca vs $cb us/request, ratio $(ratio "$ca" "$cb")"
   done
 fi
 if [ "$FAILED" -ne 0 ]; then
