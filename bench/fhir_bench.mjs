@@ -184,8 +184,8 @@ const phases = {
   },
   read: () => run('read', async (k) => {
     const r = await fetch(n.fhir + '/Observation/bo' + observations[(k * 7919) % observations.length], { headers: H });
-    await r.arrayBuffer();
-    if (r.status !== 200) throw new Error('read ' + r.status);
+    const body = await r.text();
+    if (r.status !== 200) throw new Error('read ' + r.status + ' ' + body.slice(0, 300));
   }),
   search: () => run('search', async (k) => {
     const pid = 'bp' + patients[(k * 31) % patients.length];

@@ -109,6 +109,9 @@ int fhir_db_open_reader(struct fhir_db *f, const char *dir)
 	    sqlite3_busy_timeout(f->db, 5000) != SQLITE_OK ||
 	    sqlite3_exec(f->db, "PRAGMA cache_size=-4096", NULL, NULL, NULL) != SQLITE_OK ||
 	    add_functions(f->db) != PHR_OK) {
+		phr_log_warn("fhir", "%s: a reader cannot open: %s (%d)", path,
+			     f->db ? sqlite3_errmsg(f->db) : "out of memory",
+			     f->db ? sqlite3_extended_errcode(f->db) : 0);
 		sqlite3_close(f->db);
 		f->db = NULL;
 		return PHR_ERR_DB;
@@ -149,8 +152,9 @@ struct fhir_db *fhir_pool_take(struct fhir_pool *p)
 	pthread_mutex_lock(&p->mu);
 	for (i = 0; i < FHIR_POOL_MAX && (p->busy[i] || p->db[i].db == NULL); i++)
 		;
-	if (i == FHIR_POOL_MAX) /* none idle: a new one in a free slot */
-		for (i = 0; i < FHIR_POOL_MAX && p->db[i].db != NULL; i++)
+	if (i == FHIR_POOL_MAX) /* none idle: a new one in a free slot (not one another
+				 * thread has taken and is opening: its db is still NULL) */
+		for (i = 0; i < FHIR_POOL_MAX && (p->busy[i] || p->db[i].db != NULL); i++)
 			;
 	if (i < FHIR_POOL_MAX)
 		p->busy[i] = true;
@@ -206,6 +210,8 @@ static sqlite3_stmt *stmt(struct fhir_db *f, enum fhir_stmt k)
 
 	if (f->st[k] == NULL &&
 	    sqlite3_prepare_v3(f->db, sql[k], -1, SQLITE_PREPARE_PERSISTENT, &f->st[k], NULL) != SQLITE_OK) {
+		phr_log_warn("fhir", "index statement %d: %s (%d)", (int)k, sqlite3_errmsg(f->db),
+			     sqlite3_extended_errcode(f->db));
 		f->st[k] = NULL;
 		return NULL;
 	}
@@ -296,8 +302,12 @@ static int get_row(struct fhir_db *f, struct fhir_row *row, enum fhir_stmt k, co
 	if (rv == SQLITE_ROW) {
 		row_read(row, st);
 		rv = PHR_OK;
+	} else if (rv == SQLITE_DONE) {
+		rv = PHR_ERR_NOT_FOUND;
 	} else {
-		rv = rv == SQLITE_DONE ? PHR_ERR_NOT_FOUND : PHR_ERR_DB;
+		phr_log_warn("fhir", "index read of %s/%s: %s (%d)", type, id, sqlite3_errmsg(f->db),
+			     sqlite3_extended_errcode(f->db));
+		rv = PHR_ERR_DB;
 	}
 	stmt_done(st);
 	return rv;
