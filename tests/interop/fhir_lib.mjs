@@ -1,7 +1,7 @@
 // Shared by the FHIR interop tests: starts `phr node --dev` on 127.0.0.1:0 in
 // a temporary directory and returns its URL, the dev tokens and a stop().
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -13,7 +13,11 @@ export async function startNode(tag, extra = []) {
   const node = spawn(bin, ['node', '--datadir', datadir, '--listen', '127.0.0.1:0', '--dev', ...extra],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
-  node.stderr.on('data', (d) => { err += d; if (err.length > 65536) err = err.slice(-32768); });
+  // PHR_NODE_LOG=FILE keeps the node's whole log (the tail is kept in memory)
+  node.stderr.on('data', (d) => {
+    if (process.env.PHR_NODE_LOG) appendFileSync(process.env.PHR_NODE_LOG, d);
+    err += d; if (err.length > 65536) err = err.slice(-32768);
+  });
   const url = await new Promise((resolve, reject) => {
     let out = '';
     const t = setTimeout(() => reject(new Error('node did not start: ' + err.slice(-2000))), 90000);
