@@ -370,7 +370,7 @@ static int seal(struct phr_chain_node *n, const uint8_t *watch, struct phr_rpc_e
 				if (watch && err && memcmp(watch, p->hash, 32) == 0)
 					(void)phr_rpc_error_set(err, PHR_RPC_SERVER_ERROR, "%s",
 								res.error[0] ? res.error : "invalid transaction");
-				phr_log_info("chain", "dropped transaction: %s", res.error);
+				phr_log_warn("chain", "dropped transaction: %s", res.error);
 				phr_state_tx_result_release(&res);
 				pool_remove(n, i);
 				rc = PHR_OK;

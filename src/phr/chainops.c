@@ -93,6 +93,7 @@ static int send_tx(struct phr_chain *c, struct phr_txq *q, uint64_t chain_id,
 	struct phr_rpc_error err;
 	struct phr_chain_receipt rc;
 	uint64_t gas = 0;
+	struct phr_u256 price, tip;
 	int rv, attempt = 0;
 	bool trust_used = false;
 
@@ -122,7 +123,14 @@ static int send_tx(struct phr_chain *c, struct phr_txq *q, uint64_t chain_id,
 	}
 	if (rv != PHR_OK)
 		goto out;
-	tx.type = PHR_TX_LEGACY;
+	/* EIP-1559: a fee cap of twice the suggested price (at least twice the next
+	 * base fee) and a tip of at most 1 gwei. The transaction pays the base fee of
+	 * its block plus the tip, as a legacy one at the suggested price would, but
+	 * stays valid when it waits a few blocks behind others of the same sender
+	 * while full blocks raise the base fee (12.5 % each): a legacy price of
+	 * base + 1 gwei fell below the base fee after one block once it was above
+	 * 8 gwei, and the chain dropped the transaction while its sender waited. */
+	tx.type = PHR_TX_DYNAMIC_FEE;
 	tx.has_chain_id = true;
 	tx.chain_id = chain_id;
 	if (tx.gas_limit == 0)
@@ -131,9 +139,12 @@ static int send_tx(struct phr_chain *c, struct phr_txq *q, uint64_t chain_id,
 		tx.has_to = true;
 		memcpy(tx.to, to, 20);
 	}
-	if ((rv = phr_chain_gas_price(c, &tx.gas_price)) != PHR_OK ||
+	if ((rv = phr_chain_gas_price(c, &price)) != PHR_OK ||
 	    (rv = phr_tx_set_data(&tx, data, len)) != PHR_OK)
 		goto out;
+	tip = phr_u256_from_u64(1000000000u);
+	tx.max_priority_fee = phr_u256_cmp(&price, &tip) < 0 ? price : tip;
+	phr_u256_shl(&tx.max_fee, &price, 1);
 again:
 	rv = q != NULL ? phr_txq_i_nonce_take(q, &tx.nonce, c, from)
 		       : phr_chain_nonce(c, &tx.nonce, from);
