@@ -32,9 +32,9 @@
 #define TX_ENTRIES 5
 #define MAX_ACKS 4096
 
-static char *dir, url[128], node_dir[700], prov_tok[PHR_API_TOKEN_LEN], hdr_pat[128];
+static struct node_proc np;
+static char prov_tok[PHR_API_TOKEN_LEN], hdr_pat[128];
 static char pat[64], prov[64];
-static pid_t pid;
 static atomic_bool stop_flag;
 
 /* An acknowledged resource: Observation/id with code urn:kill|code. */
@@ -47,34 +47,17 @@ static struct ack acks[MAX_ACKS];
 static atomic_size_t n_acks, n_bundles;
 static atomic_ulong shared_vid; /* the highest acknowledged version of Observation/k-shared */
 
-static pid_t start(unsigned run)
-{
-	char o[800], e[800];
-	const char *argv[] = { getenv("PHR_BIN"), "node", "--datadir", node_dir, "--listen",
-			       "127.0.0.1:0", "--dev", "--threads", "16", NULL };
-
-	snprintf(o, sizeof(o), "%s/node%u.out", dir, run);
-	snprintf(e, sizeof(e), "%s/node%u.log", dir, run);
-	return node_test_spawn(argv, o, e, "listening on ", url, sizeof(url));
-}
-
 static int setup(void **state)
 {
 	(void)state;
-	if (getenv("PHR_BIN") == NULL || (dir = node_test_tmpdir("fhirkill")) == NULL)
-		return -1;
-	snprintf(node_dir, sizeof(node_dir), "%s/n", dir);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	return (pid = start(1)) > 0 ? 0 : -1;
+	return node_proc_open(&np, "fhirkill");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	node_test_stop(pid);
-	if (getenv("PHR_KEEP_TMP") == NULL)
-		node_test_rmrf(dir);
-	free(dir);
+	node_proc_close(&np);
 	curl_global_cleanup();
 	return 0;
 }
@@ -100,7 +83,7 @@ static void *bundler(void *arg)
 	char u[256], body[8192];
 	struct http_res r;
 
-	snprintf(u, sizeof(u), "%s/fhir", url);
+	snprintf(u, sizeof(u), "%s/fhir", np.url);
 	for (int i = 0; !atomic_load(&stop_flag); i++) {
 		size_t len = (size_t)snprintf(body, sizeof(body),
 					      "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":[");
@@ -135,7 +118,7 @@ static void *creator(void *arg)
 	char u[256], body[512], code[48];
 	struct http_res r;
 
-	snprintf(u, sizeof(u), "%s/fhir/Observation", url);
+	snprintf(u, sizeof(u), "%s/fhir/Observation", np.url);
 	for (int i = 0; !atomic_load(&stop_flag); i++) {
 		snprintf(code, sizeof(code), "c-%d-%d", w, i);
 		snprintf(body, sizeof(body), OBS_FMT, "", code);
@@ -155,7 +138,7 @@ static void *updater(void *arg)
 	struct http_res r;
 
 	(void)arg;
-	snprintf(u, sizeof(u), "%s/fhir/Observation/k-shared", url);
+	snprintf(u, sizeof(u), "%s/fhir/Observation/k-shared", np.url);
 	snprintf(body, sizeof(body), OBS_FMT, "\"id\":\"k-shared\",", "shared");
 	while (!atomic_load(&stop_flag)) {
 		if (http_do(&r, "PUT", u, prov_tok, "application/fhir+json", body, strlen(body), hdr_pat) != 0)
@@ -175,7 +158,7 @@ static long get_json(const char *path, struct http_res *r)
 {
 	char u[512];
 
-	snprintf(u, sizeof(u), "%s/fhir%s", url, path);
+	snprintf(u, sizeof(u), "%s/fhir%s", np.url, path);
 	assert_int_equal(http_do(r, "GET", u, prov_tok, NULL, NULL, 0, NULL), 0);
 	return r->status;
 }
@@ -191,10 +174,10 @@ static void acknowledged_fhir_writes_survive_kill(void **state)
 	int ws = 0;
 
 	(void)state;
-	assert_int_equal(node_test_token(prov_tok, sizeof(prov_tok), prov, node_dir, "provider"), 0);
+	assert_int_equal(node_test_token(prov_tok, sizeof(prov_tok), prov, np.node_dir, "provider"), 0);
 	{
 		char pat_tok[PHR_API_TOKEN_LEN];
-		assert_int_equal(node_test_token(pat_tok, sizeof(pat_tok), pat, node_dir, "patient"), 0);
+		assert_int_equal(node_test_token(pat_tok, sizeof(pat_tok), pat, np.node_dir, "patient"), 0);
 	}
 	snprintf(hdr_pat, sizeof(hdr_pat), "X-Phr-Patient: %s", pat);
 	for (int i = 0; i < T; i++)
@@ -208,9 +191,9 @@ static void acknowledged_fhir_writes_survive_kill(void **state)
 				     atomic_load(&shared_vid) < 2);
 	     i++)
 		nanosleep(&ts, NULL);
-	assert_int_equal(kill(pid, SIGKILL), 0);
-	assert_int_equal(waitpid(pid, &ws, 0), pid);
-	pid = 0;
+	assert_int_equal(kill(np.pid, SIGKILL), 0);
+	assert_int_equal(waitpid(np.pid, &ws, 0), np.pid);
+	np.pid = 0;
 	atomic_store(&stop_flag, true);
 	for (int i = 0; i < T; i++)
 		pthread_join(th[i], NULL);
@@ -220,8 +203,8 @@ static void acknowledged_fhir_writes_survive_kill(void **state)
 	assert_true(acked > 0 && acked <= MAX_ACKS);
 	assert_true(atomic_load(&n_bundles) > 0);
 
-	pid = start(2);
-	assert_true(pid > 0);
+	node_proc_start(&np, 2);
+	assert_true(np.pid > 0);
 	for (size_t k = 0; k < acked; k++) {
 		json_t *c;
 		snprintf(path, sizeof(path), "/Observation/%s", acks[k].id);

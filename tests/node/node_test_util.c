@@ -233,3 +233,35 @@ int node_test_token(char *token, size_t token_cap, char addr[64], const char *no
 	json_decref(j);
 	return 0;
 }
+
+pid_t node_proc_start(struct node_proc *p, unsigned run)
+{
+	char o[800], e[800];
+	const char *argv[] = { getenv("PHR_BIN"), "node", "--datadir", p->node_dir, "--listen",
+			       "127.0.0.1:0", "--dev", "--threads", "16", NULL };
+
+	snprintf(o, sizeof(o), "%s/node%u.out", p->dir, run);
+	snprintf(e, sizeof(e), "%s/node%u.log", p->dir, run);
+	p->pid = node_test_spawn(argv, o, e, "listening on ", p->url, sizeof(p->url));
+	return p->pid;
+}
+
+int node_proc_open(struct node_proc *p, const char *tag)
+{
+	memset(p, 0, sizeof(*p));
+	if (getenv("PHR_BIN") == NULL || (p->dir = node_test_tmpdir(tag)) == NULL)
+		return -1;
+	snprintf(p->node_dir, sizeof(p->node_dir), "%s/n", p->dir);
+	return node_proc_start(p, 1) > 0 ? 0 : -1;
+}
+
+void node_proc_close(struct node_proc *p)
+{
+	if (p->pid > 0)
+		node_test_stop(p->pid);
+	p->pid = 0;
+	if (p->dir != NULL && getenv("PHR_KEEP_TMP") == NULL)
+		node_test_rmrf(p->dir);
+	free(p->dir);
+	p->dir = NULL;
+}

@@ -27,6 +27,21 @@ pid_t node_test_spawn(const char *const argv[], const char *out_path, const char
 /** SIGTERM, wait (10 s, then SIGKILL). @return the wait status, -1 when killed or not started. */
 int node_test_stop(pid_t pid);
 
+/** A `phr node --dev --threads 16` process of a test; DIR/n is its data directory. */
+struct node_proc {
+	char *dir;          /**< the test's temp dir (heap) */
+	char node_dir[700]; /**< DIR/n */
+	char url[128];      /**< http://127.0.0.1:PORT once listening */
+	pid_t pid;          /**< 0 when not running */
+};
+
+/** Makes the temp dir (@p tag) and starts the node (run 1). @return 0 or -1. */
+int node_proc_open(struct node_proc *p, const char *tag);
+/** Starts the node on the same data directory, logging to DIR/node<run>.{out,log}. @return its pid or -1. */
+pid_t node_proc_start(struct node_proc *p, unsigned run);
+/** Stops the node and removes the temp dir (unless PHR_KEEP_TMP is set). */
+void node_proc_close(struct node_proc *p);
+
 /**
  * Bearer token (and address, when @p addr is non-NULL) of the dev identity
  * @p name from NODE_DIR/dev/tokens.json. @return 0, or -1 when missing.

@@ -31,9 +31,9 @@
 #define READERS 4
 #define MAX_ACKS 4096
 
-static char *dir, url[128], node_dir[700], prov_tok[PHR_API_TOKEN_LEN], pat_tok[PHR_API_TOKEN_LEN];
+static struct node_proc np;
+static char prov_tok[PHR_API_TOKEN_LEN], pat_tok[PHR_API_TOKEN_LEN];
 static char pat[64], prov[64];
-static pid_t pid;
 static atomic_bool stop_flag;
 
 struct ack {
@@ -44,34 +44,17 @@ struct ack {
 static struct ack acks[MAX_ACKS];
 static atomic_size_t n_acks, n_reads;
 
-static pid_t start(unsigned run)
-{
-	char o[800], e[800];
-	const char *argv[] = { getenv("PHR_BIN"), "node", "--datadir", node_dir, "--listen",
-			       "127.0.0.1:0", "--dev", "--threads", "16", NULL };
-
-	snprintf(o, sizeof(o), "%s/node%u.out", dir, run);
-	snprintf(e, sizeof(e), "%s/node%u.log", dir, run);
-	return node_test_spawn(argv, o, e, "listening on ", url, sizeof(url));
-}
-
 static int setup(void **state)
 {
 	(void)state;
-	if (getenv("PHR_BIN") == NULL || (dir = node_test_tmpdir("kill")) == NULL)
-		return -1;
-	snprintf(node_dir, sizeof(node_dir), "%s/n", dir);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	return (pid = start(1)) > 0 ? 0 : -1;
+	return node_proc_open(&np, "kill");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	node_test_stop(pid);
-	if (getenv("PHR_KEEP_TMP") == NULL)
-		node_test_rmrf(dir);
-	free(dir);
+	node_proc_close(&np);
 	curl_global_cleanup();
 	return 0;
 }
@@ -82,7 +65,7 @@ static void *writer(void *arg)
 	char body[256], u[256], text[64];
 	struct http_res r;
 
-	snprintf(u, sizeof(u), "%s/api/v1/records", url);
+	snprintf(u, sizeof(u), "%s/api/v1/records", np.url);
 	for (int i = 0; !atomic_load(&stop_flag); i++) {
 		snprintf(text, sizeof(text), "kill test record %d.%d", w, i);
 		snprintf(body, sizeof(body), "{\"patient\":\"%s\",\"type\":5,\"text\":\"%s\"}", pat, text);
@@ -107,7 +90,7 @@ static void *reader(void *arg)
 	struct http_res r;
 
 	(void)arg;
-	snprintf(u, sizeof(u), "%s/api/v1/records/1", url);
+	snprintf(u, sizeof(u), "%s/api/v1/records/1", np.url);
 	while (!atomic_load(&stop_flag)) {
 		if (http_do(&r, "GET", u, prov_tok, NULL, NULL, 0, NULL) != 0)
 			break;
@@ -135,7 +118,7 @@ static long get_json(const char *path, const char *tok, struct http_res *r)
 {
 	char u[512];
 
-	snprintf(u, sizeof(u), "%s%s", url, path);
+	snprintf(u, sizeof(u), "%s%s", np.url, path);
 	assert_int_equal(http_do(r, "GET", u, tok, NULL, NULL, 0, NULL), 0);
 	return r->status;
 }
@@ -150,8 +133,8 @@ static void acknowledged_writes_survive_kill(void **state)
 	int ws = 0;
 
 	(void)state;
-	assert_int_equal(node_test_token(prov_tok, sizeof(prov_tok), prov, node_dir, "provider"), 0);
-	assert_int_equal(node_test_token(pat_tok, sizeof(pat_tok), pat, node_dir, "patient"), 0);
+	assert_int_equal(node_test_token(prov_tok, sizeof(prov_tok), prov, np.node_dir, "provider"), 0);
+	assert_int_equal(node_test_token(pat_tok, sizeof(pat_tok), pat, np.node_dir, "patient"), 0);
 	/* the demo seed's reads of record 1 by the provider, before the load */
 	snprintf(path, sizeof(path), "/api/v1/records/1/audit");
 	assert_int_equal(get_json(path, pat_tok, &r), 200);
@@ -165,9 +148,9 @@ static void acknowledged_writes_survive_kill(void **state)
 	 * with requests in flight */
 	for (int i = 0; i < 1200 && (atomic_load(&n_acks) < 3 || atomic_load(&n_reads) < 3); i++)
 		nanosleep(&ts, NULL);
-	assert_int_equal(kill(pid, SIGKILL), 0);
-	assert_int_equal(waitpid(pid, &ws, 0), pid);
-	pid = 0;
+	assert_int_equal(kill(np.pid, SIGKILL), 0);
+	assert_int_equal(waitpid(np.pid, &ws, 0), np.pid);
+	np.pid = 0;
 	atomic_store(&stop_flag, true);
 	for (int i = 0; i < WRITERS + READERS; i++)
 		pthread_join(th[i], NULL);
@@ -177,8 +160,8 @@ static void acknowledged_writes_survive_kill(void **state)
 	assert_true(acked > 0 && acked <= MAX_ACKS);
 	assert_true(atomic_load(&n_reads) > 0);
 
-	pid = start(2);
-	assert_true(pid > 0);
+	node_proc_start(&np, 2);
+	assert_true(np.pid > 0);
 	for (size_t k = 0; k < acked; k++) {
 		snprintf(path, sizeof(path), "/api/v1/records/%s/content", acks[k].id);
 		assert_int_equal(get_json(path, pat_tok, &r), 200);
