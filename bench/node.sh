@@ -46,6 +46,8 @@ cleanup() { stop; rm -rf "$TMP"; }
 trap cleanup EXIT INT TERM
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }'; }
+# microseconds per answered request ($OK) of $1 CPU ticks
+per_request() { awk -v t="$1" -v hz="$HZ" -v n="$OK" 'BEGIN { printf "%.0f", (n > 0 ? t * 1e6 / hz / n : 0) }'; }
 # CPU ticks (user + system) of process $1
 ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
 # wrk's latency ("812.00us", "9.80ms", "1.20s", "2.00m") in ms
@@ -122,21 +124,21 @@ suite() {
       "$URL/api/v1/records?patient=$PADDR&type=5" | grep -o '"id":"[0-9]*"' | grep -o '[0-9]*')
     [ -n "$ID" ] || { echo "ERROR: the first submission of $size bytes failed"; cat "$TMP/$name.log"; exit 1; }
     for op in $OPS; do
-     for CONNS in $THREADS; do
       if [ "$op" = submit ]; then arg=$PADDR goal=1000; else arg=$ID goal=10000; fi
-      t0=$(ticks "$PID")
-      run "$op" "$size" "$arg"
-      t1=$(ticks "$PID")
-      cpu=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v n="$OK" 'BEGIN { printf "%.0f", (n > 0 ? t * 1e6 / hz / n : 0) }')
-      lg=$(awk -v t="$LGCPU" -v hz="$HZ" -v n="$OK" 'BEGIN { printf "%.0f", (n > 0 ? t * 1e6 / hz / n : 0) }')
-      echo "$op size=$size conns=$CONNS: $OK ok, $ERR errors, $RPS req/s, p50 $P50 ms, p99 $P99 ms," \
-        "node CPU $cpu us/request, $LOADGEN $lg us/request (goal $goal/s: ratio $(ratio "$RPS" "$goal"))"
-      if [ "$ERR" -gt 0 ] || [ "$OK" -le 0 ]; then
-        echo "ERROR: $op size=$size conns=$CONNS: $ERR failed requests (non-2xx or socket errors), $OK answered"
-        FAILED=1
-      fi
-      echo "$op $size $RPS $P50 $P99 $cpu $CONNS" >>"$TMP/$name.res"
-     done
+      for CONNS in $THREADS; do
+        t0=$(ticks "$PID")
+        run "$op" "$size" "$arg"
+        t1=$(ticks "$PID")
+        cpu=$(per_request $((t1 - t0)))
+        lg=$(per_request "$LGCPU")
+        echo "$op size=$size conns=$CONNS: $OK ok, $ERR errors, $RPS req/s, p50 $P50 ms, p99 $P99 ms," \
+          "node CPU $cpu us/request, $LOADGEN $lg us/request (goal $goal/s: ratio $(ratio "$RPS" "$goal"))"
+        if [ "$ERR" -gt 0 ] || [ "$OK" -le 0 ]; then
+          echo "ERROR: $op size=$size conns=$CONNS: $ERR failed requests (non-2xx or socket errors), $OK answered"
+          FAILED=1
+        fi
+        echo "$op $size $RPS $P50 $P99 $cpu $CONNS" >>"$TMP/$name.res"
+      done
     done
   done
   stop
