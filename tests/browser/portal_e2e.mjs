@@ -16,7 +16,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { Wallet, keccak256, concat, toUtf8Bytes, getBytes } from 'ethers';
 import sodium from 'libsodium-wrappers';
-import { a11y, browser, check, clear, shotTo, failures, fund, grantIn, root, signInWith, startNode, toast, tokens, walk, watch } from './portal_lib.mjs';
+import { a11y, browser, check, clear, shotTo, failures, fund, grantIn, nodeLogTail, root, signInWith, startNode, toast, tokens, walk, watch } from './portal_lib.mjs';
 
 const PASSWORD = 'portal-e2e-Pw-4417';
 const LOT = 'LOT-PORTAL-7731Q';
@@ -346,6 +346,7 @@ async function main() {
       const t = await pg.locator('body').innerText().catch(() => '?');
       console.error(`--- page ${pg.url()}\n${t.slice(0, 1500)}`);
     }
+    nodeLogTail(node);
     await b.close().catch(() => {});
   }
   const code = await node.stop();

@@ -88,6 +88,15 @@ export function walk(dir) {
   return out;
 }
 
+/** On a failure: the node's warnings and errors and its last lines, to the test output. */
+export function nodeLogTail(node, last = 60) {
+  let lines = [];
+  try { lines = fs.readFileSync(node.log, 'utf8').split('\n'); } catch { return; }
+  const bad = lines.filter((l) => / (warn|error) /.test(l));
+  console.error(`--- node log: ${bad.length} warnings/errors\n${bad.slice(-40).join('\n')}`);
+  console.error(`--- node log, last ${last} lines\n${lines.slice(-last).join('\n')}`);
+}
+
 /** Pages log errors and failed requests to the test output. */
 export function watch(page, name) {
   page.on('pageerror', (e) => console.error(`[${name}] page error: ${e.message}`));

@@ -10,7 +10,7 @@
 import { getBytes } from 'ethers';
 import fs from 'node:fs';
 import path from 'node:path';
-import { browser, check, clear, devWallet, failures, grantIn, root, signInWith, startNode, toast, tokens, watch } from './portal_lib.mjs';
+import { browser, check, clear, devWallet, failures, grantIn, nodeLogTail, root, signInWith, startNode, toast, tokens, watch } from './portal_lib.mjs';
 
 const t0 = Date.now();
 const MARK = 'WALLET-PORTAL-NOTE-5521';
@@ -164,6 +164,7 @@ async function main() {
   } catch (e) {
     console.error('FAIL', e.stack || e);
     for (const c of b.contexts()) for (const pg of c.pages()) console.error(`--- ${pg.url()}\n${(await pg.locator('body').innerText().catch(() => '?')).slice(0, 1200)}`);
+    nodeLogTail(node);
   }
   await b.close().catch(() => {});
   check(await node.stop() === 0, 'node stopped cleanly');
