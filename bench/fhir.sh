@@ -9,7 +9,9 @@
 #      SIZES (comma list of sizes to import up to, each followed by the phases;
 #      default N), PHASES (create,read,search,search-count), PROGRESS (50000),
 #      BATCH (entries per transaction, 100), IMPORT_CONC (clients posting
-#      Bundles at once, 1), SECS (5), CONC (8),
+#      Bundles at once, 1), SECS (5), LOADGEN (wrk when installed, else node:
+#      who makes the create/read/search requests; wrk runs bench/fhir.lua),
+#      WRK_CONNS (64), WRK_THREADS (1), CONC (node.js clients with LOADGEN=node, 8),
 #      BENCH_TMP (where the node's data directory goes, default /tmp; /dev/shm
 #      shows the cost without fsync).
 set -eu

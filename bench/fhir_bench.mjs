@@ -6,8 +6,10 @@
 // /proc/<pid>/stat), the data directory's size, and the ratio to the
 // published anchors (HAPI/Aidbox on 8 vCPU: ~3,000-5,200 CRUD req/s,
 // 2,200-2,700 resources/s imported; the lower ends are used).
-import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startNode } from '../tests/interop/fhir_lib.mjs';
 
 const N = Number(process.env.N || 10000);
@@ -19,6 +21,14 @@ const IMPORT_CONC = Number(process.env.IMPORT_CONC || 1);
 const PHASES = (process.env.PHASES || 'create,read,search,search-count').split(',');
 const PROGRESS = Number(process.env.PROGRESS || 50000);
 const ANCHOR_CRUD = 3000, ANCHOR_IMPORT = 2200;
+// Who makes the create/read/search requests: wrk (bench/fhir.lua, an event
+// loop in C, ~10-20 µs of CPU per request) or node (fetch in this process,
+// several times that, on the same 2 cores as the server). Import Bundles are
+// always posted from here (one request per BATCH resources).
+const hasWrk = spawnSync('wrk', ['--version']).error === undefined;
+const LOADGEN = process.env.LOADGEN || (hasWrk ? 'wrk' : 'node');
+const WRK_CONNS = Number(process.env.WRK_CONNS || 64);
+const WRK_THREADS = Number(process.env.WRK_THREADS || 1);
 
 const n = await startNode('fhir-bench', ['--log-level', 'warn']);
 const H = { authorization: 'Bearer ' + n.tokens.provider.token, 'content-type': 'application/fhir+json' };
@@ -168,6 +178,50 @@ async function run(name, op) {
     `(anchor ${ANCHOR_CRUD}/s, ratio ${(rps / ANCHOR_CRUD).toFixed(4)})`);
 }
 
+// wrk's latency ("812.00us", "9.80ms", "1.20s", "2.00m") in ms
+function wrkMs(v) {
+  const m = /^([0-9.]+)(us|ms|s|m)$/.exec(v || '');
+  return m ? Number(m[1]) * { us: 0.001, ms: 1, s: 1000, m: 60000 }[m[2]] : NaN;
+}
+
+// One phase driven by wrk; returns the number of 2xx answers.
+function runWrk(name) {
+  const dir = mkdtempSync(join(tmpdir(), 'phr-fhir-wrk-'));
+  try {
+    const ids = join(dir, 'ids');
+    writeFileSync(ids, patients.join(' ') + '\n' + observations.join(' ') + '\n');
+    const c0 = cpu();
+    const t0 = performance.now();
+    const r = spawnSync('wrk', ['-t', String(WRK_THREADS), '-c', String(WRK_CONNS), '-d', SECS + 's', '--timeout', '60s',
+      '--latency', '-s', new URL('./fhir.lua', import.meta.url).pathname, n.url], {
+      encoding: 'utf8', env: { ...process.env, PHR_TOKEN: n.tokens.provider.token, FHIR_MODE: name, FHIR_IDS: ids } });
+    const secs = (performance.now() - t0) / 1000;
+    const cs = cpu() - c0;
+    const out = (r.stdout || '') + (r.stderr || '');
+    const total = Number((/(\d+) requests in/.exec(out) || [])[1]);
+    const rps = Number((/^Requests\/sec:\s+([0-9.]+)/m.exec(out) || [])[1]);
+    if (!(total >= 0) || !(rps >= 0)) {
+      failures++;
+      console.log(`${name}: wrk gave no figures:\n${out}`);
+      return 0;
+    }
+    const non2xx = Number((/Non-2xx or 3xx responses: (\d+)/.exec(out) || [0, 0])[1]);
+    const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+    const errors = non2xx + (sock ? sock.slice(1).reduce((a, x) => a + Number(x), 0) : 0);
+    const ok = total - non2xx;
+    const p50 = wrkMs((/^\s+50%\s+(\S+)/m.exec(out) || [])[1]);
+    const p99 = wrkMs((/^\s+99%\s+(\S+)/m.exec(out) || [])[1]);
+    failures += errors;
+    const okRps = rps * ok / Math.max(total, 1);
+    console.log(`${name}: ${okRps.toFixed(1)} req/s, p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, ` +
+      `node CPU ${ok ? (1000 * cs / ok).toFixed(2) : '-'} ms/req, ${errors} errors ` +
+      `(wrk, ${WRK_CONNS} connections, ${secs.toFixed(1)} s; anchor ${ANCHOR_CRUD}/s, ratio ${(okRps / ANCHOR_CRUD).toFixed(4)})`);
+    return ok;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 // the provider's transactions: concurrent creates share mintRecords
 const nonce = async () => {
   const r = await fetch(n.url + '/rpc', { method: 'POST', headers: { 'content-type': 'application/json' },
@@ -179,7 +233,8 @@ const phases = {
   async create() {
     const tx0 = await nonce();
     let created = 0;
-    await run('create', async (k) => { await post('/Observation', obs(k, 'bp' + patients[k % patients.length])); created++; });
+    if (LOADGEN === 'wrk') created = runWrk('create');
+    else await run('create', async (k) => { await post('/Observation', obs(k, 'bp' + patients[k % patients.length])); created++; });
     console.log(`create: ${created} resources in ${(await nonce()) - tx0} provider transactions`);
   },
   read: () => run('read', async (k) => {
@@ -199,6 +254,13 @@ const phases = {
     if (r.status !== 200 || !(j.total > 0)) throw new Error('count ' + r.status);
   }),
 };
+
+if (LOADGEN === 'wrk') {
+  for (const p of ['read', 'search', 'search-count']) phases[p] = () => runWrk(p);
+} else if (LOADGEN !== 'node') {
+  throw new Error('LOADGEN is wrk or node, not ' + LOADGEN);
+}
+console.log(`load generator: ${LOADGEN === 'wrk' ? `wrk (${WRK_CONNS} connections, ${WRK_THREADS} thread)` : `node fetch (${CONC} clients)`}`);
 
 try {
   for (const size of SIZES) {
