@@ -36,6 +36,10 @@ struct fhir_state {
 	pthread_mutex_t lock;
 	pthread_cond_t left;     /* a write left flight (its index rows committed or given up) */
 	struct resv *flying;     /* writes minting without the lock */
+	struct fhir_db gdb;      /* the index connection of grouped writes (index_group) */
+	struct idx_job *jobs;    /* minted writes waiting for their index rows ... */
+	bool indexing;           /* ... while one of them writes a group's rows */
+	pthread_cond_t indexed;  /* a group's rows committed or given up */
 	bool open;
 };
 
@@ -75,9 +79,11 @@ static struct fhir_state *state_get(struct api_ctx *c, bool lock)
 			if (s->open) {
 				pthread_mutex_lock(&s->lock);
 				fhir_db_close(&s->db);
+				fhir_db_close(&s->gdb);
 				pthread_mutex_unlock(&s->lock);
 				pthread_mutex_destroy(&s->lock);
 				pthread_cond_destroy(&s->left);
+				pthread_cond_destroy(&s->indexed);
 				fhir_pool_release(&s->readers);
 				s->open = false;
 			}
@@ -88,7 +94,10 @@ static struct fhir_state *state_get(struct api_ctx *c, bool lock)
 			fhir_pool_init(&s->readers, dir);
 			pthread_mutex_init(&s->lock, NULL);
 			pthread_cond_init(&s->left, NULL);
+			pthread_cond_init(&s->indexed, NULL);
 			s->flying = NULL;
+			s->jobs = NULL;
+			s->indexing = false;
 			s->api = c->api;
 			snprintf(s->dir, sizeof(s->dir), "%s", dir);
 			s->open = true;
@@ -737,20 +746,124 @@ static int write_answer(struct fx *x, struct pending *p)
 }
 
 /*
+ * A minted write waiting for its index rows (commit_writes). The writes
+ * minted at about the same time are indexed together: one of them (the
+ * group's leader) writes the rows of every write waiting at that moment in
+ * one SQLite transaction of the state's group connection, without the
+ * state's lock, while the next writes queue up for the next group.
+ */
+struct idx_job {
+	struct idx_job *next;
+	struct pending *p;
+	size_t n;
+	int rv;     /* PHR_OK: its rows are committed; else they are not */
+	bool begun; /* whether a transaction could begin (else "index busy") */
+	bool done;
+};
+
+static int index_rows(struct fhir_db *db, const struct pending *p, size_t n)
+{
+	int rv = PHR_OK;
+
+	for (size_t i = 0; i < n && rv == PHR_OK; i++)
+		rv = fhir_db_put(db, &p[i].row, p[i].res, p[i].method);
+	return rv;
+}
+
+/* Writes the rows of @p n writes in one transaction of @p db; @return its result. */
+static int index_one(struct fhir_db *db, struct idx_job *j)
+{
+	int rv = fhir_db_begin(db);
+
+	j->begun = rv == PHR_OK;
+	if (rv == PHR_OK && (rv = index_rows(db, j->p, j->n)) == PHR_OK)
+		rv = fhir_db_commit(db);
+	if (j->begun && rv != PHR_OK)
+		fhir_db_rollback(db);
+	return rv;
+}
+
+/*
+ * Writes the rows of the group @p g (no lock held: only the group's leader
+ * uses @p db) in one transaction; when that fails, each write's rows in a
+ * transaction of their own, so that one failing write fails only itself.
+ */
+static void index_group(struct fhir_db *db, const char *dir, struct idx_job *g)
+{
+	int rv = db->db != NULL ? PHR_OK : fhir_db_open(db, dir);
+	bool begun = false;
+
+	if (rv == PHR_OK && g->next == NULL) {
+		g->rv = index_one(db, g);
+		return;
+	}
+	if (rv == PHR_OK && (rv = fhir_db_begin(db)) == PHR_OK)
+		begun = true;
+	for (struct idx_job *j = g; j != NULL && rv == PHR_OK; j = j->next)
+		rv = index_rows(db, j->p, j->n);
+	if (rv == PHR_OK)
+		rv = fhir_db_commit(db);
+	if (begun && rv != PHR_OK)
+		fhir_db_rollback(db);
+	for (struct idx_job *j = g; j != NULL; j = j->next) {
+		j->begun = begun;
+		j->rv = rv;
+		if (begun && rv != PHR_OK)
+			j->rv = index_one(db, j);
+	}
+}
+
+/*
+ * Queues @p job (the state's lock held) and returns once its rows are
+ * committed or given up, as the leader of a group or as one of its members.
+ * @return the job's result.
+ */
+static int index_wait(struct fhir_state *st, struct idx_job *job)
+{
+	job->next = st->jobs;
+	st->jobs = job;
+	while (!job->done) {
+		struct idx_job *g = NULL;
+		if (st->indexing) {
+			pthread_cond_wait(&st->indexed, &st->lock);
+			continue;
+		}
+		while (st->jobs != NULL) { /* the group in the order of arrival */
+			struct idx_job *j = st->jobs;
+			st->jobs = j->next;
+			j->next = g;
+			g = j;
+		}
+		st->indexing = true;
+		pthread_mutex_unlock(&st->lock);
+		index_group(&st->gdb, st->dir, g);
+		pthread_mutex_lock(&st->lock);
+		for (struct idx_job *j = g; j != NULL; j = j->next)
+			j->done = true;
+		st->indexing = false;
+		pthread_cond_broadcast(&st->indexed);
+	}
+	return job->rv;
+}
+
+/*
  * Commits prepared writes (the state's lock held): records first, then the
- * index in one transaction. A write in flight (resv_take: its versions are
- * decided and no other write can decide them) mints without the lock, so
- * concurrent writes share the store's syncs and the node's mint
- * transactions; then its index rows are written under the lock (a failure
- * there leaves records minted, not indexed: a warning names them). A write
- * without a reservation (a conditional create) mints under the lock with the
- * index transaction already open.
+ * index. A write in flight (resv_take: its versions are decided and no
+ * other write can decide them) mints without the lock, so concurrent
+ * writes share the store's syncs and the node's mint transactions; then
+ * its index rows are written in a group with the other writes minted at
+ * that moment (index_wait: one transaction for the group; a failure there
+ * leaves records minted, not indexed: a warning names them). Its answer
+ * follows the commit of its rows. A write without a reservation (a
+ * conditional create: nothing else in flight) mints under the lock with the
+ * index transaction of the state's own connection already open.
  */
 static int commit_writes(struct fx *x, struct pending *p, size_t n)
 {
 	int rv = PHR_OK;
 
 	if (x->flying) {
+		struct idx_job job = { NULL, p, n, PHR_OK, false, false };
 		pthread_mutex_unlock(&x->st->lock);
 		rv = mint_all(x, p, n);
 		pthread_mutex_lock(&x->st->lock);
@@ -758,38 +871,36 @@ static int commit_writes(struct fx *x, struct pending *p, size_t n)
 			resv_end(x);
 			return mint_fail(x, rv);
 		}
-		if ((rv = fhir_db_begin(x->db)) != PHR_OK) {
-			for (size_t i = 0; i < n; i++) {
-				char tok[PHR_U256_DEC_LEN];
-				if (p[i].res == NULL)
-					continue;
-				phr_u256_to_dec(tok, &p[i].row.token);
-				phr_log_warn("fhir", "record %s (%s/%s) minted, not indexed: index busy", tok,
-					     p[i].row.type, p[i].row.id);
-			}
-			resv_end(x);
-			return fail(x, rv, 500, "index: cannot begin");
+		rv = index_wait(x->st, &job);
+		resv_end(x);
+		if (rv == PHR_OK)
+			return PHR_OK;
+		for (size_t i = 0; i < n; i++) {
+			char tok[PHR_U256_DEC_LEN];
+			if (p[i].res == NULL)
+				continue;
+			phr_u256_to_dec(tok, &p[i].row.token);
+			phr_log_warn("fhir", "record %s (%s/%s) minted, not indexed: %s", tok, p[i].row.type,
+				     p[i].row.id, job.begun ? "index write failed" : "index busy");
 		}
-	} else {
-		/* the index transaction is open (write lock taken) before anything is
-		 * minted, so that only an I/O error can keep minted records out of it */
-		if ((rv = fhir_db_begin(x->db)) != PHR_OK)
-			return fail(x, rv, 500, "index: cannot begin");
-		rv = mint_all(x, p, n);
-		if (rv != PHR_OK) {
-			fhir_db_rollback(x->db);
-			return mint_fail(x, rv);
-		}
+		return fail(x, rv, 500, job.begun ? "index write failed" : "index: cannot begin");
 	}
-	for (size_t i = 0; i < n && rv == PHR_OK; i++)
-		rv = fhir_db_put(x->db, &p[i].row, p[i].res, p[i].method);
+	/* the index transaction is open (write lock taken) before anything is
+	 * minted, so that only an I/O error can keep minted records out of it */
+	if ((rv = fhir_db_begin(x->db)) != PHR_OK)
+		return fail(x, rv, 500, "index: cannot begin");
+	rv = mint_all(x, p, n);
+	if (rv != PHR_OK) {
+		fhir_db_rollback(x->db);
+		return mint_fail(x, rv);
+	}
+	rv = index_rows(x->db, p, n);
 	if (rv == PHR_OK)
 		rv = fhir_db_commit(x->db);
-	if (rv != PHR_OK)
+	if (rv != PHR_OK) {
 		fhir_db_rollback(x->db);
-	resv_end(x);
-	if (rv != PHR_OK)
 		return fail(x, rv, 500, "index write failed");
+	}
 	return PHR_OK;
 }
 
