@@ -206,8 +206,9 @@ PHR_WUR int phr_eth_address_parse(uint8_t addr[PHR_ETH_ADDRESS_BYTES], const cha
 #define PHR_CRYPTO_CHUNK_MAX (16u << 20)     /**< largest chunk size accepted */
 
 /**
- * Returns a fresh random 32-byte data key in sodium_malloc memory (free with
- * phr_crypto_key_free), or NULL when out of memory.
+ * Returns a fresh random 32-byte data key in secret memory (phr/secmem.h:
+ * locked, not dumped; free with phr_crypto_key_free), or NULL when out of
+ * memory.
  */
 uint8_t *phr_crypto_key_new(void);
 

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "phr/secmem.h"
+
 #define SS_HEADER crypto_secretstream_xchacha20poly1305_HEADERBYTES
 #define SS_ABYTES crypto_secretstream_xchacha20poly1305_ABYTES
 #define TAG_MESSAGE crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
@@ -43,7 +45,8 @@ uint8_t *phr_crypto_key_new(void)
 
 	if (phr_crypto_init() != PHR_OK)
 		return NULL;
-	k = sodium_malloc(PHR_CRYPTO_KEY_BYTES);
+	/* a per-request secret: a pool slot, no mmap/mprotect/munmap (phr/secmem.h) */
+	k = phr_secmem_alloc(PHR_CRYPTO_KEY_BYTES);
 	if (k)
 		crypto_secretstream_xchacha20poly1305_keygen(k);
 	return k;
@@ -51,8 +54,7 @@ uint8_t *phr_crypto_key_new(void)
 
 void phr_crypto_key_free(uint8_t *key)
 {
-	if (key)
-		sodium_free(key); /* sodium_free wipes before unmapping */
+	phr_secmem_free(key); /* wipes; NULL is a no-op */
 }
 
 static struct phr_crypto_stream *stream_alloc(void)
@@ -61,16 +63,12 @@ static struct phr_crypto_stream *stream_alloc(void)
 
 	if (phr_crypto_init() != PHR_OK)
 		return NULL;
-	st = sodium_malloc(sizeof(*st));
-	if (st)
-		memset(st, 0, sizeof(*st));
-	return st;
+	return phr_secmem_alloc(sizeof(*st)); /* zero-filled */
 }
 
 void phr_crypto_stream_free(struct phr_crypto_stream *st)
 {
-	if (st)
-		sodium_free(st);
+	phr_secmem_free(st); /* wipes; NULL is a no-op */
 }
 
 int phr_crypto_stream_push_init(struct phr_crypto_stream **out,
