@@ -119,8 +119,11 @@ int fhir_db_open_reader(struct fhir_db *f, const char *dir)
 	return PHR_OK;
 }
 
+static void stmt_cache_free(struct fhir_db *f);
+
 void fhir_db_close(struct fhir_db *f)
 {
+	stmt_cache_free(f);
 	for (size_t i = 0; i < FHIR_ST_COUNT; i++) {
 		sqlite3_finalize(f->st[i]);
 		f->st[i] = NULL;
@@ -222,6 +225,130 @@ static void stmt_done(sqlite3_stmt *st)
 {
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+}
+
+/* --- statements of built SQL, kept by their text ------------------------------ */
+
+/*
+ * A search's SQL depends on its parameter names, modifiers and the number of
+ * alternatives, never on the values (bound): one connection meets a few
+ * distinct texts again and again. It keeps up to STMT_CACHE_MAX of them,
+ * the least recently used finalized first; a kept one is reset and unbound
+ * when given back (cached_done), so an idle connection holds no snapshot.
+ */
+#define STMT_CACHE_MAX 48
+
+struct fhir_stmt_cache {
+	uint64_t clock;
+	size_t n;
+	struct cached_stmt {
+		uint64_t hash;
+		uint64_t used; /* clock at the last take */
+		size_t len;
+		char *sql;
+		sqlite3_stmt *st;
+		bool out; /* taken, not yet given back */
+	} e[STMT_CACHE_MAX];
+};
+
+static uint64_t sql_hash(const char *s, size_t n)
+{
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)s[i]) * 1099511628211ULL;
+	return h;
+}
+
+static void stmt_cache_free(struct fhir_db *f)
+{
+	struct fhir_stmt_cache *c = f->cache;
+
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->n; i++) {
+		sqlite3_finalize(c->e[i].st);
+		phr_free(c->e[i].sql);
+	}
+	phr_free(c);
+	f->cache = NULL;
+}
+
+/*
+ * A statement of @p sql (@p len bytes, NUL-terminated) on @p f: a kept one
+ * when an idle one has this text, else newly prepared and kept (or, when it
+ * cannot be kept, a statement of its own). Give it back with cached_done.
+ * @return PHR_OK, PHR_ERR_DB (logged).
+ */
+static int cached_prepare(struct fhir_db *f, sqlite3_stmt **st, const char *sql, size_t len)
+{
+	struct fhir_stmt_cache *c = f->cache;
+	uint64_t h = sql_hash(sql, len);
+	struct cached_stmt *slot = NULL;
+
+	if (c == NULL && (c = f->cache = phr_calloc(1, sizeof(*c))) == NULL) {
+		*st = NULL; /* no cache: prepared below, finalized by cached_done */
+	} else {
+		for (size_t i = 0; i < c->n; i++) {
+			struct cached_stmt *e = &c->e[i];
+			if (e->hash == h && e->len == len && !e->out && memcmp(e->sql, sql, len) == 0) {
+				e->out = true;
+				e->used = ++c->clock;
+				*st = e->st;
+				return PHR_OK;
+			}
+		}
+	}
+	if (sqlite3_prepare_v3(f->db, sql, (int)(len + 1), SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
+		phr_log_error("fhir", "search sql: %s", sqlite3_errmsg(f->db));
+		sqlite3_finalize(*st);
+		*st = NULL;
+		return PHR_ERR_DB;
+	}
+	if (c == NULL)
+		return PHR_OK;
+	if (c->n < STMT_CACHE_MAX) {
+		slot = &c->e[c->n];
+	} else { /* the least recently used idle one goes */
+		for (size_t i = 0; i < c->n; i++)
+			if (!c->e[i].out && (slot == NULL || c->e[i].used < slot->used))
+				slot = &c->e[i];
+		if (slot == NULL) /* every kept one taken: this one is not kept */
+			return PHR_OK;
+		sqlite3_finalize(slot->st);
+		phr_free(slot->sql);
+		slot->st = NULL;
+		slot->sql = NULL;
+		/* the last slot moves here: the kept ones stay c->e[0 .. n-1] */
+		*slot = c->e[--c->n];
+		slot = &c->e[c->n];
+	}
+	if ((slot->sql = phr_malloc(len + 1)) == NULL)
+		return PHR_OK; /* not kept */
+	memcpy(slot->sql, sql, len + 1);
+	slot->hash = h;
+	slot->len = len;
+	slot->st = *st;
+	slot->out = true;
+	slot->used = ++c->clock;
+	c->n++;
+	return PHR_OK;
+}
+
+/* Gives back a statement of cached_prepare (NULL: no-op): reset and unbound if kept, else finalized. */
+static void cached_done(struct fhir_db *f, sqlite3_stmt *st)
+{
+	struct fhir_stmt_cache *c = f->cache;
+
+	if (st == NULL)
+		return;
+	for (size_t i = 0; c != NULL && i < c->n; i++)
+		if (c->e[i].st == st) {
+			stmt_done(st);
+			c->e[i].out = false;
+			return;
+		}
+	sqlite3_finalize(st);
 }
 
 static int exec(struct fhir_db *f, const char *sql)
@@ -427,8 +554,8 @@ static int hits_add(struct fhir_hits *h, sqlite3_stmt *st)
 	return PHR_OK;
 }
 
-/* Steps @p st to the end, adding each row. Finalizes. */
-static int collect(struct fhir_hits *h, sqlite3_stmt *st)
+/* Steps @p st (of cached_prepare on @p f) to the end, adding each row; gives it back. */
+static int collect(struct fhir_db *f, struct fhir_hits *h, sqlite3_stmt *st)
 {
 	int s, rv = PHR_OK;
 
@@ -436,8 +563,14 @@ static int collect(struct fhir_hits *h, sqlite3_stmt *st)
 		rv = hits_add(h, st);
 	if (rv == PHR_OK && s != SQLITE_DONE)
 		rv = PHR_ERR_DB;
-	sqlite3_finalize(st);
+	cached_done(f, st);
 	return rv;
+}
+
+/* cached_prepare of a NUL-terminated @p sql. */
+static int prepare_sql(struct fhir_db *f, sqlite3_stmt **st, const char *sql)
+{
+	return cached_prepare(f, st, sql, strlen(sql));
 }
 
 int fhir_db_history(struct fhir_db *f, struct fhir_row **rows, size_t *n, size_t *total,
@@ -452,17 +585,17 @@ int fhir_db_history(struct fhir_db *f, struct fhir_row **rows, size_t *n, size_t
 	int rv;
 
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM hist WHERE %s", where);
-	if (sqlite3_prepare_v2(f->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (prepare_sql(f, &st, sql) != PHR_OK)
 		return PHR_ERR_DB;
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, since_ms);
 	sqlite3_bind_pointer(st, 6, (void *)(uintptr_t)acc, "fhir_access", NULL);
 	*total = sqlite3_step(st) == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
+	cached_done(f, st);
 	snprintf(sql, sizeof(sql),
 		 "SELECT " ROW_COLS " FROM hist WHERE %s ORDER BY seq DESC LIMIT ?4 OFFSET ?5", where);
-	if (sqlite3_prepare_v2(f->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (prepare_sql(f, &st, sql) != PHR_OK)
 		return PHR_ERR_DB;
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
@@ -470,7 +603,7 @@ int fhir_db_history(struct fhir_db *f, struct fhir_row **rows, size_t *n, size_t
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)count);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)offset);
 	sqlite3_bind_pointer(st, 6, (void *)(uintptr_t)acc, "fhir_access", NULL);
-	rv = collect(&h, st);
+	rv = collect(f, &h, st);
 	if (rv != PHR_OK) {
 		fhir_hits_release(&h);
 		return rv;
@@ -1039,7 +1172,7 @@ static size_t probe(struct fhir_db *f, const char *type, const struct phr_fhir_p
 	qb_sql(&q, ")");
 	if (!q.ranged && qb_prepare(f, &q, &st) == PHR_OK && sqlite3_step(st) == SQLITE_ROW)
 		n = (size_t)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	cached_done(f, st);
 	qb_release(&q);
 	return n;
 }
@@ -1136,10 +1269,8 @@ static int qb_prepare(struct fhir_db *f, struct qb *q, sqlite3_stmt **st)
 		q->rv = PHR_ERR_TOO_LARGE;
 	if (q->rv != PHR_OK)
 		return q->rv;
-	if (sqlite3_prepare_v2(f->db, (const char *)q->sql.data, -1, st, NULL) != SQLITE_OK) {
-		phr_log_error("fhir", "search sql: %s", sqlite3_errmsg(f->db));
+	if (cached_prepare(f, st, (const char *)q->sql.data, q->sql.len - 1) != PHR_OK)
 		return PHR_ERR_DB;
-	}
 	for (size_t i = 0; i < q->nb; i++) {
 		int k = (int)i + 1;
 		if (q->b[i].kind == 0)
@@ -1196,7 +1327,7 @@ int fhir_db_search(struct fhir_db *f, struct fhir_hits *out, char *detail, size_
 	if ((rv = qb_prepare(f, &q, &st)) != PHR_OK)
 		goto out;
 	out->total = sqlite3_step(st) == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
+	cached_done(f, st);
 	st = NULL;
 	if (count == 0 || offset >= out->total) /* no page to fetch (_summary=count, past the end) */
 		goto out;
@@ -1222,7 +1353,7 @@ int fhir_db_search(struct fhir_db *f, struct fhir_hits *out, char *detail, size_
 	qb_int(&q, (int64_t)offset);
 	if ((rv = qb_prepare(f, &q, &st)) != PHR_OK)
 		goto out;
-	rv = collect(out, st);
+	rv = collect(f, out, st);
 out:
 	qb_release(&q);
 	if (rv != PHR_OK)
@@ -1236,16 +1367,15 @@ int fhir_db_referencing(struct fhir_db *f, struct fhir_hits *out, const char *ty
 	sqlite3_stmt *st = NULL;
 
 	memset(out, 0, sizeof(*out));
-	if (sqlite3_prepare_v2(f->db,
-			       "SELECT DISTINCT r.type, r.id, r.vid, r.updated, r.token, r.patient, r.pid, "
-			       "r.deleted FROM idx i JOIN res r ON r.type=i.type AND r.id=i.id "
-			       "WHERE i.type=?1 AND i.param=?2 AND i.val=?3 AND r.deleted=0 LIMIT 1000",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (prepare_sql(f, &st,
+			"SELECT DISTINCT r.type, r.id, r.vid, r.updated, r.token, r.patient, r.pid, "
+			"r.deleted FROM idx i JOIN res r ON r.type=i.type AND r.id=i.id "
+			"WHERE i.type=?1 AND i.param=?2 AND i.val=?3 AND r.deleted=0 LIMIT 1000") != PHR_OK)
 		return PHR_ERR_DB;
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, param, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, ref, -1, SQLITE_STATIC);
-	return collect(out, st);
+	return collect(f, out, st);
 }
 
 int fhir_db_refs_of(struct fhir_db *f, json_t **out, const char *type, const char *id,
@@ -1257,8 +1387,7 @@ int fhir_db_refs_of(struct fhir_db *f, json_t **out, const char *type, const cha
 
 	if (a == NULL)
 		return PHR_ERR_NOMEM;
-	if (sqlite3_prepare_v2(f->db, "SELECT DISTINCT val FROM idx WHERE type=?1 AND id=?2 AND param=?3",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (prepare_sql(f, &st, "SELECT DISTINCT val FROM idx WHERE type=?1 AND id=?2 AND param=?3") != PHR_OK) {
 		json_decref(a);
 		return PHR_ERR_DB;
 	}
@@ -1268,7 +1397,7 @@ int fhir_db_refs_of(struct fhir_db *f, json_t **out, const char *type, const cha
 	while ((s = sqlite3_step(st)) == SQLITE_ROW)
 		if (sqlite3_column_text(st, 0) != NULL)
 			json_array_append_new(a, json_string((const char *)sqlite3_column_text(st, 0)));
-	sqlite3_finalize(st);
+	cached_done(f, st);
 	*out = a;
 	return PHR_OK;
 }
@@ -1278,11 +1407,10 @@ int fhir_db_compartment(struct fhir_db *f, struct fhir_hits *out, const char *pi
 	sqlite3_stmt *st = NULL;
 
 	memset(out, 0, sizeof(*out));
-	if (sqlite3_prepare_v2(f->db,
-			       "SELECT " ROW_COLS " FROM res WHERE pid=?1 AND deleted=0 AND type<>'Patient' "
-			       "ORDER BY type, id LIMIT 10000",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (prepare_sql(f, &st,
+			"SELECT " ROW_COLS " FROM res WHERE pid=?1 AND deleted=0 AND type<>'Patient' "
+			"ORDER BY type, id LIMIT 10000") != PHR_OK)
 		return PHR_ERR_DB;
 	sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
-	return collect(out, st);
+	return collect(f, out, st);
 }

@@ -37,6 +37,7 @@ enum fhir_stmt { FHIR_ST_GET, FHIR_ST_GET_VERSION, FHIR_ST_PUT_RES, FHIR_ST_PUT_
 struct fhir_db {
 	sqlite3 *db;
 	sqlite3_stmt *st[FHIR_ST_COUNT];
+	struct fhir_stmt_cache *cache; /**< statements of built SQL (searches) by their text; fhir_index.c */
 };
 
 /** Opens (creates) DIR/fhir.db. @return PHR_OK, PHR_ERR_DB, PHR_ERR_NOMEM. */
