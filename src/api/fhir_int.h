@@ -140,4 +140,140 @@ int fhir_db_compartment(struct fhir_db *f, struct fhir_hits *out, const char *pi
 /** ISO 8601 instant of @p ms (UTC, millisecond precision) in @p out (32 bytes). */
 void fhir_instant(char out[32], int64_t ms);
 
+/* --- recovery (fhir_recover.c, docs/fhir.md "Recovery") ----------------------- */
+
+struct phr_node;
+struct phr_identity;
+
+/** The Patient id of the compartment of @p res ("" if none) (fhir_server.c). */
+void fhir_compartment_pid(char pid[PHR_FHIR_ID_MAX], const json_t *res);
+
+/** Identities whose records one server recovers. */
+#define FHIR_RECOVER_MAX_IDS 16
+
+/** A writing identity: when its next scans are due (monotonic ms, 0: free slot). */
+struct fhir_recover_id {
+	uint8_t addr[20];
+	int64_t due[6];   /**< scans after failures (0: free) */
+	int64_t periodic; /**< the next periodic scan (0: none) */
+	int64_t due_ms;   /**< the earliest of @c due and @c periodic (INT64_MAX: none) */
+	bool noted;     /**< its cursor row exists (fhir_recover_note ran) */
+};
+
+/** The recovery jobs of one FHIR server (one data directory). */
+#define FHIR_RECOVER_RELEASED 512
+#define FHIR_RECOVER_SAMPLES 16
+struct fhir_recover {
+	pthread_mutex_t mu;
+	struct fhir_recover_id ids[FHIR_RECOVER_MAX_IDS];
+	size_t n;
+	bool running; /**< a poll is scanning (others do not wait for it) */
+	/** tokens of failed writes (never indexed by them): adopted without waiting */
+	struct phr_u256 released[FHIR_RECOVER_RELEASED];
+	size_t nreleased;
+	/** chain heads seen by scans (monotonic ms): what is old enough to adopt */
+	struct {
+		int64_t t;
+		uint64_t head;
+	} samples[FHIR_RECOVER_SAMPLES];
+	size_t nsamples;
+};
+
+/** What one scan did. */
+struct fhir_recover_report {
+	uint64_t head;     /**< the block scanned to */
+	size_t scanned;    /**< RecordMinted logs of the identity looked at */
+	size_t indexed;    /**< records the index lacked, indexed now */
+	size_t orphaned;   /**< records that cannot be indexed (fhir_orphan table, warning) */
+	size_t unreadable; /**< records the provider could not read now (seen again next scan) */
+	size_t young;      /**< unindexed records too recent to adopt (seen again next scan) */
+};
+
+/** Empty job list. */
+void fhir_recover_init(struct fhir_recover *r);
+/** Frees it (no poll may run). */
+void fhir_recover_release(struct fhir_recover *r);
+
+/**
+ * At the server's start: the recovery tables (fhir_recover cursors,
+ * fhir_orphan reports, the hist(token) index), then a scan of every
+ * identity with a cursor, before any request is served. @p lock is the
+ * state's write lock (taken per step, not held by the caller).
+ * @return PHR_OK, PHR_ERR_DB (tables); a failed scan is logged, not returned.
+ */
+int fhir_recover_open(struct fhir_recover *r, struct fhir_db *db, pthread_mutex_t *lock, struct phr_node *node);
+
+/**
+ * A write by @p addr is about to mint (any lock may be held): on the
+ * identity's first write since the start its cursor row is made in
+ * DIR/fhir.db (at the chain head, on a connection of its own), so that a
+ * crash before its index rows is found at the next start. Cheap after the
+ * first call.
+ */
+void fhir_recover_note(struct fhir_recover *r, const char *dir, struct phr_node *node,
+		       const uint8_t addr[20]);
+
+/**
+ * A write of @p addr failed after records may have been minted: a scan is
+ * due at once; with @p late also after 35 s and 125 s (a transaction whose
+ * receipt did not come in time may still be mined). @p tokens (@p n) are
+ * records the failed write minted and will not index: the next scan adopts
+ * them at once; other unindexed records only once they are older than any
+ * write in flight can be (FHIR_RECOVER_MARGIN_MS), so that a scan never
+ * takes a record its own write is about to index.
+ */
+#define FHIR_RECOVER_MARGIN_MS (90 * 1000)
+void fhir_recover_schedule(struct fhir_recover *r, const uint8_t addr[20], const struct phr_u256 *tokens,
+			   size_t n, bool late);
+
+struct phr_record_receipt;
+/**
+ * mint_all's failure @p err: the @p k receipts of its items and their codes
+ * (@p res, NULL: none minted). Records minted (res[i] == PHR_OK) are released
+ * to the next scan; a scan is scheduled unless nothing can have been minted
+ * (a refusal before the mint phase), late ones too unless @p err is such a
+ * refusal (a timeout may still be mined).
+ */
+void fhir_recover_failed(struct fhir_recover *r, const uint8_t addr[20], const struct phr_record_receipt *rc,
+			 const int *res, size_t k, int err);
+
+/** Whether some scan is due (an atomic read: cheap on every request). */
+bool fhir_recover_due(void);
+
+/**
+ * Runs the due scans of @p r in the calling thread (a request's, before it
+ * is routed); returns at once when another thread is scanning. The state's
+ * @p lock must not be held.
+ */
+void fhir_recover_poll(struct fhir_recover *r, struct fhir_db *db, pthread_mutex_t *lock, struct phr_node *node);
+
+/**
+ * One scan: the RecordMinted logs with provider @p me from the identity's
+ * cursor (less 64 blocks) to the head; each token neither in the history
+ * nor reported, minted at a block <= @p safe or released in @p r (NULL:
+ * none), is read as @p me (an audited read) and indexed when it is the
+ * next version of its Type/id (the record supersedes the current row's
+ * token, or is a first version / follows a delete, and its meta.versionId
+ * is the next), else reported as an orphan. The cursor moves to
+ * min(head, @p safe) unless a record could not be read. Takes @p lock per
+ * step.
+ * @return PHR_OK, chain errors, PHR_ERR_DB, PHR_ERR_NOMEM.
+ */
+int fhir_recover_scan(struct fhir_db *db, pthread_mutex_t *lock, struct phr_node *node,
+		      const struct phr_identity *me, uint64_t safe, struct fhir_recover *r,
+		      struct fhir_recover_report *rep);
+
+/** Test hooks (PHR_FHIR_TEST_FAIL=index|kill in the environment, or set by a test). */
+enum fhir_test_hook { FHIR_HOOK_NONE, FHIR_HOOK_FAIL_INDEX, FHIR_HOOK_KILL };
+/** The hook in force. */
+enum fhir_test_hook fhir_test_hook(void);
+/** Sets the hook (in-process tests). */
+void fhir_test_hook_set(enum fhir_test_hook h);
+/**
+ * Called after a write's records were minted, before its index rows:
+ * FHIR_HOOK_KILL kills the process (SIGKILL), FHIR_HOOK_FAIL_INDEX returns
+ * PHR_ERR_DB (the index step fails). @return PHR_OK without a hook.
+ */
+int fhir_test_hook_after_mint(void);
+
 #endif
