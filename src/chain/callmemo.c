@@ -14,14 +14,16 @@
  * Versions live in a fixed table indexed by a hash of the address: two
  * accounts sharing a cell only make entries expire early, never late.
  * Entries live in a set-associative table (4 ways, least recently used out).
+ * The heap bytes of the entries (call data, output, read set) stay under a
+ * budget: an entry that would pass it first clears others, a clock hand
+ * sweeping the table, so many large calls cannot grow the memo past it.
  * Every function runs with the node's lock held (phr_chain_node_guard).
  */
 #include "chain_int.h"
 #include "state_int.h"
 
 #define MEMO_WAYS 4
-/* larger call data or outputs are not kept: at most 4096 entries of 8 KiB plus
- * their read sets, so the memo stays under ~40 MB whatever callers send */
+/* larger call data or outputs are not kept */
 #define MEMO_ITEM_MAX 4096
 #define MEMO_VCELLS 16384u /* power of two */
 
@@ -53,6 +55,8 @@ struct chain_memo {
 	struct memo_entry *e;
 	size_t sets;
 	uint64_t clock;
+	size_t bytes, budget; /* heap bytes of the entries, and their bound */
+	size_t hand;          /* next entry the budget sweep looks at */
 	uint64_t ver[MEMO_VCELLS];
 	uint64_t hits, misses; /* atomic: read by stats without the lock */
 	bool off;
@@ -97,21 +101,30 @@ static bool key_eq(const struct memo_entry *e, uint64_t h, const struct memo_key
 	       (k->data_len == 0 || memcmp(e->data, k->data, k->data_len) == 0);
 }
 
-static void entry_clear(struct memo_entry *e)
+/* heap bytes of an entry (its call data, output and read set) */
+static size_t entry_bytes(size_t data_len, size_t out_len, size_t deps_n)
 {
+	return data_len + out_len + deps_n * sizeof(struct memo_dep);
+}
+
+static void entry_clear(struct chain_memo *m, struct memo_entry *e)
+{
+	if (e->hash)
+		m->bytes -= entry_bytes(e->data_len, e->out_len, e->deps_n);
 	phr_free(e->data);
 	phr_free(e->deps);
 	phr_free(e->out);
 	memset(e, 0, sizeof(*e));
 }
 
-int chain_memo_open(struct chain_memo **out, size_t entries)
+int chain_memo_open(struct chain_memo **out, size_t entries, size_t budget)
 {
 	struct chain_memo *m = phr_calloc(1, sizeof(*m));
 
 	if (!m)
 		return PHR_ERR_NOMEM;
 	m->sets = entries / MEMO_WAYS ? entries / MEMO_WAYS : 1;
+	m->budget = budget;
 	m->e = phr_calloc(m->sets * MEMO_WAYS, sizeof(*m->e));
 	if (!m->e) {
 		phr_free(m);
@@ -129,7 +142,7 @@ void chain_memo_clear(struct chain_memo *m)
 		return;
 	for (i = 0; i < m->sets * MEMO_WAYS; i++)
 		if (m->e[i].hash)
-			entry_clear(&m->e[i]);
+			entry_clear(m, &m->e[i]);
 }
 
 void chain_memo_close(struct chain_memo *m)
@@ -156,6 +169,31 @@ void chain_memo_enable(struct chain_memo *m, bool on)
 bool chain_memo_on(const struct chain_memo *m)
 {
 	return m && !m->off;
+}
+
+size_t chain_memo_bytes(const struct chain_memo *m)
+{
+	return m ? m->bytes : 0;
+}
+
+/*
+ * Clears entries other than @p keep, sweeping the table from the clock hand,
+ * until @p need more bytes fit the budget; false if they cannot.
+ */
+static bool make_room(struct chain_memo *m, const struct memo_entry *keep, size_t need)
+{
+	size_t total = m->sets * MEMO_WAYS, seen;
+
+	if (need > m->budget)
+		return false;
+	for (seen = 0; m->bytes + need > m->budget && seen < total; seen++) {
+		struct memo_entry *e = &m->e[m->hand];
+
+		m->hand = (m->hand + 1) % total;
+		if (e != keep && e->hash)
+			entry_clear(m, e);
+	}
+	return m->bytes + need <= m->budget;
 }
 
 void chain_memo_stats(const struct chain_memo *m, uint64_t *hits, uint64_t *misses)
@@ -216,7 +254,7 @@ int chain_memo_get(struct chain_memo *m, int *status, struct phr_buf *out,
 		if (!key_eq(e, h, k))
 			continue;
 		if (!entry_valid(m, e, now)) {
-			entry_clear(e);
+			entry_clear(m, e);
 			break;
 		}
 		rc = e->out_len ? phr_buf_append(out, e->out, e->out_len) : PHR_OK;
@@ -261,7 +299,12 @@ void chain_memo_put(struct chain_memo *m, const struct memo_key *k,
 	n.deps = rs->n ? phr_calloc(rs->n, sizeof(*n.deps)) : NULL;
 	n.out = output_len ? phr_malloc(output_len) : NULL;
 	if ((k->data_len && !n.data) || (rs->n && !n.deps) || (output_len && !n.out)) {
-		entry_clear(&n); /* not memoized: only a later miss */
+		entry_clear(m, &n); /* not memoized (n.hash is 0): only a later miss */
+		return;
+	}
+	entry_clear(m, e); /* the way taken: its bytes are free first */
+	if (!make_room(m, e, entry_bytes(k->data_len, output_len, rs->n))) {
+		entry_clear(m, &n);
 		return;
 	}
 	n.hash = h;
@@ -286,8 +329,8 @@ void chain_memo_put(struct chain_memo *m, const struct memo_key *k,
 	if (output_len)
 		memcpy(n.out, output, output_len);
 	n.out_len = output_len;
-	entry_clear(e);
 	*e = n;
+	m->bytes += entry_bytes(n.data_len, n.out_len, n.deps_n);
 }
 
 void chain_memo_attach(struct phr_chain_node *n, struct phr_state *st)

@@ -125,9 +125,16 @@ struct memo_key {
 	size_t data_len;
 };
 
-#define CHAIN_MEMO_ENTRIES 4096
+/* a node's memo: 32768 entries (a call and its read set each, ~0.4 KiB of
+ * table), their call data, outputs and read sets under 24 MiB in all; an
+ * access check reads ~2 calls per record, so a working set of ~10,000
+ * records fits */
+#define CHAIN_MEMO_ENTRIES 32768
+#define CHAIN_MEMO_BUDGET (24u << 20)
 
-int chain_memo_open(struct chain_memo **m, size_t entries);
+int chain_memo_open(struct chain_memo **m, size_t entries, size_t budget);
+/* heap bytes the entries hold (at most the budget) */
+size_t chain_memo_bytes(const struct chain_memo *m);
 void chain_memo_close(struct chain_memo *m);
 /* drops every entry (the state was replaced or may be unsound) */
 void chain_memo_clear(struct chain_memo *m);

@@ -641,7 +641,7 @@ int phr_chain_node_open(struct phr_chain_node **out, const struct phr_chain_conf
 	db_state_backend(&be, &n->db);
 	rc = phr_state_new(&n->state, &be);
 	if (rc == PHR_OK)
-		rc = chain_memo_open(&n->memo, CHAIN_MEMO_ENTRIES);
+		rc = chain_memo_open(&n->memo, CHAIN_MEMO_ENTRIES, CHAIN_MEMO_BUDGET);
 	if (rc != PHR_OK)
 		goto fail;
 	chain_memo_attach(n, n->state);

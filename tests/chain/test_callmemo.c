@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "../../src/chain/chain_int.h"
+#include "../../src/chain/state_int.h"
 #include "chain_test_util.h"
 #include "phr/crypto.h"
 
@@ -636,6 +638,93 @@ static void test_large_not_kept(void **state)
 	assert_int_equal(m1, m0 + 3);
 }
 
+/* puts the call (to, data = @p i) with an output of @p out_len bytes of @p i */
+static void memo_put_i(struct chain_memo *m, const struct phr_state_block *blk, uint32_t i,
+		       size_t out_len)
+{
+	static const uint8_t from[20], to[20] = { 1 };
+	uint8_t data[4] = { (uint8_t)(i >> 24), (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i };
+	uint8_t out[600];
+	struct memo_key k = { .from = from, .to = to, .gas = 100000, .data = data, .data_len = 4 };
+	struct phr_st_readset rs;
+
+	memset(&rs, 0, sizeof(rs));
+	memcpy(rs.addrs[0], to, 20);
+	rs.n = 1;
+	memset(out, (int)(i & 0xff), sizeof(out));
+	chain_memo_put(m, &k, &rs, blk, PHR_EVM_SUCCESS, out, out_len);
+}
+
+/* PHR_OK with the output checked, or PHR_ERR_NOT_FOUND */
+static int memo_get_i(struct chain_memo *m, const struct phr_state_block *blk, uint32_t i,
+		      size_t out_len)
+{
+	static const uint8_t from[20], to[20] = { 1 };
+	uint8_t data[4] = { (uint8_t)(i >> 24), (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i };
+	struct memo_key k = { .from = from, .to = to, .gas = 100000, .data = data, .data_len = 4 };
+	struct phr_buf b;
+	int status = -1, rc;
+	size_t j;
+
+	phr_buf_init(&b, 0);
+	rc = chain_memo_get(m, &status, &b, &k, blk);
+	if (rc == PHR_OK) {
+		assert_int_equal(status, PHR_EVM_SUCCESS);
+		assert_int_equal(b.len, out_len);
+		for (j = 0; j < b.len; j++)
+			assert_int_equal(b.data[j], i & 0xff);
+	}
+	phr_buf_release(&b);
+	return rc;
+}
+
+/* the entries' heap bytes stay under the budget, whatever is put; the most
+ * recent entries are answered, an entry larger than the budget is not kept,
+ * and a bump of the account read still expires them */
+static void test_budget(void **state)
+{
+	static const uint8_t to[20] = { 1 };
+	struct phr_state_block blk = { 0 };
+	struct chain_memo *m = NULL;
+	const size_t budget = 8 * (4 + 500 + 16); /* 8 entries of 500 output bytes */
+	uint32_t i;
+
+	(void)state;
+	assert_int_equal(chain_memo_open(&m, 256, budget), PHR_OK);
+	for (i = 0; i < 200; i++) {
+		memo_put_i(m, &blk, i, 500);
+		assert_true(chain_memo_bytes(m) <= budget);
+		assert_int_equal(memo_get_i(m, &blk, i, 500), PHR_OK);
+	}
+	assert_true(chain_memo_bytes(m) > budget / 2);
+	assert_int_equal(memo_get_i(m, &blk, 0, 500), PHR_ERR_NOT_FOUND);
+	/* the same call again replaces its entry: no bytes counted twice */
+	memo_put_i(m, &blk, 199, 500);
+	memo_put_i(m, &blk, 199, 500);
+	assert_true(chain_memo_bytes(m) <= budget);
+	/* small entries fill the freed room */
+	for (i = 1000; i < 1016; i++) {
+		memo_put_i(m, &blk, i, 10);
+		assert_true(chain_memo_bytes(m) <= budget);
+	}
+	assert_int_equal(memo_get_i(m, &blk, 1015, 10), PHR_OK);
+	/* larger than the whole budget: not kept */
+	{
+		struct chain_memo *t = NULL;
+
+		assert_int_equal(chain_memo_open(&t, 16, 100), PHR_OK);
+		memo_put_i(t, &blk, 7, 200);
+		assert_int_equal(chain_memo_bytes(t), 0);
+		assert_int_equal(memo_get_i(t, &blk, 7, 200), PHR_ERR_NOT_FOUND);
+		chain_memo_close(t);
+	}
+	chain_memo_bump(m, to);
+	assert_int_equal(memo_get_i(m, &blk, 1015, 10), PHR_ERR_NOT_FOUND);
+	chain_memo_clear(m);
+	assert_int_equal(chain_memo_bytes(m), 0);
+	chain_memo_close(m);
+}
+
 static void test_remote_has_no_memo(void **state)
 {
 	struct phr_chain *r = NULL;
@@ -659,6 +748,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_direct_send_receipt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_reads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_not_kept, setup, teardown),
+		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_remote_has_no_memo),
 	};
 
