@@ -215,7 +215,7 @@ void fhir_recover_note(struct fhir_recover *r, const char *dir, struct phr_node 
 
 /**
  * A write of @p addr failed after records may have been minted: a scan is
- * due at once; with @p late also after 35 s and 125 s (a transaction whose
+ * due at once; with @p late also after 35 s and 150 s (a transaction whose
  * receipt did not come in time may still be mined). @p tokens (@p n) are
  * records the failed write minted and will not index: the next scan adopts
  * them at once; other unindexed records only once they are older than any

@@ -37,7 +37,7 @@
 #define RECOVER_PERIOD_MS (10 * 60 * 1000)
 /* After a failure: at once, then again when a late receipt may have landed. */
 #define RECOVER_LATE_MS (35 * 1000)
-#define RECOVER_LATER_MS (125 * 1000)
+#define RECOVER_LATER_MS (150 * 1000)
 
 static const char RECOVER_SCHEMA[] =
 	"CREATE TABLE IF NOT EXISTS fhir_recover(addr BLOB PRIMARY KEY, block INTEGER NOT NULL);"

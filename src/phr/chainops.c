@@ -79,6 +79,216 @@ static uint64_t quick_gas(struct phr_chain *c, struct phr_txq *q, const uint8_t 
 	return rv == PHR_OK ? g : 0;
 }
 
+/* Whether the chain knows transaction @p hash (mined or waiting); true when it cannot tell. */
+static bool tx_known(struct phr_chain *c, const uint8_t hash[32])
+{
+	struct phr_rpc_error err;
+	json_t *res = NULL;
+	bool known;
+
+	memset(&err, 0, sizeof(err));
+	known = phr_chain_request(c, &res, &err, "eth_getTransactionByHash", json_pack("[o]", phr_rpc_data(hash, 32))) !=
+			PHR_OK ||
+		!json_is_null(res);
+	json_decref(res);
+	phr_rpc_error_release(&err);
+	return known;
+}
+
+/* The sender's nonce at the latest block (transactions mined). */
+static int nonce_latest(struct phr_chain *c, uint64_t *nonce, const uint8_t addr[20])
+{
+	struct phr_rpc_error err;
+	json_t *res = NULL;
+	int rv;
+
+	memset(&err, 0, sizeof(err));
+	rv = phr_chain_request(c, &res, &err, "eth_getTransactionCount",
+			       json_pack("[o,s]", phr_rpc_data(addr, 20), "latest"));
+	if (rv == PHR_OK && phr_rpc_param_u64(nonce, &err, res, "nonce") != PHR_OK)
+		rv = PHR_ERR_PARSE;
+	json_decref(res);
+	phr_rpc_error_release(&err);
+	return rv;
+}
+
+/* "0x" and the hex of a transaction hash, for the log. */
+static void hash_hex(char out[67], const uint8_t hash[32])
+{
+	if (phr_hex_encode(out, 67, hash, 32, true) != PHR_OK)
+		out[0] = '\0';
+}
+
+/*
+ * Sends a transfer of nothing to itself from @p from at @p nonce (the fees
+ * of @p like): what fills a nonce no transaction of the sender holds.
+ * "nonce too low" (filled meanwhile) is no error.
+ */
+static int fill_nonce(struct phr_chain *c, const struct phr_tx *like, const uint8_t sk[32],
+		      const uint8_t from[20], uint64_t nonce)
+{
+	struct phr_tx f;
+	struct phr_buf raw;
+	struct phr_rpc_error err;
+	uint8_t hash[32];
+	int rv;
+
+	phr_tx_init(&f);
+	phr_buf_init(&raw, 0);
+	memset(&err, 0, sizeof(err));
+	f.type = PHR_TX_DYNAMIC_FEE;
+	f.has_chain_id = true;
+	f.chain_id = like->chain_id;
+	f.nonce = nonce;
+	f.gas_limit = 21000;
+	f.has_to = true;
+	memcpy(f.to, from, 20);
+	f.max_fee = like->max_fee;
+	f.max_priority_fee = like->max_priority_fee;
+	rv = phr_tx_sign(&f, sk);
+	if (rv == PHR_OK)
+		rv = phr_tx_encode(&raw, &f);
+	if (rv == PHR_OK)
+		rv = phr_chain_send_raw(c, hash, &err, raw.data, raw.len);
+	if (rv != PHR_OK && strstr(err.message, "nonce too low") != NULL)
+		rv = PHR_OK;
+	else if (rv != PHR_OK)
+		phr_log_warn("phr", "filling nonce %llu failed: %s", (unsigned long long)nonce,
+			     err.message[0] ? err.message : phr_strerror(rv));
+	if (err.data != NULL)
+		json_decref(err.data);
+	phr_tx_release(&f);
+	phr_buf_release(&raw);
+	return rv;
+}
+
+/* Most nonces of a gap filled at once. */
+#define GAP_FILL_MAX 16u
+
+#define RECEIPT_WAIT_MS 30000u
+#define RECEIPT_CHECK_MS 2000u
+#define DROPPED_RESENDS 3
+
+/*
+ * Waits for the receipt of @p hash, @p tx as sent (signed with @p sk by
+ * @p from), up to RECEIPT_WAIT_MS. A transaction the chain dropped (one
+ * that waited behind its sender's others and was invalid when its turn
+ * came, e.g. a fee cap under a base fee that rose meanwhile) can never be
+ * mined, and its sender would wait for nothing: every RECEIPT_CHECK_MS
+ * without a receipt the chain is asked whether it still knows the
+ * transaction. A dropped one is sent again at the same nonce (only one
+ * transaction of a nonce can be mined) with the current fees, up to
+ * DROPPED_RESENDS times; the wait ends at once when another transaction of
+ * the sender took that nonce (PHR_ERR_STATE) or the chain refuses the
+ * resend (its error). A transaction that waits behind a nonce gap of its
+ * sender (nonces below its own that no transaction holds, at two checks in
+ * a row: a taken nonce's transaction is not that late) would wait until
+ * the sender's next transaction happens to take the gap: the gap is filled
+ * with transfers of nothing to the sender itself (a transaction that took
+ * such a nonce meanwhile gets "nonce too low" and takes another) and the
+ * nonce cache reset. At the end of the wait the cache is reset too.
+ * @param[in,out] hash the hash of the transaction last sent
+ * @return PHR_OK (*@p rc set), PHR_ERR_TIMEOUT, PHR_ERR_STATE, chain errors.
+ */
+static int wait_mined(struct phr_chain *c, struct phr_txq *q, struct phr_chain_receipt *rc,
+		      uint8_t hash[32], struct phr_tx *tx, const uint8_t sk[32], const uint8_t from[20])
+{
+	unsigned waited = 0;
+	int resent = 0, rv;
+	uint64_t gap_seen = UINT64_MAX; /* the pending nonce at the last check, when below ours */
+
+	for (;;) {
+		struct phr_u256 price, cap, tip = phr_u256_from_u64(1000000000u);
+		struct phr_rpc_error err;
+		struct phr_buf raw;
+		uint64_t latest = 0;
+		char was[67], now[67];
+
+		rv = phr_chain_wait_receipt(c, rc, hash, RECEIPT_CHECK_MS);
+		waited += RECEIPT_CHECK_MS;
+		if (rv != PHR_ERR_TIMEOUT)
+			return rv;
+		if (waited >= RECEIPT_WAIT_MS) {
+			if (q != NULL)
+				phr_txq_i_nonce_reset(q, from);
+			hash_hex(was, hash);
+			phr_log_warn("phr", "no receipt for transaction %s (nonce %llu) after %u ms%s", was,
+				     (unsigned long long)tx->nonce, waited,
+				     tx_known(c, hash) ? ": still waiting on the chain" : ": dropped by the chain");
+			return PHR_ERR_TIMEOUT;
+		}
+		if (tx_known(c, hash)) {
+			uint64_t pending = 0;
+			/* behind a gap: the chain's next executable nonce is below ours */
+			if (phr_chain_nonce(c, &pending, from) != PHR_OK || pending >= tx->nonce) {
+				gap_seen = UINT64_MAX;
+				continue;
+			}
+			if (gap_seen != pending) { /* first seen: give a concurrent sender time */
+				gap_seen = pending;
+				continue;
+			}
+			hash_hex(was, hash);
+			phr_log_warn("phr", "transaction %s (nonce %llu) waits behind a nonce gap from %llu: filling it",
+				     was, (unsigned long long)tx->nonce, (unsigned long long)pending);
+			for (uint64_t g = pending; g < tx->nonce && g < pending + GAP_FILL_MAX; g++)
+				if (fill_nonce(c, tx, sk, from, g) != PHR_OK)
+					break;
+			if (q != NULL)
+				phr_txq_i_nonce_reset(q, from);
+			gap_seen = UINT64_MAX;
+			continue;
+		}
+		/* dropped: the chain will never mine it */
+		hash_hex(was, hash);
+		if ((rv = nonce_latest(c, &latest, from)) != PHR_OK)
+			return rv;
+		if (latest > tx->nonce || resent == DROPPED_RESENDS) {
+			if (q != NULL)
+				phr_txq_i_nonce_reset(q, from);
+			phr_log_warn("phr", "transaction %s (nonce %llu) was dropped by the chain%s", was,
+				     (unsigned long long)tx->nonce,
+				     latest > tx->nonce ? " and its nonce taken by another" : ", again");
+			return PHR_ERR_STATE;
+		}
+		/* again at the same nonce, with the fees of now (a fee cap of twice the
+		 * suggested price, and at least 1/8 over the dropped one's) */
+		if ((rv = phr_chain_gas_price(c, &price)) != PHR_OK)
+			return rv;
+		phr_u256_shl(&cap, &price, 1);
+		{
+			struct phr_u256 floor = tx->max_fee, eighth;
+			phr_u256_shr(&eighth, &tx->max_fee, 3);
+			(void)phr_u256_add(&floor, &floor, &eighth);
+			if (phr_u256_cmp(&cap, &floor) < 0)
+				cap = floor;
+		}
+		tx->max_fee = cap;
+		tx->max_priority_fee = phr_u256_cmp(&price, &tip) < 0 ? price : tip;
+		memset(&err, 0, sizeof(err));
+		phr_buf_init(&raw, 0);
+		rv = phr_tx_sign(tx, sk);
+		if (rv == PHR_OK)
+			rv = phr_tx_encode(&raw, tx);
+		if (rv == PHR_OK)
+			rv = phr_chain_send_raw(c, hash, &err, raw.data, raw.len);
+		phr_buf_release(&raw);
+		if (rv != PHR_OK) {
+			if (q != NULL)
+				phr_txq_i_nonce_reset(q, from);
+			phr_log_warn("phr", "transaction %s (nonce %llu) was dropped by the chain; sending it again failed: %s",
+				     was, (unsigned long long)tx->nonce, err.message[0] ? err.message : phr_strerror(rv));
+			if (err.data != NULL)
+				json_decref(err.data);
+			return rv;
+		}
+		resent++;
+		hash_hex(now, hash);
+		phr_log_warn("phr", "transaction %s (nonce %llu) was dropped by the chain: sent again as %s", was,
+			     (unsigned long long)tx->nonce, now);
+	}
+}
+
 /* Signs, sends and waits. The nonce comes from @p q (several transactions of
  * one sender in flight) or, without @p q, from the chain. With @p trust, a gas
  * guess is used without the eth_call that checks it; @p *mined_revert tells
@@ -166,7 +376,7 @@ again:
 		phr_log_warn("phr", "transaction rejected: %s", err.message);
 		goto out;
 	}
-	rv = phr_chain_wait_receipt(c, &rc, hash, 30000);
+	rv = wait_mined(c, q, &rc, hash, &tx, sk, from);
 	if (rv != PHR_OK)
 		goto out;
 	if (!rc.status) {
