@@ -5,20 +5,27 @@
  * the chain (a record minted, then the chain reverted to a snapshot before
  * it), so the next record's transaction waits behind a nonce no transaction
  * holds. The sender sees the gap at two checks in a row, fills it with a
- * transfer of nothing to itself, and its record is minted in seconds.
+ * transfer of nothing to itself, and its record is minted in seconds. Then a
+ * transaction waiting there is replaced in the chain's pool by another of
+ * the same key and nonce at a higher price (dropped, from its sender's view):
+ * its sender finds it gone at its next check and, its resend refused, fails
+ * in seconds with the chain's error instead of a 30 s timeout.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api_test_util.h"
 #include "phr/chain.h"
 #include "phr/rpc.h"
+#include "phr/tx.h"
 
 static struct api_fx fx;
 
@@ -103,10 +110,100 @@ static void test_gap_filled(void **state)
 	assert_int_equal(nonce_of(prov->address, "latest"), n0 + 3);
 }
 
+struct submit {
+	const struct phr_identity *prov, *pat;
+	int rv;
+	double took;
+};
+
+static void *submit_thread(void *arg)
+{
+	struct submit *s = arg;
+	static const char c[] = "{\"resourceType\":\"Observation\",\"status\":\"final\",\"valueInteger\":3}";
+	struct phr_record_receipt rc;
+	double t0 = now_s();
+
+	s->rv = phr_node_record_submit(fx.node, &rc, s->prov, s->pat->address, 5, NULL, (const uint8_t *)c, strlen(c));
+	s->took = now_s() - t0;
+	return NULL;
+}
+
+/* Sends a transfer of nothing to itself from @p who at @p nonce, every fee at @p price. */
+static void send_self(const struct phr_identity *who, uint64_t nonce, const struct phr_u256 *price)
+{
+	struct phr_tx tx;
+	struct phr_buf raw;
+	struct phr_rpc_error err;
+	uint8_t hash[32];
+
+	phr_tx_init(&tx);
+	phr_buf_init(&raw, 0);
+	memset(&err, 0, sizeof(err));
+	tx.type = PHR_TX_DYNAMIC_FEE;
+	tx.has_chain_id = true;
+	tx.chain_id = phr_node_deployment(fx.node)->chain_id;
+	tx.nonce = nonce;
+	tx.gas_limit = 21000;
+	tx.has_to = true;
+	memcpy(tx.to, who->address, 20);
+	tx.max_fee = *price;
+	tx.max_priority_fee = *price;
+	assert_int_equal(phr_tx_sign(&tx, who->seckey), PHR_OK);
+	assert_int_equal(phr_tx_encode(&raw, &tx), PHR_OK);
+	assert_int_equal(phr_chain_send_raw(phr_node_chain(fx.node), hash, &err, raw.data, raw.len), PHR_OK);
+	phr_tx_release(&tx);
+	phr_buf_release(&raw);
+}
+
+static void test_dropped_fails_fast(void **state)
+{
+	static const char a[] = "{\"resourceType\":\"Observation\",\"status\":\"final\",\"valueInteger\":4}";
+	struct submit s = { phr_node_identity_by_name(fx.node, "provider"), phr_node_identity_by_name(fx.node, "patient"),
+			    -1, 0 };
+	struct phr_record_receipt rc;
+	struct phr_u256 price, high;
+	pthread_t t;
+	json_t *snap;
+	uint64_t n0;
+	double t0;
+
+	(void)state;
+	n0 = nonce_of(s.prov->address, "latest");
+	snap = rpc("evm_snapshot", json_array());
+	assert_int_equal(phr_node_record_submit(fx.node, &rc, s.prov, s.pat->address, 5, NULL, (const uint8_t *)a,
+						strlen(a)),
+			 PHR_OK);
+	json_decref(rpc("evm_revert", json_pack("[O]", snap)));
+	json_decref(snap);
+	/* the record's transaction waits at n0 + 1 behind the gap at n0 ... */
+	assert_int_equal(pthread_create(&t, NULL, submit_thread, &s), 0);
+	usleep(1500 * 1000); /* sent by then; its sender checks 2 s after sending, fills the gap at 4 s */
+	/* ... and is replaced by another of the same nonce at four times the price */
+	assert_int_equal(phr_chain_gas_price(phr_node_chain(fx.node), &price), PHR_OK);
+	phr_u256_shl(&high, &price, 2);
+	send_self(s.prov, n0 + 1, &high);
+	t0 = now_s();
+	assert_int_equal(pthread_join(t, NULL), 0);
+	fprintf(stderr, "the replaced write failed after %.1f s (%.1f s after the replacement): %s\n", s.took,
+		now_s() - t0, phr_strerror(s.rv));
+	assert_int_not_equal(s.rv, PHR_OK);
+	assert_int_not_equal(s.rv, PHR_ERR_TIMEOUT);
+	assert_true(s.took < 15.0);
+	assert_true(s.took > 1.9); /* found gone at a check, not refused at its first send */
+	/* the next write fills the gap (the cache was reset): it and the replacement are mined */
+	t0 = now_s();
+	assert_int_equal(phr_node_record_submit(fx.node, &rc, s.prov, s.pat->address, 5, NULL, (const uint8_t *)a,
+						strlen(a)),
+			 PHR_OK);
+	assert_true(now_s() - t0 < 5.0);
+	assert_int_equal(nonce_of(s.prov->address, "latest"), n0 + 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gap_filled),
+		cmocka_unit_test(test_dropped_fails_fast),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
