@@ -519,6 +519,7 @@ static int recover_one(struct fhir_db *db, pthread_mutex_t *lock, struct phr_nod
 			 phr_strerror(rv));
 		phr_log_warn("fhir", "recovery: record %s: %s", c->tok, why);
 		rep->unreadable++;
+		rv = PHR_OK; /* the others are looked at; the cursor stays before this one */
 	} else if (rv == PHR_ERR_PARSE || !json_is_object(res)) {
 		rep->orphaned++;
 		rv = orphan_put(db, c->tok, me->address, NULL, NULL, 0, "its content is not a JSON resource");
@@ -637,8 +638,10 @@ int fhir_recover_scan(struct fhir_db *db, pthread_mutex_t *lock, struct phr_node
 				rep->young++; /* its write may be about to index it */
 				continue;
 			}
+			size_t unreadable = rep->unreadable;
 			rv = recover_one(db, lock, node, me, rep, &cs[i]);
-			(void)released(r, &cs[i].token, true);
+			if (rv == PHR_OK && rep->unreadable == unreadable) /* decided: indexed or reported */
+				(void)released(r, &cs[i].token, true);
 		}
 		phr_free(cs);
 	}
