@@ -147,6 +147,24 @@ void fhir_pool_release(struct fhir_pool *p)
 	pthread_mutex_destroy(&p->mu);
 }
 
+/*
+ * A pooled reader: fhir_db_open_reader, then the file mapped into memory
+ * (up to SQLite's limit, 2 GiB by default): pages of the database file are
+ * read in place from the OS page cache, shared by every reader, instead of
+ * each copying them with pread into its own page cache (a count search over
+ * a few thousand matches walked more than a reader's 4 MiB and spent a
+ * third of its time in the kernel's copies). Pages still in the WAL are read
+ * as before. A reader writes nothing, so this changes no durability.
+ */
+static int pool_open(struct fhir_db *f, const char *dir)
+{
+	int rv = fhir_db_open_reader(f, dir);
+
+	if (rv == PHR_OK && sqlite3_exec(f->db, "PRAGMA mmap_size=4294967296", NULL, NULL, NULL) != SQLITE_OK)
+		phr_log_warn("fhir", "a reader cannot map the index: %s", sqlite3_errmsg(f->db));
+	return rv;
+}
+
 struct fhir_db *fhir_pool_take(struct fhir_pool *p)
 {
 	struct fhir_db *f = NULL;
@@ -164,7 +182,7 @@ struct fhir_db *fhir_pool_take(struct fhir_pool *p)
 	pthread_mutex_unlock(&p->mu);
 	if (i < FHIR_POOL_MAX) {
 		f = &p->db[i];
-		if (f->db == NULL && fhir_db_open_reader(f, p->dir) != PHR_OK) {
+		if (f->db == NULL && pool_open(f, p->dir) != PHR_OK) {
 			pthread_mutex_lock(&p->mu);
 			p->busy[i] = false;
 			pthread_mutex_unlock(&p->mu);
@@ -173,7 +191,7 @@ struct fhir_db *fhir_pool_take(struct fhir_pool *p)
 		return f;
 	}
 	/* every slot taken: a connection for this request only */
-	if ((f = phr_calloc(1, sizeof(*f))) != NULL && fhir_db_open_reader(f, p->dir) != PHR_OK) {
+	if ((f = phr_calloc(1, sizeof(*f))) != NULL && pool_open(f, p->dir) != PHR_OK) {
 		phr_free(f);
 		f = NULL;
 	}
