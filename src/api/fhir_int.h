@@ -51,7 +51,7 @@ void fhir_db_close(struct fhir_db *f);
  * Read-only connections kept open between requests (each keeps its page
  * cache and statements): a request takes one and gives it back.
  */
-#define FHIR_POOL_MAX 16
+#define FHIR_POOL_MAX 64
 struct fhir_pool {
 	pthread_mutex_t mu;
 	char dir[512];
