@@ -43,6 +43,7 @@ struct qentry {
 	struct qentry *next;
 	int result;
 	bool done;
+	pthread_cond_t cv; /* its owner waits here (group_commit) */
 };
 
 struct ventry {
@@ -116,7 +117,6 @@ struct phr_txq {
 	struct nonce_slot nonces[READER_SLOTS];
 	struct gas_kind gas[GAS_KINDS]; /* under nlock */
 	pthread_mutex_t vlock;
-	pthread_cond_t vcond;
 	pthread_cond_t lcond; /* leaders waiting for announced entries (CLOCK_MONOTONIC) */
 	struct reader_slot slots[READER_SLOTS];  /* View entries, per reader */
 	struct reader_slot mslots[READER_SLOTS]; /* mints, per provider */
@@ -146,7 +146,6 @@ int phr_txq_i_open(struct phr_txq **out, const char *db_path)
 		pthread_mutex_init(&q->stmts[i].lock, NULL);
 	pthread_mutex_init(&q->nlock, NULL);
 	pthread_mutex_init(&q->vlock, NULL);
-	pthread_cond_init(&q->vcond, NULL);
 	{
 		pthread_condattr_t a;
 		pthread_condattr_init(&a);
@@ -171,7 +170,6 @@ void phr_txq_i_close(struct phr_txq *q)
 	sqlite3_close(q->db);
 	pthread_mutex_destroy(&q->nlock);
 	pthread_mutex_destroy(&q->vlock);
-	pthread_cond_destroy(&q->vcond);
 	pthread_cond_destroy(&q->lcond);
 	phr_free(q);
 }
@@ -466,6 +464,9 @@ static int group_commit(struct phr_node *n, struct reader_slot *table,
 		send(n, who, e, 1);
 		return e->result;
 	}
+	/* each waiter has its own condition: a group's end wakes its entries
+	 * and the next leader, not every thread waiting on any slot */
+	pthread_cond_init(&e->cv, NULL);
 	if (s->tail != NULL)
 		s->tail->next = e;
 	else
@@ -478,7 +479,7 @@ static int group_commit(struct phr_node *n, struct reader_slot *table,
 		struct qentry *batch, *last;
 		size_t count = 1;
 		if (s->busy) {
-			pthread_cond_wait(&q->vcond, &q->vlock);
+			pthread_cond_wait(&e->cv, &q->vlock);
 			continue;
 		}
 		/* lead: take up to max queued entries, once the announced ones are in */
@@ -500,15 +501,20 @@ static int group_commit(struct phr_node *n, struct reader_slot *table,
 		q->batches++;
 		q->entries += count;
 		for (struct qentry *x = batch, *nx; x != NULL; x = nx) {
-			nx = x->next; /* the owner may return as soon as done is set */
+			/* the owner returns once it has the lock again, which we hold */
+			nx = x->next;
 			x->done = true;
+			if (x != e)
+				pthread_cond_signal(&x->cv);
 		}
 		s->busy = false;
 		if (s->head == NULL)
 			s->used = false; /* nobody waiting: free the slot */
-		pthread_cond_broadcast(&q->vcond);
+		else
+			pthread_cond_signal(&s->head->cv); /* the next leader */
 	}
 	pthread_mutex_unlock(&q->vlock);
+	pthread_cond_destroy(&e->cv);
 	return e->result;
 }
 
