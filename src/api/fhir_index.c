@@ -5,6 +5,7 @@
  */
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,158 @@ static int add_functions(sqlite3 *db)
 		       : PHR_ERR_DB;
 }
 
+/* --- checkpoints --------------------------------------------------------------- */
+
+/*
+ * Checkpoints off the request path. A writer connection of fhir.db runs no
+ * automatic checkpoint (wal_autocheckpoint=0: SQLite's own would copy the
+ * log into the file inside the commit of the write that crossed its 1,000
+ * pages, a group of writes and every write queued behind it waiting). Its
+ * WAL hook wakes the file's checkpoint thread once the log holds CKPT_PAGES
+ * pages; the thread runs a PASSIVE checkpoint on its own connection
+ * (writers and readers go on meanwhile). The same 1,000 pages as SQLite's:
+ * a reader finds pages still in the log with more work than in the mapped
+ * file. Beyond CKPT_MAX_PAGES (the thread cannot keep up) the committing
+ * writer checkpoints itself. Checkpoints change nothing of durability: a
+ * commit is in the log (synchronous=NORMAL), which a reopen replays.
+ */
+#define CKPT_PAGES 1000
+#define CKPT_MAX_PAGES (8 * CKPT_PAGES)
+
+struct ckpt {
+	char path[1024];
+	unsigned refs; /* writer connections of this file (ckpts_lock) */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	bool due, stop;
+};
+
+static struct ckpt *ckpts[8];
+static pthread_mutex_t ckpts_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *ckpt_main(void *arg)
+{
+	struct ckpt *k = arg;
+	sqlite3 *db = NULL;
+
+	if (sqlite3_open_v2(k->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		phr_log_warn("fhir", "%s: the checkpoint connection cannot open: %s", k->path,
+			     db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		db = NULL;
+	} else {
+		(void)sqlite3_busy_timeout(db, 5000);
+		(void)sqlite3_wal_autocheckpoint(db, 0);
+		/* a connection that never read the file has no log open: its checkpoint does nothing */
+		(void)sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+	}
+	pthread_mutex_lock(&k->mu);
+	for (;;) {
+		while (!k->due && !k->stop)
+			pthread_cond_wait(&k->cv, &k->mu);
+		if (k->stop)
+			break;
+		k->due = false;
+		pthread_mutex_unlock(&k->mu);
+		if (db != NULL &&
+		    sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) != SQLITE_OK)
+			phr_log_warn("fhir", "%s: checkpoint: %s", k->path, sqlite3_errmsg(db));
+		pthread_mutex_lock(&k->mu);
+	}
+	pthread_mutex_unlock(&k->mu);
+	sqlite3_close(db);
+	return NULL;
+}
+
+static int ckpt_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct ckpt *k = arg;
+
+	if (pages >= CKPT_MAX_PAGES) {
+		(void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	} else if (pages >= CKPT_PAGES) {
+		pthread_mutex_lock(&k->mu);
+		k->due = true;
+		pthread_cond_signal(&k->cv);
+		pthread_mutex_unlock(&k->mu);
+	}
+	return SQLITE_OK;
+}
+
+/* The checkpoint thread of @p path, started on first use; NULL if none can start. */
+static struct ckpt *ckpt_get(const char *path)
+{
+	struct ckpt *k = NULL;
+	size_t freei = PHR_ARRAY_LEN(ckpts);
+
+	pthread_mutex_lock(&ckpts_lock);
+	for (size_t i = 0; i < PHR_ARRAY_LEN(ckpts) && k == NULL; i++) {
+		if (ckpts[i] != NULL && strcmp(ckpts[i]->path, path) == 0)
+			k = ckpts[i];
+		else if (ckpts[i] == NULL && freei == PHR_ARRAY_LEN(ckpts))
+			freei = i;
+	}
+	if (k == NULL && freei < PHR_ARRAY_LEN(ckpts) && (k = phr_calloc(1, sizeof(*k))) != NULL) {
+		snprintf(k->path, sizeof(k->path), "%s", path);
+		pthread_mutex_init(&k->mu, NULL);
+		pthread_cond_init(&k->cv, NULL);
+		if (pthread_create(&k->thread, NULL, ckpt_main, k) != 0) {
+			pthread_mutex_destroy(&k->mu);
+			pthread_cond_destroy(&k->cv);
+			phr_free(k);
+			k = NULL;
+		} else {
+			ckpts[freei] = k;
+		}
+	}
+	if (k != NULL)
+		k->refs++;
+	pthread_mutex_unlock(&ckpts_lock);
+	return k;
+}
+
+/*
+ * Drops a writer's use of @p arg, when it is a checkpoint thread's (the WAL
+ * hook argument of a connection: SQLite's own hook has its page count); the
+ * last use stops the thread.
+ */
+static void ckpt_put(void *arg)
+{
+	struct ckpt *k = NULL;
+	bool last = false;
+
+	pthread_mutex_lock(&ckpts_lock);
+	for (size_t i = 0; arg != NULL && i < PHR_ARRAY_LEN(ckpts) && k == NULL; i++)
+		if (ckpts[i] == arg) {
+			k = ckpts[i];
+			if ((last = --k->refs == 0))
+				ckpts[i] = NULL;
+		}
+	pthread_mutex_unlock(&ckpts_lock);
+	if (!last)
+		return;
+	pthread_mutex_lock(&k->mu);
+	k->stop = true;
+	pthread_cond_signal(&k->cv);
+	pthread_mutex_unlock(&k->mu);
+	pthread_join(k->thread, NULL);
+	pthread_mutex_destroy(&k->mu);
+	pthread_cond_destroy(&k->cv);
+	phr_free(k);
+}
+
+/* Checkpoints of the writer @p db of @p path by the file's thread (else SQLite's own, in commits). */
+static void ckpt_watch(sqlite3 *db, const char *path)
+{
+	struct ckpt *k = ckpt_get(path);
+
+	if (k != NULL && sqlite3_wal_autocheckpoint(db, 0) == SQLITE_OK)
+		(void)sqlite3_wal_hook(db, ckpt_hook, k);
+	else if (k != NULL)
+		ckpt_put(k);
+}
+
 int fhir_db_open(struct fhir_db *f, const char *dir)
 {
 	char path[1024];
@@ -94,6 +247,7 @@ int fhir_db_open(struct fhir_db *f, const char *dir)
 	}
 	if (chmod(path, 0600) != 0) /* an older file */
 		phr_log_warn("fhir", "cannot restrict %s to its owner", path);
+	ckpt_watch(f->db, path);
 	return PHR_OK;
 }
 
@@ -128,8 +282,11 @@ void fhir_db_close(struct fhir_db *f)
 		sqlite3_finalize(f->st[i]);
 		f->st[i] = NULL;
 	}
-	if (f->db != NULL)
+	if (f->db != NULL) {
+		void *hook = sqlite3_wal_hook(f->db, NULL, NULL);
 		sqlite3_close(f->db);
+		ckpt_put(hook);
+	}
 	f->db = NULL;
 }
 
