@@ -141,7 +141,7 @@ async function welcome() {
 
 // --- home -------------------------------------------------------------------------------------
 
-async function home() {
+async function home(_, live) {
   const m = api.session.me;
   const [pi, bal] = await Promise.all([api.patientInfo(api.me()), api.balance(api.me())]);
   state.registered = pi.registeredAt > 0;
@@ -172,7 +172,7 @@ async function home() {
     totp.appendChild(b);
   } else totp.appendChild(h('p', 'Two-factor codes: on.'));
 
-  show('Home',
+  if (live()) show('Home',
     h('section.card',
       h('h2', 'Account'),
       h('dl.facts', h('dt', 'Address'), h('dd.mono', api.me()), h('dt', 'Roles'), h('dd', m.roles.length ? m.roles.join(', ') : 'none yet'),
@@ -201,21 +201,20 @@ export async function route() {
   const key = Object.keys(routes).find((k) => k === path) || Object.keys(routes).find((k) => k.endsWith('/*') && path.startsWith(k.slice(0, -1)));
   const fn = routes[key] || home;
   const seq = ++routeSeq;
+  // A view draws only while it is still the current one: a slower earlier view
+  // (say #/home still waiting for its data) must not draw over a later one the
+  // user already works in (a decryption running in #/records/4 would then land
+  // in a page no longer shown).
+  const live = () => seq === routeSeq;
   try {
     // the path segments after the route's own ('#/p/patient/*' -> [address])
-    await fn(parts.slice(key ? key.split('/').length - 1 : 2));
+    await fn(parts.slice(key ? key.split('/').length - 1 : 2), live);
   } catch (e) {
-    if (seq === routeSeq) show('Something went wrong', h('p.error', { role: 'alert' }, errorText(e)));
-  }
-  // a slower earlier view may have drawn over a later one: draw the current one again
-  if (seq !== routeSeq && (location.hash || '#/') !== hash && !rerouting) {
-    rerouting = true;
-    try { await route(); } finally { rerouting = false; }
+    if (live()) show('Something went wrong', h('p.error', { role: 'alert' }, errorText(e)));
   }
 }
 
 let routeSeq = 0;
-let rerouting = false;
 
 window.addEventListener('hashchange', route);
 window.addEventListener('DOMContentLoaded', () => {

@@ -49,14 +49,14 @@ export function timeline(items, opts = {}) {
   return h('div', opts.title ? h('h2', opts.title) : null, h('div.toolbar', field('Show', filter)), count, list);
 }
 
-async function records() {
+async function records(_, live) {
   const items = await recordsOf(api.me(), true);
   const body = items.length ? timeline(items) : h('p', state.registered ? 'No records yet. Records appear here when a provider you gave Write access submits one.' : 'No records yet. Register your encryption key on Home first.');
-  show('My records', body);
+  if (live()) show('My records', body);
 }
 
 /** Record details: decrypt on request (each view is logged on the audit trail). */
-async function recordView([id]) {
+async function recordView([id], live) {
   if (!/^\d+$/.test(id || '')) throw new Error('bad record id');
   const mine = (state.records.get(api.me().toLowerCase()) || []).find((r) => String(r.id) === id);
   const prog = progress();
@@ -82,11 +82,11 @@ async function recordView([id]) {
   if (cached && mine) showPlain(cached);
   const meta = mine ? h('dl.facts', h('dt', 'Type'), h('dd', api.TYPES[mine.type]), h('dt', 'From'), h('dd.mono', mine.provider), h('dt', 'Date'), h('dd', date(mine.time)),
     h('dt', 'Content id'), h('dd.mono.wrap', mine.cid)) : null;
-  show(`Record #${id}`, meta, h('div.toolbar', field('Purpose of this view', purpose, 'Logged on the audit trail with your view.'), btn), prog, out,
+  if (live()) show(`Record #${id}`, meta, h('div.toolbar', field('Purpose of this view', purpose, 'Logged on the audit trail with your view.'), btn), prog, out,
     h('p', h('button.link', { type: 'button', onclick: () => history.back() }, '← Back')));
 }
 
-async function labs() {
+async function labs(_, live) {
   const items = (await recordsOf(api.me())).filter((r) => Number(r.type) === 5);
   const box = h('div');
   const prog = progress();
@@ -113,10 +113,10 @@ async function labs() {
       state.plain.set(String(r.id), { meta: x.meta, bytes: x.bytes, parsed: parseRecord(x.bytes) });
     }
     prog.done();
-    labs();
+    labs(undefined, live);
   });
   draw();
-  show('Lab results over time', h('p', `${items.length} lab results. Each decryption is logged as your own view.`), btn, prog, box);
+  if (live()) show('Lab results over time', h('p', `${items.length} lab results. Each decryption is logged as your own view.`), btn, prog, box);
 }
 
 // --- sharing ------------------------------------------------------------------------------------
@@ -136,7 +136,7 @@ function scopeInput() {
   };
 }
 
-async function sharing() {
+async function sharing(_, live) {
   const now = await api.chainNow();
   const list = await api.grants();
   const prog = progress();
@@ -155,48 +155,48 @@ async function sharing() {
         const r = await api.grant(provider.value.trim(), Number(level.value), scope.value(), now + Math.round(d * 86400), (m, f) => prog.update(m, f));
         prog.done();
         toast(`Access granted; ${r.wrapped} record keys shared.` + (r.note ? ' ' + r.note : ''));
-        sharing();
+        sharing(undefined, live);
       }).finally(() => prog.done());
     },
   }, h('h2', 'Grant access'), field('Provider address', provider), field('Level', level), scope.el, field('Expires in (days)', days), btn, prog);
   const rows = list.map((g) => {
     const ext = h('button', { type: 'button' }, 'Extend 30 days');
-    ext.onclick = () => busy(ext, async () => { await api.extend(g.provider, g.scope, Math.max(g.expiry, now) + 30 * 86400); toast('Extended.'); sharing(); });
+    ext.onclick = () => busy(ext, async () => { await api.extend(g.provider, g.scope, Math.max(g.expiry, now) + 30 * 86400); toast('Extended.'); sharing(undefined, live); });
     const rev = h('button.danger', { type: 'button' }, 'Revoke');
     rev.onclick = () => busy(rev, async () => {
       if (!confirm(`Revoke ${short(g.provider)}'s access?`)) return;
       await api.revoke(g.provider, g.scope);
       toast('Access revoked: the provider is refused from now on.');
-      sharing();
+      sharing(undefined, live);
     });
     return h('tr', { 'data-provider': g.provider },
       h('td.mono', { title: g.provider }, short(g.provider)), h('td', api.LEVELS[g.level] || g.level), h('td', api.scopeText(g.scope)),
       h('td', date(g.expiry)), h('td', h('span.state.' + g.state, g.state)),
       h('td', g.state === 'active' ? [ext, ' ', rev] : null));
   });
-  show('Sharing',
+  if (live()) show('Sharing',
     form,
     h('section', h('h2', 'Who has access'), list.length ? h('div.scroll', h('table', h('caption.sr', 'Grants'),
       h('thead', h('tr', ['Provider', 'Level', 'Scope', 'Expires', 'State', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))), h('tbody', rows))) : h('p', 'Nobody has access to your records.')));
 }
 
-async function requests() {
+async function requests(_, live) {
   const list = await api.requests();
   const rows = list.map((r) => {
     const ok = h('button', { type: 'button' }, 'Approve');
     const no = h('button.danger', { type: 'button' }, 'Deny');
-    ok.onclick = () => busy(ok, async () => { const x = await api.answerRequest(r, true); toast(`Approved; ${x.wrapped} record keys shared.`); requests(); });
-    no.onclick = () => busy(no, async () => { await api.answerRequest(r, false); toast('Denied.'); requests(); });
+    ok.onclick = () => busy(ok, async () => { const x = await api.answerRequest(r, true); toast(`Approved; ${x.wrapped} record keys shared.`); requests(undefined, live); });
+    no.onclick = () => busy(no, async () => { await api.answerRequest(r, false); toast('Denied.'); requests(undefined, live); });
     const open = /pending/i.test(String(r.status));
     return h('tr', { 'data-request': r.id }, h('td', '#' + r.id), h('td.mono', { title: r.provider }, short(r.provider)), h('td', api.PURPOSES[r.purpose] || r.purpose),
       h('td', api.LEVELS[r.level] || r.level), h('td', api.scopeText(r.scope)), h('td', Math.round(r.duration / 86400 * 10) / 10 + ' days'), h('td', String(r.status)),
       h('td', open ? [ok, ' ', no] : null));
   });
-  show('Access requests', list.length ? h('div.scroll', h('table', h('thead', h('tr', ['Request', 'Provider', 'Purpose', 'Level', 'Scope', 'Duration', 'Status', ''].map((t) => h('th', { scope: 'col' }, t)))), h('tbody', rows)))
+  if (live()) show('Access requests', list.length ? h('div.scroll', h('table', h('thead', h('tr', ['Request', 'Provider', 'Purpose', 'Level', 'Scope', 'Duration', 'Status', ''].map((t) => h('th', { scope: 'col' }, t)))), h('tbody', rows)))
     : h('p', 'No access requests.'));
 }
 
-async function auditView() {
+async function auditView(_, live) {
   const items = await api.audit();
   let denials = [];
   try { denials = (await api.call('GET', `/api/v1/patients/${api.me()}/denials`)).items || []; } catch { /* optional */ }
@@ -205,13 +205,13 @@ async function auditView() {
     h('td', date(a.time)), h('td.mono', { title: a.accessor }, a.accessor.toLowerCase() === mine ? 'you' : short(a.accessor)),
     h('td', a.action), h('td', a.recordId === '0' ? '—' : '#' + a.recordId), h('td', api.PURPOSES[a.purpose] || a.purpose)));
   const views = items.filter((a) => a.action === 'View' && a.accessor.toLowerCase() !== mine).length;
-  show('Who looked at my record',
+  if (live()) show('Who looked at my record',
     h('p', `${items.length} entries on the audit trail (checked against its on-chain head); ${views} views by others.`),
     h('div.scroll', h('table#audit', h('thead', h('tr', ['When', 'Who', 'What', 'Record', 'Purpose'].map((t) => h('th', { scope: 'col' }, t)))), h('tbody', rows))),
     denials.length ? h('section', h('h2', 'Refused attempts'), h('ul', denials.map((d) => h('li', `${date(d.time)}: ${short(d.accessor)} — ${d.reason}`)))) : null);
 }
 
-async function notificationsView() {
+async function notificationsView(_, live) {
   const list = await api.notifications();
   const pending = (await api.requests()).filter((r) => /pending/i.test(String(r.status)));
   let node = [];
@@ -229,17 +229,17 @@ async function notificationsView() {
         const secret = toHex(crypto.getRandomValues(new Uint8Array(32)), false);
         await api.call('POST', '/api/v1/me/webhooks', { url: hookUrl.value.trim(), secret });
         toast('Webhook added.');
-        await notificationsView();
+        await notificationsView(undefined, live);
         document.getElementById('hook-secret').textContent = 'Secret (check X-Phr-Signature with it; shown once): ' + secret;
       });
     },
   }, h('h2', 'Webhooks'), h('p', 'This node can post your notifications to a URL, signed with a secret made here.'), field('Webhook URL', hookUrl), addHook);
   const hookRows = hooks.map((w) => {
     const del = h('button.danger', { type: 'button' }, 'Remove');
-    del.onclick = () => busy(del, async () => { await api.call('DELETE', `/api/v1/me/webhooks/${w.id}`); toast('Webhook removed.'); notificationsView(); });
+    del.onclick = () => busy(del, async () => { await api.call('DELETE', `/api/v1/me/webhooks/${w.id}`); toast('Webhook removed.'); notificationsView(undefined, live); });
     return h('li', { 'data-hook': w.id }, h('span.mono', w.url), ' ', h('span.muted', date(w.createdAt)), ' ', del);
   });
-  show('Notifications',
+  if (live()) show('Notifications',
     pending.length ? h('p.notice', h('a', { href: '#/requests' }, `${pending.length} access request(s) waiting for your answer`)) : null,
     h('h2', 'From the chain'),
     list.length ? h('ul.notes', list.map((n) => h('li.' + n.kind, h('span.when', date(n.time)), ' ', n.text))) : h('p', 'Nothing yet: emergency access, requests and recovery attempts show up here.'),
@@ -259,7 +259,7 @@ function addressList(values) {
   return { el: ta, value: () => ta.value.split(/[\s,]+/).filter(Boolean) };
 }
 
-async function emergency() {
+async function emergency(_, live) {
   const [contacts, sessions, items, grants] = await Promise.all([
     api.emergencyContacts(api.me()), api.emergencySessions(api.me()), recordsOf(api.me()), api.grants()]);
   const summaries = items.filter((r) => Number(r.type) === 9);
@@ -285,16 +285,16 @@ async function emergency() {
         if (!v.every(isAddress)) throw new Error('contacts must be 0x addresses');
         await api.setEmergencyContacts(v);
         toast('Emergency contacts saved.');
-        emergency();
+        emergency(undefined, live);
       });
     },
   }, h('h2', 'Emergency contacts'), h('p', 'Notified on chain when someone opens emergency access to your record.'), field('Contact addresses (one per line)', cl.el), save);
   const srows = sessions.map((s) => {
     const b = h('button.danger', { type: 'button' }, 'Close');
-    b.onclick = () => busy(b, async () => { await api.closeEmergency(api.me(), s.provider); toast('Closed.'); emergency(); });
+    b.onclick = () => busy(b, async () => { await api.closeEmergency(api.me(), s.provider); toast('Closed.'); emergency(undefined, live); });
     return h('tr', h('td.mono', short(s.provider)), h('td', String(s.reasonCode)), h('td', date(s.expiresAt)), h('td', s.active ? 'active' : 'ended'), h('td', s.active ? b : null));
   });
-  show('Emergency settings',
+  if (live()) show('Emergency settings',
     escrowForm(),
     h('section.card', h('h2', 'Emergency summary'), summaries.length
       ? h('p', 'Your emergency summary: ', summaries.map((r) => h('a', { href: '#/records/' + r.id }, `record #${r.id} (${date(r.time)})`)))
@@ -367,7 +367,7 @@ function escrowForm() {
   field('Notify me at (webhook URL, optional)', hook, 'Each holder posts a signed notification there when it releases its share.'), btn, out);
 }
 
-async function recovery() {
+async function recovery(_, live) {
   const g = await api.guardians(api.me());
   const gl = addressList(g.guardians);
   const th = h('input', { type: 'number', min: 1, max: 10, value: g.threshold || 2 });
@@ -382,7 +382,7 @@ async function recovery() {
         if (!(t >= 1 && t <= v.length)) throw new Error('the threshold must be between 1 and the number of guardians');
         await api.setGuardians(v, t);
         toast('Guardians saved.');
-        recovery();
+        recovery(undefined, live);
       });
     },
   }, h('h2', 'Recovery guardians'), h('p', 'If you lose your key, this many guardians together can move your record to a new key (after a waiting period you can cancel).'),
@@ -390,13 +390,13 @@ async function recovery() {
   let pending = null;
   if (g.pending.readyAt) {
     const c = h('button.danger', { type: 'button' }, 'Cancel this recovery');
-    c.onclick = () => busy(c, async () => { await api.cancelRecovery(); toast('Recovery cancelled.'); recovery(); });
+    c.onclick = () => busy(c, async () => { await api.cancelRecovery(); toast('Recovery cancelled.'); recovery(undefined, live); });
     pending = h('section.card.notice', h('h2', 'Recovery in progress'), h('p', `Your account is being recovered to ${g.pending.newOwner}, possible from ${date(g.pending.readyAt)}. If this is not you, cancel it.`), c);
   }
-  show('Recovery', pending, h('p', g.guardians.length ? `${g.guardians.length} guardians, ${g.threshold} needed.` : 'No guardians yet.'), form);
+  if (live()) show('Recovery', pending, h('p', g.guardians.length ? `${g.guardians.length} guardians, ${g.threshold} needed.` : 'No guardians yet.'), form);
 }
 
-async function shc() {
+async function shc(_, live) {
   const items = (await recordsOf(api.me())).filter((r) => Number(r.type) === 1);
   const given = h('input', { type: 'text', autocomplete: 'given-name', required: true });
   const family = h('input', { type: 'text', autocomplete: 'family-name', required: true });
@@ -429,7 +429,7 @@ async function shc() {
     });
     return h('li', h('a', { href: '#/records/' + r.id }, `Vaccination record #${r.id}, ${date(r.time)}`), ' ', btn);
   });
-  show('SMART Health Cards',
+  if (live()) show('SMART Health Cards',
     h('p', 'A card is a signed copy of a vaccination that verifier apps accept. The node signs it as the issuer, so it reads the vaccination record to do so (a logged view); a node issues cards only for vaccinations recorded by providers it hosts.'),
     items.length ? h('div', h('div.card', field('Given name', given), field('Family name', family), field('Birth date', birth)), h('ul.cards-list', rows), out)
       : h('p', 'No vaccination records.'));
@@ -437,7 +437,7 @@ async function shc() {
 
 // --- export -------------------------------------------------------------------------------------------
 
-async function exportView() {
+async function exportView(_, live) {
   const items = await recordsOf(api.me(), true);
   const prog = progress();
   const btn = h('button', { type: 'button' }, `Decrypt and export all ${items.length} records`);
@@ -484,7 +484,7 @@ async function exportView() {
     });
     return b;
   };
-  show('Export my data', h('p', 'Everything is decrypted in this browser and saved as one FHIR R4 Bundle (records, plus your audit trail as AuditEvents). Each decryption is logged as your own view.'), btn, prog, result,
+  if (live()) show('Export my data', h('p', 'Everything is decrypted in this browser and saved as one FHIR R4 Bundle (records, plus your audit trail as AuditEvents). Each decryption is logged as your own view.'), btn, prog, result,
     h('section.card', h('h2', 'Access log'), h('p', 'Who read, shared or changed your records, when and why, as the node reads it from the chain (no health data).'),
       h('div.toolbar', logBtn('csv', 'Download the access log (CSV)', 'csv'), logBtn('fhir', 'Download the access log (FHIR AuditEvents)', 'json'))));
 }

@@ -9,21 +9,21 @@ import { recordsOf, timeline } from './patient.js';
 import { isAddress } from './eth.js';
 import { utf8 } from './bytes.js';
 
-async function patients() {
+async function patients(_, live) {
   const list = await api.myPatients();
   const now = await api.chainNow();
   const rows = list.map((p) => h('tr', h('td', h('a.mono', { href: '#/p/patient/' + p.patient }, p.patient)), h('td', api.LEVELS[p.level] || '—'),
     h('td', p.scopeText), h('td', p.expiry ? date(p.expiry) : '—'), h('td', p.level && p.expiry > now ? 'active' : 'ended or revoked')));
   const addr = h('input', { type: 'text', placeholder: '0x…', spellcheck: 'false' });
   const go = h('button', { type: 'submit' }, 'Open');
-  show('Patients',
+  if (live()) show('Patients',
     h('p', 'Patients who granted you access (from the chain).'),
     list.length ? h('div.scroll', h('table', h('thead', h('tr', ['Patient', 'Level', 'Scope', 'Expires', 'State'].map((t) => h('th', { scope: 'col' }, t)))), h('tbody', rows))) : h('p', 'No grants yet.'),
     h('form.toolbar', { onsubmit: (e) => { e.preventDefault(); if (isAddress(addr.value)) location.hash = '#/p/patient/' + addr.value.trim(); else toast('not a 0x address', 'error'); } },
       field('Patient address', addr), go));
 }
 
-async function patientView([addr]) {
+async function patientView([addr], live) {
   if (!isAddress(addr)) throw new Error('bad patient address');
   let body;
   try {
@@ -33,14 +33,14 @@ async function patientView([addr]) {
     body = h('p.error', { role: 'alert' }, errorText(e) + ' — you can read single records you were granted by their id.');
   }
   const id = h('input', { type: 'text', inputmode: 'numeric', pattern: '[0-9]+' });
-  show('Patient ' + short(addr), h('p.mono', addr), body,
+  if (live()) show('Patient ' + short(addr), h('p.mono', addr), body,
     h('form.toolbar', { onsubmit: (e) => { e.preventDefault(); location.hash = '#/records/' + id.value.trim(); } }, field('Open record id', id), h('button', { type: 'submit' }, 'Open')),
     h('p', h('a', { href: '#/p/submit?' + addr }, 'Submit a record for this patient'), ' · ', h('a', { href: '#/p/request?' + addr }, 'Request access')));
 }
 
 const preset = () => (location.hash.split('?')[1] || '');
 
-async function submit() {
+async function submit(_, live) {
   const patient = h('input', { type: 'text', placeholder: '0x…', spellcheck: 'false', required: true, value: preset() });
   const kind = select('kind', [...Object.keys(FORMS).map((k) => [k, k]), ['file', 'Upload a file (FHIR JSON or DICOM)']], 'Immunization');
   const fieldsBox = h('div');
@@ -102,10 +102,10 @@ async function submit() {
       }).finally(() => prog.done());
     },
   }, field('Patient address', patient), field('What', kind), fieldsBox, btn, prog, result);
-  show('Submit a record', h('p', 'The record is encrypted in this browser with a fresh key, sealed to the patient and to you; the node stores ciphertext only.'), form);
+  if (live()) show('Submit a record', h('p', 'The record is encrypted in this browser with a fresh key, sealed to the patient and to you; the node stores ciphertext only.'), form);
 }
 
-async function request() {
+async function request(_, live) {
   const patient = h('input', { type: 'text', placeholder: '0x…', spellcheck: 'false', required: true, value: preset() });
   const purpose = select('purpose', api.PURPOSES.map((p, i) => [i, p]).slice(1), 1);
   const days = h('input', { type: 'number', min: 1, max: 365, value: 7 });
@@ -121,10 +121,10 @@ async function request() {
       });
     },
   }, field('Patient address', patient), field('Purpose', purpose), field('Level', level), field('Duration (days)', days), btn);
-  show('Request access', form);
+  if (live()) show('Request access', form);
 }
 
-async function breakGlass() {
+async function breakGlass(_, live) {
   const ok = await api.isEmergencyProvider(api.me());
   const patient = h('input', { type: 'text', placeholder: '0x…', spellcheck: 'false', required: true });
   const code = select('code', [[1, '1 — unconscious / cannot consent'], [2, '2 — life-threatening condition'], [3, '3 — other urgent care']], 1);
@@ -144,7 +144,7 @@ async function breakGlass() {
     },
   }, field('Patient address', patient), field('Reason code', code), field('Reason (kept by you; only its hash goes on chain)', reason),
   field('Two-factor code', totp, api.session.me.totp ? 'From your authenticator app.' : 'Set up two-factor codes on Home first: the node asks for one.'), btn);
-  show('Break-glass', ok ? h('p', 'For verified emergency providers. Every use is recorded with its reason.') : h('p.warn', 'Only verified emergency providers can open emergency access.'), form,
+  if (live()) show('Break-glass', ok ? h('p', 'For verified emergency providers. Every use is recorded with its reason.') : h('p.warn', 'Only verified emergency providers can open emergency access.'), form,
     releaseForm(ok),
     h('p.muted', 'Record keys reach an emergency provider only through the patient’s own sharing or a node that holds the patient’s keys; the escrowed summary needs an open session.'));
 }
