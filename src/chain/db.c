@@ -34,7 +34,10 @@ static const char *const schema =
 	"CREATE INDEX IF NOT EXISTS logs_topic0 ON logs(topic0, block);"
 	"CREATE INDEX IF NOT EXISTS logs_topic1 ON logs(topic1, block) WHERE topic1 IS NOT NULL;"
 	"CREATE INDEX IF NOT EXISTS logs_topic2 ON logs(topic2, block) WHERE topic2 IS NOT NULL;"
-	"CREATE INDEX IF NOT EXISTS logs_tx ON logs(tx_hash);"
+	/* a receipt's logs are found by (block, tx_idx), the primary key's block
+	 * prefix: an index on the random tx hash cost every log a scattered
+	 * B-tree insert (older databases drop it) */
+	"DROP INDEX IF EXISTS logs_tx;"
 	"CREATE TABLE IF NOT EXISTS undo(block INTEGER NOT NULL, seq INTEGER NOT NULL,"
 	" address BLOB NOT NULL, slot BLOB, value BLOB, PRIMARY KEY(block, seq)) WITHOUT ROWID;";
 
@@ -65,7 +68,8 @@ static const char *const sql[DB_STMT_COUNT] = {
 	[DB_LOG_PUT] = "INSERT OR REPLACE INTO logs VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
 	[DB_LOGS_OF_TX] = "SELECT l.block, l.log_index, l.tx_idx, l.tx_hash, l.address, l.topic0,"
 			  " l.topic1, l.topic2, l.topic3, l.data, b.hash FROM logs l"
-			  " JOIN blocks b ON b.number = l.block WHERE l.tx_hash=?1 ORDER BY l.log_index",
+			  " JOIN blocks b ON b.number = l.block WHERE l.block=?1 AND l.tx_idx=?2"
+			  " ORDER BY l.log_index",
 	[DB_UNDO_PUT] = "INSERT INTO undo VALUES(?1, ?2, ?3, ?4, ?5)",
 };
 
@@ -556,7 +560,8 @@ int db_receipt_get(struct chain_db *db, struct phr_chain_receipt *out, const uin
 	sqlite3_reset(s);
 
 	s = stmt(db, DB_LOGS_OF_TX);
-	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)r.block_number);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)r.tx_index);
 	while ((rc = row(db, s)) == PHR_OK) {
 		struct phr_chain_log l;
 

@@ -373,6 +373,61 @@ static void test_interval_mining(void **state)
 	phr_chain_node_close(n);
 }
 
+/* a block of two transactions that each log: each receipt holds its own log
+ * (found by block and transaction index), also after a restart */
+static void test_block_logs_per_tx(void **state)
+{
+	/* runtime: log1(0, 0, calldataload(0)) */
+	static const uint8_t rt[] = { 0x60, 0x00, 0x35, 0x60, 0x00, 0x80, 0xa1, 0x00 };
+	uint8_t init[64], h0[32], h[2][32], addr[20], arg[2][32];
+	struct phr_chain_node *n = open_node(3600);
+	struct phr_chain *c;
+	struct phr_chain_receipt r;
+	int round, i;
+
+	(void)state;
+	memcpy(init, (const uint8_t[]){ 0x60, sizeof(rt), 0x80, 0x60, 0x0b, 0x60, 0x00, 0x39, 0x60, 0x00, 0xf3 }, 11);
+	memcpy(init + 11, rt, sizeof(rt));
+	assert_int_equal(phr_chain_open_embedded(&c, n), PHR_OK);
+	assert_int_equal(chain_test_send(c, h0, 0, NULL, init, 11 + sizeof(rt), 0), PHR_OK);
+	json_decref(rpc(n, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"evm_mine\",\"params\":[]}"));
+	assert_int_equal(phr_chain_receipt(c, &r, h0), PHR_OK);
+	assert_true(r.status && r.has_contract);
+	memcpy(addr, r.contract_address, 20);
+	phr_chain_receipt_release(&r);
+	for (i = 0; i < 2; i++) {
+		memset(arg[i], 0, 32);
+		arg[i][31] = (uint8_t)(0x51 + i);
+		assert_int_equal(chain_test_send(c, h[i], (uint32_t)i + 1, addr, arg[i], 32, 0), PHR_OK);
+	}
+	json_decref(rpc(n, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"evm_mine\",\"params\":[]}"));
+	for (round = 0; round < 2; round++) {
+		uint64_t block = 0;
+
+		for (i = 0; i < 2; i++) {
+			assert_int_equal(phr_chain_receipt(c, &r, h[i]), PHR_OK);
+			if (i == 0)
+				block = r.block_number;
+			assert_int_equal(r.block_number, block);
+			assert_int_equal(r.tx_index, (uint64_t)i);
+			assert_int_equal(r.logs_count, 1);
+			assert_int_equal(r.logs[0].log_index, (uint64_t)i);
+			assert_int_equal(r.logs[0].tx_index, (uint64_t)i);
+			assert_memory_equal(r.logs[0].tx_hash, h[i], 32);
+			assert_memory_equal(r.logs[0].address, addr, 20);
+			assert_int_equal(r.logs[0].topics_count, 1);
+			assert_memory_equal(r.logs[0].topics[0], arg[i], 32);
+			phr_chain_receipt_release(&r);
+		}
+		phr_chain_close(c);
+		phr_chain_node_close(n);
+		n = open_node(3600);
+		assert_int_equal(phr_chain_open_embedded(&c, n), PHR_OK);
+	}
+	phr_chain_close(c);
+	phr_chain_node_close(n);
+}
+
 /* automine: a nonce gap waits without an empty block; filling it mines both */
 static void test_automine_gap(void **state)
 {
@@ -589,6 +644,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_interval_mining, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_automine_gap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_block_logs_per_tx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_revert, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_genesis_file, setup, teardown),
 	};
