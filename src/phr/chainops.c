@@ -196,6 +196,9 @@ static int wait_mined(struct phr_chain *c, struct phr_txq *q, struct phr_chain_r
 	unsigned waited = 0;
 	int resent = 0, rv;
 	uint64_t gap_seen = UINT64_MAX; /* the pending nonce at the last check, when below ours */
+	uint8_t prev[32], orig[32];
+
+	memcpy(orig, hash, 32);
 
 	for (;;) {
 		struct phr_u256 price, cap, tip = phr_u256_from_u64(1000000000u);
@@ -239,8 +242,16 @@ static int wait_mined(struct phr_chain *c, struct phr_txq *q, struct phr_chain_r
 			gap_seen = UINT64_MAX;
 			continue;
 		}
+		/* mined between the two questions (or the first one sent was mined after all) */
+		if ((rv = phr_chain_receipt(c, rc, hash)) != PHR_ERR_NOT_FOUND)
+			return rv;
+		if (resent > 0 && phr_chain_receipt(c, rc, orig) == PHR_OK) {
+			memcpy(hash, orig, 32);
+			return PHR_OK;
+		}
 		/* dropped: the chain will never mine it */
 		hash_hex(was, hash);
+		memcpy(prev, hash, 32);
 		if ((rv = nonce_latest(c, &latest, from)) != PHR_OK)
 			return rv;
 		if (latest > tx->nonce || resent == DROPPED_RESENDS) {
@@ -273,7 +284,14 @@ static int wait_mined(struct phr_chain *c, struct phr_txq *q, struct phr_chain_r
 		if (rv == PHR_OK)
 			rv = phr_chain_send_raw(c, hash, &err, raw.data, raw.len);
 		phr_buf_release(&raw);
+		if (rv != PHR_OK && phr_chain_receipt(c, rc, prev) == PHR_OK) {
+			if (err.data != NULL) /* it was mined after all ("nonce too low") */
+				json_decref(err.data);
+			memcpy(hash, prev, 32);
+			return PHR_OK;
+		}
 		if (rv != PHR_OK) {
+			memcpy(hash, prev, 32);
 			if (q != NULL)
 				phr_txq_i_nonce_reset(q, from);
 			phr_log_warn("phr", "transaction %s (nonce %llu) was dropped by the chain; sending it again failed: %s",
