@@ -4,7 +4,7 @@
  * used are finalized and prepared again), each asked several times with
  * other values (a kept statement must not answer with the values of its
  * last use), every answer checked against the matches computed from the
- * data; a kept statement sees a write made after its last use (it holds no
+ * data; totals and rows of pages at each offset; a kept statement sees a write made after its last use (it holds no
  * snapshot); history and the compartment through kept statements too.
  */
 #include <setjmp.h>
@@ -205,6 +205,67 @@ static void test_history_compartment(void **state)
 	fhir_pool_release(&pool);
 }
 
+/*
+ * Totals and page sizes: short last pages, full pages with more or no more
+ * matches, offsets inside and past the end, _summary=count (no page); a bad
+ * _sort is an error only when there is a page to sort.
+ */
+static void test_paging_totals(void **state)
+{
+	struct fhir_pool pool;
+	struct fhir_db *db;
+	struct phr_fhir_req q;
+	struct fhir_hits h;
+	char detail[128];
+	size_t want = 0;
+
+	(void)state;
+	for (int i = 0; i < N_OBS; i++)
+		want += i % N_CODES == 2;
+	fhir_pool_init(&pool, dir);
+	db = fhir_pool_take(&pool);
+	assert_non_null(db);
+	phr_fhir_req_init(&q);
+	assert_int_equal(phr_fhir_req_add_param(&q, "code", "c2"), PHR_OK);
+	{
+		const size_t counts[] = { 1, 3, want - 1, want, want + 1, 1000 };
+		const size_t offsets[] = { 0, 1, want - 1, want, want + 5 };
+		for (size_t c = 0; c < PHR_ARRAY_LEN(counts); c++)
+			for (size_t o = 0; o < PHR_ARRAY_LEN(offsets); o++) {
+				size_t left = offsets[o] < want ? want - offsets[o] : 0;
+				assert_int_equal(fhir_db_search(db, &h, detail, sizeof(detail), "Observation", &q,
+								counts[c], offsets[o], NULL),
+						 PHR_OK);
+				assert_int_equal(h.total, want);
+				assert_int_equal(h.n, left < counts[c] ? left : counts[c]);
+				fhir_hits_release(&h);
+			}
+	}
+	/* _summary=count: no rows */
+	assert_int_equal(fhir_db_search(db, &h, detail, sizeof(detail), "Observation", &q, 0, 0, NULL), PHR_OK);
+	assert_int_equal(h.total, want);
+	assert_int_equal(h.n, 0);
+	fhir_hits_release(&h);
+	assert_int_equal(phr_fhir_req_add_param(&q, "_sort", "-nosuchparam"), PHR_OK);
+	assert_int_equal(fhir_db_search(db, &h, detail, sizeof(detail), "Observation", &q, 10, 0, NULL),
+			 PHR_ERR_INVALID);
+	/* past the end, or no match: nothing to sort, no error */
+	assert_int_equal(fhir_db_search(db, &h, detail, sizeof(detail), "Observation", &q, 10, want, NULL), PHR_OK);
+	assert_int_equal(h.total, want);
+	assert_int_equal(h.n, 0);
+	fhir_hits_release(&h);
+	phr_fhir_req_release(&q);
+	phr_fhir_req_init(&q);
+	assert_int_equal(phr_fhir_req_add_param(&q, "code", "nosuchcode"), PHR_OK);
+	assert_int_equal(phr_fhir_req_add_param(&q, "_sort", "-nosuchparam"), PHR_OK);
+	assert_int_equal(fhir_db_search(db, &h, detail, sizeof(detail), "Observation", &q, 10, 0, NULL), PHR_OK);
+	assert_int_equal(h.total, 0);
+	fhir_hits_release(&h);
+	phr_fhir_req_release(&q);
+	fhir_pool_give(&pool, db);
+	fhir_pool_release(&pool);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -230,6 +291,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_many_shapes),
 		cmocka_unit_test(test_history_compartment),
+		cmocka_unit_test(test_paging_totals),
 		cmocka_unit_test(test_sees_later_writes),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
