@@ -61,12 +61,81 @@ static void sql_readable(sqlite3_context *cx, int argc, sqlite3_value **argv)
 	sqlite3_result_int(cx, ok ? 1 : 0);
 }
 
+/* SQL phr_sp_kind(type, param): 'token' or 'date' for such a search parameter of type, else NULL. */
+static void sql_sp_kind(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	const unsigned char *type = sqlite3_value_text(argv[0]);
+	const unsigned char *param = sqlite3_value_text(argv[1]);
+	const struct phr_fhir_sp *sp;
+
+	(void)argc;
+	sp = type != NULL && param != NULL ? phr_fhir_sp_find((const char *)type, (const char *)param) : NULL;
+	if (sp != NULL && sp->kind == PHR_FHIR_SP_TOKEN)
+		sqlite3_result_text(cx, "token", -1, SQLITE_STATIC);
+	else if (sp != NULL && sp->kind == PHR_FHIR_SP_DATE)
+		sqlite3_result_text(cx, "date", -1, SQLITE_STATIC);
+	else
+		sqlite3_result_null(cx);
+}
+
 static int add_functions(sqlite3 *db)
 {
 	return sqlite3_create_function(db, "phr_readable", 3, SQLITE_UTF8, NULL, sql_readable, NULL, NULL) ==
-			       SQLITE_OK
+				       SQLITE_OK &&
+			       sqlite3_create_function(db, "phr_sp_kind", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+						       sql_sp_kind, NULL, NULL) == SQLITE_OK
 		       ? PHR_OK
 		       : PHR_ERR_DB;
+}
+
+/* --- token x date pairs (tdx) ------------------------------------------------- */
+
+/*
+ * tdx holds, for each current resource, every pair of one of its token keys
+ * and one of its date keys (the cross product of its idx rows of a token
+ * parameter and of a date parameter). A search naming one token and one
+ * date parameter then finds its candidates by one range of tdx_key (the
+ * code, then the date bound) instead of walking every resource of the code
+ * and probing its date keys. Written from idx in the transaction that
+ * writes a resource's keys, deleted with them; a file without tdx gets it
+ * filled from idx when first opened (tdx_open).
+ */
+static const char TDX_SCHEMA[] =
+	"CREATE TABLE tdx(type TEXT NOT NULL, id TEXT NOT NULL, tparam TEXT NOT NULL, sys TEXT, val TEXT,"
+	" dparam TEXT NOT NULL, lo INTEGER, hi INTEGER);"
+	"CREATE INDEX tdx_key ON tdx(type, tparam, val, dparam, hi, lo, sys, id);"
+	"CREATE INDEX tdx_res ON tdx(type, id);";
+
+/* the pairs of one resource (?1 type, ?2 id) from its idx rows, or of every resource (no WHERE) */
+#define TDX_PAIRS(where)                                                                                      \
+	"INSERT INTO tdx(type, id, tparam, sys, val, dparam, lo, hi)"                                         \
+	" WITH k AS MATERIALIZED (SELECT type, id, param, sys, val, lo, hi, phr_sp_kind(type, param) AS kind" \
+	" FROM idx" where ")"                                                                                 \
+	" SELECT t.type, t.id, t.param, t.sys, t.val, d.param, d.lo, d.hi FROM k t JOIN k d"                 \
+	" ON d.type=t.type AND d.id=t.id WHERE t.kind='token' AND d.kind='date'"
+
+/* Creates tdx in a file that has none, filled from its idx rows (one transaction). */
+static int tdx_open(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	bool have;
+
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return PHR_ERR_DB;
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name='tdx'", -1, &st,
+			       NULL) != SQLITE_OK)
+		goto fail;
+	have = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (!have && (sqlite3_exec(db, TDX_SCHEMA, NULL, NULL, NULL) != SQLITE_OK ||
+		      sqlite3_exec(db, TDX_PAIRS(""), NULL, NULL, NULL) != SQLITE_OK))
+		goto fail;
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+		return PHR_OK;
+fail:
+	phr_log_error("fhir", "fhir.db: token/date pairs: %s", sqlite3_errmsg(db));
+	(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return PHR_ERR_DB;
 }
 
 /* --- checkpoints --------------------------------------------------------------- */
@@ -239,7 +308,8 @@ int fhir_db_open(struct fhir_db *f, const char *dir)
 	if (sqlite3_open_v2(path, &f->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 			    NULL) != SQLITE_OK ||
 	    sqlite3_busy_timeout(f->db, 5000) != SQLITE_OK ||
-	    sqlite3_exec(f->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK || add_functions(f->db) != PHR_OK) {
+	    sqlite3_exec(f->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK || add_functions(f->db) != PHR_OK ||
+	    tdx_open(f->db) != PHR_OK) {
 		phr_log_error("fhir", "fhir.db: %s", f->db ? sqlite3_errmsg(f->db) : "open failed");
 		sqlite3_close(f->db);
 		f->db = NULL;
@@ -629,6 +699,7 @@ int fhir_db_get_version(struct fhir_db *f, struct fhir_row *row, const char *typ
 struct put_ctx {
 	sqlite3_stmt *st;
 	int rv;
+	bool token, date; /* keys of a token and of a date parameter given (tdx pairs to write) */
 };
 
 static int put_key(void *ctx, const struct phr_fhir_key *k)
@@ -637,6 +708,8 @@ static int put_key(void *ctx, const struct phr_fhir_key *k)
 	sqlite3_stmt *st = p->st;
 
 	sqlite3_reset(st);
+	p->token |= k->kind == PHR_FHIR_SP_TOKEN;
+	p->date |= k->kind == PHR_FHIR_SP_DATE;
 	sqlite3_bind_text(st, 3, k->param, -1, SQLITE_STATIC);
 	if (k->system != NULL)
 		sqlite3_bind_text(st, 4, k->system, -1, SQLITE_TRANSIENT);
@@ -682,10 +755,27 @@ static int run1(struct fhir_db *f, enum fhir_stmt k, const struct fhir_row *row,
 	return rv;
 }
 
+/* Runs @p sql (@p size bytes with its NUL; ?1 type, ?2 id of @p row) on the tdx rows of @p row. */
+static int tdx_run(struct fhir_db *f, const char *sql, size_t size, const struct fhir_row *row)
+{
+	sqlite3_stmt *st = NULL;
+	int rv;
+
+	if (cached_prepare(f, &st, sql, size - 1) != PHR_OK)
+		return PHR_ERR_DB;
+	sqlite3_bind_text(st, 1, row->type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, row->id, -1, SQLITE_STATIC);
+	rv = sqlite3_step(st) == SQLITE_DONE ? PHR_OK : PHR_ERR_DB;
+	cached_done(f, st);
+	return rv;
+}
+
 int fhir_db_put(struct fhir_db *f, const struct fhir_row *row, const json_t *resource,
 		const char *method)
 {
-	struct put_ctx p = { NULL, PHR_OK };
+	static const char del_pairs[] = "DELETE FROM tdx WHERE type=?1 AND id=?2";
+	static const char put_pairs[] = TDX_PAIRS(" WHERE type=?1 AND id=?2");
+	struct put_ctx p = { NULL, PHR_OK, false, false };
 	int rv;
 
 	if ((rv = run1(f, FHIR_ST_PUT_RES, row, NULL)) != PHR_OK ||
@@ -697,6 +787,8 @@ int fhir_db_put(struct fhir_db *f, const struct fhir_row *row, const json_t *res
 	sqlite3_bind_text(p.st, 2, row->id, -1, SQLITE_STATIC);
 	rv = sqlite3_step(p.st) == SQLITE_DONE ? PHR_OK : PHR_ERR_DB;
 	stmt_done(p.st);
+	if (rv == PHR_OK)
+		rv = tdx_run(f, del_pairs, sizeof(del_pairs), row);
 	if (rv != PHR_OK || resource == NULL)
 		return rv;
 	if ((p.st = stmt(f, FHIR_ST_PUT_KEY)) == NULL)
@@ -705,6 +797,8 @@ int fhir_db_put(struct fhir_db *f, const struct fhir_row *row, const json_t *res
 	sqlite3_bind_text(p.st, 2, row->id, -1, SQLITE_STATIC);
 	rv = phr_fhir_keys_extract(resource, put_key, &p);
 	stmt_done(p.st);
+	if (rv == PHR_OK && p.token && p.date)
+		rv = tdx_run(f, put_pairs, sizeof(put_pairs), row);
 	return rv;
 }
 
@@ -1311,6 +1405,53 @@ static void where_params(struct qb *q, const char *type, const struct phr_fhir_r
 	}
 }
 
+/*
+ * Whether the search parameters of @p r are exactly one token and one date
+ * parameter of @p type, neither with a modifier: their matches are then the
+ * resources of a range of tdx pairs (where_pair). @p tok, @p date: their indexes.
+ */
+static bool pair_params(const char *type, const struct phr_fhir_req *r, size_t *tok, size_t *date)
+{
+	size_t n = 0;
+
+	*tok = *date = SIZE_MAX;
+	for (size_t i = 0; i < r->n_params; i++) {
+		const struct phr_fhir_param *p = &r->params[i];
+		const struct phr_fhir_sp *sp;
+
+		if (is_result_param(p->name))
+			continue;
+		if (++n > 2 || p->modifier != NULL || (sp = phr_fhir_sp_find(type, p->name)) == NULL)
+			return false;
+		if (sp->kind == PHR_FHIR_SP_TOKEN && *tok == SIZE_MAX)
+			*tok = i;
+		else if (sp->kind == PHR_FHIR_SP_DATE && *date == SIZE_MAX)
+			*date = i;
+		else
+			return false;
+	}
+	return *tok != SIZE_MAX && *date != SIZE_MAX;
+}
+
+/* " AND r.id IN (the ids of the tdx pairs matching both parameters)" (see pair_params). */
+static void where_pair(struct qb *q, const char *type, const struct phr_fhir_req *r, size_t tok, size_t date)
+{
+	const struct phr_fhir_sp *ts = param_def(q, type, &r->params[tok]);
+	const struct phr_fhir_sp *ds = ts != NULL ? param_def(q, type, &r->params[date]) : NULL;
+
+	if (ds == NULL)
+		return;
+	qb_sql(q, " AND r.id IN(SELECT i.id FROM tdx i WHERE i.type=");
+	qb_text(q, type, strlen(type));
+	qb_sql(q, " AND i.tparam=");
+	qb_text(q, ts->code, strlen(ts->code));
+	param_values(q, ts, &r->params[tok]);
+	qb_sql(q, " AND i.dparam=");
+	qb_text(q, ds->code, strlen(ds->code));
+	param_values(q, ds, &r->params[date]);
+	qb_sql(q, ")");
+}
+
 /* A probe counts at most this many keys of a parameter. */
 #define PROBE_CAP 1000
 
@@ -1483,16 +1624,21 @@ int fhir_db_search(struct fhir_db *f, struct fhir_hits *out, char *detail, size_
 {
 	struct qb q;
 	sqlite3_stmt *st = NULL;
-	size_t mark, driver;
+	size_t mark, driver, tok, date;
+	bool pair;
 	int rv;
 
 	memset(out, 0, sizeof(*out));
-	driver = pick_driver(f, type, r);
+	pair = pair_params(type, r, &tok, &date);
+	driver = pair ? tok : pick_driver(f, type, r);
 	qb_init(&q, detail, detail_cap);
 	qb_sql(&q, "SELECT count(*) FROM res r WHERE r.type=");
 	qb_text(&q, type, strlen(type));
 	qb_sql(&q, " AND r.deleted=0");
-	where_params(&q, type, r, driver);
+	if (pair)
+		where_pair(&q, type, r, tok, date);
+	else
+		where_params(&q, type, r, driver);
 	if (acc != NULL) { /* last: asked only of rows the other conditions matched */
 		qb_sql(&q, " AND phr_readable(");
 		qb_access(&q, acc);
