@@ -125,7 +125,7 @@ struct memo_key {
 	size_t data_len;
 };
 
-/* a node's memo: 32768 entries (a call and its read set each, ~0.4 KiB of
+/* a node's memo: 32768 entries (a call and its read set each, 328 bytes of
  * table), their call data, outputs and read sets under 24 MiB in all; an
  * access check reads ~2 calls per record, so a working set of ~10,000
  * records fits */
