@@ -93,28 +93,37 @@ static int add_functions(sqlite3 *db)
 /*
  * tdx holds, for each current resource, every pair of one of its token keys
  * and one of its date keys (the cross product of its idx rows of a token
- * parameter and of a date parameter). A search naming one token and one
- * date parameter then finds its candidates by one range of tdx_key (the
- * code, then the date bound) instead of walking every resource of the code
- * and probing its date keys. Written from idx in the transaction that
- * writes a resource's keys, deleted with them; a file without tdx gets it
- * filled from idx when first opened (tdx_open).
+ * parameter and of a date parameter), with what a count needs of the
+ * resource: seq (its version's hist row: one number per resource), the
+ * patient and record token the access filter checks. A search naming one
+ * token and one date parameter then counts by one range of tdx_key (the
+ * code, then the date bound) instead of walking every resource of the code,
+ * probing its date keys and reading its res row. Written from idx in the
+ * transaction that writes a resource's keys, deleted with them (a deleted
+ * resource has none); a file without tdx gets it filled from idx and res
+ * when first opened (tdx_open).
  */
 static const char TDX_SCHEMA[] =
 	"CREATE TABLE tdx(type TEXT NOT NULL, id TEXT NOT NULL, tparam TEXT NOT NULL, sys TEXT, val TEXT,"
-	" dparam TEXT NOT NULL, lo INTEGER, hi INTEGER);"
-	"CREATE INDEX tdx_key ON tdx(type, tparam, val, dparam, hi, lo, sys, id);"
+	" dparam TEXT NOT NULL, lo INTEGER, hi INTEGER, seq INTEGER NOT NULL, patient BLOB, token TEXT);"
+	"CREATE INDEX tdx_key ON tdx(type, tparam, val, dparam, hi, lo, sys, seq, patient, token, id);"
 	"CREATE INDEX tdx_res ON tdx(type, id);";
 
-/* the pairs of one resource (?1 type, ?2 id) from its idx rows, or of every resource (no WHERE) */
-#define TDX_PAIRS(where)                                                                                      \
-	"INSERT INTO tdx(type, id, tparam, sys, val, dparam, lo, hi)"                                         \
-	" WITH k AS MATERIALIZED (SELECT type, id, param, sys, val, lo, hi, phr_sp_kind(type, param) AS kind" \
-	" FROM idx" where ")"                                                                                 \
-	" SELECT t.type, t.id, t.param, t.sys, t.val, d.param, d.lo, d.hi FROM k t JOIN k d"                 \
-	" ON d.type=t.type AND d.id=t.id WHERE t.kind='token' AND d.kind='date'"
+/* the token and date keys of idx (rows matching @p where) with their kind */
+#define TDX_KEYS(where)                                                                                       \
+	"INSERT INTO tdx(type, id, tparam, sys, val, dparam, lo, hi, seq, patient, token)"                    \
+	" WITH k AS MATERIALIZED (SELECT * FROM (SELECT type, id, param, sys, val, lo, hi,"                   \
+	" phr_sp_kind(type, param) AS kind FROM idx" where ") WHERE kind IS NOT NULL)"
 
-/* Creates tdx in a file that has none, filled from its idx rows (one transaction). */
+/* The pairs of every current resource; seq of a resource without its hist row: -(its res rowid). */
+static const char TDX_FILL[] =
+	TDX_KEYS("") " SELECT t.type, t.id, t.param, t.sys, t.val, d.param, d.lo, d.hi, coalesce(h.seq, -r.rowid),"
+		     " r.patient, r.token FROM k t JOIN k d ON d.type=t.type AND d.id=t.id"
+		     " JOIN res r ON r.type=t.type AND r.id=t.id AND r.deleted=0"
+		     " LEFT JOIN hist h ON h.type=r.type AND h.id=r.id AND h.vid=r.vid"
+		     " WHERE t.kind='token' AND d.kind='date'";
+
+/* Creates tdx in a file that has none (or an older shape), filled from idx and res (one transaction). */
 static int tdx_open(sqlite3 *db)
 {
 	sqlite3_stmt *st = NULL;
@@ -122,13 +131,15 @@ static int tdx_open(sqlite3 *db)
 
 	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return PHR_ERR_DB;
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name='tdx'", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='index' AND name='tdx_key'"
+				   " AND sql LIKE '%seq, patient, token, id)'",
+			       -1, &st, NULL) != SQLITE_OK)
 		goto fail;
 	have = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
-	if (!have && (sqlite3_exec(db, TDX_SCHEMA, NULL, NULL, NULL) != SQLITE_OK ||
-		      sqlite3_exec(db, TDX_PAIRS(""), NULL, NULL, NULL) != SQLITE_OK))
+	if (!have && (sqlite3_exec(db, "DROP TABLE IF EXISTS tdx", NULL, NULL, NULL) != SQLITE_OK ||
+		      sqlite3_exec(db, TDX_SCHEMA, NULL, NULL, NULL) != SQLITE_OK ||
+		      sqlite3_exec(db, TDX_FILL, NULL, NULL, NULL) != SQLITE_OK))
 		goto fail;
 	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
 		return PHR_OK;
@@ -755,16 +766,26 @@ static int run1(struct fhir_db *f, enum fhir_stmt k, const struct fhir_row *row,
 	return rv;
 }
 
-/* Runs @p sql (@p size bytes with its NUL; ?1 type, ?2 id of @p row) on the tdx rows of @p row. */
-static int tdx_run(struct fhir_db *f, const char *sql, size_t size, const struct fhir_row *row)
+/*
+ * Runs @p sql (@p size bytes with its NUL) on the tdx rows of @p row: ?1 type,
+ * ?2 id, and when @p put ?3 vid, ?4 patient, ?5 record token.
+ */
+static int tdx_run(struct fhir_db *f, const char *sql, size_t size, const struct fhir_row *row, bool put)
 {
 	sqlite3_stmt *st = NULL;
+	char tok[PHR_U256_DEC_LEN];
 	int rv;
 
 	if (cached_prepare(f, &st, sql, size - 1) != PHR_OK)
 		return PHR_ERR_DB;
 	sqlite3_bind_text(st, 1, row->type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, row->id, -1, SQLITE_STATIC);
+	if (put) {
+		phr_u256_to_dec(tok, &row->token);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)row->vid);
+		sqlite3_bind_blob(st, 4, row->patient, 20, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, tok, -1, SQLITE_STATIC);
+	}
 	rv = sqlite3_step(st) == SQLITE_DONE ? PHR_OK : PHR_ERR_DB;
 	cached_done(f, st);
 	return rv;
@@ -774,7 +795,10 @@ int fhir_db_put(struct fhir_db *f, const struct fhir_row *row, const json_t *res
 		const char *method)
 {
 	static const char del_pairs[] = "DELETE FROM tdx WHERE type=?1 AND id=?2";
-	static const char put_pairs[] = TDX_PAIRS(" WHERE type=?1 AND id=?2");
+	static const char put_pairs[] =
+		TDX_KEYS(" WHERE type=?1 AND id=?2") " SELECT ?1, ?2, t.param, t.sys, t.val, d.param, d.lo, d.hi,"
+						     " (SELECT seq FROM hist WHERE type=?1 AND id=?2 AND vid=?3), ?4, ?5"
+						     " FROM k t JOIN k d WHERE t.kind='token' AND d.kind='date'";
 	struct put_ctx p = { NULL, PHR_OK, false, false };
 	int rv;
 
@@ -788,7 +812,7 @@ int fhir_db_put(struct fhir_db *f, const struct fhir_row *row, const json_t *res
 	rv = sqlite3_step(p.st) == SQLITE_DONE ? PHR_OK : PHR_ERR_DB;
 	stmt_done(p.st);
 	if (rv == PHR_OK)
-		rv = tdx_run(f, del_pairs, sizeof(del_pairs), row);
+		rv = tdx_run(f, del_pairs, sizeof(del_pairs), row, false);
 	if (rv != PHR_OK || resource == NULL)
 		return rv;
 	if ((p.st = stmt(f, FHIR_ST_PUT_KEY)) == NULL)
@@ -797,8 +821,8 @@ int fhir_db_put(struct fhir_db *f, const struct fhir_row *row, const json_t *res
 	sqlite3_bind_text(p.st, 2, row->id, -1, SQLITE_STATIC);
 	rv = phr_fhir_keys_extract(resource, put_key, &p);
 	stmt_done(p.st);
-	if (rv == PHR_OK && p.token && p.date)
-		rv = tdx_run(f, put_pairs, sizeof(put_pairs), row);
+	if (rv == PHR_OK && p.token && p.date && !row->deleted)
+		rv = tdx_run(f, put_pairs, sizeof(put_pairs), row, true);
 	return rv;
 }
 
@@ -1433,31 +1457,65 @@ static bool pair_params(const char *type, const struct phr_fhir_req *r, size_t *
 	return *tok != SIZE_MAX && *date != SIZE_MAX;
 }
 
-/* " AND r.id IN (the ids of the tdx pairs matching both parameters)" (see pair_params). */
-static void where_pair(struct qb *q, const char *type, const struct phr_fhir_req *r, size_t tok, size_t date)
+/* " AND ..." the conditions of both parameters on the tdx pair row i (see pair_params). */
+static void tdx_conds(struct qb *q, const char *type, const struct phr_fhir_req *r, size_t tok, size_t date)
 {
 	const struct phr_fhir_sp *ts = param_def(q, type, &r->params[tok]);
 	const struct phr_fhir_sp *ds = ts != NULL ? param_def(q, type, &r->params[date]) : NULL;
 
 	if (ds == NULL)
 		return;
-	qb_sql(q, " AND r.id IN(SELECT i.id FROM tdx i WHERE i.type=");
-	qb_text(q, type, strlen(type));
 	qb_sql(q, " AND i.tparam=");
 	qb_text(q, ts->code, strlen(ts->code));
 	param_values(q, ts, &r->params[tok]);
 	qb_sql(q, " AND i.dparam=");
 	qb_text(q, ds->code, strlen(ds->code));
 	param_values(q, ds, &r->params[date]);
-	qb_sql(q, ")");
 }
 
-/* A probe counts at most this many keys of a parameter. */
-#define PROBE_CAP 1000
+/* " AND r.id IN (the ids of the tdx pairs matching both parameters)" (see pair_params). */
+static void where_pair(struct qb *q, const char *type, const struct phr_fhir_req *r, size_t tok, size_t date)
+{
+	qb_sql(q, " AND r.id IN(SELECT i.id FROM tdx i WHERE i.type=");
+	qb_text(q, type, strlen(type));
+	tdx_conds(q, type, r, tok, date);
+	qb_sql(q, ")");
+}
 
 static int qb_prepare(struct fhir_db *f, struct qb *q, sqlite3_stmt **st);
 static void qb_release(struct qb *q);
 static void qb_init(struct qb *q, char *detail, size_t cap);
+
+/*
+ * @p total: the resources of the tdx pairs matching both parameters that
+ * @p acc allows (NULL: all), from tdx_key alone (no res row read): tdx holds
+ * current, not deleted resources only, with the patient and token of each.
+ */
+static int pair_count(struct fhir_db *f, size_t *total, char *detail, size_t detail_cap, const char *type,
+		      const struct phr_fhir_req *r, size_t tok, size_t date, const struct fhir_access *acc)
+{
+	sqlite3_stmt *st = NULL;
+	struct qb q;
+	int rv;
+
+	qb_init(&q, detail, detail_cap);
+	qb_sql(&q, "SELECT count(DISTINCT i.seq) FROM tdx i WHERE i.type=");
+	qb_text(&q, type, strlen(type));
+	tdx_conds(&q, type, r, tok, date);
+	if (acc != NULL) {
+		qb_sql(&q, " AND phr_readable(");
+		qb_access(&q, acc);
+		qb_sql(&q, ", i.patient, i.token)");
+	}
+	if ((rv = qb_prepare(f, &q, &st)) == PHR_OK)
+		*total = sqlite3_step(st) == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
+	cached_done(f, st);
+	qb_release(&q);
+	return rv;
+}
+
+/* A probe counts at most this many keys of a parameter. */
+#define PROBE_CAP 1000
 
 /*
  * The keys matching @p p, counted up to @p cap through idx_key alone; SIZE_MAX
@@ -1645,11 +1703,20 @@ int fhir_db_search(struct fhir_db *f, struct fhir_hits *out, char *detail, size_
 		qb_sql(&q, ", r.patient, r.token)");
 	}
 	mark = q.sql.len;
-	if ((rv = qb_prepare(f, &q, &st)) != PHR_OK)
-		goto out;
-	out->total = sqlite3_step(st) == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
-	cached_done(f, st);
-	st = NULL;
+	if (pair) {
+		if (q.rv != PHR_OK) {
+			rv = q.rv;
+			goto out;
+		}
+		if ((rv = pair_count(f, &out->total, detail, detail_cap, type, r, tok, date, acc)) != PHR_OK)
+			goto out;
+	} else {
+		if ((rv = qb_prepare(f, &q, &st)) != PHR_OK)
+			goto out;
+		out->total = sqlite3_step(st) == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
+		cached_done(f, st);
+		st = NULL;
+	}
 	if (count == 0 || offset >= out->total) /* no page to fetch (_summary=count, past the end) */
 		goto out;
 	/* same conditions, now the rows */
