@@ -41,6 +41,17 @@ static const char SCHEMA[] =
 	"CREATE INDEX IF NOT EXISTS res_pid ON res(pid);"
 	"CREATE INDEX IF NOT EXISTS res_upd ON res(type, updated);";
 
+/*
+ * Whether tdx pairs the keys of search parameter @p name (given a token or a
+ * date one): not the common ones of every type ("_id", "_lastUpdated",
+ * "_tag"...), which would add pairs to every resource for searches that
+ * seldom combine them (an _id search is one row already).
+ */
+static bool pair_param(const char *name)
+{
+	return name[0] != '_';
+}
+
 /* SQL phr_readable(access pointer, patient, token): the caller's read access to a match. */
 static void sql_readable(sqlite3_context *cx, int argc, sqlite3_value **argv)
 {
@@ -61,7 +72,10 @@ static void sql_readable(sqlite3_context *cx, int argc, sqlite3_value **argv)
 	sqlite3_result_int(cx, ok ? 1 : 0);
 }
 
-/* SQL phr_sp_kind(type, param): 'token' or 'date' for such a search parameter of type, else NULL. */
+/*
+ * SQL phr_sp_kind(type, param): 'token' or 'date' for such a search parameter
+ * of type that tdx pairs (pair_param), else NULL.
+ */
 static void sql_sp_kind(sqlite3_context *cx, int argc, sqlite3_value **argv)
 {
 	const unsigned char *type = sqlite3_value_text(argv[0]);
@@ -69,7 +83,9 @@ static void sql_sp_kind(sqlite3_context *cx, int argc, sqlite3_value **argv)
 	const struct phr_fhir_sp *sp;
 
 	(void)argc;
-	sp = type != NULL && param != NULL ? phr_fhir_sp_find((const char *)type, (const char *)param) : NULL;
+	sp = type != NULL && param != NULL && pair_param((const char *)param)
+		     ? phr_fhir_sp_find((const char *)type, (const char *)param)
+		     : NULL;
 	if (sp != NULL && sp->kind == PHR_FHIR_SP_TOKEN)
 		sqlite3_result_text(cx, "token", -1, SQLITE_STATIC);
 	else if (sp != NULL && sp->kind == PHR_FHIR_SP_DATE)
@@ -1445,7 +1461,8 @@ static bool pair_params(const char *type, const struct phr_fhir_req *r, size_t *
 
 		if (is_result_param(p->name))
 			continue;
-		if (++n > 2 || p->modifier != NULL || (sp = phr_fhir_sp_find(type, p->name)) == NULL)
+		if (++n > 2 || p->modifier != NULL || !pair_param(p->name) ||
+		    (sp = phr_fhir_sp_find(type, p->name)) == NULL)
 			return false;
 		if (sp->kind == PHR_FHIR_SP_TOKEN && *tok == SIZE_MAX)
 			*tok = i;

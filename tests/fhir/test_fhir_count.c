@@ -92,8 +92,9 @@ static void put_obs(int i, int vid, bool del)
 		assert_int_equal(json_array_append_new(codings, coding()), 0);
 		if (rnd(4) == 0)
 			assert_int_equal(json_array_append_new(codings, coding()), 0);
-		res = json_pack("{s:s,s:s,s:s,s:{s:o},s:{s:s}}", "resourceType", "Observation", "id", id, "status",
-				"final", "code", "coding", codings, "subject", "reference", "Patient/p1");
+		res = json_pack("{s:s,s:s,s:{s:s},s:s,s:{s:o},s:{s:s}}", "resourceType", "Observation", "id", id,
+				"meta", "lastUpdated", "2024-05-01T00:00:00Z", "status", "final", "code", "coding",
+				codings, "subject", "reference", "Patient/p1");
 		assert_non_null(res);
 		rand_date(d1, sizeof(d1));
 		if (dk < 5) {
@@ -233,6 +234,35 @@ static void test_random(void **state)
 	assert_non_null(db);
 	sum = compare(db, N_QUERIES);
 	assert_true(sum > 0); /* the data and queries do match */
+	{ /* parameters tdx does not pair (_lastUpdated, _id) take the per-resource plan */
+		struct phr_fhir_req q;
+		struct fhir_hits x, y;
+		char detail[128];
+		phr_fhir_req_init(&q);
+		assert_int_equal(phr_fhir_req_add_param(&q, "code", "c3"), PHR_OK);
+		assert_int_equal(fhir_db_search(db, &x, detail, sizeof(detail), "Observation", &q, 0, 0, NULL),
+				 PHR_OK);
+		assert_int_equal(phr_fhir_req_add_param(&q, "_lastUpdated", "ge2023"), PHR_OK);
+		assert_int_equal(fhir_db_search(db, &y, detail, sizeof(detail), "Observation", &q, 0, 0, NULL),
+				 PHR_OK);
+		assert_true(x.total > 0);
+		assert_int_equal(y.total, x.total);
+		fhir_hits_release(&x);
+		fhir_hits_release(&y);
+		phr_fhir_req_release(&q);
+		phr_fhir_req_init(&q);
+		assert_int_equal(phr_fhir_req_add_param(&q, "_id", "o3"), PHR_OK);
+		assert_int_equal(phr_fhir_req_add_param(&q, "date", "ge2000"), PHR_OK);
+		assert_int_equal(fhir_db_search(db, &y, detail, sizeof(detail), "Observation", &q, 0, 0, NULL),
+				 PHR_OK);
+		assert_int_equal(y.total, count_sql(writer.db, "SELECT count(*) FROM idx WHERE id='o3' AND "
+								"param='date'") > 0 ? 1 : 0);
+		fhir_hits_release(&y);
+		phr_fhir_req_release(&q);
+		assert_int_equal(count_sql(writer.db, "SELECT count(*) FROM tdx WHERE substr(tparam, 1, 1)='_' "
+						      "OR substr(dparam, 1, 1)='_'"),
+				 0);
+	}
 	/* new versions of a quarter, a tenth deleted */
 	for (int i = 0; i < N_OBS; i += 4)
 		put_obs(i, 2, false);
