@@ -7,7 +7,7 @@
 # logs a View on chain, so all of it is bound by the chain's commit rate.
 # Env: PHR_BIN (default: a Release build in build/fhirsrv-release), N (10000),
 #      SIZES (comma list of sizes to import up to, each followed by the phases;
-#      default N), PHASES (create,read,search,search-count), PROGRESS (50000),
+#      default N), PHASES (read,search,search-count,create), PROGRESS (50000),
 #      BATCH (entries per transaction, 100), IMPORT_CONC (clients posting
 #      Bundles at once, 1), SECS (5), LOADGEN (wrk when installed, else node:
 #      who makes the create/read/search requests; wrk runs bench/fhir.lua),
