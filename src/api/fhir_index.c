@@ -723,11 +723,71 @@ int fhir_db_get_version(struct fhir_db *f, struct fhir_row *row, const char *typ
 	return get_row(f, row, FHIR_ST_GET_VERSION, type, id, vid);
 }
 
+/* the token and date keys of one resource kept for its tdx pairs (more: the pairs by SQL) */
+#define PAIR_TOKENS 64
+#define PAIR_DATES 16
+#define PAIR_POOL 4096
+
 struct put_ctx {
 	sqlite3_stmt *st;
 	int rv;
-	bool token, date; /* keys of a token and of a date parameter given (tdx pairs to write) */
+	bool token, date; /* keys of a token and of a date parameter tdx pairs given */
+	bool spill;       /* more than t, d, pool hold */
+	size_t nt, nd, used;
+	struct {
+		const char *param, *sys, *val;
+	} t[PAIR_TOKENS];
+	struct {
+		const char *param;
+		int64_t lo, hi;
+	} d[PAIR_DATES];
+	char pool[PAIR_POOL];
 };
+
+/* A copy of @p s (NULL: NULL) in @p p's pool; NULL and spilled when it does not fit. */
+static const char *pool_copy(struct put_ctx *p, const char *s)
+{
+	size_t n;
+	char *c;
+
+	if (s == NULL || p->spill)
+		return NULL;
+	n = strlen(s) + 1;
+	if (n > sizeof(p->pool) - p->used) {
+		p->spill = true;
+		return NULL;
+	}
+	c = p->pool + p->used;
+	memcpy(c, s, n);
+	p->used += n;
+	return c;
+}
+
+/* Keeps key @p k for the tdx pairs when tdx pairs its parameter (see sql_sp_kind). */
+static void tdx_keep(struct put_ctx *p, const struct phr_fhir_key *k)
+{
+	if (!pair_param(k->param))
+		return;
+	if (k->kind == PHR_FHIR_SP_DATE) {
+		p->date = true;
+		if (p->nd == PAIR_DATES) {
+			p->spill = true;
+			return;
+		}
+		p->d[p->nd].param = k->param;
+		p->d[p->nd].lo = k->lo;
+		p->d[p->nd++].hi = k->hi;
+	} else if (k->kind == PHR_FHIR_SP_TOKEN) {
+		p->token = true;
+		if (p->nt == PAIR_TOKENS) {
+			p->spill = true;
+			return;
+		}
+		p->t[p->nt].param = k->param;
+		p->t[p->nt].sys = pool_copy(p, k->system);
+		p->t[p->nt++].val = pool_copy(p, k->value);
+	}
+}
 
 static int put_key(void *ctx, const struct phr_fhir_key *k)
 {
@@ -735,8 +795,6 @@ static int put_key(void *ctx, const struct phr_fhir_key *k)
 	sqlite3_stmt *st = p->st;
 
 	sqlite3_reset(st);
-	p->token |= k->kind == PHR_FHIR_SP_TOKEN;
-	p->date |= k->kind == PHR_FHIR_SP_DATE;
 	sqlite3_bind_text(st, 3, k->param, -1, SQLITE_STATIC);
 	if (k->system != NULL)
 		sqlite3_bind_text(st, 4, k->system, -1, SQLITE_TRANSIENT);
@@ -749,7 +807,10 @@ static int put_key(void *ctx, const struct phr_fhir_key *k)
 	sqlite3_bind_double(st, 6, k->num);
 	sqlite3_bind_int64(st, 7, k->lo);
 	sqlite3_bind_int64(st, 8, k->hi);
-	return sqlite3_step(st) == SQLITE_DONE ? PHR_OK : PHR_ERR_DB;
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return PHR_ERR_DB;
+	tdx_keep(p, k);
+	return PHR_OK;
 }
 
 static int bind_row(sqlite3_stmt *st, const struct fhir_row *row)
@@ -807,6 +868,44 @@ static int tdx_run(struct fhir_db *f, const char *sql, size_t size, const struct
 	return rv;
 }
 
+/* Writes the tdx pairs of the keys @p p kept (not spilled) of @p row, version @p seq. */
+static int tdx_put(struct fhir_db *f, const struct put_ctx *p, const struct fhir_row *row, int64_t seq)
+{
+	static const char sql[] = "INSERT INTO tdx(type, id, tparam, sys, val, dparam, lo, hi, seq, patient, token)"
+				  " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)";
+	sqlite3_stmt *st = NULL;
+	char tok[PHR_U256_DEC_LEN];
+	int rv = PHR_OK;
+
+	if (cached_prepare(f, &st, sql, sizeof(sql) - 1) != PHR_OK)
+		return PHR_ERR_DB;
+	phr_u256_to_dec(tok, &row->token);
+	sqlite3_bind_text(st, 1, row->type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, row->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, seq);
+	sqlite3_bind_blob(st, 10, row->patient, 20, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, tok, -1, SQLITE_STATIC);
+	for (size_t i = 0; i < p->nt && rv == PHR_OK; i++)
+		for (size_t j = 0; j < p->nd && rv == PHR_OK; j++) {
+			sqlite3_reset(st);
+			sqlite3_bind_text(st, 3, p->t[i].param, -1, SQLITE_STATIC);
+			if (p->t[i].sys != NULL)
+				sqlite3_bind_text(st, 4, p->t[i].sys, -1, SQLITE_STATIC);
+			else
+				sqlite3_bind_null(st, 4);
+			if (p->t[i].val != NULL)
+				sqlite3_bind_text(st, 5, p->t[i].val, -1, SQLITE_STATIC);
+			else
+				sqlite3_bind_null(st, 5);
+			sqlite3_bind_text(st, 6, p->d[j].param, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 7, p->d[j].lo);
+			sqlite3_bind_int64(st, 8, p->d[j].hi);
+			rv = sqlite3_step(st) == SQLITE_DONE ? PHR_OK : PHR_ERR_DB;
+		}
+	cached_done(f, st);
+	return rv;
+}
+
 int fhir_db_put(struct fhir_db *f, const struct fhir_row *row, const json_t *resource,
 		const char *method)
 {
@@ -815,12 +914,15 @@ int fhir_db_put(struct fhir_db *f, const struct fhir_row *row, const json_t *res
 		TDX_KEYS(" WHERE type=?1 AND id=?2") " SELECT ?1, ?2, t.param, t.sys, t.val, d.param, d.lo, d.hi,"
 						     " (SELECT seq FROM hist WHERE type=?1 AND id=?2 AND vid=?3), ?4, ?5"
 						     " FROM k t JOIN k d WHERE t.kind='token' AND d.kind='date'";
-	struct put_ctx p = { NULL, PHR_OK, false, false };
+	struct put_ctx p;
+	int64_t seq;
 	int rv;
 
+	memset(&p, 0, sizeof(p));
 	if ((rv = run1(f, FHIR_ST_PUT_RES, row, NULL)) != PHR_OK ||
 	    (rv = run1(f, FHIR_ST_PUT_HIST, row, method)) != PHR_OK)
 		return rv;
+	seq = sqlite3_last_insert_rowid(f->db); /* the version's hist row */
 	if ((p.st = stmt(f, FHIR_ST_DEL_KEYS)) == NULL)
 		return PHR_ERR_DB;
 	sqlite3_bind_text(p.st, 1, row->type, -1, SQLITE_STATIC);
@@ -838,7 +940,7 @@ int fhir_db_put(struct fhir_db *f, const struct fhir_row *row, const json_t *res
 	rv = phr_fhir_keys_extract(resource, put_key, &p);
 	stmt_done(p.st);
 	if (rv == PHR_OK && p.token && p.date && !row->deleted)
-		rv = tdx_run(f, put_pairs, sizeof(put_pairs), row, true);
+		rv = p.spill ? tdx_run(f, put_pairs, sizeof(put_pairs), row, true) : tdx_put(f, &p, row, seq);
 	return rv;
 }
 
