@@ -139,20 +139,35 @@ static const char TDX_FILL[] =
 		     " LEFT JOIN hist h ON h.type=r.type AND h.id=r.id AND h.vid=r.vid"
 		     " WHERE t.kind='token' AND d.kind='date'";
 
-/* Creates tdx in a file that has none (or an older shape), filled from idx and res (one transaction). */
-static int tdx_open(sqlite3 *db)
+/* Whether @p db has tdx of this shape; -1 when it cannot tell. */
+static int tdx_have(sqlite3 *db)
 {
 	sqlite3_stmt *st = NULL;
-	bool have;
+	int have;
 
-	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-		return PHR_ERR_DB;
 	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='index' AND name='tdx_key'"
 				   " AND sql LIKE '%seq, patient, token, id)'",
 			       -1, &st, NULL) != SQLITE_OK)
-		goto fail;
+		return -1;
 	have = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
+	return have;
+}
+
+/*
+ * Creates tdx in a file that has none (or an older shape), filled from idx
+ * and res in one transaction; a file that has it takes no write lock.
+ */
+static int tdx_open(sqlite3 *db)
+{
+	int have = tdx_have(db);
+
+	if (have == 1)
+		return PHR_OK;
+	if (have < 0 || sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	if ((have = tdx_have(db)) < 0) /* another connection may have made it meanwhile */
+		goto fail;
 	if (!have && (sqlite3_exec(db, "DROP TABLE IF EXISTS tdx", NULL, NULL, NULL) != SQLITE_OK ||
 		      sqlite3_exec(db, TDX_SCHEMA, NULL, NULL, NULL) != SQLITE_OK ||
 		      sqlite3_exec(db, TDX_FILL, NULL, NULL, NULL) != SQLITE_OK))
