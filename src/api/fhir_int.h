@@ -177,6 +177,14 @@ struct fhir_recover {
 		uint64_t head;
 	} samples[FHIR_RECOVER_SAMPLES];
 	size_t nsamples;
+	/**
+	 * Whether a write in flight holds the reservation of Type/id (called
+	 * with the server's lock held); NULL: nothing is ever in flight. A
+	 * record of such a resource is left to the next scan: the write may
+	 * be about to index the same version (its retry after a failure).
+	 */
+	bool (*reserved)(void *ctx, const char *type, const char *id);
+	void *reserved_ctx;
 };
 
 /** What one scan did. */
@@ -187,6 +195,7 @@ struct fhir_recover_report {
 	size_t orphaned;   /**< records that cannot be indexed (fhir_orphan table, warning) */
 	size_t unreadable; /**< records the provider could not read now (seen again next scan) */
 	size_t young;      /**< unindexed records too recent to adopt (seen again next scan) */
+	size_t held;       /**< records whose Type/id a write in flight holds (seen again next scan) */
 };
 
 /** Empty job list. */

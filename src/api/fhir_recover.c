@@ -405,8 +405,8 @@ struct cand {
  * Indexes candidate @p c (its resource @p res, decrypted) when it is the
  * next version of its Type/id; else reports it. The state's lock held.
  */
-static int adopt(struct fhir_db *db, struct fhir_recover_report *rep, const uint8_t addr[20],
-		 const struct cand *c, json_t *res)
+static int adopt(struct fhir_db *db, struct fhir_recover *r, struct fhir_recover_report *rep,
+		 const uint8_t addr[20], const struct cand *c, json_t *res)
 {
 	const char *type = json_string_value(json_object_get(res, "resourceType"));
 	const char *id = json_string_value(json_object_get(res, "id"));
@@ -427,6 +427,10 @@ static int adopt(struct fhir_db *db, struct fhir_recover_report *rep, const uint
 		rep->orphaned++;
 		return orphan_put(db, c->tok, addr, type, id, vid,
 				  "not a FHIR resource of this server (type, id or meta.versionId)");
+	}
+	if (r != NULL && r->reserved != NULL && r->reserved(r->reserved_ctx, type, id)) {
+		rep->held++; /* a write in flight may index this very version: decided next scan */
+		return PHR_OK;
 	}
 	rv = fhir_db_get(db, &cur, type, id);
 	if (rv != PHR_OK && rv != PHR_ERR_NOT_FOUND)
@@ -477,7 +481,8 @@ static int adopt(struct fhir_db *db, struct fhir_recover_report *rep, const uint
 
 /* Reads candidate @p c as @p me and adopts it (takes @p lock). */
 static int recover_one(struct fhir_db *db, pthread_mutex_t *lock, struct phr_node *node,
-		       const struct phr_identity *me, struct fhir_recover_report *rep, const struct cand *c)
+		       const struct phr_identity *me, struct fhir_recover *r, struct fhir_recover_report *rep,
+		       const struct cand *c)
 {
 	struct phr_buf b;
 	json_t *res = NULL;
@@ -524,7 +529,7 @@ static int recover_one(struct fhir_db *db, pthread_mutex_t *lock, struct phr_nod
 		rep->orphaned++;
 		rv = orphan_put(db, c->tok, me->address, NULL, NULL, 0, "its content is not a JSON resource");
 	} else
-		rv = adopt(db, rep, me->address, c, res);
+		rv = adopt(db, r, rep, me->address, c, res);
 	pthread_mutex_unlock(lock);
 	json_decref(res);
 	return rv;
@@ -638,15 +643,15 @@ int fhir_recover_scan(struct fhir_db *db, pthread_mutex_t *lock, struct phr_node
 				rep->young++; /* its write may be about to index it */
 				continue;
 			}
-			size_t unreadable = rep->unreadable;
-			rv = recover_one(db, lock, node, me, rep, &cs[i]);
-			if (rv == PHR_OK && rep->unreadable == unreadable) /* decided: indexed or reported */
+			size_t unreadable = rep->unreadable, held = rep->held;
+			rv = recover_one(db, lock, node, me, r, rep, &cs[i]);
+			if (rv == PHR_OK && rep->unreadable == unreadable && rep->held == held) /* decided */
 				(void)released(r, &cs[i].token, true);
 		}
 		phr_free(cs);
 	}
-	/* the cursor stays where an unreadable record is, so the next scan sees it again */
-	if (rv == PHR_OK && rep->unreadable == 0 && (safe < head ? safe : head) > cursor) {
+	/* the cursor stays where an unreadable or held record is, so the next scan sees it again */
+	if (rv == PHR_OK && rep->unreadable == 0 && rep->held == 0 && (safe < head ? safe : head) > cursor) {
 		pthread_mutex_lock(lock);
 		rv = cursor_set(db, me->address, safe < head ? safe : head);
 		pthread_mutex_unlock(lock);
@@ -671,11 +676,11 @@ static int scan_logged(struct fhir_db *db, pthread_mutex_t *lock, struct phr_nod
 	phr_eth_address_checksum(a, addr);
 	if (rv != PHR_OK)
 		phr_log_warn("fhir", "recovery scan of %s failed: %s", a, phr_strerror(rv));
-	else if (rep.indexed + rep.orphaned + rep.unreadable > 0)
+	else if (rep.indexed + rep.orphaned + rep.unreadable + rep.held > 0)
 		phr_log_warn("fhir", "recovery scan of %s to block %llu: %zu records minted, %zu indexed now, "
-			     "%zu orphans, %zu unreadable, %zu too recent",
+			     "%zu orphans, %zu unreadable, %zu too recent, %zu held by writes in flight",
 			     a, (unsigned long long)rep.head, rep.scanned, rep.indexed, rep.orphaned, rep.unreadable,
-			     rep.young);
+			     rep.young, rep.held);
 	return rv;
 }
 

@@ -59,6 +59,8 @@ struct resv {
 static struct fhir_state states[8];
 static pthread_mutex_t states_lock = PTHREAD_MUTEX_INITIALIZER;
 
+static bool state_reserved(void *ctx, const char *type, const char *id);
+
 /*
  * The state of @p c's server, opened on first use; returned locked when
  * @p lock. Writes are serialised (version numbers, one index transaction);
@@ -103,6 +105,8 @@ static struct fhir_state *state_get(struct api_ctx *c, bool lock)
 			s->api = c->api;
 			snprintf(s->dir, sizeof(s->dir), "%s", dir);
 			fhir_recover_init(&s->rec);
+			s->rec.reserved = state_reserved;
+			s->rec.reserved_ctx = s;
 			if (fhir_recover_open(&s->rec, &s->db, &s->lock, c->api->cfg.node) != PHR_OK)
 				phr_log_warn("fhir", "no recovery tables: records minted, not indexed are not looked for");
 			s->open = true;
@@ -242,6 +246,19 @@ static bool resv_clash(const struct resv *r, char *const *keys, size_t n)
 		else
 			j++;
 	}
+	return false;
+}
+
+/* Whether a write in flight of state @p ctx holds @p type/@p id (the state's lock held). */
+static bool state_reserved(void *ctx, const char *type, const char *id)
+{
+	const struct fhir_state *st = ctx;
+	char key[PHR_FHIR_TYPE_MAX + PHR_FHIR_ID_MAX + 2], *keys[1] = { key };
+
+	snprintf(key, sizeof(key), "%s/%s", type, id);
+	for (const struct resv *r = st->flying; r != NULL; r = r->next)
+		if (resv_clash(r, keys, 1))
+			return true;
 	return false;
 }
 
