@@ -113,55 +113,96 @@ contract HealthRecordNFT is IHealthRecordNFT {
         external
         returns (uint256 tokenId)
     {
+        if (!registry.isRegistered(patient)) revert NotRegistered(patient);
+        if (!providers.isVerified(msg.sender)) revert ProviderNotVerified(msg.sender);
+        _checkEntry(dataHash, bytes(cid));
+        if (supersedes == 0) {
+            if (!registry.canWriteType(msg.sender, patient, recordType)) revert NoWriteAccess(msg.sender, patient);
+        } else {
+            _checkAmend(patient, recordType, supersedes);
+        }
         return _mint(patient, dataHash, bytes(cid), recordType, supersedes);
     }
 
     /// @notice Mint several records in one transaction, each with the checks, effects and events
     ///         of mintRecord, in order; all or nothing (one failing record reverts the call with
     ///         its error). Token ids are consecutive, from the returned one.
+    /// @dev The registry answers that cannot change during the call (nothing it calls writes
+    ///      the registries and block.timestamp is fixed) are asked once: isVerified(msg.sender)
+    ///      at the first entry, isRegistered(patient) at the first entry of each run of the same
+    ///      patient, canWriteType at the first entry of each type within such a run. A failing
+    ///      entry still fails with the error mintRecord would give it.
     /// @param entries 1..MAX_MINT_BATCH entries, each: patient (20 bytes), dataHash (32),
     ///        recordType (1), supersedes (32, big-endian), CID length L (1), CID (L bytes)
     /// @return firstTokenId the token of the first entry
     function mintRecords(bytes calldata entries) external returns (uint256 firstTokenId) {
         uint256 n = 0;
         uint256 off = 0;
+        address known; // the patient of the previous entry, found registered
+        uint256 writable; // bit t: canWriteType(msg.sender, known, t) said yes
+        bool verified; // isVerified(msg.sender) said yes
         while (off < entries.length) {
             if (n == MAX_MINT_BATCH || entries.length - off < ENTRY_HEAD) revert WrongBatch();
             address patient = address(bytes20(entries[off:off + 20]));
-            bytes32 dataHash = bytes32(entries[off + 20:off + 52]);
-            uint8 t = uint8(entries[off + 52]);
+            uint256 t = uint8(entries[off + 52]);
             uint256 supersedes = uint256(bytes32(entries[off + 53:off + 85]));
             uint256 len = uint8(entries[off + 85]);
-            off += ENTRY_HEAD;
-            if (t > uint8(type(RecordType).max) || entries.length - off < len) revert WrongBatch();
-            uint256 id = _mint(patient, dataHash, entries[off:off + len], RecordType(t), supersedes);
+            if (t > uint8(type(RecordType).max) || entries.length - off - ENTRY_HEAD < len) revert WrongBatch();
+            if (patient != known || patient == address(0)) {
+                if (!registry.isRegistered(patient)) revert NotRegistered(patient);
+                known = patient;
+                writable = 0;
+            }
+            if (!verified) {
+                if (!providers.isVerified(msg.sender)) revert ProviderNotVerified(msg.sender);
+                verified = true;
+            }
+            bytes32 dataHash = bytes32(entries[off + 20:off + 52]);
+            bytes calldata cid = entries[off + ENTRY_HEAD:off + ENTRY_HEAD + len];
+            _checkEntry(dataHash, cid);
+            if (supersedes == 0) {
+                if (writable & (1 << t) == 0) {
+                    if (!registry.canWriteType(msg.sender, patient, RecordType(t))) {
+                        revert NoWriteAccess(msg.sender, patient);
+                    }
+                    writable |= 1 << t;
+                }
+            } else {
+                _checkAmend(patient, RecordType(t), supersedes);
+            }
+            uint256 id = _mint(patient, dataHash, cid, RecordType(t), supersedes);
             if (n == 0) firstTokenId = id;
-            off += len;
+            off += ENTRY_HEAD + len;
             n++;
         }
         if (n == 0) revert WrongBatch();
     }
 
+    /// The checks of an entry that need no call, after the registration and verification
+    /// checks and before the write-access one.
+    function _checkEntry(bytes32 dataHash, bytes calldata cid) private pure {
+        if (dataHash == bytes32(0)) revert InvalidDataHash();
+        _checkCid(cid);
+    }
+
+    /// An amendment's checks: the superseded record is the patient's, live, not yet
+    /// superseded, of the same type, and the caller may write it.
+    function _checkAmend(address patient, RecordType recordType, uint256 supersedes) private view {
+        Record storage old = _records[supersedes];
+        if (old.patient == address(0)) revert NonexistentToken(supersedes);
+        if (old.patient != patient) revert WrongPatient(supersedes);
+        if (old.supersededBy != 0) revert AlreadySuperseded(supersedes, old.supersededBy);
+        if (old.recordType != recordType) revert TypeMismatch(supersedes);
+        if (!registry.canAccess(msg.sender, patient, supersedes, AccessLevel.Write)) {
+            revert NoWriteAccess(msg.sender, patient);
+        }
+    }
+
+    /// The effects and events of a checked entry.
     function _mint(address patient, bytes32 dataHash, bytes calldata cid, RecordType recordType, uint256 supersedes)
         private
         returns (uint256 tokenId)
     {
-        if (!registry.isRegistered(patient)) revert NotRegistered(patient);
-        if (!providers.isVerified(msg.sender)) revert ProviderNotVerified(msg.sender);
-        if (dataHash == bytes32(0)) revert InvalidDataHash();
-        _checkCid(cid);
-        if (supersedes == 0) {
-            if (!registry.canWriteType(msg.sender, patient, recordType)) revert NoWriteAccess(msg.sender, patient);
-        } else {
-            Record storage old = _records[supersedes];
-            if (old.patient == address(0)) revert NonexistentToken(supersedes);
-            if (old.patient != patient) revert WrongPatient(supersedes);
-            if (old.supersededBy != 0) revert AlreadySuperseded(supersedes, old.supersededBy);
-            if (old.recordType != recordType) revert TypeMismatch(supersedes);
-            if (!registry.canAccess(msg.sender, patient, supersedes, AccessLevel.Write)) {
-                revert NoWriteAccess(msg.sender, patient);
-            }
-        }
         tokenId = ++totalMinted;
         _records[tokenId] = Record({
             patient: patient,
@@ -330,12 +371,30 @@ contract HealthRecordNFT is IHealthRecordNFT {
 
     // ------------------------------------------------------------------ internals
 
+    /// 1..MAX_CID_LENGTH bytes, each an ASCII letter or digit. Checked 32 bytes at a time: in
+    /// a word whose bytes are all below 0x80, adding (0x80 - lo) to every byte sets a byte's
+    /// top bit exactly when it is >= lo, adding (0x7f - hi) exactly when it is > hi, and no
+    /// byte carries into the next; bytes past the end are replaced by "0".
     function _checkCid(bytes calldata b) private pure {
-        if (b.length == 0 || b.length > MAX_CID_LENGTH) revert InvalidCid();
-        for (uint256 i = 0; i < b.length; i++) {
-            bytes1 c = b[i];
-            bool ok = (c >= "0" && c <= "9") || (c >= "a" && c <= "z") || (c >= "A" && c <= "Z");
-            if (!ok) revert InvalidCid();
+        uint256 len = b.length;
+        if (len == 0 || len > MAX_CID_LENGTH) revert InvalidCid();
+        uint256 bad;
+        assembly ("memory-safe") {
+            let ones := 0x0101010101010101010101010101010101010101010101010101010101010101
+            let top := mul(ones, 0x80)
+            for { let i := 0 } lt(i, len) { i := add(i, 32) } {
+                let w := calldataload(add(b.offset, i))
+                let rest := sub(len, i)
+                if lt(rest, 32) {
+                    let keep := shl(shl(3, sub(32, rest)), not(0))
+                    w := or(and(w, keep), and(mul(ones, 0x30), not(keep)))
+                }
+                let digit := and(add(w, mul(ones, 0x50)), not(add(w, mul(ones, 0x46))))
+                let upper := and(add(w, mul(ones, 0x3f)), not(add(w, mul(ones, 0x25))))
+                let lower := and(add(w, mul(ones, 0x1f)), not(add(w, mul(ones, 0x05))))
+                bad := or(bad, or(and(w, top), xor(and(or(or(digit, upper), lower), top), top)))
+            }
         }
+        if (bad != 0) revert InvalidCid();
     }
 }

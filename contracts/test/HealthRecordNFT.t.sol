@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import "./utils/Fixture.sol";
+import {Vm} from "./utils/Test.sol";
 
 contract HealthRecordNFTTest is Fixture {
     function test_constructor_rejects_zero() public {
@@ -237,5 +238,190 @@ contract HealthRecordNFTTest is Fixture {
         nft.burn(id);
         vm.expectRevert(HealthRecordNFT.ZeroAddress.selector);
         nft.balanceOf(address(0));
+    }
+
+    // ------------------------------------------------------------------ mintRecords = mintRecord in a loop
+
+    struct E {
+        address p;
+        bytes32 h;
+        RecordType t;
+        uint256 sup;
+        string cid;
+    }
+
+    function _pack(E[] memory es) internal pure returns (bytes memory b) {
+        for (uint256 i = 0; i < es.length; i++) b = bytes.concat(b, _entry(es[i].p, es[i].h, es[i].t, es[i].sup, es[i].cid));
+    }
+
+    function _logsHash(Vm.Log[] memory logs) internal pure returns (bytes32 h) {
+        for (uint256 i = 0; i < logs.length; i++) {
+            h = keccak256(abi.encode(h, logs[i].emitter, logs[i].topics, logs[i].data));
+        }
+    }
+
+    /// Runs es from `by` once as mintRecord calls in order (stopping at the first failure) and
+    /// once as one mintRecords; both must end the same way: the same revert data, or the same
+    /// logs (emitter, topics, data), token ids and audit heads. Returns the revert data ("" on
+    /// success). State is left as before the call.
+    function _sameAsSingles(address by, E[] memory es) internal returns (bytes memory err) {
+        uint256 snap = vm.snapshotState();
+        uint256 before = nft.totalMinted();
+        vm.recordLogs();
+        vm.startPrank(by);
+        bool ok = true;
+        for (uint256 i = 0; i < es.length && ok; i++) {
+            (ok, err) = address(nft).call(
+                abi.encodeCall(HealthRecordNFT.mintRecord, (es[i].p, es[i].h, es[i].cid, es[i].t, es[i].sup))
+            );
+        }
+        vm.stopPrank();
+        bytes32 singleLogs = _logsHash(vm.getRecordedLogs());
+        bytes32 singleHead = audit.headOf(patient) ^ audit.headOf(patient2);
+        vm.revertToState(snap);
+
+        vm.recordLogs();
+        vm.prank(by);
+        (bool okBatch, bytes memory out) = address(nft).call(abi.encodeCall(HealthRecordNFT.mintRecords, (_pack(es))));
+        bytes32 batchLogs = _logsHash(vm.getRecordedLogs());
+        assertTrue(ok == okBatch, "batch and singles agree on success");
+        if (ok) {
+            assertEq(abi.decode(out, (uint256)), before + 1, "first id");
+            assertEq(nft.totalMinted(), before + es.length, "all minted");
+            assertEq(batchLogs, singleLogs, "same events");
+            assertEq(audit.headOf(patient) ^ audit.headOf(patient2), singleHead, "same audit chains");
+            err = "";
+        } else {
+            assertEq(keccak256(out), keccak256(err), "same error");
+            assertEq(nft.totalMinted(), before, "nothing minted");
+        }
+        vm.revertToState(snap);
+    }
+
+    function _setUpTwoPatients() internal returns (uint256 v1) {
+        v1 = _grantAndMint(); // doctor: Write on all of patient's records
+        vm.prank(patient2);
+        reg.register(KEY);
+        vm.prank(patient2);
+        reg.grantAccess(patient2, doctor, AccessLevel.Write, scopeCat(RecordType.LabResult), T0 + 1 days);
+    }
+
+    function _good(address p, RecordType t, uint256 i) internal pure returns (E memory) {
+        return E(p, keccak256(abi.encode("entry", i)), t, 0, i % 2 == 0 ? CID1 : CID2);
+    }
+
+    function test_mint_records_same_events_as_singles() public {
+        uint256 v1 = _setUpTwoPatients();
+        E[] memory es = new E[](7);
+        es[0] = _good(patient, RecordType.LabResult, 0);
+        es[1] = _good(patient, RecordType.Imaging, 1);
+        es[2] = _good(patient2, RecordType.LabResult, 2);
+        es[3] = _good(patient, RecordType.LabResult, 3);
+        es[4] = E(patient, keccak256("amend v1"), RecordType.Vaccination, v1, CID2);
+        es[5] = E(patient, keccak256("amend the batch's first"), RecordType.LabResult, v1 + 1, "Zz09");
+        es[6] = _good(patient2, RecordType.LabResult, 6);
+        bytes memory err = _sameAsSingles(doctor, es);
+        assertEq(err.length, 0, "succeeds");
+        // a full batch of one patient and type
+        E[] memory full = new E[](nft.MAX_MINT_BATCH());
+        for (uint256 i = 0; i < full.length; i++) full[i] = _good(patient, RecordType.General, i);
+        assertEq(_sameAsSingles(doctor, full).length, 0, "full batch succeeds");
+    }
+
+    /// A batch whose k-th entry fails reverts with that entry's error, for every check and
+    /// for k at the start, in the middle (same patient and type as the entries before, so
+    /// after the answers the batch keeps) and at the end.
+    function test_mint_records_kth_entry_error() public {
+        uint256 v1 = _setUpTwoPatients();
+        address patient3 = vm.addr(0x503);
+        vm.prank(patient3);
+        reg.register(KEY); // registered, no grant
+        string memory longCid = string(new bytes(129));
+        bytes memory bad = bytes(CID1);
+        bad[40] = "-";
+        E[] memory bads = new E[](12);
+        bads[0] = E(stranger, HASH1, RecordType.LabResult, 0, CID1); // NotRegistered
+        bads[1] = E(patient, bytes32(0), RecordType.LabResult, 0, CID1); // InvalidDataHash
+        bads[2] = E(patient, HASH1, RecordType.LabResult, 0, string(bad)); // InvalidCid (second word)
+        bads[3] = E(patient, HASH1, RecordType.LabResult, 0, ""); // InvalidCid (empty)
+        bads[4] = E(patient, HASH1, RecordType.LabResult, 0, longCid); // InvalidCid (too long)
+        bads[5] = E(patient2, HASH1, RecordType.Imaging, 0, CID1); // NoWriteAccess (category not granted)
+        bads[6] = E(patient3, HASH1, RecordType.LabResult, 0, CID1); // NoWriteAccess (no grant)
+        bads[7] = E(patient, HASH1, RecordType.LabResult, 99, CID1); // NonexistentToken
+        bads[8] = E(patient2, HASH1, RecordType.Vaccination, v1, CID1); // WrongPatient
+        bads[9] = E(patient, HASH1, RecordType.LabResult, v1, CID1); // TypeMismatch
+        bads[10] = E(patient, HASH1, RecordType.Vaccination, v1, CID1); // AlreadySuperseded (entry 0 amends v1)
+        bads[11] = E(patient2, HASH1, RecordType.LabResult, 0, "a.b"); // InvalidCid (bad byte, first word)
+        for (uint256 b = 0; b < bads.length; b++) {
+            for (uint256 k = 0; k < 4; k++) {
+                if (b == 10 && k == 0) continue; // needs the amendment before it
+                E[] memory es = new E[](k == 3 ? 3 : 5);
+                for (uint256 i = 0; i < es.length; i++) es[i] = _good(bads[b].p == patient2 ? patient2 : patient, RecordType.LabResult, i);
+                if (b == 10) es[0] = E(patient, keccak256("first amend"), RecordType.Vaccination, v1, CID1);
+                uint256 idx = k == 3 ? 2 : k;
+                es[idx] = bads[b];
+                bytes memory err = _sameAsSingles(doctor, es);
+                assertTrue(err.length >= 4, "fails");
+            }
+        }
+        // an unverified provider: its first entry's registration check comes first
+        E[] memory u = new E[](2);
+        u[0] = _good(patient, RecordType.LabResult, 0);
+        u[1] = _good(stranger, RecordType.LabResult, 1);
+        assertEq(keccak256(_sameAsSingles(unverified, u)), keccak256(abi.encodeWithSelector(HealthRecordNFT.ProviderNotVerified.selector, unverified)), "unverified");
+        u[0] = E(stranger, bytes32(0), RecordType.LabResult, 0, "");
+        assertEq(keccak256(_sameAsSingles(unverified, u)), keccak256(abi.encodeWithSelector(HealthRecordNFT.NotRegistered.selector, stranger)), "unregistered first");
+        u[0] = E(patient, bytes32(0), RecordType.LabResult, 0, "");
+        assertEq(keccak256(_sameAsSingles(unverified, u)), keccak256(abi.encodeWithSelector(HealthRecordNFT.ProviderNotVerified.selector, unverified)), "unverified before hash");
+        // the patient changes back and forth: each run asks again
+        E[] memory alt = new E[](4);
+        alt[0] = _good(patient, RecordType.Imaging, 0);
+        alt[1] = _good(patient2, RecordType.LabResult, 1);
+        alt[2] = _good(patient, RecordType.Imaging, 2);
+        alt[3] = _good(patient2, RecordType.Imaging, 3);
+        assertEq(keccak256(_sameAsSingles(doctor, alt)), keccak256(abi.encodeWithSelector(HealthRecordNFT.NoWriteAccess.selector, doctor, patient2)), "alternating");
+    }
+
+    function _isAlnum(uint8 c) internal pure returns (bool) {
+        return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+    }
+
+    /// The CID check accepts exactly the ASCII letters and digits, at any position of any
+    /// length 1..128: every byte value at the first and last byte of a word and of the CID.
+    function test_cid_charset() public {
+        _grant(doctor, AccessLevel.Write, scopeAll(), T0 + 30 days);
+        vm.startPrank(doctor);
+        uint256 minted = nft.totalMinted();
+        uint256[6] memory pos = [uint256(0), 1, 31, 32, 33, 58];
+        for (uint256 c = 0; c < 256; c++) {
+            for (uint256 j = 0; j < pos.length; j++) {
+                bytes memory cid = bytes(CID1);
+                cid[pos[j]] = bytes1(uint8(c));
+                (bool ok,) = address(nft).call(
+                    abi.encodeCall(HealthRecordNFT.mintRecord, (patient, HASH1, string(cid), RecordType.General, 0))
+                );
+                assertTrue(ok == _isAlnum(uint8(c)), "charset");
+                if (ok) minted++;
+            }
+        }
+        for (uint256 len = 0; len <= 130; len++) {
+            bytes memory cid = new bytes(len);
+            for (uint256 i = 0; i < len; i++) cid[i] = bytes1(uint8(0x30 + (i * 7) % 75));
+            bool expect = len >= 1 && len <= 128;
+            for (uint256 i = 0; i < len; i++) expect = expect && _isAlnum(uint8(cid[i]));
+            (bool ok,) = address(nft).call(
+                abi.encodeCall(HealthRecordNFT.mintRecord, (patient, HASH1, string(cid), RecordType.General, 0))
+            );
+            assertTrue(ok == expect, "length");
+            if (ok) minted++;
+            for (uint256 i = 0; i < len; i++) cid[i] = "z";
+            (ok,) = address(nft).call(
+                abi.encodeCall(HealthRecordNFT.mintRecord, (patient, HASH1, string(cid), RecordType.General, 0))
+            );
+            assertTrue(ok == (len >= 1 && len <= 128), "length, all letters");
+            if (ok) minted++;
+        }
+        vm.stopPrank();
+        assertEq(nft.totalMinted(), minted, "one token per accepted CID");
     }
 }

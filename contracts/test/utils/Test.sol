@@ -20,6 +20,8 @@ interface Vm {
     function getRecordedLogs() external returns (Log[] memory);
     function addr(uint256 privateKey) external pure returns (address);
     function label(address account, string calldata newLabel) external;
+    function snapshotState() external returns (uint256 snapshotId);
+    function revertToState(uint256 snapshotId) external returns (bool success);
 }
 
 /// @notice A minimal test base: the cheatcode handle and assertions that revert on failure.
