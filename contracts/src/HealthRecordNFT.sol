@@ -38,6 +38,8 @@ contract HealthRecordNFT is IHealthRecordNFT {
     uint256 public constant MAX_MINT_BATCH = 32;
     /// Bytes of a mintRecords entry before its CID: patient, dataHash, type, supersedes, CID length.
     uint256 private constant ENTRY_HEAD = 20 + 32 + 1 + 32 + 1;
+    /// mintRecords: the bit of its cache that says msg.sender was found verified.
+    uint256 private constant VERIFIED = 1 << 255;
 
     error ZeroAddress();
     error NonexistentToken(uint256 tokenId);
@@ -129,9 +131,10 @@ contract HealthRecordNFT is IHealthRecordNFT {
     ///         its error). Token ids are consecutive, from the returned one.
     /// @dev The registry answers that cannot change during the call (nothing it calls writes
     ///      the registries and block.timestamp is fixed) are asked once: isVerified(msg.sender)
-    ///      at the first entry, isRegistered(patient) at the first entry of each run of the same
-    ///      patient, canWriteType at the first entry of each type within such a run. A failing
-    ///      entry still fails with the error mintRecord would give it.
+    ///      at the first entry; registration and the Write grant on a type together
+    ///      (registry.writeGrant: canWriteType is registered && verified && granted) at the
+    ///      first entry of each run of the same patient and at the first entry of each further
+    ///      type in the run. A failing entry still fails with the error mintRecord would give it.
     /// @param entries 1..MAX_MINT_BATCH entries, each: patient (20 bytes), dataHash (32),
     ///        recordType (1), supersedes (32, big-endian), CID length L (1), CID (L bytes)
     /// @return firstTokenId the token of the first entry
@@ -139,8 +142,9 @@ contract HealthRecordNFT is IHealthRecordNFT {
         uint256 n = 0;
         uint256 off = 0;
         address known; // the patient of the previous entry, found registered
-        uint256 writable; // bit t: canWriteType(msg.sender, known, t) said yes
-        bool verified; // isVerified(msg.sender) said yes
+        // bit t: writeGrant(msg.sender, known, t) was asked; bit 16 + t: it said granted;
+        // bit VERIFIED: isVerified(msg.sender) said yes
+        uint256 seen;
         while (off < entries.length) {
             if (n == MAX_MINT_BATCH || entries.length - off < ENTRY_HEAD) revert WrongBatch();
             address patient = address(bytes20(entries[off:off + 20]));
@@ -149,28 +153,27 @@ contract HealthRecordNFT is IHealthRecordNFT {
             uint256 len = uint8(entries[off + 85]);
             if (t > uint8(type(RecordType).max) || entries.length - off - ENTRY_HEAD < len) revert WrongBatch();
             if (patient != known || patient == address(0)) {
-                if (!registry.isRegistered(patient)) revert NotRegistered(patient);
+                (bool registered, bool g) = registry.writeGrant(msg.sender, patient, RecordType(t));
+                if (!registered) revert NotRegistered(patient);
                 known = patient;
-                writable = 0;
+                seen = (seen & VERIFIED) | (1 << t) | (g ? 1 << (16 + t) : 0);
             }
-            if (!verified) {
+            if (seen & VERIFIED == 0) {
                 if (!providers.isVerified(msg.sender)) revert ProviderNotVerified(msg.sender);
-                verified = true;
+                seen |= VERIFIED;
             }
-            bytes32 dataHash = bytes32(entries[off + 20:off + 52]);
             bytes calldata cid = entries[off + ENTRY_HEAD:off + ENTRY_HEAD + len];
-            _checkEntry(dataHash, cid);
+            _checkEntry(bytes32(entries[off + 20:off + 52]), cid);
             if (supersedes == 0) {
-                if (writable & (1 << t) == 0) {
-                    if (!registry.canWriteType(msg.sender, patient, RecordType(t))) {
-                        revert NoWriteAccess(msg.sender, patient);
-                    }
-                    writable |= 1 << t;
+                if (seen & (1 << t) == 0) {
+                    (, bool g) = registry.writeGrant(msg.sender, patient, RecordType(t));
+                    seen |= (1 << t) | (g ? 1 << (16 + t) : 0);
                 }
+                if (seen & (1 << (16 + t)) == 0) revert NoWriteAccess(msg.sender, patient);
             } else {
                 _checkAmend(patient, RecordType(t), supersedes);
             }
-            uint256 id = _mint(patient, dataHash, cid, RecordType(t), supersedes);
+            uint256 id = _mint(patient, bytes32(entries[off + 20:off + 52]), cid, RecordType(t), supersedes);
             if (n == 0) firstTokenId = id;
             off += ENTRY_HEAD + len;
             n++;

@@ -355,6 +355,25 @@ contract PatientRegistry is IPatientRegistry {
         return _ok(gs[bytes32(0)], AccessLevel.Write) || _ok(gs[scopeCategory(rtype)], AccessLevel.Write);
     }
 
+    /// @notice canWriteType in parts, for a caller that checks the accessor's verification
+    ///         itself (HealthRecordNFT.mintRecords asks it once per call): canWriteType is
+    ///         registered && providers.isVerified(accessor) && granted.
+    /// @param accessor the provider
+    /// @param patient the patient id
+    /// @param rtype the record type
+    /// @return registered whether patient is registered
+    /// @return granted whether accessor holds an active Write grant on all of patient's records
+    ///         or on rtype's category (false when patient is not registered)
+    function writeGrant(address accessor, address patient, RecordType rtype)
+        external
+        view
+        returns (bool registered, bool granted)
+    {
+        if (_patients[patient].owner == address(0)) return (false, false);
+        mapping(bytes32 => Grant) storage gs = _grants[patient][accessor];
+        return (true, _ok(gs[bytes32(0)], AccessLevel.Write) || _ok(gs[scopeCategory(rtype)], AccessLevel.Write));
+    }
+
     /// @notice The scope covering one record category.
     /// @param rtype the record type
     /// @return scope

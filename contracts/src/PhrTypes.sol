@@ -74,6 +74,12 @@ interface IPatientRegistry {
         returns (bool);
     /// @notice May accessor mint a new record of type rtype for patient now?
     function canWriteType(address accessor, address patient, RecordType rtype) external view returns (bool);
+    /// @notice Is patient registered, and does accessor hold an active Write grant on all of its
+    ///         records or on rtype's category (whether or not accessor is verified)?
+    function writeGrant(address accessor, address patient, RecordType rtype)
+        external
+        view
+        returns (bool registered, bool granted);
     /// @notice The patient's designated emergency contacts.
     function emergencyContacts(address patient) external view returns (address[] memory);
     /// @notice Rotate a patient's owner address (Recovery only).

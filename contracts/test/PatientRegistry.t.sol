@@ -181,6 +181,45 @@ contract PatientRegistryTest is Fixture {
         assertEq(reg.scopeRecord(lab), scopeRec(lab), "scopeRecord");
     }
 
+    /// writeGrant is canWriteType in parts: canWriteType == registered && isVerified && granted,
+    /// over every record type, for grants on all records, on a category, read-only, expired,
+    /// for a suspended provider and an unregistered patient.
+    function test_write_grant_parts_of_can_write_type() public {
+        _grant(doctor, AccessLevel.Write, scopeAll(), T0 + 30 days);
+        _grant(doctor2, AccessLevel.Write, scopeCat(RecordType.Imaging), T0 + 1 days);
+        _grant(doctor2, AccessLevel.Read, scopeCat(RecordType.LabResult), T0 + 30 days);
+        _grant(er, AccessLevel.Admin, scopeCat(RecordType.General), T0 + 30 days);
+        address[5] memory who = [doctor, doctor2, er, unverified, stranger];
+        address[2] memory pats = [patient, stranger];
+        for (uint256 round = 0; round < 3; round++) {
+            if (round == 1) vm.warp(T0 + 1 days); // doctor2's Imaging grant expires
+            if (round == 2) {
+                vm.prank(authority);
+                providers.suspendProvider(doctor, bytes32(0));
+            }
+            for (uint256 w = 0; w < who.length; w++) {
+                for (uint256 p = 0; p < pats.length; p++) {
+                    for (uint256 t = 0; t <= uint256(type(RecordType).max); t++) {
+                        (bool registered, bool granted) = reg.writeGrant(who[w], pats[p], RecordType(t));
+                        assertTrue(registered == reg.isRegistered(pats[p]), "registered");
+                        assertTrue(registered || !granted, "no grant without registration");
+                        assertTrue(
+                            reg.canWriteType(who[w], pats[p], RecordType(t)) == (registered && providers.isVerified(who[w]) && granted),
+                            "parts"
+                        );
+                    }
+                }
+            }
+        }
+        (, bool g) = reg.writeGrant(doctor, patient, RecordType.General);
+        assertTrue(g, "granted, though suspended");
+        assertFalse(reg.canWriteType(doctor, patient, RecordType.General), "suspended cannot write");
+        (, g) = reg.writeGrant(doctor2, patient, RecordType.Imaging);
+        assertFalse(g, "expired");
+        (, g) = reg.writeGrant(er, patient, RecordType.General);
+        assertTrue(g, "admin covers write");
+    }
+
     function test_suspended_provider_loses_access() public {
         _grant(doctor, AccessLevel.Read, scopeAll(), T0 + 1 days);
         vm.prank(authority);

@@ -465,6 +465,12 @@ PHR_WUR int phr_contracts_patient_registry_update_encryption_key_encode(struct p
 #define PHR_CONTRACTS_PATIENT_REGISTRY_WIRE_SELECTOR 0x23fc7923u
 /** Calldata of PatientRegistry.wire(address,address,address,address) (transaction); see the file comment. */
 PHR_WUR int phr_contracts_patient_registry_wire_encode(struct phr_buf *out, const uint8_t nft[20], const uint8_t emergency[20], const uint8_t recovery[20], const uint8_t audit[20]);
+/** Selector of PatientRegistry.writeGrant(address,address,uint8). */
+#define PHR_CONTRACTS_PATIENT_REGISTRY_WRITE_GRANT_SELECTOR 0x279dc21au
+/** Calldata of PatientRegistry.writeGrant(address,address,uint8) (view); see the file comment. */
+PHR_WUR int phr_contracts_patient_registry_write_grant_encode(struct phr_buf *out, const uint8_t accessor[20], const uint8_t patient[20], uint64_t rtype);
+/** Decodes the result (bool,bool) of PatientRegistry.writeGrant; see the file comment. */
+PHR_WUR int phr_contracts_patient_registry_write_grant_decode(bool *registered, bool *granted, const uint8_t *abi_data, size_t abi_len);
 /** Topic 0 of PatientRegistry event AccessExtended(address,address,bytes32,uint64). */
 extern const uint8_t phr_contracts_patient_registry_access_extended_event_topic[32];
 /** PatientRegistry event AccessExtended(address,address,bytes32,uint64). */
