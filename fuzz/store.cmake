@@ -4,3 +4,4 @@ phr_fuzzer(dagpb_decode SOURCE ${CMAKE_CURRENT_SOURCE_DIR}/dagpb_decode.c LIBS p
 phr_fuzzer(car_read SOURCE ${CMAKE_CURRENT_SOURCE_DIR}/car_read.c LIBS phr_store)
 phr_fuzzer(gateway_request SOURCE ${CMAKE_CURRENT_SOURCE_DIR}/gateway_request.c LIBS phr_store)
 phr_fuzzer(store_wal SOURCE ${CMAKE_CURRENT_SOURCE_DIR}/store_wal.c LIBS phr_store)
+phr_fuzzer(store_pack SOURCE ${CMAKE_CURRENT_SOURCE_DIR}/store_pack.c LIBS phr_store)

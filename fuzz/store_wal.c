@@ -1,8 +1,9 @@
 /*
- * Fuzz target for the store's write-ahead log replay: the input is written as
- * DATADIR/wal of a store (its header rarely names this boot, so opening the
- * store replays it): damaged, torn, zeroed or forged records must be skipped
- * or restored, never crash, and the store must open or fail cleanly.
+ * Fuzz target for the replay of an older version's write-ahead log: the input is
+ * written as DATADIR/wal of a store (its header rarely names this boot, so opening
+ * the store replays it into block and pin files, then removes it): damaged, torn,
+ * zeroed or forged records must be skipped or restored, never crash, and the store
+ * must open or fail cleanly.
  */
 #include <fcntl.h>
 #include <ftw.h>
@@ -15,36 +16,17 @@
 
 #include "phr/core.h"
 #include "phr/store.h"
+#include "store_fuzz_dir.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static char dir[64];
-
-static int rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	return type == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static void cleanup(void)
-{
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char wal[96];
 	struct phr_store *st;
 
-	if (!dir[0]) {
-		const char *t = getenv("TMPDIR");
-		snprintf(dir, sizeof(dir), "%s/phr-fuzz-wal-XXXXXX", t && *t && strlen(t) < 30 ? t : "/tmp");
-		if (!mkdtemp(dir))
-			abort();
-		snprintf(wal, sizeof(wal), "%s/wal", dir);
-		atexit(cleanup);
-	}
+	if (!wal[0])
+		store_fuzz_path(wal, sizeof(wal), "wal", "wal");
 	int fd = open(wal, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		abort();
@@ -55,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += (size_t)w;
 	}
 	close(fd);
-	if (phr_store_open(&st, dir) == PHR_OK)
+	if (phr_store_open(&st, store_fuzz_dir) == PHR_OK)
 		phr_store_close(st);
 	return 0;
 }

@@ -1,10 +1,11 @@
 /*
- * The on-disk blockstore: one file per block under blocks/<shard>/, named by
- * the base32 of the block's multihash (so a raw and a dag-pb CID of the same
- * bytes share a file), and verified against the CID on every read. Pins are
- * files under pins/ named by the root CID. Small blocks and pin changes are made
- * durable through the write-ahead log (wal.c) before they get their names;
- * larger blocks by temp file + fsync + rename + directory fsync.
+ * The on-disk blockstore. Small blocks (up to 64 KiB) and pins are records of
+ * the pack log (wal.c), indexed by multihash; larger blocks are files under
+ * blocks/<shard>/ named by the base32 of the block's multihash (so a raw and a
+ * dag-pb CID of the same bytes share one), made durable by temp file + fsync +
+ * rename + directory fsync. Blocks and pins that older versions wrote as files
+ * (blocks/, pins/) are still read, listed, collected and removed. Every read is
+ * verified against the CID.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -41,6 +42,9 @@ struct phr_store {
 };
 
 static atomic_uint tmp_counter;
+
+static int file_get(struct phr_store *st, struct phr_buf *out, const struct phr_cid *cid,
+		    const char *path);
 
 int phr_store_write_all(int fd, const uint8_t *data, size_t len)
 {
@@ -113,7 +117,7 @@ static char *join(const char *a, const char *b)
 int phr_store_open(struct phr_store **out, const char *dir)
 {
 	struct phr_store *st = phr_calloc(1, sizeof(*st));
-	char *lock = NULL;
+	char *lock = NULL, *legacy = NULL;
 	int rc = PHR_ERR_NOMEM;
 
 	if (!st)
@@ -134,18 +138,21 @@ int phr_store_open(struct phr_store **out, const char *dir)
 	if (st->lock_fd < 0)
 		goto fail;
 	phr_free(lock);
-	lock = join(dir, "wal");
-	if (!lock) {
+	lock = join(dir, "pack");
+	legacy = join(dir, "wal");
+	if (!lock || !legacy) {
 		rc = PHR_ERR_NOMEM;
 		goto fail;
 	}
-	if ((rc = phr_wal_open(&st->wal, st, lock)) != PHR_OK)
+	if ((rc = phr_wal_open(&st->wal, st, lock, legacy)) != PHR_OK)
 		goto fail;
 	phr_free(lock);
+	phr_free(legacy);
 	*out = st;
 	return PHR_OK;
 fail:
 	phr_free(lock);
+	phr_free(legacy);
 	phr_store_close(st);
 	return rc;
 }
@@ -258,21 +265,12 @@ static int put_direct(const char *path, const char *shard, const uint8_t *data, 
 	return fsync_dir(shard);
 }
 
-/* A small block through the log of group @p g: temp file (no fsync), record; named when the
- * group's records are durable. */
-static int put_logged(struct phr_wal_group *g, const struct phr_cid *cid, const char *path,
-		      const char *shard, const uint8_t *data, size_t len)
+/* Whether block @p cid of @p len bytes is stored already (pack or file). */
+static bool block_known(struct phr_store *st, const struct phr_cid *cid, const char *path,
+			size_t len)
 {
-	char tmp[PATH_CAP];
-	int rc, fd;
-
-	if ((rc = write_tmp(tmp, sizeof(tmp), shard, data, len, &fd)) != PHR_OK)
-		return rc;
-	if (close(fd) != 0) {
-		unlink(tmp);
-		return PHR_ERR_IO;
-	}
-	return phr_wal_put_block(g, cid->digest, data, len, tmp, path);
+	return (len <= PHR_STORE_WAL_BLOCK_MAX && phr_wal_has(st->wal, cid->digest, false)) ||
+	       block_present(path, len);
 }
 
 int phr_store_put(struct phr_store *st, const struct phr_cid *cid, const uint8_t *data, size_t len)
@@ -286,13 +284,13 @@ int phr_store_put(struct phr_store *st, const struct phr_cid *cid, const uint8_t
 		return PHR_ERR_TOO_LARGE;
 	if ((rc = block_path(st, path, sizeof(path), shard, sizeof(shard), cid)) != PHR_OK)
 		return rc;
-	if (block_present(path, len))
+	if (block_known(st, cid, path, len))
 		return PHR_OK;
 	if (len > PHR_STORE_WAL_BLOCK_MAX)
 		return put_direct(path, shard, data, len);
 	struct phr_wal_group own = { 0 };
 	struct phr_wal_group *g = phr_wal_group_get(st, &own);
-	rc = put_logged(g, cid, path, shard, data, len);
+	rc = phr_wal_put_block(g, cid->digest, data, len);
 	int fr = phr_wal_group_finish(g);
 	return rc != PHR_OK ? rc : fr;
 }
@@ -313,7 +311,7 @@ int phr_store_i_replay_block(struct phr_store *st, const uint8_t digest[32], con
 	if ((rc = block_path(st, path, sizeof(path), shard, sizeof(shard), &cid)) != PHR_OK)
 		return rc;
 	phr_buf_init(&b, PHR_STORE_WAL_BLOCK_MAX + 1);
-	rc = phr_store_get(st, &b, &cid);
+	rc = file_get(st, &b, &cid, path);
 	phr_buf_release(&b);
 	if (rc == PHR_OK)
 		return PHR_OK;
@@ -466,12 +464,12 @@ int phr_store_batch_put(struct phr_store_batch *b, const struct phr_cid *cid, co
 		return PHR_ERR_TOO_LARGE;
 	if ((rc = block_path(b->st, path, sizeof(path), shard, sizeof(shard), cid)) != PHR_OK)
 		return rc;
-	if (block_present(path, len))
+	if (block_known(b->st, cid, path, len))
 		return PHR_OK;
 	if (len <= PHR_STORE_WAL_BLOCK_MAX) {
 		if (!b->g)
 			b->g = phr_wal_group_get(b->st, &b->own);
-		return put_logged(b->g, cid, path, shard, data, len);
+		return phr_wal_put_block(b->g, cid->digest, data, len);
 	}
 	for (size_t i = 0; i < b->n; i++)
 		if (strcmp(b->p[i].path, path) == 0)
@@ -512,17 +510,27 @@ int phr_store_put_verified(struct phr_store *st, const struct phr_cid *cid, cons
 	return rc == PHR_OK ? phr_store_put(st, cid, data, len) : rc;
 }
 
-int phr_store_get(struct phr_store *st, struct phr_buf *out, const struct phr_cid *cid)
+static int packed_result(struct phr_store *st, struct phr_buf *out, int rc, const char *path)
 {
-	char path[PATH_CAP];
+	if (rc == PHR_OK) {
+		out->data[out->len] = 0;
+		return PHR_OK;
+	}
+	if (rc == PHR_ERR_CORRUPT)
+		phr_log_error("store", "packed block %s is corrupt on disk",
+			      path + strlen(st->blocks) + 4);
+	phr_buf_reset(out);
+	return rc;
+}
+
+/* The block's file at @p path, verified: PHR_ERR_NOT_FOUND when there is none. */
+static int file_get(struct phr_store *st, struct phr_buf *out, const struct phr_cid *cid,
+		    const char *path)
+{
 	struct stat sb;
 	int rc, fd;
 
 	phr_buf_reset(out);
-	if (cid->mh_code == PHR_MH_IDENTITY)
-		return cid->digest_len ? phr_buf_append(out, cid->digest, cid->digest_len) : PHR_OK;
-	if ((rc = block_path(st, path, sizeof(path), NULL, 0, cid)) != PHR_OK)
-		return rc;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? PHR_ERR_NOT_FOUND : PHR_ERR_IO;
@@ -554,6 +562,24 @@ int phr_store_get(struct phr_store *st, struct phr_buf *out, const struct phr_ci
 	return rc;
 }
 
+int phr_store_get(struct phr_store *st, struct phr_buf *out, const struct phr_cid *cid)
+{
+	char path[PATH_CAP];
+	int rc;
+
+	phr_buf_reset(out);
+	if (cid->mh_code == PHR_MH_IDENTITY)
+		return cid->digest_len ? phr_buf_append(out, cid->digest, cid->digest_len) : PHR_OK;
+	if ((rc = block_path(st, path, sizeof(path), NULL, 0, cid)) != PHR_OK)
+		return rc;
+	/* the pack: its digest is the block's SHA-256, checked by phr_wal_get */
+	if ((rc = phr_wal_get(st->wal, out, cid->digest, false)) != PHR_ERR_NOT_FOUND)
+		return packed_result(st, out, rc, path);
+	if ((rc = file_get(st, out, cid, path)) != PHR_ERR_NOT_FOUND)
+		return rc;
+	return packed_result(st, out, phr_wal_get(st->wal, out, cid->digest, true), path);
+}
+
 bool phr_store_has(struct phr_store *st, const struct phr_cid *cid)
 {
 	char path[PATH_CAP];
@@ -561,26 +587,27 @@ bool phr_store_has(struct phr_store *st, const struct phr_cid *cid)
 		return true;
 	if (block_path(st, path, sizeof(path), NULL, 0, cid) != PHR_OK)
 		return false;
-	return access(path, F_OK) == 0;
+	return phr_wal_has(st->wal, cid->digest, false) || access(path, F_OK) == 0 ||
+	       phr_wal_has(st->wal, cid->digest, true);
 }
 
-static bool same_digest(void *ctx, const uint8_t digest[32])
-{
-	return memcmp(ctx, digest, 32) == 0;
-}
-
-/* The block's file goes, and so do its copies in the write-ahead log: a replay after a
- * crash of the machine must not bring an erased block back. */
+/* The block's record in the pack turns dead in place (payload punched out, synced), its
+ * file (an older version's, or a large block) goes, and so do copies of it in an older
+ * version's log still open. */
 int phr_store_delete(struct phr_store *st, const struct phr_cid *cid)
 {
 	char path[PATH_CAP], shard[PATH_CAP];
+	bool packed = false;
 	int rc = block_path(st, path, sizeof(path), shard, sizeof(shard), cid);
 	if (rc != PHR_OK)
 		return rc;
-	if (unlink(path) != 0)
-		return errno == ENOENT ? PHR_ERR_NOT_FOUND : PHR_ERR_IO;
-	if ((rc = phr_wal_scrub(st, same_digest, (void *)(uintptr_t)cid->digest)) != PHR_OK)
+	if ((rc = phr_wal_erase_one(st->wal, cid->digest, &packed)) != PHR_OK)
 		return rc;
+	if (unlink(path) != 0) {
+		if (errno != ENOENT)
+			return PHR_ERR_IO;
+		return packed ? PHR_OK : PHR_ERR_NOT_FOUND;
+	}
 	return fsync_dir(shard);
 }
 
@@ -716,34 +743,26 @@ int phr_store_walk(struct phr_store *st, const struct phr_cid *root,
 
 /* ---- pins ---- */
 
-static int pin_path(struct phr_store *st, char *path, size_t cap, const struct phr_cid *root)
-{
-	char s[PHR_CID_STR_MAX];
-	int rc = phr_cid_format(s, sizeof(s), root);
-	if (rc != PHR_OK)
-		return rc;
-	return pathf(path, cap, "%s/%s", st->pins, s);
-}
-
 static int walk_nop(void *ctx, const struct phr_cid *cid, const uint8_t *data, size_t len)
 {
 	return PHR_OK;
 }
 
 /*
- * A pin is the name of its file: pin_list and pin_has read names only. A pin change is a
- * record in the write-ahead log; the file is created (or removed) once that record is
- * durable, with no sync of its own.
+ * A pin change is a record in the pack; the pin is in this process's set once the record
+ * is durable. Pins older versions wrote as files under pins/ count too: removing one
+ * removes its file after the record is durable (and a scan of the record removes it
+ * again, should a crash have kept it).
  */
 static int pin_record(struct phr_wal_group *g, const struct phr_cid *root, bool add)
 {
-	char path[PATH_CAP], name[PHR_CID_STR_MAX];
+	char name[PHR_CID_STR_MAX];
 	int rc = phr_cid_format(name, sizeof(name), root);
-	if (rc != PHR_OK || (rc = pathf(path, sizeof(path), "%s/%s", g->st->pins, name)) != PHR_OK)
+	if (rc != PHR_OK)
 		return rc;
-	if (!add && access(path, F_OK) != 0)
-		return errno == ENOENT ? PHR_ERR_NOT_FOUND : PHR_ERR_IO;
-	return phr_wal_pin(g, add, name, path);
+	if (!add && !phr_store_pin_has(g->st, root))
+		return PHR_ERR_NOT_FOUND;
+	return phr_wal_pin(g, add, name);
 }
 
 static int pin_change(struct phr_store *st, const struct phr_cid *root, bool add)
@@ -760,15 +779,35 @@ int phr_store_pin_write(struct phr_store *st, const struct phr_cid *root)
 	return pin_change(st, root, true);
 }
 
-int phr_store_i_replay_pin(struct phr_store *st, const char *name, bool add)
+/* A pin file of an older version: created ("recursive") or removed, without sync. */
+static int legacy_pin_file(struct phr_store *st, const char *name, bool add)
 {
 	char path[PATH_CAP];
-	struct phr_cid cid;
+	int fd, rc;
+	if (pathf(path, sizeof(path), "%s/%s", st->pins, name) != PHR_OK)
+		return PHR_ERR_TOO_LARGE;
+	if (!add)
+		return unlink(path) == 0 || errno == ENOENT ? PHR_OK : PHR_ERR_IO;
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return PHR_ERR_IO;
+	rc = phr_store_write_all(fd, (const uint8_t *)"recursive\n", 10);
+	if (close(fd) != 0 && rc == PHR_OK)
+		rc = PHR_ERR_IO;
+	return rc;
+}
 
-	if (phr_cid_parse(&cid, name) != PHR_OK || pathf(path, sizeof(path), "%s/%s", st->pins,
-							  name) != PHR_OK)
+int phr_store_i_replay_pin(struct phr_store *st, const char *name, bool add)
+{
+	struct phr_cid cid;
+	if (phr_cid_parse(&cid, name) != PHR_OK)
 		return PHR_OK; /* not a pin record of ours */
-	return phr_wal_pin_file(path, add);
+	return legacy_pin_file(st, name, add);
+}
+
+int phr_store_i_legacy_pin_rm(struct phr_store *st, const char *name)
+{
+	return legacy_pin_file(st, name, false);
 }
 
 int phr_store_pin_add(struct phr_store *st, const struct phr_cid *root)
@@ -784,17 +823,33 @@ int phr_store_pin_rm(struct phr_store *st, const struct phr_cid *root)
 
 bool phr_store_pin_has(struct phr_store *st, const struct phr_cid *root)
 {
-	char path[PATH_CAP];
-	return pin_path(st, path, sizeof(path), root) == PHR_OK && access(path, F_OK) == 0;
+	char name[PHR_CID_STR_MAX], path[PATH_CAP];
+	if (phr_cid_format(name, sizeof(name), root) != PHR_OK)
+		return false;
+	if (phr_wal_pin_has(st->wal, name, false))
+		return true;
+	if (pathf(path, sizeof(path), "%s/%s", st->pins, name) == PHR_OK && access(path, F_OK) == 0)
+		return true;
+	return phr_wal_pin_has(st->wal, name, true);
 }
 
 int phr_store_pin_list(struct phr_store *st, int (*fn)(void *ctx, const struct phr_cid *root),
 		       void *ctx)
 {
-	DIR *d = opendir(st->pins);
+	char **names = NULL;
+	size_t n = 0;
 	struct dirent *e;
-	int rc = PHR_OK;
+	int rc = phr_wal_pin_names(st->wal, &names, &n);
 
+	for (size_t i = 0; rc == PHR_OK && i < n; i++) {
+		struct phr_cid cid;
+		if (phr_cid_parse(&cid, names[i]) == PHR_OK)
+			rc = fn(ctx, &cid);
+	}
+	phr_wal_names_free(names, n);
+	if (rc != PHR_OK)
+		return rc;
+	DIR *d = opendir(st->pins);
 	if (!d)
 		return PHR_ERR_IO;
 	while (rc == PHR_OK && (e = readdir(d)) != NULL) {
@@ -803,6 +858,8 @@ int phr_store_pin_list(struct phr_store *st, int (*fn)(void *ctx, const struct p
 			continue;
 		if (phr_cid_parse(&cid, e->d_name) != PHR_OK)
 			continue; /* not ours (e.g. a temp file of an interrupted write) */
+		if (phr_wal_pin_has(st->wal, e->d_name, false))
+			continue; /* listed above */
 		rc = fn(ctx, &cid);
 	}
 	closedir(d);
@@ -883,7 +940,16 @@ static int count_pin(void *ctx, const struct phr_cid *root)
 int phr_store_stat(struct phr_store *st, struct phr_store_stat *out)
 {
 	struct phr_store_stat s = { 0 };
+	struct phr_wal_block *v = NULL;
+	size_t n = 0;
 	int rc = scan_blocks(st, stat_fn, &s);
+	if (rc == PHR_OK)
+		rc = phr_wal_blocks(st->wal, &v, &n);
+	for (size_t i = 0; rc == PHR_OK && i < n; i++) {
+		s.blocks++;
+		s.bytes += v[i].len;
+	}
+	phr_free(v);
 	if (rc == PHR_OK)
 		rc = phr_store_pin_list(st, count_pin, &s.pins);
 	if (rc == PHR_OK)
@@ -952,11 +1018,15 @@ int phr_store_gc(struct phr_store *st, uint64_t *removed, uint64_t *freed)
 		rc = phr_store_pin_list(st, mark_pin, &g);
 	if (rc == PHR_OK)
 		rc = scan_blocks(st, sweep_fn, &g);
-	/* removed blocks leave the log too; then the removals themselves are made durable */
-	if (rc == PHR_OK && g.removed > 0)
-		rc = phr_wal_scrub(st, not_live, &g);
+	/* the removals of files made durable; then the packed blocks turn dead (synced) */
 	if (rc == PHR_OK && g.removed > 0 && syncfs(st->lock_fd) != 0)
 		rc = PHR_ERR_IO;
+	if (rc == PHR_OK) {
+		uint64_t k = 0, bytes = 0;
+		rc = phr_wal_erase(st->wal, not_live, &g, &k, &bytes);
+		g.removed += k;
+		g.freed += bytes;
+	}
 	flock(st->lock_fd, LOCK_UN);
 	pthread_mutex_lock(&st->wmu);
 	st->gc_running = false;
@@ -1008,6 +1078,32 @@ static int verify_block(void *ctx, const char *path, const struct phr_cid *cid,
 	return rc;
 }
 
+/* Every packed block read back and checked against its digest. */
+static int verify_packed(struct verify_ctx *v)
+{
+	struct phr_wal_block *blocks = NULL;
+	size_t n = 0;
+	int rc = phr_wal_blocks(v->st->wal, &blocks, &n);
+	for (size_t i = 0; rc == PHR_OK && i < n; i++) {
+		int r = phr_wal_get(v->st->wal, &v->b, blocks[i].digest, false);
+		if (r == PHR_OK) {
+			v->rep.blocks_ok++;
+		} else if (r == PHR_ERR_CORRUPT) {
+			uint8_t mh[34] = { 0x12, 0x20 };
+			char key[80];
+			v->rep.blocks_corrupt++;
+			memcpy(mh + 2, blocks[i].digest, 32);
+			if (phr_base32_encode(key, sizeof(key), mh, sizeof(mh)) == PHR_OK)
+				report(v, "corrupt packed block", key);
+		} else if (r != PHR_ERR_NOT_FOUND) {
+			rc = r;
+		}
+		phr_buf_reset(&v->b);
+	}
+	phr_free(blocks);
+	return rc;
+}
+
 static int verify_pin(void *ctx, const struct phr_cid *root)
 {
 	struct verify_ctx *v = ctx;
@@ -1031,6 +1127,8 @@ int phr_store_verify(struct phr_store *st, struct phr_store_verify_report *rep,
 
 	phr_buf_init(&v.b, PHR_STORE_BLOCK_MAX + 1);
 	rc = scan_blocks(st, verify_block, &v);
+	if (rc == PHR_OK)
+		rc = verify_packed(&v);
 	if (rc == PHR_OK)
 		rc = phr_store_pin_list(st, verify_pin, &v);
 	phr_buf_release(&v.b);

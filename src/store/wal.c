@@ -1,20 +1,27 @@
 /*
- * The store's write-ahead log (docs/store.md, "Durability"): small blocks and
- * pin changes are appended to dir/wal and made durable by one fdatasync shared
- * by every writer waiting at that moment (group commit); only then do they get
- * their names (block file renamed into place, pin file created), without any
- * fsync of their own. After a crash of the machine (the boot id in the WAL's
- * header differs) the next process to open the store replays the log: missing
- * or damaged block files are rewritten durably, pins are re-created or
- * removed. A checkpoint (syncfs, then truncation) keeps the log short; it runs
- * when no writer of this process is inside a group and no other process has
- * the store open (flock on the WAL). Erasing a block also zeroes its records
- * in the log, so a replay never brings it back.
+ * The store's pack log (docs/store.md, "On disk" and "Durability"): small blocks
+ * and pin changes are records appended to one file, DIR/pack, made durable by
+ * one fdatasync shared by every writer waiting at that moment (group commit).
+ * The log is never emptied: it is where those blocks live. Each process keeps
+ * an index (multihash -> offset, length) and the set of pins in memory, built
+ * by a scan on open and brought up to date by a scan of what other processes
+ * appended when a lookup misses. A block costs an append and an index entry,
+ * a pin a record and a set entry: no file, no inode, no rename.
+ *
+ * Deleting a block (erasure, GC) turns its record into a dead one in place
+ * (the header's type; the payload punched out or zeroed) and syncs: no scan
+ * ever brings it back. A torn tail left by a crash is dropped by the first
+ * opener (truncated); anything damaged in the middle is skipped by scans, and
+ * every read is verified against the CID.
+ *
+ * Older versions wrote blocks as files and kept DIR/wal, a log of copies of
+ * them: the first opener alone replays that log if it was written under
+ * another boot (as those versions did), syncs and removes it.
  */
+/* fallocate, FALLOC_FL_PUNCH_HOLE: _GNU_SOURCE is set for the whole tree */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,31 +34,51 @@
 #include "phr/store.h"
 #include "store_int.h"
 
-#define WAL_MAGIC "PHRWAL01"
-#define WAL_HDR 64u          /* magic (8), boot id (40), reserved */
+#define PACK_MAGIC "PHRPACK1"
+#define LEGACY_MAGIC "PHRWAL01"
+#define HDR_SIZE 64u          /* file header: magic (8), then zeros (legacy: boot id) */
 #define REC_MAGIC 0x4c415750u /* "PWAL" little-endian */
-#define REC_HDR 48u          /* magic 4, type 1, pad 3, len 4, pad 4, check 32 */
-#define WAL_CKPT_BYTES ((uint64_t)16 << 20) /* default; env PHR_STORE_WAL_CHECKPOINT (bytes) */
-#define OWN_GROUP_MAX 64 /* an implicit group commits after this many actions */
+#define OWN_GROUP_MAX 64      /* an implicit group commits after this many actions */
+#define SCAN_BUF ((size_t)1 << 20)
 
-enum { REC_BLOCK = 1, REC_PIN_ADD = 2, REC_PIN_RM = 3 };
-enum { ACT_RENAME = 1, ACT_PIN_CREATE, ACT_PIN_UNLINK };
+enum { ACT_INDEX = 1, ACT_PIN_ADD, ACT_PIN_RM };
+
+struct idx_ent {
+	uint8_t d[32];
+	uint64_t off; /* of the record's header */
+	uint32_t len;
+	uint32_t used;
+};
+
+struct pinset {
+	char **s;
+	size_t cap, n;
+};
 
 struct phr_wal {
 	struct phr_store *st;
 	int fd;  /* O_APPEND: records */
-	int rfd; /* positioned reads and writes: replay, scrub, truncation */
+	int rfd; /* positioned reads; dead marks */
+	pthread_mutex_t amu; /* appends: one writev and its offset at a time */
+	/* group commit */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	/* group commit */
 	uint64_t issued, synced;
 	bool syncing;
-	/* gate: groups in flight against a checkpoint */
-	unsigned inflight;
-	bool ckpt_wait, ckpt_run;
-	bool ckpt_busy; /* a checkpoint is under way (its first syncfs does not pause writers) */
-	atomic_uint_fast64_t since_ckpt; /* bytes appended by this process since */
-	uint64_t ckpt_bytes;             /* a checkpoint is tried after this many */
+	/* the first record of each open group of this process (under mu; kept by append under
+	 * amu): a refresh indexes nothing from there on, so a group stays invisible until its
+	 * end */
+	uint64_t *pend;
+	size_t npend, cappend;
+	/* what this process knows of the pack */
+	pthread_rwlock_t lk;
+	struct idx_ent *idx;
+	size_t icap, in;
+	struct pinset pins;
+	uint64_t scanned; /* records before this offset are in idx / pins */
+	pthread_mutex_t scan_mu;
+	/* an older version's log another process still holds (erasures zero it too) */
+	int legacy_fd;
 };
 
 static _Thread_local struct {
@@ -60,9 +87,9 @@ static _Thread_local struct {
 	struct phr_wal_group g;
 } tl;
 
-static size_t rec_size(size_t len)
+size_t phr_wal_rec_size(size_t len)
 {
-	return (REC_HDR + len + 7u) & ~(size_t)7u;
+	return (PHR_WAL_REC_HDR + len + 7u) & ~(size_t)7u;
 }
 
 static void put32(uint8_t *p, uint32_t v)
@@ -89,157 +116,433 @@ static void boot_id(char out[40])
 			out[n - 1] = 0;
 	}
 	if (!out[0])
-		memcpy(out, "unknown", 7); /* never matches: every exclusive open replays */
+		memcpy(out, "unknown", 7); /* never matches: a legacy log is always replayed */
 }
 
-static int write_header(struct phr_wal *w)
-{
-	uint8_t h[WAL_HDR] = { 0 };
-	memcpy(h, WAL_MAGIC, 8);
-	boot_id((char *)h + 8);
-	if (!strcmp((char *)h + 8, "unknown"))
-		h[8] = '?';
-	/* no sync of its own: a lost header only makes the next opener replay an empty log,
-	 * and the first group's fdatasync writes it out with its records */
-	return pwrite(w->rfd, h, sizeof(h), 0) == (ssize_t)sizeof(h) ? PHR_OK : PHR_ERR_IO;
-}
-
-/* Whether the log was written since this boot (so the page cache still holds everything
- * it describes and nothing needs replaying). */
-static bool header_current(struct phr_wal *w)
-{
-	uint8_t h[WAL_HDR];
-	char id[40];
-	if (pread(w->rfd, h, sizeof(h), 0) != (ssize_t)sizeof(h) || memcmp(h, WAL_MAGIC, 8) != 0)
-		return false;
-	boot_id(id);
-	return memcmp(h + 8, id, 40) == 0;
-}
+/* ---- scanning records ---- */
 
 /*
- * Walks the records from the header to the end of the file, calling @p fn with each whole
- * one whose check matches its payload. A damaged stretch (a torn append, a zeroed record)
- * is skipped 8 bytes at a time until the next valid record.
+ * Header of a record at @p p (PHR_WAL_REC_HDR bytes): 1 when it is a plausible record
+ * (magic, known type, length within bounds), 0 otherwise.
  */
-static int for_each_record(struct phr_wal *w,
-			   int (*fn)(void *ctx, uint64_t off, unsigned type, const uint8_t *check,
-				     const uint8_t *payload, size_t len),
-			   void *ctx)
+static bool rec_plausible(const uint8_t *p, unsigned *type, uint32_t *len)
 {
-	struct stat sb;
-	uint8_t hdr[REC_HDR], sum[32];
-	struct phr_buf pl;
+	*type = p[4];
+	*len = get32(p + 8);
+	return get32(p) == REC_MAGIC && *type >= PHR_WAL_REC_BLOCK && *type <= PHR_WAL_REC_DEAD &&
+	       *len <= PHR_STORE_WAL_BLOCK_MAX;
+}
+
+typedef int (*rec_fn)(void *ctx, uint64_t off, unsigned type, const uint8_t *check,
+		      const uint8_t *payload, size_t len);
+
+/*
+ * Calls @p fn for each whole record in [@p from, @p to) of @p fd whose check matches its
+ * payload; dead records are stepped over by their length; a damaged stretch (a torn
+ * append, garbage) is skipped 8 bytes at a time until the next valid record. *@p good_end:
+ * the end of the last valid (or dead) record, @p from when there is none.
+ */
+/* Makes [@p off, @p off + @p need) present in the scan buffer; false at end of file. */
+static bool scan_fill(int fd, uint8_t *buf, uint64_t *base, size_t *have, uint64_t off,
+		      size_t need, uint64_t to, int *rc)
+{
+	if (off >= *base && off + need <= *base + *have)
+		return true;
+	uint64_t want = to - off < SCAN_BUF ? to - off : SCAN_BUF;
+	ssize_t r = pread(fd, buf, (size_t)want, (off_t)off);
+	if (r < 0) {
+		*rc = PHR_ERR_IO;
+		return false;
+	}
+	*base = off;
+	*have = (size_t)r;
+	return *have >= need;
+}
+
+int phr_wal_scan(int fd, uint64_t from, uint64_t to, rec_fn fn, void *ctx, uint64_t *good_end)
+{
+	uint8_t *buf = phr_malloc(SCAN_BUF), sum[32];
+	uint64_t base = 0, off = from; /* buf holds [base, base + have) */
+	size_t have = 0;
 	int rc = PHR_OK;
 
-	if (fstat(w->rfd, &sb) != 0)
-		return PHR_ERR_IO;
-	phr_buf_init(&pl, PHR_STORE_WAL_BLOCK_MAX + 1);
-	for (uint64_t off = WAL_HDR; rc == PHR_OK && off + REC_HDR <= (uint64_t)sb.st_size;) {
-		if (pread(w->rfd, hdr, REC_HDR, (off_t)off) != (ssize_t)REC_HDR) {
-			rc = PHR_ERR_IO;
+	*good_end = from;
+	if (!buf)
+		return PHR_ERR_NOMEM;
+	while (rc == PHR_OK && off + PHR_WAL_REC_HDR <= to) {
+		unsigned type;
+		uint32_t len;
+		if (!scan_fill(fd, buf, &base, &have, off, PHR_WAL_REC_HDR, to, &rc))
 			break;
-		}
-		uint32_t len = get32(hdr + 8);
-		unsigned type = hdr[4];
-		if (get32(hdr) != REC_MAGIC || type < REC_BLOCK || type > REC_PIN_RM ||
-		    len > PHR_STORE_WAL_BLOCK_MAX || off + REC_HDR + len > (uint64_t)sb.st_size) {
+		if (!rec_plausible(buf + (off - base), &type, &len) ||
+		    off + PHR_WAL_REC_HDR + len > to) {
 			off += 8;
 			continue;
 		}
-		phr_buf_reset(&pl);
-		if ((rc = phr_buf_reserve(&pl, len + 1)) != PHR_OK)
-			break;
-		if (len && pread(w->rfd, pl.data, len, (off_t)(off + REC_HDR)) != (ssize_t)len) {
-			rc = PHR_ERR_IO;
-			break;
+		if (type == PHR_WAL_REC_DEAD) {
+			off += phr_wal_rec_size(len);
+			*good_end = off < to ? off : to;
+			continue;
 		}
-		pl.len = len;
-		phr_store_sha256(sum, pl.data, len);
-		if (memcmp(sum, hdr + 16, 32) != 0) {
+		if (!scan_fill(fd, buf, &base, &have, off, PHR_WAL_REC_HDR + len, to, &rc))
+			break;
+		const uint8_t *h = buf + (off - base);
+		phr_store_sha256(sum, h + PHR_WAL_REC_HDR, len);
+		if (memcmp(sum, h + 16, 32) != 0) {
 			off += 8;
 			continue;
 		}
-		rc = fn(ctx, off, type, hdr + 16, pl.data, len);
-		off += rec_size(len);
+		rc = fn(ctx, off, type, h + 16, h + PHR_WAL_REC_HDR, len);
+		off += phr_wal_rec_size(len);
+		*good_end = off < to ? off : to;
 	}
-	phr_buf_release(&pl);
+	phr_free(buf);
 	return rc;
 }
 
-static int replay_one(void *ctx, uint64_t off, unsigned type, const uint8_t *check,
-		      const uint8_t *payload, size_t len)
+/* ---- the index: multihash digest -> record (open addressing, linear probing) ---- */
+
+static size_t slot_of(const uint8_t *d, size_t cap)
+{
+	uint64_t h;
+	memcpy(&h, d, sizeof(h));
+	return (size_t)(h & (cap - 1));
+}
+
+static struct idx_ent *idx_find(struct phr_wal *w, const uint8_t d[32])
+{
+	if (!w->icap)
+		return NULL;
+	for (size_t i = slot_of(d, w->icap);; i = (i + 1) & (w->icap - 1)) {
+		if (!w->idx[i].used)
+			return NULL;
+		if (memcmp(w->idx[i].d, d, 32) == 0)
+			return &w->idx[i];
+	}
+}
+
+static int idx_put(struct phr_wal *w, const uint8_t d[32], uint64_t off, uint32_t len);
+
+static int idx_grow(struct phr_wal *w)
+{
+	size_t ncap = w->icap ? w->icap * 2 : 1024, ocap = w->icap;
+	struct idx_ent *ne = phr_calloc(ncap, sizeof(*ne)), *old = w->idx;
+	if (!ne)
+		return PHR_ERR_NOMEM;
+	w->idx = ne;
+	w->icap = ncap;
+	w->in = 0;
+	for (size_t i = 0; i < ocap; i++)
+		if (old[i].used)
+			(void)idx_put(w, old[i].d, old[i].off, old[i].len);
+	phr_free(old);
+	return PHR_OK;
+}
+
+/* Adds or moves the entry of @p d (the newest record of a block wins). */
+static int idx_put(struct phr_wal *w, const uint8_t d[32], uint64_t off, uint32_t len)
+{
+	struct idx_ent *e = idx_find(w, d);
+	if (!e) {
+		if ((w->in + 1) * 10 > w->icap * 7) {
+			int rc = idx_grow(w);
+			if (rc != PHR_OK)
+				return rc;
+		}
+		size_t i = slot_of(d, w->icap);
+		while (w->idx[i].used)
+			i = (i + 1) & (w->icap - 1);
+		e = &w->idx[i];
+		memcpy(e->d, d, 32);
+		e->used = 1;
+		w->in++;
+	}
+	e->off = off;
+	e->len = len;
+	return PHR_OK;
+}
+
+/* Removes @p e, shifting later entries of its run back (no tombstones). */
+static void idx_del(struct phr_wal *w, struct idx_ent *e)
+{
+	size_t i = (size_t)(e - w->idx), mask = w->icap - 1;
+	w->idx[i].used = 0;
+	w->in--;
+	for (size_t j = (i + 1) & mask; w->idx[j].used; j = (j + 1) & mask) {
+		size_t home = slot_of(w->idx[j].d, w->icap);
+		/* can the entry at j move to the hole at i? (home not cyclically in (i, j]) */
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			w->idx[i] = w->idx[j];
+			w->idx[j].used = 0;
+			i = j;
+		}
+	}
+}
+
+/* ---- the pin set: CID texts (open addressing, linear probing) ---- */
+
+static size_t str_hash(const char *s, size_t cap)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return (size_t)(h & (cap - 1));
+}
+
+static char **pin_slot(const struct pinset *p, const char *s)
+{
+	if (!p->cap)
+		return NULL;
+	for (size_t i = str_hash(s, p->cap);; i = (i + 1) & (p->cap - 1)) {
+		if (!p->s[i])
+			return NULL;
+		if (strcmp(p->s[i], s) == 0)
+			return &p->s[i];
+	}
+}
+
+static void pin_insert_owned(struct pinset *p, char *s)
+{
+	size_t i = str_hash(s, p->cap);
+	while (p->s[i])
+		i = (i + 1) & (p->cap - 1);
+	p->s[i] = s;
+	p->n++;
+}
+
+static int pin_add(struct pinset *p, const char *s)
+{
+	if (pin_slot(p, s))
+		return PHR_OK;
+	if ((p->n + 1) * 10 > p->cap * 7) {
+		struct pinset np = { .cap = p->cap ? p->cap * 2 : 256 };
+		np.s = phr_calloc(np.cap, sizeof(char *));
+		if (!np.s)
+			return PHR_ERR_NOMEM;
+		for (size_t i = 0; i < p->cap; i++)
+			if (p->s[i])
+				pin_insert_owned(&np, p->s[i]);
+		phr_free(p->s);
+		*p = np;
+	}
+	char *copy = phr_strdup(s);
+	if (!copy)
+		return PHR_ERR_NOMEM;
+	pin_insert_owned(p, copy);
+	return PHR_OK;
+}
+
+static void pin_del(struct pinset *p, const char *s)
+{
+	char **slot = pin_slot(p, s);
+	if (!slot)
+		return;
+	size_t i = (size_t)(slot - p->s), mask = p->cap - 1;
+	phr_free(p->s[i]);
+	p->s[i] = NULL;
+	p->n--;
+	for (size_t j = (i + 1) & mask; p->s[j]; j = (j + 1) & mask) {
+		size_t home = str_hash(p->s[j], p->cap);
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			p->s[i] = p->s[j];
+			p->s[j] = NULL;
+			i = j;
+		}
+	}
+}
+
+static void pin_release(struct pinset *p)
+{
+	for (size_t i = 0; i < p->cap; i++)
+		phr_free(p->s[i]);
+	phr_free(p->s);
+	memset(p, 0, sizeof(*p));
+}
+
+/* ---- applying records to what this process knows ---- */
+
+/* A pin record's CID text, NUL-terminated; false when it is not one of ours. */
+static bool pin_name(char name[PHR_CID_STR_MAX], const uint8_t *payload, size_t len)
+{
+	if (len == 0 || len >= PHR_CID_STR_MAX || memchr(payload, 0, len))
+		return false;
+	memcpy(name, payload, len);
+	name[len] = 0;
+	return true;
+}
+
+/* Caller holds lk for writing. */
+static int apply_record(void *ctx, uint64_t off, unsigned type, const uint8_t *check,
+			const uint8_t *payload, size_t len)
 {
 	struct phr_wal *w = ctx;
 	char name[PHR_CID_STR_MAX];
-	(void)off;
-	if (type == REC_BLOCK)
-		return phr_store_i_replay_block(w->st, check, payload, len);
-	if (len == 0 || len >= sizeof(name))
+	if (type == PHR_WAL_REC_BLOCK)
+		return idx_put(w, check, off, (uint32_t)len);
+	if (!pin_name(name, payload, len))
 		return PHR_OK;
-	memcpy(name, payload, len);
-	name[len] = 0;
-	return phr_store_i_replay_pin(w->st, name, type == REC_PIN_ADD);
+	if (type == PHR_WAL_REC_PIN_ADD)
+		return pin_add(&w->pins, name);
+	pin_del(&w->pins, name);
+	/* a pin of an older version (a file) goes with it; idempotent */
+	return phr_store_i_legacy_pin_rm(w->st, name);
 }
 
-/* syncfs (when the log holds records), then an empty log. Caller: exclusive in this
- * process and across processes. */
-static int truncate_log(struct phr_wal *w)
+/*
+ * Brings the index and the pins up to what the file holds (records other processes
+ * appended). Everything scanned is made durable first, so that nothing becomes visible
+ * here before it is durable.
+ */
+void phr_wal_refresh(struct phr_wal *w)
 {
 	struct stat sb;
+	uint64_t end, limit;
+
 	if (fstat(w->rfd, &sb) != 0)
-		return PHR_ERR_IO;
-	if (sb.st_size > (off_t)WAL_HDR && syncfs(w->rfd) != 0)
-		return PHR_ERR_IO;
-	if (ftruncate(w->rfd, 0) != 0)
-		return PHR_ERR_IO;
-	atomic_store(&w->since_ckpt, 0);
-	return write_header(w);
+		return;
+	pthread_rwlock_rdlock(&w->lk);
+	bool behind = (uint64_t)sb.st_size > w->scanned;
+	pthread_rwlock_unlock(&w->lk);
+	if (!behind)
+		return;
+	pthread_mutex_lock(&w->scan_mu);
+	/* the size and this process's open groups at one moment (appends hold amu) */
+	pthread_mutex_lock(&w->amu);
+	int st = fstat(w->rfd, &sb);
+	pthread_mutex_lock(&w->mu);
+	limit = (uint64_t)sb.st_size;
+	for (size_t i = 0; i < w->npend; i++)
+		if (w->pend[i] < limit)
+			limit = w->pend[i];
+	pthread_mutex_unlock(&w->mu);
+	pthread_mutex_unlock(&w->amu);
+	/* everything before limit was written before this sync: durable once it returns */
+	if (st == 0 && fdatasync(w->rfd) == 0) {
+		pthread_rwlock_wrlock(&w->lk);
+		if (limit > w->scanned &&
+		    phr_wal_scan(w->rfd, w->scanned, limit, apply_record, w, &end) == PHR_OK)
+			w->scanned = end;
+		pthread_rwlock_unlock(&w->lk);
+	}
+	pthread_mutex_unlock(&w->scan_mu);
 }
 
-int phr_wal_open(struct phr_wal **out, struct phr_store *st, const char *path)
+/* ---- the log of older versions ---- */
+
+static int legacy_replay_one(void *ctx, uint64_t off, unsigned type, const uint8_t *check,
+			     const uint8_t *payload, size_t len)
+{
+	struct phr_store *st = ctx;
+	char name[PHR_CID_STR_MAX];
+	(void)off;
+	if (type == PHR_WAL_REC_BLOCK)
+		return phr_store_i_replay_block(st, check, payload, len);
+	if (!pin_name(name, payload, len))
+		return PHR_OK;
+	return phr_store_i_replay_pin(st, name, type == PHR_WAL_REC_PIN_ADD);
+}
+
+/*
+ * DIR/wal of an older version: alone, replay it when it was written under another boot
+ * (the files it describes may be lost), make everything durable and remove it; while
+ * another process holds it, keep it open so that erasures zero their copies in it too.
+ */
+static int legacy_open(struct phr_wal *w, const char *path)
+{
+	uint8_t h[HDR_SIZE];
+	char id[40];
+	struct stat sb;
+	uint64_t end;
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	int rc = PHR_OK;
+
+	if (fd < 0)
+		return errno == ENOENT ? PHR_OK : PHR_ERR_IO;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		w->legacy_fd = fd;
+		return PHR_OK;
+	}
+	if (fstat(fd, &sb) != 0) {
+		close(fd);
+		return PHR_ERR_IO;
+	}
+	boot_id(id);
+	bool current = pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
+		       memcmp(h, LEGACY_MAGIC, 8) == 0 && memcmp(h + 8, id, 40) == 0;
+	if (!current && (uint64_t)sb.st_size > HDR_SIZE)
+		rc = phr_wal_scan(fd, HDR_SIZE, (uint64_t)sb.st_size, legacy_replay_one, w->st, &end);
+	if (rc == PHR_OK && syncfs(fd) != 0)
+		rc = PHR_ERR_IO;
+	if (rc == PHR_OK && unlink(path) != 0)
+		rc = PHR_ERR_IO;
+	close(fd);
+	return rc;
+}
+
+/* ---- open, close ---- */
+
+int phr_wal_open(struct phr_wal **out, struct phr_store *st, const char *path,
+		 const char *legacy_path)
 {
 	struct phr_wal *w = phr_calloc(1, sizeof(*w));
+	struct stat sb;
+	uint8_t h[HDR_SIZE];
 	int rc = PHR_ERR_IO;
 
 	if (!w)
 		return PHR_ERR_NOMEM;
 	w->st = st;
-	w->ckpt_bytes = WAL_CKPT_BYTES;
-	const char *env = getenv("PHR_STORE_WAL_CHECKPOINT");
-	if (env && *env) {
-		char *end;
-		unsigned long long v = strtoull(env, &end, 10);
-		if (*end == 0 && v > 0)
-			w->ckpt_bytes = v;
-	}
+	w->legacy_fd = -1;
+	pthread_mutex_init(&w->amu, NULL);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
+	pthread_rwlock_init(&w->lk, NULL);
+	pthread_mutex_init(&w->scan_mu, NULL);
 	w->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	w->rfd = open(path, O_RDWR | O_CLOEXEC);
 	if (w->fd < 0 || w->rfd < 0)
 		goto fail;
-	if (flock(w->fd, LOCK_EX | LOCK_NB) == 0) {
-		/* alone: replay what a crash of the machine may have lost, start a fresh log */
-		if (!header_current(w)) {
-			if ((rc = for_each_record(w, replay_one, w)) != PHR_OK ||
-			    (rc = truncate_log(w)) != PHR_OK)
-				goto fail;
-		} else {
-			struct stat sb;
-			if (fstat(w->rfd, &sb) == 0 && (uint64_t)sb.st_size > w->ckpt_bytes &&
-			    (rc = truncate_log(w)) != PHR_OK)
-				goto fail;
-		}
-	}
-	/* shared from now on: another opener cannot take it exclusive (and checkpoint) */
-	while (flock(w->fd, LOCK_SH) != 0)
-		if (errno != EINTR)
+	bool alone = flock(w->fd, LOCK_EX | LOCK_NB) == 0;
+	if (alone && (rc = legacy_open(w, legacy_path)) != PHR_OK)
+		goto fail;
+	rc = PHR_ERR_IO;
+	if (fstat(w->rfd, &sb) != 0)
+		goto fail;
+	if (alone && sb.st_size == 0) {
+		memset(h, 0, sizeof(h));
+		memcpy(h, PACK_MAGIC, 8);
+		if (pwrite(w->rfd, h, sizeof(h), 0) != (ssize_t)sizeof(h) || fdatasync(w->rfd) != 0)
 			goto fail;
-	if (!header_current(w)) {
-		phr_log_error("store", "%s: write-ahead log of another boot held open", path);
-		rc = PHR_ERR_IO;
+		sb.st_size = HDR_SIZE;
+	}
+	if (pread(w->rfd, h, sizeof(h), 0) != (ssize_t)sizeof(h) || memcmp(h, PACK_MAGIC, 8) != 0) {
+		phr_log_error("store", "%s: not a pack file", path);
+		rc = PHR_ERR_CORRUPT;
 		goto fail;
 	}
+	if ((rc = phr_wal_scan(w->rfd, HDR_SIZE, (uint64_t)sb.st_size, apply_record, w,
+			       &w->scanned)) != PHR_OK)
+		goto fail;
+	if (alone && w->scanned < (uint64_t)sb.st_size) {
+		/* a torn tail (a crash during an append): never acknowledged, dropped */
+		phr_log_info("store", "%s: %llu bytes of a torn tail dropped", path,
+			     (unsigned long long)((uint64_t)sb.st_size - w->scanned));
+		rc = PHR_ERR_IO;
+		if (ftruncate(w->rfd, (off_t)w->scanned) != 0 || fdatasync(w->rfd) != 0)
+			goto fail;
+	}
+	if (!alone) {
+		/* another process holds it; legacy log: left to the last one */
+		int lfd = open(legacy_path, O_RDWR | O_CLOEXEC);
+		if (lfd >= 0)
+			w->legacy_fd = lfd;
+	}
+	/* shared from now on: the next opener knows it is not alone */
+	while (flock(w->fd, LOCK_SH) != 0)
+		if (errno != EINTR) {
+			rc = PHR_ERR_IO;
+			goto fail;
+		}
 	*out = w;
 	return PHR_OK;
 fail:
@@ -255,98 +558,293 @@ void phr_wal_close(struct phr_wal *w)
 		close(w->fd); /* drops the flock */
 	if (w->rfd >= 0)
 		close(w->rfd);
+	if (w->legacy_fd >= 0)
+		close(w->legacy_fd);
+	phr_free(w->idx);
+	phr_free(w->pend);
+	pin_release(&w->pins);
+	pthread_mutex_destroy(&w->amu);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
+	pthread_rwlock_destroy(&w->lk);
+	pthread_mutex_destroy(&w->scan_mu);
 	phr_free(w);
 }
 
-/* ---- the gate: groups in flight hold it; a checkpoint waits for none to be ---- */
+/* ---- reads ---- */
 
-/* Gate holdings of the calling thread, so that a thread already inside (an import's open
- * batch) enters again without waiting for a checkpoint that waits for it. */
-static _Thread_local struct phr_wal *tl_gate_w;
-static _Thread_local unsigned tl_gate_n;
-
-static void gate_enter(struct phr_wal *w)
+/* Whether the record at @p off is the live block @p d of @p len bytes (header only). */
+static bool rec_is(struct phr_wal *w, uint64_t off, const uint8_t d[32], uint32_t len)
 {
-	pthread_mutex_lock(&w->mu);
-	bool mine = tl_gate_w == w && tl_gate_n > 0 && !w->ckpt_run;
-	while (!mine && (w->ckpt_wait || w->ckpt_run))
-		pthread_cond_wait(&w->cv, &w->mu);
-	w->inflight++;
-	pthread_mutex_unlock(&w->mu);
-	if (tl_gate_w != w) {
-		tl_gate_w = w;
-		tl_gate_n = 0;
+	uint8_t h[PHR_WAL_REC_HDR];
+	unsigned type;
+	uint32_t l;
+	return pread(w->rfd, h, sizeof(h), (off_t)off) == (ssize_t)sizeof(h) &&
+	       rec_plausible(h, &type, &l) && type == PHR_WAL_REC_BLOCK && l == len &&
+	       memcmp(h + 16, d, 32) == 0;
+}
+
+static bool lookup(struct phr_wal *w, const uint8_t d[32], uint64_t *off, uint32_t *len)
+{
+	pthread_rwlock_rdlock(&w->lk);
+	struct idx_ent *e = idx_find(w, d);
+	if (e) {
+		*off = e->off;
+		*len = e->len;
 	}
-	tl_gate_n++;
+	pthread_rwlock_unlock(&w->lk);
+	return e != NULL;
 }
 
-static void gate_leave(struct phr_wal *w)
+int phr_wal_get(struct phr_wal *w, struct phr_buf *out, const uint8_t d[32], bool refresh)
 {
-	pthread_mutex_lock(&w->mu);
-	if (--w->inflight == 0)
-		pthread_cond_broadcast(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	if (tl_gate_w == w && tl_gate_n > 0)
-		tl_gate_n--;
+	uint8_t h[PHR_WAL_REC_HDR];
+	uint64_t off;
+	uint32_t len;
+	int rc;
+
+	if (!lookup(w, d, &off, &len)) {
+		if (!refresh)
+			return PHR_ERR_NOT_FOUND;
+		phr_wal_refresh(w);
+		if (!lookup(w, d, &off, &len))
+			return PHR_ERR_NOT_FOUND;
+	}
+	phr_buf_reset(out);
+	if ((rc = phr_buf_reserve(out, (size_t)len + 1)) != PHR_OK)
+		return rc;
+	struct iovec iov[2] = { { h, sizeof(h) }, { out->data, len } };
+	ssize_t n = preadv(w->rfd, iov, 2, (off_t)off);
+	if (n < 0)
+		return PHR_ERR_IO;
+	unsigned type;
+	uint32_t l;
+	uint8_t sum[32];
+	if (n != (ssize_t)(sizeof(h) + len) || !rec_plausible(h, &type, &l) || l != len)
+		return PHR_ERR_CORRUPT;
+	if (type == PHR_WAL_REC_DEAD)
+		return PHR_ERR_NOT_FOUND; /* erased (by another process) since it was indexed */
+	phr_store_sha256(sum, out->data, len);
+	if (type != PHR_WAL_REC_BLOCK || memcmp(h + 16, d, 32) != 0 || memcmp(sum, d, 32) != 0) {
+		/* an erasure in progress turns the header dead after the payload: look again */
+		if (pread(w->rfd, h, sizeof(h), (off_t)off) == (ssize_t)sizeof(h) &&
+		    rec_plausible(h, &type, &l) && type == PHR_WAL_REC_DEAD)
+			return PHR_ERR_NOT_FOUND;
+		return PHR_ERR_CORRUPT;
+	}
+	out->len = len;
+	return PHR_OK;
 }
 
-/*
- * Empties the log once every block it describes is durable in its own file. Only when no
- * other process has the store open (the WAL's flock can be made exclusive): another
- * process's groups cannot be paused from here. The conversion may drop our shared lock,
- * so it is taken again whatever happened; meanwhile no group of ours is in flight.
- */
-static void checkpoint(struct phr_wal *w)
+bool phr_wal_has(struct phr_wal *w, const uint8_t d[32], bool refresh)
 {
-	if (tl_gate_w == w && tl_gate_n > 0)
-		return; /* this thread is inside a group (an open import): it would wait for itself */
-	pthread_mutex_lock(&w->mu);
-	if (w->ckpt_busy) {
-		pthread_mutex_unlock(&w->mu);
+	uint64_t off;
+	uint32_t len;
+	if (lookup(w, d, &off, &len) && rec_is(w, off, d, len))
+		return true;
+	if (!refresh)
+		return false;
+	phr_wal_refresh(w);
+	return lookup(w, d, &off, &len) && rec_is(w, off, d, len);
+}
+
+bool phr_wal_pin_has(struct phr_wal *w, const char *name, bool refresh)
+{
+	pthread_rwlock_rdlock(&w->lk);
+	bool has = pin_slot(&w->pins, name) != NULL;
+	pthread_rwlock_unlock(&w->lk);
+	if (has || !refresh)
+		return has;
+	phr_wal_refresh(w);
+	pthread_rwlock_rdlock(&w->lk);
+	has = pin_slot(&w->pins, name) != NULL;
+	pthread_rwlock_unlock(&w->lk);
+	return has;
+}
+
+int phr_wal_pin_names(struct phr_wal *w, char ***names, size_t *n)
+{
+	phr_wal_refresh(w);
+	pthread_rwlock_rdlock(&w->lk);
+	size_t k = 0;
+	char **v = phr_calloc(w->pins.n + 1, sizeof(char *));
+	int rc = v ? PHR_OK : PHR_ERR_NOMEM;
+	for (size_t i = 0; rc == PHR_OK && i < w->pins.cap; i++)
+		if (w->pins.s[i] && !(v[k++] = phr_strdup(w->pins.s[i])))
+			rc = PHR_ERR_NOMEM;
+	pthread_rwlock_unlock(&w->lk);
+	if (rc != PHR_OK) {
+		phr_wal_names_free(v, k);
+		return rc;
+	}
+	*names = v;
+	*n = k;
+	return PHR_OK;
+}
+
+void phr_wal_names_free(char **names, size_t n)
+{
+	if (!names)
 		return;
+	for (size_t i = 0; i < n; i++)
+		phr_free(names[i]);
+	phr_free(names);
+}
+
+int phr_wal_blocks(struct phr_wal *w, struct phr_wal_block **out, size_t *n)
+{
+	phr_wal_refresh(w);
+	pthread_rwlock_rdlock(&w->lk);
+	struct phr_wal_block *v = phr_calloc(w->in + 1, sizeof(*v));
+	size_t k = 0;
+	for (size_t i = 0; v && i < w->icap; i++)
+		if (w->idx[i].used) {
+			memcpy(v[k].digest, w->idx[i].d, 32);
+			v[k].off = w->idx[i].off;
+			v[k].len = w->idx[i].len;
+			k++;
+		}
+	pthread_rwlock_unlock(&w->lk);
+	if (!v)
+		return PHR_ERR_NOMEM;
+	/* entries another process erased since they were indexed are not blocks any more */
+	size_t live = 0;
+	for (size_t i = 0; i < k; i++)
+		if (rec_is(w, v[i].off, v[i].digest, v[i].len))
+			v[live++] = v[i];
+	*out = v;
+	*n = live;
+	return PHR_OK;
+}
+
+/* ---- erasure: a dead record in place ---- */
+
+/* Turns the block record at @p off (@p len payload bytes) dead: its payload punched out
+ * (or zeroed), then its header's type. Not synced. */
+static int mark_dead(int fd, uint64_t off, uint32_t len)
+{
+	static const uint8_t zero[4096];
+	uint8_t h[PHR_WAL_REC_HDR] = { 0 };
+	size_t body = phr_wal_rec_size(len) - PHR_WAL_REC_HDR;
+
+	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)(off + PHR_WAL_REC_HDR), (off_t)body) != 0) {
+		for (size_t done = 0; done < body;) {
+			size_t k = body - done < sizeof(zero) ? body - done : sizeof(zero);
+			if (pwrite(fd, zero, k, (off_t)(off + PHR_WAL_REC_HDR + done)) != (ssize_t)k)
+				return PHR_ERR_IO;
+			done += k;
+		}
 	}
-	w->ckpt_busy = true;
-	pthread_mutex_unlock(&w->mu);
-	/* most of the dirty data written out while writers go on, so that the syncfs of
-	 * truncate_log, with writers paused, is short (one syncfs of this shared disk took
-	 * 40-150 ms) */
-	(void)syncfs(w->rfd);
-	pthread_mutex_lock(&w->mu);
-	w->ckpt_wait = true;
-	while (w->inflight > 0)
-		pthread_cond_wait(&w->cv, &w->mu);
-	w->ckpt_wait = false;
-	w->ckpt_run = true;
-	pthread_mutex_unlock(&w->mu);
+	put32(h, REC_MAGIC);
+	h[4] = PHR_WAL_REC_DEAD;
+	put32(h + 8, len);
+	return pwrite(fd, h, sizeof(h), (off_t)off) == (ssize_t)sizeof(h) ? PHR_OK : PHR_ERR_IO;
+}
 
-	atomic_store(&w->since_ckpt, 0); /* failed or not: try again after as many bytes */
-	if (flock(w->fd, LOCK_EX | LOCK_NB) == 0 && truncate_log(w) != PHR_OK)
-		phr_log_error("store", "write-ahead log checkpoint failed: %s", strerror(errno));
-	while (flock(w->fd, LOCK_SH) != 0 && errno == EINTR)
-		;
+struct legacy_scrub {
+	int fd;
+	bool (*dead)(void *ctx, const uint8_t digest[32]);
+	void *ctx;
+	uint64_t n;
+};
 
-	pthread_mutex_lock(&w->mu);
-	w->ckpt_run = false;
-	w->ckpt_busy = false;
-	pthread_cond_broadcast(&w->cv);
-	pthread_mutex_unlock(&w->mu);
+static int legacy_scrub_one(void *ctx, uint64_t off, unsigned type, const uint8_t *check,
+			    const uint8_t *payload, size_t len)
+{
+	struct legacy_scrub *s = ctx;
+	(void)payload;
+	if (type != PHR_WAL_REC_BLOCK || !s->dead(s->ctx, check))
+		return PHR_OK;
+	s->n++;
+	return mark_dead(s->fd, off, (uint32_t)len);
+}
+
+/* Erases the blocks of @p v for which @p dead says so (all when it is NULL). */
+static int erase_list(struct phr_wal *w, const struct phr_wal_block *v, size_t n,
+		      bool (*dead)(void *ctx, const uint8_t digest[32]), void *ctx,
+		      uint64_t *removed, uint64_t *freed)
+{
+	uint64_t k = 0, bytes = 0;
+	int rc = PHR_OK;
+
+	for (size_t i = 0; rc == PHR_OK && i < n; i++) {
+		if (dead && !dead(ctx, v[i].digest))
+			continue;
+		pthread_rwlock_wrlock(&w->lk);
+		struct idx_ent *e = idx_find(w, v[i].digest);
+		if (e && e->off == v[i].off)
+			idx_del(w, e);
+		pthread_rwlock_unlock(&w->lk);
+		rc = mark_dead(w->rfd, v[i].off, v[i].len);
+		k++;
+		bytes += v[i].len;
+	}
+	if (rc == PHR_OK && k > 0 && fdatasync(w->rfd) != 0)
+		rc = PHR_ERR_IO;
+	if (rc == PHR_OK && w->legacy_fd >= 0 && dead) {
+		struct stat sb;
+		struct legacy_scrub s = { .fd = w->legacy_fd, .dead = dead, .ctx = ctx };
+		uint64_t end;
+		if (fstat(w->legacy_fd, &sb) != 0)
+			rc = PHR_ERR_IO;
+		else
+			rc = phr_wal_scan(w->legacy_fd, HDR_SIZE, (uint64_t)sb.st_size,
+					  legacy_scrub_one, &s, &end);
+		if (rc == PHR_OK && s.n > 0 && fdatasync(w->legacy_fd) != 0)
+			rc = PHR_ERR_IO;
+	}
+	if (removed)
+		*removed = k;
+	if (freed)
+		*freed = bytes;
+	return rc;
+}
+
+int phr_wal_erase(struct phr_wal *w, bool (*dead)(void *ctx, const uint8_t digest[32]),
+		  void *ctx, uint64_t *removed, uint64_t *freed)
+{
+	struct phr_wal_block *v = NULL;
+	size_t n = 0;
+	int rc = phr_wal_blocks(w, &v, &n);
+	if (rc == PHR_OK)
+		rc = erase_list(w, v, n, dead, ctx, removed, freed);
+	phr_free(v);
+	return rc;
+}
+
+static bool same_digest(void *ctx, const uint8_t digest[32])
+{
+	return memcmp(ctx, digest, 32) == 0;
+}
+
+int phr_wal_erase_one(struct phr_wal *w, const uint8_t d[32], bool *found)
+{
+	struct phr_wal_block b;
+	size_t n = 0;
+	memcpy(b.digest, d, 32);
+	if (phr_wal_has(w, d, true) && lookup(w, d, &b.off, &b.len))
+		n = 1;
+	*found = n == 1;
+	/* with n == 0 this still zeroes the copies in an older version's log */
+	return erase_list(w, &b, n, same_digest, (void *)(uintptr_t)d, NULL, NULL);
 }
 
 /* ---- records and the group commit ---- */
 
+/* Appends one record; *@p off: where it starts. */
 static int append(struct phr_wal_group *g, unsigned type, const uint8_t check[32],
-		  const uint8_t *payload, size_t len)
+		  const uint8_t *payload, size_t len, uint64_t *off)
 {
 	struct phr_wal *w = g->wal;
-	uint8_t hdr[REC_HDR] = { 0 }, pad[8] = { 0 };
-	size_t total = rec_size(len);
+	uint8_t hdr[PHR_WAL_REC_HDR] = { 0 }, pad[8] = { 0 };
+	size_t total = phr_wal_rec_size(len);
 	struct iovec iov[3] = {
-		{ hdr, REC_HDR },
+		{ hdr, PHR_WAL_REC_HDR },
 		{ (void *)(uintptr_t)payload, len },
-		{ pad, total - REC_HDR - len },
+		{ pad, total - PHR_WAL_REC_HDR - len },
 	};
+	int rc = PHR_OK;
 
 	if (len > PHR_STORE_WAL_BLOCK_MAX)
 		return PHR_ERR_TOO_LARGE;
@@ -354,17 +852,50 @@ static int append(struct phr_wal_group *g, unsigned type, const uint8_t check[32
 	hdr[4] = (uint8_t)type;
 	put32(hdr + 8, (uint32_t)len);
 	memcpy(hdr + 16, check, 32);
+	pthread_mutex_lock(&w->amu);
 	ssize_t n;
 	do
 		n = writev(w->fd, iov, 3);
 	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)total)
-		return PHR_ERR_IO; /* a torn record is skipped by readers */
-	atomic_fetch_add(&w->since_ckpt, total);
+	if (n != (ssize_t)total) {
+		/* a torn record is skipped by scans; keep the next one on an 8-byte boundary */
+		if (n > 0 && (size_t)n < total) {
+			static const uint8_t zero[PHR_WAL_REC_HDR + 8];
+			size_t rest = (total - (size_t)n) % 8;
+			if (rest && write(w->fd, zero, 8 - rest) < 0)
+				phr_log_error("store", "pack: padding a torn record failed");
+		}
+		rc = PHR_ERR_IO;
+	} else {
+		off_t end = lseek(w->fd, 0, SEEK_CUR);
+		if (end < (off_t)total)
+			rc = PHR_ERR_IO;
+		else
+			*off = (uint64_t)end - total;
+	}
 	pthread_mutex_lock(&w->mu);
-	g->ticket = ++w->issued;
+	if (rc == PHR_OK && !g->pending) {
+		if (w->npend == w->cappend) {
+			size_t cap = w->cappend ? w->cappend * 2 : 16;
+			uint64_t *p = phr_realloc(w->pend, cap * sizeof(*p));
+			if (p) {
+				w->pend = p;
+				w->cappend = cap;
+			}
+		}
+		if (w->npend < w->cappend) {
+			w->pend[w->npend++] = *off;
+			g->pending = true;
+			g->first_off = *off;
+		} else {
+			rc = PHR_ERR_NOMEM;
+		}
+	}
+	if (rc == PHR_OK)
+		g->ticket = ++w->issued;
 	pthread_mutex_unlock(&w->mu);
-	return PHR_OK;
+	pthread_mutex_unlock(&w->amu);
+	return rc;
 }
 
 /* Until every record up to @p ticket is durable: one thread syncs for all that wait. */
@@ -400,8 +931,7 @@ static void group_init(struct phr_wal_group *g, struct phr_store *st)
 	g->st = st;
 	g->wal = phr_store_i_wal(st);
 	g->open = true;
-	phr_store_writer_lock(st); /* GC keeps the temp files of the group */
-	gate_enter(g->wal);
+	phr_store_writer_lock(st); /* GC waits for the group's blocks to be pinned */
 }
 
 struct phr_wal_group *phr_wal_group_get(struct phr_store *st, struct phr_wal_group *own)
@@ -413,94 +943,23 @@ struct phr_wal_group *phr_wal_group_get(struct phr_store *st, struct phr_wal_gro
 	return own;
 }
 
-static int add_action(struct phr_wal_group *g, int kind, const char *from, const char *to)
+static struct phr_wal_action *add_action(struct phr_wal_group *g, int kind)
 {
-	struct phr_wal_action *a;
 	if (g->n == g->cap) {
 		size_t cap = g->cap ? g->cap * 2 : 8;
-		a = phr_realloc(g->a, cap * sizeof(*a));
+		struct phr_wal_action *a = phr_realloc(g->a, cap * sizeof(*a));
 		if (!a)
-			return PHR_ERR_NOMEM;
+			return NULL;
 		g->a = a;
 		g->cap = cap;
 	}
-	a = &g->a[g->n];
+	struct phr_wal_action *a = &g->a[g->n++];
+	memset(a, 0, sizeof(*a));
 	a->kind = kind;
-	a->from = from ? phr_strdup(from) : NULL;
-	a->to = phr_strdup(to);
-	if ((from && !a->from) || !a->to) {
-		phr_free(a->from);
-		phr_free(a->to);
-		return PHR_ERR_NOMEM;
-	}
-	g->n++;
-	return PHR_OK;
+	return a;
 }
 
-/* A fresh pins/.pin ("recursive\n"), the inode every pin name links to. */
-static int pin_proto_new(const char *proto)
-{
-	static atomic_uint counter;
-	char tmp[4300];
-	int fd, rc;
-	int n = snprintf(tmp, sizeof(tmp), "%s.%ld.%u", proto, (long)getpid(),
-			 atomic_fetch_add(&counter, 1));
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return PHR_ERR_TOO_LARGE;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return PHR_ERR_IO;
-	rc = phr_store_write_all(fd, (const uint8_t *)"recursive\n", 10);
-	if (close(fd) != 0 && rc == PHR_OK)
-		rc = PHR_ERR_IO;
-	if (rc == PHR_OK && rename(tmp, proto) != 0)
-		rc = PHR_ERR_IO;
-	if (rc != PHR_OK)
-		unlink(tmp);
-	return rc;
-}
-
-/*
- * A pin is a name only (pin_list and pin_has read names), so every pin file is a hard link
- * to one inode, pins/.pin: a pin costs a directory entry and no inode allocation, which
- * was most of the kernel time of a small write on ext4 (the search for a free inode). When
- * that inode is missing or has the most links the file system allows, a new one replaces
- * it; on a file system without hard links a pin is a file of its own.
- */
-int phr_wal_pin_file(const char *path, bool add)
-{
-	char proto[4200];
-	const char *slash = strrchr(path, '/');
-	int fd, rc;
-
-	if (!add)
-		return unlink(path) == 0 || errno == ENOENT ? PHR_OK : PHR_ERR_IO;
-	if (slash && (size_t)(slash - path) < sizeof(proto) - 8) {
-		snprintf(proto, sizeof(proto), "%.*s/.pin", (int)(slash - path), path);
-		for (int tries = 0; tries < 3; tries++) {
-			if (link(proto, path) == 0 || errno == EEXIST)
-				return PHR_OK;
-			if ((errno != ENOENT && errno != EMLINK) || pin_proto_new(proto) != PHR_OK)
-				break;
-		}
-	}
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return PHR_ERR_IO;
-	rc = phr_store_write_all(fd, (const uint8_t *)"recursive\n", 10);
-	if (close(fd) != 0 && rc == PHR_OK)
-		rc = PHR_ERR_IO;
-	return rc;
-}
-
-static int apply(const struct phr_wal_action *a)
-{
-	if (a->kind == ACT_RENAME)
-		return rename(a->from, a->to) == 0 ? PHR_OK : PHR_ERR_IO;
-	return phr_wal_pin_file(a->to, a->kind == ACT_PIN_CREATE);
-}
-
-/* Waits for the group's records, then names what they describe (or drops it on failure). */
+/* Waits for the group's records, then makes them visible (or drops them on failure). */
 static int group_close(struct phr_wal_group *g)
 {
 	struct phr_wal *w = g->wal;
@@ -508,23 +967,41 @@ static int group_close(struct phr_wal_group *g)
 
 	if (rc == PHR_OK && g->ticket)
 		rc = wait_durable(w, g->ticket);
+	if (rc == PHR_OK && g->n > 0) {
+		pthread_rwlock_wrlock(&w->lk);
+		for (size_t i = 0; i < g->n && rc == PHR_OK; i++) {
+			struct phr_wal_action *a = &g->a[i];
+			if (a->kind == ACT_INDEX)
+				rc = idx_put(w, a->d, a->off, a->len);
+			else if (a->kind == ACT_PIN_ADD)
+				rc = pin_add(&w->pins, a->name);
+			else
+				pin_del(&w->pins, a->name);
+		}
+		pthread_rwlock_unlock(&w->lk);
+	}
 	for (size_t i = 0; i < g->n; i++) {
 		struct phr_wal_action *a = &g->a[i];
-		int r = rc == PHR_OK ? apply(a) : PHR_ERR_IO;
-		if (r != PHR_OK && a->kind == ACT_RENAME)
-			unlink(a->from);
-		if (r != PHR_OK && rc == PHR_OK)
-			rc = r;
-		phr_free(a->from);
-		phr_free(a->to);
+		if (rc == PHR_OK && a->kind == ACT_PIN_RM) {
+			int r = phr_store_i_legacy_pin_rm(g->st, a->name);
+			if (r != PHR_OK)
+				rc = r;
+		}
+		phr_free(a->name);
 	}
 	phr_free(g->a);
+	if (g->pending) {
+		pthread_mutex_lock(&w->mu);
+		for (size_t i = 0; i < w->npend; i++)
+			if (w->pend[i] == g->first_off) {
+				w->pend[i] = w->pend[--w->npend];
+				break;
+			}
+		pthread_mutex_unlock(&w->mu);
+	}
 	struct phr_store *st = g->st;
 	memset(g, 0, sizeof(*g));
-	gate_leave(w);
 	phr_store_writer_unlock(st);
-	if (atomic_load(&w->since_ckpt) >= w->ckpt_bytes)
-		checkpoint(w);
 	return rc;
 }
 
@@ -539,36 +1016,34 @@ void phr_wal_group_discard(struct phr_wal_group *g)
 {
 	if (!g->open || g == &tl.g)
 		return;
-	for (size_t i = 0; i < g->n; i++) {
-		if (g->a[i].kind == ACT_RENAME)
-			unlink(g->a[i].from);
-		phr_free(g->a[i].from);
-		phr_free(g->a[i].to);
-	}
+	for (size_t i = 0; i < g->n; i++)
+		phr_free(g->a[i].name);
 	g->n = 0;
 	g->err = PHR_ERR_STATE;
 	(void)group_close(g);
 }
 
 int phr_wal_put_block(struct phr_wal_group *g, const uint8_t digest[32], const uint8_t *data,
-		      size_t len, const char *tmp, const char *path)
+		      size_t len)
 {
+	struct phr_wal_action *a;
+	uint64_t off = 0;
 	int rc;
 	size_t from = g->n > OWN_GROUP_MAX ? g->n - OWN_GROUP_MAX : 0;
 	for (size_t i = from; i < g->n; i++)
-		if (g->a[i].kind == ACT_RENAME && strcmp(g->a[i].to, path) == 0) {
-			unlink(tmp); /* the same block twice in one group */
-			return PHR_OK;
-		}
-	rc = append(g, REC_BLOCK, digest, data, len);
-	if (rc == PHR_OK)
-		rc = add_action(g, ACT_RENAME, tmp, path);
+		if (g->a[i].kind == ACT_INDEX && memcmp(g->a[i].d, digest, 32) == 0)
+			return PHR_OK; /* the same block twice in one group */
+	rc = append(g, PHR_WAL_REC_BLOCK, digest, data, len, &off);
+	if (rc == PHR_OK && !(a = add_action(g, ACT_INDEX)))
+		rc = PHR_ERR_NOMEM;
 	if (rc != PHR_OK) {
-		unlink(tmp);
 		if (g->err == PHR_OK)
 			g->err = rc;
 		return rc;
 	}
+	memcpy(a->d, digest, 32);
+	a->off = off;
+	a->len = (uint32_t)len;
 	/* an implicit group (a long CAR import) does not grow without bound */
 	if (g != &tl.g && g->n >= OWN_GROUP_MAX) {
 		struct phr_store *st = g->st;
@@ -579,59 +1054,24 @@ int phr_wal_put_block(struct phr_wal_group *g, const uint8_t digest[32], const u
 	return rc;
 }
 
-int phr_wal_pin(struct phr_wal_group *g, bool add, const char *name, const char *path)
+int phr_wal_pin(struct phr_wal_group *g, bool add, const char *name)
 {
 	uint8_t check[32];
 	size_t len = strlen(name);
+	struct phr_wal_action *a = NULL;
+	uint64_t off;
 	int rc;
 	phr_store_sha256(check, (const uint8_t *)name, len);
-	rc = append(g, add ? REC_PIN_ADD : REC_PIN_RM, check, (const uint8_t *)name, len);
-	if (rc == PHR_OK)
-		rc = add_action(g, add ? ACT_PIN_CREATE : ACT_PIN_UNLINK, NULL, path);
+	rc = append(g, add ? PHR_WAL_REC_PIN_ADD : PHR_WAL_REC_PIN_RM, check,
+		    (const uint8_t *)name, len, &off);
+	if (rc == PHR_OK && !(a = add_action(g, add ? ACT_PIN_ADD : ACT_PIN_RM)))
+		rc = PHR_ERR_NOMEM;
+	if (rc == PHR_OK && !(a->name = phr_strdup(name))) {
+		g->n--;
+		rc = PHR_ERR_NOMEM;
+	}
 	if (rc != PHR_OK && g->err == PHR_OK)
 		g->err = rc;
-	return rc;
-}
-
-/* ---- erasure: zero the records of blocks that are gone ---- */
-
-struct scrub {
-	struct phr_wal *w;
-	bool (*dead)(void *ctx, const uint8_t digest[32]);
-	void *ctx;
-	uint64_t zeroed;
-};
-
-static int scrub_one(void *ctx, uint64_t off, unsigned type, const uint8_t *check,
-		     const uint8_t *payload, size_t len)
-{
-	static const uint8_t zero[4096];
-	struct scrub *s = ctx;
-	(void)payload;
-	if (type != REC_BLOCK || !s->dead(s->ctx, check))
-		return PHR_OK;
-	for (size_t done = 0, n = rec_size(len); done < n;) {
-		size_t k = n - done < sizeof(zero) ? n - done : sizeof(zero);
-		if (pwrite(s->w->rfd, zero, k, (off_t)(off + done)) != (ssize_t)k)
-			return PHR_ERR_IO;
-		done += k;
-	}
-	s->zeroed++;
-	return PHR_OK;
-}
-
-int phr_wal_scrub(struct phr_store *st, bool (*dead)(void *ctx, const uint8_t digest[32]),
-		  void *ctx)
-{
-	struct phr_wal *w = phr_store_i_wal(st);
-	struct scrub s = { .w = w, .dead = dead, .ctx = ctx };
-	int rc;
-
-	gate_enter(w); /* no checkpoint truncates the log under the scan */
-	rc = for_each_record(w, scrub_one, &s);
-	if (rc == PHR_OK && s.zeroed > 0 && fdatasync(w->rfd) != 0)
-		rc = PHR_ERR_IO;
-	gate_leave(w);
 	return rc;
 }
 

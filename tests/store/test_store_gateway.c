@@ -338,6 +338,25 @@ static void test_tampered_block(void **state)
 			closedir(s);
 	}
 	closedir(d);
+	/* and every record of the pack with more than 100 bytes (the root); record header:
+	 * 48 bytes, payload length at 8 (LE), payload padded to 8 */
+	char pack[600];
+	snprintf(pack, sizeof(pack), "%s/pack", f->dir);
+	FILE *pp = fopen(pack, "r+b");
+	assert_non_null(pp);
+	uint8_t h[48];
+	for (long off = 64; fseek(pp, off, SEEK_SET) == 0 && fread(h, 1, 48, pp) == 48;) {
+		long len = (long)h[8] | (long)h[9] << 8 | (long)h[10] << 16;
+		if (h[4] == 1 && len > 100) {
+			fseek(pp, off + 48 + 50, SEEK_SET);
+			int ch = fgetc(pp);
+			fseek(pp, off + 48 + 50, SEEK_SET);
+			fputc(ch ^ 0x55, pp);
+			corrupted++;
+		}
+		off += 48 + (len + 7) / 8 * 8;
+	}
+	fclose(pp);
 	assert_true(corrupted >= 4);
 	snprintf(url, sizeof(url), "%s/ipfs/%s?format=raw", f->base, f->root_s);
 	http(&r, "GET", url, NULL);

@@ -1,8 +1,10 @@
 /*
- * The store's write-ahead log and durability groups (docs/store.md, "Durability"):
- * a group's objects appear only at its end; a log written under another boot is
- * replayed on open (lost block files and pins come back, torn and zeroed records are
- * skipped); an erased block leaves the log too; checkpoints empty the log.
+ * The store's pack log and durability groups (docs/store.md, "On disk", "Durability"):
+ * a group's objects appear only at its end; small blocks and pins are records of the
+ * pack, not files; a torn tail is dropped on open and a damaged record never served;
+ * an erased block leaves the pack; stores of older versions (block and pin files, a
+ * write-ahead log) keep working, mixed with packed blocks; two handles (processes) on
+ * one store see each other's writes and erasures.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +15,7 @@
 #include <phr/crypto.h>
 #include <phr/store.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +52,7 @@ static off_t file_size(const char *path)
 	return stat(path, &sb) == 0 ? sb.st_size : -1;
 }
 
-/* The block file of @p cid (the store's layout: blocks/<2 chars before the last>/<key>). */
+/* The block file of @p cid (older versions' layout: blocks/<2 chars before the last>/<key>). */
 static char *block_file(const char *dir, const struct phr_cid *cid)
 {
 	uint8_t mh[34] = { 0x12, 0x20 };
@@ -57,6 +60,10 @@ static char *block_file(const char *dir, const struct phr_cid *cid)
 	memcpy(mh + 2, cid->digest, 32);
 	assert_int_equal(phr_base32_encode(key, sizeof(key), mh, 34), PHR_OK);
 	size_t kl = strlen(key);
+	snprintf(rel, sizeof(rel), "blocks/%.2s", key + kl - 3);
+	char *shard = path_in(dir, rel);
+	mkdir(shard, 0755);
+	free(shard);
 	snprintf(rel, sizeof(rel), "blocks/%.2s/%s", key + kl - 3, key);
 	return path_in(dir, rel);
 }
@@ -69,33 +76,70 @@ static char *pin_file(const char *dir, const struct phr_cid *cid)
 	return path_in(dir, rel);
 }
 
-/* What a crash of the machine may do to files written without their own fsync. */
-static void lose_file(const char *path)
+static void write_file(const char *path, const void *data, size_t n)
 {
-	assert_int_equal(unlink(path), 0);
-}
-
-/* Pretends the log was written under another boot (its header: magic, boot id at 8). */
-static void other_boot(const char *dir)
-{
-	char *wal = path_in(dir, "wal");
-	int fd = open(wal, O_WRONLY);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	assert_true(fd >= 0);
-	assert_int_equal(pwrite(fd, "another-boot", 12, 8), 12);
+	assert_int_equal(write(fd, data, n), (ssize_t)n);
 	close(fd);
-	free(wal);
 }
 
-static bool wal_contains(const char *dir, const uint8_t *needle, size_t n)
+/* Regular files under @p dir/@p sub (one level of shards for blocks/). */
+static unsigned count_files(const char *dir, const char *sub)
 {
-	char *wal = path_in(dir, "wal");
+	char *top = path_in(dir, sub);
+	DIR *d = opendir(top);
+	struct dirent *e;
+	unsigned n = 0;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char *p = path_in(top, e->d_name);
+		struct stat sb;
+		if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+			DIR *s = opendir(p);
+			struct dirent *f;
+			while (s && (f = readdir(s)))
+				n += f->d_name[0] != '.';
+			if (s)
+				closedir(s);
+		} else {
+			n++;
+		}
+		free(p);
+	}
+	if (d)
+		closedir(d);
+	free(top);
+	return n;
+}
+
+static bool file_contains(const char *dir, const char *name, const uint8_t *needle, size_t n)
+{
+	char *path = path_in(dir, name);
 	struct phr_buf b;
 	phr_buf_init(&b, 64u << 20);
-	assert_int_equal(phr_file_read(&b, wal, 64u << 20), PHR_OK);
+	assert_int_equal(phr_file_read(&b, path, 64u << 20), PHR_OK);
 	bool found = b.len >= n && memmem(b.data, b.len, needle, n) != NULL;
 	phr_buf_release(&b);
-	free(wal);
+	free(path);
 	return found;
+}
+
+/* A record of an older version's log and of the pack (the same format). */
+static void put_rec(struct phr_buf *b, unsigned type, const uint8_t *payload, size_t len)
+{
+	uint8_t h[48] = { 'P', 'W', 'A', 'L', (uint8_t)type };
+	static const uint8_t zero[8];
+	h[8] = (uint8_t)len;
+	h[9] = (uint8_t)(len >> 8);
+	h[10] = (uint8_t)(len >> 16);
+	struct phr_cid c;
+	assert_int_equal(phr_cid_of_block(&c, 1, PHR_CODEC_RAW, payload, len), PHR_OK);
+	memcpy(h + 16, c.digest, 32);
+	assert_int_equal(phr_buf_append(b, h, sizeof(h)), PHR_OK);
+	assert_int_equal(phr_buf_append(b, payload, len), PHR_OK);
+	assert_int_equal(phr_buf_append(b, zero, (8 - len % 8) % 8), PHR_OK);
 }
 
 static void assert_block(struct phr_store *st, const struct phr_cid *cid, const uint8_t *data,
@@ -107,6 +151,11 @@ static void assert_block(struct phr_store *st, const struct phr_cid *cid, const 
 	assert_int_equal(b.len, len);
 	assert_memory_equal(b.data, data, len);
 	phr_buf_release(&b);
+}
+
+static int collect_all(void *ctx, const uint8_t *data, size_t len)
+{
+	return phr_buf_append(ctx, data, len);
 }
 
 static void test_group_visibility(void **state)
@@ -129,7 +178,7 @@ static void test_group_visibility(void **state)
 	assert_int_equal(phr_store_group_end(st), PHR_OK);   /* inner end: nothing yet */
 	assert_int_equal(phr_store_add_bytes(st, &b, db, sizeof(db), NULL), PHR_OK);
 	assert_int_equal(phr_store_put(st, &raw, dr, sizeof(dr)), PHR_OK);
-	/* nothing is named before the end: not even for this thread */
+	/* nothing is visible before the end: not even for this thread */
 	assert_false(phr_store_has(st, &a));
 	assert_false(phr_store_has(st, &b));
 	assert_false(phr_store_has(st, &raw));
@@ -149,15 +198,10 @@ static void test_group_visibility(void **state)
 	assert_true(phr_store_pin_has(st, &a));
 	assert_true(phr_store_pin_has(st, &b));
 	assert_false(phr_store_pin_has(st, &raw));
-	/* pins are names of one inode (no inode allocated per pin) */
-	char *pa = pin_file(dir, &a), *pb = pin_file(dir, &b);
-	struct stat sa, sb;
-	assert_int_equal(stat(pa, &sa), 0);
-	assert_int_equal(stat(pb, &sb), 0);
-	assert_int_equal(sa.st_ino, sb.st_ino);
-	assert_true(sa.st_nlink >= 3); /* .pin and the two pins */
-	free(pa);
-	free(pb);
+	/* small blocks and pins are records of the pack: no file, no inode each */
+	assert_int_equal(count_files(dir, "blocks"), 0);
+	assert_int_equal(count_files(dir, "pins"), 0);
+	assert_true(file_contains(dir, "pack", da + 100, 64));
 
 	/* without a group every call is durable and visible when it returns */
 	assert_int_equal(phr_store_pin_rm(st, &b), PHR_OK);
@@ -166,7 +210,22 @@ static void test_group_visibility(void **state)
 	struct phr_store_verify_report rep;
 	assert_int_equal(phr_store_verify(st, &rep, NULL, NULL), PHR_OK);
 	assert_int_equal(rep.tmp_files, 0);
+	assert_int_equal(rep.blocks_ok, 3);
+	assert_int_equal(rep.pins_ok, 1);
+	struct phr_store_stat ss;
+	assert_int_equal(phr_store_stat(st, &ss), PHR_OK);
+	assert_int_equal(ss.blocks, 3);
+	assert_int_equal(ss.bytes, sizeof(da) + sizeof(db) + sizeof(dr));
+	assert_int_equal(ss.pins, 1);
 	phr_store_close(other);
+	phr_store_close(st);
+
+	/* all of it again from the pack alone */
+	assert_int_equal(phr_store_open(&st, dir), PHR_OK);
+	assert_block(st, &a, da, sizeof(da));
+	assert_block(st, &raw, dr, sizeof(dr));
+	assert_true(phr_store_pin_has(st, &a));
+	assert_false(phr_store_pin_has(st, &b));
 	phr_store_close(st);
 	st_rmtree(dir2);
 	phr_free(dir2);
@@ -174,160 +233,268 @@ static void test_group_visibility(void **state)
 	phr_free(dir);
 }
 
-static void test_replay_after_machine_crash(void **state)
+static void test_torn_and_damaged(void **state)
 {
-	char *dir = st_tmpdir();
+	char *dir = st_tmpdir(), *pack = path_in(dir, "pack");
 	struct phr_store *st;
-	struct phr_cid a, b, c, cap;
-	uint8_t da[5000], db[300], dc[1000], key[32], pk[32], sk[32], back[32];
+	struct phr_cid a, b, c;
+	uint8_t da[5000], db[300], dc[1000];
 	(void)state;
 
 	fill(da, sizeof(da), 11);
 	fill(db, sizeof(db), 12);
 	fill(dc, sizeof(dc), 13);
-	fill(key, sizeof(key), 14);
-	assert_int_equal(phr_crypto_box_keypair(pk, sk), PHR_OK);
 	assert_int_equal(phr_store_open(&st, dir), PHR_OK);
-	assert_int_equal(phr_store_group_begin(st), PHR_OK);
 	assert_int_equal(phr_store_add_bytes(st, &a, da, sizeof(da), NULL), PHR_OK);
-	assert_int_equal(phr_store_add_capsule(st, &cap, pk, key), PHR_OK);
-	assert_int_equal(phr_store_group_end(st), PHR_OK);
 	assert_int_equal(phr_store_add_bytes(st, &b, db, sizeof(db), NULL), PHR_OK);
-	assert_int_equal(phr_store_add_bytes(st, &c, dc, sizeof(dc), NULL), PHR_OK);
-	assert_int_equal(phr_store_pin_rm(st, &c), PHR_OK);
 	phr_store_close(st);
+	off_t good = file_size(pack);
 
 	/* a torn append at the end, as a crash in the middle of a write leaves */
-	char *wal = path_in(dir, "wal");
-	int fd = open(wal, O_WRONLY | O_APPEND);
+	struct phr_buf r;
+	phr_buf_init(&r, 1 << 20);
+	put_rec(&r, 1, dc, sizeof(dc));
+	int fd = open(pack, O_WRONLY | O_APPEND);
 	assert_true(fd >= 0);
-	static const uint8_t torn[60] = { 'P', 'W', 'A', 'L', 1, 0, 0, 0, 0x00, 0x10 };
-	assert_int_equal(write(fd, torn, sizeof(torn)), (ssize_t)sizeof(torn));
+	assert_int_equal(write(fd, r.data, 700), 700);
 	close(fd);
-
-	/* the machine crashed: files synced only through the log are gone, one is damaged */
-	char *fa = block_file(dir, &a), *fb = block_file(dir, &b), *fcap = block_file(dir, &cap);
-	char *pa = pin_file(dir, &a), *pcap = pin_file(dir, &cap), *pc = pin_file(dir, &c);
-	lose_file(fa);
-	lose_file(pa);
-	lose_file(fcap);
-	lose_file(pcap);
-	fd = open(fb, O_WRONLY);
-	assert_true(fd >= 0);
-	assert_int_equal(pwrite(fd, "XX", 2, 10), 2);
-	close(fd);
-	other_boot(dir);
-
 	assert_int_equal(phr_store_open(&st, dir), PHR_OK);
+	assert_int_equal(file_size(pack), good); /* dropped on open */
 	assert_block(st, &a, da, sizeof(da));
 	assert_block(st, &b, db, sizeof(db));
-	assert_true(phr_store_pin_has(st, &a));
-	assert_true(phr_store_pin_has(st, &cap));
-	assert_false(phr_store_pin_has(st, &c)); /* the removal replays too */
-	assert_int_equal(phr_store_open_capsule(st, back, &cap, pk, sk), PHR_OK);
-	assert_memory_equal(back, key, 32);
+	assert_int_equal(phr_store_add_bytes(st, &c, dc, sizeof(dc), NULL), PHR_OK);
+	assert_block(st, &c, dc, sizeof(dc));
+
+	/* damaged bytes of an indexed block: PHR_ERR_CORRUPT, never the bytes */
+	struct phr_buf out;
+	phr_buf_init(&out, PHR_STORE_BLOCK_MAX + 1);
+	fd = open(pack, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "XX", 2, 64 + 48 + 10), 2); /* a's payload */
+	close(fd);
+	assert_int_equal(phr_store_get(st, &out, &a), PHR_ERR_CORRUPT);
+	assert_int_equal(out.len, 0);
 	struct phr_store_verify_report rep;
-	assert_int_equal(phr_store_verify(st, &rep, NULL, NULL), PHR_OK);
-	assert_int_equal(rep.blocks_corrupt, 0);
-	/* replayed, synced: the log starts afresh */
-	assert_int_equal(file_size(wal), 64);
+	assert_int_equal(phr_store_verify(st, &rep, NULL, NULL), PHR_ERR_CORRUPT);
+	assert_int_equal(rep.blocks_corrupt, 1);
 	phr_store_close(st);
-	(void)pc;
-	free(fa);
-	free(fb);
-	free(fcap);
-	free(pa);
-	free(pcap);
-	free(pc);
-	free(wal);
+	/* on open the damaged record is skipped (not a block), the rest stays */
+	assert_int_equal(phr_store_open(&st, dir), PHR_OK);
+	assert_int_equal(phr_store_get(st, &out, &a), PHR_ERR_NOT_FOUND);
+	assert_block(st, &b, db, sizeof(db));
+	assert_block(st, &c, dc, sizeof(dc));
+	/* re-adding it writes a good copy */
+	assert_int_equal(phr_store_add_bytes(st, &a, da, sizeof(da), NULL), PHR_OK);
+	assert_block(st, &a, da, sizeof(da));
+	phr_store_close(st);
+	/* not a pack at all */
+	fd = open(pack, O_RDWR);
+	assert_int_equal(pwrite(fd, "NOTAPACK", 8, 0), 8);
+	close(fd);
+	assert_int_equal(phr_store_open(&st, dir), PHR_ERR_CORRUPT);
+	phr_buf_release(&out);
+	phr_buf_release(&r);
+	free(pack);
 	st_rmtree(dir);
 	phr_free(dir);
 }
 
-static void test_erase_leaves_log(void **state)
+static void test_erase_leaves_pack(void **state)
 {
 	char *dir = st_tmpdir();
 	struct phr_store *st;
-	struct phr_cid a, b;
-	uint8_t da[3000], db[3000];
+	struct phr_cid a, b, k;
+	uint8_t da[3000], db[3000], dk[9000];
 	(void)state;
 
 	fill(da, sizeof(da), 21);
 	fill(db, sizeof(db), 22);
+	fill(dk, sizeof(dk), 23);
 	assert_int_equal(phr_store_open(&st, dir), PHR_OK);
 	assert_int_equal(phr_store_add_bytes(st, &a, da, sizeof(da), NULL), PHR_OK);
 	assert_int_equal(phr_store_add_bytes(st, &b, db, sizeof(db), NULL), PHR_OK);
-	assert_true(wal_contains(dir, da + 1000, 64));
+	assert_int_equal(phr_store_add_bytes(st, &k, dk, sizeof(dk), NULL), PHR_OK);
+	assert_true(file_contains(dir, "pack", da + 1000, 64));
 	assert_int_equal(phr_store_pin_rm(st, &a), PHR_OK);
 	assert_int_equal(phr_store_delete(st, &a), PHR_OK);
-	assert_false(wal_contains(dir, da + 1000, 64)); /* erased everywhere */
-	assert_true(wal_contains(dir, db + 1000, 64));
+	assert_false(file_contains(dir, "pack", da + 1000, 64)); /* erased */
+	assert_true(file_contains(dir, "pack", db + 1000, 64));
+	assert_false(phr_store_has(st, &a));
 	assert_int_equal(phr_store_delete(st, &a), PHR_ERR_NOT_FOUND);
-	/* GC's removals leave the log too */
+	/* GC's removals leave the pack too; the pinned block stays */
 	assert_int_equal(phr_store_pin_rm(st, &b), PHR_OK);
-	uint64_t removed = 0;
-	assert_int_equal(phr_store_gc(st, &removed, NULL), PHR_OK);
+	uint64_t removed = 0, freed = 0;
+	assert_int_equal(phr_store_gc(st, &removed, &freed), PHR_OK);
 	assert_int_equal(removed, 1);
-	assert_false(wal_contains(dir, db + 1000, 64));
+	assert_int_equal(freed, sizeof(db));
+	assert_false(file_contains(dir, "pack", db + 1000, 64));
+	assert_block(st, &k, dk, sizeof(dk));
 	phr_store_close(st);
 
-	/* a replay after a machine crash brings neither back */
-	other_boot(dir);
+	/* a scan on open brings neither back */
 	assert_int_equal(phr_store_open(&st, dir), PHR_OK);
 	assert_false(phr_store_has(st, &a));
 	assert_false(phr_store_has(st, &b));
+	assert_block(st, &k, dk, sizeof(dk));
+	/* and they can be stored again */
+	assert_int_equal(phr_store_add_bytes(st, &a, da, sizeof(da), NULL), PHR_OK);
+	assert_block(st, &a, da, sizeof(da));
+	struct phr_store_stat ss;
+	assert_int_equal(phr_store_stat(st, &ss), PHR_OK);
+	assert_int_equal(ss.blocks, 2);
+	assert_int_equal(ss.pins, 2);
 	phr_store_close(st);
 	st_rmtree(dir);
 	phr_free(dir);
 }
 
-static void test_checkpoint(void **state)
+/* Two handles on one store behave as two processes: each has its own index. */
+static void test_two_handles(void **state)
 {
-	char *dir = st_tmpdir(), *wal = path_in(dir, "wal");
-	struct phr_store *st, *second;
-	struct phr_cid c[40];
-	uint8_t d[8000];
+	char *dir = st_tmpdir();
+	struct phr_store *s1, *s2;
+	struct phr_cid a, b;
+	uint8_t da[2000], db[2500];
 	(void)state;
 
-	setenv("PHR_STORE_WAL_CHECKPOINT", "100000", 1);
+	fill(da, sizeof(da), 31);
+	fill(db, sizeof(db), 32);
+	assert_int_equal(phr_store_open(&s1, dir), PHR_OK);
+	assert_int_equal(phr_store_open(&s2, dir), PHR_OK);
+	assert_int_equal(phr_store_add_bytes(s1, &a, da, sizeof(da), NULL), PHR_OK);
+	assert_block(s2, &a, da, sizeof(da)); /* appended by the other: found by a refresh */
+	assert_true(phr_store_pin_has(s2, &a));
+	assert_int_equal(phr_store_add_bytes(s2, &b, db, sizeof(db), NULL), PHR_OK);
+	assert_true(phr_store_has(s1, &b));
+	assert_int_equal(phr_store_pin_rm(s2, &a), PHR_OK);
+	struct phr_store_stat ss;
+	assert_int_equal(phr_store_stat(s1, &ss), PHR_OK);
+	assert_int_equal(ss.blocks, 2);
+	assert_int_equal(ss.pins, 1); /* the removal seen */
+	/* an erasure by one: the other's index still points there, the read says not found */
+	assert_int_equal(phr_store_delete(s2, &a), PHR_OK);
+	struct phr_buf out;
+	phr_buf_init(&out, PHR_STORE_BLOCK_MAX + 1);
+	assert_int_equal(phr_store_get(s1, &out, &a), PHR_ERR_NOT_FOUND);
+	assert_false(phr_store_has(s1, &a));
+	/* and the other can store it again (not fooled by its stale entry) */
+	assert_int_equal(phr_store_add_bytes(s1, &a, da, sizeof(da), NULL), PHR_OK);
+	assert_block(s2, &a, da, sizeof(da));
+	assert_block(s1, &a, da, sizeof(da));
+	phr_buf_release(&out);
+	phr_store_close(s2);
+	phr_store_close(s1);
+	st_rmtree(dir);
+	phr_free(dir);
+}
+
+/* A store written by an older version: block and pin files, a log of another boot. */
+static void test_older_store(void **state)
+{
+	char *dir = st_tmpdir();
+	struct phr_store *st;
+	struct phr_cid f1, f2, w1, n1, big;
+	uint8_t d1[1500], d2[1700], dw[1900], dn[2100];
+	size_t nbig = 300000;
+	uint8_t *dbig = malloc(nbig);
+	(void)state;
+
+	assert_non_null(dbig);
+	fill(d1, sizeof(d1), 41);
+	fill(d2, sizeof(d2), 42);
+	fill(dw, sizeof(dw), 43);
+	fill(dn, sizeof(dn), 44);
+	fill(dbig, nbig, 45);
+	assert_int_equal(phr_cid_of_block(&f1, 1, PHR_CODEC_RAW, d1, sizeof(d1)), PHR_OK);
+	assert_int_equal(phr_cid_of_block(&f2, 1, PHR_CODEC_RAW, d2, sizeof(d2)), PHR_OK);
+	assert_int_equal(phr_cid_of_block(&w1, 1, PHR_CODEC_RAW, dw, sizeof(dw)), PHR_OK);
+	char *blocks = path_in(dir, "blocks"), *pins = path_in(dir, "pins");
+	assert_int_equal(mkdir(blocks, 0755), 0);
+	assert_int_equal(mkdir(pins, 0755), 0);
+	char *p1 = block_file(dir, &f1), *p2 = block_file(dir, &f2), *pw = block_file(dir, &w1);
+	char *pin1 = pin_file(dir, &f1), *pinw = pin_file(dir, &w1);
+	write_file(p1, d1, sizeof(d1));
+	write_file(p2, d2, sizeof(d2));
+	write_file(pin1, "recursive\n", 10);
+	/* its log: w1 (whose file the crash lost) and its pin; written under another boot */
+	struct phr_buf log;
+	char wname[PHR_CID_STR_MAX];
+	phr_buf_init(&log, 1 << 20);
+	uint8_t hdr[64] = "PHRWAL01another-boot";
+	assert_int_equal(phr_buf_append(&log, hdr, sizeof(hdr)), PHR_OK);
+	put_rec(&log, 1, dw, sizeof(dw));
+	assert_int_equal(phr_cid_format(wname, sizeof(wname), &w1), PHR_OK);
+	put_rec(&log, 2, (const uint8_t *)wname, strlen(wname));
+	char *wal = path_in(dir, "wal");
+	write_file(wal, log.data, log.len);
+
 	assert_int_equal(phr_store_open(&st, dir), PHR_OK);
-	for (unsigned i = 0; i < 40; i++) {
-		fill(d, sizeof(d), 100 + i);
-		assert_int_equal(phr_store_add_bytes(st, &c[i], d, sizeof(d), NULL), PHR_OK);
-	}
-	/* 40 x 8 KB crossed 100 kB a few times: emptied each time */
-	assert_true(file_size(wal) < 100000 + 16000);
-	assert_true(file_size(wal) >= 64);
-	/* with a second process (here: handle) open, no checkpoint: it cannot be paused */
-	assert_int_equal(phr_store_open(&second, dir), PHR_OK);
-	for (unsigned i = 0; i < 20; i++) {
-		fill(d, sizeof(d), 300 + i);
-		struct phr_cid x;
-		assert_int_equal(phr_store_add_bytes(st, &x, d, sizeof(d), NULL), PHR_OK);
-		assert_true(phr_store_has(second, &x));
-	}
-	assert_true(file_size(wal) > 20 * 8000);
-	phr_store_close(second);
-	for (unsigned i = 0; i < 40; i++) {
-		fill(d, sizeof(d), 100 + i);
-		assert_block(st, &c[i], d, sizeof(d));
-	}
+	assert_int_equal(file_size(wal), -1); /* replayed, synced, removed */
+	assert_int_equal(file_size(pw), (off_t)sizeof(dw));
+	assert_block(st, &f1, d1, sizeof(d1));
+	assert_block(st, &f2, d2, sizeof(d2));
+	assert_block(st, &w1, dw, sizeof(dw));
+	assert_true(phr_store_pin_has(st, &f1));
+	assert_true(phr_store_pin_has(st, &w1));
+	assert_int_equal(file_size(pinw), 10);
+	/* mixed: new blocks go to the pack */
+	assert_int_equal(phr_store_add_bytes(st, &n1, dn, sizeof(dn), NULL), PHR_OK);
+	assert_int_equal(phr_store_add_bytes(st, &big, dbig, nbig, NULL), PHR_OK); /* 2 leaves + root */
+	struct phr_store_stat ss;
+	assert_int_equal(phr_store_stat(st, &ss), PHR_OK);
+	assert_int_equal(ss.blocks, 3 + 1 + 3);
+	assert_int_equal(ss.pins, 4);
+	struct phr_store_verify_report rep;
+	assert_int_equal(phr_store_verify(st, &rep, NULL, NULL), PHR_OK);
+	assert_int_equal(rep.blocks_ok, 7);
+	assert_int_equal(rep.pins_ok, 4);
+	/* a pin of a file goes with its file */
+	assert_int_equal(phr_store_pin_rm(st, &w1), PHR_OK);
+	assert_int_equal(file_size(pinw), -1);
+	assert_false(phr_store_pin_has(st, &w1));
+	/* GC: the unpinned file blocks (f2, w1) go; pinned files and packed blocks stay */
+	uint64_t removed = 0;
+	assert_int_equal(phr_store_pin_rm(st, &n1), PHR_OK);
+	assert_int_equal(phr_store_gc(st, &removed, NULL), PHR_OK);
+	assert_int_equal(removed, 3);
+	assert_int_equal(file_size(p2), -1);
+	assert_int_equal(file_size(pw), -1);
+	assert_false(phr_store_has(st, &n1));
+	assert_block(st, &f1, d1, sizeof(d1));
+	struct phr_buf out;
+	phr_buf_init(&out, nbig + 1);
+	assert_int_equal(phr_store_cat(st, &big, collect_all, &out), PHR_OK);
+	assert_int_equal(out.len, nbig);
+	assert_memory_equal(out.data, dbig, nbig);
+	/* a file block can be erased */
+	assert_int_equal(phr_store_pin_rm(st, &f1), PHR_OK);
+	assert_int_equal(phr_store_delete(st, &f1), PHR_OK);
+	assert_int_equal(file_size(p1), -1);
+	assert_int_equal(phr_store_delete(st, &f1), PHR_ERR_NOT_FOUND);
 	phr_store_close(st);
-	unsetenv("PHR_STORE_WAL_CHECKPOINT");
-	/* an open store with a long log of this boot: emptied on open */
-	setenv("PHR_STORE_WAL_CHECKPOINT", "1000", 1);
 	assert_int_equal(phr_store_open(&st, dir), PHR_OK);
-	assert_int_equal(file_size(wal), 64);
+	assert_int_equal(phr_store_stat(st, &ss), PHR_OK);
+	assert_int_equal(ss.blocks, 3);
+	assert_int_equal(ss.pins, 1);
 	phr_store_close(st);
-	unsetenv("PHR_STORE_WAL_CHECKPOINT");
+	phr_buf_release(&out);
+	phr_buf_release(&log);
+	free(dbig);
+	free(blocks);
+	free(pins);
+	free(p1);
+	free(p2);
+	free(pw);
+	free(pin1);
+	free(pinw);
 	free(wal);
 	st_rmtree(dir);
 	phr_free(dir);
 }
 
-static void test_large_blocks_bypass_log(void **state)
+static void test_large_blocks_are_files(void **state)
 {
-	char *dir = st_tmpdir(), *wal = path_in(dir, "wal");
+	char *dir = st_tmpdir(), *pack = path_in(dir, "pack");
 	struct phr_store *st;
 	struct phr_cid c;
 	size_t n = 600000;
@@ -338,18 +505,16 @@ static void test_large_blocks_bypass_log(void **state)
 	fill(d, n, 7);
 	assert_int_equal(phr_store_open(&st, dir), PHR_OK);
 	assert_int_equal(phr_store_add_bytes(st, &c, d, n, NULL), PHR_OK);
-	/* 256 KiB leaves are synced as files; the log holds the small root and the pin */
-	assert_true(file_size(wal) < 4096);
-	struct phr_buf out;
-	phr_buf_init(&out, n + 1);
+	/* 256 KiB leaves are synced as files; the pack holds the small root and the pin */
+	assert_true(file_size(pack) < 4096);
+	assert_int_equal(count_files(dir, "blocks"), 3);
 	struct phr_store_stat s;
 	assert_int_equal(phr_store_stat(st, &s), PHR_OK);
 	assert_int_equal(s.blocks, 4);
 	assert_int_equal(s.pins, 1);
-	phr_buf_release(&out);
 	phr_store_close(st);
 	free(d);
-	free(wal);
+	free(pack);
 	st_rmtree(dir);
 	phr_free(dir);
 }
@@ -358,10 +523,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_group_visibility),
-		cmocka_unit_test(test_replay_after_machine_crash),
-		cmocka_unit_test(test_erase_leaves_log),
-		cmocka_unit_test(test_checkpoint),
-		cmocka_unit_test(test_large_blocks_bypass_log),
+		cmocka_unit_test(test_torn_and_damaged),
+		cmocka_unit_test(test_erase_leaves_pack),
+		cmocka_unit_test(test_two_handles),
+		cmocka_unit_test(test_older_store),
+		cmocka_unit_test(test_large_blocks_are_files),
 	};
 	if (phr_crypto_init() != PHR_OK)
 		return 1;
