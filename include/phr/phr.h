@@ -371,6 +371,40 @@ PHR_WUR int phr_node_record_read(struct phr_node *node, struct phr_buf *plaintex
 				 struct phr_record_meta *meta, const struct phr_identity *reader,
 				 const struct phr_u256 *record, unsigned purpose);
 
+/** One record of phr_node_records_read. */
+struct phr_record_read {
+	const struct phr_u256 *record; /**< the token (the caller's, kept until the call returns) */
+	unsigned purpose;              /**< purpose of use of its View */
+	struct phr_buf *plaintext;     /**< appended to (the caller's buffer, initialised) */
+	/**
+	 * NULL, or a patient for whom the caller found during this same request that the reader
+	 * may read every record (canAccess(reader, patient, 0, Read) true, e.g. a search's
+	 * access filter): the access decision of this record when the chain says it is that
+	 * patient's (no further call). Never a decision kept from an earlier request.
+	 */
+	const uint8_t *granted;
+	int result;                    /**< out: as phr_node_record_read of this record alone */
+};
+
+/**
+ * phr_node_record_read of @p count records by one hosted @p reader, together:
+ * each record's access is checked (items[i].granted when the record is
+ * that patient's; else one canAccess(reader, patient, 0, Read) per patient of
+ * several records stands for the per-record calls when it is true; otherwise
+ * each record is asked), the Views of all the allowed ones
+ * are queued at once in the reader's group commit and the caller waits once
+ * until every View is on chain (AuditTrail.logViews checks each entry again);
+ * only then is anything decrypted. A record's failure is its own: denied,
+ * missing or refused records get their error in items[i].result (and in the
+ * denials log) while the others are read.
+ * @param items the records; each result set; a plaintext holds the record
+ *        only when its result is PHR_OK (wipe it when done)
+ * @return PHR_OK (per-record results in @p items) or PHR_ERR_NOMEM (nothing
+ *         read; results of records not read are set).
+ */
+PHR_WUR int phr_node_records_read(struct phr_node *node, struct phr_record_read *items, size_t count,
+				  const struct phr_identity *reader);
+
 /**
  * Records of a patient (RecordMinted logs, live or burnt), as a JSON array of
  * objects {id, patient, provider, type, cid, dataHash, supersedes, block}.

@@ -119,6 +119,8 @@ static struct fhir_state *state_get(struct api_ctx *c, bool lock)
 
 /* --- per-request context ------------------------------------------------------ */
 
+struct access_cache;
+
 struct fx {
 	struct api_ctx *c;
 	struct fhir_state *st;
@@ -133,6 +135,7 @@ struct fx {
 	struct resv resv;       /* this write's reservation ... */
 	bool flying;            /* ... registered in x->st->flying */
 	bool exclusive;         /* a conditional create: nothing else in flight, all under the lock */
+	struct access_cache *acc; /* the access decisions of this request's last search, or NULL */
 };
 
 static json_t *oo_new(const char *severity, const char *code, const char *diag)
@@ -346,25 +349,37 @@ static unsigned rtype_of(const char *type)
 	return 0;
 }
 
+/* The purpose of use of the caller's View of @p row: PatientRequest for its own records. */
+static unsigned purpose_of(const struct fx *x, const struct fhir_row *row)
+{
+	return memcmp(row->patient, x->me->address, 20) == 0 ? 6u : 1u;
+}
+
+/* The resource in @p b when @p rv is PHR_OK (a JSON object); @p b wiped and released. */
+static int parse_record(json_t **out, struct phr_buf *b, int rv)
+{
+	if (rv == PHR_OK)
+		rv = phr_json_parse(out, NULL, 0, (const char *)b->data, b->len);
+	if (rv == PHR_OK && !json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		rv = PHR_ERR_CORRUPT;
+	}
+	if (b->data != NULL)
+		sodium_memzero(b->data, b->len);
+	phr_buf_release(b);
+	return rv;
+}
+
 /* Decrypts the record of @p row (its version) as the caller: access check and View audit. */
 static int load(struct fx *x, json_t **out, const struct fhir_row *row)
 {
 	struct phr_buf b;
-	unsigned purpose = memcmp(row->patient, x->me->address, 20) == 0 ? 6u : 1u;
 	int rv;
 
 	phr_buf_init(&b, PHR_RECORD_MAX);
-	rv = phr_node_record_read(x->c->api->cfg.node, &b, NULL, x->me, &row->token, purpose);
-	if (rv == PHR_OK)
-		rv = phr_json_parse(out, NULL, 0, (const char *)b.data, b.len);
-	if (rv == PHR_OK && !json_is_object(*out)) {
-		json_decref(*out);
-		rv = PHR_ERR_CORRUPT;
-	}
-	if (b.data != NULL)
-		sodium_memzero(b.data, b.len);
-	phr_buf_release(&b);
-	return rv;
+	rv = phr_node_record_read(x->c->api->cfg.node, &b, NULL, x->me, &row->token, purpose_of(x, row));
+	return parse_record(out, &b, rv);
 }
 
 static int load_fail(struct fx *x, int rv)
@@ -1073,6 +1088,8 @@ static int do_create(struct fx *x, const char *type, json_t *res)
 		}
 		rv = do_search_query(x, type, &q, &cnt, &h);
 		phr_fhir_req_release(&q);
+		phr_free(x->acc); /* no entry is read here */
+		x->acc = NULL;
 		if (rv != PHR_OK) {
 			json_decref(res);
 			return rv;
@@ -1416,6 +1433,21 @@ static int access_check(void *ctx, bool *ok, const uint8_t patient[20], const st
 	return phr_node_can_access(node, ok, NULL, me, token, PHR_LEVEL_READ);
 }
 
+/*
+ * @p patient when this request's search found that its caller may read every record of it
+ * (canAccess(caller, patient, 0, Read) true), else NULL: the decision phr_node_records_read
+ * takes for a record of that patient (AuditTrail.logViews checks each entry again).
+ */
+static const uint8_t *access_granted(const struct fx *x, const uint8_t patient[20])
+{
+	const struct access_cache *a = x->acc;
+
+	for (size_t i = 0; a != NULL && i < a->n; i++)
+		if (memcmp(a->p[i].patient, patient, 20) == 0)
+			return a->p[i].whole ? patient : NULL;
+	return NULL;
+}
+
 /* The access filter of @p x's caller (fhir_access); phr_free the cache after the query. */
 static struct access_cache *access_new(struct fx *x, struct fhir_access *acc)
 {
@@ -1446,7 +1478,10 @@ static int do_search_query(struct fx *x, const char *type, const struct phr_fhir
 	/* _summary=count: the total only, no page of rows */
 	rv = fhir_db_search(x->db, hits, detail, sizeof(detail), type, q,
 			    summary != NULL && strcmp(summary, "count") == 0 ? 0 : count, offset, &acc);
-	phr_free(cache);
+	/* kept for this search (do_search frees it): the entries' reads reuse its patient
+	 * decisions (access_granted) */
+	phr_free(x->acc);
+	x->acc = cache;
 	if (rv == PHR_ERR_INVALID || rv == PHR_ERR_UNSUPPORTED || rv == PHR_ERR_TOO_LARGE)
 		return fail(x, rv, 400, "%s", detail[0] ? detail : "bad search");
 	if (rv != PHR_OK)
@@ -1476,19 +1511,38 @@ static int add_row(struct fx *x, json_t *bundle, json_t *seen, const struct fhir
 	return PHR_OK;
 }
 
+/* Rows read by one phr_node_records_read (one access decision per patient, one wait for
+ * their Views); the chunks of a large page are read concurrently. */
+#define LOAD_CHUNK 8
+
 struct loaded {
 	const struct fhir_row *rows;
 	json_t **res;
 	int *rv;
 	const bool *skip;
+	size_t n;
 };
 
-static int load_at(struct fx *x, size_t i, void *arg)
+/* load of the rows not skipped of chunk @p c. */
+static int load_chunk(struct fx *x, size_t c, void *arg)
 {
 	struct loaded *l = arg;
+	struct phr_record_read it[LOAD_CHUNK];
+	struct phr_buf b[LOAD_CHUNK];
+	size_t at[LOAD_CHUNK], k = 0, lo = c * LOAD_CHUNK, hi = lo + LOAD_CHUNK < l->n ? lo + LOAD_CHUNK : l->n;
+	int rv;
 
-	if (!l->skip[i])
-		l->rv[i] = load(x, &l->res[i], &l->rows[i]);
+	for (size_t i = lo; i < hi; i++) {
+		if (l->skip[i])
+			continue;
+		phr_buf_init(&b[k], PHR_RECORD_MAX);
+		it[k] = (struct phr_record_read){ &l->rows[i].token, purpose_of(x, &l->rows[i]), &b[k],
+						  access_granted(x, l->rows[i].patient), PHR_OK };
+		at[k++] = i;
+	}
+	rv = phr_node_records_read(x->c->api->cfg.node, it, k, x->me);
+	for (size_t j = 0; j < k; j++)
+		l->rv[at[j]] = parse_record(&l->res[at[j]], &b[j], rv != PHR_OK ? rv : it[j].result);
 	return PHR_OK;
 }
 
@@ -1518,7 +1572,8 @@ static int add_rows(struct fx *x, json_t *bundle, json_t *seen, const struct fhi
 		for (size_t k = 0; k < i && !skip[i]; k++)
 			skip[i] = strcmp(rows[k].type, rows[i].type) == 0 && strcmp(rows[k].id, rows[i].id) == 0;
 	}
-	if ((rv = par_run(x, n, load_at, &l)) != PHR_OK) {
+	l.n = n;
+	if ((rv = par_run(x, (n + LOAD_CHUNK - 1) / LOAD_CHUNK, load_chunk, &l)) != PHR_OK) {
 		rv = nomem(x);
 		goto out;
 	}
@@ -1684,29 +1739,45 @@ static int trail_events(struct fx *x, json_t *bundle, const char *pid)
 	return PHR_OK;
 }
 
+static int search_answer(struct fx *x, const char *type, const struct phr_fhir_req *q, struct fhir_hits *h,
+			 size_t count);
+
 static int do_search(struct fx *x, const char *type, const struct phr_fhir_req *q)
 {
 	struct fhir_hits h;
-	size_t count, offset = 0;
+	size_t count = 0;
+	int rv;
+
+	rv = do_search_query(x, type, q, &count, &h);
+	if (rv == PHR_OK)
+		rv = search_answer(x, type, q, &h, count);
+	phr_free(x->acc); /* the decisions of this search only */
+	x->acc = NULL;
+	return rv;
+}
+
+/* The searchset Bundle of the matches @p h (a page of @p count) in x->out. */
+static int search_answer(struct fx *x, const char *type, const struct phr_fhir_req *q, struct fhir_hits *h,
+			 size_t count)
+{
+	size_t offset = 0;
 	const char *summary = phr_fhir_req_param(q, "_summary");
 	json_t *bundle, *seen;
 	int rv;
 
-	if ((rv = do_search_query(x, type, q, &count, &h)) != PHR_OK)
-		return rv;
 	(void)parse_size(x, &offset, q, "_offset", 0, SIZE_MAX / 2);
-	bundle = bundle_new("searchset", h.total, true);
+	bundle = bundle_new("searchset", h->total, true);
 	seen = json_object();
 	if (bundle == NULL || seen == NULL) {
 		json_decref(bundle);
 		json_decref(seen);
-		fhir_hits_release(&h);
+		fhir_hits_release(h);
 		return nomem(x);
 	}
 	rv = add_link(bundle, x, "self", type, q, count, offset);
 	if (rv == PHR_OK)
 		rv = add_link(bundle, x, "first", type, q, count, 0);
-	if (rv == PHR_OK && offset + count < h.total && count > 0)
+	if (rv == PHR_OK && offset + count < h->total && count > 0)
 		rv = add_link(bundle, x, "next", type, q, count, offset + count);
 	if (rv == PHR_OK && offset > 0)
 		rv = add_link(bundle, x, "previous", type, q, count, offset > count ? offset - count : 0);
@@ -1714,16 +1785,16 @@ static int do_search(struct fx *x, const char *type, const struct phr_fhir_req *
 		rv = nomem(x);
 	if (summary == NULL || strcmp(summary, "count") != 0) {
 		if (rv == PHR_OK)
-			rv = add_rows(x, bundle, seen, h.rows, h.n, "match");
+			rv = add_rows(x, bundle, seen, h->rows, h->n, "match");
 		if (rv == PHR_OK)
-			rv = includes(x, bundle, seen, &h, q);
+			rv = includes(x, bundle, seen, h, q);
 	}
 	if (rv == PHR_OK && strcmp(type, "AuditEvent") == 0 && offset == 0) {
 		const char *pat = phr_fhir_req_param(q, "patient");
 		if (pat != NULL && strchr(pat, ',') == NULL)
 			rv = trail_events(x, bundle, strncmp(pat, "Patient/", 8) == 0 ? pat + 8 : pat);
 	}
-	fhir_hits_release(&h);
+	fhir_hits_release(h);
 	json_decref(seen);
 	if (rv != PHR_OK) {
 		json_decref(bundle);

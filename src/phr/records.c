@@ -381,25 +381,12 @@ static int owner_capsule(struct phr_node *n, struct phr_record_meta *m,
 	return rv;
 }
 
-/* The access decision and the reader's capsule, for a reader at @p raddr
- * (hosted identity @p hosted or NULL). Caller holds the lock. */
-static int record_access_locked(struct phr_node *n, struct phr_record_meta *m, const uint8_t raddr[20],
-				const struct phr_u256 *record)
+/* The reader's capsule of @p record (local, from a peer, the owner's, or wrapped by a hosted
+ * patient) in m->capsule_cid, and the ciphertext's blocks at hand; the access decision was
+ * made. */
+static int record_capsule(struct phr_node *n, struct phr_record_meta *m, const uint8_t raddr[20],
+			  const struct phr_u256 *record)
 {
-	bool ok = false;
-	int rv;
-
-	rv = record_meta(n, m, record);
-	if (rv == PHR_ERR_NOT_FOUND)
-		phr_node_i_deny(n, raddr, NULL, record, "no such record");
-	if (rv != PHR_OK)
-		return rv;
-	if ((rv = can_access_locked(n, &ok, raddr, m->patient, record, PHR_LEVEL_READ)) != PHR_OK)
-		return rv;
-	if (!ok) {
-		phr_node_i_deny(n, raddr, m->patient, record, "no active grant");
-		return PHR_ERR_FORBIDDEN;
-	}
 	if (phr_node_i_capsule_get(n, m->capsule_cid, record, raddr) != PHR_OK &&
 	    phr_node_i_peer_capsule(n, m->capsule_cid, record, raddr) != PHR_OK &&
 	    owner_capsule(n, m, record, raddr) != PHR_OK) {
@@ -421,6 +408,46 @@ static int record_access_locked(struct phr_node *n, struct phr_record_meta *m, c
 			phr_log_warn("phr", "ciphertext %s is not in the store and no peer has it", m->cid);
 	}
 	return PHR_OK;
+}
+
+/* recordOf of @p record for reader @p raddr (a missing token is a denial). */
+static int record_meta_for(struct phr_node *n, struct phr_record_meta *m, const uint8_t raddr[20],
+			   const struct phr_u256 *record)
+{
+	int rv = record_meta(n, m, record);
+
+	if (rv == PHR_ERR_NOT_FOUND)
+		phr_node_i_deny(n, raddr, NULL, record, "no such record");
+	return rv;
+}
+
+/* canAccess(reader, m->patient, record, Read) of a live record, denial logged. */
+static int record_decide(struct phr_node *n, const struct phr_record_meta *m, const uint8_t raddr[20],
+			 const struct phr_u256 *record)
+{
+	bool ok = false;
+	int rv;
+
+	if ((rv = can_access_locked(n, &ok, raddr, m->patient, record, PHR_LEVEL_READ)) != PHR_OK)
+		return rv;
+	if (!ok) {
+		phr_node_i_deny(n, raddr, m->patient, record, "no active grant");
+		return PHR_ERR_FORBIDDEN;
+	}
+	return PHR_OK;
+}
+
+/* The access decision and the reader's capsule, for a reader at @p raddr
+ * (hosted identity @p hosted or NULL). Caller holds the lock. */
+static int record_access_locked(struct phr_node *n, struct phr_record_meta *m, const uint8_t raddr[20],
+				const struct phr_u256 *record)
+{
+	int rv;
+
+	if ((rv = record_meta_for(n, m, raddr, record)) != PHR_OK ||
+	    (rv = record_decide(n, m, raddr, record)) != PHR_OK)
+		return rv;
+	return record_capsule(n, m, raddr, record);
 }
 
 static int record_open_locked(struct phr_node *n, struct phr_record_meta *meta,
@@ -542,28 +569,25 @@ static int read_fd(struct phr_buf *out, int fd)
 	return PHR_OK;
 }
 
-int phr_node_record_read(struct phr_node *n, struct phr_buf *plaintext,
-			 struct phr_record_meta *meta, const struct phr_identity *reader,
-			 const struct phr_u256 *record, unsigned purpose)
+/* Opens the capsule of @p m with @p reader's key, decrypts the ciphertext and checks its hash;
+ * the plaintext appended to @p plaintext. */
+static int record_decrypt(struct phr_node *n, struct phr_buf *plaintext, const struct phr_record_meta *m,
+			  const struct phr_identity *reader)
 {
-	struct phr_record_meta m;
 	struct phr_cid cap, root;
 	struct phr_buf env;
 	uint8_t *key = NULL, h[32];
 	int fd = -1, rv;
 
 	phr_buf_init(&env, PHR_RECORD_MAX + SALT_BYTES);
-	rv = record_open_locked(n, &m, reader, record, purpose);
-	if (rv != PHR_OK)
-		goto out;
 	key = phr_crypto_key_new();
 	fd = memfd_create("phr-read", MFD_CLOEXEC);
 	if (key == NULL || fd < 0) {
 		rv = key == NULL ? PHR_ERR_NOMEM : PHR_ERR_IO;
 		goto out;
 	}
-	if ((rv = phr_cid_parse(&cap, m.capsule_cid)) != PHR_OK ||
-	    (rv = phr_cid_parse(&root, m.cid)) != PHR_OK ||
+	if ((rv = phr_cid_parse(&cap, m->capsule_cid)) != PHR_OK ||
+	    (rv = phr_cid_parse(&root, m->cid)) != PHR_OK ||
 	    (rv = phr_store_open_capsule(n->store, key, &cap, reader->box_pk, reader->box_sk)) !=
 		    PHR_OK ||
 	    (rv = phr_store_cat_decrypted_fd(n->store, &root, fd, key)) != PHR_OK ||
@@ -574,13 +598,11 @@ int phr_node_record_read(struct phr_node *n, struct phr_buf *plaintext,
 		goto out;
 	}
 	data_hash(h, env.data, env.data + SALT_BYTES, env.len - SALT_BYTES);
-	if (sodium_memcmp(h, m.data_hash, 32) != 0) {
+	if (sodium_memcmp(h, m->data_hash, 32) != 0) {
 		rv = PHR_ERR_CORRUPT;
 		goto out;
 	}
 	rv = phr_buf_append(plaintext, env.data + SALT_BYTES, env.len - SALT_BYTES);
-	if (rv == PHR_OK && meta != NULL)
-		*meta = m;
 out:
 	if (fd >= 0) {
 		if (ftruncate(fd, 0) != 0)
@@ -591,6 +613,124 @@ out:
 		sodium_memzero(env.data, env.len);
 	phr_buf_release(&env);
 	phr_crypto_key_free(key);
+	return rv;
+}
+
+int phr_node_record_read(struct phr_node *n, struct phr_buf *plaintext,
+			 struct phr_record_meta *meta, const struct phr_identity *reader,
+			 const struct phr_u256 *record, unsigned purpose)
+{
+	struct phr_record_meta m;
+	int rv;
+
+	rv = record_open_locked(n, &m, reader, record, purpose);
+	if (rv == PHR_OK)
+		rv = record_decrypt(n, plaintext, &m, reader);
+	if (rv == PHR_OK && meta != NULL)
+		*meta = m;
+	return rv;
+}
+
+/* Whether records of @p patient are read more than once in @p it (from @p i on, OK so far). */
+static bool patient_repeats(const struct phr_record_read *it, const struct phr_record_meta *m,
+			    size_t count, size_t i)
+{
+	for (size_t j = i + 1; j < count; j++)
+		if (it[j].result == PHR_OK && memcmp(m[j].patient, m[i].patient, 20) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The access decisions of the records in @p it that are still PHR_OK. canAccess(reader,
+ * patient, r, Read) of a live record r of that patient (recordOf answered, with that
+ * patient) is true whenever canAccess(reader, patient, 0, Read) is (the owner, an active
+ * emergency, a grant on all records: PatientRegistry.canAccess checks these before the
+ * category and record grants, and with r only adds "live and of this patient"): one call
+ * per patient of several records decides them; when it is false each record is asked
+ * alone (category and record grants). A record of the patient its item names as granted
+ * (a decision the caller made in this request) is allowed without a call. AuditTrail.logViews
+ * checks every entry again.
+ */
+static void records_decide(struct phr_node *n, struct phr_record_read *it, const struct phr_record_meta *m,
+			   size_t count, const uint8_t raddr[20])
+{
+	const struct phr_u256 zero = PHR_U256_ZERO;
+	uint8_t *asked = phr_calloc(count, 1); /* 1: the patient-level call was made here; 2: true */
+
+	for (size_t i = 0; i < count; i++) {
+		bool ok = false;
+		if (it[i].result != PHR_OK ||
+		    (it[i].granted != NULL && memcmp(it[i].granted, m[i].patient, 20) == 0))
+			continue; /* decided by the caller in this request */
+		if (asked != NULL && asked[i] == 0 && patient_repeats(it, m, count, i)) {
+			int rv = can_access_locked(n, &ok, raddr, m[i].patient, &zero, PHR_LEVEL_READ);
+			for (size_t j = i; j < count; j++)
+				if (it[j].result == PHR_OK && memcmp(m[j].patient, m[i].patient, 20) == 0)
+					asked[j] = rv == PHR_OK && ok ? 2 : 1;
+		}
+		if (asked == NULL || asked[i] != 2)
+			it[i].result = record_decide(n, &m[i], raddr, it[i].record);
+	}
+	phr_free(asked);
+}
+
+int phr_node_records_read(struct phr_node *n, struct phr_record_read *it, size_t count,
+			  const struct phr_identity *reader)
+{
+	struct phr_record_meta *m;
+	struct phr_node_view *v;
+	size_t nv = 0, announced = 0;
+	int rv = PHR_OK;
+
+	if (count == 0)
+		return PHR_OK;
+	m = phr_calloc(count, sizeof(*m));
+	v = phr_calloc(count, sizeof(*v));
+	if (m == NULL || v == NULL) {
+		phr_free(m);
+		phr_free(v);
+		for (size_t i = 0; i < count; i++)
+			it[i].result = PHR_ERR_NOMEM;
+		return PHR_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < count; i++) {
+		it[i].result = it[i].purpose > PHR_PURPOSE_MAX ? PHR_ERR_INVALID : PHR_OK;
+		announced += it[i].result == PHR_OK;
+	}
+	/* announced: a group of this reader's Views being formed waits for them (txq.c) */
+	phr_node_i_views_announce(n, reader->address, true, announced);
+	for (size_t i = 0; i < count; i++)
+		if (it[i].result == PHR_OK)
+			it[i].result = record_meta_for(n, &m[i], reader->address, it[i].record);
+	records_decide(n, it, m, count, reader->address);
+	for (size_t i = 0; i < count; i++) {
+		if (it[i].result == PHR_OK)
+			it[i].result = record_capsule(n, &m[i], reader->address, it[i].record);
+		if (it[i].result == PHR_OK)
+			v[nv++] = (struct phr_node_view){ m[i].patient, it[i].record, it[i].purpose, PHR_OK };
+	}
+	/* the ones that ended before their View */
+	phr_node_i_views_announce(n, reader->address, false, announced - nv);
+	/* every View on chain (one wait) before anything is decrypted */
+	if (nv > 0 && (rv = phr_node_i_log_views_announced(n, reader, v, nv)) != PHR_OK) {
+		for (size_t i = 0; i < count; i++)
+			if (it[i].result == PHR_OK)
+				it[i].result = rv; /* not logged: not read */
+		goto out;
+	}
+	for (size_t i = 0, k = 0; i < count; i++) {
+		if (it[i].result != PHR_OK)
+			continue;
+		it[i].result = v[k++].result;
+		if (it[i].result == PHR_ERR_FORBIDDEN)
+			phr_node_i_deny(n, reader->address, m[i].patient, it[i].record, "audit refused");
+		if (it[i].result == PHR_OK)
+			it[i].result = record_decrypt(n, it[i].plaintext, &m[i], reader);
+	}
+out:
+	phr_free(v);
+	phr_free(m);
 	return rv;
 }
 

@@ -43,7 +43,7 @@ struct qentry {
 	struct qentry *next;
 	int result;
 	bool done;
-	pthread_cond_t cv; /* its owner waits here (group_commit) */
+	pthread_cond_t *cv; /* its owner waits here (group_commit; one per owner) */
 };
 
 struct ventry {
@@ -388,32 +388,42 @@ static unsigned *coming_of(struct phr_txq *q, struct reader_slot *table, const u
 /* Counts an entry of @p who as coming (@p begin) or no longer coming; wakes a waiting leader
  * when none is. Under vlock. */
 static void coming_step(struct phr_txq *q, struct reader_slot *table, const uint8_t who[20],
-			bool begin)
+			bool begin, size_t k)
 {
 	unsigned *c = coming_of(q, table, who);
 
-	if (begin)
-		(*c)++;
-	else if (*c > 0 && --*c == 0)
-		pthread_cond_broadcast(&q->lcond);
+	if (k == 0)
+		return;
+	if (begin) {
+		*c += (unsigned)k;
+	} else if (*c > 0) {
+		*c = *c > k ? *c - (unsigned)k : 0;
+		if (*c == 0)
+			pthread_cond_broadcast(&q->lcond);
+	}
 }
 
 static void announce(struct phr_node *n, struct reader_slot *table, const uint8_t who[20],
-		     bool begin)
+		     bool begin, size_t k)
 {
 	pthread_mutex_lock(&n->txq->vlock);
-	coming_step(n->txq, table, who, begin);
+	coming_step(n->txq, table, who, begin, k);
 	pthread_mutex_unlock(&n->txq->vlock);
 }
 
 void phr_node_i_view_announce(struct phr_node *n, const uint8_t reader[20], bool begin)
 {
-	announce(n, n->txq->slots, reader, begin);
+	announce(n, n->txq->slots, reader, begin, 1);
+}
+
+void phr_node_i_views_announce(struct phr_node *n, const uint8_t reader[20], bool begin, size_t k)
+{
+	announce(n, n->txq->slots, reader, begin, k);
 }
 
 void phr_node_i_mint_announce(struct phr_node *n, const uint8_t provider[20], bool begin)
 {
-	announce(n, n->txq->mslots, provider, begin);
+	announce(n, n->txq->mslots, provider, begin, 1);
 }
 
 /* A leader of @p s waits (at most COMING_WAIT_NS) while entries of its sender are announced
@@ -440,60 +450,74 @@ static void wait_coming(struct phr_txq *q, struct reader_slot *s, const unsigned
 }
 
 /*
- * Queues @p e in the slot of @p who in @p table and returns its result once a
- * group that holds it was sent: the first thread with no group of that slot
- * in flight leads, waits briefly for the entries announced as coming
- * (wait_coming), takes up to @p max queued entries and sends them with
- * @p send; the others wait for their entry to be done. With @p announced the
- * entry was announced (phr_node_i_view_announce...) and is no longer coming.
+ * Queues the @p k entries from @p first (linked by next, the last one's next
+ * NULL) in the slot of @p who in @p table and returns once groups that hold
+ * them all were sent (each entry's result set): the first thread with no
+ * group of that slot in flight leads, waits briefly for the entries announced
+ * as coming (wait_coming), takes up to @p max queued entries and sends them
+ * with @p send; the others wait until their last entry is done (groups leave
+ * the queue in order, so the earlier ones are done too). With @p announced
+ * the entries were announced (phr_node_i_view_announce...) and are no longer
+ * coming.
  */
-static int group_commit(struct phr_node *n, struct reader_slot *table,
-			const struct phr_identity *who, struct qentry *e, size_t max,
-			send_group_fn send, bool announced)
+static void group_commit(struct phr_node *n, struct reader_slot *table,
+			 const struct phr_identity *who, struct qentry *first, size_t k, size_t max,
+			 send_group_fn send, bool announced)
 {
 	struct phr_txq *q = n->txq;
 	const unsigned *coming = coming_of(q, table, who->address);
 	struct reader_slot *s;
+	struct qentry *last = first;
+	pthread_cond_t cv;
 
+	while (last->next != NULL)
+		last = last->next;
 	pthread_mutex_lock(&q->vlock);
 	if (announced)
-		coming_step(q, table, who->address, false);
+		coming_step(q, table, who->address, false, k);
 	s = slot_of(table, who->address);
 	if (s == NULL) { /* more concurrent senders than slots: unbatched */
 		pthread_mutex_unlock(&q->vlock);
-		send(n, who, e, 1);
-		return e->result;
+		for (struct qentry *x = first, *nx; x != NULL; x = nx) {
+			nx = x->next;
+			x->next = NULL;
+			send(n, who, x, 1);
+			x->next = nx;
+		}
+		return;
 	}
-	/* each waiter has its own condition: a group's end wakes its entries
-	 * and the next leader, not every thread waiting on any slot */
-	pthread_cond_init(&e->cv, NULL);
+	/* one condition per waiting thread: a group's end wakes the owners of its
+	 * entries and the next leader, not every thread waiting on any slot */
+	pthread_cond_init(&cv, NULL);
+	for (struct qentry *x = first; x != NULL; x = x->next)
+		x->cv = &cv;
 	if (s->tail != NULL)
-		s->tail->next = e;
+		s->tail->next = first;
 	else
-		s->head = e;
-	s->tail = e;
-	s->queued++;
+		s->head = first;
+	s->tail = last;
+	s->queued += k;
 	if (s->leader_waiting)
 		pthread_cond_broadcast(&q->lcond);
-	while (!e->done) {
-		struct qentry *batch, *last;
+	while (!last->done) {
+		struct qentry *batch, *end;
 		size_t count = 1;
 		if (s->busy) {
-			pthread_cond_wait(&e->cv, &q->vlock);
+			pthread_cond_wait(&cv, &q->vlock);
 			continue;
 		}
 		/* lead: take up to max queued entries, once the announced ones are in */
 		s->busy = true;
 		wait_coming(q, s, coming, max);
-		batch = last = s->head;
-		while (last->next != NULL && count < max) {
-			last = last->next;
+		batch = end = s->head;
+		while (end->next != NULL && count < max) {
+			end = end->next;
 			count++;
 		}
-		s->head = last->next;
+		s->head = end->next;
 		if (s->head == NULL)
 			s->tail = NULL;
-		last->next = NULL;
+		end->next = NULL;
 		s->queued -= count;
 		pthread_mutex_unlock(&q->vlock);
 		send(n, who, batch, count);
@@ -504,18 +528,17 @@ static int group_commit(struct phr_node *n, struct reader_slot *table,
 			/* the owner returns once it has the lock again, which we hold */
 			nx = x->next;
 			x->done = true;
-			if (x != e)
-				pthread_cond_signal(&x->cv);
+			if (x->cv != &cv && (nx == NULL || nx->cv != x->cv))
+				pthread_cond_signal(x->cv);
 		}
 		s->busy = false;
 		if (s->head == NULL)
 			s->used = false; /* nobody waiting: free the slot */
-		else
-			pthread_cond_signal(&s->head->cv); /* the next leader */
+		else if (s->head->cv != &cv)
+			pthread_cond_signal(s->head->cv); /* the next leader */
 	}
 	pthread_mutex_unlock(&q->vlock);
-	pthread_cond_destroy(&e->cv);
-	return e->result;
+	pthread_cond_destroy(&cv);
 }
 
 static int log_view(struct phr_node *n, const struct phr_identity *reader,
@@ -528,7 +551,8 @@ static int log_view(struct phr_node *n, const struct phr_identity *reader,
 	memcpy(e.patient, patient, 20);
 	e.record = *record;
 	e.purpose = (uint8_t)purpose;
-	return group_commit(n, n->txq->slots, reader, &e.q, BATCH_MAX, send_views, announced);
+	group_commit(n, n->txq->slots, reader, &e.q, 1, BATCH_MAX, send_views, announced);
+	return e.q.result;
 }
 
 int phr_node_i_log_view(struct phr_node *n, const struct phr_identity *reader,
@@ -542,6 +566,31 @@ int phr_node_i_log_view_announced(struct phr_node *n, const struct phr_identity 
 				  unsigned purpose)
 {
 	return log_view(n, reader, patient, record, purpose, true);
+}
+
+int phr_node_i_log_views_announced(struct phr_node *n, const struct phr_identity *reader,
+				   struct phr_node_view *v, size_t k)
+{
+	struct ventry *e;
+
+	if (k == 0)
+		return PHR_OK;
+	if ((e = phr_calloc(k, sizeof(*e))) == NULL) {
+		phr_node_i_views_announce(n, reader->address, false, k);
+		return PHR_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < k; i++) {
+		memcpy(e[i].patient, v[i].patient, 20);
+		e[i].record = *v[i].record;
+		e[i].purpose = (uint8_t)v[i].purpose;
+		e[i].q.next = i + 1 < k ? &e[i + 1].q : NULL;
+	}
+	/* queued together: one wait for all, and they land in one group unless it is full */
+	group_commit(n, n->txq->slots, reader, &e[0].q, k, BATCH_MAX, send_views, true);
+	for (size_t i = 0; i < k; i++)
+		v[i].result = e[i].q.result;
+	phr_free(e);
+	return PHR_OK;
 }
 
 /* ---- mints ---- */
@@ -720,8 +769,9 @@ static int mint(struct phr_node *n, struct phr_u256 *token_id,
 	m.cid = cid;
 	m.rtype = (uint8_t)rtype;
 	m.supersedes = *supersedes;
-	rv = group_commit(n, n->txq->mslots, provider, &m.q, PHR_NODE_MINT_BATCH_MAX, send_mints,
-			  announced);
+	group_commit(n, n->txq->mslots, provider, &m.q, 1, PHR_NODE_MINT_BATCH_MAX, send_mints,
+		     announced);
+	rv = m.q.result;
 	if (rv == PHR_OK)
 		*token_id = m.token_id;
 	return rv;

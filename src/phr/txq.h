@@ -134,6 +134,26 @@ void phr_node_i_view_announce(struct phr_node *n, const uint8_t reader[20], bool
 int phr_node_i_log_view_announced(struct phr_node *n, const struct phr_identity *reader,
 				  const uint8_t patient[20], const struct phr_u256 *record,
 				  unsigned purpose);
+/** phr_node_i_view_announce of @p k reads at once. */
+void phr_node_i_views_announce(struct phr_node *n, const uint8_t reader[20], bool begin, size_t k);
+
+/** One View entry of phr_node_i_log_views_announced. */
+struct phr_node_view {
+	const uint8_t *patient;        /* 20 bytes */
+	const struct phr_u256 *record;
+	unsigned purpose;
+	int result;                    /* out: as phr_node_i_log_view */
+};
+
+/**
+ * phr_node_i_log_view_announced of @p k announced reads by the hosted @p reader at once:
+ * their entries are queued together (in one group unless it fills up) and the caller
+ * waits once, until every entry is on chain or has its own error in v[i].result.
+ * @return PHR_OK (results in @p v) or PHR_ERR_NOMEM (nothing logged; the announcements
+ *         are withdrawn).
+ */
+PHR_WUR int phr_node_i_log_views_announced(struct phr_node *n, const struct phr_identity *reader,
+					   struct phr_node_view *v, size_t k);
 /** The same for a submission by @p provider on its way to phr_node_i_mint_announced. */
 void phr_node_i_mint_announce(struct phr_node *n, const uint8_t provider[20], bool begin);
 /**

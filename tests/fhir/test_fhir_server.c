@@ -713,6 +713,64 @@ static void test_search_total_access(void **state)
 	assert_true(history_total(t_clinic, "/Observation/_history?_count=5") >= 40);
 }
 
+/* On-chain View entries of @p reader in the trail of @p patient. */
+static size_t views_on_chain(const struct phr_identity *patient, const struct phr_identity *reader)
+{
+	char want[PHR_ETH_ADDRESS_STR_LEN];
+	json_t *list = NULL, *e;
+	size_t i, c = 0;
+
+	phr_eth_address_checksum(want, reader->address);
+	assert_int_equal(phr_node_audit_list(fx.node, &list, patient->address, NULL), PHR_OK);
+	json_array_foreach (list, i, e)
+		c += strcmp(jstr(e, "action"), "View") == 0 && strcmp(jstr(e, "accessor"), want) == 0;
+	json_decref(list);
+	return c;
+}
+
+/*
+ * Every entry a search returns has its View on chain, by the caller, before the answer: a
+ * grant on all records (the search's patient decision stands for the entries), a category
+ * grant (each entry decided), the patient itself; once the grant is revoked the next search
+ * returns nothing and logs nothing.
+ */
+static void test_search_views_audited(void **state)
+{
+	const struct phr_identity *pat = phr_node_identity_by_name(fx.node, "patient");
+	const struct phr_identity *prov = phr_node_identity_by_name(fx.node, "provider");
+	const struct phr_identity *clinic = phr_node_identity_by_name(fx.node, "clinic");
+	const char *q = "/Observation?code=urn:test|chunked&_count=7";
+	const struct phr_identity *who[3] = { prov, clinic, pat };
+	const char *tok[3] = { t_provider, t_clinic, t_patient };
+	uint8_t scope[32];
+	size_t n, v;
+	bool next;
+
+	(void)state;
+	for (size_t k = 0; k < 3; k++) {
+		v = views_on_chain(pat, who[k]);
+		assert_int_equal(search_as(tok[k], q, &n, &next), 40);
+		assert_int_equal(n, 7);
+		assert_int_equal(views_on_chain(pat, who[k]), v + 7);
+	}
+	/* a grant on all records for the clinic too: its search's decision stands for the entries */
+	phr_scope_all(scope);
+	assert_int_equal(phr_node_access_grant(fx.node, pat, clinic->address, PHR_LEVEL_READ, scope,
+					       (uint64_t)time(NULL) + 3600),
+			 PHR_OK);
+	v = views_on_chain(pat, clinic);
+	assert_int_equal(search_as(t_clinic, q, &n, &next), 40);
+	assert_int_equal(n, 7);
+	assert_int_equal(views_on_chain(pat, clinic), v + 7);
+	/* revoked (both grants): nothing found, nothing logged */
+	assert_int_equal(phr_node_access_revoke(fx.node, pat, clinic->address, scope), PHR_OK);
+	phr_scope_category(scope, 5);
+	assert_int_equal(phr_node_access_revoke(fx.node, pat, clinic->address, scope), PHR_OK);
+	assert_int_equal(search_as(t_clinic, q, &n, &next), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(views_on_chain(pat, clinic), v + 7);
+}
+
 /* A transaction entry PUT Observation/@p id for Patient/@p pid with code urn:plan|@p code. */
 static void plan_obs(struct phr_buf *b, const char *id, const char *pid, const char *code, int day, bool last)
 {
@@ -1003,6 +1061,7 @@ int main(void)
 		cmocka_unit_test(test_audit_events_from_trail),
 		cmocka_unit_test(test_records_batch),
 		cmocka_unit_test(test_search_total_access),
+		cmocka_unit_test(test_search_views_audited),
 		cmocka_unit_test(test_search_plan),
 		cmocka_unit_test(test_body_too_large),
 		cmocka_unit_test(test_concurrent_creates),

@@ -2,7 +2,8 @@
  * Integration test of the phr domain on an embedded chain in a temporary
  * directory: deployment, registries, provider-to-patient and
  * patient-to-provider flows, denials (no grant, revoked, expired),
- * amendments, the audit trail, and a scan for plaintext on disk.
+ * amendments, the audit trail, a scan for plaintext on disk, and reads of
+ * several records together (phr_node_records_read).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -271,11 +272,203 @@ static void test_flows(void **state)
 	assert_true(files > 10);
 }
 
+/* A View count of @p reader on @p patient's chain. */
+static size_t views_of(struct fx *f, const uint8_t patient[20], const uint8_t reader[20])
+{
+	json_t *list = NULL;
+	size_t c;
+
+	assert_int_equal(phr_node_audit_list(f->node, &list, patient, NULL), PHR_OK);
+	c = count_action(list, "View", reader);
+	json_decref(list);
+	return c;
+}
+
+/* Denials of records of @p patient (with @p reason only, when non-NULL). */
+static size_t denials_of(struct fx *f, const uint8_t patient[20], const char *reason)
+{
+	json_t *list = NULL, *e;
+	size_t c = 0, i;
+
+	assert_int_equal(phr_node_denials_list(f->node, &list, patient), PHR_OK);
+	json_array_foreach(list, i, e)
+		c += reason == NULL || strcmp(json_string_value(json_object_get(e, "reason")), reason) == 0;
+	json_decref(list);
+	return c;
+}
+
+/* phr_node_records_read of @p n tokens by @p who with purpose 1 (@p purposes overrides when
+ * non-NULL); results in @p rv, plaintexts checked against @p want[i] (length @p len) when OK. */
+static void read_many(struct fx *f, const struct phr_identity *who, const struct phr_u256 *ids,
+		      const unsigned *purposes, size_t n, const uint8_t *const *want, size_t len,
+		      int *rv)
+{
+	struct phr_record_read it[8];
+	struct phr_buf b[8];
+
+	assert_true(n <= 8);
+	for (size_t i = 0; i < n; i++) {
+		phr_buf_init(&b[i], PHR_RECORD_MAX);
+		it[i] = (struct phr_record_read){ &ids[i], purposes ? purposes[i] : 1, &b[i], NULL, -1 };
+	}
+	assert_int_equal(phr_node_records_read(f->node, it, n, who), PHR_OK);
+	for (size_t i = 0; i < n; i++) {
+		rv[i] = it[i].result;
+		if (rv[i] == PHR_OK) {
+			assert_int_equal(b[i].len, len);
+			assert_memory_equal(b[i].data, want[i], len);
+		} else {
+			assert_int_equal(b[i].len, 0);
+		}
+		phr_buf_release(&b[i]);
+	}
+}
+
+static void all_equal(const int *rv, size_t n, int want)
+{
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(rv[i], want);
+}
+
+/*
+ * Several records read together: per-record results (no grant, a category grant, a grant on
+ * all records, a missing token, a bad purpose, the patient's own), one View per record
+ * returned and none for the others, revocation and expiry stop the reads at once.
+ */
+static void test_records_read(void **state)
+{
+	struct fx *f = *state;
+	static uint8_t rec[3][500], own[200];
+	const uint8_t *want[6];
+	struct phr_record_receipt r[3], ro;
+	struct phr_u256 ids[6];
+	uint8_t all[32], cat5[32];
+	uint64_t now;
+	size_t v0, vp0, d0;
+	int rv[6];
+
+	phr_scope_all(all);
+	phr_scope_category(cat5, 5);
+	assert_int_equal(phr_node_chain_time(f->node, &now), PHR_OK);
+	assert_int_equal(phr_node_access_grant(f->node, f->pat, f->prov->address, PHR_LEVEL_WRITE, all,
+					       now + 86400),
+			 PHR_OK);
+	for (size_t i = 0; i < 3; i++) {
+		char m[40];
+		snprintf(m, sizeof(m), "batch record %zu", i);
+		make_record(rec[i], sizeof(rec[i]), m);
+		/* two Observations (type 5) and a Procedure (type 2) */
+		assert_int_equal(phr_node_record_submit(f->node, &r[i], f->prov, f->pat->address,
+							i < 2 ? 5 : 2, NULL, rec[i], sizeof(rec[i])),
+				 PHR_OK);
+		ids[i] = r[i].token_id;
+		want[i] = rec[i];
+	}
+	/* the other patient's own record (written by itself: it owns its registry entry) */
+	assert_int_equal(phr_node_access_grant(f->node, f->other, f->prov->address, PHR_LEVEL_WRITE,
+					       all, now + 86400),
+			 PHR_OK);
+	make_record(own, sizeof(own), "own record");
+	assert_int_equal(phr_node_record_submit(f->node, &ro, f->prov, f->other->address, 5, NULL, own,
+						sizeof(own)),
+			 PHR_OK);
+
+	/* no grant of pat to other: every record of pat refused, no View, denials logged */
+	v0 = views_of(f, f->pat->address, f->other->address);
+	d0 = denials_of(f, f->pat->address, NULL);
+	read_many(f, f->other, ids, NULL, 3, want, sizeof(rec[0]), rv);
+	all_equal(rv, 3, PHR_ERR_FORBIDDEN);
+	assert_int_equal(views_of(f, f->pat->address, f->other->address), v0);
+	assert_int_equal(denials_of(f, f->pat->address, NULL), d0 + 3);
+
+	/* a grant on the Observations only: the patient-level decision is no, each record asked */
+	assert_int_equal(phr_node_access_grant(f->node, f->pat, f->other->address, PHR_LEVEL_READ, cat5,
+					       now + 86400),
+			 PHR_OK);
+	ids[3] = (struct phr_u256){ { 999999, 0, 0, 0 } }; /* no such token */
+	ids[4] = ids[0];                                  /* a purpose out of range */
+	ids[5] = ro.token_id;                             /* other's own record */
+	want[5] = own;
+	{
+		const unsigned purposes[6] = { 1, 1, 1, 1, 200, 6 };
+		size_t vo0 = views_of(f, f->other->address, f->other->address);
+		struct phr_record_read it[6];
+		struct phr_buf b[6];
+		read_many(f, f->other, ids, purposes, 3, want, sizeof(rec[0]), rv);
+		assert_int_equal(rv[0], PHR_OK);
+		assert_int_equal(rv[1], PHR_OK);
+		assert_int_equal(rv[2], PHR_ERR_FORBIDDEN);
+		assert_int_equal(views_of(f, f->pat->address, f->other->address), v0 + 2);
+		/* mixed lengths: checked by hand */
+		for (size_t i = 0; i < 6; i++) {
+			phr_buf_init(&b[i], PHR_RECORD_MAX);
+			it[i] = (struct phr_record_read){ &ids[i], purposes[i], &b[i], NULL, -1 };
+		}
+		assert_int_equal(phr_node_records_read(f->node, it, 6, f->other), PHR_OK);
+		assert_int_equal(it[0].result, PHR_OK);
+		assert_int_equal(it[1].result, PHR_OK);
+		assert_int_equal(it[2].result, PHR_ERR_FORBIDDEN);
+		assert_int_equal(it[3].result, PHR_ERR_NOT_FOUND);
+		assert_int_equal(it[4].result, PHR_ERR_INVALID);
+		assert_int_equal(it[5].result, PHR_OK);
+		assert_int_equal(b[1].len, sizeof(rec[1]));
+		assert_memory_equal(b[1].data, rec[1], sizeof(rec[1]));
+		assert_int_equal(b[5].len, sizeof(own));
+		assert_memory_equal(b[5].data, own, sizeof(own));
+		for (size_t i = 0; i < 6; i++)
+			phr_buf_release(&b[i]);
+		assert_int_equal(views_of(f, f->pat->address, f->other->address), v0 + 4);
+		/* the Procedure refused by the node's own check, not only by the chain's */
+		assert_int_equal(denials_of(f, f->pat->address, "audit refused"), 0);
+		assert_int_equal(views_of(f, f->other->address, f->other->address), vo0 + 1);
+	}
+
+	/* a grant on all records: the one patient-level call decides the three */
+	assert_int_equal(phr_node_access_grant(f->node, f->pat, f->other->address, PHR_LEVEL_READ, all,
+					       now + 86400),
+			 PHR_OK);
+	read_many(f, f->other, ids, NULL, 3, want, sizeof(rec[0]), rv);
+	all_equal(rv, 3, PHR_OK);
+	assert_int_equal(views_of(f, f->pat->address, f->other->address), v0 + 7);
+	/* the patient reads its own records (owner) */
+	vp0 = views_of(f, f->pat->address, f->pat->address);
+	read_many(f, f->pat, ids, NULL, 3, want, sizeof(rec[0]), rv);
+	all_equal(rv, 3, PHR_OK);
+	assert_int_equal(views_of(f, f->pat->address, f->pat->address), vp0 + 3);
+
+	/* revoked: the next read refuses at once (the category grant still opens the two) */
+	assert_int_equal(phr_node_access_revoke(f->node, f->pat, f->other->address, all), PHR_OK);
+	read_many(f, f->other, ids, NULL, 3, want, sizeof(rec[0]), rv);
+	assert_int_equal(rv[0], PHR_OK);
+	assert_int_equal(rv[1], PHR_OK);
+	assert_int_equal(rv[2], PHR_ERR_FORBIDDEN);
+	assert_int_equal(phr_node_access_revoke(f->node, f->pat, f->other->address, cat5), PHR_OK);
+	d0 = denials_of(f, f->pat->address, NULL);
+	read_many(f, f->other, ids, NULL, 3, want, sizeof(rec[0]), rv);
+	all_equal(rv, 3, PHR_ERR_FORBIDDEN);
+	assert_int_equal(denials_of(f, f->pat->address, NULL), d0 + 3);
+	assert_int_equal(views_of(f, f->pat->address, f->other->address), v0 + 9);
+
+	/* expiry: a short grant on all records stops the reads once chain time passes it */
+	assert_int_equal(phr_node_chain_time(f->node, &now), PHR_OK);
+	assert_int_equal(phr_node_access_grant(f->node, f->pat, f->other->address, PHR_LEVEL_READ, all,
+					       now + 120),
+			 PHR_OK);
+	read_many(f, f->other, ids, NULL, 3, want, sizeof(rec[0]), rv);
+	all_equal(rv, 3, PHR_OK);
+	assert_int_equal(phr_node_advance_time(f->node, 300), PHR_OK);
+	read_many(f, f->other, ids, NULL, 3, want, sizeof(rec[0]), rv);
+	all_equal(rv, 3, PHR_ERR_FORBIDDEN);
+	assert_int_equal(views_of(f, f->pat->address, f->other->address), v0 + 12);
+	assert_int_equal(phr_node_records_read(f->node, NULL, 0, f->other), PHR_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roles),
 		cmocka_unit_test(test_flows),
+		cmocka_unit_test(test_records_read),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
