@@ -236,7 +236,7 @@ static bool entry_valid(const struct chain_memo *m, const struct memo_entry *e,
 	return env_same(e, now);
 }
 
-int chain_memo_get(struct chain_memo *m, int *status, struct phr_buf *out,
+int chain_memo_get(struct chain_memo *m, int *status, struct phr_buf *out, uint64_t *made_at,
 		   const struct memo_key *k, const struct phr_state_block *now)
 {
 	uint64_t h;
@@ -262,6 +262,8 @@ int chain_memo_get(struct chain_memo *m, int *status, struct phr_buf *out,
 			return rc;
 		e->used = ++m->clock;
 		*status = e->status;
+		if (made_at)
+			*made_at = e->blk.number ? e->blk.number - 1 : 0;
 		__atomic_add_fetch(&m->hits, 1, __ATOMIC_RELAXED);
 		return PHR_OK;
 	}

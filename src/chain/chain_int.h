@@ -41,9 +41,13 @@ enum db_stmt {
 	DB_STMT_COUNT
 };
 
+struct db_ckpt;
+
 struct chain_db {
 	sqlite3 *db;
 	sqlite3_stmt *st[DB_STMT_COUNT];
+	/* the checkpoint thread of the file (NULL: SQLite's own, in commits) */
+	struct db_ckpt *ckpt;
 	/* undo log for evm_revert: on while snapshots exist */
 	bool undo;
 	uint64_t undo_block, undo_seq;
@@ -144,8 +148,10 @@ void chain_memo_enable(struct chain_memo *m, bool on);
 bool chain_memo_on(const struct chain_memo *m);
 void chain_memo_stats(const struct chain_memo *m, uint64_t *hits, uint64_t *misses);
 /* PHR_OK: a valid entry for @p k under block values @p now (*status and the
- * output appended to @p out); PHR_ERR_NOT_FOUND; PHR_ERR_NOMEM */
-int chain_memo_get(struct chain_memo *m, int *status, struct phr_buf *out,
+ * output appended to @p out; *made_at, if not NULL, the head block the
+ * entry's execution ran on: the answer depends on no later block);
+ * PHR_ERR_NOT_FOUND; PHR_ERR_NOMEM */
+int chain_memo_get(struct chain_memo *m, int *status, struct phr_buf *out, uint64_t *made_at,
 		   const struct memo_key *k, const struct phr_state_block *now);
 /* remembers an outcome (success or revert) with what its execution read */
 void chain_memo_put(struct chain_memo *m, const struct memo_key *k,
@@ -200,6 +206,14 @@ struct phr_chain_node {
 	 * committed by the last request to leave (see phr_chain_node_guard) */
 	bool txn_open;
 	uint64_t sealed_seq, durable_seq;
+	/* a COMMIT runs outside the lock (see phr_chain_node_guard): set while it
+	 * does; commit_mu is held by the committer from before it drops the lock
+	 * until its COMMIT (or ROLLBACK) is done, and taken by the next BEGIN */
+	bool committing;
+	pthread_mutex_t commit_mu;
+	bool commit_failed; /* under commit_mu: no block may be written after it */
+	uint64_t durable_number; /* the head block at the last commit */
+	int durable_waiters;     /* threads waiting in phr_chain_node_guard's exit */
 	int waiters; /* threads queued on lock (atomic) */
 	pthread_cond_t durable_cv;
 	/* evm_snapshot: id -> head number at the time */
@@ -233,6 +247,10 @@ int chain_persist(struct phr_chain_node *n, uint8_t hash[32], const struct phr_c
 		  struct phr_chain_receipt *receipts, size_t count);
 /* commits the open block transaction (fsync); wakes the waiters */
 int chain_sync(struct phr_chain_node *n);
+/* leaves the guard as phr_chain_node_guard(n, false) does, for an answer
+ * that depends on no block after @p need: waits only until that one is
+ * durable (0 or -1 as the guard) */
+int chain_guard_leave(struct phr_chain_node *n, uint64_t need);
 /* evm_revert: back to block @p number (state, blocks, pool) */
 int chain_revert(struct phr_chain_node *n, uint64_t number);
 /* seals one block with what the pool can execute (possibly empty) */

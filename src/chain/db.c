@@ -6,9 +6,23 @@
  * transactions on power loss (not on a process crash); FULL fsyncs the WAL on
  * every commit. A block is committed before eth_sendRawTransaction answers,
  * so an acknowledged transaction survives kill -9 and power loss alike; the
- * price is one fsync per block.
+ * price is one fsync per block (one per group of blocks: see
+ * phr_chain_node_guard).
+ *
+ * Checkpoints run off the commit: the writer connection has no automatic
+ * checkpoint (SQLite's own copies the log into the file inside the COMMIT
+ * that crosses 1,000 pages, the committer and every request waiting for
+ * that commit paying for it). Its WAL hook wakes the file's checkpoint
+ * thread once the log holds CKPT_PAGES pages; the thread runs a PASSIVE
+ * checkpoint on its own connection while blocks go on being written and
+ * committed. Beyond CKPT_MAX_PAGES (the thread cannot keep up) the
+ * committing writer checkpoints itself. A checkpoint changes nothing of
+ * durability: a committed block is in the synced log, which a reopen replays.
  */
 #include "chain_int.h"
+
+#define CKPT_PAGES 1000
+#define CKPT_MAX_PAGES (8 * CKPT_PAGES)
 
 static const char *const schema =
 	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);"
@@ -85,13 +99,119 @@ int db_exec(struct chain_db *db, const char *s)
 	return PHR_OK;
 }
 
+/* ---- checkpoints ---- */
+
+struct db_ckpt {
+	char *path;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	bool due, stop;
+};
+
+static void *ckpt_main(void *arg)
+{
+	struct db_ckpt *k = arg;
+	sqlite3 *db = NULL;
+
+	if (sqlite3_open_v2(k->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		phr_log_warn("chain", "the checkpoint connection cannot open: %s",
+			     db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		db = NULL;
+	} else {
+		(void)sqlite3_busy_timeout(db, 5000);
+		(void)sqlite3_wal_autocheckpoint(db, 0);
+		/* a connection that never read the file has no log open */
+		(void)sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+	}
+	pthread_mutex_lock(&k->mu);
+	for (;;) {
+		while (!k->due && !k->stop)
+			pthread_cond_wait(&k->cv, &k->mu);
+		if (k->stop)
+			break;
+		k->due = false;
+		pthread_mutex_unlock(&k->mu);
+		if (db && sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) !=
+				  SQLITE_OK)
+			phr_log_warn("chain", "checkpoint: %s", sqlite3_errmsg(db));
+		pthread_mutex_lock(&k->mu);
+	}
+	pthread_mutex_unlock(&k->mu);
+	sqlite3_close(db);
+	return NULL;
+}
+
+/* the writer's WAL hook: runs inside its COMMIT */
+static int ckpt_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct db_ckpt *k = arg;
+
+	if (pages >= CKPT_MAX_PAGES) {
+		(void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	} else if (pages >= CKPT_PAGES) {
+		pthread_mutex_lock(&k->mu);
+		k->due = true;
+		pthread_cond_signal(&k->cv);
+		pthread_mutex_unlock(&k->mu);
+	}
+	return SQLITE_OK;
+}
+
+static void ckpt_stop(struct db_ckpt *k)
+{
+	if (!k)
+		return;
+	pthread_mutex_lock(&k->mu);
+	k->stop = true;
+	pthread_cond_signal(&k->cv);
+	pthread_mutex_unlock(&k->mu);
+	pthread_join(k->thread, NULL);
+	pthread_mutex_destroy(&k->mu);
+	pthread_cond_destroy(&k->cv);
+	phr_free(k->path);
+	phr_free(k);
+}
+
+/* Moves the checkpoints of @p db to a thread (else SQLite's own stay on). */
+static void ckpt_start(struct chain_db *db, const char *path)
+{
+	struct db_ckpt *k = phr_calloc(1, sizeof(*k));
+	size_t n = strlen(path) + 1;
+
+	if (!k || !(k->path = phr_malloc(n))) {
+		phr_free(k);
+		return;
+	}
+	memcpy(k->path, path, n);
+	pthread_mutex_init(&k->mu, NULL);
+	pthread_cond_init(&k->cv, NULL);
+	if (pthread_create(&k->thread, NULL, ckpt_main, k) != 0) {
+		pthread_mutex_destroy(&k->mu);
+		pthread_cond_destroy(&k->cv);
+		phr_free(k->path);
+		phr_free(k);
+		return;
+	}
+	if (sqlite3_wal_autocheckpoint(db->db, 0) != SQLITE_OK) {
+		ckpt_stop(k);
+		return;
+	}
+	(void)sqlite3_wal_hook(db->db, ckpt_hook, k);
+	db->ckpt = k;
+}
+
+/* Serialized mode (FULLMUTEX): the node's COMMIT runs outside its lock while
+ * requests under the lock read through the same connection. */
 int db_open(struct chain_db *db, const char *path)
 {
 	int i;
 
 	memset(db, 0, sizeof(*db));
 	if (sqlite3_open_v2(path, &db->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-						   SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+						   SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
 		phr_log_error("chain", "cannot open %s: %s", path,
 			      db->db ? sqlite3_errmsg(db->db) : "out of memory");
 		sqlite3_close(db->db);
@@ -110,6 +230,7 @@ int db_open(struct chain_db *db, const char *path)
 			goto fail;
 		}
 	}
+	ckpt_start(db, path);
 	return PHR_OK;
 fail:
 	db_close(db);
@@ -120,6 +241,10 @@ void db_close(struct chain_db *db)
 {
 	int i;
 
+	if (db->ckpt) {
+		(void)sqlite3_wal_hook(db->db, NULL, NULL);
+		ckpt_stop(db->ckpt);
+	}
 	for (i = 0; i < DB_STMT_COUNT; i++)
 		sqlite3_finalize(db->st[i]);
 	if (db->db)

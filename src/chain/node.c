@@ -288,7 +288,10 @@ int chain_persist(struct phr_chain_node *n, uint8_t hash[32], const struct phr_c
 		return rc;
 	phr_keccak256(hash, hb.data, hb.len);
 	if (!n->txn_open) {
-		rc = db_begin(&n->db);
+		/* after the COMMIT in flight, if any (see phr_chain_node_guard) */
+		pthread_mutex_lock(&n->commit_mu);
+		rc = n->commit_failed ? PHR_ERR_DB : db_begin(&n->db);
+		pthread_mutex_unlock(&n->commit_mu);
 		n->txn_open = rc == PHR_OK;
 	}
 	n->db.undo = n->snaps_n > 0;
@@ -625,6 +628,7 @@ int phr_chain_node_open(struct phr_chain_node **out, const struct phr_chain_conf
 	if (!n)
 		return PHR_ERR_NOMEM;
 	pthread_mutex_init(&n->lock, NULL);
+	pthread_mutex_init(&n->commit_mu, NULL);
 	pthread_cond_init(&n->durable_cv, NULL);
 	n->next_filter_id = 1;
 	plen = strlen(cfg->datadir) + 16;
@@ -669,6 +673,7 @@ int phr_chain_node_open(struct phr_chain_node **out, const struct phr_chain_conf
 		goto fail;
 	}
 	n->gas_limit = cfg->gas_limit ? cfg->gas_limit : n->head.gas_limit;
+	n->durable_number = n->head.number;
 	/* snapshots live in memory: an undo log of a previous run is of no use */
 	rc = db_exec(&n->db, "DELETE FROM undo");
 	if (rc != PHR_OK)
@@ -723,6 +728,7 @@ void phr_chain_node_close(struct phr_chain_node *n)
 	if (n->dev_keys)
 		sodium_free(n->dev_keys);
 	pthread_cond_destroy(&n->durable_cv);
+	pthread_mutex_destroy(&n->commit_mu);
 	pthread_mutex_destroy(&n->lock);
 	phr_free(n);
 }
@@ -731,6 +737,8 @@ int chain_sync(struct phr_chain_node *n)
 {
 	int rc = PHR_OK;
 
+	while (n->committing)
+		pthread_cond_wait(&n->durable_cv, &n->lock);
 	if (n->txn_open) {
 		rc = db_commit(&n->db);
 		n->txn_open = false;
@@ -740,6 +748,7 @@ int chain_sync(struct phr_chain_node *n)
 			phr_log_error("chain", "commit failed; node read-only");
 		} else {
 			n->durable_seq = n->sealed_seq;
+			n->durable_number = n->head.number;
 		}
 		pthread_cond_broadcast(&n->durable_cv);
 	}
@@ -794,6 +803,7 @@ int chain_revert(struct phr_chain_node *n, uint64_t number)
 	n->state = st;
 	n->head = h;
 	memcpy(n->head_hash, hash, 32);
+	n->durable_number = number;
 	n->next_timestamp = 0;
 	for (i = 0; i < n->pool_n; i++)
 		pool_entry_release(&n->pool[i]);
@@ -804,11 +814,78 @@ int chain_revert(struct phr_chain_node *n, uint64_t number)
 	return PHR_OK;
 }
 
+/*
+ * Commits the open block transaction with the lock dropped (called and
+ * returning with it held): requests go on meanwhile (eth_call memo hits,
+ * state reads, execution of the next blocks' transactions); the next block
+ * written waits for this COMMIT at its BEGIN (commit_mu). A failed commit
+ * rolls back and fails every later BEGIN: the node is read-only.
+ */
+static void commit_unlocked(struct phr_chain_node *n)
+{
+	uint64_t seq = n->sealed_seq, number = n->head.number;
+	int rc;
+
+	n->txn_open = false;
+	n->committing = true;
+	pthread_mutex_lock(&n->commit_mu);
+	pthread_mutex_unlock(&n->lock);
+	rc = db_commit(&n->db);
+	if (rc != PHR_OK) {
+		db_rollback(&n->db);
+		n->commit_failed = true;
+	}
+	pthread_mutex_unlock(&n->commit_mu);
+	pthread_mutex_lock(&n->lock);
+	n->committing = false;
+	if (rc == PHR_OK) {
+		if (seq > n->durable_seq) {
+			n->durable_seq = seq;
+			n->durable_number = number;
+		}
+	} else {
+		n->broken = true;
+		phr_log_error("chain", "commit failed; node read-only");
+	}
+	pthread_cond_broadcast(&n->durable_cv);
+}
+
+/*
+ * The exit of the guard, for an answer that depends on the blocks sealed up
+ * to sequence @p seq and on block number @p need: the last request to leave
+ * (none queued on the lock) commits for every block sealed so far, with the
+ * lock dropped; the others wait for a commit that covers what they saw (one
+ * fsync for the whole group), and blocks sealed during a commit go into the
+ * next one. A request that needs nothing new leaves at once, but as the last
+ * to leave it wakes a waiter to commit for the group.
+ */
+static int leave(struct phr_chain_node *n, uint64_t seq, uint64_t need)
+{
+	int rc = 0;
+
+	while ((n->durable_seq < seq || n->durable_number < need) && !n->broken) {
+		if (n->txn_open && !n->committing &&
+		    __atomic_load_n(&n->waiters, __ATOMIC_SEQ_CST) == 0) {
+			commit_unlocked(n);
+		} else {
+			n->durable_waiters++;
+			pthread_cond_wait(&n->durable_cv, &n->lock);
+			n->durable_waiters--;
+		}
+	}
+	if (n->durable_seq < seq || n->durable_number < need)
+		rc = -1;
+	else if (n->durable_waiters && n->txn_open && !n->committing &&
+		 __atomic_load_n(&n->waiters, __ATOMIC_SEQ_CST) == 0)
+		pthread_cond_signal(&n->durable_cv);
+	pthread_mutex_unlock(&n->lock);
+	return rc;
+}
+
 int phr_chain_node_guard(void *node, bool enter)
 {
 	struct phr_chain_node *n = node;
 	uint64_t mine;
-	int rc = 0;
 
 	if (enter) {
 		__atomic_add_fetch(&n->waiters, 1, __ATOMIC_SEQ_CST);
@@ -816,21 +893,15 @@ int phr_chain_node_guard(void *node, bool enter)
 		__atomic_sub_fetch(&n->waiters, 1, __ATOMIC_SEQ_CST);
 		return 0;
 	}
-	/* Whatever this request saw or did must be on disk before it answers. The
-	 * last request to leave commits for everyone queued before it; the others
-	 * wait for that commit (one fsync for the whole group). */
+	/* Whatever this request saw or did must be on disk before it answers:
+	 * every block sealed so far. */
 	mine = n->sealed_seq;
-	if (n->txn_open && __atomic_load_n(&n->waiters, __ATOMIC_SEQ_CST) == 0) {
-		if (chain_sync(n) != PHR_OK)
-			rc = -1;
-	} else {
-		while (n->durable_seq < mine && !n->broken)
-			pthread_cond_wait(&n->durable_cv, &n->lock);
-		if (n->durable_seq < mine)
-			rc = -1;
-	}
-	pthread_mutex_unlock(&n->lock);
-	return rc;
+	return leave(n, mine, 0);
+}
+
+int chain_guard_leave(struct phr_chain_node *n, uint64_t need)
+{
+	return leave(n, 0, need);
 }
 
 int phr_chain_node_tick(struct phr_chain_node *n)

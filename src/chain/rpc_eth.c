@@ -243,10 +243,12 @@ static int dry_run(struct phr_chain_node *n, struct phr_state_tx_result *res, st
  * holds a valid outcome of the same call (callmemo.c), else executed with
  * its read set recorded and remembered. Calls with fee fields (GASPRICE
  * would depend on them) and creations are executed only. @p res as
- * dry_run fills it, except gas_used and logs on a memo hit.
+ * dry_run fills it, except gas_used and logs on a memo hit. @p need (may
+ * be NULL): the last block the answer depends on (a memo hit: the head its
+ * entry ran on; else the head).
  */
 static int call_run(struct phr_chain_node *n, struct phr_state_tx_result *res, struct phr_rpc_call *c,
-		    uint64_t gas)
+		    uint64_t gas, uint64_t *need)
 {
 	static const uint8_t zero[20];
 	struct phr_state_block blk;
@@ -255,6 +257,8 @@ static int call_run(struct phr_chain_node *n, struct phr_state_tx_result *res, s
 	struct phr_buf b;
 	int status = 0, rc;
 
+	if (need)
+		*need = n->head.number;
 	if (!c->has_to || c->has_gas_price || c->has_max_fee || c->has_max_priority || n->broken ||
 	    !chain_memo_on(n->memo))
 		return dry_run(n, res, c, gas);
@@ -266,7 +270,7 @@ static int call_run(struct phr_chain_node *n, struct phr_state_tx_result *res, s
 	k.data = c->data;
 	k.data_len = c->data_len;
 	phr_buf_init(&b, 0);
-	rc = chain_memo_get(n->memo, &status, &b, &k, &blk);
+	rc = chain_memo_get(n->memo, &status, &b, need, &k, &blk);
 	if (rc == PHR_OK) {
 		memset(res, 0, sizeof(*res));
 		res->status = status;
@@ -432,7 +436,7 @@ static int m_call(void *ctx, json_t **result, struct phr_rpc_error *err, json_t 
 	/* the memo answers for the head's state only (tags, not block numbers) */
 	if (!ov && (ref.kind == PHR_RPC_BLOCK_LATEST || ref.kind == PHR_RPC_BLOCK_PENDING ||
 		    ref.kind == PHR_RPC_BLOCK_SAFE || ref.kind == PHR_RPC_BLOCK_FINALIZED))
-		rc = call_run(n, &res, &c, gas);
+		rc = call_run(n, &res, &c, gas, NULL);
 	else
 		rc = dry_run_on(n, ov, &res, &c, gas);
 	phr_state_free(ov);
@@ -454,6 +458,7 @@ int phr_chain_node_call(struct phr_chain_node *n, struct phr_buf *out, const uin
 {
 	struct phr_rpc_call c;
 	struct phr_state_tx_result res;
+	uint64_t need = 0;
 	int rc;
 
 	memset(&c, 0, sizeof(c));
@@ -466,9 +471,10 @@ int phr_chain_node_call(struct phr_chain_node *n, struct phr_buf *out, const uin
 	c.data = (uint8_t *)(uintptr_t)data; /* borrowed: never freed here */
 	c.data_len = data_len;
 	(void)phr_chain_node_guard(n, true);
-	rc = call_run(n, &res, &c, n->gas_limit);
-	/* what the call saw is durable before it is answered */
-	if (phr_chain_node_guard(n, false) != 0) {
+	rc = call_run(n, &res, &c, n->gas_limit, &need);
+	/* what the call saw is durable before it is answered (a memo hit of a
+	 * durable block need not wait for the blocks sealed since) */
+	if (chain_guard_leave(n, need) != 0) {
 		if (rc == PHR_OK)
 			phr_state_tx_result_release(&res);
 		return PHR_ERR_STATE;
@@ -911,12 +917,15 @@ static int m_get_receipt(void *ctx, json_t **result, struct phr_rpc_error *err, 
 int phr_chain_node_receipt(struct phr_chain_node *n, struct phr_chain_receipt *r,
 			   const uint8_t hash[32])
 {
+	uint64_t need;
 	int rc;
 
 	(void)phr_chain_node_guard(n, true);
 	rc = db_receipt_get(&n->db, r, hash);
-	/* as every answer: what it reports is durable first */
-	if (phr_chain_node_guard(n, false) != 0) {
+	/* as every answer: what it reports is durable first (a receipt: its
+	 * block; else the head) */
+	need = rc == PHR_OK ? r->block_number : n->head.number;
+	if (chain_guard_leave(n, need) != 0) {
 		if (rc == PHR_OK)
 			phr_chain_receipt_release(r);
 		return PHR_ERR_STATE;

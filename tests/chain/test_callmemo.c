@@ -667,7 +667,7 @@ static int memo_get_i(struct chain_memo *m, const struct phr_state_block *blk, u
 	size_t j;
 
 	phr_buf_init(&b, 0);
-	rc = chain_memo_get(m, &status, &b, &k, blk);
+	rc = chain_memo_get(m, &status, &b, NULL, &k, blk);
 	if (rc == PHR_OK) {
 		assert_int_equal(status, PHR_EVM_SUCCESS);
 		assert_int_equal(b.len, out_len);
