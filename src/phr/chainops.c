@@ -47,6 +47,30 @@ int phr_node_i_revert_err(const uint8_t *data, size_t n)
 	return PHR_ERR_REVERTED;
 }
 
+/* eth_call of @p data to @p to from @p from with @p gas at the latest block: PHR_OK when it
+ * runs through at that gas (no revert, no out-of-gas), else the chain's error. */
+static int call_at_gas(struct phr_chain *c, const uint8_t from[20], const uint8_t *to,
+		       const uint8_t *data, size_t len, uint64_t gas)
+{
+	struct phr_rpc_error err;
+	json_t *o, *r = NULL;
+	int rv;
+
+	memset(&err, 0, sizeof(err));
+	o = json_object();
+	if (o == NULL)
+		return PHR_ERR_NOMEM;
+	json_object_set_new(o, "from", phr_rpc_data(from, 20));
+	json_object_set_new(o, "to", phr_rpc_data(to, 20));
+	json_object_set_new(o, "gas", phr_rpc_quantity(gas));
+	json_object_set_new(o, "input", phr_rpc_data(data, len));
+	rv = phr_chain_request(c, &r, &err, "eth_call", json_pack("[o,s]", o, "latest"));
+	phr_rpc_error_release(&err);
+	if (rv == PHR_OK && r != NULL)
+		json_decref(r);
+	return rv;
+}
+
 /*
  * A gas limit without eth_estimateGas, whose bisection runs the call about 27 times when it
  * makes nested calls: the guess from earlier transactions of the same kind (txq), checked by
@@ -57,26 +81,21 @@ int phr_node_i_revert_err(const uint8_t *data, size_t n)
 static uint64_t quick_gas(struct phr_chain *c, struct phr_txq *q, const uint8_t from[20],
 			  const uint8_t *to, const uint8_t *data, size_t len)
 {
-	struct phr_rpc_error err;
-	json_t *o, *r = NULL;
 	uint64_t g;
-	int rv;
 
 	if (q == NULL || to == NULL || (g = phr_txq_i_gas_guess(q, to, data, len)) == 0)
 		return 0;
-	memset(&err, 0, sizeof(err));
-	o = json_object();
-	if (o == NULL)
-		return 0;
-	json_object_set_new(o, "from", phr_rpc_data(from, 20));
-	json_object_set_new(o, "to", phr_rpc_data(to, 20));
-	json_object_set_new(o, "gas", phr_rpc_quantity(g));
-	json_object_set_new(o, "input", phr_rpc_data(data, len));
-	rv = phr_chain_request(c, &r, &err, "eth_call", json_pack("[o,s]", o, "latest"));
-	phr_rpc_error_release(&err);
-	if (rv == PHR_OK && r != NULL)
-		json_decref(r);
-	return rv == PHR_OK ? g : 0;
+	return call_at_gas(c, from, to, data, len, g) == PHR_OK ? g : 0;
+}
+
+int phr_node_i_call_guessed(struct phr_node *n, const uint8_t from[20], const uint8_t to[20],
+			    const struct phr_buf *calldata)
+{
+	uint64_t g = phr_txq_i_gas_guess(n->txq, to, calldata->data, calldata->len);
+
+	if (g == 0)
+		return PHR_ERR_NOT_FOUND;
+	return call_at_gas(n->chain, from, to, calldata->data, calldata->len, g);
 }
 
 /* Whether the chain knows transaction @p hash (mined or waiting); true when it cannot tell. */

@@ -73,6 +73,17 @@ int phr_node_i_tx_guessed(struct phr_node *n, struct phr_chain_receipt *r,
 			  const struct phr_identity *who, const uint8_t to[20],
 			  const struct phr_buf *calldata);
 
+/**
+ * eth_call of @p calldata to @p to from @p from with txq's gas guess for that kind of call
+ * (phr_txq_i_gas_guess) as its gas: when it runs through, a transaction of the same call
+ * sent by phr_node_i_tx_guessed right after gets at least that gas (guesses only grow) and
+ * the execution this call had.
+ * @return PHR_OK, PHR_ERR_NOT_FOUND (no guess yet), or the chain's error (a revert, out of
+ *         gas at the guess: the caller asks again without the guess to learn why).
+ */
+PHR_WUR int phr_node_i_call_guessed(struct phr_node *n, const uint8_t from[20], const uint8_t to[20],
+				    const struct phr_buf *calldata);
+
 /** phr_store_add_capsule (concurrent callers are fine: pins are, their syncs grouped). */
 int phr_node_i_add_capsule(struct phr_node *n, struct phr_cid *cid, const uint8_t pk[32],
 			   const uint8_t *key);

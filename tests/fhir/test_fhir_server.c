@@ -634,6 +634,19 @@ static void test_records_batch(void **state)
 			assert_true(phr_u256_eq(&next, &out[i].token_id));
 		}
 	}
+	/* with the gas of mintRecords known, the dry runs are made at the guess and the chunks
+	 * sent on it: a refusal still mints nothing, a good batch takes 3 transactions (no
+	 * mined revert, no resend) */
+	items[40].supersedes = phr_u256_from_u64(999999);
+	assert_int_not_equal(phr_node_records_submit_batch(fx.node, out, results, prov, items, N), PHR_OK);
+	assert_int_equal(provider_txs(prov), t1);
+	assert_int_equal(results[0], PHR_ERR_STATE);
+	assert_int_not_equal(results[40], PHR_ERR_STATE);
+	items[40].supersedes = PHR_U256_ZERO;
+	assert_int_equal(phr_node_records_submit_batch(fx.node, out, results, prov, items, N), PHR_OK);
+	assert_int_equal(provider_txs(prov) - t1, 3);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(results[i], PHR_OK);
 	for (int i = 0; i < N; i += 23) {
 		struct phr_buf b;
 		phr_buf_init(&b, 1 << 20);
