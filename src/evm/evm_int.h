@@ -198,36 +198,58 @@ static inline void evm_mul(struct phr_u256 *r, const struct phr_u256 *a, const s
 	r->w[3] = r3;
 }
 
+/*
+ * Shifts: the whole-limb part first (a switch on n / 64), then the bits within limbs, all in
+ * scalars written to r once. (Building the result in a local array and copying it out made
+ * gcc store it as four 8-byte words and reload it as two 16-byte ones, a store-forwarding
+ * stall on every SHL and SHR, which Solidity runs for every selector, address and packed
+ * field.)
+ */
+
 /** r = a << n for n < 256 (r may alias). */
 static inline void evm_shl(struct phr_u256 *r, const struct phr_u256 *a, unsigned n)
 {
-	uint64_t in[4], out[4];
-	memcpy(in, a->w, sizeof(in));
-	unsigned limbs = n / 64, bits = n % 64;
-	for (int i = 3; i >= 0; i--) {
-		int src = i - (int)limbs;
-		uint64_t v = src >= 0 ? in[src] << bits : 0;
-		if (bits && src - 1 >= 0)
-			v |= in[src - 1] >> (64 - bits);
-		out[i] = v;
+	uint64_t w0 = a->w[0], w1 = a->w[1], w2 = a->w[2], w3 = a->w[3];
+	switch (n / 64) {
+	case 0: break;
+	case 1: w3 = w2; w2 = w1; w1 = w0; w0 = 0; break;
+	case 2: w3 = w1; w2 = w0; w1 = 0; w0 = 0; break;
+	default: w3 = w0; w2 = 0; w1 = 0; w0 = 0; break;
 	}
-	memcpy(r->w, out, sizeof(out));
+	unsigned b = n % 64;
+	if (b) {
+		w3 = w3 << b | w2 >> (64 - b);
+		w2 = w2 << b | w1 >> (64 - b);
+		w1 = w1 << b | w0 >> (64 - b);
+		w0 <<= b;
+	}
+	r->w[0] = w0;
+	r->w[1] = w1;
+	r->w[2] = w2;
+	r->w[3] = w3;
 }
 
 /** r = a >> n (logical) for n < 256 (r may alias). */
 static inline void evm_shr(struct phr_u256 *r, const struct phr_u256 *a, unsigned n)
 {
-	uint64_t in[4], out[4];
-	memcpy(in, a->w, sizeof(in));
-	unsigned limbs = n / 64, bits = n % 64;
-	for (int i = 0; i < 4; i++) {
-		unsigned src = (unsigned)i + limbs;
-		uint64_t v = src < 4 ? in[src] >> bits : 0;
-		if (bits && src + 1 < 4)
-			v |= in[src + 1] << (64 - bits);
-		out[i] = v;
+	uint64_t w0 = a->w[0], w1 = a->w[1], w2 = a->w[2], w3 = a->w[3];
+	switch (n / 64) {
+	case 0: break;
+	case 1: w0 = w1; w1 = w2; w2 = w3; w3 = 0; break;
+	case 2: w0 = w2; w1 = w3; w2 = 0; w3 = 0; break;
+	default: w0 = w3; w1 = 0; w2 = 0; w3 = 0; break;
 	}
-	memcpy(r->w, out, sizeof(out));
+	unsigned b = n % 64;
+	if (b) {
+		w0 = w0 >> b | w1 << (64 - b);
+		w1 = w1 >> b | w2 << (64 - b);
+		w2 = w2 >> b | w3 << (64 - b);
+		w3 >>= b;
+	}
+	r->w[0] = w0;
+	r->w[1] = w1;
+	r->w[2] = w2;
+	r->w[3] = w3;
 }
 
 static inline bool evm_fits_u64(const struct phr_u256 *a)
@@ -368,5 +390,17 @@ uint8_t *evm_jumpdests_get(const uint8_t *code, size_t code_len);
 void evm_jumpdest_cache_stats(uint64_t *hits, uint64_t *misses);
 /** Empties the cache (frees every entry) and zeroes the counters. */
 void evm_jumpdest_cache_clear(void);
+
+/* keccak_cache.c: KECCAK256 of short inputs (mapping slots) through a process-wide cache
+ * (keyed by the input bytes with a full compare, bounded, thread-safe). */
+/** Longest input the cache keeps (longer ones are hashed directly). */
+#define EVM_KC_MAX_INPUT 64
+/** out = keccak256(in[0..len)), from the cache when the same input was hashed before. */
+void evm_keccak256_cached(uint8_t out[32], const uint8_t *in, size_t len);
+/** Lookups of inputs up to EVM_KC_MAX_INPUT bytes that hit and missed since the start (or the
+ *  last clear). */
+void evm_keccak_cache_stats(uint64_t *hits, uint64_t *misses);
+/** Empties the cache and zeroes the counters. */
+void evm_keccak_cache_clear(void);
 
 #endif

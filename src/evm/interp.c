@@ -208,18 +208,17 @@ enum phr_evm_status evm_op_jump_target(struct evm_frame *f, const struct phr_u25
 
 /* --- the loop --------------------------------------------------------------- */
 
-/* PUSHn: n bytes at p (inside the padded code). */
+/* PUSHn: n bytes at p (inside the padded code: 32 bytes can always be read at p, as p is
+ * at most the last code byte plus one and the padding is 33 bytes). Up to 8 bytes: one
+ * 64-bit load; more: a 32-byte word load shifted right by the bytes past the value. */
 static inline void push_bytes(struct phr_u256 *r, const uint8_t *p, unsigned n)
 {
 	if (n <= 8) {
-		uint64_t v = 0;
-		for (unsigned i = 0; i < n; i++)
-			v = (v << 8) | p[i];
-		*r = evm_word(v);
-	} else if (n == 32) {
-		evm_load_word(r, p);
+		*r = evm_word(evm_load_be64(p) >> (8 * (8 - n)));
 	} else {
-		phr_u256_from_be_n(r, p, n);
+		evm_load_word(r, p);
+		if (n < 32)
+			evm_shr(r, r, 8 * (32 - n));
 	}
 }
 

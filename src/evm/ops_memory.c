@@ -71,7 +71,7 @@ enum phr_evm_status evm_op_keccak256(struct evm_frame *f)
 	if (!evm_charge_words(f, GAS_KECCAK_WORD, len))
 		return PHR_EVM_OUT_OF_GAS;
 	uint8_t h[32];
-	phr_keccak256(h, len ? f->mem + off : (const uint8_t *)"", len);
+	evm_keccak256_cached(h, len ? f->mem + off : (const uint8_t *)"", len);
 	f->sp--;
 	phr_u256_from_be(&f->sp[-1], h);
 	return PHR_EVM_SUCCESS;
