@@ -24,22 +24,48 @@ static const char SCHEMA[] =
 	"CREATE TABLE IF NOT EXISTS hist(seq INTEGER PRIMARY KEY, type TEXT NOT NULL, id TEXT NOT NULL,"
 	" vid INTEGER NOT NULL, updated INTEGER NOT NULL, token TEXT NOT NULL, patient BLOB,"
 	" pid TEXT NOT NULL, deleted INTEGER NOT NULL, method TEXT NOT NULL, UNIQUE(type, id, vid));"
-	"CREATE TABLE IF NOT EXISTS idx(type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL,"
-	" sys TEXT, val TEXT, num REAL, lo INTEGER, hi INTEGER);"
-	/* idx_key covers a key lookup (the ids of a value: no table row read);
-	 * idx_row holds the keys of one resource and parameter with their values
-	 * (a search's check of a candidate reads no table row). They replace
-	 * idx_val (type, param, val) and idx_res (type, id) of older files. */
-	"CREATE INDEX IF NOT EXISTS idx_key ON idx(type, param, val, sys, id);"
-	"CREATE INDEX IF NOT EXISTS idx_row ON idx(type, id, param, val, sys, lo, hi, num);"
-	/* a reference searched by its bare id ("patient=123"): the id part of "Type/id" keys */
-	"CREATE INDEX IF NOT EXISTS idx_refid ON idx(type, param, substr(val, instr(val, '/') + 1))"
-	" WHERE instr(val, '/') > 0;"
-	"DROP INDEX IF EXISTS idx_val;"
-	"DROP INDEX IF EXISTS idx_res;"
-	"DROP INDEX IF EXISTS idx_rid;"
 	"CREATE INDEX IF NOT EXISTS res_pid ON res(pid);"
 	"CREATE INDEX IF NOT EXISTS res_upd ON res(type, updated);";
+
+/*
+ * The search keys: idx is clustered on (type, id, param, k), so a key is
+ * written to two B-trees (three for a reference: idx_refid), the table and
+ * idx_key, where a file of the first shape (a rowid table with idx_row: see
+ * IDX_MIGRATE) wrote four. The table holds the keys of one resource and
+ * parameter with their values together (what idx_row held: a search's check
+ * of a candidate reads one range of it). idx_key covers a key lookup (it
+ * holds id, a column of the primary key). k is the version's hist seq
+ * shifted by KEY_BITS plus the key's number in the version: unique within a
+ * resource (a put deletes the keys of the previous version first) and
+ * growing, so a new version's keys go at the end of each value's run of
+ * idx_key (the page last written) instead of at the place of its random id:
+ * a write dirties fewer pages of the log, a checkpoint copies fewer.
+ */
+#define KEY_BITS 20
+
+#define IDX_TABLE(name)                                                                                  \
+	"CREATE TABLE " name "(type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL, k INTEGER NOT NULL," \
+	" sys TEXT, val TEXT, num REAL, lo INTEGER, hi INTEGER, PRIMARY KEY(type, id, param, k)) WITHOUT ROWID;"
+
+static const char IDX_INDEXES[] =
+	"CREATE INDEX IF NOT EXISTS idx_key ON idx(type, param, val, sys, k);"
+	/* a reference searched by its bare id ("patient=123"): the id part of "Type/id" keys;
+	 * with val, the index covers the search (no row of the table sought per match) */
+	"CREATE INDEX IF NOT EXISTS idx_refid ON idx(type, param, substr(val, instr(val, '/') + 1), val)"
+	" WHERE instr(val, '/') > 0;";
+
+/*
+ * Moves the keys of an idx of the first shape (type, id, param, sys, val,
+ * num, lo, hi; a rowid table with idx_key, idx_row, idx_refid, or the older
+ * idx_val, idx_res) into the clustered one: k is the old rowid (unique; a
+ * later put of the resource deletes its keys before numbering new ones).
+ */
+static const char IDX_MIGRATE[] =
+	IDX_TABLE("idx_new")
+	"INSERT INTO idx_new(type, id, param, k, sys, val, num, lo, hi)"
+	" SELECT type, id, param, rowid, sys, val, num, lo, hi FROM idx ORDER BY type, id, param, rowid;"
+	"DROP TABLE idx;"
+	"ALTER TABLE idx_new RENAME TO idx;";
 
 /*
  * Whether tdx pairs the keys of search parameter @p name (given a token or a
@@ -104,6 +130,92 @@ static int add_functions(sqlite3 *db)
 		       : PHR_ERR_DB;
 }
 
+/* --- the keys' table: its shape, the move from the first one -------------------- */
+
+/* 1 when the table @p name of @p db is WITHOUT ROWID, 0 when it is another, -1 none, -2 error. */
+static int table_clustered(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *st = NULL;
+	int rv = -2, s;
+
+	if (sqlite3_prepare_v2(db, "SELECT sql LIKE '%WITHOUT ROWID' FROM sqlite_master WHERE type='table' AND name=?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -2;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	s = sqlite3_step(st);
+	if (s == SQLITE_ROW)
+		rv = sqlite3_column_int(st, 0) ? 1 : 0;
+	else if (s == SQLITE_DONE)
+		rv = -1;
+	sqlite3_finalize(st);
+	return rv;
+}
+
+/* progress of a long statement (a migration): a line every 10 s */
+struct progress {
+	const char *what;
+	time_t start, last;
+};
+
+static int progress_log(void *arg)
+{
+	struct progress *g = arg;
+	time_t now = time(NULL);
+
+	if (now - g->last >= 10) {
+		g->last = now;
+		phr_log_info("fhir", "fhir.db: %s: %lds so far", g->what, (long)(now - g->start));
+	}
+	return 0;
+}
+
+/*
+ * Runs @p sql on @p db with a line of progress every 10 s and one at the
+ * end naming @p what and the time taken. @return SQLITE_OK or SQLite's error.
+ */
+static int exec_logged(sqlite3 *db, const char *what, const char *sql)
+{
+	struct progress g = { what, time(NULL), time(NULL) };
+	int rv;
+
+	phr_log_info("fhir", "fhir.db: %s", what);
+	sqlite3_progress_handler(db, 1 << 20, progress_log, &g);
+	rv = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_progress_handler(db, 0, NULL, NULL);
+	if (rv == SQLITE_OK)
+		phr_log_info("fhir", "fhir.db: %s: done in %lds", what, (long)(time(NULL) - g.start));
+	return rv;
+}
+
+/*
+ * Makes idx of the clustered shape: created in a new file, moved from the
+ * first shape in an older one (once, in one transaction under the write
+ * lock: another writer opening the file meanwhile waits, then finds it
+ * done), then its indexes.
+ */
+static int idx_open(sqlite3 *db)
+{
+	int shape = table_clustered(db, "idx");
+
+	if (shape == 1)
+		return sqlite3_exec(db, IDX_INDEXES, NULL, NULL, NULL) == SQLITE_OK ? PHR_OK : PHR_ERR_DB;
+	if (shape == -2 || sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	shape = table_clustered(db, "idx"); /* another connection may have made it meanwhile */
+	if (shape == -2 ||
+	    (shape == -1 && sqlite3_exec(db, IDX_TABLE("idx"), NULL, NULL, NULL) != SQLITE_OK) ||
+	    (shape == 0 && exec_logged(db, "moving the search keys to the clustered table (once)", IDX_MIGRATE) !=
+				   SQLITE_OK) ||
+	    sqlite3_exec(db, IDX_INDEXES, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	return PHR_OK;
+fail:
+	phr_log_error("fhir", "fhir.db: search keys: %s", sqlite3_errmsg(db));
+	(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return PHR_ERR_DB;
+}
+
 /* --- token x date pairs (tdx) ------------------------------------------------- */
 
 /*
@@ -119,58 +231,89 @@ static int add_functions(sqlite3 *db)
  * resource has none); a file without tdx gets it filled from idx and res
  * when first opened (tdx_open).
  */
-static const char TDX_SCHEMA[] =
-	"CREATE TABLE tdx(type TEXT NOT NULL, id TEXT NOT NULL, tparam TEXT NOT NULL, sys TEXT, val TEXT,"
-	" dparam TEXT NOT NULL, lo INTEGER, hi INTEGER, seq INTEGER NOT NULL, patient BLOB, token TEXT);"
-	"CREATE INDEX tdx_key ON tdx(type, tparam, val, dparam, hi, lo, sys, seq, patient, token, id);"
-	"CREATE INDEX tdx_res ON tdx(type, id);";
+#define TDX_TABLE(name)                                                                                 \
+	"CREATE TABLE " name "(type TEXT NOT NULL, id TEXT NOT NULL, n INTEGER NOT NULL, tparam TEXT NOT NULL," \
+	" sys TEXT, val TEXT, dparam TEXT NOT NULL, lo INTEGER, hi INTEGER, seq INTEGER NOT NULL, patient BLOB," \
+	" token TEXT, PRIMARY KEY(type, id, n)) WITHOUT ROWID;"
+
+/*
+ * tdx is clustered on (type, id, n), n numbering the pairs of one resource
+ * (the table is what tdx_res was: the pairs of a resource, deleted with its
+ * keys); tdx_key covers a count.
+ */
+static const char TDX_KEY[] =
+	"CREATE INDEX tdx_key ON tdx(type, tparam, val, dparam, hi, lo, sys, seq, patient, token, id);";
 
 /* the token and date keys of idx (rows matching @p where) with their kind */
 #define TDX_KEYS(where)                                                                                       \
-	"INSERT INTO tdx(type, id, tparam, sys, val, dparam, lo, hi, seq, patient, token)"                    \
+	"INSERT INTO tdx(type, id, n, tparam, sys, val, dparam, lo, hi, seq, patient, token)"                 \
 	" WITH k AS MATERIALIZED (SELECT * FROM (SELECT type, id, param, sys, val, lo, hi,"                   \
 	" phr_sp_kind(type, param) AS kind FROM idx" where ") WHERE kind IS NOT NULL)"
 
 /* The pairs of every current resource; seq of a resource without its hist row: -(its res rowid). */
 static const char TDX_FILL[] =
-	TDX_KEYS("") " SELECT t.type, t.id, t.param, t.sys, t.val, d.param, d.lo, d.hi, coalesce(h.seq, -r.rowid),"
-		     " r.patient, r.token FROM k t JOIN k d ON d.type=t.type AND d.id=t.id"
+	TDX_KEYS("") " SELECT t.type, t.id, row_number() OVER (), t.param, t.sys, t.val, d.param, d.lo, d.hi,"
+		     " coalesce(h.seq, -r.rowid), r.patient, r.token FROM k t JOIN k d ON d.type=t.type AND d.id=t.id"
 		     " JOIN res r ON r.type=t.type AND r.id=t.id AND r.deleted=0"
 		     " LEFT JOIN hist h ON h.type=r.type AND h.id=r.id AND h.vid=r.vid"
 		     " WHERE t.kind='token' AND d.kind='date'";
 
-/* Whether @p db has tdx of this shape; -1 when it cannot tell. */
-static int tdx_have(sqlite3 *db)
+/* The pairs of a tdx of the first shape (a rowid table with tdx_key and tdx_res) into the clustered one. */
+static const char TDX_MIGRATE[] =
+	TDX_TABLE("tdx_new")
+	"INSERT INTO tdx_new(type, id, n, tparam, sys, val, dparam, lo, hi, seq, patient, token)"
+	" SELECT type, id, rowid, tparam, sys, val, dparam, lo, hi, seq, patient, token FROM tdx"
+	" ORDER BY type, id, rowid;"
+	"DROP TABLE tdx;"
+	"ALTER TABLE tdx_new RENAME TO tdx;";
+
+/*
+ * The shape of tdx in @p db: 2 the clustered one, 1 the first one (a rowid
+ * table) with this tdx_key, 0 none or an older one, -1 when it cannot tell.
+ */
+static int tdx_shape(sqlite3 *db)
 {
 	sqlite3_stmt *st = NULL;
-	int have;
+	int key, table = table_clustered(db, "tdx");
 
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='index' AND name='tdx_key'"
-				   " AND sql LIKE '%seq, patient, token, id)'",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (table == -2 || sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='index' AND name='tdx_key'"
+						  " AND sql LIKE '%seq, patient, token, id)'",
+					      -1, &st, NULL) != SQLITE_OK)
 		return -1;
-	have = sqlite3_step(st) == SQLITE_ROW;
+	key = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
-	return have;
+	return !key ? 0 : table == 1 ? 2 : 1;
 }
 
 /*
  * Creates tdx in a file that has none (or an older shape), filled from idx
- * and res in one transaction; a file that has it takes no write lock.
+ * and res in one transaction; moves the pairs of the first shape into the
+ * clustered one; a file that has it takes no write lock.
  */
 static int tdx_open(sqlite3 *db)
 {
-	int have = tdx_have(db);
+	int shape = tdx_shape(db);
+	bool fresh = false; /* no keys yet: nothing to fill, nothing to log */
+	sqlite3_stmt *st = NULL;
 
-	if (have == 1)
+	if (shape == 2)
 		return PHR_OK;
-	if (have < 0 || sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+	if (shape < 0 || sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
-	if ((have = tdx_have(db)) < 0) /* another connection may have made it meanwhile */
+	shape = tdx_shape(db); /* another connection may have made it meanwhile */
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM idx LIMIT 1", -1, &st, NULL) != SQLITE_OK)
 		goto fail;
-	if (!have && (sqlite3_exec(db, "DROP TABLE IF EXISTS tdx", NULL, NULL, NULL) != SQLITE_OK ||
-		      sqlite3_exec(db, TDX_SCHEMA, NULL, NULL, NULL) != SQLITE_OK ||
-		      sqlite3_exec(db, TDX_FILL, NULL, NULL, NULL) != SQLITE_OK))
+	fresh = sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
+	if (shape < 0 ||
+	    (shape == 1 &&
+	     (exec_logged(db, "moving the token/date pairs to the clustered table (once)", TDX_MIGRATE) != SQLITE_OK ||
+	      sqlite3_exec(db, TDX_KEY, NULL, NULL, NULL) != SQLITE_OK)) ||
+	    (shape == 0 && (sqlite3_exec(db, "DROP TABLE IF EXISTS tdx", NULL, NULL, NULL) != SQLITE_OK ||
+			    sqlite3_exec(db, TDX_TABLE("tdx"), NULL, NULL, NULL) != SQLITE_OK ||
+			    (fresh ? sqlite3_exec(db, TDX_FILL, NULL, NULL, NULL)
+				   : exec_logged(db, "filling the token/date pairs (once)", TDX_FILL)) != SQLITE_OK ||
+			    sqlite3_exec(db, TDX_KEY, NULL, NULL, NULL) != SQLITE_OK)))
 		goto fail;
 	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
 		return PHR_OK;
@@ -351,7 +494,7 @@ int fhir_db_open(struct fhir_db *f, const char *dir)
 			    NULL) != SQLITE_OK ||
 	    sqlite3_busy_timeout(f->db, 5000) != SQLITE_OK ||
 	    sqlite3_exec(f->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK || add_functions(f->db) != PHR_OK ||
-	    tdx_open(f->db) != PHR_OK) {
+	    idx_open(f->db) != PHR_OK || tdx_open(f->db) != PHR_OK) {
 		phr_log_error("fhir", "fhir.db: %s", f->db ? sqlite3_errmsg(f->db) : "open failed");
 		sqlite3_close(f->db);
 		f->db = NULL;
@@ -494,8 +637,8 @@ static sqlite3_stmt *stmt(struct fhir_db *f, enum fhir_stmt k)
 		[FHIR_ST_PUT_HIST] = "INSERT INTO hist(type, id, vid, updated, token, patient, pid, deleted, "
 				     "method) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
 		[FHIR_ST_DEL_KEYS] = "DELETE FROM idx WHERE type=?1 AND id=?2",
-		[FHIR_ST_PUT_KEY] = "INSERT INTO idx(type, id, param, sys, val, num, lo, hi) "
-				    "VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+		[FHIR_ST_PUT_KEY] = "INSERT INTO idx(type, id, param, sys, val, num, lo, hi, k) "
+				    "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
 	};
 
 	if (f->st[k] == NULL &&
@@ -749,6 +892,8 @@ struct put_ctx {
 	bool token, date; /* keys of a token and of a date parameter tdx pairs given */
 	bool spill;       /* more than t, d, pool hold */
 	size_t nt, nd, used;
+	size_t keys;  /* written */
+	int64_t k0;   /* their k: k0 + 1, k0 + 2... */
 	struct {
 		const char *param, *sys, *val;
 	} t[PAIR_TOKENS];
@@ -822,6 +967,7 @@ static int put_key(void *ctx, const struct phr_fhir_key *k)
 	sqlite3_bind_double(st, 6, k->num);
 	sqlite3_bind_int64(st, 7, k->lo);
 	sqlite3_bind_int64(st, 8, k->hi);
+	sqlite3_bind_int64(st, 9, p->k0 + (sqlite3_int64)++p->keys);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return PHR_ERR_DB;
 	tdx_keep(p, k);
@@ -886,8 +1032,8 @@ static int tdx_run(struct fhir_db *f, const char *sql, size_t size, const struct
 /* Writes the tdx pairs of the keys @p p kept (not spilled) of @p row, version @p seq. */
 static int tdx_put(struct fhir_db *f, const struct put_ctx *p, const struct fhir_row *row, int64_t seq)
 {
-	static const char sql[] = "INSERT INTO tdx(type, id, tparam, sys, val, dparam, lo, hi, seq, patient, token)"
-				  " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)";
+	static const char sql[] = "INSERT INTO tdx(type, id, tparam, sys, val, dparam, lo, hi, seq, patient, token, n)"
+				  " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)";
 	sqlite3_stmt *st = NULL;
 	char tok[PHR_U256_DEC_LEN];
 	int rv = PHR_OK;
@@ -915,6 +1061,7 @@ static int tdx_put(struct fhir_db *f, const struct put_ctx *p, const struct fhir
 			sqlite3_bind_text(st, 6, p->d[j].param, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(st, 7, p->d[j].lo);
 			sqlite3_bind_int64(st, 8, p->d[j].hi);
+			sqlite3_bind_int64(st, 12, (sqlite3_int64)(i * p->nd + j + 1));
 			rv = sqlite3_step(st) == SQLITE_DONE ? PHR_OK : PHR_ERR_DB;
 		}
 	cached_done(f, st);
@@ -926,7 +1073,8 @@ int fhir_db_put(struct fhir_db *f, const struct fhir_row *row, const json_t *res
 {
 	static const char del_pairs[] = "DELETE FROM tdx WHERE type=?1 AND id=?2";
 	static const char put_pairs[] =
-		TDX_KEYS(" WHERE type=?1 AND id=?2") " SELECT ?1, ?2, t.param, t.sys, t.val, d.param, d.lo, d.hi,"
+		TDX_KEYS(" WHERE type=?1 AND id=?2") " SELECT ?1, ?2, row_number() OVER (), t.param, t.sys, t.val,"
+						     " d.param, d.lo, d.hi,"
 						     " (SELECT seq FROM hist WHERE type=?1 AND id=?2 AND vid=?3), ?4, ?5"
 						     " FROM k t JOIN k d WHERE t.kind='token' AND d.kind='date'";
 	struct put_ctx p;
@@ -938,6 +1086,7 @@ int fhir_db_put(struct fhir_db *f, const struct fhir_row *row, const json_t *res
 	    (rv = run1(f, FHIR_ST_PUT_HIST, row, method)) != PHR_OK)
 		return rv;
 	seq = sqlite3_last_insert_rowid(f->db); /* the version's hist row */
+	p.k0 = seq << KEY_BITS;
 	if ((p.st = stmt(f, FHIR_ST_DEL_KEYS)) == NULL)
 		return PHR_ERR_DB;
 	sqlite3_bind_text(p.st, 1, row->type, -1, SQLITE_STATIC);
@@ -1525,8 +1674,9 @@ static void bare_id_keys(struct qb *q, const char *what, const char *type, const
  * @p driver (an index into r->params, or SIZE_MAX) as "r.id IN (its keys)",
  * which SQLite runs first (the ids of its keys, then the primary key of
  * res); every other one as a probe of the keys of each candidate resource
- * (idx_row), so a search costs about the matches of its most
- * selective parameter, not the keys of every parameter it names.
+ * (the keys of the candidate: a range of idx's primary key), so a search
+ * costs about the matches of its most selective parameter, not the keys of
+ * every parameter it names.
  */
 static void where_params(struct qb *q, const char *type, const struct phr_fhir_req *r, size_t driver)
 {
@@ -1547,14 +1697,17 @@ static void where_params(struct qb *q, const char *type, const struct phr_fhir_r
 		if (i == driver) {
 			qb_sql(q, " AND r.id IN(SELECT i.id FROM idx i WHERE i.type=");
 			qb_text(q, type, strlen(type));
+			qb_sql(q, " AND i.param=");
 		} else {
-			/* the keys of this resource; else SQLite may walk the parameter's keys in idx_key */
+			/* the keys of this resource (type, id: its few rows of idx), the
+			 * parameter checked on them ("+": not an index term); else
+			 * SQLite may walk the parameter's keys of a value in idx_key
+			 * (NOT INDEXED keeps no index away from a WITHOUT ROWID table) */
 			qb_sql(q, param_negative(p) ? " AND NOT EXISTS" : " AND EXISTS");
-			qb_sql(q, "(SELECT 1 FROM idx i INDEXED BY idx_row WHERE i.type=");
+			qb_sql(q, "(SELECT 1 FROM idx i WHERE i.type=");
 			qb_text(q, type, strlen(type));
-			qb_sql(q, " AND i.id=r.id");
+			qb_sql(q, " AND i.id=r.id AND +i.param=");
 		}
-		qb_sql(q, " AND i.param=");
 		qb_text(q, sp->code, strlen(sp->code));
 		if (!(p->modifier != NULL && strcmp(p->modifier, "missing") == 0))
 			param_values(q, sp, p);
