@@ -39,6 +39,9 @@ struct phr_store {
 	pthread_cond_t wcv;
 	unsigned writers;
 	bool gc_running;
+	/* blocks/ held files when the store was opened: small blocks may exist as files (an
+	 * older version's), so a put looks for one before appending a copy */
+	bool small_files;
 };
 
 static atomic_uint tmp_counter;
@@ -114,6 +117,18 @@ static char *join(const char *a, const char *b)
 	return s;
 }
 
+static bool dir_has_entries(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	bool any = d == NULL; /* unknown: assume so */
+	while (d && !any && (e = readdir(d)) != NULL)
+		any = e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return any;
+}
+
 int phr_store_open(struct phr_store **out, const char *dir)
 {
 	struct phr_store *st = phr_calloc(1, sizeof(*st));
@@ -146,6 +161,7 @@ int phr_store_open(struct phr_store **out, const char *dir)
 	}
 	if ((rc = phr_wal_open(&st->wal, st, lock, legacy)) != PHR_OK)
 		goto fail;
+	st->small_files = dir_has_entries(st->blocks);
 	phr_free(lock);
 	phr_free(legacy);
 	*out = st;
@@ -269,8 +285,10 @@ static int put_direct(const char *path, const char *shard, const uint8_t *data, 
 static bool block_known(struct phr_store *st, const struct phr_cid *cid, const char *path,
 			size_t len)
 {
-	return (len <= PHR_STORE_WAL_BLOCK_MAX && phr_wal_has(st->wal, cid->digest, false)) ||
-	       block_present(path, len);
+	if (len > PHR_STORE_WAL_BLOCK_MAX)
+		return block_present(path, len);
+	return phr_wal_has(st->wal, cid->digest, false) ||
+	       (st->small_files && block_present(path, len));
 }
 
 int phr_store_put(struct phr_store *st, const struct phr_cid *cid, const uint8_t *data, size_t len)

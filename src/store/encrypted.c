@@ -18,18 +18,34 @@
 
 _Static_assert(PHR_CRYPTO_KEY_BYTES == 32, "store.h takes 32-byte keys");
 
+/* Reads a plaintext chunk into @p b; *@p held: how much of @p b ever held plaintext (all of
+ * it when the read failed part-way). */
+static long read_chunk(int fd, uint8_t *b, size_t *held)
+{
+	size_t before = *held;
+	*held = ENC_CHUNK;
+	long n = phr_store_read_full(fd, b, ENC_CHUNK);
+	if (n >= 0)
+		*held = before > (size_t)n ? before : (size_t)n;
+	return n;
+}
+
 int phr_store_add_encrypted_fd(struct phr_store *st, struct phr_cid *root, int fd,
 			       const uint8_t key[32], const struct phr_import_opts *opts)
 {
 	struct phr_crypto_stream *cs = NULL;
 	struct phr_importer *imp = NULL;
 	uint8_t header[PHR_CRYPTO_STREAM_HEADER_BYTES];
-	uint8_t *cur = phr_malloc(ENC_CHUNK), *next = phr_malloc(ENC_CHUNK);
+	/* plaintext chunks: the current one and the one read ahead; wiped up to what they
+	 * ever held (a record of a few KB does not wipe 128 KiB) */
+	uint8_t *buf[2] = { phr_malloc(ENC_CHUNK), phr_malloc(ENC_CHUNK) };
+	size_t held[2] = { 0, 0 };
+	unsigned c = 0;
 	uint8_t *out = phr_malloc(ENC_CHUNK + PHR_CRYPTO_STREAM_ABYTES);
 	long ncur, nnext;
 	int rc = PHR_ERR_NOMEM;
 
-	if (!cur || !next || !out)
+	if (!buf[0] || !buf[1] || !out)
 		goto out;
 	if ((rc = phr_importer_new(&imp, st, opts)) != PHR_OK)
 		goto out;
@@ -38,28 +54,26 @@ int phr_store_add_encrypted_fd(struct phr_store *st, struct phr_cid *root, int f
 	if ((rc = phr_importer_write(imp, header, sizeof(header))) != PHR_OK)
 		goto out;
 	/* read one chunk ahead: the last chunk must be pushed as FINAL */
-	ncur = phr_store_read_full(fd, cur, ENC_CHUNK);
+	ncur = read_chunk(fd, buf[c], &held[c]);
 	for (;;) {
 		if (ncur < 0) {
 			rc = PHR_ERR_IO;
 			goto out;
 		}
-		nnext = (size_t)ncur == ENC_CHUNK ? phr_store_read_full(fd, next, ENC_CHUNK) : 0;
+		nnext = (size_t)ncur == ENC_CHUNK ? read_chunk(fd, buf[c ^ 1], &held[c ^ 1]) : 0;
 		if (nnext < 0) {
 			rc = PHR_ERR_IO;
 			goto out;
 		}
 		if (nnext == 0)
-			rc = phr_crypto_stream_push_final(cs, out, cur, (size_t)ncur);
+			rc = phr_crypto_stream_push_final(cs, out, buf[c], (size_t)ncur);
 		else
-			rc = phr_crypto_stream_push(cs, out, cur, (size_t)ncur);
+			rc = phr_crypto_stream_push(cs, out, buf[c], (size_t)ncur);
 		if (rc == PHR_OK)
 			rc = phr_importer_write(imp, out, (size_t)ncur + PHR_CRYPTO_STREAM_ABYTES);
 		if (rc != PHR_OK || nnext == 0)
 			break;
-		uint8_t *t = cur;
-		cur = next;
-		next = t;
+		c ^= 1;
 		ncur = nnext;
 	}
 	if (rc == PHR_OK)
@@ -67,12 +81,11 @@ int phr_store_add_encrypted_fd(struct phr_store *st, struct phr_cid *root, int f
 out:
 	phr_crypto_stream_free(cs);
 	phr_importer_free(imp);
-	if (cur)
-		sodium_memzero(cur, ENC_CHUNK);
-	if (next)
-		sodium_memzero(next, ENC_CHUNK);
-	phr_free(cur);
-	phr_free(next);
+	for (unsigned i = 0; i < 2; i++) {
+		if (buf[i])
+			sodium_memzero(buf[i], held[i]);
+		phr_free(buf[i]);
+	}
 	phr_free(out);
 	return rc;
 }
