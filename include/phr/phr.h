@@ -396,7 +396,11 @@ struct phr_record_read {
  * until every View is on chain (AuditTrail.logViews checks each entry again);
  * only then is anything decrypted. A record's failure is its own: denied,
  * missing or refused records get their error in items[i].result (and in the
- * denials log) while the others are read.
+ * denials log) while the others are read. The fields of recordOf that never
+ * change are kept from earlier reads (whether the token still lives is
+ * checked in the request: by canAccess of the record, or by logViews): a
+ * token burnt since it was last read here is PHR_ERR_FORBIDDEN once (its
+ * View refused on chain), then PHR_ERR_NOT_FOUND.
  * @param items the records; each result set; a plaintext holds the record
  *        only when its result is PHR_OK (wipe it when done)
  * @return PHR_OK (per-record results in @p items) or PHR_ERR_NOMEM (nothing

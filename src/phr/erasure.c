@@ -161,6 +161,8 @@ int phr_erasure_finish(struct phr_node *n, const struct phr_identity *owner,
 		return PHR_ERR_STATE;
 	phr_buf_init(&cd, 0);
 	rv = phr_contracts_health_record_nft_burn_encode(&cd, record);
+	/* forgotten first: a read between the burn and here would take its kept fields */
+	phr_txq_i_meta_drop(n->txq, record);
 	if (rv == PHR_OK)
 		rv = phr_node_i_tx(n, NULL, owner, n->dep.nft, &cd);
 	phr_buf_release(&cd);

@@ -418,7 +418,19 @@ static int record_meta_for(struct phr_node *n, struct phr_record_meta *m, const 
 
 	if (rv == PHR_ERR_NOT_FOUND)
 		phr_node_i_deny(n, raddr, NULL, record, "no such record");
+	if (rv == PHR_OK)
+		phr_txq_i_meta_put(n->txq, m);
 	return rv;
+}
+
+/* record_meta_for, from the fields kept of an earlier recordOf when there are (txq.h): whether
+ * the token still lives is then left to the access decision or to logViews. */
+static int record_meta_kept(struct phr_node *n, struct phr_record_meta *m, const uint8_t raddr[20],
+			    const struct phr_u256 *record)
+{
+	if (phr_txq_i_meta_get(n->txq, m, record))
+		return PHR_OK;
+	return record_meta_for(n, m, raddr, record);
 }
 
 /* canAccess(reader, m->patient, record, Read) of a live record, denial logged. */
@@ -702,7 +714,7 @@ int phr_node_records_read(struct phr_node *n, struct phr_record_read *it, size_t
 	phr_node_i_views_announce(n, reader->address, true, announced);
 	for (size_t i = 0; i < count; i++)
 		if (it[i].result == PHR_OK)
-			it[i].result = record_meta_for(n, &m[i], reader->address, it[i].record);
+			it[i].result = record_meta_kept(n, &m[i], reader->address, it[i].record);
 	records_decide(n, it, m, count, reader->address);
 	for (size_t i = 0; i < count; i++) {
 		if (it[i].result == PHR_OK)
@@ -723,8 +735,11 @@ int phr_node_records_read(struct phr_node *n, struct phr_record_read *it, size_t
 		if (it[i].result != PHR_OK)
 			continue;
 		it[i].result = v[k++].result;
-		if (it[i].result == PHR_ERR_FORBIDDEN)
+		if (it[i].result == PHR_ERR_FORBIDDEN) {
+			/* burnt since its fields were kept, or access ended: ask recordOf next time */
+			phr_txq_i_meta_drop(n->txq, it[i].record);
 			phr_node_i_deny(n, reader->address, m[i].patient, it[i].record, "audit refused");
+		}
 		if (it[i].result == PHR_OK)
 			it[i].result = record_decrypt(n, it[i].plaintext, &m[i], reader);
 	}

@@ -110,8 +110,29 @@ struct stmt_slot {
 	sqlite3_stmt *st;
 };
 
+/*
+ * What recordOf said of a token that does not change while it lives (patient, provider, type,
+ * creation, supersedes, data hash, CID): a token's record is written once by its mint, and a
+ * burn deletes it (its id is never minted again). Not kept: supersededBy, and whether it
+ * still lives (the caller's canAccess or AuditTrail.logViews, which checks that the record is
+ * live and the patient's, decides that in the request).
+ */
+#define META_SLOTS 16384 /* direct-mapped by token id */
+#define META_CID_MAX 72  /* longer CIDs are not kept */
+
+struct meta_slot {
+	bool used;
+	uint8_t rtype;
+	struct phr_u256 token, supersedes;
+	uint8_t patient[20], provider[20], hash[32];
+	uint64_t created_at;
+	char cid[META_CID_MAX];
+};
+
 struct phr_txq {
 	sqlite3 *db; /* DIR/phr.db for the lock-free paths (capsules, denials, audit_tx) */
+	pthread_mutex_t mlock;
+	struct meta_slot *meta; /* META_SLOTS, under mlock; NULL when it could not be allocated */
 	struct stmt_slot stmts[PHR_TXQ_SQL_COUNT];
 	pthread_mutex_t nlock;
 	struct nonce_slot nonces[READER_SLOTS];
@@ -146,6 +167,8 @@ int phr_txq_i_open(struct phr_txq **out, const char *db_path)
 		pthread_mutex_init(&q->stmts[i].lock, NULL);
 	pthread_mutex_init(&q->nlock, NULL);
 	pthread_mutex_init(&q->vlock, NULL);
+	pthread_mutex_init(&q->mlock, NULL);
+	q->meta = phr_calloc(META_SLOTS, sizeof(*q->meta));
 	{
 		pthread_condattr_t a;
 		pthread_condattr_init(&a);
@@ -168,6 +191,8 @@ void phr_txq_i_close(struct phr_txq *q)
 		pthread_mutex_destroy(&q->stmts[i].lock);
 	}
 	sqlite3_close(q->db);
+	phr_free(q->meta);
+	pthread_mutex_destroy(&q->mlock);
 	pthread_mutex_destroy(&q->nlock);
 	pthread_mutex_destroy(&q->vlock);
 	pthread_cond_destroy(&q->lcond);
@@ -301,6 +326,73 @@ void phr_txq_i_stmt_done(struct phr_txq *q, enum phr_txq_sql which)
 	sqlite3_reset(s->st);
 	sqlite3_clear_bindings(s->st);
 	pthread_mutex_unlock(&s->lock);
+}
+
+/* The slot of token @p id. */
+static struct meta_slot *meta_slot_of(struct phr_txq *q, const struct phr_u256 *id)
+{
+	uint64_t h = id->w[0] ^ (id->w[1] * 0x9e3779b97f4a7c15u) ^ id->w[2] ^ id->w[3];
+
+	return &q->meta[(h ^ (h >> 17)) % META_SLOTS];
+}
+
+bool phr_txq_i_meta_get(struct phr_txq *q, struct phr_record_meta *m, const struct phr_u256 *id)
+{
+	struct meta_slot *s;
+	bool hit;
+
+	if (q->meta == NULL)
+		return false;
+	s = meta_slot_of(q, id);
+	pthread_mutex_lock(&q->mlock);
+	hit = s->used && phr_u256_eq(&s->token, id);
+	if (hit) {
+		memset(m, 0, sizeof(*m));
+		m->token_id = s->token;
+		memcpy(m->patient, s->patient, 20);
+		memcpy(m->provider, s->provider, 20);
+		m->rtype = s->rtype;
+		m->created_at = s->created_at;
+		m->supersedes = s->supersedes;
+		memcpy(m->data_hash, s->hash, 32);
+		memcpy(m->cid, s->cid, sizeof(s->cid));
+	}
+	pthread_mutex_unlock(&q->mlock);
+	return hit;
+}
+
+void phr_txq_i_meta_put(struct phr_txq *q, const struct phr_record_meta *m)
+{
+	struct meta_slot *s;
+	size_t len = strlen(m->cid);
+
+	if (q->meta == NULL || len >= META_CID_MAX || m->rtype > 255)
+		return;
+	s = meta_slot_of(q, &m->token_id);
+	pthread_mutex_lock(&q->mlock);
+	s->used = true;
+	s->token = m->token_id;
+	memcpy(s->patient, m->patient, 20);
+	memcpy(s->provider, m->provider, 20);
+	s->rtype = (uint8_t)m->rtype;
+	s->created_at = m->created_at;
+	s->supersedes = m->supersedes;
+	memcpy(s->hash, m->data_hash, 32);
+	memcpy(s->cid, m->cid, len + 1);
+	pthread_mutex_unlock(&q->mlock);
+}
+
+void phr_txq_i_meta_drop(struct phr_txq *q, const struct phr_u256 *id)
+{
+	struct meta_slot *s;
+
+	if (q->meta == NULL)
+		return;
+	s = meta_slot_of(q, id);
+	pthread_mutex_lock(&q->mlock);
+	if (s->used && phr_u256_eq(&s->token, id))
+		s->used = false;
+	pthread_mutex_unlock(&q->mlock);
 }
 
 int phr_node_i_add_capsule(struct phr_node *n, struct phr_cid *cid, const uint8_t pk[32],

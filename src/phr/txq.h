@@ -36,6 +36,19 @@ sqlite3_stmt *phr_txq_i_stmt(struct phr_txq *q, enum phr_txq_sql which);
 /** Resets @p which, clears its bindings and lets the next thread have it. */
 void phr_txq_i_stmt_done(struct phr_txq *q, enum phr_txq_sql which);
 
+/**
+ * The fields of recordOf(@p id) that do not change while the token lives (all of @p m but
+ * superseded_by, which is zero, and the capsule fields), as phr_txq_i_meta_put kept them.
+ * Whether the token still lives is not known from it: the caller has it checked in the
+ * request (canAccess of the record, or AuditTrail.logViews of its View).
+ * @return true when found.
+ */
+bool phr_txq_i_meta_get(struct phr_txq *q, struct phr_record_meta *m, const struct phr_u256 *id);
+/** Keeps what recordOf said of the live token m->token_id (replacing another in its slot). */
+void phr_txq_i_meta_put(struct phr_txq *q, const struct phr_record_meta *m);
+/** Forgets token @p id (burnt, or refused by the chain). */
+void phr_txq_i_meta_drop(struct phr_txq *q, const struct phr_u256 *id);
+
 /** Frees it; no thread may be inside. NULL is a no-op. */
 void phr_txq_i_close(struct phr_txq *q);
 

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "node_test_util.h"
+#include "phr/contracts.h"
 #include "phr/crypto.h"
 #include "phr/phr.h"
 
@@ -330,6 +331,23 @@ static void all_equal(const int *rv, size_t n, int want)
 		assert_int_equal(rv[i], want);
 }
 
+/* pat grants other Read on all records for @p secs of chain time; other reads ids[0..3). */
+static void grant_and_read(struct fx *f, uint64_t secs, const struct phr_u256 *ids,
+			   const uint8_t *const *want, size_t len)
+{
+	uint8_t all[32];
+	uint64_t now;
+	int rv[3];
+
+	phr_scope_all(all);
+	assert_int_equal(phr_node_chain_time(f->node, &now), PHR_OK);
+	assert_int_equal(phr_node_access_grant(f->node, f->pat, f->other->address, PHR_LEVEL_READ, all,
+					       now + secs),
+			 PHR_OK);
+	read_many(f, f->other, ids, NULL, 3, want, len, rv);
+	all_equal(rv, 3, PHR_OK);
+}
+
 /*
  * Several records read together: per-record results (no grant, a category grant, a grant on
  * all records, a missing token, a bad purpose, the patient's own), one View per record
@@ -450,17 +468,34 @@ static void test_records_read(void **state)
 	assert_int_equal(views_of(f, f->pat->address, f->other->address), v0 + 9);
 
 	/* expiry: a short grant on all records stops the reads once chain time passes it */
-	assert_int_equal(phr_node_chain_time(f->node, &now), PHR_OK);
-	assert_int_equal(phr_node_access_grant(f->node, f->pat, f->other->address, PHR_LEVEL_READ, all,
-					       now + 120),
-			 PHR_OK);
-	read_many(f, f->other, ids, NULL, 3, want, sizeof(rec[0]), rv);
-	all_equal(rv, 3, PHR_OK);
+	grant_and_read(f, 120, ids, want, sizeof(rec[0]));
 	assert_int_equal(phr_node_advance_time(f->node, 300), PHR_OK);
 	read_many(f, f->other, ids, NULL, 3, want, sizeof(rec[0]), rv);
 	all_equal(rv, 3, PHR_ERR_FORBIDDEN);
 	assert_int_equal(views_of(f, f->pat->address, f->other->address), v0 + 12);
 	assert_int_equal(phr_node_records_read(f->node, NULL, 0, f->other), PHR_OK);
+
+	/* a record burnt by its patient's own key after it was read here: refused (its View is
+	 * refused on chain), then not found; the others read as before */
+	grant_and_read(f, 86400, ids, want, sizeof(rec[0]));
+	{
+		const struct phr_deployment *d = phr_node_deployment(f->node);
+		struct phr_buf cd;
+		phr_buf_init(&cd, 0);
+		assert_int_equal(phr_contracts_health_record_nft_burn_encode(&cd, &ids[1]), PHR_OK);
+		assert_int_equal(phr_node_tx_send(f->s.chain, d->chain_id, NULL, f->pat->seckey, d->nft,
+						  cd.data, cd.len),
+				 PHR_OK);
+		phr_buf_release(&cd);
+	}
+	v0 = views_of(f, f->pat->address, f->other->address);
+	read_many(f, f->other, ids, NULL, 3, want, sizeof(rec[0]), rv);
+	assert_int_equal(rv[0], PHR_OK);
+	assert_true(rv[1] == PHR_ERR_FORBIDDEN || rv[1] == PHR_ERR_NOT_FOUND);
+	assert_int_equal(rv[2], PHR_OK);
+	read_many(f, f->other, ids, NULL, 3, want, sizeof(rec[0]), rv);
+	assert_int_equal(rv[1], PHR_ERR_NOT_FOUND);
+	assert_int_equal(views_of(f, f->pat->address, f->other->address), v0 + 4);
 }
 
 int main(void)
