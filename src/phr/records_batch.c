@@ -32,6 +32,8 @@ struct prep {
 	struct phr_cid cap_pat, cap_prov;
 	char cid[PHR_CID_STR_MAX];
 	uint8_t hash[32];
+	uint8_t patient_pk[32]; /* its patient's registered key (patient_keys) */
+	int pk_rv;
 };
 
 struct batch {
@@ -142,8 +144,9 @@ static int prepare(struct batch *b, size_t i)
 	uint8_t *key = NULL;
 	int rv;
 
-	if ((rv = phr_node_i_enc_key(b->node, patient_pk, it->patient)) != PHR_OK)
+	if ((rv = p->pk_rv) != PHR_OK)
 		goto out;
+	memcpy(patient_pk, p->patient_pk, 32);
 	if ((key = phr_crypto_key_new()) == NULL) {
 		rv = PHR_ERR_NOMEM;
 		goto out;
@@ -155,6 +158,30 @@ out:
 	phr_crypto_key_free(key);
 	b->rv[i] = rv;
 	return rv;
+}
+
+/* The registered key of each item's patient, asked once per patient of the batch (most
+ * batches are one patient's) instead of once per item. */
+#define KEYS_SEEN 64 /* patients remembered; past that many, a key is asked per item */
+
+static void patient_keys(struct batch *b)
+{
+	size_t seen[KEYS_SEEN], ns = 0;
+
+	for (size_t i = 0; i < b->count; i++) {
+		size_t k = 0;
+		/* the first item of the same patient, if remembered */
+		while (k < ns && memcmp(b->items[seen[k]].patient, b->items[i].patient, 20) != 0)
+			k++;
+		if (k < ns) {
+			memcpy(b->prep[i].patient_pk, b->prep[seen[k]].patient_pk, 32);
+			b->prep[i].pk_rv = b->prep[seen[k]].pk_rv;
+			continue;
+		}
+		b->prep[i].pk_rv = phr_node_i_enc_key(b->node, b->prep[i].patient_pk, b->items[i].patient);
+		if (ns < KEYS_SEEN)
+			seen[ns++] = i;
+	}
 }
 
 /* Items [*lo, *hi) of chunk @p c. */
@@ -374,6 +401,7 @@ int phr_node_records_submit_batch(struct phr_node *node, struct phr_record_recei
 		goto done;
 	}
 	/* 1. ciphertext and capsules of every record (nothing on chain yet) */
+	patient_keys(&b);
 	run_jobs(&b, prepare, count, true);
 	if ((rv = first_err(b.rv, count)) != PHR_OK) {
 		for (size_t i = 0; i < count; i++)
