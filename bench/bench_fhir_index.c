@@ -9,6 +9,7 @@
  *   Observations written GROUP per transaction (a create's group commit),
  *   then SEARCHES of each kind. CPU time is the process's (every thread:
  *   the checkpoint thread's too), per resource or per search.
+ *   BENCH_ORDERED_IDS=1: created ids grow (what a time-ordered id would save).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,8 +117,10 @@ static int put_create(struct fhir_db *w, unsigned long n, unsigned long c)
 	int rv;
 
 	snprintf(pid, sizeof(pid), "bp%lu", c % (n / 11 + 1));
-	snprintf(id, sizeof(id), "%08lx-%04lx-4000-8000-%012lx", c * 2654435761UL % 0xffffffffUL, c % 0xffff,
-		 c * 40503UL);
+	if (getenv("BENCH_ORDERED_IDS") != NULL) /* what if ids grew with time (a time prefix) */
+		snprintf(id, sizeof(id), "%012lx%020lx", 0x18c0000000UL + c, c * 2654435761UL % 0xffffffffUL);
+	else /* 32 random-looking hex digits, as fhir_server.c new_id */
+		snprintf(id, sizeof(id), "%016lx%016lx", c * 0x9e3779b97f4a7c15UL, (c + 1) * 0xc2b2ae3d27d4eb4fUL);
 	row_init(&row, "Observation", id, n + c, pid);
 	if ((res = obs(c, id, pid)) == NULL)
 		return -1;

@@ -954,14 +954,15 @@ static int put_key(void *ctx, const struct phr_fhir_key *k)
 	struct put_ctx *p = ctx;
 	sqlite3_stmt *st = p->st;
 
+	/* bound without a copy: the step below is the only use (the next key rebinds) */
 	sqlite3_reset(st);
 	sqlite3_bind_text(st, 3, k->param, -1, SQLITE_STATIC);
 	if (k->system != NULL)
-		sqlite3_bind_text(st, 4, k->system, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 4, k->system, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 4);
 	if (k->value != NULL)
-		sqlite3_bind_text(st, 5, k->value, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 5, k->value, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 5);
 	sqlite3_bind_double(st, 6, k->num);
