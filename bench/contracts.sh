@@ -4,9 +4,28 @@
 # PHR_BIN selects the phr binary; by default a Release build in build/contracts-bench is
 # made first. Without a phr binary that has a `chain` command only anvil is measured.
 # Usage: bench/contracts.sh [flows per round (10)] [rounds (5)]
+#        bench/contracts.sh --mint [rounds (40)]   CPU per minted record of a 32-entry
+#          HealthRecordNFT.mintRecords run in-process through the chain's state (bench_mint,
+#          Release build in $BUILD, default build/contracts-bench); with BASE_BUILD set to
+#          another build dir, that build's bench_mint runs alternately in the same run (A/B)
 set -eu
 cd "$(dirname "$0")/.."
 B=build/contracts-bench
+if [ "${1:-}" = "--mint" ]; then
+	B=${BUILD:-$B}
+	cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build "$B" -j2 --target bench_mint >/dev/null
+	echo "mint bench: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(. /etc/os-release && echo "$PRETTY_NAME")"
+	for i in 1 2; do
+		if [ -n "${BASE_BUILD:-}" ]; then
+			echo "-- base: $BASE_BUILD"
+			"$BASE_BUILD/bench/bench_mint" "${2:-40}"
+		fi
+		echo "-- $B"
+		"$B/bench/bench_mint" "${2:-40}"
+	done
+	exit 0
+fi
 if [ -z "${PHR_BIN:-}" ]; then
 	cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 	cmake --build "$B" -j2 --target phr >/dev/null

@@ -33,7 +33,25 @@ contract HealthRecordNFT is IHealthRecordNFT {
         string cid;
     }
 
-    uint256 private constant MAX_CID_LENGTH = 128;
+    /// How a record is kept: 4 + ceil(L / 32) slots for a CID of L bytes, written once each by
+    /// a mint: patient, type, time and CID length share one; provider and the superseded
+    /// token (an existing token id, so below 2^96) another; the successor (set by an
+    /// amendment); the hash; then the CID's bytes, zero-padded. (A Record with a string
+    /// took 5 slots, plus 1 + ceil(L / 32) for a CID over 31 bytes, and two more writes of
+    /// zeros.)
+    struct Stored {
+        address patient;
+        RecordType recordType;
+        uint64 createdAt;
+        uint8 cidLength;
+        address provider;
+        uint96 supersedes;
+        uint256 supersededBy;
+        bytes32 dataHash;
+        bytes32[4] cid;
+    }
+
+    uint256 private constant MAX_CID_LENGTH = 128; // Stored.cid: 4 words
     /// @notice Most records one mintRecords call takes.
     uint256 public constant MAX_MINT_BATCH = 32;
     /// Bytes of a mintRecords entry before its CID: patient, dataHash, type, supersedes, CID length.
@@ -84,7 +102,7 @@ contract HealthRecordNFT is IHealthRecordNFT {
     /// @notice Number of tokens ever minted (ids run 1..totalMinted).
     uint256 public totalMinted;
 
-    mapping(uint256 => Record) private _records;
+    mapping(uint256 => Stored) private _records;
     mapping(address => uint256) private _balances;
 
     /// @param registry_ PatientRegistry
@@ -191,7 +209,7 @@ contract HealthRecordNFT is IHealthRecordNFT {
     /// An amendment's checks: the superseded record is the patient's, live, not yet
     /// superseded, of the same type, and the caller may write it.
     function _checkAmend(address patient, RecordType recordType, uint256 supersedes) private view {
-        Record storage old = _records[supersedes];
+        Stored storage old = _records[supersedes];
         if (old.patient == address(0)) revert NonexistentToken(supersedes);
         if (old.patient != patient) revert WrongPatient(supersedes);
         if (old.supersededBy != 0) revert AlreadySuperseded(supersedes, old.supersededBy);
@@ -207,16 +225,7 @@ contract HealthRecordNFT is IHealthRecordNFT {
         returns (uint256 tokenId)
     {
         tokenId = ++totalMinted;
-        _records[tokenId] = Record({
-            patient: patient,
-            recordType: recordType,
-            createdAt: uint64(block.timestamp),
-            provider: msg.sender,
-            supersedes: supersedes,
-            supersededBy: 0,
-            dataHash: dataHash,
-            cid: string(cid)
-        });
+        _store(_records[tokenId], patient, dataHash, cid, recordType, supersedes);
         _balances[patient] += 1;
         emit Transfer(address(0), patient, tokenId);
         emit Locked(tokenId);
@@ -230,11 +239,51 @@ contract HealthRecordNFT is IHealthRecordNFT {
         }
     }
 
+    /// Writes a new record's slots (see Stored): one SSTORE per non-zero word. The CID was
+    /// checked (1..MAX_CID_LENGTH bytes); bytes past its end in its last word are zeroed.
+    function _store(
+        Stored storage r,
+        address patient,
+        bytes32 dataHash,
+        bytes calldata cid,
+        RecordType recordType,
+        uint256 supersedes
+    ) private {
+        uint256 head = uint256(uint160(patient)) | (uint256(recordType) << 160)
+            | (uint256(uint64(block.timestamp)) << 168) | (cid.length << 232);
+        uint256 who = uint256(uint160(msg.sender)) | (uint256(uint96(supersedes)) << 160);
+        assembly ("memory-safe") {
+            let slot := r.slot
+            sstore(slot, head)
+            sstore(add(slot, 1), who)
+            sstore(add(slot, 3), dataHash)
+            let len := cid.length
+            for { let i := 0 } lt(i, len) { i := add(i, 32) } {
+                let w := calldataload(add(cid.offset, i))
+                let rest := sub(len, i)
+                if lt(rest, 32) { w := and(w, shl(shl(3, sub(32, rest)), not(0))) }
+                sstore(add(add(slot, 4), shr(5, i)), w)
+            }
+        }
+    }
+
+    /// The CID of a stored record.
+    function _cidOf(Stored storage r) private view returns (string memory cid) {
+        uint256 len = r.cidLength;
+        cid = new string(len);
+        assembly ("memory-safe") {
+            let slot := add(r.slot, 4)
+            for { let i := 0 } lt(i, len) { i := add(i, 32) } {
+                mstore(add(add(cid, 32), i), sload(add(slot, shr(5, i))))
+            }
+        }
+    }
+
     /// @notice Burn a record token for erasure; the patient's owner only. Clears the hash and
     ///         CID from current state; the audit trail logs Erase.
     /// @param tokenId the token
     function burn(uint256 tokenId) external {
-        Record storage r = _records[tokenId];
+        Stored storage r = _records[tokenId];
         address patient = r.patient;
         if (patient == address(0)) revert NonexistentToken(tokenId);
         if (registry.ownerOfPatient(patient) != msg.sender) revert NotPatientOwner(patient);
@@ -249,8 +298,18 @@ contract HealthRecordNFT is IHealthRecordNFT {
     /// @param tokenId the token
     /// @return r the record
     function recordOf(uint256 tokenId) external view returns (Record memory r) {
-        r = _records[tokenId];
-        if (r.patient == address(0)) revert NonexistentToken(tokenId);
+        Stored storage s = _records[tokenId];
+        if (s.patient == address(0)) revert NonexistentToken(tokenId);
+        r = Record({
+            patient: s.patient,
+            recordType: s.recordType,
+            createdAt: s.createdAt,
+            provider: s.provider,
+            supersedes: s.supersedes,
+            supersededBy: s.supersededBy,
+            dataHash: s.dataHash,
+            cid: _cidOf(s)
+        });
     }
 
     /// @notice Patient, type and liveness of a token (no revert; for access checks).
@@ -259,7 +318,7 @@ contract HealthRecordNFT is IHealthRecordNFT {
     /// @return recordType the type
     /// @return live whether the token exists
     function recordInfo(uint256 tokenId) external view returns (address patient, RecordType recordType, bool live) {
-        Record storage r = _records[tokenId];
+        Stored storage r = _records[tokenId];
         return (r.patient, r.recordType, r.patient != address(0));
     }
 
@@ -268,7 +327,7 @@ contract HealthRecordNFT is IHealthRecordNFT {
     /// @param tokenId the token
     /// @return milestone
     function isMilestone(uint256 tokenId) external view returns (bool) {
-        Record storage r = _records[tokenId];
+        Stored storage r = _records[tokenId];
         if (r.patient == address(0)) revert NonexistentToken(tokenId);
         return r.recordType >= RecordType.Vaccination && r.recordType <= RecordType.PreventiveCare;
     }
@@ -291,9 +350,9 @@ contract HealthRecordNFT is IHealthRecordNFT {
     /// @param tokenId the token
     /// @return uri
     function tokenURI(uint256 tokenId) external view returns (string memory) {
-        Record storage r = _records[tokenId];
+        Stored storage r = _records[tokenId];
         if (r.patient == address(0)) revert NonexistentToken(tokenId);
-        return string.concat("ipfs://", r.cid);
+        return string.concat("ipfs://", _cidOf(r));
     }
 
     /// @notice Tokens held by a patient id.

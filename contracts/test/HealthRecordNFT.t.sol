@@ -278,6 +278,7 @@ contract HealthRecordNFTTest is Fixture {
         vm.stopPrank();
         bytes32 singleLogs = _logsHash(vm.getRecordedLogs());
         bytes32 singleHead = audit.headOf(patient) ^ audit.headOf(patient2);
+        bytes32 singleRecords = _recordsHash(before + 1, nft.totalMinted());
         vm.revertToState(snap);
 
         vm.recordLogs();
@@ -290,12 +291,22 @@ contract HealthRecordNFTTest is Fixture {
             assertEq(nft.totalMinted(), before + es.length, "all minted");
             assertEq(batchLogs, singleLogs, "same events");
             assertEq(audit.headOf(patient) ^ audit.headOf(patient2), singleHead, "same audit chains");
+            assertEq(_recordsHash(before + 1, nft.totalMinted()), singleRecords, "same records");
             err = "";
         } else {
             assertEq(keccak256(out), keccak256(err), "same error");
             assertEq(nft.totalMinted(), before, "nothing minted");
         }
         vm.revertToState(snap);
+    }
+
+    /// recordOf and tokenURI of tokens from..to, and recordOf of the tokens they amend.
+    function _recordsHash(uint256 from, uint256 to) internal view returns (bytes32 h) {
+        for (uint256 id = from; id <= to; id++) {
+            HealthRecordNFT.Record memory r = nft.recordOf(id);
+            h = keccak256(abi.encode(h, r, nft.tokenURI(id)));
+            if (r.supersedes != 0) h = keccak256(abi.encode(h, nft.recordOf(r.supersedes)));
+        }
     }
 
     function _setUpTwoPatients() internal returns (uint256 v1) {
@@ -423,5 +434,56 @@ contract HealthRecordNFTTest is Fixture {
         }
         vm.stopPrank();
         assertEq(nft.totalMinted(), minted, "one token per accepted CID");
+    }
+
+    /// CIDs of every length class around the 32-byte words, side by side in one batch (the bytes
+    /// after a CID in the calldata are the next entry's and must not be kept): recordOf and
+    /// tokenURI give each back exactly, an amendment keeps its link, and burn leaves every
+    /// slot of the record zero.
+    function test_record_storage_round_trip_and_burn_clears() public {
+        _grant(doctor, AccessLevel.Write, scopeAll(), T0 + 30 days);
+        uint256[9] memory lens = [uint256(1), 2, 31, 32, 33, 59, 64, 65, 128];
+        E[] memory es = new E[](lens.length);
+        for (uint256 i = 0; i < lens.length; i++) {
+            bytes memory cid = new bytes(lens[i]);
+            for (uint256 j = 0; j < cid.length; j++) cid[j] = bytes1(uint8(0x41 + (i * 5 + j) % 26));
+            es[i] = E(patient, keccak256(abi.encode(i)), RecordType(i % 10), 0, string(cid));
+        }
+        vm.prank(doctor);
+        uint256 first = nft.mintRecords(_pack(es));
+        for (uint256 i = 0; i < lens.length; i++) {
+            HealthRecordNFT.Record memory r = nft.recordOf(first + i);
+            assertEq(r.cid, es[i].cid, "cid");
+            assertEq(nft.tokenURI(first + i), string.concat("ipfs://", es[i].cid), "uri");
+            assertEq(r.patient, patient, "patient");
+            assertEq(uint256(r.recordType), i % 10, "type");
+            assertEq(r.createdAt, T0, "time");
+            assertEq(r.provider, doctor, "provider");
+            assertEq(r.dataHash, keccak256(abi.encode(i)), "hash");
+            assertEq(r.supersedes, 0, "supersedes");
+            assertEq(r.supersededBy, 0, "supersededBy");
+            // the CID's words hold its bytes and zeros after them, nothing of the next entry
+            bytes32 b = keccak256(abi.encode(first + i, uint256(1)));
+            bytes memory padded = bytes.concat(bytes(es[i].cid), new bytes(128 - lens[i]));
+            for (uint256 k = 0; k < 4; k++) {
+                bytes32 want;
+                assembly { want := mload(add(add(padded, 32), mul(k, 32))) }
+                assertEq(vm.load(address(nft), bytes32(uint256(b) + 4 + k)), want, "CID word");
+            }
+        }
+        vm.prank(doctor);
+        uint256 amend = nft.mintRecord(patient, HASH1, CID2, RecordType(8 % 10), first + 8);
+        assertEq(nft.recordOf(amend).supersedes, first + 8, "back link");
+        assertEq(nft.recordOf(first + 8).supersededBy, amend, "forward link");
+        // every slot of the amended record (128-byte CID: 4 + 4 words) is zero after burn
+        bytes32 base = keccak256(abi.encode(first + 8, uint256(1)));
+        assertTrue(vm.load(address(nft), bytes32(uint256(base) + 7)) != bytes32(0), "last CID word kept");
+        vm.prank(patient);
+        nft.burn(first + 8);
+        for (uint256 k = 0; k < 8; k++) {
+            assertEq(vm.load(address(nft), bytes32(uint256(base) + k)), bytes32(0), "slot cleared");
+        }
+        vm.expectRevert(abi.encodeWithSelector(HealthRecordNFT.NonexistentToken.selector, first + 8));
+        nft.recordOf(first + 8);
     }
 }

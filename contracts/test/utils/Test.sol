@@ -22,6 +22,7 @@ interface Vm {
     function label(address account, string calldata newLabel) external;
     function snapshotState() external returns (uint256 snapshotId);
     function revertToState(uint256 snapshotId) external returns (bool success);
+    function load(address target, bytes32 slot) external view returns (bytes32 data);
 }
 
 /// @notice A minimal test base: the cheatcode handle and assertions that revert on failure.
