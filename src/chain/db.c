@@ -19,10 +19,17 @@
  * committing writer checkpoints itself. A checkpoint changes nothing of
  * durability: a committed block is in the synced log, which a reopen replays.
  */
+#include <time.h>
+
 #include "chain_int.h"
 
-#define CKPT_PAGES 1000
-#define CKPT_MAX_PAGES (8 * CKPT_PAGES)
+/* 8,000 pages (32 MiB of log): a checkpoint copies the last version of each
+ * page the log holds once, and a block rewrites many of the same pages (the
+ * tails of the blocks, logs and index tables, the B-trees' inner pages):
+ * measured on the FHIR create benchmark, 0.18 ms of checkpoint CPU per block
+ * against 0.44 ms at SQLite's 1,000 */
+#define CKPT_PAGES 8000
+#define CKPT_MAX_PAGES (4 * CKPT_PAGES)
 
 static const char *const schema =
 	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);"
@@ -107,12 +114,23 @@ struct db_ckpt {
 	pthread_cond_t cv;
 	pthread_t thread;
 	bool due, stop;
+	uint64_t runs, ns; /* checkpoints and their CPU time (the thread's) */
 };
+
+uint64_t chain_thread_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static void *ckpt_main(void *arg)
 {
 	struct db_ckpt *k = arg;
 	sqlite3 *db = NULL;
+	uint64_t t0;
 
 	if (sqlite3_open_v2(k->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
@@ -123,6 +141,8 @@ static void *ckpt_main(void *arg)
 	} else {
 		(void)sqlite3_busy_timeout(db, 5000);
 		(void)sqlite3_wal_autocheckpoint(db, 0);
+		/* the file is synced before the log may restart */
+		(void)sqlite3_exec(db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
 		/* a connection that never read the file has no log open */
 		(void)sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
 	}
@@ -134,10 +154,13 @@ static void *ckpt_main(void *arg)
 			break;
 		k->due = false;
 		pthread_mutex_unlock(&k->mu);
+		t0 = chain_thread_ns();
 		if (db && sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) !=
 				  SQLITE_OK)
 			phr_log_warn("chain", "checkpoint: %s", sqlite3_errmsg(db));
 		pthread_mutex_lock(&k->mu);
+		k->runs++;
+		k->ns += chain_thread_ns() - t0;
 	}
 	pthread_mutex_unlock(&k->mu);
 	sqlite3_close(db);
@@ -169,6 +192,9 @@ static void ckpt_stop(struct db_ckpt *k)
 	pthread_cond_signal(&k->cv);
 	pthread_mutex_unlock(&k->mu);
 	pthread_join(k->thread, NULL);
+	if (k->runs)
+		phr_log_info("chain", "%llu checkpoints, %.1f ms CPU", (unsigned long long)k->runs,
+			     (double)k->ns / 1e6);
 	pthread_mutex_destroy(&k->mu);
 	pthread_cond_destroy(&k->cv);
 	phr_free(k->path);

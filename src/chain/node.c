@@ -340,6 +340,7 @@ static int seal(struct phr_chain_node *n, const uint8_t *watch, struct phr_rpc_e
 	uint64_t cumulative = 0, logs = 0;
 	bool progress = true;
 	size_t i;
+	uint64_t t0 = chain_thread_ns();
 	int rc = PHR_OK;
 
 	if (n->broken)
@@ -456,6 +457,8 @@ static int seal(struct phr_chain_node *n, const uint8_t *watch, struct phr_rpc_e
 			goto out;
 		}
 		n->next_timestamp = 0;
+		n->stats.blocks++;
+		n->stats.seal_ns += chain_thread_ns() - t0;
 		phr_log_debug("chain", "block %llu: %zu transactions, gas %llu",
 			      (unsigned long long)h.number, s.count, (unsigned long long)h.gas_used);
 	}
@@ -722,6 +725,9 @@ void phr_chain_node_close(struct phr_chain_node *n)
 		phr_log_info("chain", "eth_call memo: %llu hits, %llu misses", (unsigned long long)hits,
 			     (unsigned long long)misses);
 	}
+	phr_log_info("chain", "%llu blocks sealed, %.1f ms CPU; %llu commits, %.1f ms CPU",
+		     (unsigned long long)n->stats.blocks, (double)n->stats.seal_ns / 1e6,
+		     (unsigned long long)n->stats.commits, (double)n->stats.commit_ns / 1e6);
 	phr_state_free(n->state);
 	chain_memo_close(n->memo);
 	db_close(&n->db);
@@ -740,7 +746,11 @@ int chain_sync(struct phr_chain_node *n)
 	while (n->committing)
 		pthread_cond_wait(&n->durable_cv, &n->lock);
 	if (n->txn_open) {
+		uint64_t t0 = chain_thread_ns();
+
 		rc = db_commit(&n->db);
+		n->stats.commits++;
+		n->stats.commit_ns += chain_thread_ns() - t0;
 		n->txn_open = false;
 		if (rc != PHR_OK) {
 			db_rollback(&n->db);
@@ -823,21 +833,25 @@ int chain_revert(struct phr_chain_node *n, uint64_t number)
  */
 static void commit_unlocked(struct phr_chain_node *n)
 {
-	uint64_t seq = n->sealed_seq, number = n->head.number;
+	uint64_t seq = n->sealed_seq, number = n->head.number, t0;
 	int rc;
 
 	n->txn_open = false;
 	n->committing = true;
 	pthread_mutex_lock(&n->commit_mu);
 	pthread_mutex_unlock(&n->lock);
+	t0 = chain_thread_ns();
 	rc = db_commit(&n->db);
 	if (rc != PHR_OK) {
 		db_rollback(&n->db);
 		n->commit_failed = true;
 	}
+	t0 = chain_thread_ns() - t0;
 	pthread_mutex_unlock(&n->commit_mu);
 	pthread_mutex_lock(&n->lock);
 	n->committing = false;
+	n->stats.commits++;
+	n->stats.commit_ns += t0;
 	if (rc == PHR_OK) {
 		if (seq > n->durable_seq) {
 			n->durable_seq = seq;
