@@ -92,6 +92,24 @@ out:
 	return rc;
 }
 
+int chain_test_deploy(struct phr_chain *c, uint8_t addr[20], uint32_t key_index)
+{
+	struct phr_chain_receipt r;
+	uint8_t hash[32];
+	int rc = chain_test_send(c, hash, key_index, NULL, contract_init, sizeof(contract_init), 0);
+
+	if (rc == PHR_OK)
+		rc = phr_chain_wait_receipt(c, &r, hash, 10000);
+	if (rc != PHR_OK)
+		return rc;
+	if (!r.status || !r.has_contract)
+		rc = PHR_ERR_STATE;
+	else
+		memcpy(addr, r.contract_address, 20);
+	phr_chain_receipt_release(&r);
+	return rc;
+}
+
 void chain_scenario_run(struct phr_chain *c)
 {
 	struct phr_chain_receipt r;

@@ -16,6 +16,11 @@ void chain_scenario_run(struct phr_chain *c);
 int chain_test_send(struct phr_chain *c, uint8_t hash[32], uint32_t key_index, const uint8_t *to,
 		    const uint8_t *data, size_t data_len, uint64_t value_wei);
 
+/* Deploys the scenario's contract (no calldata: returns sload(0); else
+ * sstore(0, word 0) and log1) from dev account @p key_index; its address
+ * into @p addr. Returns PHR_OK or the send's error. */
+int chain_test_deploy(struct phr_chain *c, uint8_t addr[20], uint32_t key_index);
+
 /* Starts argv (argv[0] a path) with stdout piped; waits until a line contains
  * @p marker followed by a port (digits after the last ':'). Returns the pid and
  * stores the port, or -1. */
