@@ -8,7 +8,8 @@
 # Then the store's part of a submitRecord (bench_store submit: a 4 KB record encrypted and
 # imported with its pin, two key capsules with theirs) from SUBMIT_THREADS (16) threads for
 # SUBMIT_SECS (3) s, plain and in one durability group, and with BASE_BENCH (the bench_store
-# of an older build, e.g. the commit before a change) when set: ROUNDS (3) rounds alternating
+# of an older build, e.g. the commit before a change; variants base and basegrp) when set:
+# ROUNDS (3) rounds alternating
 # in the same minute; ops/s and CPU ms per submission (the steady figure on a shared
 # machine) and the ratios. SUBMIT_THREADS=0 skips it. The store directories are removed only
 # at the end: deleting thousands of files makes the next run's file creations slow on ext4.
@@ -100,14 +101,17 @@ r=1
 while [ "$r" -le "$ROUNDS" ]; do
 	sub "$r" plain "$bench"
 	sub "$r" group "$bench" group
-	[ -n "${BASE_BENCH:-}" ] && sub "$r" base "$BASE_BENCH"
+	if [ -n "${BASE_BENCH:-}" ]; then
+		sub "$r" base "$BASE_BENCH"
+		sub "$r" basegrp "$BASE_BENCH" group
+	fi
 	r=$((r + 1))
 done
 avg() { awk -v v="$1" -v c="$2" '$1 == v { s += $c; n++ } END { printf "%.2f", n ? s / n : 0 }' "$tmp/sub.res"; }
-echo "mean ops/s: plain $(avg plain 2), group $(avg group 2)${BASE_BENCH:+, base $(avg base 2)};" \
-	"cpu-ms/op: plain $(avg plain 3), group $(avg group 3)${BASE_BENCH:+, base $(avg base 3)}"
+echo "mean ops/s: plain $(avg plain 2), group $(avg group 2)${BASE_BENCH:+, base $(avg base 2), basegrp $(avg basegrp 2)};" \
+	"cpu-ms/op: plain $(avg plain 3), group $(avg group 3)${BASE_BENCH:+, base $(avg base 3), basegrp $(avg basegrp 3)}"
 echo "group/plain ops/s $(ratio "$(avg group 2)" "$(avg plain 2)"), cpu $(ratio "$(avg group 3)" "$(avg plain 3)")"
 if [ -n "${BASE_BENCH:-}" ]; then
 	echo "plain/base ops/s $(ratio "$(avg plain 2)" "$(avg base 2)"), cpu $(ratio "$(avg plain 3)" "$(avg base 3)")"
-	echo "group/base ops/s $(ratio "$(avg group 2)" "$(avg base 2)"), cpu $(ratio "$(avg group 3)" "$(avg base 3)")"
+	echo "group/basegrp ops/s $(ratio "$(avg group 2)" "$(avg basegrp 2)"), cpu $(ratio "$(avg group 3)" "$(avg basegrp 3)")"
 fi

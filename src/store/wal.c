@@ -520,6 +520,10 @@ int phr_wal_open(struct phr_wal **out, struct phr_store *st, const char *path,
 		rc = PHR_ERR_CORRUPT;
 		goto fail;
 	}
+	/* another process may have appended records it is still waiting for: they are
+	 * durable before this one indexes them */
+	if (!alone && fdatasync(w->rfd) != 0)
+		goto fail;
 	if ((rc = phr_wal_scan(w->rfd, HDR_SIZE, (uint64_t)sb.st_size, apply_record, w,
 			       &w->scanned)) != PHR_OK)
 		goto fail;
