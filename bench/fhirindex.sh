@@ -36,4 +36,4 @@ awk '
         split("import create search search-count search-sort", order, " ");
         for (o = 1; o <= 5; o++) { k = order[o]; if (!(k in ph)) continue;
           a = med("A " k); b = med("B " k);
-          printf "%-14s %12.1f %12.1f %8.3f\n", k, a, b, a > 0 ? b / a : 0 } }' "$T/out"
+          printf "%-14s %12.1f %12.1f %8.3f\n", k, a, b, (a > 0 ? b / a : 0) } }' "$T/out"
