@@ -170,10 +170,11 @@ static int progress_log(void *arg)
 }
 
 /*
- * Runs @p sql on @p db with a line of progress every 10 s and one at the
- * end naming @p what and the time taken. @return SQLITE_OK or SQLite's error.
+ * Runs @p sql, then @p more (NULL: nothing) on @p db with a line of progress
+ * every 10 s and one at the end naming @p what and the time taken.
+ * @return SQLITE_OK or SQLite's error.
  */
-static int exec_logged(sqlite3 *db, const char *what, const char *sql)
+static int exec_logged(sqlite3 *db, const char *what, const char *sql, const char *more)
 {
 	struct progress g = { what, time(NULL), time(NULL) };
 	int rv;
@@ -181,6 +182,8 @@ static int exec_logged(sqlite3 *db, const char *what, const char *sql)
 	phr_log_info("fhir", "fhir.db: %s", what);
 	sqlite3_progress_handler(db, 1 << 20, progress_log, &g);
 	rv = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	if (rv == SQLITE_OK && more != NULL)
+		rv = sqlite3_exec(db, more, NULL, NULL, NULL);
 	sqlite3_progress_handler(db, 0, NULL, NULL);
 	if (rv == SQLITE_OK)
 		phr_log_info("fhir", "fhir.db: %s: done in %lds", what, (long)(time(NULL) - g.start));
@@ -204,8 +207,8 @@ static int idx_open(sqlite3 *db)
 	shape = table_clustered(db, "idx"); /* another connection may have made it meanwhile */
 	if (shape == -2 ||
 	    (shape == -1 && sqlite3_exec(db, IDX_TABLE("idx"), NULL, NULL, NULL) != SQLITE_OK) ||
-	    (shape == 0 && exec_logged(db, "moving the search keys to the clustered table (once)", IDX_MIGRATE) !=
-				   SQLITE_OK) ||
+	    (shape == 0 && exec_logged(db, "moving the search keys to the clustered table (once)", IDX_MIGRATE,
+				       IDX_INDEXES) != SQLITE_OK) ||
 	    sqlite3_exec(db, IDX_INDEXES, NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
@@ -307,13 +310,13 @@ static int tdx_open(sqlite3 *db)
 	sqlite3_finalize(st);
 	if (shape < 0 ||
 	    (shape == 1 &&
-	     (exec_logged(db, "moving the token/date pairs to the clustered table (once)", TDX_MIGRATE) != SQLITE_OK ||
-	      sqlite3_exec(db, TDX_KEY, NULL, NULL, NULL) != SQLITE_OK)) ||
+	     exec_logged(db, "moving the token/date pairs to the clustered table (once)", TDX_MIGRATE, TDX_KEY) !=
+		     SQLITE_OK) ||
 	    (shape == 0 && (sqlite3_exec(db, "DROP TABLE IF EXISTS tdx", NULL, NULL, NULL) != SQLITE_OK ||
 			    sqlite3_exec(db, TDX_TABLE("tdx"), NULL, NULL, NULL) != SQLITE_OK ||
-			    (fresh ? sqlite3_exec(db, TDX_FILL, NULL, NULL, NULL)
-				   : exec_logged(db, "filling the token/date pairs (once)", TDX_FILL)) != SQLITE_OK ||
-			    sqlite3_exec(db, TDX_KEY, NULL, NULL, NULL) != SQLITE_OK)))
+			    (fresh ? sqlite3_exec(db, TDX_KEY, NULL, NULL, NULL)
+				   : exec_logged(db, "filling the token/date pairs (once)", TDX_FILL, TDX_KEY)) !=
+				    SQLITE_OK)))
 		goto fail;
 	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
 		return PHR_OK;
