@@ -573,6 +573,56 @@ static int node_update(struct tnode *n, struct phr_buf *b)
 	return PHR_OK;
 }
 
+/*
+ * The RLP of a branch without a value (every branch of a secure trie, whose
+ * keys have one length) written in one pass: the list's length is known from
+ * the children's references, so no per-item calls and no shift of the payload
+ * behind a late header. Children are clean.
+ */
+static int branch_encode(const struct tnode *n, struct phr_buf *b)
+{
+	size_t payload = 1, i; /* the empty value */
+	uint8_t *p;
+	int rc;
+
+	for (i = 0; i < 16; i++) {
+		const struct tnode *c = n->kids[i];
+
+		payload += !c ? 1 : c->ref_len == 32 ? 33 : c->ref_len;
+	}
+	phr_buf_reset(b);
+	if ((rc = phr_buf_reserve(b, payload + 3)))
+		return rc;
+	p = b->data;
+	if (payload < 56) {
+		*p++ = (uint8_t)(0xc0 + payload);
+	} else if (payload < 256) {
+		*p++ = 0xf8;
+		*p++ = (uint8_t)payload;
+	} else {
+		*p++ = 0xf9;
+		*p++ = (uint8_t)(payload >> 8);
+		*p++ = (uint8_t)payload;
+	}
+	for (i = 0; i < 16; i++) {
+		const struct tnode *c = n->kids[i];
+
+		if (!c) {
+			*p++ = 0x80;
+		} else if (c->ref_len == 32) {
+			*p++ = 0xa0;
+			memcpy(p, c->ref, 32);
+			p += 32;
+		} else {
+			memcpy(p, c->ref, c->ref_len);
+			p += c->ref_len;
+		}
+	}
+	*p++ = 0x80;
+	b->len = (size_t)(p - b->data);
+	return PHR_OK;
+}
+
 /* Writes the RLP of @p n into @p b (reset first); children are updated first. */
 static int node_encode(struct tnode *n, struct phr_buf *b)
 {
@@ -582,6 +632,8 @@ static int node_encode(struct tnode *n, struct phr_buf *b)
 			if (n->kids[i] && (rc = node_update(n->kids[i], b)))
 				return rc;
 		}
+		if (!n->val || !n->vlen)
+			return branch_encode(n, b);
 	} else if (n->kind == N_EXT && (rc = node_update(n->child, b))) {
 		return rc;
 	}
