@@ -418,8 +418,6 @@ static int record_meta_for(struct phr_node *n, struct phr_record_meta *m, const 
 
 	if (rv == PHR_ERR_NOT_FOUND)
 		phr_node_i_deny(n, raddr, NULL, record, "no such record");
-	if (rv == PHR_OK)
-		phr_txq_i_meta_put(n->txq, m);
 	return rv;
 }
 
@@ -428,9 +426,14 @@ static int record_meta_for(struct phr_node *n, struct phr_record_meta *m, const 
 static int record_meta_kept(struct phr_node *n, struct phr_record_meta *m, const uint8_t raddr[20],
 			    const struct phr_u256 *record)
 {
+	int rv;
+
 	if (phr_txq_i_meta_get(n->txq, m, record))
 		return PHR_OK;
-	return record_meta_for(n, m, raddr, record);
+	rv = record_meta_for(n, m, raddr, record);
+	if (rv == PHR_OK)
+		phr_txq_i_meta_put(n->txq, m);
+	return rv;
 }
 
 /* canAccess(reader, m->patient, record, Read) of a live record, denial logged. */
