@@ -496,6 +496,29 @@ static void test_records_read(void **state)
 	read_many(f, f->other, ids, NULL, 3, want, sizeof(rec[0]), rv);
 	assert_int_equal(rv[1], PHR_ERR_NOT_FOUND);
 	assert_int_equal(views_of(f, f->pat->address, f->other->address), v0 + 4);
+
+	/* more Views than one logViews takes (256): one caller's entries over several groups */
+	{
+		enum { K = 300 };
+		struct phr_record_read *it = calloc(K, sizeof(*it));
+		struct phr_buf *b = calloc(K, sizeof(*b));
+		assert_non_null(it);
+		assert_non_null(b);
+		for (size_t i = 0; i < K; i++) {
+			phr_buf_init(&b[i], PHR_RECORD_MAX);
+			it[i] = (struct phr_record_read){ &ids[i % 2 == 0 ? 0 : 2], 1, &b[i], NULL, -1 };
+		}
+		assert_int_equal(phr_node_records_read(f->node, it, K, f->other), PHR_OK);
+		for (size_t i = 0; i < K; i++) {
+			assert_int_equal(it[i].result, PHR_OK);
+			assert_int_equal(b[i].len, sizeof(rec[0]));
+			assert_memory_equal(b[i].data, rec[i % 2 == 0 ? 0 : 2], sizeof(rec[0]));
+			phr_buf_release(&b[i]);
+		}
+		free(it);
+		free(b);
+		assert_int_equal(views_of(f, f->pat->address, f->other->address), v0 + 4 + K);
+	}
 }
 
 int main(void)
