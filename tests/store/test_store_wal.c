@@ -16,6 +16,8 @@
 #include <phr/store.h>
 
 #include <dirent.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -519,6 +521,80 @@ static void test_large_blocks_are_files(void **state)
 	phr_free(dir);
 }
 
+/* GC on one handle while another reads pinned packed blocks and writes new ones: readers
+ * never fail, unpinned blocks go, pinned ones stay. */
+struct gc_reader {
+	struct phr_store *st;
+	const struct phr_cid *cids;
+	size_t n;
+	atomic_bool *stop;
+	unsigned reads, failures;
+};
+
+static void *gc_reader_main(void *arg)
+{
+	struct gc_reader *r = arg;
+	struct phr_buf b;
+	phr_buf_init(&b, PHR_STORE_BLOCK_MAX + 1);
+	for (size_t i = 0; !atomic_load(r->stop); i = (i + 1) % r->n) {
+		if (phr_store_get(r->st, &b, &r->cids[i]) != PHR_OK)
+			r->failures++;
+		r->reads++;
+	}
+	phr_buf_release(&b);
+	return NULL;
+}
+
+static void test_gc_concurrent(void **state)
+{
+	char *dir = st_tmpdir();
+	struct phr_store *s1, *s2;
+	struct phr_cid pinned[20], c;
+	uint8_t d[1500];
+	atomic_bool stop = false;
+	struct gc_reader r[3];
+	pthread_t t[3];
+	(void)state;
+
+	assert_int_equal(phr_store_open(&s1, dir), PHR_OK);
+	assert_int_equal(phr_store_open(&s2, dir), PHR_OK);
+	for (unsigned i = 0; i < 20; i++) {
+		fill(d, sizeof(d), 500 + i);
+		assert_int_equal(phr_store_add_bytes(s1, &pinned[i], d, sizeof(d), NULL), PHR_OK);
+	}
+	for (unsigned i = 0; i < 3; i++) {
+		r[i] = (struct gc_reader){ .st = s1, .cids = pinned, .n = 20, .stop = &stop };
+		assert_int_equal(pthread_create(&t[i], NULL, gc_reader_main, &r[i]), 0);
+	}
+	uint64_t removed_total = 0;
+	for (unsigned round = 0; round < 10; round++) {
+		for (unsigned i = 0; i < 10; i++) {
+			fill(d, sizeof(d), 1000 + round * 10 + i);
+			assert_int_equal(phr_store_add_bytes(s1, &c, d, sizeof(d), NULL), PHR_OK);
+			assert_int_equal(phr_store_pin_rm(s1, &c), PHR_OK);
+		}
+		uint64_t removed = 0;
+		assert_int_equal(phr_store_gc(s2, &removed, NULL), PHR_OK);
+		removed_total += removed;
+	}
+	atomic_store(&stop, true);
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(r[i].failures, 0);
+		assert_true(r[i].reads > 0);
+	}
+	assert_int_equal(removed_total, 100);
+	struct phr_store_stat ss;
+	assert_int_equal(phr_store_stat(s1, &ss), PHR_OK);
+	assert_int_equal(ss.blocks, 20);
+	assert_int_equal(ss.pins, 20);
+	assert_false(phr_store_has(s1, &c));
+	phr_store_close(s2);
+	phr_store_close(s1);
+	st_rmtree(dir);
+	phr_free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -528,6 +604,7 @@ int main(void)
 		cmocka_unit_test(test_two_handles),
 		cmocka_unit_test(test_older_store),
 		cmocka_unit_test(test_large_blocks_are_files),
+		cmocka_unit_test(test_gc_concurrent),
 	};
 	if (phr_crypto_init() != PHR_OK)
 		return 1;
