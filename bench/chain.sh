@@ -5,7 +5,10 @@
 #  (b) a stream of pre-signed contract-call transactions (Bench.bump) sent over
 #      JSON-RPC by one C load generator (8 connections, 8 accounts): tx/s and p99.
 # Both nodes automine; phr commits (fsync) every block before it answers.
-# Env: PHR_BIN, BENCH_BIN (default: a Release build in build/chain-bench), NTX (2000).
+# With BASE_BIN=<another phr binary> (e.g. a Release build of an older commit) part (b)
+# also runs it, alternating with PHR_BIN on fresh chains, and prints the node CPU per
+# transaction of both (utime + stime of the node process from /proc/PID/stat).
+# Env: PHR_BIN, BENCH_BIN (default: a Release build in build/chain-bench), NTX (2000), BASE_BIN.
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -37,10 +40,11 @@ wait_port() { # file pattern
 }
 
 N=0
+NODE_BIN=$PHR_BIN
 start_nodes() { # fresh phr (new data directory) and anvil
   stop_nodes
   N=$((N + 1))
-  "$PHR_BIN" chain --dev --listen 127.0.0.1:0 --datadir "$TMP/phr$N" >"$TMP/phr.out" 2>"$TMP/phr.err" &
+  "$NODE_BIN" chain --dev --listen 127.0.0.1:0 --datadir "$TMP/phr$N" >"$TMP/phr.out" 2>"$TMP/phr.err" &
   PHR_PID=$!
   "$ANVIL" --port 0 --hardfork cancun >"$TMP/anvil.out" 2>&1 &
   ANVIL_PID=$!
@@ -86,10 +90,23 @@ for w in "counter() VIEW" "hashLoop(3000) HASH" "mandel(24,24,48) MANDEL" "sieve
   printf '%-22s %10s %10s %10s\n' "$name" "$p" "$a" "$(echo "$p $a" | awk '{printf "%.2f", $1/$2}')"
 done
 echo "(b) $NTX pre-signed bump() transactions per round, 8 connections, automine; every round printed"
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+phr_load() { # label: one load run against the phr node started last, with its CPU per tx
+  c0=$(cpu_ticks "$PHR_PID")
+  printf '%s' "$1"; "$BENCH_BIN" load "$PHR_URL" "$CODE" "$BUMP" "$NTX" 8 || true
+  c1=$(cpu_ticks "$PHR_PID")
+  echo "$c0 $c1 $NTX $(getconf CLK_TCK)" | awk '{printf "       node CPU %.3f ms/tx\n", 1000 * ($2 - $1) / $4 / $3}'
+}
 r=0
 while [ $r -lt "$ROUNDS" ]; do
+  NODE_BIN=$PHR_BIN
   start_nodes # fresh chains each round
-  printf 'phr:   '; "$BENCH_BIN" load "$PHR_URL" "$CODE" "$BUMP" "$NTX" 8 || true
+  phr_load 'phr:   '
   printf 'anvil: '; "$BENCH_BIN" load "$ANVIL_URL" "$CODE" "$BUMP" "$NTX" 8 || true
+  if [ -n "${BASE_BIN:-}" ]; then
+    NODE_BIN=$BASE_BIN
+    start_nodes
+    phr_load 'base:  '
+  fi
   r=$((r + 1))
 done

@@ -41,13 +41,9 @@ enum db_stmt {
 	DB_STMT_COUNT
 };
 
-struct db_ckpt;
-
 struct chain_db {
 	sqlite3 *db;
 	sqlite3_stmt *st[DB_STMT_COUNT];
-	/* the checkpoint thread of the file (NULL: SQLite's own, in commits) */
-	struct db_ckpt *ckpt;
 	/* undo log for evm_revert: on while snapshots exist */
 	bool undo;
 	uint64_t undo_block, undo_seq;

@@ -9,27 +9,24 @@
  * price is one fsync per block (one per group of blocks: see
  * phr_chain_node_guard).
  *
- * Checkpoints run off the commit: the writer connection has no automatic
- * checkpoint (SQLite's own copies the log into the file inside the COMMIT
- * that crosses 1,000 pages, the committer and every request waiting for
- * that commit paying for it). Its WAL hook wakes the file's checkpoint
- * thread once the log holds CKPT_PAGES pages; the thread runs a PASSIVE
- * checkpoint on its own connection while blocks go on being written and
- * committed. Beyond CKPT_MAX_PAGES (the thread cannot keep up) the
- * committing writer checkpoints itself. A checkpoint changes nothing of
- * durability: a committed block is in the synced log, which a reopen replays.
+ * Checkpoints are SQLite's own, inside the COMMIT that crosses CKPT_PAGES
+ * log pages: the node runs its commits with its lock dropped (see
+ * phr_chain_node_guard), so requests go on meanwhile. 4,000 pages instead
+ * of SQLite's 1,000: a checkpoint copies the last version of each page the
+ * log holds once, and blocks rewrite many of the same pages (the tails of
+ * the blocks, logs and index tables, the B-trees' inner pages). A checkpoint
+ * run by the writer itself normally completes (no other block is written
+ * meanwhile), so the log restarts from its beginning at the next block and
+ * stays at 16 MiB. A checkpoint thread on its own connection was tried and
+ * dropped: under a steady stream of commits its PASSIVE checkpoints never
+ * caught up with the log's end, the log never restarted and grew, and every
+ * commit woke the thread.
  */
 #include <time.h>
 
 #include "chain_int.h"
 
-/* 8,000 pages (32 MiB of log): a checkpoint copies the last version of each
- * page the log holds once, and a block rewrites many of the same pages (the
- * tails of the blocks, logs and index tables, the B-trees' inner pages):
- * measured on the FHIR create benchmark, 0.18 ms of checkpoint CPU per block
- * against 0.44 ms at SQLite's 1,000 */
-#define CKPT_PAGES 8000
-#define CKPT_MAX_PAGES (4 * CKPT_PAGES)
+#define CKPT_PAGES 4000
 
 static const char *const schema =
 	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);"
@@ -106,17 +103,6 @@ int db_exec(struct chain_db *db, const char *s)
 	return PHR_OK;
 }
 
-/* ---- checkpoints ---- */
-
-struct db_ckpt {
-	char *path;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	pthread_t thread;
-	bool due, stop;
-	uint64_t runs, ns; /* checkpoints and their CPU time (the thread's) */
-};
-
 uint64_t chain_thread_ns(void)
 {
 	struct timespec ts;
@@ -124,109 +110,6 @@ uint64_t chain_thread_ns(void)
 	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
 		return 0;
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void *ckpt_main(void *arg)
-{
-	struct db_ckpt *k = arg;
-	sqlite3 *db = NULL;
-	uint64_t t0;
-
-	if (sqlite3_open_v2(k->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-	    SQLITE_OK) {
-		phr_log_warn("chain", "the checkpoint connection cannot open: %s",
-			     db ? sqlite3_errmsg(db) : "out of memory");
-		sqlite3_close(db);
-		db = NULL;
-	} else {
-		(void)sqlite3_busy_timeout(db, 5000);
-		(void)sqlite3_wal_autocheckpoint(db, 0);
-		/* the file is synced before the log may restart */
-		(void)sqlite3_exec(db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
-		/* a connection that never read the file has no log open */
-		(void)sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
-	}
-	pthread_mutex_lock(&k->mu);
-	for (;;) {
-		while (!k->due && !k->stop)
-			pthread_cond_wait(&k->cv, &k->mu);
-		if (k->stop)
-			break;
-		k->due = false;
-		pthread_mutex_unlock(&k->mu);
-		t0 = chain_thread_ns();
-		if (db && sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) !=
-				  SQLITE_OK)
-			phr_log_warn("chain", "checkpoint: %s", sqlite3_errmsg(db));
-		pthread_mutex_lock(&k->mu);
-		k->runs++;
-		k->ns += chain_thread_ns() - t0;
-	}
-	pthread_mutex_unlock(&k->mu);
-	sqlite3_close(db);
-	return NULL;
-}
-
-/* the writer's WAL hook: runs inside its COMMIT */
-static int ckpt_hook(void *arg, sqlite3 *db, const char *name, int pages)
-{
-	struct db_ckpt *k = arg;
-
-	if (pages >= CKPT_MAX_PAGES) {
-		(void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-	} else if (pages >= CKPT_PAGES) {
-		pthread_mutex_lock(&k->mu);
-		k->due = true;
-		pthread_cond_signal(&k->cv);
-		pthread_mutex_unlock(&k->mu);
-	}
-	return SQLITE_OK;
-}
-
-static void ckpt_stop(struct db_ckpt *k)
-{
-	if (!k)
-		return;
-	pthread_mutex_lock(&k->mu);
-	k->stop = true;
-	pthread_cond_signal(&k->cv);
-	pthread_mutex_unlock(&k->mu);
-	pthread_join(k->thread, NULL);
-	if (k->runs)
-		phr_log_info("chain", "%llu checkpoints, %.1f ms CPU", (unsigned long long)k->runs,
-			     (double)k->ns / 1e6);
-	pthread_mutex_destroy(&k->mu);
-	pthread_cond_destroy(&k->cv);
-	phr_free(k->path);
-	phr_free(k);
-}
-
-/* Moves the checkpoints of @p db to a thread (else SQLite's own stay on). */
-static void ckpt_start(struct chain_db *db, const char *path)
-{
-	struct db_ckpt *k = phr_calloc(1, sizeof(*k));
-	size_t n = strlen(path) + 1;
-
-	if (!k || !(k->path = phr_malloc(n))) {
-		phr_free(k);
-		return;
-	}
-	memcpy(k->path, path, n);
-	pthread_mutex_init(&k->mu, NULL);
-	pthread_cond_init(&k->cv, NULL);
-	if (pthread_create(&k->thread, NULL, ckpt_main, k) != 0) {
-		pthread_mutex_destroy(&k->mu);
-		pthread_cond_destroy(&k->cv);
-		phr_free(k->path);
-		phr_free(k);
-		return;
-	}
-	if (sqlite3_wal_autocheckpoint(db->db, 0) != SQLITE_OK) {
-		ckpt_stop(k);
-		return;
-	}
-	(void)sqlite3_wal_hook(db->db, ckpt_hook, k);
-	db->ckpt = k;
 }
 
 /* Serialized mode (FULLMUTEX): the node's COMMIT runs outside its lock while
@@ -256,7 +139,8 @@ int db_open(struct chain_db *db, const char *path)
 			goto fail;
 		}
 	}
-	ckpt_start(db, path);
+	if (sqlite3_wal_autocheckpoint(db->db, CKPT_PAGES) != SQLITE_OK)
+		goto fail;
 	return PHR_OK;
 fail:
 	db_close(db);
@@ -267,10 +151,6 @@ void db_close(struct chain_db *db)
 {
 	int i;
 
-	if (db->ckpt) {
-		(void)sqlite3_wal_hook(db->db, NULL, NULL);
-		ckpt_stop(db->ckpt);
-	}
 	for (i = 0; i < DB_STMT_COUNT; i++)
 		sqlite3_finalize(db->st[i]);
 	if (db->db)
