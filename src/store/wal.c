@@ -75,6 +75,10 @@ struct phr_wal {
 	struct idx_ent *idx;
 	size_t icap, in;
 	struct pinset pins;
+	/* older records of blocks the index names at another offset (two writers added the
+	 * same block): an erasure kills them too, or a later scan would bring the block back */
+	struct phr_wal_block *dups;
+	size_t ndups, capdups;
 	uint64_t scanned; /* records before this offset are in idx / pins */
 	pthread_mutex_t scan_mu;
 	/* an older version's log another process still holds (erasures zero it too) */
@@ -256,6 +260,20 @@ static int idx_put(struct phr_wal *w, const uint8_t d[32], uint64_t off, uint32_
 		memcpy(e->d, d, 32);
 		e->used = 1;
 		w->in++;
+	}
+	else if (e->off != off) {
+		if (w->ndups == w->capdups) {
+			size_t cap = w->capdups ? w->capdups * 2 : 16;
+			struct phr_wal_block *v = phr_realloc(w->dups, cap * sizeof(*v));
+			if (!v)
+				return PHR_ERR_NOMEM;
+			w->dups = v;
+			w->capdups = cap;
+		}
+		struct phr_wal_block *b = &w->dups[w->ndups++];
+		memcpy(b->digest, d, 32);
+		b->off = e->off;
+		b->len = e->len;
 	}
 	e->off = off;
 	e->len = len;
@@ -566,6 +584,7 @@ void phr_wal_close(struct phr_wal *w)
 		close(w->legacy_fd);
 	phr_free(w->idx);
 	phr_free(w->pend);
+	phr_free(w->dups);
 	pin_release(&w->pins);
 	pthread_mutex_destroy(&w->amu);
 	pthread_mutex_destroy(&w->mu);
@@ -764,16 +783,17 @@ static int legacy_scrub_one(void *ctx, uint64_t off, unsigned type, const uint8_
 	return mark_dead(s->fd, off, (uint32_t)len);
 }
 
-/* Erases the blocks of @p v for which @p dead says so (all when it is NULL). */
+/* Erases the blocks of @p v for which @p dead says so, and every other copy of them this
+ * process knows; *@p records (optional): how many records died. */
 static int erase_list(struct phr_wal *w, const struct phr_wal_block *v, size_t n,
 		      bool (*dead)(void *ctx, const uint8_t digest[32]), void *ctx,
-		      uint64_t *removed, uint64_t *freed)
+		      uint64_t *removed, uint64_t *freed, uint64_t *records)
 {
 	uint64_t k = 0, bytes = 0;
 	int rc = PHR_OK;
 
 	for (size_t i = 0; rc == PHR_OK && i < n; i++) {
-		if (dead && !dead(ctx, v[i].digest))
+		if (!dead(ctx, v[i].digest))
 			continue;
 		pthread_rwlock_wrlock(&w->lk);
 		struct idx_ent *e = idx_find(w, v[i].digest);
@@ -784,9 +804,32 @@ static int erase_list(struct phr_wal *w, const struct phr_wal_block *v, size_t n
 		k++;
 		bytes += v[i].len;
 	}
-	if (rc == PHR_OK && k > 0 && fdatasync(w->rfd) != 0)
+	/* the other copies of those blocks */
+	struct phr_wal_block *gone = NULL;
+	size_t ngone = 0, copies = 0;
+	pthread_rwlock_wrlock(&w->lk);
+	if (rc == PHR_OK && w->ndups > 0 && !(gone = phr_calloc(w->ndups, sizeof(*gone))))
+		rc = PHR_ERR_NOMEM;
+	for (size_t i = 0; gone && i < w->ndups;) {
+		if (dead(ctx, w->dups[i].digest)) {
+			gone[ngone++] = w->dups[i];
+			w->dups[i] = w->dups[--w->ndups];
+		} else {
+			i++;
+		}
+	}
+	pthread_rwlock_unlock(&w->lk);
+	for (size_t i = 0; rc == PHR_OK && i < ngone; i++)
+		if (rec_is(w, gone[i].off, gone[i].digest, gone[i].len)) {
+			rc = mark_dead(w->rfd, gone[i].off, gone[i].len);
+			copies++;
+		}
+	phr_free(gone);
+	if (records)
+		*records = k + copies;
+	if (rc == PHR_OK && k + copies > 0 && fdatasync(w->rfd) != 0)
 		rc = PHR_ERR_IO;
-	if (rc == PHR_OK && w->legacy_fd >= 0 && dead) {
+	if (rc == PHR_OK && w->legacy_fd >= 0) {
 		struct stat sb;
 		struct legacy_scrub s = { .fd = w->legacy_fd, .dead = dead, .ctx = ctx };
 		uint64_t end;
@@ -812,7 +855,7 @@ int phr_wal_erase(struct phr_wal *w, bool (*dead)(void *ctx, const uint8_t diges
 	size_t n = 0;
 	int rc = phr_wal_blocks(w, &v, &n);
 	if (rc == PHR_OK)
-		rc = erase_list(w, v, n, dead, ctx, removed, freed);
+		rc = erase_list(w, v, n, dead, ctx, removed, freed, NULL);
 	phr_free(v);
 	return rc;
 }
@@ -826,12 +869,15 @@ int phr_wal_erase_one(struct phr_wal *w, const uint8_t d[32], bool *found)
 {
 	struct phr_wal_block b;
 	size_t n = 0;
+	uint64_t records = 0;
 	memcpy(b.digest, d, 32);
-	if (phr_wal_has(w, d, true) && lookup(w, d, &b.off, &b.len))
+	phr_wal_refresh(w); /* every copy other processes appended known first */
+	if (lookup(w, d, &b.off, &b.len) && rec_is(w, b.off, d, b.len))
 		n = 1;
-	*found = n == 1;
-	/* with n == 0 this still zeroes the copies in an older version's log */
-	return erase_list(w, &b, n, same_digest, (void *)(uintptr_t)d, NULL, NULL);
+	/* with n == 0 this still kills other copies and those in an older version's log */
+	int rc = erase_list(w, &b, n, same_digest, (void *)(uintptr_t)d, NULL, NULL, &records);
+	*found = records > 0;
+	return rc;
 }
 
 /* ---- records and the group commit ---- */

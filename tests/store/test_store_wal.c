@@ -383,6 +383,23 @@ static void test_two_handles(void **state)
 	assert_int_equal(phr_store_add_bytes(s1, &a, da, sizeof(da), NULL), PHR_OK);
 	assert_block(s2, &a, da, sizeof(da));
 	assert_block(s1, &a, da, sizeof(da));
+	/* the same block added by both before either saw the other's: two copies in the
+	 * pack; an erasure kills both (a scan on open would find a survivor) */
+	uint8_t dx[1800];
+	struct phr_cid x1, x2;
+	fill(dx, sizeof(dx), 33);
+	assert_int_equal(phr_store_add_bytes(s1, &x1, dx, sizeof(dx), NULL), PHR_OK);
+	assert_int_equal(phr_store_add_bytes(s2, &x2, dx, sizeof(dx), NULL), PHR_OK);
+	assert_true(phr_cid_equal(&x1, &x2));
+	assert_int_equal(phr_store_pin_rm(s1, &x1), PHR_OK);
+	assert_int_equal(phr_store_delete(s1, &x1), PHR_OK);
+	assert_false(file_contains(dir, "pack", dx + 500, 64));
+	assert_false(phr_store_has(s2, &x1));
+	struct phr_store *s3;
+	assert_int_equal(phr_store_open(&s3, dir), PHR_OK);
+	assert_false(phr_store_has(s3, &x1));
+	assert_int_equal(phr_store_delete(s3, &x1), PHR_ERR_NOT_FOUND);
+	phr_store_close(s3);
 	phr_buf_release(&out);
 	phr_store_close(s2);
 	phr_store_close(s1);
