@@ -204,6 +204,19 @@ int phr_wal_scan(int fd, uint64_t from, uint64_t to, rec_fn fn, void *ctx, uint6
 	return rc;
 }
 
+/* The array @p v (*@p cap elements of @p size bytes, @p n of them used) with room for one
+ * more (doubled when full); NULL when memory ran out (@p v is then unchanged). */
+static void *room_for_one(void *v, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return v;
+	size_t ncap = *cap ? *cap * 2 : 16;
+	void *nv = phr_realloc(v, ncap * size);
+	if (nv)
+		*cap = ncap;
+	return nv;
+}
+
 /* ---- the index: multihash digest -> record (open addressing, linear probing) ---- */
 
 static size_t slot_of(const uint8_t *d, size_t cap)
@@ -262,14 +275,10 @@ static int idx_put(struct phr_wal *w, const uint8_t d[32], uint64_t off, uint32_
 		w->in++;
 	}
 	else if (e->off != off) {
-		if (w->ndups == w->capdups) {
-			size_t cap = w->capdups ? w->capdups * 2 : 16;
-			struct phr_wal_block *v = phr_realloc(w->dups, cap * sizeof(*v));
-			if (!v)
-				return PHR_ERR_NOMEM;
-			w->dups = v;
-			w->capdups = cap;
-		}
+		struct phr_wal_block *nd = room_for_one(w->dups, &w->capdups, w->ndups, sizeof(*nd));
+		if (!nd)
+			return PHR_ERR_NOMEM;
+		w->dups = nd;
 		struct phr_wal_block *b = &w->dups[w->ndups++];
 		memcpy(b->digest, d, 32);
 		b->off = e->off;
@@ -925,15 +934,9 @@ static int append(struct phr_wal_group *g, unsigned type, const uint8_t check[32
 	}
 	pthread_mutex_lock(&w->mu);
 	if (rc == PHR_OK && !g->pending) {
-		if (w->npend == w->cappend) {
-			size_t cap = w->cappend ? w->cappend * 2 : 16;
-			uint64_t *p = phr_realloc(w->pend, cap * sizeof(*p));
-			if (p) {
-				w->pend = p;
-				w->cappend = cap;
-			}
-		}
-		if (w->npend < w->cappend) {
+		uint64_t *np = room_for_one(w->pend, &w->cappend, w->npend, sizeof(*np));
+		if (np) {
+			w->pend = np;
 			w->pend[w->npend++] = *off;
 			g->pending = true;
 			g->first_off = *off;
@@ -995,15 +998,11 @@ struct phr_wal_group *phr_wal_group_get(struct phr_store *st, struct phr_wal_gro
 
 static struct phr_wal_action *add_action(struct phr_wal_group *g, int kind)
 {
-	if (g->n == g->cap) {
-		size_t cap = g->cap ? g->cap * 2 : 8;
-		struct phr_wal_action *a = phr_realloc(g->a, cap * sizeof(*a));
-		if (!a)
-			return NULL;
-		g->a = a;
-		g->cap = cap;
-	}
-	struct phr_wal_action *a = &g->a[g->n++];
+	struct phr_wal_action *a = room_for_one(g->a, &g->cap, g->n, sizeof(*a));
+	if (!a)
+		return NULL;
+	g->a = a;
+	a = &g->a[g->n++];
 	memset(a, 0, sizeof(*a));
 	a->kind = kind;
 	return a;
