@@ -8,7 +8,8 @@
  * Write grant on all records for it, then for each scenario applies ROUNDS transactions
  * of BATCH entries (CPU time of the thread, committed every round as a block would be) and
  * the same calldata as a dry run (the node's eth_call `simulate` before sending).
- * Prints CPU microseconds and gas per entry.
+ * Prints CPU microseconds and gas per entry. Then AuditTrail.logViews of BATCH of those
+ * records by the provider (a search page's View log), the same way.
  *
  * Usage: bench_mint [rounds (40)]
  */
@@ -175,14 +176,53 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The buffers and timing arrays of a scenario. */
+static void start(struct phr_buf *e, struct phr_buf *cd, double **tx_t, double **dry_t,
+		  unsigned rounds)
+{
+	phr_buf_init(e, 0);
+	phr_buf_init(cd, 0);
+	*tx_t = calloc(rounds, sizeof(double));
+	*dry_t = calloc(rounds, sizeof(double));
+	if (!*tx_t || !*dry_t)
+		die("calloc", PHR_ERR_NOMEM);
+}
+
+/* One batch: its dry run, the transaction and the commit, timed into *dry, *tx, *com. */
+static uint64_t run_batch(const uint8_t to[20], const struct phr_buf *cd, double *dry, double *tx,
+			  double *com)
+{
+	double t0 = cpu_now();
+	apply(doctor, to, cd, PHR_STATE_TX_DRY_RUN, NULL);
+	double t1 = cpu_now();
+	uint64_t gas = apply(doctor, to, cd, 0, NULL);
+	double t2 = cpu_now();
+	commit();
+	double t3 = cpu_now();
+	*dry = t1 - t0;
+	*tx = t2 - t1;
+	*com = t3 - t2;
+	return gas;
+}
+
+/* Medians (and the best transaction) per entry; frees the arrays. */
+static void report(const char *name, double *tx_t, double *dry_t, unsigned rounds, double commit_t,
+		   uint64_t gas)
+{
+	qsort(tx_t, rounds, sizeof(double), cmp_double);
+	qsort(dry_t, rounds, sizeof(double), cmp_double);
+	printf("%-26s %9.1f %9.1f %9.1f %9.1f %9llu\n", name, 1e6 * tx_t[rounds / 2] / BATCH,
+	       1e6 * tx_t[0] / BATCH, 1e6 * dry_t[rounds / 2] / BATCH,
+	       1e6 * commit_t / rounds / BATCH, (unsigned long long)(gas / BATCH));
+	free(tx_t);
+	free(dry_t);
+}
+
 static void scenario(const char *name, unsigned rounds, unsigned npat, unsigned ntypes)
 {
 	struct phr_buf e, cd;
-	phr_buf_init(&e, 0);
-	phr_buf_init(&cd, 0);
-	double *tx_t = calloc(rounds, sizeof(double)), *dry_t = calloc(rounds, sizeof(double));
-	if (!tx_t || !dry_t)
-		die("calloc", PHR_ERR_NOMEM);
+	double *tx_t, *dry_t;
+	start(&e, &cd, &tx_t, &dry_t, rounds);
 	static unsigned round_no;
 	uint64_t gas = 0;
 	double commit_t = 0;
@@ -191,24 +231,43 @@ static void scenario(const char *name, unsigned rounds, unsigned npat, unsigned 
 		phr_buf_reset(&cd);
 		if (phr_contracts_health_record_nft_mint_records_encode(&cd, e.data, e.len))
 			die("encode", PHR_ERR_NOMEM);
-		double t0 = cpu_now();
-		apply(doctor, nft, &cd, PHR_STATE_TX_DRY_RUN, NULL);
-		double t1 = cpu_now();
-		gas = apply(doctor, nft, &cd, 0, NULL);
-		double t2 = cpu_now();
-		commit();
-		double t3 = cpu_now();
-		dry_t[r] = t1 - t0;
-		tx_t[r] = t2 - t1;
-		commit_t += t3 - t2;
+		double com;
+		gas = run_batch(nft, &cd, &dry_t[r], &tx_t[r], &com);
+		commit_t += com;
 	}
-	qsort(tx_t, rounds, sizeof(double), cmp_double);
-	qsort(dry_t, rounds, sizeof(double), cmp_double);
-	printf("%-26s %9.1f %9.1f %9.1f %9.1f %9llu\n", name, 1e6 * tx_t[rounds / 2] / BATCH,
-	       1e6 * tx_t[0] / BATCH, 1e6 * dry_t[rounds / 2] / BATCH,
-	       1e6 * commit_t / rounds / BATCH, (unsigned long long)(gas / BATCH));
-	free(tx_t);
-	free(dry_t);
+	report(name, tx_t, dry_t, rounds, commit_t, gas);
+	phr_buf_release(&e);
+	phr_buf_release(&cd);
+}
+
+/* AuditTrail.logViews of BATCH records by the provider (the View log of a search page):
+ * token first + i of patients[pat_of(i)], as minted by the scenarios above. */
+static void views(const char *name, unsigned rounds, uint64_t first, unsigned npat)
+{
+	struct phr_buf e, cd;
+	double *tx_t, *dry_t;
+	start(&e, &cd, &tx_t, &dry_t, rounds);
+	uint64_t gas = 0;
+	double commit_t = 0;
+	for (unsigned r = 0; r < rounds; r++) {
+		phr_buf_reset(&e);
+		for (unsigned i = 0; i < BATCH; i++) {
+			uint8_t id[32] = { 0 }, purpose = 1;
+			uint64_t t = first + i;
+			for (int k = 0; k < 8; k++)
+				id[31 - k] = (uint8_t)(t >> (8 * k));
+			if (phr_buf_append(&e, patients[(i / (BATCH / npat)) % PATIENTS], 20) ||
+			    phr_buf_append(&e, id, 32) || phr_buf_append_byte(&e, purpose))
+				die("entries", PHR_ERR_NOMEM);
+		}
+		phr_buf_reset(&cd);
+		if (phr_contracts_audit_trail_log_views_encode(&cd, e.data, e.len))
+			die("encode", PHR_ERR_NOMEM);
+		double com;
+		gas = run_batch(audit, &cd, &dry_t[r], &tx_t[r], &com);
+		commit_t += com;
+	}
+	report(name, tx_t, dry_t, rounds, commit_t, gas);
 	phr_buf_release(&e);
 	phr_buf_release(&cd);
 }
@@ -234,6 +293,9 @@ int main(int argc, char **argv)
 	scenario("1 patient, 4 types", rounds, 1, 4);
 	scenario("4 patients in runs of 8", rounds, 4, 1);
 	scenario("8 patients alternating", rounds, BATCH, 3);
+	printf("logViews of %d entries (tokens minted above), CPU us per entry (commit: of the log)\n", BATCH);
+	views("views: 1 patient", rounds, 1, 1);
+	views("views: 8 patients alternating", rounds, (uint64_t)3 * rounds * BATCH + 1, BATCH);
 	phr_state_free(st);
 	return 0;
 }

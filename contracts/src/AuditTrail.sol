@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {AccessLevel, AuditAction, Purpose, IPatientRegistry, IAuditTrail} from "./PhrTypes.sol";
+import {AccessLevel, AuditAction, Purpose, IPatientRegistry, IHealthRecordNFT, IAuditTrail} from "./PhrTypes.sol";
 
 /// @title AuditTrail
 /// @notice Tamper-evident access log. Every entry is an event (indexed by patient, record and
@@ -31,6 +31,11 @@ contract AuditTrail is IAuditTrail {
     uint256 public constant MAX_BATCH = 256;
     /// @notice Bytes of one packed logViews entry (patient, recordId, purpose).
     uint256 public constant ENTRY_BYTES = 53;
+    /// logViews: the caller owns the patient / may read all of it (canAccess with record 0) /
+    /// neither.
+    uint256 private constant OWNER = 1;
+    uint256 private constant WHOLE = 2;
+    uint256 private constant NONE = 3;
 
     event Wired(address[] modules);
     event AuditLogged(
@@ -111,20 +116,49 @@ contract AuditTrail is IAuditTrail {
     ///         in a short interval logs them together. Every entry is checked as
     ///         logAccess(View) checks it and appended in order; if any entry is not allowed the
     ///         whole call reverts (the node then logs the entries one by one).
+    /// @dev The patient-level answers cannot change during the call (only this contract's
+    ///      storage is written; block.timestamp is fixed), so they are asked once per run of
+    ///      entries of the same patient: whether the caller is its owner (then every entry is
+    ///      allowed) with the run's first entry, which is checked as logAccess checks it; from
+    ///      the second entry on, canAccess(caller, patient, 0, Read). When that holds and the
+    ///      caller is not the owner, it holds through an emergency session or a grant on all
+    ///      records, so canAccess(caller, patient, recordId, Read) is exactly "record 0, or
+    ///      recordId is live and the patient's" (HealthRecordNFT.recordInfo); otherwise
+    ///      canAccess is asked per entry.
     /// @param entries packed entries of ENTRY_BYTES each:
     ///        abi.encodePacked(address patient, uint256 recordId, uint8 purpose)
     function logViews(bytes calldata entries) external {
         uint256 n = entries.length / ENTRY_BYTES;
         if (n == 0 || n * ENTRY_BYTES != entries.length || n > MAX_BATCH) revert WrongBatch();
+        address known; // the patient of the previous entry
+        uint256 access; // for known: OWNER, WHOLE, NONE, or 0 (not asked yet)
+        IHealthRecordNFT nft; // registry.nft(), asked when first needed
         for (uint256 off = 0; off < entries.length; off += ENTRY_BYTES) {
             address patient = address(bytes20(entries[off:off + 20]));
             uint256 recordId = uint256(bytes32(entries[off + 20:off + 52]));
             uint8 purpose = uint8(entries[off + 52]);
             if (purpose > uint8(type(Purpose).max)) revert WrongBatch();
-            if (
-                registry.ownerOfPatient(patient) != msg.sender
-                    && !registry.canAccess(msg.sender, patient, recordId, AccessLevel.Read)
-            ) revert NotAuthorized();
+            bool ok;
+            if (patient != known || patient == address(0)) {
+                // the first entry of a run: checked as logAccess checks it
+                known = patient;
+                access = registry.ownerOfPatient(patient) == msg.sender ? OWNER : 0;
+                ok = access == OWNER || registry.canAccess(msg.sender, patient, recordId, AccessLevel.Read);
+            } else {
+                if (access == 0) {
+                    access = registry.canAccess(msg.sender, patient, 0, AccessLevel.Read) ? WHOLE : NONE;
+                }
+                if (access == OWNER || (access == WHOLE && recordId == 0)) {
+                    ok = true;
+                } else if (access == WHOLE) {
+                    if (address(nft) == address(0)) nft = registry.nft();
+                    (address rp,, bool live) = nft.recordInfo(recordId);
+                    ok = live && rp == patient;
+                } else {
+                    ok = registry.canAccess(msg.sender, patient, recordId, AccessLevel.Read);
+                }
+            }
+            if (!ok) revert NotAuthorized();
             _append(patient, recordId, msg.sender, AuditAction.View, Purpose(purpose));
         }
     }

@@ -67,6 +67,8 @@ interface IPatientRegistry {
     function ownerOfPatient(address patient) external view returns (address);
     /// @notice The patient id controlled by owner (0 if none).
     function patientOf(address owner) external view returns (address);
+    /// @notice The record token contract (0 until wired).
+    function nft() external view returns (IHealthRecordNFT);
     /// @notice May accessor act at level on record recordId (0: the patient as a whole) of patient now?
     function canAccess(address accessor, address patient, uint256 recordId, AccessLevel level)
         external

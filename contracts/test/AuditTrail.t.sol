@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import "./utils/Fixture.sol";
+import {Vm} from "./utils/Test.sol";
 
 contract AuditTrailTest is Fixture {
     function test_wire_once() public {
@@ -114,5 +115,108 @@ contract AuditTrailTest is Fixture {
         vm.expectRevert(AuditTrail.NotAuthorized.selector);
         audit.logViews(e);
         assertEq(audit.countOf(patient), 2, "unchanged");
+    }
+
+    // ------------------------------------------------------------------ logViews = logAccess(View) in a loop
+
+    struct V {
+        address p;
+        uint256 id;
+    }
+
+    function _logsHash(Vm.Log[] memory logs) internal pure returns (bytes32 h) {
+        for (uint256 i = 0; i < logs.length; i++) h = keccak256(abi.encode(h, logs[i].emitter, logs[i].topics, logs[i].data));
+    }
+
+    function _stateHash(V[] memory vs) internal view returns (bytes32 h) {
+        h = keccak256(abi.encode(audit.headOf(patient), audit.countOf(patient), audit.headOf(patient2), audit.countOf(patient2)));
+        for (uint256 i = 0; i < vs.length; i++) h = keccak256(abi.encode(h, audit.recordEntryCount(vs[i].id)));
+    }
+
+    /// logViews(vs) by `by` and logAccess(View) of each entry in order (stopping at the first
+    /// refusal) end alike: both succeed with the same events and chains, or both fail
+    /// (logViews with NotAuthorized). Returns whether they succeeded; state is left as before.
+    function _viewsSameAsSingles(address by, V[] memory vs) internal returns (bool ok) {
+        uint256 snap = vm.snapshotState();
+        bytes memory packed;
+        for (uint256 i = 0; i < vs.length; i++) packed = abi.encodePacked(packed, vs[i].p, vs[i].id, uint8(Purpose.Treatment));
+        vm.recordLogs();
+        ok = true;
+        vm.startPrank(by);
+        for (uint256 i = 0; i < vs.length && ok; i++) {
+            (ok,) = address(audit).call(abi.encodeCall(AuditTrail.logAccess, (vs[i].p, vs[i].id, AuditAction.View, Purpose.Treatment)));
+        }
+        vm.stopPrank();
+        bytes32 singleLogs = _logsHash(vm.getRecordedLogs());
+        bytes32 singleState = _stateHash(vs);
+        vm.revertToState(snap);
+        vm.recordLogs();
+        vm.prank(by);
+        (bool okBatch, bytes memory out) = address(audit).call(abi.encodeCall(AuditTrail.logViews, (packed)));
+        bytes32 batchLogs = _logsHash(vm.getRecordedLogs());
+        assertTrue(ok == okBatch, "logViews and logAccess agree");
+        if (ok) {
+            assertEq(batchLogs, singleLogs, "same events");
+            assertEq(_stateHash(vs), singleState, "same chains and counts");
+        } else {
+            assertEq(keccak256(out), keccak256(abi.encodeWithSelector(AuditTrail.NotAuthorized.selector)), "NotAuthorized");
+        }
+        vm.revertToState(snap);
+    }
+
+    /// Every reader kind (owner, grant on all records, category and record grants only, an
+    /// emergency session, a suspended provider with a grant, a stranger) against batches mixing
+    /// live, burned, missing and other patients' records, record 0, runs and alternations of
+    /// patients: logViews allows exactly what logAccess allows, entry by entry.
+    function test_log_views_same_as_log_access() public {
+        _grant(doctor, AccessLevel.Write, scopeAll(), T0 + 30 days);
+        uint256 vac = _mint(doctor, RecordType.Vaccination, 0);
+        uint256 lab = _mint(doctor, RecordType.LabResult, 0);
+        uint256 img = _mint(doctor, RecordType.Imaging, 0);
+        uint256 gone = _mint(doctor, RecordType.General, 0);
+        vm.prank(patient);
+        nft.burn(gone);
+        vm.prank(patient2);
+        reg.register(KEY);
+        vm.prank(patient2);
+        reg.grantAccess(patient2, doctor, AccessLevel.Write, scopeAll(), T0 + 30 days);
+        vm.prank(doctor);
+        uint256 other = nft.mintRecord(patient2, HASH1, CID1, RecordType.LabResult, 0);
+        _grant(doctor2, AccessLevel.Read, scopeCat(RecordType.Vaccination), T0 + 30 days);
+        _grant(doctor2, AccessLevel.Read, scopeRec(lab), T0 + 30 days);
+        vm.prank(er);
+        emergency.openEmergencyAccess(patient, 2, keccak256("reason"));
+        address suspended = vm.addr(0x304);
+        vm.prank(authority);
+        providers.verifyProvider(suspended, 1, keccak256("licence-s"), T0 + 365 days);
+        _grant(suspended, AccessLevel.Read, scopeAll(), T0 + 30 days);
+        vm.prank(authority);
+        providers.suspendProvider(suspended, bytes32(0));
+
+        V[9] memory pool = [
+            V(patient, vac), V(patient, lab), V(patient, img), V(patient, gone), V(patient, 999),
+            V(patient, 0), V(patient, other), V(patient2, other), V(patient2, vac)
+        ];
+        address[7] memory readers = [patient, doctor, doctor2, er, suspended, stranger, patient2];
+        uint256 x = 0x9e3779b97f4a7c15;
+        uint256 allowed;
+        uint256 refused;
+        for (uint256 r = 0; r < readers.length; r++) {
+            // every single entry, then pseudo-random batches of 2..6
+            for (uint256 k = 0; k < 40; k++) {
+                uint256 len = k < pool.length ? 1 : 2 + x % 5;
+                V[] memory vs = new V[](len);
+                for (uint256 i = 0; i < len; i++) {
+                    x = uint256(keccak256(abi.encode(x)));
+                    // batches 9..24 from the entries most readers may log (live records, record 0,
+                    // patient2's own record), the rest from the whole pool
+                    uint256[5] memory good = [uint256(0), 1, 2, 5, 7];
+                    vs[i] = k < pool.length ? pool[k] : k < 25 ? pool[good[x % 5]] : pool[x % pool.length];
+                }
+                if (_viewsSameAsSingles(readers[r], vs)) allowed++;
+                else refused++;
+            }
+        }
+        assertTrue(allowed > 50 && refused > 100, "both outcomes covered");
     }
 }
