@@ -176,8 +176,9 @@ extern const struct phr_rpc_method phr_chain_node_methods[];
  * The guard around each request body: takes the node's lock on entry; on exit
  * makes every block sealed so far durable before the answers go out. Blocks of
  * requests that run concurrently are committed together (group commit: one
- * fsync for all of them), so a request that sealed a block waits for the
- * commit while the requests queued behind it seal theirs.
+ * fsync for all of them) by the last request to leave, with the lock dropped:
+ * a request that sealed a block waits for the commit while other requests go
+ * on and seal the blocks of the next group.
  * @return 0, or on exit -1 when the commit failed (answers must not be sent).
  */
 int phr_chain_node_guard(void *node, bool enter);
@@ -196,7 +197,9 @@ PHR_WUR int phr_chain_node_tick(struct phr_chain_node *node);
  * node's lock (phr_chain_node_guard) itself. Answered from the node's memo of
  * call results when the same call was executed before and nothing it read
  * (accounts, block values) has changed since; exactly what executing it
- * again would give.
+ * again would give. Returns once the block the answer depends on is durable
+ * (a memo hit: the head its entry was executed on; else the head), without
+ * waiting for blocks other requests sealed since.
  * @param[out] out return data (appended); on a revert, the revert data
  * @return PHR_OK, PHR_ERR_REVERTED (out holds the revert data), PHR_ERR_STATE
  *         (halted otherwise, invalid, internal or storage failure), PHR_ERR_NOMEM.
@@ -217,7 +220,8 @@ PHR_WUR int phr_chain_node_send_raw(struct phr_chain_node *node, uint8_t hash[32
 				    struct phr_rpc_error *err, const uint8_t *raw, size_t raw_len);
 
 /**
- * eth_getTransactionReceipt on the node, in-process (no JSON).
+ * eth_getTransactionReceipt on the node, in-process (no JSON). Returns once
+ * the receipt's block (not found: the head) is durable.
  * @param[out] r the receipt with its logs (phr_chain_receipt_release)
  * @return PHR_OK, PHR_ERR_NOT_FOUND (unknown or still pending), PHR_ERR_STATE.
  */
