@@ -6,13 +6,16 @@
  * written by the current code with the same resources (totals and pages,
  * the tdx count path and the per-resource one, _sort, bare-id references,
  * :missing, :not, references of _include); later writes of moved
- * resources replace their moved keys; a second open moves nothing.
+ * resources replace their moved keys; a second open moves nothing; two
+ * writers opening such a file at once both open it, the move done once.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -381,6 +384,49 @@ static void test_old_file_without_pairs(void **state)
 	compare_searches();
 }
 
+/* Back to the first shape: the rows of dir_new in the old DDL (make_old on an emptied dir_old). */
+static void reset_old(void)
+{
+	static const char *const files[] = { "fhir.db", "fhir.db-wal", "fhir.db-shm" };
+
+	for (size_t i = 0; i < PHR_ARRAY_LEN(files); i++) {
+		char path[512];
+		snprintf(path, sizeof(path), "%s/%s", dir_old, files[i]);
+		unlink(path);
+	}
+	make_old();
+}
+
+static void *open_writer(void *arg)
+{
+	struct fhir_db *w = arg;
+
+	return (void *)(intptr_t)fhir_db_open(w, dir_old);
+}
+
+/* Two writers opening a file of the first shape at once: both open it; the keys moved once, row for row. */
+static void test_two_writers_move_once(void **state)
+{
+	struct fhir_db w[2];
+	pthread_t t[2];
+
+	(void)state;
+	reset_old();
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, open_writer, &w[i]), 0);
+	for (int i = 0; i < 2; i++) {
+		void *rv = NULL;
+		assert_int_equal(pthread_join(t[i], &rv), 0);
+		assert_int_equal((int)(intptr_t)rv, PHR_OK);
+	}
+	fhir_db_close(&w[0]);
+	fhir_db_close(&w[1]);
+	shape_is_clustered();
+	same_rows(KEY_ROWS);
+	same_rows(PAIR_ROWS);
+	compare_searches();
+}
+
 static void remove_dir(const char *dir)
 {
 	static const char *const files[] = { "fhir.db", "fhir.db-wal", "fhir.db-shm" };
@@ -406,6 +452,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_old_file_moved),
 		cmocka_unit_test(test_old_file_without_pairs),
+		cmocka_unit_test(test_two_writers_move_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }
