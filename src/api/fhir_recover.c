@@ -29,8 +29,10 @@
  * before that block's logs are queryable (the embedded chain commits groups
  * of blocks). A second look only finds tokens the index already holds. */
 #define RECOVER_RESCAN_BLOCKS 64u
-/* Blocks per eth_getLogs call. */
+/* Blocks per eth_getLogs call at most, and the answer size below which a
+ * window halved to fit a chain's limit on logs per query grows again. */
 #define RECOVER_WINDOW 2000u
+#define RECOVER_LOGS_LOW 1000u
 /* Tokens checked against the index per lock hold. */
 #define RECOVER_CHECK_BATCH 256u
 /* A scan of every known identity this often (bounds the scan at a restart). */
@@ -618,7 +620,7 @@ int fhir_recover_scan(struct fhir_db *db, pthread_mutex_t *lock, struct phr_node
 	memset(topic3[0], 0, 12);
 	memcpy(topic3[0] + 12, me->address, 20);
 	from = cursor > RECOVER_RESCAN_BLOCKS ? cursor - RECOVER_RESCAN_BLOCKS : 0;
-	for (uint64_t lo = from; lo <= head && rv == PHR_OK; lo += RECOVER_WINDOW) {
+	for (uint64_t lo = from, win = RECOVER_WINDOW; lo <= head && rv == PHR_OK;) {
 		struct phr_chain_filter f;
 		struct phr_chain_log *logs = NULL;
 		struct cand *cs = NULL;
@@ -626,14 +628,25 @@ int fhir_recover_scan(struct fhir_db *db, pthread_mutex_t *lock, struct phr_node
 
 		memset(&f, 0, sizeof(f));
 		f.from_block = lo;
-		f.to_block = lo + RECOVER_WINDOW - 1 < head ? lo + RECOVER_WINDOW - 1 : head;
 		f.addresses = (const uint8_t(*)[20])nft;
 		f.addresses_count = 1;
 		f.topics[0] = (const uint8_t(*)[32])topic0;
 		f.topics_count[0] = 1;
 		f.topics[3] = (const uint8_t(*)[32])topic3;
 		f.topics_count[3] = 1;
-		rv = phr_chain_get_logs(phr_node_chain(node), &logs, &count, &f);
+		/* A chain answers a bounded number of logs per query (10,000 here, often
+		 * fewer elsewhere): a window it refuses is halved, down to one block, and
+		 * grows back while the answers stay small */
+		for (;;) {
+			f.to_block = lo + win - 1 < head ? lo + win - 1 : head;
+			rv = phr_chain_get_logs(phr_node_chain(node), &logs, &count, &f);
+			if (rv == PHR_OK || rv == PHR_ERR_NOMEM || win == 1)
+				break;
+			win /= 2;
+		}
+		lo = f.to_block + 1;
+		if (rv == PHR_OK && count < RECOVER_LOGS_LOW && win < RECOVER_WINDOW)
+			win *= 2;
 		if (rv == PHR_OK)
 			rv = window_candidates(db, lock, &cs, &nc, logs, count);
 		phr_chain_logs_free(logs, count);

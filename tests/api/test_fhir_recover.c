@@ -283,13 +283,50 @@ static void test_held_left(void **state)
 	assert_int_equal(total_of("/Observation?code=urn:rec|held"), 1);
 }
 
+/*
+ * A failed Bundle of 60 records: more RecordMinted logs than the chain answers in
+ * one query (PHR_CHAIN_LOGS_MAX, set in main), so the scan halves its window until
+ * the chain answers; every record is indexed.
+ */
+static void test_many_recovered(void **state)
+{
+	struct http_res r;
+	char *b = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&b, &len);
+
+	(void)state;
+	assert_non_null(f);
+	fputs("{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":[", f);
+	for (int i = 0; i < 60; i++)
+		fprintf(f,
+			"%s{\"resource\":{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":"
+			"{\"coding\":[{\"system\":\"urn:rec\",\"code\":\"many\"}]},\"valueInteger\":%d},"
+			"\"request\":{\"method\":\"POST\",\"url\":\"Observation\"}}",
+			i ? "," : "", i);
+	fputs("]}", f);
+	assert_int_equal(fclose(f), 0);
+	fhir_test_hook_set(FHIR_HOOK_FAIL_INDEX);
+	assert_true(fhir(&r, "POST", "", b) >= 500);
+	http_res_release(&r);
+	fhir_test_hook_set(FHIR_HOOK_NONE);
+	free(b);
+	/* the first request after the failure runs the scan */
+	assert_int_equal(total_of("/Observation?code=urn:rec|many"), 60);
+}
+
 int main(void)
 {
+	/* the chain answers at most 50 logs per eth_getLogs query (as the embedded
+	 * chain's 10,000 at a million records, or a provider's limit): a scan of more
+	 * minted records must split its windows of 2,000 blocks (test_many_recovered) */
+	setenv("PHR_CHAIN_LOGS_MAX", "50", 1);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bundle_recovered),
 		cmocka_unit_test(test_update_recovered),
 		cmocka_unit_test(test_duplicate_reported),
 		cmocka_unit_test(test_held_left),
+		cmocka_unit_test(test_many_recovered),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
