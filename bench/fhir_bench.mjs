@@ -71,8 +71,19 @@ function cpu() {
     return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in USER_HZ (100 on Linux)
   } catch { return 0; }
 }
-function rssMB() {
-  try { return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024; } catch { return 0; }
+// The node's memory: RSS counts every page of fhir.db mapped by each of its
+// reader connections once per mapping (64 maps of one file), so PSS (each shared
+// page divided among its mappers) and the anonymous part are printed with it.
+function memFields() {
+  try {
+    const t = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const kb = (k) => Number((new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(t) || [0, 0])[1]);
+    return { rss: kb('Rss') / 1024, pss: kb('Pss') / 1024, anon: kb('Anonymous') / 1024 };
+  } catch { return { rss: 0, pss: 0, anon: 0 }; }
+}
+function memText() {
+  const m = memFields();
+  return `node RSS ${m.rss.toFixed(0)} MB (PSS ${m.pss.toFixed(0)} MB, anonymous ${m.anon.toFixed(0)} MB)`;
 }
 // Size of the data directory in bytes (du: millions of store files at 1M resources).
 function du(dir) {
@@ -147,7 +158,7 @@ async function importTo(size) {
       if (Math.floor(done / PROGRESS) !== Math.floor(mp / PROGRESS)) {
         const now = performance.now();
         console.log(`  ... ${done} resources, last ${done - mp} at ${((done - mp) / ((now - tp) / 1000)).toFixed(1)}/s, ` +
-          `node RSS ${rssMB().toFixed(0)} MB, ${new Date().toISOString().slice(11, 19)} UTC`);
+          `${memText()}, ${new Date().toISOString().slice(11, 19)} UTC`);
         tp = now; mp = done;
       }
     }
@@ -158,7 +169,7 @@ async function importTo(size) {
   const disk = dir ? du(dir) / 1048576 : 0;
   console.log(`import to ${size} (${IMPORT_CONC} client${IMPORT_CONC > 1 ? 's' : ''}): ${made - from} resources in ${secs.toFixed(1)} s = ${rate.toFixed(1)} resources/s, ` +
     `node CPU ${(1000 * cs / (made - from)).toFixed(2)} ms/resource (anchor ${ANCHOR_IMPORT}/s, ratio ${(rate / ANCHOR_IMPORT).toFixed(4)}); ` +
-    `data dir ${disk.toFixed(0)} MB (${(disk * 1024 / made).toFixed(1)} KB/resource), node RSS ${rssMB().toFixed(0)} MB`);
+    `data dir ${disk.toFixed(0)} MB (${(disk * 1024 / made).toFixed(1)} KB/resource), ${memText()}`);
 }
 
 async function run(name, op) {
