@@ -613,12 +613,20 @@ static json_t *topic_position(const uint8_t (*t)[32], size_t n)
 	return a;
 }
 
-int phr_chain_get_logs(struct phr_chain *c, struct phr_chain_log **logs, size_t *count,
-		       const struct phr_chain_filter *f)
+/*
+ * One eth_getLogs call. @p answered: set when the chain answered with a
+ * JSON-RPC error object (a refusal such as a limit on logs or blocks per
+ * query), not a transport failure.
+ */
+static int get_logs_once(struct phr_chain *c, struct phr_chain_log **logs, size_t *count,
+			 const struct phr_chain_filter *f, bool *answered)
 {
+	struct phr_rpc_error err = { 0 };
 	json_t *o = json_object(), *res;
 	size_t i, last = 0;
 	int rc;
+
+	*answered = false;
 
 	if (!o)
 		return PHR_ERR_NOMEM;
@@ -645,12 +653,66 @@ int phr_chain_get_logs(struct phr_chain *c, struct phr_chain_log **logs, size_t 
 			json_array_append_new(t, topic_position(f->topics[i], f->topics_count[i]));
 		json_object_set_new(o, "topics", t);
 	}
-	rc = call(c, &res, "eth_getLogs", json_pack("[o]", o));
-	if (rc != PHR_OK)
+	rc = phr_chain_request(c, &res, &err, "eth_getLogs", json_pack("[o]", o));
+	if (rc != PHR_OK) {
+		*answered = err.code != 0;
+		if (err.code)
+			phr_log_debug("chain", "eth_getLogs: %d %s", err.code, err.message);
+		phr_rpc_error_release(&err);
 		return rc;
+	}
+	phr_rpc_error_release(&err);
 	*logs = NULL;
 	*count = 0;
 	rc = logs_from_json(logs, count, res);
 	json_decref(res);
 	return rc;
+}
+
+/*
+ * eth_getLogs over a range the chain may refuse as too large (the embedded
+ * chain answers at most 10,000 logs; providers bound logs or blocks per
+ * query): a refused range of several blocks is split in two halves, each
+ * asked the same way, and the answers joined in order. A refusal of a single
+ * block, or a failure to reach the chain, is the caller's.
+ */
+int phr_chain_get_logs(struct phr_chain *c, struct phr_chain_log **logs, size_t *count,
+		       const struct phr_chain_filter *f)
+{
+	struct phr_chain_filter lo = *f, hi = *f;
+	struct phr_chain_log *a = NULL, *b = NULL, *ab;
+	size_t na = 0, nb = 0;
+	bool answered;
+	int rc = get_logs_once(c, logs, count, f, &answered);
+
+	if (rc == PHR_OK || !answered || f->from_block == UINT64_MAX)
+		return rc;
+	if (hi.to_block == UINT64_MAX && phr_chain_block_number(c, &hi.to_block) != PHR_OK)
+		return rc;
+	if (hi.to_block <= f->from_block)
+		return rc;
+	lo.to_block = f->from_block + (hi.to_block - f->from_block) / 2;
+	hi.from_block = lo.to_block + 1;
+	if ((rc = phr_chain_get_logs(c, &a, &na, &lo)) != PHR_OK)
+		return rc;
+	if ((rc = phr_chain_get_logs(c, &b, &nb, &hi)) != PHR_OK) {
+		phr_chain_logs_free(a, na);
+		return rc;
+	}
+	if (nb > 0) {
+		ab = phr_realloc(a, (na + nb) * sizeof(*ab));
+		if (ab == NULL) {
+			phr_chain_logs_free(a, na);
+			phr_chain_logs_free(b, nb);
+			return PHR_ERR_NOMEM;
+		}
+		memcpy(ab + na, b, nb * sizeof(*b)); /* the entries move: b's array alone is freed */
+		phr_free(b);
+		a = ab;
+	} else {
+		phr_free(b);
+	}
+	*logs = a;
+	*count = na + nb;
+	return PHR_OK;
 }

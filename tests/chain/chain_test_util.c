@@ -202,6 +202,32 @@ void chain_scenario_run(struct phr_chain *c)
 	/* an unknown receipt */
 	memset(hash, 0xab, 32);
 	assert_int_equal(phr_chain_receipt(c, &r, hash), PHR_ERR_NOT_FOUND);
+
+	/* a range the chain refuses (PHR_CHAIN_LOGS_MAX: at most 2 logs an answer where
+	 * the chain runs in this process; 4 logs in 4 blocks here) is split by
+	 * phr_chain_get_logs and the answers joined in order */
+	for (uint8_t v = 43; v <= 45; v++) {
+		word[31] = v;
+		assert_int_equal(chain_test_send(c, hash, 0, contract, word, 32, 0), PHR_OK);
+		assert_int_equal(phr_chain_wait_receipt(c, &r, hash, 10000), PHR_OK);
+		assert_true(r.status);
+		phr_chain_receipt_release(&r);
+	}
+	assert_int_equal(setenv("PHR_CHAIN_LOGS_MAX", "2", 1), 0);
+	memset(&f, 0, sizeof(f));
+	f.from_block = b0;
+	f.to_block = UINT64_MAX;
+	f.addresses = (const uint8_t(*)[20])contract;
+	f.addresses_count = 1;
+	assert_int_equal(phr_chain_get_logs(c, &logs, &count, &f), PHR_OK);
+	assert_int_equal(count, 4);
+	for (size_t i = 0; i < count; i++) {
+		assert_int_equal(logs[i].topics[0][31], 42 + i);
+		if (i > 0)
+			assert_true(logs[i].block_number > logs[i - 1].block_number);
+	}
+	phr_chain_logs_free(logs, count);
+	assert_int_equal(unsetenv("PHR_CHAIN_LOGS_MAX"), 0);
 }
 
 pid_t chain_spawn(const char *const argv[], const char *marker, unsigned *port)
