@@ -110,6 +110,15 @@ int chain_test_deploy(struct phr_chain *c, uint8_t addr[20], uint32_t key_index)
 	return rc;
 }
 
+/* @p f asks for the logs of @p contract from block @p from to the head. */
+static void address_filter(struct phr_chain_filter *f, const uint8_t contract[20], uint64_t from)
+{
+	f->from_block = from;
+	f->to_block = UINT64_MAX;
+	f->addresses = (const uint8_t(*)[20])contract;
+	f->addresses_count = 1;
+}
+
 void chain_scenario_run(struct phr_chain *c)
 {
 	struct phr_chain_receipt r;
@@ -167,10 +176,7 @@ void chain_scenario_run(struct phr_chain *c)
 	assert_memory_equal(val, word, 32);
 
 	/* logs by address and by topic */
-	f.from_block = b0;
-	f.to_block = UINT64_MAX;
-	f.addresses = (const uint8_t(*)[20])contract;
-	f.addresses_count = 1;
+	address_filter(&f, contract, b0);
 	assert_int_equal(phr_chain_get_logs(c, &logs, &count, &f), PHR_OK);
 	assert_int_equal(count, 1);
 	assert_memory_equal(logs[0].topics[0], word, 32);
@@ -215,10 +221,7 @@ void chain_scenario_run(struct phr_chain *c)
 	}
 	assert_int_equal(setenv("PHR_CHAIN_LOGS_MAX", "2", 1), 0);
 	memset(&f, 0, sizeof(f));
-	f.from_block = b0;
-	f.to_block = UINT64_MAX;
-	f.addresses = (const uint8_t(*)[20])contract;
-	f.addresses_count = 1;
+	address_filter(&f, contract, b0);
 	assert_int_equal(phr_chain_get_logs(c, &logs, &count, &f), PHR_OK);
 	assert_int_equal(count, 4);
 	for (size_t i = 0; i < count; i++) {
