@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "../src/api/fhir_int.h"
+#include "fhir_test_dir.h"
 
 #define N_OBS 400
 #define N_CODES 12
@@ -360,12 +361,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
 	fhir_db_close(&writer);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return fhir_test_dir_remove(dir);
 }
 
 int main(void)

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "../src/api/fhir_int.h"
+#include "fhir_test_dir.h"
 
 /* the schema of the first shape, as fhir_index.c (SCHEMA, TDX_SCHEMA) made it */
 static const char OLD_SCHEMA[] =
@@ -427,23 +428,11 @@ static void test_two_writers_move_once(void **state)
 	compare_searches();
 }
 
-static void remove_dir(const char *dir)
-{
-	static const char *const files[] = { "fhir.db", "fhir.db-wal", "fhir.db-shm" };
-
-	for (size_t i = 0; i < PHR_ARRAY_LEN(files); i++) {
-		char path[512];
-		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-		unlink(path);
-	}
-	rmdir(dir);
-}
-
 static int teardown(void **state)
 {
 	(void)state;
-	remove_dir(dir_new);
-	remove_dir(dir_old);
+	(void)fhir_test_dir_remove(dir_new);
+	(void)fhir_test_dir_remove(dir_old);
 	return 0;
 }
 

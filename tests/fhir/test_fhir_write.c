@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "../src/api/fhir_int.h"
+#include "fhir_test_dir.h"
 
 #define CKPT_PAGES 1000 /* fhir_index.c */
 #define PAGE 4096
@@ -38,18 +39,6 @@ static long wal_frames(const char *dir)
 	off_t s = size_of(dir, "fhir.db-wal");
 
 	return s > 32 ? (long)((s - 32) / (PAGE + 24)) : 0;
-}
-
-static void remove_dir(const char *dir)
-{
-	static const char *const files[] = { "fhir.db", "fhir.db-wal", "fhir.db-shm" };
-
-	for (size_t i = 0; i < PHR_ARRAY_LEN(files); i++) {
-		char path[512];
-		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-		unlink(path);
-	}
-	rmdir(dir);
 }
 
 static void put_one(struct fhir_db *w, unsigned i)
@@ -139,7 +128,7 @@ static void test_checkpoint_off_commit(void **state)
 	assert_int_equal(fhir_db_open(&w, dir), PHR_OK);
 	check_rows(dir, 0, n);
 	fhir_db_close(&w);
-	remove_dir(dir);
+	(void)fhir_test_dir_remove(dir);
 }
 
 /* Two writer connections of one file share one checkpoint thread; closing them in any order is clean. */
@@ -161,7 +150,7 @@ static void test_two_writers(void **state)
 	fhir_db_close(&b);
 	fhir_db_close(&a);
 	check_rows(dir, 1, 5);
-	remove_dir(dir);
+	(void)fhir_test_dir_remove(dir);
 }
 
 int main(void)
