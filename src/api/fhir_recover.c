@@ -29,9 +29,10 @@
  * before that block's logs are queryable (the embedded chain commits groups
  * of blocks). A second look only finds tokens the index already holds. */
 #define RECOVER_RESCAN_BLOCKS 64u
-/* Blocks per eth_getLogs call at most, and the answer size below which a
- * window halved to fit a chain's limit on logs per query grows again. */
+/* Blocks per eth_getLogs call at most; the answer sizes above which the next
+ * window is halved and below which it grows again. */
 #define RECOVER_WINDOW 2000u
+#define RECOVER_LOGS_HIGH 4000u
 #define RECOVER_LOGS_LOW 1000u
 /* Tokens checked against the index per lock hold. */
 #define RECOVER_CHECK_BATCH 256u
@@ -634,18 +635,16 @@ int fhir_recover_scan(struct fhir_db *db, pthread_mutex_t *lock, struct phr_node
 		f.topics_count[0] = 1;
 		f.topics[3] = (const uint8_t(*)[32])topic3;
 		f.topics_count[3] = 1;
-		/* A chain answers a bounded number of logs per query (10,000 here, often
-		 * fewer elsewhere): a window it refuses is halved, down to one block, and
-		 * grows back while the answers stay small */
-		for (;;) {
-			f.to_block = lo + win - 1 < head ? lo + win - 1 : head;
-			rv = phr_chain_get_logs(phr_node_chain(node), &logs, &count, &f);
-			if (rv == PHR_OK || rv == PHR_ERR_NOMEM || win == 1)
-				break;
-			win /= 2;
-		}
+		/* phr_chain_get_logs splits a range the chain refuses (its bound on logs
+		 * per answer); the window itself shrinks while answers are large, so a
+		 * dense stretch (a 2,000-block window held ~200,000 mints at 1M
+		 * resources) is taken in bounded pieces, and grows back after */
+		f.to_block = lo + win - 1 < head ? lo + win - 1 : head;
+		rv = phr_chain_get_logs(phr_node_chain(node), &logs, &count, &f);
 		lo = f.to_block + 1;
-		if (rv == PHR_OK && count < RECOVER_LOGS_LOW && win < RECOVER_WINDOW)
+		if (rv == PHR_OK && count > RECOVER_LOGS_HIGH && win > 1)
+			win /= 2;
+		else if (rv == PHR_OK && count < RECOVER_LOGS_LOW && win < RECOVER_WINDOW)
 			win *= 2;
 		if (rv == PHR_OK)
 			rv = window_candidates(db, lock, &cs, &nc, logs, count);

@@ -285,8 +285,8 @@ static void test_held_left(void **state)
 
 /*
  * A failed Bundle of 60 records: more RecordMinted logs than the chain answers in
- * one query (PHR_CHAIN_LOGS_MAX, set in main), so the scan halves its window until
- * the chain answers; every record is indexed.
+ * one query (PHR_CHAIN_LOGS_MAX, set in main), so the scan's range is split until
+ * the chain answers (phr_chain_get_logs); every record is indexed.
  */
 static void test_many_recovered(void **state)
 {
@@ -319,7 +319,7 @@ int main(void)
 {
 	/* the chain answers at most 50 logs per eth_getLogs query (as the embedded
 	 * chain's 10,000 at a million records, or a provider's limit): a scan of more
-	 * minted records must split its windows of 2,000 blocks (test_many_recovered) */
+	 * minted records has its windows of 2,000 blocks split (test_many_recovered) */
 	setenv("PHR_CHAIN_LOGS_MAX", "50", 1);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bundle_recovered),
