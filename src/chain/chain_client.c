@@ -669,12 +669,97 @@ static int get_logs_once(struct phr_chain *c, struct phr_chain_log **logs, size_
 	return rc;
 }
 
+/* Does @p l pass @p f's address and topic lists (not its block range)? */
+static bool log_matches(const struct phr_chain_log *l, const struct phr_chain_filter *f)
+{
+	bool hit = f->addresses_count == 0;
+
+	for (size_t i = 0; !hit && i < f->addresses_count; i++)
+		hit = memcmp(l->address, f->addresses[i], 20) == 0;
+	for (size_t pos = 0; hit && pos < 4; pos++) {
+		if (f->topics_count[pos] == 0)
+			continue;
+		hit = false;
+		for (size_t i = 0; !hit && pos < l->topics_count && i < f->topics_count[pos]; i++)
+			hit = memcmp(l->topics[pos], f->topics[pos][i], 32) == 0;
+	}
+	return hit;
+}
+
+/* Appends the logs of @p r that pass @p f to (*logs, *count), moving them out of @p r. */
+static int take_logs(struct phr_chain_log **logs, size_t *count, struct phr_chain_receipt *r,
+		     const struct phr_chain_filter *f)
+{
+	for (size_t i = 0; i < r->logs_count; i++) {
+		struct phr_chain_log *grown;
+
+		if (!log_matches(&r->logs[i], f))
+			continue;
+		grown = phr_realloc(*logs, (*count + 1) * sizeof(**logs));
+		if (grown == NULL)
+			return PHR_ERR_NOMEM;
+		*logs = grown;
+		grown[(*count)++] = r->logs[i];
+		r->logs[i].data = NULL; /* moved */
+		r->logs[i].data_len = 0;
+	}
+	return PHR_OK;
+}
+
+/*
+ * The logs of block @p number that pass @p f, from the block's transaction
+ * receipts (eth_getBlockByNumber, then eth_getTransactionReceipt of each):
+ * for a single block with more matching logs than the chain answers in one
+ * eth_getLogs. Every client has these two methods; the receipts come in
+ * transaction order, so the logs are in block order.
+ */
+static int block_logs(struct phr_chain *c, struct phr_chain_log **logs, size_t *count,
+		      const struct phr_chain_filter *f, uint64_t number)
+{
+	json_t *block, *txs;
+	struct phr_chain_log *got = NULL;
+	size_t n = 0, i;
+	int rc = call(c, &block, "eth_getBlockByNumber", json_pack("[ob]", phr_rpc_quantity(number), 0));
+
+	if (rc != PHR_OK)
+		return rc;
+	txs = json_object_get(block, "transactions");
+	if (!json_is_array(txs))
+		rc = json_is_null(block) ? PHR_ERR_NOT_FOUND : PHR_ERR_PARSE;
+	for (i = 0; rc == PHR_OK && i < json_array_size(txs); i++) {
+		struct phr_chain_receipt r;
+		json_t *res;
+
+		rc = call(c, &res, "eth_getTransactionReceipt", json_pack("[O]", json_array_get(txs, i)));
+		if (rc != PHR_OK)
+			break;
+		rc = json_is_null(res) ? PHR_ERR_NOT_FOUND : phr_chain_receipt_from_json(&r, res);
+		json_decref(res);
+		if (rc != PHR_OK)
+			break;
+		if (r.block_number != number)
+			rc = PHR_ERR_STATE; /* a reorganisation while reading */
+		else
+			rc = take_logs(&got, &n, &r, f);
+		phr_chain_receipt_release(&r);
+	}
+	json_decref(block);
+	if (rc != PHR_OK) {
+		phr_chain_logs_free(got, n);
+		return rc;
+	}
+	*logs = got;
+	*count = n;
+	return PHR_OK;
+}
+
 /*
  * eth_getLogs over a range the chain may refuse as too large (the embedded
  * chain answers at most 10,000 logs; providers bound logs or blocks per
  * query): a refused range of several blocks is split in two halves, each
- * asked the same way, and the answers joined in order. A refusal of a single
- * block, or a failure to reach the chain, is the caller's.
+ * asked the same way, and the answers joined in order. A refused single
+ * block is read from its transactions' receipts (block_logs). A failure to
+ * reach the chain is the caller's.
  */
 int phr_chain_get_logs(struct phr_chain *c, struct phr_chain_log **logs, size_t *count,
 		       const struct phr_chain_filter *f)
@@ -689,8 +774,13 @@ int phr_chain_get_logs(struct phr_chain *c, struct phr_chain_log **logs, size_t 
 		return rc;
 	if (hi.to_block == UINT64_MAX && phr_chain_block_number(c, &hi.to_block) != PHR_OK)
 		return rc;
-	if (hi.to_block <= f->from_block)
+	if (hi.to_block < f->from_block)
 		return rc;
+	if (hi.to_block == f->from_block) {
+		phr_log_debug("chain", "eth_getLogs: block %llu refused alone: reading its receipts",
+			      (unsigned long long)f->from_block);
+		return block_logs(c, logs, count, f, f->from_block);
+	}
 	lo.to_block = f->from_block + (hi.to_block - f->from_block) / 2;
 	hi.from_block = lo.to_block + 1;
 	if ((rc = phr_chain_get_logs(c, &a, &na, &lo)) != PHR_OK)

@@ -32,6 +32,17 @@ static const uint8_t contract_init[] = {
 	0x00, 0xa1, 0x00, 0x5b, 0x60, 0x00, 0x54, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xf3,
 };
 
+/*
+ * Init code of a contract whose every call logs three topics (the call's
+ * word w, w + 1, w + 2), each with LOG1 and no data: one block, three logs.
+ */
+static const uint8_t triple_init[] = {
+	0x60, 0x1c, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, 0x1c, 0x60, 0x00, 0xf3,
+	/* runtime: PUSH1 0 CALLDATALOAD, then 3x (DUP1 PUSH1 0 PUSH1 0 LOG1), w += 1 between */
+	0x60, 0x00, 0x35, 0x80, 0x60, 0x00, 0x60, 0x00, 0xa1, 0x60, 0x01, 0x01, 0x80, 0x60, 0x00,
+	0x60, 0x00, 0xa1, 0x60, 0x01, 0x01, 0x80, 0x60, 0x00, 0x60, 0x00, 0xa1, 0x00,
+};
+
 int chain_test_send(struct phr_chain *c, uint8_t hash[32], uint32_t key_index, const uint8_t *to,
 		    const uint8_t *data, size_t data_len, uint64_t value_wei)
 {
@@ -127,6 +138,7 @@ void chain_scenario_run(struct phr_chain *c)
 	struct phr_buf out;
 	struct phr_u256 bal0, bal1;
 	uint8_t hash[32], contract[20], word[32] = { 0 }, slot[32] = { 0 }, val[32], from[20], to[20];
+	uint8_t triple[20], two[2][32];
 	uint64_t id, n0, n1, b0, b1;
 	size_t count;
 
@@ -229,6 +241,50 @@ void chain_scenario_run(struct phr_chain *c)
 		if (i > 0)
 			assert_true(logs[i].block_number > logs[i - 1].block_number);
 	}
+	phr_chain_logs_free(logs, count);
+
+	/* one block with more logs than one answer may hold: read from its receipts,
+	 * with the filter's address and topic OR-list applied to them */
+	assert_int_equal(unsetenv("PHR_CHAIN_LOGS_MAX"), 0);
+	assert_int_equal(chain_test_send(c, hash, 0, NULL, triple_init, sizeof(triple_init), 0), PHR_OK);
+	assert_int_equal(phr_chain_wait_receipt(c, &r, hash, 10000), PHR_OK);
+	assert_true(r.status && r.has_contract);
+	memcpy(triple, r.contract_address, 20);
+	phr_chain_receipt_release(&r);
+	word[31] = 100;
+	assert_int_equal(chain_test_send(c, hash, 0, triple, word, 32, 0), PHR_OK);
+	assert_int_equal(phr_chain_wait_receipt(c, &r, hash, 10000), PHR_OK);
+	assert_true(r.status);
+	assert_int_equal(r.logs_count, 3);
+	phr_chain_receipt_release(&r);
+	assert_int_equal(setenv("PHR_CHAIN_LOGS_MAX", "2", 1), 0);
+	memset(&f, 0, sizeof(f));
+	address_filter(&f, triple, b0);
+	assert_int_equal(phr_chain_get_logs(c, &logs, &count, &f), PHR_OK);
+	assert_int_equal(count, 3);
+	for (size_t i = 0; i < count; i++) {
+		assert_memory_equal(logs[i].address, triple, 20);
+		assert_int_equal(logs[i].topics[0][31], 100 + i);
+		assert_memory_equal(logs[i].tx_hash, hash, 32);
+		assert_int_equal(logs[i].block_number, logs[0].block_number);
+		if (i > 0)
+			assert_int_equal(logs[i].log_index, logs[i - 1].log_index + 1);
+	}
+	phr_chain_logs_free(logs, count);
+	/* the topics 100 and 102 of any address: 2 logs over a bound of 1 */
+	assert_int_equal(setenv("PHR_CHAIN_LOGS_MAX", "1", 1), 0);
+	memcpy(two[0], word, 32);
+	memcpy(two[1], word, 32);
+	two[1][31] = 102;
+	memset(&f, 0, sizeof(f));
+	f.from_block = b0;
+	f.to_block = UINT64_MAX;
+	f.topics[0] = (const uint8_t(*)[32])two;
+	f.topics_count[0] = 2;
+	assert_int_equal(phr_chain_get_logs(c, &logs, &count, &f), PHR_OK);
+	assert_int_equal(count, 2);
+	assert_int_equal(logs[0].topics[0][31], 100);
+	assert_int_equal(logs[1].topics[0][31], 102);
 	phr_chain_logs_free(logs, count);
 	assert_int_equal(unsetenv("PHR_CHAIN_LOGS_MAX"), 0);
 }
