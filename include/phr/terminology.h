@@ -94,6 +94,19 @@ PHR_WUR int phr_fhir_snomed_parse(struct phr_fhir_snomed_id *out, char *reason, 
 				  const char *code, size_t code_len);
 
 /**
+ * Whether @p code has the form of a SNOMED RT identifier (the legacy
+ * "SNOMED ID" of SNOMED RT and SNOMED International 3.x, e.g. T-D4000,
+ * G-A101, P5-09010): an upper-case letter, optionally a second upper-case
+ * letter or digit, a hyphen, then 4 or 5 upper-case letters or digits. DICOM
+ * used these (coding scheme SRT) until CP-1850 moved it to SNOMED CT concept
+ * ids; older modalities and FHIR's own ImagingStudy example still carry them
+ * under http://snomed.info/sct. phr_fhir_term_check rejects them (they are not
+ * SNOMED CT identifiers); phr_fhir_validate reports them as a warning.
+ * @return true for that form; no table of SNOMED RT codes is consulted.
+ */
+bool phr_fhir_snomed_rt_id(const char *code, size_t code_len);
+
+/**
  * Verhoeff check digit of the @p len decimal digits at @p digits.
  * @return 0..9, or -1 when a character is not a digit.
  */

@@ -129,6 +129,7 @@ struct fx {
 	char base[256];
 	unsigned status;
 	json_t *out;
+	json_t *warn; /* the validator's warnings on the resource written, or NULL */
 	char etag[40], location[512], modified[40];
 	bool minimal, want_oo;
 	const uint8_t *patient; /* the phr patient of a write made inside the node, or NULL */
@@ -521,7 +522,10 @@ static int check_resource(struct fx *x, const json_t *res, const char *type)
 	}
 	if (rv != PHR_OK)
 		return fail_issues(x, issues ? issues : json_array());
-	json_decref(issues);
+	json_decref(x->warn); /* warnings only: kept for Prefer: return=OperationOutcome */
+	x->warn = json_array_size(issues) > 0 ? issues : NULL;
+	if (x->warn == NULL)
+		json_decref(issues);
 	return PHR_OK;
 }
 
@@ -883,8 +887,8 @@ static int write_answer(struct fx *x, struct pending *p)
 	x->status = p->status;
 	json_decref(x->out);
 	x->out = NULL;
-	if (x->want_oo)
-		x->out = oo_new("information", "informational", "done");
+	if (x->want_oo && (x->out = oo_new("information", "informational", "done")) != NULL && x->warn != NULL)
+		json_array_extend(json_object_get(x->out, "issue"), x->warn); /* the validator's warnings */
 	else if (!x->minimal)
 		x->out = json_incref(p->res);
 	return PHR_OK;
@@ -2575,6 +2579,7 @@ out:
 	phr_fhir_req_release(&r);
 	rv = respond(&x);
 	json_decref(x.out);
+	json_decref(x.warn);
 	return rv;
 }
 
@@ -2634,5 +2639,6 @@ int api_fhir_create(struct api_ctx *c, json_t **out, const json_t *res, const ui
 			rv = PHR_ERR_INVALID;
 	}
 	json_decref(x.out);
+	json_decref(x.warn);
 	return rv;
 }

@@ -328,6 +328,25 @@ static int scg_subexpression(struct scg *g, int depth)
 	return PHR_OK;
 }
 
+bool phr_fhir_snomed_rt_id(const char *code, size_t n)
+{
+	size_t i = 1;
+
+	if (code == NULL || n < 6 || !is_upper(code[0]))
+		return false;
+	if (code[1] != '-') {
+		if (!is_upper(code[1]) && !is_digit(code[1]))
+			return false;
+		i = 2;
+	}
+	if (code[i] != '-' || n - i - 1 < 4 || n - i - 1 > 5)
+		return false;
+	for (i++; i < n; i++)
+		if (!is_upper(code[i]) && !is_digit(code[i]))
+			return false;
+	return true;
+}
+
 static int snomed_check(char *reason, size_t cap, const char *code, size_t n)
 {
 	if (all_digits(code, n))

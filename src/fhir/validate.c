@@ -277,7 +277,16 @@ static void check_term(struct vctx *c, const json_t *obj)
 	if (phr_fhir_term_check(reason, sizeof(reason), system, json_string_value(code), json_string_length(code)) !=
 	    PHR_OK) {
 		size_t old = path_add(c, ".code", NULL);
-		issue(c, "error", "code-invalid", "%s|%.80s: %s", system, json_string_value(code), reason);
+		/* a legacy SNOMED RT id (DICOM's SRT codes before CP-1850; FHIR's own
+		 * ImagingStudy example): reported, not refused */
+		if (phr_fhir_term_system_of(system) == PHR_FHIR_TERM_SNOMED &&
+		    phr_fhir_snomed_rt_id(json_string_value(code), json_string_length(code)))
+			issue(c, "warning", "code-invalid",
+			      "%s|%.80s: a SNOMED RT identifier (legacy SNOMED ID), not a SNOMED CT concept id; "
+			      "accepted unchecked",
+			      system, json_string_value(code));
+		else
+			issue(c, "error", "code-invalid", "%s|%.80s: %s", system, json_string_value(code), reason);
 		path_pop(c, old);
 	}
 }

@@ -1,13 +1,13 @@
 /*
  * Conformance: every official R4 example (npm hl7.fhir.r4.examples, CC0) of
- * the 18 resource types the server holds that phr_fhir_validate accepts (all
- * but 1 of 255: ImagingStudy-example-xr, whose bodySite code T-15460 is a
- * SNOMED RT code, not a SNOMED CT identifier) is imported by transaction Bundles
+ * the 18 resource types the server holds passes phr_fhir_validate (all 255;
+ * ImagingStudy-example-xr with a warning: its bodySite code T-15460 is a
+ * legacy SNOMED RT id, not a SNOMED CT one) and is imported by transaction Bundles
  * (PUT Type/id, so the examples' references between each other hold), read
  * back semantically unchanged (meta.versionId and meta.lastUpdated aside),
  * and found by a search on every one of its indexed search keys
- * (`_id=<id>&<param>=<value>&_summary=count` answers total 1). The examples
- * the validator rejects are refused by the server with its issues.
+ * (`_id=<id>&<param>=<value>&_summary=count` answers total 1). A copy with
+ * a corrupted SNOMED CT code is refused with the issue and its path.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -184,32 +184,79 @@ static void test_import_and_round_trip(void **state)
 	assert_int_equal(ok, n);
 }
 
-/* What phr_fhir_validate rejects, the server rejects with its issues (and stores nothing). */
-static void test_rejected_by_validator(void **state)
+/* The example whose bodySite code is a legacy SNOMED RT id (T-15460), or NULL. */
+static json_t *example_xr(void)
 {
 	size_t i;
 	json_t *res;
 
+	json_array_foreach (examples, i, res)
+		if (strcmp(jstr(res, "resourceType"), "ImagingStudy") == 0 && strcmp(jstr(res, "id"), "example-xr") == 0)
+			return res;
+	return NULL;
+}
+
+/*
+ * Every official example of the 18 types passes the validator (so all were
+ * imported above). A legacy SNOMED RT code is a warning, which the server
+ * returns with Prefer: return=OperationOutcome; a corrupted SNOMED CT code in
+ * its place is an error: the server refuses the resource with the issue and
+ * its element path, and stores nothing.
+ */
+static void test_validator_verdicts(void **state)
+{
+	struct http_res r;
+	char url[512], *body;
+	json_t *xr = example_xr(), *bad, *issues, *is, *code;
+	size_t i, warnings = 0;
+
 	(void)state;
 	fprintf(stderr, "%zu examples rejected by the validator\n", json_array_size(rejected));
-	json_array_foreach (rejected, i, res) {
-		struct http_res r;
-		char url[512], *body = json_dumps(res, JSON_COMPACT);
-		snprintf(url, sizeof(url), "%s/fhir/%s/%s", fx.base, jstr(res, "resourceType"), jstr(res, "id"));
-		assert_int_equal(http_do(&r, "PUT", url, t_provider, "application/fhir+json", body, strlen(body),
-					 hdr_patient),
-				 0);
-		free(body);
-		fprintf(stderr, "  %s: %ld\n", url + strlen(fx.base), r.status);
-		assert_int_equal(r.status, 400);
-		assert_string_equal(jstr(r.json, "resourceType"), "OperationOutcome");
-		assert_true(json_array_size(json_object_get(r.json, "issue")) >= 1);
-		assert_non_null(json_object_get(json_array_get(json_object_get(r.json, "issue"), 0), "expression"));
-		http_res_release(&r);
-		assert_int_equal(http_do(&r, "GET", url, t_provider, NULL, NULL, 0, NULL), 0);
-		assert_int_equal(r.status, 404);
-		http_res_release(&r);
-	}
+	assert_int_equal(json_array_size(rejected), 0);
+	assert_non_null(xr);
+	/* the example as it is (its Patient was imported above: the subject names it) */
+	snprintf(url, sizeof(url), "%s/fhir/ImagingStudy/example-xr", fx.base);
+	body = json_dumps(xr, JSON_COMPACT);
+	assert_int_equal(http_do(&r, "PUT", url, t_provider, "application/fhir+json", body, strlen(body),
+				 "Prefer: return=OperationOutcome"),
+			 0);
+	free(body);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(jstr(r.json, "resourceType"), "OperationOutcome");
+	issues = json_object_get(r.json, "issue");
+	json_array_foreach (issues, i, is)
+		if (strcmp(jstr(is, "severity"), "warning") == 0) {
+			warnings++;
+			assert_string_equal(jstr(is, "code"), "code-invalid");
+			assert_non_null(strstr(jstr(is, "diagnostics"), "T-15460"));
+			assert_string_equal(json_string_value(json_array_get(json_object_get(is, "expression"), 0)),
+					    "ImagingStudy.series[0].bodySite.code");
+		}
+	assert_int_equal(warnings, 1);
+	http_res_release(&r);
+	/* a copy with a SNOMED CT id whose Verhoeff digit is wrong (71341001 -> 71341002) */
+	bad = json_deep_copy(xr);
+	json_object_set_new(bad, "id", json_string("example-xr-bad"));
+	code = json_object_get(json_array_get(json_object_get(bad, "series"), 0), "bodySite");
+	assert_non_null(code);
+	json_object_set_new(code, "code", json_string("71341002"));
+	snprintf(url, sizeof(url), "%s/fhir/ImagingStudy/example-xr-bad", fx.base);
+	body = json_dumps(bad, JSON_COMPACT);
+	json_decref(bad);
+	assert_int_equal(http_do(&r, "PUT", url, t_provider, "application/fhir+json", body, strlen(body), hdr_patient),
+			 0);
+	free(body);
+	assert_int_equal(r.status, 400);
+	assert_string_equal(jstr(r.json, "resourceType"), "OperationOutcome");
+	is = json_array_get(json_object_get(r.json, "issue"), 0);
+	assert_string_equal(jstr(is, "severity"), "error");
+	assert_string_equal(jstr(is, "code"), "code-invalid");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(is, "expression"), 0)),
+			    "ImagingStudy.series[0].bodySite.code");
+	http_res_release(&r);
+	assert_int_equal(http_do(&r, "GET", url, t_provider, NULL, NULL, 0, NULL), 0);
+	assert_int_equal(r.status, 404);
+	http_res_release(&r);
 }
 
 /* --- a search for each key ---------------------------------------------------- */
@@ -358,7 +405,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_import_and_round_trip),
 		cmocka_unit_test(test_found_by_each_key),
-		cmocka_unit_test(test_rejected_by_validator),
+		cmocka_unit_test(test_validator_verdicts),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -394,11 +394,31 @@ static void test_resource(void **state)
 	json_decref(deep);
 }
 
+/* SNOMED RT identifiers: recognised by form (the validator warns on them), never valid SNOMED CT */
+static void test_snomed_rt(void **state)
+{
+	static const char *const rt[] = { "T-15460", "T-D4000", "G-A101", "P5-09010", "DD-60000", "R-00339" };
+	static const char *const not_rt[] = {
+		"t-15460", "T15460", "T-154", "T-154600", "TT1-1546", "T-1546a", "T--1546", "-15460",
+		"71341001", "T-15460 ", "look up value", "",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rt) / sizeof(rt[0]); i++) {
+		assert_true(phr_fhir_snomed_rt_id(rt[i], strlen(rt[i])));
+		assert_int_equal(check(PHR_FHIR_SYSTEM_SNOMED, rt[i]), PHR_ERR_INVALID);
+	}
+	for (size_t i = 0; i < sizeof(not_rt) / sizeof(not_rt[0]); i++)
+		assert_false(phr_fhir_snomed_rt_id(not_rt[i], strlen(not_rt[i])));
+	assert_false(phr_fhir_snomed_rt_id(NULL, 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cvx),    cmocka_unit_test(test_loinc), cmocka_unit_test(test_snomed),
 		cmocka_unit_test(test_icd10cm), cmocka_unit_test(test_other), cmocka_unit_test(test_resource),
+		cmocka_unit_test(test_snomed_rt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
