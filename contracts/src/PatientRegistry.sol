@@ -13,6 +13,25 @@ import {
     IAuditTrail
 } from "./PhrTypes.sol";
 
+/// @dev What accessUntil reads of ProviderRegistry: the stored fields isVerified and
+///      isEmergencyProvider compare with block.timestamp (status is the Status enum as uint8).
+interface IProviderStanding {
+    function providerInfo(address provider)
+        external
+        view
+        returns (uint8 status, uint8 roles, uint64 licenceExpiry, address authority, bytes32 licenceHash);
+    function isAuthority(address authority) external view returns (bool);
+}
+
+/// @dev What accessUntil reads of EmergencyAccess: the stored session isActive compares with
+///      block.timestamp (EmergencyAccess.Session as a tuple).
+interface IEmergencySessions {
+    function sessionOf(address patient, address provider)
+        external
+        view
+        returns (uint64 openedAt, uint64 expiresAt, uint8 reasonCode, bytes32 reasonHash);
+}
+
 /// @title PatientRegistry
 /// @notice Patients, their X25519 encryption keys, provider access grants (level, scope,
 ///         expiry), access requests, emergency contacts, and the access-decision view that
@@ -62,6 +81,10 @@ contract PatientRegistry is IPatientRegistry {
     /// @notice Most emergency contacts per patient.
     uint256 public constant MAX_CONTACTS = 5;
     uint256 private constant SCOPE_KIND_SHIFT = 248;
+    /// ProviderRegistry's Status.Active, ROLE_PROVIDER and ROLE_EMERGENCY (accessUntil)
+    uint8 private constant PROVIDER_ACTIVE = 1;
+    uint8 private constant ROLE_PROVIDER = 1;
+    uint8 private constant ROLE_EMERGENCY = 2;
 
     error NotDeployer();
     error AlreadyWired();
@@ -341,6 +364,52 @@ contract PatientRegistry is IPatientRegistry {
         return _ok(gs[scopeRecord(recordId)], level);
     }
 
+    /// @notice canAccess without the clock: the time until which canAccess(accessor, patient,
+    ///         recordId, level) stays true while no state changes, so that
+    ///         canAccess(...) == (accessUntil(...) > block.timestamp) at every timestamp. It never
+    ///         reads block.timestamp, so an eth_call memo can keep its answer until a grant, an
+    ///         emergency session, a provider or a record changes; the caller compares it with
+    ///         the timestamp (blockTimestamp() gives the one an eth_call sees).
+    /// @param accessor who wants access
+    /// @param patient the patient id
+    /// @param recordId a token id of the patient, or 0
+    /// @param level the level needed (Read, Write or Admin)
+    /// @return until 0 when denied at every time; type(uint64).max for the patient's owner (no
+    ///         expiry); else the latest of the emergency session's end (Read only) and the
+    ///         grants' expiries, each capped by the provider's licence expiry
+    function accessUntil(address accessor, address patient, uint256 recordId, AccessLevel level)
+        external
+        view
+        returns (uint64 until)
+    {
+        Patient storage p = _patients[patient];
+        if (p.owner == address(0) || level == AccessLevel.None) return 0;
+        RecordType rtype = RecordType.General;
+        if (recordId != 0) {
+            (address rp, RecordType rt, bool live) = nft.recordInfo(recordId);
+            if (!live || rp != patient) return 0;
+            rtype = rt;
+        }
+        if (accessor == p.owner) return type(uint64).max;
+        // the same contracts as canAccess, asked in the same order (same reverts when unwired)
+        uint64 sessionEnd = 0;
+        if (level == AccessLevel.Read) {
+            (, sessionEnd,,) = IEmergencySessions(address(emergency)).sessionOf(patient, accessor);
+        }
+        (uint8 roles, uint64 licenceEnd) = _standing(accessor);
+        if ((roles & ROLE_EMERGENCY) != 0) until = _min(sessionEnd, licenceEnd);
+        if ((roles & ROLE_PROVIDER) != 0) {
+            until = _max(until, _min(_grantsUntil(patient, accessor, recordId, rtype, level), licenceEnd));
+        }
+    }
+
+    /// @notice The timestamp of the block this call runs in: what canAccess compares the
+    ///         expiries with, and so what accessUntil's answer is to be compared with.
+    /// @return timestamp block.timestamp
+    function blockTimestamp() external view returns (uint256) {
+        return block.timestamp;
+    }
+
     /// @notice May accessor write a new record of type rtype for patient now (grant on all
     ///         records or on the category)?
     /// @param accessor the provider
@@ -517,6 +586,43 @@ contract PatientRegistry is IPatientRegistry {
 
     function _ok(Grant storage g, AccessLevel level) private view returns (bool) {
         return uint8(g.level) >= uint8(level) && g.expiry > block.timestamp;
+    }
+
+    /// The roles of a provider in good standing (active, its authority appointed; 0 otherwise)
+    /// and its licence expiry: isVerified / isEmergencyProvider without the clock.
+    function _standing(address provider) private view returns (uint8 roles, uint64 licenceEnd) {
+        IProviderStanding ps = IProviderStanding(address(providers));
+        (uint8 status, uint8 r, uint64 licence, address authority,) = ps.providerInfo(provider);
+        if (status != PROVIDER_ACTIVE || !ps.isAuthority(authority)) return (0, 0);
+        return (r, licence);
+    }
+
+    /// The latest expiry of accessor's grants of at least level on all of patient's records,
+    /// and with a record, on its category or on it (canAccess's grant checks without the clock).
+    function _grantsUntil(address patient, address accessor, uint256 recordId, RecordType rtype, AccessLevel level)
+        private
+        view
+        returns (uint64 g)
+    {
+        mapping(bytes32 => Grant) storage gs = _grants[patient][accessor];
+        g = _until(gs[bytes32(0)], level);
+        if (recordId != 0) {
+            g = _max(g, _max(_until(gs[scopeCategory(rtype)], level), _until(gs[scopeRecord(recordId)], level)));
+        }
+    }
+
+    /// The expiry of g when it is of at least level (0 otherwise): _ok(g, level) is
+    /// _until(g, level) > block.timestamp.
+    function _until(Grant storage g, AccessLevel level) private view returns (uint64) {
+        return uint8(g.level) >= uint8(level) ? g.expiry : 0;
+    }
+
+    function _min(uint64 a, uint64 b) private pure returns (uint64) {
+        return a < b ? a : b;
+    }
+
+    function _max(uint64 a, uint64 b) private pure returns (uint64) {
+        return a > b ? a : b;
     }
 
     function _checkScope(bytes32 scope) private pure {

@@ -74,6 +74,12 @@ interface IPatientRegistry {
         external
         view
         returns (bool);
+    /// @notice The time until which canAccess stays true while the state is unchanged (0: never,
+    ///         type(uint64).max: no expiry): canAccess == (accessUntil > block.timestamp).
+    function accessUntil(address accessor, address patient, uint256 recordId, AccessLevel level)
+        external
+        view
+        returns (uint64);
     /// @notice May accessor mint a new record of type rtype for patient now?
     function canWriteType(address accessor, address patient, RecordType rtype) external view returns (bool);
     /// @notice Is patient registered, and does accessor hold an active Write grant on all of its

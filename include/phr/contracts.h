@@ -289,6 +289,12 @@ extern const uint8_t phr_contracts_patient_registry_deployed_bytecode[];
 extern const size_t phr_contracts_patient_registry_deployed_bytecode_len;
 /** Deployment data of PatientRegistry: creation code + ABI-encoded constructor (address); errors as for calls. */
 PHR_WUR int phr_contracts_patient_registry_deploy_encode(struct phr_buf *out, const uint8_t providers[20]);
+/** Selector of PatientRegistry.accessUntil(address,address,uint256,uint8). */
+#define PHR_CONTRACTS_PATIENT_REGISTRY_ACCESS_UNTIL_SELECTOR 0xf707374eu
+/** Calldata of PatientRegistry.accessUntil(address,address,uint256,uint8) (view); see the file comment. */
+PHR_WUR int phr_contracts_patient_registry_access_until_encode(struct phr_buf *out, const uint8_t accessor[20], const uint8_t patient[20], const struct phr_u256 *record_id, uint64_t level);
+/** Decodes the result (uint64) of PatientRegistry.accessUntil; see the file comment. */
+PHR_WUR int phr_contracts_patient_registry_access_until_decode(uint64_t *until, const uint8_t *abi_data, size_t abi_len);
 /** Selector of PatientRegistry.approveRequest(uint256). */
 #define PHR_CONTRACTS_PATIENT_REGISTRY_APPROVE_REQUEST_SELECTOR 0xd7d1bbdbu
 /** Calldata of PatientRegistry.approveRequest(uint256) (transaction); see the file comment. */
@@ -299,6 +305,12 @@ PHR_WUR int phr_contracts_patient_registry_approve_request_encode(struct phr_buf
 PHR_WUR int phr_contracts_patient_registry_audit_encode(struct phr_buf *out);
 /** Decodes the result (address) of PatientRegistry.audit; see the file comment. */
 PHR_WUR int phr_contracts_patient_registry_audit_decode(uint8_t ret0[20], const uint8_t *abi_data, size_t abi_len);
+/** Selector of PatientRegistry.blockTimestamp(). */
+#define PHR_CONTRACTS_PATIENT_REGISTRY_BLOCK_TIMESTAMP_SELECTOR 0xadb61832u
+/** Calldata of PatientRegistry.blockTimestamp() (view); see the file comment. */
+PHR_WUR int phr_contracts_patient_registry_block_timestamp_encode(struct phr_buf *out);
+/** Decodes the result (uint256) of PatientRegistry.blockTimestamp; see the file comment. */
+PHR_WUR int phr_contracts_patient_registry_block_timestamp_decode(struct phr_u256 *ret0, const uint8_t *abi_data, size_t abi_len);
 /** Selector of PatientRegistry.canAccess(address,address,uint256,uint8). */
 #define PHR_CONTRACTS_PATIENT_REGISTRY_CAN_ACCESS_SELECTOR 0x14d81a9eu
 /** Calldata of PatientRegistry.canAccess(address,address,uint256,uint8) (view); see the file comment. */
