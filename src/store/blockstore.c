@@ -480,6 +480,16 @@ int phr_store_batch_put(struct phr_store_batch *b, const struct phr_cid *cid, co
 		return PHR_OK;
 	if (len > PHR_STORE_BLOCK_MAX)
 		return PHR_ERR_TOO_LARGE;
+	if (len <= PHR_STORE_WAL_BLOCK_MAX && !b->st->small_files) {
+		/* the pack alone can hold it: no file name to work out */
+		if (cid->mh_code != PHR_MH_SHA2_256 || cid->digest_len != 32)
+			return PHR_ERR_UNSUPPORTED;
+		if (phr_wal_has(b->st->wal, cid->digest, false))
+			return PHR_OK;
+		if (!b->g)
+			b->g = phr_wal_group_get(b->st, &b->own);
+		return phr_wal_put_block(b->g, cid->digest, data, len);
+	}
 	if ((rc = block_path(b->st, path, sizeof(path), shard, sizeof(shard), cid)) != PHR_OK)
 		return rc;
 	if (block_known(b->st, cid, path, len))
@@ -1096,6 +1106,17 @@ static int verify_block(void *ctx, const char *path, const struct phr_cid *cid,
 	return rc;
 }
 
+/* Counts a corrupt packed block and reports it by its key (base32 multihash). */
+static void report_corrupt(struct verify_ctx *v, const char *what, const uint8_t digest[32])
+{
+	uint8_t mh[34] = { 0x12, 0x20 };
+	char key[80];
+	v->rep.blocks_corrupt++;
+	memcpy(mh + 2, digest, 32);
+	if (phr_base32_encode(key, sizeof(key), mh, sizeof(mh)) == PHR_OK)
+		report(v, what, key);
+}
+
 /* Every packed block read back and checked against its digest. */
 static int verify_packed(struct verify_ctx *v)
 {
@@ -1107,17 +1128,20 @@ static int verify_packed(struct verify_ctx *v)
 		if (r == PHR_OK) {
 			v->rep.blocks_ok++;
 		} else if (r == PHR_ERR_CORRUPT) {
-			uint8_t mh[34] = { 0x12, 0x20 };
-			char key[80];
-			v->rep.blocks_corrupt++;
-			memcpy(mh + 2, blocks[i].digest, 32);
-			if (phr_base32_encode(key, sizeof(key), mh, sizeof(mh)) == PHR_OK)
-				report(v, "corrupt packed block", key);
+			report_corrupt(v, "corrupt packed block", blocks[i].digest);
 		} else if (r != PHR_ERR_NOT_FOUND) {
 			rc = r;
 		}
 		phr_buf_reset(&v->b);
 	}
+	phr_free(blocks);
+	/* records a scan found damaged (their blocks unreadable unless another copy exists) */
+	blocks = NULL;
+	n = 0;
+	if (rc == PHR_OK)
+		rc = phr_wal_damaged(v->st->wal, &blocks, &n);
+	for (size_t i = 0; rc == PHR_OK && i < n; i++)
+		report_corrupt(v, "damaged packed record", blocks[i].digest);
 	phr_free(blocks);
 	return rc;
 }

@@ -29,8 +29,8 @@ struct phr_importer {
 	struct phr_store *st;
 	struct phr_store_batch *batch;
 	struct phr_import_opts o;
-	uint8_t *chunk;
-	size_t fill;
+	uint8_t *chunk; /* grown on demand up to PHR_UNIXFS_CHUNK: a small file stays small */
+	size_t fill, chunk_cap;
 	uint64_t size;
 	bool leaf_emitted, finished, locked;
 	struct level *levels[MAX_LEVELS];
@@ -51,11 +51,6 @@ int phr_importer_new(struct phr_importer **out, struct phr_store *st,
 		return PHR_ERR_NOMEM;
 	imp->st = o.only_hash ? NULL : st;
 	imp->o = o;
-	imp->chunk = phr_malloc(PHR_UNIXFS_CHUNK);
-	if (!imp->chunk) {
-		phr_free(imp);
-		return PHR_ERR_NOMEM;
-	}
 	phr_buf_init(&imp->node, PHR_STORE_BLOCK_MAX);
 	phr_buf_init(&imp->ufs, PHR_STORE_BLOCK_MAX);
 	if (imp->st) {
@@ -143,17 +138,19 @@ static int add_link(struct phr_importer *imp, size_t lv, const struct phr_cid *c
 	return L->n == PHR_UNIXFS_MAX_LINKS ? flush_level(imp, lv) : PHR_OK;
 }
 
-static int emit_leaf(struct phr_importer *imp)
+/* Emits the chunk as a leaf: linked into the tree, or, for a file of one chunk
+ * (@p single), that leaf is the root. */
+static int emit_leaf(struct phr_importer *imp, struct phr_cid *single)
 {
 	struct phr_cid cid;
-	const uint8_t *blk = imp->chunk;
+	const uint8_t *blk = imp->chunk ? imp->chunk : (const uint8_t *)""; /* empty file */
 	size_t blen = imp->fill;
 	int rc;
 
 	if (imp->o.cid_version == 0) {
 		phr_buf_reset(&imp->ufs);
 		phr_buf_reset(&imp->node);
-		rc = phr_unixfs_encode_file(&imp->ufs, imp->chunk, imp->fill, imp->fill, NULL, 0);
+		rc = phr_unixfs_encode_file(&imp->ufs, blk, imp->fill, imp->fill, NULL, 0);
 		if (rc == PHR_OK)
 			rc = phr_dagpb_encode(&imp->node, NULL, 0, imp->ufs.data, imp->ufs.len);
 		if (rc != PHR_OK)
@@ -166,7 +163,9 @@ static int emit_leaf(struct phr_importer *imp)
 	}
 	if (rc == PHR_OK)
 		rc = put_block(imp, &cid, blk, blen);
-	if (rc == PHR_OK)
+	if (rc == PHR_OK && single)
+		*single = cid;
+	else if (rc == PHR_OK)
 		rc = add_link(imp, 0, &cid, blen, imp->fill);
 	imp->fill = 0;
 	imp->leaf_emitted = true;
@@ -182,12 +181,26 @@ int phr_importer_write(struct phr_importer *imp, const uint8_t *data, size_t len
 		size_t take = PHR_UNIXFS_CHUNK - imp->fill;
 		if (take > len)
 			take = len;
+		if (imp->fill + take > imp->chunk_cap) {
+			size_t ncap = imp->chunk_cap ? imp->chunk_cap * 2 : 4096;
+			while (ncap < imp->fill + take)
+				ncap *= 2;
+			if (ncap > PHR_UNIXFS_CHUNK)
+				ncap = PHR_UNIXFS_CHUNK;
+			uint8_t *nc = phr_realloc(imp->chunk, ncap);
+			if (!nc) {
+				imp->finished = true;
+				return PHR_ERR_NOMEM;
+			}
+			imp->chunk = nc;
+			imp->chunk_cap = ncap;
+		}
 		memcpy(imp->chunk + imp->fill, data, take);
 		imp->fill += take;
 		imp->size += take;
 		data += take;
 		len -= take;
-		if (imp->fill == PHR_UNIXFS_CHUNK && (rc = emit_leaf(imp)) != PHR_OK) {
+		if (imp->fill == PHR_UNIXFS_CHUNK && (rc = emit_leaf(imp, NULL)) != PHR_OK) {
 			imp->finished = true;
 			return rc;
 		}
@@ -201,9 +214,11 @@ int phr_importer_finish(struct phr_importer *imp, struct phr_cid *root, uint64_t
 	if (imp->finished)
 		return PHR_ERR_STATE;
 	imp->finished = true;
-	if (imp->fill > 0 || !imp->leaf_emitted)
-		rc = emit_leaf(imp);
-	for (size_t lv = 0; rc == PHR_OK; lv++) {
+	if (!imp->leaf_emitted)
+		rc = emit_leaf(imp, root); /* one chunk (or none): its leaf is the file */
+	else if (imp->fill > 0)
+		rc = emit_leaf(imp, NULL);
+	for (size_t lv = 0; rc == PHR_OK && imp->levels[0]; lv++) {
 		struct level *L = lv < MAX_LEVELS ? imp->levels[lv] : NULL;
 		if (!L)
 			return PHR_ERR_INTERNAL;

@@ -57,7 +57,10 @@ void phr_store_batch_free(struct phr_store_batch *b);
  * SHA-256 of the payload (32), the payload, zeros to a multiple of 8. */
 #define PHR_WAL_REC_HDR 48u
 enum { PHR_WAL_REC_BLOCK = 1, PHR_WAL_REC_PIN_ADD = 2, PHR_WAL_REC_PIN_RM = 3,
-       PHR_WAL_REC_DEAD = 4 };
+       PHR_WAL_REC_DEAD = 4,
+       /* never on disk: what phr_wal_scan reports for a block record whose payload fails
+	* its check (payload NULL) */
+       PHR_WAL_REC_DAMAGED = 5 };
 
 struct phr_wal;
 
@@ -70,14 +73,19 @@ struct phr_wal_action {
 	char *name; /* pins: the CID text */
 };
 
-/* Records appended by one writer (or one caller's phr_store_group) and waited for once. */
+/* Records of one writer (or one caller's phr_store_group), gathered in memory, appended
+ * with one write when the group ends (or its buffer fills) and waited for once. */
 struct phr_wal_group {
 	struct phr_store *st;
 	struct phr_wal *wal;
-	uint64_t ticket; /* last record appended */
+	uint64_t ticket; /* last write appended */
 	int err;         /* first failure: the group then makes nothing visible */
 	struct phr_wal_action *a;
 	size_t n, cap;
+	size_t written;  /* actions before this one have their records in the file; the
+			  * later ones' off is relative to buf */
+	uint8_t *buf;    /* records not yet appended */
+	size_t blen, bcap;
 	bool open;
 	bool pending;       /* first_off is registered with the pack (a refresh stops there) */
 	uint64_t first_off; /* the group's first record */
@@ -94,8 +102,10 @@ struct phr_wal_block {
 size_t phr_wal_rec_size(size_t len);
 /*
  * Scans the records of @p fd in [@p from, @p to): @p fn gets every whole record whose
- * check matches (dead records and damaged stretches are skipped); *@p good_end: the end of
- * the last good record. Returns PHR_OK, an error of @p fn, PHR_ERR_IO, PHR_ERR_NOMEM.
+ * check matches (dead records and damaged stretches are skipped), and, as
+ * PHR_WAL_REC_DAMAGED, a block record whose header is whole and is followed by a record
+ * where it ends but whose payload fails the check; *@p good_end: the end of the last good
+ * record. Returns PHR_OK, an error of @p fn, PHR_ERR_IO, PHR_ERR_NOMEM.
  */
 int phr_wal_scan(int fd, uint64_t from, uint64_t to,
 		 int (*fn)(void *ctx, uint64_t off, unsigned type, const uint8_t *check,
@@ -109,7 +119,8 @@ void phr_wal_close(struct phr_wal *w);
 /* Indexes what other processes appended (synced first). */
 void phr_wal_refresh(struct phr_wal *w);
 /* A packed block, verified against @p d: PHR_OK, PHR_ERR_NOT_FOUND, PHR_ERR_CORRUPT,
- * PHR_ERR_IO, PHR_ERR_NOMEM. @p refresh: on a miss, look at other processes' appends. */
+ * PHR_ERR_IO, PHR_ERR_NOMEM. @p refresh: on a miss, look at other processes' appends, and
+ * answer PHR_ERR_CORRUPT when the pack holds only a damaged record of it. */
 int phr_wal_get(struct phr_wal *w, struct phr_buf *out, const uint8_t d[32], bool refresh);
 /* Whether the pack holds block @p d (its record's header checked). */
 bool phr_wal_has(struct phr_wal *w, const uint8_t d[32], bool refresh);
@@ -120,6 +131,8 @@ int phr_wal_pin_names(struct phr_wal *w, char ***names, size_t *n);
 void phr_wal_names_free(char **names, size_t n);
 /* Every live packed block (array freed with phr_free). */
 int phr_wal_blocks(struct phr_wal *w, struct phr_wal_block **v, size_t *n);
+/* The damaged block records scans found, not erased since (array freed with phr_free). */
+int phr_wal_damaged(struct phr_wal *w, struct phr_wal_block **v, size_t *n);
 /* Erases (dead record in place, synced) every packed block for which @p dead says so,
  * and zeroes its copies in an older version's log still open; counts in @p removed,
  * payload bytes in @p freed (both optional). */

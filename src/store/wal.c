@@ -21,12 +21,16 @@
 /* fallocate, FALLOC_FL_PUNCH_HOLE: _GNU_SOURCE is set for the whole tree */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -40,6 +44,17 @@
 #define REC_MAGIC 0x4c415750u /* "PWAL" little-endian */
 #define OWN_GROUP_MAX 64      /* an implicit group commits after this many actions */
 #define SCAN_BUF ((size_t)1 << 20)
+/* a group's records are gathered in memory and appended with one write when it ends, or
+ * once they reach this many bytes */
+#define GROUP_BUF_MAX ((size_t)256 << 10)
+/* the index file: header, entries, pins, SHA-256 of all before it (docs/store.md) */
+#define IDX_MAGIC "PHRPIDX1"
+#define IDX_HDR 96u
+#define IDX_ENT 44u
+#define IDX_FP_WINDOW 4096u
+/* pack bytes past what the index file covers that make writing it again worth it (at
+ * least; and a quarter of what it covers while the store is in use) */
+#define IDX_SAVE_MIN ((uint64_t)32 << 20)
 
 enum { ACT_INDEX = 1, ACT_PIN_ADD, ACT_PIN_RM };
 
@@ -50,8 +65,13 @@ struct idx_ent {
 	uint32_t used;
 };
 
+struct pin_ent {
+	uint64_t h; /* str_hash of s: probes compare it first, a rehash reuses it */
+	char *s;
+};
+
 struct pinset {
-	char **s;
+	struct pin_ent *s;
 	size_t cap, n;
 };
 
@@ -60,11 +80,12 @@ struct phr_wal {
 	int fd;  /* O_APPEND: records */
 	int rfd; /* positioned reads; dead marks */
 	pthread_mutex_t amu; /* appends: one writev and its offset at a time */
-	/* group commit */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	uint64_t issued, synced;
-	bool syncing;
+	/* group commit: a writer's ticket is durable once synced reaches it; one writer syncs
+	 * (syncing), the others sleep on the futex word seq, bumped after every sync */
+	_Atomic uint64_t issued, synced;
+	atomic_uint syncing, sleepers;
+	_Atomic uint32_t seq;
+	pthread_mutex_t mu; /* pend */
 	/* the first record of each open group of this process (under mu; kept by append under
 	 * amu): a refresh indexes nothing from there on, so a group stays invisible until its
 	 * end */
@@ -79,8 +100,18 @@ struct phr_wal {
 	 * same block): an erasure kills them too, or a later scan would bring the block back */
 	struct phr_wal_block *dups;
 	size_t ndups, capdups;
+	/* block records whose payload failed its check (bit rot, a bad sector): a read of one
+	 * is PHR_ERR_CORRUPT, not "not found"; an erasure kills them like copies */
+	struct phr_wal_block *bad;
+	size_t nbad, capbad;
 	uint64_t scanned; /* records before this offset are in idx / pins */
 	pthread_mutex_t scan_mu;
+	/* the index file (DIR/pack.idx): what it covers, the furthest record end this process
+	 * knows (its own appends included), one save at a time */
+	char *idx_path;
+	uint64_t save_min; /* IDX_SAVE_MIN, or $PHR_STORE_INDEX_MIN (tests) */
+	_Atomic uint64_t saved, tail;
+	atomic_uint saving;
 	/* an older version's log another process still holds (erasures zero it too) */
 	int legacy_fd;
 };
@@ -107,6 +138,17 @@ static void put32(uint8_t *p, uint32_t v)
 static uint32_t get32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)v);
+	put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
 static void boot_id(char out[40])
@@ -169,6 +211,15 @@ int phr_wal_scan(int fd, uint64_t from, uint64_t to, rec_fn fn, void *ctx, uint6
 	uint64_t base = 0, off = from; /* buf holds [base, base + have) */
 	size_t have = 0;
 	int rc = PHR_OK;
+	/* a block record whose header is whole but whose payload fails its check: reported
+	 * (PHR_WAL_REC_DAMAGED) once the next good record starts exactly where it ends, so a
+	 * stretch of garbage that happens to look like a header is not taken for one */
+	struct {
+		bool on;
+		uint64_t off, end;
+		uint32_t len;
+		uint8_t check[32];
+	} bad = { 0 };
 
 	*good_end = from;
 	if (!buf)
@@ -183,6 +234,12 @@ int phr_wal_scan(int fd, uint64_t from, uint64_t to, rec_fn fn, void *ctx, uint6
 			off += 8;
 			continue;
 		}
+		if (bad.on && off == bad.end)
+			rc = fn(ctx, bad.off, PHR_WAL_REC_DAMAGED, bad.check, NULL, bad.len);
+		if (bad.on && off >= bad.end)
+			bad.on = false;
+		if (rc != PHR_OK)
+			break;
 		if (type == PHR_WAL_REC_DEAD) {
 			off += phr_wal_rec_size(len);
 			*good_end = off < to ? off : to;
@@ -193,9 +250,17 @@ int phr_wal_scan(int fd, uint64_t from, uint64_t to, rec_fn fn, void *ctx, uint6
 		const uint8_t *h = buf + (off - base);
 		phr_store_sha256(sum, h + PHR_WAL_REC_HDR, len);
 		if (memcmp(sum, h + 16, 32) != 0) {
+			if (!bad.on && type == PHR_WAL_REC_BLOCK) {
+				bad.on = true;
+				bad.off = off;
+				bad.end = off + phr_wal_rec_size(len);
+				bad.len = len;
+				memcpy(bad.check, h + 16, 32);
+			}
 			off += 8;
 			continue;
 		}
+		bad.on = false;
 		rc = fn(ctx, off, type, h + 16, h + PHR_WAL_REC_HDR, len);
 		off += phr_wal_rec_size(len);
 		*good_end = off < to ? off : to;
@@ -239,6 +304,8 @@ static struct idx_ent *idx_find(struct phr_wal *w, const uint8_t d[32])
 }
 
 static int idx_put(struct phr_wal *w, const uint8_t d[32], uint64_t off, uint32_t len);
+static int list_add(struct phr_wal_block **v, size_t *n, size_t *cap, const uint8_t d[32],
+		    uint64_t off, uint32_t len);
 
 static int idx_grow(struct phr_wal *w)
 {
@@ -275,14 +342,9 @@ static int idx_put(struct phr_wal *w, const uint8_t d[32], uint64_t off, uint32_
 		w->in++;
 	}
 	else if (e->off != off) {
-		struct phr_wal_block *nd = room_for_one(w->dups, &w->capdups, w->ndups, sizeof(*nd));
-		if (!nd)
-			return PHR_ERR_NOMEM;
-		w->dups = nd;
-		struct phr_wal_block *b = &w->dups[w->ndups++];
-		memcpy(b->digest, d, 32);
-		b->off = e->off;
-		b->len = e->len;
+		int rc = list_add(&w->dups, &w->ndups, &w->capdups, d, e->off, e->len);
+		if (rc != PHR_OK)
+			return rc;
 	}
 	e->off = off;
 	e->len = len;
@@ -308,71 +370,78 @@ static void idx_del(struct phr_wal *w, struct idx_ent *e)
 
 /* ---- the pin set: CID texts (open addressing, linear probing) ---- */
 
-static size_t str_hash(const char *s, size_t cap)
+static uint64_t str_hash(const char *s)
 {
 	uint64_t h = 1469598103934665603ull;
 	for (; *s; s++)
 		h = (h ^ (uint8_t)*s) * 1099511628211ull;
-	return (size_t)(h & (cap - 1));
+	return h;
 }
 
-static char **pin_slot(const struct pinset *p, const char *s)
+static struct pin_ent *pin_slot(const struct pinset *p, const char *s, uint64_t h)
 {
 	if (!p->cap)
 		return NULL;
-	for (size_t i = str_hash(s, p->cap);; i = (i + 1) & (p->cap - 1)) {
-		if (!p->s[i])
+	for (size_t i = (size_t)h & (p->cap - 1);; i = (i + 1) & (p->cap - 1)) {
+		if (!p->s[i].s)
 			return NULL;
-		if (strcmp(p->s[i], s) == 0)
+		if (p->s[i].h == h && strcmp(p->s[i].s, s) == 0)
 			return &p->s[i];
 	}
 }
 
-static void pin_insert_owned(struct pinset *p, char *s)
+static void pin_insert_owned(struct pinset *p, char *s, uint64_t h)
 {
-	size_t i = str_hash(s, p->cap);
-	while (p->s[i])
+	size_t i = (size_t)h & (p->cap - 1);
+	while (p->s[i].s)
 		i = (i + 1) & (p->cap - 1);
-	p->s[i] = s;
+	p->s[i].s = s;
+	p->s[i].h = h;
 	p->n++;
+}
+
+static bool pin_has(const struct pinset *p, const char *s)
+{
+	return pin_slot(p, s, str_hash(s)) != NULL;
 }
 
 static int pin_add(struct pinset *p, const char *s)
 {
-	if (pin_slot(p, s))
+	uint64_t h = str_hash(s);
+	if (pin_slot(p, s, h))
 		return PHR_OK;
 	if ((p->n + 1) * 10 > p->cap * 7) {
 		struct pinset np = { .cap = p->cap ? p->cap * 2 : 256 };
-		np.s = phr_calloc(np.cap, sizeof(char *));
+		np.s = phr_calloc(np.cap, sizeof(*np.s));
 		if (!np.s)
 			return PHR_ERR_NOMEM;
 		for (size_t i = 0; i < p->cap; i++)
-			if (p->s[i])
-				pin_insert_owned(&np, p->s[i]);
+			if (p->s[i].s)
+				pin_insert_owned(&np, p->s[i].s, p->s[i].h);
 		phr_free(p->s);
 		*p = np;
 	}
 	char *copy = phr_strdup(s);
 	if (!copy)
 		return PHR_ERR_NOMEM;
-	pin_insert_owned(p, copy);
+	pin_insert_owned(p, copy, h);
 	return PHR_OK;
 }
 
 static void pin_del(struct pinset *p, const char *s)
 {
-	char **slot = pin_slot(p, s);
+	struct pin_ent *slot = pin_slot(p, s, str_hash(s));
 	if (!slot)
 		return;
 	size_t i = (size_t)(slot - p->s), mask = p->cap - 1;
-	phr_free(p->s[i]);
-	p->s[i] = NULL;
+	phr_free(p->s[i].s);
+	p->s[i].s = NULL;
 	p->n--;
-	for (size_t j = (i + 1) & mask; p->s[j]; j = (j + 1) & mask) {
-		size_t home = str_hash(p->s[j], p->cap);
+	for (size_t j = (i + 1) & mask; p->s[j].s; j = (j + 1) & mask) {
+		size_t home = (size_t)p->s[j].h & mask;
 		if (((j - home) & mask) >= ((j - i) & mask)) {
 			p->s[i] = p->s[j];
-			p->s[j] = NULL;
+			p->s[j].s = NULL;
 			i = j;
 		}
 	}
@@ -381,7 +450,7 @@ static void pin_del(struct pinset *p, const char *s)
 static void pin_release(struct pinset *p)
 {
 	for (size_t i = 0; i < p->cap; i++)
-		phr_free(p->s[i]);
+		phr_free(p->s[i].s);
 	phr_free(p->s);
 	memset(p, 0, sizeof(*p));
 }
@@ -398,6 +467,29 @@ static bool pin_name(char name[PHR_CID_STR_MAX], const uint8_t *payload, size_t 
 	return true;
 }
 
+/* Adds (@p d, @p off, @p len) to the list @p v. */
+static int list_add(struct phr_wal_block **v, size_t *n, size_t *cap, const uint8_t d[32],
+		    uint64_t off, uint32_t len)
+{
+	struct phr_wal_block *nv = room_for_one(*v, cap, *n, sizeof(**v));
+	if (!nv)
+		return PHR_ERR_NOMEM;
+	*v = nv;
+	memcpy(nv[*n].digest, d, 32);
+	nv[*n].off = off;
+	nv[*n].len = len;
+	(*n)++;
+	return PHR_OK;
+}
+
+static bool list_has(const struct phr_wal_block *v, size_t n, const uint8_t d[32])
+{
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(v[i].digest, d, 32) == 0)
+			return true;
+	return false;
+}
+
 /* Caller holds lk for writing. */
 static int apply_record(void *ctx, uint64_t off, unsigned type, const uint8_t *check,
 			const uint8_t *payload, size_t len)
@@ -406,6 +498,11 @@ static int apply_record(void *ctx, uint64_t off, unsigned type, const uint8_t *c
 	char name[PHR_CID_STR_MAX];
 	if (type == PHR_WAL_REC_BLOCK)
 		return idx_put(w, check, off, (uint32_t)len);
+	if (type == PHR_WAL_REC_DAMAGED) {
+		phr_log_error("store", "pack: the block record at offset %llu is damaged",
+			      (unsigned long long)off);
+		return list_add(&w->bad, &w->nbad, &w->capbad, check, off, (uint32_t)len);
+	}
 	if (!pin_name(name, payload, len))
 		return PHR_OK;
 	if (type == PHR_WAL_REC_PIN_ADD)
@@ -413,6 +510,14 @@ static int apply_record(void *ctx, uint64_t off, unsigned type, const uint8_t *c
 	pin_del(&w->pins, name);
 	/* a pin of an older version (a file) goes with it; idempotent */
 	return phr_store_i_legacy_pin_rm(w->st, name);
+}
+
+/* Raises w->tail to @p end. */
+static void tail_at_least(struct phr_wal *w, uint64_t end)
+{
+	uint64_t cur = atomic_load(&w->tail);
+	while (cur < end && !atomic_compare_exchange_weak(&w->tail, &cur, end))
+		;
 }
 
 /*
@@ -447,8 +552,10 @@ void phr_wal_refresh(struct phr_wal *w)
 	if (st == 0 && fdatasync(w->rfd) == 0) {
 		pthread_rwlock_wrlock(&w->lk);
 		if (limit > w->scanned &&
-		    phr_wal_scan(w->rfd, w->scanned, limit, apply_record, w, &end) == PHR_OK)
+		    phr_wal_scan(w->rfd, w->scanned, limit, apply_record, w, &end) == PHR_OK) {
 			w->scanned = end;
+			tail_at_least(w, end);
+		}
 		pthread_rwlock_unlock(&w->lk);
 	}
 	pthread_mutex_unlock(&w->scan_mu);
@@ -464,6 +571,8 @@ static int legacy_replay_one(void *ctx, uint64_t off, unsigned type, const uint8
 	(void)off;
 	if (type == PHR_WAL_REC_BLOCK)
 		return phr_store_i_replay_block(st, check, payload, len);
+	if (type == PHR_WAL_REC_DAMAGED)
+		return PHR_OK;
 	if (!pin_name(name, payload, len))
 		return PHR_OK;
 	return phr_store_i_replay_pin(st, name, type == PHR_WAL_REC_PIN_ADD);
@@ -506,6 +615,232 @@ static int legacy_open(struct phr_wal *w, const char *path)
 	return rc;
 }
 
+/* ---- the index file: what a scan of the pack up to some offset found ---- */
+
+/*
+ * DIR/pack.idx lets an opener skip the scan of everything it covers: a header (magic,
+ * covered, counts of blocks, copies and damaged records, bytes of pin names, zeros, the
+ * fingerprint), 44-byte entries (digest, offset, length) of the index, then of the older
+ * copies, then of the damaged records, the pinned CID texts NUL-terminated, and the
+ * SHA-256 of everything before it. The fingerprint is the SHA-256 of the pack's header and
+ * of up to 4 KiB before "covered": a pack that is not the one the file describes (replaced,
+ * truncated, restored) does not match it, and the file is then ignored. It is only ever a
+ * shortcut: whatever is wrong with it, the opener scans the whole pack.
+ */
+static int pack_fingerprint(int fd, uint64_t covered, uint8_t fp[32])
+{
+	uint8_t buf[HDR_SIZE + IDX_FP_WINDOW];
+	uint64_t win = covered - HDR_SIZE < IDX_FP_WINDOW ? covered - HDR_SIZE : IDX_FP_WINDOW;
+
+	if (pread(fd, buf, HDR_SIZE, 0) != (ssize_t)HDR_SIZE ||
+	    pread(fd, buf + HDR_SIZE, (size_t)win, (off_t)(covered - win)) != (ssize_t)win)
+		return PHR_ERR_IO;
+	phr_store_sha256(fp, buf, HDR_SIZE + (size_t)win);
+	return PHR_OK;
+}
+
+static uint8_t *put_ent(uint8_t *p, const uint8_t d[32], uint64_t off, uint32_t len)
+{
+	memcpy(p, d, 32);
+	put64(p + 32, off);
+	put32(p + 40, len);
+	return p + IDX_ENT;
+}
+
+/* Whether a record of @p len bytes at @p off lies within what the file covers. */
+static bool ent_within(uint64_t off, uint32_t len, uint64_t covered)
+{
+	return off >= HDR_SIZE && off % 8 == 0 && len <= PHR_STORE_WAL_BLOCK_MAX &&
+	       off + phr_wal_rec_size(len) <= covered;
+}
+
+/* Writes the index file for what this process knows up to w->scanned (brought up to
+ * date first). Entries of this process's own records past that point are left to the
+ * next opener's scan. */
+static int idx_save(struct phr_wal *w)
+{
+	unsigned idle = 0;
+	uint8_t *buf = NULL, fp[32];
+	int rc = PHR_OK;
+
+	if (!atomic_compare_exchange_strong(&w->saving, &idle, 1))
+		return PHR_OK; /* another thread is at it */
+	phr_wal_refresh(w);
+	pthread_rwlock_rdlock(&w->lk);
+	uint64_t covered = w->scanned, nblk = 0, ndup = 0, nbad = 0, pinbytes = 0;
+	for (size_t i = 0; i < w->icap; i++)
+		nblk += w->idx[i].used && ent_within(w->idx[i].off, w->idx[i].len, covered);
+	for (size_t i = 0; i < w->ndups; i++)
+		ndup += ent_within(w->dups[i].off, w->dups[i].len, covered);
+	for (size_t i = 0; i < w->nbad; i++)
+		nbad += ent_within(w->bad[i].off, w->bad[i].len, covered);
+	for (size_t i = 0; i < w->pins.cap; i++)
+		if (w->pins.s[i].s)
+			pinbytes += strlen(w->pins.s[i].s) + 1;
+	size_t total = IDX_HDR + (size_t)(nblk + ndup + nbad) * IDX_ENT + (size_t)pinbytes + 32;
+	if (covered <= HDR_SIZE || !(buf = phr_calloc(1, total))) {
+		pthread_rwlock_unlock(&w->lk);
+		rc = covered <= HDR_SIZE ? PHR_OK : PHR_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(buf, IDX_MAGIC, 8);
+	put64(buf + 8, covered);
+	put64(buf + 16, nblk);
+	put64(buf + 24, ndup);
+	put64(buf + 32, nbad);
+	put64(buf + 40, pinbytes);
+	uint8_t *p = buf + IDX_HDR;
+	for (size_t i = 0; i < w->icap; i++)
+		if (w->idx[i].used && ent_within(w->idx[i].off, w->idx[i].len, covered))
+			p = put_ent(p, w->idx[i].d, w->idx[i].off, w->idx[i].len);
+	for (size_t i = 0; i < w->ndups; i++)
+		if (ent_within(w->dups[i].off, w->dups[i].len, covered))
+			p = put_ent(p, w->dups[i].digest, w->dups[i].off, w->dups[i].len);
+	for (size_t i = 0; i < w->nbad; i++)
+		if (ent_within(w->bad[i].off, w->bad[i].len, covered))
+			p = put_ent(p, w->bad[i].digest, w->bad[i].off, w->bad[i].len);
+	for (size_t i = 0; i < w->pins.cap; i++)
+		if (w->pins.s[i].s) {
+			size_t l = strlen(w->pins.s[i].s) + 1;
+			memcpy(p, w->pins.s[i].s, l);
+			p += l;
+		}
+	pthread_rwlock_unlock(&w->lk);
+	if ((rc = pack_fingerprint(w->rfd, covered, fp)) != PHR_OK)
+		goto out;
+	memcpy(buf + 64, fp, 32);
+	phr_store_sha256(p, buf, total - 32);
+	if ((rc = phr_file_write_atomic(w->idx_path, buf, total, 0600)) == PHR_OK)
+		atomic_store(&w->saved, covered);
+out:
+	phr_free(buf);
+	atomic_store(&w->saving, 0);
+	return rc;
+}
+
+/* The pins of an index file: @p n bytes of NUL-terminated CID texts. */
+static int idx_load_pins(struct phr_wal *w, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		const uint8_t *z = memchr(p, 0, n < PHR_CID_STR_MAX ? n : PHR_CID_STR_MAX);
+		if (!z || z == p)
+			return PHR_ERR_CORRUPT;
+		int rc = pin_add(&w->pins, (const char *)p);
+		if (rc != PHR_OK)
+			return rc;
+		n -= (size_t)(z - p) + 1;
+		p = z + 1;
+	}
+	return PHR_OK;
+}
+
+/* Reads the index file into w (empty on entry) when it describes this pack of @p size
+ * bytes; *@p covered: where the scan goes on (HDR_SIZE when the file was not used). */
+static void idx_load(struct phr_wal *w, uint64_t size, uint64_t *covered)
+{
+	struct phr_buf b;
+	uint8_t sum[32], fp[32];
+	int rc;
+
+	*covered = HDR_SIZE;
+	phr_buf_init(&b, 0);
+	int fd = open(w->idx_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		goto out;
+	struct stat sb;
+	rc = fd >= 0 && fstat(fd, &sb) == 0 ? PHR_OK : PHR_ERR_IO;
+	if (rc == PHR_OK)
+		rc = phr_buf_reserve(&b, (size_t)sb.st_size + 1);
+	if (rc == PHR_OK) {
+		long n = phr_store_read_full(fd, b.data, (size_t)sb.st_size);
+		if (n != (long)sb.st_size)
+			rc = PHR_ERR_IO;
+		else
+			b.len = (size_t)n;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (rc == PHR_OK && (b.len < IDX_HDR + 32 || memcmp(b.data, IDX_MAGIC, 8) != 0))
+		rc = PHR_ERR_CORRUPT;
+	if (rc == PHR_OK) {
+		phr_store_sha256(sum, b.data, b.len - 32);
+		if (memcmp(sum, b.data + b.len - 32, 32) != 0)
+			rc = PHR_ERR_CORRUPT;
+	}
+	uint64_t cov = 0, nblk = 0, ndup = 0, nbad = 0, pinbytes = 0, room = 0;
+	if (rc == PHR_OK) {
+		cov = get64(b.data + 8);
+		nblk = get64(b.data + 16);
+		ndup = get64(b.data + 24);
+		nbad = get64(b.data + 32);
+		pinbytes = get64(b.data + 40);
+		room = (b.len - IDX_HDR - 32) / IDX_ENT;
+		if (cov <= HDR_SIZE || cov > size || nblk > room || ndup > room || nbad > room ||
+		    nblk + ndup + nbad > room ||
+		    pinbytes != b.len - IDX_HDR - 32 - (nblk + ndup + nbad) * IDX_ENT)
+			rc = PHR_ERR_CORRUPT;
+	}
+	if (rc == PHR_OK && ((rc = pack_fingerprint(w->rfd, cov, fp)) != PHR_OK ||
+			     memcmp(fp, b.data + 64, 32) != 0))
+		rc = PHR_ERR_CORRUPT;
+	/* the table sized once for every entry */
+	if (rc == PHR_OK && nblk > 0) {
+		size_t cap = 1024;
+		while (cap * 7 < (nblk + 1) * 10)
+			cap *= 2;
+		if (!(w->idx = phr_calloc(cap, sizeof(*w->idx))))
+			rc = PHR_ERR_NOMEM;
+		else
+			w->icap = cap;
+	}
+	const uint8_t *p = b.data + IDX_HDR;
+	for (uint64_t i = 0; rc == PHR_OK && i < nblk + ndup + nbad; i++, p += IDX_ENT) {
+		uint64_t off = get64(p + 32);
+		uint32_t len = get32(p + 40);
+		if (!ent_within(off, len, cov))
+			rc = PHR_ERR_CORRUPT;
+		else if (i < nblk)
+			rc = idx_put(w, p, off, len);
+		else if (i < nblk + ndup)
+			rc = list_add(&w->dups, &w->ndups, &w->capdups, p, off, len);
+		else
+			rc = list_add(&w->bad, &w->nbad, &w->capbad, p, off, len);
+	}
+	if (rc == PHR_OK)
+		rc = idx_load_pins(w, p, (size_t)pinbytes);
+	if (rc == PHR_OK) {
+		*covered = cov;
+		atomic_store(&w->saved, cov);
+		goto out;
+	}
+	phr_log_info("store", "%s not used (%s): the whole pack is scanned", w->idx_path,
+		     phr_strerror(rc));
+	phr_free(w->idx);
+	w->idx = NULL;
+	w->icap = w->in = 0;
+	phr_free(w->dups);
+	w->dups = NULL;
+	w->ndups = w->capdups = 0;
+	phr_free(w->bad);
+	w->bad = NULL;
+	w->nbad = w->capbad = 0;
+	pin_release(&w->pins);
+out:
+	phr_buf_release(&b);
+}
+
+/* Rewrites the index file once this process knows enough past what it covers (at least
+ * w->save_min bytes, and 1/@p share of what it covers: 0 for no such part). */
+static void idx_maybe_save(struct phr_wal *w, unsigned share)
+{
+	uint64_t saved = atomic_load(&w->saved), tail = atomic_load(&w->tail);
+	uint64_t need = share ? saved / share : 0;
+	if (need < w->save_min)
+		need = w->save_min;
+	if (tail > saved && tail - saved >= need && idx_save(w) != PHR_OK)
+		phr_log_error("store", "%s could not be written", w->idx_path);
+}
+
 /* ---- open, close ---- */
 
 int phr_wal_open(struct phr_wal **out, struct phr_store *st, const char *path,
@@ -520,9 +855,22 @@ int phr_wal_open(struct phr_wal **out, struct phr_store *st, const char *path,
 		return PHR_ERR_NOMEM;
 	w->st = st;
 	w->legacy_fd = -1;
+	size_t pl = strlen(path) + 5;
+	if (!(w->idx_path = phr_malloc(pl))) {
+		phr_free(w);
+		return PHR_ERR_NOMEM;
+	}
+	snprintf(w->idx_path, pl, "%s.idx", path);
+	const char *min = getenv("PHR_STORE_INDEX_MIN");
+	char *end = NULL;
+	w->save_min = IDX_SAVE_MIN;
+	if (min && *min) {
+		unsigned long long v = strtoull(min, &end, 10);
+		if (*end == 0 && v > 0)
+			w->save_min = v;
+	}
 	pthread_mutex_init(&w->amu, NULL);
 	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
 	pthread_rwlock_init(&w->lk, NULL);
 	pthread_mutex_init(&w->scan_mu, NULL);
 	w->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -551,9 +899,12 @@ int phr_wal_open(struct phr_wal **out, struct phr_store *st, const char *path,
 	 * durable before this one indexes them */
 	if (!alone && fdatasync(w->rfd) != 0)
 		goto fail;
-	if ((rc = phr_wal_scan(w->rfd, HDR_SIZE, (uint64_t)sb.st_size, apply_record, w,
+	uint64_t from;
+	idx_load(w, (uint64_t)sb.st_size, &from);
+	if ((rc = phr_wal_scan(w->rfd, from, (uint64_t)sb.st_size, apply_record, w,
 			       &w->scanned)) != PHR_OK)
 		goto fail;
+	atomic_store(&w->tail, w->scanned);
 	if (alone && w->scanned < (uint64_t)sb.st_size) {
 		/* a torn tail (a crash during an append): never acknowledged, dropped */
 		phr_log_info("store", "%s: %llu bytes of a torn tail dropped", path,
@@ -574,6 +925,8 @@ int phr_wal_open(struct phr_wal **out, struct phr_store *st, const char *path,
 			rc = PHR_ERR_IO;
 			goto fail;
 		}
+	/* a long scan is not done twice: the next opener starts where this one stopped */
+	idx_maybe_save(w, 0);
 	*out = w;
 	return PHR_OK;
 fail:
@@ -585,6 +938,8 @@ void phr_wal_close(struct phr_wal *w)
 {
 	if (!w)
 		return;
+	if (w->fd >= 0 && w->rfd >= 0 && w->idx_path)
+		idx_maybe_save(w, 0);
 	if (w->fd >= 0)
 		close(w->fd); /* drops the flock */
 	if (w->rfd >= 0)
@@ -594,10 +949,11 @@ void phr_wal_close(struct phr_wal *w)
 	phr_free(w->idx);
 	phr_free(w->pend);
 	phr_free(w->dups);
+	phr_free(w->bad);
+	phr_free(w->idx_path);
 	pin_release(&w->pins);
 	pthread_mutex_destroy(&w->amu);
 	pthread_mutex_destroy(&w->mu);
-	pthread_cond_destroy(&w->cv);
 	pthread_rwlock_destroy(&w->lk);
 	pthread_mutex_destroy(&w->scan_mu);
 	phr_free(w);
@@ -639,8 +995,12 @@ int phr_wal_get(struct phr_wal *w, struct phr_buf *out, const uint8_t d[32], boo
 		if (!refresh)
 			return PHR_ERR_NOT_FOUND;
 		phr_wal_refresh(w);
-		if (!lookup(w, d, &off, &len))
-			return PHR_ERR_NOT_FOUND;
+		if (!lookup(w, d, &off, &len)) {
+			pthread_rwlock_rdlock(&w->lk);
+			bool bad = list_has(w->bad, w->nbad, d);
+			pthread_rwlock_unlock(&w->lk);
+			return bad ? PHR_ERR_CORRUPT : PHR_ERR_NOT_FOUND;
+		}
 	}
 	phr_buf_reset(out);
 	if ((rc = phr_buf_reserve(out, (size_t)len + 1)) != PHR_OK)
@@ -683,13 +1043,13 @@ bool phr_wal_has(struct phr_wal *w, const uint8_t d[32], bool refresh)
 bool phr_wal_pin_has(struct phr_wal *w, const char *name, bool refresh)
 {
 	pthread_rwlock_rdlock(&w->lk);
-	bool has = pin_slot(&w->pins, name) != NULL;
+	bool has = pin_has(&w->pins, name);
 	pthread_rwlock_unlock(&w->lk);
 	if (has || !refresh)
 		return has;
 	phr_wal_refresh(w);
 	pthread_rwlock_rdlock(&w->lk);
-	has = pin_slot(&w->pins, name) != NULL;
+	has = pin_has(&w->pins, name);
 	pthread_rwlock_unlock(&w->lk);
 	return has;
 }
@@ -702,7 +1062,7 @@ int phr_wal_pin_names(struct phr_wal *w, char ***names, size_t *n)
 	char **v = phr_calloc(w->pins.n + 1, sizeof(char *));
 	int rc = v ? PHR_OK : PHR_ERR_NOMEM;
 	for (size_t i = 0; rc == PHR_OK && i < w->pins.cap; i++)
-		if (w->pins.s[i] && !(v[k++] = phr_strdup(w->pins.s[i])))
+		if (w->pins.s[i].s && !(v[k++] = phr_strdup(w->pins.s[i].s)))
 			rc = PHR_ERR_NOMEM;
 	pthread_rwlock_unlock(&w->lk);
 	if (rc != PHR_OK) {
@@ -723,6 +1083,22 @@ void phr_wal_names_free(char **names, size_t n)
 	phr_free(names);
 }
 
+/* Hands out the @p k records of @p v whose header still names their block (another
+ * process may have erased some since they were indexed). */
+static int keep_live(struct phr_wal *w, struct phr_wal_block **out, size_t *n,
+		     struct phr_wal_block *v, size_t k)
+{
+	if (!v)
+		return PHR_ERR_NOMEM;
+	size_t live = 0;
+	for (size_t i = 0; i < k; i++)
+		if (rec_is(w, v[i].off, v[i].digest, v[i].len))
+			v[live++] = v[i];
+	*out = v;
+	*n = live;
+	return PHR_OK;
+}
+
 int phr_wal_blocks(struct phr_wal *w, struct phr_wal_block **out, size_t *n)
 {
 	phr_wal_refresh(w);
@@ -737,16 +1113,19 @@ int phr_wal_blocks(struct phr_wal *w, struct phr_wal_block **out, size_t *n)
 			k++;
 		}
 	pthread_rwlock_unlock(&w->lk);
-	if (!v)
-		return PHR_ERR_NOMEM;
-	/* entries another process erased since they were indexed are not blocks any more */
-	size_t live = 0;
-	for (size_t i = 0; i < k; i++)
-		if (rec_is(w, v[i].off, v[i].digest, v[i].len))
-			v[live++] = v[i];
-	*out = v;
-	*n = live;
-	return PHR_OK;
+	return keep_live(w, out, n, v, k);
+}
+
+int phr_wal_damaged(struct phr_wal *w, struct phr_wal_block **out, size_t *n)
+{
+	phr_wal_refresh(w);
+	pthread_rwlock_rdlock(&w->lk);
+	struct phr_wal_block *v = phr_calloc(w->nbad + 1, sizeof(*v));
+	size_t k = w->nbad;
+	if (v && k)
+		memcpy(v, w->bad, k * sizeof(*v));
+	pthread_rwlock_unlock(&w->lk);
+	return keep_live(w, out, n, v, k);
 }
 
 /* ---- erasure: a dead record in place ---- */
@@ -792,6 +1171,20 @@ static int legacy_scrub_one(void *ctx, uint64_t off, unsigned type, const uint8_
 	return mark_dead(s->fd, off, (uint32_t)len);
 }
 
+/* Moves the entries of @p v (*@p n of them) for which @p dead says so to @p gone. */
+static void take_dead(struct phr_wal_block *gone, size_t *ngone, struct phr_wal_block *v,
+		      size_t *n, bool (*dead)(void *ctx, const uint8_t digest[32]), void *ctx)
+{
+	for (size_t i = 0; i < *n;) {
+		if (dead(ctx, v[i].digest)) {
+			gone[(*ngone)++] = v[i];
+			v[i] = v[--*n];
+		} else {
+			i++;
+		}
+	}
+}
+
 /* Erases the blocks of @p v for which @p dead says so, and every other copy of them this
  * process knows; *@p records (optional): how many records died. */
 static int erase_list(struct phr_wal *w, const struct phr_wal_block *v, size_t n,
@@ -813,19 +1206,16 @@ static int erase_list(struct phr_wal *w, const struct phr_wal_block *v, size_t n
 		k++;
 		bytes += v[i].len;
 	}
-	/* the other copies of those blocks */
+	/* the other copies of those blocks, damaged ones included */
 	struct phr_wal_block *gone = NULL;
 	size_t ngone = 0, copies = 0;
 	pthread_rwlock_wrlock(&w->lk);
-	if (rc == PHR_OK && w->ndups > 0 && !(gone = phr_calloc(w->ndups, sizeof(*gone))))
+	if (rc == PHR_OK && w->ndups + w->nbad > 0 &&
+	    !(gone = phr_calloc(w->ndups + w->nbad, sizeof(*gone))))
 		rc = PHR_ERR_NOMEM;
-	for (size_t i = 0; gone && i < w->ndups;) {
-		if (dead(ctx, w->dups[i].digest)) {
-			gone[ngone++] = w->dups[i];
-			w->dups[i] = w->dups[--w->ndups];
-		} else {
-			i++;
-		}
+	if (gone) {
+		take_dead(gone, &ngone, w->dups, &w->ndups, dead, ctx);
+		take_dead(gone, &ngone, w->bad, &w->nbad, dead, ctx);
 	}
 	pthread_rwlock_unlock(&w->lk);
 	for (size_t i = 0; rc == PHR_OK && i < ngone; i++)
@@ -891,91 +1281,136 @@ int phr_wal_erase_one(struct phr_wal *w, const uint8_t d[32], bool *found)
 
 /* ---- records and the group commit ---- */
 
-/* Appends one record; *@p off: where it starts. */
-static int append(struct phr_wal_group *g, unsigned type, const uint8_t check[32],
-		  const uint8_t *payload, size_t len, uint64_t *off)
+/* Appends the group's gathered records with one write and gives their actions absolute
+ * offsets; the group's ticket then covers them. */
+static int flush(struct phr_wal_group *g)
 {
 	struct phr_wal *w = g->wal;
-	uint8_t hdr[PHR_WAL_REC_HDR] = { 0 }, pad[8] = { 0 };
-	size_t total = phr_wal_rec_size(len);
-	struct iovec iov[3] = {
-		{ hdr, PHR_WAL_REC_HDR },
-		{ (void *)(uintptr_t)payload, len },
-		{ pad, total - PHR_WAL_REC_HDR - len },
-	};
+	uint64_t base = 0;
 	int rc = PHR_OK;
 
-	if (len > PHR_STORE_WAL_BLOCK_MAX)
-		return PHR_ERR_TOO_LARGE;
-	put32(hdr, REC_MAGIC);
-	hdr[4] = (uint8_t)type;
-	put32(hdr + 8, (uint32_t)len);
-	memcpy(hdr + 16, check, 32);
+	if (g->blen == 0)
+		return PHR_OK;
 	pthread_mutex_lock(&w->amu);
 	ssize_t n;
 	do
-		n = writev(w->fd, iov, 3);
+		n = write(w->fd, g->buf, g->blen);
 	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)total) {
+	if (n != (ssize_t)g->blen) {
 		/* a torn record is skipped by scans; keep the next one on an 8-byte boundary */
-		if (n > 0 && (size_t)n < total) {
-			static const uint8_t zero[PHR_WAL_REC_HDR + 8];
-			size_t rest = (total - (size_t)n) % 8;
+		if (n > 0 && (size_t)n < g->blen) {
+			static const uint8_t zero[8];
+			size_t rest = (g->blen - (size_t)n) % 8;
 			if (rest && write(w->fd, zero, 8 - rest) < 0)
 				phr_log_error("store", "pack: padding a torn record failed");
 		}
 		rc = PHR_ERR_IO;
 	} else {
 		off_t end = lseek(w->fd, 0, SEEK_CUR);
-		if (end < (off_t)total)
+		if (end < (off_t)g->blen)
 			rc = PHR_ERR_IO;
 		else
-			*off = (uint64_t)end - total;
+			base = (uint64_t)end - g->blen;
 	}
-	pthread_mutex_lock(&w->mu);
 	if (rc == PHR_OK && !g->pending) {
+		pthread_mutex_lock(&w->mu);
 		uint64_t *np = room_for_one(w->pend, &w->cappend, w->npend, sizeof(*np));
 		if (np) {
 			w->pend = np;
-			w->pend[w->npend++] = *off;
+			w->pend[w->npend++] = base;
 			g->pending = true;
-			g->first_off = *off;
+			g->first_off = base;
 		} else {
 			rc = PHR_ERR_NOMEM;
 		}
+		pthread_mutex_unlock(&w->mu);
 	}
+	/* under amu: a ticket issued means every write before it is in the file */
 	if (rc == PHR_OK)
-		g->ticket = ++w->issued;
-	pthread_mutex_unlock(&w->mu);
+		g->ticket = atomic_fetch_add(&w->issued, 1) + 1;
 	pthread_mutex_unlock(&w->amu);
+	if (rc == PHR_OK)
+		tail_at_least(w, base + g->blen);
+	for (size_t i = g->written; rc == PHR_OK && i < g->n; i++)
+		g->a[i].off += base;
+	g->written = g->n;
+	g->blen = 0;
 	return rc;
 }
 
-/* Until every record up to @p ticket is durable: one thread syncs for all that wait. */
+/* Adds one record to the group's buffer (appending what it held first when it would grow
+ * past GROUP_BUF_MAX); *@p off: where it starts in the buffer. */
+static int stage(struct phr_wal_group *g, unsigned type, const uint8_t check[32],
+		 const uint8_t *payload, size_t len, uint64_t *off)
+{
+	size_t total = phr_wal_rec_size(len);
+	int rc;
+
+	if (len > PHR_STORE_WAL_BLOCK_MAX)
+		return PHR_ERR_TOO_LARGE;
+	if (g->blen > 0 && g->blen + total > GROUP_BUF_MAX && (rc = flush(g)) != PHR_OK)
+		return rc;
+	if (g->blen + total > g->bcap) {
+		size_t ncap = g->bcap ? g->bcap : 8192;
+		while (ncap < g->blen + total)
+			ncap *= 2;
+		uint8_t *nb = phr_realloc(g->buf, ncap);
+		if (!nb)
+			return PHR_ERR_NOMEM;
+		g->buf = nb;
+		g->bcap = ncap;
+	}
+	uint8_t *h = g->buf + g->blen;
+	memset(h, 0, PHR_WAL_REC_HDR);
+	put32(h, REC_MAGIC);
+	h[4] = (uint8_t)type;
+	put32(h + 8, (uint32_t)len);
+	memcpy(h + 16, check, 32);
+	if (len)
+		memcpy(h + PHR_WAL_REC_HDR, payload, len);
+	memset(h + PHR_WAL_REC_HDR + len, 0, total - PHR_WAL_REC_HDR - len);
+	*off = g->blen;
+	g->blen += total;
+	return PHR_OK;
+}
+
+static long futex(_Atomic uint32_t *word, int op, uint32_t val)
+{
+	return syscall(SYS_futex, (uint32_t *)(uintptr_t)word, op, val, NULL, NULL, 0);
+}
+
+/*
+ * Until every write up to @p ticket is durable: one thread syncs for all that wait, the
+ * others sleep on w->seq and return as soon as a sync covered them (no mutex to take
+ * again on the way out, unlike a condition variable's broadcast).
+ */
 static int wait_durable(struct phr_wal *w, uint64_t ticket)
 {
-	int rc = PHR_OK;
-
-	pthread_mutex_lock(&w->mu);
-	while (w->synced < ticket) {
-		if (w->syncing) {
-			pthread_cond_wait(&w->cv, &w->mu);
+	while (atomic_load(&w->synced) < ticket) {
+		unsigned idle = 0;
+		if (atomic_compare_exchange_strong(&w->syncing, &idle, 1)) {
+			uint64_t target = atomic_load(&w->issued);
+			int rc = fdatasync(w->fd) == 0 ? PHR_OK : PHR_ERR_IO;
+			uint64_t cur = atomic_load(&w->synced);
+			while (rc == PHR_OK && cur < target &&
+			       !atomic_compare_exchange_weak(&w->synced, &cur, target))
+				;
+			atomic_store(&w->syncing, 0);
+			atomic_fetch_add(&w->seq, 1);
+			if (atomic_load(&w->sleepers) > 0)
+				(void)futex(&w->seq, FUTEX_WAKE_PRIVATE, INT_MAX);
+			if (rc != PHR_OK)
+				return rc;
 			continue;
 		}
-		w->syncing = true;
-		uint64_t target = w->issued;
-		pthread_mutex_unlock(&w->mu);
-		rc = fdatasync(w->fd) == 0 ? PHR_OK : PHR_ERR_IO;
-		pthread_mutex_lock(&w->mu);
-		w->syncing = false;
-		if (rc == PHR_OK && target > w->synced)
-			w->synced = target;
-		pthread_cond_broadcast(&w->cv);
-		if (rc != PHR_OK)
-			break;
+		uint32_t s = atomic_load(&w->seq);
+		atomic_fetch_add(&w->sleepers, 1);
+		/* a sync that ends after this check bumps seq first: the wait returns at once */
+		if (atomic_load(&w->syncing) && atomic_load(&w->synced) < ticket)
+			(void)futex(&w->seq, FUTEX_WAIT_PRIVATE, s);
+		atomic_fetch_sub(&w->sleepers, 1);
 	}
-	pthread_mutex_unlock(&w->mu);
-	return rc;
+	return PHR_OK;
 }
 
 static void group_init(struct phr_wal_group *g, struct phr_store *st)
@@ -1014,6 +1449,8 @@ static int group_close(struct phr_wal_group *g)
 	struct phr_wal *w = g->wal;
 	int rc = g->err;
 
+	if (rc == PHR_OK)
+		rc = flush(g);
 	if (rc == PHR_OK && g->ticket)
 		rc = wait_durable(w, g->ticket);
 	if (rc == PHR_OK && g->n > 0) {
@@ -1039,6 +1476,7 @@ static int group_close(struct phr_wal_group *g)
 		phr_free(a->name);
 	}
 	phr_free(g->a);
+	phr_free(g->buf);
 	if (g->pending) {
 		pthread_mutex_lock(&w->mu);
 		for (size_t i = 0; i < w->npend; i++)
@@ -1051,6 +1489,9 @@ static int group_close(struct phr_wal_group *g)
 	struct phr_store *st = g->st;
 	memset(g, 0, sizeof(*g));
 	phr_store_writer_unlock(st);
+	/* now and then, the index file follows the pack (a quarter of it may be left to scan) */
+	if (rc == PHR_OK)
+		idx_maybe_save(w, 4);
 	return rc;
 }
 
@@ -1082,7 +1523,7 @@ int phr_wal_put_block(struct phr_wal_group *g, const uint8_t digest[32], const u
 	for (size_t i = from; i < g->n; i++)
 		if (g->a[i].kind == ACT_INDEX && memcmp(g->a[i].d, digest, 32) == 0)
 			return PHR_OK; /* the same block twice in one group */
-	rc = append(g, PHR_WAL_REC_BLOCK, digest, data, len, &off);
+	rc = stage(g, PHR_WAL_REC_BLOCK, digest, data, len, &off);
 	if (rc == PHR_OK && !(a = add_action(g, ACT_INDEX)))
 		rc = PHR_ERR_NOMEM;
 	if (rc != PHR_OK) {
@@ -1111,8 +1552,8 @@ int phr_wal_pin(struct phr_wal_group *g, bool add, const char *name)
 	uint64_t off;
 	int rc;
 	phr_store_sha256(check, (const uint8_t *)name, len);
-	rc = append(g, add ? PHR_WAL_REC_PIN_ADD : PHR_WAL_REC_PIN_RM, check,
-		    (const uint8_t *)name, len, &off);
+	rc = stage(g, add ? PHR_WAL_REC_PIN_ADD : PHR_WAL_REC_PIN_RM, check,
+		   (const uint8_t *)name, len, &off);
 	if (rc == PHR_OK && !(a = add_action(g, add ? ACT_PIN_ADD : ACT_PIN_RM)))
 		rc = PHR_ERR_NOMEM;
 	if (rc == PHR_OK && !(a->name = phr_strdup(name))) {

@@ -191,11 +191,15 @@ static void lose_unsynced(const char *dir)
 	phr_store_close(st);
 }
 
-static void test_kill_grouped_writers(void **state)
+/* Two rounds of SIGKILLed writers on one store; @p indexed: with an index file rewritten
+ * as the pack grows (every 64 KiB) and used by every opener. */
+static void kill_rounds(bool indexed)
 {
 	char *base = st_tmpdir(), dir[600];
 	struct phr_cid *cids;
-	(void)state;
+
+	if (indexed)
+		setenv("PHR_STORE_INDEX_MIN", "65536", 1);
 
 	snprintf(dir, sizeof(dir), "%s/store", base);
 	for (int round = 0; round < 2; round++) {
@@ -224,14 +228,33 @@ static void test_kill_grouped_writers(void **state)
 		check_all(dir, cids, n);
 		free(cids);
 	}
+	if (indexed) {
+		snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "/pack.idx");
+		struct stat sb;
+		assert_int_equal(stat(dir, &sb), 0); /* there was one to use */
+		unsetenv("PHR_STORE_INDEX_MIN");
+	}
 	st_rmtree(base);
 	phr_free(base);
+}
+
+static void test_kill_grouped_writers(void **state)
+{
+	(void)state;
+	kill_rounds(false);
+}
+
+static void test_kill_grouped_writers_indexed(void **state)
+{
+	(void)state;
+	kill_rounds(true);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kill_grouped_writers),
+		cmocka_unit_test(test_kill_grouped_writers_indexed),
 	};
 	if (phr_crypto_init() != PHR_OK)
 		return 1;

@@ -280,14 +280,28 @@ static void test_torn_and_damaged(void **state)
 	assert_int_equal(phr_store_verify(st, &rep, NULL, NULL), PHR_ERR_CORRUPT);
 	assert_int_equal(rep.blocks_corrupt, 1);
 	phr_store_close(st);
-	/* on open the damaged record is skipped (not a block), the rest stays */
+	/* on open the damaged record is not a block, but a read of it says corrupt (not
+	 * "not found"), and so does verify; the rest stays */
 	assert_int_equal(phr_store_open(&st, dir), PHR_OK);
-	assert_int_equal(phr_store_get(st, &out, &a), PHR_ERR_NOT_FOUND);
+	assert_int_equal(phr_store_get(st, &out, &a), PHR_ERR_CORRUPT);
+	assert_int_equal(out.len, 0);
+	assert_false(phr_store_has(st, &a));
+	assert_int_equal(phr_store_verify(st, &rep, NULL, NULL), PHR_ERR_CORRUPT);
+	assert_int_equal(rep.blocks_corrupt, 1);
 	assert_block(st, &b, db, sizeof(db));
 	assert_block(st, &c, dc, sizeof(dc));
 	/* re-adding it writes a good copy */
 	assert_int_equal(phr_store_add_bytes(st, &a, da, sizeof(da), NULL), PHR_OK);
 	assert_block(st, &a, da, sizeof(da));
+	phr_store_close(st);
+	/* erasing it kills the damaged copy too: nothing of a's bytes stays in the pack */
+	assert_int_equal(phr_store_open(&st, dir), PHR_OK);
+	assert_block(st, &a, da, sizeof(da));
+	assert_int_equal(phr_store_pin_rm(st, &a), PHR_OK);
+	assert_int_equal(phr_store_delete(st, &a), PHR_OK);
+	assert_false(file_contains(dir, "pack", da + 1000, 64));
+	assert_int_equal(phr_store_get(st, &out, &a), PHR_ERR_NOT_FOUND);
+	assert_int_equal(phr_store_verify(st, &rep, NULL, NULL), PHR_OK);
 	phr_store_close(st);
 	/* not a pack at all */
 	fd = open(pack, O_RDWR);
@@ -612,6 +626,166 @@ static void test_gc_concurrent(void **state)
 	phr_free(dir);
 }
 
+/* Copies file @p from to @p to (whole). */
+static void copy_file(const char *from, const char *to)
+{
+	struct phr_buf b;
+	phr_buf_init(&b, 64u << 20);
+	assert_int_equal(phr_file_read(&b, from, 64u << 20), PHR_OK);
+	write_file(to, b.data, b.len);
+	phr_buf_release(&b);
+}
+
+/* Everything of test_index_file's store as it must be, whatever index file it found. */
+static void assert_index_store(const char *dir, const struct phr_cid *cids, uint8_t (*data)[3000],
+			       size_t n, const struct phr_cid *gone)
+{
+	struct phr_store *st;
+	struct phr_buf out;
+	phr_buf_init(&out, PHR_STORE_BLOCK_MAX + 1);
+	assert_int_equal(phr_store_open(&st, dir), PHR_OK);
+	for (size_t i = 0; i < n; i++) {
+		assert_block(st, &cids[i], data[i], sizeof(data[i]));
+		assert_true(phr_store_pin_has(st, &cids[i]));
+	}
+	assert_int_equal(phr_store_get(st, &out, gone), PHR_ERR_NOT_FOUND);
+	assert_false(phr_store_pin_has(st, gone));
+	struct phr_store_stat ss;
+	assert_int_equal(phr_store_stat(st, &ss), PHR_OK);
+	assert_int_equal(ss.blocks, n);
+	assert_int_equal(ss.pins, n);
+	struct phr_store_verify_report rep;
+	assert_int_equal(phr_store_verify(st, &rep, NULL, NULL), PHR_OK);
+	phr_store_close(st);
+	phr_buf_release(&out);
+}
+
+/*
+ * The index file (pack.idx) spares an opener the scan of what it covers: used when it
+ * describes this pack, and only as a shortcut: a stale one (the pack grew, pins went,
+ * blocks were erased since), a damaged or truncated one, one of another store, or one
+ * beside a pack with a torn tail all give the same store as a full scan.
+ */
+static void test_index_file(void **state)
+{
+	char *dir = st_tmpdir(), *idx = path_in(dir, "pack.idx"), *pack = path_in(dir, "pack");
+	char *old = path_in(dir, "old.idx");
+	struct phr_store *st;
+	enum { N = 12 };
+	static uint8_t data[N + 2][3000];
+	struct phr_cid cids[N + 2];
+	(void)state;
+
+	setenv("PHR_STORE_INDEX_MIN", "1", 1);
+	for (unsigned i = 0; i < N + 2; i++)
+		fill(data[i], sizeof(data[i]), 70 + i);
+	assert_int_equal(phr_store_open(&st, dir), PHR_OK);
+	for (unsigned i = 0; i < N; i++)
+		assert_int_equal(phr_store_add_bytes(st, &cids[i], data[i], sizeof(data[i]), NULL),
+				 PHR_OK);
+	phr_store_close(st);
+	assert_true(file_size(idx) > 0); /* written on close */
+	copy_file(idx, old);
+
+	/* it is used: a pin record damaged under it does not lose the pin (a scan would) */
+	assert_int_equal(phr_store_open(&st, dir), PHR_OK);
+	phr_store_close(st);
+	{
+		char name[PHR_CID_STR_MAX];
+		assert_int_equal(phr_cid_format(name, sizeof(name), &cids[0]), PHR_OK);
+		struct phr_buf b;
+		phr_buf_init(&b, 64u << 20);
+		assert_int_equal(phr_file_read(&b, pack, 64u << 20), PHR_OK);
+		uint8_t *at = memmem(b.data, b.len, name, strlen(name));
+		assert_non_null(at);
+		size_t off = (size_t)(at - b.data);
+		phr_buf_release(&b);
+		int fd = open(pack, O_RDWR);
+		assert_true(fd >= 0);
+		assert_int_equal(pwrite(fd, "#", 1, (off_t)off + 5), 1);
+		close(fd);
+		assert_int_equal(phr_store_open(&st, dir), PHR_OK);
+		assert_true(phr_store_pin_has(st, &cids[0]));
+		phr_store_close(st);
+		/* without the file, the scan skips the damaged record: the pin is gone */
+		char *keep = path_in(dir, "keep.idx");
+		copy_file(idx, keep);
+		unlink(idx);
+		assert_int_equal(phr_store_open(&st, dir), PHR_OK);
+		assert_false(phr_store_pin_has(st, &cids[0]));
+		phr_store_close(st);
+		fd = open(pack, O_RDWR);
+		assert_int_equal(pwrite(fd, name + 5, 1, (off_t)off + 5), 1); /* repaired */
+		close(fd);
+		copy_file(keep, idx);
+		unlink(keep);
+		free(keep);
+	}
+
+	/* the store moves on: two more blocks, one pin and block erased */
+	assert_int_equal(phr_store_open(&st, dir), PHR_OK);
+	for (unsigned i = N; i < N + 2; i++)
+		assert_int_equal(phr_store_add_bytes(st, &cids[i], data[i], sizeof(data[i]), NULL),
+				 PHR_OK);
+	assert_int_equal(phr_store_pin_rm(st, &cids[3]), PHR_OK);
+	assert_int_equal(phr_store_delete(st, &cids[3]), PHR_OK);
+	phr_store_close(st);
+	/* the other blocks, in order, and the erased one */
+	struct phr_cid live[N + 1];
+	static uint8_t ldata[N + 1][3000];
+	size_t nl = 0;
+	for (unsigned i = 0; i < N + 2; i++)
+		if (i != 3) {
+			live[nl] = cids[i];
+			memcpy(ldata[nl++], data[i], sizeof(data[i]));
+		}
+	assert_index_store(dir, live, ldata, nl, &cids[3]);
+
+	/* a stale file (from before those changes) */
+	copy_file(old, idx);
+	assert_index_store(dir, live, ldata, nl, &cids[3]);
+	/* a damaged one: one byte flipped */
+	copy_file(old, idx);
+	int fd = open(idx, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "\x55", 1, 120), 1);
+	close(fd);
+	assert_index_store(dir, live, ldata, nl, &cids[3]);
+	/* a truncated one */
+	copy_file(old, idx);
+	assert_int_equal(truncate(idx, file_size(idx) - 40), 0);
+	assert_index_store(dir, live, ldata, nl, &cids[3]);
+	/* another store's */
+	char *dir2 = st_tmpdir(), *idx2 = path_in(dir2, "pack.idx");
+	struct phr_cid o;
+	assert_int_equal(phr_store_open(&st, dir2), PHR_OK);
+	assert_int_equal(phr_store_add_bytes(st, &o, data[0] + 7, 2000, NULL), PHR_OK);
+	phr_store_close(st);
+	copy_file(idx2, idx);
+	assert_index_store(dir, live, ldata, nl, &cids[3]);
+	/* beside a pack with a torn tail: the tail goes, the rest stays */
+	off_t good = file_size(pack);
+	struct phr_buf r;
+	phr_buf_init(&r, 1 << 20);
+	put_rec(&r, 1, data[0] + 5, 900);
+	fd = open(pack, O_WRONLY | O_APPEND);
+	assert_int_equal(write(fd, r.data, 500), 500);
+	close(fd);
+	phr_buf_release(&r);
+	assert_index_store(dir, live, ldata, nl, &cids[3]);
+	assert_int_equal(file_size(pack), good);
+
+	unsetenv("PHR_STORE_INDEX_MIN");
+	st_rmtree(dir2);
+	phr_free(dir2);
+	free(idx2);
+	free(old);
+	free(pack);
+	free(idx);
+	st_rmtree(dir);
+	phr_free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -622,6 +796,7 @@ int main(void)
 		cmocka_unit_test(test_older_store),
 		cmocka_unit_test(test_large_blocks_are_files),
 		cmocka_unit_test(test_gc_concurrent),
+		cmocka_unit_test(test_index_file),
 	};
 	if (phr_crypto_init() != PHR_OK)
 		return 1;
