@@ -68,14 +68,24 @@ static const char IDX_MIGRATE[] =
 	"ALTER TABLE idx_new RENAME TO idx;";
 
 /*
- * Whether tdx pairs the keys of search parameter @p name (given a token or a
- * date one): not the common ones of every type ("_id", "_lastUpdated",
- * "_tag"...), which would add pairs to every resource for searches that
- * seldom combine them (an _id search is one row already).
+ * Whether tdx pairs the keys of search parameter @p name of kind @p kind:
+ * a token parameter named "code" with a date parameter not starting with
+ * '_'. Not the common ones of every type ("_id", "_lastUpdated", "_tag"...),
+ * which would add pairs to every resource for searches that seldom combine
+ * them, nor the other token parameters ("status", "category", "combo-code"
+ * of an Observation): each pair is a row of tdx and one of tdx_key at a
+ * place of its code and date (a page of the log per pair and write), and
+ * three pairs per Observation cost a third of the index's CPU per create.
+ * A search of another token with a date takes the per-resource plan, with
+ * the same results. Pairs an older file holds of other parameters are
+ * never searched (a search here asks tdx only of what this function pairs)
+ * and go with their resource's next version.
  */
-static bool pair_param(const char *name)
+static bool pair_param(const char *name, enum phr_fhir_sp_kind kind)
 {
-	return name[0] != '_';
+	if (kind == PHR_FHIR_SP_TOKEN)
+		return strcmp(name, "code") == 0;
+	return kind == PHR_FHIR_SP_DATE && name[0] != '_';
 }
 
 /* SQL phr_readable(access pointer, patient, token): the caller's read access to a match. */
@@ -109,9 +119,9 @@ static void sql_sp_kind(sqlite3_context *cx, int argc, sqlite3_value **argv)
 	const struct phr_fhir_sp *sp;
 
 	(void)argc;
-	sp = type != NULL && param != NULL && pair_param((const char *)param)
-		     ? phr_fhir_sp_find((const char *)type, (const char *)param)
-		     : NULL;
+	sp = type != NULL && param != NULL ? phr_fhir_sp_find((const char *)type, (const char *)param) : NULL;
+	if (sp != NULL && !pair_param(sp->code, sp->kind))
+		sp = NULL;
 	if (sp != NULL && sp->kind == PHR_FHIR_SP_TOKEN)
 		sqlite3_result_text(cx, "token", -1, SQLITE_STATIC);
 	else if (sp != NULL && sp->kind == PHR_FHIR_SP_DATE)
@@ -222,9 +232,9 @@ fail:
 /* --- token x date pairs (tdx) ------------------------------------------------- */
 
 /*
- * tdx holds, for each current resource, every pair of one of its token keys
- * and one of its date keys (the cross product of its idx rows of a token
- * parameter and of a date parameter), with what a count needs of the
+ * tdx holds, for each current resource, every pair of one of its code keys
+ * and one of its date keys (the cross product of its idx rows of the token
+ * parameter "code" and of a date parameter: pair_param), with what a count needs of the
  * resource: seq (its version's hist row: one number per resource), the
  * patient and record token the access filter checks. A search naming one
  * token and one date parameter then counts by one range of tdx_key (the
@@ -929,7 +939,7 @@ static const char *pool_copy(struct put_ctx *p, const char *s)
 /* Keeps key @p k for the tdx pairs when tdx pairs its parameter (see sql_sp_kind). */
 static void tdx_keep(struct put_ctx *p, const struct phr_fhir_key *k)
 {
-	if (!pair_param(k->param))
+	if (!pair_param(k->param, k->kind))
 		return;
 	if (k->kind == PHR_FHIR_SP_DATE) {
 		p->date = true;
@@ -1735,8 +1745,8 @@ static bool pair_params(const char *type, const struct phr_fhir_req *r, size_t *
 
 		if (is_result_param(p->name))
 			continue;
-		if (++n > 2 || p->modifier != NULL || !pair_param(p->name) ||
-		    (sp = phr_fhir_sp_find(type, p->name)) == NULL)
+		if (++n > 2 || p->modifier != NULL || (sp = phr_fhir_sp_find(type, p->name)) == NULL ||
+		    !pair_param(sp->code, sp->kind))
 			return false;
 		if (sp->kind == PHR_FHIR_SP_TOKEN && *tok == SIZE_MAX)
 			*tok = i;

@@ -266,6 +266,9 @@ static void test_random(void **state)
 		assert_int_equal(count_sql(writer.db, "SELECT count(*) FROM tdx WHERE substr(tparam, 1, 1)='_' "
 						      "OR substr(dparam, 1, 1)='_'"),
 				 0);
+		/* of the token parameters only code is paired: status (every resource's "final") is not */
+		assert_int_equal(count_sql(writer.db, "SELECT count(*) FROM tdx WHERE tparam<>'code'"), 0);
+		assert_true(count_sql(writer.db, "SELECT count(*) FROM tdx") > 0);
 	}
 	/* new versions of a quarter, a tenth deleted */
 	for (int i = 0; i < N_OBS; i += 4)
