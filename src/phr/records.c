@@ -266,21 +266,88 @@ int phr_node_record_meta(struct phr_node *n, struct phr_record_meta *m, const st
 	return rv;
 }
 
+/* eth_call of the registry view encoded in @p cd (@p encoded: the encoder's result), its
+ * answer in @p out; PHR_ERR_UNSUPPORTED when it reverts (its revert data left unmapped). */
+static int registry_view(struct phr_node *n, struct phr_buf *out, const struct phr_buf *cd,
+			 int encoded)
+{
+	int rv = encoded;
+
+	phr_buf_reset(out);
+	if (rv == PHR_OK)
+		rv = phr_chain_call(n->chain, out, NULL, n->dep.registry, cd->data, cd->len);
+	return rv == PHR_ERR_REVERTED ? PHR_ERR_UNSUPPORTED : rv;
+}
+
+/*
+ * canAccess(accessor, patient, record, level) as accessUntil(...) > the timestamp an
+ * eth_call runs at (PatientRegistry.blockTimestamp: the pending block's on the embedded
+ * chain, evm_increaseTime and evm_setNextBlockTimestamp included). accessUntil never
+ * reads the clock, so the chain's memo keeps its answer until a grant, session,
+ * provider or record changes; blockTimestamp's entry lasts a second and costs a few
+ * opcodes to redo. The owner (no expiry) and a denial at every time need no clock.
+ * @return PHR_OK; PHR_ERR_UNSUPPORTED when the registry has no accessUntil (bytecode from
+ *         before it: the call reverts or returns no uint64) or accessUntil reverts, so
+ *         the caller asks canAccess (and maps its revert); transport errors.
+ */
+static int access_until_locked(struct phr_node *n, bool *allowed, struct phr_buf *cd,
+			       struct phr_buf *out, const uint8_t accessor[20],
+			       const uint8_t patient[20], const struct phr_u256 *record,
+			       enum phr_level level)
+{
+	struct phr_u256 ts;
+	uint64_t until = 0;
+	int rv;
+
+	rv = registry_view(n, out, cd,
+			   phr_contracts_patient_registry_access_until_encode(
+				   cd, accessor, patient, record, (uint64_t)level));
+	if (rv == PHR_OK &&
+	    phr_contracts_patient_registry_access_until_decode(&until, out->data, out->len) != PHR_OK)
+		rv = PHR_ERR_UNSUPPORTED;
+	if (rv != PHR_OK || until == 0 || until == UINT64_MAX) {
+		*allowed = rv == PHR_OK && until != 0;
+		return rv;
+	}
+	/* the clock is read after the state: a change in between is seen as canAccess
+	 * would have seen it a moment earlier, and time only moves on */
+	phr_buf_reset(cd);
+	rv = registry_view(n, out, cd, phr_contracts_patient_registry_block_timestamp_encode(cd));
+	if (rv == PHR_OK &&
+	    phr_contracts_patient_registry_block_timestamp_decode(&ts, out->data, out->len) != PHR_OK)
+		rv = PHR_ERR_UNSUPPORTED;
+	if (rv == PHR_OK)
+		*allowed = phr_u256_cmp(&ts, &(struct phr_u256){ { until, 0, 0, 0 } }) < 0;
+	return rv;
+}
+
+/*
+ * The node's access decision: PatientRegistry.canAccess, through accessUntil on a chain
+ * that memoizes eth_call (the embedded one, phr_chain_memo_stats). A remote chain is
+ * asked canAccess itself: one round trip rather than two.
+ */
 static int can_access_locked(struct phr_node *n, bool *allowed, const uint8_t accessor[20],
 			     const uint8_t patient[20], const struct phr_u256 *record,
 			     enum phr_level level)
 {
 	struct phr_buf cd, out;
-	int rv;
+	uint64_t hits, misses;
+	int rv = PHR_ERR_UNSUPPORTED;
 
 	phr_buf_init(&cd, 0);
 	phr_buf_init(&out, 0);
-	rv = phr_contracts_patient_registry_can_access_encode(&cd, accessor, patient, record,
-							      (uint64_t)level);
-	if (rv == PHR_OK)
-		rv = phr_node_i_call(n, &out, NULL, n->dep.registry, &cd);
-	if (rv == PHR_OK)
-		rv = phr_contracts_patient_registry_can_access_decode(allowed, out.data, out.len);
+	if (phr_chain_memo_stats(n->chain, &hits, &misses) == PHR_OK)
+		rv = access_until_locked(n, allowed, &cd, &out, accessor, patient, record, level);
+	if (rv == PHR_ERR_UNSUPPORTED) {
+		phr_buf_reset(&cd);
+		rv = phr_contracts_patient_registry_can_access_encode(&cd, accessor, patient,
+								      record, (uint64_t)level);
+		if (rv == PHR_OK)
+			rv = phr_node_i_call(n, &out, NULL, n->dep.registry, &cd);
+		if (rv == PHR_OK)
+			rv = phr_contracts_patient_registry_can_access_decode(allowed, out.data,
+									      out.len);
+	}
 	phr_buf_release(&cd);
 	phr_buf_release(&out);
 	return rv;

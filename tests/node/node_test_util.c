@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "node_test_util.h"
 #include "phr/crypto.h"
@@ -114,7 +115,29 @@ size_t node_test_scan(const char *dir, const uint8_t *needle, size_t n, size_t *
 	return s.hits;
 }
 
+const struct phr_identity *node_test_identity(struct phr_node *node, const char *name,
+					      uint32_t index)
+{
+	uint8_t sk[32];
+	struct phr_identity *id = NULL;
+	int rv = phr_bip32_eth_key(sk, NODE_TEST_MNEMONIC, index);
+
+	if (rv == PHR_OK)
+		rv = phr_identity_new(&id, name, sk);
+	sodium_memzero(sk, sizeof(sk));
+	if (rv == PHR_OK)
+		rv = phr_node_add_identity(node, id);
+	if (rv == PHR_ERR_EXISTS)
+		phr_identity_free(id); /* not taken (on NOMEM the node freed it) */
+	return rv == PHR_OK ? id : NULL;
+}
+
 int node_stack_open(struct node_stack *s, const char *tag)
+{
+	return node_stack_open_artifacts(s, tag, "contracts/artifacts");
+}
+
+int node_stack_open_artifacts(struct node_stack *s, const char *tag, const char *artifacts)
 {
 	struct phr_chain_config cfg = { 0 };
 	struct phr_deployment d;
@@ -133,7 +156,7 @@ int node_stack_open(struct node_stack *s, const char *tag)
 	snprintf(p, sizeof(p), "%s/store", s->dir);
 	if (phr_store_open(&s->store, p) != PHR_OK ||
 	    phr_bip32_eth_key(sk, NODE_TEST_MNEMONIC, 0) != PHR_OK ||
-	    phr_deployment_deploy(&d, s->chain, sk, "contracts/artifacts") != PHR_OK)
+	    phr_deployment_deploy(&d, s->chain, sk, artifacts) != PHR_OK)
 		return -1;
 	snprintf(p, sizeof(p), "%s/deployment.json", s->dir);
 	if (phr_deployment_save(&d, p) != PHR_OK ||

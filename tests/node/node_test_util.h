@@ -53,6 +53,7 @@ struct phr_chain_node;
 struct phr_chain;
 struct phr_store;
 struct phr_node;
+struct phr_identity;
 
 /** A temp dir with an embedded dev chain, a store, the deployed contracts and a domain node. */
 struct node_stack {
@@ -63,8 +64,15 @@ struct node_stack {
 	struct phr_node *node;
 };
 
+/** The identity of NODE_TEST_MNEMONIC's key @p index, named @p name, hosted by @p node
+ * (which owns it). @return it, or NULL. */
+const struct phr_identity *node_test_identity(struct phr_node *node, const char *name,
+					      uint32_t index);
+
 /** Opens the stack (deploys the contracts from contracts/artifacts). @return 0 or -1. */
 int node_stack_open(struct node_stack *s, const char *tag);
+/** node_stack_open with the contracts of @p artifacts (a directory of <Name>.json). */
+int node_stack_open_artifacts(struct node_stack *s, const char *tag, const char *artifacts);
 /** Closes it and removes the directory (unless PHR_KEEP_TMP is set). */
 void node_stack_close(struct node_stack *s);
 
