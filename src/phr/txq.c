@@ -117,22 +117,32 @@ struct stmt_slot {
  * still lives (the caller's canAccess or AuditTrail.logViews, which checks that the record is
  * live and the patient's, decides that in the request).
  */
-#define META_SLOTS 16384 /* direct-mapped by token id */
-#define META_CID_MAX 72  /* longer CIDs are not kept */
+/*
+ * The table is direct-mapped by token id: HealthRecordNFT numbers tokens 1, 2, 3..., so slot
+ * (id mod size) keeps every token up to the table's size apart. It starts at META_SLOTS_MIN
+ * and doubles, up to META_SLOTS_MAX, when a token past its end is put (a node holding more
+ * records): zeroed pages of an untouched part cost no memory, a slot kept costs 160 bytes
+ * (docs/node.md). Ids or supersedes that do not fit 64 bits, and CIDs of 60 characters or
+ * more, are not kept.
+ */
+#define META_SLOTS_MIN 16384u
+#define META_SLOTS_MAX (1u << 22)
+#define META_CID_MAX 60
 
 struct meta_slot {
-	bool used;
-	uint8_t rtype;
-	struct phr_u256 token, supersedes;
-	uint8_t patient[20], provider[20], hash[32];
+	uint64_t token; /* 0: empty (no token 0) */
+	uint64_t supersedes;
 	uint64_t created_at;
+	uint8_t patient[20], provider[20], hash[32];
+	uint8_t rtype;
 	char cid[META_CID_MAX];
 };
 
 struct phr_txq {
 	sqlite3 *db; /* DIR/phr.db for the lock-free paths (capsules, denials, audit_tx) */
 	pthread_mutex_t mlock;
-	struct meta_slot *meta; /* META_SLOTS, under mlock; NULL when it could not be allocated */
+	struct meta_slot *meta; /* meta_n slots, under mlock; NULL when it could not be allocated */
+	size_t meta_n;          /* a power of two */
 	struct stmt_slot stmts[PHR_TXQ_SQL_COUNT];
 	pthread_mutex_t nlock;
 	struct nonce_slot nonces[READER_SLOTS];
@@ -168,7 +178,8 @@ int phr_txq_i_open(struct phr_txq **out, const char *db_path)
 	pthread_mutex_init(&q->nlock, NULL);
 	pthread_mutex_init(&q->vlock, NULL);
 	pthread_mutex_init(&q->mlock, NULL);
-	q->meta = phr_calloc(META_SLOTS, sizeof(*q->meta));
+	q->meta = phr_calloc(META_SLOTS_MIN, sizeof(*q->meta));
+	q->meta_n = META_SLOTS_MIN;
 	{
 		pthread_condattr_t a;
 		pthread_condattr_init(&a);
@@ -328,32 +339,55 @@ void phr_txq_i_stmt_done(struct phr_txq *q, enum phr_txq_sql which)
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* The slot of token @p id. */
-static struct meta_slot *meta_slot_of(struct phr_txq *q, const struct phr_u256 *id)
+/* The 64-bit key of token @p id, or 0 when it has none (0 itself, or wider than 64 bits). */
+static uint64_t meta_key(const struct phr_u256 *id)
 {
-	uint64_t h = id->w[0] ^ (id->w[1] * 0x9e3779b97f4a7c15u) ^ id->w[2] ^ id->w[3];
+	return id->w[1] == 0 && id->w[2] == 0 && id->w[3] == 0 ? id->w[0] : 0;
+}
 
-	return &q->meta[(h ^ (h >> 17)) % META_SLOTS];
+/* The slot of token key @p k (mlock held). */
+static struct meta_slot *meta_slot_of(struct phr_txq *q, uint64_t k)
+{
+	return &q->meta[k & (q->meta_n - 1)];
+}
+
+/* Grows the table to hold key @p k apart from smaller ones, if it may (mlock held). */
+static void meta_grow(struct phr_txq *q, uint64_t k)
+{
+	size_t n = q->meta_n;
+	struct meta_slot *t;
+
+	while (n <= k && n < META_SLOTS_MAX)
+		n *= 2;
+	if (n == q->meta_n || (t = phr_calloc(n, sizeof(*t))) == NULL)
+		return;
+	for (size_t i = 0; i < q->meta_n; i++)
+		if (q->meta[i].token != 0)
+			t[q->meta[i].token & (n - 1)] = q->meta[i];
+	phr_free(q->meta);
+	q->meta = t;
+	q->meta_n = n;
 }
 
 bool phr_txq_i_meta_get(struct phr_txq *q, struct phr_record_meta *m, const struct phr_u256 *id)
 {
+	uint64_t k = meta_key(id);
 	struct meta_slot *s;
 	bool hit;
 
-	if (q->meta == NULL)
+	if (q->meta == NULL || k == 0)
 		return false;
-	s = meta_slot_of(q, id);
 	pthread_mutex_lock(&q->mlock);
-	hit = s->used && phr_u256_eq(&s->token, id);
+	s = meta_slot_of(q, k);
+	hit = s->token == k;
 	if (hit) {
 		memset(m, 0, sizeof(*m));
-		m->token_id = s->token;
+		m->token_id = *id;
 		memcpy(m->patient, s->patient, 20);
 		memcpy(m->provider, s->provider, 20);
 		m->rtype = s->rtype;
 		m->created_at = s->created_at;
-		m->supersedes = s->supersedes;
+		m->supersedes = phr_u256_from_u64(s->supersedes);
 		memcpy(m->data_hash, s->hash, 32);
 		memcpy(m->cid, s->cid, sizeof(s->cid));
 	}
@@ -363,20 +397,23 @@ bool phr_txq_i_meta_get(struct phr_txq *q, struct phr_record_meta *m, const stru
 
 void phr_txq_i_meta_put(struct phr_txq *q, const struct phr_record_meta *m)
 {
+	uint64_t k = meta_key(&m->token_id);
 	struct meta_slot *s;
 	size_t len = strlen(m->cid);
 
-	if (q->meta == NULL || len >= META_CID_MAX || m->rtype > 255)
+	if (q->meta == NULL || k == 0 || len >= META_CID_MAX || m->rtype > 255 ||
+	    !phr_u256_fits_u64(&m->supersedes))
 		return;
-	s = meta_slot_of(q, &m->token_id);
 	pthread_mutex_lock(&q->mlock);
-	s->used = true;
-	s->token = m->token_id;
+	if (k >= q->meta_n)
+		meta_grow(q, k);
+	s = meta_slot_of(q, k);
+	s->token = k;
 	memcpy(s->patient, m->patient, 20);
 	memcpy(s->provider, m->provider, 20);
 	s->rtype = (uint8_t)m->rtype;
 	s->created_at = m->created_at;
-	s->supersedes = m->supersedes;
+	s->supersedes = m->supersedes.w[0];
 	memcpy(s->hash, m->data_hash, 32);
 	memcpy(s->cid, m->cid, len + 1);
 	pthread_mutex_unlock(&q->mlock);
@@ -384,14 +421,15 @@ void phr_txq_i_meta_put(struct phr_txq *q, const struct phr_record_meta *m)
 
 void phr_txq_i_meta_drop(struct phr_txq *q, const struct phr_u256 *id)
 {
+	uint64_t k = meta_key(id);
 	struct meta_slot *s;
 
-	if (q->meta == NULL)
+	if (q->meta == NULL || k == 0)
 		return;
-	s = meta_slot_of(q, id);
 	pthread_mutex_lock(&q->mlock);
-	if (s->used && phr_u256_eq(&s->token, id))
-		s->used = false;
+	s = meta_slot_of(q, k);
+	if (s->token == k)
+		s->token = 0;
 	pthread_mutex_unlock(&q->mlock);
 }
 

@@ -514,6 +514,92 @@ static void revoked_while_reading(void **state)
 	assert_int_equal(views_by(f, f->emerg->address), before + ok);
 }
 
+/* White box: the node's table of what recordOf said of each token (src/phr/txq.h). */
+struct phr_txq;
+int phr_txq_i_open(struct phr_txq **q, const char *db_path);
+void phr_txq_i_close(struct phr_txq *q);
+bool phr_txq_i_meta_get(struct phr_txq *q, struct phr_record_meta *m, const struct phr_u256 *id);
+void phr_txq_i_meta_put(struct phr_txq *q, const struct phr_record_meta *m);
+void phr_txq_i_meta_drop(struct phr_txq *q, const struct phr_u256 *id);
+
+static void meta_of(struct phr_record_meta *m, uint64_t t)
+{
+	memset(m, 0, sizeof(*m));
+	m->token_id = phr_u256_from_u64(t);
+	m->supersedes = phr_u256_from_u64(t - 1);
+	memset(m->patient, (int)(t & 0xff), 20);
+	memset(m->provider, (int)((t >> 8) & 0xff), 20);
+	memset(m->data_hash, (int)((t * 7) & 0xff), 32);
+	m->rtype = (unsigned)(t % 8);
+	m->created_at = t * 10;
+	snprintf(m->cid, sizeof(m->cid), "bafkreitoken%llu", (unsigned long long)t);
+}
+
+/* Tokens past the first table's 16,384 slots are kept too (it grows), each apart from the others. */
+static void record_meta_table(void **state)
+{
+	const uint64_t n = 70000;
+	char *dir = node_test_tmpdir("txq-meta"), path[512];
+	struct phr_txq *q = NULL;
+	struct phr_record_meta m, want;
+	struct phr_u256 wide = phr_u256_from_u64(3);
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/phr.db", dir);
+	{ /* the node makes DIR/phr.db before the queue opens it; an empty file is an empty database */
+		FILE *f = fopen(path, "w");
+		assert_non_null(f);
+		fclose(f);
+	}
+	assert_int_equal(phr_txq_i_open(&q, path), PHR_OK);
+	for (uint64_t t = 1; t <= n; t++) {
+		meta_of(&m, t);
+		phr_txq_i_meta_put(q, &m);
+	}
+	for (uint64_t t = 1; t <= n; t++) {
+		struct phr_u256 id = phr_u256_from_u64(t);
+		meta_of(&want, t);
+		assert_true(phr_txq_i_meta_get(q, &m, &id));
+		assert_true(phr_u256_eq(&m.token_id, &want.token_id));
+		assert_true(phr_u256_eq(&m.supersedes, &want.supersedes));
+		assert_memory_equal(m.patient, want.patient, 20);
+		assert_memory_equal(m.provider, want.provider, 20);
+		assert_memory_equal(m.data_hash, want.data_hash, 32);
+		assert_int_equal(m.rtype, want.rtype);
+		assert_int_equal(m.created_at, want.created_at);
+		assert_string_equal(m.cid, want.cid);
+	}
+	{
+		struct phr_u256 id = phr_u256_from_u64(n + 1);
+		assert_false(phr_txq_i_meta_get(q, &m, &id)); /* never put */
+		id = phr_u256_from_u64(5);
+		phr_txq_i_meta_drop(q, &id);
+		assert_false(phr_txq_i_meta_get(q, &m, &id));
+		id = phr_u256_from_u64(6);
+		assert_true(phr_txq_i_meta_get(q, &m, &id));
+	}
+	/* an id wider than 64 bits is not kept (nor one whose low word another token has) */
+	wide.w[1] = 1;
+	meta_of(&m, 3);
+	m.token_id = wide;
+	phr_txq_i_meta_put(q, &m);
+	assert_false(phr_txq_i_meta_get(q, &m, &wide));
+	{
+		struct phr_u256 id = phr_u256_from_u64(3);
+		assert_true(phr_txq_i_meta_get(q, &m, &id));
+		assert_string_equal(m.cid, "bafkreitoken3");
+	}
+	/* nor a CID of 60 characters or more */
+	meta_of(&m, n + 2);
+	memset(m.cid, 'b', 60);
+	m.cid[60] = '\0';
+	phr_txq_i_meta_put(q, &m);
+	assert_false(phr_txq_i_meta_get(q, &m, &m.token_id));
+	phr_txq_i_close(q);
+	node_test_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -524,6 +610,7 @@ int main(void)
 		cmocka_unit_test(refused_mint_in_a_group),
 		cmocka_unit_test(guessed_view_refused_after_mining),
 		cmocka_unit_test(revoked_while_reading),
+		cmocka_unit_test(record_meta_table),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
