@@ -15,18 +15,42 @@
 
 enum { N_LEAF = 0, N_EXT = 1, N_BRANCH = 2 };
 
+/*
+ * Nodes come in three sizes, each one allocation: a leaf holds its path and
+ * value inline, an extension its path, a branch its 16 children. A storage
+ * slot's leaf (a 32-byte key hashed, ~60 nibbles of path, a value of up to 33
+ * bytes) takes ~140 bytes instead of ~340 with a node of every kind's fields
+ * and the path and value in blocks of their own.
+ */
 struct tnode {
 	uint8_t kind;
 	bool clean;      /* ref holds the current reference */
 	uint8_t ref_len; /* 32: ref is the hash; < 32: ref is the node's RLP */
-	uint8_t ref[32];
 	uint16_t plen;   /* leaf/ext: path length in nibbles */
-	uint8_t *path;   /* leaf/ext: nibbles */
-	uint8_t *val;    /* leaf/branch value (NULL/0 = none for a branch) */
-	size_t vlen;
-	struct tnode *child;     /* ext */
-	struct tnode *kids[16];  /* branch (only meaningful for N_BRANCH) */
+	uint32_t vlen;   /* leaf/branch: value length (a branch: 0 = none) */
+	uint8_t ref[32];
 };
+
+struct tbranch {
+	struct tnode h;
+	struct tnode *kids[16];
+	uint8_t *val; /* NULL = none */
+};
+
+struct text {
+	struct tnode h;
+	struct tnode *child;
+	uint8_t path[]; /* plen nibbles */
+};
+
+struct tleaf {
+	struct tnode h;
+	uint8_t data[]; /* plen nibbles of path, then vlen bytes of value */
+};
+
+#define BR(n) ((struct tbranch *)(n))
+#define EXT(n) ((struct text *)(n))
+#define LEAF(n) ((struct tleaf *)(n))
 
 struct phr_trie {
 	struct tnode *root;
@@ -45,80 +69,152 @@ const uint8_t phr_trie_empty_root[32] = {
 /* node helpers                                                              */
 /* ------------------------------------------------------------------------- */
 
+/* The path of a leaf or extension (NULL for a branch). */
+static uint8_t *npath(struct tnode *n)
+{
+	if (n->kind == N_LEAF)
+		return LEAF(n)->data;
+	return n->kind == N_EXT ? EXT(n)->path : NULL;
+}
+
+static const uint8_t *cpath(const struct tnode *n)
+{
+	return npath((struct tnode *)n);
+}
+
+/* The value of a leaf or branch (NULL: a branch without one). */
+static const uint8_t *nval(const struct tnode *n)
+{
+	if (n->kind == N_LEAF)
+		return ((const struct tleaf *)n)->data + n->plen;
+	return n->kind == N_BRANCH ? ((const struct tbranch *)n)->val : NULL;
+}
+
 static void node_free(struct tnode *n)
 {
 	if (!n)
 		return;
 	if (n->kind == N_BRANCH) {
 		for (int i = 0; i < 16; i++)
-			node_free(n->kids[i]);
+			node_free(BR(n)->kids[i]);
+		phr_free(BR(n)->val);
 	} else if (n->kind == N_EXT) {
-		node_free(n->child);
+		node_free(EXT(n)->child);
 	}
-	phr_free(n->path);
-	phr_free(n->val);
 	phr_free(n);
 }
 
-static struct tnode *node_new(uint8_t kind)
+static struct tnode *branch_new(void)
 {
-	struct tnode *n = phr_calloc(1, sizeof(*n));
-	if (n)
-		n->kind = kind;
+	struct tbranch *b = phr_calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	b->h.kind = N_BRANCH;
+	return &b->h;
+}
+
+/* An extension with path a ++ b over @p child. */
+static struct tnode *ext_new(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
+			     struct tnode *child)
+{
+	struct text *e = phr_malloc(sizeof(*e) + alen + blen);
+	if (!e)
+		return NULL;
+	memset(&e->h, 0, sizeof(e->h));
+	e->h.kind = N_EXT;
+	e->h.plen = (uint16_t)(alen + blen);
+	if (alen)
+		memcpy(e->path, a, alen);
+	if (blen)
+		memcpy(e->path + alen, b, blen);
+	e->child = child;
+	return &e->h;
+}
+
+static struct tnode *leaf_new(const uint8_t *path, size_t plen, const uint8_t *v, size_t vlen)
+{
+	struct tleaf *l = phr_malloc(sizeof(*l) + plen + vlen);
+	if (!l)
+		return NULL;
+	memset(&l->h, 0, sizeof(l->h));
+	l->h.kind = N_LEAF;
+	l->h.plen = (uint16_t)plen;
+	l->h.vlen = (uint32_t)vlen;
+	if (plen)
+		memcpy(l->data, path, plen);
+	if (vlen)
+		memcpy(l->data + plen, v, vlen);
+	return &l->h;
+}
+
+/* A leaf's new value: the node (moved when the size changed), or NULL with
+ * the node unchanged on allocation failure. */
+static struct tnode *leaf_set_val(struct tnode *n, const uint8_t *v, size_t vlen)
+{
+	if (vlen != n->vlen) {
+		struct tleaf *l = phr_realloc(n, sizeof(*l) + n->plen + vlen);
+		if (!l)
+			return NULL;
+		n = &l->h;
+		n->vlen = (uint32_t)vlen;
+	}
+	if (vlen)
+		memcpy(LEAF(n)->data + n->plen, v, vlen);
+	n->clean = false;
 	return n;
 }
 
-/* Sets n's path to the concatenation a ++ b (either may be empty). */
-static int set_path2(struct tnode *n, const uint8_t *a, size_t alen, const uint8_t *b,
-		     size_t blen)
-{
-	uint8_t *p = NULL;
-	if (alen + blen) {
-		p = phr_malloc(alen + blen);
-		if (!p)
-			return PHR_ERR_NOMEM;
-		if (alen)
-			memcpy(p, a, alen);
-		if (blen)
-			memcpy(p + alen, b, blen);
-	}
-	phr_free(n->path);
-	n->path = p;
-	n->plen = (uint16_t)(alen + blen);
-	n->clean = false;
-	return PHR_OK;
-}
-
-static int set_val(struct tnode *n, const uint8_t *v, size_t vlen)
+static int branch_set_val(struct tnode *n, const uint8_t *v, size_t vlen)
 {
 	uint8_t *p = phr_malloc(vlen ? vlen : 1);
 	if (!p)
 		return PHR_ERR_NOMEM;
 	if (vlen)
 		memcpy(p, v, vlen);
-	phr_free(n->val);
-	n->val = p;
-	n->vlen = vlen;
+	phr_free(BR(n)->val);
+	BR(n)->val = p;
+	n->vlen = (uint32_t)vlen;
 	n->clean = false;
 	return PHR_OK;
 }
 
-static struct tnode *leaf_new(const uint8_t *path, size_t plen, const uint8_t *v, size_t vlen)
+/* Drops the first @p k nibbles of a leaf's or extension's path, in place. */
+static void path_drop(struct tnode *n, size_t k)
 {
-	struct tnode *n = node_new(N_LEAF);
-	if (!n)
+	uint8_t *p = npath(n);
+	size_t tail = n->plen - k + (n->kind == N_LEAF ? n->vlen : 0);
+
+	if (tail)
+		memmove(p, p + k, tail);
+	n->plen = (uint16_t)(n->plen - k);
+	n->clean = false;
+}
+
+/* Puts @p pre in front of a leaf's or extension's path: the node (moved), or
+ * NULL with the node unchanged on allocation failure. */
+static struct tnode *path_prepend(struct tnode *n, const uint8_t *pre, size_t k)
+{
+	size_t head = n->kind == N_LEAF ? sizeof(struct tleaf) : sizeof(struct text);
+	size_t tail = n->plen + (n->kind == N_LEAF ? n->vlen : 0);
+	uint8_t *m = phr_realloc(n, head + k + tail);
+	uint8_t *p;
+
+	if (!m)
 		return NULL;
-	if (set_path2(n, path, plen, NULL, 0) || set_val(n, v, vlen)) {
-		node_free(n);
-		return NULL;
-	}
+	n = (struct tnode *)m;
+	p = npath(n);
+	if (tail)
+		memmove(p + k, p, tail);
+	memcpy(p, pre, k);
+	n->plen = (uint16_t)(n->plen + k);
+	n->clean = false;
 	return n;
 }
 
-/* Are the first @p len nibbles of n's path k[0..len)? (empty paths are NULL) */
+/* Are the first @p len nibbles of n's path k[0..len)? */
 static bool prefix_eq(const struct tnode *n, const uint8_t *k, size_t len)
 {
-	return len == 0 || memcmp(n->path, k, len) == 0;
+	return len == 0 || memcmp(cpath(n), k, len) == 0;
 }
 
 static size_t common_prefix(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
@@ -150,30 +246,31 @@ static struct tnode *ins(struct tnode *n, const uint8_t *k, size_t klen, const u
 	}
 	if (n->kind == N_BRANCH) {
 		if (klen == 0) {
-			if (!n->val)
+			if (!BR(n)->val)
 				*added = true;
-			if (set_val(n, v, vlen)) {
+			if (branch_set_val(n, v, vlen))
 				*err = PHR_ERR_NOMEM;
-				return n;
-			}
 			return n;
 		}
-		struct tnode *c = ins(n->kids[k[0]], k + 1, klen - 1, v, vlen, added, err);
+		struct tnode *c = ins(BR(n)->kids[k[0]], k + 1, klen - 1, v, vlen, added, err);
 		if (c)
-			n->kids[k[0]] = c;
+			BR(n)->kids[k[0]] = c;
 		n->clean = false;
 		return n;
 	}
-	size_t cp = common_prefix(n->path, n->plen, k, klen);
+	size_t cp = common_prefix(npath(n), n->plen, k, klen);
 	if (n->kind == N_LEAF && cp == n->plen && cp == klen) {
-		if (set_val(n, v, vlen))
+		struct tnode *m = leaf_set_val(n, v, vlen);
+		if (!m) {
 			*err = PHR_ERR_NOMEM;
-		return n;
+			return n;
+		}
+		return m;
 	}
 	if (n->kind == N_EXT && cp == n->plen) {
-		struct tnode *c = ins(n->child, k + cp, klen - cp, v, vlen, added, err);
+		struct tnode *c = ins(EXT(n)->child, k + cp, klen - cp, v, vlen, added, err);
 		if (c)
-			n->child = c;
+			EXT(n)->child = c;
 		n->clean = false;
 		return n;
 	}
@@ -181,9 +278,8 @@ static struct tnode *ins(struct tnode *n, const uint8_t *k, size_t klen, const u
 	 * Split at cp: a branch (under an extension when cp > 0). Everything is
 	 * allocated first, so a failure leaves the subtree as it was.
 	 */
-	struct tnode *b = node_new(N_BRANCH), *nl = NULL, *e = NULL;
-	uint8_t *rest = NULL;
-	size_t rest_len = 0;
+	struct tnode *b = branch_new(), *nl = NULL, *e = NULL;
+	uint8_t *up = NULL;
 	bool leaf_val_up = n->kind == N_LEAF && cp == n->plen;
 	bool ext_dissolves = n->kind == N_EXT && n->plen - cp == 1;
 	if (!b)
@@ -192,45 +288,40 @@ static struct tnode *ins(struct tnode *n, const uint8_t *k, size_t klen, const u
 		nl = leaf_new(k + cp + 1, klen - cp - 1, v, vlen);
 		if (!nl)
 			goto nomem;
-	} else if (set_val(b, v, vlen)) {
+	} else if (branch_set_val(b, v, vlen)) {
 		goto nomem;
 	}
 	if (cp > 0) {
-		e = node_new(N_EXT);
-		if (!e || set_path2(e, k, cp, NULL, 0))
+		e = ext_new(k, cp, NULL, 0, NULL);
+		if (!e)
 			goto nomem;
 	}
-	if (!leaf_val_up && !ext_dissolves) {
-		rest_len = n->plen - cp - 1;
-		if (rest_len) {
-			rest = phr_malloc(rest_len);
-			if (!rest)
-				goto nomem;
-			memcpy(rest, n->path + cp + 1, rest_len);
-		}
+	if (leaf_val_up) {
+		/* the old leaf's key ends here: its value moves up into the branch */
+		up = phr_malloc(n->vlen ? n->vlen : 1);
+		if (!up)
+			goto nomem;
+		if (n->vlen)
+			memcpy(up, nval(n), n->vlen);
 	}
 	/* no allocation from here on: re-home the old node under the branch */
 	if (leaf_val_up) {
-		b->val = n->val;
+		BR(b)->val = up;
 		b->vlen = n->vlen;
-		n->val = NULL;
 		node_free(n);
 	} else if (ext_dissolves) {
-		b->kids[n->path[cp]] = n->child;
-		n->child = NULL;
+		BR(b)->kids[EXT(n)->path[cp]] = EXT(n)->child;
+		EXT(n)->child = NULL;
 		node_free(n);
 	} else {
-		b->kids[n->path[cp]] = n;
-		phr_free(n->path);
-		n->path = rest;
-		n->plen = (uint16_t)rest_len;
-		n->clean = false;
+		BR(b)->kids[npath(n)[cp]] = n;
+		path_drop(n, cp + 1);
 	}
 	if (nl)
-		b->kids[k[cp]] = nl;
+		BR(b)->kids[k[cp]] = nl;
 	*added = true;
 	if (e) {
-		e->child = b;
+		EXT(e)->child = b;
 		return e;
 	}
 	return b;
@@ -238,7 +329,6 @@ nomem:
 	node_free(b);
 	node_free(nl);
 	node_free(e);
-	phr_free(rest);
 	*err = PHR_ERR_NOMEM;
 	return n;
 }
@@ -252,50 +342,46 @@ static struct tnode *normalise_branch(struct tnode *n, int *err)
 {
 	int only = -1, kids = 0;
 	for (int i = 0; i < 16; i++) {
-		if (n->kids[i]) {
+		if (BR(n)->kids[i]) {
 			kids++;
 			only = i;
 		}
 	}
 	if (kids == 0) {
-		if (!n->val) {
+		if (!BR(n)->val) {
 			node_free(n);
 			return NULL;
 		}
-		struct tnode *l = node_new(N_LEAF);
+		struct tnode *l = leaf_new(NULL, 0, BR(n)->val, n->vlen);
 		if (!l) {
 			*err = PHR_ERR_NOMEM;
 			return n;
 		}
-		l->val = n->val;
-		l->vlen = n->vlen;
-		n->val = NULL;
 		node_free(n);
 		return l;
 	}
-	if (kids > 1 || n->val)
+	if (kids > 1 || BR(n)->val)
 		return n;
-	struct tnode *c = n->kids[only];
+	struct tnode *c = BR(n)->kids[only], *m;
 	uint8_t nib = (uint8_t)only;
 	if (c->kind == N_BRANCH) {
-		struct tnode *e = node_new(N_EXT);
-		if (!e || set_path2(e, &nib, 1, NULL, 0)) {
-			node_free(e);
+		struct tnode *e = ext_new(&nib, 1, NULL, 0, c);
+		if (!e) {
 			*err = PHR_ERR_NOMEM;
 			return n;
 		}
-		e->child = c;
-		n->kids[only] = NULL;
+		BR(n)->kids[only] = NULL;
 		node_free(n);
 		return e;
 	}
-	if (set_path2(c, &nib, 1, c->path, c->plen)) {
+	m = path_prepend(c, &nib, 1);
+	if (!m) {
 		*err = PHR_ERR_NOMEM;
 		return n;
 	}
-	n->kids[only] = NULL;
+	BR(n)->kids[only] = NULL;
 	node_free(n);
-	return c;
+	return m;
 }
 
 static struct tnode *del(struct tnode *n, const uint8_t *k, size_t klen, bool *removed, int *err)
@@ -313,38 +399,39 @@ static struct tnode *del(struct tnode *n, const uint8_t *k, size_t klen, bool *r
 	if (n->kind == N_EXT) {
 		if (klen < n->plen || !prefix_eq(n, k, n->plen))
 			return n;
-		struct tnode *c = del(n->child, k + n->plen, klen - n->plen, removed, err);
+		struct tnode *c = del(EXT(n)->child, k + n->plen, klen - n->plen, removed, err);
 		if (!*removed)
 			return n;
 		n->clean = false;
-		n->child = c;
+		EXT(n)->child = c;
 		if (!c) {
 			node_free(n);
 			return NULL;
 		}
 		if (c->kind != N_BRANCH) {
 			/* merge the extension into its leaf/extension child */
-			if (set_path2(c, n->path, n->plen, c->path, c->plen)) {
+			struct tnode *m = path_prepend(c, EXT(n)->path, n->plen);
+			if (!m) {
 				*err = PHR_ERR_NOMEM;
 				return n;
 			}
-			n->child = NULL;
+			EXT(n)->child = NULL;
 			node_free(n);
-			return c;
+			return m;
 		}
 		return n;
 	}
 	if (klen == 0) {
-		if (!n->val)
+		if (!BR(n)->val)
 			return n;
-		phr_free(n->val);
-		n->val = NULL;
+		phr_free(BR(n)->val);
+		BR(n)->val = NULL;
 		n->vlen = 0;
 		*removed = true;
 	} else {
-		if (!n->kids[k[0]])
+		if (!BR(n)->kids[k[0]])
 			return n;
-		n->kids[k[0]] = del(n->kids[k[0]], k + 1, klen - 1, removed, err);
+		BR(n)->kids[k[0]] = del(BR(n)->kids[k[0]], k + 1, klen - 1, removed, err);
 		if (!*removed)
 			return n;
 	}
@@ -408,7 +495,7 @@ int phr_trie_put(struct phr_trie *t, const uint8_t *key, size_t key_len, const u
 {
 	if (val_len == 0)
 		return phr_trie_delete(t, key, key_len);
-	if (key_len > MAX_KEY)
+	if (key_len > MAX_KEY || val_len > UINT32_MAX)
 		return PHR_ERR_TOO_LARGE;
 	uint8_t nib[2 * MAX_KEY];
 	size_t n = to_nibbles(nib, t, key, key_len);
@@ -449,13 +536,13 @@ int phr_trie_get(const struct phr_trie *t, const uint8_t **val, size_t *val_len,
 	while (n) {
 		if (n->kind == N_BRANCH) {
 			if (klen == 0) {
-				if (!n->val)
+				if (!nval(n))
 					return PHR_ERR_NOT_FOUND;
-				*val = n->val;
+				*val = nval(n);
 				*val_len = n->vlen;
 				return PHR_OK;
 			}
-			n = n->kids[k[0]];
+			n = ((const struct tbranch *)n)->kids[k[0]];
 			k++;
 			klen--;
 			continue;
@@ -465,13 +552,13 @@ int phr_trie_get(const struct phr_trie *t, const uint8_t **val, size_t *val_len,
 		if (n->kind == N_LEAF) {
 			if (klen != n->plen)
 				return PHR_ERR_NOT_FOUND;
-			*val = n->val;
+			*val = nval(n);
 			*val_len = n->vlen;
 			return PHR_OK;
 		}
 		k += n->plen;
 		klen -= n->plen;
-		n = n->child;
+		n = ((const struct text *)n)->child;
 	}
 	return PHR_ERR_NOT_FOUND;
 }
@@ -483,22 +570,22 @@ static int walk(const struct tnode *n, uint8_t *nib, uint8_t *key, size_t depth,
 		return PHR_OK;
 	if (n->kind != N_BRANCH) {
 		if (n->plen)
-			memcpy(nib + depth, n->path, n->plen);
+			memcpy(nib + depth, cpath(n), n->plen);
 		depth += n->plen;
 		if (n->kind == N_EXT)
-			return walk(n->child, nib, key, depth, fn, ctx);
+			return walk(((const struct text *)n)->child, nib, key, depth, fn, ctx);
 	}
-	if (n->val) {
+	if (nval(n)) {
 		for (size_t i = 0; i + 1 < depth; i += 2)
 			key[i / 2] = (uint8_t)(nib[i] << 4 | nib[i + 1]);
-		int rc = fn(ctx, key, depth / 2, n->val, n->vlen);
+		int rc = fn(ctx, key, depth / 2, nval(n), n->vlen);
 		if (rc)
 			return rc;
 	}
 	if (n->kind == N_BRANCH) {
 		for (uint8_t i = 0; i < 16; i++) {
 			nib[depth] = i;
-			int rc = walk(n->kids[i], nib, key, depth + 1, fn, ctx);
+			int rc = walk(((const struct tbranch *)n)->kids[i], nib, key, depth + 1, fn, ctx);
 			if (rc)
 				return rc;
 		}
@@ -524,15 +611,16 @@ static size_t hp_len(const struct tnode *n)
 static void hp_write(uint8_t *out, const struct tnode *n)
 {
 	uint8_t flag = (n->kind == N_LEAF ? 2 : 0) | (n->plen & 1);
+	const uint8_t *path = cpath(n);
 	size_t i = 0, o = 1;
 	if (n->plen & 1) {
-		out[0] = (uint8_t)(flag << 4 | n->path[0]);
+		out[0] = (uint8_t)(flag << 4 | path[0]);
 		i = 1;
 	} else {
 		out[0] = (uint8_t)(flag << 4);
 	}
 	for (; i < n->plen; i += 2)
-		out[o++] = (uint8_t)(n->path[i] << 4 | n->path[i + 1]);
+		out[o++] = (uint8_t)(path[i] << 4 | path[i + 1]);
 }
 
 /* Appends the hex-prefix path of @p n as an RLP string. Not inlined into the
@@ -586,7 +674,7 @@ static int branch_encode(const struct tnode *n, struct phr_buf *b)
 	int rc;
 
 	for (i = 0; i < 16; i++) {
-		const struct tnode *c = n->kids[i];
+		const struct tnode *c = ((const struct tbranch *)n)->kids[i];
 
 		payload += !c ? 1 : c->ref_len == 32 ? 33 : c->ref_len;
 	}
@@ -605,7 +693,7 @@ static int branch_encode(const struct tnode *n, struct phr_buf *b)
 		*p++ = (uint8_t)payload;
 	}
 	for (i = 0; i < 16; i++) {
-		const struct tnode *c = n->kids[i];
+		const struct tnode *c = ((const struct tbranch *)n)->kids[i];
 
 		if (!c) {
 			*p++ = 0x80;
@@ -629,12 +717,12 @@ static int node_encode(struct tnode *n, struct phr_buf *b)
 	int rc;
 	if (n->kind == N_BRANCH) {
 		for (int i = 0; i < 16; i++) {
-			if (n->kids[i] && (rc = node_update(n->kids[i], b)))
+			if (BR(n)->kids[i] && (rc = node_update(BR(n)->kids[i], b)))
 				return rc;
 		}
-		if (!n->val || !n->vlen)
+		if (!BR(n)->val || !n->vlen)
 			return branch_encode(n, b);
-	} else if (n->kind == N_EXT && (rc = node_update(n->child, b))) {
+	} else if (n->kind == N_EXT && (rc = node_update(EXT(n)->child, b))) {
 		return rc;
 	}
 	phr_buf_reset(b);
@@ -642,17 +730,17 @@ static int node_encode(struct tnode *n, struct phr_buf *b)
 	phr_rlp_list_begin(b, &mark);
 	if (n->kind == N_BRANCH) {
 		for (int i = 0; i < 16; i++) {
-			if ((rc = ref_put(b, n->kids[i])))
+			if ((rc = ref_put(b, BR(n)->kids[i])))
 				return rc;
 		}
-		rc = phr_rlp_put_bytes(b, n->val ? n->val : (const uint8_t *)"", n->val ? n->vlen : 0);
+		rc = phr_rlp_put_bytes(b, BR(n)->val, n->vlen);
 	} else {
 		if ((rc = put_hp(b, n)))
 			return rc;
 		if (n->kind == N_LEAF)
-			rc = phr_rlp_put_bytes(b, n->val, n->vlen);
+			rc = phr_rlp_put_bytes(b, nval(n), n->vlen);
 		else
-			rc = ref_put(b, n->child);
+			rc = ref_put(b, EXT(n)->child);
 	}
 	return rc ? rc : phr_rlp_list_end(b, mark);
 }
@@ -735,7 +823,7 @@ int phr_trie_prove(struct phr_trie *t, struct phr_buf **nodes, size_t *nodes_cou
 		if (n->kind == N_BRANCH) {
 			if (klen == 0)
 				break;
-			n = n->kids[k[0]];
+			n = BR(n)->kids[k[0]];
 			k++;
 			klen--;
 		} else if (n->kind == N_LEAF) {
@@ -745,7 +833,7 @@ int phr_trie_prove(struct phr_trie *t, struct phr_buf **nodes, size_t *nodes_cou
 				break;
 			k += n->plen;
 			klen -= n->plen;
-			n = n->child;
+			n = EXT(n)->child;
 		}
 	}
 	*nodes = arr;
