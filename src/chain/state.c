@@ -260,6 +260,12 @@ static void mark_dirty(struct phr_state *st, struct st_account *a)
 
 static struct st_slot *slot_find(struct st_account *a, const uint8_t key[32], size_t *pos);
 
+/* An account's table of slots is dropped at a commit once it holds more than
+ * this many and the storage trie holds them all: at ~190 bytes a slot (the
+ * table at its load factor) the table doubled the memory of a minted record's
+ * slots, which the trie keeps anyway. Hot slots come back on their next use. */
+#define SLOTS_KEEP 4096
+
 /* Marks slot @p s of @p a dirty, listing its key once. It cannot fail: when
  * the list cannot grow, the commit falls back to scanning every slot. */
 static void slot_set_dirty(struct st_account *a, struct st_slot *s)
@@ -334,7 +340,26 @@ static int slots_grow(struct st_account *a)
 	return PHR_OK;
 }
 
-/* Note: the returned pointer is valid until the next slot of @p a is added. */
+/* The committed value of a slot from a storage trie that holds them all (its
+ * leaves are rlp(value), zero absent). */
+static int strie_slot(const struct phr_trie *t, uint8_t val[32], const uint8_t key[32])
+{
+	const uint8_t *v;
+	size_t n;
+	if (phr_trie_get(t, &v, &n, key, 32) != PHR_OK)
+		return PHR_OK;
+	if (n == 1 && v[0] < 0x80) {
+		val[31] = v[0];
+		return PHR_OK;
+	}
+	if (n < 2 || n > 33 || v[0] != 0x80 + n - 1)
+		return PHR_ERR_CORRUPT;
+	memcpy(val + 32 - (n - 1), v + 1, n - 1);
+	return PHR_OK;
+}
+
+/* Note: the returned pointer is valid until the next slot of @p a is added
+ * (and at most until the next phr_state_commit). */
 struct st_slot *phr_st_slot(struct phr_state *st, struct st_account *a, const uint8_t key[32])
 {
 	size_t pos = 0;
@@ -342,7 +367,15 @@ struct st_slot *phr_st_slot(struct phr_state *st, struct st_account *a, const ui
 	if (s)
 		return s;
 	uint8_t val[32] = { 0 };
-	if (!a->storage_known && st->be.load_storage) {
+	if (a->strie_built) {
+		/* every slot the table lacks is as the last commit left it, which
+		 * the trie holds (the table may have been dropped then) */
+		int rc = a->strie ? strie_slot(a->strie, val, key) : PHR_OK;
+		if (rc) {
+			fail(st, rc);
+			return NULL;
+		}
+	} else if (!a->storage_known && st->be.load_storage) {
 		int rc = st->be.load_storage(st->be.ctx, val, a->addr, key);
 		if (rc) {
 			fail(st, rc);
@@ -1079,6 +1112,13 @@ int phr_state_commit(struct phr_state *st, uint8_t root[32], struct phr_state_ch
 		a->dkeys_len = 0;
 		a->dkeys_lost = false;
 		a->in_dirty = a->code_dirty = a->wiped = false;
+		if (a->strie_built && a->slots_used > SLOTS_KEEP && st->j_len == 0) {
+			/* a large table of clean slots repeats what the storage trie
+			 * holds: phr_st_slot reads a slot it lacks from the trie */
+			phr_free(a->slots);
+			a->slots = NULL;
+			a->slots_cap = a->slots_used = 0;
+		}
 	}
 	st->dirty_len = 0;
 	rc = phr_trie_root(st->trie, root);
