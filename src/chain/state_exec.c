@@ -842,9 +842,28 @@ int phr_state_logs_rlp(struct phr_buf *b, const struct phr_state_log *logs, size
 	return phr_rlp_list_end(b, outer);
 }
 
-static void bloom_add(uint8_t bloom[256], const uint8_t *data, size_t len)
+/* The items a log bloom already holds, remembered by phr_state_logs_bloom:
+ * adding an item twice sets the same bits, and a mint's logs repeat the
+ * contract's address, the event signatures, the patient and the token id. */
+#define BLOOM_SEEN 16
+
+struct bloom_seen {
+	uint8_t item[BLOOM_SEEN][32];
+	uint8_t len[BLOOM_SEEN];
+	size_t count, next;
+};
+
+static void bloom_add(uint8_t bloom[256], struct bloom_seen *seen, const uint8_t *data, size_t len)
 {
 	uint8_t h[32];
+	for (size_t i = 0; i < seen->count; i++)
+		if (seen->len[i] == len && memcmp(seen->item[i], data, len) == 0)
+			return;
+	memcpy(seen->item[seen->next], data, len);
+	seen->len[seen->next] = (uint8_t)len;
+	seen->next = (seen->next + 1) % BLOOM_SEEN;
+	if (seen->count < BLOOM_SEEN)
+		seen->count++;
 	phr_keccak256(h, data, len);
 	for (int i = 0; i < 6; i += 2) {
 		unsigned bit = ((unsigned)h[i] << 8 | h[i + 1]) & 2047u;
@@ -854,9 +873,12 @@ static void bloom_add(uint8_t bloom[256], const uint8_t *data, size_t len)
 
 void phr_state_logs_bloom(uint8_t bloom[256], const struct phr_state_log *logs, size_t count)
 {
+	struct bloom_seen seen;
+
+	seen.count = seen.next = 0;
 	for (size_t i = 0; i < count; i++) {
-		bloom_add(bloom, logs[i].addr, 20);
+		bloom_add(bloom, &seen, logs[i].addr, 20);
 		for (size_t t = 0; t < logs[i].topics_count; t++)
-			bloom_add(bloom, logs[i].topics[t], 32);
+			bloom_add(bloom, &seen, logs[i].topics[t], 32);
 	}
 }
