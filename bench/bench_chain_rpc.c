@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "chain_bench_tx.h"
 #include "phr/chain.h"
 #include "phr/crypto.h"
 #include "phr/tx.h"
@@ -51,37 +52,6 @@ static uint8_t *hex_arg(const char *s, size_t *len)
 	return p;
 }
 
-/* Signs a type-2 transaction from dev account @p idx. */
-static int sign_tx(struct phr_buf *raw, uint32_t idx, uint64_t chain_id, uint64_t nonce, uint64_t gas,
-		   const struct phr_u256 *max_fee, const uint8_t *to, const uint8_t *data, size_t len)
-{
-	struct phr_tx tx;
-	uint8_t key[32];
-	int rc = phr_bip32_eth_key(key, MNEMONIC, idx);
-
-	if (rc != PHR_OK)
-		return rc;
-	phr_tx_init(&tx);
-	tx.type = PHR_TX_DYNAMIC_FEE;
-	tx.has_chain_id = true;
-	tx.chain_id = chain_id;
-	tx.nonce = nonce;
-	tx.gas_limit = gas;
-	tx.max_fee = *max_fee;
-	tx.max_priority_fee = phr_u256_from_u64(1000000000);
-	tx.has_to = to != NULL;
-	if (to)
-		memcpy(tx.to, to, 20);
-	rc = phr_tx_set_data(&tx, data, len);
-	if (rc == PHR_OK)
-		rc = phr_tx_sign(&tx, key);
-	phr_buf_init(raw, 0);
-	if (rc == PHR_OK)
-		rc = phr_tx_encode(raw, &tx);
-	phr_tx_release(&tx);
-	memset(key, 0, sizeof(key));
-	return rc;
-}
 
 static void die(const char *what, int rc)
 {
@@ -116,7 +86,7 @@ static void deploy(struct phr_chain *c, uint8_t addr[20], const uint8_t *code, s
 	memset(key, 0, sizeof(key));
 	if ((rc = phr_chain_chain_id(c, &id)) != PHR_OK || (rc = phr_chain_nonce(c, &nonce, from)) != PHR_OK)
 		die("chain", rc);
-	if ((rc = sign_tx(&raw, 0, id, nonce, 5000000, &fee, NULL, code, len)) != PHR_OK)
+	if ((rc = chain_bench_sign_tx(&raw, 0, id, nonce, 5000000, &fee, NULL, code, len)) != PHR_OK)
 		die("sign", rc);
 	rc = phr_chain_send_raw(c, hash, &err, raw.data, raw.len);
 	phr_buf_release(&raw);
@@ -240,7 +210,7 @@ static int run_load(const char *url, const uint8_t *code, size_t code_len, const
 		if (!w[t].raws || !w[t].lat || !w[t].hashes)
 			return 1;
 		for (i = 0; i < per; i++)
-			if ((rc = sign_tx(&w[t].raws[i], (uint32_t)t, id, nonce + i, gas * 2, &fee, addr, data,
+			if ((rc = chain_bench_sign_tx(&w[t].raws[i], (uint32_t)t, id, nonce + i, gas * 2, &fee, addr, data,
 					  data_len)) != PHR_OK)
 				die("sign", rc);
 		pthread_create(&th[t], NULL, work, &w[t]);
