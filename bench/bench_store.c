@@ -11,6 +11,12 @@
  *                               imported (pinned), then two key capsules; with "group"
  *                               the three in one durability group (phr_store_group_begin)
  *
+ *   bench_store fill DIR N      N records as a node stores them (a 2 KB record encrypted and
+ *                               imported, two capsules; pinned; 1,000 to a group)
+ *   bench_store open DIR        opens and closes the store: prints "open SECONDS CLOSE-SECONDS
+ *                               PEAK-RSS-KiB PACK-BYTES INDEX-FILE-BYTES" (the close may write
+ *                               the index file, the open reads it: docs/store.md)
+ *
  * Prints one line: mode bytes seconds MB/s peak-RSS-KiB CID CPU-seconds; submit prints
  * "submit THREADS ops seconds ops/s CPU-ms-per-op".
  */
@@ -23,6 +29,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -153,6 +160,65 @@ static int bench_submit(const char *dir, unsigned nthreads, double secs, bool gr
 	return 0;
 }
 
+static long long file_bytes(const char *dir, const char *name)
+{
+	char path[4096];
+	struct stat sb;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
+}
+
+static int bench_fill(const char *dir, unsigned long n)
+{
+	struct phr_store *st;
+	struct submitter s = { .group = false, .rc = PHR_OK };
+	uint8_t data[2048], pk[32], sk[32];
+	int fd = memfd_create("bench-record", MFD_CLOEXEC), rc = PHR_OK;
+
+	if (fd < 0 || phr_store_open(&st, dir) != PHR_OK)
+		return 2;
+	s.st = st;
+	crypto_box_keypair(pk, sk);
+	double t0 = now();
+	for (unsigned long i = 0; rc == PHR_OK && i < n; i++) {
+		if (i % 1000 == 0 && (rc = phr_store_group_begin(st)) != PHR_OK)
+			break;
+		randombytes_buf(data, sizeof(data));
+		if (pwrite(fd, data, sizeof(data), 0) != (ssize_t)sizeof(data) ||
+		    ftruncate(fd, sizeof(data)) != 0)
+			rc = PHR_ERR_IO;
+		if (rc == PHR_OK)
+			rc = submit_one(&s, fd, pk);
+		if ((i % 1000 == 999 || i + 1 == n) && phr_store_group_end(st) != PHR_OK && rc == PHR_OK)
+			rc = PHR_ERR_IO;
+	}
+	double t1 = now();
+	phr_store_close(st);
+	close(fd);
+	if (rc != PHR_OK) {
+		fprintf(stderr, "bench_store fill: %s\n", phr_strerror(rc));
+		return 1;
+	}
+	printf("fill %lu %.3f %lld\n", n, t1 - t0, file_bytes(dir, "pack"));
+	return 0;
+}
+
+static int bench_open(const char *dir)
+{
+	struct phr_store *st;
+	struct rusage ru;
+	double t0 = now();
+	if (phr_store_open(&st, dir) != PHR_OK)
+		return 2;
+	double t1 = now();
+	phr_store_close(st);
+	double t2 = now();
+	getrusage(RUSAGE_SELF, &ru);
+	printf("open %.3f %.3f %ld %lld %lld\n", t1 - t0, t2 - t1, ru.ru_maxrss,
+	       file_bytes(dir, "pack"), file_bytes(dir, "pack.idx"));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct phr_store *st = NULL;
@@ -167,6 +233,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *mode = argv[1];
+	if (!strcmp(mode, "fill") && argc > 3)
+		return bench_fill(argv[2], strtoul(argv[3], NULL, 10));
+	if (!strcmp(mode, "open"))
+		return bench_open(argv[2]);
 	if (!strcmp(mode, "submit")) {
 		if (argc < 5) {
 			fprintf(stderr, "usage: bench_store submit DIR THREADS SECS [group]\n");

@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "phr/core.h"
@@ -405,22 +406,33 @@ static bool pin_has(const struct pinset *p, const char *s)
 	return pin_slot(p, s, str_hash(s)) != NULL;
 }
 
+/* Room for @p n pins in all without growing again. */
+static int pin_reserve(struct pinset *p, size_t n)
+{
+	if (n * 10 <= p->cap * 7)
+		return PHR_OK;
+	struct pinset np = { .cap = p->cap ? p->cap : 256 };
+	while (n * 10 > np.cap * 7)
+		np.cap *= 2;
+	np.s = phr_calloc(np.cap, sizeof(*np.s));
+	if (!np.s)
+		return PHR_ERR_NOMEM;
+	for (size_t i = 0; i < p->cap; i++)
+		if (p->s[i].s)
+			pin_insert_owned(&np, p->s[i].s, p->s[i].h);
+	phr_free(p->s);
+	*p = np;
+	return PHR_OK;
+}
+
 static int pin_add(struct pinset *p, const char *s)
 {
 	uint64_t h = str_hash(s);
 	if (pin_slot(p, s, h))
 		return PHR_OK;
-	if ((p->n + 1) * 10 > p->cap * 7) {
-		struct pinset np = { .cap = p->cap ? p->cap * 2 : 256 };
-		np.s = phr_calloc(np.cap, sizeof(*np.s));
-		if (!np.s)
-			return PHR_ERR_NOMEM;
-		for (size_t i = 0; i < p->cap; i++)
-			if (p->s[i].s)
-				pin_insert_owned(&np, p->s[i].s, p->s[i].h);
-		phr_free(p->s);
-		*p = np;
-	}
+	int rc = pin_reserve(p, p->n + 1);
+	if (rc != PHR_OK)
+		return rc;
 	char *copy = phr_strdup(s);
 	if (!copy)
 		return PHR_ERR_NOMEM;
@@ -659,12 +671,9 @@ static bool ent_within(uint64_t off, uint32_t len, uint64_t covered)
  * next opener's scan. */
 static int idx_save(struct phr_wal *w)
 {
-	unsigned idle = 0;
 	uint8_t *buf = NULL, fp[32];
 	int rc = PHR_OK;
 
-	if (!atomic_compare_exchange_strong(&w->saving, &idle, 1))
-		return PHR_OK; /* another thread is at it */
 	phr_wal_refresh(w);
 	pthread_rwlock_rdlock(&w->lk);
 	uint64_t covered = w->scanned, nblk = 0, ndup = 0, nbad = 0, pinbytes = 0;
@@ -714,19 +723,23 @@ static int idx_save(struct phr_wal *w)
 		atomic_store(&w->saved, covered);
 out:
 	phr_free(buf);
-	atomic_store(&w->saving, 0);
 	return rc;
 }
 
 /* The pins of an index file: @p n bytes of NUL-terminated CID texts. */
 static int idx_load_pins(struct phr_wal *w, const uint8_t *p, size_t n)
 {
+	size_t names = 0;
+	for (size_t i = 0; i < n; i++)
+		names += p[i] == 0;
+	int rc = pin_reserve(&w->pins, names);
+	if (rc != PHR_OK)
+		return rc;
 	while (n > 0) {
 		const uint8_t *z = memchr(p, 0, n < PHR_CID_STR_MAX ? n : PHR_CID_STR_MAX);
 		if (!z || z == p)
 			return PHR_ERR_CORRUPT;
-		int rc = pin_add(&w->pins, (const char *)p);
-		if (rc != PHR_OK)
+		if ((rc = pin_add(&w->pins, (const char *)p)) != PHR_OK)
 			return rc;
 		n -= (size_t)(z - p) + 1;
 		p = z + 1;
@@ -749,8 +762,10 @@ static void idx_load(struct phr_wal *w, uint64_t size, uint64_t *covered)
 		goto out;
 	struct stat sb;
 	rc = fd >= 0 && fstat(fd, &sb) == 0 ? PHR_OK : PHR_ERR_IO;
-	if (rc == PHR_OK)
+	if (rc == PHR_OK) {
+		phr_buf_init(&b, (size_t)sb.st_size + 1);
 		rc = phr_buf_reserve(&b, (size_t)sb.st_size + 1);
+	}
 	if (rc == PHR_OK) {
 		long n = phr_store_read_full(fd, b.data, (size_t)sb.st_size);
 		if (n != (long)sb.st_size)
@@ -829,16 +844,43 @@ out:
 	phr_buf_release(&b);
 }
 
-/* Rewrites the index file once this process knows enough past what it covers (at least
- * w->save_min bytes, and 1/@p share of what it covers: 0 for no such part). */
-static void idx_maybe_save(struct phr_wal *w, unsigned share)
+/* One save (w->saving held); in a thread of its own or the caller's. */
+static void *idx_save_main(void *arg)
+{
+	struct phr_wal *w = arg;
+	if (idx_save(w) != PHR_OK)
+		phr_log_error("store", "%s could not be written", w->idx_path);
+	atomic_store(&w->saving, 0);
+	return NULL;
+}
+
+/*
+ * Rewrites the index file once this process knows enough past what it covers (at least
+ * w->save_min bytes, and 1/@p share of what it covers: 0 for no such part), unless a save
+ * is under way; @p background: in a thread of its own (the writer that crossed the line
+ * does not wait for the file's fsync), which phr_wal_close waits for.
+ */
+static void idx_maybe_save(struct phr_wal *w, unsigned share, bool background)
 {
 	uint64_t saved = atomic_load(&w->saved), tail = atomic_load(&w->tail);
 	uint64_t need = share ? saved / share : 0;
+	unsigned idle = 0;
+	pthread_t t;
+	pthread_attr_t at;
+
 	if (need < w->save_min)
 		need = w->save_min;
-	if (tail > saved && tail - saved >= need && idx_save(w) != PHR_OK)
-		phr_log_error("store", "%s could not be written", w->idx_path);
+	if (tail <= saved || tail - saved < need ||
+	    !atomic_compare_exchange_strong(&w->saving, &idle, 1))
+		return;
+	bool started = false;
+	if (background && pthread_attr_init(&at) == 0) {
+		started = pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED) == 0 &&
+			  pthread_create(&t, &at, idx_save_main, w) == 0;
+		pthread_attr_destroy(&at);
+	}
+	if (!started)
+		(void)idx_save_main(w);
 }
 
 /* ---- open, close ---- */
@@ -926,7 +968,7 @@ int phr_wal_open(struct phr_wal **out, struct phr_store *st, const char *path,
 			goto fail;
 		}
 	/* a long scan is not done twice: the next opener starts where this one stopped */
-	idx_maybe_save(w, 0);
+	idx_maybe_save(w, 0, true);
 	*out = w;
 	return PHR_OK;
 fail:
@@ -938,8 +980,13 @@ void phr_wal_close(struct phr_wal *w)
 {
 	if (!w)
 		return;
+	/* a save in a thread of its own ends first; then the file covers everything */
+	while (atomic_load(&w->saving)) {
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
 	if (w->fd >= 0 && w->rfd >= 0 && w->idx_path)
-		idx_maybe_save(w, 0);
+		idx_maybe_save(w, 0, false);
 	if (w->fd >= 0)
 		close(w->fd); /* drops the flock */
 	if (w->rfd >= 0)
@@ -1489,9 +1536,9 @@ static int group_close(struct phr_wal_group *g)
 	struct phr_store *st = g->st;
 	memset(g, 0, sizeof(*g));
 	phr_store_writer_unlock(st);
-	/* now and then, the index file follows the pack (a quarter of it may be left to scan) */
+	/* now and then, the index file follows the pack (a third of it may be left to scan) */
 	if (rc == PHR_OK)
-		idx_maybe_save(w, 4);
+		idx_maybe_save(w, 2, true);
 	return rc;
 }
 
