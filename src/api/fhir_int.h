@@ -171,12 +171,13 @@ struct fhir_recover {
 	/** tokens of failed writes (never indexed by them): adopted without waiting */
 	struct phr_u256 released[FHIR_RECOVER_RELEASED];
 	size_t nreleased;
-	/** chain heads seen by scans (monotonic ms): what is old enough to adopt */
+	/** chain heads seen by scans and by writes (monotonic ms): what is old enough to adopt */
 	struct {
 		int64_t t;
 		uint64_t head;
 	} samples[FHIR_RECOVER_SAMPLES];
 	size_t nsamples;
+	int64_t sampled_ms; /**< when a write last took a sample */
 	/**
 	 * Whether a write in flight holds the reservation of Type/id (called
 	 * with the server's lock held); NULL: nothing is ever in flight. A

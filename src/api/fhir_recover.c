@@ -38,6 +38,9 @@
 #define RECOVER_CHECK_BATCH 256u
 /* A scan of every known identity this often (bounds the scan at a restart). */
 #define RECOVER_PERIOD_MS (10 * 60 * 1000)
+/* Writes sample the chain head at most this often (FHIR_RECOVER_SAMPLES of them span twice
+ * the margin), so that the first scan after a failure can already move the cursor. */
+#define RECOVER_SAMPLE_MS (margin_ms() / 8)
 /* After a failure: at once, then again when a late receipt may have landed. */
 #define RECOVER_LATE_MS (35 * 1000)
 #define RECOVER_LATER_MS (150 * 1000)
@@ -51,6 +54,27 @@ static const char RECOVER_SCHEMA[] =
 /* The earliest due time of any job of any server (INT64_MAX: none). */
 static atomic_llong next_due = INT64_MAX;
 static atomic_int hook = -1; /* -1: not read from PHR_FHIR_TEST_FAIL yet */
+
+/*
+ * FHIR_RECOVER_MARGIN_MS, or a shorter one from PHR_FHIR_RECOVER_MARGIN_MS (tests that
+ * watch the cursor move without waiting 90 s).
+ */
+static int64_t margin_ms(void)
+{
+	static atomic_llong m = -1;
+	long long v = atomic_load_explicit(&m, memory_order_relaxed);
+
+	if (v < 0) {
+		const char *e = getenv("PHR_FHIR_RECOVER_MARGIN_MS");
+		char *end = NULL;
+		unsigned long long x = e != NULL ? strtoull(e, &end, 10) : 0;
+		v = e != NULL && *e != '\0' && *end == '\0' && x >= 8 && x < FHIR_RECOVER_MARGIN_MS
+			    ? (long long)x
+			    : FHIR_RECOVER_MARGIN_MS;
+		atomic_store(&m, v);
+	}
+	return (int64_t)v;
+}
 
 static int64_t mono_ms(void)
 {
@@ -249,11 +273,21 @@ static int head_block(struct phr_node *node, uint64_t *head)
 	return phr_chain_block_number(phr_node_chain(node), head);
 }
 
+/* Keeps chain head @p head seen at @p t (r->mu held); the oldest sample goes when all are taken. */
+static void sample_add_locked(struct fhir_recover *r, int64_t t, uint64_t head)
+{
+	if (r->nsamples == FHIR_RECOVER_SAMPLES)
+		memmove(&r->samples[0], &r->samples[1], (--r->nsamples) * sizeof(r->samples[0]));
+	r->samples[r->nsamples].t = t;
+	r->samples[r->nsamples++].head = head;
+}
+
 void fhir_recover_note(struct fhir_recover *r, const char *dir, struct phr_node *node,
 		       const uint8_t addr[20])
 {
 	struct fhir_recover_id *s;
-	bool fresh = false;
+	bool fresh = false, sample = false;
+	int64_t now = mono_ms();
 	uint64_t head = 0;
 	char path[600];
 	sqlite3 *db = NULL;
@@ -264,10 +298,23 @@ void fhir_recover_note(struct fhir_recover *r, const char *dir, struct phr_node 
 	if (s != NULL && !s->noted) {
 		s->noted = true;
 		fresh = true;
-		periodic_locked(s, mono_ms() + RECOVER_PERIOD_MS);
+		periodic_locked(s, now + RECOVER_PERIOD_MS);
+	}
+	/* a head the scans can later call old enough (scans sample too, but the first scan
+	 * after a start would otherwise have no sample 90 s old and could not move the cursor) */
+	if (r->nsamples == 0 || now - r->sampled_ms >= RECOVER_SAMPLE_MS) {
+		r->sampled_ms = now;
+		sample = true;
 	}
 	pthread_mutex_unlock(&r->mu);
-	if (!fresh || head_block(node, &head) != PHR_OK)
+	if ((fresh || sample) && head_block(node, &head) != PHR_OK)
+		return;
+	if (sample) {
+		pthread_mutex_lock(&r->mu);
+		sample_add_locked(r, now, head);
+		pthread_mutex_unlock(&r->mu);
+	}
+	if (!fresh)
 		return;
 	/* the cursor starts at the head before this identity's first write: a
 	 * restart after a crash scans from there (a connection of its own: the
@@ -715,12 +762,10 @@ int fhir_recover_open(struct fhir_recover *r, struct fhir_db *db, pthread_mutex_
 		struct fhir_recover_id *s;
 		uint64_t head = 0;
 		/* nothing is in flight before the first request: every record is old enough */
-		if (scan_logged(db, lock, node, addrs[i], UINT64_MAX, r, &head) == PHR_OK && head > 0 &&
-		    r->nsamples < FHIR_RECOVER_SAMPLES) {
-			r->samples[r->nsamples].t = mono_ms();
-			r->samples[r->nsamples++].head = head;
-		}
+		bool ok = scan_logged(db, lock, node, addrs[i], UINT64_MAX, r, &head) == PHR_OK;
 		pthread_mutex_lock(&r->mu);
+		if (ok && head > 0)
+			sample_add_locked(r, mono_ms(), head);
 		if ((s = slot_of(r, addrs[i], true)) != NULL)
 			periodic_locked(s, mono_ms() + RECOVER_PERIOD_MS);
 		pthread_mutex_unlock(&r->mu);
@@ -764,7 +809,7 @@ void fhir_recover_poll(struct fhir_recover *r, struct fhir_db *db, pthread_mutex
 		/* the newest head seen at least the margin ago: what no write can still be indexing */
 		uint64_t safe = 0, head = 0;
 		for (size_t i = 0; i < r->nsamples; i++)
-			if (r->samples[i].t <= now - FHIR_RECOVER_MARGIN_MS && r->samples[i].head > safe)
+			if (r->samples[i].t <= now - margin_ms() && r->samples[i].head > safe)
 				safe = r->samples[i].head;
 		r->running = true;
 		pthread_mutex_unlock(&r->mu);
@@ -772,12 +817,8 @@ void fhir_recover_poll(struct fhir_recover *r, struct fhir_db *db, pthread_mutex
 			head = 0;
 		pthread_mutex_lock(&r->mu);
 		r->running = false;
-		if (head > 0) {
-			if (r->nsamples == FHIR_RECOVER_SAMPLES) /* keep the newest */
-				memmove(&r->samples[0], &r->samples[1], (--r->nsamples) * sizeof(r->samples[0]));
-			r->samples[r->nsamples].t = mono_ms();
-			r->samples[r->nsamples++].head = head;
-		}
+		if (head > 0)
+			sample_add_locked(r, mono_ms(), head);
 		pthread_mutex_unlock(&r->mu);
 	}
 }

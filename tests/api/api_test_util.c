@@ -55,6 +55,14 @@ void api_fx_token(struct api_fx *f, char token[PHR_API_TOKEN_LEN], const char *n
 		abort();
 }
 
+void api_fx_patient_header(struct api_fx *f, char *hdr, size_t cap)
+{
+	char a[PHR_ETH_ADDRESS_STR_LEN];
+
+	phr_eth_address_checksum(a, phr_node_identity_by_name(f->node, "patient")->address);
+	snprintf(hdr, cap, "X-Phr-Patient: %s", a);
+}
+
 static size_t on_body(char *p, size_t sz, size_t n, void *ctx)
 {
 	struct http_res *r = ctx;

@@ -25,6 +25,8 @@ int api_fx_start(struct api_fx *f, bool seed);
 void api_fx_stop(struct api_fx *f);
 /** A token for the dev identity @p name. */
 void api_fx_token(struct api_fx *f, char token[PHR_API_TOKEN_LEN], const char *name);
+/** The header naming the dev patient's address ("X-Phr-Patient: 0x..."), for writes of FHIR resources. */
+void api_fx_patient_header(struct api_fx *f, char *hdr, size_t cap);
 
 struct http_res {
 	long status;

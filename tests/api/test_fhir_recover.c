@@ -27,14 +27,11 @@ static char t_provider[PHR_API_TOKEN_LEN], hdr_pat[128];
 
 static int setup(void **state)
 {
-	char a[PHR_ETH_ADDRESS_STR_LEN];
-
 	(void)state;
 	if (api_fx_start(&fx, true) != 0)
 		return -1;
 	api_fx_token(&fx, t_provider, "provider");
-	phr_eth_address_checksum(a, phr_node_identity_by_name(fx.node, "patient")->address);
-	snprintf(hdr_pat, sizeof(hdr_pat), "X-Phr-Patient: %s", a);
+	api_fx_patient_header(&fx, hdr_pat, sizeof(hdr_pat));
 	return 0;
 }
 
