@@ -24,6 +24,8 @@ f:close()
 if #patients == 0 or #observations == 0 then error("FHIR_IDS has no ids") end
 
 local codes = { "8867-4", "29463-7", "8480-6", "8462-4", "2339-0" }
+-- the creates' codes: none of the searches' (the searches find the imported data alone)
+local create_codes = { "8310-5", "9279-1", "8302-2", "39156-5", "85354-9" }
 local headers = {
   ["Authorization"] = "Bearer " .. token,
   ["Accept"] = "application/fhir+json",
@@ -47,7 +49,7 @@ local function obs_body(i, pid)
     '"code":{"coding":[{"system":"http://loinc.org","code":"%s"}]},' ..
     '"subject":{"reference":"Patient/bp%s"},"effectiveDateTime":"2024-01-%02d",' ..
     '"valueQuantity":{"value":%d,"unit":"kg","system":"http://unitsofmeasure.org","code":"kg"}}',
-    codes[i % #codes + 1], pid, 1 + (i % 28), 50 + (i % 100))
+    create_codes[i % #create_codes + 1], pid, 1 + (i % 28), 50 + (i % 100))
 end
 
 function request()
