@@ -14,8 +14,9 @@
  *   bench_store fill DIR N      N records as a node stores them (a 2 KB record encrypted and
  *                               imported, two capsules; pinned; 1,000 to a group)
  *   bench_store open DIR        opens and closes the store: prints "open SECONDS CLOSE-SECONDS
- *                               PEAK-RSS-KiB PACK-BYTES INDEX-FILE-BYTES" (the close may write
- *                               the index file, the open reads it: docs/store.md)
+ *                               PEAK-RSS-KiB PACK-BYTES INDEX-FILE-BYTES RSS-KiB-OPEN" (the
+ *                               close may write the index file, the open reads it:
+ *                               docs/store.md; the last: resident once open)
  *
  * Prints one line: mode bytes seconds MB/s peak-RSS-KiB CID CPU-seconds; submit prints
  * "submit THREADS ops seconds ops/s CPU-ms-per-op".
@@ -211,11 +212,19 @@ static int bench_open(const char *dir)
 	if (phr_store_open(&st, dir) != PHR_OK)
 		return 2;
 	double t1 = now();
+	long pages = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (f) {
+		if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+			resident = 0;
+		fclose(f);
+	}
 	phr_store_close(st);
 	double t2 = now();
 	getrusage(RUSAGE_SELF, &ru);
-	printf("open %.3f %.3f %ld %lld %lld\n", t1 - t0, t2 - t1, ru.ru_maxrss,
-	       file_bytes(dir, "pack"), file_bytes(dir, "pack.idx"));
+	printf("open %.3f %.3f %ld %lld %lld %ld\n", t1 - t0, t2 - t1, ru.ru_maxrss,
+	       file_bytes(dir, "pack"), file_bytes(dir, "pack.idx"),
+	       resident * (sysconf(_SC_PAGESIZE) / 1024));
 	return 0;
 }
 

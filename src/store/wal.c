@@ -59,12 +59,29 @@
 
 enum { ACT_INDEX = 1, ACT_PIN_ADD, ACT_PIN_RM };
 
+/* 40 bytes: the digest, and where the record's header is (a multiple of 8, at least 64)
+ * with its payload length (at most 64 KiB: 17 bits) in one word; 0 for a free slot */
 struct idx_ent {
 	uint8_t d[32];
-	uint64_t off; /* of the record's header */
-	uint32_t len;
-	uint32_t used;
+	uint64_t ol; /* off / 8 << 17 | len */
 };
+
+#define LEN_BITS 17
+
+static bool ent_used(const struct idx_ent *e)
+{
+	return e->ol != 0;
+}
+
+static uint64_t ent_off(const struct idx_ent *e)
+{
+	return e->ol >> LEN_BITS << 3;
+}
+
+static uint32_t ent_len(const struct idx_ent *e)
+{
+	return (uint32_t)(e->ol & ((1u << LEN_BITS) - 1));
+}
 
 struct pin_ent {
 	uint64_t h; /* str_hash of s: probes compare it first, a rehash reuses it */
@@ -297,7 +314,7 @@ static struct idx_ent *idx_find(struct phr_wal *w, const uint8_t d[32])
 	if (!w->icap)
 		return NULL;
 	for (size_t i = slot_of(d, w->icap);; i = (i + 1) & (w->icap - 1)) {
-		if (!w->idx[i].used)
+		if (!ent_used(&w->idx[i]))
 			return NULL;
 		if (memcmp(w->idx[i].d, d, 32) == 0)
 			return &w->idx[i];
@@ -308,18 +325,31 @@ static int idx_put(struct phr_wal *w, const uint8_t d[32], uint64_t off, uint32_
 static int list_add(struct phr_wal_block **v, size_t *n, size_t *cap, const uint8_t d[32],
 		    uint64_t off, uint32_t len);
 
-static int idx_grow(struct phr_wal *w)
+/* The free slot where an entry of @p d goes (it is not in the table). */
+static struct idx_ent *idx_free_slot(struct phr_wal *w, const uint8_t d[32])
 {
-	size_t ncap = w->icap ? w->icap * 2 : 1024, ocap = w->icap;
+	size_t i = slot_of(d, w->icap);
+	while (ent_used(&w->idx[i]))
+		i = (i + 1) & (w->icap - 1);
+	return &w->idx[i];
+}
+
+/* Room for @p n entries in all (the table at most 80 % full). */
+static int idx_reserve(struct phr_wal *w, size_t n)
+{
+	size_t ncap = w->icap ? w->icap : 1024, ocap = w->icap;
+	while (n * 5 > ncap * 4)
+		ncap *= 2;
+	if (ncap == ocap)
+		return PHR_OK;
 	struct idx_ent *ne = phr_calloc(ncap, sizeof(*ne)), *old = w->idx;
 	if (!ne)
 		return PHR_ERR_NOMEM;
 	w->idx = ne;
 	w->icap = ncap;
-	w->in = 0;
 	for (size_t i = 0; i < ocap; i++)
-		if (old[i].used)
-			(void)idx_put(w, old[i].d, old[i].off, old[i].len);
+		if (ent_used(&old[i]))
+			*idx_free_slot(w, old[i].d) = old[i];
 	phr_free(old);
 	return PHR_OK;
 }
@@ -327,28 +357,23 @@ static int idx_grow(struct phr_wal *w)
 /* Adds or moves the entry of @p d (the newest record of a block wins). */
 static int idx_put(struct phr_wal *w, const uint8_t d[32], uint64_t off, uint32_t len)
 {
+	if (off < HDR_SIZE || off % 8 != 0 || len > PHR_STORE_WAL_BLOCK_MAX)
+		return PHR_ERR_INTERNAL; /* records start 8-aligned after the file header */
 	struct idx_ent *e = idx_find(w, d);
 	if (!e) {
-		if ((w->in + 1) * 10 > w->icap * 7) {
-			int rc = idx_grow(w);
-			if (rc != PHR_OK)
-				return rc;
-		}
-		size_t i = slot_of(d, w->icap);
-		while (w->idx[i].used)
-			i = (i + 1) & (w->icap - 1);
-		e = &w->idx[i];
+		int rc = idx_reserve(w, w->in + 1);
+		if (rc != PHR_OK)
+			return rc;
+		e = idx_free_slot(w, d);
 		memcpy(e->d, d, 32);
-		e->used = 1;
 		w->in++;
 	}
-	else if (e->off != off) {
-		int rc = list_add(&w->dups, &w->ndups, &w->capdups, d, e->off, e->len);
+	else if (ent_off(e) != off) {
+		int rc = list_add(&w->dups, &w->ndups, &w->capdups, d, ent_off(e), ent_len(e));
 		if (rc != PHR_OK)
 			return rc;
 	}
-	e->off = off;
-	e->len = len;
+	e->ol = off >> 3 << LEN_BITS | len;
 	return PHR_OK;
 }
 
@@ -356,14 +381,14 @@ static int idx_put(struct phr_wal *w, const uint8_t d[32], uint64_t off, uint32_
 static void idx_del(struct phr_wal *w, struct idx_ent *e)
 {
 	size_t i = (size_t)(e - w->idx), mask = w->icap - 1;
-	w->idx[i].used = 0;
+	w->idx[i].ol = 0;
 	w->in--;
-	for (size_t j = (i + 1) & mask; w->idx[j].used; j = (j + 1) & mask) {
+	for (size_t j = (i + 1) & mask; ent_used(&w->idx[j]); j = (j + 1) & mask) {
 		size_t home = slot_of(w->idx[j].d, w->icap);
 		/* can the entry at j move to the hole at i? (home not cyclically in (i, j]) */
 		if (((j - home) & mask) >= ((j - i) & mask)) {
 			w->idx[i] = w->idx[j];
-			w->idx[j].used = 0;
+			w->idx[j].ol = 0;
 			i = j;
 		}
 	}
@@ -406,13 +431,13 @@ static bool pin_has(const struct pinset *p, const char *s)
 	return pin_slot(p, s, str_hash(s)) != NULL;
 }
 
-/* Room for @p n pins in all without growing again. */
+/* Room for @p n pins in all without growing again (the table at most 80 % full). */
 static int pin_reserve(struct pinset *p, size_t n)
 {
-	if (n * 10 <= p->cap * 7)
+	if (n * 5 <= p->cap * 4)
 		return PHR_OK;
 	struct pinset np = { .cap = p->cap ? p->cap : 256 };
-	while (n * 10 > np.cap * 7)
+	while (n * 5 > np.cap * 4)
 		np.cap *= 2;
 	np.s = phr_calloc(np.cap, sizeof(*np.s));
 	if (!np.s)
@@ -678,7 +703,8 @@ static int idx_save(struct phr_wal *w)
 	pthread_rwlock_rdlock(&w->lk);
 	uint64_t covered = w->scanned, nblk = 0, ndup = 0, nbad = 0, pinbytes = 0;
 	for (size_t i = 0; i < w->icap; i++)
-		nblk += w->idx[i].used && ent_within(w->idx[i].off, w->idx[i].len, covered);
+		nblk += ent_used(&w->idx[i]) &&
+			ent_within(ent_off(&w->idx[i]), ent_len(&w->idx[i]), covered);
 	for (size_t i = 0; i < w->ndups; i++)
 		ndup += ent_within(w->dups[i].off, w->dups[i].len, covered);
 	for (size_t i = 0; i < w->nbad; i++)
@@ -700,8 +726,9 @@ static int idx_save(struct phr_wal *w)
 	put64(buf + 40, pinbytes);
 	uint8_t *p = buf + IDX_HDR;
 	for (size_t i = 0; i < w->icap; i++)
-		if (w->idx[i].used && ent_within(w->idx[i].off, w->idx[i].len, covered))
-			p = put_ent(p, w->idx[i].d, w->idx[i].off, w->idx[i].len);
+		if (ent_used(&w->idx[i]) &&
+		    ent_within(ent_off(&w->idx[i]), ent_len(&w->idx[i]), covered))
+			p = put_ent(p, w->idx[i].d, ent_off(&w->idx[i]), ent_len(&w->idx[i]));
 	for (size_t i = 0; i < w->ndups; i++)
 		if (ent_within(w->dups[i].off, w->dups[i].len, covered))
 			p = put_ent(p, w->dups[i].digest, w->dups[i].off, w->dups[i].len);
@@ -799,15 +826,8 @@ static void idx_load(struct phr_wal *w, uint64_t size, uint64_t *covered)
 			     memcmp(fp, b.data + 64, 32) != 0))
 		rc = PHR_ERR_CORRUPT;
 	/* the table sized once for every entry */
-	if (rc == PHR_OK && nblk > 0) {
-		size_t cap = 1024;
-		while (cap * 7 < (nblk + 1) * 10)
-			cap *= 2;
-		if (!(w->idx = phr_calloc(cap, sizeof(*w->idx))))
-			rc = PHR_ERR_NOMEM;
-		else
-			w->icap = cap;
-	}
+	if (rc == PHR_OK && nblk > 0)
+		rc = idx_reserve(w, (size_t)nblk);
 	const uint8_t *p = b.data + IDX_HDR;
 	for (uint64_t i = 0; rc == PHR_OK && i < nblk + ndup + nbad; i++, p += IDX_ENT) {
 		uint64_t off = get64(p + 32);
@@ -1024,8 +1044,8 @@ static bool lookup(struct phr_wal *w, const uint8_t d[32], uint64_t *off, uint32
 	pthread_rwlock_rdlock(&w->lk);
 	struct idx_ent *e = idx_find(w, d);
 	if (e) {
-		*off = e->off;
-		*len = e->len;
+		*off = ent_off(e);
+		*len = ent_len(e);
 	}
 	pthread_rwlock_unlock(&w->lk);
 	return e != NULL;
@@ -1153,10 +1173,10 @@ int phr_wal_blocks(struct phr_wal *w, struct phr_wal_block **out, size_t *n)
 	struct phr_wal_block *v = phr_calloc(w->in + 1, sizeof(*v));
 	size_t k = 0;
 	for (size_t i = 0; v && i < w->icap; i++)
-		if (w->idx[i].used) {
+		if (ent_used(&w->idx[i])) {
 			memcpy(v[k].digest, w->idx[i].d, 32);
-			v[k].off = w->idx[i].off;
-			v[k].len = w->idx[i].len;
+			v[k].off = ent_off(&w->idx[i]);
+			v[k].len = ent_len(&w->idx[i]);
 			k++;
 		}
 	pthread_rwlock_unlock(&w->lk);
@@ -1246,7 +1266,7 @@ static int erase_list(struct phr_wal *w, const struct phr_wal_block *v, size_t n
 			continue;
 		pthread_rwlock_wrlock(&w->lk);
 		struct idx_ent *e = idx_find(w, v[i].digest);
-		if (e && e->off == v[i].off)
+		if (e && ent_off(e) == v[i].off)
 			idx_del(w, e);
 		pthread_rwlock_unlock(&w->lk);
 		rc = mark_dead(w->rfd, v[i].off, v[i].len);
