@@ -6,6 +6,7 @@
 #include <microhttpd.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,8 @@ struct fhir_state {
 	struct idx_job *jobs;    /* minted writes waiting for their index rows ... */
 	bool indexing;           /* ... while one of them writes a group's rows */
 	pthread_cond_t indexed;  /* a group's rows committed or given up */
+	atomic_uint arriving;    /* writes minted, not yet in jobs (taking the lock: index_wait) */
+	pthread_cond_t arrived;  /* the last of them is in jobs */
 	struct fhir_recover rec; /* records minted, not indexed (fhir_recover.c) */
 	bool open;
 };
@@ -87,6 +90,7 @@ static struct fhir_state *state_get(struct api_ctx *c, bool lock)
 				pthread_mutex_destroy(&s->lock);
 				pthread_cond_destroy(&s->left);
 				pthread_cond_destroy(&s->indexed);
+				pthread_cond_destroy(&s->arrived);
 				fhir_pool_release(&s->readers);
 				fhir_recover_release(&s->rec);
 				s->open = false;
@@ -99,6 +103,8 @@ static struct fhir_state *state_get(struct api_ctx *c, bool lock)
 			pthread_mutex_init(&s->lock, NULL);
 			pthread_cond_init(&s->left, NULL);
 			pthread_cond_init(&s->indexed, NULL);
+			pthread_cond_init(&s->arrived, NULL);
+			atomic_store(&s->arriving, 0);
 			s->flying = NULL;
 			s->jobs = NULL;
 			s->indexing = false;
@@ -962,20 +968,62 @@ static void index_group(struct fhir_db *db, const char *dir, struct idx_job *g)
 	}
 }
 
+/* A group's leader yields the processor this many times before it takes the group. */
+#define GROUP_YIELDS 4
+/* ... and waits at most GROUP_WAIT_MS for the writes minted meanwhile to queue. */
+#define GROUP_WAIT_MS 2
+
+/* Waits (the state's lock held) until the writes counted in st->arriving are in jobs, or GROUP_WAIT_MS. */
+static void arrivals_wait(struct fhir_state *st)
+{
+	struct timespec at;
+
+	if (atomic_load(&st->arriving) == 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &at);
+	at.tv_nsec += GROUP_WAIT_MS * 1000000L;
+	if (at.tv_nsec >= 1000000000L) {
+		at.tv_sec++;
+		at.tv_nsec -= 1000000000L;
+	}
+	while (atomic_load(&st->arriving) > 0)
+		if (pthread_cond_timedwait(&st->arrived, &st->lock, &at) != 0)
+			return;
+}
+
 /*
- * Queues @p job (the state's lock held) and returns once its rows are
- * committed or given up, as the leader of a group or as one of its members.
+ * Queues @p job (the state's lock held; the caller counted it in
+ * st->arriving once minted) and returns once its rows are committed or
+ * given up, as the leader of a group or as one of its members. The writes
+ * of one mint group are minted together and woken at once, but on 2 cores
+ * they run one or two at a time: the first to take the lock led a group
+ * of itself alone, the next one of the few that had run meanwhile (index
+ * groups of 3.5-5.6 writes under 64 concurrent creates, most of them
+ * single). The leader now yields the processor a few times, each time
+ * waiting for the writes that got as far as being counted, so that the
+ * writes woken with it queue and one transaction writes them all (groups
+ * of 17-19: fewer commits, less of the log written per write).
  * @return the job's result.
  */
 static int index_wait(struct fhir_state *st, struct idx_job *job)
 {
 	job->next = st->jobs;
 	st->jobs = job;
+	if (atomic_fetch_sub(&st->arriving, 1) == 1)
+		pthread_cond_signal(&st->arrived);
 	while (!job->done) {
 		struct idx_job *g = NULL;
 		if (st->indexing) {
 			pthread_cond_wait(&st->indexed, &st->lock);
 			continue;
+		}
+		st->indexing = true; /* the leader: the others queue meanwhile */
+		arrivals_wait(st);
+		for (int y = 0; y < GROUP_YIELDS; y++) {
+			pthread_mutex_unlock(&st->lock);
+			sched_yield(); /* the writes woken with this one run up to index_wait */
+			pthread_mutex_lock(&st->lock);
+			arrivals_wait(st);
 		}
 		while (st->jobs != NULL) { /* the group in the order of arrival */
 			struct idx_job *j = st->jobs;
@@ -983,7 +1031,6 @@ static int index_wait(struct fhir_state *st, struct idx_job *job)
 			j->next = g;
 			g = j;
 		}
-		st->indexing = true;
 		pthread_mutex_unlock(&st->lock);
 		index_group(&st->gdb, st->dir, g);
 		pthread_mutex_lock(&st->lock);
@@ -1015,6 +1062,8 @@ static int commit_writes(struct fx *x, struct pending *p, size_t n)
 		struct idx_job job = { NULL, p, n, PHR_OK, false, false };
 		pthread_mutex_unlock(&x->st->lock);
 		rv = mint_all(x, p, n);
+		if (rv == PHR_OK) /* on its way to index_wait */
+			atomic_fetch_add(&x->st->arriving, 1);
 		pthread_mutex_lock(&x->st->lock);
 		if (rv != PHR_OK) {
 			resv_end(x);
