@@ -38,7 +38,18 @@ enum db_stmt {
 	DB_LOG_PUT,
 	DB_LOGS_OF_TX,
 	DB_UNDO_PUT,
+	DB_SLOG_PUT,
+	DB_SLOG_ALL,
+	DB_SLOG_CLEAR,
 	DB_STMT_COUNT
+};
+
+/* A storage slot written by a block but not yet into the storage table. */
+struct db_pslot {
+	uint8_t addr[20];
+	uint8_t slot[32];
+	uint8_t val[32]; /* zero: deleted */
+	bool used;
 };
 
 struct chain_db {
@@ -46,7 +57,12 @@ struct chain_db {
 	sqlite3_stmt *st[DB_STMT_COUNT];
 	/* undo log for evm_revert: on while snapshots exist */
 	bool undo;
-	uint64_t undo_block, undo_seq;
+	uint64_t undo_block, undo_seq; /* undo_block: the block being written */
+	/* storage writes behind (see db_write_changes): the slots of the blocks
+	 * logged in table slog since the last flush, by (address, slot) */
+	struct db_pslot *pend;
+	size_t pend_cap, pend_used;
+	size_t flush_slots; /* flush past this many (PHR_CHAIN_FLUSH_SLOTS: tests) */
 };
 
 /** An account as stored. */
@@ -109,6 +125,11 @@ int db_undo_to(struct chain_db *db, uint64_t block);
 /* writes a change set of phr_state_commit (inside the caller's transaction);
  * with db->undo set, records what it overwrites under db->undo_block */
 int db_write_changes(struct chain_db *db, const struct phr_state_changes *c);
+/* writes the slots behind into the storage table (inside the caller's
+ * transaction) and empties the log */
+int db_storage_flush(struct chain_db *db);
+/* re-reads the slots behind from the log (after a rolled-back flush) */
+int db_pending_reload(struct chain_db *db);
 int db_log_from_row(struct phr_chain_log *l, sqlite3_stmt *s);
 int db_logs_push(struct phr_chain_log **logs, size_t *count, size_t *cap,
 		 const struct phr_chain_log *l);

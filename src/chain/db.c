@@ -21,12 +21,28 @@
  * dropped: under a steady stream of commits its PASSIVE checkpoints never
  * caught up with the log's end, the log never restarted and grew, and every
  * commit woke the thread.
+ *
+ * Storage writes behind: a block's storage slots (the slots of a minted
+ * record sit at keccak-derived keys, so each record dirtied a random page of
+ * the storage table in every commit, 63 of the 111 pages a 24-record block
+ * wrote) go into one row of table slog, appended, and into a hash table in
+ * memory; every FLUSH_SLOTS slots they are written into the storage table in
+ * key order, each slot once, inside the block's transaction. The storage
+ * table plus the log is the state at every commit: opening the database
+ * applies a log left behind; every read of the storage table here looks at
+ * the slots behind first. Blocks that wipe or delete an account, and blocks
+ * written while snapshots exist (the undo log reads the previous values from
+ * the table), flush first and write through.
  */
+#include <stdlib.h>
 #include <time.h>
 
 #include "chain_int.h"
 
 #define CKPT_PAGES 4000
+/* slots behind before a flush (unless PHR_CHAIN_FLUSH_SLOTS says otherwise):
+ * ~220 blocks of 24 minted records; ~8 MiB of table at most */
+#define FLUSH_SLOTS 32768
 
 static const char *const schema =
 	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);"
@@ -57,7 +73,8 @@ static const char *const schema =
 	 * B-tree insert (older databases drop it) */
 	"DROP INDEX IF EXISTS logs_tx;"
 	"CREATE TABLE IF NOT EXISTS undo(block INTEGER NOT NULL, seq INTEGER NOT NULL,"
-	" address BLOB NOT NULL, slot BLOB, value BLOB, PRIMARY KEY(block, seq)) WITHOUT ROWID;";
+	" address BLOB NOT NULL, slot BLOB, value BLOB, PRIMARY KEY(block, seq)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS slog(block INTEGER PRIMARY KEY, data BLOB NOT NULL);";
 
 static const char *const sql[DB_STMT_COUNT] = {
 	[DB_META_GET] = "SELECT value FROM meta WHERE key=?1",
@@ -89,6 +106,9 @@ static const char *const sql[DB_STMT_COUNT] = {
 			  " JOIN blocks b ON b.number = l.block WHERE l.block=?1 AND l.tx_idx=?2"
 			  " ORDER BY l.log_index",
 	[DB_UNDO_PUT] = "INSERT INTO undo VALUES(?1, ?2, ?3, ?4, ?5)",
+	[DB_SLOG_PUT] = "INSERT OR REPLACE INTO slog VALUES(?1, ?2)",
+	[DB_SLOG_ALL] = "SELECT data FROM slog ORDER BY block",
+	[DB_SLOG_CLEAR] = "DELETE FROM slog",
 };
 
 int db_exec(struct chain_db *db, const char *s)
@@ -141,6 +161,31 @@ int db_open(struct chain_db *db, const char *path)
 	}
 	if (sqlite3_wal_autocheckpoint(db->db, CKPT_PAGES) != SQLITE_OK)
 		goto fail;
+	db->flush_slots = FLUSH_SLOTS;
+	{
+		/* tests make the flushes frequent */
+		const char *e = getenv("PHR_CHAIN_FLUSH_SLOTS");
+		char *end = NULL;
+		unsigned long v = e ? strtoul(e, &end, 10) : 0;
+
+		if (e && end && !*end && v > 0)
+			db->flush_slots = v;
+	}
+	/* slots a previous run left behind go into the table now */
+	if (db_pending_reload(db) != PHR_OK)
+		goto fail;
+	if (db->pend_used) {
+		int rc = db_begin(db);
+
+		if (rc == PHR_OK)
+			rc = db_storage_flush(db);
+		if (rc == PHR_OK)
+			rc = db_commit(db);
+		if (rc != PHR_OK) {
+			db_rollback(db);
+			goto fail;
+		}
+	}
 	return PHR_OK;
 fail:
 	db_close(db);
@@ -155,6 +200,7 @@ void db_close(struct chain_db *db)
 		sqlite3_finalize(db->st[i]);
 	if (db->db)
 		sqlite3_close(db->db);
+	phr_free(db->pend);
 	memset(db, 0, sizeof(*db));
 }
 
@@ -317,12 +363,220 @@ int db_account_del(struct chain_db *db, const uint8_t addr[20])
 	return run(db, s);
 }
 
+/* ---- storage writes behind ---- */
+
+static bool is_zero32(const uint8_t v[32])
+{
+	static const uint8_t zero[32];
+
+	return memcmp(v, zero, 32) == 0;
+}
+
+static size_t pend_hash(const uint8_t addr[20], const uint8_t slot[32])
+{
+	uint64_t h = 0, a = 0;
+
+	/* the keys are keccak outputs, plus small offsets (a struct's fields) */
+	memcpy(&h, slot + 24, 8);
+	memcpy(&a, slot, 8);
+	h ^= a * 0x9e3779b97f4a7c15ull;
+	memcpy(&a, addr + 12, 8);
+	h ^= a;
+	h *= 0xff51afd7ed558ccdull;
+	return (size_t)(h ^ (h >> 32));
+}
+
+static struct db_pslot *pend_find(const struct chain_db *db, const uint8_t addr[20],
+				  const uint8_t slot[32])
+{
+	size_t i;
+
+	if (!db->pend_used)
+		return NULL;
+	for (i = pend_hash(addr, slot) & (db->pend_cap - 1); db->pend[i].used;
+	     i = (i + 1) & (db->pend_cap - 1))
+		if (memcmp(db->pend[i].slot, slot, 32) == 0 && memcmp(db->pend[i].addr, addr, 20) == 0)
+			return &db->pend[i];
+	return NULL;
+}
+
+/* Sets a slot behind (last write wins). */
+static int pend_put(struct chain_db *db, const uint8_t addr[20], const uint8_t slot[32],
+		    const uint8_t val[32])
+{
+	struct db_pslot *p = pend_find(db, addr, slot);
+	size_t i;
+
+	if (p) {
+		memcpy(p->val, val, 32);
+		return PHR_OK;
+	}
+	if ((db->pend_used + 1) * 4 > db->pend_cap * 3) {
+		size_t nc = db->pend_cap ? db->pend_cap * 2 : 1024;
+		struct db_pslot *n = phr_calloc(nc, sizeof(*n));
+
+		if (!n)
+			return PHR_ERR_NOMEM;
+		for (i = 0; i < db->pend_cap; i++) {
+			size_t j;
+
+			if (!db->pend[i].used)
+				continue;
+			for (j = pend_hash(db->pend[i].addr, db->pend[i].slot) & (nc - 1); n[j].used;
+			     j = (j + 1) & (nc - 1))
+				;
+			n[j] = db->pend[i];
+		}
+		phr_free(db->pend);
+		db->pend = n;
+		db->pend_cap = nc;
+	}
+	for (i = pend_hash(addr, slot) & (db->pend_cap - 1); db->pend[i].used;
+	     i = (i + 1) & (db->pend_cap - 1))
+		;
+	p = &db->pend[i];
+	p->used = true;
+	memcpy(p->addr, addr, 20);
+	memcpy(p->slot, slot, 32);
+	memcpy(p->val, val, 32);
+	db->pend_used++;
+	return PHR_OK;
+}
+
+static void pend_clear(struct chain_db *db)
+{
+	if (db->pend_used)
+		memset(db->pend, 0, db->pend_cap * sizeof(*db->pend));
+	db->pend_used = 0;
+}
+
+/* A block's slots as one log record: per account, its address, a 2-byte
+ * count, then per slot the key, the value's length without leading zeros
+ * and those bytes. */
+static int slog_add(struct phr_buf *b, const struct phr_state_account_change *a)
+{
+	uint8_t head[22];
+	size_t k;
+	int rc;
+
+	memcpy(head, a->addr, 20);
+	head[20] = (uint8_t)(a->slots_count >> 8);
+	head[21] = (uint8_t)a->slots_count;
+	rc = phr_buf_append(b, head, sizeof(head));
+	for (k = 0; rc == PHR_OK && k < a->slots_count; k++) {
+		const uint8_t *v = a->slots[k].value;
+		size_t z = 0;
+		uint8_t len;
+
+		while (z < 32 && v[z] == 0)
+			z++;
+		len = (uint8_t)(32 - z);
+		rc = phr_buf_append(b, a->slots[k].key, 32);
+		if (rc == PHR_OK)
+			rc = phr_buf_append(b, &len, 1);
+		if (rc == PHR_OK && len)
+			rc = phr_buf_append(b, v + z, len);
+	}
+	return rc;
+}
+
+/* Puts the slots of one log record behind. */
+static int slog_apply(struct chain_db *db, const uint8_t *p, size_t n)
+{
+	while (n) {
+		const uint8_t *addr = p;
+		size_t count, k;
+
+		if (n < 22)
+			return PHR_ERR_CORRUPT;
+		count = (size_t)p[20] << 8 | p[21];
+		p += 22;
+		n -= 22;
+		for (k = 0; k < count; k++) {
+			uint8_t val[32] = { 0 };
+			size_t len;
+			int rc;
+
+			if (n < 33 || p[32] > 32 || n < 33 + (size_t)p[32])
+				return PHR_ERR_CORRUPT;
+			len = p[32];
+			memcpy(val + 32 - len, p + 33, len);
+			rc = pend_put(db, addr, p, val);
+			if (rc != PHR_OK)
+				return rc;
+			p += 33 + len;
+			n -= 33 + len;
+		}
+	}
+	return PHR_OK;
+}
+
+int db_pending_reload(struct chain_db *db)
+{
+	sqlite3_stmt *s = stmt(db, DB_SLOG_ALL);
+	int rc;
+
+	pend_clear(db);
+	while ((rc = row(db, s)) == PHR_OK) {
+		rc = slog_apply(db, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
+		if (rc != PHR_OK) {
+			sqlite3_reset(s);
+			return rc;
+		}
+	}
+	return rc == PHR_ERR_NOT_FOUND ? PHR_OK : rc;
+}
+
+static int pslot_cmp(const void *a, const void *b)
+{
+	const struct db_pslot *x = *(const struct db_pslot *const *)a;
+	const struct db_pslot *y = *(const struct db_pslot *const *)b;
+	int c = memcmp(x->addr, y->addr, 20);
+
+	return c ? c : memcmp(x->slot, y->slot, 32);
+}
+
+static int db_storage_write(struct chain_db *db, const uint8_t addr[20], const uint8_t slot[32],
+			    const uint8_t val[32]);
+
+int db_storage_flush(struct chain_db *db)
+{
+	struct db_pslot **v;
+	size_t i, n = 0;
+	int rc = PHR_OK;
+
+	if (!db->pend_used)
+		return PHR_OK;
+	/* in key order: consecutive writes land on the same pages */
+	v = phr_malloc(db->pend_used * sizeof(*v));
+	if (!v)
+		return PHR_ERR_NOMEM;
+	for (i = 0; i < db->pend_cap; i++)
+		if (db->pend[i].used)
+			v[n++] = &db->pend[i];
+	qsort(v, n, sizeof(*v), pslot_cmp);
+	for (i = 0; rc == PHR_OK && i < n; i++)
+		rc = db_storage_write(db, v[i]->addr, v[i]->slot, v[i]->val);
+	phr_free(v);
+	if (rc == PHR_OK)
+		rc = run(db, stmt(db, DB_SLOG_CLEAR));
+	if (rc == PHR_OK)
+		pend_clear(db);
+	return rc;
+}
+
 int db_storage_get(struct chain_db *db, uint8_t val[32], const uint8_t addr[20],
 		   const uint8_t slot[32])
 {
-	sqlite3_stmt *s = stmt(db, DB_STORAGE_GET);
+	const struct db_pslot *p = pend_find(db, addr, slot);
+	sqlite3_stmt *s;
 	int rc;
 
+	if (p) {
+		memcpy(val, p->val, 32);
+		return PHR_OK;
+	}
+	s = stmt(db, DB_STORAGE_GET);
 	sqlite3_bind_blob(s, 1, addr, 20, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 2, slot, 32, SQLITE_STATIC);
 	rc = row(db, s);
@@ -340,10 +594,20 @@ int db_storage_get(struct chain_db *db, uint8_t val[32], const uint8_t addr[20],
 int db_storage_put(struct chain_db *db, const uint8_t addr[20], const uint8_t slot[32],
 		   const uint8_t val[32])
 {
-	static const uint8_t zero[32];
+	struct db_pslot *p = pend_find(db, addr, slot);
+
+	/* a slot behind would overwrite this write at the next flush */
+	if (p)
+		memcpy(p->val, val, 32);
+	return db_storage_write(db, addr, slot, val);
+}
+
+static int db_storage_write(struct chain_db *db, const uint8_t addr[20], const uint8_t slot[32],
+			    const uint8_t val[32])
+{
 	sqlite3_stmt *s;
 
-	if (memcmp(val, zero, 32) == 0) {
+	if (is_zero32(val)) {
 		s = stmt(db, DB_STORAGE_DEL);
 		sqlite3_bind_blob(s, 1, addr, 20, SQLITE_STATIC);
 		sqlite3_bind_blob(s, 2, slot, 32, SQLITE_STATIC);
@@ -682,24 +946,76 @@ static int be_foreach_account(void *ctx, phr_state_account_cb cb, void *cb_ctx)
 static int be_foreach_storage(void *ctx, const uint8_t addr[20], phr_state_slot_cb cb, void *cb_ctx)
 {
 	struct chain_db *db = ctx;
+	struct db_pslot **mine = NULL;
+	bool *seen = NULL;
+	size_t i, n = 0;
 	sqlite3_stmt *s;
-	int rc;
+	int rc = PHR_OK;
 
-	if (sqlite3_prepare_v2(db->db, sql[DB_STORAGE_OF], -1, &s, NULL) != SQLITE_OK)
-		return PHR_ERR_DB;
+	/* the account's slots behind replace or add to its rows */
+	for (i = 0; i < db->pend_cap && db->pend_used; i++) {
+		if (!db->pend[i].used || memcmp(db->pend[i].addr, addr, 20) != 0)
+			continue;
+		if (n % 64 == 0) {
+			struct db_pslot **m = phr_realloc(mine, (n + 64) * sizeof(*m));
+
+			if (!m) {
+				phr_free(mine);
+				return PHR_ERR_NOMEM;
+			}
+			mine = m;
+		}
+		mine[n++] = &db->pend[i];
+	}
+	if (n) {
+		seen = phr_calloc(n, sizeof(*seen));
+		if (!seen) {
+			phr_free(mine);
+			return PHR_ERR_NOMEM;
+		}
+		qsort(mine, n, sizeof(*mine), pslot_cmp);
+	}
+	if (sqlite3_prepare_v2(db->db, sql[DB_STORAGE_OF], -1, &s, NULL) != SQLITE_OK) {
+		rc = PHR_ERR_DB;
+		goto out;
+	}
 	sqlite3_bind_blob(s, 1, addr, 20, SQLITE_TRANSIENT);
 	while ((rc = row(db, s)) == PHR_OK) {
 		uint8_t key[32], val[32];
+		size_t lo = 0, hi = n;
 
 		col_fixed(key, 32, s, 0);
 		col_fixed(val, 32, s, 1);
-		if (cb(cb_ctx, key, val) != 0) {
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			int c = memcmp(mine[mid]->slot, key, 32);
+
+			if (c == 0) {
+				seen[mid] = true;
+				memcpy(val, mine[mid]->val, 32);
+				break;
+			}
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (!is_zero32(val) && cb(cb_ctx, key, val) != 0) {
 			rc = PHR_ERR_INTERNAL;
 			break;
 		}
 	}
 	sqlite3_finalize(s);
-	return rc == PHR_ERR_NOT_FOUND ? PHR_OK : rc;
+	if (rc == PHR_ERR_NOT_FOUND)
+		rc = PHR_OK;
+	for (i = 0; rc == PHR_OK && i < n; i++)
+		if (!seen[i] && !is_zero32(mine[i]->val) &&
+		    cb(cb_ctx, mine[i]->slot, mine[i]->val) != 0)
+			rc = PHR_ERR_INTERNAL;
+out:
+	phr_free(seen);
+	phr_free(mine);
+	return rc;
 }
 
 void db_state_backend(struct phr_state_backend *be, struct chain_db *db)
@@ -733,7 +1049,6 @@ static int undo_put(struct chain_db *db, const uint8_t addr[20], const uint8_t *
 /* Records what a change is about to overwrite (only while snapshots exist). */
 static int undo_record(struct chain_db *db, const struct phr_state_account_change *a)
 {
-	static const uint8_t zero[32];
 	struct db_account prev;
 	uint8_t rec[8 + 32 * 3], val[32];
 	size_t k;
@@ -770,7 +1085,7 @@ static int undo_record(struct chain_db *db, const struct phr_state_account_chang
 		rc = db_storage_get(db, val, a->addr, a->slots[k].key);
 		if (rc == PHR_OK)
 			rc = undo_put(db, a->addr, a->slots[k].key,
-				      memcmp(val, zero, 32) ? val : NULL, 32);
+				      is_zero32(val) ? NULL : val, 32);
 	}
 	return rc;
 }
@@ -839,11 +1154,52 @@ int db_undo_to(struct chain_db *db, uint64_t block)
 	return PHR_OK;
 }
 
-int db_write_changes(struct chain_db *db, const struct phr_state_changes *c)
+/* Writes the slots of a change set behind: into the log (one row for the
+ * block) and the table in memory; flushes past FLUSH_SLOTS. */
+static int write_behind(struct chain_db *db, const struct phr_state_changes *c)
 {
+	struct phr_buf b;
 	size_t i, k;
 	int rc = PHR_OK;
 
+	phr_buf_init(&b, 0);
+	for (i = 0; rc == PHR_OK && i < c->count; i++) {
+		const struct phr_state_account_change *a = &c->accounts[i];
+
+		if (!a->slots_count)
+			continue;
+		rc = slog_add(&b, a);
+		for (k = 0; rc == PHR_OK && k < a->slots_count; k++)
+			rc = pend_put(db, a->addr, a->slots[k].key, a->slots[k].value);
+	}
+	if (rc == PHR_OK && b.len) {
+		sqlite3_stmt *s = stmt(db, DB_SLOG_PUT);
+
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)db->undo_block);
+		sqlite3_bind_blob(s, 2, b.data, (int)b.len, SQLITE_STATIC);
+		rc = run(db, s);
+	}
+	phr_buf_release(&b);
+	if (rc == PHR_OK && db->pend_used > db->flush_slots)
+		rc = db_storage_flush(db);
+	return rc;
+}
+
+int db_write_changes(struct chain_db *db, const struct phr_state_changes *c)
+{
+	size_t i, k;
+	bool through = db->undo;
+	int rc = PHR_OK;
+
+	/* the undo log and a storage wipe read or delete the table's rows: the
+	 * slots behind go in first, and this block's are written through */
+	for (i = 0; i < c->count && !through; i++)
+		through = c->accounts[i].deleted || c->accounts[i].storage_wiped ||
+			  c->accounts[i].slots_count > 0xffff;
+	if (through)
+		rc = db_storage_flush(db);
+	else
+		rc = write_behind(db, c);
 	for (i = 0; rc == PHR_OK && i < c->count; i++) {
 		const struct phr_state_account_change *a = &c->accounts[i];
 		struct db_account acc;
@@ -860,8 +1216,8 @@ int db_write_changes(struct chain_db *db, const struct phr_state_changes *c)
 			rc = db_account_del(db, a->addr);
 			continue;
 		}
-		for (k = 0; rc == PHR_OK && k < a->slots_count; k++)
-			rc = db_storage_put(db, a->addr, a->slots[k].key, a->slots[k].value);
+		for (k = 0; rc == PHR_OK && through && k < a->slots_count; k++)
+			rc = db_storage_write(db, a->addr, a->slots[k].key, a->slots[k].value);
 		if (rc == PHR_OK && a->code)
 			rc = db_code_put(db, a->acc.code_hash, a->code, a->code_len);
 		if (rc != PHR_OK)

@@ -783,6 +783,8 @@ int chain_revert(struct phr_chain_node *n, uint64_t number)
 		return rc;
 	rc = db_begin(&n->db);
 	if (rc == PHR_OK)
+		rc = db_storage_flush(&n->db);
+	if (rc == PHR_OK)
 		rc = db_undo_to(&n->db, number);
 	if (rc == PHR_OK)
 		rc = db_meta_put_u64(&n->db, "head", number);
@@ -790,6 +792,11 @@ int chain_revert(struct phr_chain_node *n, uint64_t number)
 		rc = db_commit(&n->db);
 	if (rc != PHR_OK) {
 		db_rollback(&n->db);
+		/* the flush, if it ran, was undone with the rest */
+		if (db_pending_reload(&n->db) != PHR_OK) {
+			n->broken = true;
+			phr_log_error("chain", "evm_revert: storage log unreadable; node read-only");
+		}
 		return rc;
 	}
 	/* a fresh state over the reverted tables; its root must be the block's */
