@@ -519,11 +519,15 @@ static int list_add(struct phr_wal_block **v, size_t *n, size_t *cap, const uint
 	return PHR_OK;
 }
 
-static bool list_has(const struct phr_wal_block *v, size_t n, const uint8_t d[32])
+/* The entry of @p d in the list @p v (copied to *@p out); false when there is none. */
+static bool list_find(const struct phr_wal_block *v, size_t n, const uint8_t d[32],
+		      struct phr_wal_block *out)
 {
 	for (size_t i = 0; i < n; i++)
-		if (memcmp(v[i].digest, d, 32) == 0)
+		if (memcmp(v[i].digest, d, 32) == 0) {
+			*out = v[i];
 			return true;
+		}
 	return false;
 }
 
@@ -1063,10 +1067,12 @@ int phr_wal_get(struct phr_wal *w, struct phr_buf *out, const uint8_t d[32], boo
 			return PHR_ERR_NOT_FOUND;
 		phr_wal_refresh(w);
 		if (!lookup(w, d, &off, &len)) {
+			struct phr_wal_block b;
 			pthread_rwlock_rdlock(&w->lk);
-			bool bad = list_has(w->bad, w->nbad, d);
+			bool bad = list_find(w->bad, w->nbad, d, &b);
 			pthread_rwlock_unlock(&w->lk);
-			return bad ? PHR_ERR_CORRUPT : PHR_ERR_NOT_FOUND;
+			/* damaged, unless erased since (by another process: its header dead) */
+			return bad && rec_is(w, b.off, d, b.len) ? PHR_ERR_CORRUPT : PHR_ERR_NOT_FOUND;
 		}
 	}
 	phr_buf_reset(out);

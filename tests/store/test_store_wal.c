@@ -303,6 +303,31 @@ static void test_torn_and_damaged(void **state)
 	assert_int_equal(phr_store_get(st, &out, &a), PHR_ERR_NOT_FOUND);
 	assert_int_equal(phr_store_verify(st, &rep, NULL, NULL), PHR_OK);
 	phr_store_close(st);
+	/* b damaged too, seen by two handles (processes); one erases it: for the other it is
+	 * gone (not found), not corrupt */
+	{
+		struct phr_buf pb;
+		phr_buf_init(&pb, 64u << 20);
+		assert_int_equal(phr_file_read(&pb, pack, 64u << 20), PHR_OK);
+		uint8_t *at = memmem(pb.data, pb.len, db, 64);
+		assert_non_null(at);
+		off_t boff = (off_t)(at - pb.data);
+		phr_buf_release(&pb);
+		fd = open(pack, O_RDWR);
+		assert_int_equal(pwrite(fd, "YY", 2, boff + 7), 2); /* b's payload */
+		close(fd);
+	}
+	struct phr_store *st2;
+	assert_int_equal(phr_store_open(&st, dir), PHR_OK);
+	assert_int_equal(phr_store_open(&st2, dir), PHR_OK);
+	assert_int_equal(phr_store_get(st, &out, &b), PHR_ERR_CORRUPT);
+	assert_int_equal(phr_store_pin_rm(st2, &b), PHR_OK);
+	assert_int_equal(phr_store_delete(st2, &b), PHR_OK);
+	assert_int_equal(phr_store_get(st, &out, &b), PHR_ERR_NOT_FOUND);
+	assert_false(file_contains(dir, "pack", db + 100, 64));
+	assert_block(st, &c, dc, sizeof(dc));
+	phr_store_close(st2);
+	phr_store_close(st);
 	/* not a pack at all */
 	fd = open(pack, O_RDWR);
 	assert_int_equal(pwrite(fd, "NOTAPACK", 8, 0), 8);
