@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -545,7 +546,7 @@ struct fmap {
 	ino_t ino;
 	unsigned refs; /* open files of this mapping (maps_lock) */
 	const uint8_t *base;
-	sqlite3_int64 size; /* bytes of the file known to exist (maps_lock) */
+	_Atomic(int64_t) size; /* bytes of the file known to exist (read without a lock: every fetch) */
 };
 
 struct mfile {
@@ -591,7 +592,7 @@ static struct fmap *fmap_get(const char *path)
 			m->dev = sb.st_dev;
 			m->ino = sb.st_ino;
 			m->base = p;
-			m->size = (sqlite3_int64)sb.st_size;
+			atomic_store(&m->size, (int64_t)sb.st_size);
 			maps[freei] = m;
 		}
 	}
@@ -668,20 +669,17 @@ static int m_fetch(sqlite3_file *f, sqlite3_int64 off, int n, void **pp)
 {
 	struct fmap *m = ((struct mfile *)f)->map;
 	sqlite3_int64 size, end = off + n;
+	int64_t known;
 
 	*pp = NULL;
 	if (m == NULL || off < 0 || n <= 0 || end > (sqlite3_int64)MAP_LEN)
 		return SQLITE_OK;
-	pthread_mutex_lock(&maps_lock);
-	size = m->size;
-	pthread_mutex_unlock(&maps_lock);
-	if (end > size) { /* the file may have grown since */
+	if (end > atomic_load_explicit(&m->size, memory_order_relaxed)) { /* the file may have grown since */
 		if (m_FileSize(f, &size) != SQLITE_OK || end > size)
 			return SQLITE_OK;
-		pthread_mutex_lock(&maps_lock);
-		if (size > m->size)
-			m->size = size;
-		pthread_mutex_unlock(&maps_lock);
+		known = atomic_load(&m->size);
+		while (known < size && !atomic_compare_exchange_weak(&m->size, &known, (int64_t)size))
+			;
 	}
 	*pp = (void *)(uintptr_t)(m->base + off);
 	return SQLITE_OK;
