@@ -218,7 +218,7 @@ static int block_path(struct phr_store *st, char *path, size_t cap, char *shard_
 	return pathf(path, cap, "%s/%.2s/%s", st->blocks, key + kl - 3, key);
 }
 
-static int fsync_dir(const char *dir)
+int phr_store_fsync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -278,7 +278,7 @@ static int put_direct(const char *path, const char *shard, const uint8_t *data, 
 		unlink(tmp);
 		return rc;
 	}
-	return fsync_dir(shard);
+	return phr_store_fsync_dir(shard);
 }
 
 /* Whether block @p cid of @p len bytes is stored already (pack or file). */
@@ -409,7 +409,7 @@ static int batch_commit_small(struct phr_store_batch *b)
 		for (size_t j = 0; j < i && !seen; j++)
 			seen = strcmp(b->p[j].shard, b->p[i].shard) == 0;
 		if (!seen)
-			rc = fsync_dir(b->p[i].shard);
+			rc = phr_store_fsync_dir(b->p[i].shard);
 	}
 	for (size_t i = 0; i < b->n; i++)
 		pending_release(&b->p[i], rc != PHR_OK);
@@ -636,7 +636,7 @@ int phr_store_delete(struct phr_store *st, const struct phr_cid *cid)
 			return PHR_ERR_IO;
 		return packed ? PHR_OK : PHR_ERR_NOT_FOUND;
 	}
-	return fsync_dir(shard);
+	return phr_store_fsync_dir(shard);
 }
 
 /* ---- a set of 32-byte digests (open addressing) ---- */

@@ -99,6 +99,29 @@ void phr_store_sha256(uint8_t out[32], const uint8_t *data, size_t len)
 	sha256_digest(&c, SHA256_DIGEST_SIZE, out);
 }
 
+struct phr_store_hash {
+	struct sha256_ctx c;
+};
+
+struct phr_store_hash *phr_store_hash_new(void)
+{
+	struct phr_store_hash *h = phr_malloc(sizeof(*h));
+	if (h)
+		sha256_init(&h->c);
+	return h;
+}
+
+void phr_store_hash_update(struct phr_store_hash *h, const uint8_t *data, size_t len)
+{
+	sha256_update(&h->c, len, data);
+}
+
+void phr_store_hash_final(struct phr_store_hash *h, uint8_t out[32])
+{
+	sha256_digest(&h->c, SHA256_DIGEST_SIZE, out);
+	phr_free(h);
+}
+
 void phr_cid_identity_empty(struct phr_cid *cid)
 {
 	memset(cid, 0, sizeof(*cid));

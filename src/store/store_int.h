@@ -10,6 +10,11 @@
 
 /* SHA-256 of one buffer (the one place the hash implementation is chosen). */
 void phr_store_sha256(uint8_t out[32], const uint8_t *data, size_t len);
+/* SHA-256 of a stream: _new (NULL when memory ran out), _update, _final (frees it). */
+struct phr_store_hash;
+struct phr_store_hash *phr_store_hash_new(void);
+void phr_store_hash_update(struct phr_store_hash *h, const uint8_t *data, size_t len);
+void phr_store_hash_final(struct phr_store_hash *h, uint8_t out[32]);
 
 /* Protobuf reading helpers (dagpb.c). */
 int phr_pb_varint(uint64_t *v, const uint8_t **p, const uint8_t *end);
@@ -18,6 +23,9 @@ int phr_pb_varint(uint64_t *v, const uint8_t **p, const uint8_t *end);
 int phr_store_write_all(int fd, const uint8_t *data, size_t len);
 /* Reads up to @p len bytes (short only at end of file). Returns bytes or -1. */
 long phr_store_read_full(int fd, uint8_t *buf, size_t len);
+
+/* fsync of directory @p dir (renames and removals in it made durable). */
+int phr_store_fsync_dir(const char *dir);
 
 /* An anonymous read-write temporary file in $TMPDIR (or /tmp); -1 on error. */
 int phr_store_tmpfile(void);

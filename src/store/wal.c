@@ -19,6 +19,7 @@
  * another boot (as those versions did), syncs and removes it.
  */
 /* fallocate, FALLOC_FL_PUNCH_HOLE: _GNU_SOURCE is set for the whole tree */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -680,81 +681,184 @@ static int pack_fingerprint(int fd, uint64_t covered, uint8_t fp[32])
 	return PHR_OK;
 }
 
-static uint8_t *put_ent(uint8_t *p, const uint8_t d[32], uint64_t off, uint32_t len)
-{
-	memcpy(p, d, 32);
-	put64(p + 32, off);
-	put32(p + 40, len);
-	return p + IDX_ENT;
-}
-
-/* Whether a record of @p len bytes at @p off lies within what the file covers. */
+/* Bounds of what an index file entry may say: a record inside what the file covers. */
 static bool ent_within(uint64_t off, uint32_t len, uint64_t covered)
 {
 	return off >= HDR_SIZE && off % 8 == 0 && len <= PHR_STORE_WAL_BLOCK_MAX &&
 	       off + phr_wal_rec_size(len) <= covered;
 }
 
+/* The index file streamed to a temporary file through a buffer, hashed on the way. */
+#define IDX_OUT_BUF ((size_t)1 << 20)
+
+struct idx_out {
+	int fd;
+	struct phr_store_hash *h;
+	uint8_t *buf;
+	size_t n;
+	int rc;
+};
+
+static void out_flush(struct idx_out *o)
+{
+	if (o->n > 0 && o->rc == PHR_OK) {
+		phr_store_hash_update(o->h, o->buf, o->n);
+		o->rc = phr_fd_write_all(o->fd, o->buf, o->n) == PHR_OK ? PHR_OK : PHR_ERR_IO;
+	}
+	o->n = 0;
+}
+
+static void out_put(struct idx_out *o, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	while (len > 0 && o->rc == PHR_OK) {
+		size_t k = IDX_OUT_BUF - o->n < len ? IDX_OUT_BUF - o->n : len;
+		memcpy(o->buf + o->n, p, k);
+		o->n += k;
+		p += k;
+		len -= k;
+		if (o->n == IDX_OUT_BUF)
+			out_flush(o);
+	}
+}
+
+static void out_ent(struct idx_out *o, const uint8_t d[32], uint64_t off, uint32_t len)
+{
+	uint8_t e[IDX_ENT];
+	memcpy(e, d, 32);
+	put64(e + 32, off);
+	put32(e + 40, len);
+	out_put(o, e, sizeof(e));
+}
+
+/* Counts the entries of @p v within @p covered, or writes them (@p o non-NULL). */
+static uint64_t list_out(struct idx_out *o, const struct phr_wal_block *v, size_t n,
+			 uint64_t covered)
+{
+	uint64_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (ent_within(v[i].off, v[i].len, covered)) {
+			k++;
+			if (o)
+				out_ent(o, v[i].digest, v[i].off, v[i].len);
+		}
+	return k;
+}
+
+/* The directory of @p path synced (a rename in it made durable). */
+static int fsync_parent(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[4096];
+	if (!slash)
+		return PHR_OK;
+	size_t n = (size_t)(slash - path);
+	if (n == 0 || n >= sizeof(dir))
+		return n == 0 ? PHR_OK : PHR_ERR_TOO_LARGE;
+	memcpy(dir, path, n);
+	dir[n] = 0;
+	return phr_store_fsync_dir(dir);
+}
+
 /* Writes the index file for what this process knows up to w->scanned (brought up to
- * date first). Entries of this process's own records past that point are left to the
- * next opener's scan. */
+ * date first): streamed to "<path>.tmp.<pid>.<n>" while the index is read-locked, then
+ * synced and renamed over the file. Entries of this process's own records past that
+ * point are left to the next opener's scan. */
 static int idx_save(struct phr_wal *w)
 {
-	uint8_t *buf = NULL, fp[32];
-	int rc = PHR_OK;
+	char tmp[4200];
+	uint8_t hdr[IDX_HDR] = { 0 }, sum[32];
+	struct idx_out o = { .fd = -1, .rc = PHR_OK };
 
 	phr_wal_refresh(w);
+	static atomic_uint serial; /* two handles of one process on one store */
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld.%u", w->idx_path, (long)getpid(),
+		     atomic_fetch_add(&serial, 1)) >= (int)sizeof(tmp))
+		return PHR_ERR_TOO_LARGE;
+	o.buf = phr_malloc(IDX_OUT_BUF);
+	o.h = phr_store_hash_new();
+	o.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (!o.buf || !o.h || o.fd < 0) {
+		o.rc = o.fd < 0 && o.buf && o.h ? PHR_ERR_IO : PHR_ERR_NOMEM;
+		goto out;
+	}
 	pthread_rwlock_rdlock(&w->lk);
-	uint64_t covered = w->scanned, nblk = 0, ndup = 0, nbad = 0, pinbytes = 0;
+	uint64_t covered = w->scanned, nblk = 0, pinbytes = 0;
 	for (size_t i = 0; i < w->icap; i++)
 		nblk += ent_used(&w->idx[i]) &&
 			ent_within(ent_off(&w->idx[i]), ent_len(&w->idx[i]), covered);
-	for (size_t i = 0; i < w->ndups; i++)
-		ndup += ent_within(w->dups[i].off, w->dups[i].len, covered);
-	for (size_t i = 0; i < w->nbad; i++)
-		nbad += ent_within(w->bad[i].off, w->bad[i].len, covered);
 	for (size_t i = 0; i < w->pins.cap; i++)
 		if (w->pins.s[i].s)
 			pinbytes += strlen(w->pins.s[i].s) + 1;
-	size_t total = IDX_HDR + (size_t)(nblk + ndup + nbad) * IDX_ENT + (size_t)pinbytes + 32;
-	if (covered <= HDR_SIZE || !(buf = phr_calloc(1, total))) {
-		pthread_rwlock_unlock(&w->lk);
-		rc = covered <= HDR_SIZE ? PHR_OK : PHR_ERR_NOMEM;
-		goto out;
-	}
-	memcpy(buf, IDX_MAGIC, 8);
-	put64(buf + 8, covered);
-	put64(buf + 16, nblk);
-	put64(buf + 24, ndup);
-	put64(buf + 32, nbad);
-	put64(buf + 40, pinbytes);
-	uint8_t *p = buf + IDX_HDR;
-	for (size_t i = 0; i < w->icap; i++)
+	memcpy(hdr, IDX_MAGIC, 8);
+	put64(hdr + 8, covered);
+	put64(hdr + 16, nblk);
+	put64(hdr + 24, list_out(NULL, w->dups, w->ndups, covered));
+	put64(hdr + 32, list_out(NULL, w->bad, w->nbad, covered));
+	put64(hdr + 40, pinbytes);
+	if (covered <= HDR_SIZE)
+		o.rc = PHR_ERR_STATE; /* nothing to cover */
+	else
+		o.rc = pack_fingerprint(w->rfd, covered, hdr + 64);
+	out_put(&o, hdr, sizeof(hdr));
+	for (size_t i = 0; i < w->icap && o.rc == PHR_OK; i++)
 		if (ent_used(&w->idx[i]) &&
 		    ent_within(ent_off(&w->idx[i]), ent_len(&w->idx[i]), covered))
-			p = put_ent(p, w->idx[i].d, ent_off(&w->idx[i]), ent_len(&w->idx[i]));
-	for (size_t i = 0; i < w->ndups; i++)
-		if (ent_within(w->dups[i].off, w->dups[i].len, covered))
-			p = put_ent(p, w->dups[i].digest, w->dups[i].off, w->dups[i].len);
-	for (size_t i = 0; i < w->nbad; i++)
-		if (ent_within(w->bad[i].off, w->bad[i].len, covered))
-			p = put_ent(p, w->bad[i].digest, w->bad[i].off, w->bad[i].len);
-	for (size_t i = 0; i < w->pins.cap; i++)
-		if (w->pins.s[i].s) {
-			size_t l = strlen(w->pins.s[i].s) + 1;
-			memcpy(p, w->pins.s[i].s, l);
-			p += l;
-		}
+			out_ent(&o, w->idx[i].d, ent_off(&w->idx[i]), ent_len(&w->idx[i]));
+	(void)list_out(&o, w->dups, w->ndups, covered);
+	(void)list_out(&o, w->bad, w->nbad, covered);
+	for (size_t i = 0; i < w->pins.cap && o.rc == PHR_OK; i++)
+		if (w->pins.s[i].s)
+			out_put(&o, w->pins.s[i].s, strlen(w->pins.s[i].s) + 1);
 	pthread_rwlock_unlock(&w->lk);
-	if ((rc = pack_fingerprint(w->rfd, covered, fp)) != PHR_OK)
-		goto out;
-	memcpy(buf + 64, fp, 32);
-	phr_store_sha256(p, buf, total - 32);
-	if ((rc = phr_file_write_atomic(w->idx_path, buf, total, 0600)) == PHR_OK)
+	out_flush(&o);
+	if (o.rc == PHR_OK) {
+		phr_store_hash_final(o.h, sum);
+		o.h = NULL;
+		o.rc = phr_fd_write_all(o.fd, sum, sizeof(sum)) == PHR_OK && fdatasync(o.fd) == 0
+			       ? PHR_OK
+			       : PHR_ERR_IO;
+	}
+	if (close(o.fd) != 0 && o.rc == PHR_OK)
+		o.rc = PHR_ERR_IO;
+	o.fd = -1;
+	if (o.rc == PHR_OK && rename(tmp, w->idx_path) != 0)
+		o.rc = PHR_ERR_IO;
+	if (o.rc == PHR_OK && (o.rc = fsync_parent(w->idx_path)) == PHR_OK)
 		atomic_store(&w->saved, covered);
 out:
-	phr_free(buf);
-	return rc;
+	if (o.fd >= 0)
+		close(o.fd);
+	if (o.rc != PHR_OK)
+		unlink(tmp);
+	if (o.h) {
+		uint8_t scratch[32];
+		phr_store_hash_final(o.h, scratch);
+	}
+	phr_free(o.buf);
+	return o.rc == PHR_ERR_STATE ? PHR_OK : o.rc;
+}
+
+/* Removes the temporary index files a process killed while writing one left (the first
+ * opener alone: nobody else can be writing one). */
+static void idx_drop_temps(struct phr_wal *w)
+{
+	const char *slash = strrchr(w->idx_path, '/');
+	char dir[4096], path[4400], prefix[256];
+	size_t n = slash ? (size_t)(slash - w->idx_path) : 0;
+	if (!slash || n == 0 || n >= sizeof(dir) ||
+	    snprintf(prefix, sizeof(prefix), "%s.tmp.", slash + 1) >= (int)sizeof(prefix))
+		return;
+	memcpy(dir, w->idx_path, n);
+	dir[n] = 0;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d)) != NULL)
+		if (strncmp(e->d_name, prefix, strlen(prefix)) == 0 &&
+		    snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < (int)sizeof(path))
+			unlink(path);
+	if (d)
+		closedir(d);
 }
 
 /* The pins of an index file: @p n bytes of NUL-terminated CID texts. */
@@ -946,6 +1050,8 @@ int phr_wal_open(struct phr_wal **out, struct phr_store *st, const char *path,
 	bool alone = flock(w->fd, LOCK_EX | LOCK_NB) == 0;
 	if (alone && (rc = legacy_open(w, legacy_path)) != PHR_OK)
 		goto fail;
+	if (alone)
+		idx_drop_temps(w);
 	rc = PHR_ERR_IO;
 	if (fstat(w->rfd, &sb) != 0)
 		goto fail;
