@@ -519,15 +519,25 @@ static int record_decide(struct phr_node *n, const struct phr_record_meta *m, co
 	return PHR_OK;
 }
 
-/* The access decision and the reader's capsule, for a reader at @p raddr
- * (hosted identity @p hosted or NULL). Caller holds the lock. */
+/*
+ * The access decision and the reader's capsule, for a reader at @p raddr
+ * (hosted identity @p hosted or NULL). Caller holds the lock. recordOf has just answered
+ * (the token lives and is m->patient's), so canAccess of the record is true whenever
+ * canAccess(reader, patient, 0, Read) is (records_decide): that one is asked first — the
+ * owner, an emergency session and grants on all records decide it, and the chain's memo
+ * keeps its answer per reader and patient rather than per record — and the record itself
+ * only when it says no (category and record grants).
+ */
 static int record_access_locked(struct phr_node *n, struct phr_record_meta *m, const uint8_t raddr[20],
 				const struct phr_u256 *record)
 {
+	const struct phr_u256 zero = PHR_U256_ZERO;
+	bool whole = false;
 	int rv;
 
 	if ((rv = record_meta_for(n, m, raddr, record)) != PHR_OK ||
-	    (rv = record_decide(n, m, raddr, record)) != PHR_OK)
+	    (rv = can_access_locked(n, &whole, raddr, m->patient, &zero, PHR_LEVEL_READ)) != PHR_OK ||
+	    (!whole && (rv = record_decide(n, m, raddr, record)) != PHR_OK))
 		return rv;
 	return record_capsule(n, m, raddr, record);
 }
