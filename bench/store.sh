@@ -13,6 +13,9 @@
 # in the same minute; ops/s and CPU ms per submission (the steady figure on a shared
 # machine) and the ratios. SUBMIT_THREADS=0 skips it. The store directories are removed only
 # at the end: deleting thousands of files makes the next run's file creations slow on ext4.
+# OPEN_RECORDS=N (default 0: skipped): a store of N records (bench_store fill), then its
+# open from the index file (pack.idx) against a scan of the whole pack (the file removed),
+# ROUNDS rounds alternating: seconds and the ratio.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${PHR_BENCH_BUILD:-$root/build/store-release}
@@ -86,32 +89,50 @@ echo "cpu-x: their ratio (robust on a loaded machine); phr-add: plain import; ph
 echo "rss: peak resident KiB of the phr process"
 
 : "${SUBMIT_THREADS:=16}" "${SUBMIT_SECS:=3}" "${ROUNDS:=3}"
-[ "$SUBMIT_THREADS" -gt 0 ] || exit 0
+if [ "$SUBMIT_THREADS" -gt 0 ]; then
+	echo
+	echo "submit: $SUBMIT_THREADS threads, $SUBMIT_SECS s per run, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+	printf '%-6s %-8s %9s %12s\n' round variant ops/s cpu-ms/op
+	sub() { # round variant bench [group]
+		v=$2 b=$3
+		shift 3
+		set -- $("$b" submit "$tmp/sub-$v-$r" "$SUBMIT_THREADS" "$SUBMIT_SECS" "$@")
+		printf '%-6s %-8s %9s %12s\n' "$r" "$v" "$5" "$6"
+		echo "$v $5 $6" >>"$tmp/sub.res"
+	}
+	r=1
+	while [ "$r" -le "$ROUNDS" ]; do
+		sub "$r" plain "$bench"
+		sub "$r" group "$bench" group
+		if [ -n "${BASE_BENCH:-}" ]; then
+			sub "$r" base "$BASE_BENCH"
+			sub "$r" basegrp "$BASE_BENCH" group
+		fi
+		r=$((r + 1))
+	done
+	avg() { awk -v v="$1" -v c="$2" '$1 == v { s += $c; n++ } END { printf "%.2f", n ? s / n : 0 }' "$tmp/sub.res"; }
+	echo "mean ops/s: plain $(avg plain 2), group $(avg group 2)${BASE_BENCH:+, base $(avg base 2), basegrp $(avg basegrp 2)};" \
+		"cpu-ms/op: plain $(avg plain 3), group $(avg group 3)${BASE_BENCH:+, base $(avg base 3), basegrp $(avg basegrp 3)}"
+	echo "group/plain ops/s $(ratio "$(avg group 2)" "$(avg plain 2)"), cpu $(ratio "$(avg group 3)" "$(avg plain 3)")"
+	if [ -n "${BASE_BENCH:-}" ]; then
+		echo "plain/base ops/s $(ratio "$(avg plain 2)" "$(avg base 2)"), cpu $(ratio "$(avg plain 3)" "$(avg base 3)")"
+		echo "group/basegrp ops/s $(ratio "$(avg group 2)" "$(avg basegrp 2)"), cpu $(ratio "$(avg group 3)" "$(avg basegrp 3)")"
+	fi
+fi
+
+: "${OPEN_RECORDS:=0}"
+[ "$OPEN_RECORDS" -gt 0 ] || exit 0
 echo
-echo "submit: $SUBMIT_THREADS threads, $SUBMIT_SECS s per run, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-6s %-8s %9s %12s\n' round variant ops/s cpu-ms/op
-sub() { # round variant bench [group]
-	v=$2 b=$3
-	shift 3
-	set -- $("$b" submit "$tmp/sub-$v-$r" "$SUBMIT_THREADS" "$SUBMIT_SECS" "$@")
-	printf '%-6s %-8s %9s %12s\n' "$r" "$v" "$5" "$6"
-	echo "$v $5 $6" >>"$tmp/sub.res"
-}
+"$bench" fill "$tmp/open" "$OPEN_RECORDS" | awk '{ printf "fill: %d records in %.1f s, pack %d bytes\n", $2, $3, $4 }'
+printf '%-6s %10s %10s %8s\n' round index-s scan-s ratio
 r=1
 while [ "$r" -le "$ROUNDS" ]; do
-	sub "$r" plain "$bench"
-	sub "$r" group "$bench" group
-	if [ -n "${BASE_BENCH:-}" ]; then
-		sub "$r" base "$BASE_BENCH"
-		sub "$r" basegrp "$BASE_BENCH" group
-	fi
+	cp "$tmp/open/pack.idx" "$tmp/idx.keep"
+	ix=$("$bench" open "$tmp/open" | awk '{print $2}')
+	rm -f "$tmp/open/pack.idx"
+	sc=$(PHR_STORE_INDEX_MIN=1000000000000 "$bench" open "$tmp/open" | awk '{print $2}')
+	cp "$tmp/idx.keep" "$tmp/open/pack.idx"
+	printf '%-6s %10s %10s %8s\n' "$r" "$ix" "$sc" "$(ratio "$sc" "$ix")"
 	r=$((r + 1))
 done
-avg() { awk -v v="$1" -v c="$2" '$1 == v { s += $c; n++ } END { printf "%.2f", n ? s / n : 0 }' "$tmp/sub.res"; }
-echo "mean ops/s: plain $(avg plain 2), group $(avg group 2)${BASE_BENCH:+, base $(avg base 2), basegrp $(avg basegrp 2)};" \
-	"cpu-ms/op: plain $(avg plain 3), group $(avg group 3)${BASE_BENCH:+, base $(avg base 3), basegrp $(avg basegrp 3)}"
-echo "group/plain ops/s $(ratio "$(avg group 2)" "$(avg plain 2)"), cpu $(ratio "$(avg group 3)" "$(avg plain 3)")"
-if [ -n "${BASE_BENCH:-}" ]; then
-	echo "plain/base ops/s $(ratio "$(avg plain 2)" "$(avg base 2)"), cpu $(ratio "$(avg plain 3)" "$(avg base 3)")"
-	echo "group/basegrp ops/s $(ratio "$(avg group 2)" "$(avg basegrp 2)"), cpu $(ratio "$(avg group 3)" "$(avg basegrp 3)")"
-fi
+echo "open: seconds to open the store (page cache warm); ratio: the scan's time over the index file's"
