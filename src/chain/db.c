@@ -756,7 +756,9 @@ int db_receipt_put(struct chain_db *db, const struct phr_chain_receipt *r)
 		sqlite3_bind_blob(s, 10, r->to, 20, SQLITE_STATIC);
 	if (r->has_contract)
 		sqlite3_bind_blob(s, 11, r->contract_address, 20, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 12, r->bloom, PHR_CHAIN_BLOOM_BYTES, SQLITE_STATIC);
+	/* the bloom is its logs' (db_receipt_get derives it): 256 bytes a
+	 * receipt less; older rows hold it */
+	sqlite3_bind_blob(s, 12, "", 0, SQLITE_STATIC);
 	rc = run(db, s);
 	for (i = 0; rc == PHR_OK && i < r->logs_count; i++) {
 		const struct phr_chain_log *l = &r->logs[i];
@@ -822,12 +824,36 @@ int db_logs_push(struct phr_chain_log **logs, size_t *count, size_t *cap,
 	return PHR_OK;
 }
 
+/* The bloom of a receipt's logs (the same filter the node computed when it
+ * sealed the block: phr_state_logs_bloom). */
+static int logs_bloom(uint8_t bloom[PHR_CHAIN_BLOOM_BYTES], struct phr_chain_log *logs, size_t n)
+{
+	struct phr_state_log *v;
+	size_t i;
+
+	memset(bloom, 0, PHR_CHAIN_BLOOM_BYTES);
+	if (!n)
+		return PHR_OK;
+	v = phr_calloc(n, sizeof(*v));
+	if (!v)
+		return PHR_ERR_NOMEM;
+	for (i = 0; i < n; i++) {
+		memcpy(v[i].addr, logs[i].address, 20);
+		v[i].topics = logs[i].topics;
+		v[i].topics_count = logs[i].topics_count;
+	}
+	phr_state_logs_bloom(bloom, v, n);
+	phr_free(v);
+	return PHR_OK;
+}
+
 int db_receipt_get(struct chain_db *db, struct phr_chain_receipt *out, const uint8_t hash[32])
 {
 	struct phr_chain_receipt r = { 0 };
 	sqlite3_stmt *s = stmt(db, DB_RECEIPT_GET);
 	uint8_t price[32];
 	size_t cap = 0;
+	bool derive;
 	int rc;
 
 	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
@@ -850,6 +876,7 @@ int db_receipt_get(struct chain_db *db, struct phr_chain_receipt *out, const uin
 	r.has_contract = sqlite3_column_type(s, 9) != SQLITE_NULL;
 	if (r.has_contract)
 		col_fixed(r.contract_address, 20, s, 9);
+	derive = sqlite3_column_bytes(s, 10) != PHR_CHAIN_BLOOM_BYTES;
 	col_fixed(r.bloom, PHR_CHAIN_BLOOM_BYTES, s, 10);
 	col_fixed(r.block_hash, 32, s, 11);
 	sqlite3_reset(s);
@@ -875,6 +902,13 @@ int db_receipt_get(struct chain_db *db, struct phr_chain_receipt *out, const uin
 	if (rc != PHR_ERR_NOT_FOUND) {
 		phr_chain_receipt_release(&r);
 		return rc;
+	}
+	if (derive) {
+		rc = logs_bloom(r.bloom, r.logs, r.logs_count);
+		if (rc != PHR_OK) {
+			phr_chain_receipt_release(&r);
+			return rc;
+		}
 	}
 	*out = r;
 	return PHR_OK;

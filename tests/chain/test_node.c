@@ -503,6 +503,62 @@ static void test_restart(void **state)
 	phr_chain_node_close(n);
 }
 
+/* A block's JSON field @p name holds the @p n bytes @p want. */
+static void header_field(const json_t *blk, const char *name, const uint8_t *want, size_t n)
+{
+	struct phr_rpc_error err = { 0 };
+	uint8_t *b = NULL;
+	size_t bl = 0;
+
+	assert_int_equal(phr_rpc_param_bytes(&b, &bl, &err, json_object_get(blk, name), n, name), PHR_OK);
+	assert_int_equal(bl, n);
+	assert_memory_equal(b, want, n);
+	phr_free(b);
+	phr_rpc_error_release(&err);
+}
+
+/* A receipt read back from the database (its bloom derived from its logs, not
+ * stored) matches its block: the header's logsBloom (one transaction) and
+ * receiptsRoot over its consensus encoding. */
+static void test_receipt_from_store(void **state)
+{
+	struct phr_chain_node *n = open_node(0);
+	struct phr_chain *c;
+	struct phr_chain_receipt r;
+	struct phr_rpc_error err = { 0 };
+	struct phr_buf enc;
+	uint8_t hash[32], contract[20], data[32], root[32], zero[256] = { 0 };
+	const uint8_t *item;
+	size_t len;
+	json_t *blk = NULL;
+	char num[24];
+
+	(void)state;
+	assert_int_equal(phr_chain_open_embedded(&c, n), PHR_OK);
+	assert_int_equal(chain_test_deploy(c, contract, 0), PHR_OK);
+	memset(data, 0x5c, sizeof(data));
+	assert_int_equal(chain_test_send(c, hash, 0, contract, data, sizeof(data), 0), PHR_OK);
+	assert_int_equal(phr_chain_receipt(c, &r, hash), PHR_OK);
+	assert_true(r.logs_count > 0);
+	assert_memory_not_equal(r.bloom, zero, 256);
+	snprintf(num, sizeof(num), "0x%llx", (unsigned long long)r.block_number);
+	assert_int_equal(phr_chain_request(c, &blk, &err, "eth_getBlockByNumber", json_pack("[s, b]", num, 0)),
+			 PHR_OK);
+	header_field(blk, "logsBloom", r.bloom, 256);
+	phr_buf_init(&enc, 0);
+	assert_int_equal(phr_chain_receipt_encode(&enc, &r), PHR_OK);
+	item = enc.data;
+	len = enc.len;
+	assert_int_equal(phr_trie_ordered_root(root, &item, &len, 1), PHR_OK);
+	header_field(blk, "receiptsRoot", root, 32);
+	phr_buf_release(&enc);
+	json_decref(blk);
+	phr_rpc_error_release(&err);
+	phr_chain_receipt_release(&r);
+	phr_chain_close(c);
+	phr_chain_node_close(n);
+}
+
 static void test_snapshot_revert(void **state)
 {
 	struct phr_chain_node *n = open_node(0);
@@ -646,6 +702,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_block_logs_per_tx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_revert, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_receipt_from_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_genesis_file, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
