@@ -716,6 +716,16 @@ static int node_encode(struct tnode *n, struct phr_buf *b)
 {
 	int rc;
 	if (n->kind == N_BRANCH) {
+		/* the encoding reads every child's reference: ask for all 16 at once
+		 * (a clean child is a cache miss of its own; one after another they
+		 * were half of a storage trie's commit at 10,000 records) */
+		for (int i = 0; i < 16; i++) {
+			const char *c = (const char *)BR(n)->kids[i];
+			if (c) {
+				__builtin_prefetch(c);
+				__builtin_prefetch(c + sizeof(struct tnode) - 1);
+			}
+		}
 		for (int i = 0; i < 16; i++) {
 			if (BR(n)->kids[i] && (rc = node_update(BR(n)->kids[i], b)))
 				return rc;
