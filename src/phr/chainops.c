@@ -181,6 +181,30 @@ static int fill_nonce(struct phr_chain *c, const struct phr_tx *like, const uint
 	return rv;
 }
 
+int phr_node_i_block_fields(struct phr_chain *c, uint64_t number, uint8_t hash[32], uint64_t *timestamp)
+{
+	struct phr_rpc_error err;
+	json_t *res = NULL;
+	char num[24];
+	int rv;
+
+	memset(&err, 0, sizeof(err));
+	snprintf(num, sizeof(num), "0x%llx", (unsigned long long)number);
+	rv = phr_chain_request(c, &res, &err, "eth_getBlockByNumber", json_pack("[sb]", num, 0));
+	phr_rpc_error_release(&err);
+	if (rv != PHR_OK)
+		return rv;
+	if (!json_is_object(res))
+		rv = PHR_ERR_NOT_FOUND;
+	else if ((hash != NULL && phr_rpc_param_hash(hash, &err, json_object_get(res, "hash"), "hash") != PHR_OK) ||
+		 (timestamp != NULL &&
+		  phr_rpc_param_u64(timestamp, &err, json_object_get(res, "timestamp"), "timestamp") != PHR_OK))
+		rv = PHR_ERR_PARSE;
+	phr_rpc_error_release(&err);
+	json_decref(res);
+	return rv;
+}
+
 /* Most nonces of a gap filled at once. */
 #define GAP_FILL_MAX 16u
 

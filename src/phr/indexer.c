@@ -165,26 +165,7 @@ void phr_index_i_close(struct phr_index *ix)
 /* Hash of block @p number; PHR_ERR_NOT_FOUND when the chain has no such block. */
 static int block_hash(struct phr_chain *c, uint8_t hash[32], uint64_t number)
 {
-	struct phr_rpc_error err;
-	json_t *res = NULL;
-	const char *h;
-	char num[24];
-	int rv;
-
-	memset(&err, 0, sizeof(err));
-	snprintf(num, sizeof(num), "0x%llx", (unsigned long long)number);
-	rv = phr_chain_request(c, &res, &err, "eth_getBlockByNumber", json_pack("[sb]", num, 0));
-	if (err.data != NULL)
-		json_decref(err.data);
-	if (rv != PHR_OK)
-		return rv;
-	if (!json_is_object(res))
-		rv = PHR_ERR_NOT_FOUND;
-	else if (phr_json_get_str(&h, res, "hash") != PHR_OK ||
-		 phr_hex_decode_exact(hash, 32, h) != PHR_OK)
-		rv = PHR_ERR_PARSE;
-	json_decref(res);
-	return rv;
+	return phr_node_i_block_fields(c, number, hash, NULL);
 }
 
 static void bind_opt_blob(sqlite3_stmt *st, int col, const void *p, size_t n)

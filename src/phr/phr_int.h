@@ -55,6 +55,13 @@ int phr_node_i_send(struct phr_chain *c, uint64_t chain_id, struct phr_chain_rec
 int phr_node_i_call(struct phr_node *n, struct phr_buf *out, const uint8_t *from,
 		    const uint8_t to[20], const struct phr_buf *calldata);
 
+/**
+ * Fields of block @p number (eth_getBlockByNumber): its hash into @p hash and its timestamp
+ * into @p timestamp (each may be NULL).
+ * @return PHR_OK, PHR_ERR_NOT_FOUND (no such block), PHR_ERR_PARSE, chain errors.
+ */
+int phr_node_i_block_fields(struct phr_chain *c, uint64_t number, uint8_t hash[32], uint64_t *timestamp);
+
 /** phr_node_i_send for a hosted identity. */
 int phr_node_i_tx(struct phr_node *n, struct phr_chain_receipt *r, const struct phr_identity *who,
 		  const uint8_t to[20], const struct phr_buf *calldata);

@@ -294,6 +294,20 @@ static int mint_chunk(struct batch *b, size_t c)
 		rv = phr_node_i_minted_ids(ids, hi - lo, &r, b->node->dep.nft);
 		phr_chain_receipt_release(&r);
 	}
+	if (rv == PHR_OK) { /* what recordOf will say of them: no recordOf call at their first read */
+		struct phr_record_meta metas[PHR_RECORD_BATCH_CHUNK];
+		for (size_t i = lo; i < hi; i++) {
+			struct phr_record_meta *k = &metas[i - lo];
+			memset(k, 0, sizeof(*k));
+			k->token_id = ids[i - lo];
+			memcpy(k->patient, b->items[i].patient, 20);
+			k->rtype = b->items[i].rtype;
+			k->supersedes = b->items[i].supersedes;
+			memcpy(k->data_hash, b->prep[i].hash, 32);
+			memcpy(k->cid, b->prep[i].cid, sizeof(k->cid));
+		}
+		phr_txq_i_meta_minted(b->node, r.block_number, b->provider->address, metas, hi - lo);
+	}
 	/* minted: the receipts stand even if the capsule rows fail (reported per item) */
 	if (rv == PHR_OK)
 		rows = capsule_rows(b, ids, lo, hi);

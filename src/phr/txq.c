@@ -433,6 +433,21 @@ void phr_txq_i_meta_drop(struct phr_txq *q, const struct phr_u256 *id)
 	pthread_mutex_unlock(&q->mlock);
 }
 
+void phr_txq_i_meta_minted(struct phr_node *n, uint64_t number, const uint8_t provider[20],
+			   struct phr_record_meta *m, size_t count)
+{
+	uint64_t ts;
+
+	if (n->txq->meta == NULL || phr_node_i_block_fields(n->chain, number, NULL, &ts) != PHR_OK)
+		return;
+	for (size_t i = 0; i < count; i++) {
+		m[i].created_at = ts;
+		memcpy(m[i].provider, provider, 20);
+		m[i].superseded_by = PHR_U256_ZERO;
+		phr_txq_i_meta_put(n->txq, &m[i]);
+	}
+}
+
 int phr_node_i_add_capsule(struct phr_node *n, struct phr_cid *cid, const uint8_t pk[32],
 			   const uint8_t *key)
 {
@@ -775,6 +790,7 @@ static int mint_tx(struct phr_node *n, const struct phr_identity *provider, stru
 		   const struct phr_buf *cd)
 {
 	struct phr_u256 ids[PHR_NODE_MINT_BATCH_MAX];
+	struct phr_record_meta metas[PHR_NODE_MINT_BATCH_MAX];
 	struct phr_chain_receipt r;
 	size_t count = 0;
 	int rv;
@@ -788,8 +804,21 @@ static int mint_tx(struct phr_node *n, const struct phr_identity *provider, stru
 	rv = phr_node_i_minted_ids(ids, count, &r, n->dep.nft);
 	phr_chain_receipt_release(&r);
 	count = 0;
-	for (struct qentry *x = batch; x != NULL && rv == PHR_OK; x = x->next)
-		((struct mentry *)x)->token_id = ids[count++];
+	for (struct qentry *x = batch; x != NULL && rv == PHR_OK; x = x->next) {
+		struct mentry *e = (struct mentry *)x;
+		struct phr_record_meta *k = &metas[count];
+		e->token_id = ids[count++];
+		memset(k, 0, sizeof(*k));
+		k->token_id = e->token_id;
+		memcpy(k->patient, e->patient, 20);
+		k->rtype = e->rtype;
+		k->supersedes = e->supersedes;
+		memcpy(k->data_hash, e->hash, 32);
+		if (strlen(e->cid) < sizeof(k->cid))
+			memcpy(k->cid, e->cid, strlen(e->cid) + 1);
+	}
+	if (rv == PHR_OK)
+		phr_txq_i_meta_minted(n, r.block_number, provider->address, metas, count);
 	return rv;
 }
 

@@ -48,6 +48,15 @@ bool phr_txq_i_meta_get(struct phr_txq *q, struct phr_record_meta *m, const stru
 void phr_txq_i_meta_put(struct phr_txq *q, const struct phr_record_meta *m);
 /** Forgets token @p id (burnt, or refused by the chain). */
 void phr_txq_i_meta_drop(struct phr_txq *q, const struct phr_u256 *id);
+/**
+ * Keeps what recordOf will say of the @p count records just minted by @p provider in block
+ * @p number (@p m: token_id, patient, rtype, supersedes, data_hash and cid as minted; the
+ * creation time is that block's timestamp, asked of the chain once): so the first read of a
+ * record this node minted needs no recordOf call. Nothing is kept when the block cannot be
+ * read (a read then asks recordOf, as for any record).
+ */
+void phr_txq_i_meta_minted(struct phr_node *n, uint64_t number, const uint8_t provider[20],
+			   struct phr_record_meta *m, size_t count);
 
 /** Frees it; no thread may be inside. NULL is a no-op. */
 void phr_txq_i_close(struct phr_txq *q);

@@ -32,6 +32,8 @@
 #include "phr/chain.h"
 #include "phr/crypto.h"
 #include "phr/phr.h"
+#include "phr/records_batch.h"
+#include "../../src/phr/phr_int.h" /* white box: the node's txq */
 
 #define READERS 8
 #define READS 12
@@ -600,6 +602,53 @@ static void record_meta_table(void **state)
 	free(dir);
 }
 
+/* Kept at the mint equals what recordOf says (the chain's answer, asked directly). */
+static void same_meta(struct fx *f, const struct phr_u256 *id)
+{
+	struct phr_record_meta kept, chain;
+
+	assert_true(phr_txq_i_meta_get(f->s.node->txq, &kept, id));
+	assert_int_equal(phr_node_record_meta(f->s.node, &chain, id), PHR_OK);
+	assert_true(phr_u256_eq(&kept.token_id, &chain.token_id));
+	assert_memory_equal(kept.patient, chain.patient, 20);
+	assert_memory_equal(kept.provider, chain.provider, 20);
+	assert_int_equal(kept.rtype, chain.rtype);
+	assert_int_equal(kept.created_at, chain.created_at);
+	assert_true(kept.created_at > 0);
+	assert_true(phr_u256_eq(&kept.supersedes, &chain.supersedes));
+	assert_memory_equal(kept.data_hash, chain.data_hash, 32);
+	assert_string_equal(kept.cid, chain.cid);
+}
+
+/* The node keeps what recordOf will say of the records it mints (one, a batch, an amendment). */
+static void minted_meta_kept(void **state)
+{
+	struct fx *f = *state;
+	struct phr_record_receipt one, rc[3];
+	struct phr_record_item items[3];
+	int res[3];
+	static const char *const t[3] = { "batch one", "batch two", "batch three" };
+	struct phr_u256 zero = PHR_U256_ZERO;
+
+	assert_int_equal(phr_node_record_submit(f->s.node, &one, f->prov, f->pat->address, 3, &zero,
+						(const uint8_t *)"kept at the mint", 16),
+			 PHR_OK);
+	same_meta(f, &one.token_id);
+	memset(items, 0, sizeof(items));
+	for (int i = 0; i < 3; i++) {
+		memcpy(items[i].patient, f->pat->address, 20);
+		items[i].rtype = (unsigned)(i + 1);
+		items[i].data = (const uint8_t *)t[i];
+		items[i].len = strlen(t[i]);
+	}
+	items[2].supersedes = one.token_id; /* an amendment */
+	assert_int_equal(phr_node_records_submit_batch(f->s.node, rc, res, f->prov, items, 3), PHR_OK);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(res[i], PHR_OK);
+		same_meta(f, &rc[i].token_id);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -611,6 +660,7 @@ int main(void)
 		cmocka_unit_test(guessed_view_refused_after_mining),
 		cmocka_unit_test(revoked_while_reading),
 		cmocka_unit_test(record_meta_table),
+		cmocka_unit_test(minted_meta_kept),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
