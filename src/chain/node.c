@@ -274,6 +274,17 @@ static int make_receipt(struct phr_chain_receipt *r, const struct phr_state_tx_r
 	return PHR_OK;
 }
 
+/* After a rolled-back block transaction (under the lock): the storage slots
+ * behind follow the log on disk again (the rolled-back blocks' are gone, and
+ * a flush among them was undone). */
+static void rolled_back(struct phr_chain_node *n)
+{
+	if (db_pending_reload(&n->db) != PHR_OK) {
+		n->broken = true;
+		phr_log_error("chain", "storage log unreadable after a rollback; node read-only");
+	}
+}
+
 int chain_persist(struct phr_chain_node *n, uint8_t hash[32], const struct phr_chain_header *h,
 		  const struct phr_state_changes *changes, const struct pool_tx *txs,
 		  struct phr_chain_receipt *receipts, size_t count)
@@ -313,6 +324,7 @@ int chain_persist(struct phr_chain_node *n, uint8_t hash[32], const struct phr_c
 	phr_buf_release(&hb);
 	if (rc != PHR_OK) {
 		db_rollback(&n->db);
+		rolled_back(n);
 		n->txn_open = false;
 		return rc;
 	}
@@ -754,6 +766,7 @@ int chain_sync(struct phr_chain_node *n)
 		n->txn_open = false;
 		if (rc != PHR_OK) {
 			db_rollback(&n->db);
+			rolled_back(n);
 			n->broken = true;
 			phr_log_error("chain", "commit failed; node read-only");
 		} else {
@@ -792,11 +805,7 @@ int chain_revert(struct phr_chain_node *n, uint64_t number)
 		rc = db_commit(&n->db);
 	if (rc != PHR_OK) {
 		db_rollback(&n->db);
-		/* the flush, if it ran, was undone with the rest */
-		if (db_pending_reload(&n->db) != PHR_OK) {
-			n->broken = true;
-			phr_log_error("chain", "evm_revert: storage log unreadable; node read-only");
-		}
+		rolled_back(n);
 		return rc;
 	}
 	/* a fresh state over the reverted tables; its root must be the block's */
@@ -865,6 +874,7 @@ static void commit_unlocked(struct phr_chain_node *n)
 			n->durable_number = number;
 		}
 	} else {
+		rolled_back(n);
 		n->broken = true;
 		phr_log_error("chain", "commit failed; node read-only");
 	}
