@@ -3,6 +3,7 @@
  * resource with the record token that holds it, and the search keys
  * extracted at write time. No resource body is ever stored here.
  */
+#include <ctype.h>
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
@@ -2035,22 +2036,46 @@ static int qb_prepare(struct fhir_db *f, struct qb *q, sqlite3_stmt **st);
 static void qb_release(struct qb *q);
 static void qb_init(struct qb *q, char *detail, size_t cap);
 
+/* In @p q's SQL from byte @p from on, the alias "i." made "j." (every condition builder writes "i."). */
+static void qb_alias_j(struct qb *q, size_t from)
+{
+	char *sql = (char *)q->sql.data;
+
+	for (size_t k = from; q->rv == PHR_OK && k + 1 < q->sql.len; k++)
+		if (sql[k] == 'i' && sql[k + 1] == '.' &&
+		    (k == 0 || !(isalnum((unsigned char)sql[k - 1]) || sql[k - 1] == '_')))
+			sql[k] = 'j';
+}
+
 /*
  * @p total: the resources of the tdx pairs matching both parameters that
  * @p acc allows (NULL: all), from tdx_key alone (no res row read): tdx holds
  * current, not deleted resources only, with the patient and token of each.
+ * A resource is counted at its first matching pair: a pair numbered n > 1
+ * counts when no pair of a smaller n of the same resource matches (a seek
+ * of tdx's primary key, only for such pairs: a resource of one code and
+ * one date has one pair, n = 1). This counts what count(DISTINCT seq) did
+ * (one seq per resource) without its temporary B-tree, a seek and an insert
+ * per match (two fifths of a count search's CPU at N=10,000). The access
+ * filter is the same for every pair of a resource (its patient and token).
  */
 static int pair_count(struct fhir_db *f, size_t *total, char *detail, size_t detail_cap, const char *type,
 		      const struct phr_fhir_req *r, size_t tok, size_t date, const struct fhir_access *acc)
 {
 	sqlite3_stmt *st = NULL;
 	struct qb q;
+	size_t mark;
 	int rv;
 
 	qb_init(&q, detail, detail_cap);
-	qb_sql(&q, "SELECT count(DISTINCT i.seq) FROM tdx i WHERE i.type=");
+	qb_sql(&q, "SELECT count(*) FROM tdx i WHERE i.type=");
 	qb_text(&q, type, strlen(type));
 	tdx_conds(&q, type, r, tok, date);
+	qb_sql(&q, " AND (i.n=1 OR NOT EXISTS(SELECT 1 FROM tdx j WHERE j.type=i.type AND j.id=i.id AND j.n<i.n");
+	mark = q.sql.len;
+	tdx_conds(&q, type, r, tok, date);
+	qb_alias_j(&q, mark);
+	qb_sql(&q, "))");
 	if (acc != NULL) {
 		qb_sql(&q, " AND phr_readable(");
 		qb_access(&q, acc);
