@@ -104,6 +104,7 @@ struct phr_wal {
 	_Atomic uint64_t issued, synced;
 	atomic_uint syncing, sleepers;
 	_Atomic uint32_t seq;
+	_Atomic uint64_t cur; /* the last sync begun: generation (16 bits) << 48 | target */
 	pthread_mutex_t mu; /* pend */
 	/* the first record of each open group of this process (under mu; kept by append under
 	 * amu): a refresh indexes nothing from there on, so a group stays invisible until its
@@ -1553,22 +1554,39 @@ static int stage(struct phr_wal_group *g, unsigned type, const uint8_t check[32]
 	return PHR_OK;
 }
 
-static long futex(_Atomic uint32_t *word, int op, uint32_t val)
+/* FUTEX_WAIT_BITSET (timeout: CLOCK_MONOTONIC, absolute) or FUTEX_WAKE_BITSET. */
+static long futex(_Atomic uint32_t *word, int op, uint32_t val, const struct timespec *t,
+		  uint32_t bits)
 {
-	return syscall(SYS_futex, (uint32_t *)(uintptr_t)word, op, val, NULL, NULL, 0);
+	return syscall(SYS_futex, (uint32_t *)(uintptr_t)word, op, val, t, NULL, bits);
+}
+
+#define TARGET_MASK (((uint64_t)1 << 48) - 1)
+
+/* The futex bit of sync generation @p g. */
+static uint32_t gen_bit(uint64_t g)
+{
+	return (uint32_t)1 << (g % 32);
 }
 
 /*
  * Until every write up to @p ticket is durable: one thread syncs for all that wait, the
  * others sleep on w->seq and return as soon as a sync covered them (no mutex to take
- * again on the way out, unlike a condition variable's broadcast).
+ * again on the way out, unlike a condition variable's broadcast). A sleeper waits for
+ * the generation of the sync that covers its ticket (its futex bit): the sync running,
+ * or the next one when it appended after that sync began. The end of a sync wakes its
+ * own sleepers, and one sleeper of the next generation to run it, so the others sleep
+ * once, not twice. Sleeps end after 20 ms whatever happens: a missed wake-up costs a
+ * moment, never a hang.
  */
 static int wait_durable(struct phr_wal *w, uint64_t ticket)
 {
 	while (atomic_load(&w->synced) < ticket) {
 		unsigned idle = 0;
 		if (atomic_compare_exchange_strong(&w->syncing, &idle, 1)) {
-			uint64_t target = atomic_load(&w->issued);
+			uint64_t g = (atomic_load(&w->cur) >> 48) + 1;
+			uint64_t target = atomic_load(&w->issued) & TARGET_MASK;
+			atomic_store(&w->cur, (g & 0xffff) << 48 | target);
 			int rc = fdatasync(w->fd) == 0 ? PHR_OK : PHR_ERR_IO;
 			uint64_t cur = atomic_load(&w->synced);
 			while (rc == PHR_OK && cur < target &&
@@ -1576,17 +1594,35 @@ static int wait_durable(struct phr_wal *w, uint64_t ticket)
 				;
 			atomic_store(&w->syncing, 0);
 			atomic_fetch_add(&w->seq, 1);
-			if (atomic_load(&w->sleepers) > 0)
-				(void)futex(&w->seq, FUTEX_WAKE_PRIVATE, INT_MAX);
+			if (atomic_load(&w->sleepers) > 0) {
+				/* on failure every sleeper tries for itself */
+				uint32_t mine = rc == PHR_OK ? gen_bit(g) : FUTEX_BITSET_MATCH_ANY;
+				(void)futex(&w->seq, FUTEX_WAKE_BITSET | FUTEX_PRIVATE_FLAG, INT_MAX,
+					    NULL, mine);
+				(void)futex(&w->seq, FUTEX_WAKE_BITSET | FUTEX_PRIVATE_FLAG, 1, NULL,
+					    gen_bit(g + 1));
+			}
 			if (rc != PHR_OK)
 				return rc;
 			continue;
 		}
 		uint32_t s = atomic_load(&w->seq);
+		uint64_t c = atomic_load(&w->cur);
+		uint64_t g = c >> 48;
+		if (ticket > (c & TARGET_MASK))
+			g++; /* appended after the running sync read its target */
+		struct timespec t;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		t.tv_nsec += 20000000L;
+		if (t.tv_nsec >= 1000000000L) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000L;
+		}
 		atomic_fetch_add(&w->sleepers, 1);
 		/* a sync that ends after this check bumps seq first: the wait returns at once */
 		if (atomic_load(&w->syncing) && atomic_load(&w->synced) < ticket)
-			(void)futex(&w->seq, FUTEX_WAIT_PRIVATE, s);
+			(void)futex(&w->seq, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, s, &t,
+				    gen_bit(g));
 		atomic_fetch_sub(&w->sleepers, 1);
 	}
 	return PHR_OK;
