@@ -33,7 +33,7 @@ enum db_stmt {
 	DB_TX_PUT,
 	DB_TX_GET,
 	DB_TX_OF_BLOCK,
-	DB_RECEIPT_PUT,
+	DB_RECEIPT_GET_OLD,
 	DB_RECEIPT_GET,
 	DB_LOG_PUT,
 	DB_LOGS_OF_TX,
@@ -106,15 +106,18 @@ int db_block_put(struct chain_db *db, uint64_t number, const uint8_t hash[32],
 int db_block_by_number(struct chain_db *db, struct phr_buf *out, uint8_t *hash, uint64_t number);
 int db_block_number_of(struct chain_db *db, uint64_t *number, const uint8_t hash[32]);
 
+/* a mined transaction with its receipt's own fields (@p r; its logs go in
+ * with db_logs_put) */
 int db_tx_put(struct chain_db *db, const uint8_t hash[32], uint64_t block, uint64_t idx,
-	      const uint8_t *raw, size_t n, const uint8_t sender[20]);
+	      const uint8_t *raw, size_t n, const uint8_t sender[20],
+	      const struct phr_chain_receipt *r);
 int db_tx_get(struct chain_db *db, struct phr_buf *raw, uint64_t *block, uint64_t *idx,
 	      uint8_t sender[20], const uint8_t hash[32]);
 
 /* hashes of the transactions of a block in order (new array, phr_free) */
 int db_block_tx_hashes(struct chain_db *db, uint8_t (**hashes)[32], size_t *count, uint64_t number);
-/* receipts: the receipt's own fields; logs go to the logs table */
-int db_receipt_put(struct chain_db *db, const struct phr_chain_receipt *r);
+/* the logs of a receipt */
+int db_logs_put(struct chain_db *db, const struct phr_chain_receipt *r);
 int db_receipt_get(struct chain_db *db, struct phr_chain_receipt *r, const uint8_t hash[32]);
 
 /* the state backend on this database (load on miss, enumerate for the root) */

@@ -93,11 +93,13 @@ static const char *const sql[DB_STMT_COUNT] = {
 	[DB_BLOCK_PUT] = "INSERT OR REPLACE INTO blocks VALUES(?1, ?2, ?3)",
 	[DB_BLOCK_BY_NUMBER] = "SELECT header, hash FROM blocks WHERE number=?1",
 	[DB_BLOCK_BY_HASH] = "SELECT number FROM blocks WHERE hash=?1",
-	[DB_TX_PUT] = "INSERT OR REPLACE INTO txs VALUES(?1, ?2, ?3, ?4, ?5)",
+	[DB_TX_PUT] = "INSERT OR REPLACE INTO txs(hash, block, idx, raw, sender, receipt)"
+		      " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
 	[DB_TX_GET] = "SELECT raw, block, idx, sender FROM txs WHERE hash=?1",
 	[DB_TX_OF_BLOCK] = "SELECT hash FROM txs WHERE block=?1 ORDER BY idx",
-	[DB_RECEIPT_PUT] = "INSERT OR REPLACE INTO receipts VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
-	[DB_RECEIPT_GET] = "SELECT r.block, r.idx, r.type, r.status, r.cumulative_gas, r.gas_used,"
+	[DB_RECEIPT_GET] = "SELECT t.block, t.idx, t.receipt, t.sender, b.hash FROM txs t"
+			   " JOIN blocks b ON b.number = t.block WHERE t.hash=?1",
+	[DB_RECEIPT_GET_OLD] = "SELECT r.block, r.idx, r.type, r.status, r.cumulative_gas, r.gas_used,"
 			   " r.gas_price, r.sender, r.recipient, r.contract, r.bloom, b.hash"
 			   " FROM receipts r JOIN blocks b ON b.number = r.block WHERE r.tx_hash=?1",
 	[DB_LOG_PUT] = "INSERT OR REPLACE INTO logs VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
@@ -152,6 +154,17 @@ int db_open(struct chain_db *db, const char *path)
 			"PRAGMA foreign_keys=OFF;") != PHR_OK ||
 	    db_exec(db, schema) != PHR_OK)
 		goto fail;
+	{
+		/* receipts ride on their transaction's row since 2026-11-25 (one
+		 * B-tree insert at a random key a block fewer); older databases get
+		 * the column, their older receipts stay in table receipts */
+		sqlite3_stmt *q = NULL;
+
+		if (sqlite3_prepare_v2(db->db, "SELECT receipt FROM txs LIMIT 0", -1, &q, NULL) != SQLITE_OK &&
+		    db_exec(db, "ALTER TABLE txs ADD COLUMN receipt BLOB") != PHR_OK)
+			goto fail;
+		sqlite3_finalize(q);
+	}
 	for (i = 0; i < DB_STMT_COUNT; i++) {
 		if (sqlite3_prepare_v3(db->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &db->st[i],
 				       NULL) != SQLITE_OK) {
@@ -692,16 +705,84 @@ int db_block_number_of(struct chain_db *db, uint64_t *number, const uint8_t hash
 	return PHR_OK;
 }
 
+/* A receipt's own fields as stored with its transaction (the sender is the
+ * row's, the bloom its logs'): version 1, type, status, cumulative gas and
+ * gas used (8 bytes each), the effective gas price (32), a flags byte (1:
+ * recipient, 2: created contract), then those addresses. */
+#define RCPT_MIN (1 + 1 + 1 + 8 + 8 + 32 + 1)
+
+static size_t receipt_pack(uint8_t out[RCPT_MIN + 40], const struct phr_chain_receipt *r)
+{
+	size_t o = 0;
+	int k;
+
+	out[o++] = 1;
+	out[o++] = r->type;
+	out[o++] = r->status ? 1 : 0;
+	for (k = 7; k >= 0; k--)
+		out[o++] = (uint8_t)(r->cumulative_gas >> (8 * k));
+	for (k = 7; k >= 0; k--)
+		out[o++] = (uint8_t)(r->gas_used >> (8 * k));
+	phr_u256_to_be(out + o, &r->effective_gas_price);
+	o += 32;
+	out[o++] = (uint8_t)((r->has_to ? 1 : 0) | (r->has_contract ? 2 : 0));
+	if (r->has_to) {
+		memcpy(out + o, r->to, 20);
+		o += 20;
+	}
+	if (r->has_contract) {
+		memcpy(out + o, r->contract_address, 20);
+		o += 20;
+	}
+	return o;
+}
+
+static int receipt_unpack(struct phr_chain_receipt *r, const uint8_t *p, size_t n)
+{
+	size_t o = 0, need = RCPT_MIN;
+	int k;
+
+	if (n < RCPT_MIN || p[0] != 1)
+		return PHR_ERR_CORRUPT;
+	need += (p[RCPT_MIN - 1] & 1 ? 20 : 0) + (p[RCPT_MIN - 1] & 2 ? 20 : 0);
+	if (n != need || p[RCPT_MIN - 1] > 3)
+		return PHR_ERR_CORRUPT;
+	o = 1;
+	r->type = p[o++];
+	r->status = p[o++] != 0;
+	r->cumulative_gas = r->gas_used = 0;
+	for (k = 0; k < 8; k++)
+		r->cumulative_gas = r->cumulative_gas << 8 | p[o++];
+	for (k = 0; k < 8; k++)
+		r->gas_used = r->gas_used << 8 | p[o++];
+	phr_u256_from_be(&r->effective_gas_price, p + o);
+	o += 32;
+	r->has_to = p[o] & 1;
+	r->has_contract = (p[o] & 2) != 0;
+	o++;
+	if (r->has_to) {
+		memcpy(r->to, p + o, 20);
+		o += 20;
+	}
+	if (r->has_contract)
+		memcpy(r->contract_address, p + o, 20);
+	return PHR_OK;
+}
+
 int db_tx_put(struct chain_db *db, const uint8_t hash[32], uint64_t block, uint64_t idx,
-	      const uint8_t *raw, size_t n, const uint8_t sender[20])
+	      const uint8_t *raw, size_t n, const uint8_t sender[20],
+	      const struct phr_chain_receipt *r)
 {
 	sqlite3_stmt *s = stmt(db, DB_TX_PUT);
+	uint8_t rec[RCPT_MIN + 40];
 
 	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)block);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)idx);
 	sqlite3_bind_blob(s, 4, raw, (int)n, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 5, sender, 20, SQLITE_STATIC);
+	if (r)
+		sqlite3_bind_blob(s, 6, rec, (int)receipt_pack(rec, r), SQLITE_STATIC);
 	return run(db, s);
 }
 
@@ -735,31 +816,12 @@ static void bind_topic(sqlite3_stmt *s, int col, const struct phr_chain_log *l, 
 		sqlite3_bind_null(s, col);
 }
 
-int db_receipt_put(struct chain_db *db, const struct phr_chain_receipt *r)
+int db_logs_put(struct chain_db *db, const struct phr_chain_receipt *r)
 {
-	sqlite3_stmt *s = stmt(db, DB_RECEIPT_PUT);
-	uint8_t price[32];
+	sqlite3_stmt *s;
 	size_t i, t;
-	int rc;
+	int rc = PHR_OK;
 
-	phr_u256_to_be(price, &r->effective_gas_price);
-	sqlite3_bind_blob(s, 1, r->tx_hash, 32, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)r->block_number);
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)r->tx_index);
-	sqlite3_bind_int(s, 4, r->type);
-	sqlite3_bind_int(s, 5, r->status ? 1 : 0);
-	sqlite3_bind_int64(s, 6, (sqlite3_int64)r->cumulative_gas);
-	sqlite3_bind_int64(s, 7, (sqlite3_int64)r->gas_used);
-	sqlite3_bind_blob(s, 8, price, 32, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 9, r->from, 20, SQLITE_STATIC);
-	if (r->has_to)
-		sqlite3_bind_blob(s, 10, r->to, 20, SQLITE_STATIC);
-	if (r->has_contract)
-		sqlite3_bind_blob(s, 11, r->contract_address, 20, SQLITE_STATIC);
-	/* the bloom is its logs' (db_receipt_get derives it): 256 bytes a
-	 * receipt less; older rows hold it */
-	sqlite3_bind_blob(s, 12, "", 0, SQLITE_STATIC);
-	rc = run(db, s);
 	for (i = 0; rc == PHR_OK && i < r->logs_count; i++) {
 		const struct phr_chain_log *l = &r->logs[i];
 
@@ -847,39 +909,66 @@ static int logs_bloom(uint8_t bloom[PHR_CHAIN_BLOOM_BYTES], struct phr_chain_log
 	return PHR_OK;
 }
 
-int db_receipt_get(struct chain_db *db, struct phr_chain_receipt *out, const uint8_t hash[32])
+/* The receipt's own fields from table receipts (databases before 2026-11-25). */
+static int receipt_get_old(struct chain_db *db, struct phr_chain_receipt *r, bool *derive,
+			   const uint8_t hash[32])
 {
-	struct phr_chain_receipt r = { 0 };
-	sqlite3_stmt *s = stmt(db, DB_RECEIPT_GET);
+	sqlite3_stmt *s = stmt(db, DB_RECEIPT_GET_OLD);
 	uint8_t price[32];
-	size_t cap = 0;
-	bool derive;
 	int rc;
 
 	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
 	rc = row(db, s);
 	if (rc != PHR_OK)
 		return rc;
-	memcpy(r.tx_hash, hash, 32);
-	r.block_number = (uint64_t)sqlite3_column_int64(s, 0);
-	r.tx_index = (uint64_t)sqlite3_column_int64(s, 1);
-	r.type = (uint8_t)sqlite3_column_int(s, 2);
-	r.status = sqlite3_column_int(s, 3) != 0;
-	r.cumulative_gas = (uint64_t)sqlite3_column_int64(s, 4);
-	r.gas_used = (uint64_t)sqlite3_column_int64(s, 5);
+	r->block_number = (uint64_t)sqlite3_column_int64(s, 0);
+	r->tx_index = (uint64_t)sqlite3_column_int64(s, 1);
+	r->type = (uint8_t)sqlite3_column_int(s, 2);
+	r->status = sqlite3_column_int(s, 3) != 0;
+	r->cumulative_gas = (uint64_t)sqlite3_column_int64(s, 4);
+	r->gas_used = (uint64_t)sqlite3_column_int64(s, 5);
 	col_fixed(price, 32, s, 6);
-	phr_u256_from_be(&r.effective_gas_price, price);
-	col_fixed(r.from, 20, s, 7);
-	r.has_to = sqlite3_column_type(s, 8) != SQLITE_NULL;
-	if (r.has_to)
-		col_fixed(r.to, 20, s, 8);
-	r.has_contract = sqlite3_column_type(s, 9) != SQLITE_NULL;
-	if (r.has_contract)
-		col_fixed(r.contract_address, 20, s, 9);
-	derive = sqlite3_column_bytes(s, 10) != PHR_CHAIN_BLOOM_BYTES;
-	col_fixed(r.bloom, PHR_CHAIN_BLOOM_BYTES, s, 10);
-	col_fixed(r.block_hash, 32, s, 11);
+	phr_u256_from_be(&r->effective_gas_price, price);
+	col_fixed(r->from, 20, s, 7);
+	r->has_to = sqlite3_column_type(s, 8) != SQLITE_NULL;
+	if (r->has_to)
+		col_fixed(r->to, 20, s, 8);
+	r->has_contract = sqlite3_column_type(s, 9) != SQLITE_NULL;
+	if (r->has_contract)
+		col_fixed(r->contract_address, 20, s, 9);
+	*derive = sqlite3_column_bytes(s, 10) != PHR_CHAIN_BLOOM_BYTES;
+	col_fixed(r->bloom, PHR_CHAIN_BLOOM_BYTES, s, 10);
+	col_fixed(r->block_hash, 32, s, 11);
 	sqlite3_reset(s);
+	return PHR_OK;
+}
+
+int db_receipt_get(struct chain_db *db, struct phr_chain_receipt *out, const uint8_t hash[32])
+{
+	struct phr_chain_receipt r = { 0 };
+	sqlite3_stmt *s = stmt(db, DB_RECEIPT_GET);
+	size_t cap = 0;
+	bool derive = true;
+	int rc;
+
+	memcpy(r.tx_hash, hash, 32);
+	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
+	rc = row(db, s);
+	if (rc != PHR_OK)
+		return rc;
+	if (sqlite3_column_type(s, 2) == SQLITE_NULL) {
+		sqlite3_reset(s);
+		rc = receipt_get_old(db, &r, &derive, hash);
+	} else {
+		r.block_number = (uint64_t)sqlite3_column_int64(s, 0);
+		r.tx_index = (uint64_t)sqlite3_column_int64(s, 1);
+		rc = receipt_unpack(&r, sqlite3_column_blob(s, 2), (size_t)sqlite3_column_bytes(s, 2));
+		col_fixed(r.from, 20, s, 3);
+		col_fixed(r.block_hash, 32, s, 4);
+		sqlite3_reset(s);
+	}
+	if (rc != PHR_OK)
+		return rc;
 
 	s = stmt(db, DB_LOGS_OF_TX);
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)r.block_number);

@@ -315,9 +315,9 @@ int chain_persist(struct phr_chain_node *n, uint8_t hash[32], const struct phr_c
 	for (i = 0; rc == PHR_OK && i < count; i++) {
 		memcpy(receipts[i].block_hash, hash, 32);
 		rc = db_tx_put(&n->db, txs[i].hash, h->number, i, txs[i].raw, txs[i].raw_len,
-			       txs[i].sender);
+			       txs[i].sender, &receipts[i]);
 		if (rc == PHR_OK)
-			rc = db_receipt_put(&n->db, &receipts[i]);
+			rc = db_logs_put(&n->db, &receipts[i]);
 	}
 	if (rc == PHR_OK)
 		rc = db_meta_put_u64(&n->db, "head", h->number);

@@ -387,3 +387,15 @@ void chain_rmdir(const char *dir)
 	if (dir && strncmp(dir, "/tmp/phr-chain-test-", 20) == 0)
 		rm_rf(dir);
 }
+
+void chain_test_logged_call(struct phr_chain *c, struct phr_chain_receipt *r, uint8_t contract[20],
+			    uint8_t fill)
+{
+	uint8_t hash[32], data[32];
+
+	assert_int_equal(chain_test_deploy(c, contract, 0), PHR_OK);
+	memset(data, fill, sizeof(data));
+	assert_int_equal(chain_test_send(c, hash, 0, contract, data, sizeof(data), 0), PHR_OK);
+	assert_int_equal(phr_chain_receipt(c, r, hash), PHR_OK);
+	assert_true(r->logs_count > 0);
+}

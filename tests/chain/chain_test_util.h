@@ -21,6 +21,12 @@ int chain_test_send(struct phr_chain *c, uint8_t hash[32], uint32_t key_index, c
  * into @p addr. Returns PHR_OK or the send's error. */
 int chain_test_deploy(struct phr_chain *c, uint8_t addr[20], uint32_t key_index);
 
+/* Deploys the scenario's contract (@p contract: its address) and sends it one call
+ * storing a word of @p fill bytes, which logs; the call's receipt into @p r (with at
+ * least one log; phr_chain_receipt_release). Fails the current test otherwise. */
+void chain_test_logged_call(struct phr_chain *c, struct phr_chain_receipt *r, uint8_t contract[20],
+			    uint8_t fill);
+
 /* Starts argv (argv[0] a path) with stdout piped; waits until a line contains
  * @p marker followed by a port (digits after the last ':'). Returns the pid and
  * stores the port, or -1. */

@@ -527,7 +527,7 @@ static void test_receipt_from_store(void **state)
 	struct phr_chain_receipt r;
 	struct phr_rpc_error err = { 0 };
 	struct phr_buf enc;
-	uint8_t hash[32], contract[20], data[32], root[32], zero[256] = { 0 };
+	uint8_t contract[20], root[32], zero[256] = { 0 };
 	const uint8_t *item;
 	size_t len;
 	json_t *blk = NULL;
@@ -535,11 +535,7 @@ static void test_receipt_from_store(void **state)
 
 	(void)state;
 	assert_int_equal(phr_chain_open_embedded(&c, n), PHR_OK);
-	assert_int_equal(chain_test_deploy(c, contract, 0), PHR_OK);
-	memset(data, 0x5c, sizeof(data));
-	assert_int_equal(chain_test_send(c, hash, 0, contract, data, sizeof(data), 0), PHR_OK);
-	assert_int_equal(phr_chain_receipt(c, &r, hash), PHR_OK);
-	assert_true(r.logs_count > 0);
+	chain_test_logged_call(c, &r, contract, 0x5c);
 	assert_memory_not_equal(r.bloom, zero, 256);
 	snprintf(num, sizeof(num), "0x%llx", (unsigned long long)r.block_number);
 	assert_int_equal(phr_chain_request(c, &blk, &err, "eth_getBlockByNumber", json_pack("[s, b]", num, 0)),
