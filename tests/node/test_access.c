@@ -394,7 +394,8 @@ static void test_memo_survives_clock(void **state)
 		assert_true(ok[0] && ok[1] && ok[2]);
 	}
 	assert_int_equal(phr_chain_memo_stats(f->s.chain, &h1, &m1), PHR_OK);
-	assert_int_equal(m1 - m0, 1);
+	/* 1, or 2 when the wall clock's second turned between the decisions; canAccess: 3 */
+	assert_true(m1 - m0 >= 1 && m1 - m0 <= 2);
 
 	assert_int_equal(read_one(f, f->other, 1), PHR_OK);
 	rpc(f, "evm_increaseTime", json_pack("[I]", (json_int_t)400));
