@@ -305,12 +305,14 @@ static int access_until_locked(struct phr_node *n, bool *allowed, struct phr_buf
 	if (rv == PHR_OK &&
 	    phr_contracts_patient_registry_access_until_decode(&until, out->data, out->len) != PHR_OK)
 		rv = PHR_ERR_UNSUPPORTED;
-	if (rv != PHR_OK || until == 0 || until == UINT64_MAX) {
-		*allowed = rv == PHR_OK && until != 0;
+	if (rv != PHR_OK)
 		return rv;
+	if (until == 0 || until == UINT64_MAX) {
+		*allowed = until != 0;
+		return PHR_OK;
 	}
-	/* the clock is read after the state: a change in between is seen as canAccess
-	 * would have seen it a moment earlier, and time only moves on */
+	/* the clock is read after the state: a state change in between is decided as
+	 * canAccess would have decided it just before the change */
 	phr_buf_reset(cd);
 	rv = registry_view(n, out, cd, phr_contracts_patient_registry_block_timestamp_encode(cd));
 	if (rv == PHR_OK &&
