@@ -385,18 +385,30 @@ static bool is_zero32(const uint8_t v[32])
 	return memcmp(v, zero, 32) == 0;
 }
 
+/* splitmix64's finalizer: every input bit moves every output bit */
+static uint64_t mix64(uint64_t h)
+{
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebull;
+	return h ^ (h >> 31);
+}
+
 static size_t pend_hash(const uint8_t addr[20], const uint8_t slot[32])
 {
-	uint64_t h = 0, a = 0;
+	uint64_t h = 0, w;
+	size_t i;
 
-	/* the keys are keccak outputs, plus small offsets (a struct's fields) */
-	memcpy(&h, slot + 24, 8);
-	memcpy(&a, slot, 8);
-	h ^= a * 0x9e3779b97f4a7c15ull;
-	memcpy(&a, addr + 12, 8);
-	h ^= a;
-	h *= 0xff51afd7ed558ccdull;
-	return (size_t)(h ^ (h >> 32));
+	/* the keys are keccak outputs plus small offsets (a struct's fields, an
+	 * array's elements): those change the low bytes only, which a plain
+	 * multiply would leave out of the bucket index */
+	for (i = 0; i < 32; i += 8) {
+		memcpy(&w, slot + i, 8);
+		h = mix64(h ^ w);
+	}
+	memcpy(&w, addr + 12, 8);
+	return (size_t)mix64(h ^ w);
 }
 
 static struct db_pslot *pend_find(const struct chain_db *db, const uint8_t addr[20],
