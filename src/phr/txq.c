@@ -21,8 +21,14 @@
  * (phr_node_i_tx_guessed): one EVM run less per transaction. The reader's
  * access was checked just before, so a refusal is rare (a grant revoked or
  * expired in between): such a transaction is mined and reverts, is sent
- * again checked, and the group falls back to one entry at a time. Mints stay
- * checked (refused submissions are common input; each would cost a block).
+ * again checked, and the group falls back to one entry at a time. A group
+ * of mints goes on a gas guess too while the provider's groups are accepted;
+ * a refused group (no write access, a bad amendment: common outside input,
+ * each such transaction mined would cost a block) makes the next
+ * MINT_CHECKED groups of every provider go checked (the eth_call first), so
+ * refusals cost at most one reverted block per MINT_CHECKED + 1 groups. A
+ * record sent alone (a group of one, or each of a refused group's) is always
+ * checked.
  *
  * The statements of the per-request paths (capsule index, denials,
  * audit_tx) are prepared once on this module's connection and handed to one
@@ -138,7 +144,11 @@ struct meta_slot {
 	char cid[META_CID_MAX];
 };
 
+/* Mint groups sent checked after a refused one (see the file comment). */
+#define MINT_CHECKED 16u
+
 struct phr_txq {
+	atomic_uint mint_checked; /* mint groups still to send checked */
 	sqlite3 *db; /* DIR/phr.db for the lock-free paths (capsules, denials, audit_tx) */
 	pthread_mutex_t mlock;
 	struct meta_slot *meta; /* meta_n slots, under mlock; NULL when it could not be allocated */
@@ -787,7 +797,7 @@ int phr_node_i_mint_pack(uint8_t *out, size_t cap, size_t *off, const uint8_t pa
 
 /* Sends @p cd (a mint of the entries from @p batch) and reads their token ids. */
 static int mint_tx(struct phr_node *n, const struct phr_identity *provider, struct qentry *batch,
-		   const struct phr_buf *cd)
+		   const struct phr_buf *cd, bool trust)
 {
 	struct phr_u256 ids[PHR_NODE_MINT_BATCH_MAX];
 	struct phr_record_meta metas[PHR_NODE_MINT_BATCH_MAX];
@@ -797,9 +807,11 @@ static int mint_tx(struct phr_node *n, const struct phr_identity *provider, stru
 
 	for (struct qentry *x = batch; x != NULL; x = x->next)
 		count++;
-	/* checked (not on the bare guess): a refused mint (no write access, a bad amendment) is
-	 * common outside input, and each one mined and reverted would cost a block */
-	if ((rv = phr_node_i_tx(n, &r, provider, n->dep.nft, cd)) != PHR_OK)
+	/* on the bare guess only when trusted (MINT_CHECKED): a refused mint (no write access, a
+	 * bad amendment) is common outside input, and each one mined and reverted costs a block */
+	rv = trust ? phr_node_i_tx_guessed(n, &r, provider, n->dep.nft, cd)
+		   : phr_node_i_tx(n, &r, provider, n->dep.nft, cd);
+	if (rv != PHR_OK)
 		return rv;
 	rv = phr_node_i_minted_ids(ids, count, &r, n->dep.nft);
 	phr_chain_receipt_release(&r);
@@ -834,7 +846,7 @@ static int mint_one(struct phr_node *n, const struct phr_identity *provider, str
 	rv = phr_contracts_health_record_nft_mint_record_encode(&cd, m->patient, m->hash, m->cid,
 								m->rtype, &m->supersedes);
 	if (rv == PHR_OK)
-		rv = mint_tx(n, provider, &m->q, &cd);
+		rv = mint_tx(n, provider, &m->q, &cd, false);
 	phr_buf_release(&cd);
 	m->q.next = next;
 	return rv;
@@ -895,11 +907,18 @@ static void send_mints(struct phr_node *n, const struct phr_identity *provider,
 	phr_buf_init(&cd, 0);
 	if (rv == PHR_OK)
 		rv = phr_contracts_health_record_nft_mint_records_encode(&cd, packed, off);
-	if (rv == PHR_OK)
-		rv = mint_tx(n, provider, batch, &cd);
+	if (rv == PHR_OK) {
+		unsigned left = atomic_load(&n->txq->mint_checked);
+		bool trust = left == 0;
+		while (left > 0 && !atomic_compare_exchange_weak(&n->txq->mint_checked, &left, left - 1))
+			;
+		rv = mint_tx(n, provider, batch, &cd, trust);
+	}
 	phr_buf_release(&cd);
-	if (refused(rv))
+	if (refused(rv)) {
+		atomic_store(&n->txq->mint_checked, MINT_CHECKED);
 		phr_log_info("phr", "a group of %zu mints was refused: sending each alone", count);
+	}
 	for (struct qentry *x = batch; x != NULL; x = x->next)
 		/* one record refused (no write access, superseded twice...): each on its own,
 		 * so only that submission fails */
