@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // Generate typed C bindings from contracts/artifacts/*.json:
 //   include/phr/contracts.h        declarations, selector and topic constants
-//   src/contracts/contracts_gen.c  implementations over the eth module's ABI codec
+//   src/contracts/contracts_gen.c  implementations: calls with static arguments (or one bytes
+//                                  tail) and static results encoded/decoded word by word with
+//                                  a constant selector; the others over the eth module's codec
+//   tests/contracts/bindings_direct_gen.h  test wrappers of the direct ones
 // For each function: phr_contracts_<contract>_<fn>_encode(out, args...) appends calldata;
 // for each function with outputs: ..._decode(outs..., data, n) decodes its return data.
 // For each event: struct phr_contracts_<contract>_<event>_event and ..._event_decode(ev, topics,
@@ -100,6 +103,114 @@ function fieldDecl(l) {
 }
 
 const isBuf = (t) => t === 'bytes' || t === 'string' || t === 'address[]';
+const isStaticScalar = (t) => t === 'address' || t === 'bool' || uintBits(t) !== null || /^bytes\d+$/.test(t);
+
+/*
+ * Direct encoder: every input a static scalar, or at most one `bytes` (its tail after the
+ * heads). The selector is a constant, each argument is range-checked in order exactly as the
+ * JSON path of phr_abi_encode_call would refuse it, then the words are written in place:
+ * no json_t, no type parse, no keccak at run time. Returns null when the function keeps the
+ * generic path (string, address[], more than one bytes).
+ */
+function directEncode(fnDecl, selector, ins) {
+  if (!ins.every(([p]) => isStaticScalar(p.type) || p.type === 'bytes')) return null;
+  const dyn = ins.filter(([p]) => p.type === 'bytes');
+  if (dyn.length > 1) return null;
+  const checks = [];
+  const puts = [];
+  ins.forEach(([p, n], i) => {
+    const t = p.type;
+    const b = uintBits(t);
+    const w = `w + ${4 + 32 * i}`;
+    if (t === 'address') {
+      checks.push(`!${n}`);
+      puts.push(`phr_contracts_rt_put_address(${w}, ${n});`);
+    } else if (t === 'bool') {
+      puts.push(`phr_contracts_rt_put_bool(${w}, ${n});`);
+    } else if (b !== null && b <= 64) {
+      if (b < 64) checks.push(`(${n} >> ${b}) != 0`);
+      puts.push(`phr_contracts_rt_put_u64(${w}, ${n});`);
+    } else if (b !== null) {
+      checks.push(b < 256 ? `!${n} || phr_u256_bits(${n}) > ${b}` : `!${n}`);
+      puts.push(`phr_u256_to_be(${w}, ${n});`);
+    } else if (t === 'bytes') {
+      checks.push(`!${n} && ${n}_len`);
+      checks.push([`${n}_len > PHR_CONTRACTS_RT_BYTES_MAX`, 'PHR_ERR_TOO_LARGE']);
+      puts.push(`phr_contracts_rt_put_u64(${w}, ${32 * ins.length});`);
+    } else {
+      const m = t.match(/^bytes(\d+)$/);
+      checks.push(`!${n}`);
+      puts.push(`memcpy(${w}, ${n}, ${m[1]});`);
+    }
+  });
+  const head = 4 + 32 * ins.length;
+  const L = [`${fnDecl}`, '{', `\tuint8_t w[${head}];`];
+  if (dyn.length) L.push('\tint err;');
+  L.push('');
+  for (const c of checks) {
+    const [cond, err] = Array.isArray(c) ? c : [c, 'PHR_ERR_INVALID'];
+    L.push(`\tif (${cond})`, `\t\treturn ${err};`);
+  }
+  L.push('\tmemset(w, 0, sizeof(w));', `\tphr_contracts_rt_put_selector(w, ${selector});`);
+  for (const s of puts) L.push(`\t${s}`);
+  if (!dyn.length) {
+    L.push('\treturn phr_buf_append(out, w, sizeof(w));', '}', '');
+    return L.join('\n');
+  }
+  const n = dyn[0][1];
+  L.push(`\terr = phr_buf_reserve(out, sizeof(w) + phr_contracts_rt_tail_len(${n}_len));`,
+    '\tif (!err)', '\t\terr = phr_buf_append(out, w, sizeof(w));',
+    '\tif (!err)', `\t\terr = phr_contracts_rt_put_tail(out, ${n}, ${n}_len);`, '\treturn err;', '}', '');
+  return L.join('\n');
+}
+
+/*
+ * Direct decoder: every output leaf a static scalar (tuples flattened), so leaf k is word k.
+ * Words are checked in order as phr_abi_decode checks them (a short input is TRUNCATED at the
+ * first missing word, an earlier bad word NONCANONICAL first) into locals, and the outputs
+ * are written only once all passed (untouched on error).
+ */
+function directDecode(fnDecl, ls) {
+  if (!ls.every((l) => isStaticScalar(l.type))) return null;
+  const decl = [];
+  const steps = [];
+  const copies = [];
+  ls.forEach((l, k) => {
+    const t = l.type;
+    const b = uintBits(t);
+    const v = `x${k}_`;
+    const w = k ? `abi_data + ${32 * k}` : 'abi_data';
+    let get;
+    if (t === 'address') {
+      decl.push(`uint8_t ${v}[20];`);
+      get = `phr_contracts_rt_topic_address(${v}, ${w})`;
+      copies.push(`memcpy(${l.name}, ${v}, 20);`);
+    } else if (t === 'bool') {
+      decl.push(`bool ${v};`);
+      get = `phr_contracts_rt_topic_bool(&${v}, ${w})`;
+      copies.push(`*${l.name} = ${v};`);
+    } else if (b !== null && b <= 64) {
+      decl.push(`uint64_t ${v};`);
+      get = `phr_contracts_rt_topic_u64(&${v}, ${b}, ${w})`;
+      copies.push(`*${l.name} = ${v};`);
+    } else if (b !== null) {
+      decl.push(`struct phr_u256 ${v};`);
+      get = `phr_contracts_rt_word_uint(&${v}, ${b}, ${w})`;
+      copies.push(`*${l.name} = ${v};`);
+    } else {
+      const m = t.match(/^bytes(\d+)$/);
+      decl.push(`uint8_t ${v}[${m[1]}];`);
+      get = `phr_contracts_rt_topic_fixed(${v}, ${m[1]}, ${w})`;
+      copies.push(`memcpy(${l.name}, ${v}, ${m[1]});`);
+    }
+    steps.push(`abi_len < ${32 * (k + 1)} ? PHR_ERR_TRUNCATED : ${get}`);
+  });
+  const L = [fnDecl, '{', ...decl.map((d) => `\t${d}`), '\tint err;', '',
+    '\tif (!abi_data && abi_len)', '\t\treturn PHR_ERR_INVALID;', `\terr = ${steps[0]};`];
+  for (const s of steps.slice(1)) L.push('\tif (!err)', `\t\terr = ${s};`);
+  L.push('\tif (err)', '\t\treturn err;', ...copies.map((c) => `\t${c}`), '\treturn PHR_OK;', '}', '');
+  return L.join('\n');
+}
 const valuePath = (root, pth) => `${root}${pth.map((i, k) => (k === 0 ? `->items[${i}]` : `.items[${i}]`)).join('')}`;
 const addr = (e) => (e.startsWith('ev->') || e.startsWith('tmp.') ? e : e);
 const hexBytes = (hex) => hex.replace(/^0x/, '').match(/../g).map((b) => `0x${b}`).join(', ');
@@ -108,9 +219,31 @@ function natspec(fn) {
   return `${fn.stateMutability === 'view' || fn.stateMutability === 'pure' ? 'view' : 'transaction'}`;
 }
 
+/* Test wrappers (tests/contracts/bindings_direct_gen.h): argument i / output k from the
+ * generic struct targ / struct tout of test_contracts_direct.c. */
+function testArg(t, i) {
+  const b = uintBits(t);
+  if (t === 'address' || /^bytes\d+$/.test(t)) return `a[${i}].null_ptr ? NULL : a[${i}].b`;
+  if (t === 'bool') return `a[${i}].u != 0`;
+  if (b !== null && b <= 64) return `a[${i}].u`;
+  if (b !== null) return `a[${i}].null_ptr ? NULL : &a[${i}].x`;
+  if (t === 'bytes') return `a[${i}].p, a[${i}].len`;
+  throw new Error(`test arg ${t}`);
+}
+
+function testOut(t, k) {
+  const b = uintBits(t);
+  if (t === 'address' || /^bytes\d+$/.test(t)) return `r[${k}].b`;
+  if (t === 'bool') return `&r[${k}].o`;
+  if (b !== null && b <= 64) return `&r[${k}].u`;
+  return `&r[${k}].x`;
+}
+
 function generate() {
   const H = [];
   const C = [];
+  const T = [];
+  const TT = [];
   const errors = new Map();
   H.push(`/**
  * @file contracts.h
@@ -233,7 +366,11 @@ ${cdecls.map((d) => `	if (!err)\n		err = ${d[1]};`).join('\n')}
       const decls = ins.map(([p, n]) => inDecl(p, n));
       const params = ['struct phr_buf *out', ...decls.map((d) => d[0])].join(', ');
       H.push(`/** Calldata of ${cname}.${sig} (${natspec(f)}); see the file comment. */\nPHR_WUR int ${base}_encode(${params});`);
-      C.push(`int ${base}_encode(${params})
+      const direct = directEncode(`int ${base}_encode(${params})`, `${SEL}`, ins);
+      const tenc = direct ? `enc_${cs}_${fnName}` : 'NULL';
+      if (direct) T.push(`static int ${tenc}(struct phr_buf *out, const struct targ *a)\n{\n\treturn ${base}_encode(${['out', ...ins.map(([p], i) => testArg(p.type, i))].join(', ')});\n}\n`);
+      if (direct) C.push(direct);
+      else C.push(`int ${base}_encode(${params})
 {
 	json_t *a = json_array();
 	int err;
@@ -248,12 +385,22 @@ ${decls.map((d) => `	if (!err)\n		err = ${d[1]};`).join('\n')}
 	return err;
 }
 `);
+      let tdec = 'NULL';
+      let tout = '"()"';
       if (f.outputs.length) {
         const ls = leaves(f.outputs, '', []);
         const outs = ls.map((l) => outDecl(l, `&${valuePath('v', l.path)}`));
         const tstr = `(${f.outputs.map(typeString).join(',')})`;
         H.push(`/** Decodes the result ${tstr} of ${cname}.${f.name}; see the file comment. */\nPHR_WUR int ${base}_decode(${[...outs.map((o) => o[0]), 'const uint8_t *abi_data', 'size_t abi_len'].join(', ')});`);
-        C.push(`int ${base}_decode(${[...outs.map((o) => o[0]), 'const uint8_t *abi_data', 'size_t abi_len'].join(', ')})
+        const ddecl = `int ${base}_decode(${[...outs.map((o) => o[0]), 'const uint8_t *abi_data', 'size_t abi_len'].join(', ')})`;
+        const ddirect = directDecode(ddecl, ls);
+        if (ddirect) {
+          C.push(ddirect);
+          tdec = `dec_${cs}_${fnName}`;
+          tout = `"${tstr}"`;
+          T.push(`static int ${tdec}(struct tout *r, const uint8_t *d, size_t n)\n{\n\treturn ${base}_decode(${[...ls.map((l, k) => testOut(l.type, k)), 'd', 'n'].join(', ')});\n}\n`);
+        }
+        else C.push(`${ddecl}
 {
 	struct phr_abi_type *t = NULL;
 	struct phr_abi_value *v = NULL;
@@ -268,6 +415,7 @@ ${outs.map((o) => `	if (!err)\n		err = ${o[1]};`).join('\n')}
 }
 `);
       }
+      if (direct || tdec !== 'NULL') TT.push(`\t{ "${cname}.${sig}", "${sig}", ${tout}, ${tenc}, ${tdec} },`);
     }
     // events
     const evs = art.abi.filter((e) => e.type === 'event').sort((a, b) => a.name.localeCompare(b.name));
@@ -376,14 +524,22 @@ const char *phr_contracts_error_name(const uint8_t *abi_data, size_t abi_len)
 #endif
 #endif /* PHR_CONTRACTS_H */
 `);
-  return { h: H.join('\n') + '\n', c: C.join('\n') };
+  const t = `/* Generated by contracts/gen_bindings.mjs. Do not edit. Included by test_contracts_direct.c:
+ * a wrapper per directly encoded call and directly decoded result, and their table. */
+${T.join('\n')}
+static const struct direct_fn direct_fns[] = {
+${TT.join('\n')}
+};
+`;
+  return { h: H.join('\n') + '\n', c: C.join('\n'), t };
 }
 
-const { h, c } = generate();
+const { h, c, t } = generate();
 const hp = path.join(root, 'include/phr/contracts.h');
 const cp = path.join(root, 'src/contracts/contracts_gen.c');
+const tp = path.join(root, 'tests/contracts/bindings_direct_gen.h');
 if (process.argv.includes('--check')) {
-  const same = fs.existsSync(hp) && fs.existsSync(cp) && fs.readFileSync(hp, 'utf8') === h && fs.readFileSync(cp, 'utf8') === c;
+  const same = [[hp, h], [cp, c], [tp, t]].every(([p, x]) => fs.existsSync(p) && fs.readFileSync(p, 'utf8') === x);
   if (!same) {
     console.error('C bindings are out of date: run node contracts/gen_bindings.mjs');
     process.exit(1);
@@ -393,5 +549,6 @@ if (process.argv.includes('--check')) {
   fs.mkdirSync(path.dirname(cp), { recursive: true });
   fs.writeFileSync(hp, h);
   fs.writeFileSync(cp, c);
+  fs.writeFileSync(tp, t);
   console.log(`wrote ${path.relative(root, hp)} (${h.length} bytes), ${path.relative(root, cp)} (${c.length} bytes)`);
 }

@@ -501,113 +501,90 @@ int phr_contracts_governance_multisig_deploy_encode(struct phr_buf *out, const u
 
 int phr_contracts_governance_multisig_confirm_encode(struct phr_buf *out, const struct phr_u256 *id)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_u256(a, id);
-	if (!err)
-		err = phr_abi_encode_call(out, "confirm(uint256)", a);
-	json_decref(a);
-	return err;
+	if (!id)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_GOVERNANCE_MULTISIG_CONFIRM_SELECTOR);
+	phr_u256_to_be(w + 4, id);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_governance_multisig_confirmed_encode(struct phr_buf *out, const struct phr_u256 *arg0, const uint8_t arg1[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[68];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_u256(a, arg0);
-	if (!err)
-		err = phr_contracts_rt_json_address(a, arg1);
-	if (!err)
-		err = phr_abi_encode_call(out, "confirmed(uint256,address)", a);
-	json_decref(a);
-	return err;
+	if (!arg0)
+		return PHR_ERR_INVALID;
+	if (!arg1)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_GOVERNANCE_MULTISIG_CONFIRMED_SELECTOR);
+	phr_u256_to_be(w + 4, arg0);
+	phr_contracts_rt_put_address(w + 36, arg1);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_governance_multisig_confirmed_decode(bool *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(bool)", abi_data, abi_len);
+	bool x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_bool(&x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_bool(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_governance_multisig_execute_encode(struct phr_buf *out, const struct phr_u256 *id)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_u256(a, id);
-	if (!err)
-		err = phr_abi_encode_call(out, "execute(uint256)", a);
-	json_decref(a);
-	return err;
+	if (!id)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_GOVERNANCE_MULTISIG_EXECUTE_SELECTOR);
+	phr_u256_to_be(w + 4, id);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_governance_multisig_is_owner_encode(struct phr_buf *out, const uint8_t arg0[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, arg0);
-	if (!err)
-		err = phr_abi_encode_call(out, "isOwner(address)", a);
-	json_decref(a);
-	return err;
+	if (!arg0)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_GOVERNANCE_MULTISIG_IS_OWNER_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, arg0);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_governance_multisig_is_owner_decode(bool *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(bool)", abi_data, abi_len);
+	bool x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_bool(&x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_bool(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_governance_multisig_owners_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "owners()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_GOVERNANCE_MULTISIG_OWNERS_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_governance_multisig_owners_decode(struct phr_buf *ret0, const uint8_t *abi_data, size_t abi_len)
@@ -627,18 +604,14 @@ int phr_contracts_governance_multisig_owners_decode(struct phr_buf *ret0, const 
 
 int phr_contracts_governance_multisig_proposal_encode(struct phr_buf *out, const struct phr_u256 *id)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_u256(a, id);
-	if (!err)
-		err = phr_abi_encode_call(out, "proposal(uint256)", a);
-	json_decref(a);
-	return err;
+	if (!id)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_GOVERNANCE_MULTISIG_PROPOSAL_SELECTOR);
+	phr_u256_to_be(w + 4, id);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_governance_multisig_proposal_decode(uint8_t target[20], struct phr_buf *data, struct phr_u256 *confirmations, bool *executed, const uint8_t *abi_data, size_t abi_len)
@@ -664,111 +637,97 @@ int phr_contracts_governance_multisig_proposal_decode(uint8_t target[20], struct
 
 int phr_contracts_governance_multisig_proposal_count_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "proposalCount()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_GOVERNANCE_MULTISIG_PROPOSAL_COUNT_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_governance_multisig_proposal_count_decode(struct phr_u256 *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(uint256)", abi_data, abi_len);
+	struct phr_u256 x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_word_uint(&x0_, 256, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u256(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_governance_multisig_propose_encode(struct phr_buf *out, const uint8_t target[20], const uint8_t *data, size_t data_len)
 {
-	json_t *a = json_array();
+	uint8_t w[68];
 	int err;
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
+	if (!target)
+		return PHR_ERR_INVALID;
+	if (!data && data_len)
+		return PHR_ERR_INVALID;
+	if (data_len > PHR_CONTRACTS_RT_BYTES_MAX)
+		return PHR_ERR_TOO_LARGE;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_GOVERNANCE_MULTISIG_PROPOSE_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, target);
+	phr_contracts_rt_put_u64(w + 36, 64);
+	err = phr_buf_reserve(out, sizeof(w) + phr_contracts_rt_tail_len(data_len));
 	if (!err)
-		err = phr_contracts_rt_json_address(a, target);
+		err = phr_buf_append(out, w, sizeof(w));
 	if (!err)
-		err = phr_contracts_rt_json_hex(a, data, data_len);
-	if (!err)
-		err = phr_abi_encode_call(out, "propose(address,bytes)", a);
-	json_decref(a);
+		err = phr_contracts_rt_put_tail(out, data, data_len);
 	return err;
 }
 
 int phr_contracts_governance_multisig_propose_decode(struct phr_u256 *id, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(uint256)", abi_data, abi_len);
+	struct phr_u256 x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_word_uint(&x0_, 256, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u256(id, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*id = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_governance_multisig_revoke_confirmation_encode(struct phr_buf *out, const struct phr_u256 *id)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_u256(a, id);
-	if (!err)
-		err = phr_abi_encode_call(out, "revokeConfirmation(uint256)", a);
-	json_decref(a);
-	return err;
+	if (!id)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_GOVERNANCE_MULTISIG_REVOKE_CONFIRMATION_SELECTOR);
+	phr_u256_to_be(w + 4, id);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_governance_multisig_threshold_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "threshold()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_GOVERNANCE_MULTISIG_THRESHOLD_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_governance_multisig_threshold_decode(struct phr_u256 *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(uint256)", abi_data, abi_len);
+	struct phr_u256 x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_word_uint(&x0_, 256, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u256(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 const uint8_t phr_contracts_governance_multisig_confirmation_revoked_event_topic[32] = { 0xdd, 0x7f, 0x19, 0x99, 0xa4, 0x38, 0x9e, 0xa9, 0x9f, 0x79, 0xc8, 0x4d, 0xf2, 0x16, 0x2a, 0x8e, 0x32, 0xe7, 0x2d, 0xd3, 0x58, 0x38, 0xb1, 0x9e, 0x40, 0x94, 0xbf, 0x03, 0x57, 0xc1, 0xb6, 0x2e };
@@ -1256,314 +1215,262 @@ int phr_contracts_provider_registry_deploy_encode(struct phr_buf *out, const uin
 
 int phr_contracts_provider_registry_governance_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "governance()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PROVIDER_REGISTRY_GOVERNANCE_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_provider_registry_governance_decode(uint8_t ret0[20], const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(address)", abi_data, abi_len);
+	uint8_t x0_[20];
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_address(x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_fixed(ret0, 20, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	memcpy(ret0, x0_, 20);
+	return PHR_OK;
 }
 
 int phr_contracts_provider_registry_is_authority_encode(struct phr_buf *out, const uint8_t arg0[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, arg0);
-	if (!err)
-		err = phr_abi_encode_call(out, "isAuthority(address)", a);
-	json_decref(a);
-	return err;
+	if (!arg0)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PROVIDER_REGISTRY_IS_AUTHORITY_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, arg0);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_provider_registry_is_authority_decode(bool *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(bool)", abi_data, abi_len);
+	bool x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_bool(&x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_bool(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_provider_registry_is_emergency_provider_encode(struct phr_buf *out, const uint8_t provider[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, provider);
-	if (!err)
-		err = phr_abi_encode_call(out, "isEmergencyProvider(address)", a);
-	json_decref(a);
-	return err;
+	if (!provider)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PROVIDER_REGISTRY_IS_EMERGENCY_PROVIDER_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, provider);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_provider_registry_is_emergency_provider_decode(bool *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(bool)", abi_data, abi_len);
+	bool x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_bool(&x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_bool(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_provider_registry_is_verified_encode(struct phr_buf *out, const uint8_t provider[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, provider);
-	if (!err)
-		err = phr_abi_encode_call(out, "isVerified(address)", a);
-	json_decref(a);
-	return err;
+	if (!provider)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PROVIDER_REGISTRY_IS_VERIFIED_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, provider);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_provider_registry_is_verified_decode(bool *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(bool)", abi_data, abi_len);
+	bool x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_bool(&x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_bool(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_provider_registry_provider_info_encode(struct phr_buf *out, const uint8_t provider[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, provider);
-	if (!err)
-		err = phr_abi_encode_call(out, "providerInfo(address)", a);
-	json_decref(a);
-	return err;
+	if (!provider)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PROVIDER_REGISTRY_PROVIDER_INFO_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, provider);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_provider_registry_provider_info_decode(uint64_t *status, uint64_t *roles, uint64_t *licence_expiry, uint8_t authority[20], uint8_t licence_hash[32], const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(uint8,uint8,uint64,address,bytes32)", abi_data, abi_len);
+	uint64_t x0_;
+	uint64_t x1_;
+	uint64_t x2_;
+	uint8_t x3_[20];
+	uint8_t x4_[32];
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_u64(&x0_, 8, abi_data);
+	if (!err)
+		err = abi_len < 64 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_u64(&x1_, 8, abi_data + 32);
+	if (!err)
+		err = abi_len < 96 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_u64(&x2_, 64, abi_data + 64);
+	if (!err)
+		err = abi_len < 128 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_address(x3_, abi_data + 96);
+	if (!err)
+		err = abi_len < 160 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_fixed(x4_, 32, abi_data + 128);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u64(status, &v->items[0]);
-	if (!err)
-		err = phr_contracts_rt_get_u64(roles, &v->items[1]);
-	if (!err)
-		err = phr_contracts_rt_get_u64(licence_expiry, &v->items[2]);
-	if (!err)
-		err = phr_contracts_rt_get_fixed(authority, 20, &v->items[3]);
-	if (!err)
-		err = phr_contracts_rt_get_fixed(licence_hash, 32, &v->items[4]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*status = x0_;
+	*roles = x1_;
+	*licence_expiry = x2_;
+	memcpy(authority, x3_, 20);
+	memcpy(licence_hash, x4_, 32);
+	return PHR_OK;
 }
 
 int phr_contracts_provider_registry_reinstate_provider_encode(struct phr_buf *out, const uint8_t provider[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, provider);
-	if (!err)
-		err = phr_abi_encode_call(out, "reinstateProvider(address)", a);
-	json_decref(a);
-	return err;
+	if (!provider)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PROVIDER_REGISTRY_REINSTATE_PROVIDER_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, provider);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_provider_registry_role_emergency_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "ROLE_EMERGENCY()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PROVIDER_REGISTRY_ROLE_EMERGENCY_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_provider_registry_role_emergency_decode(uint64_t *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(uint8)", abi_data, abi_len);
+	uint64_t x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_u64(&x0_, 8, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u64(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_provider_registry_role_provider_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "ROLE_PROVIDER()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PROVIDER_REGISTRY_ROLE_PROVIDER_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_provider_registry_role_provider_decode(uint64_t *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(uint8)", abi_data, abi_len);
+	uint64_t x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_u64(&x0_, 8, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u64(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_provider_registry_set_authority_encode(struct phr_buf *out, const uint8_t authority[20], bool enabled)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[68];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, authority);
-	if (!err)
-		err = phr_contracts_rt_json_bool(a, enabled);
-	if (!err)
-		err = phr_abi_encode_call(out, "setAuthority(address,bool)", a);
-	json_decref(a);
-	return err;
+	if (!authority)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PROVIDER_REGISTRY_SET_AUTHORITY_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, authority);
+	phr_contracts_rt_put_bool(w + 36, enabled);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_provider_registry_set_governance_encode(struct phr_buf *out, const uint8_t next[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, next);
-	if (!err)
-		err = phr_abi_encode_call(out, "setGovernance(address)", a);
-	json_decref(a);
-	return err;
+	if (!next)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PROVIDER_REGISTRY_SET_GOVERNANCE_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, next);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_provider_registry_suspend_provider_encode(struct phr_buf *out, const uint8_t provider[20], const uint8_t reason_hash[32])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[68];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, provider);
-	if (!err)
-		err = phr_contracts_rt_json_hex(a, reason_hash, 32);
-	if (!err)
-		err = phr_abi_encode_call(out, "suspendProvider(address,bytes32)", a);
-	json_decref(a);
-	return err;
+	if (!provider)
+		return PHR_ERR_INVALID;
+	if (!reason_hash)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PROVIDER_REGISTRY_SUSPEND_PROVIDER_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, provider);
+	memcpy(w + 36, reason_hash, 32);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_provider_registry_verify_provider_encode(struct phr_buf *out, const uint8_t provider[20], uint64_t roles, const uint8_t licence_hash[32], uint64_t licence_expiry)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[132];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, provider);
-	if (!err)
-		err = phr_contracts_rt_json_u64(a, roles);
-	if (!err)
-		err = phr_contracts_rt_json_hex(a, licence_hash, 32);
-	if (!err)
-		err = phr_contracts_rt_json_u64(a, licence_expiry);
-	if (!err)
-		err = phr_abi_encode_call(out, "verifyProvider(address,uint8,bytes32,uint64)", a);
-	json_decref(a);
-	return err;
+	if (!provider)
+		return PHR_ERR_INVALID;
+	if ((roles >> 8) != 0)
+		return PHR_ERR_INVALID;
+	if (!licence_hash)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PROVIDER_REGISTRY_VERIFY_PROVIDER_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, provider);
+	phr_contracts_rt_put_u64(w + 36, roles);
+	memcpy(w + 68, licence_hash, 32);
+	phr_contracts_rt_put_u64(w + 100, licence_expiry);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 const uint8_t phr_contracts_provider_registry_authority_set_event_topic[32] = { 0x58, 0xff, 0x94, 0x21, 0x69, 0xd7, 0x3f, 0x3a, 0xba, 0xd6, 0x52, 0xdb, 0x95, 0x84, 0x50, 0x88, 0x96, 0x91, 0x80, 0xd6, 0x50, 0x96, 0x7f, 0x57, 0xf0, 0x35, 0xbf, 0x5c, 0x5c, 0x93, 0x19, 0xde };
@@ -3299,265 +3206,221 @@ int phr_contracts_patient_registry_deploy_encode(struct phr_buf *out, const uint
 
 int phr_contracts_patient_registry_access_until_encode(struct phr_buf *out, const uint8_t accessor[20], const uint8_t patient[20], const struct phr_u256 *record_id, uint64_t level)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[132];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, accessor);
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_contracts_rt_json_u256(a, record_id);
-	if (!err)
-		err = phr_contracts_rt_json_u64(a, level);
-	if (!err)
-		err = phr_abi_encode_call(out, "accessUntil(address,address,uint256,uint8)", a);
-	json_decref(a);
-	return err;
+	if (!accessor)
+		return PHR_ERR_INVALID;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	if (!record_id)
+		return PHR_ERR_INVALID;
+	if ((level >> 8) != 0)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_ACCESS_UNTIL_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, accessor);
+	phr_contracts_rt_put_address(w + 36, patient);
+	phr_u256_to_be(w + 68, record_id);
+	phr_contracts_rt_put_u64(w + 100, level);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_access_until_decode(uint64_t *until, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(uint64)", abi_data, abi_len);
+	uint64_t x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_u64(&x0_, 64, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u64(until, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*until = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_patient_registry_approve_request_encode(struct phr_buf *out, const struct phr_u256 *id)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_u256(a, id);
-	if (!err)
-		err = phr_abi_encode_call(out, "approveRequest(uint256)", a);
-	json_decref(a);
-	return err;
+	if (!id)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_APPROVE_REQUEST_SELECTOR);
+	phr_u256_to_be(w + 4, id);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_audit_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "audit()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_AUDIT_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_audit_decode(uint8_t ret0[20], const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(address)", abi_data, abi_len);
+	uint8_t x0_[20];
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_address(x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_fixed(ret0, 20, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	memcpy(ret0, x0_, 20);
+	return PHR_OK;
 }
 
 int phr_contracts_patient_registry_block_timestamp_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "blockTimestamp()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_BLOCK_TIMESTAMP_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_block_timestamp_decode(struct phr_u256 *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(uint256)", abi_data, abi_len);
+	struct phr_u256 x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_word_uint(&x0_, 256, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u256(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_patient_registry_can_access_encode(struct phr_buf *out, const uint8_t accessor[20], const uint8_t patient[20], const struct phr_u256 *record_id, uint64_t level)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[132];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, accessor);
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_contracts_rt_json_u256(a, record_id);
-	if (!err)
-		err = phr_contracts_rt_json_u64(a, level);
-	if (!err)
-		err = phr_abi_encode_call(out, "canAccess(address,address,uint256,uint8)", a);
-	json_decref(a);
-	return err;
+	if (!accessor)
+		return PHR_ERR_INVALID;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	if (!record_id)
+		return PHR_ERR_INVALID;
+	if ((level >> 8) != 0)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_CAN_ACCESS_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, accessor);
+	phr_contracts_rt_put_address(w + 36, patient);
+	phr_u256_to_be(w + 68, record_id);
+	phr_contracts_rt_put_u64(w + 100, level);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_can_access_decode(bool *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(bool)", abi_data, abi_len);
+	bool x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_bool(&x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_bool(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_patient_registry_cancel_request_encode(struct phr_buf *out, const struct phr_u256 *id)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_u256(a, id);
-	if (!err)
-		err = phr_abi_encode_call(out, "cancelRequest(uint256)", a);
-	json_decref(a);
-	return err;
+	if (!id)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_CANCEL_REQUEST_SELECTOR);
+	phr_u256_to_be(w + 4, id);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_can_write_type_encode(struct phr_buf *out, const uint8_t accessor[20], const uint8_t patient[20], uint64_t rtype)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[100];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, accessor);
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_contracts_rt_json_u64(a, rtype);
-	if (!err)
-		err = phr_abi_encode_call(out, "canWriteType(address,address,uint8)", a);
-	json_decref(a);
-	return err;
+	if (!accessor)
+		return PHR_ERR_INVALID;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	if ((rtype >> 8) != 0)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_CAN_WRITE_TYPE_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, accessor);
+	phr_contracts_rt_put_address(w + 36, patient);
+	phr_contracts_rt_put_u64(w + 68, rtype);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_can_write_type_decode(bool *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(bool)", abi_data, abi_len);
+	bool x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_bool(&x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_bool(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_patient_registry_deny_request_encode(struct phr_buf *out, const struct phr_u256 *id)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_u256(a, id);
-	if (!err)
-		err = phr_abi_encode_call(out, "denyRequest(uint256)", a);
-	json_decref(a);
-	return err;
+	if (!id)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_DENY_REQUEST_SELECTOR);
+	phr_u256_to_be(w + 4, id);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_emergency_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "emergency()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_EMERGENCY_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_emergency_decode(uint8_t ret0[20], const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(address)", abi_data, abi_len);
+	uint8_t x0_[20];
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_address(x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_fixed(ret0, 20, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	memcpy(ret0, x0_, 20);
+	return PHR_OK;
 }
 
 int phr_contracts_patient_registry_emergency_contacts_encode(struct phr_buf *out, const uint8_t patient[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_abi_encode_call(out, "emergencyContacts(address)", a);
-	json_decref(a);
-	return err;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_EMERGENCY_CONTACTS_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, patient);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_emergency_contacts_decode(struct phr_buf *ret0, const uint8_t *abi_data, size_t abi_len)
@@ -3577,658 +3440,572 @@ int phr_contracts_patient_registry_emergency_contacts_decode(struct phr_buf *ret
 
 int phr_contracts_patient_registry_extend_access_encode(struct phr_buf *out, const uint8_t patient[20], const uint8_t provider[20], const uint8_t scope[32], uint64_t expiry)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[132];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_contracts_rt_json_address(a, provider);
-	if (!err)
-		err = phr_contracts_rt_json_hex(a, scope, 32);
-	if (!err)
-		err = phr_contracts_rt_json_u64(a, expiry);
-	if (!err)
-		err = phr_abi_encode_call(out, "extendAccess(address,address,bytes32,uint64)", a);
-	json_decref(a);
-	return err;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	if (!provider)
+		return PHR_ERR_INVALID;
+	if (!scope)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_EXTEND_ACCESS_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, patient);
+	phr_contracts_rt_put_address(w + 36, provider);
+	memcpy(w + 68, scope, 32);
+	phr_contracts_rt_put_u64(w + 100, expiry);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_grant_access_encode(struct phr_buf *out, const uint8_t patient[20], const uint8_t provider[20], uint64_t level, const uint8_t scope[32], uint64_t expiry)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[164];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_contracts_rt_json_address(a, provider);
-	if (!err)
-		err = phr_contracts_rt_json_u64(a, level);
-	if (!err)
-		err = phr_contracts_rt_json_hex(a, scope, 32);
-	if (!err)
-		err = phr_contracts_rt_json_u64(a, expiry);
-	if (!err)
-		err = phr_abi_encode_call(out, "grantAccess(address,address,uint8,bytes32,uint64)", a);
-	json_decref(a);
-	return err;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	if (!provider)
+		return PHR_ERR_INVALID;
+	if ((level >> 8) != 0)
+		return PHR_ERR_INVALID;
+	if (!scope)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_GRANT_ACCESS_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, patient);
+	phr_contracts_rt_put_address(w + 36, provider);
+	phr_contracts_rt_put_u64(w + 68, level);
+	memcpy(w + 100, scope, 32);
+	phr_contracts_rt_put_u64(w + 132, expiry);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_grant_of_encode(struct phr_buf *out, const uint8_t patient[20], const uint8_t provider[20], const uint8_t scope[32])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[100];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_contracts_rt_json_address(a, provider);
-	if (!err)
-		err = phr_contracts_rt_json_hex(a, scope, 32);
-	if (!err)
-		err = phr_abi_encode_call(out, "grantOf(address,address,bytes32)", a);
-	json_decref(a);
-	return err;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	if (!provider)
+		return PHR_ERR_INVALID;
+	if (!scope)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_GRANT_OF_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, patient);
+	phr_contracts_rt_put_address(w + 36, provider);
+	memcpy(w + 68, scope, 32);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_grant_of_decode(uint64_t *level, uint64_t *expiry, uint8_t grantor[20], const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(uint8,uint64,address)", abi_data, abi_len);
+	uint64_t x0_;
+	uint64_t x1_;
+	uint8_t x2_[20];
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_u64(&x0_, 8, abi_data);
+	if (!err)
+		err = abi_len < 64 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_u64(&x1_, 64, abi_data + 32);
+	if (!err)
+		err = abi_len < 96 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_address(x2_, abi_data + 64);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u64(level, &v->items[0]);
-	if (!err)
-		err = phr_contracts_rt_get_u64(expiry, &v->items[1]);
-	if (!err)
-		err = phr_contracts_rt_get_fixed(grantor, 20, &v->items[2]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*level = x0_;
+	*expiry = x1_;
+	memcpy(grantor, x2_, 20);
+	return PHR_OK;
 }
 
 int phr_contracts_patient_registry_is_registered_encode(struct phr_buf *out, const uint8_t patient[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_abi_encode_call(out, "isRegistered(address)", a);
-	json_decref(a);
-	return err;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_IS_REGISTERED_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, patient);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_is_registered_decode(bool *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(bool)", abi_data, abi_len);
+	bool x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_bool(&x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_bool(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_patient_registry_max_contacts_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "MAX_CONTACTS()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_MAX_CONTACTS_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_max_contacts_decode(struct phr_u256 *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(uint256)", abi_data, abi_len);
+	struct phr_u256 x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_word_uint(&x0_, 256, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u256(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_patient_registry_max_request_duration_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "MAX_REQUEST_DURATION()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_MAX_REQUEST_DURATION_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_max_request_duration_decode(uint64_t *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(uint64)", abi_data, abi_len);
+	uint64_t x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_u64(&x0_, 64, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u64(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_patient_registry_nft_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "nft()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_NFT_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_nft_decode(uint8_t ret0[20], const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(address)", abi_data, abi_len);
+	uint8_t x0_[20];
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_address(x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_fixed(ret0, 20, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	memcpy(ret0, x0_, 20);
+	return PHR_OK;
 }
 
 int phr_contracts_patient_registry_open_request_encode(struct phr_buf *out, const uint8_t arg0[20], const uint8_t arg1[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[68];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, arg0);
-	if (!err)
-		err = phr_contracts_rt_json_address(a, arg1);
-	if (!err)
-		err = phr_abi_encode_call(out, "openRequest(address,address)", a);
-	json_decref(a);
-	return err;
+	if (!arg0)
+		return PHR_ERR_INVALID;
+	if (!arg1)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_OPEN_REQUEST_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, arg0);
+	phr_contracts_rt_put_address(w + 36, arg1);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_open_request_decode(struct phr_u256 *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(uint256)", abi_data, abi_len);
+	struct phr_u256 x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_word_uint(&x0_, 256, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u256(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_patient_registry_owner_of_patient_encode(struct phr_buf *out, const uint8_t patient[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_abi_encode_call(out, "ownerOfPatient(address)", a);
-	json_decref(a);
-	return err;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_OWNER_OF_PATIENT_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, patient);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_owner_of_patient_decode(uint8_t ret0[20], const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(address)", abi_data, abi_len);
+	uint8_t x0_[20];
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_address(x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_fixed(ret0, 20, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	memcpy(ret0, x0_, 20);
+	return PHR_OK;
 }
 
 int phr_contracts_patient_registry_patient_info_encode(struct phr_buf *out, const uint8_t patient[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_abi_encode_call(out, "patientInfo(address)", a);
-	json_decref(a);
-	return err;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_PATIENT_INFO_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, patient);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_patient_info_decode(uint8_t owner[20], uint8_t encryption_key[32], uint64_t *registered_at, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(address,bytes32,uint64)", abi_data, abi_len);
+	uint8_t x0_[20];
+	uint8_t x1_[32];
+	uint64_t x2_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_address(x0_, abi_data);
+	if (!err)
+		err = abi_len < 64 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_fixed(x1_, 32, abi_data + 32);
+	if (!err)
+		err = abi_len < 96 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_u64(&x2_, 64, abi_data + 64);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_fixed(owner, 20, &v->items[0]);
-	if (!err)
-		err = phr_contracts_rt_get_fixed(encryption_key, 32, &v->items[1]);
-	if (!err)
-		err = phr_contracts_rt_get_u64(registered_at, &v->items[2]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	memcpy(owner, x0_, 20);
+	memcpy(encryption_key, x1_, 32);
+	*registered_at = x2_;
+	return PHR_OK;
 }
 
 int phr_contracts_patient_registry_patient_of_encode(struct phr_buf *out, const uint8_t arg0[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, arg0);
-	if (!err)
-		err = phr_abi_encode_call(out, "patientOf(address)", a);
-	json_decref(a);
-	return err;
+	if (!arg0)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_PATIENT_OF_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, arg0);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_patient_of_decode(uint8_t ret0[20], const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(address)", abi_data, abi_len);
+	uint8_t x0_[20];
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_address(x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_fixed(ret0, 20, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	memcpy(ret0, x0_, 20);
+	return PHR_OK;
 }
 
 int phr_contracts_patient_registry_providers_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "providers()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_PROVIDERS_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_providers_decode(uint8_t ret0[20], const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(address)", abi_data, abi_len);
+	uint8_t x0_[20];
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_address(x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_fixed(ret0, 20, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	memcpy(ret0, x0_, 20);
+	return PHR_OK;
 }
 
 int phr_contracts_patient_registry_recovery_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "recovery()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_RECOVERY_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_recovery_decode(uint8_t ret0[20], const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(address)", abi_data, abi_len);
+	uint8_t x0_[20];
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_address(x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_fixed(ret0, 20, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	memcpy(ret0, x0_, 20);
+	return PHR_OK;
 }
 
 int phr_contracts_patient_registry_register_encode(struct phr_buf *out, const uint8_t encryption_key[32])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_hex(a, encryption_key, 32);
-	if (!err)
-		err = phr_abi_encode_call(out, "register(bytes32)", a);
-	json_decref(a);
-	return err;
+	if (!encryption_key)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_REGISTER_SELECTOR);
+	memcpy(w + 4, encryption_key, 32);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_request_ttl_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "REQUEST_TTL()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_REQUEST_TTL_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_request_ttl_decode(uint64_t *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(uint64)", abi_data, abi_len);
+	uint64_t x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_u64(&x0_, 64, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u64(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_patient_registry_request_access_encode(struct phr_buf *out, const uint8_t patient[20], uint64_t purpose, uint64_t duration, uint64_t level, const uint8_t scope[32])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[164];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_contracts_rt_json_u64(a, purpose);
-	if (!err)
-		err = phr_contracts_rt_json_u64(a, duration);
-	if (!err)
-		err = phr_contracts_rt_json_u64(a, level);
-	if (!err)
-		err = phr_contracts_rt_json_hex(a, scope, 32);
-	if (!err)
-		err = phr_abi_encode_call(out, "requestAccess(address,uint8,uint64,uint8,bytes32)", a);
-	json_decref(a);
-	return err;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	if ((purpose >> 8) != 0)
+		return PHR_ERR_INVALID;
+	if ((level >> 8) != 0)
+		return PHR_ERR_INVALID;
+	if (!scope)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_REQUEST_ACCESS_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, patient);
+	phr_contracts_rt_put_u64(w + 36, purpose);
+	phr_contracts_rt_put_u64(w + 68, duration);
+	phr_contracts_rt_put_u64(w + 100, level);
+	memcpy(w + 132, scope, 32);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_request_access_decode(struct phr_u256 *id, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(uint256)", abi_data, abi_len);
+	struct phr_u256 x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_word_uint(&x0_, 256, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u256(id, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*id = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_patient_registry_request_count_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "requestCount()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_REQUEST_COUNT_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_request_count_decode(struct phr_u256 *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(uint256)", abi_data, abi_len);
+	struct phr_u256 x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_word_uint(&x0_, 256, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u256(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_patient_registry_request_info_encode(struct phr_buf *out, const struct phr_u256 *id)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_u256(a, id);
-	if (!err)
-		err = phr_abi_encode_call(out, "requestInfo(uint256)", a);
-	json_decref(a);
-	return err;
+	if (!id)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_REQUEST_INFO_SELECTOR);
+	phr_u256_to_be(w + 4, id);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_request_info_decode(uint8_t r_provider[20], uint64_t *r_level, uint64_t *r_purpose, uint64_t *r_status, uint64_t *r_duration, uint64_t *r_expires_at, uint8_t r_patient[20], uint8_t r_scope[32], const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "((address,uint8,uint8,uint8,uint64,uint64,address,bytes32))", abi_data, abi_len);
+	uint8_t x0_[20];
+	uint64_t x1_;
+	uint64_t x2_;
+	uint64_t x3_;
+	uint64_t x4_;
+	uint64_t x5_;
+	uint8_t x6_[20];
+	uint8_t x7_[32];
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_address(x0_, abi_data);
+	if (!err)
+		err = abi_len < 64 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_u64(&x1_, 8, abi_data + 32);
+	if (!err)
+		err = abi_len < 96 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_u64(&x2_, 8, abi_data + 64);
+	if (!err)
+		err = abi_len < 128 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_u64(&x3_, 8, abi_data + 96);
+	if (!err)
+		err = abi_len < 160 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_u64(&x4_, 64, abi_data + 128);
+	if (!err)
+		err = abi_len < 192 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_u64(&x5_, 64, abi_data + 160);
+	if (!err)
+		err = abi_len < 224 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_address(x6_, abi_data + 192);
+	if (!err)
+		err = abi_len < 256 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_fixed(x7_, 32, abi_data + 224);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_fixed(r_provider, 20, &v->items[0].items[0]);
-	if (!err)
-		err = phr_contracts_rt_get_u64(r_level, &v->items[0].items[1]);
-	if (!err)
-		err = phr_contracts_rt_get_u64(r_purpose, &v->items[0].items[2]);
-	if (!err)
-		err = phr_contracts_rt_get_u64(r_status, &v->items[0].items[3]);
-	if (!err)
-		err = phr_contracts_rt_get_u64(r_duration, &v->items[0].items[4]);
-	if (!err)
-		err = phr_contracts_rt_get_u64(r_expires_at, &v->items[0].items[5]);
-	if (!err)
-		err = phr_contracts_rt_get_fixed(r_patient, 20, &v->items[0].items[6]);
-	if (!err)
-		err = phr_contracts_rt_get_fixed(r_scope, 32, &v->items[0].items[7]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	memcpy(r_provider, x0_, 20);
+	*r_level = x1_;
+	*r_purpose = x2_;
+	*r_status = x3_;
+	*r_duration = x4_;
+	*r_expires_at = x5_;
+	memcpy(r_patient, x6_, 20);
+	memcpy(r_scope, x7_, 32);
+	return PHR_OK;
 }
 
 int phr_contracts_patient_registry_revoke_access_encode(struct phr_buf *out, const uint8_t patient[20], const uint8_t provider[20], const uint8_t scope[32])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[100];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_contracts_rt_json_address(a, provider);
-	if (!err)
-		err = phr_contracts_rt_json_hex(a, scope, 32);
-	if (!err)
-		err = phr_abi_encode_call(out, "revokeAccess(address,address,bytes32)", a);
-	json_decref(a);
-	return err;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	if (!provider)
+		return PHR_ERR_INVALID;
+	if (!scope)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_REVOKE_ACCESS_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, patient);
+	phr_contracts_rt_put_address(w + 36, provider);
+	memcpy(w + 68, scope, 32);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_rotate_owner_encode(struct phr_buf *out, const uint8_t patient[20], const uint8_t new_owner[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[68];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_contracts_rt_json_address(a, new_owner);
-	if (!err)
-		err = phr_abi_encode_call(out, "rotateOwner(address,address)", a);
-	json_decref(a);
-	return err;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	if (!new_owner)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_ROTATE_OWNER_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, patient);
+	phr_contracts_rt_put_address(w + 36, new_owner);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_scope_category_encode(struct phr_buf *out, uint64_t rtype)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_u64(a, rtype);
-	if (!err)
-		err = phr_abi_encode_call(out, "scopeCategory(uint8)", a);
-	json_decref(a);
-	return err;
+	if ((rtype >> 8) != 0)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_SCOPE_CATEGORY_SELECTOR);
+	phr_contracts_rt_put_u64(w + 4, rtype);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_scope_category_decode(uint8_t ret0[32], const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(bytes32)", abi_data, abi_len);
+	uint8_t x0_[32];
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_fixed(x0_, 32, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_fixed(ret0, 32, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	memcpy(ret0, x0_, 32);
+	return PHR_OK;
 }
 
 int phr_contracts_patient_registry_scope_record_encode(struct phr_buf *out, const struct phr_u256 *token_id)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_u256(a, token_id);
-	if (!err)
-		err = phr_abi_encode_call(out, "scopeRecord(uint256)", a);
-	json_decref(a);
-	return err;
+	if (!token_id)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_SCOPE_RECORD_SELECTOR);
+	phr_u256_to_be(w + 4, token_id);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_scope_record_decode(uint8_t ret0[32], const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(bytes32)", abi_data, abi_len);
+	uint8_t x0_[32];
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_fixed(x0_, 32, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_fixed(ret0, 32, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	memcpy(ret0, x0_, 32);
+	return PHR_OK;
 }
 
 int phr_contracts_patient_registry_set_emergency_contacts_encode(struct phr_buf *out, const uint8_t patient[20], const uint8_t (*contacts)[20], size_t contacts_count)
@@ -4251,79 +4028,74 @@ int phr_contracts_patient_registry_set_emergency_contacts_encode(struct phr_buf 
 
 int phr_contracts_patient_registry_update_encryption_key_encode(struct phr_buf *out, const uint8_t patient[20], const uint8_t encryption_key[32])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[68];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_contracts_rt_json_hex(a, encryption_key, 32);
-	if (!err)
-		err = phr_abi_encode_call(out, "updateEncryptionKey(address,bytes32)", a);
-	json_decref(a);
-	return err;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	if (!encryption_key)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_UPDATE_ENCRYPTION_KEY_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, patient);
+	memcpy(w + 36, encryption_key, 32);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_wire_encode(struct phr_buf *out, const uint8_t nft[20], const uint8_t emergency[20], const uint8_t recovery[20], const uint8_t audit[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[132];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, nft);
-	if (!err)
-		err = phr_contracts_rt_json_address(a, emergency);
-	if (!err)
-		err = phr_contracts_rt_json_address(a, recovery);
-	if (!err)
-		err = phr_contracts_rt_json_address(a, audit);
-	if (!err)
-		err = phr_abi_encode_call(out, "wire(address,address,address,address)", a);
-	json_decref(a);
-	return err;
+	if (!nft)
+		return PHR_ERR_INVALID;
+	if (!emergency)
+		return PHR_ERR_INVALID;
+	if (!recovery)
+		return PHR_ERR_INVALID;
+	if (!audit)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_WIRE_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, nft);
+	phr_contracts_rt_put_address(w + 36, emergency);
+	phr_contracts_rt_put_address(w + 68, recovery);
+	phr_contracts_rt_put_address(w + 100, audit);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_write_grant_encode(struct phr_buf *out, const uint8_t accessor[20], const uint8_t patient[20], uint64_t rtype)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[100];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, accessor);
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_contracts_rt_json_u64(a, rtype);
-	if (!err)
-		err = phr_abi_encode_call(out, "writeGrant(address,address,uint8)", a);
-	json_decref(a);
-	return err;
+	if (!accessor)
+		return PHR_ERR_INVALID;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	if ((rtype >> 8) != 0)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_PATIENT_REGISTRY_WRITE_GRANT_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, accessor);
+	phr_contracts_rt_put_address(w + 36, patient);
+	phr_contracts_rt_put_u64(w + 68, rtype);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_patient_registry_write_grant_decode(bool *registered, bool *granted, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(bool,bool)", abi_data, abi_len);
+	bool x0_;
+	bool x1_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_bool(&x0_, abi_data);
+	if (!err)
+		err = abi_len < 64 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_bool(&x1_, abi_data + 32);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_bool(registered, &v->items[0]);
-	if (!err)
-		err = phr_contracts_rt_get_bool(granted, &v->items[1]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*registered = x0_;
+	*granted = x1_;
+	return PHR_OK;
 }
 
 const uint8_t phr_contracts_patient_registry_access_extended_event_topic[32] = { 0xeb, 0x75, 0x6f, 0x09, 0x90, 0xd3, 0x07, 0x19, 0x4a, 0xf5, 0x50, 0xe0, 0x25, 0x88, 0x21, 0xba, 0x36, 0xcf, 0x76, 0x53, 0x6a, 0x77, 0x4e, 0x48, 0xc2, 0xd4, 0xc4, 0xc3, 0x74, 0x90, 0x60, 0x18 };
@@ -5353,321 +5125,280 @@ int phr_contracts_audit_trail_deploy_encode(struct phr_buf *out, const uint8_t r
 
 int phr_contracts_audit_trail_count_of_encode(struct phr_buf *out, const uint8_t patient[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_abi_encode_call(out, "countOf(address)", a);
-	json_decref(a);
-	return err;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_AUDIT_TRAIL_COUNT_OF_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, patient);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_audit_trail_count_of_decode(uint64_t *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(uint64)", abi_data, abi_len);
+	uint64_t x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_u64(&x0_, 64, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u64(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_audit_trail_entry_bytes_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "ENTRY_BYTES()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_AUDIT_TRAIL_ENTRY_BYTES_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_audit_trail_entry_bytes_decode(struct phr_u256 *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(uint256)", abi_data, abi_len);
+	struct phr_u256 x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_word_uint(&x0_, 256, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u256(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_audit_trail_head_of_encode(struct phr_buf *out, const uint8_t patient[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_abi_encode_call(out, "headOf(address)", a);
-	json_decref(a);
-	return err;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_AUDIT_TRAIL_HEAD_OF_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, patient);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_audit_trail_head_of_decode(uint8_t ret0[32], const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(bytes32)", abi_data, abi_len);
+	uint8_t x0_[32];
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_fixed(x0_, 32, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_fixed(ret0, 32, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	memcpy(ret0, x0_, 32);
+	return PHR_OK;
 }
 
 int phr_contracts_audit_trail_is_module_encode(struct phr_buf *out, const uint8_t arg0[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, arg0);
-	if (!err)
-		err = phr_abi_encode_call(out, "isModule(address)", a);
-	json_decref(a);
-	return err;
+	if (!arg0)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_AUDIT_TRAIL_IS_MODULE_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, arg0);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_audit_trail_is_module_decode(bool *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(bool)", abi_data, abi_len);
+	bool x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_bool(&x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_bool(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_audit_trail_link_encode(struct phr_buf *out, const uint8_t head[32], uint64_t seq, const uint8_t accessor[20], const struct phr_u256 *record_id, uint64_t time, uint64_t action, uint64_t purpose)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[228];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_hex(a, head, 32);
-	if (!err)
-		err = phr_contracts_rt_json_u64(a, seq);
-	if (!err)
-		err = phr_contracts_rt_json_address(a, accessor);
-	if (!err)
-		err = phr_contracts_rt_json_u256(a, record_id);
-	if (!err)
-		err = phr_contracts_rt_json_u64(a, time);
-	if (!err)
-		err = phr_contracts_rt_json_u64(a, action);
-	if (!err)
-		err = phr_contracts_rt_json_u64(a, purpose);
-	if (!err)
-		err = phr_abi_encode_call(out, "link(bytes32,uint64,address,uint256,uint64,uint8,uint8)", a);
-	json_decref(a);
-	return err;
+	if (!head)
+		return PHR_ERR_INVALID;
+	if (!accessor)
+		return PHR_ERR_INVALID;
+	if (!record_id)
+		return PHR_ERR_INVALID;
+	if ((action >> 8) != 0)
+		return PHR_ERR_INVALID;
+	if ((purpose >> 8) != 0)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_AUDIT_TRAIL_LINK_SELECTOR);
+	memcpy(w + 4, head, 32);
+	phr_contracts_rt_put_u64(w + 36, seq);
+	phr_contracts_rt_put_address(w + 68, accessor);
+	phr_u256_to_be(w + 100, record_id);
+	phr_contracts_rt_put_u64(w + 132, time);
+	phr_contracts_rt_put_u64(w + 164, action);
+	phr_contracts_rt_put_u64(w + 196, purpose);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_audit_trail_link_decode(uint8_t ret0[32], const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(bytes32)", abi_data, abi_len);
+	uint8_t x0_[32];
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_fixed(x0_, 32, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_fixed(ret0, 32, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	memcpy(ret0, x0_, 32);
+	return PHR_OK;
 }
 
 int phr_contracts_audit_trail_log_access_encode(struct phr_buf *out, const uint8_t patient[20], const struct phr_u256 *record_id, uint64_t action, uint64_t purpose)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[132];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_contracts_rt_json_u256(a, record_id);
-	if (!err)
-		err = phr_contracts_rt_json_u64(a, action);
-	if (!err)
-		err = phr_contracts_rt_json_u64(a, purpose);
-	if (!err)
-		err = phr_abi_encode_call(out, "logAccess(address,uint256,uint8,uint8)", a);
-	json_decref(a);
-	return err;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	if (!record_id)
+		return PHR_ERR_INVALID;
+	if ((action >> 8) != 0)
+		return PHR_ERR_INVALID;
+	if ((purpose >> 8) != 0)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_AUDIT_TRAIL_LOG_ACCESS_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, patient);
+	phr_u256_to_be(w + 36, record_id);
+	phr_contracts_rt_put_u64(w + 68, action);
+	phr_contracts_rt_put_u64(w + 100, purpose);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_audit_trail_log_views_encode(struct phr_buf *out, const uint8_t *entries, size_t entries_len)
 {
-	json_t *a = json_array();
+	uint8_t w[36];
 	int err;
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
+	if (!entries && entries_len)
+		return PHR_ERR_INVALID;
+	if (entries_len > PHR_CONTRACTS_RT_BYTES_MAX)
+		return PHR_ERR_TOO_LARGE;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_AUDIT_TRAIL_LOG_VIEWS_SELECTOR);
+	phr_contracts_rt_put_u64(w + 4, 32);
+	err = phr_buf_reserve(out, sizeof(w) + phr_contracts_rt_tail_len(entries_len));
 	if (!err)
-		err = phr_contracts_rt_json_hex(a, entries, entries_len);
+		err = phr_buf_append(out, w, sizeof(w));
 	if (!err)
-		err = phr_abi_encode_call(out, "logViews(bytes)", a);
-	json_decref(a);
+		err = phr_contracts_rt_put_tail(out, entries, entries_len);
 	return err;
 }
 
 int phr_contracts_audit_trail_max_batch_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "MAX_BATCH()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_AUDIT_TRAIL_MAX_BATCH_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_audit_trail_max_batch_decode(struct phr_u256 *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(uint256)", abi_data, abi_len);
+	struct phr_u256 x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_word_uint(&x0_, 256, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u256(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_audit_trail_record_encode(struct phr_buf *out, const uint8_t patient[20], const struct phr_u256 *record_id, const uint8_t accessor[20], uint64_t action, uint64_t purpose)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[164];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_contracts_rt_json_u256(a, record_id);
-	if (!err)
-		err = phr_contracts_rt_json_address(a, accessor);
-	if (!err)
-		err = phr_contracts_rt_json_u64(a, action);
-	if (!err)
-		err = phr_contracts_rt_json_u64(a, purpose);
-	if (!err)
-		err = phr_abi_encode_call(out, "record(address,uint256,address,uint8,uint8)", a);
-	json_decref(a);
-	return err;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	if (!record_id)
+		return PHR_ERR_INVALID;
+	if (!accessor)
+		return PHR_ERR_INVALID;
+	if ((action >> 8) != 0)
+		return PHR_ERR_INVALID;
+	if ((purpose >> 8) != 0)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_AUDIT_TRAIL_RECORD_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, patient);
+	phr_u256_to_be(w + 36, record_id);
+	phr_contracts_rt_put_address(w + 68, accessor);
+	phr_contracts_rt_put_u64(w + 100, action);
+	phr_contracts_rt_put_u64(w + 132, purpose);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_audit_trail_record_entry_count_encode(struct phr_buf *out, const struct phr_u256 *arg0)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_u256(a, arg0);
-	if (!err)
-		err = phr_abi_encode_call(out, "recordEntryCount(uint256)", a);
-	json_decref(a);
-	return err;
+	if (!arg0)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_AUDIT_TRAIL_RECORD_ENTRY_COUNT_SELECTOR);
+	phr_u256_to_be(w + 4, arg0);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_audit_trail_record_entry_count_decode(uint64_t *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(uint64)", abi_data, abi_len);
+	uint64_t x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_u64(&x0_, 64, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u64(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_audit_trail_registry_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "registry()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_AUDIT_TRAIL_REGISTRY_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_audit_trail_registry_decode(uint8_t ret0[20], const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(address)", abi_data, abi_len);
+	uint8_t x0_[20];
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_address(x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_fixed(ret0, 20, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	memcpy(ret0, x0_, 20);
+	return PHR_OK;
 }
 
 int phr_contracts_audit_trail_wire_encode(struct phr_buf *out, const uint8_t (*modules)[20], size_t modules_count)
@@ -6811,253 +6542,208 @@ int phr_contracts_health_record_nft_deploy_encode(struct phr_buf *out, const uin
 
 int phr_contracts_health_record_nft_approve_encode(struct phr_buf *out, const uint8_t arg0[20], const struct phr_u256 *token_id)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[68];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, arg0);
-	if (!err)
-		err = phr_contracts_rt_json_u256(a, token_id);
-	if (!err)
-		err = phr_abi_encode_call(out, "approve(address,uint256)", a);
-	json_decref(a);
-	return err;
+	if (!arg0)
+		return PHR_ERR_INVALID;
+	if (!token_id)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_HEALTH_RECORD_NFT_APPROVE_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, arg0);
+	phr_u256_to_be(w + 36, token_id);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_health_record_nft_audit_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "audit()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_HEALTH_RECORD_NFT_AUDIT_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_health_record_nft_audit_decode(uint8_t ret0[20], const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(address)", abi_data, abi_len);
+	uint8_t x0_[20];
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_address(x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_fixed(ret0, 20, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	memcpy(ret0, x0_, 20);
+	return PHR_OK;
 }
 
 int phr_contracts_health_record_nft_balance_of_encode(struct phr_buf *out, const uint8_t owner[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, owner);
-	if (!err)
-		err = phr_abi_encode_call(out, "balanceOf(address)", a);
-	json_decref(a);
-	return err;
+	if (!owner)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_HEALTH_RECORD_NFT_BALANCE_OF_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, owner);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_health_record_nft_balance_of_decode(struct phr_u256 *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(uint256)", abi_data, abi_len);
+	struct phr_u256 x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_word_uint(&x0_, 256, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u256(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_health_record_nft_burn_encode(struct phr_buf *out, const struct phr_u256 *token_id)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_u256(a, token_id);
-	if (!err)
-		err = phr_abi_encode_call(out, "burn(uint256)", a);
-	json_decref(a);
-	return err;
+	if (!token_id)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_HEALTH_RECORD_NFT_BURN_SELECTOR);
+	phr_u256_to_be(w + 4, token_id);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_health_record_nft_get_approved_encode(struct phr_buf *out, const struct phr_u256 *token_id)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_u256(a, token_id);
-	if (!err)
-		err = phr_abi_encode_call(out, "getApproved(uint256)", a);
-	json_decref(a);
-	return err;
+	if (!token_id)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_HEALTH_RECORD_NFT_GET_APPROVED_SELECTOR);
+	phr_u256_to_be(w + 4, token_id);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_health_record_nft_get_approved_decode(uint8_t ret0[20], const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(address)", abi_data, abi_len);
+	uint8_t x0_[20];
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_address(x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_fixed(ret0, 20, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	memcpy(ret0, x0_, 20);
+	return PHR_OK;
 }
 
 int phr_contracts_health_record_nft_is_approved_for_all_encode(struct phr_buf *out, const uint8_t arg0[20], const uint8_t arg1[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[68];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, arg0);
-	if (!err)
-		err = phr_contracts_rt_json_address(a, arg1);
-	if (!err)
-		err = phr_abi_encode_call(out, "isApprovedForAll(address,address)", a);
-	json_decref(a);
-	return err;
+	if (!arg0)
+		return PHR_ERR_INVALID;
+	if (!arg1)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_HEALTH_RECORD_NFT_IS_APPROVED_FOR_ALL_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, arg0);
+	phr_contracts_rt_put_address(w + 36, arg1);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_health_record_nft_is_approved_for_all_decode(bool *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(bool)", abi_data, abi_len);
+	bool x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_bool(&x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_bool(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_health_record_nft_is_milestone_encode(struct phr_buf *out, const struct phr_u256 *token_id)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_u256(a, token_id);
-	if (!err)
-		err = phr_abi_encode_call(out, "isMilestone(uint256)", a);
-	json_decref(a);
-	return err;
+	if (!token_id)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_HEALTH_RECORD_NFT_IS_MILESTONE_SELECTOR);
+	phr_u256_to_be(w + 4, token_id);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_health_record_nft_is_milestone_decode(bool *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(bool)", abi_data, abi_len);
+	bool x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_bool(&x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_bool(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_health_record_nft_locked_encode(struct phr_buf *out, const struct phr_u256 *token_id)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_u256(a, token_id);
-	if (!err)
-		err = phr_abi_encode_call(out, "locked(uint256)", a);
-	json_decref(a);
-	return err;
+	if (!token_id)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_HEALTH_RECORD_NFT_LOCKED_SELECTOR);
+	phr_u256_to_be(w + 4, token_id);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_health_record_nft_locked_decode(bool *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(bool)", abi_data, abi_len);
+	bool x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_bool(&x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_bool(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_health_record_nft_max_mint_batch_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "MAX_MINT_BATCH()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_HEALTH_RECORD_NFT_MAX_MINT_BATCH_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_health_record_nft_max_mint_batch_decode(struct phr_u256 *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(uint256)", abi_data, abi_len);
+	struct phr_u256 x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_word_uint(&x0_, 256, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u256(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_health_record_nft_mint_record_encode(struct phr_buf *out, const uint8_t patient[20], const uint8_t data_hash[32], const char *cid, uint64_t record_type, const struct phr_u256 *supersedes)
@@ -7086,63 +6772,59 @@ int phr_contracts_health_record_nft_mint_record_encode(struct phr_buf *out, cons
 
 int phr_contracts_health_record_nft_mint_record_decode(struct phr_u256 *token_id, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(uint256)", abi_data, abi_len);
+	struct phr_u256 x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_word_uint(&x0_, 256, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u256(token_id, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*token_id = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_health_record_nft_mint_records_encode(struct phr_buf *out, const uint8_t *entries, size_t entries_len)
 {
-	json_t *a = json_array();
+	uint8_t w[36];
 	int err;
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
+	if (!entries && entries_len)
+		return PHR_ERR_INVALID;
+	if (entries_len > PHR_CONTRACTS_RT_BYTES_MAX)
+		return PHR_ERR_TOO_LARGE;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_HEALTH_RECORD_NFT_MINT_RECORDS_SELECTOR);
+	phr_contracts_rt_put_u64(w + 4, 32);
+	err = phr_buf_reserve(out, sizeof(w) + phr_contracts_rt_tail_len(entries_len));
 	if (!err)
-		err = phr_contracts_rt_json_hex(a, entries, entries_len);
+		err = phr_buf_append(out, w, sizeof(w));
 	if (!err)
-		err = phr_abi_encode_call(out, "mintRecords(bytes)", a);
-	json_decref(a);
+		err = phr_contracts_rt_put_tail(out, entries, entries_len);
 	return err;
 }
 
 int phr_contracts_health_record_nft_mint_records_decode(struct phr_u256 *first_token_id, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(uint256)", abi_data, abi_len);
+	struct phr_u256 x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_word_uint(&x0_, 256, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u256(first_token_id, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*first_token_id = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_health_record_nft_name_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "name()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_HEALTH_RECORD_NFT_NAME_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_health_record_nft_name_decode(struct phr_buf *ret0, const uint8_t *abi_data, size_t abi_len)
@@ -7162,114 +6844,97 @@ int phr_contracts_health_record_nft_name_decode(struct phr_buf *ret0, const uint
 
 int phr_contracts_health_record_nft_owner_of_encode(struct phr_buf *out, const struct phr_u256 *token_id)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_u256(a, token_id);
-	if (!err)
-		err = phr_abi_encode_call(out, "ownerOf(uint256)", a);
-	json_decref(a);
-	return err;
+	if (!token_id)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_HEALTH_RECORD_NFT_OWNER_OF_SELECTOR);
+	phr_u256_to_be(w + 4, token_id);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_health_record_nft_owner_of_decode(uint8_t ret0[20], const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(address)", abi_data, abi_len);
+	uint8_t x0_[20];
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_address(x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_fixed(ret0, 20, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	memcpy(ret0, x0_, 20);
+	return PHR_OK;
 }
 
 int phr_contracts_health_record_nft_providers_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "providers()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_HEALTH_RECORD_NFT_PROVIDERS_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_health_record_nft_providers_decode(uint8_t ret0[20], const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(address)", abi_data, abi_len);
+	uint8_t x0_[20];
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_address(x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_fixed(ret0, 20, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	memcpy(ret0, x0_, 20);
+	return PHR_OK;
 }
 
 int phr_contracts_health_record_nft_record_info_encode(struct phr_buf *out, const struct phr_u256 *token_id)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_u256(a, token_id);
-	if (!err)
-		err = phr_abi_encode_call(out, "recordInfo(uint256)", a);
-	json_decref(a);
-	return err;
+	if (!token_id)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_HEALTH_RECORD_NFT_RECORD_INFO_SELECTOR);
+	phr_u256_to_be(w + 4, token_id);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_health_record_nft_record_info_decode(uint8_t patient[20], uint64_t *record_type, bool *live, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(address,uint8,bool)", abi_data, abi_len);
+	uint8_t x0_[20];
+	uint64_t x1_;
+	bool x2_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_address(x0_, abi_data);
+	if (!err)
+		err = abi_len < 64 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_u64(&x1_, 8, abi_data + 32);
+	if (!err)
+		err = abi_len < 96 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_bool(&x2_, abi_data + 64);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_fixed(patient, 20, &v->items[0]);
-	if (!err)
-		err = phr_contracts_rt_get_u64(record_type, &v->items[1]);
-	if (!err)
-		err = phr_contracts_rt_get_bool(live, &v->items[2]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	memcpy(patient, x0_, 20);
+	*record_type = x1_;
+	*live = x2_;
+	return PHR_OK;
 }
 
 int phr_contracts_health_record_nft_record_of_encode(struct phr_buf *out, const struct phr_u256 *token_id)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_u256(a, token_id);
-	if (!err)
-		err = phr_abi_encode_call(out, "recordOf(uint256)", a);
-	json_decref(a);
-	return err;
+	if (!token_id)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_HEALTH_RECORD_NFT_RECORD_OF_SELECTOR);
+	phr_u256_to_be(w + 4, token_id);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_health_record_nft_record_of_decode(uint8_t r_patient[20], uint64_t *r_record_type, uint64_t *r_created_at, uint8_t r_provider[20], struct phr_u256 *r_supersedes, struct phr_u256 *r_superseded_by, uint8_t r_data_hash[32], struct phr_buf *r_cid, const uint8_t *abi_data, size_t abi_len)
@@ -7303,138 +6968,120 @@ int phr_contracts_health_record_nft_record_of_decode(uint8_t r_patient[20], uint
 
 int phr_contracts_health_record_nft_registry_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "registry()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_HEALTH_RECORD_NFT_REGISTRY_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_health_record_nft_registry_decode(uint8_t ret0[20], const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(address)", abi_data, abi_len);
+	uint8_t x0_[20];
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_address(x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_fixed(ret0, 20, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	memcpy(ret0, x0_, 20);
+	return PHR_OK;
 }
 
 int phr_contracts_health_record_nft_safe_transfer_from_3_encode(struct phr_buf *out, const uint8_t arg0[20], const uint8_t arg1[20], const struct phr_u256 *token_id)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[100];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, arg0);
-	if (!err)
-		err = phr_contracts_rt_json_address(a, arg1);
-	if (!err)
-		err = phr_contracts_rt_json_u256(a, token_id);
-	if (!err)
-		err = phr_abi_encode_call(out, "safeTransferFrom(address,address,uint256)", a);
-	json_decref(a);
-	return err;
+	if (!arg0)
+		return PHR_ERR_INVALID;
+	if (!arg1)
+		return PHR_ERR_INVALID;
+	if (!token_id)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_HEALTH_RECORD_NFT_SAFE_TRANSFER_FROM_3_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, arg0);
+	phr_contracts_rt_put_address(w + 36, arg1);
+	phr_u256_to_be(w + 68, token_id);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_health_record_nft_safe_transfer_from_4_encode(struct phr_buf *out, const uint8_t arg0[20], const uint8_t arg1[20], const struct phr_u256 *token_id, const uint8_t *arg3, size_t arg3_len)
 {
-	json_t *a = json_array();
+	uint8_t w[132];
 	int err;
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
+	if (!arg0)
+		return PHR_ERR_INVALID;
+	if (!arg1)
+		return PHR_ERR_INVALID;
+	if (!token_id)
+		return PHR_ERR_INVALID;
+	if (!arg3 && arg3_len)
+		return PHR_ERR_INVALID;
+	if (arg3_len > PHR_CONTRACTS_RT_BYTES_MAX)
+		return PHR_ERR_TOO_LARGE;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_HEALTH_RECORD_NFT_SAFE_TRANSFER_FROM_4_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, arg0);
+	phr_contracts_rt_put_address(w + 36, arg1);
+	phr_u256_to_be(w + 68, token_id);
+	phr_contracts_rt_put_u64(w + 100, 128);
+	err = phr_buf_reserve(out, sizeof(w) + phr_contracts_rt_tail_len(arg3_len));
 	if (!err)
-		err = phr_contracts_rt_json_address(a, arg0);
+		err = phr_buf_append(out, w, sizeof(w));
 	if (!err)
-		err = phr_contracts_rt_json_address(a, arg1);
-	if (!err)
-		err = phr_contracts_rt_json_u256(a, token_id);
-	if (!err)
-		err = phr_contracts_rt_json_hex(a, arg3, arg3_len);
-	if (!err)
-		err = phr_abi_encode_call(out, "safeTransferFrom(address,address,uint256,bytes)", a);
-	json_decref(a);
+		err = phr_contracts_rt_put_tail(out, arg3, arg3_len);
 	return err;
 }
 
 int phr_contracts_health_record_nft_set_approval_for_all_encode(struct phr_buf *out, const uint8_t arg0[20], bool arg1)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[68];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, arg0);
-	if (!err)
-		err = phr_contracts_rt_json_bool(a, arg1);
-	if (!err)
-		err = phr_abi_encode_call(out, "setApprovalForAll(address,bool)", a);
-	json_decref(a);
-	return err;
+	if (!arg0)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_HEALTH_RECORD_NFT_SET_APPROVAL_FOR_ALL_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, arg0);
+	phr_contracts_rt_put_bool(w + 36, arg1);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_health_record_nft_supports_interface_encode(struct phr_buf *out, const uint8_t interface_id[4])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_hex(a, interface_id, 4);
-	if (!err)
-		err = phr_abi_encode_call(out, "supportsInterface(bytes4)", a);
-	json_decref(a);
-	return err;
+	if (!interface_id)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_HEALTH_RECORD_NFT_SUPPORTS_INTERFACE_SELECTOR);
+	memcpy(w + 4, interface_id, 4);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_health_record_nft_supports_interface_decode(bool *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(bool)", abi_data, abi_len);
+	bool x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_bool(&x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_bool(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_health_record_nft_symbol_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "symbol()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_HEALTH_RECORD_NFT_SYMBOL_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_health_record_nft_symbol_decode(struct phr_buf *ret0, const uint8_t *abi_data, size_t abi_len)
@@ -7454,18 +7101,14 @@ int phr_contracts_health_record_nft_symbol_decode(struct phr_buf *ret0, const ui
 
 int phr_contracts_health_record_nft_token_uri_encode(struct phr_buf *out, const struct phr_u256 *token_id)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_u256(a, token_id);
-	if (!err)
-		err = phr_abi_encode_call(out, "tokenURI(uint256)", a);
-	json_decref(a);
-	return err;
+	if (!token_id)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_HEALTH_RECORD_NFT_TOKEN_URI_SELECTOR);
+	phr_u256_to_be(w + 4, token_id);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_health_record_nft_token_uri_decode(struct phr_buf *ret0, const uint8_t *abi_data, size_t abi_len)
@@ -7485,52 +7128,43 @@ int phr_contracts_health_record_nft_token_uri_decode(struct phr_buf *ret0, const
 
 int phr_contracts_health_record_nft_total_minted_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "totalMinted()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_HEALTH_RECORD_NFT_TOTAL_MINTED_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_health_record_nft_total_minted_decode(struct phr_u256 *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(uint256)", abi_data, abi_len);
+	struct phr_u256 x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_word_uint(&x0_, 256, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u256(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_health_record_nft_transfer_from_encode(struct phr_buf *out, const uint8_t arg0[20], const uint8_t arg1[20], const struct phr_u256 *token_id)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[100];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, arg0);
-	if (!err)
-		err = phr_contracts_rt_json_address(a, arg1);
-	if (!err)
-		err = phr_contracts_rt_json_u256(a, token_id);
-	if (!err)
-		err = phr_abi_encode_call(out, "transferFrom(address,address,uint256)", a);
-	json_decref(a);
-	return err;
+	if (!arg0)
+		return PHR_ERR_INVALID;
+	if (!arg1)
+		return PHR_ERR_INVALID;
+	if (!token_id)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_HEALTH_RECORD_NFT_TRANSFER_FROM_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, arg0);
+	phr_contracts_rt_put_address(w + 36, arg1);
+	phr_u256_to_be(w + 68, token_id);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 const uint8_t phr_contracts_health_record_nft_approval_event_topic[32] = { 0x8c, 0x5b, 0xe1, 0xe5, 0xeb, 0xec, 0x7d, 0x5b, 0xd1, 0x4f, 0x71, 0x42, 0x7d, 0x1e, 0x84, 0xf3, 0xdd, 0x03, 0x14, 0xc0, 0xf7, 0xb2, 0x29, 0x1e, 0x5b, 0x20, 0x0a, 0xc8, 0xc7, 0xc3, 0xb9, 0x25 };
@@ -8253,247 +7887,211 @@ int phr_contracts_emergency_access_deploy_encode(struct phr_buf *out, const uint
 
 int phr_contracts_emergency_access_audit_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "audit()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_EMERGENCY_ACCESS_AUDIT_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_emergency_access_audit_decode(uint8_t ret0[20], const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(address)", abi_data, abi_len);
+	uint8_t x0_[20];
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_address(x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_fixed(ret0, 20, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	memcpy(ret0, x0_, 20);
+	return PHR_OK;
 }
 
 int phr_contracts_emergency_access_close_emergency_access_encode(struct phr_buf *out, const uint8_t patient[20], const uint8_t provider[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[68];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_contracts_rt_json_address(a, provider);
-	if (!err)
-		err = phr_abi_encode_call(out, "closeEmergencyAccess(address,address)", a);
-	json_decref(a);
-	return err;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	if (!provider)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_EMERGENCY_ACCESS_CLOSE_EMERGENCY_ACCESS_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, patient);
+	phr_contracts_rt_put_address(w + 36, provider);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_emergency_access_duration_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "DURATION()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_EMERGENCY_ACCESS_DURATION_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_emergency_access_duration_decode(uint64_t *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(uint64)", abi_data, abi_len);
+	uint64_t x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_u64(&x0_, 64, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u64(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_emergency_access_is_active_encode(struct phr_buf *out, const uint8_t patient[20], const uint8_t provider[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[68];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_contracts_rt_json_address(a, provider);
-	if (!err)
-		err = phr_abi_encode_call(out, "isActive(address,address)", a);
-	json_decref(a);
-	return err;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	if (!provider)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_EMERGENCY_ACCESS_IS_ACTIVE_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, patient);
+	phr_contracts_rt_put_address(w + 36, provider);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_emergency_access_is_active_decode(bool *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(bool)", abi_data, abi_len);
+	bool x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_bool(&x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_bool(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_emergency_access_open_emergency_access_encode(struct phr_buf *out, const uint8_t patient[20], uint64_t reason_code, const uint8_t reason_hash[32])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[100];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_contracts_rt_json_u64(a, reason_code);
-	if (!err)
-		err = phr_contracts_rt_json_hex(a, reason_hash, 32);
-	if (!err)
-		err = phr_abi_encode_call(out, "openEmergencyAccess(address,uint8,bytes32)", a);
-	json_decref(a);
-	return err;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	if ((reason_code >> 8) != 0)
+		return PHR_ERR_INVALID;
+	if (!reason_hash)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_EMERGENCY_ACCESS_OPEN_EMERGENCY_ACCESS_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, patient);
+	phr_contracts_rt_put_u64(w + 36, reason_code);
+	memcpy(w + 68, reason_hash, 32);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_emergency_access_open_emergency_access_decode(uint64_t *expires_at, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(uint64)", abi_data, abi_len);
+	uint64_t x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_u64(&x0_, 64, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u64(expires_at, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*expires_at = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_emergency_access_providers_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "providers()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_EMERGENCY_ACCESS_PROVIDERS_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_emergency_access_providers_decode(uint8_t ret0[20], const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(address)", abi_data, abi_len);
+	uint8_t x0_[20];
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_address(x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_fixed(ret0, 20, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	memcpy(ret0, x0_, 20);
+	return PHR_OK;
 }
 
 int phr_contracts_emergency_access_registry_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "registry()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_EMERGENCY_ACCESS_REGISTRY_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_emergency_access_registry_decode(uint8_t ret0[20], const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(address)", abi_data, abi_len);
+	uint8_t x0_[20];
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_address(x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_fixed(ret0, 20, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	memcpy(ret0, x0_, 20);
+	return PHR_OK;
 }
 
 int phr_contracts_emergency_access_session_of_encode(struct phr_buf *out, const uint8_t patient[20], const uint8_t provider[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[68];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_contracts_rt_json_address(a, provider);
-	if (!err)
-		err = phr_abi_encode_call(out, "sessionOf(address,address)", a);
-	json_decref(a);
-	return err;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	if (!provider)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_EMERGENCY_ACCESS_SESSION_OF_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, patient);
+	phr_contracts_rt_put_address(w + 36, provider);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_emergency_access_session_of_decode(uint64_t *s_opened_at, uint64_t *s_expires_at, uint64_t *s_reason_code, uint8_t s_reason_hash[32], const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "((uint64,uint64,uint8,bytes32))", abi_data, abi_len);
+	uint64_t x0_;
+	uint64_t x1_;
+	uint64_t x2_;
+	uint8_t x3_[32];
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_u64(&x0_, 64, abi_data);
+	if (!err)
+		err = abi_len < 64 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_u64(&x1_, 64, abi_data + 32);
+	if (!err)
+		err = abi_len < 96 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_u64(&x2_, 8, abi_data + 64);
+	if (!err)
+		err = abi_len < 128 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_fixed(x3_, 32, abi_data + 96);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u64(s_opened_at, &v->items[0].items[0]);
-	if (!err)
-		err = phr_contracts_rt_get_u64(s_expires_at, &v->items[0].items[1]);
-	if (!err)
-		err = phr_contracts_rt_get_u64(s_reason_code, &v->items[0].items[2]);
-	if (!err)
-		err = phr_contracts_rt_get_fixed(s_reason_hash, 32, &v->items[0].items[3]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*s_opened_at = x0_;
+	*s_expires_at = x1_;
+	*s_reason_code = x2_;
+	memcpy(s_reason_hash, x3_, 32);
+	return PHR_OK;
 }
 
 const uint8_t phr_contracts_emergency_access_emergency_access_closed_event_topic[32] = { 0x9a, 0x4a, 0x00, 0xe0, 0x61, 0xf2, 0xfc, 0x63, 0x9d, 0x02, 0xfd, 0x83, 0x95, 0x7b, 0xf6, 0xe2, 0x74, 0x2f, 0x6b, 0xb7, 0x95, 0x0c, 0xe1, 0x95, 0xf2, 0x39, 0xb0, 0xc2, 0x7f, 0xb6, 0xa5, 0x6a };
@@ -9238,128 +8836,99 @@ int phr_contracts_recovery_deploy_encode(struct phr_buf *out, const uint8_t regi
 
 int phr_contracts_recovery_approve_recovery_encode(struct phr_buf *out, const uint8_t patient[20], const uint8_t new_owner[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[68];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_contracts_rt_json_address(a, new_owner);
-	if (!err)
-		err = phr_abi_encode_call(out, "approveRecovery(address,address)", a);
-	json_decref(a);
-	return err;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	if (!new_owner)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_RECOVERY_APPROVE_RECOVERY_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, patient);
+	phr_contracts_rt_put_address(w + 36, new_owner);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_recovery_audit_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "audit()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_RECOVERY_AUDIT_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_recovery_audit_decode(uint8_t ret0[20], const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(address)", abi_data, abi_len);
+	uint8_t x0_[20];
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_address(x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_fixed(ret0, 20, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	memcpy(ret0, x0_, 20);
+	return PHR_OK;
 }
 
 int phr_contracts_recovery_cancel_recovery_encode(struct phr_buf *out, const uint8_t patient[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_abi_encode_call(out, "cancelRecovery(address)", a);
-	json_decref(a);
-	return err;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_RECOVERY_CANCEL_RECOVERY_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, patient);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_recovery_execute_recovery_encode(struct phr_buf *out, const uint8_t patient[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_abi_encode_call(out, "executeRecovery(address)", a);
-	json_decref(a);
-	return err;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_RECOVERY_EXECUTE_RECOVERY_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, patient);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_recovery_execution_window_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "EXECUTION_WINDOW()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_RECOVERY_EXECUTION_WINDOW_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_recovery_execution_window_decode(uint64_t *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(uint64)", abi_data, abi_len);
+	uint64_t x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_u64(&x0_, 64, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u64(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_recovery_guardians_of_encode(struct phr_buf *out, const uint8_t patient[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_abi_encode_call(out, "guardiansOf(address)", a);
-	json_decref(a);
-	return err;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_RECOVERY_GUARDIANS_OF_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, patient);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_recovery_guardians_of_decode(struct phr_buf *guardians, uint64_t *threshold, uint64_t *round, const uint8_t *abi_data, size_t abi_len)
@@ -9383,95 +8952,78 @@ int phr_contracts_recovery_guardians_of_decode(struct phr_buf *guardians, uint64
 
 int phr_contracts_recovery_max_guardians_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "MAX_GUARDIANS()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_RECOVERY_MAX_GUARDIANS_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_recovery_max_guardians_decode(struct phr_u256 *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(uint256)", abi_data, abi_len);
+	struct phr_u256 x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_word_uint(&x0_, 256, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u256(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_recovery_pending_of_encode(struct phr_buf *out, const uint8_t patient[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_abi_encode_call(out, "pendingOf(address)", a);
-	json_decref(a);
-	return err;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_RECOVERY_PENDING_OF_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, patient);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_recovery_pending_of_decode(uint8_t new_owner[20], uint64_t *ready_at, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(address,uint64)", abi_data, abi_len);
+	uint8_t x0_[20];
+	uint64_t x1_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_address(x0_, abi_data);
+	if (!err)
+		err = abi_len < 64 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_u64(&x1_, 64, abi_data + 32);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_fixed(new_owner, 20, &v->items[0]);
-	if (!err)
-		err = phr_contracts_rt_get_u64(ready_at, &v->items[1]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	memcpy(new_owner, x0_, 20);
+	*ready_at = x1_;
+	return PHR_OK;
 }
 
 int phr_contracts_recovery_registry_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "registry()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_RECOVERY_REGISTRY_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_recovery_registry_decode(uint8_t ret0[20], const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(address)", abi_data, abi_len);
+	uint8_t x0_[20];
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_address(x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_fixed(ret0, 20, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	memcpy(ret0, x0_, 20);
+	return PHR_OK;
 }
 
 int phr_contracts_recovery_set_guardians_encode(struct phr_buf *out, const uint8_t patient[20], const uint8_t (*guardians)[20], size_t guardians_count, uint64_t threshold)
@@ -9496,65 +9048,54 @@ int phr_contracts_recovery_set_guardians_encode(struct phr_buf *out, const uint8
 
 int phr_contracts_recovery_timelock_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "TIMELOCK()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_RECOVERY_TIMELOCK_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_recovery_timelock_decode(uint64_t *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(uint64)", abi_data, abi_len);
+	uint64_t x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_u64(&x0_, 64, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u64(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_recovery_votes_for_encode(struct phr_buf *out, const uint8_t patient[20], const uint8_t new_owner[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[68];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_contracts_rt_json_address(a, new_owner);
-	if (!err)
-		err = phr_abi_encode_call(out, "votesFor(address,address)", a);
-	json_decref(a);
-	return err;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	if (!new_owner)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_RECOVERY_VOTES_FOR_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, patient);
+	phr_contracts_rt_put_address(w + 36, new_owner);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_recovery_votes_for_decode(struct phr_u256 *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(uint256)", abi_data, abi_len);
+	struct phr_u256 x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_word_uint(&x0_, 256, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u256(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 const uint8_t phr_contracts_recovery_guardians_set_event_topic[32] = { 0x73, 0x5b, 0x34, 0x22, 0xf5, 0x23, 0x42, 0x25, 0x61, 0xc8, 0xf2, 0x84, 0xcf, 0x1a, 0xd1, 0xfe, 0xf5, 0xa2, 0x7d, 0x13, 0x87, 0x9d, 0x26, 0xfe, 0x9b, 0xfb, 0xfa, 0xa8, 0x11, 0xc0, 0xea, 0xcb };
@@ -10154,261 +9695,228 @@ int phr_contracts_study_registry_deploy_encode(struct phr_buf *out, const uint8_
 
 int phr_contracts_study_registry_close_encode(struct phr_buf *out, const uint8_t id[32], const uint8_t aggregate_hash[32])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[68];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_hex(a, id, 32);
-	if (!err)
-		err = phr_contracts_rt_json_hex(a, aggregate_hash, 32);
-	if (!err)
-		err = phr_abi_encode_call(out, "close(bytes32,bytes32)", a);
-	json_decref(a);
-	return err;
+	if (!id)
+		return PHR_ERR_INVALID;
+	if (!aggregate_hash)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_STUDY_REGISTRY_CLOSE_SELECTOR);
+	memcpy(w + 4, id, 32);
+	memcpy(w + 36, aggregate_hash, 32);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_study_registry_consent_encode(struct phr_buf *out, const uint8_t id[32], const uint8_t patient[20], uint64_t until)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[100];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_hex(a, id, 32);
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_contracts_rt_json_u64(a, until);
-	if (!err)
-		err = phr_abi_encode_call(out, "consent(bytes32,address,uint64)", a);
-	json_decref(a);
-	return err;
+	if (!id)
+		return PHR_ERR_INVALID;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_STUDY_REGISTRY_CONSENT_SELECTOR);
+	memcpy(w + 4, id, 32);
+	phr_contracts_rt_put_address(w + 36, patient);
+	phr_contracts_rt_put_u64(w + 68, until);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_study_registry_consent_until_encode(struct phr_buf *out, const uint8_t id[32], const uint8_t patient[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[68];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_hex(a, id, 32);
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_abi_encode_call(out, "consentUntil(bytes32,address)", a);
-	json_decref(a);
-	return err;
+	if (!id)
+		return PHR_ERR_INVALID;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_STUDY_REGISTRY_CONSENT_UNTIL_SELECTOR);
+	memcpy(w + 4, id, 32);
+	phr_contracts_rt_put_address(w + 36, patient);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_study_registry_consent_until_decode(uint64_t *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(uint64)", abi_data, abi_len);
+	uint64_t x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_u64(&x0_, 64, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_u64(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_study_registry_create_study_encode(struct phr_buf *out, const uint8_t id[32], const uint8_t params_hash[32])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[68];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_hex(a, id, 32);
-	if (!err)
-		err = phr_contracts_rt_json_hex(a, params_hash, 32);
-	if (!err)
-		err = phr_abi_encode_call(out, "createStudy(bytes32,bytes32)", a);
-	json_decref(a);
-	return err;
+	if (!id)
+		return PHR_ERR_INVALID;
+	if (!params_hash)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_STUDY_REGISTRY_CREATE_STUDY_SELECTOR);
+	memcpy(w + 4, id, 32);
+	memcpy(w + 36, params_hash, 32);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_study_registry_has_consent_encode(struct phr_buf *out, const uint8_t id[32], const uint8_t patient[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[68];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_hex(a, id, 32);
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_abi_encode_call(out, "hasConsent(bytes32,address)", a);
-	json_decref(a);
-	return err;
+	if (!id)
+		return PHR_ERR_INVALID;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_STUDY_REGISTRY_HAS_CONSENT_SELECTOR);
+	memcpy(w + 4, id, 32);
+	phr_contracts_rt_put_address(w + 36, patient);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_study_registry_has_consent_decode(bool *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(bool)", abi_data, abi_len);
+	bool x0_;
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_bool(&x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_bool(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	*ret0 = x0_;
+	return PHR_OK;
 }
 
 int phr_contracts_study_registry_providers_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "providers()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_STUDY_REGISTRY_PROVIDERS_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_study_registry_providers_decode(uint8_t ret0[20], const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(address)", abi_data, abi_len);
+	uint8_t x0_[20];
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_address(x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_fixed(ret0, 20, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	memcpy(ret0, x0_, 20);
+	return PHR_OK;
 }
 
 int phr_contracts_study_registry_publish_result_encode(struct phr_buf *out, const uint8_t id[32], const uint8_t result_hash[32])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[68];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_hex(a, id, 32);
-	if (!err)
-		err = phr_contracts_rt_json_hex(a, result_hash, 32);
-	if (!err)
-		err = phr_abi_encode_call(out, "publishResult(bytes32,bytes32)", a);
-	json_decref(a);
-	return err;
+	if (!id)
+		return PHR_ERR_INVALID;
+	if (!result_hash)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_STUDY_REGISTRY_PUBLISH_RESULT_SELECTOR);
+	memcpy(w + 4, id, 32);
+	memcpy(w + 36, result_hash, 32);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_study_registry_registry_encode(struct phr_buf *out)
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[4];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-
-	if (!err)
-		err = phr_abi_encode_call(out, "registry()", a);
-	json_decref(a);
-	return err;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_STUDY_REGISTRY_REGISTRY_SELECTOR);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_study_registry_registry_decode(uint8_t ret0[20], const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(address)", abi_data, abi_len);
+	uint8_t x0_[20];
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_address(x0_, abi_data);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_fixed(ret0, 20, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	memcpy(ret0, x0_, 20);
+	return PHR_OK;
 }
 
 int phr_contracts_study_registry_study_of_encode(struct phr_buf *out, const uint8_t id[32])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[36];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_hex(a, id, 32);
-	if (!err)
-		err = phr_abi_encode_call(out, "studyOf(bytes32)", a);
-	json_decref(a);
-	return err;
+	if (!id)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_STUDY_REGISTRY_STUDY_OF_SELECTOR);
+	memcpy(w + 4, id, 32);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 int phr_contracts_study_registry_study_of_decode(uint8_t s_sponsor[20], uint8_t s_params_hash[32], uint64_t *s_created_at, uint64_t *s_closed_at, uint8_t s_aggregate_hash[32], uint8_t s_result_hash[32], const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "((address,bytes32,uint64,uint64,bytes32,bytes32))", abi_data, abi_len);
+	uint8_t x0_[20];
+	uint8_t x1_[32];
+	uint64_t x2_;
+	uint64_t x3_;
+	uint8_t x4_[32];
+	uint8_t x5_[32];
+	int err;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = abi_len < 32 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_address(x0_, abi_data);
+	if (!err)
+		err = abi_len < 64 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_fixed(x1_, 32, abi_data + 32);
+	if (!err)
+		err = abi_len < 96 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_u64(&x2_, 64, abi_data + 64);
+	if (!err)
+		err = abi_len < 128 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_u64(&x3_, 64, abi_data + 96);
+	if (!err)
+		err = abi_len < 160 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_fixed(x4_, 32, abi_data + 128);
+	if (!err)
+		err = abi_len < 192 ? PHR_ERR_TRUNCATED : phr_contracts_rt_topic_fixed(x5_, 32, abi_data + 160);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_fixed(s_sponsor, 20, &v->items[0].items[0]);
-	if (!err)
-		err = phr_contracts_rt_get_fixed(s_params_hash, 32, &v->items[0].items[1]);
-	if (!err)
-		err = phr_contracts_rt_get_u64(s_created_at, &v->items[0].items[2]);
-	if (!err)
-		err = phr_contracts_rt_get_u64(s_closed_at, &v->items[0].items[3]);
-	if (!err)
-		err = phr_contracts_rt_get_fixed(s_aggregate_hash, 32, &v->items[0].items[4]);
-	if (!err)
-		err = phr_contracts_rt_get_fixed(s_result_hash, 32, &v->items[0].items[5]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
-	return err;
+	memcpy(s_sponsor, x0_, 20);
+	memcpy(s_params_hash, x1_, 32);
+	*s_created_at = x2_;
+	*s_closed_at = x3_;
+	memcpy(s_aggregate_hash, x4_, 32);
+	memcpy(s_result_hash, x5_, 32);
+	return PHR_OK;
 }
 
 int phr_contracts_study_registry_withdraw_encode(struct phr_buf *out, const uint8_t id[32], const uint8_t patient[20])
 {
-	json_t *a = json_array();
-	int err;
+	uint8_t w[68];
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
-	if (!err)
-		err = phr_contracts_rt_json_hex(a, id, 32);
-	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
-	if (!err)
-		err = phr_abi_encode_call(out, "withdraw(bytes32,address)", a);
-	json_decref(a);
-	return err;
+	if (!id)
+		return PHR_ERR_INVALID;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_STUDY_REGISTRY_WITHDRAW_SELECTOR);
+	memcpy(w + 4, id, 32);
+	phr_contracts_rt_put_address(w + 36, patient);
+	return phr_buf_append(out, w, sizeof(w));
 }
 
 const uint8_t phr_contracts_study_registry_consent_given_event_topic[32] = { 0x18, 0x28, 0xfd, 0xc3, 0xb2, 0x60, 0xa4, 0xc2, 0x7a, 0xf2, 0x94, 0xf9, 0x5b, 0x34, 0x96, 0x34, 0xbb, 0x8a, 0xc6, 0x3b, 0x7c, 0x99, 0x59, 0x5a, 0xdf, 0xc1, 0xf9, 0x3c, 0xce, 0x67, 0x90, 0xfe };

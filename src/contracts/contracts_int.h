@@ -1,11 +1,16 @@
 /*
  * Internals shared by the generated bindings (contracts_gen.c) and their runtime
- * (contracts_rt.c): building JSON argument arrays for phr_abi_encode_call, copying decoded
- * ABI values into typed outputs, and reading indexed event fields from topics.
+ * (contracts_rt.c): writing the words of calls with static arguments directly, building JSON
+ * argument arrays for phr_abi_encode_call (the other calls), copying decoded ABI values into
+ * typed outputs, and reading single words (static results, indexed event fields).
  * Every function returns PHR_OK or a negative enum phr_err.
  */
 #ifndef PHR_CONTRACTS_INT_H
 #define PHR_CONTRACTS_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -23,6 +28,50 @@ int phr_contracts_rt_json_hex(json_t *a, const uint8_t *v, size_t n);
 /* NULL is PHR_ERR_INVALID. */
 int phr_contracts_rt_json_string(json_t *a, const char *s);
 int phr_contracts_rt_json_address_array(json_t *a, const uint8_t (*v)[20], size_t n);
+
+/*
+ * Direct encoding (calls whose arguments are static, or one bytes tail): the generated
+ * encoder range-checks its arguments, zeroes a stack buffer of selector + head words and
+ * writes each word in place with these.
+ */
+/* Longest bytes argument: what the JSON path could hex-encode (longer is PHR_ERR_TOO_LARGE). */
+#define PHR_CONTRACTS_RT_BYTES_MAX ((SIZE_MAX - 3) / 2)
+
+static inline void phr_contracts_rt_put_selector(uint8_t w[4], uint32_t sel)
+{
+	w[0] = (uint8_t)(sel >> 24);
+	w[1] = (uint8_t)(sel >> 16);
+	w[2] = (uint8_t)(sel >> 8);
+	w[3] = (uint8_t)sel;
+}
+
+/* Into a zeroed word: the low 8 bytes. */
+static inline void phr_contracts_rt_put_u64(uint8_t w[32], uint64_t v)
+{
+	for (size_t i = 0; i < 8; i++)
+		w[31 - i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Into a zeroed word. */
+static inline void phr_contracts_rt_put_bool(uint8_t w[32], bool v)
+{
+	w[31] = v ? 1 : 0;
+}
+
+/* Into a zeroed word: 12 zero bytes then the address. */
+static inline void phr_contracts_rt_put_address(uint8_t w[32], const uint8_t a[20])
+{
+	memcpy(w + 12, a, 20);
+}
+
+/* Bytes of the tail of a bytes value of @p n bytes (n <= PHR_CONTRACTS_RT_BYTES_MAX). */
+static inline size_t phr_contracts_rt_tail_len(size_t n)
+{
+	return 32 + (n + 31) / 32 * 32;
+}
+
+/* Appends the tail of a bytes value: its length word, the bytes, zeros to a multiple of 32. */
+int phr_contracts_rt_put_tail(struct phr_buf *out, const uint8_t *v, size_t n);
 
 /* Append the ABI encoding of JSON array @p args as tuple type @p type (constructor arguments). */
 int phr_contracts_rt_encode_args(struct phr_buf *out, const char *type, const json_t *args);
@@ -46,6 +95,8 @@ int phr_contracts_rt_topic_address(uint8_t out[20], const uint8_t t[32]);
 int phr_contracts_rt_topic_bool(bool *out, const uint8_t t[32]);
 int phr_contracts_rt_topic_u64(uint64_t *out, unsigned bits, const uint8_t t[32]);
 int phr_contracts_rt_topic_u256(struct phr_u256 *out, const uint8_t t[32]);
+/* A result word of a uintN (N > 64): PHR_ERR_NONCANONICAL when the value is wider than @p bits. */
+int phr_contracts_rt_word_uint(struct phr_u256 *out, unsigned bits, const uint8_t t[32]);
 int phr_contracts_rt_topic_fixed(uint8_t *out, size_t n, const uint8_t t[32]);
 
 #endif /* PHR_CONTRACTS_INT_H */

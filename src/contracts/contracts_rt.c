@@ -1,7 +1,11 @@
 /*
- * Runtime of the generated contract bindings: arguments become a JSON array handed to the
- * eth module's phr_abi_encode_call (which range-checks every value against its Solidity
- * type); results and event data are decoded strictly by phr_abi_decode and copied out.
+ * Runtime of the generated contract bindings. Calls whose arguments are all static (or one
+ * bytes tail) and results that are all static words are encoded/decoded by the generated code
+ * itself with the word helpers here and in contracts_int.h (the same checks as the eth
+ * module's codec; tests/contracts/test_contracts_direct.c compares them). Other calls: the
+ * arguments become a JSON array handed to phr_abi_encode_call (which range-checks every
+ * value against its Solidity type); other results and event data are decoded strictly by
+ * phr_abi_decode and copied out.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -233,6 +237,32 @@ int phr_contracts_rt_topic_u256(struct phr_u256 *out, const uint8_t t[32])
 {
 	phr_u256_from_be(out, t);
 	return PHR_OK;
+}
+
+int phr_contracts_rt_word_uint(struct phr_u256 *out, unsigned bits, const uint8_t t[32])
+{
+	struct phr_u256 v;
+
+	phr_u256_from_be(&v, t);
+	if (phr_u256_bits(&v) > bits)
+		return PHR_ERR_NONCANONICAL;
+	*out = v;
+	return PHR_OK;
+}
+
+int phr_contracts_rt_put_tail(struct phr_buf *out, const uint8_t *v, size_t n)
+{
+	static const uint8_t zero[32];
+	uint8_t w[32] = { 0 };
+	int err;
+
+	phr_contracts_rt_put_u64(w, (uint64_t)n);
+	err = phr_buf_append(out, w, 32);
+	if (!err && n)
+		err = phr_buf_append(out, v, n);
+	if (!err && n % 32)
+		err = phr_buf_append(out, zero, 32 - n % 32);
+	return err;
 }
 
 int phr_contracts_rt_topic_fixed(uint8_t *out, size_t n, const uint8_t t[32])
