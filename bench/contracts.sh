@@ -8,9 +8,28 @@
 #          HealthRecordNFT.mintRecords run in-process through the chain's state (bench_mint,
 #          Release build in $BUILD, default build/contracts-bench); with BASE_BUILD set to
 #          another build dir, that build's bench_mint runs alternately in the same run (A/B)
+#        bench/contracts.sh --bindings [iterations (200000)]   ns per call of the generated
+#          bindings on the node's hot paths (accessUntil, canAccess, logViews), direct vs the
+#          generic ABI path in one process (bench_bindings, Release build in $BUILD); with
+#          BASE_BUILD set, that build's bench_bindings runs alternately too (A/B)
 set -eu
 cd "$(dirname "$0")/.."
 B=build/contracts-bench
+if [ "${1:-}" = "--bindings" ]; then
+	B=${BUILD:-$B}
+	cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build "$B" -j2 --target bench_bindings >/dev/null
+	echo "bindings bench: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(. /etc/os-release && echo "$PRETTY_NAME")"
+	for i in 1 2; do
+		if [ -n "${BASE_BUILD:-}" ]; then
+			echo "-- base: $BASE_BUILD"
+			"$BASE_BUILD/bench/bench_bindings" "${2:-200000}"
+		fi
+		echo "-- $B"
+		"$B/bench/bench_bindings" "${2:-200000}"
+	done
+	exit 0
+fi
 if [ "${1:-}" = "--mint" ]; then
 	B=${BUILD:-$B}
 	cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
