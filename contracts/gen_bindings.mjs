@@ -164,6 +164,18 @@ function directEncode(fnDecl, selector, ins) {
   return L.join('\n');
 }
 
+/* Local declaration, word check and output copy of static result leaf @p l read from word @p w. */
+function staticLeaf(l, v, w) {
+  const t = l.type;
+  const b = uintBits(t);
+  if (t === 'address') return { d: `uint8_t ${v}[20];`, get: `phr_contracts_rt_topic_address(${v}, ${w})`, copy: `memcpy(${l.name}, ${v}, 20);` };
+  if (t === 'bool') return { d: `bool ${v};`, get: `phr_contracts_rt_topic_bool(&${v}, ${w})`, copy: `*${l.name} = ${v};` };
+  if (b !== null && b <= 64) return { d: `uint64_t ${v};`, get: `phr_contracts_rt_topic_u64(&${v}, ${b}, ${w})`, copy: `*${l.name} = ${v};` };
+  if (b !== null) return { d: `struct phr_u256 ${v};`, get: `phr_contracts_rt_word_uint(&${v}, ${b}, ${w})`, copy: `*${l.name} = ${v};` };
+  const m = t.match(/^bytes(\d+)$/);
+  return { d: `uint8_t ${v}[${m[1]}];`, get: `phr_contracts_rt_topic_fixed(${v}, ${m[1]}, ${w})`, copy: `memcpy(${l.name}, ${v}, ${m[1]});` };
+}
+
 /*
  * Direct decoder: every output leaf a static scalar (tuples flattened), so leaf k is word k.
  * Words are checked in order as phr_abi_decode checks them (a short input is TRUNCATED at the
@@ -176,39 +188,94 @@ function directDecode(fnDecl, ls) {
   const steps = [];
   const copies = [];
   ls.forEach((l, k) => {
-    const t = l.type;
-    const b = uintBits(t);
-    const v = `x${k}_`;
-    const w = k ? `abi_data + ${32 * k}` : 'abi_data';
-    let get;
-    if (t === 'address') {
-      decl.push(`uint8_t ${v}[20];`);
-      get = `phr_contracts_rt_topic_address(${v}, ${w})`;
-      copies.push(`memcpy(${l.name}, ${v}, 20);`);
-    } else if (t === 'bool') {
-      decl.push(`bool ${v};`);
-      get = `phr_contracts_rt_topic_bool(&${v}, ${w})`;
-      copies.push(`*${l.name} = ${v};`);
-    } else if (b !== null && b <= 64) {
-      decl.push(`uint64_t ${v};`);
-      get = `phr_contracts_rt_topic_u64(&${v}, ${b}, ${w})`;
-      copies.push(`*${l.name} = ${v};`);
-    } else if (b !== null) {
-      decl.push(`struct phr_u256 ${v};`);
-      get = `phr_contracts_rt_word_uint(&${v}, ${b}, ${w})`;
-      copies.push(`*${l.name} = ${v};`);
-    } else {
-      const m = t.match(/^bytes(\d+)$/);
-      decl.push(`uint8_t ${v}[${m[1]}];`);
-      get = `phr_contracts_rt_topic_fixed(${v}, ${m[1]}, ${w})`;
-      copies.push(`memcpy(${l.name}, ${v}, ${m[1]});`);
-    }
+    const { d, get, copy } = staticLeaf(l, `x${k}_`, k ? `abi_data + ${32 * k}` : 'abi_data');
+    decl.push(d);
+    copies.push(copy);
     steps.push(`abi_len < ${32 * (k + 1)} ? PHR_ERR_TRUNCATED : ${get}`);
   });
   const L = [fnDecl, '{', ...decl.map((d) => `\t${d}`), '\tint err;', '',
     '\tif (!abi_data && abi_len)', '\t\treturn PHR_ERR_INVALID;', `\terr = ${steps[0]};`];
   for (const s of steps.slice(1)) L.push('\tif (!err)', `\t\terr = ${s};`);
   L.push('\tif (err)', '\t\treturn err;', ...copies.map((c) => `\t${c}`), '\treturn PHR_OK;', '}', '');
+  return L.join('\n');
+}
+
+/*
+ * Direct decoder of a result with string/bytes leaves (e.g. recordOf): outputs that are static
+ * scalars, string/bytes, or tuples of those (one level), walked in phr_abi_decode's order with
+ * its checks (offsets and lengths by phr_contracts_rt_offset/_bytes, static words by their word
+ * helpers); the outputs are written only once everything passed, struct phr_buf ones appended
+ * last in output order as the generic copy does. Null when the shape is not covered or could
+ * reach phr_abi_decode's value budget (more than 33 values).
+ */
+function directDecodeDyn(fnDecl, outputs, ls) {
+  const isDynLeaf = (t) => t === 'string' || t === 'bytes';
+  const okLeaf = (p) => isStaticScalar(p.type) || isDynLeaf(p.type);
+  let values = outputs.length;
+  for (const p of outputs) {
+    if (p.type === 'tuple') {
+      if (!p.components.every(okLeaf)) return null;
+      values += p.components.length;
+    } else if (!okLeaf(p)) return null;
+  }
+  if (values > 33 || !ls.some((l) => isDynLeaf(l.type))) return null;
+  const isDyn = (p) => isDynLeaf(p.type) || (p.type === 'tuple' && p.components.some((c) => isDynLeaf(c.type)));
+  const headSize = (p) => (isDyn(p) ? 32 : p.type === 'tuple' ? 32 * p.components.length : 32);
+  const decl = ['int err;'];
+  const steps = [];
+  const copies = [];
+  let k = 0;
+  let nt = 0;
+  const leaf = (t, base, off) => {
+    const l = ls[k];
+    const v = `x${k}_`;
+    k++;
+    const at = base === '0' ? `${off}` : off ? `${base} + ${off}` : base;
+    if (isDynLeaf(t)) {
+      decl.push(`const uint8_t *${v}p;`, `size_t ${v}at, ${v}n;`);
+      steps.push(`phr_contracts_rt_offset(&${v}at, abi_data, abi_len, ${at}, ${base})`);
+      steps.push(`phr_contracts_rt_bytes(&${v}p, &${v}n, abi_data, abi_len, ${v}at)`);
+      copies.push([`err = phr_contracts_rt_put_buf(${l.name}, ${v}p, ${v}n);`, true]);
+      return;
+    }
+    const { d, get, copy } = staticLeaf(l, v, `abi_data + ${at}`);
+    decl.push(d);
+    steps.push(`phr_contracts_rt_need(abi_len, ${at})`, get);
+    copies.push([copy, false]);
+  };
+  let hp = 0;
+  for (const p of outputs) {
+    if (p.type === 'tuple') {
+      let base = '0';
+      let off = hp;
+      if (isDyn(p)) {
+        base = `t${nt}_`;
+        nt++;
+        decl.push(`size_t ${base};`);
+        steps.push(`phr_contracts_rt_offset(&${base}, abi_data, abi_len, ${hp}, 0)`);
+        off = 0;
+      }
+      let h = 0;
+      for (const c of p.components) {
+        leaf(c.type, base, off + h);
+        h += 32;
+      }
+    } else {
+      leaf(p.type, '0', hp);
+    }
+    hp += headSize(p);
+  }
+  const L = [fnDecl, '{', ...decl.map((d) => `\t${d}`), '',
+    '\tif (!abi_data && abi_len)', '\t\treturn PHR_ERR_INVALID;', `\terr = ${steps[0]};`];
+  for (const st of steps.slice(1)) L.push('\tif (!err)', `\t\terr = ${st};`);
+  L.push('\tif (err)', '\t\treturn err;');
+  let bufBefore = false;
+  for (const [c, isBufCopy] of copies) {
+    if (bufBefore) L.push('\tif (!err)', `\t\t${c}`);
+    else L.push(`\t${c}`);
+    bufBefore = bufBefore || isBufCopy;
+  }
+  L.push('\treturn err;', '}', '');
   return L.join('\n');
 }
 const valuePath = (root, pth) => `${root}${pth.map((i, k) => (k === 0 ? `->items[${i}]` : `.items[${i}]`)).join('')}`;
@@ -236,6 +303,7 @@ function testOut(t, k) {
   if (t === 'address' || /^bytes\d+$/.test(t)) return `r[${k}].b`;
   if (t === 'bool') return `&r[${k}].o`;
   if (b !== null && b <= 64) return `&r[${k}].u`;
+  if (t === 'string' || t === 'bytes') return `&r[${k}].buf`;
   return `&r[${k}].x`;
 }
 
@@ -393,7 +461,7 @@ ${decls.map((d) => `	if (!err)\n		err = ${d[1]};`).join('\n')}
         const tstr = `(${f.outputs.map(typeString).join(',')})`;
         H.push(`/** Decodes the result ${tstr} of ${cname}.${f.name}; see the file comment. */\nPHR_WUR int ${base}_decode(${[...outs.map((o) => o[0]), 'const uint8_t *abi_data', 'size_t abi_len'].join(', ')});`);
         const ddecl = `int ${base}_decode(${[...outs.map((o) => o[0]), 'const uint8_t *abi_data', 'size_t abi_len'].join(', ')})`;
-        const ddirect = directDecode(ddecl, ls);
+        const ddirect = directDecode(ddecl, ls) || directDecodeDyn(ddecl, f.outputs, ls);
         if (ddirect) {
           C.push(ddirect);
           tdec = `dec_${cs}_${fnName}`;

@@ -616,22 +616,38 @@ int phr_contracts_governance_multisig_proposal_encode(struct phr_buf *out, const
 
 int phr_contracts_governance_multisig_proposal_decode(uint8_t target[20], struct phr_buf *data, struct phr_u256 *confirmations, bool *executed, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(address,bytes,uint256,bool)", abi_data, abi_len);
+	int err;
+	uint8_t x0_[20];
+	const uint8_t *x1_p;
+	size_t x1_at, x1_n;
+	struct phr_u256 x2_;
+	bool x3_;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = phr_contracts_rt_need(abi_len, 0);
+	if (!err)
+		err = phr_contracts_rt_topic_address(x0_, abi_data + 0);
+	if (!err)
+		err = phr_contracts_rt_offset(&x1_at, abi_data, abi_len, 32, 0);
+	if (!err)
+		err = phr_contracts_rt_bytes(&x1_p, &x1_n, abi_data, abi_len, x1_at);
+	if (!err)
+		err = phr_contracts_rt_need(abi_len, 64);
+	if (!err)
+		err = phr_contracts_rt_word_uint(&x2_, 256, abi_data + 64);
+	if (!err)
+		err = phr_contracts_rt_need(abi_len, 96);
+	if (!err)
+		err = phr_contracts_rt_topic_bool(&x3_, abi_data + 96);
 	if (err)
 		return err;
+	memcpy(target, x0_, 20);
+	err = phr_contracts_rt_put_buf(data, x1_p, x1_n);
 	if (!err)
-		err = phr_contracts_rt_get_fixed(target, 20, &v->items[0]);
+		*confirmations = x2_;
 	if (!err)
-		err = phr_contracts_rt_get_buf(data, &v->items[1]);
-	if (!err)
-		err = phr_contracts_rt_get_u256(confirmations, &v->items[2]);
-	if (!err)
-		err = phr_contracts_rt_get_bool(executed, &v->items[3]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
+		*executed = x3_;
 	return err;
 }
 
@@ -6829,16 +6845,18 @@ int phr_contracts_health_record_nft_name_encode(struct phr_buf *out)
 
 int phr_contracts_health_record_nft_name_decode(struct phr_buf *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(string)", abi_data, abi_len);
+	int err;
+	const uint8_t *x0_p;
+	size_t x0_at, x0_n;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = phr_contracts_rt_offset(&x0_at, abi_data, abi_len, 0, 0);
+	if (!err)
+		err = phr_contracts_rt_bytes(&x0_p, &x0_n, abi_data, abi_len, x0_at);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_buf(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
+	err = phr_contracts_rt_put_buf(ret0, x0_p, x0_n);
 	return err;
 }
 
@@ -6939,30 +6957,63 @@ int phr_contracts_health_record_nft_record_of_encode(struct phr_buf *out, const 
 
 int phr_contracts_health_record_nft_record_of_decode(uint8_t r_patient[20], uint64_t *r_record_type, uint64_t *r_created_at, uint8_t r_provider[20], struct phr_u256 *r_supersedes, struct phr_u256 *r_superseded_by, uint8_t r_data_hash[32], struct phr_buf *r_cid, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "((address,uint8,uint64,address,uint256,uint256,bytes32,string))", abi_data, abi_len);
+	int err;
+	size_t t0_;
+	uint8_t x0_[20];
+	uint64_t x1_;
+	uint64_t x2_;
+	uint8_t x3_[20];
+	struct phr_u256 x4_;
+	struct phr_u256 x5_;
+	uint8_t x6_[32];
+	const uint8_t *x7_p;
+	size_t x7_at, x7_n;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = phr_contracts_rt_offset(&t0_, abi_data, abi_len, 0, 0);
+	if (!err)
+		err = phr_contracts_rt_need(abi_len, t0_);
+	if (!err)
+		err = phr_contracts_rt_topic_address(x0_, abi_data + t0_);
+	if (!err)
+		err = phr_contracts_rt_need(abi_len, t0_ + 32);
+	if (!err)
+		err = phr_contracts_rt_topic_u64(&x1_, 8, abi_data + t0_ + 32);
+	if (!err)
+		err = phr_contracts_rt_need(abi_len, t0_ + 64);
+	if (!err)
+		err = phr_contracts_rt_topic_u64(&x2_, 64, abi_data + t0_ + 64);
+	if (!err)
+		err = phr_contracts_rt_need(abi_len, t0_ + 96);
+	if (!err)
+		err = phr_contracts_rt_topic_address(x3_, abi_data + t0_ + 96);
+	if (!err)
+		err = phr_contracts_rt_need(abi_len, t0_ + 128);
+	if (!err)
+		err = phr_contracts_rt_word_uint(&x4_, 256, abi_data + t0_ + 128);
+	if (!err)
+		err = phr_contracts_rt_need(abi_len, t0_ + 160);
+	if (!err)
+		err = phr_contracts_rt_word_uint(&x5_, 256, abi_data + t0_ + 160);
+	if (!err)
+		err = phr_contracts_rt_need(abi_len, t0_ + 192);
+	if (!err)
+		err = phr_contracts_rt_topic_fixed(x6_, 32, abi_data + t0_ + 192);
+	if (!err)
+		err = phr_contracts_rt_offset(&x7_at, abi_data, abi_len, t0_ + 224, t0_);
+	if (!err)
+		err = phr_contracts_rt_bytes(&x7_p, &x7_n, abi_data, abi_len, x7_at);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_fixed(r_patient, 20, &v->items[0].items[0]);
-	if (!err)
-		err = phr_contracts_rt_get_u64(r_record_type, &v->items[0].items[1]);
-	if (!err)
-		err = phr_contracts_rt_get_u64(r_created_at, &v->items[0].items[2]);
-	if (!err)
-		err = phr_contracts_rt_get_fixed(r_provider, 20, &v->items[0].items[3]);
-	if (!err)
-		err = phr_contracts_rt_get_u256(r_supersedes, &v->items[0].items[4]);
-	if (!err)
-		err = phr_contracts_rt_get_u256(r_superseded_by, &v->items[0].items[5]);
-	if (!err)
-		err = phr_contracts_rt_get_fixed(r_data_hash, 32, &v->items[0].items[6]);
-	if (!err)
-		err = phr_contracts_rt_get_buf(r_cid, &v->items[0].items[7]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
+	memcpy(r_patient, x0_, 20);
+	*r_record_type = x1_;
+	*r_created_at = x2_;
+	memcpy(r_provider, x3_, 20);
+	*r_supersedes = x4_;
+	*r_superseded_by = x5_;
+	memcpy(r_data_hash, x6_, 32);
+	err = phr_contracts_rt_put_buf(r_cid, x7_p, x7_n);
 	return err;
 }
 
@@ -7086,16 +7137,18 @@ int phr_contracts_health_record_nft_symbol_encode(struct phr_buf *out)
 
 int phr_contracts_health_record_nft_symbol_decode(struct phr_buf *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(string)", abi_data, abi_len);
+	int err;
+	const uint8_t *x0_p;
+	size_t x0_at, x0_n;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = phr_contracts_rt_offset(&x0_at, abi_data, abi_len, 0, 0);
+	if (!err)
+		err = phr_contracts_rt_bytes(&x0_p, &x0_n, abi_data, abi_len, x0_at);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_buf(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
+	err = phr_contracts_rt_put_buf(ret0, x0_p, x0_n);
 	return err;
 }
 
@@ -7113,16 +7166,18 @@ int phr_contracts_health_record_nft_token_uri_encode(struct phr_buf *out, const 
 
 int phr_contracts_health_record_nft_token_uri_decode(struct phr_buf *ret0, const uint8_t *abi_data, size_t abi_len)
 {
-	struct phr_abi_type *t = NULL;
-	struct phr_abi_value *v = NULL;
-	int err = phr_contracts_rt_decode(&t, &v, "(string)", abi_data, abi_len);
+	int err;
+	const uint8_t *x0_p;
+	size_t x0_at, x0_n;
 
+	if (!abi_data && abi_len)
+		return PHR_ERR_INVALID;
+	err = phr_contracts_rt_offset(&x0_at, abi_data, abi_len, 0, 0);
+	if (!err)
+		err = phr_contracts_rt_bytes(&x0_p, &x0_n, abi_data, abi_len, x0_at);
 	if (err)
 		return err;
-	if (!err)
-		err = phr_contracts_rt_get_buf(ret0, &v->items[0]);
-	phr_abi_value_free(v);
-	phr_abi_type_free(t);
+	err = phr_contracts_rt_put_buf(ret0, x0_p, x0_n);
 	return err;
 }
 

@@ -95,6 +95,19 @@ int phr_contracts_rt_topic_address(uint8_t out[20], const uint8_t t[32]);
 int phr_contracts_rt_topic_bool(bool *out, const uint8_t t[32]);
 int phr_contracts_rt_topic_u64(uint64_t *out, unsigned bits, const uint8_t t[32]);
 int phr_contracts_rt_topic_u256(struct phr_u256 *out, const uint8_t t[32]);
+/* Results with string/bytes (phr_abi_decode's checks, each PHR_ERR_TRUNCATED when failing): */
+/* a whole word at @p at of @p n bytes; */
+static inline int phr_contracts_rt_need(size_t n, size_t at)
+{
+	return at > n || n - at < 32 ? PHR_ERR_TRUNCATED : PHR_OK;
+}
+/* the offset word at @p head, relative to @p start, to the position @p at it points to; */
+int phr_contracts_rt_offset(size_t *at, const uint8_t *d, size_t n, size_t head, size_t start);
+/* the string/bytes at @p at (its length word, bytes, zero padding: PHR_ERR_NONCANONICAL). */
+int phr_contracts_rt_bytes(const uint8_t **p, size_t *len, const uint8_t *d, size_t n, size_t at);
+/* Appends @p n bytes to @p out (reserving when none, as phr_contracts_rt_get_buf). */
+int phr_contracts_rt_put_buf(struct phr_buf *out, const uint8_t *p, size_t n);
+
 /* A result word of a uintN (N > 64): PHR_ERR_NONCANONICAL when the value is wider than @p bits. */
 int phr_contracts_rt_word_uint(struct phr_u256 *out, unsigned bits, const uint8_t t[32]);
 int phr_contracts_rt_topic_fixed(uint8_t *out, size_t n, const uint8_t t[32]);

@@ -166,11 +166,68 @@ int phr_contracts_rt_get_u256(struct phr_u256 *out, const struct phr_abi_value *
 	return PHR_OK;
 }
 
+int phr_contracts_rt_put_buf(struct phr_buf *out, const uint8_t *p, size_t n)
+{
+	if (!n)
+		return phr_buf_reserve(out, 0);
+	return phr_buf_append(out, p, n);
+}
+
 int phr_contracts_rt_get_buf(struct phr_buf *out, const struct phr_abi_value *v)
 {
-	if (!v->len)
-		return phr_buf_reserve(out, 0);
-	return phr_buf_append(out, v->bytes, v->len);
+	return phr_contracts_rt_put_buf(out, v->bytes, v->len);
+}
+
+/* An offset or length word at @p at: fits in size_t and at most @p n (phr_abi_decode's rule). */
+static int read_size(size_t *out, const uint8_t *d, size_t n, size_t at)
+{
+	uint64_t v = 0;
+
+	if (phr_contracts_rt_need(n, at))
+		return PHR_ERR_TRUNCATED;
+	for (size_t i = 0; i < 24; i++)
+		if (d[at + i])
+			return PHR_ERR_TRUNCATED;
+	for (size_t i = 24; i < 32; i++)
+		v = (v << 8) | d[at + i];
+	if (v > n)
+		return PHR_ERR_TRUNCATED;
+	*out = (size_t)v;
+	return PHR_OK;
+}
+
+int phr_contracts_rt_offset(size_t *at, const uint8_t *d, size_t n, size_t head, size_t start)
+{
+	size_t off;
+	int err = read_size(&off, d, n, head);
+
+	if (err)
+		return err;
+	if (start > n || off > n - start)
+		return PHR_ERR_TRUNCATED;
+	*at = start + off;
+	return PHR_OK;
+}
+
+int phr_contracts_rt_bytes(const uint8_t **p, size_t *len, const uint8_t *d, size_t n, size_t at)
+{
+	size_t l, padded;
+	int err;
+
+	if (at > n)
+		return PHR_ERR_TRUNCATED;
+	err = read_size(&l, d, n, at);
+	if (err)
+		return err;
+	padded = (l + 31) / 32 * 32;
+	if (padded < l || n - at - 32 < padded)
+		return PHR_ERR_TRUNCATED;
+	for (size_t i = l; i < padded; i++)
+		if (d[at + 32 + i])
+			return PHR_ERR_NONCANONICAL;
+	*p = d + at + 32;
+	*len = l;
+	return PHR_OK;
 }
 
 int phr_contracts_rt_get_address_array(struct phr_buf *out, const struct phr_abi_value *v)

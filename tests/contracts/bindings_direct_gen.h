@@ -40,6 +40,11 @@ static int enc_governance_multisig_proposal(struct phr_buf *out, const struct ta
 	return phr_contracts_governance_multisig_proposal_encode(out, a[0].null_ptr ? NULL : &a[0].x);
 }
 
+static int dec_governance_multisig_proposal(struct tout *r, const uint8_t *d, size_t n)
+{
+	return phr_contracts_governance_multisig_proposal_decode(r[0].b, &r[1].buf, &r[2].x, &r[3].o, d, n);
+}
+
 static int enc_governance_multisig_proposal_count(struct phr_buf *out, const struct targ *a)
 {
 	return phr_contracts_governance_multisig_proposal_count_encode(out);
@@ -660,6 +665,11 @@ static int enc_health_record_nft_name(struct phr_buf *out, const struct targ *a)
 	return phr_contracts_health_record_nft_name_encode(out);
 }
 
+static int dec_health_record_nft_name(struct tout *r, const uint8_t *d, size_t n)
+{
+	return phr_contracts_health_record_nft_name_decode(&r[0].buf, d, n);
+}
+
 static int enc_health_record_nft_owner_of(struct phr_buf *out, const struct targ *a)
 {
 	return phr_contracts_health_record_nft_owner_of_encode(out, a[0].null_ptr ? NULL : &a[0].x);
@@ -693,6 +703,11 @@ static int dec_health_record_nft_record_info(struct tout *r, const uint8_t *d, s
 static int enc_health_record_nft_record_of(struct phr_buf *out, const struct targ *a)
 {
 	return phr_contracts_health_record_nft_record_of_encode(out, a[0].null_ptr ? NULL : &a[0].x);
+}
+
+static int dec_health_record_nft_record_of(struct tout *r, const uint8_t *d, size_t n)
+{
+	return phr_contracts_health_record_nft_record_of_decode(r[0].b, &r[1].u, &r[2].u, r[3].b, &r[4].x, &r[5].x, r[6].b, &r[7].buf, d, n);
 }
 
 static int enc_health_record_nft_registry(struct phr_buf *out, const struct targ *a)
@@ -735,9 +750,19 @@ static int enc_health_record_nft_symbol(struct phr_buf *out, const struct targ *
 	return phr_contracts_health_record_nft_symbol_encode(out);
 }
 
+static int dec_health_record_nft_symbol(struct tout *r, const uint8_t *d, size_t n)
+{
+	return phr_contracts_health_record_nft_symbol_decode(&r[0].buf, d, n);
+}
+
 static int enc_health_record_nft_token_uri(struct phr_buf *out, const struct targ *a)
 {
 	return phr_contracts_health_record_nft_token_uri_encode(out, a[0].null_ptr ? NULL : &a[0].x);
+}
+
+static int dec_health_record_nft_token_uri(struct tout *r, const uint8_t *d, size_t n)
+{
+	return phr_contracts_health_record_nft_token_uri_decode(&r[0].buf, d, n);
 }
 
 static int enc_health_record_nft_total_minted(struct phr_buf *out, const struct targ *a)
@@ -1001,7 +1026,7 @@ static const struct direct_fn direct_fns[] = {
 	{ "GovernanceMultisig.execute(uint256)", "execute(uint256)", "()", enc_governance_multisig_execute, NULL },
 	{ "GovernanceMultisig.isOwner(address)", "isOwner(address)", "(bool)", enc_governance_multisig_is_owner, dec_governance_multisig_is_owner },
 	{ "GovernanceMultisig.owners()", "owners()", "()", enc_governance_multisig_owners, NULL },
-	{ "GovernanceMultisig.proposal(uint256)", "proposal(uint256)", "()", enc_governance_multisig_proposal, NULL },
+	{ "GovernanceMultisig.proposal(uint256)", "proposal(uint256)", "(address,bytes,uint256,bool)", enc_governance_multisig_proposal, dec_governance_multisig_proposal },
 	{ "GovernanceMultisig.proposalCount()", "proposalCount()", "(uint256)", enc_governance_multisig_proposal_count, dec_governance_multisig_proposal_count },
 	{ "GovernanceMultisig.propose(address,bytes)", "propose(address,bytes)", "(uint256)", enc_governance_multisig_propose, dec_governance_multisig_propose },
 	{ "GovernanceMultisig.revokeConfirmation(uint256)", "revokeConfirmation(uint256)", "()", enc_governance_multisig_revoke_confirmation, NULL },
@@ -1075,18 +1100,18 @@ static const struct direct_fn direct_fns[] = {
 	{ "HealthRecordNFT.MAX_MINT_BATCH()", "MAX_MINT_BATCH()", "(uint256)", enc_health_record_nft_max_mint_batch, dec_health_record_nft_max_mint_batch },
 	{ "HealthRecordNFT.mintRecord(address,bytes32,string,uint8,uint256)", "mintRecord(address,bytes32,string,uint8,uint256)", "(uint256)", NULL, dec_health_record_nft_mint_record },
 	{ "HealthRecordNFT.mintRecords(bytes)", "mintRecords(bytes)", "(uint256)", enc_health_record_nft_mint_records, dec_health_record_nft_mint_records },
-	{ "HealthRecordNFT.name()", "name()", "()", enc_health_record_nft_name, NULL },
+	{ "HealthRecordNFT.name()", "name()", "(string)", enc_health_record_nft_name, dec_health_record_nft_name },
 	{ "HealthRecordNFT.ownerOf(uint256)", "ownerOf(uint256)", "(address)", enc_health_record_nft_owner_of, dec_health_record_nft_owner_of },
 	{ "HealthRecordNFT.providers()", "providers()", "(address)", enc_health_record_nft_providers, dec_health_record_nft_providers },
 	{ "HealthRecordNFT.recordInfo(uint256)", "recordInfo(uint256)", "(address,uint8,bool)", enc_health_record_nft_record_info, dec_health_record_nft_record_info },
-	{ "HealthRecordNFT.recordOf(uint256)", "recordOf(uint256)", "()", enc_health_record_nft_record_of, NULL },
+	{ "HealthRecordNFT.recordOf(uint256)", "recordOf(uint256)", "((address,uint8,uint64,address,uint256,uint256,bytes32,string))", enc_health_record_nft_record_of, dec_health_record_nft_record_of },
 	{ "HealthRecordNFT.registry()", "registry()", "(address)", enc_health_record_nft_registry, dec_health_record_nft_registry },
 	{ "HealthRecordNFT.safeTransferFrom(address,address,uint256)", "safeTransferFrom(address,address,uint256)", "()", enc_health_record_nft_safe_transfer_from_3, NULL },
 	{ "HealthRecordNFT.safeTransferFrom(address,address,uint256,bytes)", "safeTransferFrom(address,address,uint256,bytes)", "()", enc_health_record_nft_safe_transfer_from_4, NULL },
 	{ "HealthRecordNFT.setApprovalForAll(address,bool)", "setApprovalForAll(address,bool)", "()", enc_health_record_nft_set_approval_for_all, NULL },
 	{ "HealthRecordNFT.supportsInterface(bytes4)", "supportsInterface(bytes4)", "(bool)", enc_health_record_nft_supports_interface, dec_health_record_nft_supports_interface },
-	{ "HealthRecordNFT.symbol()", "symbol()", "()", enc_health_record_nft_symbol, NULL },
-	{ "HealthRecordNFT.tokenURI(uint256)", "tokenURI(uint256)", "()", enc_health_record_nft_token_uri, NULL },
+	{ "HealthRecordNFT.symbol()", "symbol()", "(string)", enc_health_record_nft_symbol, dec_health_record_nft_symbol },
+	{ "HealthRecordNFT.tokenURI(uint256)", "tokenURI(uint256)", "(string)", enc_health_record_nft_token_uri, dec_health_record_nft_token_uri },
 	{ "HealthRecordNFT.totalMinted()", "totalMinted()", "(uint256)", enc_health_record_nft_total_minted, dec_health_record_nft_total_minted },
 	{ "HealthRecordNFT.transferFrom(address,address,uint256)", "transferFrom(address,address,uint256)", "()", enc_health_record_nft_transfer_from, NULL },
 	{ "EmergencyAccess.audit()", "audit()", "(address)", enc_emergency_access_audit, dec_emergency_access_audit },

@@ -4,8 +4,8 @@
  * for every such function, the calldata must equal phr_abi_encode_call's on zero, maximal
  * and random arguments, out-of-range arguments must be refused as the JSON path refuses them,
  * and every result decoder must give phr_abi_decode's result or error on valid, short,
- * over-long, corrupted (padding, bool 2, uintN overflow) and random inputs, leaving its
- * outputs untouched on error. The table of functions is generated (bindings_direct_gen.h).
+ * over-long, corrupted (padding, bool 2, uintN overflow, offsets, lengths) and random
+ * inputs, leaving its outputs untouched on error. The table of functions is generated (bindings_direct_gen.h).
  */
 #include <inttypes.h>
 #include <setjmp.h>
@@ -39,6 +39,7 @@ struct tout {
 	bool o;
 	uint64_t u;
 	struct phr_u256 x;
+	struct phr_buf buf; /* string, bytes */
 };
 
 struct direct_fn {
@@ -332,6 +333,89 @@ static void make_word(uint8_t w[32], const struct phr_abi_type *t, enum trial tr
 	}
 }
 
+static bool has_dynamic(const struct phr_abi_type *t)
+{
+	return t->dynamic;
+}
+
+/* A JSON value of result type @p t (for phr_abi_value_from_json + phr_abi_encode). */
+static json_t *make_json(const struct phr_abi_type *t, enum trial tr)
+{
+	uint8_t w[32];
+
+	switch (t->kind) {
+	case PHR_ABI_TUPLE: {
+		json_t *a = json_array();
+
+		assert_non_null(a);
+		for (size_t i = 0; i < t->n_members; i++)
+			assert_int_equal(json_array_append_new(a, make_json(t->members[i], tr)), 0);
+		return a;
+	}
+	case PHR_ABI_STRING: {
+		char str[80];
+		size_t n = tr == T_ZERO ? 0 : tr == T_MAX ? 64 : (size_t)(rnd() % 70);
+
+		for (size_t i = 0; i < n; i++)
+			str[i] = (char)('a' + rnd() % 26);
+		str[n] = 0;
+		return json_string(str);
+	}
+	case PHR_ABI_BYTES: {
+		uint8_t b[80];
+		size_t n = tr == T_ZERO ? 0 : tr == T_MAX ? 64 : (size_t)(rnd() % 70);
+
+		rnd_bytes(b, n);
+		return json_hex(b, n);
+	}
+	case PHR_ABI_BOOL:
+		return json_boolean(tr == T_MAX || (tr == T_RANDOM && (rnd() & 1)));
+	case PHR_ABI_ADDRESS:
+		make_word(w, t, tr);
+		return json_hex(w + 12, 20);
+	case PHR_ABI_FIXED_BYTES:
+		make_word(w, t, tr);
+		return json_hex(w, t->bits / 8);
+	case PHR_ABI_UINT: {
+		struct phr_u256 x;
+
+		make_word(w, t, tr);
+		phr_u256_from_be(&x, w);
+		return json_u256(&x);
+	}
+	default:
+		fail_msg("unexpected result kind %d", (int)t->kind);
+		return NULL;
+	}
+}
+
+/* A valid encoding of @p t for trial @p tr into @p d (at most @p cap bytes); returns its length. */
+static size_t make_result(uint8_t *d, size_t cap, const struct phr_abi_type *t, const struct phr_abi_type **lt,
+			  size_t nl, enum trial tr)
+{
+	struct phr_abi_value *v = NULL;
+	struct phr_buf b;
+	json_t *j;
+	size_t n;
+
+	if (!has_dynamic(t)) {
+		for (size_t l = 0; l < nl; l++)
+			make_word(d + 32 * l, lt[l], tr);
+		return 32 * nl;
+	}
+	j = make_json(t, tr);
+	assert_int_equal(phr_abi_value_from_json(&v, t, j), PHR_OK);
+	phr_buf_init(&b, 0);
+	assert_int_equal(phr_abi_encode(&b, v), PHR_OK);
+	assert_true(b.len <= cap);
+	memcpy(d, b.data, b.len);
+	n = b.len;
+	phr_buf_release(&b);
+	phr_abi_value_free(v);
+	json_decref(j);
+	return n;
+}
+
 /* Direct and generic decoders on @p d: same code, same values, outputs untouched on error. */
 static int both_decode(const struct direct_fn *f, const struct phr_abi_type *t, const struct phr_abi_type **lt,
 		       size_t nl, const uint8_t *d, size_t n)
@@ -343,6 +427,8 @@ static int both_decode(const struct direct_fn *f, const struct phr_abi_type *t, 
 	int rg, rd;
 
 	memset(r, 0xa5, sizeof(r));
+	for (size_t k = 0; k < MAX_LEAVES; k++)
+		phr_buf_init(&r[k].buf, 0);
 	memcpy(before, r, sizeof(r));
 	rg = phr_abi_decode(&v, t, d ? d : (const uint8_t *)"", n);
 	rd = f->dec(r, d, n);
@@ -352,6 +438,7 @@ static int both_decode(const struct direct_fn *f, const struct phr_abi_type *t, 
 		assert_memory_equal(r, before, sizeof(r));
 		return rd;
 	}
+	assert_non_null(v);
 	flatten_values(lv, &nv, v);
 	assert_int_equal(nv, nl);
 	for (size_t k = 0; k < nl; k++) {
@@ -371,24 +458,32 @@ static int both_decode(const struct direct_fn *f, const struct phr_abi_type *t, 
 				assert_true(phr_u256_eq(&r[k].x, &lv[k]->num));
 			}
 			break;
+		case PHR_ABI_STRING:
+		case PHR_ABI_BYTES:
+			assert_int_equal(r[k].buf.len, lv[k]->len);
+			if (lv[k]->len)
+				assert_memory_equal(r[k].buf.data, lv[k]->bytes, lv[k]->len);
+			break;
 		default:
 			fail();
 		}
 	}
+	for (size_t k = 0; k < MAX_LEAVES; k++)
+		phr_buf_release(&r[k].buf);
 	phr_abi_value_free(v);
 	return rd;
 }
 
 static void test_decoders(void **state)
 {
-	size_t n_fns = 0, n_inputs = 0, n_refused = 0;
+	size_t n_fns = 0, n_dyn = 0, n_inputs = 0, n_refused = 0;
 
 	(void)state;
 	for (size_t i = 0; i < PHR_ARRAY_LEN(direct_fns); i++) {
 		const struct direct_fn *f = &direct_fns[i];
 		const struct phr_abi_type *lt[MAX_LEAVES];
 		struct phr_abi_type *t = NULL;
-		uint8_t d[32 * MAX_LEAVES + 40], c[sizeof(d)];
+		uint8_t d[1024], c[sizeof(d)];
 		size_t nl = 0, full;
 
 		if (!f->dec)
@@ -396,7 +491,8 @@ static void test_decoders(void **state)
 		n_fns++;
 		assert_int_equal(phr_abi_type_parse(&t, f->out_type), PHR_OK);
 		flatten_types(lt, &nl, t);
-		full = 32 * nl;
+		if (has_dynamic(t))
+			n_dyn++;
 		/* no data at all, and NULL with a length */
 		assert_int_equal(both_decode(f, t, lt, nl, NULL, 0), PHR_ERR_TRUNCATED);
 		{
@@ -407,8 +503,7 @@ static void test_decoders(void **state)
 		for (int k = 0; k < 6; k++) {
 			enum trial tr = k == 0 ? T_ZERO : k == 1 ? T_MAX : T_RANDOM;
 
-			for (size_t l = 0; l < nl; l++)
-				make_word(d + 32 * l, lt[l], tr);
+			full = make_result(d, sizeof(d) - 40, t, lt, nl, tr);
 			rnd_bytes(d + full, 40);
 			/* valid, with and without trailing data */
 			assert_int_equal(both_decode(f, t, lt, nl, d, full), PHR_OK);
@@ -435,9 +530,10 @@ static void test_decoders(void **state)
 		}
 		phr_abi_type_free(t);
 	}
-	print_message("direct decoders: %zu functions, %zu inputs compared, %zu refused\n", n_fns, n_inputs,
-		      n_refused);
+	print_message("direct decoders: %zu functions (%zu with string/bytes), %zu inputs compared, %zu refused\n",
+		      n_fns, n_dyn, n_inputs, n_refused);
 	assert_true(n_fns >= 40);
+	assert_true(n_dyn >= 5);
 	assert_true(n_refused > 1000);
 }
 
