@@ -106,15 +106,16 @@ const isBuf = (t) => t === 'bytes' || t === 'string' || t === 'address[]';
 const isStaticScalar = (t) => t === 'address' || t === 'bool' || uintBits(t) !== null || /^bytes\d+$/.test(t);
 
 /*
- * Direct encoder: every input a static scalar, or at most one `bytes` (its tail after the
- * heads). The selector is a constant, each argument is range-checked in order exactly as the
+ * Direct encoder: every input a static scalar, or at most one `bytes` or `string` (its tail
+ * after the heads; a string must be UTF-8, as jansson required of the JSON path). The selector is a constant, each argument is range-checked in order exactly as the
  * JSON path of phr_abi_encode_call would refuse it, then the words are written in place:
  * no json_t, no type parse, no keccak at run time. Returns null when the function keeps the
- * generic path (string, address[], more than one bytes).
+ * generic path (address[], more than one bytes/string).
  */
 function directEncode(fnDecl, selector, ins) {
-  if (!ins.every(([p]) => isStaticScalar(p.type) || p.type === 'bytes')) return null;
-  const dyn = ins.filter(([p]) => p.type === 'bytes');
+  const isTail = (t) => t === 'bytes' || t === 'string';
+  if (!ins.every(([p]) => isStaticScalar(p.type) || isTail(p.type))) return null;
+  const dyn = ins.filter(([p]) => isTail(p.type));
   if (dyn.length > 1) return null;
   const checks = [];
   const puts = [];
@@ -137,6 +138,10 @@ function directEncode(fnDecl, selector, ins) {
       checks.push(`!${n} && ${n}_len`);
       checks.push([`${n}_len > PHR_CONTRACTS_RT_BYTES_MAX`, 'PHR_ERR_TOO_LARGE']);
       puts.push(`phr_contracts_rt_put_u64(${w}, ${32 * ins.length});`);
+    } else if (t === 'string') {
+      /* NULL or not UTF-8 (jansson's json_string refused it): PHR_ERR_INVALID */
+      checks.push(`!${n} || !phr_contracts_rt_utf8(${n}, &tail_len_)`);
+      puts.push(`phr_contracts_rt_put_u64(${w}, ${32 * ins.length});`);
     } else {
       const m = t.match(/^bytes(\d+)$/);
       checks.push(`!${n}`);
@@ -145,6 +150,8 @@ function directEncode(fnDecl, selector, ins) {
   });
   const head = 4 + 32 * ins.length;
   const L = [`${fnDecl}`, '{', `\tuint8_t w[${head}];`];
+  const str = dyn.length && dyn[0][0].type === 'string';
+  if (str) L.push('\tsize_t tail_len_;');
   if (dyn.length) L.push('\tint err;');
   L.push('');
   for (const c of checks) {
@@ -158,9 +165,11 @@ function directEncode(fnDecl, selector, ins) {
     return L.join('\n');
   }
   const n = dyn[0][1];
-  L.push(`\terr = phr_buf_reserve(out, sizeof(w) + phr_contracts_rt_tail_len(${n}_len));`,
+  const len = str ? 'tail_len_' : `${n}_len`;
+  const data = str ? `(const uint8_t *)${n}` : n;
+  L.push(`\terr = phr_buf_reserve(out, sizeof(w) + phr_contracts_rt_tail_len(${len}));`,
     '\tif (!err)', '\t\terr = phr_buf_append(out, w, sizeof(w));',
-    '\tif (!err)', `\t\terr = phr_contracts_rt_put_tail(out, ${n}, ${n}_len);`, '\treturn err;', '}', '');
+    '\tif (!err)', `\t\terr = phr_contracts_rt_put_tail(out, ${data}, ${len});`, '\treturn err;', '}', '');
   return L.join('\n');
 }
 
@@ -295,6 +304,7 @@ function testArg(t, i) {
   if (b !== null && b <= 64) return `a[${i}].u`;
   if (b !== null) return `a[${i}].null_ptr ? NULL : &a[${i}].x`;
   if (t === 'bytes') return `a[${i}].p, a[${i}].len`;
+  if (t === 'string') return `a[${i}].null_ptr ? NULL : (const char *)a[${i}].p`;
   throw new Error(`test arg ${t}`);
 }
 

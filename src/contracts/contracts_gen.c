@@ -6764,25 +6764,32 @@ int phr_contracts_health_record_nft_max_mint_batch_decode(struct phr_u256 *ret0,
 
 int phr_contracts_health_record_nft_mint_record_encode(struct phr_buf *out, const uint8_t patient[20], const uint8_t data_hash[32], const char *cid, uint64_t record_type, const struct phr_u256 *supersedes)
 {
-	json_t *a = json_array();
+	uint8_t w[164];
+	size_t tail_len_;
 	int err;
 
-	if (!a)
-		return PHR_ERR_NOMEM;
-	err = PHR_OK;
+	if (!patient)
+		return PHR_ERR_INVALID;
+	if (!data_hash)
+		return PHR_ERR_INVALID;
+	if (!cid || !phr_contracts_rt_utf8(cid, &tail_len_))
+		return PHR_ERR_INVALID;
+	if ((record_type >> 8) != 0)
+		return PHR_ERR_INVALID;
+	if (!supersedes)
+		return PHR_ERR_INVALID;
+	memset(w, 0, sizeof(w));
+	phr_contracts_rt_put_selector(w, PHR_CONTRACTS_HEALTH_RECORD_NFT_MINT_RECORD_SELECTOR);
+	phr_contracts_rt_put_address(w + 4, patient);
+	memcpy(w + 36, data_hash, 32);
+	phr_contracts_rt_put_u64(w + 68, 160);
+	phr_contracts_rt_put_u64(w + 100, record_type);
+	phr_u256_to_be(w + 132, supersedes);
+	err = phr_buf_reserve(out, sizeof(w) + phr_contracts_rt_tail_len(tail_len_));
 	if (!err)
-		err = phr_contracts_rt_json_address(a, patient);
+		err = phr_buf_append(out, w, sizeof(w));
 	if (!err)
-		err = phr_contracts_rt_json_hex(a, data_hash, 32);
-	if (!err)
-		err = phr_contracts_rt_json_string(a, cid);
-	if (!err)
-		err = phr_contracts_rt_json_u64(a, record_type);
-	if (!err)
-		err = phr_contracts_rt_json_u256(a, supersedes);
-	if (!err)
-		err = phr_abi_encode_call(out, "mintRecord(address,bytes32,string,uint8,uint256)", a);
-	json_decref(a);
+		err = phr_contracts_rt_put_tail(out, (const uint8_t *)cid, tail_len_);
 	return err;
 }
 

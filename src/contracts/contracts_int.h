@@ -70,6 +70,12 @@ static inline size_t phr_contracts_rt_tail_len(size_t n)
 	return 32 + (n + 31) / 32 * 32;
 }
 
+/*
+ * Whether @p s is UTF-8 as jansson's json_string accepts it (RFC 3629: no overlong forms, no
+ * surrogates, nothing over U+10FFFF); sets *@p len to strlen(s).
+ */
+bool phr_contracts_rt_utf8(const char *s, size_t *len);
+
 /* Appends the tail of a bytes value: its length word, the bytes, zeros to a multiple of 32. */
 int phr_contracts_rt_put_tail(struct phr_buf *out, const uint8_t *v, size_t n);
 

@@ -307,6 +307,41 @@ int phr_contracts_rt_word_uint(struct phr_u256 *out, unsigned bits, const uint8_
 	return PHR_OK;
 }
 
+bool phr_contracts_rt_utf8(const char *s, size_t *len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (p[i]) {
+		unsigned c = p[i], need;
+		uint32_t v;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			need = 1, v = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			need = 2, v = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			need = 3, v = c & 0x07;
+		else
+			return false;
+		for (unsigned k = 1; k <= need; k++) {
+			if ((p[i + k] & 0xc0) != 0x80) /* also stops at the NUL */
+				return false;
+			v = (v << 6) | (p[i + k] & 0x3f);
+		}
+		if (v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff) || (need == 2 && v < 0x800) ||
+		    (need == 3 && v < 0x10000))
+			return false;
+		i += need + 1;
+	}
+	*len = i;
+	return true;
+}
+
 int phr_contracts_rt_put_tail(struct phr_buf *out, const uint8_t *v, size_t n)
 {
 	static const uint8_t zero[32];

@@ -645,6 +645,11 @@ static int dec_health_record_nft_max_mint_batch(struct tout *r, const uint8_t *d
 	return phr_contracts_health_record_nft_max_mint_batch_decode(&r[0].x, d, n);
 }
 
+static int enc_health_record_nft_mint_record(struct phr_buf *out, const struct targ *a)
+{
+	return phr_contracts_health_record_nft_mint_record_encode(out, a[0].null_ptr ? NULL : a[0].b, a[1].null_ptr ? NULL : a[1].b, a[2].null_ptr ? NULL : (const char *)a[2].p, a[3].u, a[4].null_ptr ? NULL : &a[4].x);
+}
+
 static int dec_health_record_nft_mint_record(struct tout *r, const uint8_t *d, size_t n)
 {
 	return phr_contracts_health_record_nft_mint_record_decode(&r[0].x, d, n);
@@ -1098,7 +1103,7 @@ static const struct direct_fn direct_fns[] = {
 	{ "HealthRecordNFT.isMilestone(uint256)", "isMilestone(uint256)", "(bool)", enc_health_record_nft_is_milestone, dec_health_record_nft_is_milestone },
 	{ "HealthRecordNFT.locked(uint256)", "locked(uint256)", "(bool)", enc_health_record_nft_locked, dec_health_record_nft_locked },
 	{ "HealthRecordNFT.MAX_MINT_BATCH()", "MAX_MINT_BATCH()", "(uint256)", enc_health_record_nft_max_mint_batch, dec_health_record_nft_max_mint_batch },
-	{ "HealthRecordNFT.mintRecord(address,bytes32,string,uint8,uint256)", "mintRecord(address,bytes32,string,uint8,uint256)", "(uint256)", NULL, dec_health_record_nft_mint_record },
+	{ "HealthRecordNFT.mintRecord(address,bytes32,string,uint8,uint256)", "mintRecord(address,bytes32,string,uint8,uint256)", "(uint256)", enc_health_record_nft_mint_record, dec_health_record_nft_mint_record },
 	{ "HealthRecordNFT.mintRecords(bytes)", "mintRecords(bytes)", "(uint256)", enc_health_record_nft_mint_records, dec_health_record_nft_mint_records },
 	{ "HealthRecordNFT.name()", "name()", "(string)", enc_health_record_nft_name, dec_health_record_nft_name },
 	{ "HealthRecordNFT.ownerOf(uint256)", "ownerOf(uint256)", "(address)", enc_health_record_nft_owner_of, dec_health_record_nft_owner_of },

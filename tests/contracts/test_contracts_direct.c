@@ -28,7 +28,7 @@ struct targ {
 	uint8_t b[32];        /* address, bytesN */
 	uint64_t u;           /* uintN (N <= 64), bool */
 	struct phr_u256 x;    /* uintN (N > 64) */
-	const uint8_t *p;     /* bytes */
+	const uint8_t *p;     /* bytes, string (NUL-terminated) */
 	size_t len;
 	bool null_ptr;        /* pass NULL for a pointer argument */
 };
@@ -153,6 +153,23 @@ static json_t *make_arg(struct targ *a, uint8_t *store, const struct phr_abi_typ
 			memset(a->b, tr == T_MAX ? 0xff : 0, n);
 		return json_hex(a->b, n);
 	}
+	case PHR_ABI_STRING: {
+		/* ASCII and valid 2-, 3- and 4-byte UTF-8 characters */
+		static const char *const pieces[] = { "a", "Z", "0", " ", "\xc3\xa9", "\xe2\x82\xac",
+						      "\xf0\x9d\x84\x9e", "\xdf\xbf", "\xef\xbf\xbf",
+						      "\xf4\x8f\xbf\xbf" };
+		size_t n = 0, k = tr == T_ZERO ? 0 : tr == T_MAX ? 40 : (size_t)(rnd() % 30);
+
+		for (size_t i = 0; i < k; i++) {
+			const char *pc = tr == T_MAX ? pieces[i % PHR_ARRAY_LEN(pieces)]
+						     : pieces[rnd() % PHR_ARRAY_LEN(pieces)];
+			memcpy(store + n, pc, strlen(pc));
+			n += strlen(pc);
+		}
+		store[n] = 0;
+		a->p = store;
+		return json_string((const char *)store);
+	}
 	case PHR_ABI_BYTES:
 		a->len = tr == T_ZERO ? 0 : tr == T_MAX ? 200 : (size_t)(rnd() % 97);
 		if (tr == T_RANDOM)
@@ -203,6 +220,47 @@ static int both_encode(const struct direct_fn *f, const struct targ *a, const js
 	return rd;
 }
 
+/* String argument @p m: edge and invalid UTF-8, and random bytes, accepted as jansson accepts them. */
+static void string_cases(const struct direct_fn *f, struct targ *a, size_t m, json_t *args)
+{
+	static const char *const cases[] = {
+		"\xc2\x80", "\xdf\xbf", "\xe0\xa0\x80", "\xed\x9f\xbf", "\xee\x80\x80", "\xf0\x90\x80\x80",
+		"\xf4\x8f\xbf\xbf", /* valid edges */
+		"\x80", "\xbf", "\xc0\x80", "\xc1\xbf", "\xe0\x80\x80", "\xe0\x9f\xbf", "\xed\xa0\x80",
+		"\xed\xbf\xbf", "\xf0\x80\x80\x80", "\xf0\x8f\xbf\xbf", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80",
+		"\xff", "\xc3", "a\xc3", "\xe2\x82", "\xf0\x9d\x84", "\xc3\x28", "\xe2\x28\xa1", /* invalid */
+	};
+	uint8_t s[16];
+
+	for (size_t i = 0; i < PHR_ARRAY_LEN(cases) + 400; i++) {
+		json_t *j;
+
+		if (i < PHR_ARRAY_LEN(cases)) {
+			memcpy(s, cases[i], strlen(cases[i]) + 1);
+		} else {
+			size_t n = (size_t)(rnd() % 6);
+
+			for (size_t k = 0; k < n; k++)
+				s[k] = (uint8_t)(rnd() % 255 + 1);
+			s[n] = 0;
+		}
+		a[m].p = s;
+		a[m].null_ptr = false;
+		j = json_string((const char *)s);
+		if (j) {
+			assert_int_equal(json_array_set_new(args, m, j), 0);
+			assert_int_equal(both_encode(f, a, args), PHR_OK);
+		} else {
+			struct phr_buf d;
+
+			phr_buf_init(&d, 0);
+			assert_int_equal(f->enc(&d, a), PHR_ERR_INVALID);
+			assert_int_equal(d.len, 0);
+			phr_buf_release(&d);
+		}
+	}
+}
+
 static void test_encoders(void **state)
 {
 	static uint8_t store[MAX_ARGS][256];
@@ -251,7 +309,10 @@ static void test_encoders(void **state)
 					assert_int_equal(json_array_set_new(args, m, json_string(s)), 0);
 					assert_int_equal(both_encode(f, a, args), PHR_ERR_INVALID);
 				} else if (mt->kind == PHR_ABI_ADDRESS || mt->kind == PHR_ABI_FIXED_BYTES ||
-					   (mt->kind == PHR_ABI_UINT && mt->bits > 64) || mt->kind == PHR_ABI_BYTES) {
+					   (mt->kind == PHR_ABI_UINT && mt->bits > 64) || mt->kind == PHR_ABI_BYTES ||
+					   mt->kind == PHR_ABI_STRING) {
+					if (mt->kind == PHR_ABI_STRING)
+						string_cases(f, a, m, args);
 					/* NULL (with a length for bytes): refused before any JSON in the old path */
 					a[m].null_ptr = true;
 					a[m].p = NULL;
