@@ -511,6 +511,7 @@ static int load_fail(struct fx *x, int rv)
 /* A write waiting for its record. */
 struct pending {
 	json_t *res;        /* the resource as stored (owned) */
+	struct phr_buf raw; /* its bytes as minted, kept for the answer of a single write (raw_ok) */
 	struct fhir_row row;
 	bool have_prev;
 	struct phr_u256 prev_token;
@@ -757,6 +758,11 @@ static int mint_all(struct fx *x, struct pending *p, size_t n)
 		rv = phr_node_records_submit_batch(x->c->api->cfg.node, rc, res, x->me, items, k);
 	for (size_t j = 0; rv == PHR_OK && j < k; j++)
 		p[at[j]].row.token = rc[j].token_id;
+	/* a single write answered with its resource: the bytes just minted are that answer */
+	if (rv == PHR_OK && n == 1 && k == 1 && x->raw_ok && !x->minimal && !x->want_oo) {
+		p[at[0]].raw = bufs[0];
+		phr_buf_init(&bufs[0], 0);
+	}
 	if (rv == PHR_OK && (rv = fhir_test_hook_after_mint()) != PHR_OK)
 		for (size_t j = 0; j < k; j++)
 			res[j] = PHR_OK; /* all minted, none indexed */
@@ -949,6 +955,9 @@ static void pending_release(struct pending *p)
 {
 	json_decref(p->res);
 	p->res = NULL;
+	if (p->raw.data != NULL)
+		sodium_memzero(p->raw.data, p->raw.len);
+	phr_buf_release(&p->raw);
 }
 
 /* --- JSON body ----------------------------------------------------------------- */
@@ -1003,9 +1012,17 @@ static int write_answer(struct fx *x, struct pending *p)
 	x->status = p->status;
 	json_decref(x->out);
 	x->out = NULL;
-	if (x->want_oo && (x->out = oo_new("information", "informational", "done")) != NULL && x->warn != NULL)
-		json_array_extend(json_object_get(x->out, "issue"), x->warn); /* the validator's warnings */
-	else if (!x->minimal)
+	if (x->want_oo) {
+		x->out = oo_new("information", "informational", "done");
+		if (x->out != NULL && x->warn != NULL) /* the validator's warnings */
+			json_array_extend(json_object_get(x->out, "issue"), x->warn);
+	} else if (!x->minimal && p->raw.data != NULL && raw_fits(&p->raw)) {
+		json_t *m = raw_take(x, &p->raw); /* the resource as minted (raw_take) */
+		if (m == NULL)
+			return nomem(x);
+		json_decref(m);
+		x->raw_whole = true;
+	} else if (!x->minimal)
 		x->out = json_incref(p->res);
 	return PHR_OK;
 }

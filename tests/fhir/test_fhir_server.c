@@ -256,6 +256,47 @@ static void test_crud(void **state)
 	http_res_release(&r);
 }
 
+/* The answer of a write by Prefer: the resource (the same bytes a read then answers), none, or an OperationOutcome. */
+static void test_prefer_answers(void **state)
+{
+	struct http_res r, g;
+	char path[256], obs[512];
+
+	(void)state;
+	snprintf(obs, sizeof(obs),
+		 "{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"coding\":"
+		 "[{\"system\":\"http://loinc.org\",\"code\":\"8310-5\"}]},\"subject\":{\"reference\":"
+		 "\"Patient/%s\"},\"valueQuantity\":{\"value\":36.6,\"unit\":\"C\"},\"note\":[{\"text\":"
+		 "\"caf\u00e9 \\\" \\u00e9\"}]}",
+		 pat_id);
+	/* representation (the default): a read afterwards answers the very same bytes */
+	req(&r, "POST", "/Observation", t_provider, obs, NULL);
+	assert_int_equal(r.status, 201);
+	assert_non_null(r.json);
+	assert_string_equal(jstr(r.json, "resourceType"), "Observation");
+	assert_string_equal(jstr(json_array_get(json_object_get(r.json, "note"), 0), "text"), "caf\u00e9 \" \u00e9");
+	snprintf(path, sizeof(path), "/Observation/%s", jstr(r.json, "id"));
+	req(&g, "GET", path, t_provider, NULL, NULL);
+	assert_int_equal(g.status, 200);
+	assert_int_equal(g.len, r.len);
+	assert_memory_equal(g.body, r.body, r.len);
+	assert_true(json_equal(g.json, r.json));
+	http_res_release(&g);
+	http_res_release(&r);
+	/* return=minimal: no body */
+	req(&r, "POST", "/Observation", t_provider, obs, "Prefer: return=minimal");
+	assert_int_equal(r.status, 201);
+	assert_int_equal(r.len, 0);
+	http_res_release(&r);
+	/* return=OperationOutcome: one informational issue (no warning on this resource) */
+	req(&r, "POST", "/Observation", t_provider, obs, "Prefer: return=OperationOutcome");
+	assert_int_equal(r.status, 201);
+	assert_oo(&r, 201);
+	assert_int_equal(json_array_size(json_object_get(r.json, "issue")), 1);
+	assert_string_equal(jstr(json_array_get(json_object_get(r.json, "issue"), 0), "severity"), "information");
+	http_res_release(&r);
+}
+
 static void expect_total(const char *q, size_t n)
 {
 	struct http_res r;
@@ -1077,6 +1118,7 @@ int main(void)
 		cmocka_unit_test(test_search_views_audited),
 		cmocka_unit_test(test_search_plan),
 		cmocka_unit_test(test_body_too_large),
+		cmocka_unit_test(test_prefer_answers),
 		cmocka_unit_test(test_concurrent_creates),
 		cmocka_unit_test(test_concurrent_writes),
 	};
