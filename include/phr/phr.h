@@ -10,8 +10,11 @@
  * each has a secp256k1 account key (it signs the transactions) and an X25519
  * key pair derived from it (it opens key capsules).
  *
- * Every access decision asks the chain (PatientRegistry.canAccess) at the
- * moment of the request; nothing is cached.
+ * Every access decision is the chain's (PatientRegistry.canAccess) at the
+ * moment of the request: on the embedded chain the node asks accessUntil and
+ * compares it with the time a call runs at (blockTimestamp), so the chain's
+ * call memo can keep the answer until a grant, session, provider or record
+ * changes (docs/node.md); nothing else is cached.
  *
  * Thread safety: every phr_node_* call takes the node's lock, so a node may
  * be shared by the threads of an HTTP server (calls are serialised).
@@ -282,7 +285,8 @@ PHR_WUR int phr_node_record_submit_fd(struct phr_node *node, struct phr_record_r
 
 /**
  * The access decision: PatientRegistry.canAccess(accessor, patient-of-record,
- * record, level) at the latest block.
+ * record, level) at the time a call runs at (on the embedded chain from
+ * accessUntil and blockTimestamp, which give the same answer).
  * @param[out] patient the record's patient (may be NULL)
  * @return PHR_OK (see *@p allowed), PHR_ERR_NOT_FOUND (no live record), chain errors.
  */
