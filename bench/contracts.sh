@@ -15,36 +15,26 @@
 set -eu
 cd "$(dirname "$0")/.."
 B=build/contracts-bench
-if [ "${1:-}" = "--bindings" ]; then
+# One micro bench (bench/<target>) of this tree's Release build, twice, each time after the
+# same bench of BASE_BUILD when it is set (an A/B in one run).
+micro() {
+	target=$1 what=$2 arg=$3
 	B=${BUILD:-$B}
 	cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-	cmake --build "$B" -j2 --target bench_bindings >/dev/null
-	echo "bindings bench: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(. /etc/os-release && echo "$PRETTY_NAME")"
+	cmake --build "$B" -j2 --target "$target" >/dev/null
+	echo "$what bench: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(. /etc/os-release && echo "$PRETTY_NAME")"
 	for i in 1 2; do
 		if [ -n "${BASE_BUILD:-}" ]; then
 			echo "-- base: $BASE_BUILD"
-			"$BASE_BUILD/bench/bench_bindings" "${2:-200000}"
+			"$BASE_BUILD/bench/$target" "$arg"
 		fi
 		echo "-- $B"
-		"$B/bench/bench_bindings" "${2:-200000}"
+		"$B/bench/$target" "$arg"
 	done
 	exit 0
-fi
-if [ "${1:-}" = "--mint" ]; then
-	B=${BUILD:-$B}
-	cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-	cmake --build "$B" -j2 --target bench_mint >/dev/null
-	echo "mint bench: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(. /etc/os-release && echo "$PRETTY_NAME")"
-	for i in 1 2; do
-		if [ -n "${BASE_BUILD:-}" ]; then
-			echo "-- base: $BASE_BUILD"
-			"$BASE_BUILD/bench/bench_mint" "${2:-40}"
-		fi
-		echo "-- $B"
-		"$B/bench/bench_mint" "${2:-40}"
-	done
-	exit 0
-fi
+}
+[ "${1:-}" = "--bindings" ] && micro bench_bindings bindings "${2:-200000}"
+[ "${1:-}" = "--mint" ] && micro bench_mint mint "${2:-40}"
 if [ -z "${PHR_BIN:-}" ]; then
 	cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 	cmake --build "$B" -j2 --target phr >/dev/null

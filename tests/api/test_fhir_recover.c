@@ -18,30 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/api/fhir_int.h"
-#include "api_test_util.h"
+#include "fhir_recover_fx.h"
 #include "phr/crypto.h"
-
-static struct api_fx fx;
-static char t_provider[PHR_API_TOKEN_LEN], hdr_pat[128];
-
-static int setup(void **state)
-{
-	(void)state;
-	if (api_fx_start(&fx, true) != 0)
-		return -1;
-	api_fx_token(&fx, t_provider, "provider");
-	api_fx_patient_header(&fx, hdr_pat, sizeof(hdr_pat));
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	fhir_test_hook_set(FHIR_HOOK_NONE);
-	api_fx_stop(&fx);
-	return 0;
-}
 
 static long fhir(struct http_res *r, const char *method, const char *path, const char *json)
 {
